@@ -1,0 +1,222 @@
+/**
+ * The sessions service: the one entry point every channel uses to talk to the agent. It makes the
+ * user's message durable before any provider is called, runs turns strictly one at a time per session
+ * (others queue), applies a queued provider switch at the turn boundary, persists each step as it
+ * completes, and publishes the turn's events.
+ */
+import { Busy, NotFound } from "../core/error.ts"
+import type { Part } from "../core/message.ts"
+import type { Provider } from "../core/provider.ts"
+import type { Bus } from "../bus/bus.ts"
+import type { Session, SessionStore, Turn } from "../store/sessions.ts"
+import type { ToolRegistry } from "../tool/registry.ts"
+import type { Logger } from "../util/log.ts"
+import { SessionEvent, ToolEvent, ProviderEvent, TurnEvent } from "./events.ts"
+import { toChat } from "./history.ts"
+import { type LoopLimits, type LoopOutcome, runLoop } from "./loop.ts"
+
+export interface SessionsDeps {
+  store: SessionStore
+  bus: Bus
+  tools: ToolRegistry
+  providers: () => Map<string, Provider>
+  defaultProvider: () => string
+  systemPrompt: () => Promise<string>
+  limits: () => LoopLimits
+  workspace: { root: string; tools: string; memory: string; prompts: string }
+  log: Logger
+}
+
+export type TurnStatusFinal = "completed" | "failed" | "interrupted"
+
+export interface TurnResult {
+  turnId: string
+  sessionId: string
+  status: TurnStatusFinal
+  reason: string | null
+  text: string
+}
+
+export interface PromptInput {
+  sessionId: string
+  text: string
+  images?: { mediaType: string; data: string }[]
+  source?: string
+}
+
+export interface Accepted {
+  turn: Turn
+  messageId: string
+  /** Resolves when the turn has ended, whatever the outcome. */
+  done: Promise<TurnResult>
+}
+
+export type Sessions = ReturnType<typeof createSessions>
+
+export function createSessions(deps: SessionsDeps) {
+  const { store, bus, log } = deps
+  /** The tail of each session's queue: a turn starts when the previous one has settled. */
+  const tails = new Map<string, Promise<unknown>>()
+  const running = new Map<string, { turnId: string; controller: AbortController }>()
+  const pending = new Set<Promise<TurnResult>>()
+  /** Set once shutdown's grace period is over: queued turns end as interrupted instead of starting. */
+  let closing: string | null = null
+  let stopping = false
+
+  const providerFor = (session: Session): Provider => {
+    const all = deps.providers()
+    const chosen = session.pendingProvider && all.has(session.pendingProvider) ? session.pendingProvider : session.provider
+    if (chosen !== session.provider || session.pendingProvider) {
+      store.setProvider(session.id, chosen)
+      if (chosen !== session.provider) bus.publish(SessionEvent.ProviderSwitched, { sessionId: session.id, from: session.provider, to: chosen })
+    }
+    const provider = all.get(chosen) ?? all.get(deps.defaultProvider())
+    if (!provider) throw new NotFound("provider", chosen)
+    return provider
+  }
+
+  async function execute(turn: Turn): Promise<TurnResult> {
+    const started = performance.now()
+    const ids = { sessionId: turn.sessionId, turnId: turn.id }
+    const controller = new AbortController()
+    running.set(turn.sessionId, { turnId: turn.id, controller })
+    const finish = (outcome: Pick<LoopOutcome, "text" | "usage" | "steps" | "toolCalls">, status: TurnStatusFinal, reason: string | null): TurnResult => {
+      running.delete(turn.sessionId)
+      const durationMs = Math.round(performance.now() - started)
+      store.finishTurn({ id: turn.id, sessionId: turn.sessionId, status, error: reason, usage: outcome.usage, steps: outcome.steps, toolCalls: outcome.toolCalls })
+      if (status === "completed")
+        bus.publish(TurnEvent.Completed, { ...ids, text: outcome.text, usage: outcome.usage, steps: outcome.steps, toolCalls: outcome.toolCalls, durationMs })
+      else if (status === "interrupted") bus.publish(TurnEvent.Interrupted, { ...ids, reason: reason ?? "interrupted" })
+      else bus.publish(TurnEvent.Failed, { ...ids, reason: reason ?? "failed", durationMs })
+      return { ...ids, status, reason, text: outcome.text }
+    }
+    const empty = { text: "", usage: { input: 0, output: 0, cached: 0 }, steps: 0, toolCalls: 0 }
+    if (closing) return finish(empty, "interrupted", closing)
+    try {
+      const session = store.require(turn.sessionId)
+      const provider = providerFor(session)
+      store.startTurn(turn.id, provider.id)
+      bus.publish(TurnEvent.Started, { ...ids, provider: provider.id })
+      const outcome = await runLoop({
+        provider,
+        system: await deps.systemPrompt(),
+        history: toChat(store.history(turn.sessionId)),
+        tools: deps.tools,
+        limits: deps.limits(),
+        signal: controller.signal,
+        sessionId: turn.sessionId,
+        turnId: turn.id,
+        workspace: deps.workspace,
+        persist(message) {
+          const stored = store.append({ ...ids, role: message.role, parts: message.parts, provider: provider.id, usage: message.usage ?? null })
+          bus.publish(SessionEvent.Message, { ...ids, messageId: stored.id, seq: stored.seq, role: stored.role })
+        },
+        emit(event) {
+          const base = { ...ids, provider: provider.id, model: provider.model }
+          switch (event.type) {
+            case "delta":
+              bus.publish(TurnEvent.Delta, { ...ids, text: event.text })
+              break
+            case "request":
+              bus.publish(ProviderEvent.Request, { ...base, step: event.step, messages: event.messages })
+              break
+            case "response":
+              bus.publish(ProviderEvent.Response, { ...base, step: event.step, usage: event.usage, latencyMs: event.latencyMs, stop: event.stop })
+              break
+            case "provider-error":
+              bus.publish(ProviderEvent.Error, { ...base, step: event.step, kind: event.kind, message: event.message, latencyMs: event.latencyMs })
+              break
+            case "tool-start":
+              bus.publish(ToolEvent.Started, { ...ids, callId: event.call.id, name: event.call.name, args: event.call.args })
+              break
+            case "tool-end":
+              bus.publish(ToolEvent.Completed, {
+                ...ids,
+                callId: event.call.id,
+                name: event.call.name,
+                isError: event.result.isError,
+                output: event.result.output,
+                durationMs: event.result.durationMs,
+              })
+              break
+          }
+        },
+      })
+      if (outcome.status === "aborted") {
+        const reason = String(controller.signal.reason ?? outcome.reason ?? "aborted")
+        return finish(outcome, reason.startsWith("shutdown") ? "interrupted" : "failed", reason)
+      }
+      return finish(outcome, outcome.status, outcome.reason)
+    } catch (error) {
+      log.error("turn crashed", { turnId: turn.id, error: String(error) })
+      return finish(empty, "failed", `internal error: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+
+  return {
+    create(input: { title?: string; provider?: string; channel?: string; channelKey?: string; metadata?: Record<string, unknown> } = {}): Session {
+      const provider = input.provider ?? deps.defaultProvider()
+      if (!deps.providers().has(provider)) throw new NotFound("provider", provider)
+      const session = store.create({ ...input, provider })
+      bus.publish(SessionEvent.Created, { sessionId: session.id, provider, channel: session.channel })
+      return session
+    },
+    get: (id: string) => store.require(id),
+    list: store.list,
+    remove(id: string) {
+      running.get(id)?.controller.abort("session deleted")
+      store.remove(id)
+      bus.publish(SessionEvent.Deleted, { sessionId: id })
+    },
+    /** Queue a provider switch for the next turn boundary (persisted). */
+    switchProvider(id: string, provider: string) {
+      if (!deps.providers().has(provider)) throw new NotFound("provider", provider)
+      store.setPendingProvider(id, provider)
+    },
+
+    /** Accept a user message: durable before this returns, run after the session's earlier turns. */
+    prompt(input: PromptInput): Accepted {
+      if (stopping) throw new Busy("the gateway is stopping; send the message again after it restarts")
+      const parts: Part[] = [
+        ...(input.text ? [{ type: "text" as const, text: input.text }] : []),
+        ...(input.images ?? []).map((image) => ({ type: "image" as const, ...image })),
+      ]
+      const source = input.source ?? "api"
+      const { turn, message } = store.beginTurn({ sessionId: input.sessionId, parts, source })
+      bus.publish(SessionEvent.Message, { sessionId: turn.sessionId, turnId: turn.id, messageId: message.id, seq: message.seq, role: "user" })
+      bus.publish(TurnEvent.Queued, { sessionId: turn.sessionId, turnId: turn.id, messageId: message.id, source })
+      const previous = tails.get(turn.sessionId) ?? Promise.resolve()
+      const done = previous.then(() => execute(turn))
+      const tail = done.finally(() => {
+        pending.delete(done)
+        if (tails.get(turn.sessionId) === tail) tails.delete(turn.sessionId)
+      })
+      tails.set(turn.sessionId, tail)
+      pending.add(done)
+      return { turn, messageId: message.id, done }
+    },
+
+    abort(sessionId: string, reason = "aborted by user"): boolean {
+      const active = running.get(sessionId)
+      if (!active) return false
+      active.controller.abort(reason)
+      return true
+    },
+    runningTurn: (sessionId: string) => running.get(sessionId)?.turnId ?? null,
+    activeCount: () => running.size,
+
+    /** Let running turns finish for up to `graceMs`, then abort them as interrupted. */
+    async drain(graceMs: number): Promise<void> {
+      stopping = true
+      if (pending.size === 0) return
+      const all = Promise.allSettled([...pending])
+      const timer = setTimeout(() => {
+        closing = "shutdown: the gateway stopped before the turn finished"
+        for (const active of running.values()) active.controller.abort("shutdown: the gateway stopped before the turn finished")
+      }, graceMs)
+      await all
+      clearTimeout(timer)
+      // Turns queued behind an aborted one ran (and were aborted) in turn; nothing is left open.
+    },
+  }
+}

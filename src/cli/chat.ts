@@ -1,0 +1,110 @@
+/**
+ * The terminal chat: a readline prompt over the sessions service. Streams the answer as it arrives,
+ * shows tool activity in one compact line per call, and hands slash commands to the shared dispatcher.
+ * Ctrl-C aborts a running turn; at the prompt it leaves the chat.
+ */
+import { createInterface } from "node:readline"
+import { ToolEvent, TurnEvent } from "../agent/events.ts"
+import { Msg } from "../core/message.ts"
+import { dispatch } from "../gateway/commands.ts"
+import type { Gateway } from "../gateway/gateway.ts"
+import { setLogWriter } from "../util/log.ts"
+
+const color = (code: number) => (text: string) => (process.env.NO_COLOR ? text : `\x1b[${code}m${text}\x1b[0m`)
+const dim = color(2)
+const cyan = color(36)
+const red = color(31)
+const green = color(32)
+
+function preview(value: unknown, max = 80): string {
+  const text = typeof value === "string" ? value : JSON.stringify(value)
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+}
+
+/** Resolves when the user leaves the chat (/quit, Ctrl-C or Ctrl-D at the prompt). */
+export function runChat(gw: Gateway): Promise<"quit"> {
+  const out = process.stdout
+  const last = gw.store.list({ channel: "terminal", limit: 1 })[0]
+  let sessionId = last?.id ?? gw.sessions.create({ channel: "terminal", title: "terminal" }).id
+  let turn: string | null = null
+
+  const rl = createInterface({ input: process.stdin, output: out, prompt: cyan("you › "), terminal: true })
+  setLogWriter((line) => {
+    out.write(`\r\x1b[K${dim(line.trimEnd())}\n`)
+    if (!turn) rl.prompt(true)
+  })
+
+  out.write(`${dim("Type a message, or /help for commands. Ctrl-C aborts a turn; Ctrl-D or /quit leaves.")}\n`)
+  if (last) {
+    const recent = gw.store.messages(sessionId, { limit: 4 }).filter((message) => message.role === "user" || message.role === "assistant")
+    out.write(dim(`Resumed session ${sessionId} (${last.messageCount} messages).\n`))
+    for (const message of recent) {
+      const text = Msg.text(message.parts).trim()
+      if (text) out.write(dim(`  ${message.role === "user" ? "you" : "drost"}: ${preview(text.replace(/\s+/g, " "), 100)}\n`))
+    }
+  } else out.write(dim(`New session ${sessionId}.\n`))
+
+  const stops = [
+    gw.bus.subscribe(TurnEvent.Delta, (event) => {
+      if (event.data.turnId === turn) out.write(event.data.text)
+    }),
+    gw.bus.subscribe(ToolEvent.Started, (event) => {
+      if (event.data.turnId === turn) out.write(`\n${dim(`  ⚙ ${event.data.name} ${preview(event.data.args)}`)}`)
+    }),
+    gw.bus.subscribe(ToolEvent.Completed, (event) => {
+      if (event.data.turnId !== turn) return
+      const lines = event.data.output.split("\n").length
+      const mark = event.data.isError ? red("✗") : green("✓")
+      out.write(`\n  ${mark} ${dim(`${event.data.name} · ${event.data.isError ? preview(event.data.output, 60) : `${lines} line${lines === 1 ? "" : "s"}`} · ${event.data.durationMs} ms`)}\n`)
+    }),
+  ]
+
+  return new Promise((resolve) => {
+    let closed = false
+    const leave = () => {
+      if (closed) return
+      closed = true
+      for (const stop of stops) stop()
+      setLogWriter((line) => process.stderr.write(line))
+      rl.close()
+      resolve("quit")
+    }
+    rl.on("SIGINT", () => {
+      if (turn) {
+        gw.sessions.abort(sessionId, "aborted by user (Ctrl-C)")
+        return
+      }
+      out.write("\n")
+      leave()
+    })
+    rl.on("close", leave)
+    rl.on("line", async (line) => {
+      const input = line.trim()
+      if (!input) return rl.prompt()
+      rl.pause()
+      const reply = await dispatch(gw, { channel: "terminal", sessionId, setSession: (id) => (sessionId = id) }, input)
+      if (reply) {
+        out.write(`${reply.text}\n`)
+        if (reply.quit) return leave()
+        rl.resume()
+        return rl.prompt()
+      }
+      try {
+        const accepted = gw.sessions.prompt({ sessionId, text: input, source: "terminal" })
+        turn = accepted.turn.id
+        out.write(cyan("drost › "))
+        const result = await accepted.done
+        turn = null
+        if (result.status !== "completed") out.write(`\n${red(`[turn ${result.status}: ${result.reason}]`)}`)
+        out.write("\n")
+      } catch (error) {
+        turn = null
+        out.write(`${red(error instanceof Error ? error.message : String(error))}\n`)
+      }
+      if (closed) return
+      rl.resume()
+      rl.prompt()
+    })
+    rl.prompt()
+  })
+}

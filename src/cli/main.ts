@@ -1,0 +1,56 @@
+/**
+ * The `drost` command line (citty). Every failure the user can fix (bad config, a second gateway,
+ * a busy port) is printed as plain lines on stderr with exit code 1, never a stack trace.
+ */
+import { defineCommand, runMain } from "citty"
+import { ConfigError, DrostError } from "../core/error.ts"
+import { Flag } from "../util/flag.ts"
+import { COMMIT, VERSION } from "../util/version.ts"
+import { start } from "./start.ts"
+
+function fail(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`drost: invalid configuration (${error.file})\n${error.lines.map((line) => `  ${line}`).join("\n")}\n`)
+  } else if (error instanceof DrostError || error instanceof Error) {
+    process.stderr.write(`drost: ${error.message}\n`)
+    if (Flag.logLevel() === "debug" && error.stack) process.stderr.write(`${error.stack}\n`)
+  } else process.stderr.write(`drost: ${String(error)}\n`)
+  process.exit(1)
+}
+
+const workspaceArgs = {
+  workspace: { type: "string", alias: "w", description: "Workspace folder (default: DROST_WORKSPACE or the current folder)" },
+  config: { type: "string", alias: "c", description: "Config file (default: the first drost.config.{ts,mts,js,mjs,json} in the workspace)" },
+} as const
+
+const startCommand = defineCommand({
+  meta: { name: "start", description: "Start the gateway: terminal chat in a TTY, server mode otherwise" },
+  args: {
+    ...workspaceArgs,
+    server: { type: "boolean", description: "Run as a server even in a terminal (no chat)" },
+  },
+  async run({ args }) {
+    const code = await start({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, server: args.server }).catch(fail)
+    process.exit(code)
+  },
+})
+
+const versionCommand = defineCommand({
+  meta: { name: "version", description: "Print the version" },
+  run() {
+    process.stdout.write(`drost ${VERSION} (${COMMIT})\n`)
+  },
+})
+
+export const main = defineCommand({
+  meta: { name: "drost", version: VERSION, description: "A persistent runtime for AI agents" },
+  subCommands: { start: startCommand, version: versionCommand },
+})
+
+export async function run(argv: string[]) {
+  if (argv.includes("--version") || argv.includes("-v")) {
+    process.stdout.write(`${VERSION}\n`)
+    return
+  }
+  await runMain(main, { rawArgs: argv })
+}

@@ -1,0 +1,71 @@
+/**
+ * `drost start`: load config, start the gateway, serve the Control API, and either chat in the
+ * terminal (TTY) or run as a server (no TTY; never reads stdin). Stops gracefully on SIGINT/SIGTERM
+ * and restarts in place when a restart is requested.
+ */
+import { relative } from "node:path"
+import { consola } from "consola"
+import { createApi } from "../api/app.ts"
+import { GatewayEvent } from "../gateway/events.ts"
+import { startGateway } from "../gateway/gateway.ts"
+import { load } from "../gateway/load.ts"
+import { resolveTokens } from "../gateway/token.ts"
+import { VERSION } from "../util/version.ts"
+import { runChat } from "./chat.ts"
+
+export interface StartArgs {
+  workspace: string
+  config?: string
+  /** Force server mode even in a terminal. */
+  server?: boolean
+}
+
+type Exit = "signal" | "restart" | "quit"
+
+export async function start(args: StartArgs): Promise<number> {
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY && !args.server)
+  for (;;) {
+    const config = await load({ root: args.workspace, file: args.config })
+    const gw = await startGateway(config)
+    const tokens = resolveTokens(config)
+    let server: ReturnType<ReturnType<typeof createApi>["listen"]> | null = null
+    if (config.controlApi.enabled) {
+      try {
+        server = createApi(gw, tokens).listen({ hostname: config.controlApi.host, port: config.controlApi.port })
+      } catch (error) {
+        await gw.stop("control api failed to start")
+        throw new Error(
+          `cannot serve the Control API on ${config.controlApi.host}:${config.controlApi.port} (${(error as Error).message}); set controlApi.port to a free port, or 0`,
+        )
+      }
+    }
+    const url = server?.server ? `http://${config.controlApi.host}:${server.server.port}` : null
+    const provider = gw.providers.get(config.providers.defaultSessionProvider)
+    const where = relative(process.cwd(), config.workspaceDir) || "."
+    consola.info(`drost ${VERSION} · workspace ${where} · provider ${provider ? `${provider.id} (${provider.kind})` : "none"}`)
+    if (url) consola.info(`Control API ${url}/control/v1 · token ${tokens.file ? `in ${relative(process.cwd(), tokens.file)}` : "from config/env"}`)
+    if (provider?.kind === "demo") consola.info("Using the offline demo provider. Configure a real one in drost.config.ts (see docs/providers.md).")
+    const state = gw.state()
+    if (state.state !== "running") consola.warn(`gateway ${state.state}: ${state.reasons.join("; ")}`)
+    if (!interactive) consola.info("No terminal attached: running as a server (Ctrl-C or SIGTERM stops it).")
+    // Machine-readable readiness line for supervisors and tests.
+    if (!interactive) process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, url })}\n`)
+
+    const exit = await new Promise<Exit>((resolve) => {
+      const onSignal = () => resolve("signal")
+      process.once("SIGINT", onSignal)
+      process.once("SIGTERM", onSignal)
+      gw.bus.subscribe(GatewayEvent.RestartRequested, () => resolve("restart"))
+      if (interactive) runChat(gw).then(() => resolve("quit"))
+    })
+    process.removeAllListeners("SIGINT")
+    process.removeAllListeners("SIGTERM")
+    // A second Ctrl-C during the grace period stops at once; open turns are then recovered as interrupted.
+    process.once("SIGINT", () => process.exit(130))
+    consola.info(exit === "restart" ? "restarting…" : "stopping…")
+    server?.stop()
+    await gw.stop(exit === "restart" ? "restart requested" : exit === "quit" ? "chat closed" : "signal")
+    process.removeAllListeners("SIGINT")
+    if (exit !== "restart") return 0
+  }
+}

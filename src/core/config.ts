@@ -1,0 +1,109 @@
+/**
+ * The configuration schema: one TypeBox object per section, with defaults. No loading here (that is
+ * gateway/load.ts); this file is the vocabulary both the loader and `defineConfig` share.
+ *
+ * Every object is closed (`additionalProperties: false`): a misspelt key is an error, not a silent no-op.
+ */
+import { type Static, type TObject, Type } from "./schema.ts"
+
+const closed = { additionalProperties: false } as const
+
+/** A section as the user writes it: every key optional, unknown keys rejected, defaults filled in. */
+function section<T extends TObject>(schema: T) {
+  return Type.Optional(Type.Partial(schema, { ...closed, default: {} }))
+}
+
+export const ProviderKind = Type.Union(
+  [Type.Literal("demo"), Type.Literal("openai"), Type.Literal("anthropic"), Type.Literal("openai-compatible"), Type.Literal("xai")],
+  { description: "Wire protocol family of the profile" },
+)
+export type ProviderKind = Static<typeof ProviderKind>
+
+export const Profile = Type.Object(
+  {
+    id: Type.String({ minLength: 1, pattern: "^[A-Za-z0-9_.:-]+$", description: "Name used by /provider <id> and failover lists" }),
+    kind: ProviderKind,
+    model: Type.Optional(Type.String({ minLength: 1 })),
+    baseUrl: Type.Optional(Type.String({ minLength: 1 })),
+    authProfile: Type.Optional(Type.String({ description: "Entry in .drost/auth-profiles.json" })),
+    apiKeyEnv: Type.Optional(Type.String({ description: "Environment variable holding the key" })),
+    api: Type.Optional(Type.Union([Type.Literal("responses"), Type.Literal("chat")], { description: "openai kind only" })),
+    maxTokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    delayMs: Type.Optional(Type.Integer({ minimum: 0, description: "demo kind only: pause between streamed chunks" })),
+  },
+  closed,
+)
+export type Profile = Static<typeof Profile>
+
+export const Failover = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    fallbacks: Type.Array(Type.String(), { default: [], description: "Profile ids tried after the session's provider" }),
+    cooldownMs: Type.Integer({ minimum: 0, default: 60_000 }),
+  },
+  closed,
+)
+
+export const Agent = Type.Object(
+  {
+    maxToolCalls: Type.Integer({ minimum: 1, default: 50, description: "Tool calls allowed per turn" }),
+    maxSteps: Type.Integer({ minimum: 1, default: 24, description: "Model calls allowed per turn" }),
+    toolTimeoutMs: Type.Integer({ minimum: 1, default: 60_000 }),
+    toolOutputLimit: Type.Integer({ minimum: 256, default: 32_000, description: "Characters of tool output sent to the model" }),
+  },
+  closed,
+)
+
+export const ControlApi = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    host: Type.String({ default: "127.0.0.1" }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 7420, description: "0 picks a free port" }),
+    token: Type.Optional(Type.String({ minLength: 16, description: "Admin token (read + mutate)" })),
+    readToken: Type.Optional(Type.String({ minLength: 16, description: "Read-only token" })),
+  },
+  closed,
+)
+
+export const Shutdown = Type.Object({ graceMs: Type.Integer({ minimum: 0, default: 10_000 }) }, closed)
+
+export const Prompts = Type.Object({ system: Type.String({ default: "prompts/system.md" }) }, closed)
+
+export const ConfigSchema = Type.Object(
+  {
+    workspaceDir: Type.Optional(Type.String({ default: ".", description: "Relative to the config file's folder" })),
+    stateDir: Type.Optional(Type.String({ description: "Default: <workspaceDir>/.drost" })),
+    providers: Type.Optional(
+      Type.Object(
+        {
+          defaultSessionProvider: Type.Optional(Type.String()),
+          profiles: Type.Optional(Type.Array(Profile, { default: [{ id: "demo", kind: "demo" }] })),
+          failover: section(Failover),
+        },
+        { ...closed, default: {} },
+      ),
+    ),
+    agent: section(Agent),
+    prompts: section(Prompts),
+    controlApi: section(ControlApi),
+    shutdown: section(Shutdown),
+  },
+  closed,
+)
+
+/** What a user writes (every key optional). */
+export type ConfigInput = Static<typeof ConfigSchema>
+
+/** The validated, defaulted, path-resolved configuration the runtime runs on. */
+export interface Config {
+  /** The file it came from, or null when running on defaults. */
+  file: string | null
+  workspaceDir: string
+  stateDir: string
+  providers: { defaultSessionProvider: string; profiles: Profile[]; failover: Static<typeof Failover> }
+  agent: Static<typeof Agent>
+  prompts: { system: string }
+  controlApi: Static<typeof ControlApi>
+  shutdown: Static<typeof Shutdown>
+}

@@ -1,0 +1,73 @@
+/**
+ * The one schema language (TypeBox): static types, runtime validation, OpenAPI and tool JSON Schema
+ * all come from the same objects. `check` turns TypeBox's errors into one line per problem, each
+ * naming the path the way a person writes it (`providers.profiles[1].kind`).
+ */
+import { type Static, type TObject, type TSchema, Type } from "@sinclair/typebox"
+import { Value, type ValueError, ValueErrorType } from "@sinclair/typebox/value"
+
+export { Type, Value }
+export type { Static, TObject, TSchema }
+
+export interface Issue {
+  path: string
+  message: string
+}
+
+/** `/providers/profiles/1/kind` → `providers.profiles[1].kind`. */
+export function dotted(pointer: string): string {
+  const parts = pointer.split("/").slice(1).map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
+  return parts.reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), "") || "(root)"
+}
+
+function literals(schema: TSchema): unknown[] | undefined {
+  const options = (schema as { anyOf?: TSchema[] }).anyOf
+  if (!options?.every((option) => "const" in option)) return undefined
+  return options.map((option) => (option as unknown as { const: unknown }).const)
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing"
+  if (value === null) return "null"
+  if (Array.isArray(value)) return "an array"
+  if (typeof value === "object") return "an object"
+  return `${typeof value} ${JSON.stringify(value)}`
+}
+
+function explain(error: ValueError): string {
+  const choices = literals(error.schema)
+  if (choices) return `expected one of ${choices.map((choice) => JSON.stringify(choice)).join(", ")}, got ${describe(error.value)}`
+  switch (error.type) {
+    case ValueErrorType.ObjectRequiredProperty:
+      return "is required"
+    case ValueErrorType.ObjectAdditionalProperties:
+      return "unknown key"
+    case ValueErrorType.String:
+    case ValueErrorType.Number:
+    case ValueErrorType.Integer:
+    case ValueErrorType.Boolean:
+    case ValueErrorType.Array:
+    case ValueErrorType.Object:
+      return `expected ${ValueErrorType[error.type].toLowerCase()}, got ${describe(error.value)}`
+    default:
+      return `${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}, got ${describe(error.value)}`
+  }
+}
+
+/** Every problem of `value` against `schema`, at most one per path, in document order. */
+export function issues(schema: TSchema, value: unknown): Issue[] {
+  const seen = new Set<string>()
+  const out: Issue[] = []
+  for (const error of Value.Errors(schema, value)) {
+    // An unknown key is reported against its own path, not the parent object's.
+    const path = dotted(error.path)
+    if (seen.has(path)) continue
+    seen.add(path)
+    out.push({ path, message: explain(error) })
+  }
+  return out
+}
+
+export function format(list: Issue[]): string {
+  return list.map((issue) => `${issue.path}: ${issue.message}`).join("\n")
+}

@@ -1,0 +1,166 @@
+/**
+ * The slash commands, channel-neutral: the terminal chat, Telegram and the Control API all dispatch
+ * through here with their own notion of "the current session". A command never throws; errors come
+ * back as text for the user.
+ */
+import { DrostError } from "../core/error.ts"
+import type { Gateway } from "./gateway.ts"
+
+export interface CommandContext {
+  channel: string
+  sessionId: string | null
+  /** Make another session current for this channel (after /new and /session). */
+  setSession(id: string): void
+}
+
+export interface CommandReply {
+  text: string
+  quit?: boolean
+}
+
+interface Command {
+  usage: string
+  help: string
+  run(gw: Gateway, ctx: CommandContext, arg: string): Promise<CommandReply> | CommandReply
+}
+
+const ago = (time: number) => {
+  const seconds = Math.round((Date.now() - time) / 1000)
+  return seconds < 60 ? `${seconds}s ago` : seconds < 3600 ? `${Math.round(seconds / 60)}m ago` : seconds < 86400 ? `${Math.round(seconds / 3600)}h ago` : `${Math.round(seconds / 86400)}d ago`
+}
+
+const need = (ctx: CommandContext) => {
+  if (!ctx.sessionId) throw new DrostError("NoSession", "no current session; send a message or use /new first")
+  return ctx.sessionId
+}
+
+export const COMMANDS: Record<string, Command> = {
+  help: {
+    usage: "/help",
+    help: "Show the commands",
+    run: () => ({ text: Object.values(COMMANDS).map((command) => `${command.usage.padEnd(22)} ${command.help}`).join("\n") }),
+  },
+  status: {
+    usage: "/status",
+    help: "Gateway state and diagnostics",
+    run(gw, ctx) {
+      const { state, reasons } = gw.state()
+      const session = ctx.sessionId ? gw.store.get(ctx.sessionId) : null
+      return {
+        text: [
+          `state: ${state}${reasons.length ? ` (${reasons.join("; ")})` : ""}`,
+          `workspace: ${gw.config.workspaceDir}`,
+          `uptime: ${Math.round((Date.now() - gw.startedAt) / 1000)}s, sessions: ${gw.store.count()}, running turns: ${gw.sessions.activeCount()}`,
+          session
+            ? `session: ${session.id} (${session.messageCount} messages, provider ${session.provider}${session.pendingProvider ? ` → ${session.pendingProvider} next turn` : ""}, tokens in/out ${session.usage.input}/${session.usage.output})`
+            : "session: none yet",
+        ].join("\n"),
+      }
+    },
+  },
+  providers: {
+    usage: "/providers",
+    help: "List configured providers",
+    run(gw, ctx) {
+      const current = ctx.sessionId ? gw.store.get(ctx.sessionId)?.provider : gw.config.providers.defaultSessionProvider
+      const lines = gw.config.providers.profiles.map((profile) => {
+        const live = gw.providers.get(profile.id)
+        const mark = profile.id === current ? "*" : " "
+        return `${mark} ${profile.id.padEnd(16)} ${profile.kind.padEnd(18)} ${live ? live.model : "(unavailable)"}`
+      })
+      return { text: lines.join("\n") }
+    },
+  },
+  provider: {
+    usage: "/provider <id>",
+    help: "Switch this session's provider (from the next turn)",
+    run(gw, ctx, arg) {
+      if (!arg) return { text: "usage: /provider <id> (see /providers)" }
+      gw.sessions.switchProvider(need(ctx), arg)
+      return { text: `provider for this session switches to ${arg} at the next turn` }
+    },
+  },
+  sessions: {
+    usage: "/sessions",
+    help: "List recent sessions",
+    run(gw, ctx) {
+      const list = gw.store.list({ limit: 20 })
+      if (list.length === 0) return { text: "no sessions yet" }
+      return {
+        text: list
+          .map((session) => `${session.id === ctx.sessionId ? "*" : " "} ${session.id}  ${String(session.messageCount).padStart(4)} msgs  ${ago(session.updatedAt).padStart(8)}  ${session.title || ""}`)
+          .join("\n"),
+      }
+    },
+  },
+  session: {
+    usage: "/session <id>",
+    help: "Switch to another session",
+    run(gw, ctx, arg) {
+      if (!arg) return { text: `current session: ${ctx.sessionId ?? "none"}` }
+      const session = gw.store.require(arg)
+      ctx.setSession(session.id)
+      return { text: `switched to ${session.id} (${session.messageCount} messages)` }
+    },
+  },
+  new: {
+    usage: "/new",
+    help: "Start a new session",
+    run(gw, ctx) {
+      const session = gw.sessions.create({ channel: ctx.channel })
+      ctx.setSession(session.id)
+      return { text: `new session ${session.id}` }
+    },
+  },
+  tools: {
+    usage: "/tools",
+    help: "List loaded tools",
+    run: (gw) => ({ text: gw.tools.list().map((tool) => `${tool.name.padEnd(20)} ${tool.source.padEnd(9)} ${tool.description.split("\n")[0]}`).join("\n") }),
+  },
+  tool: {
+    usage: "/tool <name> [json]",
+    help: "Run a tool directly",
+    async run(gw, ctx, arg) {
+      const [name, ...rest] = arg.split(/\s+/)
+      if (!name) return { text: "usage: /tool <name> [json arguments]" }
+      const result = await gw.tools.run({
+        name,
+        args: rest.join(" ").trim() || "{}",
+        context: {
+          sessionId: ctx.sessionId ?? "",
+          turnId: "",
+          callId: "manual",
+          workspace: { root: gw.config.workspaceDir, tools: `${gw.config.workspaceDir}/tools`, memory: `${gw.config.workspaceDir}/memory`, prompts: `${gw.config.workspaceDir}/prompts` },
+          signal: AbortSignal.timeout(gw.config.agent.toolTimeoutMs),
+        },
+      })
+      return { text: `${result.isError ? "error: " : ""}${result.output}` }
+    },
+  },
+  restart: {
+    usage: "/restart",
+    help: "Restart the gateway (sessions are kept)",
+    run(gw, ctx) {
+      gw.requestRestart(ctx.channel)
+      return { text: "restart requested" }
+    },
+  },
+  quit: {
+    usage: "/quit",
+    help: "Leave this chat (the terminal chat stops the gateway)",
+    run: () => ({ text: "bye", quit: true }),
+  },
+}
+
+/** Null when `line` is not a slash command. */
+export async function dispatch(gw: Gateway, ctx: CommandContext, line: string): Promise<CommandReply | null> {
+  const match = line.trim().match(/^\/([a-z]+)(?:@\S+)?(?:\s+([\s\S]*))?$/i)
+  if (!match) return null
+  const command = COMMANDS[match[1]!.toLowerCase()]
+  if (!command) return { text: `unknown command /${match[1]}; try /help` }
+  try {
+    return await command.run(gw, ctx, (match[2] ?? "").trim())
+  } catch (error) {
+    return { text: error instanceof Error ? error.message : String(error) }
+  }
+}

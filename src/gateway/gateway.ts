@@ -1,0 +1,155 @@
+/**
+ * The composition root: `startGateway(config)` takes the workspace lock, opens the store, builds the
+ * tool registry and the providers, recovers turns a crash left open and returns the running services.
+ * Channels and the Control API are started by the CLI on top of it. Every service is an instance, so a
+ * test can run several gateways in one process.
+ */
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import type { Database } from "bun:sqlite"
+import { type Bus, createBus } from "../bus/bus.ts"
+import { createSink, type Sink } from "../bus/sink.ts"
+import type { Config } from "../core/config.ts"
+import type { Provider } from "../core/provider.ts"
+import { TurnEvent } from "../agent/events.ts"
+import { createPromptSource } from "../agent/prompt.ts"
+import { createSessions, type Sessions } from "../agent/session.ts"
+import { createProvider } from "../providers/registry.ts"
+import { open } from "../store/db.ts"
+import { createSessionStore, type SessionStore } from "../store/sessions.ts"
+import { fileTools } from "../tool/builtin/file.ts"
+import { createToolRegistry, type ToolRegistry } from "../tool/registry.ts"
+import { Flag } from "../util/flag.ts"
+import { Log } from "../util/log.ts"
+import { VERSION } from "../util/version.ts"
+import { GatewayEvent } from "./events.ts"
+import { acquire, type Lock } from "./lock.ts"
+
+export type State = "starting" | "running" | "degraded" | "stopping" | "stopped"
+
+export interface Gateway {
+  config: Config
+  bus: Bus
+  db: Database
+  store: SessionStore
+  tools: ToolRegistry
+  providers: Map<string, Provider>
+  sessions: Sessions
+  startedAt: number
+  state(): { state: State; reasons: string[] }
+  /** Report a component's health; any unhealthy component makes the gateway `degraded`. */
+  setHealth(component: string, problem: string | null): void
+  requestRestart(by: string): void
+  stop(reason?: string): Promise<void>
+}
+
+export interface StartOptions {
+  /** Take the one-gateway-per-workspace lock (default true). */
+  lock?: boolean
+}
+
+export async function startGateway(config: Config, options: StartOptions = {}): Promise<Gateway> {
+  const log = Log.create("gateway")
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 })
+  for (const dir of ["memory", "tools", "prompts"]) mkdirSync(join(config.workspaceDir, dir), { recursive: true })
+  const lock: Lock | null = options.lock === false ? null : acquire(config.stateDir)
+  const cleanup: (() => void)[] = []
+  try {
+    const db = open(Flag.db() ?? join(config.stateDir, "drost.db"))
+    cleanup.push(() => db.close())
+    const store = createSessionStore(db)
+    // Ids continue from the wall clock (×1000) so they keep rising across restarts without a write per event.
+    const bus = createBus({ startId: Date.now() * 1000 })
+    const sink: Sink = createSink(bus, join(config.stateDir, "logs"))
+    cleanup.push(() => sink.close())
+
+    const tools = createToolRegistry({ timeoutMs: config.agent.toolTimeoutMs, outputLimit: config.agent.toolOutputLimit, log: Log.create("tool") })
+    for (const tool of fileTools(() => [config.workspaceDir])) tools.register(tool)
+
+    const health = new Map<string, string>()
+    const providers = new Map<string, Provider>()
+    for (const profile of config.providers.profiles) {
+      try {
+        providers.set(profile.id, createProvider(profile))
+      } catch (error) {
+        health.set(`provider:${profile.id}`, (error as Error).message)
+        log.warn("provider unavailable", { id: profile.id, error: (error as Error).message })
+      }
+    }
+
+    const prompt = createPromptSource(config.prompts.system)
+    const sessions = createSessions({
+      store,
+      bus,
+      tools,
+      providers: () => providers,
+      defaultProvider: () => config.providers.defaultSessionProvider,
+      systemPrompt: () => prompt.read(),
+      limits: () => ({ maxSteps: config.agent.maxSteps, maxToolCalls: config.agent.maxToolCalls }),
+      workspace: {
+        root: config.workspaceDir,
+        tools: join(config.workspaceDir, "tools"),
+        memory: join(config.workspaceDir, "memory"),
+        prompts: join(config.workspaceDir, "prompts"),
+      },
+      log: Log.create("session"),
+    })
+
+    const interrupted = store.recoverInterrupted("interrupted: the gateway stopped (crash or kill) while this turn was open")
+    for (const turn of interrupted) {
+      bus.publish(TurnEvent.Interrupted, { sessionId: turn.sessionId, turnId: turn.id, reason: turn.error ?? "interrupted" })
+      log.warn("turn interrupted by the previous run", { session: turn.sessionId, turn: turn.id })
+    }
+
+    let current: State = "running"
+    const publishState = () => {
+      const reasons = [...health.entries()].map(([component, problem]) => `${component}: ${problem}`)
+      const next: State = current === "stopping" || current === "stopped" ? current : reasons.length ? "degraded" : "running"
+      current = next
+      bus.publish(GatewayEvent.State, { state: next, reasons })
+    }
+    if (providers.size === 0) health.set("providers", "no provider could be created")
+
+    let stopping: Promise<void> | null = null
+    const gateway: Gateway = {
+      config,
+      bus,
+      db,
+      store,
+      tools,
+      providers,
+      sessions,
+      startedAt: Date.now(),
+      state: () => ({ state: current, reasons: [...health.entries()].map(([component, problem]) => `${component}: ${problem}`) }),
+      setHealth(component, problem) {
+        if ((health.get(component) ?? null) === problem) return
+        if (problem) health.set(component, problem)
+        else health.delete(component)
+        publishState()
+      },
+      requestRestart(by) {
+        bus.publish(GatewayEvent.RestartRequested, { by })
+      },
+      stop(reason = "stop requested") {
+        stopping ??= (async () => {
+          current = "stopping"
+          bus.publish(GatewayEvent.Stopping, { reason })
+          await sessions.drain(config.shutdown.graceMs)
+          const left = store.recoverInterrupted(`interrupted: ${reason}`)
+          current = "stopped"
+          bus.publish(GatewayEvent.Stopped, { reason, interruptedTurns: left.length })
+          for (const fn of cleanup.reverse()) fn()
+          lock?.release()
+        })()
+        return stopping
+      },
+    }
+    bus.publish(GatewayEvent.Started, { pid: process.pid, workspace: config.workspaceDir, version: VERSION, interruptedTurns: interrupted.length })
+    publishState()
+    return gateway
+  } catch (error) {
+    for (const fn of cleanup.reverse()) fn()
+    lock?.release()
+    throw error
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Loads the configuration: finds the first config file in the workspace root, loads `.env` files,
+ * validates against the schema and resolves paths. Every failure is a ConfigError carrying one line
+ * per problem, which the CLI prints without a stack trace.
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { dirname, isAbsolute, join, resolve } from "node:path"
+import type { Config, ConfigInput, Profile } from "../core/config.ts"
+import { ConfigSchema } from "../core/config.ts"
+import { ConfigError, message } from "../core/error.ts"
+import { type Issue, Value, issues as schemaIssues } from "../core/schema.ts"
+import { registerSdkModule } from "./sdk-module.ts"
+
+export const CONFIG_FILES = ["drost.config.ts", "drost.config.mts", "drost.config.js", "drost.config.mjs", "drost.config.json"]
+
+export function findConfig(root: string): string | null {
+  return CONFIG_FILES.map((name) => join(root, name)).find((file) => existsSync(file)) ?? null
+}
+
+/** `.env.local` beats `.env`; the real environment beats both. Returns the keys it set. */
+export function loadEnvFiles(root: string): string[] {
+  const set: string[] = []
+  for (const name of [".env.local", ".env"]) {
+    const file = join(root, name)
+    if (!existsSync(file)) continue
+    for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
+      const match = line.match(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/)
+      if (!match) continue
+      const [, key, raw] = match as unknown as [string, string, string]
+      if (process.env[key] !== undefined) continue
+      const quoted = raw.match(/^(['"])(.*)\1$/)
+      process.env[key] = quoted ? (quoted[1] === '"' ? quoted[2]!.replace(/\\n/g, "\n") : quoted[2]!) : raw.replace(/\s+#.*$/, "")
+      set.push(key)
+    }
+  }
+  return set
+}
+
+async function readInput(file: string): Promise<unknown> {
+  if (file.endsWith(".json")) {
+    const text = await Bun.file(file)
+      .text()
+      .catch((error) => {
+        throw new ConfigError(file, [`cannot read ${file}: ${message(error)}`])
+      })
+    try {
+      return JSON.parse(text)
+    } catch (error) {
+      throw new ConfigError(file, [`${file}: invalid JSON: ${message(error)}`])
+    }
+  }
+  registerSdkModule()
+  try {
+    const mod = (await import(`${file}?t=${Date.now()}`)) as { default?: unknown }
+    if (mod.default === undefined) throw new ConfigError(file, [`${file}: no default export (write \`export default defineConfig({ … })\`)`])
+    return mod.default
+  } catch (error) {
+    if (error instanceof ConfigError) throw error
+    throw new ConfigError(file, [`cannot load ${file}: ${message(error).split("\n")[0]}`])
+  }
+}
+
+function semantic(input: ConfigInput): Issue[] {
+  const out: Issue[] = []
+  const profiles = (input.providers?.profiles ?? []) as Profile[]
+  const ids = new Set<string>()
+  profiles.forEach((profile, index) => {
+    if (ids.has(profile.id)) out.push({ path: `providers.profiles[${index}].id`, message: `duplicate profile id "${profile.id}"` })
+    ids.add(profile.id)
+    if (profile.kind === "openai-compatible" && !profile.baseUrl)
+      out.push({ path: `providers.profiles[${index}].baseUrl`, message: "is required for kind \"openai-compatible\"" })
+  })
+  const chosen = input.providers?.defaultSessionProvider
+  if (chosen !== undefined && !ids.has(chosen))
+    out.push({ path: "providers.defaultSessionProvider", message: `expected one of the profile ids (${[...ids].join(", ") || "none"}), got "${chosen}"` })
+  input.providers?.failover?.fallbacks?.forEach((id, index) => {
+    if (!ids.has(id)) out.push({ path: `providers.failover.fallbacks[${index}]`, message: `unknown profile id "${id}"` })
+  })
+  if (profiles.length === 0) out.push({ path: "providers.profiles", message: "needs at least one profile" })
+  return out
+}
+
+/** Validate a raw config value (from a file or a test) and resolve it against `base`. */
+export function resolveConfig(raw: unknown, base: string, file: string | null): Config {
+  const label = file ?? "(defaults)"
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(label, ["(root): expected an object"])
+  const input = Value.Default(ConfigSchema, structuredClone(raw)) as ConfigInput
+  const problems = schemaIssues(ConfigSchema, input)
+  if (problems.length === 0) problems.push(...semantic(input))
+  if (problems.length > 0) throw new ConfigError(label, problems.map((issue) => `${issue.path}: ${issue.message}`))
+
+  const at = (root: string, path: string) => (isAbsolute(path) ? path : resolve(root, path))
+  const workspaceDir = at(base, input.workspaceDir ?? ".")
+  const providers = input.providers!
+  const profiles = providers.profiles as Profile[]
+  return {
+    file,
+    workspaceDir,
+    stateDir: input.stateDir ? at(base, input.stateDir) : join(workspaceDir, ".drost"),
+    providers: {
+      defaultSessionProvider: providers.defaultSessionProvider ?? profiles[0]!.id,
+      profiles,
+      failover: providers.failover as Config["providers"]["failover"],
+    },
+    agent: input.agent as Config["agent"],
+    prompts: { system: at(workspaceDir, input.prompts!.system!) },
+    controlApi: input.controlApi as Config["controlApi"],
+    shutdown: input.shutdown as Config["shutdown"],
+  }
+}
+
+export interface LoadOptions {
+  /** Folder searched for the config file and `.env` files. */
+  root: string
+  /** An explicit config file (`--config`); must exist. */
+  file?: string
+}
+
+export async function load(options: LoadOptions): Promise<Config> {
+  const root = resolve(options.root)
+  const file = options.file ? resolve(root, options.file) : findConfig(root)
+  if (options.file && !existsSync(file!)) throw new ConfigError(file!, [`cannot read ${file}: no such file`])
+  loadEnvFiles(file ? dirname(file) : root)
+  const raw = file ? await readInput(file) : {}
+  return resolveConfig(raw, file ? dirname(file) : root, file)
+}
+
+export * as ConfigLoader from "./load.ts"

@@ -1,0 +1,49 @@
+/**
+ * The `drost` module that workspace tools and `drost.config.ts` import (also under the name
+ * `@drost/core`). The runtime registers it as a virtual module, so a workspace needs no install.
+ *
+ * Web-standard only: no `Bun.*`, no `Deno.*`, no `node:*`. The same tool file runs under the Bun
+ * gateway and under `deno run` with an import map `{ "drost": "<path>/src/sdk/mod.ts" }`.
+ */
+import type { ConfigInput } from "../core/config.ts"
+
+export const version = "0.1.0"
+
+/** JSON Schema of a tool's arguments (a TypeBox schema is one too). */
+export type JsonSchema = { type?: string; properties?: Record<string, unknown>; required?: string[]; [key: string]: unknown }
+
+export interface ToolLogger {
+  info(message: string, fields?: Record<string, unknown>): void
+  warn(message: string, fields?: Record<string, unknown>): void
+  error(message: string, fields?: Record<string, unknown>): void
+}
+
+/** What a tool receives besides its arguments. */
+export interface ToolContext {
+  sessionId: string
+  turnId: string
+  callId: string
+  /** Absolute paths of the workspace and its well-known folders. */
+  workspace: { root: string; tools: string; memory: string; prompts: string }
+  /** Aborted when the turn is aborted or the tool times out. */
+  signal: AbortSignal
+  log: ToolLogger
+}
+
+export interface ToolDefinition<Args = Record<string, unknown>> {
+  /** Letters, digits, `_`, `-` and `.`; unique across built-in and workspace tools. */
+  name: string
+  description: string
+  parameters: JsonSchema
+  /** A string is passed to the model as is; anything else is sent as JSON. A throw becomes an error result. */
+  execute(args: Args, context: ToolContext): unknown | Promise<unknown>
+}
+
+export function defineTool<Args = Record<string, unknown>>(definition: ToolDefinition<Args>): ToolDefinition<Args> {
+  return definition
+}
+
+/** Types `drost.config.ts`; the runtime validates the value itself. */
+export function defineConfig(config: ConfigInput): ConfigInput {
+  return config
+}

@@ -1,0 +1,94 @@
+/**
+ * Opens the SQLite database with the settings a long-lived, crash-tolerant gateway needs (see
+ * BUN-TRAPS §1): WAL with synchronous=NORMAL (durable across process crashes, 8× the write rate of the
+ * default FULL), a busy timeout instead of instant SQLITE_BUSY, and foreign keys. Migrations are an
+ * ordered list tracked by `PRAGMA user_version`, each applied in its own IMMEDIATE transaction.
+ */
+import { Database } from "bun:sqlite"
+import { chmodSync, mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    pending_provider TEXT,
+    channel TEXT,
+    channel_key TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    message_count INTEGER NOT NULL DEFAULT 0,
+    usage_input INTEGER NOT NULL DEFAULT 0,
+    usage_output INTEGER NOT NULL DEFAULT 0,
+    usage_cached INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX sessions_updated ON sessions(updated_at DESC);
+  CREATE INDEX sessions_channel ON sessions(channel, channel_key);
+
+  CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    turn_id TEXT,
+    role TEXT NOT NULL,
+    parts TEXT NOT NULL,
+    provider TEXT,
+    usage TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX messages_session ON messages(session_id, seq);
+
+  CREATE TABLE turns (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    status TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT 'api',
+    provider TEXT,
+    error TEXT,
+    usage TEXT,
+    steps INTEGER NOT NULL DEFAULT 0,
+    tool_calls INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    ended_at INTEGER
+  );
+  CREATE INDEX turns_session ON turns(session_id, created_at);
+  CREATE INDEX turns_open ON turns(status) WHERE status IN ('queued', 'running');
+
+  CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+export function open(path: string): Database {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  const db = new Database(path, { create: true, strict: true })
+  // Conversations are private: the database is readable by its owner only.
+  if (path !== ":memory:") chmodSync(path, 0o600)
+  db.run("PRAGMA journal_mode = WAL")
+  db.run("PRAGMA synchronous = NORMAL")
+  db.run("PRAGMA busy_timeout = 5000")
+  db.run("PRAGMA foreign_keys = ON")
+  migrate(db)
+  return db
+}
+
+export function migrate(db: Database) {
+  const current = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version
+  if (current > MIGRATIONS.length)
+    throw new Error(`database schema version ${current} is newer than this drost (${MIGRATIONS.length}); upgrade drost`)
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.run(MIGRATIONS[version]!)
+      db.run(`PRAGMA user_version = ${version + 1}`)
+    }).immediate()
+  }
+}
+
+export function integrity(db: Database): string {
+  return (db.query("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check
+}

@@ -1,0 +1,318 @@
+/**
+ * Sessions, messages and turns. The only place with SQL for them; every write is an IMMEDIATE
+ * transaction so a read-then-write never fails with SQLITE_BUSY_SNAPSHOT under a second writer.
+ */
+import type { Database } from "bun:sqlite"
+import { NotFound } from "../core/error.ts"
+import { Id } from "../core/id.ts"
+import type { Message, Part, Role, Usage } from "../core/message.ts"
+
+export type TurnStatus = "queued" | "running" | "completed" | "failed" | "interrupted"
+
+export interface Session {
+  id: string
+  title: string
+  createdAt: number
+  updatedAt: number
+  provider: string
+  pendingProvider: string | null
+  channel: string | null
+  channelKey: string | null
+  metadata: Record<string, unknown>
+  messageCount: number
+  usage: Usage
+}
+
+export interface Turn {
+  id: string
+  sessionId: string
+  status: TurnStatus
+  source: string
+  provider: string | null
+  error: string | null
+  usage: Usage | null
+  steps: number
+  toolCalls: number
+  createdAt: number
+  startedAt: number | null
+  endedAt: number | null
+}
+
+interface SessionRow {
+  id: string
+  title: string
+  created_at: number
+  updated_at: number
+  provider: string
+  pending_provider: string | null
+  channel: string | null
+  channel_key: string | null
+  metadata: string
+  message_count: number
+  usage_input: number
+  usage_output: number
+  usage_cached: number
+}
+interface MessageRow {
+  seq: number
+  id: string
+  session_id: string
+  turn_id: string | null
+  role: Role
+  parts: string
+  provider: string | null
+  usage: string | null
+  created_at: number
+}
+interface TurnRow {
+  id: string
+  session_id: string
+  status: TurnStatus
+  source: string
+  provider: string | null
+  error: string | null
+  usage: string | null
+  steps: number
+  tool_calls: number
+  created_at: number
+  started_at: number | null
+  ended_at: number | null
+}
+
+const toSession = (row: SessionRow): Session => ({
+  id: row.id,
+  title: row.title,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  provider: row.provider,
+  pendingProvider: row.pending_provider,
+  channel: row.channel,
+  channelKey: row.channel_key,
+  metadata: JSON.parse(row.metadata),
+  messageCount: row.message_count,
+  usage: { input: row.usage_input, output: row.usage_output, cached: row.usage_cached },
+})
+const toMessage = (row: MessageRow): Message => ({
+  id: row.id,
+  seq: row.seq,
+  sessionId: row.session_id,
+  turnId: row.turn_id,
+  role: row.role,
+  parts: JSON.parse(row.parts),
+  provider: row.provider,
+  usage: row.usage ? JSON.parse(row.usage) : null,
+  createdAt: row.created_at,
+})
+const toTurn = (row: TurnRow): Turn => ({
+  id: row.id,
+  sessionId: row.session_id,
+  status: row.status,
+  source: row.source,
+  provider: row.provider,
+  error: row.error,
+  usage: row.usage ? JSON.parse(row.usage) : null,
+  steps: row.steps,
+  toolCalls: row.tool_calls,
+  createdAt: row.created_at,
+  startedAt: row.started_at,
+  endedAt: row.ended_at,
+})
+
+export interface NewMessage {
+  sessionId: string
+  turnId: string | null
+  role: Role
+  parts: Part[]
+  provider?: string | null
+  usage?: Usage | null
+}
+
+export interface ListOptions {
+  limit?: number
+  offset?: number
+  channel?: string
+}
+
+export type SessionStore = ReturnType<typeof createSessionStore>
+
+export function createSessionStore(db: Database) {
+  const q = {
+    insertSession: db.query(
+      `INSERT INTO sessions (id, title, created_at, updated_at, provider, channel, channel_key, metadata)
+       VALUES ($id, $title, $now, $now, $provider, $channel, $channelKey, $metadata)`,
+    ),
+    getSession: db.query<SessionRow, { id: string }>("SELECT * FROM sessions WHERE id = $id"),
+    listSessions: db.query<SessionRow, { limit: number; offset: number }>(
+      "SELECT * FROM sessions ORDER BY updated_at DESC, id DESC LIMIT $limit OFFSET $offset",
+    ),
+    listByChannel: db.query<SessionRow, { limit: number; offset: number; channel: string }>(
+      "SELECT * FROM sessions WHERE channel = $channel ORDER BY updated_at DESC, id DESC LIMIT $limit OFFSET $offset",
+    ),
+    countSessions: db.query<{ n: number }, Record<string, never>>("SELECT count(*) AS n FROM sessions"),
+    deleteSession: db.query("DELETE FROM sessions WHERE id = $id"),
+    insertMessage: db.query<{ seq: number }, Record<string, string | number | null>>(
+      `INSERT INTO messages (id, session_id, turn_id, role, parts, provider, usage, created_at)
+       VALUES ($id, $sessionId, $turnId, $role, $parts, $provider, $usage, $now) RETURNING seq`,
+    ),
+    touchSession: db.query("UPDATE sessions SET updated_at = $now, message_count = message_count + 1 WHERE id = $id"),
+    lastMessages: db.query<MessageRow, { sessionId: string; limit: number; before: number }>(
+      "SELECT * FROM messages WHERE session_id = $sessionId AND seq < $before ORDER BY seq DESC LIMIT $limit",
+    ),
+    allMessages: db.query<MessageRow, { sessionId: string }>("SELECT * FROM messages WHERE session_id = $sessionId ORDER BY seq"),
+    insertTurn: db.query(
+      "INSERT INTO turns (id, session_id, status, source, created_at) VALUES ($id, $sessionId, 'queued', $source, $now)",
+    ),
+    startTurn: db.query("UPDATE turns SET status = 'running', provider = $provider, started_at = $now WHERE id = $id"),
+    finishTurn: db.query(
+      `UPDATE turns SET status = $status, error = $error, usage = $usage, steps = $steps, tool_calls = $toolCalls, ended_at = $now
+       WHERE id = $id AND status IN ('queued', 'running')`,
+    ),
+    addUsage: db.query(
+      "UPDATE sessions SET usage_input = usage_input + $input, usage_output = usage_output + $output, usage_cached = usage_cached + $cached WHERE id = $id",
+    ),
+    getTurn: db.query<TurnRow, { id: string }>("SELECT * FROM turns WHERE id = $id"),
+    turnsOf: db.query<TurnRow, { sessionId: string; limit: number }>(
+      "SELECT * FROM turns WHERE session_id = $sessionId ORDER BY created_at DESC, id DESC LIMIT $limit",
+    ),
+    openTurns: db.query<TurnRow, Record<string, never>>("SELECT * FROM turns WHERE status IN ('queued', 'running') ORDER BY created_at"),
+    setProvider: db.query("UPDATE sessions SET provider = $provider, pending_provider = NULL, updated_at = $now WHERE id = $id"),
+    setPending: db.query("UPDATE sessions SET pending_provider = $provider, updated_at = $now WHERE id = $id"),
+    setTitle: db.query("UPDATE sessions SET title = $title, updated_at = $now WHERE id = $id"),
+    kvGet: db.query<{ value: string }, { key: string }>("SELECT value FROM kv WHERE key = $key"),
+    kvSet: db.query("INSERT INTO kv (key, value) VALUES ($key, $value) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+  }
+
+  const require = (id: string): Session => {
+    const row = q.getSession.get({ id })
+    if (!row) throw new NotFound("session", id)
+    return toSession(row)
+  }
+
+  const insertMessage = (input: NewMessage, now: number): Message => {
+    const id = Id.create("msg", now)
+    const row = q.insertMessage.get({
+      id,
+      sessionId: input.sessionId,
+      turnId: input.turnId,
+      role: input.role,
+      parts: JSON.stringify(input.parts),
+      provider: input.provider ?? null,
+      usage: input.usage ? JSON.stringify(input.usage) : null,
+      now,
+    })!
+    q.touchSession.run({ id: input.sessionId, now })
+    return {
+      id,
+      seq: row.seq,
+      sessionId: input.sessionId,
+      turnId: input.turnId,
+      role: input.role,
+      parts: input.parts,
+      provider: input.provider ?? null,
+      usage: input.usage ?? null,
+      createdAt: now,
+    }
+  }
+
+  return {
+    create(input: { provider: string; title?: string; channel?: string; channelKey?: string; metadata?: Record<string, unknown> }): Session {
+      const id = Id.create("ses")
+      q.insertSession.run({
+        id,
+        title: input.title ?? "",
+        now: Date.now(),
+        provider: input.provider,
+        channel: input.channel ?? null,
+        channelKey: input.channelKey ?? null,
+        metadata: JSON.stringify(input.metadata ?? {}),
+      })
+      return require(id)
+    },
+    get: (id: string): Session | null => {
+      const row = q.getSession.get({ id })
+      return row ? toSession(row) : null
+    },
+    require,
+    list(options: ListOptions = {}): Session[] {
+      const limit = Math.min(Math.max(options.limit ?? 50, 1), 500)
+      const offset = Math.max(options.offset ?? 0, 0)
+      const rows = options.channel ? q.listByChannel.all({ limit, offset, channel: options.channel }) : q.listSessions.all({ limit, offset })
+      return rows.map(toSession)
+    },
+    count: () => q.countSessions.get({})!.n,
+    remove(id: string) {
+      require(id)
+      q.deleteSession.run({ id })
+    },
+    setTitle(id: string, title: string) {
+      require(id)
+      q.setTitle.run({ id, title, now: Date.now() })
+    },
+    /** Queue a switch for the next turn boundary. */
+    setPendingProvider(id: string, provider: string | null) {
+      require(id)
+      q.setPending.run({ id, provider, now: Date.now() })
+    },
+    setProvider(id: string, provider: string) {
+      q.setProvider.run({ id, provider, now: Date.now() })
+    },
+
+    append: db.transaction((input: NewMessage) => insertMessage(input, Date.now())).immediate as (input: NewMessage) => Message,
+
+    /** The user's message and its queued turn, durable together before any provider is called. */
+    beginTurn: db.transaction((input: { sessionId: string; parts: Part[]; source: string }): { turn: Turn; message: Message } => {
+      require(input.sessionId)
+      const now = Date.now()
+      const turnId = Id.create("turn", now)
+      q.insertTurn.run({ id: turnId, sessionId: input.sessionId, source: input.source, now })
+      const message = insertMessage({ sessionId: input.sessionId, turnId, role: "user", parts: input.parts }, now)
+      return { turn: toTurn(q.getTurn.get({ id: turnId })!), message }
+    }).immediate as (input: { sessionId: string; parts: Part[]; source: string }) => { turn: Turn; message: Message },
+
+    startTurn(id: string, provider: string) {
+      q.startTurn.run({ id, provider, now: Date.now() })
+    },
+    finishTurn: db.transaction(
+      (input: { id: string; sessionId: string; status: TurnStatus; error?: string | null; usage: Usage; steps: number; toolCalls: number }) => {
+        q.finishTurn.run({
+          id: input.id,
+          status: input.status,
+          error: input.error ?? null,
+          usage: JSON.stringify(input.usage),
+          steps: input.steps,
+          toolCalls: input.toolCalls,
+          now: Date.now(),
+        })
+        q.addUsage.run({ id: input.sessionId, ...input.usage })
+      },
+    ).immediate as (input: { id: string; sessionId: string; status: TurnStatus; error?: string | null; usage: Usage; steps: number; toolCalls: number }) => void,
+
+    turn: (id: string): Turn | null => {
+      const row = q.getTurn.get({ id })
+      return row ? toTurn(row) : null
+    },
+    turns: (sessionId: string, limit = 50): Turn[] => q.turnsOf.all({ sessionId, limit }).map(toTurn),
+
+    /** Turns a crash left open become `interrupted`; returns them so the gateway can report each one. */
+    recoverInterrupted: db.transaction((reason: string): Turn[] => {
+      const open = q.openTurns.all({}).map(toTurn)
+      const now = Date.now()
+      for (const turn of open) {
+        q.finishTurn.run({ id: turn.id, status: "interrupted", error: reason, usage: null, steps: turn.steps, toolCalls: turn.toolCalls, now })
+      }
+      return open.map((turn) => ({ ...turn, status: "interrupted" as const, error: reason, endedAt: now }))
+    }).immediate as (reason: string) => Turn[],
+
+    /** The last `limit` messages before `beforeSeq`, oldest first. */
+    messages(sessionId: string, options: { limit?: number; beforeSeq?: number } = {}): Message[] {
+      const rows = q.lastMessages.all({ sessionId, limit: options.limit ?? 50, before: options.beforeSeq ?? Number.MAX_SAFE_INTEGER })
+      return rows.reverse().map(toMessage)
+    },
+    history: (sessionId: string): Message[] => q.allMessages.all({ sessionId }).map(toMessage),
+
+    kv: {
+      get: (key: string): string | null => q.kvGet.get({ key })?.value ?? null,
+      set: (key: string, value: string) => void q.kvSet.run({ key, value }),
+    },
+  }
+}

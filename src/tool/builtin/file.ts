@@ -1,0 +1,67 @@
+/**
+ * `file.read` and `file.list`: the read side of the file tools, confined to the workspace roots.
+ */
+import { readdir, stat } from "node:fs/promises"
+import { relative } from "node:path"
+import { Type } from "../../core/schema.ts"
+import type { RegisteredTool } from "../registry.ts"
+import { resolveIn } from "../roots.ts"
+
+const MAX_READ_BYTES = 5 * 1024 * 1024
+
+export function fileTools(roots: () => string[]): RegisteredTool[] {
+  const read: RegisteredTool = {
+    name: "file.read",
+    source: "builtin",
+    description:
+      "Read a text file inside the workspace. Returns numbered lines. Use offset/limit for long files (lines are 1-based).",
+    parameters: Type.Object(
+      {
+        path: Type.String({ minLength: 1, description: "File path, relative to the workspace root" }),
+        offset: Type.Optional(Type.Integer({ minimum: 1, description: "First line to return (1-based)" })),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, description: "Number of lines to return (default 400)" })),
+      },
+      { additionalProperties: false },
+    ),
+    async execute(args) {
+      const { path, offset = 1, limit = 400 } = args as { path: string; offset?: number; limit?: number }
+      const file = resolveIn(roots(), path)
+      const info = await stat(file).catch(() => null)
+      if (!info) throw new Error(`no such file: ${path}`)
+      if (info.isDirectory()) throw new Error(`${path} is a folder; use file.list`)
+      if (info.size > MAX_READ_BYTES) throw new Error(`${path} is ${info.size} bytes; files over ${MAX_READ_BYTES} bytes are not read`)
+      const bytes = new Uint8Array(await Bun.file(file).arrayBuffer())
+      if (bytes.subarray(0, 8000).includes(0)) throw new Error(`${path} looks binary (${info.size} bytes); not shown`)
+      const content = new TextDecoder().decode(bytes)
+      const lines = (content.endsWith("\n") ? content.slice(0, -1) : content).split("\n")
+      const slice = lines.slice(offset - 1, offset - 1 + limit)
+      const width = String(offset + slice.length).length
+      const body = slice.map((line, index) => `${String(offset + index).padStart(width)}  ${line}`).join("\n")
+      const more = offset - 1 + slice.length < lines.length ? `\n… ${lines.length - (offset - 1 + slice.length)} more lines (use offset)` : ""
+      return `${relative(roots()[0]!, file) || path} (${lines.length} lines)\n${body}${more}`
+    },
+  }
+
+  const list: RegisteredTool = {
+    name: "file.list",
+    source: "builtin",
+    description: "List the entries of a folder inside the workspace (folders end with /).",
+    parameters: Type.Object(
+      { path: Type.Optional(Type.String({ description: "Folder path relative to the workspace root (default: the root)" })) },
+      { additionalProperties: false },
+    ),
+    async execute(args) {
+      const path = (args as { path?: string }).path ?? "."
+      const dir = resolveIn(roots(), path)
+      const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+        throw new Error(error.code === "ENOTDIR" ? `${path} is a file; use file.read` : `cannot list ${path}: ${error.code ?? error.message}`)
+      })
+      const names = entries
+        .filter((entry) => entry.name !== ".git" && entry.name !== "node_modules" && entry.name !== ".drost")
+        .map((entry) => (entry.isDirectory() ? `${entry.name}/` : entry.name))
+        .sort((a, b) => Number(b.endsWith("/")) - Number(a.endsWith("/")) || a.localeCompare(b))
+      return names.length ? names.join("\n") : "(empty folder)"
+    },
+  }
+  return [read, list]
+}

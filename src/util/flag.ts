@@ -1,0 +1,32 @@
+/**
+ * Every `process.env` read of the runtime lives here, so the set of variables Drost honours is
+ * greppable in one place and documented in docs/configuration.md.
+ */
+
+function text(name: string): string | undefined {
+  const value = process.env[name]
+  return value === undefined || value === "" ? undefined : value
+}
+
+function truthy(name: string): boolean {
+  const value = text(name)?.toLowerCase()
+  return value === "1" || value === "true" || value === "yes"
+}
+
+/** Read lazily: tests and `.env` loading change the environment after import. */
+export const Flag = {
+  /** Workspace root override (else the current directory). */
+  workspace: () => text("DROST_WORKSPACE"),
+  /** Path of the SQLite database; `:memory:` for throwaway runs. */
+  db: () => text("DROST_DB"),
+  /** Minimum log level written to the console: debug | info | warn | error. */
+  logLevel: () => text("DROST_LOG_LEVEL"),
+  /** CI=true: never prompt, plain output. */
+  ci: () => truthy("CI"),
+  noColor: () => truthy("NO_COLOR"),
+  controlAdminToken: () => text("DROST_CONTROL_ADMIN_TOKEN"),
+  controlReadToken: () => text("DROST_CONTROL_READ_TOKEN"),
+  /** Any variable, for `env:` references in provider profiles. */
+  get: (name: string) => text(name),
+  truthy,
+}
