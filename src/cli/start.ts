@@ -4,7 +4,6 @@
  * and restarts in place when a restart is requested.
  */
 import { relative } from "node:path"
-import { consola } from "consola"
 import { createApi } from "../api/app.ts"
 import { GatewayEvent } from "../gateway/events.ts"
 import { startGateway } from "../gateway/gateway.ts"
@@ -12,6 +11,7 @@ import { load } from "../gateway/load.ts"
 import { resolveTokens } from "../gateway/token.ts"
 import { VERSION } from "../util/version.ts"
 import { runChat } from "./chat.ts"
+import { ui as consola } from "./ui.ts"
 
 export interface StartArgs {
   workspace: string
@@ -63,8 +63,12 @@ export async function start(args: StartArgs): Promise<number> {
     // A second Ctrl-C during the grace period stops at once; open turns are then recovered as interrupted.
     process.once("SIGINT", () => process.exit(130))
     consola.info(exit === "restart" ? "restarting…" : "stopping…")
-    server?.stop()
-    await gw.stop(exit === "restart" ? "restart requested" : exit === "quit" ? "chat closed" : "signal")
+    const reason = exit === "restart" ? "restart requested" : exit === "quit" ? "chat closed" : "signal"
+    // Order matters: running turns finish (their SSE clients get the outcome), then the port closes,
+    // then the store.
+    await gw.drain(reason)
+    await server?.stop()
+    await gw.stop(reason)
     process.removeAllListeners("SIGINT")
     if (exit !== "restart") return 0
   }

@@ -35,6 +35,7 @@ function describe(value: unknown): string {
 }
 
 function explain(error: ValueError): string {
+  if (error.value === undefined) return "is required"
   const choices = literals(error.schema)
   if (choices) return `expected one of ${choices.map((choice) => JSON.stringify(choice)).join(", ")}, got ${describe(error.value)}`
   switch (error.type) {
@@ -54,7 +55,7 @@ function explain(error: ValueError): string {
   }
 }
 
-/** Every problem of `value` against `schema`, at most one per path, in document order. */
+/** Every problem of `value` against `schema`, at most one per path, sorted by path. */
 export function issues(schema: TSchema, value: unknown): Issue[] {
   const seen = new Set<string>()
   const out: Issue[] = []
@@ -65,7 +66,7 @@ export function issues(schema: TSchema, value: unknown): Issue[] {
     seen.add(path)
     out.push({ path, message: explain(error) })
   }
-  return out
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 }
 
 export function format(list: Issue[]): string {

@@ -40,6 +40,8 @@ export interface Gateway {
   /** Report a component's health; any unhealthy component makes the gateway `degraded`. */
   setHealth(component: string, problem: string | null): void
   requestRestart(by: string): void
+  /** Refuse new turns and let running ones finish (up to the grace period); the store stays open. */
+  drain(reason?: string): Promise<void>
   stop(reason?: string): Promise<void>
 }
 
@@ -110,6 +112,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     }
     if (providers.size === 0) health.set("providers", "no provider could be created")
 
+    let draining: Promise<void> | null = null
     let stopping: Promise<void> | null = null
     const gateway: Gateway = {
       config,
@@ -130,11 +133,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       requestRestart(by) {
         bus.publish(GatewayEvent.RestartRequested, { by })
       },
-      stop(reason = "stop requested") {
-        stopping ??= (async () => {
+      drain(reason = "stop requested") {
+        draining ??= (async () => {
           current = "stopping"
           bus.publish(GatewayEvent.Stopping, { reason })
           await sessions.drain(config.shutdown.graceMs)
+        })()
+        return draining
+      },
+      stop(reason = "stop requested") {
+        stopping ??= (async () => {
+          await gateway.drain(reason)
           const left = store.recoverInterrupted(`interrupted: ${reason}`)
           current = "stopped"
           bus.publish(GatewayEvent.Stopped, { reason, interruptedTurns: left.length })
