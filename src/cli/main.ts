@@ -28,9 +28,12 @@ const startCommand = defineCommand({
   args: {
     ...workspaceArgs,
     server: { type: "boolean", description: "Run as a server even in a terminal (no chat)" },
+    port: { type: "string", alias: "p", description: "Control API port (overrides controlApi.port; 0 picks a free port)" },
   },
   async run({ args }) {
-    const code = await start({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, server: args.server }).catch(fail)
+    const port = args.port === undefined ? undefined : Number(args.port)
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) fail(new Error(`--port expects 0–65535, got "${args.port}"`))
+    const code = await start({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, server: args.server, port }).catch(fail)
     process.exit(code)
   },
 })

@@ -18,6 +18,8 @@ export interface StartArgs {
   config?: string
   /** Force server mode even in a terminal. */
   server?: boolean
+  /** Control API port override (`--port`; 0 picks a free one). */
+  port?: number
 }
 
 type Exit = "signal" | "restart" | "quit"
@@ -26,6 +28,7 @@ export async function start(args: StartArgs): Promise<number> {
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY && !args.server)
   for (;;) {
     const config = await load({ root: args.workspace, file: args.config })
+    if (args.port !== undefined) config.controlApi.port = args.port
     const gw = await startGateway(config)
     const tokens = resolveTokens(config)
     let server: ReturnType<ReturnType<typeof createApi>["listen"]> | null = null

@@ -1,0 +1,23 @@
+/**
+ * Compiles `dist`-style binaries once per test process through the real `build.ts` CLI (including its
+ * own smoke run), into the test temp root so a developer's `dist/` is never touched.
+ */
+import { join } from "node:path"
+
+export const ROOT = join(import.meta.dir, "../..")
+const cache = new Map<string, Promise<{ file: string; stdout: string }>>()
+
+export function buildBinary(args: string[] = [], name = "drost"): Promise<{ file: string; stdout: string }> {
+  const key = `${name}:${args.join(" ")}`
+  const hit = cache.get(key)
+  if (hit) return hit
+  const file = join(process.env.DROST_TEST_ROOT ?? "/tmp", "bin", name)
+  const built = (async () => {
+    const proc = Bun.spawn([process.execPath, join(ROOT, "build.ts"), "--outfile", file, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" })
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+    if (code !== 0) throw new Error(`build.ts ${args.join(" ")} exited ${code}:\n${stdout}\n${stderr}`)
+    return { file, stdout }
+  })()
+  cache.set(key, built)
+  return built
+}
