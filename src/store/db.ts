@@ -29,8 +29,8 @@ const MIGRATIONS: string[] = [
   CREATE INDEX sessions_channel ON sessions(channel, channel_key);
 
   CREATE TABLE messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
+    seq INTEGER PRIMARY KEY, -- no AUTOINCREMENT: it costs an extra page write per message
+    id TEXT NOT NULL,
     session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
     turn_id TEXT,
     role TEXT NOT NULL,
@@ -60,6 +60,36 @@ const MIGRATIONS: string[] = [
 
   CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  // Memory index, history summaries, continuity, schedules (memory and continuity).
+  `
+  CREATE TABLE memory_files (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    mtime REAL NOT NULL,
+    size INTEGER NOT NULL,
+    hash TEXT NOT NULL
+  );
+  CREATE VIRTUAL TABLE memory_fts USING fts5(path, title, body, tokenize = 'porter unicode61');
+
+  CREATE TABLE summaries (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    upto_seq INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX summaries_session ON summaries(session_id, upto_seq);
+
+  CREATE TABLE schedule_runs (
+    id TEXT PRIMARY KEY,
+    last_due INTEGER,
+    last_started INTEGER,
+    last_status TEXT,
+    last_error TEXT,
+    session_id TEXT
+  );
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -73,6 +103,8 @@ export function open(path: string): Database {
   db.run("PRAGMA synchronous = NORMAL")
   db.run("PRAGMA busy_timeout = 5000")
   db.run("PRAGMA foreign_keys = ON")
+  // Checkpoint (and fsync) every ~40 MB of WAL instead of every 4 MB: fewer stalls under steady writes.
+  db.run("PRAGMA wal_autocheckpoint = 10000")
   migrate(db)
   return db
 }
@@ -91,4 +123,27 @@ export function migrate(db: Database) {
 
 export function integrity(db: Database): string {
   return (db.query("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check
+}
+
+/**
+ * Wrap `fn` in an IMMEDIATE transaction. Unlike `db.transaction(fn).immediate`, the BEGIN/COMMIT
+ * statements are prepared once per database, which roughly doubles the rate of small durable writes
+ * (one message per transaction is the gateway's hot path). Not re-entrant: don't nest.
+ */
+export function immediate<A extends unknown[], R>(db: Database, fn: (...args: A) => R): (...args: A) => R {
+  const begin = db.prepare("BEGIN IMMEDIATE")
+  const commit = db.prepare("COMMIT")
+  const rollback = db.prepare("ROLLBACK")
+  return (...args: A) => {
+    if (db.inTransaction) return fn(...args)
+    begin.run()
+    try {
+      const result = fn(...args)
+      commit.run()
+      return result
+    } catch (error) {
+      if (db.inTransaction) rollback.run()
+      throw error
+    }
+  }
 }

@@ -5,6 +5,7 @@
 import type { Database } from "bun:sqlite"
 import { NotFound } from "../core/error.ts"
 import { Id } from "../core/id.ts"
+import { immediate } from "./db.ts"
 import type { Message, Part, Role, Usage } from "../core/message.ts"
 
 export type TurnStatus = "queued" | "running" | "completed" | "failed" | "interrupted"
@@ -133,6 +134,14 @@ export interface ListOptions {
   channel?: string
 }
 
+export interface PageFilters extends ListOptions {
+  provider?: string
+  /** Case-insensitive substring of the title. */
+  title?: string
+  /** Only sessions with activity after this time (ms since the epoch). */
+  updatedAfter?: number
+}
+
 export type SessionStore = ReturnType<typeof createSessionStore>
 
 export function createSessionStore(db: Database) {
@@ -154,7 +163,10 @@ export function createSessionStore(db: Database) {
       `INSERT INTO messages (id, session_id, turn_id, role, parts, provider, usage, created_at)
        VALUES ($id, $sessionId, $turnId, $role, $parts, $provider, $usage, $now) RETURNING seq`,
     ),
-    touchSession: db.query("UPDATE sessions SET updated_at = $now, message_count = message_count + 1 WHERE id = $id"),
+    touchSession: db.query("UPDATE sessions SET updated_at = $now, message_count = message_count + $added WHERE id = $id"),
+    recount: db.query(
+      "UPDATE sessions SET message_count = (SELECT count(*) FROM messages WHERE messages.session_id = sessions.id) WHERE id = $id",
+    ),
     lastMessages: db.query<MessageRow, { sessionId: string; limit: number; before: number }>(
       "SELECT * FROM messages WHERE session_id = $sessionId AND seq < $before ORDER BY seq DESC LIMIT $limit",
     ),
@@ -188,6 +200,8 @@ export function createSessionStore(db: Database) {
     return toSession(row)
   }
 
+  // Appending a message does not touch its session row (that write would cost a third of the append
+  // rate); turn start and end update `updated_at` and `message_count`, and recovery recounts.
   const insertMessage = (input: NewMessage, now: number): Message => {
     const id = Id.create("msg", now)
     const row = q.insertMessage.get({
@@ -200,7 +214,6 @@ export function createSessionStore(db: Database) {
       usage: input.usage ? JSON.stringify(input.usage) : null,
       now,
     })!
-    q.touchSession.run({ id: input.sessionId, now })
     return {
       id,
       seq: row.seq,
@@ -240,6 +253,40 @@ export function createSessionStore(db: Database) {
       return rows.map(toSession)
     },
     count: () => q.countSessions.get({})!.n,
+    /** One page of sessions matching every given filter, newest activity first, plus the total count. */
+    page(filters: PageFilters = {}): { sessions: Session[]; total: number } {
+      const where: string[] = []
+      const params: Record<string, string | number> = {}
+      const add = (condition: string, name: string, value: string | number | undefined) => {
+        if (value === undefined) return
+        where.push(condition)
+        params[name] = value
+      }
+      add("channel = $channel", "channel", filters.channel)
+      add("provider = $provider", "provider", filters.provider)
+      add("instr(lower(title), lower($title)) > 0", "title", filters.title)
+      add("updated_at > $after", "after", filters.updatedAfter)
+      const clause = where.length ? `WHERE ${where.join(" AND ")}` : ""
+      const total = db.query<{ n: number }, Record<string, string | number>>(`SELECT count(*) AS n FROM sessions ${clause}`).get(params)!.n
+      const limit = Math.min(Math.max(filters.limit ?? 50, 1), 500)
+      const offset = Math.max(filters.offset ?? 0, 0)
+      const rows = db
+        .query<SessionRow, Record<string, string | number>>(`SELECT * FROM sessions ${clause} ORDER BY updated_at DESC, id DESC LIMIT $limit OFFSET $offset`)
+        .all({ ...params, limit, offset })
+      return { sessions: rows.map(toSession), total }
+    },
+    /** Token usage summed over finished turns, per provider, optionally since a time. */
+    usageByProvider(since = 0): { provider: string; turns: number; input: number; output: number; cached: number }[] {
+      return db
+        .query<{ provider: string; turns: number; input: number; output: number; cached: number }, { since: number }>(
+          `SELECT coalesce(provider, '(none)') AS provider, count(*) AS turns,
+                  coalesce(sum(json_extract(usage, '$.input')), 0) AS input,
+                  coalesce(sum(json_extract(usage, '$.output')), 0) AS output,
+                  coalesce(sum(json_extract(usage, '$.cached')), 0) AS cached
+           FROM turns WHERE usage IS NOT NULL AND created_at >= $since GROUP BY provider ORDER BY provider`,
+        )
+        .all({ since })
+    },
     remove(id: string) {
       require(id)
       q.deleteSession.run({ id })
@@ -257,23 +304,26 @@ export function createSessionStore(db: Database) {
       q.setProvider.run({ id, provider, now: Date.now() })
     },
 
-    append: db.transaction((input: NewMessage) => insertMessage(input, Date.now())).immediate as (input: NewMessage) => Message,
+    append: immediate(db, (input: NewMessage) => insertMessage(input, Date.now())),
 
     /** The user's message and its queued turn, durable together before any provider is called. */
-    beginTurn: db.transaction((input: { sessionId: string; parts: Part[]; source: string }): { turn: Turn; message: Message } => {
+    beginTurn: immediate(db, (input: { sessionId: string; parts: Part[]; source: string }): { turn: Turn; message: Message } => {
       require(input.sessionId)
       const now = Date.now()
       const turnId = Id.create("turn", now)
       q.insertTurn.run({ id: turnId, sessionId: input.sessionId, source: input.source, now })
       const message = insertMessage({ sessionId: input.sessionId, turnId, role: "user", parts: input.parts }, now)
+      q.touchSession.run({ id: input.sessionId, now, added: 1 })
       return { turn: toTurn(q.getTurn.get({ id: turnId })!), message }
-    }).immediate as (input: { sessionId: string; parts: Part[]; source: string }) => { turn: Turn; message: Message },
+    }),
 
     startTurn(id: string, provider: string) {
       q.startTurn.run({ id, provider, now: Date.now() })
     },
-    finishTurn: db.transaction(
-      (input: { id: string; sessionId: string; status: TurnStatus; error?: string | null; usage: Usage; steps: number; toolCalls: number }) => {
+    finishTurn: immediate(
+      db,
+      (input: { id: string; sessionId: string; status: TurnStatus; error?: string | null; usage: Usage; steps: number; toolCalls: number; messages: number }) => {
+        q.touchSession.run({ id: input.sessionId, now: Date.now(), added: input.messages })
         q.finishTurn.run({
           id: input.id,
           status: input.status,
@@ -285,7 +335,7 @@ export function createSessionStore(db: Database) {
         })
         q.addUsage.run({ id: input.sessionId, ...input.usage })
       },
-    ).immediate as (input: { id: string; sessionId: string; status: TurnStatus; error?: string | null; usage: Usage; steps: number; toolCalls: number }) => void,
+    ),
 
     turn: (id: string): Turn | null => {
       const row = q.getTurn.get({ id })
@@ -294,14 +344,15 @@ export function createSessionStore(db: Database) {
     turns: (sessionId: string, limit = 50): Turn[] => q.turnsOf.all({ sessionId, limit }).map(toTurn),
 
     /** Turns a crash left open become `interrupted`; returns them so the gateway can report each one. */
-    recoverInterrupted: db.transaction((reason: string): Turn[] => {
+    recoverInterrupted: immediate(db, (reason: string): Turn[] => {
       const open = q.openTurns.all({}).map(toTurn)
       const now = Date.now()
+      for (const sessionId of new Set(open.map((turn) => turn.sessionId))) q.recount.run({ id: sessionId })
       for (const turn of open) {
         q.finishTurn.run({ id: turn.id, status: "interrupted", error: reason, usage: null, steps: turn.steps, toolCalls: turn.toolCalls, now })
       }
       return open.map((turn) => ({ ...turn, status: "interrupted" as const, error: reason, endedAt: now }))
-    }).immediate as (reason: string) => Turn[],
+    }),
 
     /** The last `limit` messages before `beforeSeq`, oldest first. */
     messages(sessionId: string, options: { limit?: number; beforeSeq?: number } = {}): Message[] {
