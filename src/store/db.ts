@@ -90,6 +90,42 @@ const MIGRATIONS: string[] = [
     session_id TEXT
   );
   `,
+  // Telegram channel: polling offset and lease per bot, the durable update inbox, chat → session
+  // mapping, pairing codes and the users they approved.
+  `
+  CREATE TABLE telegram_bots (
+    bot_id TEXT PRIMARY KEY,
+    next_offset INTEGER NOT NULL DEFAULT 0,
+    lease_holder TEXT,
+    lease_until INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE telegram_inbox (
+    bot_id TEXT NOT NULL,
+    update_id INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (bot_id, update_id)
+  );
+  CREATE TABLE telegram_chats (
+    bot_id TEXT NOT NULL,
+    chat_id INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (bot_id, chat_id)
+  );
+  CREATE TABLE telegram_pairings (
+    code TEXT PRIMARY KEY,
+    bot_id TEXT NOT NULL,
+    user_id INTEGER NOT NULL,
+    chat_id INTEGER NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    approved_at INTEGER,
+    notified_at INTEGER
+  );
+  CREATE INDEX telegram_pairings_user ON telegram_pairings(bot_id, user_id);
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
