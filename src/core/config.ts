@@ -5,6 +5,8 @@
  * Every object is closed (`additionalProperties: false`): a misspelt key is an error, not a silent no-op.
  */
 import { type Static, type TObject, Type } from "./schema.ts"
+import { type ChannelConfig, Channels } from "./channel-config.ts"
+import { Context, Memory, Orchestration, Retention, Schedule } from "./continuity-config.ts"
 
 const closed = { additionalProperties: false } as const
 
@@ -107,3 +109,17 @@ export interface Config {
   controlApi: Static<typeof ControlApi>
   shutdown: Static<typeof Shutdown>
 }
+    context: section(Context),
+    memory: section(Memory),
+    orchestration: section(Orchestration),
+    schedules: Type.Optional(Type.Array(Schedule, { default: [], description: "Turns run on time (see docs/sessions.md)" })),
+    retention: section(Retention),
+    channels: Channels,
+  context: Static<typeof Context>
+  /** `dir` resolved against the workspace. */
+  memory: Static<typeof Memory>
+  orchestration: Static<typeof Orchestration>
+  schedules: Schedule[]
+  retention: Static<typeof Retention>
+  /** Chat front ends (Telegram); absent in configs built by hand in tests: treat as []. */
+  channels?: ChannelConfig[]

@@ -7,6 +7,9 @@ import { existsSync, readFileSync } from "node:fs"
 import { dirname, isAbsolute, join, resolve } from "node:path"
 import type { Config, ConfigInput, Profile } from "../core/config.ts"
 import { ConfigSchema } from "../core/config.ts"
+import type { TelegramChannelInput, TelegramConfig } from "../core/channel-config.ts"
+import type { Schedule } from "../core/continuity-config.ts"
+import { scheduleIssues } from "../core/cron.ts"
 import { ConfigError, message } from "../core/error.ts"
 import { type Issue, Value, issues as schemaIssues } from "../core/schema.ts"
 import { registerSdkModule } from "./sdk-module.ts"
@@ -77,6 +80,8 @@ function semantic(input: ConfigInput): Issue[] {
     if (!ids.has(id)) out.push({ path: `providers.failover.fallbacks[${index}]`, message: `unknown profile id "${id}"` })
   })
   if (profiles.length === 0) out.push({ path: "providers.profiles", message: "needs at least one profile" })
+  out.push(...scheduleIssues((input.schedules ?? []) as Schedule[]))
+  out.push(...channelIssues((input.channels ?? []) as TelegramChannelInput[]))
   return out
 }
 
@@ -126,3 +131,9 @@ export async function load(options: LoadOptions): Promise<Config> {
 }
 
 export * as ConfigLoader from "./load.ts"
+    context: input.context as Config["context"],
+    memory: { ...(input.memory as Config["memory"]), dir: at(workspaceDir, input.memory!.dir!) },
+    orchestration: input.orchestration as Config["orchestration"],
+    schedules: (input.schedules ?? []) as Config["schedules"],
+    retention: input.retention as Config["retention"],
+    channels: resolveChannels(input.channels),
