@@ -1,134 +1,71 @@
 /**
- * The Control API (Elysia) under /control/v1. The token check runs in `onRequest`, before body parsing
- * and validation, so an unauthenticated request always gets 401 (never 422). Errors are mapped to
- * statuses here and only here.
+ * The Control API (Elysia) under /control/v1, plus `/healthz` and, when enabled, the OpenAI-compatible
+ * `/v1` routes. The guard runs in `onRequest`, before Elysia parses or validates a body: no token → 401,
+ * a read token on a mutation → 403, too many mutations → 429, a declared body over the limit → 413.
+ * Each route group lives in its own module; errors map to statuses in errors.ts only.
+ *
+ * `App` is exported so `treaty<App>` (@elysiajs/eden) gives a typed client (see client.ts).
  */
-import { Elysia, sse, t } from "elysia"
-import { SessionEvent, ToolEvent, TurnEvent } from "../agent/events.ts"
-import type { Envelope } from "../core/event.ts"
-import { DrostError } from "../core/error.ts"
-import type { Accepted } from "../agent/session.ts"
+import { Elysia } from "elysia"
 import type { Gateway } from "../gateway/gateway.ts"
 import type { Tokens } from "../gateway/token.ts"
-import { AsyncQueue } from "../util/queue.ts"
+import { createRateLimit, isMutation, isPublic, roleOf } from "./auth.ts"
+import { docsRoutes } from "./docs.ts"
+import { errors, problem } from "./errors.ts"
+import { type EventsOptions, eventRoutes } from "./events.ts"
+import { openaiRoutes } from "./openai.ts"
+import { providerRoutes } from "./providers.ts"
+import { runtimeRoutes } from "./runtime.ts"
+import { sessionRoutes } from "./sessions.ts"
+import { toolRoutes } from "./tools.ts"
+import { usageRoutes } from "./usage.ts"
 
-const STATUS: Record<string, number> = { NotFound: 404, Invalid: 400, Busy: 409, NoSession: 400, Unauthorized: 401 }
-const PREFIX = "/control/v1"
+export const PREFIX = "/control/v1"
 
-function authorize(request: Request, tokens: Tokens): "admin" | "read" | null {
-  const header = request.headers.get("authorization") ?? ""
-  const token = header.startsWith("Bearer ") ? header.slice(7).trim() : ""
-  if (!token) return null
-  if (token === tokens.admin) return "admin"
-  if (tokens.read && token === tokens.read) return "read"
-  return null
+export interface ApiOptions {
+  events?: EventsOptions
+  /** Override config (tests): clock for the rate limiter. */
+  now?: () => number
 }
 
-const TurnBody = t.Object({
-  input: t.String({ minLength: 1, description: "The user's message" }),
-  images: t.Optional(t.Array(t.Object({ mediaType: t.String(), data: t.String({ description: "base64 bytes or a URL" }) }))),
-})
+function guarded(path: string, openai: boolean): boolean {
+  return path === PREFIX || path.startsWith(`${PREFIX}/`) || (openai && (path === "/v1" || path.startsWith("/v1/")))
+}
 
-export function createApi(gw: Gateway, tokens: Tokens) {
-  return new Elysia({ serve: { reusePort: false, idleTimeout: 0 } })
-    .onRequest(({ request, set }) => {
+export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {}) {
+  const events: EventsOptions = { ...options.events, open: options.events?.open ?? new Set() }
+  const settings = gw.config.controlApi
+  const openai = settings.openaiCompatible === true
+  const limit = createRateLimit(settings.mutationsPerMinute ?? 600, options.now)
+  const maxBody = settings.maxBodyBytes ?? 8 * 1024 * 1024
+  return new Elysia({ serve: { reusePort: false, idleTimeout: 0, maxRequestBodySize: maxBody } })
+    .use(errors())
+    .onRequest(({ request }) => {
       const path = new URL(request.url).pathname
-      if (!path.startsWith(PREFIX)) return
-      const role = authorize(request, tokens)
-      if (!role) {
-        set.status = 401
-        return { error: "Unauthorized", message: "missing or wrong bearer token (Authorization: Bearer <token>)" }
+      if (isPublic(path) || !guarded(path, openai)) return
+      const role = roleOf(request, tokens)
+      if (!role) return problem(401, "Unauthorized", "missing or wrong bearer token (send Authorization: Bearer <token>)", {})
+      if (!isMutation(request.method)) return
+      if (role !== "admin") return problem(403, "Forbidden", "the read token cannot change anything; use the admin token")
+      const wait = limit.take(role)
+      if (wait > 0) {
+        const response = problem(429, "RateLimited", `too many changes; retry in ${Math.ceil(wait / 1000)} s (controlApi.mutationsPerMinute = ${settings.mutationsPerMinute})`)
+        response.headers.set("retry-after", String(Math.ceil(wait / 1000)))
+        return response
       }
-      if (role === "read" && request.method !== "GET") {
-        set.status = 403
-        return { error: "Forbidden", message: "the read token cannot change anything; use the admin token" }
-      }
+      const length = Number(request.headers.get("content-length") ?? 0)
+      if (length > maxBody) return problem(413, "TooLarge", `the body is ${length} bytes; the limit is ${maxBody} (controlApi.maxBodyBytes)`)
     })
-    .onError(({ code, error, set }) => {
-      if (code === "VALIDATION") {
-        set.status = 400
-        return { error: "Invalid", message: "the request does not match the schema", fields: error.all.map((issue) => ({ path: "path" in issue ? issue.path : "", message: issue.summary ?? issue.message })) }
-      }
-      if (code === "PARSE") {
-        set.status = 400
-        return { error: "Invalid", message: "the body is not valid JSON" }
-      }
-      if (code === "NOT_FOUND") {
-        set.status = 404
-        return { error: "NotFound", message: "no such route" }
-      }
-      if (error instanceof DrostError) {
-        set.status = STATUS[error.code] ?? 500
-        return error.toObject()
-      }
-      set.status = 500
-      return { error: "Internal", message: "internal error; see the gateway log" }
-    })
-    .get("/healthz", ({ set }) => {
-      const state = gw.state()
-      set.status = state.state === "running" ? 200 : 503
-      return state
-    })
-    .group(PREFIX, (app) =>
-      app
-        .get("/status", () => ({
-          ...gw.state(),
-          pid: process.pid,
-          workspace: gw.config.workspaceDir,
-          uptimeMs: Date.now() - gw.startedAt,
-          sessions: gw.store.count(),
-          runningTurns: gw.sessions.activeCount(),
-          providers: gw.config.providers.profiles.map((profile) => ({ id: profile.id, kind: profile.kind, available: gw.providers.has(profile.id) })),
-          tools: gw.tools.list().map((tool) => tool.name),
-        }))
-        .get("/sessions", ({ query }) => gw.sessions.list({ limit: query.limit, offset: query.offset, channel: query.channel }), {
-          query: t.Object({ limit: t.Optional(t.Numeric({ minimum: 1, maximum: 500 })), offset: t.Optional(t.Numeric({ minimum: 0 })), channel: t.Optional(t.String()) }),
-        })
-        .post("/sessions", ({ body }) => gw.sessions.create({ title: body?.title, provider: body?.provider, channel: "api" }), {
-          body: t.Optional(t.Object({ title: t.Optional(t.String()), provider: t.Optional(t.String()) })),
-        })
-        .get(
-          "/sessions/:id",
-          ({ params, query }) => ({
-            session: gw.sessions.get(params.id),
-            messages: gw.store.messages(params.id, { limit: query.limit ?? 50, beforeSeq: query.before }),
-            turns: gw.store.turns(params.id, 20),
-          }),
-          { query: t.Object({ limit: t.Optional(t.Numeric({ minimum: 1, maximum: 500 })), before: t.Optional(t.Numeric()) }) },
-        )
-        .post("/sessions/:id/abort", ({ params }) => {
-          gw.sessions.get(params.id)
-          return { aborted: gw.sessions.abort(params.id) }
-        })
-        .post(
-          "/sessions/:id/turn",
-          async ({ params, body, request }) => {
-            const accepted = gw.sessions.prompt({ sessionId: params.id, text: body.input, images: body.images, source: "api" })
-            if ((request.headers.get("accept") ?? "").includes("text/event-stream")) return streamTurn(gw, params.id, accepted)
-            return { ...(await accepted.done), messageId: accepted.messageId }
-          },
-          { body: TurnBody },
-        ),
-    )
+    .use(docsRoutes())
+    .use(runtimeRoutes(gw))
+    .use(sessionRoutes(gw))
+    .use(eventRoutes(gw, events))
+    .use(providerRoutes(gw))
+    .use(toolRoutes(gw))
+    .use(usageRoutes(gw))
+    .use(openaiRoutes(gw, openai))
 }
 
-/** The turn as SSE: `turn.accepted` once the message is durable, then deltas and tool activity, then the outcome. */
-async function* streamTurn(gw: Gateway, sessionId: string, accepted: Accepted) {
-  const queue = new AsyncQueue<Envelope>()
-  const mine = (event: Envelope) => {
-    if ((event.data as { turnId?: string }).turnId === accepted.turn.id) queue.push(event)
-  }
-  const stops = [TurnEvent.Started, TurnEvent.Delta, ToolEvent.Started, ToolEvent.Completed, SessionEvent.Message].map((def) => gw.bus.subscribe(def, mine))
-  accepted.done.then((result) => {
-    queue.push({ id: gw.bus.lastId(), type: `turn.${result.status}`, time: Date.now(), data: result })
-    queue.close()
-  })
-  try {
-    yield sse({ event: "turn.accepted", data: { turnId: accepted.turn.id, messageId: accepted.messageId, sessionId } })
-    for await (const event of queue) yield sse({ id: String(event.id), event: event.type, data: event.data as object })
-  } finally {
-    for (const stop of stops) stop()
-  }
-}
-
-export type Api = ReturnType<typeof createApi>
+export type App = ReturnType<typeof createApi>
+/** @deprecated use App */
+export type Api = App

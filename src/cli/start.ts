@@ -4,13 +4,14 @@
  * and restarts in place when a restart is requested.
  */
 import { relative } from "node:path"
-import { createApi } from "../api/app.ts"
+import { type ApiServer, UnsafeBind, serveApi } from "../api/server.ts"
 import { GatewayEvent } from "../gateway/events.ts"
 import { startGateway } from "../gateway/gateway.ts"
 import { load } from "../gateway/load.ts"
 import { resolveTokens } from "../gateway/token.ts"
 import { VERSION } from "../util/version.ts"
 import { runChat } from "./chat.ts"
+import { offerSetup } from "./setup.ts"
 import { ui as consola } from "./ui.ts"
 
 export interface StartArgs {
@@ -26,28 +27,31 @@ type Exit = "signal" | "restart" | "quit"
 
 export async function start(args: StartArgs): Promise<number> {
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY && !args.server)
+  // First run in a folder without a config: a person at a terminal is offered the wizard.
+  if (interactive && !args.config) await offerSetup(args.workspace)
   for (;;) {
     const config = await load({ root: args.workspace, file: args.config })
     if (args.port !== undefined) config.controlApi.port = args.port
     const gw = await startGateway(config)
     const tokens = resolveTokens(config)
-    let server: ReturnType<ReturnType<typeof createApi>["listen"]> | null = null
+    let server: ApiServer | null = null
     if (config.controlApi.enabled) {
       try {
-        server = createApi(gw, tokens).listen({ hostname: config.controlApi.host, port: config.controlApi.port })
+        server = serveApi(gw, tokens)
       } catch (error) {
         await gw.stop("control api failed to start")
+        if (error instanceof UnsafeBind) throw error
         throw new Error(
           `cannot serve the Control API on ${config.controlApi.host}:${config.controlApi.port} (${(error as Error).message}); set controlApi.port to a free port, or 0`,
         )
       }
     }
-    const url = server?.server ? `http://${config.controlApi.host}:${server.server.port}` : null
+    const url = server?.url ?? null
     const provider = gw.providers.get(config.providers.defaultSessionProvider)
     const where = relative(process.cwd(), config.workspaceDir) || "."
     consola.info(`drost ${VERSION} · workspace ${where} · provider ${provider ? `${provider.id} (${provider.kind})` : "none"}`)
     if (url) consola.info(`Control API ${url}/control/v1 · token ${tokens.file ? `in ${relative(process.cwd(), tokens.file)}` : "from config/env"}`)
-    if (provider?.kind === "demo") consola.info("Using the offline demo provider. Configure a real one in drost.config.ts (see docs/providers.md).")
+    if (provider?.kind === "demo") consola.info("Using the offline demo provider. Configure a real one with `drost setup` (or in drost.config.ts, see docs/providers.md).")
     const state = gw.state()
     if (state.state !== "running") consola.warn(`gateway ${state.state}: ${state.reasons.join("; ")}`)
     if (!interactive) consola.info("No terminal attached: running as a server (Ctrl-C or SIGTERM stops it).")

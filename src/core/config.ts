@@ -64,6 +64,9 @@ export const ControlApi = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 7420, description: "0 picks a free port" }),
     token: Type.Optional(Type.String({ minLength: 16, description: "Admin token (read + mutate)" })),
     readToken: Type.Optional(Type.String({ minLength: 16, description: "Read-only token" })),
+    openaiCompatible: Type.Boolean({ default: false, description: "Serve POST /v1/chat/completions and GET /v1/models (same tokens)" }),
+    maxBodyBytes: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024, description: "Larger request bodies get 413" }),
+    mutationsPerMinute: Type.Integer({ minimum: 1, default: 600, description: "Rate limit for POST/PATCH/DELETE per token; over it: 429" }),
   },
   closed,
 )

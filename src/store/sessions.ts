@@ -275,6 +275,13 @@ export function createSessionStore(db: Database) {
         .all({ ...params, limit, offset })
       return { sessions: rows.map(toSession), total }
     },
+    /** The most recently active session a channel keeps for one of its users or chats. */
+    byChannelKey(channel: string, channelKey: string): Session | null {
+      const row = db
+        .query<SessionRow, { channel: string; key: string }>("SELECT * FROM sessions WHERE channel = $channel AND channel_key = $key ORDER BY updated_at DESC LIMIT 1")
+        .get({ channel, key: channelKey })
+      return row ? toSession(row) : null
+    },
     /** Token usage summed over finished turns, per provider, optionally since a time. */
     usageByProvider(since = 0): { provider: string; turns: number; input: number; output: number; cached: number }[] {
       return db

@@ -1,0 +1,161 @@
+/**
+ * GET /control/v1/events: every bus event as SSE, with its bus id as the SSE `id`. A client that
+ * reconnects with `Last-Event-ID` (or `?since=`) first gets what it missed from the bus's ring buffer,
+ * then the live stream, each event exactly once. A comment line every 15 s keeps proxies and idle
+ * timers from closing a quiet stream. The subscription is dropped as soon as the client disconnects.
+ *
+ * Written over a plain ReadableStream rather than an Elysia generator: we need comment lines, a cancel
+ * hook, and control over framing when a slow client falls too far behind.
+ */
+import { Elysia, t } from "elysia"
+import { type Envelope, Events } from "../core/event.ts"
+import type { Gateway } from "../gateway/gateway.ts"
+
+export interface EventsOptions {
+  keepaliveMs?: number
+  /** Queued events after which a slow client is cut off (it can resume with Last-Event-ID). */
+  maxBacklog?: number
+  /** Open streams register a closer here, so a stopping server can end them cleanly. */
+  open?: Set<() => void>
+}
+
+export interface Filter {
+  sessionId?: string
+  types: string[]
+}
+
+/** `session.*` matches every type under `session.`; anything else must match exactly. */
+export function matches(event: Envelope, filter: Filter): boolean {
+  if (filter.types.length && !filter.types.some((type) => (type.endsWith(".*") ? event.type.startsWith(type.slice(0, -1)) : event.type === type))) return false
+  if (filter.sessionId && (event.data as { sessionId?: unknown } | null)?.sessionId !== filter.sessionId) return false
+  return true
+}
+
+const encoder = new TextEncoder()
+
+export function frame(event: Envelope): Uint8Array {
+  return encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event })}\n\n`)
+}
+
+export function eventStream(gw: Gateway, request: Request, after: number | null, filter: Filter, options: EventsOptions = {}): Response {
+  const keepaliveMs = options.keepaliveMs ?? 15_000
+  const maxBacklog = options.maxBacklog ?? 10_000
+  let cleanup = () => {}
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        let last = after ?? gw.bus.lastId()
+        let closed = false
+        const send = (event: Envelope) => {
+          if (closed || event.id <= last) return
+          last = event.id
+          if (!matches(event, filter)) return
+          controller.enqueue(frame(event))
+          if ((controller.desiredSize ?? 0) < -maxBacklog) {
+            controller.enqueue(encoder.encode(`event: overflow\ndata: ${JSON.stringify({ lastId: last, message: "client too slow; reconnect with Last-Event-ID" })}\n\n`))
+            stop()
+            controller.close()
+          }
+        }
+        // Subscribe before replaying so nothing published in between is lost; `last` drops duplicates.
+        const live: Envelope[] = []
+        let replaying = true
+        const unsubscribe = gw.bus.subscribeAll((event) => (replaying ? live.push(event) : send(event)))
+        const timer = setInterval(() => {
+          if (!closed) controller.enqueue(encoder.encode(`: keepalive ${Date.now()}\n\n`))
+        }, keepaliveMs)
+        const stop = () => {
+          if (closed) return
+          closed = true
+          clearInterval(timer)
+          unsubscribe()
+          options.open?.delete(onAbort)
+          request.signal.removeEventListener("abort", onAbort)
+        }
+        const onAbort = () => {
+          stop()
+          try {
+            controller.close()
+          } catch {}
+        }
+        cleanup = stop
+        options.open?.add(onAbort)
+        request.signal.addEventListener("abort", onAbort)
+        controller.enqueue(encoder.encode(`retry: 2000\n: connected, last id ${gw.bus.lastId()}\n\n`))
+        if (after !== null) {
+          const missed = gw.bus.since(after)
+          if (missed === null) {
+            const gap = { requested: after, message: "some events after this id are no longer buffered; reload state from the REST routes" }
+            controller.enqueue(encoder.encode(`event: gap\ndata: ${JSON.stringify(gap)}\n\n`))
+            for (const event of oldestBuffered(gw, after)) send(event)
+          } else for (const event of missed) send(event)
+        }
+        replaying = false
+        for (const event of live) send(event)
+        live.length = 0
+      },
+      cancel() {
+        cleanup()
+      },
+    },
+    { highWaterMark: 64 },
+  )
+  return new Response(stream, {
+    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
+  })
+}
+
+/** Everything still buffered, when the client's id is older than the ring: the smallest id `since` accepts. */
+function oldestBuffered(gw: Gateway, after: number): Envelope[] {
+  let lo = after
+  let hi = gw.bus.lastId()
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (gw.bus.since(mid) === null) lo = mid + 1
+    else hi = mid
+  }
+  return gw.bus.since(lo) ?? []
+}
+
+function parseAfter(header: string | null, since: number | undefined): number | null {
+  if (since !== undefined) return since
+  if (!header || !/^\d+$/.test(header.trim())) return null
+  return Number(header.trim())
+}
+
+export function eventRoutes(gw: Gateway, options: EventsOptions = {}) {
+  const types = Events.all().map((def) => def.type)
+  return new Elysia({ prefix: "/control/v1" }).get(
+    "/events",
+    ({ request, query }) => {
+      const filter: Filter = {
+        sessionId: query.session,
+        types: (query.type ?? "")
+          .split(",")
+          .map((type) => type.trim())
+          .filter(Boolean),
+      }
+      return eventStream(gw, request, parseAfter(request.headers.get("last-event-id"), query.since), filter, options)
+    },
+    {
+      query: t.Object({
+        session: t.Optional(t.String({ description: "Only events whose data has this sessionId" })),
+        type: t.Optional(t.String({ description: "Comma-separated event types; `prefix.*` matches a family (e.g. `session.turn.*,tool.*`)" })),
+        since: t.Optional(t.Numeric({ minimum: 0, description: "Replay events after this id (same as the Last-Event-ID header)" })),
+      }),
+      headers: t.Object({ "last-event-id": t.Optional(t.String({ description: "Resume after this event id" })) }),
+      detail: {
+        operationId: "streamEvents",
+        tags: ["events"],
+        summary: "Stream bus events (SSE)",
+        description: `Server-sent events: \`id\` is the bus id, \`event\` the type, \`data\` the envelope \`{ id, type, time, data }\`. Reconnect with \`Last-Event-ID\` to receive exactly the events you missed (the last 4,096 are buffered); an \`event: gap\` says some were already dropped. A \`: keepalive\` comment arrives every 15 s. Types: ${types.join(", ")}.`,
+        responses: {
+          200: {
+            description: "text/event-stream of event envelopes",
+            content: { "text/event-stream": { schema: Events.union() as object, example: "id: 1767225600000001\nevent: session.created\ndata: {...}\n\n" } },
+          },
+        },
+      },
+    },
+  )
+}

@@ -1,0 +1,120 @@
+/**
+ * Liveness and the runtime itself: `/healthz` (public), status, and restart with a dry run that
+ * checks the config the restart would load.
+ */
+import { dirname } from "node:path"
+import { Elysia, t } from "elysia"
+import { ConfigError, message } from "../core/error.ts"
+import type { Gateway } from "../gateway/gateway.ts"
+import { load } from "../gateway/load.ts"
+import { COMMIT, VERSION } from "../util/version.ts"
+
+const State = t.Union([t.Literal("starting"), t.Literal("running"), t.Literal("degraded"), t.Literal("stopping"), t.Literal("stopped")])
+const Health = t.Object(
+  { state: State, reasons: t.Array(t.String(), { description: "One line per unhealthy component" }) },
+  { examples: [{ state: "running", reasons: [] }] },
+)
+
+export function runtimeRoutes(gw: Gateway) {
+  return new Elysia()
+    .get(
+      "/healthz",
+      ({ set }) => {
+        const health = gw.state()
+        set.status = health.state === "running" ? 200 : 503
+        return health
+      },
+      {
+        response: { 200: Health, 503: Health },
+        detail: { operationId: "health", tags: ["runtime"], summary: "Liveness", description: "200 when running; 503 when degraded, stopping or stopped, with the reasons. No token needed.", security: [] },
+      },
+    )
+    .group("/control/v1", (app) =>
+      app
+        .get(
+          "/status",
+          () => ({
+            ...gw.state(),
+            version: VERSION,
+            commit: COMMIT,
+            pid: process.pid,
+            workspace: gw.config.workspaceDir,
+            startedAt: gw.startedAt,
+            uptimeMs: Date.now() - gw.startedAt,
+            sessions: gw.store.count(),
+            runningTurns: gw.sessions.activeCount(),
+            lastEventId: gw.bus.lastId(),
+            providers: gw.config.providers.profiles.map((profile) => ({ id: profile.id, kind: profile.kind, available: gw.providers.has(profile.id) })),
+            tools: gw.tools.list().map((tool) => tool.name),
+          }),
+          {
+            response: {
+              200: t.Object({
+                state: State,
+                reasons: t.Array(t.String()),
+                version: t.String(),
+                commit: t.String(),
+                pid: t.Number(),
+                workspace: t.String(),
+                startedAt: t.Number(),
+                uptimeMs: t.Number(),
+                sessions: t.Number(),
+                runningTurns: t.Number(),
+                lastEventId: t.Number({ description: "Id of the newest bus event (use it as Last-Event-ID)" }),
+                providers: t.Array(t.Object({ id: t.String(), kind: t.String(), available: t.Boolean() })),
+                tools: t.Array(t.String()),
+              }),
+            },
+            detail: { operationId: "getStatus", tags: ["runtime"], summary: "Runtime status", description: "State, version, uptime, counts, providers and tools at a glance." },
+          },
+        )
+        .post(
+          "/runtime/restart",
+          async ({ body, set }) => {
+            const config = await checkConfig(gw)
+            const runningTurns = gw.sessions.activeCount()
+            if (body?.dryRun) return { restarting: false, dryRun: true, config, runningTurns }
+            if (!config.ok) {
+              set.status = 409
+              return { restarting: false, dryRun: false, config, runningTurns }
+            }
+            set.status = 202
+            // Answer first; the restart drains turns, closes this server and starts again.
+            setTimeout(() => gw.requestRestart("api"), 10)
+            return { restarting: true, dryRun: false, config, runningTurns }
+          },
+          {
+            body: t.Optional(t.Object({ dryRun: t.Optional(t.Boolean({ default: false, description: "Only check the config; do not restart" })) }, { examples: [{ dryRun: true }] })),
+            response: {
+              200: RestartResult,
+              202: RestartResult,
+              409: RestartResult,
+            },
+            detail: {
+              operationId: "restartRuntime",
+              tags: ["runtime"],
+              summary: "Restart the gateway in place",
+              description:
+                "Reloads the config first and refuses (409) when it is invalid. Running turns finish (up to shutdown.graceMs), then the gateway restarts in the same process with the new config. `dryRun: true` only reports what a restart would load.",
+            },
+          },
+        ),
+    )
+}
+
+const RestartResult = t.Object({
+  restarting: t.Boolean(),
+  dryRun: t.Boolean(),
+  config: t.Object({ ok: t.Boolean(), file: t.Union([t.String(), t.Null()]), issues: t.Array(t.String()) }),
+  runningTurns: t.Number({ description: "Turns that will be allowed to finish first" }),
+})
+
+async function checkConfig(gw: Gateway): Promise<{ ok: boolean; file: string | null; issues: string[] }> {
+  const file = gw.config.file
+  try {
+    await load({ root: file ? dirname(file) : gw.config.workspaceDir, file: file ?? undefined })
+    return { ok: true, file, issues: [] }
+  } catch (error) {
+    return { ok: false, file, issues: error instanceof ConfigError ? error.lines : [message(error)] }
+  }
+}
