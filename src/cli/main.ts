@@ -2,10 +2,11 @@
  * The `drost` command line (citty). Every failure the user can fix (bad config, a second gateway,
  * a busy port) is printed as plain lines on stderr with exit code 1, never a stack trace.
  */
-import { defineCommand, runMain } from "citty"
+import { type CommandDef, defineCommand, runMain } from "citty"
 import { ConfigError, DrostError } from "../core/error.ts"
 import { Flag } from "../util/flag.ts"
 import { COMMIT, VERSION } from "../util/version.ts"
+import { onboardCommands } from "./onboard.ts"
 import { start } from "./start.ts"
 
 function fail(error: unknown): never {
@@ -45,9 +46,10 @@ const versionCommand = defineCommand({
   },
 })
 
-export const main = defineCommand({
+// Annotated: `completion` walks this tree, so the tree refers to itself.
+export const main: CommandDef = defineCommand({
   meta: { name: "drost", version: VERSION, description: "A persistent runtime for AI agents" },
-  subCommands: { start: startCommand, version: versionCommand },
+  subCommands: { start: startCommand, version: versionCommand, ...onboardCommands(() => main) },
 })
 
 export async function run(argv: string[]) {

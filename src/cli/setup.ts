@@ -1,0 +1,246 @@
+/**
+ * `drost setup`: providers and their keys (probed), optionally Telegram, the Control API port and admin
+ * token, then the workspace files. In a terminal it asks with @clack/prompts for whatever the flags and
+ * environment leave open. Without a terminal it never waits: with `--yes` it runs on flags, env and
+ * defaults; otherwise it exits at once listing the flags (a clack prompt with no TTY hangs forever).
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { join, relative, resolve } from "node:path"
+import * as p from "@clack/prompts"
+import type { ProviderKind } from "../core/config.ts"
+import { findConfig } from "../gateway/load.ts"
+import { tokenFile } from "../gateway/token.ts"
+import { Flag } from "../util/flag.ts"
+import { type AuthEntry, saveAuthEntries } from "./auth-file.ts"
+import { type ProbeResult, probeProvider, probeTelegram } from "./probe.ts"
+import { buildConfig, ignoreState, type ProviderAnswer, type SetupAnswers, workspaceFiles, writeFiles } from "./scaffold.ts"
+import {
+  detectedProviders,
+  guidance,
+  PROFILE_ID,
+  PROVIDER_FLAGS,
+  PROVIDER_KINDS,
+  PROVIDER_LABEL,
+  parseOwner,
+  parsePort,
+  pick,
+  providersFromFlags,
+  type SetupFlags,
+  SetupInputError,
+} from "./setup-flags.ts"
+
+const hasTerminal = () => Boolean(process.stdin.isTTY && process.stdout.isTTY)
+
+/** A prompt's answer; Ctrl-C (clack's cancel symbol) ends the command with 130. */
+function answered<T>(value: T): Exclude<T, symbol> {
+  if (p.isCancel(value) || typeof value === "symbol") {
+    p.cancel("Setup cancelled.")
+    process.exit(130)
+  }
+  return value as Exclude<T, symbol>
+}
+
+/** One live check, shown as a spinner in a terminal and as one line otherwise. */
+async function check(interactive: boolean, label: string, run: () => Promise<ProbeResult>): Promise<ProbeResult> {
+  const spin = interactive ? p.spinner() : null
+  spin?.start(`Checking ${label}…`)
+  const result = await run()
+  if (spin) (result.ok ? spin.stop(`${label}: ${result.detail}`) : spin.error(`${label}: ${result.detail}`))
+  else process.stdout.write(`${result.ok ? "✓" : "✗"} ${label}: ${result.detail}\n`)
+  return result
+}
+
+type AfterFailure = "retry" | "keep" | "drop"
+
+async function afterFailure(interactive: boolean, label: string): Promise<AfterFailure> {
+  if (!interactive) throw new SetupInputError(`${label} failed its check; fix the key or URL, or pass --skip-probe to write the config anyway`)
+  return answered(
+    await p.select<AfterFailure>({
+      message: `${label} did not pass. What now?`,
+      options: [
+        { value: "retry", label: "Enter it again" },
+        { value: "keep", label: "Keep it anyway", hint: "fix it later; `drost doctor` checks again" },
+        { value: "drop", label: "Leave it out" },
+      ],
+    }),
+  )
+}
+
+async function askProvider(kind: Exclude<ProviderKind, "demo">, flags: SetupFlags, interactive: boolean): Promise<ProviderAnswer | null> {
+  const names = PROVIDER_FLAGS[kind]
+  const label = PROVIDER_LABEL[kind].split(" (")[0]!
+  const compatible = kind === "openai-compatible"
+  let baseUrl = pick(flags, names.url as keyof SetupFlags, names.urlEnv)
+  let model = compatible ? pick(flags, "compatible-model", "DROST_COMPATIBLE_MODEL") : undefined
+  let apiKey = pick(flags, names.key as keyof SetupFlags, names.keyEnv)
+  let tried: string | undefined
+  for (;;) {
+    if (compatible && !baseUrl) {
+      if (!interactive) throw new SetupInputError(`openai-compatible needs --compatible-url or DROST_COMPATIBLE_URL`)
+      baseUrl = answered(
+        await p.text({
+          message: "Base URL of the OpenAI-compatible server",
+          placeholder: "http://127.0.0.1:8000/v1",
+          initialValue: tried,
+          validate: (value) => (value && /^https?:\/\/\S+$/.test(value) ? undefined : "an http(s) URL, e.g. http://127.0.0.1:8000/v1"),
+        }),
+      )
+      if (model === undefined) model = answered(await p.text({ message: "Model name (empty: let the server choose)", defaultValue: "" })) || undefined
+    }
+    if (!apiKey && interactive) {
+      const typed = answered(await p.password({ message: `${label} API key${compatible ? " (empty if the server needs none)" : ""}`, validate: (value) => (compatible || value ? undefined : "paste the key, or press Ctrl-C") }))
+      apiKey = typed || undefined
+    }
+    if (!apiKey && !compatible) throw new SetupInputError(`${kind} needs a key: --${names.key} or ${names.keyEnv}`)
+    if (flags["skip-probe"]) break
+    const result = await check(interactive, label, () => probeProvider(kind, { apiKey, baseUrl }))
+    if (result.ok) break
+    const next = await afterFailure(interactive, label)
+    if (next === "keep") break
+    if (next === "drop") return null
+    apiKey = undefined
+    // Ask for the URL again too (it may be the problem), prefilled with the one just tried.
+    tried = baseUrl
+    if (compatible) baseUrl = undefined
+  }
+  return { id: PROFILE_ID[kind], kind, apiKey, baseUrl, model }
+}
+
+async function askTelegram(flags: SetupFlags, interactive: boolean): Promise<SetupAnswers["telegram"]> {
+  const wanted = flags.telegram ?? (flags["telegram-token"] ? true : interactive ? answered(await p.confirm({ message: "Connect a Telegram bot?", initialValue: false })) : false)
+  if (!wanted) return null
+  const apiRoot = pick(flags, "telegram-api-root", "TELEGRAM_API_ROOT")
+  let token = pick(flags, "telegram-token", "TELEGRAM_BOT_TOKEN")
+  for (;;) {
+    if (!token) {
+      if (!interactive) throw new SetupInputError("Telegram needs a bot token: --telegram-token or TELEGRAM_BOT_TOKEN (from @BotFather)")
+      token = answered(await p.password({ message: "Bot token from @BotFather", validate: (value) => (value && /^\d+:\S+$/.test(value) ? undefined : "looks like 123456:ABC…") }))
+    }
+    if (flags["skip-probe"]) break
+    const bot = token
+    const result = await check(interactive, "Telegram bot", () => probeTelegram(bot, { apiRoot }))
+    if (result.ok) break
+    const next = await afterFailure(interactive, "The Telegram token")
+    if (next === "keep") break
+    if (next === "drop") return null
+    token = undefined
+  }
+  const owner = pick(flags, "telegram-owner", "DROST_TELEGRAM_OWNER")
+  if (!owner && !interactive) throw new SetupInputError("Telegram needs the owner's user id: --telegram-owner or DROST_TELEGRAM_OWNER")
+  const ownerId = parseOwner(
+    owner ??
+      answered(
+        await p.text({
+          message: "Your Telegram user id (only you may talk to the bot at first)",
+          placeholder: "123456789 — @userinfobot tells you yours",
+          validate: (value) => (value && /^\d+$/.test(value.trim()) ? undefined : "digits only"),
+        }),
+      ).trim(),
+  )
+  return { token, ownerId, apiRoot }
+}
+
+export async function collectAnswers(flags: SetupFlags, interactive: boolean): Promise<SetupAnswers> {
+  const kinds =
+    providersFromFlags(flags) ??
+    (interactive
+      ? answered(
+          await p.multiselect<ProviderKind>({
+            message: "Which model providers? (space selects, enter confirms)",
+            options: PROVIDER_KINDS.map((kind) => ({ value: kind, label: PROVIDER_LABEL[kind], hint: kind !== "demo" && Flag.get(PROVIDER_FLAGS[kind].keyEnv) ? `${PROVIDER_FLAGS[kind].keyEnv} is set` : undefined })),
+            initialValues: detectedProviders(),
+            required: true,
+          }),
+        )
+      : detectedProviders())
+  const providers: ProviderAnswer[] = []
+  for (const kind of kinds) {
+    const answer = kind === "demo" ? { id: "demo", kind } : await askProvider(kind, flags, interactive)
+    if (answer) providers.push(answer)
+  }
+  if (providers.length === 0) {
+    providers.push({ id: "demo", kind: "demo" })
+    if (interactive) p.log.warn("No provider left; using the offline demo provider for now.")
+  }
+  const ids = providers.map((provider) => provider.id)
+  const wanted = flags["default-provider"]
+  if (wanted && !ids.includes(wanted)) throw new SetupInputError(`--default-provider: "${wanted}" is not one of ${ids.join(", ")}`)
+  const defaultProvider =
+    wanted ??
+    (interactive && ids.length > 1
+      ? answered(await p.select<string>({ message: "Which one do new sessions use?", options: providers.map((provider) => ({ value: provider.id, label: `${provider.id} (${PROVIDER_LABEL[provider.kind].split(" (")[0]})` })) }))
+      : ids[0]!)
+  const telegram = await askTelegram(flags, interactive)
+  const port = flags.port
+    ? parsePort(flags.port)
+    : interactive
+      ? parsePort(answered(await p.text({ message: "Control API port (loopback only)", initialValue: "7420", validate: (value) => (value && /^\d+$/.test(value) && Number(value) <= 65535 ? undefined : "0–65535") })))
+      : 7420
+  return { providers, defaultProvider, telegram, controlApi: { port } }
+}
+
+/** Writes everything; returns the lines of the summary. */
+async function apply(root: string, answers: SetupAnswers, flags: SetupFlags, interactive: boolean): Promise<string[]> {
+  const stateDir = join(root, ".drost")
+  const config = buildConfig(answers, root)
+  const outcome = await writeFiles(root, workspaceFiles(config.value), async (path) =>
+    flags.force ? true : interactive ? answered(await p.confirm({ message: `${path} already exists. Overwrite it?`, initialValue: false })) : false,
+  )
+  const lines = Object.entries(outcome).map(([path, what]) => `${what === "written" ? "wrote" : what === "kept" ? "kept (exists; --force overwrites)" : "unchanged"}  ${path}`)
+  if (ignoreState(root)) lines.push("wrote  .gitignore (.drost/ holds keys and state)")
+
+  const entries: Record<string, AuthEntry> = {}
+  for (const provider of answers.providers) if (provider.apiKey) entries[provider.id] = { kind: provider.kind, apiKey: provider.apiKey }
+  if (answers.telegram?.token) entries.telegram = { kind: "telegram", token: answers.telegram.token }
+  if (Object.keys(entries).length > 0) {
+    saveAuthEntries(stateDir, entries)
+    lines.push(`stored ${Object.keys(entries).join(", ")} in .drost/auth-profiles.json (mode 0600)`)
+  }
+  if (config.telegramDropped)
+    lines.push("note   this build's config has no Telegram channel section yet; the bot token is stored, add the channel to drost.config.ts later")
+
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 })
+  const tokenPath = tokenFile(stateDir)
+  if (!existsSync(tokenPath) || flags["new-token"]) {
+    const admin = `drost_${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64url")}`
+    writeFileSync(tokenPath, `${admin}\n`, { mode: 0o600 })
+    lines.push(`Control API admin token (shown once; kept in .drost/control-token, mode 0600):\n  ${admin}`)
+  } else lines.push("kept   the existing Control API admin token (.drost/control-token; --new-token replaces it)")
+  return lines
+}
+
+export async function setup(flags: SetupFlags, options: { thenStart?: boolean } = {}): Promise<number> {
+  const root = resolve(flags.workspace ?? Flag.workspace() ?? process.cwd())
+  const interactive = hasTerminal() && !flags.yes
+  if (!hasTerminal() && !flags.yes) {
+    process.stderr.write(`${guidance()}\n`)
+    return 2
+  }
+  try {
+    if (interactive) p.intro(`drost setup · ${relative(process.cwd(), root) || "."}`)
+    const answers = await collectAnswers(flags, interactive)
+    const lines = await apply(root, answers, flags, interactive)
+    const next = options.thenStart ? "Starting the gateway…" : `Next: drost start${root === process.cwd() ? "" : ` -w ${relative(process.cwd(), root)}`}   (checks: drost doctor)`
+    if (interactive) {
+      p.note(lines.join("\n"), "Done")
+      p.outro(next)
+    } else process.stdout.write(`${lines.join("\n")}\n${next}\n`)
+    return 0
+  } catch (error) {
+    if (!(error instanceof SetupInputError)) throw error
+    if (interactive) p.cancel(error.message)
+    else process.stderr.write(`drost setup: ${error.message}\n`)
+    return 2
+  }
+}
+
+/**
+ * `drost start` in a folder with no config and a terminal: offer the wizard before starting on
+ * defaults. Returns after the wizard (or the refusal); the caller then loads whatever is there.
+ */
+export async function offerSetup(root: string): Promise<void> {
+  if (!hasTerminal() || findConfig(root)) return
+  const go = await p.confirm({ message: "No drost.config.ts in this folder. Set up a provider now? (no: start with the offline demo)", initialValue: true })
+  if (p.isCancel(go) || !go) return
+  await setup({ workspace: root }, { thenStart: true })
+}
