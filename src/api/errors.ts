@@ -59,6 +59,16 @@ function fields(location: string, issues: Located[]) {
   return out
 }
 
+/**
+ * Elysia checks coerced query numbers one property at a time and reports them as type "property" with
+ * an empty path; recover the parameter's name from the URL so the client still learns which one.
+ */
+function propertyFields(request: Request, value: unknown, issues: Located[]) {
+  const params = [...new URL(request.url).searchParams.entries()]
+  const name = params.find(([, given]) => given === String(value))?.[0]
+  return fields(name ? `query.${name}` : "query", issues.map((issue) => ({ ...issue, path: "" })))
+}
+
 export function errors() {
   const log = Log.create("api")
   return new Elysia({ name: "drost-errors" }).onError({ as: "global" }, ({ code, error, request }) => {
@@ -70,7 +80,7 @@ export function errors() {
           log.error("response failed its schema", { errorId, path: new URL(request.url).pathname, error: error.message.slice(0, 500) })
           return problem(500, "Internal", "internal error; see the gateway log", { errorId })
         }
-        const list = fields(error.type, error.all as Located[])
+        const list = error.type === "property" ? propertyFields(request, error.value, error.all as Located[]) : fields(error.type, error.all as Located[])
         return problem(400, "Invalid", `the request does not match the schema: ${list.map((f) => `${f.path}: ${f.message}`).join("; ")}`, { fields: list })
       }
       case "PARSE":
