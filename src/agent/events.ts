@@ -19,6 +19,11 @@ export const TurnEvent = {
   Queued: defineEvent("session.turn.queued", Type.Object({ ...ids, messageId: Type.String(), source: Type.String() })),
   Started: defineEvent("session.turn.started", Type.Object({ ...ids, provider: Type.String() })),
   Delta: defineEvent("session.turn.delta", Type.Object({ ...ids, text: Type.String() }), { ephemeral: true }),
+  /**
+   * The text streamed so far in this step is void: its provider failed mid-answer and the step restarts
+   * on the next candidate. Channels drop the last `chars` characters they showed for this turn.
+   */
+  Discard: defineEvent("session.turn.discard", Type.Object({ ...ids, step: Type.Number(), chars: Type.Number(), reason: Type.String() })),
   Completed: defineEvent(
     "session.turn.completed",
     Type.Object({ ...ids, text: Type.String(), usage: Usage, steps: Type.Number(), toolCalls: Type.Number(), durationMs: Type.Number() }),
@@ -32,6 +37,26 @@ export const ProviderEvent = {
   Response: defineEvent(
     "provider.response",
     Type.Object({ ...ids, provider: Type.String(), model: Type.String(), step: Type.Number(), usage: Usage, latencyMs: Type.Number(), stop: Type.String() }),
+  ),
+  /** One candidate of the failover list starts serving a step (every attempt is an event). */
+  Attempt: defineEvent(
+    "provider.attempt",
+    Type.Object({ ...ids, provider: Type.String(), model: Type.String(), step: Type.Number(), attempt: Type.Number() }),
+  ),
+  /** A candidate failed and the router moves on; `cooldownMs` is how long it is skipped. */
+  AttemptFailed: defineEvent(
+    "provider.attempt.failed",
+    Type.Object({
+      ...ids,
+      provider: Type.String(),
+      model: Type.String(),
+      step: Type.Number(),
+      kind: Type.String(),
+      message: Type.String(),
+      status: Type.Optional(Type.Number()),
+      cooldownMs: Type.Number(),
+      latencyMs: Type.Number(),
+    }),
   ),
   Error: defineEvent(
     "provider.error",

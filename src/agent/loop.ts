@@ -14,11 +14,26 @@ export interface LoopLimits {
   maxToolCalls: number
 }
 
+/** `provider`/`model` name the candidate that actually served the step when a router failed over. */
 export type LoopEvent =
   | { type: "delta"; text: string }
   | { type: "request"; step: number; messages: number }
-  | { type: "response"; step: number; usage: Usage; latencyMs: number; stop: string }
-  | { type: "provider-error"; step: number; kind: string; message: string; latencyMs: number }
+  | { type: "response"; step: number; usage: Usage; latencyMs: number; stop: string; provider?: string; model?: string }
+  | { type: "provider-error"; step: number; kind: string; message: string; latencyMs: number; provider?: string; model?: string }
+  | { type: "attempt"; step: number; provider: string; model: string; attempt: number }
+  | {
+      type: "attempt-failed"
+      step: number
+      provider: string
+      model: string
+      kind: string
+      message: string
+      status?: number
+      cooldownMs: number
+      latencyMs: number
+    }
+  /** Text already streamed in this step is void (its provider failed); channels must drop it. */
+  | { type: "discard"; step: number; chars: number; reason: string }
   | { type: "tool-start"; call: ToolCallPart }
   | { type: "tool-end"; call: ToolCallPart; result: ToolResult }
 
@@ -33,7 +48,7 @@ export interface LoopInput {
   turnId: string
   workspace: { root: string; tools: string; memory: string; prompts: string }
   /** Make a step durable before the loop goes on. */
-  persist(message: { role: "assistant" | "tool"; parts: Part[]; usage?: Usage }): void
+  persist(message: { role: "assistant" | "tool"; parts: Part[]; usage?: Usage; provider?: string }): void
   emit(event: LoopEvent): void
 }
 
@@ -77,6 +92,8 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
     const calls: ToolCallPart[] = []
     let stepUsage = zeroUsage()
     let terminal: Extract<StreamEvent, { type: "done" | "error" }> | null = null
+    let served: { provider: string; model: string } | undefined
+    let attemptStarted = started
 
     try {
       for await (const event of input.provider.stream({ system: input.system, messages, tools: input.tools.specs(), sessionId: input.sessionId }, input.signal)) {
@@ -86,7 +103,20 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         } else if (event.type === "reasoning") reasoning += event.delta
         else if (event.type === "tool-call") calls.push({ type: "tool-call", id: event.id, name: event.name, args: parseArgs(event.args) })
         else if (event.type === "usage") stepUsage = addUsage(stepUsage, event.usage)
-        else {
+        else if (event.type === "attempt") {
+          served = { provider: event.provider, model: event.model }
+          attemptStarted = performance.now()
+          input.emit({ type: "attempt", step, provider: event.provider, model: event.model, attempt: event.attempt })
+        } else if (event.type === "attempt-failed") {
+          const { type: _, partial: __, ...failure } = event
+          input.emit({ type: "attempt-failed", step, ...failure, latencyMs: Math.round(performance.now() - attemptStarted) })
+          // The next candidate starts the step over: what this one streamed is void, and the user must
+          // not see it twice.
+          if (text) input.emit({ type: "discard", step, chars: text.length, reason: `${event.provider} failed (${event.kind}); retrying on the next provider` })
+          text = ""
+          reasoning = ""
+          calls.length = 0
+        } else {
           terminal = event
           break
         }
@@ -107,15 +137,15 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
     if (text) lastText = text
 
     if (terminal.type === "error") {
-      input.emit({ type: "provider-error", step, kind: terminal.kind, message: terminal.message, latencyMs })
+      input.emit({ type: "provider-error", step, kind: terminal.kind, message: terminal.message, latencyMs, ...served })
       // Keep what was streamed before the failure; the user saw it.
-      if (parts.length) input.persist({ role: "assistant", parts, usage: stepUsage })
+      if (parts.length) input.persist({ role: "assistant", parts, usage: stepUsage, provider: served?.provider })
       if (terminal.kind === "aborted" || input.signal.aborted) return outcome("aborted", String(input.signal.reason ?? "aborted"), step)
-      return outcome("failed", `provider ${input.provider.id} failed: ${terminal.message}`, step)
+      return outcome("failed", `provider ${served?.provider ?? input.provider.id} failed: ${terminal.message}`, step)
     }
 
-    input.emit({ type: "response", step, usage: stepUsage, latencyMs, stop: terminal.stop })
-    if (parts.length) input.persist({ role: "assistant", parts, usage: stepUsage })
+    input.emit({ type: "response", step, usage: stepUsage, latencyMs, stop: terminal.stop, ...served })
+    if (parts.length) input.persist({ role: "assistant", parts, usage: stepUsage, provider: served?.provider })
     messages.push({ role: "assistant", parts })
     if (calls.length === 0) return outcome("completed", null, step)
 

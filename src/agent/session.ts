@@ -108,7 +108,7 @@ export function createSessions(deps: SessionsDeps) {
         turnId: turn.id,
         workspace: deps.workspace,
         persist(message) {
-          const stored = store.append({ ...ids, role: message.role, parts: message.parts, provider: provider.id, usage: message.usage ?? null })
+          const stored = store.append({ ...ids, role: message.role, parts: message.parts, provider: message.provider ?? provider.id, usage: message.usage ?? null })
           bus.publish(SessionEvent.Message, { ...ids, messageId: stored.id, seq: stored.seq, role: stored.role })
         },
         emit(event) {
@@ -121,10 +121,37 @@ export function createSessions(deps: SessionsDeps) {
               bus.publish(ProviderEvent.Request, { ...base, step: event.step, messages: event.messages })
               break
             case "response":
-              bus.publish(ProviderEvent.Response, { ...base, step: event.step, usage: event.usage, latencyMs: event.latencyMs, stop: event.stop })
+              bus.publish(ProviderEvent.Response, {
+                ...base,
+                provider: event.provider ?? base.provider,
+                model: event.model ?? base.model,
+                step: event.step,
+                usage: event.usage,
+                latencyMs: event.latencyMs,
+                stop: event.stop,
+              })
               break
             case "provider-error":
-              bus.publish(ProviderEvent.Error, { ...base, step: event.step, kind: event.kind, message: event.message, latencyMs: event.latencyMs })
+              bus.publish(ProviderEvent.Error, {
+                ...base,
+                provider: event.provider ?? base.provider,
+                model: event.model ?? base.model,
+                step: event.step,
+                kind: event.kind,
+                message: event.message,
+                latencyMs: event.latencyMs,
+              })
+              break
+            case "attempt":
+              bus.publish(ProviderEvent.Attempt, { ...ids, provider: event.provider, model: event.model, step: event.step, attempt: event.attempt })
+              break
+            case "attempt-failed": {
+              const { type: _, ...failure } = event
+              bus.publish(ProviderEvent.AttemptFailed, { ...ids, ...failure })
+              break
+            }
+            case "discard":
+              bus.publish(TurnEvent.Discard, { ...ids, step: event.step, chars: event.chars, reason: event.reason })
               break
             case "tool-start":
               bus.publish(ToolEvent.Started, { ...ids, callId: event.call.id, name: event.call.name, args: event.call.args })

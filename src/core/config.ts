@@ -30,8 +30,21 @@ export const Profile = Type.Object(
     authProfile: Type.Optional(Type.String({ description: "Entry in .drost/auth-profiles.json" })),
     apiKeyEnv: Type.Optional(Type.String({ description: "Environment variable holding the key" })),
     api: Type.Optional(Type.Union([Type.Literal("responses"), Type.Literal("chat")], { description: "openai kind only" })),
-    maxTokens: Type.Optional(Type.Integer({ minimum: 1 })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxTokens: Type.Optional(Type.Integer({ minimum: 1, description: "Output token limit per model call (anthropic: default by model, else 16384)" })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Hard cap on one model call, start to finish (default: none)" })),
+    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Until response headers arrive (default 15000)" })),
+    firstTokenTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Until the first streamed event after the headers (default 120000)" })),
+    idleTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Longest silence between streamed events (default 60000)" })),
+    prices: Type.Optional(
+      Type.Object(
+        {
+          input: Type.Number({ minimum: 0, description: "USD per million input tokens" }),
+          output: Type.Number({ minimum: 0, description: "USD per million output tokens" }),
+          cached: Type.Optional(Type.Number({ minimum: 0, description: "USD per million cached input tokens (default: input price)" })),
+        },
+        closed,
+      ),
+    ),
     delayMs: Type.Optional(Type.Integer({ minimum: 0, description: "demo kind only: pause between streamed chunks" })),
   },
   closed,
@@ -42,10 +55,25 @@ export const Failover = Type.Object(
   {
     enabled: Type.Boolean({ default: true }),
     fallbacks: Type.Array(Type.String(), { default: [], description: "Profile ids tried after the session's provider" }),
-    cooldownMs: Type.Integer({ minimum: 0, default: 60_000 }),
+    cooldownMs: Type.Integer({ minimum: 0, default: 60_000, description: "Cooldown for failure classes without their own entry in cooldowns" }),
+    cooldowns: Type.Optional(
+      Type.Partial(
+        Type.Object({
+          auth: Type.Integer({ minimum: 0, description: "401/403 (default 600000)" }),
+          rate_limit: Type.Integer({ minimum: 0, description: "429 without retry-after (default cooldownMs); retry-after wins when present" }),
+          server: Type.Integer({ minimum: 0, description: "5xx (default 30000)" }),
+          timeout: Type.Integer({ minimum: 0, description: "connect, first-token or idle timeout (default cooldownMs)" }),
+          network: Type.Integer({ minimum: 0, description: "refused or reset before a response (default 30000)" }),
+          stream: Type.Integer({ minimum: 0, description: "broken or malformed stream (default 15000)" }),
+        }),
+        closed,
+      ),
+    ),
   },
   closed,
 )
+
+export type FailoverConfig = Static<typeof Failover>
 
 export const Agent = Type.Object(
   {
@@ -85,6 +113,8 @@ export const ConfigSchema = Type.Object(
           defaultSessionProvider: Type.Optional(Type.String()),
           profiles: Type.Optional(Type.Array(Profile, { default: [{ id: "demo", kind: "demo" }] })),
           failover: section(Failover),
+          probeOnStart: Type.Optional(Type.Boolean({ description: "Probe every profile at start; failures mark the gateway degraded" })),
+          probeTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Per-profile probe timeout (default 5000)" })),
         },
         { ...closed, default: {} },
       ),
@@ -106,7 +136,14 @@ export interface Config {
   file: string | null
   workspaceDir: string
   stateDir: string
-  providers: { defaultSessionProvider: string; profiles: Profile[]; failover: Static<typeof Failover> }
+  providers: {
+    defaultSessionProvider: string
+    profiles: Profile[]
+    failover: Static<typeof Failover>
+    /** Absent in configs built before probes existed: treat as false / 5000. */
+    probeOnStart?: boolean
+    probeTimeoutMs?: number
+  }
   agent: Static<typeof Agent>
   prompts: { system: string }
   controlApi: Static<typeof ControlApi>

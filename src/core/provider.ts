@@ -21,8 +21,24 @@ export interface ChatRequest {
 
 export type StopReason = "stop" | "tool_calls" | "length" | "aborted"
 
-/** Why a request failed, for failover: `auth` and `invalid` are not retried on the same provider. */
-export type FailureKind = "auth" | "rate_limit" | "timeout" | "unavailable" | "invalid" | "aborted" | "unknown"
+/**
+ * Why a request failed, for failover. `auth` (401/403), `rate_limit` (429), `server` (5xx), `timeout`
+ * (connect, first token or stream idle), `network` (refused, reset before a response), `stream` (the
+ * response broke or was malformed mid-stream) fail over to the next candidate; `invalid` (other
+ * 4xx: the request itself is wrong) and `aborted` never do. `unavailable` and `unknown` are kept for
+ * adapters that cannot tell.
+ */
+export type FailureKind =
+  | "auth"
+  | "rate_limit"
+  | "server"
+  | "timeout"
+  | "network"
+  | "stream"
+  | "unavailable"
+  | "invalid"
+  | "aborted"
+  | "unknown"
 
 export type StreamEvent =
   | { type: "text"; delta: string }
@@ -30,7 +46,14 @@ export type StreamEvent =
   | { type: "tool-call"; id: string; name: string; args: string }
   | { type: "usage"; usage: Usage }
   | { type: "done"; stop: StopReason }
-  | { type: "error"; kind: FailureKind; message: string; status?: number }
+  | { type: "error"; kind: FailureKind; message: string; status?: number; retryAfterMs?: number }
+  /** The router starts a candidate (failover only; plain adapters never emit it). */
+  | { type: "attempt"; provider: string; model: string; attempt: number }
+  /**
+   * The router gave up on a candidate and moves to the next: whatever this step streamed so far is
+   * void (`partial` says whether any text or tool call had arrived) and must not be shown twice.
+   */
+  | { type: "attempt-failed"; provider: string; model: string; kind: FailureKind; message: string; status?: number; cooldownMs: number; partial: boolean }
 
 export interface Provider {
   /** The profile id (`demo`, `openai`, `local`, …). */

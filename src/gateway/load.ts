@@ -106,6 +106,8 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
       defaultSessionProvider: providers.defaultSessionProvider ?? profiles[0]!.id,
       profiles,
       failover: providers.failover as Config["providers"]["failover"],
+      probeOnStart: providers.probeOnStart ?? false,
+      probeTimeoutMs: providers.probeTimeoutMs ?? 5000,
     },
     agent: input.agent as Config["agent"],
     prompts: { system: at(workspaceDir, input.prompts!.system!) },

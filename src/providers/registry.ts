@@ -4,17 +4,41 @@
  */
 import type { Profile } from "../core/config.ts"
 import type { Provider } from "../core/provider.ts"
+import { createAnthropicProvider } from "./anthropic.ts"
+import type { CredentialResolver } from "./credential.ts"
 import { createDemoProvider } from "./demo.ts"
+import { createChatProvider } from "./openai-chat.ts"
+import { createResponsesProvider } from "./openai-responses.ts"
 
 export interface ProviderDeps {
   /** Resolve a credential (auth profile or env) for a profile; null when none is configured. */
-  credential?: (profile: Profile) => string | null
+  credential?: CredentialResolver
 }
 
 type Factory = (profile: Profile, deps: ProviderDeps) => Provider
 
+export const OPENAI_BASE_URL = "https://api.openai.com/v1"
+export const XAI_BASE_URL = "https://api.x.ai/v1"
+export const DEFAULT_MODELS: Partial<Record<Profile["kind"], string>> = {
+  openai: "gpt-5",
+  anthropic: "claude-sonnet-4-5",
+  xai: "grok-4",
+}
+
+const none: CredentialResolver = () => null
+
 const factories: Partial<Record<Profile["kind"], Factory>> = {
   demo: (profile) => createDemoProvider(profile),
+  openai: (profile, deps) =>
+    profile.api === "chat"
+      ? createChatProvider(profile, deps.credential ?? none, { baseUrl: OPENAI_BASE_URL, model: DEFAULT_MODELS.openai })
+      : createResponsesProvider(profile, deps.credential ?? none, { baseUrl: OPENAI_BASE_URL, model: DEFAULT_MODELS.openai! }),
+  anthropic: (profile, deps) => createAnthropicProvider(profile, deps.credential ?? none),
+  "openai-compatible": (profile, deps) => {
+    if (!profile.baseUrl) throw new UnsupportedProvider(`provider profile "${profile.id}" (openai-compatible) needs a baseUrl`)
+    return createChatProvider(profile, deps.credential ?? none, { baseUrl: profile.baseUrl })
+  },
+  xai: (profile, deps) => createChatProvider(profile, deps.credential ?? none, { baseUrl: XAI_BASE_URL, model: DEFAULT_MODELS.xai }),
 }
 
 export class UnsupportedProvider extends Error {}

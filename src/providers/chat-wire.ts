@@ -1,0 +1,67 @@
+/**
+ * Neutral history → OpenAI Chat Completions messages (also spoken by xAI, vLLM and other compatible
+ * servers). Every assistant tool call is followed by one `tool` message per call, in order, which is
+ * what the API requires of a valid history.
+ */
+import type { ChatMessage, ImagePart, Part } from "../core/message.ts"
+import type { ToolSpec } from "../core/provider.ts"
+import type { WireNames } from "./wire-names.ts"
+
+export type ChatContent = string | ({ type: "text"; text: string } | { type: "image_url"; image_url: { url: string } })[]
+
+export type ChatWireMessage =
+  | { role: "system"; content: string }
+  | { role: "user"; content: ChatContent }
+  | { role: "assistant"; content: string | null; tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[] }
+  | { role: "tool"; tool_call_id: string; content: string }
+
+export interface ChatWireTool {
+  type: "function"
+  function: { name: string; description: string; parameters: Record<string, unknown> }
+}
+
+/** `data` may already be a URL (http(s) or data:); otherwise it is base64 bytes. */
+export function imageUrl(image: ImagePart): string {
+  return /^(https?:|data:)/.test(image.data) ? image.data : `data:${image.mediaType};base64,${image.data}`
+}
+
+export function argsText(args: unknown): string {
+  return typeof args === "string" ? args : JSON.stringify(args ?? {})
+}
+
+function userContent(parts: Part[]): ChatContent {
+  const items: Exclude<ChatContent, string> = []
+  for (const part of parts) {
+    if (part.type === "text" && part.text) items.push({ type: "text", text: part.text })
+    else if (part.type === "image") items.push({ type: "image_url", image_url: { url: imageUrl(part) } })
+  }
+  if (items.every((item) => item.type === "text")) return items.map((item) => (item as { text: string }).text).join("\n")
+  return items
+}
+
+export function toChatMessages(system: string, history: ChatMessage[], names: WireNames): ChatWireMessage[] {
+  const out: ChatWireMessage[] = system ? [{ role: "system", content: system }] : []
+  for (const message of history) {
+    if (message.role === "system") {
+      const text = message.parts.map((part) => (part.type === "text" ? part.text : "")).join("")
+      if (text) out.push({ role: "system", content: text })
+    } else if (message.role === "user") {
+      const content = userContent(message.parts)
+      if (content.length) out.push({ role: "user", content })
+    } else if (message.role === "assistant") {
+      const text = message.parts.map((part) => (part.type === "text" ? part.text : "")).join("")
+      const calls = message.parts.flatMap((part) =>
+        part.type === "tool-call" ? [{ id: part.id, type: "function" as const, function: { name: names.wire(part.name), arguments: argsText(part.args) } }] : [],
+      )
+      if (!text && calls.length === 0) continue
+      out.push(calls.length ? { role: "assistant", content: text || null, tool_calls: calls } : { role: "assistant", content: text })
+    } else {
+      for (const part of message.parts) if (part.type === "tool-result") out.push({ role: "tool", tool_call_id: part.callId, content: part.output })
+    }
+  }
+  return out
+}
+
+export function toChatTools(tools: ToolSpec[], names: WireNames): ChatWireTool[] {
+  return tools.map((tool) => ({ type: "function", function: { name: names.wire(tool.name), description: tool.description, parameters: tool.parameters } }))
+}
