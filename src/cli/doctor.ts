@@ -1,0 +1,235 @@
+/**
+ * `drost doctor`: checks a workspace the way the gateway will use it and says how to fix each problem.
+ * `fail` is blocking (the gateway would not start, or would start without its default provider or a
+ * safe auth file) and makes the exit code 1; `warn` is worth knowing but not blocking.
+ */
+import { Database } from "bun:sqlite"
+import { chmodSync, existsSync, readFileSync } from "node:fs"
+import { join, relative } from "node:path"
+import type { Config, Profile } from "../core/config.ts"
+import { ConfigError } from "../core/error.ts"
+import { load } from "../gateway/load.ts"
+import { tokenFile } from "../gateway/token.ts"
+import { Flag } from "../util/flag.ts"
+import { type AuthFile, authFilePath, fileMode, readAuthFile } from "./auth-file.ts"
+import { DEFAULT_BASE_URL, probeProvider, probeTelegram } from "./probe.ts"
+
+export type Status = "ok" | "warn" | "fail"
+
+export interface Check {
+  name: string
+  status: Status
+  detail: string
+  fix?: string
+}
+
+export interface DoctorOptions {
+  workspace: string
+  config?: string
+  /** Skip the network checks (provider probes, Telegram getMe). */
+  offline?: boolean
+  /** Apply the safe fixes (file modes) instead of only naming them. */
+  fix?: boolean
+}
+
+const KEY_ENV: Partial<Record<Profile["kind"], string>> = { openai: "OPENAI_API_KEY", anthropic: "ANTHROPIC_API_KEY", xai: "XAI_API_KEY" }
+
+function secretFiles(config: Config, options: DoctorOptions): Check[] {
+  const out: Check[] = []
+  for (const file of [authFilePath(config.stateDir), tokenFile(config.stateDir)]) {
+    const mode = fileMode(file)
+    const name = `permissions ${relative(config.workspaceDir, file)}`
+    if (mode === null) continue
+    if ((mode & 0o077) === 0) out.push({ name, status: "ok", detail: `mode ${mode.toString(8)}` })
+    else if (options.fix) {
+      chmodSync(file, 0o600)
+      out.push({ name, status: "ok", detail: `was ${mode.toString(8)}, fixed to 600` })
+    } else out.push({ name, status: "fail", detail: `mode ${mode.toString(8)}: other users can read the secrets`, fix: `chmod 600 ${file}   (or drost doctor --fix)` })
+  }
+  if (out.length === 0) out.push({ name: "auth profiles", status: "ok", detail: "no .drost/auth-profiles.json (keys come from the environment)" })
+  return out
+}
+
+function credential(profile: Profile, auth: AuthFile): { key?: string; source: string } {
+  const entry = profile.authProfile ? auth.profiles[profile.authProfile] : undefined
+  if (entry) return { key: entry.apiKey ?? entry.token, source: `auth profile "${profile.authProfile}"` }
+  const env = profile.apiKeyEnv ?? KEY_ENV[profile.kind]
+  const value = env ? Flag.get(env) : undefined
+  return value ? { key: value, source: `$${env}` } : { source: env ? `$${env}` : "none" }
+}
+
+async function providers(config: Config, auth: AuthFile, options: DoctorOptions): Promise<Check[]> {
+  const out: Check[] = []
+  for (const profile of config.providers.profiles) {
+    const isDefault = profile.id === config.providers.defaultSessionProvider
+    const name = `provider ${profile.id}${isDefault ? " (default)" : ""}`
+    const severity: Status = isDefault ? "fail" : "warn"
+    if (profile.kind === "demo") {
+      out.push({ name, status: "ok", detail: "offline demo provider", ...(isDefault ? { fix: "for a real model: drost setup" } : {}) })
+      continue
+    }
+    const found = credential(profile, auth)
+    if (profile.authProfile && !auth.profiles[profile.authProfile] && !found.key) {
+      out.push({ name, status: severity, detail: `auth profile "${profile.authProfile}" is not in .drost/auth-profiles.json`, fix: `drost setup --provider ${profile.kind}` })
+      continue
+    }
+    if (!found.key && profile.kind !== "openai-compatible") {
+      out.push({ name, status: severity, detail: `no key (${found.source} is not set)`, fix: `drost setup --provider ${profile.kind}, or export ${KEY_ENV[profile.kind] ?? "the key variable"}` })
+      continue
+    }
+    if (options.offline) {
+      out.push({ name, status: "ok", detail: `key from ${found.source}; not probed (--offline)` })
+      continue
+    }
+    const result = await probeProvider(profile.kind, { apiKey: found.key, baseUrl: profile.baseUrl ?? DEFAULT_BASE_URL[profile.kind], timeoutMs: 5000 })
+    out.push(
+      result.ok
+        ? { name, status: "ok", detail: `${result.detail} (key from ${found.source})` }
+        : { name, status: severity, detail: result.detail, fix: result.detail.includes("rejected") ? `replace the key: drost setup --provider ${profile.kind}` : "check baseUrl and the network" },
+    )
+  }
+  return out
+}
+
+async function telegram(config: Config, auth: AuthFile, options: DoctorOptions): Promise<Check[]> {
+  const out: Check[] = []
+  for (const [index, channel] of (config.channels ?? []).entries()) {
+    if (channel.kind !== "telegram") continue
+    const name = `telegram channel ${index + 1}`
+    const token = channel.token ?? (channel.authProfile ? auth.profiles[channel.authProfile]?.token : undefined) ?? Flag.get(channel.tokenEnv ?? "TELEGRAM_BOT_TOKEN")
+    if (!token) {
+      out.push({ name, status: "fail", detail: "no bot token", fix: "drost setup --telegram, or export TELEGRAM_BOT_TOKEN" })
+      continue
+    }
+    if ((channel.allowedUsers ?? []).length === 0 && !channel.pairing)
+      out.push({ name: `${name} access`, status: "warn", detail: "allowedUsers is empty and pairing is off: the bot answers no one", fix: "add your user id to allowedUsers" })
+    if (options.offline) continue
+    const result = await probeTelegram(token, { apiRoot: channel.apiRoot, timeoutMs: 5000 })
+    out.push({ name, status: result.ok ? "ok" : "fail", detail: `getMe: ${result.detail}`, ...(result.ok ? {} : { fix: "check the token with @BotFather, then drost setup --telegram" }) })
+  }
+  return out
+}
+
+function runningGateway(stateDir: string): number | null {
+  try {
+    const pid = (JSON.parse(readFileSync(join(stateDir, "gateway.pid"), "utf8")) as { pid: number }).pid
+    process.kill(pid, 0)
+    return pid
+  } catch {
+    return null
+  }
+}
+
+async function port(config: Config): Promise<Check> {
+  const { host, port: wanted, enabled } = config.controlApi
+  const name = "control api port"
+  if (!enabled) return { name, status: "ok", detail: "Control API disabled" }
+  const pid = runningGateway(config.stateDir)
+  if (pid !== null) {
+    if (wanted === 0) return { name, status: "ok", detail: `gateway running (pid ${pid}) on a random port` }
+    const health = await fetch(`http://${host}:${wanted}/healthz`, { signal: AbortSignal.timeout(3000) }).catch(() => null)
+    return health
+      ? { name, status: health.status === 200 ? "ok" : "warn", detail: `gateway running (pid ${pid}); /healthz ${health.status}` }
+      : { name, status: "warn", detail: `gateway pid ${pid} is alive but ${host}:${wanted} does not answer` }
+  }
+  if (wanted === 0) return { name, status: "ok", detail: "port 0: a free port is picked at start" }
+  try {
+    const probe = Bun.serve({ hostname: host, port: wanted, fetch: () => new Response() })
+    probe.stop(true)
+    return { name, status: "ok", detail: `${host}:${wanted} is free` }
+  } catch (error) {
+    return { name, status: "fail", detail: `${host}:${wanted} is taken (${(error as Error).message})`, fix: "set controlApi.port in drost.config.ts to a free port (or 0), or start with --port" }
+  }
+}
+
+function store(config: Config): Check {
+  const file = Flag.db() ?? join(config.stateDir, "drost.db")
+  const name = "store"
+  if (file === ":memory:") return { name, status: "ok", detail: "in memory (DROST_DB=:memory:)" }
+  if (!existsSync(file)) return { name, status: "ok", detail: "no database yet; created on first start" }
+  try {
+    const db = new Database(file, { readonly: true })
+    try {
+      const rows = db.query("PRAGMA quick_check").all() as { quick_check: string }[]
+      const verdict = rows.map((row) => row.quick_check).join("; ")
+      const sessions = (db.query("SELECT count(*) AS n FROM sessions").get() as { n: number } | null)?.n ?? 0
+      return verdict === "ok"
+        ? { name, status: "ok", detail: `${relative(config.workspaceDir, file)} intact, ${sessions} session${sessions === 1 ? "" : "s"}` }
+        : { name, status: "fail", detail: `integrity check: ${verdict.slice(0, 200)}`, fix: `stop the gateway, copy ${file} aside, and restore a backup` }
+    } finally {
+      db.close()
+    }
+  } catch (error) {
+    return { name, status: "fail", detail: `cannot read ${file}: ${(error as Error).message}`, fix: "check the file's permissions, or restore a backup" }
+  }
+}
+
+function deno(config: Config): Check {
+  const path = `${join(config.workspaceDir, "node_modules", ".bin")}:${Flag.get("PATH") ?? ""}`
+  const found = config.tools?.deno ?? Bun.which("deno", { PATH: path })
+  const needed = config.tools?.sandbox === "deno"
+  if (found && existsSync(found)) return { name: "deno", status: "ok", detail: found }
+  return needed
+    ? { name: "deno", status: "fail", detail: 'tools.sandbox is "deno" but no deno executable was found', fix: "install Deno (https://deno.com) or set tools.deno to its path" }
+    : { name: "deno", status: "warn", detail: "not found; only needed for tools.sandbox: \"deno\"", fix: "optional: install Deno for sandboxed workspace tools" }
+}
+
+function mcp(config: Config): Check[] {
+  const servers = Object.entries(config.mcp?.servers ?? {})
+  if (servers.length === 0) return [{ name: "mcp", status: "ok", detail: "no MCP servers configured" }]
+  return servers.map(([id, server]): Check => {
+    const name = `mcp ${id}`
+    if (!("command" in server)) return { name, status: "ok", detail: `HTTP ${server.url} (not contacted)` }
+    if (server.command === "bun") return { name, status: "ok", detail: "runs on the runtime itself" }
+    const found = Bun.which(server.command)
+    return found ? { name, status: "ok", detail: found } : { name, status: "warn", detail: `command "${server.command}" not found on PATH`, fix: `install ${server.command} or fix mcp.servers.${id}.command` }
+  })
+}
+
+export async function runChecks(options: DoctorOptions): Promise<Check[]> {
+  const checks: Check[] = []
+  let config: Config
+  try {
+    config = await load({ root: options.workspace, file: options.config })
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    return [{ name: "config", status: "fail", detail: `${error.file}\n${error.lines.map((line) => `      ${line}`).join("\n")}`, fix: "correct the lines above (docs/configuration.md), or run drost setup" }]
+  }
+  checks.push(
+    config.file
+      ? { name: "config", status: "ok", detail: relative(process.cwd(), config.file) || config.file }
+      : { name: "config", status: "warn", detail: "no drost.config.* here: the defaults (offline demo provider) apply", fix: "drost setup" },
+  )
+  const auth = (() => {
+    try {
+      return readAuthFile(config.stateDir)
+    } catch (error) {
+      checks.push({ name: "auth profiles", status: "fail", detail: `unreadable: ${(error as Error).message}`, fix: `repair or delete ${authFilePath(config.stateDir)}, then drost setup` })
+      return { profiles: {} }
+    }
+  })()
+  checks.push(...secretFiles(config, options))
+  const [providerChecks, telegramChecks, portCheck] = await Promise.all([providers(config, auth, options), telegram(config, auth, options), port(config)])
+  checks.push(...providerChecks, ...telegramChecks, portCheck, store(config), deno(config), ...mcp(config))
+  return checks
+}
+
+const MARK: Record<Status, string> = { ok: "✓", warn: "!", fail: "✗" }
+
+export async function doctor(options: DoctorOptions & { json?: boolean }): Promise<number> {
+  const checks = await runChecks(options)
+  const failed = checks.filter((check) => check.status === "fail").length
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ ok: failed === 0, checks }, null, 2)}\n`)
+    return failed === 0 ? 0 : 1
+  }
+  const width = Math.max(...checks.map((check) => check.name.length))
+  const lines = checks.map((check) => {
+    const head = `${MARK[check.status]} ${check.name.padEnd(width)}  ${check.detail}`
+    return check.fix && check.status !== "ok" ? `${head}\n  ${" ".repeat(width)}  fix: ${check.fix}` : head
+  })
+  const warned = checks.filter((check) => check.status === "warn").length
+  const summary = failed ? `${failed} blocking problem${failed === 1 ? "" : "s"}${warned ? `, ${warned} warning${warned === 1 ? "" : "s"}` : ""}.` : warned ? `No blocking problems; ${warned} warning${warned === 1 ? "" : "s"}.` : "All good."
+  process.stdout.write(`drost doctor · ${options.workspace}\n\n${lines.join("\n")}\n\n${summary}\n`)
+  return failed === 0 ? 0 : 1
+}
