@@ -13,6 +13,7 @@ import type { ToolRegistry } from "../tool/registry.ts"
 import type { Logger } from "../util/log.ts"
 import { SessionEvent, ToolEvent, ProviderEvent, TurnEvent } from "./events.ts"
 import { toChat } from "./history.ts"
+import type { HistoryWindow } from "./window.ts"
 import { type LoopLimits, type LoopOutcome, runLoop } from "./loop.ts"
 
 export interface SessionsDeps {
@@ -22,6 +23,8 @@ export interface SessionsDeps {
   providers: () => Map<string, Provider>
   defaultProvider: () => string
   systemPrompt: () => Promise<string>
+  /** Fits the history to the provider's window (compaction); without it the whole history is sent. */
+  window?: HistoryWindow
   limits: () => LoopLimits
   workspace: { root: string; tools: string; memory: string; prompts: string }
   log: Logger
@@ -97,10 +100,15 @@ export function createSessions(deps: SessionsDeps) {
       const provider = providerFor(session)
       store.startTurn(turn.id, provider.id)
       bus.publish(TurnEvent.Started, { ...ids, provider: provider.id })
+      const system = await deps.systemPrompt()
+      // Over the window's budget, older messages are summarised first (the stored ones stay as they are).
+      const history = deps.window
+        ? (await deps.window.prepare({ sessionId: turn.sessionId, provider, system, tools: deps.tools.specs(), signal: controller.signal })).history
+        : toChat(store.history(turn.sessionId))
       const outcome = await runLoop({
         provider,
-        system: await deps.systemPrompt(),
-        history: toChat(store.history(turn.sessionId)),
+        system,
+        history,
         tools: deps.tools,
         limits: deps.limits(),
         signal: controller.signal,

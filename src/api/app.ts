@@ -14,6 +14,7 @@ import { docsRoutes } from "./docs.ts"
 import { errors, problem } from "./errors.ts"
 import { type EventsOptions, eventRoutes } from "./events.ts"
 import { openaiRoutes } from "./openai.ts"
+import { promptRoutes } from "./prompt.ts"
 import { providerRoutes } from "./providers.ts"
 import { runtimeRoutes } from "./runtime.ts"
 import { sessionRoutes } from "./sessions.ts"
@@ -64,6 +65,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(toolRoutes(gw))
     .use(usageRoutes(gw))
     .use(openaiRoutes(gw, openai))
+    .use(promptRoutes(gw))
 }
 
 export type App = ReturnType<typeof createApi>

@@ -7,6 +7,7 @@ import { ConfigError, DrostError } from "../core/error.ts"
 import { Flag } from "../util/flag.ts"
 import { COMMIT, VERSION } from "../util/version.ts"
 import { onboardCommands } from "./onboard.ts"
+import { promptCommand } from "./prompt.ts"
 import { start } from "./start.ts"
 
 function fail(error: unknown): never {
@@ -49,7 +50,7 @@ const versionCommand = defineCommand({
 // Annotated: `completion` walks this tree, so the tree refers to itself.
 export const main: CommandDef = defineCommand({
   meta: { name: "drost", version: VERSION, description: "A persistent runtime for AI agents" },
-  subCommands: { start: startCommand, version: versionCommand, ...onboardCommands(() => main) },
+  subCommands: { start: startCommand, version: versionCommand, prompt: promptCommand, ...onboardCommands(() => main) },
 })
 
 export async function run(argv: string[]) {

@@ -12,7 +12,6 @@ import { createSink, type Sink } from "../bus/sink.ts"
 import type { Config } from "../core/config.ts"
 import type { Provider } from "../core/provider.ts"
 import { TurnEvent } from "../agent/events.ts"
-import { createPromptSource } from "../agent/prompt.ts"
 import { createSessions, type Sessions } from "../agent/session.ts"
 import { createProvider } from "../providers/registry.ts"
 import { open } from "../store/db.ts"
@@ -24,6 +23,7 @@ import { Log } from "../util/log.ts"
 import { VERSION } from "../util/version.ts"
 import { GatewayEvent } from "./events.ts"
 import { acquire, type Lock } from "./lock.ts"
+import { type Continuity, createContinuity } from "./continuity.ts"
 
 export type State = "starting" | "running" | "degraded" | "stopping" | "stopped"
 
@@ -37,6 +37,8 @@ export interface Gateway {
   sessions: Sessions
   startedAt: number
   state(): { state: State; reasons: string[] }
+  /** Memory index, prompt assembly and history compaction. */
+  continuity: Continuity
   /** Report a component's health; any unhealthy component makes the gateway `degraded`. */
   setHealth(component: string, problem: string | null): void
   requestRestart(by: string): void
@@ -79,14 +81,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       }
     }
 
-    const prompt = createPromptSource(config.prompts.system)
+    // Memory tools, the system prompt builder and the history window (compaction).
+    const continuity = createContinuity({ config, db, store, bus, tools })
+    cleanup.push(() => continuity.close())
     const sessions = createSessions({
       store,
       bus,
       tools,
       providers: () => providers,
       defaultProvider: () => config.providers.defaultSessionProvider,
-      systemPrompt: () => prompt.read(),
+      systemPrompt: async () => continuity.context.system().text,
+      window: continuity.window,
       limits: () => ({ maxSteps: config.agent.maxSteps, maxToolCalls: config.agent.maxToolCalls }),
       workspace: {
         root: config.workspaceDir,
@@ -141,6 +146,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         })()
         return draining
       },
+      continuity,
       stop(reason = "stop requested") {
         stopping ??= (async () => {
           await gateway.drain(reason)

@@ -1,0 +1,128 @@
+/**
+ * Prompt assembly: the system prompt a turn sends, built from four budgeted parts in a fixed order —
+ * `prompts/system.md`, the workspace persona files (AGENTS.md, SOUL.md, USER.md, MEMORY.md by default),
+ * runtime facts (date, time zone, workspace, tools) and a small memory capsule (the tail of today's and
+ * yesterday's daily notes). Each file is re-read only when its mtime or size changes. Stable parts come
+ * first and the facts change at most once an hour, so providers' prompt caches keep hitting.
+ */
+import { readFileSync, statSync } from "node:fs"
+import { join } from "node:path"
+import type { ContextConfig } from "../core/continuity-config.ts"
+import { day } from "../memory/notes.ts"
+import { DEFAULT_SYSTEM_PROMPT } from "./prompt.ts"
+import { clip, estimate } from "./tokens.ts"
+
+export interface PromptSection {
+  name: string
+  /** The file it came from, when it came from one. */
+  file?: string
+  tokens: number
+  clipped: boolean
+}
+
+export interface SystemPrompt {
+  text: string
+  sections: PromptSection[]
+  tokens: number
+}
+
+export interface ContextSources {
+  config: () => ContextConfig
+  /** Absolute path of prompts/system.md (or its configured replacement). */
+  systemFile: string
+  workspace: string
+  memoryDir: string
+  tools: () => string[]
+  now?: () => number
+}
+
+/** Reads files through a stat check: unchanged files cost one stat call and no read. */
+function createFileCache() {
+  const cache = new Map<string, { stamp: string; text: string | null }>()
+  return (file: string): string | null => {
+    const info = statSync(file, { throwIfNoEntry: false })
+    const stamp = info?.isFile() ? `${info.mtimeMs}:${info.size}` : "missing"
+    const hit = cache.get(file)
+    if (hit && hit.stamp === stamp) return hit.text
+    let text: string | null = null
+    if (stamp !== "missing") {
+      try {
+        text = readFileSync(file, "utf8")
+      } catch {
+        text = null
+      }
+    }
+    cache.set(file, { stamp, text })
+    return text
+  }
+}
+
+export type ContextBuilder = ReturnType<typeof createContextBuilder>
+
+export function createContextBuilder(sources: ContextSources) {
+  const read = createFileCache()
+  const now = sources.now ?? Date.now
+
+  const facts = (config: ContextConfig): string => {
+    const time = now()
+    const zone = config.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone
+    const weekday = new Intl.DateTimeFormat("en-GB", { timeZone: zone, weekday: "long" }).format(time)
+    const hour = new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", hour12: false }).format(time)
+    const tools = sources.tools()
+    return [
+      "# Runtime",
+      `- Date: ${weekday} ${day(time, zone)}, around ${hour}:00 (${zone})`,
+      `- Workspace: ${sources.workspace}`,
+      `- Memory: Markdown notes in memory/ (search with memory.search, append with memory.write)`,
+      `- Tools: ${tools.length ? tools.join(", ") : "none"}`,
+    ].join("\n")
+  }
+
+  const capsule = (config: ContextConfig): string | null => {
+    const time = now()
+    const notes = [day(time - 86_400_000, config.timeZone), day(time, config.timeZone)]
+      .map((name) => ({ name, text: read(join(sources.memoryDir, `${name}.md`))?.trim() }))
+      .filter((note): note is { name: string; text: string } => Boolean(note.text))
+    if (notes.length === 0) return null
+    // The newest lines matter most: keep the tail of each note within the budget, today first.
+    let left = config.memoryTokens * 4
+    const kept: string[] = []
+    for (const note of notes.reverse()) {
+      if (left <= 0) break
+      const body = note.text.length > left ? `…${note.text.slice(note.text.length - left)}` : note.text
+      left -= body.length
+      kept.unshift(`## memory/${note.name}.md\n${body}`)
+    }
+    return ["# Recent memory", ...kept].join("\n\n")
+  }
+
+  return {
+    /** The system prompt for the next turn, with the size of each part. */
+    system(): SystemPrompt {
+      const config = sources.config()
+      const sections: PromptSection[] = []
+      const parts: string[] = []
+      const add = (name: string, text: string, budget: number, hint: string, file?: string) => {
+        const cut = clip(text.trim(), budget, hint)
+        if (!cut.text) return
+        parts.push(cut.text)
+        sections.push({ name, file, tokens: estimate(cut.text), clipped: cut.clipped })
+      }
+      add("system", read(sources.systemFile)?.trim() || DEFAULT_SYSTEM_PROMPT, config.systemTokens, "raise context.systemTokens", sources.systemFile)
+      let persona = config.personaTokens
+      for (const name of config.personaFiles) {
+        const file = join(sources.workspace, name)
+        const text = read(file)?.trim()
+        if (!text) continue
+        const before = parts.length
+        add(`persona:${name}`, `# ${name}\n\n${text}`, persona, "raise context.personaTokens", file)
+        if (parts.length > before) persona -= sections.at(-1)!.tokens
+      }
+      add("facts", facts(config), config.factsTokens, "raise context.factsTokens")
+      const memory = capsule(config)
+      if (memory) add("memory", memory, config.memoryTokens + 40, "raise context.memoryTokens")
+      const text = parts.join("\n\n")
+      return { text, sections, tokens: estimate(text) }
+    },
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The history a turn sends, fitted to the provider's window: the budget is the window minus the answer
+ * reserve, the system prompt and the tool definitions. When the view is over it, older messages are
+ * summarised by the session's provider (or the deterministic fallback) and the summary is stored; the
+ * messages themselves are never touched.
+ */
+import type { Bus } from "../bus/bus.ts"
+import type { ContextConfig } from "../core/continuity-config.ts"
+import type { ChatMessage } from "../core/message.ts"
+import type { Provider, ToolSpec } from "../core/provider.ts"
+import type { SessionStore } from "../store/sessions.ts"
+import type { SummaryStore } from "../store/summaries.ts"
+import type { Logger } from "../util/log.ts"
+import { cutIndex, fit, view, viewTokens } from "./compact.ts"
+import { ContinuityEvent } from "./continuity-events.ts"
+import { summarise } from "./summarise.ts"
+import { estimate } from "./tokens.ts"
+
+export interface WindowDeps {
+  store: SessionStore
+  summaries: SummaryStore
+  bus: Bus
+  config: () => ContextConfig
+  log: Logger
+}
+
+export interface HistoryView {
+  history: ChatMessage[]
+  tokens: number
+  budget: number
+  /** Seq of the last message the summary in the view covers, if any. */
+  summaryUpto: number | null
+}
+
+export type HistoryWindow = ReturnType<typeof createHistoryWindow>
+
+export function createHistoryWindow(deps: WindowDeps) {
+  const budgetFor = (system: string, tools: ToolSpec[]) => {
+    const config = deps.config()
+    const fixed = estimate(system) + estimate(JSON.stringify(tools))
+    return Math.max(500, config.windowTokens - config.reserveTokens - fixed)
+  }
+
+  const current = (sessionId: string, budget: number): HistoryView => {
+    const summary = deps.summaries.latest(sessionId)
+    const history = fit(view(deps.store.history(sessionId), summary), budget)
+    return { history, tokens: viewTokens(history), budget, summaryUpto: summary?.uptoSeq ?? null }
+  }
+
+  return {
+    budgetFor,
+    /** The view as it stands, without compacting (for `drost prompt show`). */
+    preview: (sessionId: string, system: string, tools: ToolSpec[]) => current(sessionId, budgetFor(system, tools)),
+
+    /** The view for the next model call, compacting first when it is over budget. */
+    async prepare(input: { sessionId: string; provider: Provider; system: string; tools: ToolSpec[]; signal?: AbortSignal }): Promise<HistoryView> {
+      const budget = budgetFor(input.system, input.tools)
+      const messages = deps.store.history(input.sessionId)
+      const summary = deps.summaries.latest(input.sessionId)
+      const before = viewTokens(view(messages, summary))
+      if (before <= budget) return current(input.sessionId, budget)
+      const rest = summary ? messages.filter((message) => message.seq > summary.uptoSeq) : messages
+      const config = deps.config()
+      const cut = cutIndex(rest, Math.min(config.keepRecentTokens, Math.floor(budget / 2)))
+      if (cut === null) return current(input.sessionId, budget)
+      const covered = rest.slice(0, cut)
+      const result = await summarise({
+        provider: input.provider,
+        purpose: "compaction",
+        previous: summary?.text ?? null,
+        messages: covered,
+        sessionId: input.sessionId,
+        maxTokens: config.summaryTokens,
+        signal: input.signal,
+      })
+      if (result.source === "fallback") deps.log.warn("history summary fell back to the digest", { session: input.sessionId, reason: result.reason })
+      const uptoSeq = covered.at(-1)!.seq
+      deps.summaries.add({ sessionId: input.sessionId, uptoSeq, text: result.text, source: result.source })
+      const after = current(input.sessionId, budget)
+      deps.bus.publish(ContinuityEvent.Compacted, {
+        sessionId: input.sessionId,
+        uptoSeq,
+        summarised: covered.length,
+        source: result.source,
+        ...(result.reason ? { reason: result.reason } : {}),
+        tokensBefore: before,
+        tokensAfter: after.tokens,
+        budget,
+      })
+      return after
+    },
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Wires memory and continuity into the gateway: the memory index and its tools, the system prompt
+ * builder, and the history window (compaction). One call from the composition root, so gateway.ts only
+ * learns of one object.
+ */
+import { join } from "node:path"
+import type { Database } from "bun:sqlite"
+import type { Bus } from "../bus/bus.ts"
+import type { Config } from "../core/config.ts"
+import { type ContextBuilder, createContextBuilder, type SystemPrompt } from "../agent/context.ts"
+import { estimate } from "../agent/tokens.ts"
+import type { ChatMessage } from "../core/message.ts"
+import type { ToolSpec } from "../core/provider.ts"
+import { createHistoryWindow, type HistoryWindow } from "../agent/window.ts"
+import { createMemoryIndex, type MemoryIndex } from "../memory/index.ts"
+import { createNotes } from "../memory/notes.ts"
+import type { SessionStore } from "../store/sessions.ts"
+import { createSummaryStore, type SummaryStore } from "../store/summaries.ts"
+import { memoryTools } from "../tool/builtin/memory.ts"
+import type { ToolRegistry } from "../tool/registry.ts"
+import { Log } from "../util/log.ts"
+
+/** Exactly what the next turn of a session would send (without compacting or calling anything). */
+export interface PromptPreview {
+  sessionId: string | null
+  provider: string
+  system: SystemPrompt
+  tools: ToolSpec[]
+  toolTokens: number
+  history: ChatMessage[]
+  historyTokens: number
+  budget: number
+  windowTokens: number
+  summaryUpto: number | null
+}
+
+export interface Continuity {
+  memory: MemoryIndex
+  notes: ReturnType<typeof createNotes>
+  context: ContextBuilder
+  window: HistoryWindow
+  summaries: SummaryStore
+  preview(sessionId: string | null, provider: string): PromptPreview
+  close(): void
+}
+
+export function createContinuity(input: { config: Config; db: Database; store: SessionStore; bus: Bus; tools: ToolRegistry }): Continuity {
+  const { config } = input
+  const log = Log.create("memory")
+  const memory = createMemoryIndex({ db: input.db, dir: config.memory.dir, rescanMs: config.memory.rescanSeconds * 1000, log })
+  try {
+    memory.rescan()
+  } catch (error) {
+    log.warn("memory index could not be built at start; it is retried on the next search", { error: String(error) })
+  }
+  const notes = createNotes(config.memory.dir, config.context.timeZone)
+  for (const tool of memoryTools({ index: memory, notes })) if (!input.tools.get(tool.name)) input.tools.register(tool)
+  const context = createContextBuilder({
+    config: () => config.context,
+    systemFile: config.prompts.system,
+    workspace: config.workspaceDir,
+    memoryDir: config.memory.dir ?? join(config.workspaceDir, "memory"),
+    tools: () => input.tools.list().map((tool) => tool.name),
+  })
+  const summaries = createSummaryStore(input.db)
+  const window = createHistoryWindow({ store: input.store, summaries, bus: input.bus, config: () => config.context, log: Log.create("context") })
+  const preview = (sessionId: string | null, provider: string): PromptPreview => {
+    const system = context.system()
+    const tools = input.tools.specs()
+    const history = sessionId ? window.preview(sessionId, system.text, tools) : { history: [], tokens: 0, budget: window.budgetFor(system.text, tools), summaryUpto: null }
+    return {
+      sessionId,
+      provider,
+      system,
+      tools,
+      toolTokens: estimate(JSON.stringify(tools)),
+      history: history.history,
+      historyTokens: history.tokens,
+      budget: history.budget,
+      windowTokens: config.context.windowTokens,
+      summaryUpto: history.summaryUpto,
+    }
+  }
+  return { memory, notes, context, window, summaries, preview, close: () => memory.close() }
+}
