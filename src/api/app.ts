@@ -6,7 +6,7 @@
  *
  * `App` is exported so `treaty<App>` (@elysiajs/eden) gives a typed client (see client.ts).
  */
-import { Elysia } from "elysia"
+import { type AnyElysia, Elysia } from "elysia"
 import type { Gateway } from "../gateway/gateway.ts"
 import type { Tokens } from "../gateway/token.ts"
 import { createRateLimit, isMutation, isPublic, roleOf } from "./auth.ts"
@@ -39,7 +39,9 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
   const openai = settings.openaiCompatible === true
   const limit = createRateLimit(settings.mutationsPerMinute ?? 600, options.now)
   const maxBody = settings.maxBodyBytes ?? 8 * 1024 * 1024
-  return new Elysia({ serve: { reusePort: false, idleTimeout: 0, maxRequestBodySize: maxBody } })
+  // The docs route reads the finished app (all routes) when the document is first requested.
+  let root: AnyElysia | null = null
+  const app = new Elysia({ serve: { reusePort: false, idleTimeout: 0, maxRequestBodySize: maxBody } })
     .use(errors())
     .onRequest(({ request }) => {
       const path = new URL(request.url).pathname
@@ -57,15 +59,17 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
       const length = Number(request.headers.get("content-length") ?? 0)
       if (length > maxBody) return problem(413, "TooLarge", `the body is ${length} bytes; the limit is ${maxBody} (controlApi.maxBodyBytes)`)
     })
-    .use(docsRoutes())
+    .use(docsRoutes(() => root!))
     .use(runtimeRoutes(gw))
     .use(sessionRoutes(gw))
     .use(eventRoutes(gw, events))
     .use(providerRoutes(gw))
     .use(toolRoutes(gw))
+    .use(promptRoutes(gw))
     .use(usageRoutes(gw))
     .use(openaiRoutes(gw, openai))
-    .use(promptRoutes(gw))
+  root = app
+  return app
 }
 
 export type App = ReturnType<typeof createApi>

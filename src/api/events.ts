@@ -152,7 +152,7 @@ export function eventRoutes(gw: Gateway, options: EventsOptions = {}) {
         responses: {
           200: {
             description: "text/event-stream of event envelopes",
-            content: { "text/event-stream": { schema: Events.union() as object, example: "id: 1767225600000001\nevent: session.created\ndata: {...}\n\n" } },
+            content: { "text/event-stream": { schema: Events.union() as object, example: { id: 1767225600000001, type: "session.created", time: 1767225600000, data: { sessionId: "ses_01jz8k3v7q0000000000000000", provider: "demo", channel: "api" } } } },
           },
         },
       },

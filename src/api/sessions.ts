@@ -124,8 +124,7 @@ export function sessionRoutes(gw: Gateway) {
       {
         params,
         body: TurnBody,
-        // No 200 schema here: the same route answers JSON or an event stream (documented below).
-        response: { ...notFound, 409: ErrorBody },
+        // No response schemas here: the same route answers JSON or an event stream (documented below).
         detail: {
           operationId: "runTurn",
           tags,
@@ -140,6 +139,9 @@ export function sessionRoutes(gw: Gateway) {
                 "text/event-stream": { schema: { type: "string" }, example: 'event: turn.accepted\ndata: {"turnId":"turn_…","messageId":"msg_…","sessionId":"ses_…"}\n\n' },
               },
             },
+            400: { description: "Invalid body; `fields` names each wrong field", content: { "application/json": { schema: ErrorBody as object } } },
+            404: { description: "Unknown session", content: { "application/json": { schema: ErrorBody as object } } },
+            409: { description: "The gateway is stopping", content: { "application/json": { schema: ErrorBody as object } } },
           },
         },
       },
