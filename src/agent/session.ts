@@ -28,6 +28,8 @@ export interface SessionsDeps {
   limits: () => LoopLimits
   workspace: { root: string; tools: string; memory: string; prompts: string }
   log: Logger
+  /** Runs at the start of every turn, before the tools are offered (workspace tool hot reload). */
+  beforeTurn?: () => Promise<unknown>
 }
 
 export type TurnStatusFinal = "completed" | "failed" | "interrupted"
@@ -100,6 +102,7 @@ export function createSessions(deps: SessionsDeps) {
       const provider = providerFor(session)
       store.startTurn(turn.id, provider.id)
       bus.publish(TurnEvent.Started, { ...ids, provider: provider.id })
+      await deps.beforeTurn?.()
       const system = await deps.systemPrompt()
       // Over the window's budget, older messages are summarised first (the stored ones stay as they are).
       const history = deps.window

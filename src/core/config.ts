@@ -5,6 +5,7 @@
  * Every object is closed (`additionalProperties: false`): a misspelt key is an error, not a silent no-op.
  */
 import { type Static, type TObject, Type } from "./schema.ts"
+import { McpConfig, ToolsConfig } from "./tools-config.ts"
 import { type ChannelConfig, Channels } from "./channel-config.ts"
 import { Context, Memory, Orchestration, Retention, Schedule } from "./continuity-config.ts"
 
@@ -123,6 +124,8 @@ export const ConfigSchema = Type.Object(
     prompts: section(Prompts),
     controlApi: section(ControlApi),
     shutdown: section(Shutdown),
+    tools: Type.Optional(ToolsConfig),
+    mcp: Type.Optional(McpConfig),
   },
   closed,
 )
@@ -148,6 +151,9 @@ export interface Config {
   prompts: { system: string }
   controlApi: Static<typeof ControlApi>
   shutdown: Static<typeof Shutdown>
+  /** Absent in configs built by hand in tests: the defaults apply. */
+  tools?: ToolsConfig
+  mcp?: McpConfig
 }
     context: section(Context),
     memory: section(Memory),

@@ -16,8 +16,8 @@ import { createSessions, type Sessions } from "../agent/session.ts"
 import { createProvider } from "../providers/registry.ts"
 import { open } from "../store/db.ts"
 import { createSessionStore, type SessionStore } from "../store/sessions.ts"
-import { fileTools } from "../tool/builtin/file.ts"
-import { createToolRegistry, type ToolRegistry } from "../tool/registry.ts"
+import type { ToolRegistry } from "../tool/registry.ts"
+import { createToolset, type Toolset } from "../tool/toolset.ts"
 import { Flag } from "../util/flag.ts"
 import { Log } from "../util/log.ts"
 import { VERSION } from "../util/version.ts"
@@ -33,6 +33,8 @@ export interface Gateway {
   db: Database
   store: SessionStore
   tools: ToolRegistry
+  /** Workspace tool loader, MCP servers and tool diagnostics (rejections) around the registry. */
+  toolset: Toolset
   providers: Map<string, Provider>
   sessions: Sessions
   startedAt: number
@@ -67,10 +69,24 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const sink: Sink = createSink(bus, join(config.stateDir, "logs"))
     cleanup.push(() => sink.close())
 
-    const tools = createToolRegistry({ timeoutMs: config.agent.toolTimeoutMs, outputLimit: config.agent.toolOutputLimit, log: Log.create("tool") })
-    for (const tool of fileTools(() => [config.workspaceDir])) tools.register(tool)
-
     const health = new Map<string, string>()
+    // Built-ins, policy, workspace tools (a Worker per generation) and MCP servers.
+    const toolset = createToolset(config, {
+      log: Log.create("tool"),
+      emit: (def, data) => bus.publish(def, data),
+      health(component, problem) {
+        // MCP servers may report before `gateway` exists (still starting): record it, publish later.
+        try {
+          gateway.setHealth(component, problem)
+        } catch {
+          if (problem) health.set(component, problem)
+          else health.delete(component)
+        }
+      },
+    })
+    const tools = toolset.registry
+    await toolset.start()
+    cleanup.push(() => void toolset.stop())
     const providers = new Map<string, Provider>()
     for (const profile of config.providers.profiles) {
       try {
@@ -100,6 +116,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         prompts: join(config.workspaceDir, "prompts"),
       },
       log: Log.create("session"),
+      // A tool file added, edited or deleted since the last turn takes effect now.
+      beforeTurn: () => toolset.refresh(),
     })
 
     const interrupted = store.recoverInterrupted("interrupted: the gateway stopped (crash or kill) while this turn was open")
@@ -125,6 +143,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       db,
       store,
       tools,
+      toolset,
       providers,
       sessions,
       startedAt: Date.now(),

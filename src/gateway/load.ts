@@ -113,6 +113,8 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     prompts: { system: at(workspaceDir, input.prompts!.system!) },
     controlApi: input.controlApi as Config["controlApi"],
     shutdown: input.shutdown as Config["shutdown"],
+    tools: input.tools as Config["tools"],
+    mcp: input.mcp as Config["mcp"],
   }
 }
 

@@ -1,20 +1,6 @@
 /**
  * Registers the virtual module `drost` (alias `@drost/core`) so `drost.config.ts` and workspace tools
- * can import the SDK with no install, also from inside the compiled binary. Plugins are per thread:
- * tool workers call this again.
+ * can import the SDK with no install. The implementation lives with the tool loader (tool workers
+ * register it again in their own thread); this re-export keeps the gateway's import stable.
  */
-import { plugin } from "bun"
-import * as sdk from "../sdk/mod.ts"
-
-let registered = false
-
-export function registerSdkModule() {
-  if (registered) return
-  registered = true
-  plugin({
-    name: "drost-sdk",
-    setup(build) {
-      for (const name of ["drost", "@drost/core"]) build.module(name, () => ({ exports: { ...sdk, default: sdk }, loader: "object" }))
-    },
-  })
-}
+export { registerSdkModule } from "../tool/sdk-plugin.ts"

@@ -30,11 +30,30 @@ export interface ToolContext {
   log: ToolLogger
 }
 
+/**
+ * Deno's permission vocabulary. `true` grants the whole class; a list grants those paths (relative to
+ * the workspace), hosts (`host` or `host:port`), programs or variable names. Applied when the tool
+ * runs in the Deno sandbox; anything not granted is denied.
+ */
+export interface ToolPermissions {
+  read?: boolean | string[]
+  write?: boolean | string[]
+  net?: boolean | string[]
+  run?: boolean | string[]
+  env?: boolean | string[]
+}
+
 export interface ToolDefinition<Args = Record<string, unknown>> {
   /** Letters, digits, `_`, `-` and `.`; unique across built-in and workspace tools. */
   name: string
   description: string
   parameters: JsonSchema
+  /** What the tool may do when sandboxed (Deno's vocabulary). Default: nothing. */
+  permissions?: ToolPermissions
+  /** `"deno"` runs each call in `deno run` with exactly `permissions`; default: the workspace's `tools.sandbox`. */
+  sandbox?: "deno" | "none"
+  /** Per-tool timeout in ms (default: the gateway's `agent.toolTimeoutMs`). */
+  timeoutMs?: number
   /** A string is passed to the model as is; anything else is sent as JSON. A throw becomes an error result. */
   execute(args: Args, context: ToolContext): unknown | Promise<unknown>
 }

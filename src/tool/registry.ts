@@ -1,21 +1,42 @@
 /**
  * The tool registry. It owns everything between a model's tool call and the result the model sees:
- * argument parsing and validation, a timeout tied to the turn's abort signal, output truncation, and
- * turning every failure into an error result the model can act on. Nothing a tool does escapes as an
- * exception.
+ * the tool policy, argument parsing and validation, a timeout tied to the turn's abort signal, output
+ * truncation, and turning every failure into an error result the model can act on. Nothing a tool
+ * does escapes as an exception.
+ *
+ * Tools come in groups: the built-ins are registered one by one; the workspace loader and each MCP
+ * server replace their whole group at once (`setGroup`), so a reload is atomic and a name clash with
+ * another group is a rejection with a reason (`rejected()`), never a crash.
  */
 import type { ToolSpec } from "../core/provider.ts"
-import { type TSchema, issues } from "../core/schema.ts"
 import type { ToolContext, ToolDefinition } from "../sdk/mod.ts"
 import type { Logger } from "../util/log.ts"
+import { type Emit, ToolsEvent } from "./events.ts"
+import { type Decision, decide, type PolicyConfig } from "./policy.ts"
+import { problems } from "./validate.ts"
+
+export type ToolSource = "builtin" | "workspace" | "mcp"
 
 export interface RegisteredTool {
   name: string
   description: string
   parameters: Record<string, unknown>
-  source: "builtin" | "workspace"
+  source: ToolSource
   file?: string
+  /** Overrides the registry's default timeout for this tool. */
+  timeoutMs?: number
+  /** How it runs, for /tools: "worker", "deno", "mcp:<server>". */
+  runner?: string
   execute: ToolDefinition["execute"]
+}
+
+/** A tool that could not be loaded, and why (shown by /tools, status and the API). */
+export interface Rejection {
+  group: string
+  /** The file or server it came from. */
+  origin: string
+  name?: string
+  reason: string
 }
 
 export interface ToolResult {
@@ -35,6 +56,9 @@ export interface ToolRegistryOptions {
   timeoutMs: number
   outputLimit: number
   log: Logger
+  /** The tool policy (read at every call, so a config reload applies at once). Default: allow all. */
+  policy?: () => PolicyConfig
+  emit?: Emit
 }
 
 export type ToolRegistry = ReturnType<typeof createToolRegistry>
@@ -59,24 +83,62 @@ function parseArgs(raw: unknown): { ok: true; value: unknown } | { ok: false; er
 
 export function createToolRegistry(options: ToolRegistryOptions) {
   const tools = new Map<string, RegisteredTool>()
+  /** Which group registered each name; built-ins registered with `register` are in "builtin". */
+  const owner = new Map<string, string>()
+  const rejections = new Map<string, Rejection[]>()
 
   const validate = (tool: RegisteredTool, args: unknown): string | null => {
-    const problems = issues(tool.parameters as TSchema, args)
-    if (problems.length === 0) return null
-    const lines = problems.map((problem) => `${problem.path === "(root)" ? "arguments" : problem.path}: ${problem.message}`)
+    const lines = problems(tool.parameters, args)
+    if (lines.length === 0) return null
     return `invalid arguments for ${tool.name}:\n${lines.join("\n")}\nFix the arguments and call the tool again.`
   }
+  const decision = (name: string): Decision => (options.policy ? decide(options.policy(), name) : { allowed: true })
 
-  return {
+  const registry = {
     register(tool: RegisteredTool) {
       if (!TOOL_NAME.test(tool.name)) throw new Error(`invalid tool name "${tool.name}" (letters, digits, _ . - only, at most 64)`)
       if (tools.has(tool.name)) throw new Error(`tool "${tool.name}" is already registered`)
       tools.set(tool.name, tool)
+      owner.set(tool.name, "builtin")
     },
-    unregister: (name: string) => tools.delete(name),
+    unregister(name: string) {
+      owner.delete(name)
+      return tools.delete(name)
+    },
     get: (name: string) => tools.get(name),
     list: (): RegisteredTool[] => [...tools.values()].sort((a, b) => a.name.localeCompare(b.name)),
-    specs: (): ToolSpec[] => [...tools.values()].map((tool) => ({ name: tool.name, description: tool.description, parameters: tool.parameters })),
+    /** The tools the model is offered: everything the policy allows. */
+    specs: (): ToolSpec[] =>
+      [...tools.values()].filter((tool) => decision(tool.name).allowed).map((tool) => ({ name: tool.name, description: tool.description, parameters: tool.parameters })),
+    /** Whether the policy lets the model call `name` (and why not). */
+    allowed: decision,
+
+    /**
+     * Replace every tool of `group` with `next` in one step. Names taken by another group are
+     * rejected (the earlier owner keeps its name); `extra` rejections (load errors) are recorded too.
+     */
+    setGroup(group: string, next: RegisteredTool[], extra: Rejection[] = []): Rejection[] {
+      for (const [name, by] of owner) if (by === group) registry.unregister(name)
+      const rejected = [...extra]
+      for (const tool of next) {
+        const by = owner.get(tool.name)
+        if (!TOOL_NAME.test(tool.name)) rejected.push({ group, origin: tool.file ?? group, name: tool.name, reason: `invalid tool name "${tool.name}" (letters, digits, _ . - only, at most 64)` })
+        else if (by) rejected.push({ group, origin: tool.file ?? group, name: tool.name, reason: `name clash: "${tool.name}" is already provided by ${by === "builtin" ? "a built-in tool" : by}` })
+        else {
+          tools.set(tool.name, tool)
+          owner.set(tool.name, group)
+        }
+      }
+      if (rejected.length) rejections.set(group, rejected)
+      else rejections.delete(group)
+      return rejected
+    },
+    /** Record rejections for a group without touching its tools (e.g. an MCP server that is down). */
+    setRejected(group: string, list: Rejection[]) {
+      if (list.length) rejections.set(group, list)
+      else rejections.delete(group)
+    },
+    rejected: (): Rejection[] => [...rejections.values()].flat(),
 
     /** Run one call; always resolves. */
     async run(call: ToolRun): Promise<ToolResult> {
@@ -87,13 +149,25 @@ export function createToolRegistry(options: ToolRegistryOptions) {
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       })
       const tool = tools.get(call.name)
-      if (!tool) return done(`unknown tool "${call.name}"; available tools: ${[...tools.keys()].sort().join(", ")}`, true)
+      if (!tool) return done(`unknown tool "${call.name}"; available tools: ${registry.specs().map((spec) => spec.name).sort().join(", ")}`, true)
+      const verdict = decision(tool.name)
+      if (!verdict.allowed) {
+        options.emit?.(ToolsEvent.Denied, { name: tool.name, reason: verdict.reason, sessionId: call.context.sessionId, turnId: call.context.turnId, callId: call.context.callId })
+        options.log.warn("tool call denied by policy", { tool: tool.name, reason: verdict.reason })
+        return done(`denied by the tool policy: ${verdict.reason}. Do not retry this tool; use another way or ask the user.`, true)
+      }
       const parsed = parseArgs(call.args)
       if (!parsed.ok) return done(parsed.error, true)
-      const invalid = validate(tool, parsed.value)
+      let invalid: string | null
+      try {
+        invalid = validate(tool, parsed.value)
+      } catch (error) {
+        return done(`${tool.name} has an unusable parameters schema: ${(error as Error).message}`, true)
+      }
       if (invalid) return done(invalid, true)
 
-      const timeout = AbortSignal.timeout(options.timeoutMs)
+      const timeoutMs = tool.timeoutMs ?? options.timeoutMs
+      const timeout = AbortSignal.timeout(timeoutMs)
       const signal = AbortSignal.any([call.context.signal, timeout])
       const log = {
         info: (message: string, fields?: Record<string, unknown>) => options.log.info(`[${tool.name}] ${message}`, fields),
@@ -109,10 +183,11 @@ export function createToolRegistry(options: ToolRegistryOptions) {
         const output = typeof value === "string" ? value : value === undefined ? "(no output)" : JSON.stringify(value, null, 2)
         return done(output, false)
       } catch (error) {
-        if (timeout.aborted) return done(`${tool.name} timed out after ${options.timeoutMs} ms`, true)
+        if (timeout.aborted) return done(`${tool.name} timed out after ${timeoutMs} ms`, true)
         if (call.context.signal.aborted) return done(`${tool.name} was aborted`, true)
         return done(`${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`, true)
       }
     },
   }
+  return registry
 }

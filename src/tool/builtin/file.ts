@@ -1,15 +1,18 @@
 /**
- * `file.read` and `file.list`: the read side of the file tools, confined to the workspace roots.
+ * `file.read`, `file.list` and `file.glob`: the read side of the file tools, confined to the readable
+ * roots. The write side (`file.write`, `file.edit`) is in edit.ts.
  */
 import { readdir, stat } from "node:fs/promises"
-import { relative } from "node:path"
 import { Type } from "../../core/schema.ts"
 import type { RegisteredTool } from "../registry.ts"
-import { resolveIn } from "../roots.ts"
+import { Roots } from "../roots.ts"
+import { editTools } from "./edit.ts"
+import { walk } from "./walk.ts"
 
 const MAX_READ_BYTES = 5 * 1024 * 1024
+const GLOB_LIMIT = 1000
 
-export function fileTools(roots: () => string[]): RegisteredTool[] {
+export function fileTools(roots: () => Roots): RegisteredTool[] {
   const read: RegisteredTool = {
     name: "file.read",
     source: "builtin",
@@ -25,7 +28,7 @@ export function fileTools(roots: () => string[]): RegisteredTool[] {
     ),
     async execute(args) {
       const { path, offset = 1, limit = 400 } = args as { path: string; offset?: number; limit?: number }
-      const file = resolveIn(roots(), path)
+      const file = Roots.read(roots(), path)
       const info = await stat(file).catch(() => null)
       if (!info) throw new Error(`no such file: ${path}`)
       if (info.isDirectory()) throw new Error(`${path} is a folder; use file.list`)
@@ -34,11 +37,12 @@ export function fileTools(roots: () => string[]): RegisteredTool[] {
       if (bytes.subarray(0, 8000).includes(0)) throw new Error(`${path} looks binary (${info.size} bytes); not shown`)
       const content = new TextDecoder().decode(bytes)
       const lines = (content.endsWith("\n") ? content.slice(0, -1) : content).split("\n")
+      if (offset > lines.length && lines.length > 0) throw new Error(`${path} has ${lines.length} lines; offset ${offset} is past the end`)
       const slice = lines.slice(offset - 1, offset - 1 + limit)
       const width = String(offset + slice.length).length
       const body = slice.map((line, index) => `${String(offset + index).padStart(width)}  ${line}`).join("\n")
       const more = offset - 1 + slice.length < lines.length ? `\n… ${lines.length - (offset - 1 + slice.length)} more lines (use offset)` : ""
-      return `${relative(roots()[0]!, file) || path} (${lines.length} lines)\n${body}${more}`
+      return `${Roots.show(roots(), file)} (${lines.length} lines)\n${body}${more}`
     },
   }
 
@@ -52,16 +56,46 @@ export function fileTools(roots: () => string[]): RegisteredTool[] {
     ),
     async execute(args) {
       const path = (args as { path?: string }).path ?? "."
-      const dir = resolveIn(roots(), path)
+      const dir = Roots.read(roots(), path)
       const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
         throw new Error(error.code === "ENOTDIR" ? `${path} is a file; use file.read` : `cannot list ${path}: ${error.code ?? error.message}`)
       })
       const names = entries
         .filter((entry) => entry.name !== ".git" && entry.name !== "node_modules" && entry.name !== ".drost")
-        .map((entry) => (entry.isDirectory() ? `${entry.name}/` : entry.name))
+        .map((entry) => (entry.isDirectory() ? `${entry.name}/` : entry.isSymbolicLink() ? `${entry.name}@` : entry.name))
         .sort((a, b) => Number(b.endsWith("/")) - Number(a.endsWith("/")) || a.localeCompare(b))
       return names.length ? names.join("\n") : "(empty folder)"
     },
   }
-  return [read, list]
+
+  const glob: RegisteredTool = {
+    name: "file.glob",
+    source: "builtin",
+    description:
+      'Find files by glob pattern (e.g. "src/**/*.ts", "*.md"), honouring .gitignore. Returns workspace-relative paths, at most 1000.',
+    parameters: Type.Object(
+      {
+        pattern: Type.String({ minLength: 1, description: "Glob pattern relative to `path` (** crosses folders)" }),
+        path: Type.Optional(Type.String({ description: "Folder to search in (default: the workspace root)" })),
+      },
+      { additionalProperties: false },
+    ),
+    async execute(args, ctx) {
+      const { pattern, path = "." } = args as { pattern: string; path?: string }
+      const dir = Roots.read(roots(), path)
+      const matcher = new Bun.Glob(pattern)
+      const found: string[] = []
+      const walker = walk(dir, { maxFiles: 200_000, signal: ctx.signal })
+      for (;;) {
+        const next = await walker.next()
+        if (next.done) break
+        const rel = next.value.slice(dir.length + 1)
+        if (!matcher.match(rel)) continue
+        found.push(Roots.show(roots(), next.value))
+        if (found.length >= GLOB_LIMIT) return `${found.join("\n")}\n… stopped at ${GLOB_LIMIT} matches; narrow the pattern`
+      }
+      return found.length ? found.join("\n") : `no files match ${pattern} under ${path}`
+    },
+  }
+  return [read, list, glob, ...editTools(roots)]
 }

@@ -1,0 +1,88 @@
+/**
+ * The `tools` and `mcp` sections of the configuration (see docs/tools.md). Kept beside config.ts so the
+ * tool vocabulary reads in one place; config.ts mounts them.
+ */
+import { type Static, Type } from "./schema.ts"
+
+const closed = { additionalProperties: false } as const
+
+export const DEFAULT_SHELL_ENV = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "TMPDIR"]
+export const DEFAULT_SHELL_DENY = ["sudo", "su", "doas", "shutdown", "reboot", "halt", "poweroff", "mkfs", "dd", "chown", "passwd", "crontab", "ssh", "scp"]
+
+export const ToolsConfig = Type.Object(
+  {
+    roots: Type.Array(Type.String({ minLength: 1 }), {
+      default: ["."],
+      description: "Folders the tools may read (relative to the workspace). The first is where relative paths start.",
+    }),
+    mutableRoots: Type.Array(Type.String({ minLength: 1 }), {
+      default: ["."],
+      description: "Folders the tools may write and the shell may run in (relative to the workspace); [] makes the file tools read-only.",
+    }),
+    profile: Type.Union([Type.Literal("strict"), Type.Literal("balanced"), Type.Literal("permissive")], {
+      default: "balanced",
+      description: "strict: no shell, no web, no git.commit; balanced: everything, shell guarded; permissive: shell path guard off",
+    }),
+    allow: Type.Array(Type.String(), { default: [], description: 'Only these tools (names, "family.*" or "*"); empty = all' }),
+    deny: Type.Array(Type.String(), { default: [], description: 'Never these tools (names, "family.*"); wins over allow' }),
+    dir: Type.String({ default: "tools", description: "Folder of workspace tools (relative to the workspace)" }),
+    sandbox: Type.Union([Type.Literal("none"), Type.Literal("deno")], {
+      default: "none",
+      description: 'Default for workspace tools: "deno" runs each call in `deno run` with only the tool\'s declared permissions',
+    }),
+    deno: Type.Optional(Type.String({ description: "Path of the deno executable (default: deno on PATH or in the workspace's node_modules/.bin)" })),
+    shell: Type.Object(
+      {
+        allow: Type.Array(Type.String(), { default: [], description: "Command prefixes allowed (empty = any not denied)" }),
+        deny: Type.Array(Type.String(), { default: DEFAULT_SHELL_DENY, description: "Command prefixes refused" }),
+        env: Type.Array(Type.String(), { default: DEFAULT_SHELL_ENV, description: "Environment variables passed to commands" }),
+        timeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
+        outputLimit: Type.Integer({ minimum: 256, default: 64_000, description: "Bytes of output kept" }),
+      },
+      { ...closed, default: {} },
+    ),
+    web: Type.Object(
+      {
+        timeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
+        maxBytes: Type.Integer({ minimum: 1024, default: 2_000_000 }),
+      },
+      { ...closed, default: {} },
+    ),
+    git: Type.Object(
+      { name: Type.String({ default: "drost" }), email: Type.String({ default: "drost@localhost" }) },
+      { ...closed, default: {}, description: "Author of git.commit" },
+    ),
+  },
+  { ...closed, default: {} },
+)
+export type ToolsConfig = Static<typeof ToolsConfig>
+
+const McpStdio = Type.Object(
+  {
+    command: Type.String({ minLength: 1, description: 'Executable; "bun" means the runtime itself (works in the compiled binary)' }),
+    args: Type.Array(Type.String(), { default: [] }),
+    env: Type.Record(Type.String(), Type.String(), { default: {}, description: "The child's whole environment besides PATH and HOME; ours is never passed" }),
+    cwd: Type.Optional(Type.String({ description: "Working folder (relative to the workspace)" })),
+  },
+  closed,
+)
+const McpHttp = Type.Object(
+  {
+    url: Type.String({ minLength: 1, description: "Streamable HTTP endpoint" }),
+    headers: Type.Record(Type.String(), Type.String(), { default: {} }),
+  },
+  closed,
+)
+export const McpServer = Type.Union([McpStdio, McpHttp])
+export type McpServer = Static<typeof McpServer>
+
+export const McpConfig = Type.Object(
+  {
+    servers: Type.Record(Type.String({ pattern: "^[A-Za-z0-9_-]{1,32}$" }), McpServer, {
+      default: {},
+      description: "Name → server; its tools are registered as <name>.<tool>",
+    }),
+  },
+  { ...closed, default: {} },
+)
+export type McpConfig = Static<typeof McpConfig>

@@ -1,0 +1,182 @@
+/**
+ * MCP servers as tool sources. Each configured server is connected (stdio child or streamable HTTP),
+ * its tools join the registry as `<server>.<tool>` with their own JSON Schemas, and a call is relayed
+ * with the turn's abort signal. A server that goes away loses its tools, marks the gateway degraded
+ * and is reconnected with exponential backoff. A stdio child gets an explicit environment (PATH, HOME
+ * and what the config lists), never ours.
+ */
+import { resolve } from "node:path"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import type { McpServer } from "../core/tools-config.ts"
+import type { Logger } from "../util/log.ts"
+import { VERSION } from "../util/version.ts"
+import { type Emit, ToolsEvent } from "./events.ts"
+import type { RegisteredTool, ToolRegistry } from "./registry.ts"
+
+export interface McpOptions {
+  servers: Record<string, McpServer>
+  workspace: string
+  registry: ToolRegistry
+  log: Logger
+  emit?: Emit
+  /** Report a server's health (null = healthy); the gateway turns it into `degraded`. */
+  health(component: string, problem: string | null): void
+  /** First and largest reconnect delay. */
+  backoff?: { initialMs: number; maxMs: number }
+  connectTimeoutMs?: number
+}
+
+interface Connection {
+  name: string
+  client: Client | null
+  transport: StdioClientTransport | StreamableHTTPClientTransport | null
+  attempt: number
+  timer: Timer | null
+  tools: string[]
+  state: "connecting" | "connected" | "waiting" | "stopped"
+  error: string | null
+}
+
+type Content = { type: string; text?: string; mimeType?: string; resource?: { uri?: string; text?: string } }
+
+function toolName(server: string, name: string): string {
+  return `${server}.${name.replace(/[^A-Za-z0-9_.-]/g, "_")}`.slice(0, 64)
+}
+
+function render(content: Content[] | undefined, structured: unknown): string {
+  const parts = (content ?? []).map((item) => {
+    if (item.type === "text") return item.text ?? ""
+    if (item.type === "resource") return item.resource?.text ?? `[resource ${item.resource?.uri ?? ""}]`
+    return `[${item.type}${item.mimeType ? ` ${item.mimeType}` : ""} content not shown]`
+  })
+  if (parts.length === 0 && structured !== undefined) return JSON.stringify(structured, null, 2)
+  return parts.join("\n") || "(no output)"
+}
+
+export function createMcp(options: McpOptions) {
+  const connections = new Map<string, Connection>()
+  const backoff = options.backoff ?? { initialMs: 1000, maxMs: 30_000 }
+  let stopping = false
+  const group = (name: string) => `mcp:${name}`
+
+  const transportFor = (name: string, server: McpServer) => {
+    if ("url" in server) return new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: server.headers ?? {} } })
+    const self = server.command === "bun" || server.command === "drost"
+    const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(process.env.HOME ? { HOME: process.env.HOME } : {}) }
+    if (self) env.BUN_BE_BUN = "1" // in the compiled binary, the runtime itself plays `bun`
+    const transport = new StdioClientTransport({
+      command: self ? process.execPath : server.command,
+      args: server.args ?? [],
+      env: { ...env, ...(server.env ?? {}) },
+      cwd: server.cwd ? resolve(options.workspace, server.cwd) : options.workspace,
+      stderr: "pipe",
+    })
+    transport.stderr?.on("data", (chunk: Buffer) => options.log.info(`[mcp ${name}] ${chunk.toString().trimEnd().slice(0, 500)}`))
+    return transport
+  }
+
+  const lost = (conn: Connection, reason: string) => {
+    if (conn.state === "stopped" || conn.state === "waiting") return
+    options.registry.setGroup(group(conn.name), [])
+    conn.client = null
+    conn.transport = null
+    conn.tools = []
+    conn.error = reason
+    if (stopping) return
+    const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(conn.attempt, 16))
+    conn.attempt++
+    conn.state = "waiting"
+    options.registry.setRejected(group(conn.name), [{ group: group(conn.name), origin: `mcp server ${conn.name}`, reason: `${reason}; reconnecting in ${delay} ms` }])
+    options.health(`mcp:${conn.name}`, `${reason}; reconnecting in ${delay} ms`)
+    options.emit?.(ToolsEvent.McpDisconnected, { server: conn.name, reason, retryInMs: delay })
+    options.log.warn("mcp server lost", { server: conn.name, reason, retryInMs: delay })
+    conn.timer = setTimeout(() => void connect(conn), delay)
+  }
+
+  async function connect(conn: Connection) {
+    const server = options.servers[conn.name]!
+    conn.state = "connecting"
+    conn.timer = null
+    const started = performance.now()
+    const transport = transportFor(conn.name, server)
+    const client = new Client({ name: "drost", version: VERSION })
+    conn.transport = transport
+    try {
+      await client.connect(transport, { timeout: options.connectTimeoutMs ?? 20_000 })
+      const listed = await client.listTools(undefined, { timeout: options.connectTimeoutMs ?? 20_000 })
+      if (stopping) {
+        await client.close()
+        return
+      }
+      const tools: RegisteredTool[] = listed.tools.map((tool) => {
+        const { $schema: _, ...parameters } = (tool.inputSchema ?? { type: "object" }) as Record<string, unknown>
+        return {
+          name: toolName(conn.name, tool.name),
+          description: tool.description ?? tool.title ?? `${tool.name} (MCP server ${conn.name})`,
+          parameters,
+          source: "mcp",
+          file: `mcp:${conn.name}`,
+          runner: `mcp:${conn.name}`,
+          async execute(args, ctx) {
+            if (!conn.client) throw new Error(`the MCP server ${conn.name} is not connected right now; try again shortly`)
+            const result = await conn.client.callTool({ name: tool.name, arguments: args }, undefined, { signal: ctx.signal, timeout: 24 * 3600_000, resetTimeoutOnProgress: true })
+            const text = render(result.content as Content[] | undefined, result.structuredContent)
+            if (result.isError) throw new Error(text)
+            return text
+          },
+        }
+      })
+      conn.client = client
+      conn.state = "connected"
+      conn.attempt = 0
+      conn.error = null
+      client.onclose = () => lost(conn, "the server closed the connection")
+      client.onerror = (error) => options.log.warn("mcp transport error", { server: conn.name, error: error.message })
+      const rejected = options.registry.setGroup(group(conn.name), tools)
+      conn.tools = tools.map((tool) => tool.name).filter((name) => !rejected.some((item) => item.name === name))
+      options.health(`mcp:${conn.name}`, null)
+      const durationMs = Math.round(performance.now() - started)
+      options.emit?.(ToolsEvent.McpConnected, { server: conn.name, tools: conn.tools, durationMs })
+      options.log.info("mcp server connected", { server: conn.name, tools: conn.tools.length, ms: durationMs })
+    } catch (error) {
+      await client.close().catch(() => {})
+      conn.state = "connecting" // let lost() schedule the retry
+      lost(conn, `cannot connect: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
+    }
+  }
+
+  return {
+    /** Connect every server in the background; resolves when each has connected or failed once. */
+    async start() {
+      const all = Object.keys(options.servers).map((name) => {
+        const conn: Connection = { name, client: null, transport: null, attempt: 0, timer: null, tools: [], state: "connecting", error: null }
+        connections.set(name, conn)
+        return connect(conn)
+      })
+      await Promise.all(all)
+    },
+    status: () =>
+      [...connections.values()].map((conn) => ({
+        server: conn.name,
+        state: conn.state,
+        tools: conn.tools,
+        error: conn.error,
+        pid: conn.transport instanceof StdioClientTransport ? conn.transport.pid : null,
+      })),
+    async stop() {
+      stopping = true
+      await Promise.all(
+        [...connections.values()].map(async (conn) => {
+          if (conn.timer) clearTimeout(conn.timer)
+          conn.state = "stopped"
+          await conn.client?.close().catch(() => {})
+          options.registry.setGroup(group(conn.name), [])
+        }),
+      )
+    },
+  }
+}
+
+export type Mcp = ReturnType<typeof createMcp>

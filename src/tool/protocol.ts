@@ -1,0 +1,58 @@
+/**
+ * Messages between the workspace tool loader (main thread) and a tool worker. Plain JSON-able data:
+ * nothing but descriptions crosses the boundary, the tool objects stay in the worker.
+ */
+import type { ToolPermissions } from "../sdk/mod.ts"
+
+export interface ToolMeta {
+  file: string
+  name: string
+  description: string
+  parameters: Record<string, unknown>
+  permissions?: ToolPermissions
+  sandbox?: "deno" | "none"
+  timeoutMs?: number
+}
+
+export interface CallContext {
+  sessionId: string
+  turnId: string
+  callId: string
+  workspace: { root: string; tools: string; memory: string; prompts: string }
+}
+
+export type ToWorker =
+  | { type: "load"; files: string[]; version: number; importTimeoutMs: number }
+  | { type: "call"; id: number; name: string; args: unknown; context: CallContext }
+  | { type: "abort"; id: number; reason: string }
+
+export type FromWorker =
+  | { type: "loaded"; tools: ToolMeta[]; rejected: { file: string; reason: string }[] }
+  | { type: "result"; id: number; ok: true; value: unknown }
+  | { type: "result"; id: number; ok: false; error: string }
+  | { type: "log"; id: number; level: "info" | "warn" | "error"; message: string; fields?: Record<string, unknown> }
+
+/** Check the shape of what a tool file exported; null when it is a usable tool. */
+export function shapeProblem(value: unknown): string | null {
+  if (value === undefined) return "no default export (write `export default defineTool({ name, description, parameters, execute })`)"
+  if (value === null || typeof value !== "object") return `the default export is ${value === null ? "null" : typeof value}, not a tool object`
+  const tool = value as Record<string, unknown>
+  const missing = ["name", "description", "parameters", "execute"].filter((key) => tool[key] === undefined)
+  if (missing.length) return `the tool is missing ${missing.join(", ")}`
+  if (typeof tool.name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(tool.name)) return `invalid name ${JSON.stringify(tool.name)} (letters, digits, _ . - only, at most 64)`
+  if (typeof tool.description !== "string") return "description must be a string"
+  if (typeof tool.parameters !== "object" || tool.parameters === null || Array.isArray(tool.parameters)) return "parameters must be a JSON Schema object"
+  if ((tool.parameters as { type?: unknown }).type !== undefined && (tool.parameters as { type?: unknown }).type !== "object")
+    return 'parameters must describe an object (type: "object")'
+  if (typeof tool.execute !== "function") return "execute must be a function"
+  if (tool.sandbox !== undefined && tool.sandbox !== "deno" && tool.sandbox !== "none") return 'sandbox must be "deno" or "none"'
+  if (tool.timeoutMs !== undefined && (typeof tool.timeoutMs !== "number" || tool.timeoutMs <= 0)) return "timeoutMs must be a positive number"
+  return null
+}
+
+/** One line, no stack: what a person needs to fix the file. */
+export function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length) return error.errors.map((inner) => describeError(inner)).join("; ")
+  const text = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error)
+  return text.split("\n")[0]!.slice(0, 500)
+}

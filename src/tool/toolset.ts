@@ -1,0 +1,117 @@
+/**
+ * Everything tool-related the gateway needs, built from the config in one call: the registry with its
+ * policy, the built-ins confined to the roots, the workspace tool loader (with the Deno sandbox when
+ * asked for) and the MCP servers. The gateway wires `refresh()` to the start of every turn.
+ */
+import { join, resolve } from "node:path"
+import type { Config } from "../core/config.ts"
+import { Value } from "../core/schema.ts"
+import { ToolsConfig } from "../core/tools-config.ts"
+import type { Logger } from "../util/log.ts"
+import { fileTools } from "./builtin/file.ts"
+import { gitTools } from "./builtin/git.ts"
+import { searchTool } from "./builtin/search.ts"
+import { shellTool } from "./builtin/shell.ts"
+import { webTool } from "./builtin/web.ts"
+import type { Emit } from "./events.ts"
+import { createWorkspaceLoader, type LoadResult } from "./loader.ts"
+import { createMcp } from "./mcp.ts"
+import { createToolRegistry, type ToolRegistry } from "./registry.ts"
+import type { Roots } from "./roots.ts"
+import { createSandbox, findDeno } from "./sandbox.ts"
+
+export interface ToolsetOptions {
+  log: Logger
+  emit?: Emit
+  health(component: string, problem: string | null): void
+}
+
+/** The tools section with every default filled in (configs built by hand in tests may omit it). */
+export function toolsConfig(config: Pick<Config, "tools">): ToolsConfig {
+  return Value.Default(ToolsConfig, structuredClone(config.tools ?? {})) as ToolsConfig
+}
+
+export function rootsOf(config: Pick<Config, "workspaceDir" | "tools">): Roots {
+  const tools = toolsConfig(config)
+  const at = (path: string) => resolve(config.workspaceDir, path)
+  const unique = (list: string[]) => list.map(at).filter((root, index, all) => all.indexOf(root) === index)
+  return { read: unique(tools.roots), write: unique(tools.mutableRoots) }
+}
+
+export function createToolset(config: Config, options: ToolsetOptions) {
+  const tools = toolsConfig(config)
+  const roots = rootsOf(config)
+  const registry: ToolRegistry = createToolRegistry({
+    timeoutMs: config.agent.toolTimeoutMs,
+    outputLimit: config.agent.toolOutputLimit,
+    log: options.log,
+    policy: () => tools,
+    emit: options.emit,
+  })
+  const getRoots = () => roots
+  for (const tool of fileTools(getRoots)) registry.register(tool)
+  registry.register(searchTool(getRoots))
+  registry.register(
+    shellTool(getRoots, () => ({
+      ...tools.shell,
+      guardPaths: tools.profile !== "permissive",
+    })),
+  )
+  for (const tool of gitTools(getRoots, () => tools.git)) registry.register(tool)
+  registry.register(webTool(() => tools.web))
+
+  const deno = findDeno(config.workspaceDir, tools.deno)
+  const sandbox = deno ? createSandbox({ workspace: config.workspaceDir, stateDir: config.stateDir, deno, envAllow: tools.shell.env }) : null
+  const loader = createWorkspaceLoader({
+    dir: resolve(config.workspaceDir, tools.dir),
+    registry,
+    log: options.log,
+    emit: options.emit,
+    sandboxFor(meta) {
+      if ((meta.sandbox ?? tools.sandbox) !== "deno") return null
+      if (!sandbox)
+        return async () => {
+          throw new Error(`${meta.name} must run in the Deno sandbox, but no deno executable was found (install deno or set tools.deno); it was not run`)
+        }
+      return (args, context, signal) => sandbox.run(meta, args, context, signal)
+    },
+  })
+  const mcp = createMcp({ servers: config.mcp?.servers ?? {}, workspace: config.workspaceDir, registry, log: options.log, emit: options.emit, health: options.health })
+
+  let lastLoad: LoadResult | null = null
+  return {
+    registry,
+    loader,
+    mcp,
+    roots,
+    deno,
+    /** Load the workspace tools once and start connecting the MCP servers (in the background). */
+    async start() {
+      lastLoad = await loader.refresh(true)
+      void mcp.start()
+    },
+    /** Pick up added, edited and deleted tool files; cheap when nothing changed. */
+    async refresh() {
+      lastLoad = await loader.refresh()
+      return lastLoad
+    },
+    async stop() {
+      loader.close()
+      await mcp.stop()
+    },
+    /** For /tools and status: what is loaded, what was rejected and why, MCP state. */
+    status() {
+      return {
+        generation: loader.generation(),
+        rejected: registry.rejected(),
+        mcp: mcp.status(),
+        sandbox: sandbox ? { deno } : null,
+        profile: tools.profile,
+        lastLoadMs: lastLoad?.durationMs ?? null,
+        workspaceDir: join(config.workspaceDir, tools.dir),
+      }
+    },
+  }
+}
+
+export type Toolset = ReturnType<typeof createToolset>

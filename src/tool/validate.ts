@@ -1,0 +1,46 @@
+/**
+ * Argument validation for every tool. Built-ins carry TypeBox schemas (checked with TypeBox); workspace
+ * and MCP tools carry plain JSON Schema, checked with Ajv (compiled once per schema object). Both give
+ * one line per problem, naming the path, so the model can fix its call.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from "ajv"
+import { Kind } from "@sinclair/typebox"
+import { type TSchema, issues } from "../core/schema.ts"
+
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false })
+const compiled = new WeakMap<object, ValidateFunction>()
+
+/** Throws with a readable message when `schema` is not a usable JSON Schema (used at load time). */
+export function compile(schema: Record<string, unknown>): ValidateFunction {
+  const cached = compiled.get(schema)
+  if (cached) return cached
+  // Ajv speaks draft-07 by default; a `$schema` naming another draft would make it refuse the schema.
+  const { $schema: _, ...rest } = schema
+  const fn = ajv.compile(rest)
+  compiled.set(schema, fn)
+  return fn
+}
+
+function path(error: ErrorObject): string {
+  const base = error.instancePath.split("/").slice(1).reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), "")
+  const extra = error.keyword === "required" ? String(error.params.missingProperty) : error.keyword === "additionalProperties" ? String(error.params.additionalProperty) : ""
+  return [base, extra].filter(Boolean).join(".") || "arguments"
+}
+
+function explain(error: ErrorObject): string {
+  if (error.keyword === "required") return "is required"
+  if (error.keyword === "additionalProperties") return "unknown key"
+  if (error.keyword === "enum") return `expected one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`
+  return error.message ?? error.keyword
+}
+
+/** One line per problem; empty when the value is valid. */
+export function problems(schema: Record<string, unknown>, value: unknown): string[] {
+  if (Kind in schema) return issues(schema as unknown as TSchema, value).map((issue) => `${issue.path === "(root)" ? "arguments" : issue.path}: ${issue.message}`)
+  const fn = compile(schema)
+  if (fn(value)) return []
+  const seen = new Set<string>()
+  return (fn.errors ?? [])
+    .map((error) => `${path(error)}: ${explain(error)}`)
+    .filter((line) => !seen.has(line) && Boolean(seen.add(line)))
+}
