@@ -5,6 +5,7 @@
  */
 import { relative } from "node:path"
 import { type ApiServer, UnsafeBind, serveApi } from "../api/server.ts"
+import { startChannels } from "../channels/telegram/index.ts"
 import { GatewayEvent } from "../gateway/events.ts"
 import { startGateway } from "../gateway/gateway.ts"
 import { load } from "../gateway/load.ts"
@@ -46,6 +47,8 @@ export async function start(args: StartArgs): Promise<number> {
         )
       }
     }
+    // Channels come up after the gateway and the Control API; a channel problem only degrades the gateway.
+    const channels = startChannels(gw)
     const url = server?.url ?? null
     const provider = gw.providers.get(config.providers.defaultSessionProvider)
     const where = relative(process.cwd(), config.workspaceDir) || "."
@@ -73,6 +76,8 @@ export async function start(args: StartArgs): Promise<number> {
     const reason = exit === "restart" ? "restart requested" : exit === "quit" ? "chat closed" : "signal"
     // Order matters: running turns finish (their SSE clients get the outcome), then the port closes,
     // then the store.
+    // Channels stop first: no new updates, their in-flight answers finish within the grace period.
+    await channels.stop()
     await gw.drain(reason)
     await server?.stop()
     await gw.stop(reason)

@@ -85,6 +85,26 @@ function semantic(input: ConfigInput): Issue[] {
   return out
 }
 
+function channelIssues(channels: TelegramChannelInput[]): Issue[] {
+  const out: Issue[] = []
+  channels.forEach((channel, index) => {
+    if (channel.token && !/^\d+:[A-Za-z0-9_-]+$/.test(channel.token))
+      out.push({ path: `channels[${index}].token`, message: "does not look like a bot token (<digits>:<secret> from @BotFather)" })
+    if ([channel.token, channel.tokenEnv, channel.authProfile].filter(Boolean).length > 1)
+      out.push({ path: `channels[${index}]`, message: "set only one of token, tokenEnv and authProfile" })
+    if (channel.groups?.enabled && (channel.groups.allowed ?? []).length === 0)
+      out.push({ path: `channels[${index}].groups.allowed`, message: "list the group chat ids the bot may answer in (groups are enabled)" })
+  })
+  return out
+}
+
+function resolveChannels(channels: ConfigInput["channels"]): TelegramConfig[] {
+  return ((channels ?? []) as TelegramChannelInput[]).map((channel) => ({
+    ...channel,
+    groups: { enabled: channel.groups?.enabled ?? false, allowed: channel.groups?.allowed ?? [], members: channel.groups?.members ?? "allowed" },
+  }))
+}
+
 /** Validate a raw config value (from a file or a test) and resolve it against `base`. */
 export function resolveConfig(raw: unknown, base: string, file: string | null): Config {
   const label = file ?? "(defaults)"

@@ -1,0 +1,254 @@
+/**
+ * One Telegram bot attached to the gateway: grammY with @grammyjs/runner (concurrent across chats,
+ * `sequentialize`d within a chat), the store-backed poller, access control and pairing, chat → session
+ * mapping, the shared slash commands, streamed replies, media and albums.
+ *
+ * An update is marked handled in the same transaction that makes its user message durable (or after
+ * its answer was sent, for commands and refusals), so after a crash nothing is handled twice and
+ * nothing is lost. A bad token or an unreachable Telegram marks the gateway degraded; nothing else stops.
+ */
+import { Bot } from "grammy"
+import type { Message, Update, UserFromGetMe } from "grammy/types"
+import { createConcurrentSink, createRunner, createSource, type RunnerHandle, sequentialize } from "@grammyjs/runner"
+import type { Accepted } from "../../agent/session.ts"
+import type { TelegramConfig } from "../../core/channel-config.ts"
+import { COMMANDS, dispatch } from "../../gateway/commands.ts"
+import type { Gateway } from "../../gateway/gateway.ts"
+import { createTelegramStore, PAIRING_TTL_MS } from "../../store/telegram.ts"
+import { Log } from "../../util/log.ts"
+import { type AccessDeps, judge } from "./access.ts"
+import { type Album, createAlbums } from "./albums.ts"
+import { classify, honourRetryAfter, sleep } from "./api.ts"
+import { TelegramEvent } from "./events.ts"
+import { download, imageOf, unsupported } from "./media.ts"
+import { createPacers } from "./pacer.ts"
+import { createPoller } from "./poller.ts"
+import { codeBlock, escapeHtml } from "./render.ts"
+import { streamReply } from "./reply.ts"
+import { pack } from "./split.ts"
+import { resolveToken } from "./token.ts"
+
+const DEFAULT_API_ROOT = "https://api.telegram.org"
+/** Not offered in Telegram's command menu: meaningless in a chat. */
+const HIDDEN = new Set(["quit"])
+
+export interface TelegramChannel {
+  readonly component: string
+  start(): void
+  stop(graceMs: number): Promise<void>
+}
+
+export function createTelegramChannel(gw: Gateway, config: TelegramConfig, component = "telegram"): TelegramChannel {
+  const log = Log.create(component)
+  const store = createTelegramStore(gw.db)
+  const health = (problem: string | null) => gw.setHealth(component, problem)
+  const token = resolveToken(config, gw.config.stateDir)
+  const apiRoot = (config.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, "")
+  const pacers = createPacers(config.editIntervalMs)
+  const lanes = new Map<number, Promise<unknown>>()
+  const pairingSent = new Map<number, number>()
+  let stopping = false
+  let runner: RunnerHandle | null = null
+  let poller: ReturnType<typeof createPoller> | null = null
+  let notifier: ReturnType<typeof setInterval> | null = null
+  let booting: Promise<void> | null = null
+
+  if (!token.ok) {
+    return {
+      component,
+      start: () => {
+        log.warn("telegram channel not started", { problem: token.problem })
+        health(token.problem)
+      },
+      stop: async () => {},
+    }
+  }
+  const botId = token.botId
+  const bot = new Bot(token.token, { client: { apiRoot } })
+  bot.api.config.use(honourRetryAfter(log, (chatId, ms) => chatId !== null && pacers(chatId).defer(ms)))
+
+  /** Work of one chat runs in order: messages, album flushes and their answers. */
+  const lane = <T>(chatId: number, fn: () => Promise<T>): Promise<T> => {
+    const run = (lanes.get(chatId) ?? Promise.resolve()).then(fn)
+    const tail = run.catch((error) => log.error("chat handler failed", { chat: chatId, error: String(error) }))
+    lanes.set(chatId, tail)
+    tail.then(() => lanes.get(chatId) === tail && lanes.delete(chatId))
+    return run
+  }
+
+  const send = async (chatId: number, text: string, html = escapeHtml(text)) => {
+    for (const chunk of text.length > 4000 ? pack([codeBlock(text, "")]) : [{ html, text }]) {
+      await pacers(chatId).slot()
+      await bot.api.sendMessage(chatId, chunk.html, { parse_mode: "HTML" })
+    }
+  }
+  const done = (updateIds: number[]) => store.done(botId, updateIds)
+
+  const sessionFor = (message: Message): string => {
+    const chatId = message.chat.id
+    const known = store.session(botId, chatId)
+    if (known && gw.store.get(known)) return known
+    const title = message.chat.type === "private" ? `Telegram: ${message.from?.username ? `@${message.from.username}` : (message.from?.first_name ?? chatId)}` : `Telegram: ${message.chat.title ?? chatId}`
+    const session = gw.sessions.create({ channel: "telegram", channelKey: `${botId}:${chatId}`, title })
+    store.setSession(botId, chatId, session.id)
+    return session.id
+  }
+
+  /** Make the message durable (and the updates handled) in one transaction, then stream the answer. */
+  const converse = async (message: Message, updateIds: number[], text: string, images: { mediaType: string; data: string }[]) => {
+    const sessionId = sessionFor(message)
+    let accepted: Accepted | null = null
+    store.transaction(() => {
+      accepted = gw.sessions.prompt({ sessionId, text, images, source: "telegram" })
+      store.done(botId, updateIds)
+    })
+    const replyTo = message.chat.type === "private" ? undefined : message.message_id
+    await streamReply({ api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo }, accepted!)
+  }
+
+  const runAlbum = async (album: Album) => {
+    const first = album.messages[0]!
+    const images = []
+    for (const item of album.messages) {
+      const ref = imageOf(item)
+      if (ref) images.push(await download(bot.api, (path) => `${apiRoot}/file/bot${token.token}/${path}`, ref))
+    }
+    const caption = album.messages.map((item) => item.caption ?? "").filter(Boolean).join("\n")
+    await converse(first, album.updateIds, caption, images)
+  }
+  const albums = createAlbums(config.albumWaitMs, (album) => void lane(album.chatId, () => runAlbum(album)))
+
+  const pair = async (message: Message, updateId: number) => {
+    const from = message.from!
+    const name = [from.first_name, from.last_name].filter(Boolean).join(" ") + (from.username ? ` (@${from.username})` : "")
+    const result = store.pairingFor({ botId, userId: from.id, chatId: message.chat.id, name })
+    gw.bus.publish(TelegramEvent.PairingRequested, { bot: botId, userId: from.id, chatId: message.chat.id, created: Boolean(result?.created) })
+    const last = pairingSent.get(from.id) ?? 0
+    if (result && (result.created || Date.now() - last > 60_000)) {
+      pairingSent.set(from.id, Date.now())
+      const minutes = Math.round((result.pairing.expiresAt - Date.now()) / 60_000)
+      await send(
+        message.chat.id,
+        "",
+        `This bot is private. To get access, ask its owner to run:\n\n<code>drost telegram approve ${result.pairing.code}</code>\n\nThe code works once and expires in ${minutes || Math.round(PAIRING_TTL_MS / 60_000)} minutes.`,
+      )
+    } else if (!result) log.warn("too many open pairing codes; not issuing another", { user: from.id })
+    done([updateId])
+  }
+
+  const command = async (message: Message, updateId: number, text: string) => {
+    const chatId = message.chat.id
+    if (/^\/start(@\S+)?(\s|$)/i.test(text)) {
+      await send(chatId, "Hello! Send a message to talk to the agent. /help lists the commands, /new starts a fresh session.")
+      return done([updateId])
+    }
+    const reply = await dispatch(gw, { channel: "telegram", sessionId: store.session(botId, chatId), setSession: (id) => store.setSession(botId, chatId, id) }, text)
+    if (!reply) return false
+    await send(chatId, reply.text, reply.text.includes("\n") ? `<pre>${escapeHtml(reply.text)}</pre>` : escapeHtml(reply.text))
+    done([updateId])
+    return true
+  }
+
+  const handle = async (update: Update) => {
+    const message = update.message
+    if (!message) return done([update.update_id])
+    const chatId = message.chat.id
+    const verdict = judge(access, message)
+    if (verdict.kind === "ignore") {
+      gw.bus.publish(TelegramEvent.Ignored, { bot: botId, userId: message.from?.id ?? 0, chatId, reason: verdict.reason })
+      return done([update.update_id])
+    }
+    if (verdict.kind === "pair") return await pair(message, update.update_id)
+    if (message.media_group_id && imageOf(message)) {
+      const closed = albums.add(update.update_id, message)
+      if (closed) await runAlbum(closed)
+      return
+    }
+    const open = albums.take(chatId)
+    if (open) await runAlbum(open)
+    if (verdict.text.startsWith("/") && (await command(message, update.update_id, verdict.text))) return
+    const kind = unsupported(message)
+    if (kind) {
+      await send(chatId, `Sorry, ${kind} are not supported yet. Send text or a photo.`)
+      return done([update.update_id])
+    }
+    const ref = imageOf(message)
+    const images = ref ? [await download(bot.api, (path) => `${apiRoot}/file/bot${token.token}/${path}`, ref)] : []
+    await converse(message, [update.update_id], verdict.text, images)
+  }
+
+  let me: UserFromGetMe | null = null
+  const access: AccessDeps = {
+    config,
+    get me() {
+      return me!
+    },
+    approved: (userId) => store.approved(botId, userId),
+  }
+
+  bot.use(sequentialize((ctx) => (ctx.chat ? String(ctx.chat.id) : undefined)))
+  bot.use((ctx) => {
+    const chatId = ctx.chat?.id ?? 0
+    return lane(chatId, () => handle(ctx.update))
+  })
+  bot.catch((error) => log.error("update failed", { error: String(error.error) }))
+
+  const notifyApprovals = async () => {
+    for (const pairing of store.unnotified(botId)) {
+      store.notified(pairing.code)
+      await send(pairing.chatId, "✅ You're approved. Send a message to start talking to the agent.").catch((error) =>
+        log.warn("could not tell a user about their approval", { user: pairing.userId, error: String(error) }),
+      )
+    }
+  }
+
+  const boot = async () => {
+    for (let attempt = 0; !stopping; attempt++) {
+      try {
+        me = await bot.api.getMe()
+        break
+      } catch (error) {
+        const failure = classify(error)
+        health(failure.kind === "unauthorized" ? `invalid bot token (Telegram answered ${failure.message}); fix the token and restart` : `cannot reach Telegram (${failure.message}); retrying`)
+        log.warn("getMe failed", { kind: failure.kind, error: failure.message })
+        await sleep(failure.kind === "unauthorized" ? 60_000 : Math.min(30_000, 1000 * 2 ** attempt))
+      }
+    }
+    if (stopping || !me) return
+    bot.botInfo = me
+    health(null)
+    log.info("telegram bot connected", { bot: `@${me.username}`, id: botId })
+    const commands = Object.entries(COMMANDS)
+      .filter(([name]) => !HIDDEN.has(name))
+      .map(([name, spec]) => ({ command: name, description: spec.help.slice(0, 256) }))
+    await bot.api.setMyCommands(commands).catch((error) => log.warn("setMyCommands failed", { error: String(error) }))
+    await bot.api.deleteWebhook().catch((error) => log.warn("deleteWebhook failed", { error: String(error) }))
+    poller = createPoller({ api: bot.api, store, botId, timeoutSec: config.pollTimeoutSec, stallMs: config.stallMs, log, health })
+    const sink = createConcurrentSink<Update>({ consume: (update) => bot.handleUpdate(update) }, async (error) => log.error("update handler failed", { error: String(error) }))
+    runner = createRunner(createSource(poller.supplier), sink)
+    runner.start()
+    notifier = setInterval(() => void notifyApprovals(), 2000)
+    runner.task()?.catch((error) => log.error("polling stopped unexpectedly", { error: String(error) }))
+  }
+
+  return {
+    component,
+    start() {
+      booting = boot().catch((error) => {
+        log.error("telegram channel failed to start", { error: String(error) })
+        health(`failed to start: ${String(error)}`)
+      })
+    },
+    async stop(graceMs) {
+      stopping = true
+      if (notifier) clearInterval(notifier)
+      albums.clear()
+      await runner?.stop()
+      poller?.close()
+      const pending = Promise.allSettled([...lanes.values()])
+      await Promise.race([pending, Bun.sleep(graceMs)])
+      await Promise.race([booting, Bun.sleep(100)])
+      health(null)
+    },
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Per-chat pacing of outgoing messages and edits. Telegram allows about one message or edit per
+ * second in a chat (bursts earn 429s and, repeated, long bans), so every send and edit of a chat
+ * takes the next free slot, at least `intervalMs` after the previous one.
+ */
+export interface Pacer {
+  /** Resolves when this call may go out; reserves that slot. */
+  slot(): Promise<void>
+  /** Milliseconds until a slot would be free now. */
+  readyIn(): number
+  /** A call is being retried `ms` from now (429): the next slot comes one interval after it. */
+  defer(ms: number): void
+}
+
+export function createPacer(intervalMs: number): Pacer {
+  let last = Number.NEGATIVE_INFINITY
+  return {
+    async slot() {
+      const now = Date.now()
+      const at = Math.max(now, last + intervalMs)
+      last = at
+      if (at > now) await Bun.sleep(at - now)
+    },
+    readyIn: () => Math.max(0, last + intervalMs - Date.now()),
+    defer(ms) {
+      last = Math.max(last, Date.now() + ms)
+    },
+  }
+}
+
+/** One pacer per chat, created on first use. */
+export function createPacers(intervalMs: number) {
+  const pacers = new Map<number, Pacer>()
+  return (chatId: number): Pacer => {
+    let pacer = pacers.get(chatId)
+    if (!pacer) {
+      pacer = createPacer(intervalMs)
+      pacers.set(chatId, pacer)
+    }
+    return pacer
+  }
+}
