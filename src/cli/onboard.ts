@@ -3,8 +3,10 @@
  * (attached to a running gateway) and completion. `main.ts` spreads `onboardCommands()` into its tree.
  */
 import { type CommandDef, defineCommand, type SubCommandsDef } from "citty"
+import { ConfigError } from "../core/error.ts"
 import { Flag } from "../util/flag.ts"
 import { doctor } from "./doctor.ts"
+import { install, type ServiceOptions, status, uninstall } from "./service.ts"
 import { setup } from "./setup.ts"
 import { setupArgs } from "./setup-flags.ts"
 
@@ -14,9 +16,7 @@ const setupCommand = defineCommand({
     description: "Set up a workspace: providers and keys (checked), Telegram, Control API port and token, drost.config.ts, prompts, an example tool",
   },
   args: setupArgs,
-  async run({ args }) {
-    process.exit(await setup(args))
-  },
+  run: ({ args }) => exitWith(() => setup(args)),
 })
 
 const doctorCommand = defineCommand({
@@ -28,11 +28,57 @@ const doctorCommand = defineCommand({
     fix: { type: "boolean", description: "Apply the safe fixes (tighten secret file modes to 600)" },
     json: { type: "boolean", description: "Print the checks as JSON" },
   },
-  async run({ args }) {
-    process.exit(await doctor({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, offline: args.offline, fix: args.fix, json: args.json }))
+  run: ({ args }) => exitWith(() => doctor({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, offline: args.offline, fix: args.fix, json: args.json })),
+})
+
+/** Exits with the command's code; a problem the user can fix is one line on stderr (config: one per problem). */
+async function exitWith(run: () => Promise<number>): Promise<never> {
+  try {
+    process.exit(await run())
+  } catch (error) {
+    if (error instanceof ConfigError) process.stderr.write(`drost: invalid configuration (${error.file})\n${error.lines.map((line) => `  ${line}`).join("\n")}\n`)
+    else process.stderr.write(`drost: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exit(1)
+  }
+}
+
+const serviceArgs = {
+  workspace: { type: "string", alias: "w", description: "Workspace the service runs (default: DROST_WORKSPACE or the current folder)" },
+  config: { type: "string", alias: "c", description: "Config file, if not the workspace's drost.config.*" },
+  name: { type: "string", description: "Service name (default: drost-<folder>-<hash of its path>)" },
+  platform: { type: "string", description: "linux (systemd user unit) or darwin (launchd agent); default: this machine" },
+  enable: { type: "boolean", default: true, description: "Enable/start (install) or stop/disable (uninstall) through systemctl or launchctl", negativeDescription: "Only write or remove the file" },
+} as const
+
+const serviceOptions = (args: { workspace?: string; config?: string; name?: string; platform?: string; enable?: boolean }): ServiceOptions => ({
+  workspace: args.workspace ?? Flag.workspace() ?? process.cwd(),
+  config: args.config,
+  name: args.name,
+  platform: args.platform,
+  enable: args.enable,
+})
+
+const serviceCommand = defineCommand({
+  meta: { name: "service", description: "Run the gateway as a user service: systemd on Linux, launchd on macOS, restarted on failure" },
+  subCommands: {
+    install: defineCommand({
+      meta: { name: "install", description: "Write the unit/agent for this workspace, then enable and start it" },
+      args: serviceArgs,
+      run: ({ args }) => exitWith(() => install(serviceOptions(args))),
+    }),
+    uninstall: defineCommand({
+      meta: { name: "uninstall", description: "Stop and disable the service, then remove its file" },
+      args: serviceArgs,
+      run: ({ args }) => exitWith(() => uninstall(serviceOptions(args))),
+    }),
+    status: defineCommand({
+      meta: { name: "status", description: "Installed? Running? Healthy? Exit 0 running, 3 installed but not running, 4 not installed" },
+      args: serviceArgs,
+      run: ({ args }) => exitWith(() => status(serviceOptions(args))),
+    }),
   },
 })
 
 export function onboardCommands(_root: () => CommandDef): SubCommandsDef {
-  return { setup: setupCommand, doctor: doctorCommand }
+  return { setup: setupCommand, doctor: doctorCommand, service: serviceCommand }
 }
