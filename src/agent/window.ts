@@ -83,8 +83,8 @@ export function createHistoryWindow(deps: WindowDeps) {
         summarised: covered.length,
         source: result.source,
         ...(result.reason ? { reason: result.reason } : {}),
-        tokensBefore: before,
-        tokensAfter: after.tokens,
+        before,
+        after: after.tokens,
         budget,
       })
       return after
