@@ -1,0 +1,49 @@
+/**
+ * The journal of the transaction in flight (`.drost/evolution/journal.json`), written atomically at
+ * each stage. It is how a crash mid-transaction is recovered at the next start, and how the gateway
+ * hands a change that needs a restart to the supervisor, which runs the health gate and, if it fails,
+ * restores `before` with the old (trusted) code before starting the gateway again.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+
+export interface Journal {
+  id: string
+  reason: string
+  /** The checkpoint commit: what a rollback restores. */
+  before: string
+  /** The evolve commit, once the gates passed. */
+  after?: string
+  stage: "changing" | "gating" | "restarting"
+  /** Folders that existed at the checkpoint (kept by a restore even when empty). */
+  folders: string[]
+  roots: string[]
+  startedAt: number
+  /** Set by the supervisor when the health gate failed and it rolled back. */
+  health?: { ok: boolean; detail: string; verdictAt: number; rolledBack: boolean; durationMs: number }
+}
+
+export function journalFile(stateDir: string): string {
+  return join(stateDir, "evolution", "journal.json")
+}
+
+export const Journal = {
+  read(stateDir: string): Journal | null {
+    const file = journalFile(stateDir)
+    if (!existsSync(file)) return null
+    try {
+      return JSON.parse(readFileSync(file, "utf8")) as Journal
+    } catch {
+      return null
+    }
+  },
+  write(stateDir: string, journal: Journal) {
+    const file = journalFile(stateDir)
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+    writeFileSync(`${file}.tmp`, JSON.stringify(journal, null, 2), { mode: 0o600 })
+    renameSync(`${file}.tmp`, file)
+  },
+  clear(stateDir: string) {
+    rmSync(journalFile(stateDir), { force: true })
+  },
+}
