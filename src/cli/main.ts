@@ -6,7 +6,9 @@ import { type CommandDef, defineCommand, runMain } from "citty"
 import { ConfigError, DrostError } from "../core/error.ts"
 import { Flag } from "../util/flag.ts"
 import { COMMIT, VERSION } from "../util/version.ts"
+import { authCommand } from "./auth.ts"
 import { onboardCommands } from "./onboard.ts"
+import { providersCommand } from "./providers.ts"
 import { promptCommand } from "./prompt.ts"
 import { start } from "./start.ts"
 
@@ -50,7 +52,7 @@ const versionCommand = defineCommand({
 // Annotated: `completion` walks this tree, so the tree refers to itself.
 export const main: CommandDef = defineCommand({
   meta: { name: "drost", version: VERSION, description: "A persistent runtime for AI agents" },
-  subCommands: { start: startCommand, version: versionCommand, prompt: promptCommand, ...onboardCommands(() => main) },
+  subCommands: { start: startCommand, version: versionCommand, prompt: promptCommand, auth: authCommand, providers: providersCommand, ...onboardCommands(() => main) },
 })
 
 export async function run(argv: string[]) {

@@ -63,11 +63,20 @@ export const COMMANDS: Record<string, Command> = {
     help: "List configured providers",
     run(gw, ctx) {
       const current = ctx.sessionId ? gw.store.get(ctx.sessionId)?.provider : gw.config.providers.defaultSessionProvider
-      const lines = gw.config.providers.profiles.map((profile) => {
-        const live = gw.providers.get(profile.id)
-        const mark = profile.id === current ? "*" : " "
-        return `${mark} ${profile.id.padEnd(16)} ${profile.kind.padEnd(18)} ${live ? live.model : "(unavailable)"}`
+      const lines = gw.providerStatus().map((status) => {
+        const mark = status.id === current ? "*" : " "
+        const health = status.cooldown
+          ? `cooling down ${Math.ceil(status.cooldown.remainingMs / 1000)}s after ${status.cooldown.kind}${status.cooldown.status ? ` (${status.cooldown.status})` : ""}`
+          : status.available
+            ? status.auth.startsWith("missing")
+              ? "no credential"
+              : "ready"
+            : `unavailable: ${status.error}`
+        const cost = status.costUsd !== null ? `, $${status.costUsd.toFixed(4)}` : ""
+        return `${mark} ${status.id.padEnd(16)} ${status.kind.padEnd(18)} ${(status.model ?? "-").padEnd(20)} ${health}; tokens in/out ${status.usage.input}/${status.usage.output}${cost}`
       })
+      const failover = gw.config.providers.failover
+      if (failover.enabled && failover.fallbacks.length) lines.push(`failover: ${failover.fallbacks.join(" → ")}`)
       return { text: lines.join("\n") }
     },
   },

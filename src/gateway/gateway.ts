@@ -13,7 +13,7 @@ import type { Config } from "../core/config.ts"
 import type { Provider } from "../core/provider.ts"
 import { TurnEvent } from "../agent/events.ts"
 import { createSessions, type Sessions } from "../agent/session.ts"
-import { createProvider } from "../providers/registry.ts"
+import type { ProbeResult } from "../providers/probe.ts"
 import { open } from "../store/db.ts"
 import { createSessionStore, type SessionStore } from "../store/sessions.ts"
 import type { ToolRegistry } from "../tool/registry.ts"
@@ -23,6 +23,7 @@ import { Log } from "../util/log.ts"
 import { VERSION } from "../util/version.ts"
 import { GatewayEvent } from "./events.ts"
 import { acquire, type Lock } from "./lock.ts"
+import { createProviderHub, type ProviderStatus } from "./provider-hub.ts"
 import { type Continuity, createContinuity } from "./continuity.ts"
 
 export type State = "starting" | "running" | "degraded" | "stopping" | "stopped"
@@ -36,6 +37,10 @@ export interface Gateway {
   /** Workspace tool loader, MCP servers and tool diagnostics (rejections) around the registry. */
   toolset: Toolset
   providers: Map<string, Provider>
+  /** Per profile: availability, auth source (never the key), cooldown, attempts, usage and cost. */
+  providerStatus(): ProviderStatus[]
+  /** One cheap request per profile, in parallel, each bounded by `timeoutMs`; the results show in status. */
+  probeProviders(timeoutMs?: number): Promise<ProbeResult[]>
   sessions: Sessions
   startedAt: number
   state(): { state: State; reasons: string[] }
@@ -87,15 +92,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const tools = toolset.registry
     await toolset.start()
     cleanup.push(() => void toolset.stop())
-    const providers = new Map<string, Provider>()
-    for (const profile of config.providers.profiles) {
-      try {
-        providers.set(profile.id, createProvider(profile))
-      } catch (error) {
-        health.set(`provider:${profile.id}`, (error as Error).message)
-        log.warn("provider unavailable", { id: profile.id, error: (error as Error).message })
-      }
-    }
+    // Adapters with credentials from .drost/auth-profiles.json or the environment, behind the failover router.
+    const hub = createProviderHub(config, (id, problem) => {
+      health.set(`provider:${id}`, problem)
+      log.warn("provider unavailable", { id, error: problem })
+    })
+    const providers = hub.providers
 
     // Memory tools, the system prompt builder and the history window (compaction).
     const continuity = createContinuity({ config, db, store, bus, tools })
@@ -104,7 +106,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       store,
       bus,
       tools,
-      providers: () => providers,
+      providers: () => hub.routed,
       defaultProvider: () => config.providers.defaultSessionProvider,
       systemPrompt: async () => continuity.context.system().text,
       window: continuity.window,
@@ -145,6 +147,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       tools,
       toolset,
       providers,
+      providerStatus: () => hub.status(store.stepUsageByProvider()),
+      probeProviders: (timeoutMs = config.providers.probeTimeoutMs ?? 5000) => hub.probe(timeoutMs),
       sessions,
       startedAt: Date.now(),
       state: () => ({ state: current, reasons: [...health.entries()].map(([component, problem]) => `${component}: ${problem}`) }),
@@ -180,6 +184,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     }
     bus.publish(GatewayEvent.Started, { pid: process.pid, workspace: config.workspaceDir, version: VERSION, interruptedTurns: interrupted.length })
     publishState()
+    if (config.providers.probeOnStart) {
+      // A failed probe marks the gateway degraded with the reason; turns still run (failover may help).
+      for (const result of await gateway.probeProviders()) {
+        if (result.code !== "ok") gateway.setHealth(`provider:${result.id}`, `probe ${result.code}: ${result.message}`)
+      }
+    }
     return gateway
   } catch (error) {
     for (const fn of cleanup.reverse()) fn()

@@ -253,6 +253,17 @@ export function createSessionStore(db: Database) {
       return rows.map(toSession)
     },
     count: () => q.countSessions.get({})!.n,
+    /** Token usage of every stored model step, summed per provider profile that actually served it (after failover). */
+    stepUsageByProvider(): Record<string, Usage> {
+      const rows = db
+        .query<{ provider: string; input: number; output: number; cached: number }, []>(
+          `SELECT provider, SUM(json_extract(usage, '$.input')) AS input, SUM(json_extract(usage, '$.output')) AS output,
+                  SUM(json_extract(usage, '$.cached')) AS cached
+           FROM messages WHERE usage IS NOT NULL AND provider IS NOT NULL GROUP BY provider`,
+        )
+        .all()
+      return Object.fromEntries(rows.map((row) => [row.provider, { input: row.input ?? 0, output: row.output ?? 0, cached: row.cached ?? 0 }]))
+    },
     /** One page of sessions matching every given filter, newest activity first, plus the total count. */
     page(filters: PageFilters = {}): { sessions: Session[]; total: number } {
       const where: string[] = []

@@ -26,6 +26,10 @@ export const Flag = {
   noColor: () => truthy("NO_COLOR"),
   controlAdminToken: () => text("DROST_CONTROL_ADMIN_TOKEN"),
   controlReadToken: () => text("DROST_CONTROL_READ_TOKEN"),
+  /** Provider key fallbacks, used when a profile has neither an auth profile nor `apiKeyEnv`. */
+  openaiApiKey: () => text("OPENAI_API_KEY"),
+  anthropicApiKey: () => text("ANTHROPIC_API_KEY"),
+  xaiApiKey: () => text("XAI_API_KEY"),
   /** Any variable, for `env:` references in provider profiles. */
   get: (name: string) => text(name),
   truthy,
