@@ -71,6 +71,8 @@ export function streamReply(deps: ReplyDeps, accepted: Accepted): Promise<void> 
   let finished = false
   let typing: ReturnType<typeof setInterval> | null = null
 
+  // In groups the answer is attached to the question; only the first message of an answer needs it.
+  const replyOptions = () => (deps.replyTo && messageId === null ? { reply_parameters: { message_id: deps.replyTo, allow_sending_without_reply: true } } : {})
   const sendTyping = () => void api.sendChatAction(chatId, "typing").catch((error) => log.debug("typing action failed", { error: String(error) }))
   const text = (): Extract<Item, { kind: "text" }> => {
     const last = items.at(-1)
@@ -89,7 +91,7 @@ export function streamReply(deps: ReplyDeps, accepted: Accepted): Promise<void> 
     if (finished) return
     try {
       if (messageId === null) {
-        const sent = await api.sendMessage(chatId, next, deps.replyTo ? { reply_parameters: { message_id: deps.replyTo, allow_sending_without_reply: true } } : {})
+        const sent = await api.sendMessage(chatId, next, replyOptions())
         messageId = sent.message_id
       } else await api.editMessageText(chatId, messageId, next)
       shown = next
@@ -142,7 +144,10 @@ export function streamReply(deps: ReplyDeps, accepted: Accepted): Promise<void> 
     const attempt = async (html: boolean) => {
       const options = html ? { parse_mode: "HTML" as const } : {}
       if (edit !== null) await api.editMessageText(chatId, edit, html ? chunk.html : chunk.text, options)
-      else await api.sendMessage(chatId, html ? chunk.html : chunk.text, options)
+      else {
+        const sent = await api.sendMessage(chatId, html ? chunk.html : chunk.text, { ...options, ...replyOptions() })
+        messageId ??= sent.message_id
+      }
     }
     try {
       await attempt(true)
