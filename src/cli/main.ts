@@ -11,6 +11,7 @@ import { onboardCommands } from "./onboard.ts"
 import { providersCommand } from "./providers.ts"
 import { promptCommand } from "./prompt.ts"
 import { start } from "./start.ts"
+import { telegramCommand } from "./telegram.ts"
 
 function fail(error: unknown): never {
   if (error instanceof ConfigError) {
@@ -52,7 +53,7 @@ const versionCommand = defineCommand({
 // Annotated: `completion` walks this tree, so the tree refers to itself.
 export const main: CommandDef = defineCommand({
   meta: { name: "drost", version: VERSION, description: "A persistent runtime for AI agents" },
-  subCommands: { start: startCommand, version: versionCommand, prompt: promptCommand, auth: authCommand, providers: providersCommand, ...onboardCommands(() => main) },
+  subCommands: { start: startCommand, version: versionCommand, prompt: promptCommand, auth: authCommand, providers: providersCommand, telegram: telegramCommand, ...onboardCommands(() => main) },
 })
 
 export async function run(argv: string[]) {
