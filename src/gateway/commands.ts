@@ -4,6 +4,7 @@
  * back as text for the user.
  */
 import { DrostError } from "../core/error.ts"
+import { toolsReport, toolsSummary } from "../tool/report.ts"
 import type { Gateway } from "./gateway.ts"
 
 export interface CommandContext {
@@ -51,6 +52,7 @@ export const COMMANDS: Record<string, Command> = {
           `state: ${state}${reasons.length ? ` (${reasons.join("; ")})` : ""}`,
           `workspace: ${gw.config.workspaceDir}`,
           `uptime: ${Math.round((Date.now() - gw.startedAt) / 1000)}s, sessions: ${gw.store.count()}, running turns: ${gw.sessions.activeCount()}`,
+          toolsSummary(gw.tools),
           session
             ? `session: ${session.id} (${session.messageCount} messages, provider ${session.provider}${session.pendingProvider ? ` → ${session.pendingProvider} next turn` : ""}, tokens in/out ${session.usage.input}/${session.usage.output})`
             : "session: none yet",
@@ -124,7 +126,10 @@ export const COMMANDS: Record<string, Command> = {
   tools: {
     usage: "/tools",
     help: "List loaded tools",
-    run: (gw) => ({ text: gw.tools.list().map((tool) => `${tool.name.padEnd(20)} ${tool.source.padEnd(9)} ${tool.description.split("\n")[0]}`).join("\n") }),
+    async run(gw) {
+      await gw.toolset.refresh() // show the tools/ folder as it is now, not as of the last turn
+      return { text: toolsReport(gw.tools) }
+    },
   },
   tool: {
     usage: "/tool <name> [json]",

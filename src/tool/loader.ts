@@ -131,6 +131,8 @@ export function createWorkspaceLoader(options: LoaderOptions) {
         () => {
           if (!gen.pending.has(id)) return
           gen.worker.postMessage({ type: "abort", id, reason: String(ctx.signal.reason) } satisfies ToWorker)
+          // The worker may be stuck (a busy loop never reads the abort): the next turn gets a fresh one.
+          if (current === gen) signature = null
           // A tool stuck in a busy loop never reads the abort; replace the whole worker.
           setTimeout(() => {
             if (gen.pending.has(id)) {
@@ -163,14 +165,14 @@ export function createWorkspaceLoader(options: LoaderOptions) {
       gen.worker.postMessage({ type: "load", files, version: number, importTimeoutMs } satisfies ToWorker)
     })
     const rel = (file: string) => relative(join(options.dir, ".."), file)
-    const rejected: Rejection[] = loaded.rejected.map((item) => ({ group: GROUP, origin: rel(item.file), reason: item.reason }))
+    const rejected: Rejection[] = loaded.rejected.map((item) => ({ group: GROUP, file: rel(item.file), reason: item.reason }))
     const registered: RegisteredTool[] = []
     const metas: ToolMeta[] = []
     for (const meta of loaded.tools) {
       try {
         compile(meta.parameters)
       } catch (error) {
-        rejected.push({ group: GROUP, origin: rel(meta.file), name: meta.name, reason: `parameters is not a valid JSON Schema: ${(error as Error).message}` })
+        rejected.push({ group: GROUP, file: rel(meta.file), name: meta.name, reason: `parameters is not a valid JSON Schema: ${(error as Error).message}` })
         continue
       }
       const sandboxed = options.sandboxFor?.(meta) ?? null
@@ -203,7 +205,7 @@ export function createWorkspaceLoader(options: LoaderOptions) {
     options.emit?.(ToolsEvent.Reloaded, {
       generation: number,
       loaded: last.tools.map((meta) => meta.name),
-      rejected: clashes.map((item) => ({ file: item.origin, reason: item.reason })),
+      rejected: clashes.map((item) => ({ file: item.file, reason: item.reason })),
       durationMs: last.durationMs,
     })
     options.log.info("workspace tools loaded", { generation: number, tools: last.tools.length, rejected: clashes.length, ms: last.durationMs })

@@ -88,7 +88,7 @@ export function createMcp(options: McpOptions) {
     const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(conn.attempt, 16))
     conn.attempt++
     conn.state = "waiting"
-    options.registry.setRejected(group(conn.name), [{ group: group(conn.name), origin: `mcp server ${conn.name}`, reason: `${reason}; reconnecting in ${delay} ms` }])
+    options.registry.setRejected(group(conn.name), [{ group: group(conn.name), file: `mcp server ${conn.name}`, reason: `${reason}; reconnecting in ${delay} ms` }])
     options.health(`mcp:${conn.name}`, `${reason}; reconnecting in ${delay} ms`)
     options.emit?.(ToolsEvent.McpDisconnected, { server: conn.name, reason, retryInMs: delay })
     options.log.warn("mcp server lost", { server: conn.name, reason, retryInMs: delay })

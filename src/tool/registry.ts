@@ -34,7 +34,7 @@ export interface RegisteredTool {
 export interface Rejection {
   group: string
   /** The file or server it came from. */
-  origin: string
+  file: string
   name?: string
   reason: string
 }
@@ -122,8 +122,8 @@ export function createToolRegistry(options: ToolRegistryOptions) {
       const rejected = [...extra]
       for (const tool of next) {
         const by = owner.get(tool.name)
-        if (!TOOL_NAME.test(tool.name)) rejected.push({ group, origin: tool.file ?? group, name: tool.name, reason: `invalid tool name "${tool.name}" (letters, digits, _ . - only, at most 64)` })
-        else if (by) rejected.push({ group, origin: tool.file ?? group, name: tool.name, reason: `name clash: "${tool.name}" is already provided by ${by === "builtin" ? "a built-in tool" : by}` })
+        if (!TOOL_NAME.test(tool.name)) rejected.push({ group, file: tool.file ?? group, name: tool.name, reason: `invalid tool name "${tool.name}" (letters, digits, _ . - only, at most 64)` })
+        else if (by) rejected.push({ group, file: tool.file ?? group, name: tool.name, reason: `name clash: "${tool.name}" is already provided by ${by === "builtin" ? "a built-in tool" : by}` })
         else {
           tools.set(tool.name, tool)
           owner.set(tool.name, group)
