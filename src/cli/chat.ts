@@ -51,6 +51,10 @@ export function runChat(gw: Gateway): Promise<"quit"> {
     gw.bus.subscribe(ToolEvent.Started, (event) => {
       if (event.data.turnId === turn) out.write(`\n${dim(`  ⚙ ${event.data.name} ${preview(event.data.args)}`)}`)
     }),
+    // A provider failed mid-answer: the text above is void and the answer restarts on the next one.
+    gw.bus.subscribe(TurnEvent.Discard, (event) => {
+      if (event.data.turnId === turn) out.write(`\n${dim(`  ↺ discarded the partial answer above: ${event.data.reason}`)}\n`)
+    }),
     gw.bus.subscribe(ToolEvent.Completed, (event) => {
       if (event.data.turnId !== turn) return
       const lines = event.data.output.split("\n").length
