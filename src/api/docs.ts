@@ -75,7 +75,8 @@ function withGuardResponses(paths: Record<string, Record<string, Operation>>) {
         operation.security = []
         continue
       }
-      const responses = (operation.responses ??= {})
+      operation.responses ??= {}
+      const responses = operation.responses
       responses["401"] ??= errorRef("Missing or wrong bearer token")
       if (!isMutation(method)) continue
       responses["403"] ??= errorRef("The read token cannot change anything")
@@ -112,7 +113,14 @@ export function openapiDocument(app: AnyElysia) {
 export function docsRoutes(root: () => AnyElysia) {
   let cached: ReturnType<typeof openapiDocument> | null = null
   return new Elysia()
-    .get(SPEC_PATH, () => (cached ??= openapiDocument(root())), { detail: { hide: true } })
+    .get(
+      SPEC_PATH,
+      () => {
+        cached ??= openapiDocument(root())
+        return cached
+      },
+      { detail: { hide: true } },
+    )
     .get(DOCS_PATH, () => new Response(page, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" } }), { detail: { hide: true } })
     .get(`${DOCS_PATH}/swagger-ui.css`, () => new Response(Bun.file(swaggerCss), { headers: cacheable("text/css; charset=utf-8") }), { detail: { hide: true } })
     .get(`${DOCS_PATH}/swagger-ui-bundle.js`, () => new Response(Bun.file(swaggerJs), { headers: cacheable("text/javascript; charset=utf-8") }), { detail: { hide: true } })

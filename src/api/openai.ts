@@ -12,7 +12,7 @@ import { Elysia, t } from "elysia"
 import { ToolEvent, TurnEvent } from "../agent/events.ts"
 import type { Accepted } from "../agent/session.ts"
 import type { Gateway } from "../gateway/gateway.ts"
-import { Session } from "./schemas.ts"
+import type { Session } from "./schemas.ts"
 
 export const DEFAULT_MODEL = "drost"
 

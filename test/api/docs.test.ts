@@ -78,7 +78,7 @@ describe("Swagger UI offline", () => {
           await page.goto(`${url}/control/v1/docs`)
           await page.waitForSelector(".opblock", { timeout: 20_000 })
           const operations = await page.locator(".opblock").count()
-          const text = await page.locator("#swagger-ui").innerText()
+          const text = await page.locator("#swagger-ui").textContent()
           expect(operations).toBeGreaterThanOrEqual(15)
           for (const id of ["listSessions", "runTurn", "streamEvents", "executeTool", "getUsage"]) expect(text).toContain(id)
           expect(text).toContain("Drost Control API")
