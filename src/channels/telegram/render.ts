@@ -35,7 +35,17 @@ const join = (pairs: Pair[], separator = ""): Pair => ({
 const wrap = (tag: string, inner: Pair, attributes = ""): Pair =>
   inner.text ? { html: `<${tag}${attributes}>${inner.html}</${tag}>`, text: inner.text } : inner
 
-const SAFE_URL = /^(https?:\/\/|tg:\/\/|mailto:)[^\s<>"]+$/i
+const SAFE_URL = /^(https?:\/\/|tg:\/\/|mailto:)\S+$/i
+
+/** marked hands over inline text with HTML entities already applied; undo that before escaping once. */
+const ENTITY = /&(amp|lt|gt|quot|#39|#(\d{1,7})|#x([0-9a-f]{1,6}));/gi
+function decodeEntities(text: string): string {
+  return text.replace(ENTITY, (match, name: string, dec?: string, hex?: string) => {
+    if (dec) return String.fromCodePoint(Number(dec))
+    if (hex) return String.fromCodePoint(Number.parseInt(hex, 16))
+    return ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" } as Record<string, string>)[name.toLowerCase()] ?? match
+  })
+}
 const LANG = /^[A-Za-z0-9_+#.-]{1,32}$/
 
 export function codeBlock(source: string, lang: string): Block {
@@ -76,11 +86,12 @@ function inlineToken(token: Token, bare: boolean): Pair {
     case "checkbox":
       return plain((token as Tokens.Checkbox).checked ? "☑ " : "☐ ")
     case "escape":
+      return plain(decodeEntities(token.text ?? token.raw))
     case "html":
       return plain(token.text ?? token.raw)
     default: {
       const nested = (token as { tokens?: Token[] }).tokens
-      return nested?.length ? inline(nested, bare) : plain((token as { text?: string }).text ?? token.raw)
+      return nested?.length ? inline(nested, bare) : plain(decodeEntities((token as { text?: string }).text ?? token.raw))
     }
   }
 }
