@@ -40,12 +40,13 @@ function ops(a: string[], b: string[]): Op[] | null {
       out.push({ kind: " ", line: a[start + i]!, a: start + i, b: start + j })
       i++
       j++
-    } else if (j < m && (i === n || table[i]![j + 1]! >= table[i + 1]![j]!)) {
-      out.push({ kind: "+", line: b[start + j]!, a: start + i, b: start + j })
-      j++
-    } else {
+    } else if (i < n && (j === m || table[i + 1]![j]! >= table[i]![j + 1]!)) {
+      // Deletions before insertions, as git prints them.
       out.push({ kind: "-", line: a[start + i]!, a: start + i, b: start + j })
       i++
+    } else {
+      out.push({ kind: "+", line: b[start + j]!, a: start + i, b: start + j })
+      j++
     }
   }
   for (let k = 0; k < a.length - endA; k++) out.push({ kind: " ", line: a[endA + k]!, a: endA + k, b: endB + k })

@@ -31,6 +31,7 @@ async function repo(workspace: string): Promise<Repo> {
 
 const inScope = (r: Repo, file: string) => r.scope === "." || file === r.scope || file.startsWith(`${r.scope}/`)
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+const binary = (text: string | null) => text?.slice(0, 8000).includes("\0") ?? false
 
 async function blob(r: Repo, ref: string, filepath: string): Promise<string | null> {
   try {
@@ -80,15 +81,16 @@ export function gitTools(roots: () => Roots, author: () => { name: string; email
       const r = await repo(workspace())
       const only = (args as { path?: string }).path
       const prefix = only ? relative(r.dir, Roots.read(roots(), only)) : null
-      const rows = (await changed(r)).filter(([file]) => !prefix || file === prefix || file.startsWith(`${prefix}/`))
+      // Like `git diff HEAD`: tracked files only (untracked ones are listed by git.status).
+      const rows = (await changed(r)).filter(([file, head]) => head === 1 && (!prefix || file === prefix || file.startsWith(`${prefix}/`)))
       const parts: string[] = []
-      for (const [file, head, work] of rows) {
-        const before = head ? await blob(r, "HEAD", file) : null
+      for (const [file, , work] of rows) {
+        const before = await blob(r, "HEAD", file)
         const after = work ? await Bun.file(join(r.dir, file)).text() : null
-        const text = unifiedDiff(file, before, after)
+        const text = binary(before) || binary(after) ? `Binary file ${file} differs` : unifiedDiff(file, before, after)
         if (text) parts.push(text)
       }
-      return parts.length ? parts.join("\n") : "no changes against HEAD"
+      return parts.length ? parts.join("\n") : "no changes to tracked files against HEAD"
     },
   }
 
@@ -140,7 +142,8 @@ export function gitTools(roots: () => Roots, author: () => { name: string; email
       })
       const parts: string[] = []
       for (const file of (files as unknown[]).flat(Infinity).filter((f): f is string => typeof f === "string")) {
-        const text = unifiedDiff(file, parent ? await blob(r, parent, file) : null, await blob(r, oid, file))
+        const [before, after] = [parent ? await blob(r, parent, file) : null, await blob(r, oid, file)]
+        const text = binary(before) || binary(after) ? `Binary file ${file} differs` : unifiedDiff(file, before, after)
         if (text) parts.push(text)
       }
       return `${commitText(entry)}\n\n${parts.join("\n") || "(no changes inside the workspace)"}`

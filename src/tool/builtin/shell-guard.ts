@@ -64,7 +64,7 @@ export function guard(command: string, cwd: string, roots: string[] | null, rule
   }
 }
 
-const HARMLESS = new Set(["/dev/null", "/dev/stdin", "/dev/stdout", "/dev/stderr"])
+const HARMLESS = new Set(["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/stdin", "/dev/stdout", "/dev/stderr"])
 
 function check(candidate: string, cwd: string, roots: string[]) {
   if (HARMLESS.has(candidate)) return
