@@ -53,7 +53,7 @@ describe("Control API auth and errors", () => {
     expect((await fetch(`${gw.url}/healthz`)).status).toBe(200)
     expect((await fetch(`${gw.url}/control/v1/openapi.json`)).status).toBe(200)
     expect((await fetch(`${gw.url}/control/v1/docs`)).status).toBe(200)
-  })
+  }, 30_000)
 
   test("errors: 400 naming each field, malformed JSON 400, unknown session 404, body too large 413, unknown route 404", async () => {
     await using ws = await workspace({ config: demoConfig({ controlApi: { port: 0, maxBodyBytes: 4096 } }) })
@@ -85,7 +85,7 @@ describe("Control API auth and errors", () => {
     expect((await gw.api("/nope/nope")).status).toBe(404)
     expect((await gw.api("/control/v1/nope")).status).toBe(404)
     expect((await gw.api("/healthz")).status).toBe(200)
-  })
+  }, 30_000)
 
   test("mutations over controlApi.mutationsPerMinute get 429 with Retry-After; reads are not limited", async () => {
     await using ws = await workspace({ config: demoConfig({ controlApi: { port: 0, mutationsPerMinute: 5 } }) })
@@ -97,7 +97,7 @@ describe("Control API auth and errors", () => {
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0)
     expect((await limited.json()) as { error: string }).toMatchObject({ error: "RateLimited" })
     for (let i = 0; i < 10; i++) expect((await gw.api("/sessions")).status).toBe(200)
-  })
+  }, 30_000)
 
   test("an internal failure is a 500 with an error id and no stack or raw message", async () => {
     await using api = await inProcess()
@@ -109,12 +109,12 @@ describe("Control API auth and errors", () => {
     expect(body.error).toBe("Internal")
     expect(body.errorId).toMatch(/^err_[0-9a-f]{8}$/)
     expect(JSON.stringify(body)).not.toMatch(/at |\.ts:|no such table|sessions_away|SQLite/i)
-  })
+  }, 30_000)
 
   test("refuses to serve on a non-loopback address without a configured token", async () => {
     await using ws = await workspace({ config: demoConfig({ controlApi: { port: 0, host: "0.0.0.0" } }) })
     const result = await runCli(["start"], { cwd: ws.path })
     expect(result.code).not.toBe(0)
     expect(result.stderr + result.stdout).toContain("not loopback")
-  })
+  }, 30_000)
 })

@@ -50,7 +50,7 @@ describe("GET /control/v1/events", () => {
     expect(numbers).toEqual(Array.from({ length: 700 }, (_, i) => i + 301))
     expect(new Set(rest.map((event) => event.id)).size).toBe(700)
     expect(Number(rest[0]!.id)).toBe(Number(lastId) + 1)
-  })
+  }, 30_000)
 
   test("filters by session and by type family; a keepalive comment arrives when the stream is quiet", async () => {
     await using api = await inProcess({}, { keepaliveMs: 100 })
@@ -72,7 +72,7 @@ describe("GET /control/v1/events", () => {
     const ns = [...text.matchAll(/"n":(\d+)/g)].map((match) => Number(match[1]))
     expect(ns).toEqual([2, 4, 6])
     expect(text).not.toContain("session.created")
-  })
+  }, 30_000)
 
   test("resuming from an id older than the buffer says so with an event: gap, then replays what is left", async () => {
     await using api = await inProcess()
@@ -86,7 +86,7 @@ describe("GET /control/v1/events", () => {
     const ticks = events.slice(1)
     expect(ticks.length).toBeGreaterThanOrEqual(1000)
     expect((ticks.at(-1)!.data as { data: { n: number } }).data.n).toBe(5000)
-  })
+  }, 30_000)
 
   test("?since= works like Last-Event-ID, and a bad Last-Event-ID means live only", async () => {
     await using api = await inProcess()
@@ -105,5 +105,5 @@ describe("GET /control/v1/events", () => {
     const [next] = await reading
     liveDone.abort()
     expect((next!.data as { data: { n: number } }).data.n).toBe(3)
-  })
+  }, 30_000)
 })

@@ -45,7 +45,7 @@ describe("OpenAI-compatible endpoint", () => {
     expect(second.choices[0]!.message.content).toContain("hello again")
     const after = (await (await gw.api("/sessions?channel=openai")).json()) as { total: number }
     expect(after.total).toBe(1)
-  })
+  }, 30_000)
 
   test("errors come back in OpenAI's shape; a read token may list models but not chat; off by default", async () => {
     const READ = "read-token-0123456789abcdef"
@@ -65,5 +65,5 @@ describe("OpenAI-compatible endpoint", () => {
     await using plain = await spawnGateway(off.path)
     const disabled = await fetch(`${plain.url}/v1/models`, { headers: { authorization: `Bearer ${plain.token}` } })
     expect(disabled.status).toBe(404)
-  })
+  }, 30_000)
 })

@@ -54,7 +54,7 @@ describe("sessions, tools, usage and runtime routes", () => {
     expect((await api.control.v1.sessions({ id }).abort.post()).data).toEqual({ aborted: false })
     expect((await api.control.v1.sessions({ id }).delete()).data).toEqual({ deleted: id })
     expect((await api.control.v1.sessions({ id }).get({ query: {} })).status).toBe(404)
-  })
+  }, 30_000)
 
   test("abort ends a running turn; the SSE turn stream reports it", async () => {
     await using ws = await workspace({ config: demoConfig({}, { delayMs: 50 }) })
@@ -71,7 +71,7 @@ describe("sessions, tools, usage and runtime routes", () => {
       }
     }
     expect(seen.at(-1)).toBe("turn.failed")
-  })
+  }, 30_000)
 
   test("tools: list and execute with the registry's validation; providers; status", async () => {
     await using ws = await workspace({ config: demoConfig(), files: { "notes/a.txt": "hello\n" } })
@@ -95,7 +95,7 @@ describe("sessions, tools, usage and runtime routes", () => {
     const status = (await (await gw.api("/status")).json()) as { state: string; version: string; lastEventId: number; tools: string[] }
     expect(status.state).toBe("running")
     expect(status.lastEventId).toBeGreaterThan(0)
-  })
+  }, 30_000)
 
   test("restart: dryRun checks the config; a real restart comes back on a new gateway; a broken config is refused with 409", async () => {
     await using ws = await workspace({ config: demoConfig() })
@@ -124,7 +124,7 @@ describe("sessions, tools, usage and runtime routes", () => {
     const body = (await refused.json()) as { restarting: boolean; config: { ok: boolean; issues: string[] } }
     expect(body.restarting).toBe(false)
     expect(body.config.issues.join("\n")).toContain("agent.maxSteps")
-  })
+  }, 30_000)
 
   test("/healthz answers 503 with reasons when the gateway is degraded", async () => {
     // A provider whose start-up probe fails (nothing listens on port 1) marks the gateway degraded.
@@ -136,5 +136,5 @@ describe("sessions, tools, usage and runtime routes", () => {
     expect(health.status).toBe(503)
     expect(body.state).toBe("degraded")
     expect(body.reasons.join("\n")).toContain("broken")
-  })
+  }, 30_000)
 })
