@@ -4,14 +4,15 @@
  * safe auth file) and makes the exit code 1; `warn` is worth knowing but not blocking.
  */
 import { Database } from "bun:sqlite"
-import { chmodSync, existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
-import type { Config, Profile } from "../core/config.ts"
+import type { Config } from "../core/config.ts"
 import { ConfigError } from "../core/error.ts"
 import { load } from "../gateway/load.ts"
 import { tokenFile } from "../gateway/token.ts"
 import { Flag } from "../util/flag.ts"
-import { type AuthFile, authFilePath, fileMode, readAuthFile } from "./auth-file.ts"
+import { type AuthFile, authPath, createCredentials, fixMode, readAuth } from "../gateway/auth.ts"
+import { DEFAULT_KEY_ENV, needsKey } from "../providers/credential.ts"
 import { DEFAULT_BASE_URL, probeProvider, probeTelegram } from "./probe.ts"
 
 export type Status = "ok" | "warn" | "fail"
@@ -28,38 +29,32 @@ export interface DoctorOptions {
   config?: string
   /** Skip the network checks (provider probes, Telegram getMe). */
   offline?: boolean
-  /** Apply the safe fixes (file modes) instead of only naming them. */
-  fix?: boolean
 }
 
-const KEY_ENV: Partial<Record<Profile["kind"], string>> = { openai: "OPENAI_API_KEY", anthropic: "ANTHROPIC_API_KEY", xai: "XAI_API_KEY" }
-
-function secretFiles(config: Config, options: DoctorOptions): Check[] {
+/**
+ * Secret files readable by others. The runtime tightens both to 0600 whenever it reads them (and so
+ * does this check), so it is a warning — but the secrets may already have been read: rotate them.
+ */
+function secretFiles(config: Config): Check[] {
   const out: Check[] = []
-  for (const file of [authFilePath(config.stateDir), tokenFile(config.stateDir)]) {
-    const mode = fileMode(file)
+  for (const file of [authPath(config.stateDir), tokenFile(config.stateDir)]) {
+    if (!existsSync(file)) continue
+    const mode = statSync(file).mode & 0o777
     const name = `permissions ${relative(config.workspaceDir, file)}`
-    if (mode === null) continue
-    if ((mode & 0o077) === 0) out.push({ name, status: "ok", detail: `mode ${mode.toString(8)}` })
-    else if (options.fix) {
-      chmodSync(file, 0o600)
-      out.push({ name, status: "ok", detail: `was ${mode.toString(8)}, fixed to 600` })
-    } else out.push({ name, status: "fail", detail: `mode ${mode.toString(8)}: other users can read the secrets`, fix: `chmod 600 ${file}   (or drost doctor --fix)` })
+    if ((mode & 0o077) === 0) {
+      out.push({ name, status: "ok", detail: `mode ${mode.toString(8)}` })
+      continue
+    }
+    fixMode(file)
+    out.push({ name, status: "warn", detail: `was mode ${mode.toString(8)} (readable by other users); tightened to 600`, fix: "if others could log in here, rotate the secrets in it" })
   }
   if (out.length === 0) out.push({ name: "auth profiles", status: "ok", detail: "no .drost/auth-profiles.json (keys come from the environment)" })
   return out
 }
 
-function credential(profile: Profile, auth: AuthFile): { key?: string; source: string } {
-  const entry = profile.authProfile ? auth.profiles[profile.authProfile] : undefined
-  if (entry) return { key: entry.apiKey ?? entry.token, source: `auth profile "${profile.authProfile}"` }
-  const env = profile.apiKeyEnv ?? KEY_ENV[profile.kind]
-  const value = env ? Flag.get(env) : undefined
-  return value ? { key: value, source: `$${env}` } : { source: env ? `$${env}` : "none" }
-}
-
-async function providers(config: Config, auth: AuthFile, options: DoctorOptions): Promise<Check[]> {
+async function providers(config: Config, options: DoctorOptions): Promise<Check[]> {
   const out: Check[] = []
+  const credentials = createCredentials(config.stateDir)
   for (const profile of config.providers.profiles) {
     const isDefault = profile.id === config.providers.defaultSessionProvider
     const name = `provider ${profile.id}${isDefault ? " (default)" : ""}`
@@ -68,23 +63,21 @@ async function providers(config: Config, auth: AuthFile, options: DoctorOptions)
       out.push({ name, status: "ok", detail: "offline demo provider", ...(isDefault ? { fix: "for a real model: drost setup" } : {}) })
       continue
     }
-    const found = credential(profile, auth)
-    if (profile.authProfile && !auth.profiles[profile.authProfile] && !found.key) {
-      out.push({ name, status: severity, detail: `auth profile "${profile.authProfile}" is not in .drost/auth-profiles.json`, fix: `drost setup --provider ${profile.kind}` })
-      continue
-    }
-    if (!found.key && profile.kind !== "openai-compatible") {
-      out.push({ name, status: severity, detail: `no key (${found.source} is not set)`, fix: `drost setup --provider ${profile.kind}, or export ${KEY_ENV[profile.kind] ?? "the key variable"}` })
+    const found = credentials.resolve(profile)
+    const source = credentials.source(profile)
+    if (!found && (profile.authProfile || needsKey(profile.kind))) {
+      const env = DEFAULT_KEY_ENV[profile.kind]
+      out.push({ name, status: severity, detail: `no key: ${source}`, fix: `drost setup --provider ${profile.kind}, or drost auth set-api-key ${profile.kind} ${profile.authProfile ?? profile.id}${env ? `, or export ${env}` : ""}` })
       continue
     }
     if (options.offline) {
-      out.push({ name, status: "ok", detail: `key from ${found.source}; not probed (--offline)` })
+      out.push({ name, status: "ok", detail: `key: ${source}; not probed (--offline)` })
       continue
     }
-    const result = await probeProvider(profile.kind, { apiKey: found.key, baseUrl: profile.baseUrl ?? DEFAULT_BASE_URL[profile.kind], timeoutMs: 5000 })
+    const result = await probeProvider(profile.kind, { apiKey: found?.value, baseUrl: profile.baseUrl ?? DEFAULT_BASE_URL[profile.kind], timeoutMs: 5000 })
     out.push(
       result.ok
-        ? { name, status: "ok", detail: `${result.detail} (key from ${found.source})` }
+        ? { name, status: "ok", detail: `${result.detail} (key: ${source})` }
         : { name, status: severity, detail: result.detail, fix: result.detail.includes("rejected") ? `replace the key: drost setup --provider ${profile.kind}` : "check baseUrl and the network" },
     )
   }
@@ -200,16 +193,17 @@ export async function runChecks(options: DoctorOptions): Promise<Check[]> {
       ? { name: "config", status: "ok", detail: relative(process.cwd(), config.file) || config.file }
       : { name: "config", status: "warn", detail: "no drost.config.* here: the defaults (offline demo provider) apply", fix: "drost setup" },
   )
-  const auth = (() => {
+  // Modes first: reading the auth file tightens it.
+  checks.push(...secretFiles(config))
+  const auth: AuthFile = (() => {
     try {
-      return readAuthFile(config.stateDir)
+      return readAuth(config.stateDir)
     } catch (error) {
-      checks.push({ name: "auth profiles", status: "fail", detail: `unreadable: ${(error as Error).message}`, fix: `repair or delete ${authFilePath(config.stateDir)}, then drost setup` })
+      checks.push({ name: "auth profiles", status: "fail", detail: (error as Error).message, fix: `repair or delete ${authPath(config.stateDir)}, then drost setup` })
       return { profiles: {} }
     }
   })()
-  checks.push(...secretFiles(config, options))
-  const [providerChecks, telegramChecks, portCheck] = await Promise.all([providers(config, auth, options), telegram(config, auth, options), port(config)])
+  const [providerChecks, telegramChecks, portCheck] = await Promise.all([providers(config, options), telegram(config, auth, options), port(config)])
   checks.push(...providerChecks, ...telegramChecks, portCheck, store(config), deno(config), ...mcp(config))
   return checks
 }

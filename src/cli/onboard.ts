@@ -5,6 +5,8 @@
 import { type CommandDef, defineCommand, type SubCommandsDef } from "citty"
 import { ConfigError } from "../core/error.ts"
 import { Flag } from "../util/flag.ts"
+import { attachChat } from "./chat-attach.ts"
+import { SHELLS, type Shell, walk } from "./completion.ts"
 import { doctor } from "./doctor.ts"
 import { install, type ServiceOptions, status, uninstall } from "./service.ts"
 import { setup } from "./setup.ts"
@@ -20,15 +22,14 @@ const setupCommand = defineCommand({
 })
 
 const doctorCommand = defineCommand({
-  meta: { name: "doctor", description: "Check config, provider keys (live probe), auth file permissions, Telegram, the port, the store, Deno and MCP; exit 1 on a blocking problem" },
+  meta: { name: "doctor", description: "Check config, provider keys (live probe), secret file permissions (tightened), Telegram, the port, the store, Deno and MCP; exit 1 on a blocking problem" },
   args: {
     workspace: { type: "string", alias: "w", description: "Workspace folder (default: DROST_WORKSPACE or the current folder)" },
     config: { type: "string", alias: "c", description: "Config file (default: the first drost.config.{ts,mts,js,mjs,json} in the workspace)" },
     offline: { type: "boolean", description: "Skip the network checks (provider probes, Telegram getMe)" },
-    fix: { type: "boolean", description: "Apply the safe fixes (tighten secret file modes to 600)" },
     json: { type: "boolean", description: "Print the checks as JSON" },
   },
-  run: ({ args }) => exitWith(() => doctor({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, offline: args.offline, fix: args.fix, json: args.json })),
+  run: ({ args }) => exitWith(() => doctor({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, offline: args.offline, json: args.json })),
 })
 
 /** Exits with the command's code; a problem the user can fix is one line on stderr (config: one per problem). */
@@ -79,6 +80,34 @@ const serviceCommand = defineCommand({
   },
 })
 
-export function onboardCommands(_root: () => CommandDef): SubCommandsDef {
-  return { setup: setupCommand, doctor: doctorCommand, service: serviceCommand }
+const chatCommand = defineCommand({
+  meta: { name: "chat", description: "Chat with an already running gateway over the Control API (streaming, slash commands); detaching leaves it running" },
+  args: {
+    workspace: { type: "string", alias: "w", description: "Workspace of the gateway, for its port and token (default: DROST_WORKSPACE or the current folder)" },
+    config: { type: "string", alias: "c", description: "Config file, if not the workspace's drost.config.*" },
+    url: { type: "string", description: "Gateway URL, e.g. http://127.0.0.1:7420 (default: from the workspace config)" },
+    token: { type: "string", description: "Control API token (default: DROST_CONTROL_ADMIN_TOKEN, else .drost/control-token)" },
+    session: { type: "string", alias: "s", description: "Session id to continue (default: the last terminal session)" },
+    new: { type: "boolean", description: "Start a new session" },
+  },
+  run: ({ args }) =>
+    exitWith(() => attachChat({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, url: args.url, token: args.token, session: args.session, new: args.new })),
+})
+
+function completionCommand(root: () => CommandDef) {
+  return defineCommand({
+    meta: { name: "completion", description: "Print shell completion: eval \"$(drost completion bash)\" (also zsh, fish)" },
+    args: { shell: { type: "positional", required: true, description: "bash, zsh or fish" } },
+    run: ({ args }) =>
+      exitWith(async () => {
+        const shell = args.shell as Shell
+        if (!(shell in SHELLS)) throw new Error(`unknown shell "${args.shell}"; one of bash, zsh, fish`)
+        process.stdout.write(SHELLS[shell](await walk(root())))
+        return 0
+      }),
+  })
+}
+
+export function onboardCommands(root: () => CommandDef): SubCommandsDef {
+  return { setup: setupCommand, doctor: doctorCommand, service: serviceCommand, chat: chatCommand, completion: completionCommand(root) }
 }

@@ -8,10 +8,10 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join, relative, resolve } from "node:path"
 import * as p from "@clack/prompts"
 import type { ProviderKind } from "../core/config.ts"
+import { type AuthEntry, setEntry } from "../gateway/auth.ts"
 import { findConfig } from "../gateway/load.ts"
 import { tokenFile } from "../gateway/token.ts"
 import { Flag } from "../util/flag.ts"
-import { type AuthEntry, saveAuthEntries } from "./auth-file.ts"
 import { type ProbeResult, probeProvider, probeTelegram } from "./probe.ts"
 import { buildConfig, ignoreState, type ProviderAnswer, type SetupAnswers, workspaceFiles, writeFiles } from "./scaffold.ts"
 import {
@@ -193,7 +193,7 @@ async function apply(root: string, answers: SetupAnswers, flags: SetupFlags, int
   for (const provider of answers.providers) if (provider.apiKey) entries[provider.id] = { kind: provider.kind, apiKey: provider.apiKey }
   if (answers.telegram?.token) entries.telegram = { kind: "telegram", token: answers.telegram.token }
   if (Object.keys(entries).length > 0) {
-    saveAuthEntries(stateDir, entries)
+    for (const [id, entry] of Object.entries(entries)) setEntry(stateDir, id, entry)
     lines.push(`stored ${Object.keys(entries).join(", ")} in .drost/auth-profiles.json (mode 0600)`)
   }
   if (config.telegramDropped)

@@ -1,7 +1,10 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { buildBinary } from "./binary.ts"
+
+// Each test spawns real processes (CLI runs, a gateway); a loaded CI machine needs more than 5 s.
+setDefaultTimeout(30_000)
 
 const root = () => process.env.DROST_TEST_ROOT ?? "/tmp"
 

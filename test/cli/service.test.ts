@@ -1,8 +1,11 @@
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { ENTRY, runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
+
+// Each test spawns real processes (CLI runs, a gateway); a loaded CI machine needs more than 5 s.
+setDefaultTimeout(30_000)
 
 /**
  * A private HOME plus stand-ins for systemctl and launchctl on PATH that log their arguments, so no real

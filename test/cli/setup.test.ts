@@ -1,9 +1,12 @@
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs"
 import { ENTRY, runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 import { fakeOpenAI, fakeTelegram } from "./fakes.ts"
 import { KEY, spawnPty } from "./pty.ts"
+
+// Each test spawns real processes (CLI runs, a gateway); a loaded CI machine needs more than 5 s.
+setDefaultTimeout(30_000)
 
 const KEY_VALUE = "sk-test-wizard-0123456789"
 const BOT_TOKEN = "123456:fake-bot-token"
@@ -57,8 +60,8 @@ describe("drost setup in a pseudo-terminal", () => {
     expect(mode(ws.file(".drost/auth-profiles.json"))).toBe(0o600)
     expect(mode(ws.file(".drost/control-token"))).toBe(0o600)
     const auth = JSON.parse(readFileSync(ws.file(".drost/auth-profiles.json"), "utf8"))
-    expect(auth.profiles.compatible).toEqual({ kind: "openai-compatible", apiKey: KEY_VALUE })
-    expect(auth.profiles.telegram).toEqual({ kind: "telegram", token: BOT_TOKEN })
+    expect(auth.profiles.compatible).toMatchObject({ kind: "openai-compatible", apiKey: KEY_VALUE })
+    expect(auth.profiles.telegram).toMatchObject({ kind: "telegram", token: BOT_TOKEN })
     for (const file of ["prompts/system.md", "tools/clock.ts", "memory/README.md", ".gitignore"]) expect(existsSync(ws.file(file))).toBe(true)
 
     await using gw = await spawnGateway(ws.path)

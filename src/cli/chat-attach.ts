@@ -1,0 +1,210 @@
+/**
+ * `drost chat`: the terminal channel attached to a gateway that is already running (as a service, say)
+ * over the Control API — plain HTTP and SSE, so a person drops in and out while the gateway keeps
+ * running. Answers stream as they arrive; slash commands map to Control API calls. Without a terminal
+ * it reads one message per stdin line and exits at the end of input, which makes it scriptable.
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { createInterface } from "node:readline"
+import { findConfig, load } from "../gateway/load.ts"
+import { tokenFile } from "../gateway/token.ts"
+import { Flag } from "../util/flag.ts"
+
+export interface AttachOptions {
+  workspace: string
+  config?: string
+  /** Gateway base URL, e.g. http://127.0.0.1:7420 (default: from the workspace config). */
+  url?: string
+  token?: string
+  session?: string
+  /** Start a new session instead of resuming the last terminal one. */
+  new?: boolean
+}
+
+const ATTACHED_TITLE = "terminal (attached)"
+const paint = (code: number) => (text: string) => (Flag.noColor() || !process.stdout.isTTY ? text : `\x1b[${code}m${text}\x1b[0m`)
+const dim = paint(2)
+const cyan = paint(36)
+const red = paint(31)
+
+interface Session {
+  id: string
+  title: string
+  updatedAt: number
+  messageCount: number
+  provider: string
+}
+
+class AttachError extends Error {}
+
+async function endpoint(options: AttachOptions): Promise<{ url: string; token: string }> {
+  const root = resolve(options.workspace)
+  const config = options.url && options.token ? null : findConfig(root) || options.config ? await load({ root, file: options.config }) : null
+  const stateDir = config?.stateDir ?? join(root, ".drost")
+  const port = config?.controlApi.port ?? 7420
+  const url = options.url ?? (port === 0 ? null : `http://${config?.controlApi.host ?? "127.0.0.1"}:${port}`)
+  if (!url) throw new AttachError("controlApi.port is 0 (a random port); pass --url http://127.0.0.1:<port> from the gateway's start line")
+  const file = tokenFile(stateDir)
+  const token = options.token ?? config?.controlApi.token ?? Flag.controlAdminToken() ?? (existsSync(file) ? readFileSync(file, "utf8").trim() : undefined)
+  if (!token) throw new AttachError(`no Control API token: pass --token, set DROST_CONTROL_ADMIN_TOKEN, or run in the gateway's workspace (${file})`)
+  return { url: url.replace(/\/+$/, ""), token }
+}
+
+/** Parses a text/event-stream body into events. */
+async function* events(response: Response): AsyncGenerator<{ event: string; data: Record<string, unknown> }> {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+  let buffer = ""
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) return
+    buffer += value
+    for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
+      const block = buffer.slice(0, cut)
+      buffer = buffer.slice(cut + 2)
+      let event = "message"
+      const data: string[] = []
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim()
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""))
+      }
+      if (data.length === 0) continue
+      try {
+        yield { event, data: JSON.parse(data.join("\n")) as Record<string, unknown> }
+      } catch {
+        yield { event, data: { text: data.join("\n") } }
+      }
+    }
+  }
+}
+
+const preview = (value: unknown, max = 80) => {
+  const text = typeof value === "string" ? value : JSON.stringify(value)
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+}
+
+export async function attachChat(options: AttachOptions): Promise<number> {
+  const out = process.stdout
+  const { url, token } = await endpoint(options)
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${url}/control/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).catch((error: Error) => {
+      throw new AttachError(`no gateway answers at ${url} (${error.message}); start one with \`drost start\` or \`drost service install\``)
+    })
+    const payload = (await response.json().catch(() => ({}))) as T & { message?: string }
+    if (!response.ok) throw new AttachError(`${method} ${path}: ${response.status} ${payload.message ?? ""}`.trim())
+    return payload
+  }
+  const latest = async (query: string) => (await call<{ sessions: Session[] }>("GET", `/sessions?limit=1&${query}`)).sessions[0]
+  const create = () => call<Session>("POST", "/sessions", { title: ATTACHED_TITLE })
+  let session: Session = options.session
+    ? (await call<{ session: Session }>("GET", `/sessions/${encodeURIComponent(options.session)}?limit=1`)).session
+    : options.new
+      ? await create()
+      : ([await latest("channel=terminal"), await latest(`q=${encodeURIComponent(ATTACHED_TITLE)}`)].filter((found): found is Session => Boolean(found)).sort((a, b) => b.updatedAt - a.updatedAt)[0] ??
+        (await create()))
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY)
+  if (interactive) {
+    out.write(dim(`Attached to ${url} · session ${session.id} (${session.messageCount} messages) · provider ${session.provider}\n`))
+    out.write(dim("Type a message, or /help. Ctrl-C aborts a turn; Ctrl-D or /quit detaches (the gateway keeps running).\n"))
+  }
+
+  let running: AbortController | null = null
+  const rl = createInterface({ input: process.stdin, output: interactive ? out : undefined, prompt: cyan("you › "), terminal: interactive })
+  rl.on("SIGINT", () => {
+    if (!running) return rl.close()
+    call("POST", `/sessions/${session.id}/abort`).catch(() => {})
+  })
+
+  const commands: Record<string, (arg: string) => Promise<string | "quit">> = {
+    help: async () =>
+      "/new · /sessions · /session <id> · /status · /providers · /provider <id> · /tools · /abort · /restart · /quit (detach; the gateway keeps running)",
+    quit: async () => "quit",
+    new: async () => {
+      session = await create()
+      return `new session ${session.id}`
+    },
+    sessions: async () => {
+      const list = (await call<{ sessions: Session[] }>("GET", "/sessions?limit=10")).sessions
+      return list.map((item) => `${item.id === session.id ? "*" : " "} ${item.id}  ${item.title || "(untitled)"} · ${item.messageCount} messages · ${new Date(item.updatedAt).toISOString()}`).join("\n")
+    },
+    session: async (arg) => {
+      if (!arg) return "usage: /session <id> (see /sessions)"
+      session = (await call<{ session: Session }>("GET", `/sessions/${encodeURIComponent(arg)}?limit=1`)).session
+      return `switched to ${session.id} (${session.messageCount} messages)`
+    },
+    status: async () => {
+      const status = await call<{ state: string; sessions: number; runningTurns: number; uptimeMs: number }>("GET", "/status")
+      return `gateway ${status.state} · ${status.sessions} sessions · ${status.runningTurns} running turns · up ${Math.round(status.uptimeMs / 1000)} s · session ${session.id} on ${session.provider}`
+    },
+    providers: async () => JSON.stringify(await call("GET", "/providers"), null, 2),
+    provider: async (arg) => {
+      if (!arg) return "usage: /provider <id> (see /providers)"
+      session = await call<Session>("PATCH", `/sessions/${session.id}`, { provider: arg })
+      return `provider switches to ${arg} at the next turn`
+    },
+    tools: async () => JSON.stringify(await call("GET", "/tools"), null, 2),
+    abort: async () => ((await call<{ aborted: boolean }>("POST", `/sessions/${session.id}/abort`)).aborted ? "aborted" : "no turn was running"),
+    restart: async () => JSON.stringify(await call("POST", "/runtime/restart", {})),
+  }
+
+  const turn = async (input: string): Promise<boolean> => {
+    running = new AbortController()
+    try {
+      const response = await fetch(`${url}/control/v1/sessions/${session.id}/turn`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({ input }),
+        signal: running.signal,
+      })
+      if (!response.ok) {
+        const body = (await response.json().catch(() => ({}))) as { message?: string }
+        out.write(`${red(`${response.status}: ${body.message ?? "the gateway refused the turn"}`)}\n`)
+        return false
+      }
+      if (interactive) out.write(cyan("drost › "))
+      let ok = false
+      for await (const { event, data } of events(response)) {
+        if (event === "session.turn.delta") out.write(String(data.text ?? ""))
+        else if (event === "tool.call.started") out.write(`\n${dim(`  ⚙ ${data.name} ${preview(data.args)}`)}\n`)
+        else if (event === "tool.call.completed") out.write(`${dim(`  ${data.isError ? "✗" : "✓"} ${data.name} · ${data.durationMs} ms`)}\n`)
+        else if (event.startsWith("turn.")) {
+          if (event === "turn.completed") ok = true
+          else if (event !== "turn.accepted") out.write(`\n${red(`[turn ${data.status ?? event.slice(5)}: ${data.reason ?? ""}]`)}`)
+        }
+      }
+      out.write("\n")
+      return ok
+    } finally {
+      running = null
+    }
+  }
+
+  let failures = 0
+  if (interactive) rl.prompt()
+  for await (const line of rl) {
+    const input = line.trim()
+    if (input.startsWith("/")) {
+      const [name = "", ...rest] = input.slice(1).split(/\s+/)
+      const command = commands[name]
+      const reply = command ? await command(rest.join(" ")).catch((error: Error) => red(error.message)) : `unknown command /${name}; /help lists them`
+      if (reply === "quit") break
+      out.write(`${reply}\n`)
+    } else if (input) {
+      const ok = await turn(input).catch((error: Error) => {
+        out.write(`${red(error.message)}\n`)
+        return false
+      })
+      if (!ok) failures++
+    }
+    if (interactive) rl.prompt()
+  }
+  rl.close()
+  if (interactive) out.write(dim("Detached; the gateway keeps running.\n"))
+  return failures === 0 ? 0 : 1
+}
+
+export { AttachError }
