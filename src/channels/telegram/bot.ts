@@ -97,13 +97,14 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
   /** Make the message durable (and the updates handled) in one transaction, then stream the answer. */
   const converse = async (message: Message, updateIds: number[], text: string, images: { mediaType: string; data: string }[]) => {
     const sessionId = sessionFor(message)
-    let accepted: Accepted | null = null
-    store.transaction(() => {
-      accepted = gw.sessions.prompt({ sessionId, text, images, source: "telegram" })
-      store.done(botId, updateIds)
-    })
     const replyTo = message.chat.type === "private" ? undefined : message.message_id
-    await streamReply({ api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo }, accepted!)
+    const accept = () =>
+      store.transaction((): Accepted => {
+        const accepted = gw.sessions.prompt({ sessionId, text, images, source: "telegram" })
+        store.done(botId, updateIds)
+        return accepted
+      })
+    await streamReply({ api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo }, sessionId, accept)
   }
 
   const runAlbum = async (album: Album) => {

@@ -9,6 +9,7 @@ import type { Api } from "grammy"
 import { ToolEvent, TurnEvent } from "../../agent/events.ts"
 import type { Accepted, TurnResult } from "../../agent/session.ts"
 import type { Bus } from "../../bus/bus.ts"
+import type { EventDef, Payload } from "../../core/event.ts"
 import type { Logger } from "../../util/log.ts"
 import { isEntityError, isMissingMessage, isNotModified } from "./api.ts"
 import type { Pacer } from "./pacer.ts"
@@ -60,9 +61,14 @@ export function finalBlocks(items: Item[]): Block[] {
   return out
 }
 
-export function streamReply(deps: ReplyDeps, accepted: Accepted): Promise<void> {
+/**
+ * Stream the answer to the message `accept` submits. The bus is watched before `accept` runs: an idle
+ * session starts the turn inside `prompt()`, so its first events come before the turn id is known.
+ */
+export function streamReply(deps: ReplyDeps, sessionId: string, accept: () => Accepted): Promise<void> {
   const { api, chatId, pacer, log } = deps
-  const turnId = accepted.turn.id
+  let turnId: string | null = null
+  const early: [(data: never) => void, { turnId: string }][] = []
   const items: Item[] = []
   let messageId: number | null = null
   let shown = ""
@@ -107,33 +113,34 @@ export function streamReply(deps: ReplyDeps, accepted: Accepted): Promise<void> 
     }, Math.max(0, pacer.readyIn()))
   }
 
-  const mine = (data: { turnId: string }) => data.turnId === turnId
+  const on = <E extends EventDef>(def: E, handler: (data: Payload<E>) => void) =>
+    deps.bus.subscribe(def, (event) => {
+      const data = event.data as Payload<E> & { sessionId: string; turnId: string }
+      if (turnId === null) {
+        if (data.sessionId === sessionId) early.push([handler as (data: never) => void, data])
+      } else if (data.turnId === turnId) handler(data)
+    })
   const stops = [
-    deps.bus.subscribe(TurnEvent.Started, (event) => {
-      if (!mine(event.data)) return
+    on(TurnEvent.Started, () => {
       sendTyping()
       typing = setInterval(sendTyping, TYPING_EVERY_MS)
     }),
-    deps.bus.subscribe(TurnEvent.Delta, (event) => {
-      if (!mine(event.data)) return
-      text().text += event.data.text
+    on(TurnEvent.Delta, (data) => {
+      text().text += data.text
       schedule()
     }),
-    deps.bus.subscribe(TurnEvent.Discard, (event) => {
-      if (!mine(event.data)) return
+    on(TurnEvent.Discard, (data) => {
       const last = items.at(-1)
-      if (last?.kind === "text") last.text = last.text.slice(0, Math.max(0, last.text.length - event.data.chars))
+      if (last?.kind === "text") last.text = last.text.slice(0, Math.max(0, last.text.length - data.chars))
       schedule()
     }),
-    deps.bus.subscribe(ToolEvent.Started, (event) => {
-      if (!mine(event.data)) return
-      items.push({ kind: "tool", name: event.data.name, state: "running" })
+    on(ToolEvent.Started, (data) => {
+      items.push({ kind: "tool", name: data.name, state: "running" })
       schedule()
     }),
-    deps.bus.subscribe(ToolEvent.Completed, (event) => {
-      if (!mine(event.data)) return
-      const item = items.findLast((candidate) => candidate.kind === "tool" && candidate.name === event.data.name && candidate.state === "running")
-      if (item?.kind === "tool") item.state = event.data.isError ? "error" : "ok"
+    on(ToolEvent.Completed, (data) => {
+      const item = items.findLast((candidate) => candidate.kind === "tool" && candidate.name === data.name && candidate.state === "running")
+      if (item?.kind === "tool") item.state = data.isError ? "error" : "ok"
       schedule()
     }),
   ]
@@ -172,6 +179,10 @@ export function streamReply(deps: ReplyDeps, accepted: Accepted): Promise<void> 
     if (typing) clearInterval(typing)
     for (const stop of stops) stop()
     await inflight
+    // Collected into another message's turn (orchestration "collect"): that message's reply answers.
+    if (result.turnId !== turnId) return
+    // Superseded by a newer message (orchestration "interrupt"): the newer turn answers.
+    if (result.status === "failed" && result.reason?.startsWith("superseded")) return
     const chunks =
       result.status === "completed"
         ? pack(finalBlocks(items.length ? items : [{ kind: "text", text: result.text }]))
@@ -180,6 +191,16 @@ export function streamReply(deps: ReplyDeps, accepted: Accepted): Promise<void> 
     for (const [index, chunk] of final.entries()) await deliver(chunk, index === 0 ? messageId : null)
   }
 
+  let accepted: Accepted
+  try {
+    accepted = accept()
+  } catch (error) {
+    finished = true
+    for (const stop of stops) stop()
+    throw error
+  }
+  turnId = accepted.turn.id
+  for (const [handler, data] of early.splice(0)) if (data.turnId === turnId) handler(data as never)
   return accepted.done.then(finish)
 }
 
