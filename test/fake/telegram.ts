@@ -1,8 +1,8 @@
 /**
  * A fake Telegram Bot API on 127.0.0.1, faithful where the channel depends on it:
  * - `getUpdates` long-polls: it confirms every update below `offset`, answers at once when updates are
- *   waiting and otherwise holds the request up to `timeout` seconds; a second concurrent poller gets
- *   409 Conflict, as on Telegram;
+ *   waiting and otherwise holds the request up to `timeout` seconds; when a second getUpdates arrives
+ *   the older one ends with 409 Conflict, as on Telegram;
  * - `sendMessage` / `editMessageText` validate HTML as strictly as Telegram (telegram-html.ts), enforce
  *   4,096 characters and answer "message is not modified" for an identical edit;
  * - `sendChatAction`, `setMyCommands` (name and description rules), `getMe`, `deleteWebhook`,
@@ -27,7 +27,10 @@ export interface SentMessage {
   text: string
   html: string | null
   edits: number
+  /** When it was sent. */
   at: number
+  /** When its current content arrived (send or last edit). */
+  updatedAt: number
 }
 
 type Failure = { code: number; description: string; retryAfter?: number } | { hang: true } | { raw: number }
@@ -280,7 +283,7 @@ export class FakeTelegram {
     if (method === "sendMessage") {
       const id = (this.nextMessage.get(chatId) ?? 0) + 1
       this.nextMessage.set(chatId, id)
-      const message: SentMessage = { chatId, messageId: id, text, html, edits: 0, at: Date.now() }
+      const message: SentMessage = { chatId, messageId: id, text, html, edits: 0, at: Date.now(), updatedAt: Date.now() }
       this.messages.push(message)
       return this.ok({ message_id: id, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: chatId < 0 ? "group" : "private" }, from: BOT, text })
     }
@@ -295,6 +298,7 @@ export class FakeTelegram {
     target.text = text
     target.html = html
     target.edits++
+    target.updatedAt = Date.now()
     return this.ok({ message_id: target.messageId, date: Math.floor(target.at / 1000), chat: { id: chatId, type: "private" }, from: BOT, text, edit_date: Math.floor(Date.now() / 1000) })
   }
 }
