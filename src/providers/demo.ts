@@ -16,7 +16,7 @@ function tokens(text: string): number {
   return Math.ceil(text.length / 4)
 }
 
-function plan(messages: ChatMessage[], tools: Set<string>, callId: string): { text: string; call?: { name: string; args: unknown } } {
+function plan(messages: ChatMessage[], tools: Set<string>, _callId: string): { text: string; call?: { name: string; args: unknown } } {
   const last = messages.at(-1)
   if (last?.role === "tool") {
     const result = last.parts.find((part) => part.type === "tool-result")
