@@ -12,6 +12,7 @@ import { providersCommand } from "./providers.ts"
 import { promptCommand } from "./prompt.ts"
 import { start } from "./start.ts"
 import { telegramCommand } from "./telegram.ts"
+import { toolCommand } from "./tool.ts"
 
 function fail(error: unknown): never {
   if (error instanceof ConfigError) {
@@ -53,7 +54,7 @@ const versionCommand = defineCommand({
 // Annotated: `completion` walks this tree, so the tree refers to itself.
 export const main: CommandDef = defineCommand({
   meta: { name: "drost", version: VERSION, description: "A persistent runtime for AI agents" },
-  subCommands: { start: startCommand, version: versionCommand, prompt: promptCommand, auth: authCommand, providers: providersCommand, telegram: telegramCommand, ...onboardCommands(() => main) },
+  subCommands: { start: startCommand, version: versionCommand, prompt: promptCommand, auth: authCommand, providers: providersCommand, telegram: telegramCommand, tool: toolCommand, ...onboardCommands(() => main) },
 })
 
 export async function run(argv: string[]) {

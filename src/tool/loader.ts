@@ -66,8 +66,14 @@ export function scan(dir: string): { files: string[]; signature: string } {
   return { files, signature: parts.join("|") }
 }
 
+/**
+ * Where the worker entry is. From source it sits beside this file. In the compiled binary every
+ * entry point keeps its path relative to the entry points' common folder (src/), under /$bunfs/root;
+ * `import.meta.url` there names the executable, not this file, so the path is spelled out.
+ */
 export function workerUrl(): string {
-  return new URL("./worker.ts", import.meta.url).href
+  if (!import.meta.url.includes("$bunfs")) return new URL("./worker.ts", import.meta.url).href
+  return "/$bunfs/root/tool/worker.ts"
 }
 
 export function createWorkspaceLoader(options: LoaderOptions) {

@@ -1,0 +1,72 @@
+/**
+ * The compiled binary (built through build.ts, which compiles src/tool/worker.ts as an extra entry
+ * point) loads a workspace tool that imports `drost` and an npm package from the workspace's own
+ * node_modules, with no bun or node on PATH: `drost tool check` and a running gateway both use it.
+ */
+import { afterAll, describe, expect, test } from "bun:test"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { join } from "node:path"
+import { buildBinary } from "../binary/binary.ts"
+import { workspace } from "../lib/workspace.ts"
+
+const root = () => process.env.DROST_TEST_ROOT ?? "/tmp"
+let binary: string | null = null
+afterAll(() => {
+  if (binary) rmSync(binary, { force: true })
+})
+
+const TOOL = `import { defineTool, version } from "drost"
+import shout from "shout"
+export default defineTool({
+  name: "loud",
+  description: "shouts",
+  parameters: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
+  execute: ({ text }) => shout(text) + " sdk " + version,
+})
+`
+
+describe("workspace tools in the compiled binary", () => {
+  test("a tool importing drost and a workspace npm package loads and runs", async () => {
+    binary = (await buildBinary([], "drost-tools")).file
+    await using ws = await workspace({
+      files: {
+        "tools/loud.ts": TOOL,
+        "node_modules/shout/package.json": JSON.stringify({ name: "shout", version: "1.0.0", type: "module", main: "index.js" }),
+        "node_modules/shout/index.js": "export default (text) => text.toUpperCase() + '!'\n",
+      },
+    })
+    const empty = join(root(), "no-bun-on-path")
+    mkdirSync(empty, { recursive: true })
+    const home = mkdtempSync(join(root(), "home-"))
+    const env = { PATH: empty, HOME: home }
+
+    const check = Bun.spawnSync([binary, "tool", "check", "tools/loud.ts"], { cwd: ws.path, env, stdout: "pipe", stderr: "pipe" })
+    expect(check.stdout.toString()).toContain("ok  tools/loud.ts  loud: shouts")
+    expect(check.exitCode).toBe(0)
+
+    const proc = Bun.spawn([binary, "start", "--port", "0"], { cwd: ws.path, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+    try {
+      let out = ""
+      let url = ""
+      for await (const chunk of proc.stdout) {
+        out += new TextDecoder().decode(chunk)
+        const line = out.split("\n").find((candidate) => candidate.startsWith('{"ready":true'))
+        if (line) {
+          url = (JSON.parse(line) as { url: string }).url
+          break
+        }
+      }
+      expect(url).not.toBe("")
+      const token = readFileSync(join(ws.path, ".drost/control-token"), "utf8").trim()
+      const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
+      const listing = (await (await fetch(`${url}/control/v1/tools`, { headers })).json()) as { tools: { name: string }[]; rejected: unknown[] }
+      expect(listing.rejected).toEqual([])
+      expect(listing.tools.map((tool) => tool.name)).toContain("loud")
+      const run = await fetch(`${url}/control/v1/tools/loud/execute`, { method: "POST", headers, body: JSON.stringify({ text: "hey" }) })
+      expect(await run.json()).toMatchObject({ output: "HEY! sdk 0.1.0", isError: false })
+    } finally {
+      proc.kill("SIGKILL")
+      await proc.exited
+    }
+  }, 120_000)
+})
