@@ -20,6 +20,7 @@ import { runtimeRoutes } from "./runtime.ts"
 import { sessionRoutes } from "./sessions.ts"
 import { toolRoutes } from "./tools.ts"
 import { usageRoutes } from "./usage.ts"
+import { evolutionRoutes } from "./evolution.ts"
 import { telegramRoutes } from "./telegram.ts"
 
 export const PREFIX = "/control/v1"
@@ -68,6 +69,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(toolRoutes(gw))
     .use(promptRoutes(gw))
     .use(usageRoutes(gw))
+    .use(evolutionRoutes(gw))
     .use(telegramRoutes(gw))
     .use(openaiRoutes(gw, openai))
   root = app

@@ -11,6 +11,10 @@ import { onboardCommands } from "./onboard.ts"
 import { providersCommand } from "./providers.ts"
 import { promptCommand } from "./prompt.ts"
 import { start } from "./start.ts"
+import { UnsafeBind } from "../api/server.ts"
+import { followSupervisor } from "./child.ts"
+import { evolutionCommand, restartCommand } from "./evolution.ts"
+import { REFUSED, supervise } from "./supervisor.ts"
 import { telegramCommand } from "./telegram.ts"
 import { toolCommand } from "./tool.ts"
 
@@ -21,7 +25,9 @@ function fail(error: unknown): never {
     process.stderr.write(`drost: ${error.message}\n`)
     if (Flag.logLevel() === "debug" && error.stack) process.stderr.write(`${error.stack}\n`)
   } else process.stderr.write(`drost: ${String(error)}\n`)
-  process.exit(1)
+  // Under the supervisor, a refusal the user must fix (config, lock, port) must not be retried as a crash.
+  const refused = error instanceof DrostError || error instanceof UnsafeBind || (error instanceof Error && error.message.startsWith("cannot serve the Control API"))
+  process.exit(Flag.supervised() && refused ? REFUSED : 1)
 }
 
 const workspaceArgs = {
@@ -36,9 +42,13 @@ const startCommand = defineCommand({
     server: { type: "boolean", description: "Run as a server even in a terminal (no chat)" },
     port: { type: "string", alias: "p", description: "Control API port (overrides controlApi.port; 0 picks a free port)" },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const port = args.port === undefined ? undefined : Number(args.port)
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) fail(new Error(`--port expects 0–65535, got "${args.port}"`))
+    const workspace = args.workspace ?? Flag.workspace() ?? process.cwd()
+    // `drost start` is the supervisor; the gateway itself runs in its child (DROST_SUPERVISED=1).
+    if (!Flag.supervised()) process.exit(await supervise({ workspace, config: args.config, argv: rawArgs }).catch(fail))
+    followSupervisor()
     const code = await start({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, server: args.server, port }).catch(fail)
     process.exit(code)
   },
@@ -54,7 +64,7 @@ const versionCommand = defineCommand({
 // Annotated: `completion` walks this tree, so the tree refers to itself.
 export const main: CommandDef = defineCommand({
   meta: { name: "drost", version: VERSION, description: "A persistent runtime for AI agents" },
-  subCommands: { start: startCommand, version: versionCommand, prompt: promptCommand, auth: authCommand, providers: providersCommand, telegram: telegramCommand, tool: toolCommand, ...onboardCommands(() => main) },
+  subCommands: { start: startCommand, restart: restartCommand, evolution: evolutionCommand, version: versionCommand, prompt: promptCommand, auth: authCommand, providers: providersCommand, telegram: telegramCommand, tool: toolCommand, ...onboardCommands(() => main) },
 })
 
 export async function run(argv: string[]) {

@@ -1,7 +1,8 @@
 /**
  * `drost start`: load config, start the gateway, serve the Control API, and either chat in the
  * terminal (TTY) or run as a server (no TTY; never reads stdin). Stops gracefully on SIGINT/SIGTERM
- * and restarts in place when a restart is requested.
+ * and restarts when a restart is requested: in place, or, under `drost start`'s supervisor (the usual
+ * case, see supervisor.ts), by exiting with RESTART so the supervisor starts a fresh process.
  */
 import { relative } from "node:path"
 import { type ApiServer, UnsafeBind, serveApi } from "../api/server.ts"
@@ -12,6 +13,9 @@ import { load } from "../gateway/load.ts"
 import { resolveTokens } from "../gateway/token.ts"
 import { VERSION } from "../util/version.ts"
 import { runChat } from "./chat.ts"
+import { serveSupervisor } from "./child.ts"
+import { RESTART } from "./supervisor.ts"
+import { Flag } from "../util/flag.ts"
 import { offerSetup } from "./setup.ts"
 import { ui as consola } from "./ui.ts"
 
@@ -60,6 +64,8 @@ export async function start(args: StartArgs): Promise<number> {
     if (!interactive) consola.info("No terminal attached: running as a server (Ctrl-C or SIGTERM stops it).")
     // Machine-readable readiness line for supervisors and tests.
     if (!interactive) process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, url })}\n`)
+    // Under the supervisor: announce readiness over IPC and answer its health gate.
+    const unserve = serveSupervisor(gw, url)
 
     const exit = await new Promise<Exit>((resolve) => {
       const onSignal = () => resolve("signal")
@@ -81,7 +87,10 @@ export async function start(args: StartArgs): Promise<number> {
     await gw.drain(reason)
     await server?.stop()
     await gw.stop(reason)
+    unserve()
     process.removeAllListeners("SIGINT")
+    // Supervised, a restart is a fresh process: new code (after an evolution) takes effect.
+    if (exit === "restart" && Flag.supervised()) return RESTART
     if (exit !== "restart") return 0
   }
 }

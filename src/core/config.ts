@@ -6,6 +6,7 @@
  */
 import { type Static, type TObject, Type } from "./schema.ts"
 import { McpConfig, ToolsConfig } from "./tools-config.ts"
+import { Evolution, Supervisor } from "./evolution-config.ts"
 import { type ChannelConfig, Channels } from "./channel-config.ts"
 import { Context, Memory, Orchestration, Retention, Schedule } from "./continuity-config.ts"
 
@@ -125,6 +126,8 @@ export const ConfigSchema = Type.Object(
     controlApi: section(ControlApi),
     shutdown: section(Shutdown),
     tools: Type.Optional(ToolsConfig),
+    evolution: Type.Optional(Evolution),
+    supervisor: Type.Optional(Supervisor),
     mcp: Type.Optional(McpConfig),
   },
   closed,
@@ -154,6 +157,9 @@ export interface Config {
   /** Absent in configs built by hand in tests: the defaults apply. */
   tools?: ToolsConfig
   mcp?: McpConfig
+  /** Absent in configs built by hand in tests: treat as the defaults (evolution.ts `settings`). */
+  evolution?: Evolution
+  supervisor?: Supervisor
 }
     context: section(Context),
     memory: section(Memory),

@@ -135,6 +135,8 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     shutdown: input.shutdown as Config["shutdown"],
     tools: input.tools as Config["tools"],
     mcp: input.mcp as Config["mcp"],
+    evolution: input.evolution as Config["evolution"],
+    supervisor: input.supervisor as Config["supervisor"],
   }
 }
 

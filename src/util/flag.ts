@@ -30,6 +30,8 @@ export const Flag = {
   openaiApiKey: () => text("OPENAI_API_KEY"),
   anthropicApiKey: () => text("ANTHROPIC_API_KEY"),
   xaiApiKey: () => text("XAI_API_KEY"),
+  /** Set by `drost start`'s supervisor for the gateway it runs as its child (not for users to set). */
+  supervised: () => truthy("DROST_SUPERVISED"),
   /** Any variable, for `env:` references in provider profiles. */
   get: (name: string) => text(name),
   truthy,

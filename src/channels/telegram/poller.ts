@@ -69,7 +69,8 @@ export function createPoller(deps: PollerDeps) {
   }, LEASE_TTL_MS / 3)
   renew.unref?.()
 
-  const backoff = () => Math.min(30_000, 500 * 2 ** Math.min(failures, 6))
+  /** 250 ms, doubling up to 30 s. */
+  const backoff = () => Math.min(30_000, 250 * 2 ** Math.min(failures - 1, 7))
 
   const supplier: UpdateSupplier<Update> = {
     async supply(batchSize, polyfilled) {
