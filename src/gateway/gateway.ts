@@ -18,6 +18,8 @@ import { open } from "../store/db.ts"
 import { createSessionStore, type SessionStore } from "../store/sessions.ts"
 import type { ToolRegistry } from "../tool/registry.ts"
 import { createToolset, type Toolset } from "../tool/toolset.ts"
+import { evolveTool } from "../tool/builtin/evolve.ts"
+import { createEvolution, type EvolutionService } from "../evolve/service.ts"
 import { Flag } from "../util/flag.ts"
 import { Log } from "../util/log.ts"
 import { VERSION } from "../util/version.ts"
@@ -42,6 +44,8 @@ export interface Gateway {
   /** One cheap request per profile, in parallel, each bounded by `timeoutMs`; the results show in status. */
   probeProviders(timeoutMs?: number): Promise<ProbeResult[]>
   sessions: Sessions
+  /** Self-evolution transactions and their audit trail (src/evolve). */
+  evolution: EvolutionService
   startedAt: number
   state(): { state: State; reasons: string[] }
   /** Memory index, prompt assembly and history compaction. */
@@ -74,6 +78,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const sink: Sink = createSink(bus, join(config.stateDir, "logs"))
     cleanup.push(() => sink.close())
 
+    // Self-evolution: a transaction a crash left open is rolled back before anything loads its files.
+    const evolution = createEvolution({
+      config,
+      bus,
+      log: Log.create("evolution"),
+      supervised: Flag.supervised(),
+      requestRestart: (by) => gateway.requestRestart(by),
+    })
+    await evolution.recover()
+
     const health = new Map<string, string>()
     // Built-ins, policy, workspace tools (a Worker per generation) and MCP servers.
     const toolset = createToolset(config, {
@@ -91,6 +105,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     })
     const tools = toolset.registry
     await toolset.start()
+    if (evolution.settings.enabled) tools.register(evolveTool(() => evolution))
     cleanup.push(() => void toolset.stop())
     // Adapters with credentials from .drost/auth-profiles.json or the environment, behind the failover router.
     const hub = createProviderHub(config, (id, problem) => {
@@ -150,6 +165,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       providerStatus: () => hub.status(store.stepUsageByProvider()),
       probeProviders: (timeoutMs = config.providers.probeTimeoutMs ?? 5000) => hub.probe(timeoutMs),
       sessions,
+      evolution,
       startedAt: Date.now(),
       state: () => ({ state: current, reasons: [...health.entries()].map(([component, problem]) => `${component}: ${problem}`) }),
       setHealth(component, problem) {

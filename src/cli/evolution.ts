@@ -1,0 +1,123 @@
+/**
+ * `drost evolution log|show|revert` and `drost restart`. The log reads the history file directly, so it
+ * works while the gateway is down (the moment you need it most). Revert and restart talk to the running
+ * gateway when there is one; otherwise revert runs here, and a revert that needs new code to start
+ * takes effect, health-gated, at the next `drost start`.
+ */
+import { defineCommand } from "citty"
+import type { Config } from "../core/config.ts"
+import { DrostError } from "../core/error.ts"
+import { createAudit, type EvolutionRecord } from "../evolve/audit.ts"
+import { checkTools } from "../evolve/check.ts"
+import { createEvolution, type Outcome } from "../evolve/service.ts"
+import { load } from "../gateway/load.ts"
+import { Log } from "../util/log.ts"
+import { Flag } from "../util/flag.ts"
+import { attach } from "./attach.ts"
+
+const workspaceArgs = {
+  workspace: { type: "string", alias: "w", description: "Workspace folder (default: DROST_WORKSPACE or the current folder)" },
+  config: { type: "string", alias: "c", description: "Config file (default: the first drost.config.* in the workspace)" },
+  url: { type: "string", description: "Control API of the running gateway (default: the configured host and port)" },
+} as const
+
+const where = (args: { workspace?: string; config?: string; url?: string }) => ({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, url: args.url })
+
+function when(time: number | null): string {
+  return time ? new Date(time).toISOString().replace("T", " ").slice(0, 19) : "-"
+}
+
+export function formatRecord(record: EvolutionRecord, verbose: boolean): string {
+  const files = record.files.map((file) => `    ${file.status.padEnd(8)} ${file.path} +${file.added} -${file.removed}`)
+  const head = `${record.id}  ${when(record.startedAt)}  ${record.status.padEnd(11)} ${record.by.padEnd(5)} ${record.reason}`
+  if (!verbose) return `${head}${record.restart?.healthyAfterMs !== undefined ? `  (healthy again ${record.restart.healthyAfterMs} ms after the verdict)` : ""}`
+  const steps = record.steps.map((step) => {
+    const output = step.output.trim() ? `\n${step.output.trim().split("\n").map((line) => `        ${line}`).join("\n")}` : ""
+    return `    ${step.ok ? "✓" : "✗"} ${step.name.padEnd(13)} ${String(Math.round(step.durationMs)).padStart(6)} ms${output}`
+  })
+  return [
+    head,
+    `  before ${record.before ?? "-"}  after ${record.after ?? "-"}${record.revertOf ? `  (reverts ${record.revertOf})` : ""}`,
+    `  verdict: ${record.verdict ?? "(in progress)"}`,
+    ...(files.length ? ["  files:", ...files] : []),
+    "  steps:",
+    ...steps,
+  ].join("\n")
+}
+
+const log = defineCommand({
+  meta: { name: "log", description: "List evolution transactions, newest first (works while the gateway is down)" },
+  args: {
+    ...workspaceArgs,
+    limit: { type: "string", alias: "n", description: "How many (default 20)" },
+    verbose: { type: "boolean", alias: "v", description: "Every step with its output, and the files" },
+    json: { type: "boolean", description: "JSON records" },
+  },
+  async run({ args }) {
+    const config = await load({ root: where(args).workspace, file: args.config })
+    const records = createAudit(config.stateDir).list().slice(0, Number(args.limit ?? 20))
+    if (args.json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`)
+    else if (records.length === 0) process.stdout.write("no evolution transactions yet\n")
+    else process.stdout.write(`${records.map((record) => formatRecord(record, Boolean(args.verbose))).join(args.verbose ? "\n\n" : "\n")}\n`)
+  },
+})
+
+const show = defineCommand({
+  meta: { name: "show", description: "One transaction with every step's output" },
+  args: { ...workspaceArgs, id: { type: "positional", required: true, description: "Evolution id (evo_…)" } },
+  async run({ args }) {
+    const config = await load({ root: where(args).workspace, file: args.config })
+    const record = createAudit(config.stateDir).get(args.id)
+    if (!record) throw new DrostError("NotFound", `unknown evolution "${args.id}"; see drost evolution log`)
+    process.stdout.write(`${formatRecord(record, true)}\n`)
+  },
+})
+
+function report(outcome: Outcome) {
+  process.stdout.write(`${outcome.output}\n`)
+  if (!outcome.ok) process.exitCode = 1
+}
+
+const revert = defineCommand({
+  meta: { name: "revert", description: "Revert an applied transaction as a new transaction (same gates)" },
+  args: { ...workspaceArgs, id: { type: "positional", required: true, description: "Evolution id (evo_…)" } },
+  async run({ args }) {
+    const outcome = await attach(
+      where(args),
+      // No gateway running: revert here; new code takes effect (health-gated) at the next drost start.
+      (gw) => createEvolution({ config: gw.config, bus: gw.bus, log: Log.create("evolution"), supervised: true, requestRestart: () => {} }).revert(args.id, "cli"),
+      async (api) => (await api(`/evolution/${encodeURIComponent(args.id)}/revert`, { method: "POST" })) as Outcome,
+    )
+    report(outcome)
+  },
+})
+
+const checkToolsCommand = defineCommand({
+  meta: { name: "check-tools", description: "(internal) import tool files in this process and check their shape; used by the tools gate", hidden: true },
+  args: {},
+  async run({ rawArgs }) {
+    process.exitCode = await checkTools(rawArgs.filter((arg) => !arg.startsWith("-")))
+  },
+})
+
+export const evolutionCommand = defineCommand({
+  meta: { name: "evolution", description: "Self-evolution: the audit trail, and reverting a transaction (docs/self-evolution.md)" },
+  subCommands: { log, show, revert, "check-tools": checkToolsCommand },
+})
+
+export const restartCommand = defineCommand({
+  meta: { name: "restart", description: "Restart the running gateway (its supervisor starts a fresh process; sessions are kept)" },
+  args: workspaceArgs,
+  async run({ args }) {
+    const text = await attach(
+      where(args),
+      () => "no gateway is running on this workspace; start it with drost start",
+      async (api: (path: string, init?: { method?: string; json?: unknown }) => Promise<unknown>, _config: Config) => {
+        const result = (await api("/runtime/restart", { method: "POST", json: {} })) as { restarting?: boolean; config?: { ok: boolean; issues: string[] } }
+        if (result.restarting) return "restart requested: running turns finish, then the gateway starts again"
+        throw new DrostError("Invalid", `restart refused: the config does not load:\n${(result.config?.issues ?? []).join("\n")}`)
+      },
+    )
+    process.stdout.write(`${text}\n`)
+  },
+})

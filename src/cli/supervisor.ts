@@ -1,0 +1,204 @@
+/**
+ * `drost start` runs this small supervisor; the gateway runs as its child (the same executable, with
+ * DROST_SUPERVISED=1). The supervisor:
+ * - restarts the child when it asks (exit code RESTART: /restart, the API, `drost restart`, evolution);
+ * - restarts it after a crash with exponential backoff, and gives up after `supervisor.maxCrashes` in
+ *   `supervisor.windowMs`, leaving its reason on stderr and in `.drost/supervisor.json`;
+ * - forwards SIGTERM/SIGHUP (and SIGINT when there is no terminal) for a clean stop;
+ * - runs the health gate after a restart into evolved code (journal stage "restarting"): ready and
+ *   /healthz within `evolution.healthGate.timeoutMs`, then a canary turn. On failure it restores the
+ *   checkpoint with its own (old, trusted) code, commits the rollback and starts the child again.
+ * The child's exit code REFUSED (bad config, workspace locked, port busy) ends the supervisor at once.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import type { Subprocess } from "bun"
+import { Supervisor as SupervisorSchema, type Supervisor as SupervisorSettings } from "../core/evolution-config.ts"
+import type { Config } from "../core/config.ts"
+import { Value } from "../core/schema.ts"
+import { createRepo } from "../evolve/git.ts"
+import { Journal } from "../evolve/journal.ts"
+import { self } from "../evolve/self.ts"
+import { resolveRoots, settings as evolutionSettings } from "../evolve/service.ts"
+import { load } from "../gateway/load.ts"
+import type { FromChild, ToChild } from "./child.ts"
+
+/** Exit codes of the child gateway that mean something to the supervisor. */
+export const RESTART = 75
+export const REFUSED = 78
+
+export interface SuperviseArgs {
+  workspace: string
+  config?: string
+  /** Arguments for the child's `start` (flags as given). */
+  argv: string[]
+}
+
+interface Spawned {
+  proc: Subprocess
+  ready: Promise<{ url: string | null } | null>
+  replies: ((message: FromChild) => void)[]
+  stderrTail: () => string
+}
+
+function spawnChild(args: SuperviseArgs): Spawned {
+  let markReady: (value: { url: string | null } | null) => void = () => {}
+  const ready = new Promise<{ url: string | null } | null>((resolve) => {
+    markReady = resolve
+  })
+  const replies: ((message: FromChild) => void)[] = []
+  let tail = ""
+  const proc = Bun.spawn([...self(), "start", ...args.argv], {
+    cwd: process.cwd(),
+    env: { ...process.env, DROST_SUPERVISED: "1" },
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "pipe",
+    ipc(message: FromChild) {
+      if (message.type === "ready") markReady({ url: message.url })
+      for (const reply of replies) reply(message)
+    },
+  })
+  proc.exited.then(() => markReady(null))
+  // Forward the child's stderr and keep its end: the last lines explain a crash.
+  ;(async () => {
+    const decoder = new TextDecoder()
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
+      process.stderr.write(chunk)
+      tail = (tail + decoder.decode(chunk)).slice(-4000)
+    }
+  })()
+  return { proc, ready, replies, stderrTail: () => tail }
+}
+
+function request(child: Spawned, message: ToChild, expect: FromChild["type"], timeoutMs: number): Promise<FromChild | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), Math.max(0, timeoutMs))
+    child.replies.push((reply) => {
+      if (reply.type !== expect) return
+      clearTimeout(timer)
+      resolve(reply)
+    })
+    child.proc.exited.then(() => resolve(null))
+    child.proc.send(message)
+  })
+}
+
+async function stopChild(child: Spawned, graceMs = 3000) {
+  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return
+  child.proc.kill("SIGTERM")
+  const timer = setTimeout(() => child.proc.kill("SIGKILL"), graceMs)
+  await child.proc.exited
+  clearTimeout(timer)
+}
+
+/** ready + /healthz + canary within the deadline; resolves to null when healthy, else the reason. */
+async function healthGate(child: Spawned, timeoutMs: number, canary: boolean): Promise<string | null> {
+  const deadline = Date.now() + timeoutMs
+  const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), timeoutMs))
+  const ready = await Promise.race([child.ready, timeout])
+  if (ready === "timeout") return `not ready within ${timeoutMs} ms`
+  if (ready === null) {
+    const code = await child.proc.exited
+    const last = child.stderrTail().trim().split("\n").slice(-6).join("\n")
+    return `the gateway exited (code ${code ?? child.proc.signalCode}) before it was ready${last ? `:\n${last}` : ""}`
+  }
+  if (ready.url) {
+    const response = await fetch(`${ready.url}/healthz`, { signal: AbortSignal.timeout(Math.max(100, deadline - Date.now())) }).catch((error: Error) => error)
+    if (response instanceof Error) return `/healthz failed: ${response.message}`
+    if (response.status !== 200) return `/healthz answered ${response.status}: ${await response.text()}`
+  }
+  if (canary) {
+    const reply = await request(child, { type: "canary" }, "canary", deadline - Date.now())
+    if (!reply || reply.type !== "canary") return `the canary turn did not finish within ${timeoutMs} ms`
+    if (!reply.ok) return `the canary turn failed: ${reply.detail}`
+  }
+  return null
+}
+
+function supervisorSettings(config: Config | null): SupervisorSettings {
+  return config?.supervisor ?? (Value.Default(SupervisorSchema, {}) as SupervisorSettings)
+}
+
+export async function supervise(args: SuperviseArgs): Promise<number> {
+  let stopping = false
+  let current: Spawned | null = null
+  let wake: () => void = () => {}
+  const onSignal = (signal: NodeJS.Signals) => {
+    // In a terminal, Ctrl-C already reached the child (same process group); the chat decides.
+    if (signal === "SIGINT" && process.stdin.isTTY) return
+    stopping = true
+    current?.proc.kill(signal)
+    wake()
+  }
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal)
+
+  const crashes: number[] = []
+  let recovered: { id: string; verdictAt: number } | null = null
+  const stateDir = (config: Config | null) => config?.stateDir ?? join(args.workspace, ".drost")
+  for (;;) {
+    const config = await load({ root: args.workspace, file: args.config }).catch(() => null)
+    const limits = supervisorSettings(config)
+    const journal = config ? Journal.read(config.stateDir) : null
+    const gating = journal?.stage === "restarting" && !journal.health ? journal : null
+
+    const child = spawnChild(args)
+    current = child
+    if (recovered) {
+      const note = recovered
+      recovered = null
+      child.ready.then((ready) => ready && child.proc.send({ type: "healthy", id: note.id, verdictAt: note.verdictAt, healthyAt: Date.now() } satisfies ToChild))
+    }
+    if (gating && config) {
+      const evo = evolutionSettings(config)
+      const started = Date.now()
+      const problem = await healthGate(child, evo.healthGate.timeoutMs, evo.healthGate.canary)
+      if (problem === null) {
+        child.proc.send({ type: "verdict", id: gating.id, ok: true, detail: `ready, /healthz 200${evo.healthGate.canary ? ", canary turn completed" : ""}`, durationMs: Date.now() - started } satisfies ToChild)
+      } else if (!stopping) {
+        const verdictAt = Date.now()
+        process.stderr.write(`drost: evolution ${gating.id} failed the health gate: ${problem.split("\n")[0]}; ${evo.rollbackOnFailure ? "rolling back" : "not rolling back (evolution.rollbackOnFailure is false)"}\n`)
+        await stopChild(child, 2000)
+        if (evo.rollbackOnFailure) {
+          const repo = createRepo({ dir: config.workspaceDir, gitdir: join(config.stateDir, "evolution.git"), roots: resolveRoots(config).roots })
+          await repo.restore(gating.before, new Set(gating.folders))
+          await repo.commit(`evolve: rollback ${gating.id} (health gate failed)\n\n${problem}`)
+        }
+        Journal.write(config.stateDir, { ...gating, health: { ok: false, detail: problem, verdictAt, rolledBack: evo.rollbackOnFailure, durationMs: verdictAt - started } })
+        if (!evo.rollbackOnFailure) return giveUp(stateDir(config), `evolution ${gating.id} failed the health gate and evolution.rollbackOnFailure is false: ${problem}`, crashes)
+        recovered = { id: gating.id, verdictAt }
+        continue
+      }
+    }
+
+    const code = await child.proc.exited
+    current = null
+    if (stopping) return code ?? 0
+    if (code === 0) return 0
+    if (code === RESTART) continue
+    if (code === REFUSED) return 1
+    const now = Date.now()
+    crashes.push(now)
+    while (crashes.length && crashes[0]! < now - limits.windowMs) crashes.shift()
+    const last = child.stderrTail().trim().split("\n").slice(-3).join(" | ")
+    const why = `exit ${code ?? child.proc.signalCode}${last ? `: ${last}` : ""}`
+    if (crashes.length >= limits.maxCrashes)
+      return giveUp(stateDir(config), `the gateway crashed ${crashes.length} times within ${Math.round(limits.windowMs / 1000)} s (last: ${why})`, crashes)
+    const delay = Math.min(limits.maxBackoffMs, limits.backoffMs * 2 ** (crashes.length - 1))
+    process.stderr.write(`drost: the gateway crashed (${why}); restarting in ${delay} ms (${crashes.length}/${limits.maxCrashes} within ${Math.round(limits.windowMs / 1000)} s)\n`)
+    await new Promise<void>((resolve) => {
+      wake = resolve
+      setTimeout(resolve, delay)
+    })
+    if (stopping) return 1
+  }
+}
+
+function giveUp(stateDir: string, reason: string, crashes: number[]): number {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 })
+  writeFileSync(join(stateDir, "supervisor.json"), `${JSON.stringify({ state: "gave-up", reason, crashes, at: Date.now() }, null, 2)}\n`, { mode: 0o600 })
+  process.stderr.write(
+    `drost: supervisor stopped: ${reason}.\nFix the cause and run drost start again; if a recent change caused it, see drost evolution log and drost evolution revert <id> (docs/self-evolution.md).\n`,
+  )
+  return 1
+}
