@@ -56,3 +56,22 @@ test("a provider failure gives the user one short message with an error id", asy
   expect(await gw.stop()).toBe(0)
   fake.stop()
 }, 40_000)
+
+test("the store lease lets exactly one gateway poll a bot", async () => {
+  const fake = await FakeTelegram.start()
+  await using a = await workspace({ config: telegramConfig(fake) })
+  await using b = await workspace({ config: telegramConfig(fake) })
+  const env = { DROST_DB: a.file("shared.db") }
+  await using first = await spawnGateway(a.path, { env })
+  await fake.waitFor(() => fake.callsOf("getUpdates").length > 0, 10_000, "first gateway polling")
+  await using second = await spawnGateway(b.path, { env })
+  await waitEvent(b, "gateway.state", (data) => (data.reasons as string[]).some((reason) => reason.includes("is polling this bot")))
+  fake.text(OWNER, "who answers?")
+  await fake.waitFor(() => fake.chat(OWNER).find((message) => message.text.includes('"who answers?"')), 10_000, "answer")
+  // No 409 ping-pong: the second gateway never called getUpdates.
+  expect(fake.callsOf("getUpdates").every((call) => call.status !== 409)).toBe(true)
+  expect(fake.chat(OWNER).filter((message) => message.text.includes('"who answers?"')).length).toBe(1)
+  expect(await second.stop()).toBe(0)
+  expect(await first.stop()).toBe(0)
+  fake.stop()
+}, 30_000)
