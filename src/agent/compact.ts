@@ -8,6 +8,7 @@
  */
 import type { ChatMessage, Message, Part } from "../core/message.ts"
 import { toChat } from "./history.ts"
+import { type CurrentTurn, ordered } from "./order.ts"
 import { messageTokens } from "./tokens.ts"
 
 export interface SummaryRef {
@@ -17,10 +18,20 @@ export interface SummaryRef {
 
 export const SUMMARY_HEADER = "[Summary of the earlier conversation. The full messages are stored; this is what the model sees of them.]"
 
+/**
+ * The messages after the summary, in reading order. A summary covers the reading-order prefix that ends
+ * with its `uptoSeq` message (the cut is always at a turn's start, so this prefix is stable).
+ */
+export function afterSummary(messages: Message[], summary: SummaryRef | null, current?: CurrentTurn): Message[] {
+  const all = ordered(messages, current)
+  if (!summary) return all
+  const at = all.findIndex((message) => message.seq === summary.uptoSeq)
+  return at >= 0 ? all.slice(at + 1) : all.filter((message) => message.seq > summary.uptoSeq)
+}
+
 /** The messages a provider sees: the newest summary, then every message after it. */
-export function view(messages: Message[], summary: SummaryRef | null): ChatMessage[] {
-  const rest = summary ? messages.filter((message) => message.seq > summary.uptoSeq) : messages
-  const chat = toChat(rest)
+export function view(messages: Message[], summary: SummaryRef | null, current?: CurrentTurn): ChatMessage[] {
+  const chat = toChat(afterSummary(messages, summary, current))
   if (!summary) return chat
   const block: Part = { type: "text", text: `${SUMMARY_HEADER}\n\n${summary.text}` }
   const first = chat[0]

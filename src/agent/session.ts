@@ -14,6 +14,9 @@ import type { Logger } from "../util/log.ts"
 import { SessionEvent, ToolEvent, ProviderEvent, TurnEvent } from "./events.ts"
 import { toChat } from "./history.ts"
 import type { HistoryWindow } from "./window.ts"
+import type { LanePolicy } from "../core/continuity-config.ts"
+import { ContinuityEvent } from "./continuity-events.ts"
+import { createLanes, DEFAULT_POLICY } from "./lanes.ts"
 import { type LoopLimits, type LoopOutcome, runLoop } from "./loop.ts"
 
 export interface SessionsDeps {
@@ -25,6 +28,8 @@ export interface SessionsDeps {
   systemPrompt: () => Promise<string>
   /** Fits the history to the provider's window (compaction); without it the whole history is sent. */
   window?: HistoryWindow
+  /** What to do with a message that arrives while its session is busy, by source (orchestration). */
+  lane?: (source: string) => LanePolicy
   limits: () => LoopLimits
   workspace: { root: string; tools: string; memory: string; prompts: string }
   log: Logger
@@ -61,7 +66,31 @@ export type Sessions = ReturnType<typeof createSessions>
 export function createSessions(deps: SessionsDeps) {
   const { store, bus, log } = deps
   /** The tail of each session's queue: a turn starts when the previous one has settled. */
-  const tails = new Map<string, Promise<unknown>>()
+  /** The turns collected into a running turn (its view includes their messages). */
+  const collected = new Map<string, Turn[]>()
+  const lanes = createLanes({
+    async execute(turn, merged) {
+      collected.set(turn.id, merged)
+      const result = await execute(turn).finally(() => collected.delete(turn.id))
+      // Collected messages were answered by this turn: their own turns end with its outcome.
+      for (const each of merged) {
+        const reason = `collected into ${turn.id}${result.reason ? `: ${result.reason}` : ""}`
+        store.finishTurn({ id: each.id, sessionId: each.sessionId, status: result.status, error: reason, usage: { input: 0, output: 0, cached: 0 }, steps: 0, toolCalls: 0, messages: 0 })
+      }
+      return result
+    },
+    running: (sessionId) => running.get(sessionId)?.turnId ?? null,
+    stopping: () => stopping,
+  })
+  /** End a turn that will not run (dropped or superseded); its message stays stored. */
+  const skip = (turn: Turn, reason: string, merged: Turn[] = []): TurnResult => {
+    for (const each of [turn, ...merged]) {
+      store.finishTurn({ id: each.id, sessionId: each.sessionId, status: "failed", error: reason, usage: { input: 0, output: 0, cached: 0 }, steps: 0, toolCalls: 0, messages: 0 })
+      bus.publish(TurnEvent.Failed, { sessionId: each.sessionId, turnId: each.id, reason, durationMs: 0 })
+      bus.publish(ContinuityEvent.Dropped, { sessionId: each.sessionId, turnId: each.id, reason })
+    }
+    return { turnId: turn.id, sessionId: turn.sessionId, status: "failed", reason, text: "" }
+  }
   const running = new Map<string, { turnId: string; controller: AbortController }>()
   const pending = new Set<Promise<TurnResult>>()
   /** Set once shutdown's grace period is over: queued turns end as interrupted instead of starting. */
@@ -84,11 +113,12 @@ export function createSessions(deps: SessionsDeps) {
     const started = performance.now()
     const ids = { sessionId: turn.sessionId, turnId: turn.id }
     const controller = new AbortController()
+    let persisted = 0
     running.set(turn.sessionId, { turnId: turn.id, controller })
     const finish = (outcome: Pick<LoopOutcome, "text" | "usage" | "steps" | "toolCalls">, status: TurnStatusFinal, reason: string | null): TurnResult => {
       running.delete(turn.sessionId)
       const durationMs = Math.round(performance.now() - started)
-      store.finishTurn({ id: turn.id, sessionId: turn.sessionId, status, error: reason, usage: outcome.usage, steps: outcome.steps, toolCalls: outcome.toolCalls })
+      store.finishTurn({ id: turn.id, sessionId: turn.sessionId, status, error: reason, usage: outcome.usage, steps: outcome.steps, toolCalls: outcome.toolCalls, messages: persisted })
       if (status === "completed")
         bus.publish(TurnEvent.Completed, { ...ids, text: outcome.text, usage: outcome.usage, steps: outcome.steps, toolCalls: outcome.toolCalls, durationMs })
       else if (status === "interrupted") bus.publish(TurnEvent.Interrupted, { ...ids, reason: reason ?? "interrupted" })
@@ -106,7 +136,16 @@ export function createSessions(deps: SessionsDeps) {
       const system = await deps.systemPrompt()
       // Over the window's budget, older messages are summarised first (the stored ones stay as they are).
       const history = deps.window
-        ? (await deps.window.prepare({ sessionId: turn.sessionId, provider, system, tools: deps.tools.specs(), signal: controller.signal })).history
+        ? (
+            await deps.window.prepare({
+              sessionId: turn.sessionId,
+              provider,
+              system,
+              tools: deps.tools.specs(),
+              signal: controller.signal,
+              turn: { turnId: turn.id, merged: collected.get(turn.id)?.map((each) => each.id) },
+            })
+          ).history
         : toChat(store.history(turn.sessionId))
       const outcome = await runLoop({
         provider,
@@ -182,7 +221,7 @@ export function createSessions(deps: SessionsDeps) {
       })
       if (outcome.status === "aborted") {
         const reason = String(controller.signal.reason ?? outcome.reason ?? "aborted")
-        return finish(outcome, reason.startsWith("shutdown") ? "interrupted" : "failed", reason)
+        return finish(outcome, reason.startsWith("shutdown") || reason.startsWith("interrupted") ? "interrupted" : "failed", reason)
       }
       return finish(outcome, outcome.status, outcome.reason)
     } catch (error) {
@@ -220,19 +259,44 @@ export function createSessions(deps: SessionsDeps) {
         ...(input.images ?? []).map((image) => ({ type: "image" as const, ...image })),
       ]
       const source = input.source ?? "api"
+      const policy = deps.lane?.(source) ?? DEFAULT_POLICY
+      const waiting = lanes.waiting(input.sessionId)
+      const batch = policy.mode === "collect" ? lanes.openBatch(input.sessionId) : null
+      // A full queue refuses before anything is stored; the other drop policies store the message first.
+      if (!batch && policy.drop === "reject" && waiting.length >= policy.maxQueue)
+        throw new Busy(`this session already has ${waiting.length} turns waiting (orchestration.maxQueue ${policy.maxQueue}); send it again when they are done`)
       const { turn, message } = store.beginTurn({ sessionId: input.sessionId, parts, source })
       bus.publish(SessionEvent.Message, { sessionId: turn.sessionId, turnId: turn.id, messageId: message.id, seq: message.seq, role: "user" })
       bus.publish(TurnEvent.Queued, { sessionId: turn.sessionId, turnId: turn.id, messageId: message.id, source })
-      const previous = tails.get(turn.sessionId) ?? Promise.resolve()
-      const done = previous.then(() => execute(turn))
-      const tail = done.finally(() => {
-        pending.delete(done)
-        if (tails.get(turn.sessionId) === tail) tails.delete(turn.sessionId)
-      })
-      tails.set(turn.sessionId, tail)
-      pending.add(done)
-      return { turn, messageId: message.id, done }
+      const accepted = (done: Promise<TurnResult>): Accepted => {
+        pending.add(done)
+        done.finally(() => pending.delete(done))
+        return { turn, messageId: message.id, done }
+      }
+      if (batch) {
+        // collect: this message joins the waiting batch; the batch's answer is this message's answer.
+        batch.merged.push(turn)
+        batch.lastAt = Date.now()
+        return accepted(batch.done)
+      }
+      if (waiting.length >= policy.maxQueue) {
+        if (policy.drop === "newest") return accepted(Promise.resolve(skip(turn, "dropped: the session's queue is full (orchestration.drop newest)")))
+        const oldest = waiting[0]!
+        lanes.remove(oldest)
+        oldest.settle(skip(oldest.turn, "dropped: the session's queue is full and a newer message arrived (orchestration.drop oldest)", oldest.merged))
+      }
+      if (policy.mode === "interrupt") {
+        // Everything older gives way: the new turn sees those messages in its history anyway.
+        for (const older of lanes.waiting(input.sessionId)) {
+          lanes.remove(older)
+          older.settle(skip(older.turn, "superseded: a newer message interrupted this session", older.merged))
+        }
+        running.get(input.sessionId)?.controller.abort("interrupted: a newer message arrived")
+      }
+      return accepted(lanes.add(turn, policy).done)
     },
+    /** Sessions with a running or waiting turn (for status). */
+    queues: () => lanes.snapshot(),
 
     abort(sessionId: string, reason = "aborted by user"): boolean {
       const active = running.get(sessionId)

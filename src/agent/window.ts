@@ -11,7 +11,8 @@ import type { Provider, ToolSpec } from "../core/provider.ts"
 import type { SessionStore } from "../store/sessions.ts"
 import type { SummaryStore } from "../store/summaries.ts"
 import type { Logger } from "../util/log.ts"
-import { cutIndex, fit, view, viewTokens } from "./compact.ts"
+import { afterSummary, cutIndex, fit, view, viewTokens } from "./compact.ts"
+import type { CurrentTurn } from "./order.ts"
 import { ContinuityEvent } from "./continuity-events.ts"
 import { summarise } from "./summarise.ts"
 import { estimate } from "./tokens.ts"
@@ -41,9 +42,9 @@ export function createHistoryWindow(deps: WindowDeps) {
     return Math.max(500, config.windowTokens - config.reserveTokens - fixed)
   }
 
-  const current = (sessionId: string, budget: number): HistoryView => {
+  const current = (sessionId: string, budget: number, turn?: CurrentTurn): HistoryView => {
     const summary = deps.summaries.latest(sessionId)
-    const history = fit(view(deps.store.history(sessionId), summary), budget)
+    const history = fit(view(deps.store.history(sessionId), summary, turn), budget)
     return { history, tokens: viewTokens(history), budget, summaryUpto: summary?.uptoSeq ?? null }
   }
 
@@ -53,16 +54,24 @@ export function createHistoryWindow(deps: WindowDeps) {
     preview: (sessionId: string, system: string, tools: ToolSpec[]) => current(sessionId, budgetFor(system, tools)),
 
     /** The view for the next model call, compacting first when it is over budget. */
-    async prepare(input: { sessionId: string; provider: Provider; system: string; tools: ToolSpec[]; signal?: AbortSignal }): Promise<HistoryView> {
+    async prepare(input: {
+      sessionId: string
+      provider: Provider
+      system: string
+      tools: ToolSpec[]
+      signal?: AbortSignal
+      /** The turn about to run: later turns' messages stay out of its view. */
+      turn?: CurrentTurn
+    }): Promise<HistoryView> {
       const budget = budgetFor(input.system, input.tools)
       const messages = deps.store.history(input.sessionId)
       const summary = deps.summaries.latest(input.sessionId)
-      const before = viewTokens(view(messages, summary))
-      if (before <= budget) return current(input.sessionId, budget)
-      const rest = summary ? messages.filter((message) => message.seq > summary.uptoSeq) : messages
+      const before = viewTokens(view(messages, summary, input.turn))
+      if (before <= budget) return current(input.sessionId, budget, input.turn)
+      const rest = afterSummary(messages, summary, input.turn)
       const config = deps.config()
       const cut = cutIndex(rest, Math.min(config.keepRecentTokens, Math.floor(budget / 2)))
-      if (cut === null) return current(input.sessionId, budget)
+      if (cut === null) return current(input.sessionId, budget, input.turn)
       const covered = rest.slice(0, cut)
       const result = await summarise({
         provider: input.provider,
@@ -76,7 +85,7 @@ export function createHistoryWindow(deps: WindowDeps) {
       if (result.source === "fallback") deps.log.warn("history summary fell back to the digest", { session: input.sessionId, reason: result.reason })
       const uptoSeq = covered.at(-1)!.seq
       deps.summaries.add({ sessionId: input.sessionId, uptoSeq, text: result.text, source: result.source })
-      const after = current(input.sessionId, budget)
+      const after = current(input.sessionId, budget, input.turn)
       deps.bus.publish(ContinuityEvent.Compacted, {
         sessionId: input.sessionId,
         uptoSeq,

@@ -14,7 +14,7 @@ import { docsRoutes } from "./docs.ts"
 import { errors, problem } from "./errors.ts"
 import { type EventsOptions, eventRoutes } from "./events.ts"
 import { openaiRoutes } from "./openai.ts"
-import { promptRoutes } from "./prompt.ts"
+import { continuityRoutes } from "./continuity.ts"
 import { providerRoutes } from "./providers.ts"
 import { runtimeRoutes } from "./runtime.ts"
 import { sessionRoutes } from "./sessions.ts"
@@ -67,7 +67,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(eventRoutes(gw, events))
     .use(providerRoutes(gw))
     .use(toolRoutes(gw))
-    .use(promptRoutes(gw))
+    .use(continuityRoutes(gw))
     .use(usageRoutes(gw))
     .use(evolutionRoutes(gw))
     .use(telegramRoutes(gw))

@@ -27,6 +27,7 @@ import { GatewayEvent } from "./events.ts"
 import { acquire, type Lock } from "./lock.ts"
 import { createProviderHub, type ProviderStatus } from "./provider-hub.ts"
 import { type Continuity, createContinuity } from "./continuity.ts"
+import { lanePolicy } from "../core/continuity-config.ts"
 
 export type State = "starting" | "running" | "degraded" | "stopping" | "stopped"
 
@@ -125,6 +126,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       defaultProvider: () => config.providers.defaultSessionProvider,
       systemPrompt: async () => continuity.context.system().text,
       window: continuity.window,
+      lane: (source) => lanePolicy(config.orchestration, source),
       limits: () => ({ maxSteps: config.agent.maxSteps, maxToolCalls: config.agent.maxToolCalls }),
       workspace: {
         root: config.workspaceDir,
