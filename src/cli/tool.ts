@@ -107,8 +107,9 @@ const listCommand = defineCommand({
         process.stdout.write(`${toolsReport(toolset.registry)}\n`)
         if (servers.length) process.stdout.write(`\nMCP servers (connected by the running gateway, not listed here): ${servers.join(", ")}\n`)
       }
+      const failed = toolset.registry.rejected().length > 0
       await toolset.stop()
-      return toolset.registry.rejected().length ? 1 : 0
+      return failed ? 1 : 0
     }),
 })
 
