@@ -62,6 +62,41 @@ describe("the compiled binary", () => {
     }
   }, 60_000)
 
+  test("setup through the binary: without a TTY it exits 2 at once; --yes writes a workspace whose tool runs in the embedded worker; the docs UI is served offline", async () => {
+    const { file } = await buildBinary()
+    const folder = mkdtempSync(join(root(), "setup-bin-"))
+    const env = ["env", "-i", "PATH=/nonexistent", `HOME=${folder}`]
+    const started = performance.now()
+    const refused = Bun.spawnSync([...env, file, "setup"], { cwd: folder, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+    expect(performance.now() - started).toBeLessThan(2000)
+    expect(refused.exitCode).toBe(2)
+    expect(refused.stderr.toString()).toContain("--yes")
+
+    const setup = Bun.spawnSync([...env, file, "setup", "--yes", "--port", "0"], { cwd: folder, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+    expect(setup.stderr.toString()).toBe("")
+    expect(setup.exitCode).toBe(0)
+    expect(readFileSync(join(folder, "prompts/system.md"), "utf8")).toBe(readFileSync(join(import.meta.dir, "../../prompts/system.md"), "utf8"))
+
+    const proc = Bun.spawn([...env, file, "start"], { cwd: folder, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+    try {
+      const { url } = await readyLine(proc)
+      const token = readFileSync(join(folder, ".drost/control-token"), "utf8").trim()
+      const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
+      const clock = await fetch(`${url}/control/v1/tools/clock/execute`, { method: "POST", headers, body: JSON.stringify({ timeZone: "UTC" }) })
+      expect(clock.status).toBe(200)
+      const result = (await clock.json()) as { isError: boolean; output: string }
+      expect(result.isError).toBe(false)
+      expect(result.output).toContain(String(new Date().getUTCFullYear()))
+      const ui = await fetch(`${url}/control/v1/docs/swagger-ui-bundle.js`, { headers })
+      expect(ui.status).toBe(200)
+      expect((await ui.arrayBuffer()).byteLength).toBeGreaterThan(500_000)
+      proc.kill("SIGTERM")
+      expect(await proc.exited).toBe(0)
+    } finally {
+      proc.kill("SIGKILL")
+    }
+  }, 60_000)
+
   test("cross-compiles one extra release target (linux-arm64) into an aarch64 ELF", async () => {
     const { file, stdout } = await buildBinary(["--target", "linux-arm64"], "drost-linux-arm64")
     expect(stdout).not.toContain("smoke ok")
