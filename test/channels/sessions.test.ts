@@ -16,9 +16,9 @@ test("chat → session mapping survives /new, /session and a restart; commands a
     fake.text(OWNER, "hello one")
     await fake.waitFor(() => fake.chat(OWNER).find((message) => message.text.includes('"hello one"')), 10_000, "first answer")
     fake.text(OWNER, "/session")
-    first = (await fake.waitFor(() => fake.chat(OWNER).find((message) => message.text.startsWith("current session:")), 10_000, "/session")).text.split(": ")[1]!
+    first = (await fake.waitFor(() => fake.chat(OWNER).find((message) => message.text.startsWith("current session:")), 10_000, "/session")).text.match(/ses_[a-z0-9]+/)![0]
     fake.text(OWNER, "/new")
-    second = (await fake.waitFor(() => fake.chat(OWNER).find((message) => message.text.startsWith("new session")), 10_000, "/new")).text.split(" ")[2]!
+    second = (await fake.waitFor(() => fake.chat(OWNER).find((message) => message.text.startsWith("new session")), 10_000, "/new")).text.match(/ses_[a-z0-9]+/)![0]
     expect(second).not.toBe(first)
     expect(fake.commands.map((command) => command.command)).toEqual(expect.arrayContaining(["help", "new", "session", "sessions", "status"]))
     expect(fake.commands.map((command) => command.command)).not.toContain("quit")
