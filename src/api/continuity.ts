@@ -2,7 +2,7 @@
  * Memory and continuity routes. `GET /prompt?session=…`: exactly what the next turn of a session would
  * send — the assembled system prompt with the size of each part, the tool definitions, and the history
  * view (after any summary) with its token budget; nothing is compacted or called. `GET /queues`: the
- * sessions with a running or waiting turn (orchestration).
+ * sessions with a running or waiting turn (orchestration). `POST /sessions/:id/new`: /new with continuity.
  */
 import { Elysia, t } from "elysia"
 import type { Gateway } from "../gateway/gateway.ts"
@@ -18,6 +18,23 @@ export function continuityRoutes(gw: Gateway) {
       {
         query: t.Object({ session: t.Optional(t.String({ description: "Session id (default: none, so no history)" })) }),
         detail: { operationId: "getPrompt", summary: "What the next turn would send", tags: ["sessions"] },
+      },
+    )
+    .post(
+      "/sessions/:id/new",
+      async ({ params, body }) => {
+        const from = gw.sessions.get(params.id)
+        const result = await gw.continuity.startNew(body?.fresh ? null : from.id, { channel: from.channel ?? "api", channelKey: from.channelKey ?? undefined })
+        return { session: result.session, from: from.id, source: result.source }
+      },
+      {
+        body: t.Optional(t.Object({ fresh: t.Optional(t.Boolean({ description: "Start blank instead of from a summary" })) })),
+        detail: {
+          operationId: "continueSession",
+          summary: "Start a new session continuing from a summary of this one (/new)",
+          description: "source is model, fallback (the deterministic digest, when the model failed) or none (fresh, or nothing to summarise).",
+          tags: ["sessions"],
+        },
       },
     )
     .get("/queues", () => ({ queues: gw.sessions.queues() }), {

@@ -30,6 +30,12 @@ const ago = (time: number) => {
   return seconds < 60 ? `${seconds}s ago` : seconds < 3600 ? `${Math.round(seconds / 60)}m ago` : seconds < 86400 ? `${Math.round(seconds / 3600)}h ago` : `${Math.round(seconds / 86400)}d ago`
 }
 
+/** Sessions with messages waiting behind a running turn (orchestration), when there are any. */
+const waitingLine = (gw: Gateway): string[] => {
+  const busy = gw.sessions.queues().filter((queue) => queue.waiting > 0)
+  return busy.length ? [`waiting: ${busy.map((queue) => `${queue.sessionId} ${queue.messages} message${queue.messages === 1 ? "" : "s"}`).join(", ")}`] : []
+}
+
 const need = (ctx: CommandContext) => {
   if (!ctx.sessionId) throw new DrostError("NoSession", "no current session; send a message or use /new first")
   return ctx.sessionId
@@ -52,6 +58,7 @@ export const COMMANDS: Record<string, Command> = {
           `state: ${state}${reasons.length ? ` (${reasons.join("; ")})` : ""}`,
           `workspace: ${gw.config.workspaceDir}`,
           `uptime: ${Math.round((Date.now() - gw.startedAt) / 1000)}s, sessions: ${gw.store.count()}, running turns: ${gw.sessions.activeCount()}`,
+          ...waitingLine(gw),
           toolsSummary(gw.tools),
           session
             ? `session: ${session.id} (${session.messageCount} messages, provider ${session.provider}${session.pendingProvider ? ` → ${session.pendingProvider} next turn` : ""}, tokens in/out ${session.usage.input}/${session.usage.output})`
@@ -115,12 +122,14 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   new: {
-    usage: "/new",
-    help: "Start a new session",
-    run(gw, ctx) {
-      const session = gw.sessions.create({ channel: ctx.channel })
+    usage: "/new [fresh]",
+    help: "Start a new session (continuing from a summary of this one; `fresh` for a blank start)",
+    async run(gw, ctx, arg) {
+      const from = arg === "fresh" ? null : ctx.sessionId
+      const { session, source } = await gw.continuity.startNew(from, { channel: ctx.channel })
       ctx.setSession(session.id)
-      return { text: `new session ${session.id}` }
+      const note = source === "model" ? ", continuing from a summary of the previous one" : source === "fallback" ? ", continuing from a digest of the previous one (the model could not summarise)" : ""
+      return { text: `new session ${session.id}${note}` }
     },
   },
   tools: {

@@ -12,6 +12,9 @@ import { estimate } from "../agent/tokens.ts"
 import type { ChatMessage } from "../core/message.ts"
 import type { ToolSpec } from "../core/provider.ts"
 import { createHistoryWindow, type HistoryWindow } from "../agent/window.ts"
+import { type ContinueDeps, type Continued, continueSession } from "../agent/continue.ts"
+import { ContinuityEvent } from "../agent/continuity-events.ts"
+import type { Provider } from "../core/provider.ts"
 import { createMemoryIndex, type MemoryIndex } from "../memory/index.ts"
 import { createNotes } from "../memory/notes.ts"
 import type { SessionStore } from "../store/sessions.ts"
@@ -41,10 +44,23 @@ export interface Continuity {
   window: HistoryWindow
   summaries: SummaryStore
   preview(sessionId: string | null, provider: string): PromptPreview
+  /** /new: a fresh session starting from a summary of `fromId` (when given). */
+  startNew(fromId: string | null, input?: { channel?: string; channelKey?: string }): Promise<Continued>
   close(): void
 }
 
-export function createContinuity(input: { config: Config; db: Database; store: SessionStore; bus: Bus; tools: ToolRegistry }): Continuity {
+export interface ContinuityInput {
+  config: Config
+  db: Database
+  store: SessionStore
+  bus: Bus
+  tools: ToolRegistry
+  providers: () => Map<string, Provider>
+  /** Creates a session the way the sessions service does (validation and the created event). */
+  create: () => ContinueDeps["create"]
+}
+
+export function createContinuity(input: ContinuityInput): Continuity {
   const { config } = input
   const log = Log.create("memory")
   const memory = createMemoryIndex({ db: input.db, dir: config.memory.dir, rescanMs: config.memory.rescanSeconds * 1000, log })
@@ -81,5 +97,20 @@ export function createContinuity(input: { config: Config; db: Database; store: S
       summaryUpto: history.summaryUpto,
     }
   }
-  return { memory, notes, context, window, summaries, preview, close: () => memory.close() }
+  const startNew = async (fromId: string | null, options: { channel?: string; channelKey?: string } = {}): Promise<Continued> => {
+    const result = await continueSession(
+      {
+        store: input.store,
+        summaries,
+        provider: (id) => input.providers().get(id),
+        create: (args) => input.create()(args),
+        summaryTokens: () => config.context.summaryTokens,
+      },
+      fromId,
+      options,
+    )
+    if (result.from) input.bus.publish(ContinuityEvent.Continued, { sessionId: result.session.id, from: result.from.id, channel: result.session.channel, source: result.source })
+    return result
+  }
+  return { memory, notes, context, window, summaries, preview, startNew, close: () => memory.close() }
 }
