@@ -79,7 +79,7 @@ export function evolutionRoutes(gw: Gateway) {
       "",
       async ({ body, set }) => {
         const changes = body.changes.map(toChange)
-        const bad = changes.findIndex((change) => change === null)
+        const bad = changes.indexOf(null)
         if (bad >= 0) {
           set.status = 400
           return { error: "Invalid", message: `changes[${bad}]: give content, or search and replace, or delete: true` }

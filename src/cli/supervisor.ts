@@ -110,7 +110,7 @@ async function healthGate(child: Spawned, timeoutMs: number, canary: boolean): P
   }
   if (canary) {
     const reply = await request(child, { type: "canary" }, "canary", deadline - Date.now())
-    if (!reply || reply.type !== "canary") return `the canary turn did not finish within ${timeoutMs} ms`
+    if (reply?.type !== "canary") return `the canary turn did not finish within ${timeoutMs} ms`
     if (!reply.ok) return `the canary turn failed: ${reply.detail}`
   }
   return null
