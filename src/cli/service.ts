@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { basename, dirname, join, resolve } from "node:path"
 import { load } from "../gateway/load.ts"
 import { Flag } from "../util/flag.ts"
+import { REFUSED } from "./supervisor.ts"
 
 export type Platform = "linux" | "darwin"
 
@@ -59,6 +60,8 @@ WorkingDirectory=${systemdQuote(input.workspace)}
 ExecStart=${input.command.map(systemdQuote).join(" ")}
 Restart=on-failure
 RestartSec=3
+# ${REFUSED}: the gateway refused to start (bad config, workspace locked, port busy); retrying cannot help.
+RestartPreventExitStatus=${REFUSED}
 KillSignal=SIGTERM
 TimeoutStopSec=${input.stopSeconds}
 Environment=${systemdQuote(`PATH=${input.path}`)}

@@ -39,6 +39,7 @@ describe("drost service", () => {
     expect(unit).toContain(`ExecStart=${process.execPath} ${ENTRY} start --server --workspace ${ws.path}`)
     expect(unit).toContain(`WorkingDirectory=${ws.path}`)
     expect(unit).toContain("Restart=on-failure")
+    expect(unit).toContain("RestartPreventExitStatus=78")
     expect(unit).toContain("TimeoutStopSec=25")
     expect(unit).toContain("WantedBy=default.target")
     expect(box.calls()).toEqual(["systemctl --user daemon-reload", "systemctl --user enable --now drost-test.service"])
