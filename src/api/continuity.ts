@@ -3,6 +3,7 @@
  * send — the assembled system prompt with the size of each part, the tool definitions, and the history
  * view (after any summary) with its token budget; nothing is compacted or called. `GET /queues`: the
  * sessions with a running or waiting turn (orchestration). `POST /sessions/:id/new`: /new with continuity.
+ * `GET /schedules`: each schedule's next and last run.
  */
 import { Elysia, t } from "elysia"
 import type { Gateway } from "../gateway/gateway.ts"
@@ -37,6 +38,14 @@ export function continuityRoutes(gw: Gateway) {
         },
       },
     )
+    .get("/schedules", () => ({ schedules: gw.continuity.schedules.list(), deliveries: gw.continuity.deliveries.names() }), {
+      detail: {
+        operationId: "getSchedules",
+        summary: "Schedules: next and last run, status, session",
+        description: "Times are epoch milliseconds. lastStatus is running, completed, failed, interrupted or undelivered.",
+        tags: ["sessions"],
+      },
+    })
     .get("/queues", () => ({ queues: gw.sessions.queues() }), {
       detail: { operationId: "getQueues", summary: "Sessions with running or waiting turns", tags: ["sessions"] },
     })

@@ -6,6 +6,7 @@
  */
 import { relative } from "node:path"
 import { type ApiServer, UnsafeBind, serveApi } from "../api/server.ts"
+import { registerDeliveries } from "../channels/deliver.ts"
 import { startChannels } from "../channels/telegram/index.ts"
 import { GatewayEvent } from "../gateway/events.ts"
 import { startGateway } from "../gateway/gateway.ts"
@@ -53,6 +54,9 @@ export async function start(args: StartArgs): Promise<number> {
     }
     // Channels come up after the gateway and the Control API; a channel problem only degrades the gateway.
     const channels = startChannels(gw)
+    // Schedules start once their deliveries exist (each configured channel registers one).
+    registerDeliveries(gw)
+    gw.continuity.schedules.start()
     const url = server?.url ?? null
     const provider = gw.providers.get(config.providers.defaultSessionProvider)
     const where = relative(process.cwd(), config.workspaceDir) || "."
@@ -83,6 +87,8 @@ export async function start(args: StartArgs): Promise<number> {
     // Order matters: running turns finish (their SSE clients get the outcome), then the port closes,
     // then the store.
     // Channels stop first: no new updates, their in-flight answers finish within the grace period.
+    // Schedule timers stop too; a scheduled turn already running drains like any other.
+    void gw.continuity.schedules.stop()
     await channels.stop()
     await gw.drain(reason)
     await server?.stop()

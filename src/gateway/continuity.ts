@@ -14,6 +14,9 @@ import type { ToolSpec } from "../core/provider.ts"
 import { createHistoryWindow, type HistoryWindow } from "../agent/window.ts"
 import { type ContinueDeps, type Continued, continueSession } from "../agent/continue.ts"
 import { ContinuityEvent } from "../agent/continuity-events.ts"
+import { createScheduler, type Scheduler } from "../agent/schedules.ts"
+import type { Sessions } from "../agent/session.ts"
+import { createDeliveries, type Deliveries } from "./delivery.ts"
 import type { Provider } from "../core/provider.ts"
 import { createMemoryIndex, type MemoryIndex } from "../memory/index.ts"
 import { createNotes } from "../memory/notes.ts"
@@ -46,6 +49,10 @@ export interface Continuity {
   preview(sessionId: string | null, provider: string): PromptPreview
   /** /new: a fresh session starting from a summary of `fromId` (when given). */
   startNew(fromId: string | null, input?: { channel?: string; channelKey?: string }): Promise<Continued>
+  /** Where schedules send their answers; channels register here. */
+  deliveries: Deliveries
+  /** Timed turns; started by the CLI once the channels are up (so deliveries exist). */
+  schedules: Scheduler
   close(): void
 }
 
@@ -58,6 +65,8 @@ export interface ContinuityInput {
   providers: () => Map<string, Provider>
   /** Creates a session the way the sessions service does (validation and the created event). */
   create: () => ContinueDeps["create"]
+  /** The sessions service (built after this object, so read lazily). */
+  sessions: () => Sessions
 }
 
 export function createContinuity(input: ContinuityInput): Continuity {
@@ -112,5 +121,32 @@ export function createContinuity(input: ContinuityInput): Continuity {
     if (result.from) input.bus.publish(ContinuityEvent.Continued, { sessionId: result.session.id, from: result.from.id, channel: result.session.channel, source: result.source })
     return result
   }
-  return { memory, notes, context, window, summaries, preview, startNew, close: () => memory.close() }
+  const deliveries = createDeliveries()
+  const schedules = createScheduler({
+    db: input.db,
+    bus: input.bus,
+    sessions: {
+      prompt: (args) => input.sessions().prompt(args),
+      create: (args) => input.sessions().create(args),
+      get: (id) => input.sessions().get(id),
+    },
+    schedules: () => config.schedules,
+    deliver: deliveries.deliver,
+    log: Log.create("schedule"),
+  })
+  return {
+    memory,
+    notes,
+    context,
+    window,
+    summaries,
+    preview,
+    startNew,
+    deliveries,
+    schedules,
+    close: () => {
+      void schedules.stop()
+      memory.close()
+    },
+  }
 }

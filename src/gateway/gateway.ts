@@ -116,7 +116,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const providers = hub.providers
 
     // Memory tools, the system prompt builder and the history window (compaction).
-    const continuity = createContinuity({ config, db, store, bus, tools, providers: () => providers, create: () => sessions.create })
+    const continuity = createContinuity({ config, db, store, bus, tools, providers: () => providers, create: () => sessions.create, sessions: () => sessions })
     cleanup.push(() => continuity.close())
     const sessions = createSessions({
       store,

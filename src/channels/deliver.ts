@@ -1,0 +1,37 @@
+/**
+ * Delivery for schedules: how an answer produced without an incoming message reaches a chat. Each
+ * configured Telegram channel registers a sender under its name (`telegram`, `telegram#2`, …) that posts
+ * plain text through the Bot API, split at Telegram's 4,096-character limit.
+ */
+import { Api } from "grammy"
+import type { Gateway } from "../gateway/gateway.ts"
+import { resolveToken } from "./telegram/token.ts"
+
+const LIMIT = 4_000
+const DEFAULT_API_ROOT = "https://api.telegram.org"
+
+function pieces(text: string): string[] {
+  const out: string[] = []
+  let rest = text
+  while (rest.length > LIMIT) {
+    // Prefer to break at a line end inside the limit.
+    const cut = rest.lastIndexOf("\n", LIMIT) > LIMIT / 2 ? rest.lastIndexOf("\n", LIMIT) : LIMIT
+    out.push(rest.slice(0, cut))
+    rest = rest.slice(cut).replace(/^\n/, "")
+  }
+  if (rest) out.push(rest)
+  return out
+}
+
+export function registerDeliveries(gw: Gateway) {
+  ;(gw.config.channels ?? []).forEach((channel, index) => {
+    const name = index === 0 ? "telegram" : `telegram#${index + 1}`
+    const token = resolveToken(channel, gw.config.stateDir)
+    if (!token.ok) return
+    const api = new Api(token.token, { apiRoot: (channel.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, "") })
+    gw.continuity.deliveries.register(name, async (chat, text) => {
+      const chatId = typeof chat === "number" ? chat : /^-?\d+$/.test(chat) ? Number(chat) : chat
+      for (const piece of pieces(text)) await api.sendMessage(chatId, piece)
+    })
+  })
+}

@@ -1,0 +1,98 @@
+/**
+ * Schedules through the real gateway: a turn fires at its time, its answer is delivered to the fake
+ * Telegram chat, and neither a restart nor a kill -9 makes the same due time run twice. Waiting on the
+ * clock is the behaviour under test here, so the schedules use short `every` intervals.
+ */
+import { expect, test } from "bun:test"
+import { FakeTelegram } from "../fake/telegram.ts"
+import { demoConfig } from "../lib/config.ts"
+import { type RunningGateway, spawnGateway } from "../lib/gateway.ts"
+import { workspace } from "../lib/workspace.ts"
+
+const OWNER = 111
+
+interface State {
+  id: string
+  next: number | null
+  lastDue: number | null
+  lastStatus: string | null
+  sessionId: string | null
+}
+
+const state = async (gw: RunningGateway) => ((await (await gw.api("/schedules")).json()) as { schedules: State[]; deliveries: string[] })
+
+function config(tg: FakeTelegram, schedule: Record<string, unknown>) {
+  return demoConfig({
+    channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
+    schedules: [{ id: "morning", every: "2s", prompt: "morning summary please", deliver: { channel: "telegram", chat: OWNER }, ...schedule }],
+  })
+}
+
+const delivered = (tg: FakeTelegram) => tg.chat(OWNER).filter((message) => message.text.includes("morning summary please"))
+
+test("a schedule fires at its time, delivers to the Telegram chat, and does not fire twice across a restart or a kill -9", async () => {
+  const tg = await FakeTelegram.start()
+  await using ws = await workspace({ config: config(tg, {}) })
+  const t0 = Date.now()
+  let first: State
+  {
+    await using gw = await spawnGateway(ws.path)
+    expect((await state(gw)).deliveries).toEqual(["telegram"])
+    await tg.waitFor(() => delivered(tg).length === 1, 10_000, "first delivery")
+    expect(delivered(tg)[0]!.at).toBeGreaterThanOrEqual(t0 + 2_000)
+    first = (await state(gw)).schedules[0]!
+    expect(first.lastDue!).toBeGreaterThanOrEqual(t0 + 2_000)
+    expect(first.sessionId).toMatch(/^ses_/)
+    // Killed right after the run: the claim (its due time) is already durable.
+    await gw.kill9()
+  }
+  {
+    await using gw = await spawnGateway(ws.path)
+    await tg.waitFor(() => delivered(tg).length === 2, 10_000, "second delivery")
+    const second = (await state(gw)).schedules[0]!
+    // The next run is a later due time, never the first one again; same session (reused).
+    expect(second.lastDue!).toBeGreaterThan(first.lastDue!)
+    expect(second.sessionId).toBe(first.sessionId)
+    // One turn per due time: the schedule's session holds exactly one prompt per delivery.
+    const session = (await (await gw.api(`/sessions/${second.sessionId}?limit=100`)).json()) as { messages: { role: string }[]; turns: { source: string }[] }
+    expect(session.turns.length).toBe(delivered(tg).length)
+    expect(session.turns.every((turn) => turn.source === "schedule")).toBe(true)
+    expect(await gw.stop()).toBe(0)
+  }
+  tg.stop()
+}, 45_000)
+
+test("missed runs: once (default) runs one catch-up at start; skip waits for the next time", async () => {
+  for (const missed of ["once", "skip"] as const) {
+    const tg = await FakeTelegram.start()
+    await using ws = await workspace({ config: config(tg, { every: "3s", missed }) })
+    let lastDue: number
+    {
+      await using gw = await spawnGateway(ws.path)
+      await tg.waitFor(() => delivered(tg).length === 1, 10_000, "first delivery")
+      lastDue = (await state(gw)).schedules[0]!.lastDue!
+      expect(await gw.stop()).toBe(0)
+    }
+    // Down for more than two intervals: two due times pass unseen.
+    await Bun.sleep(Math.max(0, lastDue + 6_500 - Date.now()))
+    await using gw = await spawnGateway(ws.path)
+    const ready = Date.now()
+    await tg.waitFor(() => delivered(tg).length === 2, 8_000, "the run after the restart")
+    const first = (await state(gw)).schedules[0]!
+    expect(first.sessionId).toMatch(/^ses_/)
+    expect(await gw.stop()).toBe(0)
+    const dues = (await Bun.file(ws.file(".drost/logs/events.jsonl")).text())
+      .split("\n")
+      .filter((line) => line.includes('"schedule.run"'))
+      .map((line) => (JSON.parse(line).data as { due: number }).due)
+    // Due times that passed while the gateway was down (at least two) ran once (the latest), or not at all.
+    const missedRuns = dues.filter((due) => due > lastDue && due <= ready)
+    expect(missedRuns.length).toBe(missed === "once" ? 1 : 0)
+    if (missed === "once") {
+      expect(missedRuns[0]!).toBeGreaterThanOrEqual(lastDue + 6_000)
+      expect(ready - missedRuns[0]!).toBeLessThan(3_000)
+    }
+    expect(dues.every((due) => (due - lastDue) % 3_000 === 0)).toBe(true)
+    tg.stop()
+  }
+}, 60_000)
