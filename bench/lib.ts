@@ -78,3 +78,13 @@ export function report(title: string, rows: Row[], json: Record<string, unknown>
 
 export const ms = (value: number) => `${value.toFixed(3)} ms`
 export const count = (value: number) => Math.round(value).toLocaleString("en-US")
+
+/** CPU time (user + system) a process has used so far, in ms (from /proc; Linux only). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  // Fields after the command name (which may contain spaces) start at ")"; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS
+}
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100

@@ -3,7 +3,7 @@
  * sent straight to the fake provider and with the floor (a bare Bun.serve + one SQLite insert + one
  * fetch to the fake, `bench/floor.ts`), at 1 and at N (default 64) concurrent sessions.
  *
- *   bun bench/turn-overhead.ts [--seconds 8] [--concurrency 64] [--samples 400] [--per-session 20]
+ *   bun bench/turn-overhead.ts [--seconds 8] [--concurrency 64] [--samples 400] [--per-session 20] [--profile DIR]
  *
  * The provider is the fake OpenAI server (test/fake/openai.ts, Chat Completions, zero latency, a short
  * streamed answer) on loopback. The gateway runs as its own process (`bun src/index.ts start`) and is
@@ -27,7 +27,7 @@ import { parseArgs } from "node:util"
 import { fakeOpenAI, reply } from "../test/fake/openai.ts"
 import { spawnGateway } from "../test/lib/gateway.ts"
 import { workspace } from "../test/lib/workspace.ts"
-import { count, finishMachine, machine, ms, report, round, type Summary, summarize } from "./lib.ts"
+import { count, cpuMs, finishMachine, machine, ms, report, round, type Summary, summarize } from "./lib.ts"
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "64" },
     samples: { type: "string", default: "400" },
     "per-session": { type: "string", default: "20" },
+    /** Write a CPU profile of the gateway (Bun's --cpu-prof, .cpuprofile for Chrome DevTools) into this folder. */
+    profile: { type: "string" },
   },
 })
 const SECONDS = Number(values.seconds)
@@ -51,7 +53,7 @@ const ws = await workspace({
     controlApi: { port: 0, openaiCompatible: true, mutationsPerMinute: 100_000_000 },
   },
 })
-const gw = await spawnGateway(ws.path, { env: { BENCH_KEY: "bench-key", DROST_LOG_LEVEL: "warn" } })
+const gw = await spawnGateway(ws.path, { env: { BENCH_KEY: "bench-key", DROST_LOG_LEVEL: "warn", ...(values.profile ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` } : {}) } })
 const scratch = mkdtempSync(join(tmpdir(), "drost-bench-floor-"))
 
 /** One client's rotating session (created outside the timed call). */
@@ -167,12 +169,15 @@ async function concurrent(make: () => Client, workers: number, seconds: number):
   return { ...summarize(samples), perSecond: samples.length / busy }
 }
 
-type Phase = { one: Summary; many: Summary & { perSecond: number } }
-async function phase(make: () => Client): Promise<Phase> {
+type Phase = { one: Summary; many: Summary & { perSecond: number }; cpuPerCallMs: number | null }
+/** `pid`: the server process whose CPU time per call is reported (load-independent, unlike latency). */
+async function phase(make: () => Client, pid: number | null): Promise<Phase> {
   await sequential(make(), Math.min(100, SAMPLES)) // warm-up: JIT, page cache, connection pools
+  const cpuBefore = pid ? cpuMs(pid) : 0
   const one = await sequential(make(), SAMPLES)
   const many = await concurrent(make, CONCURRENCY, SECONDS)
-  return { one, many }
+  const cpuPerCallMs = pid ? (cpuMs(pid) - cpuBefore) / (one.n + many.n) : null
+  return { one, many, cpuPerCallMs }
 }
 
 let floorProc: ReturnType<typeof Bun.spawn> | null = null
@@ -186,17 +191,18 @@ try {
   const recorded = JSON.stringify(fake.requests("chat").at(-1)!.body)
   writeFileSync(join(scratch, "request.json"), recorded)
 
-  const direct = await phase(() => directClient(recorded))
-  const control = await phase(controlClient)
-  const openai = await phase(openaiClient)
+  const direct = await phase(() => directClient(recorded), null)
+  const control = await phase(controlClient, gw.pid)
+  const openai = await phase(openaiClient, gw.pid)
 
-  floorProc = Bun.spawn([process.execPath, join(import.meta.dir, "floor.ts"), "--upstream", `${fake.baseUrl}/chat/completions`, "--body", join(scratch, "request.json"), "--db", join(scratch, "floor.db")], {
+  const child = Bun.spawn([process.execPath, join(import.meta.dir, "floor.ts"), "--upstream", `${fake.baseUrl}/chat/completions`, "--body", join(scratch, "request.json"), "--db", join(scratch, "floor.db")], {
     stdout: "pipe",
     stderr: "inherit",
   })
-  const line = (await new Response(floorProc.stdout).body!.getReader().read()).value
+  floorProc = child
+  const line = (await child.stdout.getReader().read()).value
   const floorUrl = (JSON.parse(new TextDecoder().decode(line).split("\n")[0]!) as { url: string }).url
-  const floor = await phase(() => floorClient(floorUrl))
+  const floor = await phase(() => floorClient(floorUrl), child.pid)
 
   // Durability: every acknowledged turn is in the store, completed.
   await gw.stop()
@@ -229,6 +235,8 @@ try {
     [`turns/s, OpenAI endpoint, ${N} sessions, durable`, count(openai.many.perSecond), ""],
     [`requests/s, floor, ${N} clients`, count(floor.many.perSecond), "(machine limit)"],
     [`requests/s, direct to the fake, ${N} clients`, count(direct.many.perSecond), ""],
+    ["gateway CPU per turn (Control API / OpenAI endpoint)", `${ms(control.cpuPerCallMs!)} / ${ms(openai.cpuPerCallMs!)}`, "(independent of load)"],
+    ["floor CPU per request", ms(floor.cpuPerCallMs!), "(machine limit)"],
     ["acknowledged turns stored completed", `${count(stored)} / ${count(acknowledged)}`, "all"],
   ]
   const r = (s: Summary & { perSecond?: number }) => ({ p50: round(s.p50), p90: round(s.p90), p99: round(s.p99), n: s.n, ...(s.perSecond ? { per_s: Math.round(s.perSecond) } : {}) })
@@ -245,6 +253,9 @@ try {
     floor_added_p50_ms: addedFloor.one_p50,
     floor_added_p99_ms: addedFloor.one_p99,
     floor_per_s: Math.round(floor.many.perSecond),
+    cpu_per_turn_ms: round(control.cpuPerCallMs!),
+    openai_cpu_per_turn_ms: round(openai.cpuPerCallMs!),
+    floor_cpu_per_request_ms: round(floor.cpuPerCallMs!),
     concurrency: N,
     stored_completed: stored,
     acknowledged,

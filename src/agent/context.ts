@@ -57,6 +57,22 @@ function createFileCache() {
   }
 }
 
+/** The process's time zone (read once: building an Intl.DateTimeFormat costs about 0.1 ms). */
+let processZone: string | null = null
+const localZone = () => (processZone ??= Intl.DateTimeFormat().resolvedOptions().timeZone)
+
+/** Formatters are built once per zone and shape: constructing one per turn was the hottest spot of a turn. */
+const formatters = new Map<string, Intl.DateTimeFormat>()
+function formatter(locale: string, timeZone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${locale}|${timeZone}|${JSON.stringify(options)}`
+  let cached = formatters.get(key)
+  if (!cached) {
+    cached = new Intl.DateTimeFormat(locale, { timeZone, ...options })
+    formatters.set(key, cached)
+  }
+  return cached
+}
+
 export type ContextBuilder = ReturnType<typeof createContextBuilder>
 
 export function createContextBuilder(sources: ContextSources) {
@@ -65,9 +81,9 @@ export function createContextBuilder(sources: ContextSources) {
 
   const facts = (config: ContextConfig): string => {
     const time = now()
-    const zone = config.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone
-    const weekday = new Intl.DateTimeFormat("en-GB", { timeZone: zone, weekday: "long" }).format(time)
-    const hour = new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", hour12: false }).format(time)
+    const zone = config.timeZone ?? localZone()
+    const weekday = formatter("en-GB", zone, { weekday: "long" }).format(time)
+    const hour = formatter("en-GB", zone, { hour: "2-digit", hour12: false }).format(time)
     const tools = sources.tools()
     return [
       "# Runtime",

@@ -36,9 +36,27 @@ export interface HistoryView {
 export type HistoryWindow = ReturnType<typeof createHistoryWindow>
 
 export function createHistoryWindow(deps: WindowDeps) {
+  // The JSON length of each tool's spec, kept per schema object: serialising every tool definition on
+  // every turn was a measurable share of a turn's cost. Same figure as JSON.stringify(tools).length.
+  const specLength = new WeakMap<object, { name: string; description: string; length: number }>()
+  const toolsLength = (tools: ToolSpec[]) => {
+    let length = tools.length > 0 ? 1 + tools.length : 2
+    for (const tool of tools) {
+      const key = tool.parameters as object
+      const hit = typeof key === "object" && key !== null ? specLength.get(key) : undefined
+      if (hit && hit.name === tool.name && hit.description === tool.description) {
+        length += hit.length
+        continue
+      }
+      const own = JSON.stringify(tool).length
+      if (typeof key === "object" && key !== null) specLength.set(key, { name: tool.name, description: tool.description, length: own })
+      length += own
+    }
+    return length
+  }
   const budgetFor = (system: string, tools: ToolSpec[]) => {
     const config = deps.config()
-    const fixed = estimate(system) + estimate(JSON.stringify(tools))
+    const fixed = estimate(system) + Math.ceil(toolsLength(tools) / 4)
     return Math.max(500, config.windowTokens - config.reserveTokens - fixed)
   }
 
@@ -66,8 +84,10 @@ export function createHistoryWindow(deps: WindowDeps) {
       const budget = budgetFor(input.system, input.tools)
       const messages = deps.store.history(input.sessionId)
       const summary = deps.summaries.latest(input.sessionId)
-      const before = viewTokens(view(messages, summary, input.turn))
-      if (before <= budget) return current(input.sessionId, budget, input.turn)
+      const seen = view(messages, summary, input.turn)
+      const before = viewTokens(seen)
+      // Within budget (the usual case): the view just built is the answer; no second read of the history.
+      if (before <= budget) return { history: seen, tokens: before, budget, summaryUpto: summary?.uptoSeq ?? null }
       const rest = afterSummary(messages, summary, input.turn)
       const config = deps.config()
       const cut = cutIndex(rest, Math.min(config.keepRecentTokens, Math.floor(budget / 2)))

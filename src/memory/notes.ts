@@ -9,10 +9,19 @@ import { resolveIn } from "../tool/roots.ts"
 
 const MAX_NOTE_BYTES = 2 * 1024 * 1024
 
+/** Formatters per zone, built once: every turn asks for today's and yesterday's note names. */
+const dayFormats = new Map<string, Intl.DateTimeFormat>()
+
 /** `2025-03-04` for `now` in `timeZone` (default: the process's). */
 export function day(now: number, timeZone?: string): string {
+  const key = timeZone ?? ""
+  let format = dayFormats.get(key)
   // en-CA formats dates as YYYY-MM-DD.
-  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(now)
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" })
+    dayFormats.set(key, format)
+  }
+  return format.format(now)
 }
 
 export function clock(now: number, timeZone?: string): string {

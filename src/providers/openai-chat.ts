@@ -35,6 +35,19 @@ export function openaiClient(baseUrl: string, credential: Credential | null, tim
   })
 }
 
+/**
+ * One SDK client per provider, rebuilt only when its credential changes (auth profiles are re-read
+ * on change): building an OpenAI client costs about 0.1 ms of CPU, on every model call otherwise.
+ */
+export function clientCache(): (baseUrl: string, credential: Credential | null, timeoutMs?: number) => OpenAI {
+  let last: { stamp: string; client: OpenAI } | null = null
+  return (baseUrl, credential, timeoutMs) => {
+    const stamp = `${baseUrl}\n${credential?.value ?? ""}\n${credential ? "key" : "none"}\n${timeoutMs ?? ""}`
+    if (last?.stamp !== stamp) last = { stamp, client: openaiClient(baseUrl, credential, timeoutMs) }
+    return last.client
+  }
+}
+
 const STOPS: Record<string, StopReason> = { stop: "stop", tool_calls: "tool_calls", function_call: "tool_calls", length: "length", content_filter: "stop" }
 
 interface PendingCall {
@@ -95,6 +108,7 @@ export function createChatProvider(profile: Profile, credential: CredentialResol
   if (!model) throw new Error(`provider profile "${profile.id}" (kind ${profile.kind}) needs a model`)
   const baseUrl = profile.baseUrl ?? defaults.baseUrl
   const timeouts = timeoutsOf(profile)
+  const clientFor = clientCache()
   return {
     id: profile.id,
     kind: profile.kind,
@@ -106,7 +120,7 @@ export function createChatProvider(profile: Profile, credential: CredentialResol
         return
       }
       const names = new WireNames(request.tools.map((tool) => tool.name))
-      const client = openaiClient(baseUrl, key, profile.timeoutMs)
+      const client = clientFor(baseUrl, key, profile.timeoutMs)
       const tools = toChatTools(request.tools, names)
       const body = {
         model,

@@ -10,7 +10,7 @@ import type { ChatRequest, Provider, StopReason, StreamEvent } from "../core/pro
 import { type CredentialResolver, missingKeyMessage } from "./credential.ts"
 import { classify } from "./failure.ts"
 import { guarded, timeoutsOf } from "./guard.ts"
-import { openaiClient } from "./openai-chat.ts"
+import { clientCache } from "./openai-chat.ts"
 import { toResponsesInput, toResponsesTools } from "./responses-wire.ts"
 import { WireNames } from "./wire-names.ts"
 
@@ -102,6 +102,7 @@ export function createResponsesProvider(profile: Profile, credential: Credential
   const model = profile.model ?? defaults.model
   const baseUrl = profile.baseUrl ?? defaults.baseUrl
   const timeouts = timeoutsOf(profile)
+  const clientFor = clientCache()
   return {
     id: profile.id,
     kind: profile.kind,
@@ -113,7 +114,7 @@ export function createResponsesProvider(profile: Profile, credential: Credential
         return
       }
       const names = new WireNames(request.tools.map((tool) => tool.name))
-      const client = openaiClient(baseUrl, key, profile.timeoutMs)
+      const client = clientFor(baseUrl, key, profile.timeoutMs)
       const tools = toResponsesTools(request.tools, names)
       const body = {
         model,
