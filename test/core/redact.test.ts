@@ -3,7 +3,7 @@ import { REDACTED, redact, redactText } from "../../src/util/redact.ts"
 
 describe("redaction", () => {
   test("secret-looking keys lose their values at any depth", () => {
-    const out = redact({ apiKey: "abc", nested: { password: "p", api_key: "k", authorization: "x", token: 5, fine: "ok" }, list: [{ secret: "s" }] })
+    const out: unknown = redact({ apiKey: "abc", nested: { password: "p", api_key: "k", authorization: "x", token: 5, fine: "ok" }, list: [{ secret: "s" }] })
     expect(out).toEqual({ apiKey: REDACTED, nested: { password: REDACTED, api_key: REDACTED, authorization: REDACTED, token: REDACTED, fine: "ok" }, list: [{ secret: REDACTED }] })
   })
 
