@@ -3,9 +3,10 @@
  * send — the assembled system prompt with the size of each part, the tool definitions, and the history
  * view (after any summary) with its token budget; nothing is compacted or called. `GET /queues`: the
  * sessions with a running or waiting turn (orchestration). `POST /sessions/:id/new`: /new with continuity.
- * `GET /schedules`: each schedule's next and last run.
+ * `GET /schedules`: each schedule's next and last run. Export, import and retention of sessions.
  */
 import { Elysia, t } from "elysia"
+import { Invalid } from "../core/error.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 
 export function continuityRoutes(gw: Gateway) {
@@ -46,6 +47,40 @@ export function continuityRoutes(gw: Gateway) {
         tags: ["sessions"],
       },
     })
+    .get("/sessions/:id/export", ({ params }) => gw.continuity.portable.export(params.id), {
+      detail: { operationId: "exportSession", summary: "The session as portable JSON (messages, turns, summaries)", tags: ["sessions"] },
+    })
+    .post("/sessions/import", ({ body }) => gw.continuity.portable.import(body), {
+      body: t.Object({ format: t.Literal("drost.session"), version: t.Number() }, { additionalProperties: true, description: "A document from GET /sessions/{id}/export" }),
+      detail: { operationId: "importSession", summary: "Import an exported session (as a new session)", tags: ["sessions"] },
+    })
+    .post(
+      "/retention",
+      ({ body }) => {
+        const { dryRun, ...rule } = body ?? {}
+        try {
+          return gw.continuity.retention({ dryRun: dryRun ?? true, rule })
+        } catch (error) {
+          throw new Invalid((error as Error).message)
+        }
+      },
+      {
+        body: t.Optional(
+          t.Object({
+            dryRun: t.Optional(t.Boolean({ description: "Report only (default true: a real run must say dryRun: false)" })),
+            maxAgeDays: t.Optional(t.Integer({ minimum: 1 })),
+            maxSessions: t.Optional(t.Integer({ minimum: 1 })),
+            maxBytes: t.Optional(t.Integer({ minimum: 1 })),
+            action: t.Optional(t.Union([t.Literal("archive"), t.Literal("delete")])),
+          }),
+        ),
+        detail: {
+          operationId: "applyRetention",
+          summary: "Archive or delete old sessions (limits from the config unless given)",
+          tags: ["sessions"],
+        },
+      },
+    )
     .get("/queues", () => ({ queues: gw.sessions.queues() }), {
       detail: { operationId: "getQueues", summary: "Sessions with running or waiting turns", tags: ["sessions"] },
     })

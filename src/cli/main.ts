@@ -10,6 +10,7 @@ import { authCommand } from "./auth.ts"
 import { onboardCommands } from "./onboard.ts"
 import { providersCommand } from "./providers.ts"
 import { promptCommand } from "./prompt.ts"
+import { retentionCommand, sessionCommand } from "./session.ts"
 import { start } from "./start.ts"
 import { UnsafeBind } from "../api/server.ts"
 import { followSupervisor } from "./child.ts"
@@ -64,7 +65,7 @@ const versionCommand = defineCommand({
 // Annotated: `completion` walks this tree, so the tree refers to itself.
 export const main: CommandDef = defineCommand({
   meta: { name: "drost", version: VERSION, description: "A persistent runtime for AI agents" },
-  subCommands: { start: startCommand, restart: restartCommand, evolution: evolutionCommand, version: versionCommand, prompt: promptCommand, auth: authCommand, providers: providersCommand, telegram: telegramCommand, tool: toolCommand, ...onboardCommands(() => main) },
+  subCommands: { start: startCommand, restart: restartCommand, evolution: evolutionCommand, version: versionCommand, prompt: promptCommand, session: sessionCommand, retention: retentionCommand, auth: authCommand, providers: providersCommand, telegram: telegramCommand, tool: toolCommand, ...onboardCommands(() => main) },
 })
 
 export async function run(argv: string[]) {

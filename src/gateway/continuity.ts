@@ -17,6 +17,8 @@ import { ContinuityEvent } from "../agent/continuity-events.ts"
 import { createScheduler, type Scheduler } from "../agent/schedules.ts"
 import type { Sessions } from "../agent/session.ts"
 import { createDeliveries, type Deliveries } from "./delivery.ts"
+import { applyRetention, type RetentionReport, type RetentionRule } from "../agent/retention.ts"
+import { createPortable, type Portable } from "../store/portable.ts"
 import type { Provider } from "../core/provider.ts"
 import { createMemoryIndex, type MemoryIndex } from "../memory/index.ts"
 import { createNotes } from "../memory/notes.ts"
@@ -53,6 +55,10 @@ export interface Continuity {
   deliveries: Deliveries
   /** Timed turns; started by the CLI once the channels are up (so deliveries exist). */
   schedules: Scheduler
+  /** Export and import sessions as JSON. */
+  portable: Portable
+  /** Archive or delete old sessions; `rule` overrides the configured limits. */
+  retention(options: { dryRun: boolean; rule?: Partial<RetentionRule> }): RetentionReport
   close(): void
 }
 
@@ -134,6 +140,32 @@ export function createContinuity(input: ContinuityInput): Continuity {
     deliver: deliveries.deliver,
     log: Log.create("schedule"),
   })
+  const portable = createPortable(input.db)
+  const busy = (id: string) => input.sessions().queues().some((queue) => queue.sessionId === id) || input.sessions().runningTurn(id) !== null
+  const retention = (options: { dryRun: boolean; rule?: Partial<RetentionRule> }): RetentionReport => {
+    const { intervalMinutes: _, ...configured } = config.retention
+    const rule = { ...configured, ...Object.fromEntries(Object.entries(options.rule ?? {}).filter(([, value]) => value !== undefined)) } as RetentionRule
+    const report = applyRetention(
+      { portable, remove: (id) => input.sessions().remove(id), busy, archiveDir: join(config.stateDir, "archive") },
+      rule,
+      options.dryRun,
+    )
+    input.bus.publish(ContinuityEvent.RetentionApplied, { action: report.action, sessions: report.sessions.length, bytes: report.bytes, dryRun: report.dryRun })
+    return report
+  }
+  // Automatic retention, when configured with an interval and at least one limit.
+  const { maxAgeDays, maxSessions, maxBytes, intervalMinutes } = config.retention
+  const auto =
+    intervalMinutes > 0 && (maxAgeDays ?? maxSessions ?? maxBytes) !== undefined
+      ? setInterval(() => {
+          try {
+            retention({ dryRun: false })
+          } catch (error) {
+            log.warn("retention run failed", { error: String(error) })
+          }
+        }, intervalMinutes * 60_000)
+      : null
+  auto?.unref?.()
   return {
     memory,
     notes,
@@ -144,7 +176,10 @@ export function createContinuity(input: ContinuityInput): Continuity {
     startNew,
     deliveries,
     schedules,
+    portable,
+    retention,
     close: () => {
+      if (auto) clearInterval(auto)
       void schedules.stop()
       memory.close()
     },

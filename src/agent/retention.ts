@@ -1,0 +1,84 @@
+/**
+ * Retention: which sessions to archive or delete, by age (idle days), count (keep the newest N) or size
+ * (keep the newest sessions that fit in N bytes of stored messages). A dry run reports exactly what a
+ * real run would do. Archiving writes the session's export JSON under `.drost/archive/` (owner-only)
+ * before deleting it. Sessions with a running or waiting turn are never touched.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import type { RetentionConfig } from "../core/continuity-config.ts"
+import type { Portable, SessionSize } from "../store/portable.ts"
+
+export interface RetentionRule {
+  maxAgeDays?: number
+  maxSessions?: number
+  maxBytes?: number
+  action: RetentionConfig["action"]
+}
+
+export interface RetentionItem extends SessionSize {
+  reason: string
+}
+
+export interface RetentionReport {
+  action: RetentionRule["action"]
+  dryRun: boolean
+  sessions: RetentionItem[]
+  bytes: number
+  /** Where archives went (archive action only). */
+  archiveDir: string | null
+}
+
+const DAY = 86_400_000
+
+export function planRetention(all: SessionSize[], rule: RetentionRule, busy: (id: string) => boolean, now = Date.now()): RetentionItem[] {
+  const out: RetentionItem[] = []
+  let kept = 0
+  let keptBytes = 0
+  // Newest first: the count and size limits keep the most recent sessions.
+  for (const session of [...all].sort((a, b) => b.updatedAt - a.updatedAt)) {
+    const reasons: string[] = []
+    const idleDays = (now - session.updatedAt) / DAY
+    if (rule.maxAgeDays !== undefined && idleDays > rule.maxAgeDays) reasons.push(`idle ${Math.floor(idleDays)} days (maxAgeDays ${rule.maxAgeDays})`)
+    if (rule.maxSessions !== undefined && kept >= rule.maxSessions) reasons.push(`older than the newest ${rule.maxSessions} (maxSessions)`)
+    if (rule.maxBytes !== undefined && keptBytes + session.bytes > rule.maxBytes) reasons.push(`beyond ${rule.maxBytes} bytes of newer sessions (maxBytes)`)
+    if (reasons.length === 0 || busy(session.id)) {
+      kept++
+      keptBytes += session.bytes
+      continue
+    }
+    out.push({ ...session, reason: reasons.join("; ") })
+  }
+  return out
+}
+
+export interface RetentionDeps {
+  portable: Portable
+  remove(id: string): void
+  busy(id: string): boolean
+  archiveDir: string
+}
+
+export function applyRetention(deps: RetentionDeps, rule: RetentionRule, dryRun: boolean): RetentionReport {
+  if (rule.maxAgeDays === undefined && rule.maxSessions === undefined && rule.maxBytes === undefined)
+    throw new Error("no retention limit given: set retention.maxAgeDays, maxSessions or maxBytes (or pass one)")
+  const sessions = planRetention(deps.portable.overview(), rule, deps.busy)
+  if (!dryRun) {
+    if (rule.action === "archive") mkdirSync(deps.archiveDir, { recursive: true, mode: 0o700 })
+    for (const session of sessions) {
+      if (rule.action === "archive") {
+        const file = join(deps.archiveDir, `${session.id}.json`)
+        writeFileSync(file, JSON.stringify(deps.portable.export(session.id)), { mode: 0o600 })
+        chmodSync(file, 0o600)
+      }
+      deps.remove(session.id)
+    }
+  }
+  return {
+    action: rule.action,
+    dryRun,
+    sessions,
+    bytes: sessions.reduce((sum, session) => sum + session.bytes, 0),
+    archiveDir: rule.action === "archive" ? deps.archiveDir : null,
+  }
+}
