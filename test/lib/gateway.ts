@@ -35,8 +35,9 @@ export async function runCli(args: string[], options: { cwd: string; env?: Recor
   return { stdout, stderr, code, signal: proc.signalCode }
 }
 
-export async function spawnGateway(cwd: string, options: { env?: Record<string, string>; args?: string[] } = {}): Promise<RunningGateway> {
-  const proc = Bun.spawn([process.execPath, ENTRY, "start", ...(options.args ?? [])], {
+/** `command` replaces `bun src/index.ts` (e.g. `[binary]` to run a compiled executable). */
+export async function spawnGateway(cwd: string, options: { env?: Record<string, string>; args?: string[]; command?: string[] } = {}): Promise<RunningGateway> {
+  const proc = Bun.spawn([...(options.command ?? [process.execPath, ENTRY]), "start", ...(options.args ?? [])], {
     cwd,
     env: { ...process.env, ...options.env },
     stdin: "ignore",
