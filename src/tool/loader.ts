@@ -155,6 +155,15 @@ export function createWorkspaceLoader(options: LoaderOptions) {
   async function load(files: string[]): Promise<LoadResult> {
     const started = performance.now()
     const number = ++counter
+    if (files.length === 0) {
+      // Nothing to load: no worker at all (the common case of an empty tools/ folder).
+      options.registry.setGroup(GROUP, [])
+      if (current) retire(current)
+      current = null
+      last = { generation: number, tools: [], rejected: [], durationMs: Math.round((performance.now() - started) * 100) / 100 }
+      options.emit?.(ToolsEvent.Reloaded, { generation: number, loaded: [], rejected: [], durationMs: last.durationMs })
+      return last
+    }
     const gen = spawn(number)
     const importTimeoutMs = options.importTimeoutMs ?? 10_000
     const loaded = await new Promise<Extract<FromWorker, { type: "loaded" }>>((resolve) => {

@@ -6,9 +6,9 @@
  * and what the config lists), never ours.
  */
 import { resolve } from "node:path"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import type { McpServer } from "../core/tools-config.ts"
 import type { Logger } from "../util/log.ts"
 import { VERSION } from "../util/version.ts"
@@ -61,7 +61,17 @@ export function createMcp(options: McpOptions) {
   let stopping = false
   const group = (name: string) => `mcp:${name}`
 
-  const transportFor = (name: string, server: McpServer) => {
+  // The MCP SDK is loaded on first use: a gateway (or CLI command) without MCP servers never pays for it.
+  const sdk = async () => {
+    const [client, stdio, http] = await Promise.all([
+      import("@modelcontextprotocol/sdk/client/index.js"),
+      import("@modelcontextprotocol/sdk/client/stdio.js"),
+      import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
+    ])
+    return { Client: client.Client, StdioClientTransport: stdio.StdioClientTransport, StreamableHTTPClientTransport: http.StreamableHTTPClientTransport }
+  }
+
+  const transportFor = (name: string, server: McpServer, { StdioClientTransport, StreamableHTTPClientTransport }: Awaited<ReturnType<typeof sdk>>) => {
     if ("url" in server) return new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: server.headers ?? {} } })
     const self = server.command === "bun" || server.command === "drost"
     const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(process.env.HOME ? { HOME: process.env.HOME } : {}) }
@@ -100,8 +110,9 @@ export function createMcp(options: McpOptions) {
     conn.state = "connecting"
     conn.timer = null
     const started = performance.now()
-    const transport = transportFor(conn.name, server)
-    const client = new Client({ name: "drost", version: VERSION })
+    const mod = await sdk()
+    const transport = transportFor(conn.name, server, mod)
+    const client = new mod.Client({ name: "drost", version: VERSION })
     conn.transport = transport
     try {
       await client.connect(transport, { timeout: options.connectTimeoutMs ?? 20_000 })
@@ -163,7 +174,7 @@ export function createMcp(options: McpOptions) {
         state: conn.state,
         tools: conn.tools,
         error: conn.error,
-        pid: conn.transport instanceof StdioClientTransport ? conn.transport.pid : null,
+        pid: conn.transport && "pid" in conn.transport ? conn.transport.pid : null,
       })),
     async stop() {
       stopping = true

@@ -50,7 +50,7 @@ async function load(files: string[], version: number, importTimeoutMs: number) {
         timeoutMs: tool.timeoutMs,
       })
     } catch (error) {
-      rejected.push({ file, reason: describeError(error) })
+      rejected.push({ file, reason: describeError(error).replaceAll(`?v=${version}`, "") })
     }
   }
   post({ type: "loaded", tools: metas, rejected })
