@@ -3,7 +3,8 @@
  * of truth; the index follows them incrementally. A file watcher marks changed paths and the next search
  * re-reads only those (by mtime and size, then by content hash, so a touch without a change costs no
  * write). A full rescan runs at start and every `rescanSeconds` behind the watcher, and on every search
- * when no watcher could be started, so an edit is never missed for long.
+ * when no watcher could be started or the folder is small (EXACT_BELOW notes), so an edit is never
+ * missed for long.
  */
 import type { Database } from "bun:sqlite"
 import { type FSWatcher, mkdirSync, readFileSync, readdirSync, statSync, watch } from "node:fs"
@@ -37,6 +38,12 @@ interface FileRow {
 }
 
 const NOTE = /\.md$/i
+/**
+ * Up to this many notes every search re-checks every file (a few ms), so an edit made a moment ago is
+ * never missed even when the watcher's event is still in flight; above it the watcher and the periodic
+ * rescan keep search fast.
+ */
+export const EXACT_BELOW = 256
 
 function titleOf(path: string, body: string): string {
   const heading = body.match(/^#{1,6}\s+(.+)$/m)
@@ -151,7 +158,7 @@ export function createMemoryIndex(options: IndexOptions) {
     // Watcher events of an edit made just before this call are usually one loop turn behind.
     await Bun.sleep(1)
     const stale = options.rescanMs > 0 && Date.now() - lastFull > options.rescanMs
-    if (!watcher || everything || stale) {
+    if (!watcher || everything || stale || q.count.get({})!.n <= EXACT_BELOW) {
       everything = false
       dirty.clear()
       rescan()

@@ -61,7 +61,7 @@ describe("memory index", () => {
     expect((await index.search("address zebra")).length).toBe(1)
   })
 
-  test("a person's edit, new note and deletion are found on the next search (file watcher)", async () => {
+  test("a person's edit, new note and deletion are found on the next search", async () => {
     const { ws, index } = await setup({ "ideas.md": "# Ideas\nbuild a treehouse\n" })
     expect(await index.search("kayak")).toEqual([])
     writeFileSync(ws.file("memory/ideas.md"), "# Ideas\nbuild a treehouse\nbuy a kayak\n")
