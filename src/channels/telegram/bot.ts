@@ -12,6 +12,7 @@ import type { Message, Update, UserFromGetMe } from "grammy/types"
 import { createConcurrentSink, createRunner, createSource, type RunnerHandle, sequentialize } from "@grammyjs/runner"
 import type { Accepted } from "../../agent/session.ts"
 import type { TelegramConfig } from "../../core/channel-config.ts"
+import { DrostError } from "../../core/error.ts"
 import { COMMANDS, dispatch } from "../../gateway/commands.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
 import { createTelegramStore, PAIRING_TTL_MS } from "../../store/telegram.ts"
@@ -78,8 +79,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
 
   const send = async (chatId: number, text: string, html = escapeHtml(text)) => {
     for (const chunk of text.length > 4000 ? pack([codeBlock(text, "")]) : [{ html, text }]) {
-      await pacers(chatId).slot()
-      await bot.api.sendMessage(chatId, chunk.html, { parse_mode: "HTML" })
+      await pacers(chatId).run(() => bot.api.sendMessage(chatId, chunk.html, { parse_mode: "HTML" }))
     }
   }
   const done = (updateIds: number[]) => store.done(botId, updateIds)
@@ -104,7 +104,14 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
         store.done(botId, updateIds)
         return accepted
       })
-    await streamReply({ api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo }, sessionId, accept)
+    await streamReply({ api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo }, sessionId, accept).catch(
+      async (error: unknown) => {
+        // Stopping: the update stays in the inbox and is handled after the restart. A full queue: say so.
+        if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
+        await send(message.chat.id, `⚠️ ${error.message}`)
+        done(updateIds)
+      },
+    )
   }
 
   const runAlbum = async (album: Album) => {

@@ -1,11 +1,12 @@
 /**
  * Per-chat pacing of outgoing messages and edits. Telegram allows about one message or edit per
  * second in a chat (bursts earn 429s and, repeated, long bans), so every send and edit of a chat
- * takes the next free slot, at least `intervalMs` after the previous one.
+ * takes the next free slot, at least `intervalMs` after the previous call *completed*: measured from
+ * the completion, a slow or delayed previous request can never put two arrivals closer than that.
  */
 export interface Pacer {
-  /** Resolves when this call may go out; reserves that slot. */
-  slot(): Promise<void>
+  /** Run one send or edit in the next free slot. */
+  run<T>(call: () => Promise<T>): Promise<T>
   /** Milliseconds until a slot would be free now. */
   readyIn(): number
   /** A call is being retried `ms` from now (429): the next slot comes one interval after it. */
@@ -14,12 +15,20 @@ export interface Pacer {
 
 export function createPacer(intervalMs: number): Pacer {
   let last = Number.NEGATIVE_INFINITY
+  const slot = async () => {
+    const now = Date.now()
+    const at = Math.max(now, last + intervalMs)
+    last = at
+    if (at > now) await Bun.sleep(at - now)
+  }
   return {
-    async slot() {
-      const now = Date.now()
-      const at = Math.max(now, last + intervalMs)
-      last = at
-      if (at > now) await Bun.sleep(at - now)
+    async run(call) {
+      await slot()
+      try {
+        return await call()
+      } finally {
+        last = Math.max(last, Date.now())
+      }
     },
     readyIn: () => Math.max(0, last + intervalMs - Date.now()),
     defer(ms) {

@@ -93,18 +93,19 @@ export function streamReply(deps: ReplyDeps, sessionId: string, accept: () => Ac
     if (finished) return
     const next = preview(items)
     if (!next || next === shown) return
-    await pacer.slot()
-    if (finished) return
-    try {
-      if (messageId === null) {
-        const sent = await api.sendMessage(chatId, next, replyOptions())
-        messageId = sent.message_id
-      } else await api.editMessageText(chatId, messageId, next)
-      shown = next
-    } catch (error) {
-      if (isNotModified(error)) shown = next
-      else log.warn("streaming edit failed", { chat: chatId, error: String(error) })
-    }
+    await pacer.run(async () => {
+      if (finished) return
+      try {
+        if (messageId === null) {
+          const sent = await api.sendMessage(chatId, next, replyOptions())
+          messageId = sent.message_id
+        } else await api.editMessageText(chatId, messageId, next)
+        shown = next
+      } catch (error) {
+        if (isNotModified(error)) shown = next
+        else log.warn("streaming edit failed", { chat: chatId, error: String(error) })
+      }
+    })
   }
   const schedule = () => {
     if (timer || finished) return
@@ -147,22 +148,21 @@ export function streamReply(deps: ReplyDeps, sessionId: string, accept: () => Ac
 
   /** Send or edit one chunk as HTML; on an entity error, the same chunk as plain text. */
   const deliver = async (chunk: Chunk, edit: number | null) => {
-    await pacer.slot()
-    const attempt = async (html: boolean) => {
-      const options = html ? { parse_mode: "HTML" as const } : {}
-      if (edit !== null) await api.editMessageText(chatId, edit, html ? chunk.html : chunk.text, options)
-      else {
-        const sent = await api.sendMessage(chatId, html ? chunk.html : chunk.text, { ...options, ...replyOptions() })
-        messageId ??= sent.message_id
-      }
-    }
+    const attempt = (html: boolean) =>
+      pacer.run(async () => {
+        const options = html ? { parse_mode: "HTML" as const } : {}
+        if (edit !== null) await api.editMessageText(chatId, edit, html ? chunk.html : chunk.text, options)
+        else {
+          const sent = await api.sendMessage(chatId, html ? chunk.html : chunk.text, { ...options, ...replyOptions() })
+          messageId ??= sent.message_id
+        }
+      })
     try {
       await attempt(true)
     } catch (error) {
       if (isNotModified(error)) return
       if (isEntityError(error)) {
         log.warn("Telegram rejected the HTML; sending plain text", { chat: chatId, error: String(error) })
-        await pacer.slot()
         await attempt(false).catch((second) => {
           if (!isNotModified(second)) throw second
         })
