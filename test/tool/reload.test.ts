@@ -99,6 +99,13 @@ describe("workspace tool hot reload", () => {
     expect(drost.gw.tools.rejected()).toEqual([])
   })
 
+  test("a plain object of the same shape works without importing drost; @drost/core works too", async () => {
+    ws.write("tools/plain.js", 'export default { name: "plain", description: "plain object", parameters: { type: "object" }, execute: () => "plain ok" }\n')
+    ws.write("tools/seed.ts", tool("seed", "return `seed ${text}`").replace('from "drost"', 'from "@drost/core"'))
+    expect((await drost.call("plain", {})).output).toBe("plain ok")
+    expect((await drost.call("seed", { text: "name" })).output).toBe("seed name")
+  })
+
   test("a package imported by a tool resolves from the workspace's node_modules", async () => {
     ws.write("tools/loud.ts", tool("loud", "return shout(text)", 'import shout from "shout"'))
     expect((await drost.call("loud", { text: "hey" })).output).toBe("HEY!")
