@@ -96,3 +96,29 @@ test("missed runs: once (default) runs one catch-up at start; skip waits for the
     tg.stop()
   }
 }, 60_000)
+
+test("cron and every: next times, and config errors name the schedule's path", async () => {
+  const { nextCron, nextRun, parseCron } = await import("../../src/core/cron.ts")
+  const { resolveConfig } = await import("../../src/gateway/load.ts")
+  const at = (text: string) => new Date(text).getTime()
+  // Weekdays at 07:00 local time: from a Friday evening the next is Monday.
+  const monday = new Date(nextCron(parseCron("0 7 * * 1-5"), at("2025-03-07T20:00:00")))
+  expect([monday.getDay(), monday.getHours(), monday.getMinutes()]).toEqual([1, 7, 0])
+  expect(new Date(nextCron(parseCron("*/15 * * * *"), at("2025-03-07T20:07:30"))).getMinutes()).toBe(15)
+  // Day-of-month or weekday (cron's rule when both are restricted): the 13th, or any Friday.
+  expect(new Date(nextCron(parseCron("0 0 13 * 5"), at("2025-03-01T00:00:00"))).getDate()).toBe(7)
+  expect(nextRun({ every: "30m" }, at("2025-03-07T10:10:00"), at("2025-03-07T10:00:00"))).toBe(at("2025-03-07T10:30:00"))
+  const problems = (schedules: unknown[]) => {
+    try {
+      resolveConfig({ schedules }, "/tmp", "drost.config.json")
+      return ""
+    } catch (error) {
+      return (error as Error).message
+    }
+  }
+  expect(problems([{ id: "x", every: "5 minutes", prompt: "p" }])).toContain("schedules[0].every: expected string to match")
+  const message = problems([{ id: "x", cron: "61 * * * *", prompt: "p" }, { id: "x", every: "1h", prompt: "p" }, { id: "y", prompt: "p" }])
+  expect(message).toContain('schedules[0].cron: minute "61" is outside 0-59')
+  expect(message).toContain('schedules[1].id: duplicate schedule id "x"')
+  expect(message).toContain("schedules[2]: needs exactly one of cron or every")
+})
