@@ -144,6 +144,13 @@ export interface PageFilters extends ListOptions {
 
 export type SessionStore = ReturnType<typeof createSessionStore>
 
+/**
+ * LIMIT, OFFSET and seq bounds as integers SQLite binds as such: a fraction or a value past 2^53
+ * binds as a REAL and fails the query ("datatype mismatch"), so fractions are floored and the rest clamped.
+ */
+const whole = (value: number | undefined, fallback: number, min: number, max: number) =>
+  Math.min(Math.max(value !== undefined && Number.isFinite(value) ? Math.floor(value) : fallback, min), max)
+
 export function createSessionStore(db: Database) {
   const q = {
     insertSession: db.query(
@@ -247,8 +254,8 @@ export function createSessionStore(db: Database) {
     },
     require,
     list(options: ListOptions = {}): Session[] {
-      const limit = Math.min(Math.max(options.limit ?? 50, 1), 500)
-      const offset = Math.max(options.offset ?? 0, 0)
+      const limit = whole(options.limit, 50, 1, 500)
+      const offset = whole(options.offset, 0, 0, Number.MAX_SAFE_INTEGER)
       const rows = options.channel ? q.listByChannel.all({ limit, offset, channel: options.channel }) : q.listSessions.all({ limit, offset })
       return rows.map(toSession)
     },
@@ -279,8 +286,8 @@ export function createSessionStore(db: Database) {
       add("updated_at > $after", "after", filters.updatedAfter)
       const clause = where.length ? `WHERE ${where.join(" AND ")}` : ""
       const total = db.query<{ n: number }, Record<string, string | number>>(`SELECT count(*) AS n FROM sessions ${clause}`).get(params)!.n
-      const limit = Math.min(Math.max(filters.limit ?? 50, 1), 500)
-      const offset = Math.max(filters.offset ?? 0, 0)
+      const limit = whole(filters.limit, 50, 1, 500)
+      const offset = whole(filters.offset, 0, 0, Number.MAX_SAFE_INTEGER)
       const rows = db
         .query<SessionRow, Record<string, string | number>>(`SELECT * FROM sessions ${clause} ORDER BY updated_at DESC, id DESC LIMIT $limit OFFSET $offset`)
         .all({ ...params, limit, offset })
@@ -359,7 +366,7 @@ export function createSessionStore(db: Database) {
       const row = q.getTurn.get({ id })
       return row ? toTurn(row) : null
     },
-    turns: (sessionId: string, limit = 50): Turn[] => q.turnsOf.all({ sessionId, limit }).map(toTurn),
+    turns: (sessionId: string, limit = 50): Turn[] => q.turnsOf.all({ sessionId, limit: whole(limit, 50, 0, Number.MAX_SAFE_INTEGER) }).map(toTurn),
 
     /** Turns a crash left open become `interrupted`; returns them so the gateway can report each one. */
     recoverInterrupted: immediate(db, (reason: string): Turn[] => {
@@ -374,7 +381,11 @@ export function createSessionStore(db: Database) {
 
     /** The last `limit` messages before `beforeSeq`, oldest first. */
     messages(sessionId: string, options: { limit?: number; beforeSeq?: number } = {}): Message[] {
-      const rows = q.lastMessages.all({ sessionId, limit: options.limit ?? 50, before: options.beforeSeq ?? Number.MAX_SAFE_INTEGER })
+      const rows = q.lastMessages.all({
+        sessionId,
+        limit: whole(options.limit, 50, 0, Number.MAX_SAFE_INTEGER),
+        before: whole(options.beforeSeq, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+      })
       return rows.reverse().map(toMessage)
     },
     history: (sessionId: string): Message[] => q.allMessages.all({ sessionId }).map(toMessage),
