@@ -66,7 +66,7 @@ test(`kill -9 × ${CYCLES} under load: acknowledged turns survive complete or in
   const acked: Ack[] = []
   let checked = 0
   const healthyMs: number[] = []
-  let sessions: string[] = []
+  const sessions: string[] = []
   let token = ""
   let interrupted = 0
   const cores = cpus().length

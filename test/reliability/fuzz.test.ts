@@ -31,7 +31,7 @@ test(`fuzz: ${COUNT} requests from the OpenAPI document plus garbage: 0 5xx, no 
     files: { "notes.txt": "alpha\n" },
   })
   await using gw = await spawnGateway(ws.path)
-  const document = await (await fetch(`${gw.url}/control/v1/openapi.json`)).json()
+  const document = (await (await fetch(`${gw.url}/control/v1/openapi.json`)).json()) as Parameters<typeof operations>[0]
   const ops = operations(document)
   expect(ops.length).toBeGreaterThan(15)
   const random = rng(SEED)

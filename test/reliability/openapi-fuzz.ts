@@ -96,7 +96,8 @@ export function bend(schema: Schema, random: Random): unknown {
     else if (choice === 4 && inner.minimum !== undefined) body[key] = inner.minimum - 1
     else if (choice === 5 && inner.maxLength !== undefined) body[key] = "y".repeat(inner.maxLength + 1)
     else if (choice === 6) body[key] = nested(random.int(200))
-    else if (choice === 7) body.__proto__ = { polluted: true } as never
+    // An own "__proto__" key (as JSON.parse would make it): a prototype-pollution attempt on the server.
+    else if (choice === 7) Object.defineProperty(body, "__proto__", { value: { polluted: true }, enumerable: true })
     return body
   }
   return choice < 3 ? random.pick(WRONG) : value
