@@ -95,24 +95,37 @@ describe("drost setup in a pseudo-terminal", () => {
   })
 })
 
+/**
+ * The 2 s budget. Run from source, most of it goes to loading the modules. On a loaded machine that
+ * alone can take longer, so the budget then becomes "no more than 1 s beyond what `drost --version`
+ * takes right now". A prompt that waits would still blow through it (runCli kills at 5 s).
+ */
+async function budgetMs(cwd: string): Promise<number> {
+  const started = performance.now()
+  await runCli(["--version"], { cwd })
+  return Math.max(2000, performance.now() - started + 1000)
+}
+
 describe("drost setup without a terminal", () => {
   test("never waits: stdin at /dev/null exits 2 within 2 s listing the flags", async () => {
     await using ws = await workspace()
+    const budget = await budgetMs(ws.path)
     const started = performance.now()
     const result = await runCli(["setup"], { cwd: ws.path, timeoutMs: 5000 })
     const elapsed = performance.now() - started
     expect(result.code).toBe(2)
-    expect(elapsed).toBeLessThan(2000)
+    expect(elapsed).toBeLessThan(budget)
     for (const flag of ["--yes", "--provider", "--openai-key", "OPENAI_API_KEY", "--telegram-token", "--port"]) expect(result.stderr).toContain(flag)
     expect(readdirSync(ws.path)).toEqual([])
   })
 
   test("never waits on an open, silent pipe either", async () => {
     await using ws = await workspace()
+    const budget = await budgetMs(ws.path)
     const started = performance.now()
     const result = await runCli(["setup"], { cwd: ws.path, stdin: "pipe", timeoutMs: 5000 })
     expect(result.code).toBe(2)
-    expect(performance.now() - started).toBeLessThan(2000)
+    expect(performance.now() - started).toBeLessThan(budget)
   })
 
   test("--yes runs on flags and env, checks the key, and never overwrites without --force", async () => {
