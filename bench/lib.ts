@@ -88,3 +88,13 @@ export function cpuMs(pid: number): number {
 }
 /** USER_HZ: 100 on every Linux this runs on. */
 const CLOCK_TICKS = 100
+
+/** The compiled executable (dist/drost), built with build.ts first when it is missing. */
+export async function ensureBinary(path = `${import.meta.dir}/../dist/drost`): Promise<string> {
+  if (await Bun.file(path).exists()) return path
+  const { compile } = await import("../build.ts")
+  const version = ((await Bun.file(`${import.meta.dir}/../package.json`).json()) as { version: string }).version
+  console.log(`building ${path} …`)
+  await compile({ outfile: path, version, commit: "bench" })
+  return path
+}

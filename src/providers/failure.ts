@@ -4,6 +4,7 @@
  */
 import type { FailureKind, StreamEvent } from "../core/provider.ts"
 import { TimeoutError } from "./guard.ts"
+import { redactText } from "../util/redact.ts"
 
 type ErrorEvent = Extract<StreamEvent, { type: "error" }>
 
@@ -44,7 +45,9 @@ export function kindForStatus(status: number): FailureKind {
 
 /** Keep provider error text short and free of echoed credentials. */
 function clean(message: string): string {
-  const line = message.replace(/\s+/g, " ").trim()
+  // A provider may echo the key it was sent ("Incorrect API key provided: sk-…"): the reason ends up in
+  // the store, the API's answers and the event stream, so key shapes and bearer tokens are cut here.
+  const line = redactText(message.replace(/\s+/g, " ").trim())
   return line.length > 400 ? `${line.slice(0, 400)}…` : line
 }
 

@@ -68,7 +68,8 @@ export async function spawnGateway(cwd: string, options: { env?: Record<string, 
     })
   })
   const { url, pid } = await ready
-  const token = readFileSync(join(cwd, ".drost", "control-token"), "utf8").trim()
+  // A token given through the environment is used as is (no token file is generated then).
+  const token = options.env?.DROST_CONTROL_ADMIN_TOKEN ?? readFileSync(join(cwd, ".drost", "control-token"), "utf8").trim()
   const gw: RunningGateway = {
     proc,
     url,
