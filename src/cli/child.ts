@@ -15,10 +15,26 @@ export type ToChild =
 
 const send = (message: FromChild) => process.send?.(message)
 
+let stopRequested = false
+
+/** True once the supervisor forwarded a stop signal (it may arrive before start() listens for it). */
+export const stopSignalled = () => stopRequested
+
 /** Call first thing in a supervised child: no supervisor, no gateway. */
 export function followSupervisor() {
   if (!process.send) return
-  process.on("disconnect", () => process.exit(1))
+  // Until start() installs its own handlers, a forwarded SIGTERM must not kill us with the default action.
+  for (const signal of ["SIGTERM", "SIGINT"] as const)
+    process.on(signal, () => {
+      stopRequested = true
+    })
+  // Die like the supervisor did (no drain, no exit handlers): open turns are recovered at the next start,
+  // and the lock's pid is dead at once, so a new `drost start` can take the workspace over.
+  const die = () => process.kill(process.pid, "SIGKILL")
+  process.on("disconnect", die)
+  // Belt and braces: IPC disconnect is fast (~5 ms) but an orphan is also visible as a changed parent.
+  const parent = process.ppid
+  setInterval(() => process.ppid !== parent && die(), 250).unref()
 }
 
 /** One turn through the whole loop (provider stream, a tool call, persistence) in a throwaway session. */

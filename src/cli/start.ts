@@ -14,7 +14,7 @@ import { load } from "../gateway/load.ts"
 import { resolveTokens } from "../gateway/token.ts"
 import { VERSION } from "../util/version.ts"
 import { runChat } from "./chat.ts"
-import { serveSupervisor } from "./child.ts"
+import { serveSupervisor, stopSignalled } from "./child.ts"
 import { RESTART } from "./supervisor.ts"
 import { Flag } from "../util/flag.ts"
 import { offerSetup } from "./setup.ts"
@@ -75,6 +75,7 @@ export async function start(args: StartArgs): Promise<number> {
       const onSignal = () => resolve("signal")
       process.once("SIGINT", onSignal)
       process.once("SIGTERM", onSignal)
+      if (stopSignalled()) onSignal()
       gw.bus.subscribe(GatewayEvent.RestartRequested, () => resolve("restart"))
       if (interactive) runChat(gw).then(() => resolve("quit"))
     })

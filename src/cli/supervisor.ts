@@ -10,7 +10,7 @@
  *   checkpoint with its own (old, trusted) code, commits the rollback and starts the child again.
  * The child's exit code REFUSED (bad config, workspace locked, port busy) ends the supervisor at once.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Subprocess } from "bun"
 import { Supervisor as SupervisorSchema, type Supervisor as SupervisorSettings } from "../core/evolution-config.ts"
@@ -41,7 +41,8 @@ interface Spawned {
   stderrTail: () => string
 }
 
-function spawnChild(args: SuperviseArgs): Spawned {
+/** `capture`: pipe the child's stderr through us to keep its end for the health gate's verdict. */
+function spawnChild(args: SuperviseArgs, capture: boolean): Spawned {
   let markReady: (value: { url: string | null } | null) => void = () => {}
   const ready = new Promise<{ url: string | null } | null>((resolve) => {
     markReady = resolve
@@ -53,7 +54,8 @@ function spawnChild(args: SuperviseArgs): Spawned {
     env: { ...process.env, DROST_SUPERVISED: "1" },
     stdin: "inherit",
     stdout: "inherit",
-    stderr: "pipe",
+    // Inherited otherwise, so its lines stay in order with stdout (tests and logs read both).
+    stderr: capture ? "pipe" : "inherit",
     ipc(message: FromChild) {
       if (message.type === "ready") markReady({ url: message.url })
       for (const reply of replies) reply(message)
@@ -62,6 +64,7 @@ function spawnChild(args: SuperviseArgs): Spawned {
   proc.exited.then(() => markReady(null))
   // Forward the child's stderr and keep its end: the last lines explain a crash.
   ;(async () => {
+    if (!capture) return
     const decoder = new TextDecoder()
     for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
       process.stderr.write(chunk)
@@ -116,6 +119,31 @@ async function healthGate(child: Spawned, timeoutMs: number, canary: boolean): P
   return null
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * A gateway whose supervisor was just killed exits by itself moments later (IPC disconnect), but on a
+ * busy machine that can take a second or two: wait briefly for its lock rather than refuse at once.
+ */
+async function awaitStaleLock(stateDir: string, ms = 3000) {
+  const holder = (() => {
+    try {
+      return (JSON.parse(readFileSync(join(stateDir, "gateway.pid"), "utf8")) as { pid: number }).pid
+    } catch {
+      return null
+    }
+  })()
+  const deadline = Date.now() + ms
+  while (holder && alive(holder) && Date.now() < deadline) await Bun.sleep(50)
+}
+
 function supervisorSettings(config: Config | null): SupervisorSettings {
   return config?.supervisor ?? (Value.Default(SupervisorSchema, {}) as SupervisorSettings)
 }
@@ -136,13 +164,16 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
   const crashes: number[] = []
   let recovered: { id: string; verdictAt: number } | null = null
   const stateDir = (config: Config | null) => config?.stateDir ?? join(args.workspace, ".drost")
+  let first = true
   for (;;) {
     const config = await load({ root: args.workspace, file: args.config }).catch(() => null)
     const limits = supervisorSettings(config)
     const journal = config ? Journal.read(config.stateDir) : null
     const gating = journal?.stage === "restarting" && !journal.health ? journal : null
+    if (first) await awaitStaleLock(stateDir(config))
+    first = false
 
-    const child = spawnChild(args)
+    const child = spawnChild(args, gating !== null)
     current = child
     if (recovered) {
       const note = recovered
@@ -181,7 +212,7 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
     crashes.push(now)
     while (crashes.length && crashes[0]! < now - limits.windowMs) crashes.shift()
     const last = child.stderrTail().trim().split("\n").slice(-3).join(" | ")
-    const why = `exit ${code ?? child.proc.signalCode}${last ? `: ${last}` : ""}`
+    const why = `exit ${code ?? child.proc.signalCode}${last ? `: ${last}` : "; its error is above"}`
     if (crashes.length >= limits.maxCrashes)
       return giveUp(stateDir(config), `the gateway crashed ${crashes.length} times within ${Math.round(limits.windowMs / 1000)} s (last: ${why})`, crashes)
     const delay = Math.min(limits.maxBackoffMs, limits.backoffMs * 2 ** (crashes.length - 1))

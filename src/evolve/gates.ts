@@ -14,6 +14,7 @@ import type { Step } from "./audit.ts"
 import { clip } from "./audit.ts"
 import { command, self } from "./self.ts"
 
+const TOOLS_TIMEOUT_MS = 30_000
 const CODE = new Set([".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".cjs", ".jsx"])
 
 export interface GateInput {
@@ -91,11 +92,9 @@ export async function toolsGate(input: GateInput): Promise<{ ok: boolean; output
   if (!touched) return null
   const files = scan(input.toolsDir).files
   if (files.length === 0) return { ok: true, output: "no tool files left" }
-  const run = await runLimited([...self(), "evolution", "check-tools", ...files], {
-    cwd: input.workspace,
-    timeoutMs: Math.min(input.timeoutMs, 30_000),
-  })
-  if (run.timedOut) return { ok: false, output: `importing the tools did not finish in ${Math.min(input.timeoutMs, 30_000)} ms (a tool hangs at import?)\n${run.output}` }
+  // Its own limit, not the commands': starting a process on a loaded machine can take seconds.
+  const run = await runLimited([...self(), "evolution", "check-tools", ...files], { cwd: input.workspace, timeoutMs: TOOLS_TIMEOUT_MS })
+  if (run.timedOut) return { ok: false, output: `importing the tools did not finish in ${TOOLS_TIMEOUT_MS} ms (a tool hangs at import?)\n${run.output}` }
   return { ok: run.code === 0, output: run.output || `exit code ${run.code}` }
 }
 

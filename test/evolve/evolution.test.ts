@@ -192,7 +192,7 @@ describe("self-evolution, end to end", () => {
 
   test("good changes go live: a new tool, a prompt edit, a source change (restart + health gate)", async () => {
     const tool = await evolve("add a greeting tool", [{ path: "tools/greet.ts", content: GREET }])
-    expect(tool.ok).toBe(true)
+    if (!tool.ok) throw new Error(tool.output)
     expect(tool.status).toBe("applied")
     expect(tool.record.restart?.needed).toBe(false)
     // Workspace tools load at the next turn.
