@@ -3,7 +3,10 @@
  * store and with a large one (10,000 sessions, 1,000,000 messages), plus the idle RSS of the running
  * gateway. Targets (issue 8): ≤ 60 ms empty, ≤ 150 ms large, idle RSS ≤ 60 MB.
  *
- *   bun bench/startup.ts [--binary <path>] [--runs 10] [--sessions 10000] [--messages 1000000]
+ *   bun bench/startup.ts [--binary <path>] [--runs 10] [--sessions 10000] [--messages 1000000] [--gateway-only]
+ *
+ * `--gateway-only` starts the gateway process alone (DROST_SUPERVISED=1, no supervisor parent), to
+ * separate its cost from the supervisor's.
  *
  * Without --binary it compiles the current tree first (as build.ts does) into a temp folder. /healthz is polled every millisecond on a port chosen
  * up front, so the figure includes everything the user waits for: exec, runtime start, config, store
@@ -23,6 +26,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "10" },
     sessions: { type: "string", default: "10000" },
     messages: { type: "string", default: "1000000" },
+    "gateway-only": { type: "boolean", default: false },
   },
 })
 const runs = Number(values.runs)
@@ -78,7 +82,7 @@ function cpuMs(pid: number): number {
 async function startOnce(folder: string, measureRss: boolean): Promise<{ ms: number; cpu: number; rss?: { total: number; each: number[] } }> {
   const port = freePort()
   const started = performance.now()
-  const proc = Bun.spawn([binary, "start", "--server", "--port", String(port)], { cwd: folder, stdin: "ignore", stdout: "ignore", stderr: "ignore", env: { PATH: "/usr/bin:/bin", HOME: folder, DROST_LOG_LEVEL: "warn" } })
+  const proc = Bun.spawn([binary, "start", "--server", "--port", String(port)], { cwd: folder, stdin: "ignore", stdout: "ignore", stderr: "ignore", env: { PATH: "/usr/bin:/bin", HOME: folder, DROST_LOG_LEVEL: "warn", ...(values["gateway-only"] ? { DROST_SUPERVISED: "1" } : {}) } })
   try {
     for (;;) {
       const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null)
@@ -155,10 +159,10 @@ try {
   const fillSeconds = Math.round((performance.now() - filled) / 100) / 10
   const dbMb = Math.round(Bun.file(join(large, ".drost", "drost.db")).size / 1024 / 1024)
   const largeResult = await scenario(`${values.sessions} sessions, ${written} messages (${dbMb} MB db, filled in ${fillSeconds} s)`, large)
-  console.log(`binary ${binary} · ${runs} runs each · spawn → /healthz 200`)
+  console.log(`binary ${binary} · ${runs} runs each · spawn → /healthz 200${values["gateway-only"] ? " · gateway process only (no supervisor)" : ""}`)
   for (const row of [emptyResult, largeResult])
     console.log(`  ${row.name.padEnd(60)} min ${row.min} ms · median ${row.median} ms · p90 ${row.p90} ms · CPU ${row.cpuMedianMs} ms · idle RSS ${row.rssMb} MB (${row.rssPerProcessMb.join(" + ")}) · load ${row.load}`)
-  console.log(JSON.stringify({ bench: "startup", runs, empty: emptyResult, large: largeResult }))
+  console.log(JSON.stringify({ bench: "startup", runs, gatewayOnly: values["gateway-only"], empty: emptyResult, large: largeResult }))
 } finally {
   rmSync(empty, { recursive: true, force: true })
   rmSync(large, { recursive: true, force: true })
