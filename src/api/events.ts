@@ -33,8 +33,16 @@ export function matches(event: Envelope, filter: Filter): boolean {
 
 const encoder = new TextEncoder()
 
+/** Every subscriber gets the same envelope object: it is serialised once, not once per subscriber. */
+const framed = new WeakMap<Envelope, Uint8Array>()
+
 export function frame(event: Envelope): Uint8Array {
-  return encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event })}\n\n`)
+  let bytes = framed.get(event)
+  if (!bytes) {
+    bytes = encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ ...event })}\n\n`)
+    framed.set(event, bytes)
+  }
+  return bytes
 }
 
 export function eventStream(gw: Gateway, request: Request, after: number | null, filter: Filter, options: EventsOptions = {}): Response {
