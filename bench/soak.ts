@@ -105,7 +105,7 @@ try {
   const after = samples.findIndex((entry) => entry.at >= (durationMs / 1000) * 0.1)
   const window = (from: number) => samples.slice(Math.max(0, from), Math.max(0, from) + 6)
   const median = (rows: typeof samples, key: "rss" | "fds") => [...rows.map((row) => row[key])].sort((a, b) => a - b)[Math.floor(rows.length / 2)]!
-  const warmRows = window(after < 0 ? 0 : after)
+  const warmRows = window(after)
   const endRows = window(samples.length - 6)
   const warm = { rss: median(warmRows, "rss"), fds: median(warmRows, "fds") }
   const end = { rss: median(endRows, "rss"), fds: median(endRows, "fds") }
