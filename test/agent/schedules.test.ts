@@ -28,6 +28,23 @@ function config(tg: FakeTelegram, schedule: Record<string, unknown>) {
   })
 }
 
+/** A supervised gateway runs in a child process: kill whatever still holds the workspace lock, too. */
+async function killHolder(pidFile: string) {
+  const file = Bun.file(pidFile)
+  if (!(await file.exists())) return
+  const { pid } = JSON.parse(await file.text()) as { pid: number }
+  const alive = () => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (alive()) process.kill(pid, "SIGKILL")
+  while (alive()) await Bun.sleep(20)
+}
+
 const delivered = (tg: FakeTelegram) => tg.chat(OWNER).filter((message) => message.text.includes("morning summary please"))
 
 test("a schedule fires at its time, delivers to the Telegram chat, and does not fire twice across a restart or a kill -9", async () => {
@@ -45,6 +62,7 @@ test("a schedule fires at its time, delivers to the Telegram chat, and does not 
     expect(first.sessionId).toMatch(/^ses_/)
     // Killed right after the run: the claim (its due time) is already durable.
     await gw.kill9()
+    await killHolder(ws.file(".drost/gateway.pid"))
   }
   {
     await using gw = await spawnGateway(ws.path)
