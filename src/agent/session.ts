@@ -159,6 +159,7 @@ export function createSessions(deps: SessionsDeps) {
         workspace: deps.workspace,
         persist(message) {
           const stored = store.append({ ...ids, role: message.role, parts: message.parts, provider: message.provider ?? provider.id, usage: message.usage ?? null })
+          persisted++
           bus.publish(SessionEvent.Message, { ...ids, messageId: stored.id, seq: stored.seq, role: stored.role })
         },
         emit(event) {

@@ -26,12 +26,14 @@ export function runChat(gw: Gateway): Promise<"quit"> {
   const out = process.stdout
   const last = gw.store.list({ channel: "terminal", limit: 1 })[0]
   let sessionId = last?.id ?? gw.sessions.create({ channel: "terminal", title: "terminal" }).id
-  let turn: string | null = null
+  /** True while this chat's own turn runs: its events are shown, Ctrl-C aborts it. */
+  let busy = false
+  const mine = (data: { sessionId: string }) => busy && data.sessionId === sessionId
 
   const rl = createInterface({ input: process.stdin, output: out, prompt: cyan("you › "), terminal: true })
   setLogWriter((line) => {
     out.write(`\r\x1b[K${dim(line.trimEnd())}\n`)
-    if (!turn) rl.prompt(true)
+    if (!busy) rl.prompt(true)
   })
 
   out.write(`${dim("Type a message, or /help for commands. Ctrl-C aborts a turn; Ctrl-D or /quit leaves.")}\n`)
@@ -46,17 +48,17 @@ export function runChat(gw: Gateway): Promise<"quit"> {
 
   const stops = [
     gw.bus.subscribe(TurnEvent.Delta, (event) => {
-      if (event.data.turnId === turn) out.write(event.data.text)
+      if (mine(event.data)) out.write(event.data.text)
     }),
     gw.bus.subscribe(ToolEvent.Started, (event) => {
-      if (event.data.turnId === turn) out.write(`\n${dim(`  ⚙ ${event.data.name} ${preview(event.data.args)}`)}`)
+      if (mine(event.data)) out.write(`\n${dim(`  ⚙ ${event.data.name} ${preview(event.data.args)}`)}`)
     }),
     // A provider failed mid-answer: the text above is void and the answer restarts on the next one.
     gw.bus.subscribe(TurnEvent.Discard, (event) => {
-      if (event.data.turnId === turn) out.write(`\n${dim(`  ↺ discarded the partial answer above: ${event.data.reason}`)}\n`)
+      if (mine(event.data)) out.write(`\n${dim(`  ↺ discarded the partial answer above: ${event.data.reason}`)}\n`)
     }),
     gw.bus.subscribe(ToolEvent.Completed, (event) => {
-      if (event.data.turnId !== turn) return
+      if (!mine(event.data)) return
       const lines = event.data.output.split("\n").length
       const mark = event.data.isError ? red("✗") : green("✓")
       out.write(`\n  ${mark} ${dim(`${event.data.name} · ${event.data.isError ? preview(event.data.output, 60) : `${lines} line${lines === 1 ? "" : "s"}`} · ${event.data.durationMs} ms`)}\n`)
@@ -74,7 +76,7 @@ export function runChat(gw: Gateway): Promise<"quit"> {
       resolve("quit")
     }
     rl.on("SIGINT", () => {
-      if (turn) {
+      if (busy) {
         gw.sessions.abort(sessionId, "aborted by user (Ctrl-C)")
         return
       }
@@ -82,32 +84,37 @@ export function runChat(gw: Gateway): Promise<"quit"> {
       leave()
     })
     rl.on("close", leave)
-    rl.on("line", async (line) => {
-      const input = line.trim()
-      if (!input) return rl.prompt()
-      rl.pause()
+
+    // Lines typed while a turn runs wait their turn; the prompt stays live so Ctrl-C still reaches us.
+    const pending: string[] = []
+    const handle = async (input: string) => {
       const reply = await dispatch(gw, { channel: "terminal", sessionId, setSession: (id) => (sessionId = id) }, input)
       if (reply) {
         out.write(`${reply.text}\n`)
-        if (reply.quit) return leave()
-        rl.resume()
-        return rl.prompt()
+        if (reply.quit) leave()
+        return
       }
+      busy = true
+      out.write(cyan("drost › "))
       try {
-        const accepted = gw.sessions.prompt({ sessionId, text: input, source: "terminal" })
-        turn = accepted.turn.id
-        out.write(cyan("drost › "))
-        const result = await accepted.done
-        turn = null
+        const result = await gw.sessions.prompt({ sessionId, text: input, source: "terminal" }).done
         if (result.status !== "completed") out.write(`\n${red(`[turn ${result.status}: ${result.reason}]`)}`)
         out.write("\n")
       } catch (error) {
-        turn = null
         out.write(`${red(error instanceof Error ? error.message : String(error))}\n`)
+      } finally {
+        busy = false
       }
-      if (closed) return
-      rl.resume()
-      rl.prompt()
+    }
+    let draining = false
+    rl.on("line", async (line) => {
+      const input = line.trim()
+      if (input) pending.push(input)
+      if (draining) return
+      draining = true
+      while (pending.length && !closed) await handle(pending.shift()!)
+      draining = false
+      if (!closed) rl.prompt()
     })
     rl.prompt()
   })

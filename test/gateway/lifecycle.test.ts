@@ -24,9 +24,11 @@ describe("gateway lifecycle", () => {
     {
       await using gw = await spawnGateway(ws.path)
       const body = (await (await gw.api(`/sessions/${sessionId}`)).json()) as {
+        session: { messageCount: number }
         messages: { role: string; parts: { type: string; name?: string; output?: string }[] }[]
         turns: { status: string }[]
       }
+      expect(body.session.messageCount).toBe(4)
       expect(body.messages.map((message) => message.role)).toEqual(["user", "assistant", "tool", "assistant"])
       expect(body.messages[2]!.parts[0]).toMatchObject({ type: "tool-result", name: "file.read" })
       expect(body.messages[2]!.parts[0]!.output).toContain("buy milk")
