@@ -43,6 +43,7 @@ export function runtimeRoutes(gw: Gateway) {
             uptimeMs: Date.now() - gw.startedAt,
             sessions: gw.store.count(),
             runningTurns: gw.sessions.activeCount(),
+            queues: gw.sessions.queues(),
             lastEventId: gw.bus.lastId(),
             providers: gw.config.providers.profiles.map((profile) => ({ id: profile.id, kind: profile.kind, available: gw.providers.has(profile.id) })),
             tools: gw.tools.list().map((tool) => tool.name),
@@ -60,6 +61,15 @@ export function runtimeRoutes(gw: Gateway) {
                 uptimeMs: t.Number(),
                 sessions: t.Number(),
                 runningTurns: t.Number(),
+                queues: t.Array(
+                  t.Object({
+                    sessionId: t.String(),
+                    running: t.Union([t.String(), t.Null()], { description: "The running turn's id" }),
+                    waiting: t.Number({ description: "Turns waiting behind it" }),
+                    messages: t.Number({ description: "Messages waiting (a collected batch counts each)" }),
+                  }),
+                  { description: "Sessions with a running or waiting turn (orchestration, see docs/sessions.md)" },
+                ),
                 lastEventId: t.Number({ description: "Id of the newest bus event (use it as Last-Event-ID)" }),
                 providers: t.Array(t.Object({ id: t.String(), kind: t.String(), available: t.Boolean() })),
                 tools: t.Array(t.String()),

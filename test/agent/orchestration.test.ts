@@ -134,6 +134,8 @@ describe("orchestration: messages arriving during a turn", () => {
     await t.events.next("session.turn.queued")
     const queues = (await (await t.gw.api("/queues")).json()) as { queues: unknown[] }
     expect(queues.queues).toEqual([{ sessionId: t.sessionId, running: expect.any(String), waiting: 1, messages: 1 }])
+    const status = (await (await t.gw.api("/status")).json()) as { queues: unknown[] }
+    expect(status.queues).toEqual(queues.queues)
     const c = await t.send("third")
     expect(c.status).toBe(409)
     expect(c.body.message).toContain("orchestration.maxQueue 1")
