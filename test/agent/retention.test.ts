@@ -61,7 +61,7 @@ describe("portability and retention", () => {
     expect(await gw.stop()).toBe(0)
   }, 30_000)
 
-  test("CLI on a stopped workspace: prompt show, session export/import, retention by age with a dry run", async () => {
+  test("CLI: prompt show against a running gateway (--url) and a stopped workspace, session export/import, retention by age with a dry run", async () => {
     await using ws = await workspace({ config: demoConfig(), files: { "AGENTS.md": "Always answer in haiku.\n" } })
     const ids: string[] = []
     {
@@ -71,6 +71,12 @@ describe("portability and retention", () => {
         await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input } })
         ids.push(id)
       }
+      // While the gateway runs, the CLI asks it over the Control API (the port is 0 here, so --url).
+      const remote = await runCli(["prompt", "show", ids[0]!, "--url", gw.url], { cwd: ws.path })
+      expect(remote.stdout).toContain("[user]\nfirst words")
+      const noUrl = await runCli(["prompt", "show", ids[0]!], { cwd: ws.path })
+      expect(noUrl.code).toBe(1)
+      expect(noUrl.stderr).toContain("pass --url")
       expect(await gw.stop()).toBe(0)
     }
     const shown = await runCli(["prompt", "show", ids[0]!], { cwd: ws.path })
