@@ -92,6 +92,13 @@ export async function spawnGateway(cwd: string, options: { env?: Record<string, 
       return await proc.exited
     },
     async kill9() {
+      // The gateway itself first (the child of `drost start`'s supervisor), so the crash hits it
+      // mid-work rather than as a reaction to losing its parent; then the supervisor.
+      try {
+        process.kill(pid, "SIGKILL")
+      } catch {
+        // already gone
+      }
       proc.kill("SIGKILL")
       await proc.exited
     },
