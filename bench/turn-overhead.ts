@@ -3,10 +3,11 @@
  * sent straight to the fake provider and with the floor (a bare Bun.serve + one SQLite insert + one
  * fetch to the fake, `bench/floor.ts`), at 1 and at N (default 64) concurrent sessions.
  *
- *   bun bench/turn-overhead.ts [--seconds 8] [--concurrency 64] [--samples 400] [--per-session 20] [--profile DIR]
+ *   bun bench/turn-overhead.ts [--seconds 8] [--concurrency 64] [--samples 400] [--per-session 20] [--binary dist/drost] [--profile DIR]
  *
  * The provider is the fake OpenAI server (test/fake/openai.ts, Chat Completions, zero latency, a short
- * streamed answer) on loopback. The gateway runs as its own process (`bun src/index.ts start`) and is
+ * streamed answer) on loopback. The gateway runs as its own process (`bun src/index.ts start`, or the
+ * compiled executable with `--binary`; CPU figures are the gateway process's own, not its supervisor's) and is
  * driven through the Control API (`POST /control/v1/sessions/:id/turn`) and through the OpenAI-compatible
  * endpoint (`POST /v1/chat/completions`). "Direct" replays the exact request body the gateway sent to
  * the fake, so the difference is the gateway's own cost per turn: store the message and the turn
@@ -35,6 +36,8 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "64" },
     samples: { type: "string", default: "400" },
     "per-session": { type: "string", default: "20" },
+    /** Run this compiled executable instead of `bun src/index.ts` (e.g. dist/drost). */
+    binary: { type: "string" },
     /** Write a CPU profile of the gateway (Bun's --cpu-prof, .cpuprofile for Chrome DevTools) into this folder. */
     profile: { type: "string" },
   },
@@ -53,7 +56,9 @@ const ws = await workspace({
     controlApi: { port: 0, openaiCompatible: true, mutationsPerMinute: 100_000_000 },
   },
 })
-const gw = await spawnGateway(ws.path, { env: { BENCH_KEY: "bench-key", DROST_LOG_LEVEL: "warn", ...(values.profile ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` } : {}) } })
+const gw = await spawnGateway(ws.path, {
+  ...(values.binary ? { command: [values.binary] } : {}),
+  env: { BENCH_KEY: "bench-key", DROST_LOG_LEVEL: "warn", ...(values.profile ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` } : {}) } })
 const scratch = mkdtempSync(join(tmpdir(), "drost-bench-floor-"))
 
 /** One client's rotating session (created outside the timed call). */
