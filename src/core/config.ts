@@ -129,6 +129,12 @@ export const ConfigSchema = Type.Object(
     evolution: Type.Optional(Evolution),
     supervisor: Type.Optional(Supervisor),
     mcp: Type.Optional(McpConfig),
+    context: section(Context),
+    memory: section(Memory),
+    orchestration: section(Orchestration),
+    schedules: Type.Optional(Type.Array(Schedule, { default: [], description: "Turns run on time (see docs/sessions.md)" })),
+    retention: section(Retention),
+    channels: Channels,
   },
   closed,
 )
@@ -160,13 +166,6 @@ export interface Config {
   /** Absent in configs built by hand in tests: treat as the defaults (evolution.ts `settings`). */
   evolution?: Evolution
   supervisor?: Supervisor
-}
-    context: section(Context),
-    memory: section(Memory),
-    orchestration: section(Orchestration),
-    schedules: Type.Optional(Type.Array(Schedule, { default: [], description: "Turns run on time (see docs/sessions.md)" })),
-    retention: section(Retention),
-    channels: Channels,
   context: Static<typeof Context>
   /** `dir` resolved against the workspace. */
   memory: Static<typeof Memory>
@@ -175,3 +174,4 @@ export interface Config {
   retention: Static<typeof Retention>
   /** Chat front ends (Telegram); absent in configs built by hand in tests: treat as []. */
   channels?: ChannelConfig[]
+}

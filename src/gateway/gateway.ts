@@ -45,12 +45,12 @@ export interface Gateway {
   /** One cheap request per profile, in parallel, each bounded by `timeoutMs`; the results show in status. */
   probeProviders(timeoutMs?: number): Promise<ProbeResult[]>
   sessions: Sessions
+  /** Memory index, prompt assembly and history compaction. */
+  continuity: Continuity
   /** Self-evolution transactions and their audit trail (src/evolve). */
   evolution: EvolutionService
   startedAt: number
   state(): { state: State; reasons: string[] }
-  /** Memory index, prompt assembly and history compaction. */
-  continuity: Continuity
   /** Report a component's health; any unhealthy component makes the gateway `degraded`. */
   setHealth(component: string, problem: string | null): void
   requestRestart(by: string): void
@@ -167,6 +167,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       providerStatus: () => hub.status(store.stepUsageByProvider()),
       probeProviders: (timeoutMs = config.providers.probeTimeoutMs ?? 5000) => hub.probe(timeoutMs),
       sessions,
+      continuity,
       evolution,
       startedAt: Date.now(),
       state: () => ({ state: current, reasons: [...health.entries()].map(([component, problem]) => `${component}: ${problem}`) }),
@@ -187,7 +188,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         })()
         return draining
       },
-      continuity,
       stop(reason = "stop requested") {
         stopping ??= (async () => {
           await gateway.drain(reason)

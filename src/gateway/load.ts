@@ -137,6 +137,12 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     mcp: input.mcp as Config["mcp"],
     evolution: input.evolution as Config["evolution"],
     supervisor: input.supervisor as Config["supervisor"],
+    context: input.context as Config["context"],
+    memory: { ...(input.memory as Config["memory"]), dir: at(workspaceDir, input.memory!.dir!) },
+    orchestration: input.orchestration as Config["orchestration"],
+    schedules: (input.schedules ?? []) as Config["schedules"],
+    retention: input.retention as Config["retention"],
+    channels: resolveChannels(input.channels),
   }
 }
 
@@ -157,9 +163,3 @@ export async function load(options: LoadOptions): Promise<Config> {
 }
 
 export * as ConfigLoader from "./load.ts"
-    context: input.context as Config["context"],
-    memory: { ...(input.memory as Config["memory"]), dir: at(workspaceDir, input.memory!.dir!) },
-    orchestration: input.orchestration as Config["orchestration"],
-    schedules: (input.schedules ?? []) as Config["schedules"],
-    retention: input.retention as Config["retention"],
-    channels: resolveChannels(input.channels),
