@@ -21,6 +21,7 @@ import { Journal } from "../evolve/journal.ts"
 import { self } from "../evolve/self.ts"
 import { resolveRoots, settings as evolutionSettings } from "../evolve/service.ts"
 import { load } from "../gateway/load.ts"
+import { alive } from "../gateway/lock.ts"
 import type { FromChild, ToChild } from "./child.ts"
 
 /** Exit codes of the child gateway that mean something to the supervisor. */
@@ -117,15 +118,6 @@ async function healthGate(child: Spawned, timeoutMs: number, canary: boolean): P
     if (!reply.ok) return `the canary turn failed: ${reply.detail}`
   }
   return null
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
 }
 
 /**

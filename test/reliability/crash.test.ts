@@ -8,6 +8,7 @@
  * the figures are printed). Seeded (`DROST_CHAOS_SEED`), so a failing run can be replayed.
  */
 import { expect, test } from "bun:test"
+import { readFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { buildBinary } from "../binary/binary.ts"
 import { type RunningGateway, spawnGateway } from "../lib/gateway.ts"
@@ -24,14 +25,15 @@ const INPUTS = ["list files", "read notes.txt", "hello there", "read missing.txt
 
 /**
  * `drost start` is a supervisor with the gateway as its child (ready line's pid). Both are killed with
- * SIGKILL, the gateway first, as a machine crash or the OOM killer would; the next start must not find
- * the old gateway still holding the workspace lock, so this waits until its pid is gone.
+ * SIGKILL, the gateway first, as a machine crash or the OOM killer would; this waits until the gateway
+ * is gone or a zombie (some container inits reap orphans only every second or two).
  */
 async function killTree(gw: RunningGateway) {
+  // Gone, or a zombie waiting for init to reap it (it holds nothing; the workspace lock ignores it too).
   const alive = () => {
     try {
-      process.kill(gw.pid, 0)
-      return true
+      const stat = readFileSync(`/proc/${gw.pid}/stat`, "utf8")
+      return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z"
     } catch {
       return false
     }
