@@ -21,7 +21,7 @@ import { Journal } from "../evolve/journal.ts"
 import { self } from "../evolve/self.ts"
 import { resolveRoots, settings as evolutionSettings } from "../evolve/service.ts"
 import { load } from "../gateway/load.ts"
-import { alive } from "../gateway/lock.ts"
+import { alive } from "../util/process.ts"
 import type { FromChild, ToChild } from "./child.ts"
 
 /** Exit codes of the child gateway that mean something to the supervisor. */

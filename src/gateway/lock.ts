@@ -5,6 +5,7 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { DrostError } from "../core/error.ts"
+import { alive } from "../util/process.ts"
 
 export class LockError extends DrostError {
   constructor(
@@ -15,28 +16,6 @@ export class LockError extends DrostError {
   }
 }
 
-/** Whether a lock holder is still running (a zombie is not: see below). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
-  return !zombie(pid)
-}
-
-/**
- * A killed gateway whose parent died too stays a zombie until init reaps it, which some container
- * inits do only every second or two; it holds nothing any more, so it must not block a restart.
- */
-function zombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.charAt(stat.lastIndexOf(")") + 2) === "Z"
-  } catch {
-    return false
-  }
-}
 
 export interface Lock {
   file: string

@@ -39,8 +39,9 @@ test("kill -9 mid-conversation, restart: no update handled twice, none lost", as
     for (const text of ["m1", "m3", "m4", "m5"]) expect(answered(fake, text).length).toBe(1)
     expect(answered(fake, "m2").length).toBe(0)
     // After the restart, polling resumed past every update: nothing was fetched again.
-    const polls = fake.calls.slice(before).filter((call) => call.method === "getUpdates")
-    expect(Number(polls[0]!.params.offset)).toBe(ids.at(-1)! + 1)
+    const polls = () => fake.calls.slice(before).filter((call) => call.method === "getUpdates")
+    await fake.waitFor(() => polls().length > 0, 10_000, "polling after the restart")
+    expect(Number(polls()[0]!.params.offset)).toBe(ids.at(-1)! + 1)
     expect(fake.delivered.filter((id) => id === ids[0]).length).toBe(1)
     expect(await gw.stop()).toBe(0)
   }

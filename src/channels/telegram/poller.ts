@@ -15,6 +15,7 @@ import type { Update } from "grammy/types"
 import type { UpdateSupplier } from "@grammyjs/runner"
 import type { TelegramStore } from "../../store/telegram.ts"
 import type { Logger } from "../../util/log.ts"
+import { alive } from "../../util/process.ts"
 import { classify, sleep } from "./api.ts"
 
 export interface PollerDeps {
@@ -33,16 +34,10 @@ const HOST = hostname()
 
 export const holderId = () => `${HOST}/${process.pid}/${crypto.randomUUID().slice(0, 8)}`
 
-/** A lease holder on this host whose process is gone (kill -9) holds nothing. */
+/** A lease holder on this host whose process is gone (kill -9, or a zombie not reaped yet) holds nothing. */
 export function holderAlive(holder: string): boolean {
   const [host, pid] = holder.split("/")
-  if (host !== HOST) return true
-  try {
-    process.kill(Number(pid), 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
+  return host !== HOST || alive(Number(pid))
 }
 
 export function createPoller(deps: PollerDeps) {
