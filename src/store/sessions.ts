@@ -166,9 +166,9 @@ export function createSessionStore(db: Database) {
     ),
     countSessions: db.query<{ n: number }, Record<string, never>>("SELECT count(*) AS n FROM sessions"),
     deleteSession: db.query("DELETE FROM sessions WHERE id = $id"),
-    insertMessage: db.query<{ seq: number }, Record<string, string | number | null>>(
+    insertMessage: db.query<never, Record<string, string | number | null>>(
       `INSERT INTO messages (id, session_id, turn_id, role, parts, provider, usage, created_at)
-       VALUES ($id, $sessionId, $turnId, $role, $parts, $provider, $usage, $now) RETURNING seq`,
+       VALUES ($id, $sessionId, $turnId, $role, $parts, $provider, $usage, $now)`,
     ),
     touchSession: db.query("UPDATE sessions SET updated_at = $now, message_count = message_count + $added WHERE id = $id"),
     recount: db.query(
@@ -211,7 +211,7 @@ export function createSessionStore(db: Database) {
   // rate); turn start and end update `updated_at` and `message_count`, and recovery recounts.
   const insertMessage = (input: NewMessage, now: number): Message => {
     const id = Id.create("msg", now)
-    const row = q.insertMessage.get({
+    const { lastInsertRowid } = q.insertMessage.run({
       id,
       sessionId: input.sessionId,
       turnId: input.turnId,
@@ -220,10 +220,10 @@ export function createSessionStore(db: Database) {
       provider: input.provider ?? null,
       usage: input.usage ? JSON.stringify(input.usage) : null,
       now,
-    })!
+    })
     return {
       id,
-      seq: row.seq,
+      seq: Number(lastInsertRowid),
       sessionId: input.sessionId,
       turnId: input.turnId,
       role: input.role,
@@ -329,7 +329,8 @@ export function createSessionStore(db: Database) {
       q.setProvider.run({ id, provider, now: Date.now() })
     },
 
-    append: immediate(db, (input: NewMessage) => insertMessage(input, Date.now())),
+    /** One message, durable when this returns (a single INSERT commits atomically on its own). */
+    append: (input: NewMessage): Message => insertMessage(input, Date.now()),
 
     /** The user's message and its queued turn, durable together before any provider is called. */
     beginTurn: immediate(db, (input: { sessionId: string; parts: Part[]; source: string }): { turn: Turn; message: Message } => {
