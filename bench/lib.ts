@@ -4,7 +4,7 @@
  * JSON line each bench prints.
  */
 import { cpus, loadavg } from "node:os"
-import { readdirSync, readFileSync } from "node:fs"
+import { readdirSync, readFileSync, readlinkSync } from "node:fs"
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
@@ -56,6 +56,21 @@ export function rssMb(pid: number): number {
 /** Open file descriptors of a process (from /proc; Linux only). */
 export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length
+}
+
+/** Open file descriptors split into sockets (a connection pool breathes) and everything else (files, pipes, …). */
+export function fdKinds(pid: number): { sockets: number; other: number } {
+  let sockets = 0
+  let other = 0
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:")) sockets++
+      else other++
+    } catch {
+      // closed between the listing and the readlink
+    }
+  }
+  return { sockets, other }
 }
 
 export function freePort(): number {
