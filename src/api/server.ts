@@ -4,6 +4,7 @@
  * never on a non-loopback address with only the generated local token: exposing the gateway to a
  * network needs a token the operator chose (controlApi.token or DROST_CONTROL_ADMIN_TOKEN).
  */
+import { DrostError } from "../core/error.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import type { Tokens } from "../gateway/token.ts"
 import { type ApiOptions, createApi } from "./app.ts"
@@ -19,7 +20,12 @@ export function isLoopback(host: string): boolean {
   return name === "localhost" || name === "::1" || /^127(\.\d{1,3}){3}$/.test(name) || name === "::ffff:127.0.0.1"
 }
 
-export class UnsafeBind extends Error {}
+/** A refusal the operator must fix (not a crash): the supervisor does not retry it. */
+export class UnsafeBind extends DrostError {
+  constructor(message: string) {
+    super("UnsafeBind", message)
+  }
+}
 
 export function serveApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {}): ApiServer {
   const { host, port } = gw.config.controlApi

@@ -1,35 +1,12 @@
 /**
- * The `drost` command line (citty). Every failure the user can fix (bad config, a second gateway,
- * a busy port) is printed as plain lines on stderr with exit code 1, never a stack trace.
+ * The `drost` command line (citty). Subcommands load on demand: `drost start` (the supervisor) and
+ * `drost --version` must not pay for the SDKs, the HTTP framework and the wizard they never use.
+ * Failures go through exit.ts: plain lines on stderr, exit code 1, never a stack trace.
  */
-import { type CommandDef, defineCommand, runMain } from "citty"
-import { ConfigError, DrostError } from "../core/error.ts"
+import { type CommandDef, defineCommand, runMain, type SubCommandsDef } from "citty"
 import { Flag } from "../util/flag.ts"
 import { COMMIT, VERSION } from "../util/version.ts"
-import { authCommand } from "./auth.ts"
-import { onboardCommands } from "./onboard.ts"
-import { providersCommand } from "./providers.ts"
-import { promptCommand } from "./prompt.ts"
-import { retentionCommand, sessionCommand } from "./session.ts"
-import { start } from "./start.ts"
-import { UnsafeBind } from "../api/server.ts"
-import { followSupervisor } from "./child.ts"
-import { evolutionCommand, restartCommand } from "./evolution.ts"
-import { REFUSED, supervise } from "./supervisor.ts"
-import { telegramCommand } from "./telegram.ts"
-import { toolCommand } from "./tool.ts"
-
-function fail(error: unknown): never {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`drost: invalid configuration (${error.file})\n${error.lines.map((line) => `  ${line}`).join("\n")}\n`)
-  } else if (error instanceof DrostError || error instanceof Error) {
-    process.stderr.write(`drost: ${error.message}\n`)
-    if (Flag.logLevel() === "debug" && error.stack) process.stderr.write(`${error.stack}\n`)
-  } else process.stderr.write(`drost: ${String(error)}\n`)
-  // Under the supervisor, a refusal the user must fix (config, lock, port) must not be retried as a crash.
-  const refused = error instanceof DrostError || error instanceof UnsafeBind || (error instanceof Error && error.message.startsWith("cannot serve the Control API"))
-  process.exit(Flag.supervised() && refused ? REFUSED : 1)
-}
+import { fail } from "./exit.ts"
 
 const workspaceArgs = {
   workspace: { type: "string", alias: "w", description: "Workspace folder (default: DROST_WORKSPACE or the current folder)" },
@@ -48,9 +25,14 @@ const startCommand = defineCommand({
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) fail(new Error(`--port expects 0–65535, got "${args.port}"`))
     const workspace = args.workspace ?? Flag.workspace() ?? process.cwd()
     // `drost start` is the supervisor; the gateway itself runs in its child (DROST_SUPERVISED=1).
-    if (!Flag.supervised()) process.exit(await supervise({ workspace, config: args.config, argv: rawArgs }).catch(fail))
+    if (!Flag.supervised()) {
+      const { supervise } = await import("./supervisor.ts")
+      process.exit(await supervise({ workspace, config: args.config, argv: rawArgs }).catch(fail))
+    }
+    const { followSupervisor } = await import("./child.ts")
     followSupervisor()
-    const code = await start({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, server: args.server, port }).catch(fail)
+    const { start } = await import("./start.ts")
+    const code = await start({ workspace, config: args.config, server: args.server, port }).catch(fail)
     process.exit(code)
   },
 })
@@ -62,10 +44,31 @@ const versionCommand = defineCommand({
   },
 })
 
+const onboard = (name: string) => () => import("./onboard.ts").then((module) => module.onboardCommands(() => main)[name] as CommandDef)
+
+const subCommands: SubCommandsDef = {
+  start: startCommand,
+  restart: () => import("./evolution.ts").then((module) => module.restartCommand),
+  evolution: () => import("./evolution.ts").then((module) => module.evolutionCommand),
+  version: versionCommand,
+  prompt: () => import("./prompt.ts").then((module) => module.promptCommand),
+  session: () => import("./session.ts").then((module) => module.sessionCommand),
+  retention: () => import("./session.ts").then((module) => module.retentionCommand),
+  auth: () => import("./auth.ts").then((module) => module.authCommand),
+  providers: () => import("./providers.ts").then((module) => module.providersCommand),
+  telegram: () => import("./telegram.ts").then((module) => module.telegramCommand),
+  tool: () => import("./tool.ts").then((module) => module.toolCommand),
+  setup: onboard("setup"),
+  doctor: onboard("doctor"),
+  service: onboard("service"),
+  chat: onboard("chat"),
+  completion: onboard("completion"),
+}
+
 // Annotated: `completion` walks this tree, so the tree refers to itself.
 export const main: CommandDef = defineCommand({
   meta: { name: "drost", version: VERSION, description: "A persistent runtime for AI agents" },
-  subCommands: { start: startCommand, restart: restartCommand, evolution: evolutionCommand, version: versionCommand, prompt: promptCommand, session: sessionCommand, retention: retentionCommand, auth: authCommand, providers: providersCommand, telegram: telegramCommand, tool: toolCommand, ...onboardCommands(() => main) },
+  subCommands,
 })
 
 export async function run(argv: string[]) {

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { basename, dirname, join, resolve } from "node:path"
 import { load } from "../gateway/load.ts"
 import { Flag } from "../util/flag.ts"
-import { REFUSED } from "./supervisor.ts"
+import { REFUSED } from "./exit.ts"
 
 export type Platform = "linux" | "darwin"
 

@@ -6,18 +6,16 @@
  */
 import { relative } from "node:path"
 import { type ApiServer, UnsafeBind, serveApi } from "../api/server.ts"
-import { registerDeliveries } from "../channels/deliver.ts"
-import { startChannels } from "../channels/telegram/index.ts"
+import type { Channels } from "../channels/telegram/index.ts"
 import { GatewayEvent } from "../gateway/events.ts"
-import { startGateway } from "../gateway/gateway.ts"
+import { type Gateway, startGateway } from "../gateway/gateway.ts"
 import { load } from "../gateway/load.ts"
 import { resolveTokens } from "../gateway/token.ts"
+import { DrostError } from "../core/error.ts"
 import { VERSION } from "../util/version.ts"
-import { runChat } from "./chat.ts"
 import { serveSupervisor, stopSignalled } from "./child.ts"
-import { RESTART } from "./supervisor.ts"
+import { RESTART } from "./exit.ts"
 import { Flag } from "../util/flag.ts"
-import { offerSetup } from "./setup.ts"
 import { ui as consola } from "./ui.ts"
 
 export interface StartArgs {
@@ -34,7 +32,7 @@ type Exit = "signal" | "restart" | "quit"
 export async function start(args: StartArgs): Promise<number> {
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY && !args.server)
   // First run in a folder without a config: a person at a terminal is offered the wizard.
-  if (interactive && !args.config) await offerSetup(args.workspace)
+  if (interactive && !args.config) await (await import("./setup.ts")).offerSetup(args.workspace)
   for (;;) {
     const config = await load({ root: args.workspace, file: args.config })
     if (args.port !== undefined) config.controlApi.port = args.port
@@ -47,15 +45,15 @@ export async function start(args: StartArgs): Promise<number> {
       } catch (error) {
         await gw.stop("control api failed to start")
         if (error instanceof UnsafeBind) throw error
-        throw new Error(
+        throw new DrostError(
+          "PortUnavailable",
           `cannot serve the Control API on ${config.controlApi.host}:${config.controlApi.port} (${(error as Error).message}); set controlApi.port to a free port, or 0`,
         )
       }
     }
     // Channels come up after the gateway and the Control API; a channel problem only degrades the gateway.
-    const channels = startChannels(gw)
-    // Schedules start once their deliveries exist (each configured channel registers one).
-    registerDeliveries(gw)
+    // The Bot API client loads only when a channel is configured.
+    const channels: Channels = gw.config.channels?.length ? await startTelegram(gw) : { stop: async () => {} }
     gw.continuity.schedules.start()
     const url = server?.url ?? null
     const provider = gw.providers.get(config.providers.defaultSessionProvider)
@@ -77,7 +75,7 @@ export async function start(args: StartArgs): Promise<number> {
       process.once("SIGTERM", onSignal)
       if (stopSignalled()) onSignal()
       gw.bus.subscribe(GatewayEvent.RestartRequested, () => resolve("restart"))
-      if (interactive) runChat(gw).then(() => resolve("quit"))
+      if (interactive) import("./chat.ts").then(({ runChat }) => runChat(gw).then(() => resolve("quit")))
     })
     process.removeAllListeners("SIGINT")
     process.removeAllListeners("SIGTERM")
@@ -100,4 +98,12 @@ export async function start(args: StartArgs): Promise<number> {
     if (exit === "restart" && Flag.supervised()) return RESTART
     if (exit !== "restart") return 0
   }
+}
+
+/** Channels, then their schedule deliveries: schedules start once their deliveries exist. */
+async function startTelegram(gw: Gateway): Promise<Channels> {
+  const [{ startChannels }, { registerDeliveries }] = await Promise.all([import("../channels/telegram/index.ts"), import("../channels/deliver.ts")])
+  const channels = startChannels(gw)
+  registerDeliveries(gw)
+  return channels
 }

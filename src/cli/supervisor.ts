@@ -16,17 +16,13 @@ import type { Subprocess } from "bun"
 import { Supervisor as SupervisorSchema, type Supervisor as SupervisorSettings } from "../core/evolution-config.ts"
 import type { Config } from "../core/config.ts"
 import { Value } from "../core/schema.ts"
-import { createRepo } from "../evolve/git.ts"
 import { Journal } from "../evolve/journal.ts"
 import { self } from "../evolve/self.ts"
-import { resolveRoots, settings as evolutionSettings } from "../evolve/service.ts"
 import { load } from "../gateway/load.ts"
 import { alive } from "../util/process.ts"
 import type { FromChild, ToChild } from "./child.ts"
+import { REFUSED, RESTART } from "./exit.ts"
 
-/** Exit codes of the child gateway that mean something to the supervisor. */
-export const RESTART = 75
-export const REFUSED = 78
 
 export interface SuperviseArgs {
   workspace: string
@@ -173,6 +169,8 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
       child.ready.then((ready) => ready && child.proc.send({ type: "healthy", id: note.id, verdictAt: note.verdictAt, healthyAt: Date.now() } satisfies ToChild))
     }
     if (gating && config) {
+      // Only after an evolution restart: the evolution service and git stay unloaded otherwise.
+      const { resolveRoots, settings: evolutionSettings } = await import("../evolve/service.ts")
       const evo = evolutionSettings(config)
       const started = Date.now()
       const problem = await healthGate(child, evo.healthGate.timeoutMs, evo.healthGate.canary)
@@ -183,6 +181,7 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
         process.stderr.write(`drost: evolution ${gating.id} failed the health gate: ${problem.split("\n")[0]}; ${evo.rollbackOnFailure ? "rolling back" : "not rolling back (evolution.rollbackOnFailure is false)"}\n`)
         await stopChild(child, 2000)
         if (evo.rollbackOnFailure) {
+          const { createRepo } = await import("../evolve/git.ts")
           const repo = createRepo({ dir: config.workspaceDir, gitdir: join(config.stateDir, "evolution.git"), roots: resolveRoots(config).roots })
           await repo.restore(gating.before, new Set(gating.folders))
           await repo.commit(`evolve: rollback ${gating.id} (health gate failed)\n\n${problem}`)
