@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs"
 import { join, relative } from "node:path"
-import git from "isomorphic-git"
+import { type Git, loadGit } from "../util/git-module.ts"
 
 const AUTHOR = { name: "drost", email: "drost@localhost" }
 const BRANCH = "main"
@@ -54,8 +54,13 @@ export function createRepo(options: RepoOptions) {
   const roots = options.roots.map((root) => relative(dir, join(dir, root)) || ".")
   let tail: Promise<unknown> = Promise.resolve()
   /** Serialise every git operation: one queue for the whole repository. */
+  let git: Git
   const queued = <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = tail.then(fn, fn)
+    const run = async () => {
+      git ??= await loadGit()
+      return await fn()
+    }
+    const next = tail.then(run, run)
     tail = next.catch(() => undefined)
     return next
   }

@@ -3,7 +3,7 @@
  * setup-token`, sent as an OAuth bearer token with the oauth beta header). Content blocks are
  * accumulated by their `index`; `input_json_delta` fragments are joined and parsed at the end.
  */
-import Anthropic from "@anthropic-ai/sdk"
+import type Anthropic from "@anthropic-ai/sdk"
 import type { RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages"
 import type { Profile } from "../core/config.ts"
 import type { ChatRequest, Provider, StopReason, StreamEvent } from "../core/provider.ts"
@@ -16,8 +16,12 @@ import { WireNames } from "./wire-names.ts"
 export const ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 export const OAUTH_BETA = "oauth-2025-04-20"
 
-/** Exactly one credential option is passed, so the SDK reads neither env variables nor its credential chain. */
-export function anthropicClient(baseUrl: string, credential: Credential, timeoutMs?: number): Anthropic {
+/**
+ * Exactly one credential option is passed, so the SDK reads neither env variables nor its credential
+ * chain. The SDK loads on the first call, so gateways that never talk to Anthropic never load it.
+ */
+export async function anthropicClient(baseUrl: string, credential: Credential, timeoutMs?: number): Promise<Anthropic> {
+  const { default: Anthropic } = await import("@anthropic-ai/sdk")
   const common = { baseURL: baseUrl, maxRetries: 0, logLevel: "off" as const, timeout: timeoutMs ?? 600_000, webhookKey: null }
   return credential.type === "setup-token"
     ? new Anthropic({ ...common, authToken: credential.value, defaultHeaders: { "anthropic-beta": OAUTH_BETA } })
@@ -106,7 +110,7 @@ export function createAnthropicProvider(profile: Profile, credential: Credential
         return
       }
       const names = new WireNames(request.tools.map((tool) => tool.name))
-      const client = anthropicClient(baseUrl, key, profile.timeoutMs)
+      const client = await anthropicClient(baseUrl, key, profile.timeoutMs)
       const converted = toAnthropicMessages(request.messages, names)
       const system = [request.system, converted.system].filter(Boolean).join("\n\n")
       const tools = toAnthropicTools(request.tools, names)

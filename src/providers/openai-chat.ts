@@ -4,7 +4,7 @@
  * call's `index` (falling back to its id), which tolerates compatible servers that omit `role` or
  * repeat ids, and argument JSON that arrives in fragments.
  */
-import OpenAI from "openai"
+import type OpenAI from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions"
 import type { Profile } from "../core/config.ts"
 import type { ChatRequest, Provider, StopReason, StreamEvent } from "../core/provider.ts"
@@ -19,8 +19,12 @@ export interface ChatDefaults {
   model?: string
 }
 
-/** An OpenAI SDK client with everything explicit: no env lookups, no SDK retries (the router owns them). */
-export function openaiClient(baseUrl: string, credential: Credential | null, timeoutMs?: number): OpenAI {
+/**
+ * An OpenAI SDK client with everything explicit: no env lookups, no SDK retries (the router owns them).
+ * The SDK loads on the first call: a gateway on other providers (or the demo) never pays its start-up cost.
+ */
+export async function openaiClient(baseUrl: string, credential: Credential | null, timeoutMs?: number): Promise<OpenAI> {
+  const { default: OpenAI } = await import("openai")
   return new OpenAI({
     apiKey: credential?.value ?? "none",
     baseURL: baseUrl,
@@ -39,11 +43,11 @@ export function openaiClient(baseUrl: string, credential: Credential | null, tim
  * One SDK client per provider, rebuilt only when its credential changes (auth profiles are re-read
  * on change): building an OpenAI client costs about 0.1 ms of CPU, on every model call otherwise.
  */
-export function clientCache(): (baseUrl: string, credential: Credential | null, timeoutMs?: number) => OpenAI {
+export function clientCache(): (baseUrl: string, credential: Credential | null, timeoutMs?: number) => Promise<OpenAI> {
   let last: { stamp: string; client: OpenAI } | null = null
-  return (baseUrl, credential, timeoutMs) => {
+  return async (baseUrl, credential, timeoutMs) => {
     const stamp = `${baseUrl}\n${credential?.value ?? ""}\n${credential ? "key" : "none"}\n${timeoutMs ?? ""}`
-    if (last?.stamp !== stamp) last = { stamp, client: openaiClient(baseUrl, credential, timeoutMs) }
+    if (last?.stamp !== stamp) last = { stamp, client: await openaiClient(baseUrl, credential, timeoutMs) }
     return last.client
   }
 }
@@ -120,7 +124,7 @@ export function createChatProvider(profile: Profile, credential: CredentialResol
         return
       }
       const names = new WireNames(request.tools.map((tool) => tool.name))
-      const client = clientFor(baseUrl, key, profile.timeoutMs)
+      const client = await clientFor(baseUrl, key, profile.timeoutMs)
       const tools = toChatTools(request.tools, names)
       const body = {
         model,

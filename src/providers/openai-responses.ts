@@ -114,7 +114,7 @@ export function createResponsesProvider(profile: Profile, credential: Credential
         return
       }
       const names = new WireNames(request.tools.map((tool) => tool.name))
-      const client = clientFor(baseUrl, key, profile.timeoutMs)
+      const client = await clientFor(baseUrl, key, profile.timeoutMs)
       const tools = toResponsesTools(request.tools, names)
       const body = {
         model,

@@ -70,8 +70,8 @@ export async function probeProfile(profile: Profile, credential: CredentialResol
   try {
     const page =
       profile.kind === "anthropic" && key
-        ? await anthropicClient(baseUrl, key, timeoutMs).models.list({}, { signal: controller.signal })
-        : await openaiClient(baseUrl, key, timeoutMs).models.list({ signal: controller.signal })
+        ? await (await anthropicClient(baseUrl, key, timeoutMs)).models.list({}, { signal: controller.signal })
+        : await (await openaiClient(baseUrl, key, timeoutMs)).models.list({ signal: controller.signal })
     const ids = (page.data ?? []).map((entry) => (entry as { id?: string }).id).filter((id): id is string => typeof id === "string")
     if (!Array.isArray(page.data)) return result("incompatible", "the models endpoint did not return a list")
     const listed = model && ids.length && !ids.includes(model) ? `; note: ${model} is not in the list` : ""

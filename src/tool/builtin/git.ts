@@ -5,7 +5,7 @@
  */
 import fs from "node:fs"
 import { join, relative } from "node:path"
-import git from "isomorphic-git"
+import { type Git, loadGit } from "../../util/git-module.ts"
 import { Type } from "../../core/schema.ts"
 import type { RegisteredTool } from "../registry.ts"
 import { Roots } from "../roots.ts"
@@ -23,7 +23,11 @@ interface Repo {
   scope: string
 }
 
+/** Set by repo(), which every tool calls first: the module loads with the first git tool call. */
+let git: Git
+
 async function repo(workspace: string): Promise<Repo> {
+  git ??= await loadGit()
   const dir = await git.findRoot({ fs, filepath: workspace }).catch(() => null)
   if (!dir) throw new Error("the workspace is not inside a git repository (no .git folder found)")
   return { dir, scope: relative(dir, workspace) || "." }
