@@ -5,9 +5,11 @@
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv"
 import { Kind } from "@sinclair/typebox"
-import { type TSchema, issues } from "../core/schema.ts"
+import { type TSchema, Value, issues } from "../core/schema.ts"
 
-const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false })
+// Built on first use: the constructor compiles Ajv's meta-schemas (several ms), and a gateway with only
+// built-in tools never needs it.
+let ajv: Ajv | undefined
 const compiled = new WeakMap<object, ValidateFunction>()
 
 /** Throws with a readable message when `schema` is not a usable JSON Schema (used at load time). */
@@ -16,6 +18,7 @@ export function compile(schema: Record<string, unknown>): ValidateFunction {
   if (cached) return cached
   // Ajv speaks draft-07 by default; a `$schema` naming another draft would make it refuse the schema.
   const { $schema: _, ...rest } = schema
+  ajv ??= new Ajv({ allErrors: true, strict: false, validateFormats: false })
   const fn = ajv.compile(rest)
   compiled.set(schema, fn)
   return fn
@@ -36,7 +39,11 @@ function explain(error: ErrorObject): string {
 
 /** One line per problem; empty when the value is valid. */
 export function problems(schema: Record<string, unknown>, value: unknown): string[] {
-  if (Kind in schema) return issues(schema as unknown as TSchema, value).map((issue) => `${issue.path === "(root)" ? "arguments" : issue.path}: ${issue.message}`)
+  if (Kind in schema) {
+    // The common case, valid arguments, takes the fast check; the issue walk runs only to explain a failure.
+    if (Value.Check(schema as unknown as TSchema, value)) return []
+    return issues(schema as unknown as TSchema, value).map((issue) => `${issue.path === "(root)" ? "arguments" : issue.path}: ${issue.message}`)
+  }
   const fn = compile(schema)
   if (fn(value)) return []
   const seen = new Set<string>()
