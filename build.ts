@@ -73,6 +73,9 @@ export async function compile(options: BuildOptions): Promise<{ outfile: string;
     minify: true,
     bytecode: true,
     format: "esm",
+    // Code loaded with import() (the gateway behind `drost start`'s supervisor, SDKs, channels, the
+    // wizard) goes into chunks read only when imported: the supervisor and short commands skip it.
+    splitting: true,
     sourcemap: "none",
     throw: false,
     define: { DROST_VERSION: JSON.stringify(options.version), DROST_COMMIT: JSON.stringify(options.commit) },
