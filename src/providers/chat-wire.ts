@@ -5,6 +5,7 @@
  */
 import type { ChatMessage, ImagePart, Part } from "../core/message.ts"
 import type { ToolSpec } from "../core/provider.ts"
+import { schemaJson } from "./encode.ts"
 import type { WireNames } from "./wire-names.ts"
 
 export type ChatContent = string | ({ type: "text"; text: string } | { type: "image_url"; image_url: { url: string } })[]
@@ -14,11 +15,6 @@ export type ChatWireMessage =
   | { role: "user"; content: ChatContent }
   | { role: "assistant"; content: string | null; tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[] }
   | { role: "tool"; tool_call_id: string; content: string }
-
-export interface ChatWireTool {
-  type: "function"
-  function: { name: string; description: string; parameters: Record<string, unknown> }
-}
 
 /** `data` may already be a URL (http(s) or data:); otherwise it is base64 bytes. */
 export function imageUrl(image: ImagePart): string {
@@ -62,6 +58,12 @@ export function toChatMessages(system: string, history: ChatMessage[], names: Wi
   return out
 }
 
-export function toChatTools(tools: ToolSpec[], names: WireNames): ChatWireTool[] {
-  return tools.map((tool) => ({ type: "function", function: { name: names.wire(tool.name), description: tool.description, parameters: tool.parameters } }))
+/** The same tools as JSON (null when there are none), their schemas encoded once (see encode.ts). */
+export function encodeChatTools(tools: ToolSpec[], names: WireNames): string | null {
+  if (tools.length === 0) return null
+  const items = tools.map(
+    (tool) =>
+      `{"type":"function","function":{"name":${JSON.stringify(names.wire(tool.name))},"description":${JSON.stringify(tool.description)},"parameters":${schemaJson(tool.parameters)}}}`,
+  )
+  return `[${items.join(",")}]`
 }

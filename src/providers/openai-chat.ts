@@ -8,7 +8,8 @@ import type OpenAI from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions"
 import type { Profile } from "../core/config.ts"
 import type { ChatRequest, Provider, StopReason, StreamEvent } from "../core/provider.ts"
-import { toChatMessages, toChatTools } from "./chat-wire.ts"
+import { encodeChatTools, toChatMessages } from "./chat-wire.ts"
+import { encodeBody, JSON_BODY } from "./encode.ts"
 import { type Credential, type CredentialResolver, missingKeyMessage, needsKey } from "./credential.ts"
 import { classify } from "./failure.ts"
 import { guarded, timeoutsOf } from "./guard.ts"
@@ -125,19 +126,19 @@ export function createChatProvider(profile: Profile, credential: CredentialResol
       }
       const names = new WireNames(request.tools.map((tool) => tool.name))
       const client = await clientFor(baseUrl, key, profile.timeoutMs)
-      const tools = toChatTools(request.tools, names)
       const body = {
         model,
         stream: true as const,
         stream_options: { include_usage: true },
         messages: toChatMessages(request.system, request.messages, names) as OpenAI.Chat.ChatCompletionMessageParam[],
-        ...(tools.length ? { tools } : {}),
         ...(profile.maxTokens ? { max_completion_tokens: profile.maxTokens } : {}),
       }
+      // Sent as encoded here (the SDK passes a string body through); `body` still tells it to stream.
+      const encoded = encodeBody(body, { tools: encodeChatTools(request.tools, names) })
       const accumulator = new ChatAccumulator(names)
       let opened = false
       try {
-        const chunks = guarded((abort) => client.chat.completions.create(body, { signal: abort }), signal, timeouts, () => {
+        const chunks = guarded((abort) => client.chat.completions.create(body, { signal: abort, body: encoded, headers: JSON_BODY }), signal, timeouts, () => {
           opened = true
         })
         for await (const chunk of chunks) yield* accumulator.push(chunk)

@@ -11,7 +11,8 @@ import { type CredentialResolver, missingKeyMessage } from "./credential.ts"
 import { classify } from "./failure.ts"
 import { guarded, timeoutsOf } from "./guard.ts"
 import { clientCache } from "./openai-chat.ts"
-import { toResponsesInput, toResponsesTools } from "./responses-wire.ts"
+import { encodeBody, JSON_BODY } from "./encode.ts"
+import { encodeResponsesTools, toResponsesInput } from "./responses-wire.ts"
 import { WireNames } from "./wire-names.ts"
 
 interface PendingCall {
@@ -115,20 +116,20 @@ export function createResponsesProvider(profile: Profile, credential: Credential
       }
       const names = new WireNames(request.tools.map((tool) => tool.name))
       const client = await clientFor(baseUrl, key, profile.timeoutMs)
-      const tools = toResponsesTools(request.tools, names)
       const body = {
         model,
         stream: true as const,
         store: false,
         ...(request.system ? { instructions: request.system } : {}),
         input: toResponsesInput(request.messages, names) as OpenAI.Responses.ResponseInput,
-        ...(tools.length ? { tools } : {}),
         ...(profile.maxTokens ? { max_output_tokens: profile.maxTokens } : {}),
       }
+      // Sent as encoded here (the SDK passes a string body through); `body` still tells it to stream.
+      const encoded = encodeBody(body, { tools: encodeResponsesTools(request.tools, names) })
       const accumulator = new ResponsesAccumulator(names)
       let opened = false
       try {
-        const events = guarded((abort) => client.responses.create(body, { signal: abort }), signal, timeouts, () => {
+        const events = guarded((abort) => client.responses.create(body, { signal: abort, body: encoded, headers: JSON_BODY }), signal, timeouts, () => {
           opened = true
         })
         for await (const event of events) yield* accumulator.push(event)

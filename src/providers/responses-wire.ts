@@ -6,6 +6,7 @@
 import type { ChatMessage } from "../core/message.ts"
 import type { ToolSpec } from "../core/provider.ts"
 import { argsText, imageUrl } from "./chat-wire.ts"
+import { schemaJson } from "./encode.ts"
 import type { WireNames } from "./wire-names.ts"
 
 export type ResponsesInputItem =
@@ -13,14 +14,6 @@ export type ResponsesInputItem =
   | { role: "assistant" | "system"; content: string }
   | { type: "function_call"; call_id: string; name: string; arguments: string }
   | { type: "function_call_output"; call_id: string; output: string }
-
-export interface ResponsesTool {
-  type: "function"
-  name: string
-  description: string
-  parameters: Record<string, unknown>
-  strict: false
-}
 
 export function toResponsesInput(history: ChatMessage[], names: WireNames): ResponsesInputItem[] {
   const out: ResponsesInputItem[] = []
@@ -44,6 +37,12 @@ export function toResponsesInput(history: ChatMessage[], names: WireNames): Resp
   return out
 }
 
-export function toResponsesTools(tools: ToolSpec[], names: WireNames): ResponsesTool[] {
-  return tools.map((tool) => ({ type: "function", name: names.wire(tool.name), description: tool.description, parameters: tool.parameters, strict: false }))
+/** The same tools as JSON (null when there are none), their schemas encoded once (see encode.ts). */
+export function encodeResponsesTools(tools: ToolSpec[], names: WireNames): string | null {
+  if (tools.length === 0) return null
+  const items = tools.map(
+    (tool) =>
+      `{"type":"function","name":${JSON.stringify(names.wire(tool.name))},"description":${JSON.stringify(tool.description)},"parameters":${schemaJson(tool.parameters)},"strict":false}`,
+  )
+  return `[${items.join(",")}]`
 }

@@ -178,6 +178,10 @@ export function createSessionStore(db: Database) {
       "SELECT * FROM messages WHERE session_id = $sessionId AND seq < $before ORDER BY seq DESC LIMIT $limit",
     ),
     allMessages: db.query<MessageRow, { sessionId: string }>("SELECT * FROM messages WHERE session_id = $sessionId ORDER BY seq"),
+    newerMessages: db.query<MessageRow, { sessionId: string; after: number }>(
+      "SELECT * FROM messages WHERE session_id = $sessionId AND seq > $after ORDER BY seq",
+    ),
+    lastSeq: db.query<{ seq: number | null }, { sessionId: string }>("SELECT max(seq) AS seq FROM messages WHERE session_id = $sessionId"),
     insertTurn: db.query(
       "INSERT INTO turns (id, session_id, status, source, created_at) VALUES ($id, $sessionId, 'queued', $source, $now)",
     ),
@@ -199,6 +203,28 @@ export function createSessionStore(db: Database) {
     setTitle: db.query("UPDATE sessions SET title = $title, updated_at = $now WHERE id = $id"),
     kvGet: db.query<{ value: string }, { key: string }>("SELECT value FROM kv WHERE key = $key"),
     kvSet: db.query("INSERT INTO kv (key, value) VALUES ($key, $value) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+  }
+
+  /**
+   * The histories read last, kept in memory and extended with only the newer rows: every turn needs
+   * the whole conversation, and re-reading and re-parsing it was a tenth of a turn's CPU (more as the
+   * conversation grows). The newest seq in the table (an index lookup) tells whether the copy is
+   * current; messages are only ever appended, or deleted with their session.
+   */
+  const histories = {
+    cache: new Map<string, Message[]>(),
+    limit: 256,
+    read(sessionId: string): Message[] {
+      const last = q.lastSeq.get({ sessionId })?.seq ?? null
+      let messages = this.cache.get(sessionId)
+      this.cache.delete(sessionId)
+      const top = messages?.at(-1)?.seq ?? null
+      if (!messages || last === null || top === null || last < top) messages = q.allMessages.all({ sessionId }).map(toMessage)
+      else if (last > top) messages = messages.concat(q.newerMessages.all({ sessionId, after: top }).map(toMessage))
+      this.cache.set(sessionId, messages)
+      if (this.cache.size > this.limit) this.cache.delete(this.cache.keys().next().value!)
+      return messages
+    },
   }
 
   const require = (id: string): Session => {
@@ -315,6 +341,7 @@ export function createSessionStore(db: Database) {
     remove(id: string) {
       require(id)
       q.deleteSession.run({ id })
+      histories.cache.delete(id)
     },
     setTitle(id: string, title: string) {
       require(id)
@@ -389,7 +416,10 @@ export function createSessionStore(db: Database) {
       })
       return rows.reverse().map(toMessage)
     },
-    history: (sessionId: string): Message[] => q.allMessages.all({ sessionId }).map(toMessage),
+    /** A session's whole history, oldest first (a fresh array; the messages themselves are shared, do not mutate them). */
+    history(sessionId: string): Message[] {
+      return histories.read(sessionId).slice()
+    },
 
     kv: {
       get: (key: string): string | null => q.kvGet.get({ key })?.value ?? null,

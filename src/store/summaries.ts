@@ -43,15 +43,23 @@ export function createSummaryStore(db: Database) {
   const insert = db.query(
     "INSERT INTO summaries (id, session_id, upto_seq, text, source, created_at) VALUES ($id, $sessionId, $uptoSeq, $text, $source, $now)",
   )
+  // Every turn asks for its session's newest summary; they change only through add() below (an import
+  // writes summaries only for sessions it creates), so the answer is kept per session.
+  const newest = new Map<string, Summary | null>()
   return {
     latest: (sessionId: string): Summary | null => {
+      if (newest.has(sessionId)) return newest.get(sessionId)!
       const row = latest.get({ sessionId })
-      return row ? toSummary(row) : null
+      const summary = row ? toSummary(row) : null
+      if (newest.size >= 4096) newest.clear()
+      newest.set(sessionId, summary)
+      return summary
     },
     list: (sessionId: string): Summary[] => all.all({ sessionId }).map(toSummary),
     add(input: Omit<Summary, "id" | "createdAt">): Summary {
       const summary: Summary = { ...input, id: Id.create("sum"), createdAt: Date.now() }
       insert.run({ id: summary.id, sessionId: summary.sessionId, uptoSeq: summary.uptoSeq, text: summary.text, source: summary.source, now: summary.createdAt })
+      newest.delete(summary.sessionId)
       return summary
     },
   }
