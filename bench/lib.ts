@@ -5,6 +5,7 @@
  */
 import { cpus, loadavg } from "node:os"
 import { readdirSync, readFileSync, readlinkSync } from "node:fs"
+import { resolve } from "node:path"
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
@@ -105,7 +106,9 @@ export function cpuMs(pid: number): number {
 const CLOCK_TICKS = 100
 
 /** The compiled executable (dist/drost), built with build.ts first when it is missing. */
-export async function ensureBinary(path = `${import.meta.dir}/../dist/drost`): Promise<string> {
+export async function ensureBinary(given = `${import.meta.dir}/../dist/drost`): Promise<string> {
+  // Absolute: the gateway is spawned with the workspace as its working directory.
+  const path = resolve(given)
   if (await Bun.file(path).exists()) return path
   const { compile } = await import("../build.ts")
   const version = ((await Bun.file(`${import.meta.dir}/../package.json`).json()) as { version: string }).version

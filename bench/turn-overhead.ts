@@ -23,7 +23,7 @@
 import { Database } from "bun:sqlite"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { fakeOpenAI, reply } from "../test/fake/openai.ts"
 import { spawnGateway } from "../test/lib/gateway.ts"
@@ -57,7 +57,7 @@ const ws = await workspace({
   },
 })
 const gw = await spawnGateway(ws.path, {
-  ...(values.binary ? { command: [values.binary] } : {}),
+  ...(values.binary ? { command: [resolve(values.binary)] } : {}),
   env: { BENCH_KEY: "bench-key", DROST_LOG_LEVEL: "warn", ...(values.profile ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` } : {}) } })
 const scratch = mkdtempSync(join(tmpdir(), "drost-bench-floor-"))
 
