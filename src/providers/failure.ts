@@ -4,6 +4,7 @@
  */
 import type { FailureKind, StreamEvent } from "../core/provider.ts"
 import { TimeoutError } from "./guard.ts"
+import { StreamPayloadError } from "./sse.ts"
 import { redactText } from "../util/redact.ts"
 
 type ErrorEvent = Extract<StreamEvent, { type: "error" }>
@@ -72,7 +73,7 @@ export function classify(error: unknown, signal: AbortSignal, opened: boolean): 
   const name = http.name ?? ""
   if (name.includes("Timeout")) return { type: "error", kind: "timeout", message: text }
   // An error event inside an otherwise healthy stream (`data: {"error":…}` / `event: error`).
-  if (name === "APIError" || name === "InternalServerError") {
+  if (error instanceof StreamPayloadError || name === "APIError" || name === "InternalServerError") {
     if (/overload|capacity|unavailable/i.test(text)) return { type: "error", kind: "server", message: `stream error: ${text}` }
     if (/rate.?limit/i.test(text)) return { type: "error", kind: "rate_limit", message: `stream error: ${text}` }
     return { type: "error", kind: "stream", message: `stream error: ${text}` }

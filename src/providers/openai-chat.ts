@@ -10,6 +10,7 @@ import type { Profile } from "../core/config.ts"
 import type { ChatRequest, Provider, StopReason, StreamEvent } from "../core/provider.ts"
 import { encodeChatTools, toChatMessages } from "./chat-wire.ts"
 import { encodeBody, JSON_BODY } from "./encode.ts"
+import { sseJson } from "./sse.ts"
 import { type Credential, type CredentialResolver, missingKeyMessage, needsKey } from "./credential.ts"
 import { classify } from "./failure.ts"
 import { guarded, timeoutsOf } from "./guard.ts"
@@ -138,7 +139,7 @@ export function createChatProvider(profile: Profile, credential: CredentialResol
       const accumulator = new ChatAccumulator(names)
       let opened = false
       try {
-        const chunks = guarded((abort) => client.chat.completions.create(body, { signal: abort, body: encoded, headers: JSON_BODY }), signal, timeouts, () => {
+        const chunks = guarded(async (abort) => sseJson<OpenAI.Chat.ChatCompletionChunk>(await client.chat.completions.create(body, { signal: abort, body: encoded, headers: JSON_BODY }).asResponse()), signal, timeouts, () => {
           opened = true
         })
         for await (const chunk of chunks) yield* accumulator.push(chunk)

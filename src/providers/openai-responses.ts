@@ -12,6 +12,7 @@ import { classify } from "./failure.ts"
 import { guarded, timeoutsOf } from "./guard.ts"
 import { clientCache } from "./openai-chat.ts"
 import { encodeBody, JSON_BODY } from "./encode.ts"
+import { sseJson } from "./sse.ts"
 import { encodeResponsesTools, toResponsesInput } from "./responses-wire.ts"
 import { WireNames } from "./wire-names.ts"
 
@@ -129,7 +130,7 @@ export function createResponsesProvider(profile: Profile, credential: Credential
       const accumulator = new ResponsesAccumulator(names)
       let opened = false
       try {
-        const events = guarded((abort) => client.responses.create(body, { signal: abort, body: encoded, headers: JSON_BODY }), signal, timeouts, () => {
+        const events = guarded(async (abort) => sseJson<OpenAI.Responses.ResponseStreamEvent>(await client.responses.create(body, { signal: abort, body: encoded, headers: JSON_BODY }).asResponse()), signal, timeouts, () => {
           opened = true
         })
         for await (const event of events) yield* accumulator.push(event)
