@@ -178,10 +178,6 @@ export function createSessionStore(db: Database) {
       "SELECT * FROM messages WHERE session_id = $sessionId AND seq < $before ORDER BY seq DESC LIMIT $limit",
     ),
     allMessages: db.query<MessageRow, { sessionId: string }>("SELECT * FROM messages WHERE session_id = $sessionId ORDER BY seq"),
-    newerMessages: db.query<MessageRow, { sessionId: string; after: number }>(
-      "SELECT * FROM messages WHERE session_id = $sessionId AND seq > $after ORDER BY seq",
-    ),
-    lastSeq: db.query<{ seq: number | null }, { sessionId: string }>("SELECT max(seq) AS seq FROM messages WHERE session_id = $sessionId"),
     insertTurn: db.query(
       "INSERT INTO turns (id, session_id, status, source, created_at) VALUES ($id, $sessionId, 'queued', $source, $now)",
     ),
@@ -206,24 +202,29 @@ export function createSessionStore(db: Database) {
   }
 
   /**
-   * The histories read last, kept in memory and extended with only the newer rows: every turn needs
-   * the whole conversation, and re-reading and re-parsing it was a tenth of a turn's CPU (more as the
-   * conversation grows). The newest seq in the table (an index lookup) tells whether the copy is
-   * current; messages are only ever appended, or deleted with their session.
+   * The histories read last, kept in memory: every turn needs the whole conversation, and re-reading
+   * and re-parsing it was a tenth of a turn's CPU (more as the conversation grows). A cached copy is
+   * extended only with messages whose INSERT has committed (see `settle`); a message written inside a
+   * caller's transaction, which may still roll back, drops the copy instead, and the next read loads
+   * the history afresh. Messages are only ever appended, or deleted with their session.
    */
   const histories = {
     cache: new Map<string, Message[]>(),
     limit: 256,
     read(sessionId: string): Message[] {
-      const last = q.lastSeq.get({ sessionId })?.seq ?? null
       let messages = this.cache.get(sessionId)
-      this.cache.delete(sessionId)
-      const top = messages?.at(-1)?.seq ?? null
-      if (!messages || last === null || top === null || last < top) messages = q.allMessages.all({ sessionId }).map(toMessage)
-      else if (last > top) messages = messages.concat(q.newerMessages.all({ sessionId, after: top }).map(toMessage))
+      if (messages) this.cache.delete(sessionId)
+      else messages = q.allMessages.all({ sessionId }).map(toMessage)
       this.cache.set(sessionId, messages)
       if (this.cache.size > this.limit) this.cache.delete(this.cache.keys().next().value!)
       return messages
+    },
+    settle(message: Message) {
+      const messages = this.cache.get(message.sessionId)
+      if (!messages) return
+      if (db.inTransaction || (messages.at(-1)?.seq ?? 0) >= message.seq) this.cache.delete(message.sessionId)
+      // A copy, as a read would return it: the caller keeps its own objects.
+      else messages.push(structuredClone(message))
     },
   }
 
@@ -259,6 +260,16 @@ export function createSessionStore(db: Database) {
       createdAt: now,
     }
   }
+
+  const beginTurn = immediate(db, (input: { sessionId: string; parts: Part[]; source: string }): { turn: Turn; message: Message } => {
+    require(input.sessionId)
+    const now = Date.now()
+    const turnId = Id.create("turn", now)
+    q.insertTurn.run({ id: turnId, sessionId: input.sessionId, source: input.source, now })
+    const message = insertMessage({ sessionId: input.sessionId, turnId, role: "user", parts: input.parts }, now)
+    q.touchSession.run({ id: input.sessionId, now, added: 1 })
+    return { turn: toTurn(q.getTurn.get({ id: turnId })!), message }
+  })
 
   return {
     create(input: { provider: string; title?: string; channel?: string; channelKey?: string; metadata?: Record<string, unknown> }): Session {
@@ -357,18 +368,18 @@ export function createSessionStore(db: Database) {
     },
 
     /** One message, durable when this returns (a single INSERT commits atomically on its own). */
-    append: (input: NewMessage): Message => insertMessage(input, Date.now()),
+    append(input: NewMessage): Message {
+      const message = insertMessage(input, Date.now())
+      histories.settle(message)
+      return message
+    },
 
     /** The user's message and its queued turn, durable together before any provider is called. */
-    beginTurn: immediate(db, (input: { sessionId: string; parts: Part[]; source: string }): { turn: Turn; message: Message } => {
-      require(input.sessionId)
-      const now = Date.now()
-      const turnId = Id.create("turn", now)
-      q.insertTurn.run({ id: turnId, sessionId: input.sessionId, source: input.source, now })
-      const message = insertMessage({ sessionId: input.sessionId, turnId, role: "user", parts: input.parts }, now)
-      q.touchSession.run({ id: input.sessionId, now, added: 1 })
-      return { turn: toTurn(q.getTurn.get({ id: turnId })!), message }
-    }),
+    beginTurn(input: { sessionId: string; parts: Part[]; source: string }): { turn: Turn; message: Message } {
+      const begun = beginTurn(input)
+      histories.settle(begun.message)
+      return begun
+    },
 
     startTurn(id: string, provider: string) {
       q.startTurn.run({ id, provider, now: Date.now() })

@@ -29,6 +29,36 @@ describe("session store", () => {
     expect(() => open(join(ws.path, "drost.db"))).toThrow(/newer than this drost/)
   })
 
+  test("the history a turn reads matches the table: after appends, a rolled-back write and a committed outer transaction", () => {
+    const db = open(":memory:")
+    const store = createSessionStore(db)
+    const session = store.create({ provider: "demo" })
+    const text = (sessionId: string) => store.history(sessionId).map((message) => (message.parts[0] as { text: string }).text)
+    const fromTable = (sessionId: string) =>
+      (db.query("SELECT parts FROM messages WHERE session_id = ? ORDER BY seq").all(sessionId) as { parts: string }[]).map((row) => JSON.parse(row.parts)[0].text)
+    const parts = [{ type: "text" as const, text: "one" }]
+    store.append({ sessionId: session.id, turnId: null, role: "user", parts })
+    expect(text(session.id)).toEqual(["one"])
+    // The caller's objects are its own: changing them later does not change the history.
+    parts[0]!.text = "changed"
+    store.beginTurn({ sessionId: session.id, parts: [{ type: "text", text: "two" }], source: "api" })
+    expect(text(session.id)).toEqual(["one", "two"])
+    // Written inside a caller's transaction that then fails: the message is not in the table, nor in the history.
+    expect(() =>
+      db.transaction(() => {
+        store.beginTurn({ sessionId: session.id, parts: [{ type: "text", text: "rolled back" }], source: "api" })
+        throw new Error("the caller's next write failed")
+      })(),
+    ).toThrow("the caller's next write failed")
+    expect(text(session.id)).toEqual(fromTable(session.id))
+    expect(text(session.id)).toEqual(["one", "two"])
+    // Inside an outer transaction that commits: there.
+    db.transaction(() => store.append({ sessionId: session.id, turnId: null, role: "assistant", parts: [{ type: "text", text: "three" }] }))()
+    store.append({ sessionId: session.id, turnId: null, role: "user", parts: [{ type: "text", text: "four" }] })
+    expect(text(session.id)).toEqual(["one", "two", "three", "four"])
+    expect(text(session.id)).toEqual(fromTable(session.id))
+  })
+
   test("messages page backwards from the newest, oldest first within a page", () => {
     const store = createSessionStore(open(":memory:"))
     const session = store.create({ provider: "demo" })
