@@ -62,15 +62,16 @@ export function eventStream(gw: Gateway, request: Request, after: number | null,
         const write = (bytes: Uint8Array) => {
           if (closed) return
           try {
-            controller.write(bytes)
-            const flushed = controller.flush()
-            if (flushed instanceof Promise) {
+            // write() answers with a promise once the socket stops taking data: count those until they settle.
+            const written = controller.write(bytes)
+            if (written instanceof Promise) {
               backlog++
-              flushed.then(
+              written.then(
                 () => backlog--,
                 () => onAbort(),
               )
             }
+            controller.flush()
           } catch {
             onAbort()
           }
