@@ -1,10 +1,12 @@
 import { describe, expect, test } from "bun:test"
+import { connect } from "node:net"
 import { defineEvent } from "../../src/core/event.ts"
 import { Type } from "../../src/core/schema.ts"
 import { readSse, type SseEvent } from "../lib/sse.ts"
 import { inProcess } from "./inprocess.ts"
 
 const Tick = defineEvent("test.tick", Type.Object({ n: Type.Number(), sessionId: Type.String() }))
+const Big = defineEvent("test.big", Type.Object({ n: Type.Number(), pad: Type.String() }))
 
 /** Reads SSE records until `stop` says so; returns them. Steps the iterator by hand so the body is not closed early. */
 async function collect(events: AsyncGenerator<SseEvent>, stop: (event: SseEvent, all: SseEvent[]) => boolean): Promise<SseEvent[]> {
@@ -106,4 +108,34 @@ describe("GET /control/v1/events", () => {
     liveDone.abort()
     expect((next!.data as { data: { n: number } }).data.n).toBe(3)
   }, 30_000)
+
+  test("a client that stops reading is cut off with event: overflow once its backlog passes maxBacklog; its subscription is freed", async () => {
+    await using api = await inProcess({}, { maxBacklog: 20 })
+    const before = api.gw.bus.subscribers()
+    const { hostname, port } = new URL(api.url)
+    let received = ""
+    const socket = connect(Number(port), hostname)
+    socket.setEncoding("utf8")
+    socket.on("data", (chunk: string) => {
+      received += chunk
+    })
+    socket.write(`GET /control/v1/events?type=test.big HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${api.token}\r\n\r\n`)
+    while (api.gw.bus.subscribers() === before) await Bun.sleep(5)
+    socket.pause()
+    // 64 KB events until the kernel's buffers are full and the backlog passes 20 frames.
+    const pad = "x".repeat(64_000)
+    let published = 0
+    while (api.gw.bus.subscribers() > before && published < 5_000) {
+      api.gw.bus.publish(Big, { n: ++published, pad })
+      if (published % 10 === 0) await Bun.sleep(1)
+    }
+    expect(api.gw.bus.subscribers()).toBe(before)
+    expect(published).toBeLessThan(5_000)
+    socket.resume()
+    const deadline = Date.now() + 10_000
+    while (!received.includes("event: overflow") && Date.now() < deadline) await Bun.sleep(10)
+    expect(received).toContain("event: overflow")
+    expect(received).toContain("client too slow; reconnect with Last-Event-ID")
+    socket.destroy()
+  })
 })
