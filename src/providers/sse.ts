@@ -2,7 +2,7 @@
  * The payloads of a streamed model response (server-sent events), parsed here rather than by the
  * SDK's stream helper: the SDK still builds, authenticates and sends the request and turns an HTTP
  * failure into its typed error (`.asResponse()`), but its generic event pipeline (line decoder, event
- * objects, several generator layers, a normalising wrapper) cost about a fifth of a turn's CPU for
+ * objects, several generator layers, a normalising wrapper) cost about a tenth of a turn's CPU for
  * what is `data: {json}` framing. Same rules as the SDK's: `[DONE]` ends the stream, an `error` event
  * or a payload with an `error` field is the provider reporting a failure, anything unparsable breaks it.
  */
