@@ -2,9 +2,10 @@
  * The CLI's human output. A fixed level: consola would otherwise go quiet whenever NODE_ENV=test or
  * CI-like variables are set, hiding what the user needs to see. One plain reporter (an icon and the
  * message on stderr): consola's fancy one measures every line's display width with Intl.Segmenter and
- * formats a timestamp, which loads ICU data and costs about 10 ms of every gateway start.
+ * formats a timestamp, which loads ICU data and costs about 10 ms of every gateway start. Imported from
+ * `consola/core`: the package's main entry also evaluates those reporters and its prompt helpers (~5 ms).
  */
-import { createConsola, type LogObject } from "consola"
+import { createConsola, type LogObject } from "consola/core"
 import { formatWithOptions } from "node:util"
 import { Flag } from "../util/flag.ts"
 
