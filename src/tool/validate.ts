@@ -3,12 +3,14 @@
  * and MCP tools carry plain JSON Schema, checked with Ajv (compiled once per schema object). Both give
  * one line per problem, naming the path, so the model can fix its call.
  */
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv"
+import type Ajv from "ajv"
+import type { ErrorObject, ValidateFunction } from "ajv"
 import { Kind } from "@sinclair/typebox"
 import { type TSchema, Value, issues } from "../core/schema.ts"
 
-// Built on first use: the constructor compiles Ajv's meta-schemas (several ms), and a gateway with only
-// built-in tools never needs it.
+// Loaded and built on first use: evaluating the package and its constructor (which compiles Ajv's
+// meta-schemas) cost a few milliseconds of every start, and a gateway with only built-in tools never
+// needs it. A synchronous require keeps compile() synchronous.
 let ajv: Ajv | undefined
 const compiled = new WeakMap<object, ValidateFunction>()
 
@@ -18,7 +20,10 @@ export function compile(schema: Record<string, unknown>): ValidateFunction {
   if (cached) return cached
   // Ajv speaks draft-07 by default; a `$schema` naming another draft would make it refuse the schema.
   const { $schema: _, ...rest } = schema
-  ajv ??= new Ajv({ allErrors: true, strict: false, validateFormats: false })
+  if (!ajv) {
+    const { default: AjvClass } = require("ajv") as { default: typeof Ajv }
+    ajv = new AjvClass({ allErrors: true, strict: false, validateFormats: false })
+  }
   const fn = ajv.compile(rest)
   compiled.set(schema, fn)
   return fn
