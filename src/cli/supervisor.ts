@@ -13,12 +13,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Subprocess } from "bun"
-import { Supervisor as SupervisorSchema, type Supervisor as SupervisorSettings } from "../core/evolution-config.ts"
+import type { Supervisor as SupervisorSettings } from "../core/evolution-config.ts"
 import type { Config } from "../core/config.ts"
-import { Value } from "../core/schema.ts"
 import { Journal } from "../evolve/journal.ts"
 import { self } from "../evolve/self.ts"
-import { load } from "../gateway/load.ts"
 import { alive } from "../util/process.ts"
 import type { FromChild, ToChild } from "./child.ts"
 import { REFUSED, RESTART } from "./exit.ts"
@@ -121,19 +119,35 @@ async function healthGate(child: Spawned, timeoutMs: number, canary: boolean): P
  * busy machine that can take a second or two: wait briefly for its lock rather than refuse at once.
  */
 async function awaitStaleLock(stateDir: string, ms = 3000) {
-  const holder = (() => {
-    try {
-      return (JSON.parse(readFileSync(join(stateDir, "gateway.pid"), "utf8")) as { pid: number }).pid
-    } catch {
-      return null
-    }
-  })()
+  const holder = lockHolder(stateDir)
   const deadline = Date.now() + ms
   while (holder && alive(holder) && Date.now() < deadline) await Bun.sleep(50)
 }
 
-function supervisorSettings(config: Config | null): SupervisorSettings {
-  return config?.supervisor ?? (Value.Default(SupervisorSchema, {}) as SupervisorSettings)
+/** The pid in the state folder's lock file, if that process still runs. */
+function lockHolder(stateDir: string): number | null {
+  try {
+    const pid = (JSON.parse(readFileSync(join(stateDir, "gateway.pid"), "utf8")) as { pid: number }).pid
+    return alive(pid) ? pid : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The first gateway is spawned before the supervisor loads the config schema and the config (most of
+ * what the supervisor adds to a start), when the default state folder shows nothing to wait for: no
+ * health gate a killed supervisor left open (that start must be gated) and no predecessor still holding
+ * the lock (it is waited for). A config that moves the state folder is read after the spawn; a health
+ * gate left open there still runs, without the child's captured stderr in its verdict.
+ */
+function earlyStart(args: SuperviseArgs): Spawned | null {
+  if (args.config) return null
+  const stateDir = join(args.workspace, ".drost")
+  const journal = Journal.read(stateDir)
+  if (journal?.stage === "restarting" && !journal.health) return null
+  if (lockHolder(stateDir) !== null) return null
+  return spawnChild(args, false)
 }
 
 export async function supervise(args: SuperviseArgs): Promise<number> {
@@ -152,16 +166,28 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
   const crashes: number[] = []
   let recovered: { id: string; verdictAt: number } | null = null
   const stateDir = (config: Config | null) => config?.stateDir ?? join(args.workspace, ".drost")
+  let early = earlyStart(args)
+  current = early
+  // Loaded once that gateway is ready (or gone): on a small machine this work would compete with its
+  // start for the CPU, and nothing below is needed before then (a health gate begins by waiting for ready).
+  if (early) await early.ready
+  const [{ load }, { Value }, { Supervisor: SupervisorSchema }] = await Promise.all([
+    import("../gateway/load.ts"),
+    import("../core/schema.ts"),
+    import("../core/evolution-config.ts"),
+  ])
+  const supervisorSettings = (config: Config | null): SupervisorSettings => config?.supervisor ?? (Value.Default(SupervisorSchema, {}) as SupervisorSettings)
   let first = true
   for (;;) {
     const config = await load({ root: args.workspace, file: args.config }).catch(() => null)
     const limits = supervisorSettings(config)
     const journal = config ? Journal.read(config.stateDir) : null
     const gating = journal?.stage === "restarting" && !journal.health ? journal : null
-    if (first) await awaitStaleLock(stateDir(config))
+    if (first && !early) await awaitStaleLock(stateDir(config))
     first = false
 
-    const child = spawnChild(args, gating !== null)
+    const child = early ?? spawnChild(args, gating !== null)
+    early = null
     current = child
     if (recovered) {
       const note = recovered
