@@ -104,6 +104,9 @@ const toMessage = (row: MessageRow): Message => ({
   usage: row.usage ? JSON.parse(row.usage) : null,
   createdAt: row.created_at,
 })
+/** A message's weight in the history cache: its stored JSON plus a fixed share for the row's other fields. */
+const size = (parts: string, usage: string | null) => parts.length + (usage?.length ?? 0) + 200
+
 const toTurn = (row: TurnRow): Turn => ({
   id: row.id,
   sessionId: row.session_id,
@@ -206,25 +209,44 @@ export function createSessionStore(db: Database) {
    * and re-parsing it was a tenth of a turn's CPU (more as the conversation grows). A cached copy is
    * extended only with messages whose INSERT has committed (see `settle`); a message written inside a
    * caller's transaction, which may still roll back, drops the copy instead, and the next read loads
-   * the history afresh. Messages are only ever appended, or deleted with their session.
+   * the history afresh. Messages are only ever appended, or deleted with their session. Bounded by
+   * sessions and by bytes, least recently read out first.
    */
   const histories = {
-    cache: new Map<string, Message[]>(),
-    limit: 256,
+    cache: new Map<string, { messages: Message[]; bytes: number }>(),
+    /** Sessions and encoded bytes kept at most: a long conversation is big, and only a few are active. */
+    limits: { sessions: 256, bytes: 16 * 1024 * 1024 },
+    bytes: 0,
     read(sessionId: string): Message[] {
-      let messages = this.cache.get(sessionId)
-      if (messages) this.cache.delete(sessionId)
-      else messages = q.allMessages.all({ sessionId }).map(toMessage)
-      this.cache.set(sessionId, messages)
-      if (this.cache.size > this.limit) this.cache.delete(this.cache.keys().next().value!)
-      return messages
+      let entry = this.cache.get(sessionId)
+      if (entry) this.cache.delete(sessionId)
+      else {
+        const rows = q.allMessages.all({ sessionId })
+        entry = { messages: rows.map(toMessage), bytes: rows.reduce((sum, row) => sum + size(row.parts, row.usage), 0) }
+        this.bytes += entry.bytes
+      }
+      this.cache.set(sessionId, entry)
+      this.trim()
+      return entry.messages
     },
-    settle(message: Message) {
-      const messages = this.cache.get(message.sessionId)
-      if (!messages) return
-      if (db.inTransaction || (messages.at(-1)?.seq ?? 0) >= message.seq) this.cache.delete(message.sessionId)
-      // A copy, as a read would return it: the caller keeps its own objects.
-      else messages.push(structuredClone(message))
+    /** A message just written; `encoded` is what was stored, so the cached copy is exactly what a read returns. */
+    settle(message: Message, encoded: { parts: string; usage: string | null }) {
+      const entry = this.cache.get(message.sessionId)
+      if (!entry) return
+      if (db.inTransaction || (entry.messages.at(-1)?.seq ?? 0) >= message.seq) return this.drop(message.sessionId)
+      entry.messages.push({ ...message, parts: JSON.parse(encoded.parts), usage: encoded.usage ? JSON.parse(encoded.usage) : null })
+      const added = size(encoded.parts, encoded.usage)
+      entry.bytes += added
+      this.bytes += added
+      this.trim()
+    },
+    drop(sessionId: string) {
+      this.bytes -= this.cache.get(sessionId)?.bytes ?? 0
+      this.cache.delete(sessionId)
+    },
+    /** Least recently read first; the session just read stays even when it alone is over the budget. */
+    trim() {
+      while (this.cache.size > 1 && (this.cache.size > this.limits.sessions || this.bytes > this.limits.bytes)) this.drop(this.cache.keys().next().value!)
     },
   }
 
@@ -236,19 +258,20 @@ export function createSessionStore(db: Database) {
 
   // Appending a message does not touch its session row (that write would cost a third of the append
   // rate); turn start and end update `updated_at` and `message_count`, and recovery recounts.
-  const insertMessage = (input: NewMessage, now: number): Message => {
+  const insertMessage = (input: NewMessage, now: number): { message: Message; encoded: { parts: string; usage: string | null } } => {
     const id = Id.create("msg", now)
+    const encoded = { parts: JSON.stringify(input.parts), usage: input.usage ? JSON.stringify(input.usage) : null }
     const { lastInsertRowid } = q.insertMessage.run({
       id,
       sessionId: input.sessionId,
       turnId: input.turnId,
       role: input.role,
-      parts: JSON.stringify(input.parts),
+      parts: encoded.parts,
       provider: input.provider ?? null,
-      usage: input.usage ? JSON.stringify(input.usage) : null,
+      usage: encoded.usage,
       now,
     })
-    return {
+    const message: Message = {
       id,
       seq: Number(lastInsertRowid),
       sessionId: input.sessionId,
@@ -259,16 +282,17 @@ export function createSessionStore(db: Database) {
       usage: input.usage ?? null,
       createdAt: now,
     }
+    return { message, encoded }
   }
 
-  const beginTurn = immediate(db, (input: { sessionId: string; parts: Part[]; source: string }): { turn: Turn; message: Message } => {
+  const beginTurn = immediate(db, (input: { sessionId: string; parts: Part[]; source: string }) => {
     require(input.sessionId)
     const now = Date.now()
     const turnId = Id.create("turn", now)
     q.insertTurn.run({ id: turnId, sessionId: input.sessionId, source: input.source, now })
-    const message = insertMessage({ sessionId: input.sessionId, turnId, role: "user", parts: input.parts }, now)
+    const written = insertMessage({ sessionId: input.sessionId, turnId, role: "user", parts: input.parts }, now)
     q.touchSession.run({ id: input.sessionId, now, added: 1 })
-    return { turn: toTurn(q.getTurn.get({ id: turnId })!), message }
+    return { turn: toTurn(q.getTurn.get({ id: turnId })!), ...written }
   })
 
   return {
@@ -352,7 +376,7 @@ export function createSessionStore(db: Database) {
     remove(id: string) {
       require(id)
       q.deleteSession.run({ id })
-      histories.cache.delete(id)
+      histories.drop(id)
     },
     setTitle(id: string, title: string) {
       require(id)
@@ -369,16 +393,16 @@ export function createSessionStore(db: Database) {
 
     /** One message, durable when this returns (a single INSERT commits atomically on its own). */
     append(input: NewMessage): Message {
-      const message = insertMessage(input, Date.now())
-      histories.settle(message)
+      const { message, encoded } = insertMessage(input, Date.now())
+      histories.settle(message, encoded)
       return message
     },
 
     /** The user's message and its queued turn, durable together before any provider is called. */
     beginTurn(input: { sessionId: string; parts: Part[]; source: string }): { turn: Turn; message: Message } {
-      const begun = beginTurn(input)
-      histories.settle(begun.message)
-      return begun
+      const { turn, message, encoded } = beginTurn(input)
+      histories.settle(message, encoded)
+      return { turn, message }
     },
 
     startTurn(id: string, provider: string) {
