@@ -73,8 +73,21 @@ export function toAnthropicMessages(history: ChatMessage[], names: WireNames): {
   return { system: extraSystem.filter(Boolean).join("\n\n"), messages: out }
 }
 
-export function toAnthropicTools(tools: ToolSpec[], names: WireNames) {
-  return tools.map((tool) => ({ name: names.wire(tool.name), description: tool.description, input_schema: { type: "object", ...tool.parameters } }))
+/** `input_schema` as JSON, encoded once per schema object (see encode.ts). */
+const inputSchemas = new WeakMap<object, string>()
+
+/** The offered tools as JSON (null when there are none). */
+export function encodeAnthropicTools(tools: ToolSpec[], names: WireNames): string | null {
+  if (tools.length === 0) return null
+  const items = tools.map((tool) => {
+    let schema = inputSchemas.get(tool.parameters)
+    if (schema === undefined) {
+      schema = JSON.stringify({ type: "object", ...tool.parameters })
+      inputSchemas.set(tool.parameters, schema)
+    }
+    return `{"name":${JSON.stringify(names.wire(tool.name))},"description":${JSON.stringify(tool.description)},"input_schema":${schema}}`
+  })
+  return `[${items.join(",")}]`
 }
 
 /** Output caps of known model families; anything else gets a generous default, never a small one. */

@@ -7,7 +7,9 @@ import type Anthropic from "@anthropic-ai/sdk"
 import type { RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages"
 import type { Profile } from "../core/config.ts"
 import type { ChatRequest, Provider, StopReason, StreamEvent } from "../core/provider.ts"
-import { defaultMaxTokens, toAnthropicMessages, toAnthropicTools } from "./anthropic-wire.ts"
+import { defaultMaxTokens, encodeAnthropicTools, toAnthropicMessages } from "./anthropic-wire.ts"
+import { encodeBody, JSON_BODY } from "./encode.ts"
+import { sseJson } from "./sse.ts"
 import { type Credential, type CredentialResolver, missingKeyMessage } from "./credential.ts"
 import { classify } from "./failure.ts"
 import { guarded, timeoutsOf } from "./guard.ts"
@@ -113,19 +115,19 @@ export function createAnthropicProvider(profile: Profile, credential: Credential
       const client = await anthropicClient(baseUrl, key, profile.timeoutMs)
       const converted = toAnthropicMessages(request.messages, names)
       const system = [request.system, converted.system].filter(Boolean).join("\n\n")
-      const tools = toAnthropicTools(request.tools, names)
       const body = {
         model,
         max_tokens: maxTokens,
         stream: true as const,
         messages: converted.messages as Anthropic.MessageParam[],
         ...(system ? { system } : {}),
-        ...(tools.length ? { tools: tools as Anthropic.Tool[] } : {}),
       }
+      // Sent as encoded here (the SDK passes a string body through), the event stream read by sse.ts.
+      const encoded = encodeBody(body, { tools: encodeAnthropicTools(request.tools, names) })
       const accumulator = new AnthropicAccumulator(names)
       let opened = false
       try {
-        const events = guarded((abort) => client.messages.create(body, { signal: abort }), signal, timeouts, () => {
+        const events = guarded(async (abort) => sseJson<RawMessageStreamEvent>(await client.messages.create(body, { signal: abort, body: encoded, headers: JSON_BODY }).asResponse()), signal, timeouts, () => {
           opened = true
         })
         for await (const event of events) yield* accumulator.push(event)
