@@ -124,6 +124,9 @@ async function awaitStaleLock(stateDir: string, ms = 3000) {
   while (holder && alive(holder) && Date.now() < deadline) await Bun.sleep(50)
 }
 
+/** Where state lives unless the config moves it. */
+const defaultStateDir = (workspace: string) => join(workspace, ".drost")
+
 /** The pid in the state folder's lock file, if that process still runs. */
 function lockHolder(stateDir: string): number | null {
   try {
@@ -143,7 +146,7 @@ function lockHolder(stateDir: string): number | null {
  */
 function earlyStart(args: SuperviseArgs): Spawned | null {
   if (args.config) return null
-  const stateDir = join(args.workspace, ".drost")
+  const stateDir = defaultStateDir(args.workspace)
   const journal = Journal.read(stateDir)
   if (journal?.stage === "restarting" && !journal.health) return null
   if (lockHolder(stateDir) !== null) return null
@@ -165,7 +168,7 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
 
   const crashes: number[] = []
   let recovered: { id: string; verdictAt: number } | null = null
-  const stateDir = (config: Config | null) => config?.stateDir ?? join(args.workspace, ".drost")
+  const stateDir = (config: Config | null) => config?.stateDir ?? defaultStateDir(args.workspace)
   let early = earlyStart(args)
   current = early
   // Loaded once that gateway is ready (or gone): on a small machine this work would compete with its

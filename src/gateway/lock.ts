@@ -16,7 +16,6 @@ export class LockError extends DrostError {
   }
 }
 
-
 export interface Lock {
   file: string
   release(): void

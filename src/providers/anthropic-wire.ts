@@ -6,6 +6,7 @@
  */
 import type { ChatMessage, ImagePart } from "../core/message.ts"
 import type { ToolSpec } from "../core/provider.ts"
+import { encodeTools, schemaJson } from "./encode.ts"
 import { safeId, type WireNames } from "./wire-names.ts"
 
 export type AnthropicBlock =
@@ -73,21 +74,16 @@ export function toAnthropicMessages(history: ChatMessage[], names: WireNames): {
   return { system: extraSystem.filter(Boolean).join("\n\n"), messages: out }
 }
 
-/** `input_schema` as JSON, encoded once per schema object (see encode.ts). */
-const inputSchemas = new WeakMap<object, string>()
+/** Anthropic's `input_schema` is the tool's schema with `type: "object"` guaranteed. */
+const INPUT_SCHEMA = { name: "anthropic", wrap: (schema: object) => ({ type: "object", ...schema }) }
 
-/** The offered tools as JSON (null when there are none). */
+/** The offered tools as JSON (null when there are none), their schemas encoded once (see encode.ts). */
 export function encodeAnthropicTools(tools: ToolSpec[], names: WireNames): string | null {
-  if (tools.length === 0) return null
-  const items = tools.map((tool) => {
-    let schema = inputSchemas.get(tool.parameters)
-    if (schema === undefined) {
-      schema = JSON.stringify({ type: "object", ...tool.parameters })
-      inputSchemas.set(tool.parameters, schema)
-    }
-    return `{"name":${JSON.stringify(names.wire(tool.name))},"description":${JSON.stringify(tool.description)},"input_schema":${schema}}`
-  })
-  return `[${items.join(",")}]`
+  return encodeTools(
+    tools,
+    (tool) =>
+      `{"name":${JSON.stringify(names.wire(tool.name))},"description":${JSON.stringify(tool.description)},"input_schema":${schemaJson(tool.parameters, INPUT_SCHEMA)}}`,
+  )
 }
 
 /** Output caps of known model families; anything else gets a generous default, never a small one. */

@@ -5,7 +5,7 @@
  */
 import type { ChatMessage, ImagePart, Part } from "../core/message.ts"
 import type { ToolSpec } from "../core/provider.ts"
-import { schemaJson } from "./encode.ts"
+import { encodeTools, schemaJson } from "./encode.ts"
 import type { WireNames } from "./wire-names.ts"
 
 export type ChatContent = string | ({ type: "text"; text: string } | { type: "image_url"; image_url: { url: string } })[]
@@ -58,12 +58,11 @@ export function toChatMessages(system: string, history: ChatMessage[], names: Wi
   return out
 }
 
-/** The same tools as JSON (null when there are none), their schemas encoded once (see encode.ts). */
+/** The offered tools as JSON (null when there are none), their schemas encoded once (see encode.ts). */
 export function encodeChatTools(tools: ToolSpec[], names: WireNames): string | null {
-  if (tools.length === 0) return null
-  const items = tools.map(
+  return encodeTools(
+    tools,
     (tool) =>
       `{"type":"function","function":{"name":${JSON.stringify(names.wire(tool.name))},"description":${JSON.stringify(tool.description)},"parameters":${schemaJson(tool.parameters)}}}`,
   )
-  return `[${items.join(",")}]`
 }

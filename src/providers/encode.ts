@@ -6,19 +6,35 @@
  * (a registered tool's schema never changes; a reloaded tool brings a new object).
  */
 
+import type { ToolSpec } from "../core/provider.ts"
+
 /** The SDK sends a string body verbatim only when the request names its content type. */
 export const JSON_BODY = { "content-type": "application/json" } as const
 
-const schemas = new WeakMap<object, string>()
+const schemas = new WeakMap<object, Map<string, string>>()
 
-/** A tool's parameter schema as JSON, encoded once. */
-export function schemaJson(schema: object): string {
-  let json = schemas.get(schema)
+/**
+ * A tool's parameter schema as JSON, encoded once per schema object and `shape` (a wire format that
+ * wraps the schema, as Anthropic's `input_schema` does, names its shape and says how to wrap it).
+ */
+export function schemaJson(schema: object, shape: { name: string; wrap: (schema: object) => object } | null = null): string {
+  let shapes = schemas.get(schema)
+  if (!shapes) {
+    shapes = new Map()
+    schemas.set(schema, shapes)
+  }
+  const key = shape?.name ?? ""
+  let json = shapes.get(key)
   if (json === undefined) {
-    json = JSON.stringify(schema)
-    schemas.set(schema, json)
+    json = JSON.stringify(shape ? shape.wrap(schema) : schema)
+    shapes.set(key, json)
   }
   return json
+}
+
+/** The offered tools as a JSON array, one already-encoded `item` each; null when there are none. */
+export function encodeTools(tools: ToolSpec[], item: (tool: ToolSpec) => string): string | null {
+  return tools.length ? `[${tools.map(item).join(",")}]` : null
 }
 
 /** `body` as JSON, with `extra` fields whose values are already JSON appended at its end. */

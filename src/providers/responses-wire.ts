@@ -6,7 +6,7 @@
 import type { ChatMessage } from "../core/message.ts"
 import type { ToolSpec } from "../core/provider.ts"
 import { argsText, imageUrl } from "./chat-wire.ts"
-import { schemaJson } from "./encode.ts"
+import { encodeTools, schemaJson } from "./encode.ts"
 import type { WireNames } from "./wire-names.ts"
 
 export type ResponsesInputItem =
@@ -37,12 +37,11 @@ export function toResponsesInput(history: ChatMessage[], names: WireNames): Resp
   return out
 }
 
-/** The same tools as JSON (null when there are none), their schemas encoded once (see encode.ts). */
+/** The offered tools as JSON (null when there are none), their schemas encoded once (see encode.ts). */
 export function encodeResponsesTools(tools: ToolSpec[], names: WireNames): string | null {
-  if (tools.length === 0) return null
-  const items = tools.map(
+  return encodeTools(
+    tools,
     (tool) =>
       `{"type":"function","name":${JSON.stringify(names.wire(tool.name))},"description":${JSON.stringify(tool.description)},"parameters":${schemaJson(tool.parameters)},"strict":false}`,
   )
-  return `[${items.join(",")}]`
 }
