@@ -42,10 +42,18 @@ function hostTarget(): TargetName | null {
 }
 
 async function gitCommit(): Promise<string> {
-  const proc = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" })
+  const proc = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "ignore",
+  })
   const commit = proc.exitCode === 0 ? proc.stdout.toString().trim() : ""
   if (!commit) return "unknown"
-  const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" })
+  const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "ignore",
+  })
   return dirty.exitCode === 0 && dirty.stdout.toString().trim() ? `${commit}-dirty` : commit
 }
 
@@ -58,7 +66,9 @@ export interface BuildOptions {
 
 export async function compile(options: BuildOptions): Promise<{ outfile: string; bytes: number; ms: number }> {
   const started = performance.now()
-  const entrypoints = [MAIN, ...EXTRA_ENTRYPOINTS.filter((file) => existsSync(join(ROOT, file)))].map((file) => join(ROOT, file))
+  const entrypoints = [MAIN, ...EXTRA_ENTRYPOINTS.filter((file) => existsSync(join(ROOT, file)))].map((file) =>
+    join(ROOT, file),
+  )
   mkdirSync(resolve(options.outfile, ".."), { recursive: true })
   const result = await Bun.build({
     entrypoints,
@@ -85,7 +95,8 @@ export async function compile(options: BuildOptions): Promise<{ outfile: string;
     throw new Error(`build failed for ${options.target ?? "host"}`)
   }
   const bytes = Bun.file(options.outfile).size
-  if (bytes < 1_000_000) throw new Error(`${options.outfile} is only ${bytes} bytes; the compile did not embed the runtime`)
+  if (bytes < 1_000_000)
+    throw new Error(`${options.outfile} is only ${bytes} bytes; the compile did not embed the runtime`)
   return { outfile: options.outfile, bytes, ms: Math.round(performance.now() - started) }
 }
 
@@ -109,11 +120,19 @@ async function waitReady(proc: Bun.Subprocess<"ignore", "pipe", "pipe">, timeout
 export async function smoke(binary: string, version: string): Promise<{ startMs: number }> {
   const printed = Bun.spawnSync([binary, "--version"], { stdout: "pipe", stderr: "pipe" })
   if (printed.exitCode !== 0 || printed.stdout.toString().trim() !== version)
-    throw new Error(`smoke: \`${binary} --version\` printed "${printed.stdout.toString().trim()}" (exit ${printed.exitCode}), expected "${version}"`)
+    throw new Error(
+      `smoke: \`${binary} --version\` printed "${printed.stdout.toString().trim()}" (exit ${printed.exitCode}), expected "${version}"`,
+    )
   const folder = mkdtempSync(join(tmpdir(), "drost-smoke-"))
   try {
     const started = performance.now()
-    const proc = Bun.spawn([binary, "start", "--port", "0"], { cwd: folder, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin", HOME: folder } })
+    const proc = Bun.spawn([binary, "start", "--port", "0"], {
+      cwd: folder,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { PATH: "/usr/bin:/bin", HOME: folder },
+    })
     const url = await waitReady(proc, 15_000)
     const health = await fetch(`${url}/healthz`)
     const startMs = Math.round(performance.now() - started)
@@ -147,7 +166,9 @@ async function cli(argv: string[]) {
     },
   })
   if (values.help) {
-    console.log(`usage: bun build.ts [--all | --target <${Object.keys(TARGETS).join("|")}>] [--outfile <path>] [--no-smoke]`)
+    console.log(
+      `usage: bun build.ts [--all | --target <${Object.keys(TARGETS).join("|")}>] [--outfile <path>] [--no-smoke]`,
+    )
     return
   }
   const version = ((await Bun.file(join(ROOT, "package.json")).json()) as { version: string }).version
@@ -155,11 +176,17 @@ async function cli(argv: string[]) {
   const dist = join(ROOT, "dist")
   const host = hostTarget()
 
-  if (values.target && !(values.target in TARGETS)) throw new Error(`unknown target "${values.target}"; one of ${Object.keys(TARGETS).join(", ")}`)
+  if (values.target && !(values.target in TARGETS))
+    throw new Error(`unknown target "${values.target}"; one of ${Object.keys(TARGETS).join(", ")}`)
   const chosen = values.target as TargetName | undefined
-  const outfile = resolve(values.outfile ?? (chosen ? join(dist, `drost-${chosen}${chosen.startsWith("windows") ? ".exe" : ""}`) : join(dist, "drost")))
+  const outfile = resolve(
+    values.outfile ??
+      (chosen ? join(dist, `drost-${chosen}${chosen.startsWith("windows") ? ".exe" : ""}`) : join(dist, "drost")),
+  )
   const first = await compile({ target: chosen, outfile, version, commit })
-  console.log(`built ${relative(process.cwd(), first.outfile)} · ${mib(first.bytes)} · ${first.ms} ms · drost ${version} (${commit})`)
+  console.log(
+    `built ${relative(process.cwd(), first.outfile)} · ${mib(first.bytes)} · ${first.ms} ms · drost ${version} (${commit})`,
+  )
 
   const runsHere = !chosen || chosen === host
   if (!values["no-smoke"] && runsHere) {

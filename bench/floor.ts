@@ -10,8 +10,11 @@ import { Database } from "bun:sqlite"
 import { readFileSync } from "node:fs"
 import { parseArgs } from "node:util"
 
-const { values } = parseArgs({ options: { upstream: { type: "string" }, body: { type: "string" }, db: { type: "string" } } })
-if (!values.upstream || !values.body || !values.db) throw new Error("usage: bun bench/floor.ts --upstream URL --body FILE --db FILE")
+const { values } = parseArgs({
+  options: { upstream: { type: "string" }, body: { type: "string" }, db: { type: "string" } },
+})
+if (!values.upstream || !values.body || !values.db)
+  throw new Error("usage: bun bench/floor.ts --upstream URL --body FILE --db FILE")
 const upstream = values.upstream
 const body = readFileSync(values.body, "utf8")
 
@@ -27,7 +30,11 @@ const server = Bun.serve({
   async fetch(request) {
     const input = await request.text()
     insert.run(input, Date.now())
-    const answer = await fetch(upstream, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer floor" }, body })
+    const answer = await fetch(upstream, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer floor" },
+      body,
+    })
     return new Response(await answer.text(), { headers: { "content-type": "text/plain" } })
   },
 })

@@ -22,7 +22,13 @@ export interface Summary {
 
 export function summarize(samples: number[]): Summary {
   const sorted = [...samples].sort((a, b) => a - b)
-  return { n: sorted.length, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1) ?? Number.NaN }
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? Number.NaN,
+  }
 }
 
 /** Round to `digits` decimals (figures in the JSON line stay readable). */
@@ -38,7 +44,12 @@ export interface Machine {
 }
 
 export function machine(): Machine {
-  return { cpu: cpus()[0]?.model.trim() ?? "unknown", cores: cpus().length, bun: Bun.version, loadStart: round(loadavg()[0]!, 2) }
+  return {
+    cpu: cpus()[0]?.model.trim() ?? "unknown",
+    cores: cpus().length,
+    bun: Bun.version,
+    loadStart: round(loadavg()[0]!, 2),
+  }
 }
 
 export function finishMachine(info: Machine): Machine {
@@ -88,7 +99,8 @@ export function report(title: string, rows: Row[], json: Record<string, unknown>
   const width = Math.max(...rows.map(([label]) => label.length))
   const valueWidth = Math.max(...rows.map(([, value]) => value.length))
   console.log(title)
-  for (const [label, value, target] of rows) console.log(`  ${label.padEnd(width)}  ${value.padStart(valueWidth)}  ${target}`)
+  for (const [label, value, target] of rows)
+    console.log(`  ${label.padEnd(width)}  ${value.padStart(valueWidth)}  ${target}`)
   console.log(JSON.stringify(json))
 }
 

@@ -15,7 +15,9 @@ import { createMemoryIndex } from "../src/memory/index.ts"
 import { open } from "../src/store/db.ts"
 import { Log } from "../src/util/log.ts"
 
-const { values } = parseArgs({ options: { notes: { type: "string", default: "10000" }, searches: { type: "string", default: "300" } } })
+const { values } = parseArgs({
+  options: { notes: { type: "string", default: "10000" }, searches: { type: "string", default: "300" } },
+})
 const total = Number(values.notes)
 const searches = Number(values.searches)
 
@@ -36,8 +38,10 @@ const random = () => {
   seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
   return seed / 2_147_483_648
 }
-const zipf = () => VOCABULARY[Math.min(VOCABULARY.length - 1, Math.floor(Math.exp(random() * Math.log(VOCABULARY.length))) - 1)]!
-const sentence = (n: number) => Array.from({ length: n }, () => (random() < 0.08 ? TOPICS[Math.floor(random() * TOPICS.length)] : zipf())).join(" ")
+const zipf = () =>
+  VOCABULARY[Math.min(VOCABULARY.length - 1, Math.floor(Math.exp(random() * Math.log(VOCABULARY.length))) - 1)]!
+const sentence = (n: number) =>
+  Array.from({ length: n }, () => (random() < 0.08 ? TOPICS[Math.floor(random() * TOPICS.length)] : zipf())).join(" ")
 const dir = mkdtempSync(join(tmpdir(), "drost-bench-memory-"))
 const memory = join(dir, "memory")
 for (let i = 0; i < total; i++) {
@@ -123,6 +127,8 @@ console.log(`initial index      ${result.indexMs} ms (${indexed} notes)`)
 console.log(`full rescan        ${result.rescanMs} ms (${unchanged} changed)`)
 console.log(`search p50 / p95   ${result.p50Ms} / ${result.p95Ms} ms (max ${result.maxMs}, ${searches} searches)`)
 console.log(`most common word    ${result.commonWordP50Ms} ms p50 (matches most notes)`)
-console.log(`edit found after   ${result.editFoundMs} ms (first search after the write: ${editFoundMs >= 0 ? "yes" : "NO"})`)
+console.log(
+  `edit found after   ${result.editFoundMs} ms (first search after the write: ${editFoundMs >= 0 ? "yes" : "NO"})`,
+)
 console.log(JSON.stringify(result))
 if (result.p50Ms > 10 || editFoundMs < 0) process.exit(1)

@@ -15,7 +15,13 @@ import { spawnGateway } from "../test/lib/gateway.ts"
 import { workspace } from "../test/lib/workspace.ts"
 import { ensureBinary, finishMachine, machine, report, rssMb } from "./lib.ts"
 
-const { values } = parseArgs({ options: { sessions: { type: "string", default: "1000" }, turns: { type: "string", default: "2" }, binary: { type: "string" } } })
+const { values } = parseArgs({
+  options: {
+    sessions: { type: "string", default: "1000" },
+    turns: { type: "string", default: "2" },
+    binary: { type: "string" },
+  },
+})
 const SESSIONS = Number(values.sessions)
 const TURNS = Number(values.turns)
 const info = machine()
@@ -25,7 +31,11 @@ const fake = await fakeOpenAI({ key: null })
 fake.always(reply().text("A short answer, as most are.").usage({ input: 100, output: 8 }))
 const ws = await workspace({
   config: {
-    providers: { profiles: [{ id: "fake", kind: "openai-compatible", model: "gpt-test", baseUrl: fake.baseUrl, apiKeyEnv: "BENCH_KEY" }] },
+    providers: {
+      profiles: [
+        { id: "fake", kind: "openai-compatible", model: "gpt-test", baseUrl: fake.baseUrl, apiKeyEnv: "BENCH_KEY" },
+      ],
+    },
     controlApi: { port: 0, mutationsPerMinute: 100_000_000 },
   },
 })
@@ -41,9 +51,16 @@ try {
   const worker = async () => {
     while (next < SESSIONS) {
       next++
-      const { id } = (await (await gw.api("/sessions", { method: "POST", json: { title: `live ${next}` } })).json()) as { id: string }
+      const { id } = (await (
+        await gw.api("/sessions", { method: "POST", json: { title: `live ${next}` } })
+      ).json()) as { id: string }
       for (let turn = 0; turn < TURNS; turn++) {
-        const result = (await (await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: `message ${turn} of session ${next}` } })).json()) as { status: string }
+        const result = (await (
+          await gw.api(`/sessions/${id}/turn`, {
+            method: "POST",
+            json: { input: `message ${turn} of session ${next}` },
+          })
+        ).json()) as { status: string }
         if (result.status !== "completed") throw new Error(`turn: ${JSON.stringify(result)}`)
       }
       if (next % 100 === 0) fake.hits.splice(0, fake.hits.length)
@@ -63,7 +80,17 @@ try {
       [`gateway RSS, ${SESSIONS} live sessions, 3 s later`, `${settled} MB`, "target ≤ 150 MB"],
       ["supervisor RSS", `${supervisor} MB`, ""],
     ],
-    { bench: "rss", idle_mb: idle, sessions: SESSIONS, turns_per_session: TURNS, live_mb: busy, live_settled_mb: settled, supervisor_mb: supervisor, fill_s: Math.round(seconds * 10) / 10, machine: info },
+    {
+      bench: "rss",
+      idle_mb: idle,
+      sessions: SESSIONS,
+      turns_per_session: TURNS,
+      live_mb: busy,
+      live_settled_mb: settled,
+      supervisor_mb: supervisor,
+      fill_s: Math.round(seconds * 10) / 10,
+      machine: info,
+    },
   )
 } finally {
   await gw[Symbol.asyncDispose]()

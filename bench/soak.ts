@@ -18,7 +18,12 @@ import { workspace } from "../test/lib/workspace.ts"
 import { count, ensureBinary, fdKinds, finishMachine, machine, report, round, rssMb, summarize } from "./lib.ts"
 
 const { values } = parseArgs({
-  options: { minutes: { type: "string", default: "60" }, rate: { type: "string", default: "50" }, sessions: { type: "string", default: "50" }, binary: { type: "string" } },
+  options: {
+    minutes: { type: "string", default: "60" },
+    rate: { type: "string", default: "50" },
+    sessions: { type: "string", default: "50" },
+    binary: { type: "string" },
+  },
 })
 const MINUTES = Number(values.minutes)
 const RATE = Number(values.rate)
@@ -31,10 +36,17 @@ const fake = await fakeOpenAI({ key: null })
 // Now and then a tool call, so the tool path (registry, worker) is soaked too.
 let replies = 0
 fake.always(null)
-const nextReply = () => (++replies % 10 === 0 ? [reply().tool("file.read", { path: "notes.txt" }), reply().text("The notes say alpha.")] : [reply().text("A short answer.")])
+const nextReply = () =>
+  ++replies % 10 === 0
+    ? [reply().tool("file.read", { path: "notes.txt" }), reply().text("The notes say alpha.")]
+    : [reply().text("A short answer.")]
 const ws = await workspace({
   config: {
-    providers: { profiles: [{ id: "fake", kind: "openai-compatible", model: "gpt-test", baseUrl: fake.baseUrl, apiKeyEnv: "BENCH_KEY" }] },
+    providers: {
+      profiles: [
+        { id: "fake", kind: "openai-compatible", model: "gpt-test", baseUrl: fake.baseUrl, apiKeyEnv: "BENCH_KEY" },
+      ],
+    },
     controlApi: { port: 0, mutationsPerMinute: 100_000_000 },
   },
   files: { "notes.txt": "alpha\n" },
@@ -55,12 +67,18 @@ const sample = () => {
 const sampler = setInterval(() => {
   sample()
   const last = samples.at(-1)!
-  console.log(`  ${Math.round(last.at)} s · ${count(completed)} turns · RSS ${last.rss} MB · ${last.fds} fds + ${last.sockets} sockets${failed ? ` · ${failed} failed` : ""}`)
+  console.log(
+    `  ${Math.round(last.at)} s · ${count(completed)} turns · RSS ${last.rss} MB · ${last.fds} fds + ${last.sockets} sockets${failed ? ` · ${failed} failed` : ""}`,
+  )
   fake.hits.splice(0, fake.hits.length)
 }, 10_000)
 
 const pool: { id: string; used: number; busy: boolean }[] = []
-const fresh = async () => ({ id: ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id, used: 0, busy: false })
+const fresh = async () => ({
+  id: ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id,
+  used: 0,
+  busy: false,
+})
 for (let i = 0; i < SESSIONS; i++) pool.push(await fresh())
 
 async function turn(slot: number) {
@@ -69,7 +87,10 @@ async function turn(slot: number) {
   const begun = performance.now()
   try {
     fake.queue(...nextReply())
-    const response = await gw.api(`/sessions/${session.id}/turn`, { method: "POST", json: { input: "What do the notes say?" } })
+    const response = await gw.api(`/sessions/${session.id}/turn`, {
+      method: "POST",
+      json: { input: "What do the notes say?" },
+    })
     const result = (await response.json()) as { status: string; reason?: string }
     if (result.status === "completed") completed++
     else {
@@ -109,7 +130,8 @@ try {
   // GC cycle or a keep-alive socket opening, a minute's median does not.
   const after = samples.findIndex((entry) => entry.at >= (durationMs / 1000) * 0.1)
   const window = (from: number) => samples.slice(Math.max(0, from), Math.max(0, from) + 6)
-  const median = (rows: typeof samples, key: "rss" | "fds" | "sockets") => [...rows.map((row) => row[key])].sort((a, b) => a - b)[Math.floor(rows.length / 2)]!
+  const median = (rows: typeof samples, key: "rss" | "fds" | "sockets") =>
+    [...rows.map((row) => row[key])].sort((a, b) => a - b)[Math.floor(rows.length / 2)]!
   const warmRows = window(after)
   const endRows = window(samples.length - 6)
   const warm = { rss: median(warmRows, "rss"), fds: median(warmRows, "fds"), sockets: median(warmRows, "sockets") }
@@ -123,11 +145,23 @@ try {
   report(
     `soak · ${MINUTES} min at ${RATE} turns/s · ${info.cores} × ${info.cpu} · load ${info.loadStart} → ${info.loadEnd}`,
     [
-      ["turns completed / failed", `${count(completed)} / ${failed}`, `${round(completed / seconds, 1)} turns/s achieved${skipped ? `, ${skipped} ticks with no free session` : ""}`],
+      [
+        "turns completed / failed",
+        `${count(completed)} / ${failed}`,
+        `${round(completed / seconds, 1)} turns/s achieved${skipped ? `, ${skipped} ticks with no free session` : ""}`,
+      ],
       ["turn latency p50 / p99", `${round(stats.p50, 1)} / ${round(stats.p99, 1)} ms`, ""],
-      ["gateway RSS after warm-up → end (medians)", `${warm.rss} → ${end.rss} MB`, `growth ${round(rssGrowth * 100, 1)} %, target < 10 %`],
+      [
+        "gateway RSS after warm-up → end (medians)",
+        `${warm.rss} → ${end.rss} MB`,
+        `growth ${round(rssGrowth * 100, 1)} %, target < 10 %`,
+      ],
       ["open fds other than sockets, after warm-up → end (medians)", `${warm.fds} → ${end.fds}`, "target: no growth"],
-      ["open sockets after warm-up → end (medians); range", `${warm.sockets} → ${end.sockets}; ${socketRange[0]}–${socketRange[1]}`, "keep-alive pools: bounded, not growing"],
+      [
+        "open sockets after warm-up → end (medians); range",
+        `${warm.sockets} → ${end.sockets}; ${socketRange[0]}–${socketRange[1]}`,
+        "keep-alive pools: bounded, not growing",
+      ],
     ],
     {
       bench: "soak",

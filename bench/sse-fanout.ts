@@ -17,7 +17,12 @@ import { workspace } from "../test/lib/workspace.ts"
 import { ensureBinary, finishMachine, machine, ms, report, round, summarize } from "./lib.ts"
 
 const { values } = parseArgs({
-  options: { subscribers: { type: "string", default: "100" }, turns: { type: "string", default: "300" }, "interval-ms": { type: "string", default: "20" }, binary: { type: "string" } },
+  options: {
+    subscribers: { type: "string", default: "100" },
+    turns: { type: "string", default: "300" },
+    "interval-ms": { type: "string", default: "20" },
+    binary: { type: "string" },
+  },
 })
 const SUBSCRIBERS = Number(values.subscribers)
 const TURNS = Number(values.turns)
@@ -29,7 +34,11 @@ const fake = await fakeOpenAI({ key: null })
 fake.always(reply().text("An answer in a few streamed pieces.").chunk(12))
 const ws = await workspace({
   config: {
-    providers: { profiles: [{ id: "fake", kind: "openai-compatible", model: "gpt-test", baseUrl: fake.baseUrl, apiKeyEnv: "BENCH_KEY" }] },
+    providers: {
+      profiles: [
+        { id: "fake", kind: "openai-compatible", model: "gpt-test", baseUrl: fake.baseUrl, apiKeyEnv: "BENCH_KEY" },
+      ],
+    },
     controlApi: { port: 0, mutationsPerMinute: 100_000_000 },
   },
 })
@@ -71,7 +80,9 @@ async function subscribe(index: number, ready: () => void) {
 }
 
 try {
-  await Promise.all(Array.from({ length: SUBSCRIBERS }, (_, i) => new Promise<void>((ready) => void subscribe(i, ready))))
+  await Promise.all(
+    Array.from({ length: SUBSCRIBERS }, (_, i) => new Promise<void>((ready) => void subscribe(i, ready))),
+  )
   const { id } = (await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }
   // Warm-up turns, then measured ones.
   for (let i = 0; i < 20; i++) await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: `warm ${i}` } })
@@ -81,7 +92,9 @@ try {
   const started = performance.now()
   for (let i = 0; i < TURNS; i++) {
     const turnStarted = performance.now()
-    const result = (await (await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: `turn ${i}` } })).json()) as { status: string }
+    const result = (await (
+      await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: `turn ${i}` } })
+    ).json()) as { status: string }
     if (result.status !== "completed") throw new Error(JSON.stringify(result))
     if (i % 50 === 0) fake.hits.splice(0, fake.hits.length)
     const left = INTERVAL - (performance.now() - turnStarted)
@@ -95,12 +108,27 @@ try {
   report(
     `SSE fan-out · ${SUBSCRIBERS} subscribers · ${TURNS} turns · ${info.cores} × ${info.cpu} · load ${info.loadStart} → ${info.loadEnd}`,
     [
-      ["events delivered per subscriber (min over subscribers)", `${events}`, `${Math.round(events / seconds)} events/s each`],
+      [
+        "events delivered per subscriber (min over subscribers)",
+        `${events}`,
+        `${Math.round(events / seconds)} events/s each`,
+      ],
       ["delivery latency p50", ms(stats.p50), ""],
       ["delivery latency p99", ms(stats.p99), "target ≤ 5 ms"],
       ["delivery latency max", ms(stats.max), ""],
     ],
-    { bench: "sse-fanout", subscribers: SUBSCRIBERS, turns: TURNS, events_per_subscriber: events, p50_ms: round(stats.p50), p90_ms: round(stats.p90), p99_ms: round(stats.p99), max_ms: round(stats.max), deliveries: stats.n, machine: info },
+    {
+      bench: "sse-fanout",
+      subscribers: SUBSCRIBERS,
+      turns: TURNS,
+      events_per_subscriber: events,
+      p50_ms: round(stats.p50),
+      p90_ms: round(stats.p90),
+      p99_ms: round(stats.p99),
+      max_ms: round(stats.max),
+      deliveries: stats.n,
+      machine: info,
+    },
   )
 } finally {
   for (const controller of controllers) controller.abort()

@@ -61,7 +61,9 @@ function tree(pid: number): number[] {
 /** Resident memory of the whole tree, in MB, and of each process. */
 function rssMb(pid: number): { total: number; each: number[] } {
   const each = tree(pid).map((id) => {
-    const line = readFileSync(`/proc/${id}/status`, "utf8").split("\n").find((row) => row.startsWith("VmRSS:"))
+    const line = readFileSync(`/proc/${id}/status`, "utf8")
+      .split("\n")
+      .find((row) => row.startsWith("VmRSS:"))
     return Math.round((Number(line?.replace(/\D+/g, "") ?? 0) / 1024) * 10) / 10
   })
   return { total: Math.round(each.reduce((a, b) => a + b, 0) * 10) / 10, each }
@@ -79,10 +81,24 @@ function cpuMs(pid: number): number {
  * One cold start: ms from spawn to the first 200 on /healthz, and the CPU time the gateway used to get
  * there (unlike wall time, that figure holds on a busy machine); optionally the RSS after 2 s idle.
  */
-async function startOnce(folder: string, measureRss: boolean): Promise<{ ms: number; cpu: number; rss?: { total: number; each: number[] } }> {
+async function startOnce(
+  folder: string,
+  measureRss: boolean,
+): Promise<{ ms: number; cpu: number; rss?: { total: number; each: number[] } }> {
   const port = freePort()
   const started = performance.now()
-  const proc = Bun.spawn([binary, "start", "--server", "--port", String(port)], { cwd: folder, stdin: "ignore", stdout: "ignore", stderr: "ignore", env: { PATH: "/usr/bin:/bin", HOME: folder, DROST_LOG_LEVEL: "warn", ...(values["gateway-only"] ? { DROST_SUPERVISED: "1" } : {}) } })
+  const proc = Bun.spawn([binary, "start", "--server", "--port", String(port)], {
+    cwd: folder,
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "ignore",
+    env: {
+      PATH: "/usr/bin:/bin",
+      HOME: folder,
+      DROST_LOG_LEVEL: "warn",
+      ...(values["gateway-only"] ? { DROST_SUPERVISED: "1" } : {}),
+    },
+  })
   try {
     for (;;) {
       const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null)
@@ -104,7 +120,10 @@ async function startOnce(folder: string, measureRss: boolean): Promise<{ ms: num
 
 function workspace(): string {
   const folder = mkdtempSync(join(tmpdir(), "drost-bench-startup-"))
-  writeFileSync(join(folder, "drost.config.json"), JSON.stringify({ providers: { profiles: [{ id: "demo", kind: "demo" }] } }))
+  writeFileSync(
+    join(folder, "drost.config.json"),
+    JSON.stringify({ providers: { profiles: [{ id: "demo", kind: "demo" }] } }),
+  )
   return folder
 }
 
@@ -113,16 +132,22 @@ function fill(folder: string, sessions: number, messages: number) {
   const db = open(join(folder, ".drost", "drost.db"))
   const now = Date.now()
   const perSession = Math.max(1, Math.floor(messages / sessions))
-  const session = db.prepare("INSERT INTO sessions (id, title, created_at, updated_at, provider, channel, message_count) VALUES (?, ?, ?, ?, 'demo', 'api', ?)")
+  const session = db.prepare(
+    "INSERT INTO sessions (id, title, created_at, updated_at, provider, channel, message_count) VALUES (?, ?, ?, ?, 'demo', 'api', ?)",
+  )
   const message = db.prepare("INSERT INTO messages (id, session_id, role, parts, created_at) VALUES (?, ?, ?, ?, ?)")
-  const text = (i: number) => JSON.stringify([{ type: "text", text: `message ${i}: the quick brown fox jumps over the lazy dog ${"x".repeat(60)}` }])
+  const text = (i: number) =>
+    JSON.stringify([
+      { type: "text", text: `message ${i}: the quick brown fox jumps over the lazy dog ${"x".repeat(60)}` },
+    ])
   let written = 0
   const batch = db.transaction((from: number, to: number) => {
     for (let s = from; s < to; s++) {
       const id = `ses_bench${String(s).padStart(8, "0")}`
       const count = s === sessions - 1 ? messages - written : perSession
       session.run(id, `bench ${s}`, now - (sessions - s) * 1000, now - (sessions - s) * 1000, count)
-      for (let m = 0; m < count; m++) message.run(`msg_b${s}_${m}`, id, m % 2 ? "assistant" : "user", text(written + m), now)
+      for (let m = 0; m < count; m++)
+        message.run(`msg_b${s}_${m}`, id, m % 2 ? "assistant" : "user", text(written + m), now)
       written += count
     }
   })
@@ -134,7 +159,11 @@ function fill(folder: string, sessions: number, messages: number) {
 const stats = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b)
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
-  return { min: Math.round(sorted[0]! * 10) / 10, median: Math.round(at(0.5) * 10) / 10, p90: Math.round(at(0.9) * 10) / 10 }
+  return {
+    min: Math.round(sorted[0]! * 10) / 10,
+    median: Math.round(at(0.5) * 10) / 10,
+    p90: Math.round(at(0.9) * 10) / 10,
+  }
 }
 
 async function scenario(name: string, folder: string) {
@@ -147,7 +176,14 @@ async function scenario(name: string, folder: string) {
     cpu.push(run.cpu)
   }
   const idle = await startOnce(folder, true)
-  return { name, ...stats(times), cpuMedianMs: stats(cpu).median, rssMb: idle.rss!.total, rssPerProcessMb: idle.rss!.each, load: Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]) }
+  return {
+    name,
+    ...stats(times),
+    cpuMedianMs: stats(cpu).median,
+    rssMb: idle.rss!.total,
+    rssPerProcessMb: idle.rss!.each,
+    load: Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]),
+  }
 }
 
 const empty = workspace()
@@ -158,11 +194,26 @@ try {
   const written = fill(large, Number(values.sessions), Number(values.messages))
   const fillSeconds = Math.round((performance.now() - filled) / 100) / 10
   const dbMb = Math.round(Bun.file(join(large, ".drost", "drost.db")).size / 1024 / 1024)
-  const largeResult = await scenario(`${values.sessions} sessions, ${written} messages (${dbMb} MB db, filled in ${fillSeconds} s)`, large)
-  console.log(`binary ${binary} · ${runs} runs each · spawn → /healthz 200${values["gateway-only"] ? " · gateway process only (no supervisor)" : ""}`)
+  const largeResult = await scenario(
+    `${values.sessions} sessions, ${written} messages (${dbMb} MB db, filled in ${fillSeconds} s)`,
+    large,
+  )
+  console.log(
+    `binary ${binary} · ${runs} runs each · spawn → /healthz 200${values["gateway-only"] ? " · gateway process only (no supervisor)" : ""}`,
+  )
   for (const row of [emptyResult, largeResult])
-    console.log(`  ${row.name.padEnd(60)} min ${row.min} ms · median ${row.median} ms · p90 ${row.p90} ms · CPU ${row.cpuMedianMs} ms · idle RSS ${row.rssMb} MB (${row.rssPerProcessMb.join(" + ")}) · load ${row.load}`)
-  console.log(JSON.stringify({ bench: "startup", runs, gatewayOnly: values["gateway-only"], empty: emptyResult, large: largeResult }))
+    console.log(
+      `  ${row.name.padEnd(60)} min ${row.min} ms · median ${row.median} ms · p90 ${row.p90} ms · CPU ${row.cpuMedianMs} ms · idle RSS ${row.rssMb} MB (${row.rssPerProcessMb.join(" + ")}) · load ${row.load}`,
+    )
+  console.log(
+    JSON.stringify({
+      bench: "startup",
+      runs,
+      gatewayOnly: values["gateway-only"],
+      empty: emptyResult,
+      large: largeResult,
+    }),
+  )
 } finally {
   rmSync(empty, { recursive: true, force: true })
   rmSync(large, { recursive: true, force: true })

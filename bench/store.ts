@@ -14,7 +14,9 @@ import { parseArgs } from "node:util"
 import { open } from "../src/store/db.ts"
 import { createSessionStore } from "../src/store/sessions.ts"
 
-const { values } = parseArgs({ options: { messages: { type: "string", default: "100000" }, appends: { type: "string", default: "20000" } } })
+const { values } = parseArgs({
+  options: { messages: { type: "string", default: "100000" }, appends: { type: "string", default: "20000" } },
+})
 const total = Number(values.messages)
 const appends = Number(values.appends)
 
@@ -22,20 +24,26 @@ const dir = mkdtempSync(join(tmpdir(), "drost-bench-store-"))
 const db = open(join(dir, "drost.db"))
 const store = createSessionStore(db)
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-const message = (i: number) => ({ type: "text" as const, text: `message ${i}: the quick brown fox jumps over the lazy dog, again and again, ${"x".repeat(80)}` })
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+const message = (i: number) => ({
+  type: "text" as const,
+  text: `message ${i}: the quick brown fox jumps over the lazy dog, again and again, ${"x".repeat(80)}`,
+})
 
 // 1. Durable appends: each is its own IMMEDIATE transaction, exactly as a turn step is written.
 const session = store.create({ provider: "demo" })
 const appendStarted = performance.now()
-for (let i = 0; i < appends; i++) store.append({ sessionId: session.id, turnId: null, role: i % 2 ? "assistant" : "user", parts: [message(i)] })
+for (let i = 0; i < appends; i++)
+  store.append({ sessionId: session.id, turnId: null, role: i % 2 ? "assistant" : "user", parts: [message(i)] })
 const appendSeconds = (performance.now() - appendStarted) / 1000
 const appendsPerSecond = Math.round(appends / appendSeconds)
 
 // 2. A 100,000-message session (bulk-filled), then load its last 50 messages repeatedly.
 const big = store.create({ provider: "demo" })
 const fill = db.transaction((from: number, to: number) => {
-  for (let i = from; i < to; i++) store.append({ sessionId: big.id, turnId: null, role: i % 2 ? "assistant" : "user", parts: [message(i)] })
+  for (let i = from; i < to; i++)
+    store.append({ sessionId: big.id, turnId: null, role: i % 2 ? "assistant" : "user", parts: [message(i)] })
 })
 for (let from = 0; from < total; from += 5000) fill.immediate(from, Math.min(total, from + 5000))
 // Other sessions' messages interleaved, so the index really has to seek.

@@ -15,7 +15,9 @@ import { parseArgs } from "node:util"
 import { startGateway } from "../src/gateway/gateway.ts"
 import { resolveConfig } from "../src/gateway/load.ts"
 
-const { values } = parseArgs({ options: { reloads: { type: "string", default: "500" }, "payload-kb": { type: "string", default: "50" } } })
+const { values } = parseArgs({
+  options: { reloads: { type: "string", default: "500" }, "payload-kb": { type: "string", default: "50" } },
+})
 const reloads = Number(values.reloads)
 const payload = Number(values["payload-kb"]) * 1024
 const WARMUP = 25
@@ -35,9 +37,19 @@ export default defineTool({
 `
 writeFileSync(join(dir, "tools/bench.ts"), source(0))
 process.env.DROST_LOG_LEVEL ??= "warn"
-const config = resolveConfig({ providers: { profiles: [{ id: "demo", kind: "demo" }] }, controlApi: { port: 0 } }, dir, null)
+const config = resolveConfig(
+  { providers: { profiles: [{ id: "demo", kind: "demo" }] }, controlApi: { port: 0 } },
+  dir,
+  null,
+)
 const gw = await startGateway(config, { lock: false })
-const ctx = { sessionId: "bench", turnId: "t", callId: "c", workspace: { root: dir, tools: join(dir, "tools"), memory: "", prompts: "" }, signal: new AbortController().signal }
+const ctx = {
+  sessionId: "bench",
+  turnId: "t",
+  callId: "c",
+  workspace: { root: dir, tools: join(dir, "tools"), memory: "", prompts: "" },
+  signal: new AbortController().signal,
+}
 
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10
 const latencies: number[] = []
@@ -59,11 +71,16 @@ await Bun.sleep(200)
 Bun.gc(true)
 const end = process.memoryUsage.rss()
 const sorted = [...latencies].sort((a, b) => a - b)
-const pct = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10
+const pct = (p: number) =>
+  Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10
 const growth = mb(end - baseline)
-console.log(`workspace tool reloads: ${reloads} (module payload ${values["payload-kb"]} KB, one Worker generation each)`)
+console.log(
+  `workspace tool reloads: ${reloads} (module payload ${values["payload-kb"]} KB, one Worker generation each)`,
+)
 console.log(`reload latency ms: p50 ${pct(50)}  p95 ${pct(95)}  p99 ${pct(99)}  max ${pct(100)}`)
-console.log(`RSS MB: after ${WARMUP} reloads ${mb(baseline)}  after ${reloads} ${mb(end)}  growth ${growth} (limit ${LIMIT_MB})`)
+console.log(
+  `RSS MB: after ${WARMUP} reloads ${mb(baseline)}  after ${reloads} ${mb(end)}  growth ${growth} (limit ${LIMIT_MB})`,
+)
 await gw.stop("bench done")
 rmSync(dir, { recursive: true, force: true })
 process.exit(growth < LIMIT_MB ? 0 : 1)

@@ -52,13 +52,22 @@ const fake = await fakeOpenAI({ key: null })
 fake.always(reply().text("Done: the file lists three tasks, two of them finished.").usage({ input: 120, output: 14 }))
 const ws = await workspace({
   config: {
-    providers: { profiles: [{ id: "fake", kind: "openai-compatible", model: "gpt-test", baseUrl: fake.baseUrl, apiKeyEnv: "BENCH_KEY" }] },
+    providers: {
+      profiles: [
+        { id: "fake", kind: "openai-compatible", model: "gpt-test", baseUrl: fake.baseUrl, apiKeyEnv: "BENCH_KEY" },
+      ],
+    },
     controlApi: { port: 0, openaiCompatible: true, mutationsPerMinute: 100_000_000 },
   },
 })
 const gw = await spawnGateway(ws.path, {
   ...(values.binary ? { command: [resolve(values.binary)] } : {}),
-  env: { BENCH_KEY: "bench-key", DROST_LOG_LEVEL: "warn", ...(values.profile ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` } : {}) } })
+  env: {
+    BENCH_KEY: "bench-key",
+    DROST_LOG_LEVEL: "warn",
+    ...(values.profile ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` } : {}),
+  },
+})
 const scratch = mkdtempSync(join(tmpdir(), "drost-bench-floor-"))
 
 /** One client's rotating session (created outside the timed call). */
@@ -83,9 +92,13 @@ function controlClient(): Client {
       used = 1
     },
     async call() {
-      const response = await gw.api(`/sessions/${session}/turn`, { method: "POST", json: { input: "Summarise todo.md for me, briefly." } })
+      const response = await gw.api(`/sessions/${session}/turn`, {
+        method: "POST",
+        json: { input: "Summarise todo.md for me, briefly." },
+      })
       const result = (await response.json()) as { status: string; reason?: string }
-      if (response.status !== 200 || result.status !== "completed") throw new Error(`turn: ${response.status} ${JSON.stringify(result)}`)
+      if (response.status !== 200 || result.status !== "completed")
+        throw new Error(`turn: ${response.status} ${JSON.stringify(result)}`)
       acknowledged++
     },
   }
@@ -103,11 +116,19 @@ function openaiClient(): Client {
     async call() {
       const response = await fetch(`${gw.url}/v1/chat/completions`, {
         method: "POST",
-        headers: { authorization: `Bearer ${gw.token}`, "content-type": "application/json", "x-drost-session": session },
-        body: JSON.stringify({ model: "drost", messages: [{ role: "user", content: "Summarise todo.md for me, briefly." }] }),
+        headers: {
+          authorization: `Bearer ${gw.token}`,
+          "content-type": "application/json",
+          "x-drost-session": session,
+        },
+        body: JSON.stringify({
+          model: "drost",
+          messages: [{ role: "user", content: "Summarise todo.md for me, briefly." }],
+        }),
       })
       const body = (await response.json()) as { choices?: { message: { content: string } }[] }
-      if (response.status !== 200 || !body.choices?.[0]?.message.content) throw new Error(`openai endpoint: ${response.status} ${JSON.stringify(body)}`)
+      if (response.status !== 200 || !body.choices?.[0]?.message.content)
+        throw new Error(`openai endpoint: ${response.status} ${JSON.stringify(body)}`)
       acknowledged++
     },
   }
@@ -116,9 +137,14 @@ function openaiClient(): Client {
 function directClient(body: string): Client {
   return {
     async call() {
-      const response = await fetch(`${fake.baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer bench" }, body })
+      const response = await fetch(`${fake.baseUrl}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer bench" },
+        body,
+      })
       const text = await response.text()
-      if (response.status !== 200 || !text.includes("[DONE]")) throw new Error(`direct: ${response.status} ${text.slice(0, 200)}`)
+      if (response.status !== 200 || !text.includes("[DONE]"))
+        throw new Error(`direct: ${response.status} ${text.slice(0, 200)}`)
     },
   }
 }
@@ -126,9 +152,13 @@ function directClient(body: string): Client {
 function floorClient(url: string): Client {
   return {
     async call() {
-      const response = await fetch(url, { method: "POST", body: JSON.stringify({ input: "Summarise todo.md for me, briefly." }) })
+      const response = await fetch(url, {
+        method: "POST",
+        body: JSON.stringify({ input: "Summarise todo.md for me, briefly." }),
+      })
       const text = await response.text()
-      if (response.status !== 200 || !text.includes("[DONE]")) throw new Error(`floor: ${response.status} ${text.slice(0, 200)}`)
+      if (response.status !== 200 || !text.includes("[DONE]"))
+        throw new Error(`floor: ${response.status} ${text.slice(0, 200)}`)
     },
   }
 }
@@ -148,7 +178,11 @@ async function sequential(client: Client, n: number): Promise<Summary> {
   return summarize(samples)
 }
 
-async function concurrent(make: () => Client, workers: number, seconds: number): Promise<Summary & { perSecond: number }> {
+async function concurrent(
+  make: () => Client,
+  workers: number,
+  seconds: number,
+): Promise<Summary & { perSecond: number }> {
   const samples: number[] = []
   const deadline = performance.now() + seconds * 1000
   let timedMs = 0
@@ -200,10 +234,22 @@ try {
   const control = await phase(controlClient, gw.pid)
   const openai = await phase(openaiClient, gw.pid)
 
-  const child = Bun.spawn([process.execPath, join(import.meta.dir, "floor.ts"), "--upstream", `${fake.baseUrl}/chat/completions`, "--body", join(scratch, "request.json"), "--db", join(scratch, "floor.db")], {
-    stdout: "pipe",
-    stderr: "inherit",
-  })
+  const child = Bun.spawn(
+    [
+      process.execPath,
+      join(import.meta.dir, "floor.ts"),
+      "--upstream",
+      `${fake.baseUrl}/chat/completions`,
+      "--body",
+      join(scratch, "request.json"),
+      "--db",
+      join(scratch, "floor.db"),
+    ],
+    {
+      stdout: "pipe",
+      stderr: "inherit",
+    },
+  )
   floorProc = child
   const line = (await child.stdout.getReader().read()).value
   const floorUrl = (JSON.parse(new TextDecoder().decode(line).split("\n")[0]!) as { url: string }).url
@@ -231,42 +277,81 @@ try {
     ["direct to the fake, 1 client: p50 / p99", `${ms(direct.one.p50)} / ${ms(direct.one.p99)}`, "(baseline)"],
     ["added by the gateway (Control API), 1 session: p50", ms(addedControl.one_p50), "target ≤ 1 ms"],
     ["added by the gateway (Control API), 1 session: p99", ms(addedControl.one_p99), "target ≤ 5 ms"],
-    ["added by the gateway (OpenAI endpoint), 1 session: p50 / p99", `${ms(addedOpenai.one_p50)} / ${ms(addedOpenai.one_p99)}`, "target ≤ 1 / ≤ 5 ms"],
-    ["added by the floor, 1 client: p50 / p99", `${ms(addedFloor.one_p50)} / ${ms(addedFloor.one_p99)}`, "(machine limit)"],
-    [`added by the gateway (Control API), ${N} sessions: p50 / p99`, `${ms(addedControl.many_p50)} / ${ms(addedControl.many_p99)}`, "target ≤ 1 / ≤ 5 ms"],
-    [`added by the gateway (OpenAI endpoint), ${N} sessions: p50 / p99`, `${ms(addedOpenai.many_p50)} / ${ms(addedOpenai.many_p99)}`, ""],
-    [`added by the floor, ${N} clients: p50 / p99`, `${ms(addedFloor.many_p50)} / ${ms(addedFloor.many_p99)}`, "(machine limit)"],
+    [
+      "added by the gateway (OpenAI endpoint), 1 session: p50 / p99",
+      `${ms(addedOpenai.one_p50)} / ${ms(addedOpenai.one_p99)}`,
+      "target ≤ 1 / ≤ 5 ms",
+    ],
+    [
+      "added by the floor, 1 client: p50 / p99",
+      `${ms(addedFloor.one_p50)} / ${ms(addedFloor.one_p99)}`,
+      "(machine limit)",
+    ],
+    [
+      `added by the gateway (Control API), ${N} sessions: p50 / p99`,
+      `${ms(addedControl.many_p50)} / ${ms(addedControl.many_p99)}`,
+      "target ≤ 1 / ≤ 5 ms",
+    ],
+    [
+      `added by the gateway (OpenAI endpoint), ${N} sessions: p50 / p99`,
+      `${ms(addedOpenai.many_p50)} / ${ms(addedOpenai.many_p99)}`,
+      "",
+    ],
+    [
+      `added by the floor, ${N} clients: p50 / p99`,
+      `${ms(addedFloor.many_p50)} / ${ms(addedFloor.many_p99)}`,
+      "(machine limit)",
+    ],
     [`turns/s, Control API, ${N} sessions, durable`, count(control.many.perSecond), "target ≥ 3,000"],
     [`turns/s, OpenAI endpoint, ${N} sessions, durable`, count(openai.many.perSecond), ""],
     [`requests/s, floor, ${N} clients`, count(floor.many.perSecond), "(machine limit)"],
     [`requests/s, direct to the fake, ${N} clients`, count(direct.many.perSecond), ""],
-    ["gateway CPU per turn (Control API / OpenAI endpoint)", `${ms(control.cpuPerCallMs!)} / ${ms(openai.cpuPerCallMs!)}`, "(independent of load)"],
+    [
+      "gateway CPU per turn (Control API / OpenAI endpoint)",
+      `${ms(control.cpuPerCallMs!)} / ${ms(openai.cpuPerCallMs!)}`,
+      "(independent of load)",
+    ],
     ["floor CPU per request", ms(floor.cpuPerCallMs!), "(machine limit)"],
     ["acknowledged turns stored completed", `${count(stored)} / ${count(acknowledged)}`, "all"],
   ]
-  const r = (s: Summary & { perSecond?: number }) => ({ p50: round(s.p50), p90: round(s.p90), p99: round(s.p99), n: s.n, ...(s.perSecond ? { per_s: Math.round(s.perSecond) } : {}) })
-  report(`turn overhead · ${info.cores} × ${info.cpu} · load ${info.loadStart} → ${info.loadEnd} · ${SECONDS} s at ${N} · ${SAMPLES} sequential samples`, rows, {
-    bench: "turn-overhead",
-    added_p50_ms: addedControl.one_p50,
-    added_p99_ms: addedControl.one_p99,
-    turns_per_s: Math.round(control.many.perSecond),
-    added_concurrent_p50_ms: addedControl.many_p50,
-    added_concurrent_p99_ms: addedControl.many_p99,
-    openai_added_p50_ms: addedOpenai.one_p50,
-    openai_added_p99_ms: addedOpenai.one_p99,
-    openai_turns_per_s: Math.round(openai.many.perSecond),
-    floor_added_p50_ms: addedFloor.one_p50,
-    floor_added_p99_ms: addedFloor.one_p99,
-    floor_per_s: Math.round(floor.many.perSecond),
-    cpu_per_turn_ms: round(control.cpuPerCallMs!),
-    openai_cpu_per_turn_ms: round(openai.cpuPerCallMs!),
-    floor_cpu_per_request_ms: round(floor.cpuPerCallMs!),
-    concurrency: N,
-    stored_completed: stored,
-    acknowledged,
-    raw: { direct: { one: r(direct.one), many: r(direct.many) }, control: { one: r(control.one), many: r(control.many) }, openai: { one: r(openai.one), many: r(openai.many) }, floor: { one: r(floor.one), many: r(floor.many) } },
-    machine: info,
+  const r = (s: Summary & { perSecond?: number }) => ({
+    p50: round(s.p50),
+    p90: round(s.p90),
+    p99: round(s.p99),
+    n: s.n,
+    ...(s.perSecond ? { per_s: Math.round(s.perSecond) } : {}),
   })
+  report(
+    `turn overhead · ${info.cores} × ${info.cpu} · load ${info.loadStart} → ${info.loadEnd} · ${SECONDS} s at ${N} · ${SAMPLES} sequential samples`,
+    rows,
+    {
+      bench: "turn-overhead",
+      added_p50_ms: addedControl.one_p50,
+      added_p99_ms: addedControl.one_p99,
+      turns_per_s: Math.round(control.many.perSecond),
+      added_concurrent_p50_ms: addedControl.many_p50,
+      added_concurrent_p99_ms: addedControl.many_p99,
+      openai_added_p50_ms: addedOpenai.one_p50,
+      openai_added_p99_ms: addedOpenai.one_p99,
+      openai_turns_per_s: Math.round(openai.many.perSecond),
+      floor_added_p50_ms: addedFloor.one_p50,
+      floor_added_p99_ms: addedFloor.one_p99,
+      floor_per_s: Math.round(floor.many.perSecond),
+      cpu_per_turn_ms: round(control.cpuPerCallMs!),
+      openai_cpu_per_turn_ms: round(openai.cpuPerCallMs!),
+      floor_cpu_per_request_ms: round(floor.cpuPerCallMs!),
+      concurrency: N,
+      stored_completed: stored,
+      acknowledged,
+      raw: {
+        direct: { one: r(direct.one), many: r(direct.many) },
+        control: { one: r(control.one), many: r(control.many) },
+        openai: { one: r(openai.one), many: r(openai.many) },
+        floor: { one: r(floor.one), many: r(floor.many) },
+      },
+      machine: info,
+    },
+  )
 } finally {
   floorProc?.kill()
   await gw[Symbol.asyncDispose]()

@@ -16,7 +16,8 @@ export interface SummaryRef {
   text: string
 }
 
-export const SUMMARY_HEADER = "[Summary of the earlier conversation. The full messages are stored; this is what the model sees of them.]"
+export const SUMMARY_HEADER =
+  "[Summary of the earlier conversation. The full messages are stored; this is what the model sees of them.]"
 
 /**
  * The messages after the summary, in reading order. A summary covers the reading-order prefix that ends
@@ -89,7 +90,8 @@ export function transcript(messages: Message[], clipAt = 1_500): string {
     for (const part of message.parts) {
       if (part.type === "text") lines.push(`${message.role}: ${part.text}`)
       else if (part.type === "image") lines.push(`${message.role}: [image ${part.mediaType}]`)
-      else if (part.type === "tool-call") lines.push(`assistant called ${part.name} ${JSON.stringify(part.args ?? {}).slice(0, 300)}`)
+      else if (part.type === "tool-call")
+        lines.push(`assistant called ${part.name} ${JSON.stringify(part.args ?? {}).slice(0, 300)}`)
       else if (part.type === "tool-result") {
         const output = part.output.length > clipAt ? `${part.output.slice(0, clipAt)} […]` : part.output
         lines.push(`${part.name} ${part.isError ? "failed" : "returned"}: ${output}`)
@@ -106,14 +108,30 @@ const clipLine = (text: string, n: number) => {
 
 /** The summary when the model cannot write one: built from the messages alone, the same every time. */
 export function fallbackSummary(previous: string | null, messages: Message[]): string {
-  const asks = messages.filter((message) => message.role === "user").map((message) => clipLine(textOf(message.parts), 240)).filter(Boolean)
+  const asks = messages
+    .filter((message) => message.role === "user")
+    .map((message) => clipLine(textOf(message.parts), 240))
+    .filter(Boolean)
   const tools = new Map<string, number>()
-  for (const message of messages) for (const part of message.parts) if (part.type === "tool-call") tools.set(part.name, (tools.get(part.name) ?? 0) + 1)
-  const answers = messages.filter((message) => message.role === "assistant").map((message) => textOf(message.parts)).filter(Boolean)
+  for (const message of messages)
+    for (const part of message.parts)
+      if (part.type === "tool-call") tools.set(part.name, (tools.get(part.name) ?? 0) + 1)
+  const answers = messages
+    .filter((message) => message.role === "assistant")
+    .map((message) => textOf(message.parts))
+    .filter(Boolean)
   const lines = ["(Written without the model: a mechanical digest of the earlier messages.)"]
   if (previous) lines.push("", "Before that:", previous)
   if (asks.length) lines.push("", `Objective (first request): ${asks[0]}`)
-  if (asks.length > 1) lines.push("", "Later requests:", ...asks.slice(1).slice(-12).map((ask) => `- ${ask}`))
+  if (asks.length > 1)
+    lines.push(
+      "",
+      "Later requests:",
+      ...asks
+        .slice(1)
+        .slice(-12)
+        .map((ask) => `- ${ask}`),
+    )
   if (tools.size) lines.push("", `Tools used: ${[...tools].map(([name, count]) => `${name} ×${count}`).join(", ")}`)
   if (answers.length) lines.push("", `Last answer: ${clipLine(answers.at(-1)!, 600)}`)
   return lines.join("\n")

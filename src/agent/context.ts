@@ -124,7 +124,13 @@ export function createContextBuilder(sources: ContextSources) {
         parts.push(cut.text)
         sections.push({ name, file, tokens: estimate(cut.text), clipped: cut.clipped })
       }
-      add("system", read(sources.systemFile)?.trim() || DEFAULT_SYSTEM_PROMPT, config.systemTokens, "raise context.systemTokens", sources.systemFile)
+      add(
+        "system",
+        read(sources.systemFile)?.trim() || DEFAULT_SYSTEM_PROMPT,
+        config.systemTokens,
+        "raise context.systemTokens",
+        sources.systemFile,
+      )
       let persona = config.personaTokens
       for (const name of config.personaFiles) {
         const file = join(sources.workspace, name)

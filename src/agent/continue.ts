@@ -14,7 +14,12 @@ export interface ContinueDeps {
   store: SessionStore
   summaries: SummaryStore
   provider(id: string): Provider | undefined
-  create(input: { provider?: string; channel?: string; channelKey?: string; metadata?: Record<string, unknown> }): Session
+  create(input: {
+    provider?: string
+    channel?: string
+    channelKey?: string
+    metadata?: Record<string, unknown>
+  }): Session
   summaryTokens: () => number
 }
 
@@ -25,7 +30,11 @@ export interface Continued {
   source: "model" | "fallback" | "none"
 }
 
-export async function continueSession(deps: ContinueDeps, fromId: string | null, input: { channel?: string; channelKey?: string } = {}): Promise<Continued> {
+export async function continueSession(
+  deps: ContinueDeps,
+  fromId: string | null,
+  input: { channel?: string; channelKey?: string } = {},
+): Promise<Continued> {
   const from = fromId ? deps.store.get(fromId) : null
   const session = deps.create({
     provider: from?.provider,
@@ -48,9 +57,21 @@ export async function continueSession(deps: ContinueDeps, fromId: string | null,
         maxTokens: deps.summaryTokens(),
         timeoutMs: 45_000,
       })
-    : await summarise({ provider: unavailable(from.provider), purpose: "continuity", previous: previous?.text ?? null, messages, sessionId: from.id, maxTokens: 0 })
+    : await summarise({
+        provider: unavailable(from.provider),
+        purpose: "continuity",
+        previous: previous?.text ?? null,
+        messages,
+        sessionId: from.id,
+        maxTokens: 0,
+      })
   // uptoSeq 0: the summary comes before every message of the new session.
-  deps.summaries.add({ sessionId: session.id, uptoSeq: 0, text: `This session continues session ${from.id}.\n\n${result.text}`, source: "continuity" })
+  deps.summaries.add({
+    sessionId: session.id,
+    uptoSeq: 0,
+    text: `This session continues session ${from.id}.\n\n${result.text}`,
+    source: "continuity",
+  })
   return { session, from, source: result.source }
 }
 

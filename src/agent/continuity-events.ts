@@ -22,7 +22,12 @@ export const ContinuityEvent = {
   /** /new: a fresh session continues from a summary of the previous one. */
   Continued: defineEvent(
     "session.continued",
-    Type.Object({ sessionId: Type.String(), from: Type.String(), channel: Type.Union([Type.String(), Type.Null()]), source: Type.String() }),
+    Type.Object({
+      sessionId: Type.String(),
+      from: Type.String(),
+      channel: Type.Union([Type.String(), Type.Null()]),
+      source: Type.String(),
+    }),
   ),
   /** A message was not run because the session's queue was full (drop policy) or it was merged. */
   Dropped: defineEvent(

@@ -10,7 +10,8 @@ export function toChat(messages: Message[]): ChatMessage[] {
   const out: ChatMessage[] = []
   const answered = new Set<string>()
   for (const message of messages) {
-    if (message.role === "tool") for (const part of message.parts) if (part.type === "tool-result") answered.add(part.callId)
+    if (message.role === "tool")
+      for (const part of message.parts) if (part.type === "tool-result") answered.add(part.callId)
   }
   const called = new Set<string>()
   for (const message of messages) {
@@ -29,7 +30,13 @@ export function toChat(messages: Message[]): ChatMessage[] {
       if (part.type !== "tool-call") continue
       called.add(part.id)
       if (!answered.has(part.id))
-        missing.push({ type: "tool-result", callId: part.id, name: part.name, output: "no result: the turn was interrupted before this tool finished", isError: true })
+        missing.push({
+          type: "tool-result",
+          callId: part.id,
+          name: part.name,
+          output: "no result: the turn was interrupted before this tool finished",
+          isError: true,
+        })
     }
     if (missing.length) out.push({ role: "tool", parts: missing as Part[] })
   }

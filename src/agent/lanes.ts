@@ -46,7 +46,12 @@ export interface LanesDeps {
 
 export type Lanes = ReturnType<typeof createLanes>
 
-export const DEFAULT_POLICY: LanePolicy = { mode: "queue", debounceMs: 0, maxQueue: Number.MAX_SAFE_INTEGER, drop: "reject" }
+export const DEFAULT_POLICY: LanePolicy = {
+  mode: "queue",
+  debounceMs: 0,
+  maxQueue: Number.MAX_SAFE_INTEGER,
+  drop: "reject",
+}
 
 export function createLanes(deps: LanesDeps) {
   const lanes = new Map<string, { waiting: Waiter[]; pumping: boolean }>()
@@ -98,7 +103,15 @@ export function createLanes(deps: LanesDeps) {
       const done = new Promise<LaneResult>((resolve) => {
         settle = resolve
       })
-      const waiter: Waiter = { turn, merged: [], collect: policy.mode === "collect", debounceMs: policy.debounceMs, lastAt: Date.now(), done, settle }
+      const waiter: Waiter = {
+        turn,
+        merged: [],
+        collect: policy.mode === "collect",
+        debounceMs: policy.debounceMs,
+        lastAt: Date.now(),
+        done,
+        settle,
+      }
       lane(turn.sessionId).waiting.push(waiter)
       void pump(turn.sessionId)
       return waiter

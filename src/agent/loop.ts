@@ -19,7 +19,15 @@ export type LoopEvent =
   | { type: "delta"; text: string }
   | { type: "request"; step: number; messages: number }
   | { type: "response"; step: number; usage: Usage; latencyMs: number; stop: string; provider?: string; model?: string }
-  | { type: "provider-error"; step: number; kind: string; message: string; latencyMs: number; provider?: string; model?: string }
+  | {
+      type: "provider-error"
+      step: number
+      kind: string
+      message: string
+      latencyMs: number
+      provider?: string
+      model?: string
+    }
   | { type: "attempt"; step: number; provider: string; model: string; attempt: number }
   | {
       type: "attempt-failed"
@@ -96,12 +104,16 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
     let attemptStarted = started
 
     try {
-      for await (const event of input.provider.stream({ system: input.system, messages, tools: input.tools.specs(), sessionId: input.sessionId }, input.signal)) {
+      for await (const event of input.provider.stream(
+        { system: input.system, messages, tools: input.tools.specs(), sessionId: input.sessionId },
+        input.signal,
+      )) {
         if (event.type === "text") {
           text += event.delta
           input.emit({ type: "delta", text: event.delta })
         } else if (event.type === "reasoning") reasoning += event.delta
-        else if (event.type === "tool-call") calls.push({ type: "tool-call", id: event.id, name: event.name, args: parseArgs(event.args) })
+        else if (event.type === "tool-call")
+          calls.push({ type: "tool-call", id: event.id, name: event.name, args: parseArgs(event.args) })
         else if (event.type === "usage") stepUsage = addUsage(stepUsage, event.usage)
         else if (event.type === "attempt") {
           served = { provider: event.provider, model: event.model }
@@ -109,10 +121,21 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
           input.emit({ type: "attempt", step, provider: event.provider, model: event.model, attempt: event.attempt })
         } else if (event.type === "attempt-failed") {
           const { type: _, partial: __, ...failure } = event
-          input.emit({ type: "attempt-failed", step, ...failure, latencyMs: Math.round(performance.now() - attemptStarted) })
+          input.emit({
+            type: "attempt-failed",
+            step,
+            ...failure,
+            latencyMs: Math.round(performance.now() - attemptStarted),
+          })
           // The next candidate starts the step over: what this one streamed is void, and the user must
           // not see it twice.
-          if (text) input.emit({ type: "discard", step, chars: text.length, reason: `${event.provider} failed (${event.kind}); retrying on the next provider` })
+          if (text)
+            input.emit({
+              type: "discard",
+              step,
+              chars: text.length,
+              reason: `${event.provider} failed (${event.kind}); retrying on the next provider`,
+            })
           text = ""
           reasoning = ""
           calls.length = 0
@@ -140,7 +163,8 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
       input.emit({ type: "provider-error", step, kind: terminal.kind, message: terminal.message, latencyMs, ...served })
       // Keep what was streamed before the failure; the user saw it.
       if (parts.length) input.persist({ role: "assistant", parts, usage: stepUsage, provider: served?.provider })
-      if (terminal.kind === "aborted" || input.signal.aborted) return outcome("aborted", String(input.signal.reason ?? "aborted"), step)
+      if (terminal.kind === "aborted" || input.signal.aborted)
+        return outcome("aborted", String(input.signal.reason ?? "aborted"), step)
       return outcome("failed", `provider ${served?.provider ?? input.provider.id} failed: ${terminal.message}`, step)
     }
 
@@ -155,11 +179,21 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         toolCalls++
         const result: ToolResult =
           toolCalls > input.limits.maxToolCalls
-            ? { output: `tool-call budget of ${input.limits.maxToolCalls} per turn is used up; answer with what you have`, isError: true, durationMs: 0 }
+            ? {
+                output: `tool-call budget of ${input.limits.maxToolCalls} per turn is used up; answer with what you have`,
+                isError: true,
+                durationMs: 0,
+              }
             : await input.tools.run({
                 name: call.name,
                 args: call.args,
-                context: { sessionId: input.sessionId, turnId: input.turnId, callId: call.id, workspace: input.workspace, signal: input.signal },
+                context: {
+                  sessionId: input.sessionId,
+                  turnId: input.turnId,
+                  callId: call.id,
+                  workspace: input.workspace,
+                  signal: input.signal,
+                },
               })
         input.emit({ type: "tool-end", call, result })
         return { type: "tool-result", callId: call.id, name: call.name, output: result.output, isError: result.isError }

@@ -15,7 +15,8 @@ export interface CurrentTurn {
 
 export function ordered(messages: Message[], current?: CurrentTurn): Message[] {
   const first = new Map<string, number>()
-  for (const message of messages) if (message.turnId && !first.has(message.turnId)) first.set(message.turnId, message.seq)
+  for (const message of messages)
+    if (message.turnId && !first.has(message.turnId)) first.set(message.turnId, message.seq)
   const merged = new Set(current?.merged ?? [])
   const cutoff = current ? (first.get(current.turnId) ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY
   const key = (message: Message): number => {

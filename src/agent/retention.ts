@@ -31,7 +31,12 @@ export interface RetentionReport {
 
 const DAY = 86_400_000
 
-export function planRetention(all: SessionSize[], rule: RetentionRule, busy: (id: string) => boolean, now = Date.now()): RetentionItem[] {
+export function planRetention(
+  all: SessionSize[],
+  rule: RetentionRule,
+  busy: (id: string) => boolean,
+  now = Date.now(),
+): RetentionItem[] {
   const out: RetentionItem[] = []
   let kept = 0
   let keptBytes = 0
@@ -39,9 +44,12 @@ export function planRetention(all: SessionSize[], rule: RetentionRule, busy: (id
   for (const session of [...all].sort((a, b) => b.updatedAt - a.updatedAt)) {
     const reasons: string[] = []
     const idleDays = (now - session.updatedAt) / DAY
-    if (rule.maxAgeDays !== undefined && idleDays > rule.maxAgeDays) reasons.push(`idle ${Math.floor(idleDays)} days (maxAgeDays ${rule.maxAgeDays})`)
-    if (rule.maxSessions !== undefined && kept >= rule.maxSessions) reasons.push(`older than the newest ${rule.maxSessions} (maxSessions)`)
-    if (rule.maxBytes !== undefined && keptBytes + session.bytes > rule.maxBytes) reasons.push(`beyond ${rule.maxBytes} bytes of newer sessions (maxBytes)`)
+    if (rule.maxAgeDays !== undefined && idleDays > rule.maxAgeDays)
+      reasons.push(`idle ${Math.floor(idleDays)} days (maxAgeDays ${rule.maxAgeDays})`)
+    if (rule.maxSessions !== undefined && kept >= rule.maxSessions)
+      reasons.push(`older than the newest ${rule.maxSessions} (maxSessions)`)
+    if (rule.maxBytes !== undefined && keptBytes + session.bytes > rule.maxBytes)
+      reasons.push(`beyond ${rule.maxBytes} bytes of newer sessions (maxBytes)`)
     if (reasons.length === 0 || busy(session.id)) {
       kept++
       keptBytes += session.bytes

@@ -58,8 +58,12 @@ export function createScheduler(deps: SchedulerDeps) {
     get: deps.db.query<Row, { id: string }>("SELECT * FROM schedule_runs WHERE id = $id"),
     ensure: deps.db.query("INSERT INTO schedule_runs (id) VALUES ($id) ON CONFLICT(id) DO NOTHING"),
     // The claim: only one process, once, moves last_due forward to this due time.
-    claim: deps.db.query("UPDATE schedule_runs SET last_due = $due, last_started = $now, last_status = 'running', last_error = NULL WHERE id = $id AND (last_due IS NULL OR last_due < $due)"),
-    finish: deps.db.query("UPDATE schedule_runs SET last_status = $status, last_error = $error WHERE id = $id AND last_due = $due"),
+    claim: deps.db.query(
+      "UPDATE schedule_runs SET last_due = $due, last_started = $now, last_status = 'running', last_error = NULL WHERE id = $id AND (last_due IS NULL OR last_due < $due)",
+    ),
+    finish: deps.db.query(
+      "UPDATE schedule_runs SET last_status = $status, last_error = $error WHERE id = $id AND last_due = $due",
+    ),
     setSession: deps.db.query("UPDATE schedule_runs SET session_id = $session WHERE id = $id"),
   }
   const started = now()
@@ -100,7 +104,11 @@ export function createScheduler(deps: SchedulerDeps) {
         // The schedule's session was deleted: start another one.
       }
     }
-    const session = deps.sessions.create({ title: `schedule ${schedule.id}`, channel: "schedule", channelKey: schedule.id })
+    const session = deps.sessions.create({
+      title: `schedule ${schedule.id}`,
+      channel: "schedule",
+      channelKey: schedule.id,
+    })
     if (!schedule.new) q.setSession.run({ id: schedule.id, session: session.id })
     return session.id
   }
@@ -119,7 +127,11 @@ export function createScheduler(deps: SchedulerDeps) {
       if (result.status !== "completed") error = result.reason ?? result.status
       else if (schedule.deliver) {
         try {
-          await deps.deliver(schedule.deliver.channel, schedule.deliver.chat, result.text || "(the turn produced no text)")
+          await deps.deliver(
+            schedule.deliver.channel,
+            schedule.deliver.chat,
+            result.text || "(the turn produced no text)",
+          )
           delivered = true
         } catch (failure) {
           status = "undelivered"
@@ -131,7 +143,14 @@ export function createScheduler(deps: SchedulerDeps) {
     }
     q.finish.run({ id: schedule.id, due, status, error: error ?? null })
     if (error) deps.log.warn("schedule run did not complete", { schedule: schedule.id, status, error })
-    deps.bus.publish(ContinuityEvent.ScheduleRun, { scheduleId: schedule.id, sessionId, due, status, delivered, ...(error ? { error } : {}) })
+    deps.bus.publish(ContinuityEvent.ScheduleRun, {
+      scheduleId: schedule.id,
+      sessionId,
+      due,
+      status,
+      delivered,
+      ...(error ? { error } : {}),
+    })
   }
 
   const arm = () => {

@@ -75,7 +75,16 @@ export function createSessions(deps: SessionsDeps) {
       // Collected messages were answered by this turn: their own turns end with its outcome.
       for (const each of merged) {
         const reason = `collected into ${turn.id}${result.reason ? `: ${result.reason}` : ""}`
-        store.finishTurn({ id: each.id, sessionId: each.sessionId, status: result.status, error: reason, usage: { input: 0, output: 0, cached: 0 }, steps: 0, toolCalls: 0, messages: 0 })
+        store.finishTurn({
+          id: each.id,
+          sessionId: each.sessionId,
+          status: result.status,
+          error: reason,
+          usage: { input: 0, output: 0, cached: 0 },
+          steps: 0,
+          toolCalls: 0,
+          messages: 0,
+        })
       }
       return result
     },
@@ -85,7 +94,16 @@ export function createSessions(deps: SessionsDeps) {
   /** End a turn that will not run (dropped or superseded); its message stays stored. */
   const skip = (turn: Turn, reason: string, merged: Turn[] = []): TurnResult => {
     for (const each of [turn, ...merged]) {
-      store.finishTurn({ id: each.id, sessionId: each.sessionId, status: "failed", error: reason, usage: { input: 0, output: 0, cached: 0 }, steps: 0, toolCalls: 0, messages: 0 })
+      store.finishTurn({
+        id: each.id,
+        sessionId: each.sessionId,
+        status: "failed",
+        error: reason,
+        usage: { input: 0, output: 0, cached: 0 },
+        steps: 0,
+        toolCalls: 0,
+        messages: 0,
+      })
       bus.publish(TurnEvent.Failed, { sessionId: each.sessionId, turnId: each.id, reason, durationMs: 0 })
       bus.publish(ContinuityEvent.Dropped, { sessionId: each.sessionId, turnId: each.id, reason })
     }
@@ -99,10 +117,12 @@ export function createSessions(deps: SessionsDeps) {
 
   const providerFor = (session: Session): Provider => {
     const all = deps.providers()
-    const chosen = session.pendingProvider && all.has(session.pendingProvider) ? session.pendingProvider : session.provider
+    const chosen =
+      session.pendingProvider && all.has(session.pendingProvider) ? session.pendingProvider : session.provider
     if (chosen !== session.provider || session.pendingProvider) {
       store.setProvider(session.id, chosen)
-      if (chosen !== session.provider) bus.publish(SessionEvent.ProviderSwitched, { sessionId: session.id, from: session.provider, to: chosen })
+      if (chosen !== session.provider)
+        bus.publish(SessionEvent.ProviderSwitched, { sessionId: session.id, from: session.provider, to: chosen })
     }
     const provider = all.get(chosen) ?? all.get(deps.defaultProvider())
     if (!provider) throw new NotFound("provider", chosen)
@@ -115,12 +135,32 @@ export function createSessions(deps: SessionsDeps) {
     const controller = new AbortController()
     let persisted = 0
     running.set(turn.sessionId, { turnId: turn.id, controller })
-    const finish = (outcome: Pick<LoopOutcome, "text" | "usage" | "steps" | "toolCalls">, status: TurnStatusFinal, reason: string | null): TurnResult => {
+    const finish = (
+      outcome: Pick<LoopOutcome, "text" | "usage" | "steps" | "toolCalls">,
+      status: TurnStatusFinal,
+      reason: string | null,
+    ): TurnResult => {
       running.delete(turn.sessionId)
       const durationMs = Math.round(performance.now() - started)
-      store.finishTurn({ id: turn.id, sessionId: turn.sessionId, status, error: reason, usage: outcome.usage, steps: outcome.steps, toolCalls: outcome.toolCalls, messages: persisted })
+      store.finishTurn({
+        id: turn.id,
+        sessionId: turn.sessionId,
+        status,
+        error: reason,
+        usage: outcome.usage,
+        steps: outcome.steps,
+        toolCalls: outcome.toolCalls,
+        messages: persisted,
+      })
       if (status === "completed")
-        bus.publish(TurnEvent.Completed, { ...ids, text: outcome.text, usage: outcome.usage, steps: outcome.steps, toolCalls: outcome.toolCalls, durationMs })
+        bus.publish(TurnEvent.Completed, {
+          ...ids,
+          text: outcome.text,
+          usage: outcome.usage,
+          steps: outcome.steps,
+          toolCalls: outcome.toolCalls,
+          durationMs,
+        })
       else if (status === "interrupted") bus.publish(TurnEvent.Interrupted, { ...ids, reason: reason ?? "interrupted" })
       else bus.publish(TurnEvent.Failed, { ...ids, reason: reason ?? "failed", durationMs })
       return { ...ids, status, reason, text: outcome.text }
@@ -158,7 +198,13 @@ export function createSessions(deps: SessionsDeps) {
         turnId: turn.id,
         workspace: deps.workspace,
         persist(message) {
-          const stored = store.append({ ...ids, role: message.role, parts: message.parts, provider: message.provider ?? provider.id, usage: message.usage ?? null })
+          const stored = store.append({
+            ...ids,
+            role: message.role,
+            parts: message.parts,
+            provider: message.provider ?? provider.id,
+            usage: message.usage ?? null,
+          })
           persisted++
           bus.publish(SessionEvent.Message, { ...ids, messageId: stored.id, seq: stored.seq, role: stored.role })
         },
@@ -194,7 +240,13 @@ export function createSessions(deps: SessionsDeps) {
               })
               break
             case "attempt":
-              bus.publish(ProviderEvent.Attempt, { ...ids, provider: event.provider, model: event.model, step: event.step, attempt: event.attempt })
+              bus.publish(ProviderEvent.Attempt, {
+                ...ids,
+                provider: event.provider,
+                model: event.model,
+                step: event.step,
+                attempt: event.attempt,
+              })
               break
             case "attempt-failed": {
               const { type: _, ...failure } = event
@@ -205,7 +257,12 @@ export function createSessions(deps: SessionsDeps) {
               bus.publish(TurnEvent.Discard, { ...ids, step: event.step, chars: event.chars, reason: event.reason })
               break
             case "tool-start":
-              bus.publish(ToolEvent.Started, { ...ids, callId: event.call.id, name: event.call.name, args: event.call.args })
+              bus.publish(ToolEvent.Started, {
+                ...ids,
+                callId: event.call.id,
+                name: event.call.name,
+                args: event.call.args,
+              })
               break
             case "tool-end":
               bus.publish(ToolEvent.Completed, {
@@ -222,7 +279,11 @@ export function createSessions(deps: SessionsDeps) {
       })
       if (outcome.status === "aborted") {
         const reason = String(controller.signal.reason ?? outcome.reason ?? "aborted")
-        return finish(outcome, reason.startsWith("shutdown") || reason.startsWith("interrupted") ? "interrupted" : "failed", reason)
+        return finish(
+          outcome,
+          reason.startsWith("shutdown") || reason.startsWith("interrupted") ? "interrupted" : "failed",
+          reason,
+        )
       }
       return finish(outcome, outcome.status, outcome.reason)
     } catch (error) {
@@ -232,7 +293,15 @@ export function createSessions(deps: SessionsDeps) {
   }
 
   return {
-    create(input: { title?: string; provider?: string; channel?: string; channelKey?: string; metadata?: Record<string, unknown> } = {}): Session {
+    create(
+      input: {
+        title?: string
+        provider?: string
+        channel?: string
+        channelKey?: string
+        metadata?: Record<string, unknown>
+      } = {},
+    ): Session {
       const provider = input.provider ?? deps.defaultProvider()
       if (!deps.providers().has(provider)) throw new NotFound("provider", provider)
       const session = store.create({ ...input, provider })
@@ -265,9 +334,17 @@ export function createSessions(deps: SessionsDeps) {
       const batch = policy.mode === "collect" ? lanes.openBatch(input.sessionId) : null
       // A full queue refuses before anything is stored; the other drop policies store the message first.
       if (!batch && policy.drop === "reject" && waiting.length >= policy.maxQueue)
-        throw new Busy(`this session already has ${waiting.length} turns waiting (orchestration.maxQueue ${policy.maxQueue}); send it again when they are done`)
+        throw new Busy(
+          `this session already has ${waiting.length} turns waiting (orchestration.maxQueue ${policy.maxQueue}); send it again when they are done`,
+        )
       const { turn, message } = store.beginTurn({ sessionId: input.sessionId, parts, source })
-      bus.publish(SessionEvent.Message, { sessionId: turn.sessionId, turnId: turn.id, messageId: message.id, seq: message.seq, role: "user" })
+      bus.publish(SessionEvent.Message, {
+        sessionId: turn.sessionId,
+        turnId: turn.id,
+        messageId: message.id,
+        seq: message.seq,
+        role: "user",
+      })
       bus.publish(TurnEvent.Queued, { sessionId: turn.sessionId, turnId: turn.id, messageId: message.id, source })
       const accepted = (done: Promise<TurnResult>): Accepted => {
         pending.add(done)
@@ -281,10 +358,19 @@ export function createSessions(deps: SessionsDeps) {
         return accepted(batch.done)
       }
       if (waiting.length >= policy.maxQueue) {
-        if (policy.drop === "newest") return accepted(Promise.resolve(skip(turn, "dropped: the session's queue is full (orchestration.drop newest)")))
+        if (policy.drop === "newest")
+          return accepted(
+            Promise.resolve(skip(turn, "dropped: the session's queue is full (orchestration.drop newest)")),
+          )
         const oldest = waiting[0]!
         lanes.remove(oldest)
-        oldest.settle(skip(oldest.turn, "dropped: the session's queue is full and a newer message arrived (orchestration.drop oldest)", oldest.merged))
+        oldest.settle(
+          skip(
+            oldest.turn,
+            "dropped: the session's queue is full and a newer message arrived (orchestration.drop oldest)",
+            oldest.merged,
+          ),
+        )
       }
       if (policy.mode === "interrupt") {
         // Everything older gives way: the new turn sees those messages in its history anyway.
@@ -315,7 +401,8 @@ export function createSessions(deps: SessionsDeps) {
       const all = Promise.allSettled([...pending])
       const timer = setTimeout(() => {
         closing = "shutdown: the gateway stopped before the turn finished"
-        for (const active of running.values()) active.controller.abort("shutdown: the gateway stopped before the turn finished")
+        for (const active of running.values())
+          active.controller.abort("shutdown: the gateway stopped before the turn finished")
       }, graceMs)
       await all
       clearTimeout(timer)

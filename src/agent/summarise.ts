@@ -37,18 +37,30 @@ export interface SummaryResult {
 }
 
 export async function summarise(input: SummariseInput): Promise<SummaryResult> {
-  const fallback = (reason: string): SummaryResult => ({ text: fallbackSummary(input.previous, input.messages), source: "fallback", reason })
+  const fallback = (reason: string): SummaryResult => ({
+    text: fallbackSummary(input.previous, input.messages),
+    source: "fallback",
+    reason,
+  })
   const body = [
     input.previous ? `Summary so far:\n${input.previous}\n\nConversation since then:` : "Conversation:",
     transcript(input.messages),
     "",
     `Write the summary now, in at most about ${input.maxTokens} tokens.`,
   ].join("\n")
-  const signal = AbortSignal.any([input.signal ?? new AbortController().signal, AbortSignal.timeout(input.timeoutMs ?? 60_000)])
+  const signal = AbortSignal.any([
+    input.signal ?? new AbortController().signal,
+    AbortSignal.timeout(input.timeoutMs ?? 60_000),
+  ])
   let text = ""
   try {
     for await (const event of input.provider.stream(
-      { system: INSTRUCTIONS[input.purpose], messages: [{ role: "user", parts: [{ type: "text", text: body }] }], tools: [], sessionId: input.sessionId },
+      {
+        system: INSTRUCTIONS[input.purpose],
+        messages: [{ role: "user", parts: [{ type: "text", text: body }] }],
+        tools: [],
+        sessionId: input.sessionId,
+      },
       signal,
     )) {
       if (event.type === "text") text += event.delta
@@ -60,7 +72,8 @@ export async function summarise(input: SummariseInput): Promise<SummaryResult> {
   }
   if (signal.aborted) return fallback("the summary request was aborted or timed out")
   const clean = text.trim()
-  if (clean.length < 20) return fallback(`${input.provider.id} answered with ${clean.length ? "too little" : "nothing"}`)
+  if (clean.length < 20)
+    return fallback(`${input.provider.id} answered with ${clean.length ? "too little" : "nothing"}`)
   // A summary longer than asked is cut, not trusted to shrink the view.
   const limit = input.maxTokens * 6
   return { text: clean.length > limit ? `${clean.slice(0, limit)}…` : clean, source: "model" }

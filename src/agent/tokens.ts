@@ -18,7 +18,9 @@ export function partTokens(part: Part): number {
     case "image":
       return IMAGE_TOKENS
     case "tool-call":
-      return estimate(part.name) + estimate(typeof part.args === "string" ? part.args : JSON.stringify(part.args ?? {})) + 8
+      return (
+        estimate(part.name) + estimate(typeof part.args === "string" ? part.args : JSON.stringify(part.args ?? {})) + 8
+      )
     case "tool-result":
       return estimate(part.output) + 8
   }
@@ -33,5 +35,8 @@ export function clip(text: string, tokens: number, hint: string): { text: string
   const limit = tokens * 4
   if (text.length <= limit) return { text, clipped: false }
   if (limit <= 0) return { text: "", clipped: true }
-  return { text: `${text.slice(0, limit).trimEnd()}\n[… cut at ${tokens} tokens of about ${estimate(text)}; ${hint}]`, clipped: true }
+  return {
+    text: `${text.slice(0, limit).trimEnd()}\n[… cut at ${tokens} tokens of about ${estimate(text)}; ${hint}]`,
+    clipped: true,
+  }
 }

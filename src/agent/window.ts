@@ -49,7 +49,8 @@ export function createHistoryWindow(deps: WindowDeps) {
         continue
       }
       const own = JSON.stringify(tool).length
-      if (typeof key === "object" && key !== null) specLength.set(key, { name: tool.name, description: tool.description, length: own })
+      if (typeof key === "object" && key !== null)
+        specLength.set(key, { name: tool.name, description: tool.description, length: own })
       length += own
     }
     return length
@@ -102,7 +103,8 @@ export function createHistoryWindow(deps: WindowDeps) {
         maxTokens: config.summaryTokens,
         signal: input.signal,
       })
-      if (result.source === "fallback") deps.log.warn("history summary fell back to the digest", { session: input.sessionId, reason: result.reason })
+      if (result.source === "fallback")
+        deps.log.warn("history summary fell back to the digest", { session: input.sessionId, reason: result.reason })
       const uptoSeq = covered.at(-1)!.seq
       deps.summaries.add({ sessionId: input.sessionId, uptoSeq, text: result.text, source: result.source })
       const after = current(input.sessionId, budget, input.turn)

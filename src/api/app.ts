@@ -49,17 +49,28 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
       const path = new URL(request.url).pathname
       if (isPublic(path) || !guarded(path, openai)) return
       const role = roleOf(request, tokens)
-      if (!role) return problem(401, "Unauthorized", "missing or wrong bearer token (send Authorization: Bearer <token>)", {})
+      if (!role)
+        return problem(401, "Unauthorized", "missing or wrong bearer token (send Authorization: Bearer <token>)", {})
       if (!isMutation(request.method)) return
-      if (role !== "admin") return problem(403, "Forbidden", "the read token cannot change anything; use the admin token")
+      if (role !== "admin")
+        return problem(403, "Forbidden", "the read token cannot change anything; use the admin token")
       const wait = limit.take(role)
       if (wait > 0) {
-        const response = problem(429, "RateLimited", `too many changes; retry in ${Math.ceil(wait / 1000)} s (controlApi.mutationsPerMinute = ${settings.mutationsPerMinute})`)
+        const response = problem(
+          429,
+          "RateLimited",
+          `too many changes; retry in ${Math.ceil(wait / 1000)} s (controlApi.mutationsPerMinute = ${settings.mutationsPerMinute})`,
+        )
         response.headers.set("retry-after", String(Math.ceil(wait / 1000)))
         return response
       }
       const length = Number(request.headers.get("content-length") ?? 0)
-      if (length > maxBody) return problem(413, "TooLarge", `the body is ${length} bytes; the limit is ${maxBody} (controlApi.maxBodyBytes)`)
+      if (length > maxBody)
+        return problem(
+          413,
+          "TooLarge",
+          `the body is ${length} bytes; the limit is ${maxBody} (controlApi.maxBodyBytes)`,
+        )
     })
     .use(docsRoutes(() => root!))
     .use(runtimeRoutes(gw))

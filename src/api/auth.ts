@@ -11,7 +11,12 @@ export type Role = "admin" | "read"
 
 /** Paths anyone may fetch: liveness and the API's own documentation (no data, no secrets). */
 export function isPublic(path: string): boolean {
-  return path === "/healthz" || path === "/control/v1/openapi.json" || path === "/control/v1/docs" || path.startsWith("/control/v1/docs/")
+  return (
+    path === "/healthz" ||
+    path === "/control/v1/openapi.json" ||
+    path === "/control/v1/docs" ||
+    path.startsWith("/control/v1/docs/")
+  )
 }
 
 const digest = (value: string) => createHash("sha256").update(value).digest()

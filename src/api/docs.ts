@@ -61,7 +61,10 @@ const INFO = {
 
 type Operation = { responses?: Record<string, unknown>; security?: unknown[] }
 
-const errorRef = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } })
+const errorRef = (description: string) => ({
+  description,
+  content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+})
 
 /**
  * Every guarded operation can answer 401 (and a mutation 403, 413 and 429) before its handler runs;
@@ -92,7 +95,13 @@ function withGuardResponses(paths: Record<string, Record<string, Operation>>) {
  */
 export async function openapiDocument(app: AnyElysia) {
   const { toOpenAPISchema } = await import("@elysiajs/openapi")
-  const generated = toOpenAPISchema(app, { paths: [DOCS_PATH, `${DOCS_PATH}/swagger-ui.css`, `${DOCS_PATH}/swagger-ui-bundle.js`, SPEC_PATH] }, undefined, undefined, "3.1.2") as {
+  const generated = toOpenAPISchema(
+    app,
+    { paths: [DOCS_PATH, `${DOCS_PATH}/swagger-ui.css`, `${DOCS_PATH}/swagger-ui-bundle.js`, SPEC_PATH] },
+    undefined,
+    undefined,
+    "3.1.2",
+  ) as {
     paths: Record<string, Record<string, Operation>>
     components: { schemas?: Record<string, unknown> }
   }
@@ -106,7 +115,12 @@ export async function openapiDocument(app: AnyElysia) {
     components: {
       schemas: { ...generated.components.schemas, Error: ErrorBody },
       securitySchemes: {
-        bearer: { type: "http", scheme: "bearer", description: "Admin or read token (controlApi.token / readToken, DROST_CONTROL_*_TOKEN, or .drost/control-token)" },
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "Admin or read token (controlApi.token / readToken, DROST_CONTROL_*_TOKEN, or .drost/control-token)",
+        },
       },
     },
   }
@@ -124,7 +138,20 @@ export function docsRoutes(root: () => AnyElysia) {
       },
       { detail: { hide: true } },
     )
-    .get(DOCS_PATH, () => new Response(page, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" } }), { detail: { hide: true } })
-    .get(`${DOCS_PATH}/swagger-ui.css`, () => new Response(Bun.file(swaggerCss), { headers: cacheable("text/css; charset=utf-8") }), { detail: { hide: true } })
-    .get(`${DOCS_PATH}/swagger-ui-bundle.js`, () => new Response(Bun.file(swaggerJs), { headers: cacheable("text/javascript; charset=utf-8") }), { detail: { hide: true } })
+    .get(
+      DOCS_PATH,
+      () =>
+        new Response(page, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" } }),
+      { detail: { hide: true } },
+    )
+    .get(
+      `${DOCS_PATH}/swagger-ui.css`,
+      () => new Response(Bun.file(swaggerCss), { headers: cacheable("text/css; charset=utf-8") }),
+      { detail: { hide: true } },
+    )
+    .get(
+      `${DOCS_PATH}/swagger-ui-bundle.js`,
+      () => new Response(Bun.file(swaggerJs), { headers: cacheable("text/javascript; charset=utf-8") }),
+      { detail: { hide: true } },
+    )
 }

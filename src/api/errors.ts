@@ -23,12 +23,24 @@ const STATUS: Record<string, number> = {
 
 export const ErrorBody = t.Object(
   {
-    error: t.String({ description: "Machine-readable code: Unauthorized, Forbidden, NotFound, Invalid, Busy, TooLarge, RateLimited, Internal, …" }),
+    error: t.String({
+      description:
+        "Machine-readable code: Unauthorized, Forbidden, NotFound, Invalid, Busy, TooLarge, RateLimited, Internal, …",
+    }),
     message: t.String({ description: "What went wrong and, where possible, how to fix it" }),
-    fields: t.Optional(t.Array(t.Object({ path: t.String(), message: t.String() }), { description: "Invalid: one entry per wrong field" })),
-    errorId: t.Optional(t.String({ description: "Internal: quote it when reporting; the gateway log has the details" })),
+    fields: t.Optional(
+      t.Array(t.Object({ path: t.String(), message: t.String() }), {
+        description: "Invalid: one entry per wrong field",
+      }),
+    ),
+    errorId: t.Optional(
+      t.String({ description: "Internal: quote it when reporting; the gateway log has the details" }),
+    ),
   },
-  { additionalProperties: true, examples: [{ error: "NotFound", message: 'unknown session "ses_x"', kind: "session", id: "ses_x" }] },
+  {
+    additionalProperties: true,
+    examples: [{ error: "NotFound", message: 'unknown session "ses_x"', kind: "session", id: "ses_x" }],
+  },
 )
 
 export function problem(status: number, error: string, message: string, extra: Record<string, unknown> = {}): Response {
@@ -66,7 +78,10 @@ function fields(location: string, issues: Located[]) {
 function propertyFields(request: Request, value: unknown, issues: Located[]) {
   const params = [...new URL(request.url).searchParams.entries()]
   const name = params.find(([, given]) => given === String(value))?.[0]
-  return fields(name ? `query.${name}` : "query", issues.map((issue) => ({ ...issue, path: "" })))
+  return fields(
+    name ? `query.${name}` : "query",
+    issues.map((issue) => ({ ...issue, path: "" })),
+  )
 }
 
 export function errors() {
@@ -77,16 +92,36 @@ export function errors() {
         // A response that fails its own schema is our bug, not the client's.
         if (error.type === "response") {
           const errorId = `err_${crypto.randomUUID().slice(0, 8)}`
-          log.error("response failed its schema", { errorId, path: new URL(request.url).pathname, error: error.message.slice(0, 500) })
+          log.error("response failed its schema", {
+            errorId,
+            path: new URL(request.url).pathname,
+            error: error.message.slice(0, 500),
+          })
           return problem(500, "Internal", "internal error; see the gateway log", { errorId })
         }
-        const list = error.type === "property" ? propertyFields(request, error.value, error.all as Located[]) : fields(error.type, error.all as Located[])
-        return problem(400, "Invalid", `the request does not match the schema: ${list.map((f) => `${f.path}: ${f.message}`).join("; ")}`, { fields: list })
+        const list =
+          error.type === "property"
+            ? propertyFields(request, error.value, error.all as Located[])
+            : fields(error.type, error.all as Located[])
+        return problem(
+          400,
+          "Invalid",
+          `the request does not match the schema: ${list.map((f) => `${f.path}: ${f.message}`).join("; ")}`,
+          { fields: list },
+        )
       }
       case "PARSE":
-        return problem(400, "Invalid", "the body is not valid JSON; send a JSON object with Content-Type: application/json")
+        return problem(
+          400,
+          "Invalid",
+          "the body is not valid JSON; send a JSON object with Content-Type: application/json",
+        )
       case "NOT_FOUND":
-        return problem(404, "NotFound", `no route ${request.method} ${new URL(request.url).pathname}; see /control/v1/docs`)
+        return problem(
+          404,
+          "NotFound",
+          `no route ${request.method} ${new URL(request.url).pathname}; see /control/v1/docs`,
+        )
       case "INVALID_COOKIE_SIGNATURE":
       case "INVALID_FILE_TYPE":
         return problem(400, "Invalid", error.message)
@@ -96,7 +131,12 @@ export function errors() {
       if (status < 500 || status === 503) return Response.json(error.toObject(), { status })
     }
     const errorId = `err_${crypto.randomUUID().slice(0, 8)}`
-    log.error("request failed", { errorId, method: request.method, path: new URL(request.url).pathname, error: error instanceof Error ? error.stack : String(error) })
+    log.error("request failed", {
+      errorId,
+      method: request.method,
+      path: new URL(request.url).pathname,
+      error: error instanceof Error ? error.stack : String(error),
+    })
     return problem(500, "Internal", "internal error; see the gateway log", { errorId })
   })
 }

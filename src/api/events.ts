@@ -26,7 +26,11 @@ export interface Filter {
 
 /** `session.*` matches every type under `session.`; anything else must match exactly. */
 export function matches(event: Envelope, filter: Filter): boolean {
-  if (filter.types.length && !filter.types.some((type) => (type.endsWith(".*") ? event.type.startsWith(type.slice(0, -1)) : event.type === type))) return false
+  if (
+    filter.types.length &&
+    !filter.types.some((type) => (type.endsWith(".*") ? event.type.startsWith(type.slice(0, -1)) : event.type === type))
+  )
+    return false
   if (filter.sessionId && (event.data as { sessionId?: unknown } | null)?.sessionId !== filter.sessionId) return false
   return true
 }
@@ -45,7 +49,13 @@ export function frame(event: Envelope): Uint8Array {
   return bytes
 }
 
-export function eventStream(gw: Gateway, request: Request, after: number | null, filter: Filter, options: EventsOptions = {}): Response {
+export function eventStream(
+  gw: Gateway,
+  request: Request,
+  after: number | null,
+  filter: Filter,
+  options: EventsOptions = {},
+): Response {
   const keepaliveMs = options.keepaliveMs ?? 15_000
   const maxBacklog = options.maxBacklog ?? 10_000
   // A direct stream: each frame is written straight to the socket, without the copy and queue of a
@@ -82,7 +92,11 @@ export function eventStream(gw: Gateway, request: Request, after: number | null,
           if (!matches(event, filter)) return
           write(frame(event))
           if (backlog > maxBacklog) {
-            write(encoder.encode(`event: overflow\ndata: ${JSON.stringify({ lastId: last, message: "client too slow; reconnect with Last-Event-ID" })}\n\n`))
+            write(
+              encoder.encode(
+                `event: overflow\ndata: ${JSON.stringify({ lastId: last, message: "client too slow; reconnect with Last-Event-ID" })}\n\n`,
+              ),
+            )
             onAbort()
           }
         }
@@ -109,7 +123,10 @@ export function eventStream(gw: Gateway, request: Request, after: number | null,
         if (after !== null) {
           const missed = gw.bus.since(after)
           if (missed === null) {
-            const gap = { requested: after, message: "some events after this id are no longer buffered; reload state from the REST routes" }
+            const gap = {
+              requested: after,
+              message: "some events after this id are no longer buffered; reload state from the REST routes",
+            }
             write(encoder.encode(`event: gap\ndata: ${JSON.stringify(gap)}\n\n`))
             for (const event of oldestBuffered(gw, after)) send(event)
           } else for (const event of missed) send(event)
@@ -121,7 +138,12 @@ export function eventStream(gw: Gateway, request: Request, after: number | null,
     },
   })
   return new Response(stream, {
-    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    },
   })
 }
 
@@ -160,8 +182,14 @@ export function eventRoutes(gw: Gateway, options: EventsOptions = {}) {
     {
       query: t.Object({
         session: t.Optional(t.String({ description: "Only events whose data has this sessionId" })),
-        type: t.Optional(t.String({ description: "Comma-separated event types; `prefix.*` matches a family (e.g. `session.turn.*,tool.*`)" })),
-        since: t.Optional(t.Numeric({ minimum: 0, description: "Replay events after this id (same as the Last-Event-ID header)" })),
+        type: t.Optional(
+          t.String({
+            description: "Comma-separated event types; `prefix.*` matches a family (e.g. `session.turn.*,tool.*`)",
+          }),
+        ),
+        since: t.Optional(
+          t.Numeric({ minimum: 0, description: "Replay events after this id (same as the Last-Event-ID header)" }),
+        ),
       }),
       headers: t.Object({ "last-event-id": t.Optional(t.String({ description: "Resume after this event id" })) }),
       detail: {
@@ -172,7 +200,17 @@ export function eventRoutes(gw: Gateway, options: EventsOptions = {}) {
         responses: {
           200: {
             description: "text/event-stream of event envelopes",
-            content: { "text/event-stream": { schema: Events.union() as object, example: { id: 1767225600000001, type: "session.created", time: 1767225600000, data: { sessionId: "ses_01jz8k3v7q0000000000000000", provider: "demo", channel: "api" } } } },
+            content: {
+              "text/event-stream": {
+                schema: Events.union() as object,
+                example: {
+                  id: 1767225600000001,
+                  type: "session.created",
+                  time: 1767225600000,
+                  data: { sessionId: "ses_01jz8k3v7q0000000000000000", provider: "demo", channel: "api" },
+                },
+              },
+            },
           },
         },
       },

@@ -21,14 +21,31 @@ const Record = t.Object(
     before: t.Union([t.String(), t.Null()], { description: "Checkpoint commit" }),
     after: t.Union([t.String(), t.Null()], { description: "Evolve commit (when the gates passed)" }),
     files: t.Array(FileChange),
-    steps: t.Array(Step, { description: "checkpoint, change, gate:*, commit, restart/health, rollback, recovered — in order" }),
+    steps: t.Array(Step, {
+      description: "checkpoint, change, gate:*, commit, restart/health, rollback, recovered — in order",
+    }),
     verdict: t.Union([t.String(), t.Null()]),
-    restart: t.Union([t.Object({ needed: t.Boolean(), verdictAt: t.Optional(t.Number()), healthyAt: t.Optional(t.Number()), healthyAfterMs: t.Optional(t.Number()) }), t.Null()]),
+    restart: t.Union([
+      t.Object({
+        needed: t.Boolean(),
+        verdictAt: t.Optional(t.Number()),
+        healthyAt: t.Optional(t.Number()),
+        healthyAfterMs: t.Optional(t.Number()),
+      }),
+      t.Null(),
+    ]),
     revertOf: t.Optional(t.String()),
   },
   { additionalProperties: true },
 )
-const Outcome = t.Object({ id: t.String(), ok: t.Boolean(), status: t.String(), verdict: t.String(), output: t.String({ description: "Verdict plus the failing gate's output" }), record: Record })
+const Outcome = t.Object({
+  id: t.String(),
+  ok: t.Boolean(),
+  status: t.String(),
+  verdict: t.String(),
+  output: t.String({ description: "Verdict plus the failing gate's output" }),
+  record: Record,
+})
 const ChangeBody = t.Object(
   {
     path: t.String({ minLength: 1 }),
@@ -44,7 +61,8 @@ const ChangeBody = t.Object(
 function toChange(raw: typeof ChangeBody.static): Change | null {
   if (raw.delete === true) return { path: raw.path, delete: true }
   if (raw.content !== undefined) return { path: raw.path, content: raw.content }
-  if (raw.search !== undefined && raw.replace !== undefined) return { path: raw.path, search: raw.search, replace: raw.replace, all: raw.all }
+  if (raw.search !== undefined && raw.replace !== undefined)
+    return { path: raw.path, search: raw.search, replace: raw.replace, all: raw.all }
   return null
 }
 
@@ -61,8 +79,22 @@ export function evolutionRoutes(gw: Gateway) {
       }),
       {
         query: t.Object({ limit: t.Optional(t.Numeric({ minimum: 1, maximum: 1000 })) }),
-        response: { 200: t.Object({ enabled: t.Boolean(), problem: t.Union([t.String(), t.Null()]), mutableRoots: t.Array(t.String()), busy: t.Union([t.String(), t.Null()]), items: t.Array(Record) }) },
-        detail: { operationId: "listEvolutions", tags: ["evolution"], summary: "Evolution audit trail", description: "Newest first: every transaction with its files, diff stat, each gate's output and duration, the verdict and restart/health results." },
+        response: {
+          200: t.Object({
+            enabled: t.Boolean(),
+            problem: t.Union([t.String(), t.Null()]),
+            mutableRoots: t.Array(t.String()),
+            busy: t.Union([t.String(), t.Null()]),
+            items: t.Array(Record),
+          }),
+        },
+        detail: {
+          operationId: "listEvolutions",
+          tags: ["evolution"],
+          summary: "Evolution audit trail",
+          description:
+            "Newest first: every transaction with its files, diff stat, each gate's output and duration, the verdict and restart/health results.",
+        },
       },
     )
     .get(
@@ -73,7 +105,10 @@ export function evolutionRoutes(gw: Gateway) {
         set.status = 404
         return { error: "NotFound", message: `unknown evolution "${params.id}"`, kind: "evolution", id: params.id }
       },
-      { response: { 200: Record, 404: ErrorBody }, detail: { operationId: "getEvolution", tags: ["evolution"], summary: "One evolution transaction" } },
+      {
+        response: { 200: Record, 404: ErrorBody },
+        detail: { operationId: "getEvolution", tags: ["evolution"], summary: "One evolution transaction" },
+      },
     )
     .post(
       "",
@@ -88,8 +123,18 @@ export function evolutionRoutes(gw: Gateway) {
       },
       {
         body: t.Object(
-          { reason: t.String({ minLength: 1, description: "One line; becomes the commit message" }), changes: t.Array(ChangeBody, { minItems: 1 }) },
-          { examples: [{ reason: "add a greeting tool", changes: [{ path: "tools/greet.ts", content: 'import { defineTool } from "drost"\n…' }] }] },
+          {
+            reason: t.String({ minLength: 1, description: "One line; becomes the commit message" }),
+            changes: t.Array(ChangeBody, { minItems: 1 }),
+          },
+          {
+            examples: [
+              {
+                reason: "add a greeting tool",
+                changes: [{ path: "tools/greet.ts", content: 'import { defineTool } from "drost"\n…' }],
+              },
+            ],
+          },
         ),
         response: { 200: Outcome, 400: ErrorBody, 409: ErrorBody, 503: ErrorBody },
         detail: {
@@ -103,6 +148,12 @@ export function evolutionRoutes(gw: Gateway) {
     )
     .post("/:id/revert", ({ params }) => gw.evolution.revert(params.id, "api"), {
       response: { 200: Outcome, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
-      detail: { operationId: "revertEvolution", tags: ["evolution"], summary: "Revert a past transaction", description: "Runs a new transaction (same gates) that puts the files of an applied one back; 409 when they changed since." },
+      detail: {
+        operationId: "revertEvolution",
+        tags: ["evolution"],
+        summary: "Revert a past transaction",
+        description:
+          "Runs a new transaction (same gates) that puts the files of an applied one back; 409 when they changed since.",
+      },
     })
 }

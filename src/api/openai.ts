@@ -33,7 +33,10 @@ const CompletionBody = t.Object(
     stream_options: t.Optional(t.Object({ include_usage: t.Optional(t.Boolean()) }, { additionalProperties: true })),
     user: t.Optional(t.String({ maxLength: 256, description: "Keeps one Drost session per user" })),
   },
-  { additionalProperties: true, examples: [{ model: "drost", user: "alice", messages: [{ role: "user", content: "list files" }] }] },
+  {
+    additionalProperties: true,
+    examples: [{ model: "drost", user: "alice", messages: [{ role: "user", content: "list files" }] }],
+  },
 )
 
 type Body = typeof CompletionBody.static
@@ -63,12 +66,24 @@ export function openaiRoutes(gw: Gateway, enabled: boolean) {
   if (!enabled) return new Elysia({ name: "openai-compatible-off" })
   const models = () => [DEFAULT_MODEL, ...gw.config.providers.profiles.map((profile) => profile.id)]
 
-  const sessionFor = (body: Body, header: string | null, provider: string | undefined): { session: typeof Session.static; fresh: boolean } => {
+  const sessionFor = (
+    body: Body,
+    header: string | null,
+    provider: string | undefined,
+  ): { session: typeof Session.static; fresh: boolean } => {
     if (header) return { session: gw.sessions.get(header), fresh: false }
     if (body.user) {
       const existing = gw.store.byChannelKey("openai", body.user)
       if (existing) return { session: existing, fresh: false }
-      return { session: gw.sessions.create({ channel: "openai", channelKey: body.user, title: `openai: ${body.user}`, provider }), fresh: true }
+      return {
+        session: gw.sessions.create({
+          channel: "openai",
+          channelKey: body.user,
+          title: `openai: ${body.user}`,
+          provider,
+        }),
+        fresh: true,
+      }
     }
     return { session: gw.sessions.create({ channel: "openai", title: "openai", provider }), fresh: true }
   }
@@ -76,29 +91,81 @@ export function openaiRoutes(gw: Gateway, enabled: boolean) {
   return new Elysia({ name: "openai-compatible", prefix: "/v1" })
     .get(
       "/models",
-      () => ({ object: "list" as const, data: models().map((id) => ({ id, object: "model" as const, created: Math.floor(gw.startedAt / 1000), owned_by: "drost" })) }),
+      () => ({
+        object: "list" as const,
+        data: models().map((id) => ({
+          id,
+          object: "model" as const,
+          created: Math.floor(gw.startedAt / 1000),
+          owned_by: "drost",
+        })),
+      }),
       {
-        response: { 200: t.Object({ object: t.Literal("list"), data: t.Array(t.Object({ id: t.String(), object: t.Literal("model"), created: t.Number(), owned_by: t.String() })) }) },
-        detail: { operationId: "openaiListModels", tags: ["openai"], summary: "Models (OpenAI-compatible)", description: `\`${DEFAULT_MODEL}\` (the default provider) and every provider profile id.` },
+        response: {
+          200: t.Object({
+            object: t.Literal("list"),
+            data: t.Array(
+              t.Object({ id: t.String(), object: t.Literal("model"), created: t.Number(), owned_by: t.String() }),
+            ),
+          }),
+        },
+        detail: {
+          operationId: "openaiListModels",
+          tags: ["openai"],
+          summary: "Models (OpenAI-compatible)",
+          description: `\`${DEFAULT_MODEL}\` (the default provider) and every provider profile id.`,
+        },
       },
     )
     .post(
       "/chat/completions",
       async ({ body, request }) => {
-        if (!models().includes(body.model)) return oaiError(404, `The model "${body.model}" does not exist; use one of: ${models().join(", ")}`, "invalid_request_error", "model_not_found")
+        if (!models().includes(body.model))
+          return oaiError(
+            404,
+            `The model "${body.model}" does not exist; use one of: ${models().join(", ")}`,
+            "invalid_request_error",
+            "model_not_found",
+          )
         const provider = body.model === DEFAULT_MODEL ? undefined : body.model
-        if (provider && !gw.providers.has(provider)) return oaiError(503, `provider "${provider}" is configured but not available`, "server_error", "provider_unavailable")
+        if (provider && !gw.providers.has(provider))
+          return oaiError(
+            503,
+            `provider "${provider}" is configured but not available`,
+            "server_error",
+            "provider_unavailable",
+          )
         const { session, fresh } = sessionFor(body, request.headers.get("x-drost-session"), provider)
         if (provider && session.provider !== provider && !fresh) gw.sessions.switchProvider(session.id, provider)
         const input = inputFor(body.messages, fresh)
-        if (!input) return oaiError(400, "messages must contain a user message with text", "invalid_request_error", "no_user_message")
+        if (!input)
+          return oaiError(
+            400,
+            "messages must contain a user message with text",
+            "invalid_request_error",
+            "no_user_message",
+          )
         const accepted = gw.sessions.prompt({ sessionId: session.id, text: input, source: "openai" })
         const id = `chatcmpl-${accepted.turn.id}`
         const created = Math.floor(Date.now() / 1000)
         const headers = { "x-drost-session": session.id }
-        if (body.stream) return streamCompletion(gw, accepted, { id, created, model: body.model, usage: body.stream_options?.include_usage === true, headers, signal: request.signal })
+        if (body.stream)
+          return streamCompletion(gw, accepted, {
+            id,
+            created,
+            model: body.model,
+            usage: body.stream_options?.include_usage === true,
+            headers,
+            signal: request.signal,
+          })
         const result = await accepted.done
-        if (result.status !== "completed") return oaiError(502, `the turn ${result.status}: ${result.reason ?? "unknown reason"}`, "server_error", `turn_${result.status}`)
+        if (result.status !== "completed")
+          return oaiError(
+            502,
+            `the turn ${result.status}: ${result.reason ?? "unknown reason"}`,
+            "server_error",
+            `turn_${result.status}`,
+          )
         const usage = gw.store.turn(accepted.turn.id)?.usage ?? { input: 0, output: 0, cached: 0 }
         return Response.json(
           {
@@ -106,8 +173,19 @@ export function openaiRoutes(gw: Gateway, enabled: boolean) {
             object: "chat.completion",
             created,
             model: body.model,
-            choices: [{ index: 0, message: { role: "assistant", content: result.text, refusal: null }, finish_reason: "stop", logprobs: null }],
-            usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
+            choices: [
+              {
+                index: 0,
+                message: { role: "assistant", content: result.text, refusal: null },
+                finish_reason: "stop",
+                logprobs: null,
+              },
+            ],
+            usage: {
+              prompt_tokens: usage.input,
+              completion_tokens: usage.output,
+              total_tokens: usage.input + usage.output,
+            },
           },
           { headers },
         )
@@ -143,7 +221,9 @@ function streamCompletion(gw: Gateway, accepted: Accepted, options: StreamOption
   const encoder = new TextEncoder()
   const turnId = accepted.turn.id
   const chunk = (delta: Record<string, unknown>, finish: string | null = null, extra: Record<string, unknown> = {}) =>
-    encoder.encode(`data: ${JSON.stringify({ id: options.id, object: "chat.completion.chunk", created: options.created, model: options.model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra })}\n\n`)
+    encoder.encode(
+      `data: ${JSON.stringify({ id: options.id, object: "chat.completion.chunk", created: options.created, model: options.model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra })}\n\n`,
+    )
   let stops: (() => void)[] = []
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -182,7 +262,11 @@ function streamCompletion(gw: Gateway, accepted: Accepted, options: StreamOption
             )
           }
         } else {
-          write(encoder.encode(`data: ${JSON.stringify({ error: { message: `the turn ${result.status}: ${result.reason ?? "unknown reason"}`, type: "server_error", code: `turn_${result.status}` } })}\n\n`))
+          write(
+            encoder.encode(
+              `data: ${JSON.stringify({ error: { message: `the turn ${result.status}: ${result.reason ?? "unknown reason"}`, type: "server_error", code: `turn_${result.status}` } })}\n\n`,
+            ),
+          )
         }
         write(encoder.encode("data: [DONE]\n\n"))
         end()
@@ -192,5 +276,7 @@ function streamCompletion(gw: Gateway, accepted: Accepted, options: StreamOption
       for (const stop of stops) stop()
     },
   })
-  return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...options.headers } })
+  return new Response(stream, {
+    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...options.headers },
+  })
 }

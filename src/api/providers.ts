@@ -21,7 +21,10 @@ const ProviderInfo = t.Object(
     available: t.Boolean({ description: "The profile could be built (credentials and kind present)" }),
     default: t.Boolean({ description: "New sessions use this profile" }),
   },
-  { additionalProperties: true, description: "Profile, plus probe result and cooldown fields when the gateway tracks them" },
+  {
+    additionalProperties: true,
+    description: "Profile, plus probe result and cooldown fields when the gateway tracks them",
+  },
 )
 
 function basic(gw: Gateway) {
@@ -37,7 +40,9 @@ function basic(gw: Gateway) {
 /** Merge the gateway's status entries (keyed by `id`) over the basic profile list. */
 function merged(gw: Gateway, extra: unknown[]) {
   const byId = new Map<string, Record<string, unknown>>()
-  for (const entry of extra) if (entry && typeof entry === "object" && "id" in entry) byId.set(String((entry as { id: unknown }).id), entry as Record<string, unknown>)
+  for (const entry of extra)
+    if (entry && typeof entry === "object" && "id" in entry)
+      byId.set(String((entry as { id: unknown }).id), entry as Record<string, unknown>)
   return basic(gw).map((profile) => ({ ...profile, ...(byId.get(profile.id) ?? {}), id: profile.id }))
 }
 
@@ -54,10 +59,18 @@ export function providerRoutes(gw: Gateway) {
         response: {
           200: t.Object({
             providers: t.Array(ProviderInfo),
-            failover: t.Object({ enabled: t.Boolean(), fallbacks: t.Array(t.String()), cooldownMs: t.Number() }, { additionalProperties: true }),
+            failover: t.Object(
+              { enabled: t.Boolean(), fallbacks: t.Array(t.String()), cooldownMs: t.Number() },
+              { additionalProperties: true },
+            ),
           }),
         },
-        detail: { operationId: "listProviders", tags: ["providers"], summary: "Provider profiles", description: "Configured profiles with availability, the last probe result and any failover cooldown." },
+        detail: {
+          operationId: "listProviders",
+          tags: ["providers"],
+          summary: "Provider profiles",
+          description: "Configured profiles with availability, the last probe result and any failover cooldown.",
+        },
       },
     )
     .post(
@@ -65,19 +78,28 @@ export function providerRoutes(gw: Gateway) {
       async ({ body, set }) => {
         if (typeof health.probeProviders !== "function") {
           set.status = 501
-          return { error: "NotImplemented", message: "this build cannot probe providers; see GET /control/v1/providers for availability" }
+          return {
+            error: "NotImplemented",
+            message: "this build cannot probe providers; see GET /control/v1/providers for availability",
+          }
         }
         const results = await health.probeProviders(body?.timeoutMs ?? 5000)
         return { providers: merged(gw, results) }
       },
       {
-        body: t.Optional(t.Object({ timeoutMs: t.Optional(t.Integer({ minimum: 100, maximum: 60_000, default: 5000 })) }, { examples: [{ timeoutMs: 5000 }] })),
+        body: t.Optional(
+          t.Object(
+            { timeoutMs: t.Optional(t.Integer({ minimum: 100, maximum: 60_000, default: 5000 })) },
+            { examples: [{ timeoutMs: 5000 }] },
+          ),
+        ),
         response: { 200: t.Object({ providers: t.Array(ProviderInfo) }), 501: ErrorBody },
         detail: {
           operationId: "probeProviders",
           tags: ["providers"],
           summary: "Probe every provider now",
-          description: "Sends a cheap request to each profile (in parallel, each bounded by `timeoutMs`) and returns the results.",
+          description:
+            "Sends a cheap request to each profile (in parallel, each bounded by `timeoutMs`) and returns the results.",
         },
       },
     )

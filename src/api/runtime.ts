@@ -9,7 +9,13 @@ import type { Gateway } from "../gateway/gateway.ts"
 import { load } from "../gateway/load.ts"
 import { COMMIT, VERSION } from "../util/version.ts"
 
-const State = t.Union([t.Literal("starting"), t.Literal("running"), t.Literal("degraded"), t.Literal("stopping"), t.Literal("stopped")])
+const State = t.Union([
+  t.Literal("starting"),
+  t.Literal("running"),
+  t.Literal("degraded"),
+  t.Literal("stopping"),
+  t.Literal("stopped"),
+])
 const Health = t.Object(
   { state: State, reasons: t.Array(t.String(), { description: "One line per unhealthy component" }) },
   { examples: [{ state: "running", reasons: [] }] },
@@ -26,7 +32,13 @@ export function runtimeRoutes(gw: Gateway) {
       },
       {
         response: { 200: Health, 503: Health },
-        detail: { operationId: "health", tags: ["runtime"], summary: "Liveness", description: "200 when running; 503 when degraded, stopping or stopped, with the reasons. No token needed.", security: [] },
+        detail: {
+          operationId: "health",
+          tags: ["runtime"],
+          summary: "Liveness",
+          description: "200 when running; 503 when degraded, stopping or stopped, with the reasons. No token needed.",
+          security: [],
+        },
       },
     )
     .group("/control/v1", (app) =>
@@ -45,7 +57,11 @@ export function runtimeRoutes(gw: Gateway) {
             runningTurns: gw.sessions.activeCount(),
             queues: gw.sessions.queues(),
             lastEventId: gw.bus.lastId(),
-            providers: gw.config.providers.profiles.map((profile) => ({ id: profile.id, kind: profile.kind, available: gw.providers.has(profile.id) })),
+            providers: gw.config.providers.profiles.map((profile) => ({
+              id: profile.id,
+              kind: profile.kind,
+              available: gw.providers.has(profile.id),
+            })),
             tools: gw.tools.list().map((tool) => tool.name),
           }),
           {
@@ -75,7 +91,12 @@ export function runtimeRoutes(gw: Gateway) {
                 tools: t.Array(t.String()),
               }),
             },
-            detail: { operationId: "getStatus", tags: ["runtime"], summary: "Runtime status", description: "State, version, uptime, counts, providers and tools at a glance." },
+            detail: {
+              operationId: "getStatus",
+              tags: ["runtime"],
+              summary: "Runtime status",
+              description: "State, version, uptime, counts, providers and tools at a glance.",
+            },
           },
         )
         .post(
@@ -94,7 +115,16 @@ export function runtimeRoutes(gw: Gateway) {
             return { restarting: true, dryRun: false, config, runningTurns }
           },
           {
-            body: t.Optional(t.Object({ dryRun: t.Optional(t.Boolean({ default: false, description: "Only check the config; do not restart" })) }, { examples: [{ dryRun: true }] })),
+            body: t.Optional(
+              t.Object(
+                {
+                  dryRun: t.Optional(
+                    t.Boolean({ default: false, description: "Only check the config; do not restart" }),
+                  ),
+                },
+                { examples: [{ dryRun: true }] },
+              ),
+            ),
             response: {
               200: RestartResult,
               202: RestartResult,

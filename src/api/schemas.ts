@@ -7,7 +7,9 @@ import { Message, Usage } from "../core/message.ts"
 
 export { Message, Usage }
 
-export const SessionId = t.Object({ id: t.String({ description: "Session id (ses_…)", examples: ["ses_01jz8k3v7q0000000000000000"] }) })
+export const SessionId = t.Object({
+  id: t.String({ description: "Session id (ses_…)", examples: ["ses_01jz8k3v7q0000000000000000"] }),
+})
 
 export const Session = t.Object(
   {
@@ -42,7 +44,13 @@ export const Session = t.Object(
   },
 )
 
-export const TurnStatus = t.Union([t.Literal("queued"), t.Literal("running"), t.Literal("completed"), t.Literal("failed"), t.Literal("interrupted")])
+export const TurnStatus = t.Union([
+  t.Literal("queued"),
+  t.Literal("running"),
+  t.Literal("completed"),
+  t.Literal("failed"),
+  t.Literal("interrupted"),
+])
 
 export const Turn = t.Object({
   id: t.String(),
@@ -70,7 +78,14 @@ export const TurnResult = t.Object(
   },
   {
     examples: [
-      { turnId: "turn_01jz8k3v7q0000000000000000", sessionId: "ses_01jz8k3v7q0000000000000000", messageId: "msg_01jz8k3v7q0000000000000000", status: "completed", reason: null, text: "Hello!" },
+      {
+        turnId: "turn_01jz8k3v7q0000000000000000",
+        sessionId: "ses_01jz8k3v7q0000000000000000",
+        messageId: "msg_01jz8k3v7q0000000000000000",
+        status: "completed",
+        reason: null,
+        text: "Hello!",
+      },
     ],
   },
 )

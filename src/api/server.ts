@@ -16,7 +16,10 @@ export interface ApiServer {
 }
 
 export function isLoopback(host: string): boolean {
-  const name = host.trim().toLowerCase().replace(/^\[|\]$/g, "")
+  const name = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
   return name === "localhost" || name === "::1" || /^127(\.\d{1,3}){3}$/.test(name) || name === "::ffff:127.0.0.1"
 }
 
@@ -34,7 +37,12 @@ export function serveApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {}):
       `refusing to serve the Control API on ${host} (not loopback) without a configured token; set controlApi.token or DROST_CONTROL_ADMIN_TOKEN (16+ characters), or bind to 127.0.0.1`,
     )
   const open = new Set<() => void>()
-  const app = createApi(gw, tokens, { ...options, events: { ...options.events, open } }).listen({ hostname: host, port, reusePort: false, idleTimeout: 0 })
+  const app = createApi(gw, tokens, { ...options, events: { ...options.events, open } }).listen({
+    hostname: host,
+    port,
+    reusePort: false,
+    idleTimeout: 0,
+  })
   const server = app.server
   if (!server) throw new Error("the server did not start")
   const shown = host.includes(":") ? `[${host}]` : host

@@ -30,39 +30,81 @@ export function sessionRoutes(gw: Gateway) {
       ({ query }) => {
         const limit = query.limit ?? 50
         const offset = query.offset ?? 0
-        const page = gw.store.page({ limit, offset, channel: query.channel, provider: query.provider, title: query.q, updatedAfter: query.updatedAfter })
+        const page = gw.store.page({
+          limit,
+          offset,
+          channel: query.channel,
+          provider: query.provider,
+          title: query.q,
+          updatedAfter: query.updatedAfter,
+        })
         const nextOffset = offset + page.sessions.length < page.total ? offset + page.sessions.length : null
         return { sessions: page.sessions, total: page.total, limit, offset, nextOffset }
       },
       {
         query: t.Object({
           ...Paging,
-          channel: t.Optional(t.String({ description: "Only sessions of this channel (api, terminal, telegram, openai, …)" })),
+          channel: t.Optional(
+            t.String({ description: "Only sessions of this channel (api, terminal, telegram, openai, …)" }),
+          ),
           provider: t.Optional(t.String({ description: "Only sessions on this provider profile" })),
           q: t.Optional(t.String({ maxLength: 200, description: "Case-insensitive substring of the title" })),
-          updatedAfter: t.Optional(t.Numeric({ description: "Only sessions active after this time (ms since the epoch)" })),
+          updatedAfter: t.Optional(
+            t.Numeric({ description: "Only sessions active after this time (ms since the epoch)" }),
+          ),
         }),
-        response: { 200: t.Object({ sessions: t.Array(Session), total: t.Number(), limit: t.Number(), offset: t.Number(), nextOffset: t.Union([t.Number(), t.Null()]) }) },
-        detail: { operationId: "listSessions", tags, summary: "List sessions", description: "Newest activity first. `nextOffset` is null on the last page." },
+        response: {
+          200: t.Object({
+            sessions: t.Array(Session),
+            total: t.Number(),
+            limit: t.Number(),
+            offset: t.Number(),
+            nextOffset: t.Union([t.Number(), t.Null()]),
+          }),
+        },
+        detail: {
+          operationId: "listSessions",
+          tags,
+          summary: "List sessions",
+          description: "Newest activity first. `nextOffset` is null on the last page.",
+        },
       },
     )
-    .post("/sessions", ({ body, set }) => {
-      set.status = 201
-      return gw.sessions.create({ title: body?.title, provider: body?.provider, channel: "api", metadata: body?.metadata })
-    }, {
-      body: t.Optional(
-        t.Object(
-          {
-            title: t.Optional(t.String({ maxLength: 500 })),
-            provider: t.Optional(t.String({ description: "Provider profile id; default: providers.defaultSessionProvider" })),
-            metadata: t.Optional(t.Record(t.String(), t.Unknown(), { description: "Free-form data kept with the session" })),
-          },
-          { examples: [{ title: "release notes", provider: "demo" }] },
+    .post(
+      "/sessions",
+      ({ body, set }) => {
+        set.status = 201
+        return gw.sessions.create({
+          title: body?.title,
+          provider: body?.provider,
+          channel: "api",
+          metadata: body?.metadata,
+        })
+      },
+      {
+        body: t.Optional(
+          t.Object(
+            {
+              title: t.Optional(t.String({ maxLength: 500 })),
+              provider: t.Optional(
+                t.String({ description: "Provider profile id; default: providers.defaultSessionProvider" }),
+              ),
+              metadata: t.Optional(
+                t.Record(t.String(), t.Unknown(), { description: "Free-form data kept with the session" }),
+              ),
+            },
+            { examples: [{ title: "release notes", provider: "demo" }] },
+          ),
         ),
-      ),
-      response: { 201: Session, 404: ErrorBody },
-      detail: { operationId: "createSession", tags, summary: "Create a session", description: "404 when the provider profile does not exist." },
-    })
+        response: { 201: Session, 404: ErrorBody },
+        detail: {
+          operationId: "createSession",
+          tags,
+          summary: "Create a session",
+          description: "404 when the provider profile does not exist.",
+        },
+      },
+    )
     .get(
       "/sessions/:id",
       ({ params, query }) => ({
@@ -74,11 +116,23 @@ export function sessionRoutes(gw: Gateway) {
         params,
         query: t.Object({
           limit: Paging.limit,
-          before: t.Optional(t.Numeric({ description: "Messages with a seq below this (page backwards with the first seq you have)" })),
-          turns: t.Optional(t.Numeric({ minimum: 0, maximum: 500, default: 20, description: "Most recent turns to include" })),
+          before: t.Optional(
+            t.Numeric({ description: "Messages with a seq below this (page backwards with the first seq you have)" }),
+          ),
+          turns: t.Optional(
+            t.Numeric({ minimum: 0, maximum: 500, default: 20, description: "Most recent turns to include" }),
+          ),
         }),
-        response: { 200: t.Object({ session: Session, messages: t.Array(Message), turns: t.Array(Turn) }), ...notFound },
-        detail: { operationId: "getSession", tags, summary: "Read a session", description: "The session, its last `limit` messages (oldest first) and its recent turns." },
+        response: {
+          200: t.Object({ session: Session, messages: t.Array(Message), turns: t.Array(Turn) }),
+          ...notFound,
+        },
+        detail: {
+          operationId: "getSession",
+          tags,
+          summary: "Read a session",
+          description: "The session, its last `limit` messages (oldest first) and its recent turns.",
+        },
       },
     )
     .patch(
@@ -94,12 +148,19 @@ export function sessionRoutes(gw: Gateway) {
         body: t.Object(
           {
             title: t.Optional(t.String({ maxLength: 500 })),
-            provider: t.Optional(t.String({ description: "Switch to this provider profile at the next turn boundary" })),
+            provider: t.Optional(
+              t.String({ description: "Switch to this provider profile at the next turn boundary" }),
+            ),
           },
           { minProperties: 1, examples: [{ title: "renamed", provider: "demo" }] },
         ),
         response: { 200: Session, ...notFound },
-        detail: { operationId: "updateSession", tags, summary: "Rename or switch provider", description: "A provider switch is queued (`pendingProvider`) and applied when the next turn starts." },
+        detail: {
+          operationId: "updateSession",
+          tags,
+          summary: "Rename or switch provider",
+          description: "A provider switch is queued (`pendingProvider`) and applied when the next turn starts.",
+        },
       },
     )
     .delete(
@@ -111,14 +172,25 @@ export function sessionRoutes(gw: Gateway) {
       {
         params,
         response: { 200: t.Object({ deleted: t.String() }), ...notFound },
-        detail: { operationId: "deleteSession", tags, summary: "Delete a session", description: "Aborts its running turn and deletes its messages and turns." },
+        detail: {
+          operationId: "deleteSession",
+          tags,
+          summary: "Delete a session",
+          description: "Aborts its running turn and deletes its messages and turns.",
+        },
       },
     )
     .post(
       "/sessions/:id/turn",
       async ({ params, body, request }) => {
-        const accepted = gw.sessions.prompt({ sessionId: params.id, text: body.input, images: body.images, source: "api" })
-        if ((request.headers.get("accept") ?? "").includes("text/event-stream")) return streamTurn(gw, params.id, accepted)
+        const accepted = gw.sessions.prompt({
+          sessionId: params.id,
+          text: body.input,
+          images: body.images,
+          source: "api",
+        })
+        if ((request.headers.get("accept") ?? "").includes("text/event-stream"))
+          return streamTurn(gw, params.id, accepted)
         return { ...(await accepted.done), messageId: accepted.messageId }
       },
       {
@@ -136,12 +208,22 @@ export function sessionRoutes(gw: Gateway) {
               description: "The turn's outcome (JSON), or its events (text/event-stream)",
               content: {
                 "application/json": { schema: TurnResult as object, example: TurnResult.examples?.[0] },
-                "text/event-stream": { schema: { type: "string" }, example: 'event: turn.accepted\ndata: {"turnId":"turn_…","messageId":"msg_…","sessionId":"ses_…"}\n\n' },
+                "text/event-stream": {
+                  schema: { type: "string" },
+                  example:
+                    'event: turn.accepted\ndata: {"turnId":"turn_…","messageId":"msg_…","sessionId":"ses_…"}\n\n',
+                },
               },
             },
-            400: { description: "Invalid body; `fields` names each wrong field", content: { "application/json": { schema: ErrorBody as object } } },
+            400: {
+              description: "Invalid body; `fields` names each wrong field",
+              content: { "application/json": { schema: ErrorBody as object } },
+            },
             404: { description: "Unknown session", content: { "application/json": { schema: ErrorBody as object } } },
-            409: { description: "The gateway is stopping", content: { "application/json": { schema: ErrorBody as object } } },
+            409: {
+              description: "The gateway is stopping",
+              content: { "application/json": { schema: ErrorBody as object } },
+            },
           },
         },
       },
@@ -154,8 +236,16 @@ export function sessionRoutes(gw: Gateway) {
       },
       {
         params,
-        response: { 200: t.Object({ aborted: t.Boolean({ description: "false when no turn was running" }) }), ...notFound },
-        detail: { operationId: "abortTurn", tags, summary: "Abort the running turn", description: "The turn ends `failed` with reason `aborted by user`; queued turns still run." },
+        response: {
+          200: t.Object({ aborted: t.Boolean({ description: "false when no turn was running" }) }),
+          ...notFound,
+        },
+        detail: {
+          operationId: "abortTurn",
+          tags,
+          summary: "Abort the running turn",
+          description: "The turn ends `failed` with reason `aborted by user`; queued turns still run.",
+        },
       },
     )
 }
@@ -166,9 +256,16 @@ async function* streamTurn(gw: Gateway, sessionId: string, accepted: Accepted) {
   const mine = (event: Envelope) => {
     if ((event.data as { turnId?: string }).turnId === accepted.turn.id) queue.push(event)
   }
-  const stops = [TurnEvent.Started, TurnEvent.Delta, ToolEvent.Started, ToolEvent.Completed, SessionEvent.Message].map((def) => gw.bus.subscribe(def, mine))
+  const stops = [TurnEvent.Started, TurnEvent.Delta, ToolEvent.Started, ToolEvent.Completed, SessionEvent.Message].map(
+    (def) => gw.bus.subscribe(def, mine),
+  )
   accepted.done.then((result) => {
-    queue.push({ id: gw.bus.lastId(), type: `turn.${result.status}`, time: Date.now(), data: { ...result, messageId: accepted.messageId } })
+    queue.push({
+      id: gw.bus.lastId(),
+      type: `turn.${result.status}`,
+      time: Date.now(),
+      data: { ...result, messageId: accepted.messageId },
+    })
     queue.close()
   })
   try {

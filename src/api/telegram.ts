@@ -33,13 +33,21 @@ export function telegramRoutes(gw: Gateway) {
     app
       .get("/pairings", () => ({ pairings: store.list().map(view) }), {
         response: { 200: t.Object({ pairings: t.Array(Pairing) }) },
-        detail: { operationId: "listTelegramPairings", tags: ["telegram"], summary: "Open pairing codes and approved users" },
+        detail: {
+          operationId: "listTelegramPairings",
+          tags: ["telegram"],
+          summary: "Open pairing codes and approved users",
+        },
       })
       .post(
         "/pairings/:code/approve",
         ({ params, status }) => {
           const pairing = store.approve(params.code)
-          if (!pairing) return status(404, { error: "NotFound", message: `no open pairing with code "${params.code}" (codes work once and expire after an hour)` })
+          if (!pairing)
+            return status(404, {
+              error: "NotFound",
+              message: `no open pairing with code "${params.code}" (codes work once and expire after an hour)`,
+            })
           return { approved: view(pairing) }
         },
         {
@@ -49,7 +57,8 @@ export function telegramRoutes(gw: Gateway) {
             operationId: "approveTelegramPairing",
             tags: ["telegram"],
             summary: "Approve a pairing code",
-            description: "The Telegram user who received the code may talk to the agent from now on; the bot tells them within a few seconds.",
+            description:
+              "The Telegram user who received the code may talk to the agent from now on; the bot tells them within a few seconds.",
           },
         },
       ),

@@ -32,20 +32,36 @@ export function toolRoutes(gw: Gateway) {
       () => {
         const registry = gw.tools as typeof gw.tools & Rejections
         return {
-          tools: gw.tools.list().map((tool) => ({ name: tool.name, description: tool.description, parameters: tool.parameters, source: tool.source, file: tool.file })),
+          tools: gw.tools.list().map((tool) => ({
+            name: tool.name,
+            description: tool.description,
+            parameters: tool.parameters,
+            source: tool.source,
+            file: tool.file,
+          })),
           rejected: (typeof registry.rejected === "function" ? registry.rejected() : []) as { reason: string }[],
         }
       },
       {
         response: { 200: t.Object({ tools: t.Array(LoadedTool), rejected: t.Array(RejectedTool) }) },
-        detail: { operationId: "listTools", tags: ["tools"], summary: "Loaded and rejected tools", description: "Built-in and workspace tools with their argument schemas; workspace tools that failed to load, with the reason." },
+        detail: {
+          operationId: "listTools",
+          tags: ["tools"],
+          summary: "Loaded and rejected tools",
+          description:
+            "Built-in and workspace tools with their argument schemas; workspace tools that failed to load, with the reason.",
+        },
       },
     )
     .post(
       "/tools/:name/execute",
       async ({ params, body, request, status }) => {
         const tool = gw.tools.get(params.name)
-        if (!tool) return status(404, { error: "NotFound", message: `unknown tool "${params.name}"; GET /control/v1/tools lists them` })
+        if (!tool)
+          return status(404, {
+            error: "NotFound",
+            message: `unknown tool "${params.name}"; GET /control/v1/tools lists them`,
+          })
         const callId = `call_api_${crypto.randomUUID().slice(0, 12)}`
         const ids = { sessionId: "control-api", turnId: callId }
         gw.bus.publish(ToolEvent.Started, { ...ids, callId, name: tool.name, args: body ?? {} })
@@ -57,18 +73,38 @@ export function toolRoutes(gw: Gateway) {
             sessionId: ids.sessionId,
             turnId: ids.turnId,
             callId,
-            workspace: { root, tools: join(root, "tools"), memory: join(root, "memory"), prompts: join(root, "prompts") },
+            workspace: {
+              root,
+              tools: join(root, "tools"),
+              memory: join(root, "memory"),
+              prompts: join(root, "prompts"),
+            },
             signal: request.signal,
           },
         })
-        gw.bus.publish(ToolEvent.Completed, { ...ids, callId, name: tool.name, isError: result.isError, output: result.output, durationMs: result.durationMs })
+        gw.bus.publish(ToolEvent.Completed, {
+          ...ids,
+          callId,
+          name: tool.name,
+          isError: result.isError,
+          output: result.output,
+          durationMs: result.durationMs,
+        })
         return { name: tool.name, callId, ...result }
       },
       {
         params: t.Object({ name: t.String({ description: "Tool name", examples: ["file.list"] }) }),
-        body: t.Optional(t.Record(t.String(), t.Unknown(), { description: "The tool's arguments", examples: [{ path: "." }] })),
+        body: t.Optional(
+          t.Record(t.String(), t.Unknown(), { description: "The tool's arguments", examples: [{ path: "." }] }),
+        ),
         response: {
-          200: t.Object({ name: t.String(), callId: t.String(), output: t.String(), isError: t.Boolean({ description: "true for invalid arguments, a timeout or a failure" }), durationMs: t.Number() }),
+          200: t.Object({
+            name: t.String(),
+            callId: t.String(),
+            output: t.String(),
+            isError: t.Boolean({ description: "true for invalid arguments, a timeout or a failure" }),
+            durationMs: t.Number(),
+          }),
           404: ErrorBody,
         },
         detail: {

@@ -2,7 +2,12 @@
 import { Elysia, t } from "elysia"
 import type { Gateway } from "../gateway/gateway.ts"
 
-const Counts = { turns: t.Number(), input: t.Number({ description: "Input tokens" }), output: t.Number({ description: "Output tokens" }), cached: t.Number({ description: "Cached input tokens" }) }
+const Counts = {
+  turns: t.Number(),
+  input: t.Number({ description: "Input tokens" }),
+  output: t.Number({ description: "Output tokens" }),
+  cached: t.Number({ description: "Cached input tokens" }),
+}
 
 export function usageRoutes(gw: Gateway) {
   return new Elysia({ prefix: "/control/v1" }).get(
@@ -10,23 +15,52 @@ export function usageRoutes(gw: Gateway) {
     ({ query }) => {
       const since = query.since ?? 0
       const providers = gw.store.usageByProvider(since)
-      const totals = providers.reduce((sum, row) => ({ turns: sum.turns + row.turns, input: sum.input + row.input, output: sum.output + row.output, cached: sum.cached + row.cached }), {
-        turns: 0,
-        input: 0,
-        output: 0,
-        cached: 0,
-      })
+      const totals = providers.reduce(
+        (sum, row) => ({
+          turns: sum.turns + row.turns,
+          input: sum.input + row.input,
+          output: sum.output + row.output,
+          cached: sum.cached + row.cached,
+        }),
+        {
+          turns: 0,
+          input: 0,
+          output: 0,
+          cached: 0,
+        },
+      )
       return { since, totals, providers }
     },
     {
-      query: t.Object({ since: t.Optional(t.Numeric({ minimum: 0, description: "Only turns created at or after this time (ms since the epoch)" })) }),
+      query: t.Object({
+        since: t.Optional(
+          t.Numeric({ minimum: 0, description: "Only turns created at or after this time (ms since the epoch)" }),
+        ),
+      }),
       response: {
         200: t.Object(
-          { since: t.Number(), totals: t.Object(Counts), providers: t.Array(t.Object({ provider: t.String(), ...Counts })) },
-          { examples: [{ since: 0, totals: { turns: 3, input: 2400, output: 310, cached: 0 }, providers: [{ provider: "demo", turns: 3, input: 2400, output: 310, cached: 0 }] }] },
+          {
+            since: t.Number(),
+            totals: t.Object(Counts),
+            providers: t.Array(t.Object({ provider: t.String(), ...Counts })),
+          },
+          {
+            examples: [
+              {
+                since: 0,
+                totals: { turns: 3, input: 2400, output: 310, cached: 0 },
+                providers: [{ provider: "demo", turns: 3, input: 2400, output: 310, cached: 0 }],
+              },
+            ],
+          },
         ),
       },
-      detail: { operationId: "getUsage", tags: ["usage"], summary: "Token usage", description: "Sums the usage recorded on finished turns, overall and per provider profile." },
+      detail: {
+        operationId: "getUsage",
+        tags: ["usage"],
+        summary: "Token usage",
+        description: "Sums the usage recorded on finished turns, overall and per provider profile.",
+      },
     },
   )
 }

@@ -12,7 +12,11 @@ export interface Bus {
   publish<E extends EventDef>(def: E, data: Payload<E>): Envelope<Payload<E>>
   subscribe<E extends EventDef>(def: E, handler: (event: Envelope<Payload<E>>) => void): () => void
   subscribeAll(handler: Handler): () => void
-  once<E extends EventDef>(def: E, predicate?: (data: Payload<E>) => boolean, timeoutMs?: number): Promise<Envelope<Payload<E>>>
+  once<E extends EventDef>(
+    def: E,
+    predicate?: (data: Payload<E>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Envelope<Payload<E>>>
   /** Buffered envelopes with an id greater than `afterId`, oldest first; null if some were already dropped. */
   since(afterId: number): Envelope[] | null
   lastId(): number

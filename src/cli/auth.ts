@@ -14,8 +14,16 @@ import { Flag } from "../util/flag.ts"
 const KINDS = ["openai", "anthropic", "openai-compatible", "xai"] as const
 
 const workspaceArgs = {
-  workspace: { type: "string", alias: "w", description: "Workspace folder (default: DROST_WORKSPACE or the current folder)" },
-  config: { type: "string", alias: "c", description: "Config file (default: the first drost.config.* in the workspace)" },
+  workspace: {
+    type: "string",
+    alias: "w",
+    description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
+  },
+  config: {
+    type: "string",
+    alias: "c",
+    description: "Config file (default: the first drost.config.* in the workspace)",
+  },
 } as const
 
 async function configOf(args: { workspace?: string; config?: string }): Promise<Config> {
@@ -29,10 +37,14 @@ async function secret(given: string | undefined, label: string): Promise<string>
   if (given) return given.trim()
   if (!process.stdin.isTTY) {
     const piped = (await new Response(Bun.stdin.stream()).text()).trim()
-    if (!piped) throw new Error(`no ${label} given: pass it as an argument, pipe it on stdin, or run in a terminal to be asked`)
+    if (!piped)
+      throw new Error(`no ${label} given: pass it as an argument, pipe it on stdin, or run in a terminal to be asked`)
     return piped
   }
-  const typed = await p.password({ message: `${label} (input hidden)`, validate: (value) => (value?.trim() ? undefined : `paste the ${label}, or press Ctrl-C`) })
+  const typed = await p.password({
+    message: `${label} (input hidden)`,
+    validate: (value) => (value?.trim() ? undefined : `paste the ${label}, or press Ctrl-C`),
+  })
   if (p.isCancel(typed)) throw new Error("cancelled")
   return typed.trim()
 }
@@ -48,26 +60,45 @@ async function run(task: () => Promise<void>): Promise<never> {
 }
 
 const setApiKey = defineCommand({
-  meta: { name: "set-api-key", description: "Store an API key in .drost/auth-profiles.json (key from the argument, stdin or a hidden prompt)" },
+  meta: {
+    name: "set-api-key",
+    description: "Store an API key in .drost/auth-profiles.json (key from the argument, stdin or a hidden prompt)",
+  },
   args: {
     kind: { type: "positional", required: true, description: `Provider kind: ${KINDS.join(", ")}` },
-    profileId: { type: "positional", required: true, description: "Auth profile id (a provider profile with the same id, or with authProfile set to it, uses it)" },
-    key: { type: "positional", required: false, description: "The key (better: omit it and pipe it or type it, so it stays out of shell history)" },
+    profileId: {
+      type: "positional",
+      required: true,
+      description: "Auth profile id (a provider profile with the same id, or with authProfile set to it, uses it)",
+    },
+    key: {
+      type: "positional",
+      required: false,
+      description: "The key (better: omit it and pipe it or type it, so it stays out of shell history)",
+    },
     ...workspaceArgs,
   },
   run: ({ args }) =>
     run(async () => {
-      if (!(KINDS as readonly string[]).includes(args.kind)) throw new Error(`unknown kind "${args.kind}"; expected one of ${KINDS.join(", ")}`)
-      if (!/^[A-Za-z0-9_.:-]+$/.test(args.profileId)) throw new Error(`invalid profile id "${args.profileId}" (letters, digits, _ . : -)`)
+      if (!(KINDS as readonly string[]).includes(args.kind))
+        throw new Error(`unknown kind "${args.kind}"; expected one of ${KINDS.join(", ")}`)
+      if (!/^[A-Za-z0-9_.:-]+$/.test(args.profileId))
+        throw new Error(`invalid profile id "${args.profileId}" (letters, digits, _ . : -)`)
       const config = await configOf(args)
       const key = await secret(args.key, "API key")
       setEntry(config.stateDir, args.profileId, { kind: args.kind, apiKey: key })
-      process.stdout.write(`saved the API key for auth profile "${args.profileId}" (${args.kind}) in ${shown(authPath(config.stateDir))} (mode 600)\n`)
+      process.stdout.write(
+        `saved the API key for auth profile "${args.profileId}" (${args.kind}) in ${shown(authPath(config.stateDir))} (mode 600)\n`,
+      )
     }),
 })
 
 const setSetupToken = defineCommand({
-  meta: { name: "set-setup-token", description: "Store an Anthropic setup token (from `claude setup-token`) for kind anthropic; profile id defaults to \"anthropic\"" },
+  meta: {
+    name: "set-setup-token",
+    description:
+      'Store an Anthropic setup token (from `claude setup-token`) for kind anthropic; profile id defaults to "anthropic"',
+  },
   args: {
     profileId: { type: "positional", required: false, description: "Auth profile id (default: anthropic)" },
     token: { type: "positional", required: false, description: "The token (better: omit it and pipe it or type it)" },
@@ -76,17 +107,25 @@ const setSetupToken = defineCommand({
   run: ({ args }) =>
     run(async () => {
       // `drost auth set-setup-token sk-ant-oat…` means the token for the default profile.
-      const [id, given] = args.profileId?.startsWith("sk-ant-") && !args.token ? ["anthropic", args.profileId] : [args.profileId ?? "anthropic", args.token]
+      const [id, given] =
+        args.profileId?.startsWith("sk-ant-") && !args.token
+          ? ["anthropic", args.profileId]
+          : [args.profileId ?? "anthropic", args.token]
       if (!/^[A-Za-z0-9_.:-]+$/.test(id)) throw new Error(`invalid profile id "${id}" (letters, digits, _ . : -)`)
       const config = await configOf(args)
       const token = await secret(given, "setup token")
       setEntry(config.stateDir, id, { kind: "anthropic", token })
-      process.stdout.write(`saved the setup token for auth profile "${id}" (anthropic) in ${shown(authPath(config.stateDir))} (mode 600)\n`)
+      process.stdout.write(
+        `saved the setup token for auth profile "${id}" (anthropic) in ${shown(authPath(config.stateDir))} (mode 600)\n`,
+      )
     }),
 })
 
 const list = defineCommand({
-  meta: { name: "list", description: "List auth profiles (ids, kinds and which provider profiles use them; never the secrets)" },
+  meta: {
+    name: "list",
+    description: "List auth profiles (ids, kinds and which provider profiles use them; never the secrets)",
+  },
   args: { ...workspaceArgs, json: { type: "boolean", description: "Print JSON" } },
   run: ({ args }) =>
     run(async () => {
@@ -97,18 +136,24 @@ const list = defineCommand({
         kind: entry.kind,
         type: entry.apiKey ? "api-key" : entry.kind === "anthropic" ? "setup-token" : "token",
         updatedAt: entry.updatedAt ? new Date(entry.updatedAt).toISOString() : null,
-        usedBy: config.providers.profiles.filter((profile) => (profile.authProfile ?? profile.id) === id).map((profile) => profile.id),
+        usedBy: config.providers.profiles
+          .filter((profile) => (profile.authProfile ?? profile.id) === id)
+          .map((profile) => profile.id),
       }))
       if (args.json) {
         process.stdout.write(`${JSON.stringify({ file: authPath(config.stateDir), profiles: rows }, null, 2)}\n`)
         return
       }
       if (rows.length === 0) {
-        process.stdout.write(`no auth profiles in ${shown(authPath(config.stateDir))}; add one with \`drost auth set-api-key <kind> <profileId>\`\n`)
+        process.stdout.write(
+          `no auth profiles in ${shown(authPath(config.stateDir))}; add one with \`drost auth set-api-key <kind> <profileId>\`\n`,
+        )
         return
       }
       for (const row of rows)
-        process.stdout.write(`${row.id.padEnd(20)} ${row.kind.padEnd(18)} ${row.type.padEnd(12)} [redacted]  ${row.usedBy.length ? `used by ${row.usedBy.join(", ")}` : "not used by any profile"}\n`)
+        process.stdout.write(
+          `${row.id.padEnd(20)} ${row.kind.padEnd(18)} ${row.type.padEnd(12)} [redacted]  ${row.usedBy.length ? `used by ${row.usedBy.join(", ")}` : "not used by any profile"}\n`,
+        )
     }),
 })
 
@@ -118,12 +163,16 @@ const remove = defineCommand({
   run: ({ args }) =>
     run(async () => {
       const config = await configOf(args)
-      if (!removeEntry(config.stateDir, args.profileId)) throw new Error(`no auth profile "${args.profileId}" (see \`drost auth list\`)`)
+      if (!removeEntry(config.stateDir, args.profileId))
+        throw new Error(`no auth profile "${args.profileId}" (see \`drost auth list\`)`)
       process.stdout.write(`removed auth profile "${args.profileId}"\n`)
     }),
 })
 
 export const authCommand = defineCommand({
-  meta: { name: "auth", description: "Manage provider credentials in .drost/auth-profiles.json (mode 600, never printed)" },
+  meta: {
+    name: "auth",
+    description: "Manage provider credentials in .drost/auth-profiles.json (mode 600, never printed)",
+  },
   subCommands: { "set-api-key": setApiKey, "set-setup-token": setSetupToken, list, remove },
 })

@@ -23,7 +23,8 @@ export interface AttachOptions {
 }
 
 const ATTACHED_TITLE = "terminal (attached)"
-const paint = (code: number) => (text: string) => (Flag.noColor() || !process.stdout.isTTY ? text : `\x1b[${code}m${text}\x1b[0m`)
+const paint = (code: number) => (text: string) =>
+  Flag.noColor() || !process.stdout.isTTY ? text : `\x1b[${code}m${text}\x1b[0m`
 const dim = paint(2)
 const cyan = paint(36)
 const red = paint(31)
@@ -40,14 +41,29 @@ class AttachError extends Error {}
 
 async function endpoint(options: AttachOptions): Promise<{ url: string; token: string }> {
   const root = resolve(options.workspace)
-  const config = options.url && options.token ? null : findConfig(root) || options.config ? await load({ root, file: options.config }) : null
+  const config =
+    options.url && options.token
+      ? null
+      : findConfig(root) || options.config
+        ? await load({ root, file: options.config })
+        : null
   const stateDir = config?.stateDir ?? join(root, ".drost")
   const port = config?.controlApi.port ?? 7420
   const url = options.url ?? (port === 0 ? null : `http://${config?.controlApi.host ?? "127.0.0.1"}:${port}`)
-  if (!url) throw new AttachError("controlApi.port is 0 (a random port); pass --url http://127.0.0.1:<port> from the gateway's start line")
+  if (!url)
+    throw new AttachError(
+      "controlApi.port is 0 (a random port); pass --url http://127.0.0.1:<port> from the gateway's start line",
+    )
   const file = tokenFile(stateDir)
-  const token = options.token ?? config?.controlApi.token ?? Flag.controlAdminToken() ?? (existsSync(file) ? readFileSync(file, "utf8").trim() : undefined)
-  if (!token) throw new AttachError(`no Control API token: pass --token, set DROST_CONTROL_ADMIN_TOKEN, or run in the gateway's workspace (${file})`)
+  const token =
+    options.token ??
+    config?.controlApi.token ??
+    Flag.controlAdminToken() ??
+    (existsSync(file) ? readFileSync(file, "utf8").trim() : undefined)
+  if (!token)
+    throw new AttachError(
+      `no Control API token: pass --token, set DROST_CONTROL_ADMIN_TOKEN, or run in the gateway's workspace (${file})`,
+    )
   return { url: url.replace(/\/+$/, ""), token }
 }
 
@@ -89,31 +105,49 @@ export async function attachChat(options: AttachOptions): Promise<number> {
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${url}/control/v1${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     }).catch((error: Error) => {
-      throw new AttachError(`no gateway answers at ${url} (${error.message}); start one with \`drost start\` or \`drost service install\``)
+      throw new AttachError(
+        `no gateway answers at ${url} (${error.message}); start one with \`drost start\` or \`drost service install\``,
+      )
     })
     const payload = (await response.json().catch(() => ({}))) as T & { message?: string }
     if (!response.ok) throw new AttachError(`${method} ${path}: ${response.status} ${payload.message ?? ""}`.trim())
     return payload
   }
-  const latest = async (query: string) => (await call<{ sessions: Session[] }>("GET", `/sessions?limit=1&${query}`)).sessions[0]
+  const latest = async (query: string) =>
+    (await call<{ sessions: Session[] }>("GET", `/sessions?limit=1&${query}`)).sessions[0]
   const create = () => call<Session>("POST", "/sessions", { title: ATTACHED_TITLE })
   let session: Session = options.session
     ? (await call<{ session: Session }>("GET", `/sessions/${encodeURIComponent(options.session)}?limit=1`)).session
     : options.new
       ? await create()
-      : ([await latest("channel=terminal"), await latest(`q=${encodeURIComponent(ATTACHED_TITLE)}`)].filter((found): found is Session => Boolean(found)).sort((a, b) => b.updatedAt - a.updatedAt)[0] ??
-        (await create()))
+      : ([await latest("channel=terminal"), await latest(`q=${encodeURIComponent(ATTACHED_TITLE)}`)]
+          .filter((found): found is Session => Boolean(found))
+          .sort((a, b) => b.updatedAt - a.updatedAt)[0] ?? (await create()))
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY)
   if (interactive) {
-    out.write(dim(`Attached to ${url} · session ${session.id} (${session.messageCount} messages) · provider ${session.provider}\n`))
-    out.write(dim("Type a message, or /help. Ctrl-C aborts a turn; Ctrl-D or /quit detaches (the gateway keeps running).\n"))
+    out.write(
+      dim(
+        `Attached to ${url} · session ${session.id} (${session.messageCount} messages) · provider ${session.provider}\n`,
+      ),
+    )
+    out.write(
+      dim("Type a message, or /help. Ctrl-C aborts a turn; Ctrl-D or /quit detaches (the gateway keeps running).\n"),
+    )
   }
 
   let running: AbortController | null = null
-  const rl = createInterface({ input: process.stdin, output: interactive ? out : undefined, prompt: cyan("you › "), terminal: interactive })
+  const rl = createInterface({
+    input: process.stdin,
+    output: interactive ? out : undefined,
+    prompt: cyan("you › "),
+    terminal: interactive,
+  })
   rl.on("SIGINT", () => {
     if (!running) return rl.close()
     call("POST", `/sessions/${session.id}/abort`).catch(() => {})
@@ -129,7 +163,12 @@ export async function attachChat(options: AttachOptions): Promise<number> {
     },
     sessions: async () => {
       const list = (await call<{ sessions: Session[] }>("GET", "/sessions?limit=10")).sessions
-      return list.map((item) => `${item.id === session.id ? "*" : " "} ${item.id}  ${item.title || "(untitled)"} · ${item.messageCount} messages · ${new Date(item.updatedAt).toISOString()}`).join("\n")
+      return list
+        .map(
+          (item) =>
+            `${item.id === session.id ? "*" : " "} ${item.id}  ${item.title || "(untitled)"} · ${item.messageCount} messages · ${new Date(item.updatedAt).toISOString()}`,
+        )
+        .join("\n")
     },
     session: async (arg) => {
       if (!arg) return "usage: /session <id> (see /sessions)"
@@ -137,7 +176,10 @@ export async function attachChat(options: AttachOptions): Promise<number> {
       return `switched to ${session.id} (${session.messageCount} messages)`
     },
     status: async () => {
-      const status = await call<{ state: string; sessions: number; runningTurns: number; uptimeMs: number }>("GET", "/status")
+      const status = await call<{ state: string; sessions: number; runningTurns: number; uptimeMs: number }>(
+        "GET",
+        "/status",
+      )
       return `gateway ${status.state} · ${status.sessions} sessions · ${status.runningTurns} running turns · up ${Math.round(status.uptimeMs / 1000)} s · session ${session.id} on ${session.provider}`
     },
     providers: async () => JSON.stringify(await call("GET", "/providers"), null, 2),
@@ -147,7 +189,10 @@ export async function attachChat(options: AttachOptions): Promise<number> {
       return `provider switches to ${arg} at the next turn`
     },
     tools: async () => JSON.stringify(await call("GET", "/tools"), null, 2),
-    abort: async () => ((await call<{ aborted: boolean }>("POST", `/sessions/${session.id}/abort`)).aborted ? "aborted" : "no turn was running"),
+    abort: async () =>
+      (await call<{ aborted: boolean }>("POST", `/sessions/${session.id}/abort`)).aborted
+        ? "aborted"
+        : "no turn was running",
     restart: async () => JSON.stringify(await call("POST", "/runtime/restart", {})),
   }
 
@@ -170,10 +215,12 @@ export async function attachChat(options: AttachOptions): Promise<number> {
       for await (const { event, data } of events(response)) {
         if (event === "session.turn.delta") out.write(String(data.text ?? ""))
         else if (event === "tool.call.started") out.write(`\n${dim(`  ⚙ ${data.name} ${preview(data.args)}`)}\n`)
-        else if (event === "tool.call.completed") out.write(`${dim(`  ${data.isError ? "✗" : "✓"} ${data.name} · ${data.durationMs} ms`)}\n`)
+        else if (event === "tool.call.completed")
+          out.write(`${dim(`  ${data.isError ? "✗" : "✓"} ${data.name} · ${data.durationMs} ms`)}\n`)
         else if (event.startsWith("turn.")) {
           if (event === "turn.completed") ok = true
-          else if (event !== "turn.accepted") out.write(`\n${red(`[turn ${data.status ?? event.slice(5)}: ${data.reason ?? ""}]`)}`)
+          else if (event !== "turn.accepted")
+            out.write(`\n${red(`[turn ${data.status ?? event.slice(5)}: ${data.reason ?? ""}]`)}`)
         }
       }
       out.write("\n")
@@ -190,7 +237,9 @@ export async function attachChat(options: AttachOptions): Promise<number> {
     if (input.startsWith("/")) {
       const [name = "", ...rest] = input.slice(1).split(/\s+/)
       const command = commands[name]
-      const reply = command ? await command(rest.join(" ")).catch((error: Error) => red(error.message)) : `unknown command /${name}; /help lists them`
+      const reply = command
+        ? await command(rest.join(" ")).catch((error: Error) => red(error.message))
+        : `unknown command /${name}; /help lists them`
       if (reply === "quit") break
       out.write(`${reply}\n`)
     } else if (input) {

@@ -38,11 +38,14 @@ export function runChat(gw: Gateway): Promise<"quit"> {
 
   out.write(`${dim("Type a message, or /help for commands. Ctrl-C aborts a turn; Ctrl-D or /quit leaves.")}\n`)
   if (last) {
-    const recent = gw.store.messages(sessionId, { limit: 4 }).filter((message) => message.role === "user" || message.role === "assistant")
+    const recent = gw.store
+      .messages(sessionId, { limit: 4 })
+      .filter((message) => message.role === "user" || message.role === "assistant")
     out.write(dim(`Resumed session ${sessionId} (${last.messageCount} messages).\n`))
     for (const message of recent) {
       const text = Msg.text(message.parts).trim()
-      if (text) out.write(dim(`  ${message.role === "user" ? "you" : "drost"}: ${preview(text.replace(/\s+/g, " "), 100)}\n`))
+      if (text)
+        out.write(dim(`  ${message.role === "user" ? "you" : "drost"}: ${preview(text.replace(/\s+/g, " "), 100)}\n`))
     }
   } else out.write(dim(`New session ${sessionId}.\n`))
 
@@ -61,7 +64,9 @@ export function runChat(gw: Gateway): Promise<"quit"> {
       if (!mine(event.data)) return
       const lines = event.data.output.split("\n").length
       const mark = event.data.isError ? red("✗") : green("✓")
-      out.write(`\n  ${mark} ${dim(`${event.data.name} · ${event.data.isError ? preview(event.data.output, 60) : `${lines} line${lines === 1 ? "" : "s"}`} · ${event.data.durationMs} ms`)}\n`)
+      out.write(
+        `\n  ${mark} ${dim(`${event.data.name} · ${event.data.isError ? preview(event.data.output, 60) : `${lines} line${lines === 1 ? "" : "s"}`} · ${event.data.durationMs} ms`)}\n`,
+      )
     }),
   ]
 

@@ -6,7 +6,9 @@
  */
 import type { Gateway } from "../gateway/gateway.ts"
 
-export type FromChild = { type: "ready"; pid: number; url: string | null } | { type: "canary"; ok: boolean; detail: string; durationMs: number }
+export type FromChild =
+  | { type: "ready"; pid: number; url: string | null }
+  | { type: "canary"; ok: boolean; detail: string; durationMs: number }
 
 export type ToChild =
   | { type: "canary" }
@@ -49,7 +51,11 @@ export async function canary(gw: Gateway): Promise<{ ok: boolean; detail: string
     const accepted = gw.sessions.prompt({ sessionId: session.id, text: "list files", source: "canary" })
     const result = await accepted.done
     const ok = result.status === "completed"
-    return { ok, detail: ok ? `turn completed: ${result.text.slice(0, 80)}` : `turn ${result.status}: ${result.reason}`, durationMs: Math.round(performance.now() - started) }
+    return {
+      ok,
+      detail: ok ? `turn completed: ${result.text.slice(0, 80)}` : `turn ${result.status}: ${result.reason}`,
+      durationMs: Math.round(performance.now() - started),
+    }
   } catch (error) {
     return { ok: false, detail: (error as Error).message, durationMs: Math.round(performance.now() - started) }
   } finally {

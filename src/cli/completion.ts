@@ -25,7 +25,14 @@ export async function walk(command: CommandDef, path: string[] = []): Promise<No
     .filter(([, def]) => def.type !== "positional")
     .flatMap(([name, def]) => {
       const description = def.description ?? ""
-      return def.type === "boolean" && def.default === true ? [{ name: `--no-${name}`, description: (def as { negativeDescription?: string }).negativeDescription ?? description }] : [{ name: `--${name}`, description }]
+      return def.type === "boolean" && def.default === true
+        ? [
+            {
+              name: `--no-${name}`,
+              description: (def as { negativeDescription?: string }).negativeDescription ?? description,
+            },
+          ]
+        : [{ name: `--${name}`, description }]
     })
   flags.push({ name: "--help", description: "Show help" })
   if (path.length === 0) flags.push({ name: "--version", description: "Print the version" })
@@ -44,7 +51,10 @@ const single = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`
 const firstSentence = (text: string) => text.split(/[.;:](\s|$)/)[0]!.slice(0, 90)
 
 export function bash(nodes: Node[]): string {
-  const cases = nodes.map((node) => `    ${single(node.path.join(" "))}) opts=${single([...node.children.map((child) => child.name), ...node.flags.map((flag) => flag.name)].join(" "))} ;;`)
+  const cases = nodes.map(
+    (node) =>
+      `    ${single(node.path.join(" "))}) opts=${single([...node.children.map((child) => child.name), ...node.flags.map((flag) => flag.name)].join(" "))} ;;`,
+  )
   return `# drost completion for bash: eval "$(drost completion bash)" in ~/.bashrc
 _drost() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" path="" word opts="" i
@@ -62,8 +72,12 @@ complete -o default -F _drost drost
 }
 
 export function zsh(nodes: Node[]): string {
-  const item = (name: string, description: string) => single(`${name.replace(/:/g, "\\:")}:${firstSentence(description)}`)
-  const cases = nodes.map((node) => `    ${single(node.path.join(" "))}) items=(${[...node.children.map((child) => item(child.name, child.description)), ...node.flags.map((flag) => item(flag.name, flag.description))].join(" ")}) ;;`)
+  const item = (name: string, description: string) =>
+    single(`${name.replace(/:/g, "\\:")}:${firstSentence(description)}`)
+  const cases = nodes.map(
+    (node) =>
+      `    ${single(node.path.join(" "))}) items=(${[...node.children.map((child) => item(child.name, child.description)), ...node.flags.map((flag) => item(flag.name, flag.description))].join(" ")}) ;;`,
+  )
   return `#compdef drost
 # drost completion for zsh: eval "$(drost completion zsh)" in ~/.zshrc (after compinit)
 _drost() {
@@ -83,15 +97,25 @@ compdef _drost drost
 }
 
 export function fish(nodes: Node[]): string {
-  const lines = ["# drost completion for fish: drost completion fish > ~/.config/fish/completions/drost.fish", "complete -c drost -f"]
+  const lines = [
+    "# drost completion for fish: drost completion fish > ~/.config/fish/completions/drost.fish",
+    "complete -c drost -f",
+  ]
   for (const node of nodes) {
     // Condition: exactly this path of subcommands so far.
     const seen = node.path.map((name) => `__fish_seen_subcommand_from ${name}`)
-    const deeper = node.children.length > 0 ? [`not __fish_seen_subcommand_from ${node.children.map((child) => child.name).join(" ")}`] : []
+    const deeper =
+      node.children.length > 0
+        ? [`not __fish_seen_subcommand_from ${node.children.map((child) => child.name).join(" ")}`]
+        : []
     const condition = node.path.length === 0 ? ["__fish_use_subcommand"] : [...seen, ...deeper]
     const when = single(condition.join("; and "))
-    for (const child of node.children) lines.push(`complete -c drost -n ${when} -a ${single(child.name)} -d ${single(firstSentence(child.description))}`)
-    for (const flag of node.flags) lines.push(`complete -c drost -n ${when} -l ${single(flag.name.slice(2))} -d ${single(firstSentence(flag.description))}`)
+    for (const child of node.children)
+      lines.push(`complete -c drost -n ${when} -a ${single(child.name)} -d ${single(firstSentence(child.description))}`)
+    for (const flag of node.flags)
+      lines.push(
+        `complete -c drost -n ${when} -l ${single(flag.name.slice(2))} -d ${single(firstSentence(flag.description))}`,
+      )
   }
   return `${lines.join("\n")}\n`
 }

@@ -46,9 +46,19 @@ function secretFiles(config: Config): Check[] {
       continue
     }
     fixMode(file)
-    out.push({ name, status: "warn", detail: `was mode ${mode.toString(8)} (readable by other users); tightened to 600`, fix: "if others could log in here, rotate the secrets in it" })
+    out.push({
+      name,
+      status: "warn",
+      detail: `was mode ${mode.toString(8)} (readable by other users); tightened to 600`,
+      fix: "if others could log in here, rotate the secrets in it",
+    })
   }
-  if (out.length === 0) out.push({ name: "auth profiles", status: "ok", detail: "no .drost/auth-profiles.json (keys come from the environment)" })
+  if (out.length === 0)
+    out.push({
+      name: "auth profiles",
+      status: "ok",
+      detail: "no .drost/auth-profiles.json (keys come from the environment)",
+    })
   return out
 }
 
@@ -60,25 +70,46 @@ async function providers(config: Config, options: DoctorOptions): Promise<Check[
     const name = `provider ${profile.id}${isDefault ? " (default)" : ""}`
     const severity: Status = isDefault ? "fail" : "warn"
     if (profile.kind === "demo") {
-      out.push({ name, status: "ok", detail: "offline demo provider", ...(isDefault ? { fix: "for a real model: drost setup" } : {}) })
+      out.push({
+        name,
+        status: "ok",
+        detail: "offline demo provider",
+        ...(isDefault ? { fix: "for a real model: drost setup" } : {}),
+      })
       continue
     }
     const found = credentials.resolve(profile)
     const source = credentials.source(profile)
     if (!found && (profile.authProfile || needsKey(profile.kind))) {
       const env = DEFAULT_KEY_ENV[profile.kind]
-      out.push({ name, status: severity, detail: `no key: ${source}`, fix: `drost setup --provider ${profile.kind}, or drost auth set-api-key ${profile.kind} ${profile.authProfile ?? profile.id}${env ? `, or export ${env}` : ""}` })
+      out.push({
+        name,
+        status: severity,
+        detail: `no key: ${source}`,
+        fix: `drost setup --provider ${profile.kind}, or drost auth set-api-key ${profile.kind} ${profile.authProfile ?? profile.id}${env ? `, or export ${env}` : ""}`,
+      })
       continue
     }
     if (options.offline) {
       out.push({ name, status: "ok", detail: `key: ${source}; not probed (--offline)` })
       continue
     }
-    const result = await probeProvider(profile.kind, { apiKey: found?.value, baseUrl: profile.baseUrl ?? DEFAULT_BASE_URL[profile.kind], timeoutMs: 5000 })
+    const result = await probeProvider(profile.kind, {
+      apiKey: found?.value,
+      baseUrl: profile.baseUrl ?? DEFAULT_BASE_URL[profile.kind],
+      timeoutMs: 5000,
+    })
     out.push(
       result.ok
         ? { name, status: "ok", detail: `${result.detail} (key: ${source})` }
-        : { name, status: severity, detail: result.detail, fix: result.detail.includes("rejected") ? `replace the key: drost setup --provider ${profile.kind}` : "check baseUrl and the network" },
+        : {
+            name,
+            status: severity,
+            detail: result.detail,
+            fix: result.detail.includes("rejected")
+              ? `replace the key: drost setup --provider ${profile.kind}`
+              : "check baseUrl and the network",
+          },
     )
   }
   return out
@@ -89,16 +120,34 @@ async function telegram(config: Config, auth: AuthFile, options: DoctorOptions):
   for (const [index, channel] of (config.channels ?? []).entries()) {
     if (channel.kind !== "telegram") continue
     const name = `telegram channel ${index + 1}`
-    const token = channel.token ?? (channel.authProfile ? auth.profiles[channel.authProfile]?.token : undefined) ?? Flag.get(channel.tokenEnv ?? "TELEGRAM_BOT_TOKEN")
+    const token =
+      channel.token ??
+      (channel.authProfile ? auth.profiles[channel.authProfile]?.token : undefined) ??
+      Flag.get(channel.tokenEnv ?? "TELEGRAM_BOT_TOKEN")
     if (!token) {
-      out.push({ name, status: "fail", detail: "no bot token", fix: "drost setup --telegram, or export TELEGRAM_BOT_TOKEN" })
+      out.push({
+        name,
+        status: "fail",
+        detail: "no bot token",
+        fix: "drost setup --telegram, or export TELEGRAM_BOT_TOKEN",
+      })
       continue
     }
     if ((channel.allowedUsers ?? []).length === 0 && !channel.pairing)
-      out.push({ name: `${name} access`, status: "warn", detail: "allowedUsers is empty and pairing is off: the bot answers no one", fix: "add your user id to allowedUsers" })
+      out.push({
+        name: `${name} access`,
+        status: "warn",
+        detail: "allowedUsers is empty and pairing is off: the bot answers no one",
+        fix: "add your user id to allowedUsers",
+      })
     if (options.offline) continue
     const result = await probeTelegram(token, { apiRoot: channel.apiRoot, timeoutMs: 5000 })
-    out.push({ name, status: result.ok ? "ok" : "fail", detail: `getMe: ${result.detail}`, ...(result.ok ? {} : { fix: "check the token with @BotFather, then drost setup --telegram" }) })
+    out.push({
+      name,
+      status: result.ok ? "ok" : "fail",
+      detail: `getMe: ${result.detail}`,
+      ...(result.ok ? {} : { fix: "check the token with @BotFather, then drost setup --telegram" }),
+    })
   }
   return out
 }
@@ -120,9 +169,15 @@ async function port(config: Config): Promise<Check> {
   const pid = runningGateway(config.stateDir)
   if (pid !== null) {
     if (wanted === 0) return { name, status: "ok", detail: `gateway running (pid ${pid}) on a random port` }
-    const health = await fetch(`http://${host}:${wanted}/healthz`, { signal: AbortSignal.timeout(3000) }).catch(() => null)
+    const health = await fetch(`http://${host}:${wanted}/healthz`, { signal: AbortSignal.timeout(3000) }).catch(
+      () => null,
+    )
     return health
-      ? { name, status: health.status === 200 ? "ok" : "warn", detail: `gateway running (pid ${pid}); /healthz ${health.status}` }
+      ? {
+          name,
+          status: health.status === 200 ? "ok" : "warn",
+          detail: `gateway running (pid ${pid}); /healthz ${health.status}`,
+        }
       : { name, status: "warn", detail: `gateway pid ${pid} is alive but ${host}:${wanted} does not answer` }
   }
   if (wanted === 0) return { name, status: "ok", detail: "port 0: a free port is picked at start" }
@@ -131,7 +186,12 @@ async function port(config: Config): Promise<Check> {
     probe.stop(true)
     return { name, status: "ok", detail: `${host}:${wanted} is free` }
   } catch (error) {
-    return { name, status: "fail", detail: `${host}:${wanted} is taken (${(error as Error).message})`, fix: "set controlApi.port in drost.config.ts to a free port (or 0), or start with --port" }
+    return {
+      name,
+      status: "fail",
+      detail: `${host}:${wanted} is taken (${(error as Error).message})`,
+      fix: "set controlApi.port in drost.config.ts to a free port (or 0), or start with --port",
+    }
   }
 }
 
@@ -147,13 +207,27 @@ function store(config: Config): Check {
       const verdict = rows.map((row) => row.quick_check).join("; ")
       const sessions = (db.query("SELECT count(*) AS n FROM sessions").get() as { n: number } | null)?.n ?? 0
       return verdict === "ok"
-        ? { name, status: "ok", detail: `${relative(config.workspaceDir, file)} intact, ${sessions} session${sessions === 1 ? "" : "s"}` }
-        : { name, status: "fail", detail: `integrity check: ${verdict.slice(0, 200)}`, fix: `stop the gateway, copy ${file} aside, and restore a backup` }
+        ? {
+            name,
+            status: "ok",
+            detail: `${relative(config.workspaceDir, file)} intact, ${sessions} session${sessions === 1 ? "" : "s"}`,
+          }
+        : {
+            name,
+            status: "fail",
+            detail: `integrity check: ${verdict.slice(0, 200)}`,
+            fix: `stop the gateway, copy ${file} aside, and restore a backup`,
+          }
     } finally {
       db.close()
     }
   } catch (error) {
-    return { name, status: "fail", detail: `cannot read ${file}: ${(error as Error).message}`, fix: "check the file's permissions, or restore a backup" }
+    return {
+      name,
+      status: "fail",
+      detail: `cannot read ${file}: ${(error as Error).message}`,
+      fix: "check the file's permissions, or restore a backup",
+    }
   }
 }
 
@@ -163,8 +237,18 @@ function deno(config: Config): Check {
   const needed = config.tools?.sandbox === "deno"
   if (found && existsSync(found)) return { name: "deno", status: "ok", detail: found }
   return needed
-    ? { name: "deno", status: "fail", detail: 'tools.sandbox is "deno" but no deno executable was found', fix: "install Deno (https://deno.com) or set tools.deno to its path" }
-    : { name: "deno", status: "warn", detail: "not found; only needed for tools.sandbox: \"deno\"", fix: "optional: install Deno for sandboxed workspace tools" }
+    ? {
+        name: "deno",
+        status: "fail",
+        detail: 'tools.sandbox is "deno" but no deno executable was found',
+        fix: "install Deno (https://deno.com) or set tools.deno to its path",
+      }
+    : {
+        name: "deno",
+        status: "warn",
+        detail: 'not found; only needed for tools.sandbox: "deno"',
+        fix: "optional: install Deno for sandboxed workspace tools",
+      }
 }
 
 function mcp(config: Config): Check[] {
@@ -175,7 +259,14 @@ function mcp(config: Config): Check[] {
     if (!("command" in server)) return { name, status: "ok", detail: `HTTP ${server.url} (not contacted)` }
     if (server.command === "bun") return { name, status: "ok", detail: "runs on the runtime itself" }
     const found = Bun.which(server.command)
-    return found ? { name, status: "ok", detail: found } : { name, status: "warn", detail: `command "${server.command}" not found on PATH`, fix: `install ${server.command} or fix mcp.servers.${id}.command` }
+    return found
+      ? { name, status: "ok", detail: found }
+      : {
+          name,
+          status: "warn",
+          detail: `command "${server.command}" not found on PATH`,
+          fix: `install ${server.command} or fix mcp.servers.${id}.command`,
+        }
   })
 }
 
@@ -186,12 +277,24 @@ export async function runChecks(options: DoctorOptions): Promise<Check[]> {
     config = await load({ root: options.workspace, file: options.config })
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
-    return [{ name: "config", status: "fail", detail: `${error.file}\n${error.lines.map((line) => `      ${line}`).join("\n")}`, fix: "correct the lines above (docs/configuration.md), or run drost setup" }]
+    return [
+      {
+        name: "config",
+        status: "fail",
+        detail: `${error.file}\n${error.lines.map((line) => `      ${line}`).join("\n")}`,
+        fix: "correct the lines above (docs/configuration.md), or run drost setup",
+      },
+    ]
   }
   checks.push(
     config.file
       ? { name: "config", status: "ok", detail: relative(process.cwd(), config.file) || config.file }
-      : { name: "config", status: "warn", detail: "no drost.config.* here: the defaults (offline demo provider) apply", fix: "drost setup" },
+      : {
+          name: "config",
+          status: "warn",
+          detail: "no drost.config.* here: the defaults (offline demo provider) apply",
+          fix: "drost setup",
+        },
   )
   // Modes first: reading the auth file tightens it.
   checks.push(...secretFiles(config))
@@ -199,11 +302,20 @@ export async function runChecks(options: DoctorOptions): Promise<Check[]> {
     try {
       return readAuth(config.stateDir)
     } catch (error) {
-      checks.push({ name: "auth profiles", status: "fail", detail: (error as Error).message, fix: `repair or delete ${authPath(config.stateDir)}, then drost setup` })
+      checks.push({
+        name: "auth profiles",
+        status: "fail",
+        detail: (error as Error).message,
+        fix: `repair or delete ${authPath(config.stateDir)}, then drost setup`,
+      })
       return { profiles: {} }
     }
   })()
-  const [providerChecks, telegramChecks, portCheck] = await Promise.all([providers(config, options), telegram(config, auth, options), port(config)])
+  const [providerChecks, telegramChecks, portCheck] = await Promise.all([
+    providers(config, options),
+    telegram(config, auth, options),
+    port(config),
+  ])
   checks.push(...providerChecks, ...telegramChecks, portCheck, store(config), deno(config), ...mcp(config))
   return checks
 }
@@ -223,7 +335,11 @@ export async function doctor(options: DoctorOptions & { json?: boolean }): Promi
     return check.fix && check.status !== "ok" ? `${head}\n  ${" ".repeat(width)}  fix: ${check.fix}` : head
   })
   const warned = checks.filter((check) => check.status === "warn").length
-  const summary = failed ? `${failed} blocking problem${failed === 1 ? "" : "s"}${warned ? `, ${warned} warning${warned === 1 ? "" : "s"}` : ""}.` : warned ? `No blocking problems; ${warned} warning${warned === 1 ? "" : "s"}.` : "All good."
+  const summary = failed
+    ? `${failed} blocking problem${failed === 1 ? "" : "s"}${warned ? `, ${warned} warning${warned === 1 ? "" : "s"}` : ""}.`
+    : warned
+      ? `No blocking problems; ${warned} warning${warned === 1 ? "" : "s"}.`
+      : "All good."
   process.stdout.write(`drost doctor · ${options.workspace}\n\n${lines.join("\n")}\n\n${summary}\n`)
   return failed === 0 ? 0 : 1
 }

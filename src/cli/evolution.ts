@@ -16,12 +16,24 @@ import { Flag } from "../util/flag.ts"
 import { attach } from "./attach.ts"
 
 const workspaceArgs = {
-  workspace: { type: "string", alias: "w", description: "Workspace folder (default: DROST_WORKSPACE or the current folder)" },
-  config: { type: "string", alias: "c", description: "Config file (default: the first drost.config.* in the workspace)" },
+  workspace: {
+    type: "string",
+    alias: "w",
+    description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
+  },
+  config: {
+    type: "string",
+    alias: "c",
+    description: "Config file (default: the first drost.config.* in the workspace)",
+  },
   url: { type: "string", description: "Control API of the running gateway (default: the configured host and port)" },
 } as const
 
-const where = (args: { workspace?: string; config?: string; url?: string }) => ({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, url: args.url })
+const where = (args: { workspace?: string; config?: string; url?: string }) => ({
+  workspace: args.workspace ?? Flag.workspace() ?? process.cwd(),
+  config: args.config,
+  url: args.url,
+})
 
 function when(time: number | null): string {
   return time ? new Date(time).toISOString().replace("T", " ").slice(0, 19) : "-"
@@ -30,9 +42,16 @@ function when(time: number | null): string {
 export function formatRecord(record: EvolutionRecord, verbose: boolean): string {
   const files = record.files.map((file) => `    ${file.status.padEnd(8)} ${file.path} +${file.added} -${file.removed}`)
   const head = `${record.id}  ${when(record.startedAt)}  ${record.status.padEnd(11)} ${record.by.padEnd(5)} ${record.reason}`
-  if (!verbose) return `${head}${record.restart?.healthyAfterMs !== undefined ? `  (healthy again ${record.restart.healthyAfterMs} ms after the verdict)` : ""}`
+  if (!verbose)
+    return `${head}${record.restart?.healthyAfterMs !== undefined ? `  (healthy again ${record.restart.healthyAfterMs} ms after the verdict)` : ""}`
   const steps = record.steps.map((step) => {
-    const output = step.output.trim() ? `\n${step.output.trim().split("\n").map((line) => `        ${line}`).join("\n")}` : ""
+    const output = step.output.trim()
+      ? `\n${step.output
+          .trim()
+          .split("\n")
+          .map((line) => `        ${line}`)
+          .join("\n")}`
+      : ""
     return `    ${step.ok ? "✓" : "✗"} ${step.name.padEnd(13)} ${String(Math.round(step.durationMs)).padStart(6)} ms${output}`
   })
   return [
@@ -55,10 +74,15 @@ const log = defineCommand({
   },
   async run({ args }) {
     const config = await load({ root: where(args).workspace, file: args.config })
-    const records = createAudit(config.stateDir).list().slice(0, Number(args.limit ?? 20))
+    const records = createAudit(config.stateDir)
+      .list()
+      .slice(0, Number(args.limit ?? 20))
     if (args.json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`)
     else if (records.length === 0) process.stdout.write("no evolution transactions yet\n")
-    else process.stdout.write(`${records.map((record) => formatRecord(record, Boolean(args.verbose))).join(args.verbose ? "\n\n" : "\n")}\n`)
+    else
+      process.stdout.write(
+        `${records.map((record) => formatRecord(record, Boolean(args.verbose))).join(args.verbose ? "\n\n" : "\n")}\n`,
+      )
   },
 })
 
@@ -85,7 +109,14 @@ const revert = defineCommand({
     const outcome = await attach(
       where(args),
       // No gateway running: revert here; new code takes effect (health-gated) at the next drost start.
-      (gw) => createEvolution({ config: gw.config, bus: gw.bus, log: Log.create("evolution"), supervised: true, requestRestart: () => {} }).revert(args.id, "cli"),
+      (gw) =>
+        createEvolution({
+          config: gw.config,
+          bus: gw.bus,
+          log: Log.create("evolution"),
+          supervised: true,
+          requestRestart: () => {},
+        }).revert(args.id, "cli"),
       async (api) => (await api(`/evolution/${encodeURIComponent(args.id)}/revert`, { method: "POST" })) as Outcome,
     )
     report(outcome)
@@ -93,7 +124,11 @@ const revert = defineCommand({
 })
 
 const checkToolsCommand = defineCommand({
-  meta: { name: "check-tools", description: "(internal) import tool files in this process and check their shape; used by the tools gate", hidden: true },
+  meta: {
+    name: "check-tools",
+    description: "(internal) import tool files in this process and check their shape; used by the tools gate",
+    hidden: true,
+  },
   args: {},
   async run({ rawArgs }) {
     process.exitCode = await checkTools(rawArgs.filter((arg) => !arg.startsWith("-")))
@@ -101,21 +136,33 @@ const checkToolsCommand = defineCommand({
 })
 
 export const evolutionCommand = defineCommand({
-  meta: { name: "evolution", description: "Self-evolution: the audit trail, and reverting a transaction (docs/self-evolution.md)" },
+  meta: {
+    name: "evolution",
+    description: "Self-evolution: the audit trail, and reverting a transaction (docs/self-evolution.md)",
+  },
   subCommands: { log, show, revert, "check-tools": checkToolsCommand },
 })
 
 export const restartCommand = defineCommand({
-  meta: { name: "restart", description: "Restart the running gateway (its supervisor starts a fresh process; sessions are kept)" },
+  meta: {
+    name: "restart",
+    description: "Restart the running gateway (its supervisor starts a fresh process; sessions are kept)",
+  },
   args: workspaceArgs,
   async run({ args }) {
     const text = await attach(
       where(args),
       () => "no gateway is running on this workspace; start it with drost start",
       async (api: (path: string, init?: { method?: string; json?: unknown }) => Promise<unknown>, _config: Config) => {
-        const result = (await api("/runtime/restart", { method: "POST", json: {} })) as { restarting?: boolean; config?: { ok: boolean; issues: string[] } }
+        const result = (await api("/runtime/restart", { method: "POST", json: {} })) as {
+          restarting?: boolean
+          config?: { ok: boolean; issues: string[] }
+        }
         if (result.restarting) return "restart requested: running turns finish, then the gateway starts again"
-        throw new DrostError("Invalid", `restart refused: the config does not load:\n${(result.config?.issues ?? []).join("\n")}`)
+        throw new DrostError(
+          "Invalid",
+          `restart refused: the config does not load:\n${(result.config?.issues ?? []).join("\n")}`,
+        )
       },
     )
     process.stdout.write(`${text}\n`)

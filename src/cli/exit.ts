@@ -14,7 +14,9 @@ export const REFUSED = 78
 
 export function fail(error: unknown): never {
   if (error instanceof ConfigError) {
-    process.stderr.write(`drost: invalid configuration (${error.file})\n${error.lines.map((line) => `  ${line}`).join("\n")}\n`)
+    process.stderr.write(
+      `drost: invalid configuration (${error.file})\n${error.lines.map((line) => `  ${line}`).join("\n")}\n`,
+    )
   } else if (error instanceof DrostError || error instanceof Error) {
     process.stderr.write(`drost: ${error.message}\n`)
     if (Flag.logLevel() === "debug" && error.stack) process.stderr.write(`${error.stack}\n`)

@@ -9,8 +9,16 @@ import { COMMIT, VERSION } from "../util/version.ts"
 import { fail } from "./exit.ts"
 
 const workspaceArgs = {
-  workspace: { type: "string", alias: "w", description: "Workspace folder (default: DROST_WORKSPACE or the current folder)" },
-  config: { type: "string", alias: "c", description: "Config file (default: the first drost.config.{ts,mts,js,mjs,json} in the workspace)" },
+  workspace: {
+    type: "string",
+    alias: "w",
+    description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
+  },
+  config: {
+    type: "string",
+    alias: "c",
+    description: "Config file (default: the first drost.config.{ts,mts,js,mjs,json} in the workspace)",
+  },
 } as const
 
 const startCommand = defineCommand({
@@ -18,11 +26,16 @@ const startCommand = defineCommand({
   args: {
     ...workspaceArgs,
     server: { type: "boolean", description: "Run as a server even in a terminal (no chat)" },
-    port: { type: "string", alias: "p", description: "Control API port (overrides controlApi.port; 0 picks a free port)" },
+    port: {
+      type: "string",
+      alias: "p",
+      description: "Control API port (overrides controlApi.port; 0 picks a free port)",
+    },
   },
   async run({ args, rawArgs }) {
     const port = args.port === undefined ? undefined : Number(args.port)
-    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) fail(new Error(`--port expects 0–65535, got "${args.port}"`))
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+      fail(new Error(`--port expects 0–65535, got "${args.port}"`))
     const workspace = args.workspace ?? Flag.workspace() ?? process.cwd()
     // `drost start` is the supervisor; the gateway itself runs in its child (DROST_SUPERVISED=1).
     if (!Flag.supervised()) {
@@ -44,7 +57,8 @@ const versionCommand = defineCommand({
   },
 })
 
-const onboard = (name: string) => () => import("./onboard.ts").then((module) => module.onboardCommands(() => main)[name] as CommandDef)
+const onboard = (name: string) => () =>
+  import("./onboard.ts").then((module) => module.onboardCommands(() => main)[name] as CommandDef)
 
 const subCommands: SubCommandsDef = {
   start: startCommand,

@@ -15,21 +15,42 @@ import { setupArgs } from "./setup-flags.ts"
 const setupCommand = defineCommand({
   meta: {
     name: "setup",
-    description: "Set up a workspace: providers and keys (checked), Telegram, Control API port and token, drost.config.ts, prompts, an example tool",
+    description:
+      "Set up a workspace: providers and keys (checked), Telegram, Control API port and token, drost.config.ts, prompts, an example tool",
   },
   args: setupArgs,
   run: ({ args }) => exitWith(() => setup(args)),
 })
 
 const doctorCommand = defineCommand({
-  meta: { name: "doctor", description: "Check config, provider keys (live probe), secret file permissions (tightened), Telegram, the port, the store, Deno and MCP; exit 1 on a blocking problem" },
+  meta: {
+    name: "doctor",
+    description:
+      "Check config, provider keys (live probe), secret file permissions (tightened), Telegram, the port, the store, Deno and MCP; exit 1 on a blocking problem",
+  },
   args: {
-    workspace: { type: "string", alias: "w", description: "Workspace folder (default: DROST_WORKSPACE or the current folder)" },
-    config: { type: "string", alias: "c", description: "Config file (default: the first drost.config.{ts,mts,js,mjs,json} in the workspace)" },
+    workspace: {
+      type: "string",
+      alias: "w",
+      description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
+    },
+    config: {
+      type: "string",
+      alias: "c",
+      description: "Config file (default: the first drost.config.{ts,mts,js,mjs,json} in the workspace)",
+    },
     offline: { type: "boolean", description: "Skip the network checks (provider probes, Telegram getMe)" },
     json: { type: "boolean", description: "Print the checks as JSON" },
   },
-  run: ({ args }) => exitWith(() => doctor({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, offline: args.offline, json: args.json })),
+  run: ({ args }) =>
+    exitWith(() =>
+      doctor({
+        workspace: args.workspace ?? Flag.workspace() ?? process.cwd(),
+        config: args.config,
+        offline: args.offline,
+        json: args.json,
+      }),
+    ),
 })
 
 /** Exits with the command's code; a problem the user can fix is one line on stderr (config: one per problem). */
@@ -37,21 +58,42 @@ async function exitWith(run: () => Promise<number>): Promise<never> {
   try {
     process.exit(await run())
   } catch (error) {
-    if (error instanceof ConfigError) process.stderr.write(`drost: invalid configuration (${error.file})\n${error.lines.map((line) => `  ${line}`).join("\n")}\n`)
+    if (error instanceof ConfigError)
+      process.stderr.write(
+        `drost: invalid configuration (${error.file})\n${error.lines.map((line) => `  ${line}`).join("\n")}\n`,
+      )
     else process.stderr.write(`drost: ${error instanceof Error ? error.message : String(error)}\n`)
     process.exit(1)
   }
 }
 
 const serviceArgs = {
-  workspace: { type: "string", alias: "w", description: "Workspace the service runs (default: DROST_WORKSPACE or the current folder)" },
+  workspace: {
+    type: "string",
+    alias: "w",
+    description: "Workspace the service runs (default: DROST_WORKSPACE or the current folder)",
+  },
   config: { type: "string", alias: "c", description: "Config file, if not the workspace's drost.config.*" },
   name: { type: "string", description: "Service name (default: drost-<folder>-<hash of its path>)" },
-  platform: { type: "string", description: "linux (systemd user unit) or darwin (launchd agent); default: this machine" },
-  enable: { type: "boolean", default: true, description: "Enable/start (install) or stop/disable (uninstall) through systemctl or launchctl", negativeDescription: "Only write or remove the file" },
+  platform: {
+    type: "string",
+    description: "linux (systemd user unit) or darwin (launchd agent); default: this machine",
+  },
+  enable: {
+    type: "boolean",
+    default: true,
+    description: "Enable/start (install) or stop/disable (uninstall) through systemctl or launchctl",
+    negativeDescription: "Only write or remove the file",
+  },
 } as const
 
-const serviceOptions = (args: { workspace?: string; config?: string; name?: string; platform?: string; enable?: boolean }): ServiceOptions => ({
+const serviceOptions = (args: {
+  workspace?: string
+  config?: string
+  name?: string
+  platform?: string
+  enable?: boolean
+}): ServiceOptions => ({
   workspace: args.workspace ?? Flag.workspace() ?? process.cwd(),
   config: args.config,
   name: args.name,
@@ -60,7 +102,10 @@ const serviceOptions = (args: { workspace?: string; config?: string; name?: stri
 })
 
 const serviceCommand = defineCommand({
-  meta: { name: "service", description: "Run the gateway as a user service: systemd on Linux, launchd on macOS, restarted on failure" },
+  meta: {
+    name: "service",
+    description: "Run the gateway as a user service: systemd on Linux, launchd on macOS, restarted on failure",
+  },
   subCommands: {
     install: defineCommand({
       meta: { name: "install", description: "Write the unit/agent for this workspace, then enable and start it" },
@@ -73,7 +118,10 @@ const serviceCommand = defineCommand({
       run: ({ args }) => exitWith(() => uninstall(serviceOptions(args))),
     }),
     status: defineCommand({
-      meta: { name: "status", description: "Installed? Running? Healthy? Exit 0 running, 3 installed but not running, 4 not installed" },
+      meta: {
+        name: "status",
+        description: "Installed? Running? Healthy? Exit 0 running, 3 installed but not running, 4 not installed",
+      },
       args: serviceArgs,
       run: ({ args }) => exitWith(() => status(serviceOptions(args))),
     }),
@@ -81,22 +129,48 @@ const serviceCommand = defineCommand({
 })
 
 const chatCommand = defineCommand({
-  meta: { name: "chat", description: "Chat with an already running gateway over the Control API (streaming, slash commands); detaching leaves it running" },
+  meta: {
+    name: "chat",
+    description:
+      "Chat with an already running gateway over the Control API (streaming, slash commands); detaching leaves it running",
+  },
   args: {
-    workspace: { type: "string", alias: "w", description: "Workspace of the gateway, for its port and token (default: DROST_WORKSPACE or the current folder)" },
+    workspace: {
+      type: "string",
+      alias: "w",
+      description: "Workspace of the gateway, for its port and token (default: DROST_WORKSPACE or the current folder)",
+    },
     config: { type: "string", alias: "c", description: "Config file, if not the workspace's drost.config.*" },
-    url: { type: "string", description: "Gateway URL, e.g. http://127.0.0.1:7420 (default: from the workspace config)" },
-    token: { type: "string", description: "Control API token (default: DROST_CONTROL_ADMIN_TOKEN, else .drost/control-token)" },
+    url: {
+      type: "string",
+      description: "Gateway URL, e.g. http://127.0.0.1:7420 (default: from the workspace config)",
+    },
+    token: {
+      type: "string",
+      description: "Control API token (default: DROST_CONTROL_ADMIN_TOKEN, else .drost/control-token)",
+    },
     session: { type: "string", alias: "s", description: "Session id to continue (default: the last terminal session)" },
     new: { type: "boolean", description: "Start a new session" },
   },
   run: ({ args }) =>
-    exitWith(() => attachChat({ workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, url: args.url, token: args.token, session: args.session, new: args.new })),
+    exitWith(() =>
+      attachChat({
+        workspace: args.workspace ?? Flag.workspace() ?? process.cwd(),
+        config: args.config,
+        url: args.url,
+        token: args.token,
+        session: args.session,
+        new: args.new,
+      }),
+    ),
 })
 
 function completionCommand(root: () => CommandDef) {
   return defineCommand({
-    meta: { name: "completion", description: "Print shell completion: eval \"$(drost completion bash)\" (also zsh, fish)" },
+    meta: {
+      name: "completion",
+      description: 'Print shell completion: eval "$(drost completion bash)" (also zsh, fish)',
+    },
     args: { shell: { type: "positional", required: true, description: "bash, zsh or fish" } },
     run: ({ args }) =>
       exitWith(async () => {
@@ -109,5 +183,11 @@ function completionCommand(root: () => CommandDef) {
 }
 
 export function onboardCommands(root: () => CommandDef): SubCommandsDef {
-  return { setup: setupCommand, doctor: doctorCommand, service: serviceCommand, chat: chatCommand, completion: completionCommand(root) }
+  return {
+    setup: setupCommand,
+    doctor: doctorCommand,
+    service: serviceCommand,
+    chat: chatCommand,
+    completion: completionCommand(root),
+  }
 }

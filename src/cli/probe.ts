@@ -27,7 +27,9 @@ async function request(url: string, headers: Record<string, string>, timeoutMs: 
     return await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) })
   } catch (error) {
     const name = error instanceof Error ? error.name : ""
-    return name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : `unreachable (${error instanceof Error ? error.message : String(error)})`
+    return name === "TimeoutError"
+      ? `no answer within ${timeoutMs} ms`
+      : `unreachable (${error instanceof Error ? error.message : String(error)})`
   }
 }
 
@@ -38,7 +40,10 @@ function verdict(status: number, body: string): string {
   return `${status}: ${text || "unexpected answer"}`
 }
 
-export async function probeProvider(kind: ProviderKind, options: { apiKey?: string; baseUrl?: string; timeoutMs?: number }): Promise<ProbeResult> {
+export async function probeProvider(
+  kind: ProviderKind,
+  options: { apiKey?: string; baseUrl?: string; timeoutMs?: number },
+): Promise<ProbeResult> {
   if (kind === "demo") return { ok: true, detail: "offline demo, nothing to probe" }
   const base = trim(options.baseUrl ?? DEFAULT_BASE_URL[kind] ?? "")
   if (!base) return { ok: false, detail: "no base URL" }
@@ -62,7 +67,10 @@ export async function probeProvider(kind: ProviderKind, options: { apiKey?: stri
       return null
     }
   })()
-  return { ok: true, detail: count === null ? "reachable, key accepted" : `key accepted, ${count} model${count === 1 ? "" : "s"}` }
+  return {
+    ok: true,
+    detail: count === null ? "reachable, key accepted" : `key accepted, ${count} model${count === 1 ? "" : "s"}`,
+  }
 }
 
 export interface TelegramBot {
@@ -70,11 +78,25 @@ export interface TelegramBot {
   username: string
 }
 
-export async function probeTelegram(token: string, options: { apiRoot?: string; timeoutMs?: number } = {}): Promise<ProbeResult & { bot?: TelegramBot }> {
-  const response = await request(`${trim(options.apiRoot ?? TELEGRAM_API_ROOT)}/bot${token}/getMe`, {}, options.timeoutMs ?? 8000)
+export async function probeTelegram(
+  token: string,
+  options: { apiRoot?: string; timeoutMs?: number } = {},
+): Promise<ProbeResult & { bot?: TelegramBot }> {
+  const response = await request(
+    `${trim(options.apiRoot ?? TELEGRAM_API_ROOT)}/bot${token}/getMe`,
+    {},
+    options.timeoutMs ?? 8000,
+  )
   if (typeof response === "string") return { ok: false, detail: response }
-  const body = (await response.json().catch(() => null)) as { ok?: boolean; result?: TelegramBot; description?: string } | null
+  const body = (await response.json().catch(() => null)) as {
+    ok?: boolean
+    result?: TelegramBot
+    description?: string
+  } | null
   if (!response.ok || !body?.ok || !body.result)
-    return { ok: false, detail: `${response.status}: ${body?.description ?? "getMe failed"}${response.status === 401 || response.status === 404 ? " (check the token from @BotFather)" : ""}` }
+    return {
+      ok: false,
+      detail: `${response.status}: ${body?.description ?? "getMe failed"}${response.status === 401 || response.status === 404 ? " (check the token from @BotFather)" : ""}`,
+    }
   return { ok: true, detail: `@${body.result.username} (id ${body.result.id})`, bot: body.result }
 }

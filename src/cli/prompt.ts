@@ -31,7 +31,10 @@ export function render(preview: PromptPreview): string {
     `window ${preview.windowTokens} tokens: system ${preview.system.tokens} + tools ${preview.toolTokens} + history ${preview.historyTokens} of ${preview.budget} budgeted (estimated, ~4 characters per token)`,
     "",
     "system prompt parts:",
-    ...preview.system.sections.map((section) => `  ${section.name.padEnd(24)} ${String(section.tokens).padStart(6)} tokens${section.clipped ? "  (cut to its budget)" : ""}`),
+    ...preview.system.sections.map(
+      (section) =>
+        `  ${section.name.padEnd(24)} ${String(section.tokens).padStart(6)} tokens${section.clipped ? "  (cut to its budget)" : ""}`,
+    ),
     `tools: ${preview.tools.map((tool) => tool.name).join(", ") || "none"}`,
     `history: ${preview.history.length} messages${preview.summaryUpto !== null ? `, starting with a summary of messages up to #${preview.summaryUpto}` : ""}`,
     "",
@@ -45,7 +48,10 @@ export function render(preview: PromptPreview): string {
 }
 
 const show = defineCommand({
-  meta: { name: "show", description: "Print what the next turn of a session would send (system prompt, tools, history view)" },
+  meta: {
+    name: "show",
+    description: "Print what the next turn of a session would send (system prompt, tools, history view)",
+  },
   args: {
     session: { type: "positional", required: false, description: "Session id (default: no session, so no history)" },
     json: { type: "boolean", description: "Print one JSON object" },
@@ -55,7 +61,11 @@ const show = defineCommand({
     const session = args.session as string | undefined
     const preview = await attach(
       { workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, url: args.url },
-      (gw) => gw.continuity.preview(session ? gw.sessions.get(session).id : null, session ? gw.sessions.get(session).provider : gw.config.providers.defaultSessionProvider),
+      (gw) =>
+        gw.continuity.preview(
+          session ? gw.sessions.get(session).id : null,
+          session ? gw.sessions.get(session).provider : gw.config.providers.defaultSessionProvider,
+        ),
       async (api) => (await api(`/prompt${session ? `?session=${encodeURIComponent(session)}` : ""}`)) as PromptPreview,
     ).catch((error: Error) => {
       process.stderr.write(`drost: ${error.message}\n`)

@@ -11,8 +11,16 @@ import { DEFAULT_MODELS, OPENAI_BASE_URL, XAI_BASE_URL } from "../providers/regi
 import { Flag } from "../util/flag.ts"
 
 const workspaceArgs = {
-  workspace: { type: "string", alias: "w", description: "Workspace folder (default: DROST_WORKSPACE or the current folder)" },
-  config: { type: "string", alias: "c", description: "Config file (default: the first drost.config.* in the workspace)" },
+  workspace: {
+    type: "string",
+    alias: "w",
+    description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
+  },
+  config: {
+    type: "string",
+    alias: "c",
+    description: "Config file (default: the first drost.config.* in the workspace)",
+  },
   json: { type: "boolean", description: "Print JSON" },
 } as const
 
@@ -21,13 +29,18 @@ async function run(task: () => Promise<number>): Promise<never> {
     process.exit(await task())
   } catch (error) {
     const lines = (error as { lines?: string[] }).lines
-    process.stderr.write(`drost: ${lines ? `invalid configuration\n${lines.map((line) => `  ${line}`).join("\n")}` : error instanceof Error ? error.message : String(error)}\n`)
+    process.stderr.write(
+      `drost: ${lines ? `invalid configuration\n${lines.map((line) => `  ${line}`).join("\n")}` : error instanceof Error ? error.message : String(error)}\n`,
+    )
     process.exit(1)
   }
 }
 
 const list = defineCommand({
-  meta: { name: "list", description: "List provider profiles: kind, model, endpoint, credential source, default and fallbacks" },
+  meta: {
+    name: "list",
+    description: "List provider profiles: kind, model, endpoint, credential source, default and fallbacks",
+  },
   args: workspaceArgs,
   run: ({ args }) =>
     run(async () => {
@@ -37,9 +50,24 @@ const list = defineCommand({
       const rows = config.providers.profiles.map((profile) => ({
         id: profile.id,
         kind: profile.kind,
-        api: profile.kind === "openai" ? (profile.api ?? "responses") : profile.kind === "anthropic" ? "messages" : profile.kind === "demo" ? "offline" : "chat",
+        api:
+          profile.kind === "openai"
+            ? (profile.api ?? "responses")
+            : profile.kind === "anthropic"
+              ? "messages"
+              : profile.kind === "demo"
+                ? "offline"
+                : "chat",
         model: profile.model ?? DEFAULT_MODELS[profile.kind] ?? (profile.kind === "demo" ? "demo-1" : null),
-        baseUrl: profile.baseUrl ?? (profile.kind === "openai" ? OPENAI_BASE_URL : profile.kind === "xai" ? XAI_BASE_URL : profile.kind === "anthropic" ? "https://api.anthropic.com" : null),
+        baseUrl:
+          profile.baseUrl ??
+          (profile.kind === "openai"
+            ? OPENAI_BASE_URL
+            : profile.kind === "xai"
+              ? XAI_BASE_URL
+              : profile.kind === "anthropic"
+                ? "https://api.anthropic.com"
+                : null),
         auth: credentials.source(profile),
         default: profile.id === defaultSessionProvider,
         fallback: failover.enabled && failover.fallbacks.includes(profile.id),
@@ -50,23 +78,39 @@ const list = defineCommand({
           process.stdout.write(
             `${row.default ? "*" : " "} ${row.id.padEnd(16)} ${row.kind.padEnd(18)} ${row.api.padEnd(9)} ${(row.model ?? "(no model)").padEnd(22)} ${row.baseUrl ?? ""}  auth: ${row.auth}${row.fallback ? "  [fallback]" : ""}\n`,
           )
-        process.stdout.write(failover.enabled && failover.fallbacks.length ? `failover: session provider → ${failover.fallbacks.join(" → ")}\n` : "failover: off (no fallbacks)\n")
+        process.stdout.write(
+          failover.enabled && failover.fallbacks.length
+            ? `failover: session provider → ${failover.fallbacks.join(" → ")}\n`
+            : "failover: off (no fallbacks)\n",
+        )
       }
       return 0
     }),
 })
 
 const probe = defineCommand({
-  meta: { name: "probe", description: "Probe every profile (list models with its credential); codes: ok, missing_auth, unreachable, incompatible, provider_error" },
-  args: { timeoutMs: { type: "positional", required: false, description: "Per-profile timeout in ms (default 5000)" }, ...workspaceArgs },
+  meta: {
+    name: "probe",
+    description:
+      "Probe every profile (list models with its credential); codes: ok, missing_auth, unreachable, incompatible, provider_error",
+  },
+  args: {
+    timeoutMs: { type: "positional", required: false, description: "Per-profile timeout in ms (default 5000)" },
+    ...workspaceArgs,
+  },
   run: ({ args }) =>
     run(async () => {
       const timeoutMs = args.timeoutMs === undefined ? 5000 : Number(args.timeoutMs)
-      if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new Error(`timeoutMs must be a positive integer, got "${args.timeoutMs}"`)
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+        throw new Error(`timeoutMs must be a positive integer, got "${args.timeoutMs}"`)
       const config = await load({ root: args.workspace ?? Flag.workspace() ?? process.cwd(), file: args.config })
       const results = await probeAll(config.providers.profiles, createCredentials(config.stateDir).resolve, timeoutMs)
       if (args.json) process.stdout.write(`${JSON.stringify({ providers: results }, null, 2)}\n`)
-      else for (const result of results) process.stdout.write(`${result.id.padEnd(16)} ${result.code.padEnd(15)} ${String(result.latencyMs).padStart(5)} ms  ${result.message}\n`)
+      else
+        for (const result of results)
+          process.stdout.write(
+            `${result.id.padEnd(16)} ${result.code.padEnd(15)} ${String(result.latencyMs).padStart(5)} ms  ${result.message}\n`,
+          )
       return results.every((result) => result.code === "ok") ? 0 : 1
     }),
 })

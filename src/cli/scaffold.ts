@@ -41,7 +41,12 @@ export function configValue(answers: SetupAnswers, withTelegram: boolean): Recor
   }
   if (withTelegram && answers.telegram)
     value.channels = [
-      { kind: "telegram", authProfile: "telegram", allowedUsers: [answers.telegram.ownerId], ...(answers.telegram.apiRoot ? { apiRoot: answers.telegram.apiRoot } : {}) },
+      {
+        kind: "telegram",
+        authProfile: "telegram",
+        allowedUsers: [answers.telegram.ownerId],
+        ...(answers.telegram.apiRoot ? { apiRoot: answers.telegram.apiRoot } : {}),
+      },
     ]
   return value
 }
@@ -50,7 +55,10 @@ export function configValue(answers: SetupAnswers, withTelegram: boolean): Recor
  * The config to write, checked with the same validation `drost start` runs. When this build's schema
  * has no Telegram channel section, the config is written without it and `telegramDropped` says so.
  */
-export function buildConfig(answers: SetupAnswers, root: string): { value: Record<string, unknown>; telegramDropped: boolean } {
+export function buildConfig(
+  answers: SetupAnswers,
+  root: string,
+): { value: Record<string, unknown>; telegramDropped: boolean } {
   if (answers.telegram) {
     const value = configValue(answers, true)
     try {
@@ -108,7 +116,11 @@ export type WriteOutcome = "written" | "kept" | "unchanged"
  * Writes each file unless it exists: then `overwrite(path)` decides (a prompt, `--force`, or no).
  * Identical contents count as unchanged and are never asked about.
  */
-export async function writeFiles(root: string, files: Record<string, string>, overwrite: (path: string) => Promise<boolean>): Promise<Record<string, WriteOutcome>> {
+export async function writeFiles(
+  root: string,
+  files: Record<string, string>,
+  overwrite: (path: string) => Promise<boolean>,
+): Promise<Record<string, WriteOutcome>> {
   const outcome: Record<string, WriteOutcome> = {}
   for (const [path, contents] of Object.entries(files)) {
     const file = join(root, path)

@@ -30,13 +30,19 @@ export function selfCommand(): string[] {
 
 export function serviceName(workspace: string, name?: string): string {
   if (name) return name.replace(/[^A-Za-z0-9_.-]/g, "-")
-  const slug = basename(workspace).toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "workspace"
+  const slug =
+    basename(workspace)
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "") || "workspace"
   return `drost-${slug}-${createHash("sha256").update(workspace).digest("hex").slice(0, 6)}`
 }
 
 /** systemd splits ExecStart on spaces; quote what needs it. */
-const systemdQuote = (arg: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)
-const xml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+const systemdQuote = (arg: string) =>
+  /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`
+const xml = (text: string) =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
 export interface UnitInput {
   name: string
@@ -117,7 +123,9 @@ ${args}
 function platformOf(value?: string): Platform {
   const chosen = value ?? process.platform
   if (chosen === "linux" || chosen === "darwin") return chosen
-  throw new Error(`drost service supports linux (systemd) and darwin (launchd), not "${chosen}"; run \`drost start --server\` under your own supervisor`)
+  throw new Error(
+    `drost service supports linux (systemd) and darwin (launchd), not "${chosen}"; run \`drost start --server\` under your own supervisor`,
+  )
 }
 
 const home = () => Flag.get("HOME") ?? "/"
@@ -136,10 +144,22 @@ function target(options: ServiceOptions): Target {
   const name = serviceName(workspace, options.name)
   if (platform === "linux") {
     const config = Flag.get("XDG_CONFIG_HOME") ?? join(home(), ".config")
-    return { platform, name, file: join(config, "systemd", "user", `${name}.service`), label: name, log: "journalctl --user -u " + name }
+    return {
+      platform,
+      name,
+      file: join(config, "systemd", "user", `${name}.service`),
+      label: name,
+      log: "journalctl --user -u " + name,
+    }
   }
   const label = `dev.drost.${name.replace(/^drost-/, "")}`
-  return { platform, name, file: join(home(), "Library", "LaunchAgents", `${label}.plist`), label, log: join(home(), "Library", "Logs", "drost", `${name}.log`) }
+  return {
+    platform,
+    name,
+    file: join(home(), "Library", "LaunchAgents", `${label}.plist`),
+    label,
+    log: join(home(), "Library", "Logs", "drost", `${name}.log`),
+  }
 }
 
 /** Runs a service manager command; a missing program or a failure comes back as text, never a throw. */
@@ -159,11 +179,27 @@ export async function install(options: ServiceOptions): Promise<number> {
   // Refuse to install something that cannot start: the config must load.
   const config = await load({ root: workspace, file: options.config })
   const where = target(options)
-  const command = [...selfCommand(), "start", "--server", "--workspace", workspace, ...(options.config ? ["--config", resolve(workspace, options.config)] : [])]
-  const input: UnitInput = { name: where.name, workspace, command, stopSeconds: Math.ceil(config.shutdown.graceMs / 1000) + 5, path: Flag.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin" }
+  const command = [
+    ...selfCommand(),
+    "start",
+    "--server",
+    "--workspace",
+    workspace,
+    ...(options.config ? ["--config", resolve(workspace, options.config)] : []),
+  ]
+  const input: UnitInput = {
+    name: where.name,
+    workspace,
+    command,
+    stopSeconds: Math.ceil(config.shutdown.graceMs / 1000) + 5,
+    path: Flag.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
+  }
   mkdirSync(dirname(where.file), { recursive: true })
   if (where.platform === "darwin") mkdirSync(dirname(where.log), { recursive: true })
-  writeFileSync(where.file, where.platform === "linux" ? systemdUnit(input) : launchdPlist({ ...input, label: where.label, log: where.log }))
+  writeFileSync(
+    where.file,
+    where.platform === "linux" ? systemdUnit(input) : launchdPlist({ ...input, label: where.label, log: where.log }),
+  )
   process.stdout.write(`wrote ${where.file}\n`)
   if (options.enable === false) {
     process.stdout.write(
@@ -183,7 +219,9 @@ export async function install(options: ServiceOptions): Promise<number> {
   for (const step of steps) {
     const result = manager(step)
     if (!result.ok) {
-      process.stderr.write(`drost service: \`${step.join(" ")}\` failed: ${result.out}\nThe file is written; fix the problem and run that command yourself.\n`)
+      process.stderr.write(
+        `drost service: \`${step.join(" ")}\` failed: ${result.out}\nThe file is written; fix the problem and run that command yourself.\n`,
+      )
       return 1
     }
   }
@@ -202,8 +240,12 @@ export async function uninstall(options: ServiceOptions): Promise<number> {
     return 0
   }
   if (options.enable !== false) {
-    const result = where.platform === "linux" ? manager(["systemctl", "--user", "disable", "--now", `${where.name}.service`]) : manager(["launchctl", "bootout", `gui/${uid()}/${where.label}`])
-    if (!result.ok) process.stderr.write(`warning: stopping the service failed (${result.out}); removing the file anyway\n`)
+    const result =
+      where.platform === "linux"
+        ? manager(["systemctl", "--user", "disable", "--now", `${where.name}.service`])
+        : manager(["launchctl", "bootout", `gui/${uid()}/${where.label}`])
+    if (!result.ok)
+      process.stderr.write(`warning: stopping the service failed (${result.out}); removing the file anyway\n`)
   }
   rmSync(where.file)
   if (where.platform === "linux" && options.enable !== false) manager(["systemctl", "--user", "daemon-reload"])
@@ -222,18 +264,32 @@ export async function status(options: ServiceOptions): Promise<number> {
     where.platform === "linux"
       ? manager(["systemctl", "--user", "is-active", `${where.name}.service`])
       : manager(["launchctl", "print", `gui/${uid()}/${where.label}`])
-  const active = where.platform === "linux" ? state.ok && state.out.split("\n")[0] === "active" : state.ok && /state = running/.test(state.out)
-  const summary = where.platform === "linux" ? state.out.split("\n")[0] || "unknown" : active ? "running" : state.out.split("\n")[0] || "not loaded"
+  const active =
+    where.platform === "linux"
+      ? state.ok && state.out.split("\n")[0] === "active"
+      : state.ok && /state = running/.test(state.out)
+  const summary =
+    where.platform === "linux"
+      ? state.out.split("\n")[0] || "unknown"
+      : active
+        ? "running"
+        : state.out.split("\n")[0] || "not loaded"
   let health = ""
   try {
     const config = await load({ root: resolve(options.workspace), file: options.config })
     if (config.controlApi.enabled && config.controlApi.port !== 0) {
-      const response = await fetch(`http://${config.controlApi.host}:${config.controlApi.port}/healthz`, { signal: AbortSignal.timeout(2000) }).catch(() => null)
-      health = response ? `; /healthz ${response.status}` : `; nothing answers on ${config.controlApi.host}:${config.controlApi.port}`
+      const response = await fetch(`http://${config.controlApi.host}:${config.controlApi.port}/healthz`, {
+        signal: AbortSignal.timeout(2000),
+      }).catch(() => null)
+      health = response
+        ? `; /healthz ${response.status}`
+        : `; nothing answers on ${config.controlApi.host}:${config.controlApi.port}`
     }
   } catch {
     health = "; config does not load (drost doctor)"
   }
-  process.stdout.write(`${where.name}: installed (${where.file}); ${where.platform === "linux" ? "systemd" : "launchd"}: ${summary}${health}\nlogs: ${where.log}\n`)
+  process.stdout.write(
+    `${where.name}: installed (${where.file}); ${where.platform === "linux" ? "systemd" : "launchd"}: ${summary}${health}\nlogs: ${where.log}\n`,
+  )
   return active ? 0 : 3
 }

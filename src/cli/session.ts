@@ -55,7 +55,8 @@ const importCommand = defineCommand({
     const result = await attach(
       where(args),
       (gw) => gw.continuity.portable.import(doc),
-      async (api) => (await api("/sessions/import", { method: "POST", json: doc })) as { sessionId: string; messages: number },
+      async (api) =>
+        (await api("/sessions/import", { method: "POST", json: doc })) as { sessionId: string; messages: number },
     ).catch(failed)
     process.stdout.write(`imported ${result.messages} messages as ${result.sessionId}\n`)
   },
@@ -67,7 +68,11 @@ export const sessionCommand = defineCommand({
 })
 
 export const retentionCommand = defineCommand({
-  meta: { name: "retention", description: "Archive or delete old sessions by age, count or size (limits from retention in the config unless given)" },
+  meta: {
+    name: "retention",
+    description:
+      "Archive or delete old sessions by age, count or size (limits from retention in the config unless given)",
+  },
   args: {
     "dry-run": { type: "boolean", description: "Only report what would be removed" },
     "max-age-days": { type: "string", description: "Sessions idle longer than this many days" },
@@ -81,10 +86,12 @@ export const retentionCommand = defineCommand({
     const number = (value: string | undefined, name: string) => {
       if (value === undefined) return undefined
       const parsed = Number(value)
-      if (!Number.isInteger(parsed) || parsed < 1) failed(new Error(`--${name} expects a whole number ≥ 1, got "${value}"`))
+      if (!Number.isInteger(parsed) || parsed < 1)
+        failed(new Error(`--${name} expects a whole number ≥ 1, got "${value}"`))
       return parsed
     }
-    if (args.action !== undefined && args.action !== "archive" && args.action !== "delete") failed(new Error(`--action expects archive or delete, got "${args.action}"`))
+    if (args.action !== undefined && args.action !== "archive" && args.action !== "delete")
+      failed(new Error(`--action expects archive or delete, got "${args.action}"`))
     const rule = {
       maxAgeDays: number(args["max-age-days"], "max-age-days"),
       maxSessions: number(args["max-sessions"], "max-sessions"),
@@ -102,7 +109,10 @@ export const retentionCommand = defineCommand({
       return
     }
     const verb = report.dryRun ? `would ${report.action}` : report.action === "archive" ? "archived" : "deleted"
-    const lines = report.sessions.map((session) => `  ${session.id}  ${String(session.messages).padStart(5)} msgs  ${String(session.bytes).padStart(9)} B  ${session.reason}`)
+    const lines = report.sessions.map(
+      (session) =>
+        `  ${session.id}  ${String(session.messages).padStart(5)} msgs  ${String(session.bytes).padStart(9)} B  ${session.reason}`,
+    )
     process.stdout.write(
       `${verb} ${report.sessions.length} session${report.sessions.length === 1 ? "" : "s"} (${report.bytes} bytes)${report.archiveDir && !report.dryRun && report.sessions.length ? ` into ${report.archiveDir}` : ""}\n${lines.join("\n")}${lines.length ? "\n" : ""}`,
     )

@@ -7,7 +7,13 @@ import type { ProviderKind } from "../core/config.ts"
 import { Flag } from "../util/flag.ts"
 import { DEFAULT_BASE_URL } from "./probe.ts"
 
-export const PROVIDER_KINDS = ["openai", "anthropic", "xai", "openai-compatible", "demo"] as const satisfies readonly ProviderKind[]
+export const PROVIDER_KINDS = [
+  "openai",
+  "anthropic",
+  "xai",
+  "openai-compatible",
+  "demo",
+] as const satisfies readonly ProviderKind[]
 export const PROVIDER_LABEL: Record<ProviderKind, string> = {
   openai: "OpenAI",
   anthropic: "Anthropic",
@@ -16,41 +22,104 @@ export const PROVIDER_LABEL: Record<ProviderKind, string> = {
   demo: "Demo (offline, no key)",
 }
 /** Profile id written for each kind. */
-export const PROFILE_ID: Record<ProviderKind, string> = { openai: "openai", anthropic: "anthropic", xai: "xai", "openai-compatible": "compatible", demo: "demo" }
+export const PROFILE_ID: Record<ProviderKind, string> = {
+  openai: "openai",
+  anthropic: "anthropic",
+  xai: "xai",
+  "openai-compatible": "compatible",
+  demo: "demo",
+}
 
 /** Per kind: the key flag and variable, the base URL flag and variable. */
-export const PROVIDER_FLAGS: Record<Exclude<ProviderKind, "demo">, { key: string; keyEnv: string; url: string; urlEnv: string }> = {
+export const PROVIDER_FLAGS: Record<
+  Exclude<ProviderKind, "demo">,
+  { key: string; keyEnv: string; url: string; urlEnv: string }
+> = {
   openai: { key: "openai-key", keyEnv: "OPENAI_API_KEY", url: "openai-base-url", urlEnv: "OPENAI_BASE_URL" },
-  anthropic: { key: "anthropic-key", keyEnv: "ANTHROPIC_API_KEY", url: "anthropic-base-url", urlEnv: "ANTHROPIC_BASE_URL" },
+  anthropic: {
+    key: "anthropic-key",
+    keyEnv: "ANTHROPIC_API_KEY",
+    url: "anthropic-base-url",
+    urlEnv: "ANTHROPIC_BASE_URL",
+  },
   xai: { key: "xai-key", keyEnv: "XAI_API_KEY", url: "xai-base-url", urlEnv: "XAI_BASE_URL" },
-  "openai-compatible": { key: "compatible-key", keyEnv: "DROST_COMPATIBLE_API_KEY", url: "compatible-url", urlEnv: "DROST_COMPATIBLE_URL" },
+  "openai-compatible": {
+    key: "compatible-key",
+    keyEnv: "DROST_COMPATIBLE_API_KEY",
+    url: "compatible-url",
+    urlEnv: "DROST_COMPATIBLE_URL",
+  },
 }
 
 export const setupArgs = {
-  workspace: { type: "string", alias: "w", description: "Workspace folder to set up (default: DROST_WORKSPACE or the current folder)" },
-  yes: { type: "boolean", alias: "y", description: "Ask nothing: take flags, then environment variables, then defaults" },
-  provider: { type: "string", description: `Providers, comma-separated: ${PROVIDER_KINDS.join(", ")} (default with --yes: those with a key in the environment, else demo)` },
+  workspace: {
+    type: "string",
+    alias: "w",
+    description: "Workspace folder to set up (default: DROST_WORKSPACE or the current folder)",
+  },
+  yes: {
+    type: "boolean",
+    alias: "y",
+    description: "Ask nothing: take flags, then environment variables, then defaults",
+  },
+  provider: {
+    type: "string",
+    description: `Providers, comma-separated: ${PROVIDER_KINDS.join(", ")} (default with --yes: those with a key in the environment, else demo)`,
+  },
   "default-provider": { type: "string", description: "Profile id new sessions use (default: the first provider)" },
-  "openai-key": { type: "string", description: "OpenAI API key (env OPENAI_API_KEY; prefer the variable, flags show up in `ps`)" },
+  "openai-key": {
+    type: "string",
+    description: "OpenAI API key (env OPENAI_API_KEY; prefer the variable, flags show up in `ps`)",
+  },
   "anthropic-key": { type: "string", description: "Anthropic API key (env ANTHROPIC_API_KEY)" },
   "xai-key": { type: "string", description: "xAI API key (env XAI_API_KEY)" },
-  "compatible-key": { type: "string", description: "Key for the OpenAI-compatible server, if it wants one (env DROST_COMPATIBLE_API_KEY)" },
-  "compatible-url": { type: "string", description: "Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (env DROST_COMPATIBLE_URL)" },
-  "compatible-model": { type: "string", description: "Model name on the OpenAI-compatible server (env DROST_COMPATIBLE_MODEL)" },
-  "openai-base-url": { type: "string", description: `OpenAI API root (env OPENAI_BASE_URL; default ${DEFAULT_BASE_URL.openai})` },
-  "anthropic-base-url": { type: "string", description: `Anthropic API root (env ANTHROPIC_BASE_URL; default ${DEFAULT_BASE_URL.anthropic})` },
+  "compatible-key": {
+    type: "string",
+    description: "Key for the OpenAI-compatible server, if it wants one (env DROST_COMPATIBLE_API_KEY)",
+  },
+  "compatible-url": {
+    type: "string",
+    description: "Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (env DROST_COMPATIBLE_URL)",
+  },
+  "compatible-model": {
+    type: "string",
+    description: "Model name on the OpenAI-compatible server (env DROST_COMPATIBLE_MODEL)",
+  },
+  "openai-base-url": {
+    type: "string",
+    description: `OpenAI API root (env OPENAI_BASE_URL; default ${DEFAULT_BASE_URL.openai})`,
+  },
+  "anthropic-base-url": {
+    type: "string",
+    description: `Anthropic API root (env ANTHROPIC_BASE_URL; default ${DEFAULT_BASE_URL.anthropic})`,
+  },
   "xai-base-url": { type: "string", description: `xAI API root (env XAI_BASE_URL; default ${DEFAULT_BASE_URL.xai})` },
-  telegram: { type: "boolean", description: "Set up the Telegram bot (default: no)", negativeDescription: "Skip Telegram" },
-  "telegram-token": { type: "string", description: "Bot token from @BotFather (env TELEGRAM_BOT_TOKEN); implies --telegram" },
-  "telegram-owner": { type: "string", description: "Your numeric Telegram user id, the only user allowed at first (env DROST_TELEGRAM_OWNER)" },
-  "telegram-api-root": { type: "string", description: "Bot API root (env TELEGRAM_API_ROOT; default https://api.telegram.org)" },
+  telegram: {
+    type: "boolean",
+    description: "Set up the Telegram bot (default: no)",
+    negativeDescription: "Skip Telegram",
+  },
+  "telegram-token": {
+    type: "string",
+    description: "Bot token from @BotFather (env TELEGRAM_BOT_TOKEN); implies --telegram",
+  },
+  "telegram-owner": {
+    type: "string",
+    description: "Your numeric Telegram user id, the only user allowed at first (env DROST_TELEGRAM_OWNER)",
+  },
+  "telegram-api-root": {
+    type: "string",
+    description: "Bot API root (env TELEGRAM_API_ROOT; default https://api.telegram.org)",
+  },
   port: { type: "string", description: "Control API port (default 7420; 0 picks a free port at each start)" },
   "new-token": { type: "boolean", description: "Generate a new Control API admin token even if one exists" },
   "skip-probe": { type: "boolean", description: "Do not contact the providers or Telegram to check keys" },
   force: { type: "boolean", description: "Overwrite existing files without asking" },
 } as const
 
-export type SetupFlags = { [K in keyof typeof setupArgs]?: (typeof setupArgs)[K]["type"] extends "boolean" ? boolean : string }
+export type SetupFlags = {
+  [K in keyof typeof setupArgs]?: (typeof setupArgs)[K]["type"] extends "boolean" ? boolean : string
+}
 
 /** Flag first, then the environment. */
 export function pick(flags: SetupFlags, flag: keyof SetupFlags, env?: string): string | undefined {
@@ -68,7 +137,8 @@ export function parseProviders(list: string): ProviderKind[] {
     .filter(Boolean)
     .map((item) => (item === "compatible" ? "openai-compatible" : item))
   for (const kind of kinds)
-    if (!(PROVIDER_KINDS as readonly string[]).includes(kind)) throw new SetupInputError(`--provider: unknown provider "${kind}"; one of ${PROVIDER_KINDS.join(", ")}`)
+    if (!(PROVIDER_KINDS as readonly string[]).includes(kind))
+      throw new SetupInputError(`--provider: unknown provider "${kind}"; one of ${PROVIDER_KINDS.join(", ")}`)
   if (kinds.length === 0) throw new SetupInputError("--provider: name at least one provider")
   return [...new Set(kinds)] as ProviderKind[]
 }
@@ -85,13 +155,15 @@ export function detectedProviders(): ProviderKind[] {
 
 export function parsePort(text: string): number {
   const port = Number(text)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SetupInputError(`--port expects 0–65535, got "${text}"`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new SetupInputError(`--port expects 0–65535, got "${text}"`)
   return port
 }
 
 export function parseOwner(text: string): number {
   const id = Number(text)
-  if (!Number.isSafeInteger(id) || id <= 0) throw new SetupInputError(`the Telegram owner must be a numeric user id, got "${text}"`)
+  if (!Number.isSafeInteger(id) || id <= 0)
+    throw new SetupInputError(`the Telegram owner must be a numeric user id, got "${text}"`)
   return id
 }
 

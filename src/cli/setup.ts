@@ -13,7 +13,14 @@ import { findConfig } from "../gateway/load.ts"
 import { tokenFile } from "../gateway/token.ts"
 import { Flag } from "../util/flag.ts"
 import { type ProbeResult, probeProvider, probeTelegram } from "./probe.ts"
-import { buildConfig, ignoreState, type ProviderAnswer, type SetupAnswers, workspaceFiles, writeFiles } from "./scaffold.ts"
+import {
+  buildConfig,
+  ignoreState,
+  type ProviderAnswer,
+  type SetupAnswers,
+  workspaceFiles,
+  writeFiles,
+} from "./scaffold.ts"
 import {
   detectedProviders,
   guidance,
@@ -45,7 +52,7 @@ async function check(interactive: boolean, label: string, run: () => Promise<Pro
   const spin = interactive ? p.spinner() : null
   spin?.start(`Checking ${label}…`)
   const result = await run()
-  if (spin) (result.ok ? spin.stop(`${label}: ${result.detail}`) : spin.error(`${label}: ${result.detail}`))
+  if (spin) result.ok ? spin.stop(`${label}: ${result.detail}`) : spin.error(`${label}: ${result.detail}`)
   else process.stdout.write(`${result.ok ? "✓" : "✗"} ${label}: ${result.detail}\n`)
   return result
 }
@@ -53,7 +60,10 @@ async function check(interactive: boolean, label: string, run: () => Promise<Pro
 type AfterFailure = "retry" | "keep" | "drop"
 
 async function afterFailure(interactive: boolean, label: string): Promise<AfterFailure> {
-  if (!interactive) throw new SetupInputError(`${label} failed its check; fix the key or URL, or pass --skip-probe to write the config anyway`)
+  if (!interactive)
+    throw new SetupInputError(
+      `${label} failed its check; fix the key or URL, or pass --skip-probe to write the config anyway`,
+    )
   return answered(
     await p.select<AfterFailure>({
       message: `${label} did not pass. What now?`,
@@ -66,7 +76,11 @@ async function afterFailure(interactive: boolean, label: string): Promise<AfterF
   )
 }
 
-async function askProvider(kind: Exclude<ProviderKind, "demo">, flags: SetupFlags, interactive: boolean): Promise<ProviderAnswer | null> {
+async function askProvider(
+  kind: Exclude<ProviderKind, "demo">,
+  flags: SetupFlags,
+  interactive: boolean,
+): Promise<ProviderAnswer | null> {
   const names = PROVIDER_FLAGS[kind]
   const label = PROVIDER_LABEL[kind].split(" (")[0]!
   const compatible = kind === "openai-compatible"
@@ -82,13 +96,22 @@ async function askProvider(kind: Exclude<ProviderKind, "demo">, flags: SetupFlag
           message: "Base URL of the OpenAI-compatible server",
           placeholder: "http://127.0.0.1:8000/v1",
           initialValue: tried,
-          validate: (value) => (value && /^https?:\/\/\S+$/.test(value) ? undefined : "an http(s) URL, e.g. http://127.0.0.1:8000/v1"),
+          validate: (value) =>
+            value && /^https?:\/\/\S+$/.test(value) ? undefined : "an http(s) URL, e.g. http://127.0.0.1:8000/v1",
         }),
       )
-      if (model === undefined) model = answered(await p.text({ message: "Model name (empty: let the server choose)", defaultValue: "" })) || undefined
+      if (model === undefined)
+        model =
+          answered(await p.text({ message: "Model name (empty: let the server choose)", defaultValue: "" })) ||
+          undefined
     }
     if (!apiKey && interactive) {
-      const typed = answered(await p.password({ message: `${label} API key${compatible ? " (empty if the server needs none)" : ""}`, validate: (value) => (compatible || value ? undefined : "paste the key, or press Ctrl-C") }))
+      const typed = answered(
+        await p.password({
+          message: `${label} API key${compatible ? " (empty if the server needs none)" : ""}`,
+          validate: (value) => (compatible || value ? undefined : "paste the key, or press Ctrl-C"),
+        }),
+      )
       apiKey = typed || undefined
     }
     if (!apiKey && !compatible) throw new SetupInputError(`${kind} needs a key: --${names.key} or ${names.keyEnv}`)
@@ -107,14 +130,28 @@ async function askProvider(kind: Exclude<ProviderKind, "demo">, flags: SetupFlag
 }
 
 async function askTelegram(flags: SetupFlags, interactive: boolean): Promise<SetupAnswers["telegram"]> {
-  const wanted = flags.telegram ?? (flags["telegram-token"] ? true : interactive ? answered(await p.confirm({ message: "Connect a Telegram bot?", initialValue: false })) : false)
+  const wanted =
+    flags.telegram ??
+    (flags["telegram-token"]
+      ? true
+      : interactive
+        ? answered(await p.confirm({ message: "Connect a Telegram bot?", initialValue: false }))
+        : false)
   if (!wanted) return null
   const apiRoot = pick(flags, "telegram-api-root", "TELEGRAM_API_ROOT")
   let token = pick(flags, "telegram-token", "TELEGRAM_BOT_TOKEN")
   for (;;) {
     if (!token) {
-      if (!interactive) throw new SetupInputError("Telegram needs a bot token: --telegram-token or TELEGRAM_BOT_TOKEN (from @BotFather)")
-      token = answered(await p.password({ message: "Bot token from @BotFather", validate: (value) => (value && /^\d+:\S+$/.test(value) ? undefined : "looks like 123456:ABC…") }))
+      if (!interactive)
+        throw new SetupInputError(
+          "Telegram needs a bot token: --telegram-token or TELEGRAM_BOT_TOKEN (from @BotFather)",
+        )
+      token = answered(
+        await p.password({
+          message: "Bot token from @BotFather",
+          validate: (value) => (value && /^\d+:\S+$/.test(value) ? undefined : "looks like 123456:ABC…"),
+        }),
+      )
     }
     if (flags["skip-probe"]) break
     const bot = token
@@ -126,7 +163,8 @@ async function askTelegram(flags: SetupFlags, interactive: boolean): Promise<Set
     token = undefined
   }
   const owner = pick(flags, "telegram-owner", "DROST_TELEGRAM_OWNER")
-  if (!owner && !interactive) throw new SetupInputError("Telegram needs the owner's user id: --telegram-owner or DROST_TELEGRAM_OWNER")
+  if (!owner && !interactive)
+    throw new SetupInputError("Telegram needs the owner's user id: --telegram-owner or DROST_TELEGRAM_OWNER")
   const ownerId = parseOwner(
     owner ??
       answered(
@@ -147,7 +185,14 @@ export async function collectAnswers(flags: SetupFlags, interactive: boolean): P
       ? answered(
           await p.multiselect<ProviderKind>({
             message: "Which model providers? (space selects, enter confirms)",
-            options: PROVIDER_KINDS.map((kind) => ({ value: kind, label: PROVIDER_LABEL[kind], hint: kind !== "demo" && Flag.get(PROVIDER_FLAGS[kind].keyEnv) ? `${PROVIDER_FLAGS[kind].keyEnv} is set` : undefined })),
+            options: PROVIDER_KINDS.map((kind) => ({
+              value: kind,
+              label: PROVIDER_LABEL[kind],
+              hint:
+                kind !== "demo" && Flag.get(PROVIDER_FLAGS[kind].keyEnv)
+                  ? `${PROVIDER_FLAGS[kind].keyEnv} is set`
+                  : undefined,
+            })),
             initialValues: detectedProviders(),
             required: true,
           }),
@@ -164,17 +209,34 @@ export async function collectAnswers(flags: SetupFlags, interactive: boolean): P
   }
   const ids = providers.map((provider) => provider.id)
   const wanted = flags["default-provider"]
-  if (wanted && !ids.includes(wanted)) throw new SetupInputError(`--default-provider: "${wanted}" is not one of ${ids.join(", ")}`)
+  if (wanted && !ids.includes(wanted))
+    throw new SetupInputError(`--default-provider: "${wanted}" is not one of ${ids.join(", ")}`)
   const defaultProvider =
     wanted ??
     (interactive && ids.length > 1
-      ? answered(await p.select<string>({ message: "Which one do new sessions use?", options: providers.map((provider) => ({ value: provider.id, label: `${provider.id} (${PROVIDER_LABEL[provider.kind].split(" (")[0]})` })) }))
+      ? answered(
+          await p.select<string>({
+            message: "Which one do new sessions use?",
+            options: providers.map((provider) => ({
+              value: provider.id,
+              label: `${provider.id} (${PROVIDER_LABEL[provider.kind].split(" (")[0]})`,
+            })),
+          }),
+        )
       : ids[0]!)
   const telegram = await askTelegram(flags, interactive)
   const port = flags.port
     ? parsePort(flags.port)
     : interactive
-      ? parsePort(answered(await p.text({ message: "Control API port (loopback only)", initialValue: "7420", validate: (value) => (value && /^\d+$/.test(value) && Number(value) <= 65535 ? undefined : "0–65535") })))
+      ? parsePort(
+          answered(
+            await p.text({
+              message: "Control API port (loopback only)",
+              initialValue: "7420",
+              validate: (value) => (value && /^\d+$/.test(value) && Number(value) <= 65535 ? undefined : "0–65535"),
+            }),
+          ),
+        )
       : 7420
   return { providers, defaultProvider, telegram, controlApi: { port } }
 }
@@ -184,20 +246,30 @@ async function apply(root: string, answers: SetupAnswers, flags: SetupFlags, int
   const stateDir = join(root, ".drost")
   const config = buildConfig(answers, root)
   const outcome = await writeFiles(root, workspaceFiles(config.value), async (path) =>
-    flags.force ? true : interactive ? answered(await p.confirm({ message: `${path} already exists. Overwrite it?`, initialValue: false })) : false,
+    flags.force
+      ? true
+      : interactive
+        ? answered(await p.confirm({ message: `${path} already exists. Overwrite it?`, initialValue: false }))
+        : false,
   )
-  const lines = Object.entries(outcome).map(([path, what]) => `${what === "written" ? "wrote" : what === "kept" ? "kept (exists; --force overwrites)" : "unchanged"}  ${path}`)
+  const lines = Object.entries(outcome).map(
+    ([path, what]) =>
+      `${what === "written" ? "wrote" : what === "kept" ? "kept (exists; --force overwrites)" : "unchanged"}  ${path}`,
+  )
   if (ignoreState(root)) lines.push("wrote  .gitignore (.drost/ holds keys and state)")
 
   const entries: Record<string, AuthEntry> = {}
-  for (const provider of answers.providers) if (provider.apiKey) entries[provider.id] = { kind: provider.kind, apiKey: provider.apiKey }
+  for (const provider of answers.providers)
+    if (provider.apiKey) entries[provider.id] = { kind: provider.kind, apiKey: provider.apiKey }
   if (answers.telegram?.token) entries.telegram = { kind: "telegram", token: answers.telegram.token }
   if (Object.keys(entries).length > 0) {
     for (const [id, entry] of Object.entries(entries)) setEntry(stateDir, id, entry)
     lines.push(`stored ${Object.keys(entries).join(", ")} in .drost/auth-profiles.json (mode 0600)`)
   }
   if (config.telegramDropped)
-    lines.push("note   this build's config has no Telegram channel section yet; the bot token is stored, add the channel to drost.config.ts later")
+    lines.push(
+      "note   this build's config has no Telegram channel section yet; the bot token is stored, add the channel to drost.config.ts later",
+    )
 
   mkdirSync(stateDir, { recursive: true, mode: 0o700 })
   const tokenPath = tokenFile(stateDir)
@@ -220,7 +292,9 @@ export async function setup(flags: SetupFlags, options: { thenStart?: boolean } 
     if (interactive) p.intro(`drost setup · ${relative(process.cwd(), root) || "."}`)
     const answers = await collectAnswers(flags, interactive)
     const lines = await apply(root, answers, flags, interactive)
-    const next = options.thenStart ? "Starting the gateway…" : `Next: drost start${root === process.cwd() ? "" : ` -w ${relative(process.cwd(), root)}`}   (checks: drost doctor)`
+    const next = options.thenStart
+      ? "Starting the gateway…"
+      : `Next: drost start${root === process.cwd() ? "" : ` -w ${relative(process.cwd(), root)}`}   (checks: drost doctor)`
     if (interactive) {
       p.note(lines.join("\n"), "Done")
       p.outro(next)
@@ -240,7 +314,10 @@ export async function setup(flags: SetupFlags, options: { thenStart?: boolean } 
  */
 export async function offerSetup(root: string): Promise<void> {
   if (!hasTerminal() || findConfig(root)) return
-  const go = await p.confirm({ message: "No drost.config.ts in this folder. Set up a provider now? (no: start with the offline demo)", initialValue: true })
+  const go = await p.confirm({
+    message: "No drost.config.ts in this folder. Set up a provider now? (no: start with the offline demo)",
+    initialValue: true,
+  })
   if (p.isCancel(go) || !go) return
   await setup({ workspace: root }, { thenStart: true })
 }

@@ -58,9 +58,17 @@ export async function start(args: StartArgs): Promise<number> {
     const url = server?.url ?? null
     const provider = gw.providers.get(config.providers.defaultSessionProvider)
     const where = relative(process.cwd(), config.workspaceDir) || "."
-    consola.info(`drost ${VERSION} · workspace ${where} · provider ${provider ? `${provider.id} (${provider.kind})` : "none"}`)
-    if (url) consola.info(`Control API ${url}/control/v1 · token ${tokens.file ? `in ${relative(process.cwd(), tokens.file)}` : "from config/env"}`)
-    if (provider?.kind === "demo") consola.info("Using the offline demo provider. Configure a real one with `drost setup` (or in drost.config.ts, see docs/providers.md).")
+    consola.info(
+      `drost ${VERSION} · workspace ${where} · provider ${provider ? `${provider.id} (${provider.kind})` : "none"}`,
+    )
+    if (url)
+      consola.info(
+        `Control API ${url}/control/v1 · token ${tokens.file ? `in ${relative(process.cwd(), tokens.file)}` : "from config/env"}`,
+      )
+    if (provider?.kind === "demo")
+      consola.info(
+        "Using the offline demo provider. Configure a real one with `drost setup` (or in drost.config.ts, see docs/providers.md).",
+      )
     const state = gw.state()
     if (state.state !== "running") consola.warn(`gateway ${state.state}: ${state.reasons.join("; ")}`)
     if (!interactive) consola.info("No terminal attached: running as a server (Ctrl-C or SIGTERM stops it).")
@@ -102,7 +110,10 @@ export async function start(args: StartArgs): Promise<number> {
 
 /** Channels, then their schedule deliveries: schedules start once their deliveries exist. */
 async function startTelegram(gw: Gateway): Promise<Channels> {
-  const [{ startChannels }, { registerDeliveries }] = await Promise.all([import("../channels/telegram/index.ts"), import("../channels/deliver.ts")])
+  const [{ startChannels }, { registerDeliveries }] = await Promise.all([
+    import("../channels/telegram/index.ts"),
+    import("../channels/deliver.ts"),
+  ])
   const channels = startChannels(gw)
   registerDeliveries(gw)
   return channels

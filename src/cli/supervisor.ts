@@ -21,7 +21,6 @@ import { alive } from "../util/process.ts"
 import type { FromChild, ToChild } from "./child.ts"
 import { REFUSED, RESTART } from "./exit.ts"
 
-
 export interface SuperviseArgs {
   workspace: string
   config?: string
@@ -69,7 +68,12 @@ function spawnChild(args: SuperviseArgs, capture: boolean): Spawned {
   return { proc, ready, replies, stderrTail: () => tail }
 }
 
-function request(child: Spawned, message: ToChild, expect: FromChild["type"], timeoutMs: number): Promise<FromChild | null> {
+function request(
+  child: Spawned,
+  message: ToChild,
+  expect: FromChild["type"],
+  timeoutMs: number,
+): Promise<FromChild | null> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(null), Math.max(0, timeoutMs))
     child.replies.push((reply) => {
@@ -102,7 +106,9 @@ async function healthGate(child: Spawned, timeoutMs: number, canary: boolean): P
     return `the gateway exited (code ${code ?? child.proc.signalCode}) before it was ready${last ? `:\n${last}` : ""}`
   }
   if (ready.url) {
-    const response = await fetch(`${ready.url}/healthz`, { signal: AbortSignal.timeout(Math.max(100, deadline - Date.now())) }).catch((error: Error) => error)
+    const response = await fetch(`${ready.url}/healthz`, {
+      signal: AbortSignal.timeout(Math.max(100, deadline - Date.now())),
+    }).catch((error: Error) => error)
     if (response instanceof Error) return `/healthz failed: ${response.message}`
     if (response.status !== 200) return `/healthz answered ${response.status}: ${await response.text()}`
   }
@@ -179,7 +185,8 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
     import("../core/schema.ts"),
     import("../core/evolution-config.ts"),
   ])
-  const supervisorSettings = (config: Config | null): SupervisorSettings => config?.supervisor ?? (Value.Default(SupervisorSchema, {}) as SupervisorSettings)
+  const supervisorSettings = (config: Config | null): SupervisorSettings =>
+    config?.supervisor ?? (Value.Default(SupervisorSchema, {}) as SupervisorSettings)
   let first = true
   for (;;) {
     const config = await load({ root: args.workspace, file: args.config }).catch(() => null)
@@ -195,7 +202,16 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
     if (recovered) {
       const note = recovered
       recovered = null
-      child.ready.then((ready) => ready && child.proc.send({ type: "healthy", id: note.id, verdictAt: note.verdictAt, healthyAt: Date.now() } satisfies ToChild))
+      child.ready.then(
+        (ready) =>
+          ready &&
+          child.proc.send({
+            type: "healthy",
+            id: note.id,
+            verdictAt: note.verdictAt,
+            healthyAt: Date.now(),
+          } satisfies ToChild),
+      )
     }
     if (gating && config) {
       // Only after an evolution restart: the evolution service and git stay unloaded otherwise.
@@ -204,19 +220,45 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
       const started = Date.now()
       const problem = await healthGate(child, evo.healthGate.timeoutMs, evo.healthGate.canary)
       if (problem === null) {
-        child.proc.send({ type: "verdict", id: gating.id, ok: true, detail: `ready, /healthz 200${evo.healthGate.canary ? ", canary turn completed" : ""}`, durationMs: Date.now() - started } satisfies ToChild)
+        child.proc.send({
+          type: "verdict",
+          id: gating.id,
+          ok: true,
+          detail: `ready, /healthz 200${evo.healthGate.canary ? ", canary turn completed" : ""}`,
+          durationMs: Date.now() - started,
+        } satisfies ToChild)
       } else if (!stopping) {
         const verdictAt = Date.now()
-        process.stderr.write(`drost: evolution ${gating.id} failed the health gate: ${problem.split("\n")[0]}; ${evo.rollbackOnFailure ? "rolling back" : "not rolling back (evolution.rollbackOnFailure is false)"}\n`)
+        process.stderr.write(
+          `drost: evolution ${gating.id} failed the health gate: ${problem.split("\n")[0]}; ${evo.rollbackOnFailure ? "rolling back" : "not rolling back (evolution.rollbackOnFailure is false)"}\n`,
+        )
         await stopChild(child, 2000)
         if (evo.rollbackOnFailure) {
           const { createRepo } = await import("../evolve/git.ts")
-          const repo = createRepo({ dir: config.workspaceDir, gitdir: join(config.stateDir, "evolution.git"), roots: resolveRoots(config).roots })
+          const repo = createRepo({
+            dir: config.workspaceDir,
+            gitdir: join(config.stateDir, "evolution.git"),
+            roots: resolveRoots(config).roots,
+          })
           await repo.restore(gating.before, new Set(gating.folders))
           await repo.commit(`evolve: rollback ${gating.id} (health gate failed)\n\n${problem}`)
         }
-        Journal.write(config.stateDir, { ...gating, health: { ok: false, detail: problem, verdictAt, rolledBack: evo.rollbackOnFailure, durationMs: verdictAt - started } })
-        if (!evo.rollbackOnFailure) return giveUp(stateDir(config), `evolution ${gating.id} failed the health gate and evolution.rollbackOnFailure is false: ${problem}`, crashes)
+        Journal.write(config.stateDir, {
+          ...gating,
+          health: {
+            ok: false,
+            detail: problem,
+            verdictAt,
+            rolledBack: evo.rollbackOnFailure,
+            durationMs: verdictAt - started,
+          },
+        })
+        if (!evo.rollbackOnFailure)
+          return giveUp(
+            stateDir(config),
+            `evolution ${gating.id} failed the health gate and evolution.rollbackOnFailure is false: ${problem}`,
+            crashes,
+          )
         recovered = { id: gating.id, verdictAt }
         continue
       }
@@ -234,9 +276,15 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
     const last = child.stderrTail().trim().split("\n").slice(-3).join(" | ")
     const why = `exit ${code ?? child.proc.signalCode}${last ? `: ${last}` : "; its error is above"}`
     if (crashes.length >= limits.maxCrashes)
-      return giveUp(stateDir(config), `the gateway crashed ${crashes.length} times within ${Math.round(limits.windowMs / 1000)} s (last: ${why})`, crashes)
+      return giveUp(
+        stateDir(config),
+        `the gateway crashed ${crashes.length} times within ${Math.round(limits.windowMs / 1000)} s (last: ${why})`,
+        crashes,
+      )
     const delay = Math.min(limits.maxBackoffMs, limits.backoffMs * 2 ** (crashes.length - 1))
-    process.stderr.write(`drost: the gateway crashed (${why}); restarting in ${delay} ms (${crashes.length}/${limits.maxCrashes} within ${Math.round(limits.windowMs / 1000)} s)\n`)
+    process.stderr.write(
+      `drost: the gateway crashed (${why}); restarting in ${delay} ms (${crashes.length}/${limits.maxCrashes} within ${Math.round(limits.windowMs / 1000)} s)\n`,
+    )
     await new Promise<void>((resolve) => {
       wake = resolve
       setTimeout(resolve, delay)
@@ -247,7 +295,11 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
 
 function giveUp(stateDir: string, reason: string, crashes: number[]): number {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 })
-  writeFileSync(join(stateDir, "supervisor.json"), `${JSON.stringify({ state: "gave-up", reason, crashes, at: Date.now() }, null, 2)}\n`, { mode: 0o600 })
+  writeFileSync(
+    join(stateDir, "supervisor.json"),
+    `${JSON.stringify({ state: "gave-up", reason, crashes, at: Date.now() }, null, 2)}\n`,
+    { mode: 0o600 },
+  )
   process.stderr.write(
     `drost: supervisor stopped: ${reason}.\nFix the cause and run drost start again; if a recent change caused it, see drost evolution log and drost evolution revert <id> (docs/self-evolution.md).\n`,
   )

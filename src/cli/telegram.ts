@@ -11,11 +11,22 @@ import { createTelegramStore, type Pairing } from "../store/telegram.ts"
 import { Flag } from "../util/flag.ts"
 
 const workspaceArgs = {
-  workspace: { type: "string", alias: "w", description: "Workspace folder (default: DROST_WORKSPACE or the current folder)" },
-  config: { type: "string", alias: "c", description: "Config file (default: the first drost.config.* in the workspace)" },
+  workspace: {
+    type: "string",
+    alias: "w",
+    description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
+  },
+  config: {
+    type: "string",
+    alias: "c",
+    description: "Config file (default: the first drost.config.* in the workspace)",
+  },
 } as const
 
-async function withStore<T>(args: { workspace?: string; config?: string }, fn: (store: ReturnType<typeof createTelegramStore>) => T): Promise<T> {
+async function withStore<T>(
+  args: { workspace?: string; config?: string },
+  fn: (store: ReturnType<typeof createTelegramStore>) => T,
+): Promise<T> {
   const config = await load({ root: args.workspace ?? Flag.workspace() ?? process.cwd(), file: args.config })
   const db = open(Flag.db() ?? join(config.stateDir, "drost.db"))
   try {
@@ -29,14 +40,21 @@ const describe = (pairing: Pairing) => `user ${pairing.userId}${pairing.name ? `
 
 const approve = defineCommand({
   meta: { name: "approve", description: "Let the Telegram user who received this pairing code talk to the agent" },
-  args: { code: { type: "positional", required: true, description: "The code the bot sent to the user" }, ...workspaceArgs },
+  args: {
+    code: { type: "positional", required: true, description: "The code the bot sent to the user" },
+    ...workspaceArgs,
+  },
   async run({ args }) {
     const pairing = await withStore(args, (store) => store.approve(String(args.code)))
     if (!pairing) {
-      process.stderr.write(`drost: no open pairing with code ${String(args.code).toUpperCase()} (codes work once and expire after an hour; see \`drost telegram pairings\`)\n`)
+      process.stderr.write(
+        `drost: no open pairing with code ${String(args.code).toUpperCase()} (codes work once and expire after an hour; see \`drost telegram pairings\`)\n`,
+      )
       process.exit(1)
     }
-    process.stdout.write(`approved ${describe(pairing)}; they can talk to the agent now (a running gateway tells them)\n`)
+    process.stdout.write(
+      `approved ${describe(pairing)}; they can talk to the agent now (a running gateway tells them)\n`,
+    )
   },
 })
 
@@ -54,7 +72,9 @@ const pairings = defineCommand({
       return
     }
     for (const pairing of list) {
-      const state = pairing.approvedAt ? `approved ${new Date(pairing.approvedAt).toISOString()}` : `open, expires ${new Date(pairing.expiresAt).toISOString()}`
+      const state = pairing.approvedAt
+        ? `approved ${new Date(pairing.approvedAt).toISOString()}`
+        : `open, expires ${new Date(pairing.expiresAt).toISOString()}`
       process.stdout.write(`${pairing.approvedAt ? "-       " : pairing.code}  ${describe(pairing)}  ${state}\n`)
     }
   },

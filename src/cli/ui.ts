@@ -9,7 +9,16 @@ import { createConsola, type LogObject } from "consola/core"
 import { formatWithOptions } from "node:util"
 import { Flag } from "../util/flag.ts"
 
-const ICONS: Record<string, string> = { info: "ℹ", warn: "⚠", error: "✖", fatal: "✖", success: "✔", start: "◐", ready: "✔", fail: "✖" }
+const ICONS: Record<string, string> = {
+  info: "ℹ",
+  warn: "⚠",
+  error: "✖",
+  fatal: "✖",
+  success: "✔",
+  start: "◐",
+  ready: "✔",
+  fail: "✖",
+}
 
 const plain = {
   log(entry: LogObject) {

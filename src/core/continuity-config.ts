@@ -11,17 +11,44 @@ export const Context = Type.Object(
   {
     personaFiles: Type.Array(Type.String({ minLength: 1 }), {
       default: ["AGENTS.md", "SOUL.md", "USER.md", "MEMORY.md"],
-      description: "Workspace files added to the system prompt after prompts/system.md, in this order (missing ones are skipped)",
+      description:
+        "Workspace files added to the system prompt after prompts/system.md, in this order (missing ones are skipped)",
     }),
-    systemTokens: Type.Integer({ minimum: 64, default: 4_000, description: "Budget for prompts/system.md (estimated tokens)" }),
+    systemTokens: Type.Integer({
+      minimum: 64,
+      default: 4_000,
+      description: "Budget for prompts/system.md (estimated tokens)",
+    }),
     personaTokens: Type.Integer({ minimum: 0, default: 4_000, description: "Budget for all persona files together" }),
-    factsTokens: Type.Integer({ minimum: 0, default: 400, description: "Budget for runtime facts (date, time zone, workspace, tools)" }),
-    memoryTokens: Type.Integer({ minimum: 0, default: 600, description: "Budget for the memory capsule (recent daily notes)" }),
-    windowTokens: Type.Integer({ minimum: 1_000, default: 32_000, description: "Context window assumed for every provider (estimated tokens)" }),
-    reserveTokens: Type.Integer({ minimum: 0, default: 4_000, description: "Kept free in the window for the model's answer" }),
-    keepRecentTokens: Type.Integer({ minimum: 0, default: 8_000, description: "Newest history kept verbatim when older turns are summarised" }),
+    factsTokens: Type.Integer({
+      minimum: 0,
+      default: 400,
+      description: "Budget for runtime facts (date, time zone, workspace, tools)",
+    }),
+    memoryTokens: Type.Integer({
+      minimum: 0,
+      default: 600,
+      description: "Budget for the memory capsule (recent daily notes)",
+    }),
+    windowTokens: Type.Integer({
+      minimum: 1_000,
+      default: 32_000,
+      description: "Context window assumed for every provider (estimated tokens)",
+    }),
+    reserveTokens: Type.Integer({
+      minimum: 0,
+      default: 4_000,
+      description: "Kept free in the window for the model's answer",
+    }),
+    keepRecentTokens: Type.Integer({
+      minimum: 0,
+      default: 8_000,
+      description: "Newest history kept verbatim when older turns are summarised",
+    }),
     summaryTokens: Type.Integer({ minimum: 64, default: 800, description: "Length asked of a summary" }),
-    timeZone: Type.Optional(Type.String({ description: "IANA zone for runtime facts and daily notes (default: the system's)" })),
+    timeZone: Type.Optional(
+      Type.String({ description: "IANA zone for runtime facts and daily notes (default: the system's)" }),
+    ),
   },
   closed,
 )
@@ -30,16 +57,22 @@ export type ContextConfig = Static<typeof Context>
 export const Memory = Type.Object(
   {
     dir: Type.String({ default: "memory", description: "Folder of Markdown notes, relative to the workspace" }),
-    rescanSeconds: Type.Integer({ minimum: 0, default: 60, description: "Full rescan interval behind the file watcher (0: never)" }),
+    rescanSeconds: Type.Integer({
+      minimum: 0,
+      default: 60,
+      description: "Full rescan interval behind the file watcher (0: never)",
+    }),
   },
   closed,
 )
 export type MemoryConfig = Static<typeof Memory>
 
 const modes = [Type.Literal("queue"), Type.Literal("interrupt"), Type.Literal("collect")]
-const MODE_HELP = "queue: run after the current turn; interrupt: abort it and run now; collect: batch messages after a debounce"
+const MODE_HELP =
+  "queue: run after the current turn; interrupt: abort it and run now; collect: batch messages after a debounce"
 const drops = [Type.Literal("oldest"), Type.Literal("newest"), Type.Literal("reject")]
-const DROP_HELP = "When the queue is full: drop the oldest waiting turn, drop the new message, or refuse it with an error"
+const DROP_HELP =
+  "When the queue is full: drop the oldest waiting turn, drop the new message, or refuse it with an error"
 const DEBOUNCE_HELP = "collect: quiet time before the batch runs"
 const QUEUE_HELP = "Waiting turns per session"
 
@@ -82,12 +115,18 @@ export const Schedule = Type.Object(
     id: Type.String({ minLength: 1, pattern: "^[A-Za-z0-9_.:-]+$" }),
     cron: Type.Optional(Type.String({ description: "Five fields: minute hour day-of-month month day-of-week" })),
     every: Type.Optional(Type.String({ pattern: "^\\d+(ms|s|m|h|d)$", description: "Interval such as 30m, 1h, 1d" })),
-    session: Type.Optional(Type.String({ description: "Run in this session id (default: one session per schedule, reused)" })),
+    session: Type.Optional(
+      Type.String({ description: "Run in this session id (default: one session per schedule, reused)" }),
+    ),
     new: Type.Optional(Type.Boolean({ description: "Run every time in a fresh session" })),
     prompt: Type.String({ minLength: 1 }),
-    deliver: Type.Optional(Type.Object({ channel: Type.String(), chat: Type.Union([Type.String(), Type.Number()]) }, closed)),
+    deliver: Type.Optional(
+      Type.Object({ channel: Type.String(), chat: Type.Union([Type.String(), Type.Number()]) }, closed),
+    ),
     missed: Type.Optional(
-      Type.Union([Type.Literal("skip"), Type.Literal("once")], { description: "After downtime: skip missed runs, or run once at start (default once)" }),
+      Type.Union([Type.Literal("skip"), Type.Literal("once")], {
+        description: "After downtime: skip missed runs, or run once at start (default once)",
+      }),
     ),
     enabled: Type.Optional(Type.Boolean()),
   },
@@ -99,9 +138,18 @@ export const Retention = Type.Object(
   {
     maxAgeDays: Type.Optional(Type.Integer({ minimum: 1, description: "Sessions idle longer than this" })),
     maxSessions: Type.Optional(Type.Integer({ minimum: 1, description: "Keep only the newest N sessions" })),
-    maxBytes: Type.Optional(Type.Integer({ minimum: 1, description: "Keep the newest sessions whose messages fit in this many bytes" })),
-    action: Type.Union([Type.Literal("archive"), Type.Literal("delete")], { default: "archive", description: "archive writes JSON under .drost/archive first" }),
-    intervalMinutes: Type.Integer({ minimum: 0, default: 0, description: "Apply automatically this often (0: only by command)" }),
+    maxBytes: Type.Optional(
+      Type.Integer({ minimum: 1, description: "Keep the newest sessions whose messages fit in this many bytes" }),
+    ),
+    action: Type.Union([Type.Literal("archive"), Type.Literal("delete")], {
+      default: "archive",
+      description: "archive writes JSON under .drost/archive first",
+    }),
+    intervalMinutes: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: "Apply automatically this often (0: only by command)",
+    }),
   },
   closed,
 )

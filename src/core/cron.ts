@@ -32,9 +32,14 @@ function field(text: string, name: string, min: number, max: number): Set<number
     if (!match) throw new Error(`${name} "${item}" is not a number, range, list or step`)
     const range = match[1]!
     const [start, end] =
-      range === "*" ? [min, max] : range.includes("-") ? range.split("-").map(Number) : [Number(range), match[2] ? max : Number(range)]
+      range === "*"
+        ? [min, max]
+        : range.includes("-")
+          ? range.split("-").map(Number)
+          : [Number(range), match[2] ? max : Number(range)]
     const step = match[2] ? Number(match[2]) : 1
-    if (start === undefined || end === undefined || start < min || end > max || start > end || step < 1) throw new Error(`${name} "${item}" is outside ${min}-${max}`)
+    if (start === undefined || end === undefined || start < min || end > max || start > end || step < 1)
+      throw new Error(`${name} "${item}" is outside ${min}-${max}`)
     for (let value = start; value <= end; value += step) out.add(name === "weekday" && value === 7 ? 0 : value)
   }
   return out
@@ -42,7 +47,8 @@ function field(text: string, name: string, min: number, max: number): Set<number
 
 export function parseCron(expression: string): Cron {
   const parts = expression.trim().split(/\s+/)
-  if (parts.length !== 5) throw new Error(`"${expression}" has ${parts.length} fields; cron needs 5 (minute hour day month weekday)`)
+  if (parts.length !== 5)
+    throw new Error(`"${expression}" has ${parts.length} fields; cron needs 5 (minute hour day month weekday)`)
   const sets = FIELDS.map(([name, min, max], index) => field(parts[index]!, name, min, max))
   return {
     minute: sets[0]!,
@@ -112,7 +118,8 @@ export function scheduleIssues(list: Schedule[]): Issue[] {
     const at = `schedules[${index}]`
     if (ids.has(schedule.id)) out.push({ path: `${at}.id`, message: `duplicate schedule id "${schedule.id}"` })
     ids.add(schedule.id)
-    if (Boolean(schedule.cron) === Boolean(schedule.every)) out.push({ path: at, message: "needs exactly one of cron or every" })
+    if (Boolean(schedule.cron) === Boolean(schedule.every))
+      out.push({ path: at, message: "needs exactly one of cron or every" })
     if (schedule.session && schedule.new) out.push({ path: `${at}.new`, message: "cannot be combined with session" })
     try {
       if (schedule.cron) parseCron(schedule.cron)

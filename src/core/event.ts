@@ -21,7 +21,11 @@ export interface Envelope<P = unknown> {
 
 const registry = new Map<string, EventDef>()
 
-export function defineEvent<Name extends string, S extends TSchema>(type: Name, schema: S, options: { ephemeral?: boolean } = {}): EventDef<Name, S> {
+export function defineEvent<Name extends string, S extends TSchema>(
+  type: Name,
+  schema: S,
+  options: { ephemeral?: boolean } = {},
+): EventDef<Name, S> {
   const existing = registry.get(type)
   if (existing) return existing as EventDef<Name, S>
   const def = { type, schema, ephemeral: options.ephemeral ?? false }
@@ -42,7 +46,9 @@ export function get(type: string): EventDef | undefined {
 /** The union of every envelope shape, for the SSE route's OpenAPI schema. */
 export function union(): TSchema {
   return Type.Union(
-    all().map((def) => Type.Object({ id: Type.Number(), type: Type.Literal(def.type), time: Type.Number(), data: def.schema })),
+    all().map((def) =>
+      Type.Object({ id: Type.Number(), type: Type.Literal(def.type), time: Type.Number(), data: def.schema }),
+    ),
   )
 }
 

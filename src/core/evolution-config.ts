@@ -7,7 +7,10 @@ import { type Static, Type } from "./schema.ts"
 const closed = { additionalProperties: false } as const
 
 /** One gate command: a string split on whitespace (no shell), or an argv array. "bun" means the runtime itself. */
-export const GateCommand = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })])
+export const GateCommand = Type.Union([
+  Type.String({ minLength: 1 }),
+  Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+])
 export type GateCommand = Static<typeof GateCommand>
 
 export const Evolution = Type.Object(
@@ -20,19 +23,39 @@ export const Evolution = Type.Object(
     }),
     validation: Type.Object(
       {
-        commands: Type.Array(GateCommand, { default: [], description: 'Run in the workspace after the built-in gates, e.g. ["bun test"]; any non-zero exit fails the change' }),
-        timeoutMs: Type.Integer({ minimum: 100, default: 120_000, description: "Per command; a command still running is killed (its whole process group) and fails the change" }),
+        commands: Type.Array(GateCommand, {
+          default: [],
+          description:
+            'Run in the workspace after the built-in gates, e.g. ["bun test"]; any non-zero exit fails the change',
+        }),
+        timeoutMs: Type.Integer({
+          minimum: 100,
+          default: 120_000,
+          description: "Per command; a command still running is killed (its whole process group) and fails the change",
+        }),
       },
       { ...closed, default: {} },
     ),
     healthGate: Type.Object(
       {
-        timeoutMs: Type.Integer({ minimum: 500, default: 20_000, description: "After a restart into changed code: ready + /healthz + a canary turn within this time, else roll back" }),
-        canary: Type.Boolean({ default: true, description: "Run one turn on the demo provider as part of the health gate" }),
+        timeoutMs: Type.Integer({
+          minimum: 500,
+          default: 20_000,
+          description:
+            "After a restart into changed code: ready + /healthz + a canary turn within this time, else roll back",
+        }),
+        canary: Type.Boolean({
+          default: true,
+          description: "Run one turn on the demo provider as part of the health gate",
+        }),
       },
       { ...closed, default: {} },
     ),
-    rollbackOnFailure: Type.Boolean({ default: true, description: "Restore the checkpoint when a gate or the health gate fails (false keeps the change for inspection)" }),
+    rollbackOnFailure: Type.Boolean({
+      default: true,
+      description:
+        "Restore the checkpoint when a gate or the health gate fails (false keeps the change for inspection)",
+    }),
   },
   { ...closed, default: {} },
 )
@@ -40,9 +63,17 @@ export type Evolution = Static<typeof Evolution>
 
 export const Supervisor = Type.Object(
   {
-    maxCrashes: Type.Integer({ minimum: 1, default: 5, description: "Crashes within windowMs after which the supervisor gives up" }),
+    maxCrashes: Type.Integer({
+      minimum: 1,
+      default: 5,
+      description: "Crashes within windowMs after which the supervisor gives up",
+    }),
     windowMs: Type.Integer({ minimum: 1000, default: 60_000 }),
-    backoffMs: Type.Integer({ minimum: 0, default: 250, description: "First restart delay after a crash; doubles per crash in the window" }),
+    backoffMs: Type.Integer({
+      minimum: 0,
+      default: 250,
+      description: "First restart delay after a crash; doubles per crash in the window",
+    }),
     maxBackoffMs: Type.Integer({ minimum: 0, default: 10_000 }),
   },
   { ...closed, default: {} },

@@ -43,7 +43,12 @@ export function addUsage(a: Usage, b: Usage): Usage {
 }
 
 /** `user` carries input; `assistant` text and tool calls; `tool` the results of one step's calls. */
-export const Role = Type.Union([Type.Literal("user"), Type.Literal("assistant"), Type.Literal("tool"), Type.Literal("system")])
+export const Role = Type.Union([
+  Type.Literal("user"),
+  Type.Literal("assistant"),
+  Type.Literal("tool"),
+  Type.Literal("system"),
+])
 export type Role = Static<typeof Role>
 
 export const Message = Type.Object({

@@ -53,7 +53,16 @@ export type StreamEvent =
    * The router gave up on a candidate and moves to the next: whatever this step streamed so far is
    * void (`partial` says whether any text or tool call had arrived) and must not be shown twice.
    */
-  | { type: "attempt-failed"; provider: string; model: string; kind: FailureKind; message: string; status?: number; cooldownMs: number; partial: boolean }
+  | {
+      type: "attempt-failed"
+      provider: string
+      model: string
+      kind: FailureKind
+      message: string
+      status?: number
+      cooldownMs: number
+      partial: boolean
+    }
 
 export interface Provider {
   /** The profile id (`demo`, `openai`, `local`, …). */

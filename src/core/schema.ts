@@ -16,8 +16,14 @@ export interface Issue {
 
 /** `/providers/profiles/1/kind` → `providers.profiles[1].kind`. */
 export function dotted(pointer: string): string {
-  const parts = pointer.split("/").slice(1).map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
-  return parts.reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), "") || "(root)"
+  const parts = pointer
+    .split("/")
+    .slice(1)
+    .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
+  return (
+    parts.reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), "") ||
+    "(root)"
+  )
 }
 
 function literals(schema: TSchema): unknown[] | undefined {
@@ -37,7 +43,8 @@ function describe(value: unknown): string {
 function explain(error: ValueError): string {
   if (error.value === undefined) return "is required"
   const choices = literals(error.schema)
-  if (choices) return `expected one of ${choices.map((choice) => JSON.stringify(choice)).join(", ")}, got ${describe(error.value)}`
+  if (choices)
+    return `expected one of ${choices.map((choice) => JSON.stringify(choice)).join(", ")}, got ${describe(error.value)}`
   switch (error.type) {
     case ValueErrorType.ObjectRequiredProperty:
       return "is required"

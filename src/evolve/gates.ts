@@ -31,7 +31,13 @@ export interface GateInput {
 
 function loaderFor(file: string): "ts" | "tsx" | "js" | "jsx" {
   const ext = extname(file)
-  return ext === ".tsx" ? "tsx" : ext === ".jsx" ? "jsx" : ext === ".js" || ext === ".mjs" || ext === ".cjs" ? "js" : "ts"
+  return ext === ".tsx"
+    ? "tsx"
+    : ext === ".jsx"
+      ? "jsx"
+      : ext === ".js" || ext === ".mjs" || ext === ".cjs"
+        ? "js"
+        : "ts"
 }
 
 export function parseGate(workspace: string, changed: string[]): { ok: boolean; output: string } {
@@ -52,7 +58,9 @@ export function parseGate(workspace: string, changed: string[]): { ok: boolean; 
       problems.push(`${path}: ${inner.map((e) => (e instanceof Error ? e.message : String(e))).join("; ")}`)
     }
   }
-  return problems.length ? { ok: false, output: problems.join("\n") } : { ok: true, output: `${checked} file${checked === 1 ? "" : "s"} parsed` }
+  return problems.length
+    ? { ok: false, output: problems.join("\n") }
+    : { ok: true, output: `${checked} file${checked === 1 ? "" : "s"} parsed` }
 }
 
 interface Run {
@@ -63,11 +71,21 @@ interface Run {
 }
 
 /** Run argv in its own process group; on timeout kill the whole group. Output is stdout+stderr, clipped. */
-export async function runLimited(argv: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs: number }): Promise<Run> {
+export async function runLimited(
+  argv: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs: number },
+): Promise<Run> {
   const started = performance.now()
   let proc: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>
   try {
-    proc = Bun.spawn(argv, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdin: "ignore", stdout: "pipe", stderr: "pipe", detached: true })
+    proc = Bun.spawn(argv, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      detached: true,
+    })
   } catch (error) {
     return { code: null, output: `cannot run ${argv[0]}: ${(error as Error).message}`, timedOut: false, durationMs: 0 }
   }
@@ -81,9 +99,18 @@ export async function runLimited(argv: string[], options: { cwd: string; env?: R
     }
   }, options.timeoutMs)
   // Read both pipes to the end; a grandchild holding them open is killed with the group.
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
   clearTimeout(timer)
-  return { code, output: clip(`${out}${err ? (out ? "\n" : "") + err : ""}`.trim()), timedOut, durationMs: Math.round(performance.now() - started) }
+  return {
+    code,
+    output: clip(`${out}${err ? (out ? "\n" : "") + err : ""}`.trim()),
+    timedOut,
+    durationMs: Math.round(performance.now() - started),
+  }
 }
 
 /** Import the workspace tools in a separate drost process and check their shape. */
@@ -93,8 +120,15 @@ export async function toolsGate(input: GateInput): Promise<{ ok: boolean; output
   const files = scan(input.toolsDir).files
   if (files.length === 0) return { ok: true, output: "no tool files left" }
   // Its own limit, not the commands': starting a process on a loaded machine can take seconds.
-  const run = await runLimited([...self(), "evolution", "check-tools", ...files], { cwd: input.workspace, timeoutMs: TOOLS_TIMEOUT_MS })
-  if (run.timedOut) return { ok: false, output: `importing the tools did not finish in ${TOOLS_TIMEOUT_MS} ms (a tool hangs at import?)\n${run.output}` }
+  const run = await runLimited([...self(), "evolution", "check-tools", ...files], {
+    cwd: input.workspace,
+    timeoutMs: TOOLS_TIMEOUT_MS,
+  })
+  if (run.timedOut)
+    return {
+      ok: false,
+      output: `importing the tools did not finish in ${TOOLS_TIMEOUT_MS} ms (a tool hangs at import?)\n${run.output}`,
+    }
   return { ok: run.code === 0, output: run.output || `exit code ${run.code}` }
 }
 
@@ -120,8 +154,11 @@ export async function runGates(input: GateInput): Promise<{ ok: boolean; steps: 
     const { argv, env } = command(spec)
     const label = typeof spec === "string" ? spec : spec.join(" ")
     const run = await runLimited(argv, { cwd: input.workspace, env, timeoutMs: input.timeoutMs })
-    const head = run.timedOut ? `$ ${label}\ntimed out after ${input.timeoutMs} ms; the command and its children were killed` : `$ ${label}\nexit code ${run.code}`
-    if (!record("gate:command", run.code === 0 && !run.timedOut, `${head}\n${run.output}`.trim(), started)) return { ok: false, steps }
+    const head = run.timedOut
+      ? `$ ${label}\ntimed out after ${input.timeoutMs} ms; the command and its children were killed`
+      : `$ ${label}\nexit code ${run.code}`
+    if (!record("gate:command", run.code === 0 && !run.timedOut, `${head}\n${run.output}`.trim(), started))
+      return { ok: false, steps }
   }
   return { ok: true, steps }
 }

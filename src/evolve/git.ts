@@ -179,7 +179,9 @@ export function createRepo(options: RepoOptions) {
         const head = await headOid()
         const matrix = paths.length ? await git.statusMatrix({ fs, dir, gitdir, filepaths: paths }) : []
         const out = matrix.filter(([, h, w]) => !(h === 1 && w === 1)).map(([file]) => file)
-        if (head) for (const file of await git.listFiles({ fs, gitdir, ref: head })) if (!fs.existsSync(join(dir, file)) && !out.includes(file)) out.push(file)
+        if (head)
+          for (const file of await git.listFiles({ fs, gitdir, ref: head }))
+            if (!fs.existsSync(join(dir, file)) && !out.includes(file)) out.push(file)
         return out.sort()
       }),
     /**
@@ -190,7 +192,15 @@ export function createRepo(options: RepoOptions) {
     restore: (oid: string, keep: Set<string> = new Set()) =>
       queued(async () => {
         await stage()
-        await git.checkout({ fs, dir, gitdir, ref: oid, filepaths: existing().length ? existing() : roots, force: true, noUpdateHead: true })
+        await git.checkout({
+          fs,
+          dir,
+          gitdir,
+          ref: oid,
+          filepaths: existing().length ? existing() : roots,
+          force: true,
+          noUpdateHead: true,
+        })
         // Files the target has under roots that were deleted wholesale (checkout with filepaths only sees existing ones).
         const target = await files(oid)
         for (const [path, blob] of target) {
@@ -204,7 +214,8 @@ export function createRepo(options: RepoOptions) {
         for (const root of roots) pruneEmpty(join(dir, root), keep)
       }),
     /** Move the branch to `oid` (after a restore, so work tree, index and HEAD agree). */
-    reset: (oid: string) => queued(() => git.writeRef({ fs, gitdir, ref: `refs/heads/${BRANCH}`, value: oid, force: true })),
+    reset: (oid: string) =>
+      queued(() => git.writeRef({ fs, gitdir, ref: `refs/heads/${BRANCH}`, value: oid, force: true })),
     /** Per-file status and line counts between two commits (`to` null: the current work tree is not considered). */
     diff: (from: string | null, to: string) =>
       queued(async () => {

@@ -73,9 +73,14 @@ export function resolveRoots(config: Config): { roots: string[]; problem: string
   for (const root of evo.mutableRoots) {
     const abs = resolve(config.workspaceDir, root)
     const rel = relative(config.workspaceDir, abs)
-    if (rel.startsWith("..") || isAbsolute(rel)) return { roots, configMutable: false, problem: `evolution.mutableRoots: "${root}" is outside the workspace` }
+    if (rel.startsWith("..") || isAbsolute(rel))
+      return { roots, configMutable: false, problem: `evolution.mutableRoots: "${root}" is outside the workspace` }
     if (inside(abs, config.stateDir) || inside(config.stateDir, abs))
-      return { roots, configMutable: false, problem: `evolution.mutableRoots: "${root}" contains the state folder ${relative(config.workspaceDir, config.stateDir)}; list its subfolders instead` }
+      return {
+        roots,
+        configMutable: false,
+        problem: `evolution.mutableRoots: "${root}" contains the state folder ${relative(config.workspaceDir, config.stateDir)}; list its subfolders instead`,
+      }
     roots.push(rel || ".")
   }
   const configRel = config.file ? relative(config.workspaceDir, config.file) : null
@@ -95,7 +100,9 @@ export function createEvolution(deps: EvolutionDeps) {
   const repo = createRepo({ dir: workspace, gitdir: join(config.stateDir, "evolution.git"), roots })
   const audit = createAudit(config.stateDir)
   const toolsDir = resolve(workspace, config.tools?.dir ?? "tools")
-  const hotDirs = [toolsDir, dirname(config.prompts.system), config.memory?.dir].filter((dir): dir is string => Boolean(dir))
+  const hotDirs = [toolsDir, dirname(config.prompts.system), config.memory?.dir].filter((dir): dir is string =>
+    Boolean(dir),
+  )
   const writable = () => ({ read: [workspace], write: roots.map((root) => resolve(workspace, root)) })
   const [writeTool, editTool] = editTools(writable)
   let active: string | null = null
@@ -111,10 +118,14 @@ export function createEvolution(deps: EvolutionDeps) {
   /** The path policy on top of the file tools' root check. */
   function guard(path: string): string {
     const target = Roots.write(writable(), path)
-    if (inside(config.stateDir, target)) throw new Invalid(`"${path}" is in the state folder; evolution never touches it`)
-    if (CREDENTIAL.test(basename(target))) throw new Invalid(`"${path}" looks like a credentials file; evolution never touches it`)
+    if (inside(config.stateDir, target))
+      throw new Invalid(`"${path}" is in the state folder; evolution never touches it`)
+    if (CREDENTIAL.test(basename(target)))
+      throw new Invalid(`"${path}" looks like a credentials file; evolution never touches it`)
     if (config.file && target === resolve(config.file) && !configMutable)
-      throw new Invalid(`"${path}" is the config file; it is mutable only when listed by itself in evolution.mutableRoots`)
+      throw new Invalid(
+        `"${path}" is the config file; it is mutable only when listed by itself in evolution.mutableRoots`,
+      )
     return target
   }
 
@@ -124,7 +135,12 @@ export function createEvolution(deps: EvolutionDeps) {
       sessionId: "evolution",
       turnId: "evolution",
       callId: "evolution",
-      workspace: { root: workspace, tools: toolsDir, memory: join(workspace, "memory"), prompts: dirname(config.prompts.system) },
+      workspace: {
+        root: workspace,
+        tools: toolsDir,
+        memory: join(workspace, "memory"),
+        prompts: dirname(config.prompts.system),
+      },
       signal: AbortSignal.timeout(60_000),
       log: { info() {}, warn() {}, error() {} },
     }
@@ -134,8 +150,17 @@ export function createEvolution(deps: EvolutionDeps) {
         if (!existsSync(target)) throw new Invalid(`cannot delete ${change.path}: no such file`)
         unlinkSync(target)
         out.push(`deleted ${change.path}`)
-      } else if ("content" in change) out.push(String(await writeTool!.execute({ path: change.path, content: change.content }, context)))
-      else out.push(String(await editTool!.execute({ path: change.path, search: change.search, replace: change.replace, all: change.all ?? false }, context)))
+      } else if ("content" in change)
+        out.push(String(await writeTool!.execute({ path: change.path, content: change.content }, context)))
+      else
+        out.push(
+          String(
+            await editTool!.execute(
+              { path: change.path, search: change.search, replace: change.replace, all: change.all ?? false },
+              context,
+            ),
+          ),
+        )
     }
     return out
   }
@@ -145,7 +170,13 @@ export function createEvolution(deps: EvolutionDeps) {
     await repo.restore(before, new Set(folders))
     await repo.reset(before)
     const left = await repo.changed()
-    step(record, "rollback", left.length === 0, left.length ? `still different from the checkpoint: ${left.join(", ")}` : `restored ${before.slice(0, 10)}`, performance.now() - started)
+    step(
+      record,
+      "rollback",
+      left.length === 0,
+      left.length ? `still different from the checkpoint: ${left.join(", ")}` : `restored ${before.slice(0, 10)}`,
+      performance.now() - started,
+    )
   }
 
   function finish(record: EvolutionRecord, status: EvolutionRecord["status"], verdict: string, detail = ""): Outcome {
@@ -167,22 +198,50 @@ export function createEvolution(deps: EvolutionDeps) {
     if (!input.reason.trim()) throw new Invalid("a reason is required (it becomes the commit message)")
     if (input.changes.length === 0) throw new Invalid("no changes given")
     const pending = Journal.read(config.stateDir)
-    if (active || pending) throw new Busy(`evolution ${active ?? pending?.id} is in progress; try again when it has ended`, { id: active ?? pending?.id })
+    if (active || pending)
+      throw new Busy(`evolution ${active ?? pending?.id} is in progress; try again when it has ended`, {
+        id: active ?? pending?.id,
+      })
     const id = newId()
     active = id
     try {
       const record: EvolutionRecord = {
-        id, reason: input.reason, by: input.by, status: "running", startedAt: Date.now(), endedAt: null,
-        before: null, after: null, files: [], steps: [], verdict: null, restart: null, ...(input.revertOf ? { revertOf: input.revertOf } : {}),
+        id,
+        reason: input.reason,
+        by: input.by,
+        status: "running",
+        startedAt: Date.now(),
+        endedAt: null,
+        before: null,
+        after: null,
+        files: [],
+        steps: [],
+        verdict: null,
+        restart: null,
+        ...(input.revertOf ? { revertOf: input.revertOf } : {}),
       }
       let started = performance.now()
       const dirty = await repo.changed()
       const before = await repo.checkpoint(`checkpoint before ${id}\n\n${input.reason}`)
       const folders = [...repo.folders()]
       record.before = before
-      Journal.write(config.stateDir, { id, reason: input.reason, before, stage: "changing", folders, roots, startedAt: record.startedAt })
+      Journal.write(config.stateDir, {
+        id,
+        reason: input.reason,
+        before,
+        stage: "changing",
+        folders,
+        roots,
+        startedAt: record.startedAt,
+      })
       bus.publish(EvolutionEvent.Started, { id, reason: input.reason, by: input.by, before })
-      step(record, "checkpoint", true, `before = ${before}${dirty.length ? ` (committed ${dirty.length} earlier edit${dirty.length === 1 ? "" : "s"} first: ${dirty.slice(0, 10).join(", ")})` : ""}`, performance.now() - started)
+      step(
+        record,
+        "checkpoint",
+        true,
+        `before = ${before}${dirty.length ? ` (committed ${dirty.length} earlier edit${dirty.length === 1 ? "" : "s"} first: ${dirty.slice(0, 10).join(", ")})` : ""}`,
+        performance.now() - started,
+      )
 
       started = performance.now()
       try {
@@ -193,11 +252,24 @@ export function createEvolution(deps: EvolutionDeps) {
         return finish(record, "rolled_back", `evolution ${id} refused: ${(error as Error).message}`)
       }
       const changed = await repo.changed()
-      if (changed.length === 0) return finish(record, "applied", `evolution ${id}: the changes left every file as it was; nothing to apply`)
+      if (changed.length === 0)
+        return finish(record, "applied", `evolution ${id}: the changes left every file as it was; nothing to apply`)
 
-      Journal.write(config.stateDir, { id, reason: input.reason, before, stage: "gating", folders, roots, startedAt: record.startedAt })
+      Journal.write(config.stateDir, {
+        id,
+        reason: input.reason,
+        before,
+        stage: "gating",
+        folders,
+        roots,
+        startedAt: record.startedAt,
+      })
       const gates = await runGates({
-        workspace, changed, toolsDir, commands: evo.validation.commands, timeoutMs: evo.validation.timeoutMs,
+        workspace,
+        changed,
+        toolsDir,
+        commands: evo.validation.commands,
+        timeoutMs: evo.validation.timeoutMs,
         onStep: (entry) => step(record, entry.name, entry.ok, entry.output, entry.durationMs),
       })
       if (!gates.ok) {
@@ -218,21 +290,44 @@ export function createEvolution(deps: EvolutionDeps) {
       record.files = await repo.diff(before, after)
       const restart = record.files.some((file) => !hotDirs.some((dir) => inside(dir, join(workspace, file.path))))
       record.restart = { needed: restart }
-      step(record, "commit", true, `after = ${after}\n${record.files.map((f) => `${f.status.padEnd(8)} ${f.path} +${f.added} -${f.removed}`).join("\n")}`, performance.now() - started)
+      step(
+        record,
+        "commit",
+        true,
+        `after = ${after}\n${record.files.map((f) => `${f.status.padEnd(8)} ${f.path} +${f.added} -${f.removed}`).join("\n")}`,
+        performance.now() - started,
+      )
       const names = record.files.map((file) => file.path)
       if (!restart) {
         bus.publish(EvolutionEvent.Applied, { id, reason: input.reason, after, files: names, restart: false })
         Journal.clear(config.stateDir)
-        return finish(record, "applied", `evolution ${id} applied (${names.join(", ")}); tools and prompts reload at the next turn`)
+        return finish(
+          record,
+          "applied",
+          `evolution ${id} applied (${names.join(", ")}); tools and prompts reload at the next turn`,
+        )
       }
       if (!deps.supervised) {
         const verdict = `evolution ${id} rolled back: it changes source or config (${names.filter((path) => !hotDirs.some((dir) => inside(dir, join(workspace, path)))).join(", ")}), which needs a restart with a health gate, and this gateway has no supervisor (run it with drost start)`
         await rollback(record, before, folders)
         return finish(record, "rolled_back", verdict)
       }
-      Journal.write(config.stateDir, { id, reason: input.reason, before, after, stage: "restarting", folders, roots, startedAt: record.startedAt })
+      Journal.write(config.stateDir, {
+        id,
+        reason: input.reason,
+        before,
+        after,
+        stage: "restarting",
+        folders,
+        roots,
+        startedAt: record.startedAt,
+      })
       bus.publish(EvolutionEvent.Restarting, { id, reason: input.reason, after })
-      const outcome = finish(record, "restarting", `evolution ${id} passed the gates and is committed (${names.join(", ")}); the gateway restarts into it once this turn ends, and rolls back by itself if the new code fails the health gate (see drost evolution log)`)
+      const outcome = finish(
+        record,
+        "restarting",
+        `evolution ${id} passed the gates and is committed (${names.join(", ")}); the gateway restarts into it once this turn ends, and rolls back by itself if the new code fails the health gate (see drost evolution log)`,
+      )
       record.endedAt = null
       save(record)
       // The restart drains running turns first, so this tool result still reaches the model.
@@ -248,31 +343,78 @@ export function createEvolution(deps: EvolutionDeps) {
     const journal = Journal.read(config.stateDir)
     if (!journal) return null
     const record = audit.get(journal.id) ?? {
-      id: journal.id, reason: journal.reason, by: "unknown", status: "running" as const, startedAt: journal.startedAt, endedAt: null,
-      before: journal.before, after: journal.after ?? null, files: [], steps: [], verdict: null, restart: null,
+      id: journal.id,
+      reason: journal.reason,
+      by: "unknown",
+      status: "running" as const,
+      startedAt: journal.startedAt,
+      endedAt: null,
+      before: journal.before,
+      after: journal.after ?? null,
+      files: [],
+      steps: [],
+      verdict: null,
+      restart: null,
     }
     if (journal.stage === "restarting" && journal.health) {
       const health = journal.health
       record.restart = { ...(record.restart ?? { needed: true }), verdictAt: health.verdictAt }
-      record.steps.push({ name: "health", ok: false, output: health.detail, durationMs: health.durationMs, at: health.verdictAt })
-      record.steps.push({ name: "rollback", ok: health.rolledBack, output: health.rolledBack ? `the supervisor restored ${journal.before.slice(0, 10)} and restarted` : "left in place (evolution.rollbackOnFailure is false)", durationMs: 0, at: health.verdictAt })
+      record.steps.push({
+        name: "health",
+        ok: false,
+        output: health.detail,
+        durationMs: health.durationMs,
+        at: health.verdictAt,
+      })
+      record.steps.push({
+        name: "rollback",
+        ok: health.rolledBack,
+        output: health.rolledBack
+          ? `the supervisor restored ${journal.before.slice(0, 10)} and restarted`
+          : "left in place (evolution.rollbackOnFailure is false)",
+        durationMs: 0,
+        at: health.verdictAt,
+      })
       bus.publish(EvolutionEvent.Health, { id: journal.id, ok: false, detail: health.detail })
-      bus.publish(EvolutionEvent.RolledBack, { id: journal.id, reason: journal.reason, before: journal.before, verdict: `health gate failed: ${health.detail}` })
+      bus.publish(EvolutionEvent.RolledBack, {
+        id: journal.id,
+        reason: journal.reason,
+        before: journal.before,
+        verdict: `health gate failed: ${health.detail}`,
+      })
       Journal.clear(config.stateDir)
-      finish(record, health.rolledBack ? "rolled_back" : "failed", `evolution ${journal.id} ${health.rolledBack ? "rolled back" : "failed"}: the health gate failed after the restart (${health.detail.split("\n")[0]})`)
+      finish(
+        record,
+        health.rolledBack ? "rolled_back" : "failed",
+        `evolution ${journal.id} ${health.rolledBack ? "rolled back" : "failed"}: the health gate failed after the restart (${health.detail.split("\n")[0]})`,
+      )
       return journal.id
     }
     if (journal.stage === "restarting") {
       if (deps.supervised) return null // the supervisor runs the health gate and sends the verdict
-      record.steps.push({ name: "health", ok: true, output: "skipped: no supervisor is running this gateway", durationMs: 0, at: Date.now() })
+      record.steps.push({
+        name: "health",
+        ok: true,
+        output: "skipped: no supervisor is running this gateway",
+        durationMs: 0,
+        at: Date.now(),
+      })
       Journal.clear(config.stateDir)
       finish(record, "applied", `evolution ${journal.id} applied without a health gate (no supervisor)`)
       return journal.id
     }
     await rollback(record, journal.before, journal.folders)
-    bus.publish(EvolutionEvent.Recovered, { id: journal.id, before: journal.before, detail: `the gateway stopped during the ${journal.stage} stage` })
+    bus.publish(EvolutionEvent.Recovered, {
+      id: journal.id,
+      before: journal.before,
+      detail: `the gateway stopped during the ${journal.stage} stage`,
+    })
     Journal.clear(config.stateDir)
-    finish(record, "rolled_back", `evolution ${journal.id} rolled back at start: the gateway stopped during the ${journal.stage} stage; the checkpoint was restored`)
+    finish(
+      record,
+      "rolled_back",
+      `evolution ${journal.id} rolled back at start: the gateway stopped during the ${journal.stage} stage; the checkpoint was restored`,
+    )
     log.warn("recovered an interrupted evolution", { id: journal.id, before: journal.before })
     return journal.id
   }
@@ -282,9 +424,21 @@ export function createEvolution(deps: EvolutionDeps) {
     const journal = Journal.read(config.stateDir)
     const record = audit.get(input.id)
     if (!record || journal?.id !== input.id) return
-    record.steps.push({ name: "health", ok: input.ok, output: input.detail, durationMs: input.durationMs, at: Date.now() })
+    record.steps.push({
+      name: "health",
+      ok: input.ok,
+      output: input.detail,
+      durationMs: input.durationMs,
+      at: Date.now(),
+    })
     bus.publish(EvolutionEvent.Health, { id: input.id, ok: input.ok, detail: input.detail })
-    bus.publish(EvolutionEvent.Applied, { id: input.id, reason: record.reason, after: record.after ?? "", files: record.files.map((file) => file.path), restart: true })
+    bus.publish(EvolutionEvent.Applied, {
+      id: input.id,
+      reason: record.reason,
+      after: record.after ?? "",
+      files: record.files.map((file) => file.path),
+      restart: true,
+    })
     Journal.clear(config.stateDir)
     finish(record, "applied", `evolution ${input.id} applied: the gateway restarted into it and passed the health gate`)
   }
@@ -293,9 +447,25 @@ export function createEvolution(deps: EvolutionDeps) {
   function healthy(input: { id: string; verdictAt: number; healthyAt: number }) {
     const record = audit.get(input.id)
     if (!record) return
-    record.restart = { ...(record.restart ?? { needed: true }), verdictAt: input.verdictAt, healthyAt: input.healthyAt, healthyAfterMs: input.healthyAt - input.verdictAt }
-    record.steps.push({ name: "recovered", ok: true, output: `healthy again ${input.healthyAt - input.verdictAt} ms after the verdict`, durationMs: input.healthyAt - input.verdictAt, at: input.healthyAt })
-    bus.publish(EvolutionEvent.Health, { id: input.id, ok: true, detail: "healthy again after the rollback", healthyAfterMs: input.healthyAt - input.verdictAt })
+    record.restart = {
+      ...(record.restart ?? { needed: true }),
+      verdictAt: input.verdictAt,
+      healthyAt: input.healthyAt,
+      healthyAfterMs: input.healthyAt - input.verdictAt,
+    }
+    record.steps.push({
+      name: "recovered",
+      ok: true,
+      output: `healthy again ${input.healthyAt - input.verdictAt} ms after the verdict`,
+      durationMs: input.healthyAt - input.verdictAt,
+      at: input.healthyAt,
+    })
+    bus.publish(EvolutionEvent.Health, {
+      id: input.id,
+      ok: true,
+      detail: "healthy again after the rollback",
+      healthyAfterMs: input.healthyAt - input.verdictAt,
+    })
     save(record)
   }
 
@@ -303,7 +473,8 @@ export function createEvolution(deps: EvolutionDeps) {
   async function revert(id: string, by: string): Promise<Outcome> {
     const record = audit.get(id)
     if (!record) throw new NotFound("evolution", id)
-    if (record.status !== "applied" || !record.before || !record.after) throw new Invalid(`evolution ${id} is ${record.status}; only an applied one can be reverted`)
+    if (record.status !== "applied" || !record.before || !record.after)
+      throw new Invalid(`evolution ${id} is ${record.status}; only an applied one can be reverted`)
     const changes: Change[] = []
     const conflicts: string[] = []
     for (const file of record.files) {
@@ -314,7 +485,12 @@ export function createEvolution(deps: EvolutionDeps) {
       const before = await repo.read(record.before, file.path)
       changes.push(before === null ? { path: file.path, delete: true } : { path: file.path, content: before })
     }
-    if (conflicts.length) throw new DrostError("Conflict", `cannot revert ${id}: changed since then: ${conflicts.join(", ")}; revert the later evolutions first`, { conflicts })
+    if (conflicts.length)
+      throw new DrostError(
+        "Conflict",
+        `cannot revert ${id}: changed since then: ${conflicts.join(", ")}; revert the later evolutions first`,
+        { conflicts },
+      )
     return run({ reason: `revert ${id}: ${record.reason}`, changes, by, revertOf: id })
   }
 

@@ -45,7 +45,10 @@ export function readAuth(stateDir: string): AuthFile {
   try {
     parsed = JSON.parse(readFileSync(file, "utf8"))
   } catch (error) {
-    throw new DrostError("AuthFile", `${file} is not valid JSON (${(error as Error).message}); fix or delete it and run \`drost auth set-api-key\` again`)
+    throw new DrostError(
+      "AuthFile",
+      `${file} is not valid JSON (${(error as Error).message}); fix or delete it and run \`drost auth set-api-key\` again`,
+    )
   }
   const profiles = (parsed as Partial<AuthFile> | null)?.profiles
   if (!profiles || typeof profiles !== "object" || Array.isArray(profiles)) return { profiles: {} }
@@ -78,7 +81,8 @@ export function removeEntry(stateDir: string, id: string): boolean {
 
 function toCredential(entry: AuthEntry | undefined, id: string): Credential | null {
   if (entry?.apiKey) return { type: "api-key", value: entry.apiKey, source: `auth:${id}` }
-  if (entry?.token) return { type: entry.kind === "anthropic" ? "setup-token" : "api-key", value: entry.token, source: `auth:${id}` }
+  if (entry?.token)
+    return { type: entry.kind === "anthropic" ? "setup-token" : "api-key", value: entry.token, source: `auth:${id}` }
   return null
 }
 
@@ -86,7 +90,12 @@ function envKey(profile: Profile): { name: string; value: string | undefined } |
   if (profile.apiKeyEnv) return { name: profile.apiKeyEnv, value: Flag.get(profile.apiKeyEnv) }
   const name = DEFAULT_KEY_ENV[profile.kind]
   if (!name) return null
-  const value = profile.kind === "openai" ? Flag.openaiApiKey() : profile.kind === "anthropic" ? Flag.anthropicApiKey() : Flag.xaiApiKey()
+  const value =
+    profile.kind === "openai"
+      ? Flag.openaiApiKey()
+      : profile.kind === "anthropic"
+        ? Flag.anthropicApiKey()
+        : Flag.xaiApiKey()
   return { name, value }
 }
 
@@ -116,7 +125,10 @@ export function createCredentials(stateDir: string): { resolve: CredentialResolv
     source(profile) {
       if (profile.kind === "demo") return "none needed"
       const found = resolve(profile)
-      if (found) return found.source.startsWith("auth:") ? `auth profile "${found.source.slice(5)}"` : `env ${found.source.slice(4)}`
+      if (found)
+        return found.source.startsWith("auth:")
+          ? `auth profile "${found.source.slice(5)}"`
+          : `env ${found.source.slice(4)}`
       if (profile.authProfile) return `missing (auth profile "${profile.authProfile}" not found)`
       return profile.kind === "openai-compatible" ? "none (no key sent)" : "missing"
     },

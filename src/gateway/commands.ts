@@ -27,13 +27,23 @@ interface Command {
 
 const ago = (time: number) => {
   const seconds = Math.round((Date.now() - time) / 1000)
-  return seconds < 60 ? `${seconds}s ago` : seconds < 3600 ? `${Math.round(seconds / 60)}m ago` : seconds < 86400 ? `${Math.round(seconds / 3600)}h ago` : `${Math.round(seconds / 86400)}d ago`
+  return seconds < 60
+    ? `${seconds}s ago`
+    : seconds < 3600
+      ? `${Math.round(seconds / 60)}m ago`
+      : seconds < 86400
+        ? `${Math.round(seconds / 3600)}h ago`
+        : `${Math.round(seconds / 86400)}d ago`
 }
 
 /** Sessions with messages waiting behind a running turn (orchestration), when there are any. */
 const waitingLine = (gw: Gateway): string[] => {
   const busy = gw.sessions.queues().filter((queue) => queue.waiting > 0)
-  return busy.length ? [`waiting: ${busy.map((queue) => `${queue.sessionId} ${queue.messages} message${queue.messages === 1 ? "" : "s"}`).join(", ")}`] : []
+  return busy.length
+    ? [
+        `waiting: ${busy.map((queue) => `${queue.sessionId} ${queue.messages} message${queue.messages === 1 ? "" : "s"}`).join(", ")}`,
+      ]
+    : []
 }
 
 const need = (ctx: CommandContext) => {
@@ -45,7 +55,11 @@ export const COMMANDS: Record<string, Command> = {
   help: {
     usage: "/help",
     help: "Show the commands",
-    run: () => ({ text: Object.values(COMMANDS).map((command) => `${command.usage.padEnd(22)} ${command.help}`).join("\n") }),
+    run: () => ({
+      text: Object.values(COMMANDS)
+        .map((command) => `${command.usage.padEnd(22)} ${command.help}`)
+        .join("\n"),
+    }),
   },
   status: {
     usage: "/status",
@@ -106,7 +120,10 @@ export const COMMANDS: Record<string, Command> = {
       if (list.length === 0) return { text: "no sessions yet" }
       return {
         text: list
-          .map((session) => `${session.id === ctx.sessionId ? "*" : " "} ${session.id}  ${String(session.messageCount).padStart(4)} msgs  ${ago(session.updatedAt).padStart(8)}  ${session.title || ""}`)
+          .map(
+            (session) =>
+              `${session.id === ctx.sessionId ? "*" : " "} ${session.id}  ${String(session.messageCount).padStart(4)} msgs  ${ago(session.updatedAt).padStart(8)}  ${session.title || ""}`,
+          )
           .join("\n"),
       }
     },
@@ -128,7 +145,12 @@ export const COMMANDS: Record<string, Command> = {
       const from = arg === "fresh" ? null : ctx.sessionId
       const { session, source } = await gw.continuity.startNew(from, { channel: ctx.channel })
       ctx.setSession(session.id)
-      const note = source === "model" ? ", continuing from a summary of the previous one" : source === "fallback" ? ", continuing from a digest of the previous one (the model could not summarise)" : ""
+      const note =
+        source === "model"
+          ? ", continuing from a summary of the previous one"
+          : source === "fallback"
+            ? ", continuing from a digest of the previous one (the model could not summarise)"
+            : ""
       return { text: `new session ${session.id}${note}` }
     },
   },
@@ -153,7 +175,12 @@ export const COMMANDS: Record<string, Command> = {
           sessionId: ctx.sessionId ?? "",
           turnId: "",
           callId: "manual",
-          workspace: { root: gw.config.workspaceDir, tools: `${gw.config.workspaceDir}/tools`, memory: `${gw.config.workspaceDir}/memory`, prompts: `${gw.config.workspaceDir}/prompts` },
+          workspace: {
+            root: gw.config.workspaceDir,
+            tools: `${gw.config.workspaceDir}/tools`,
+            memory: `${gw.config.workspaceDir}/memory`,
+            prompts: `${gw.config.workspaceDir}/prompts`,
+          },
           signal: AbortSignal.timeout(gw.config.agent.toolTimeoutMs),
         },
       })

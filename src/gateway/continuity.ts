@@ -78,7 +78,12 @@ export interface ContinuityInput {
 export function createContinuity(input: ContinuityInput): Continuity {
   const { config } = input
   const log = Log.create("memory")
-  const memory = createMemoryIndex({ db: input.db, dir: config.memory.dir, rescanMs: config.memory.rescanSeconds * 1000, log })
+  const memory = createMemoryIndex({
+    db: input.db,
+    dir: config.memory.dir,
+    rescanMs: config.memory.rescanSeconds * 1000,
+    log,
+  })
   try {
     memory.rescan()
   } catch (error) {
@@ -94,11 +99,19 @@ export function createContinuity(input: ContinuityInput): Continuity {
     tools: () => input.tools.list().map((tool) => tool.name),
   })
   const summaries = createSummaryStore(input.db)
-  const window = createHistoryWindow({ store: input.store, summaries, bus: input.bus, config: () => config.context, log: Log.create("context") })
+  const window = createHistoryWindow({
+    store: input.store,
+    summaries,
+    bus: input.bus,
+    config: () => config.context,
+    log: Log.create("context"),
+  })
   const preview = (sessionId: string | null, provider: string): PromptPreview => {
     const system = context.system()
     const tools = input.tools.specs()
-    const history = sessionId ? window.preview(sessionId, system.text, tools) : { history: [], tokens: 0, budget: window.budgetFor(system.text, tools), summaryUpto: null }
+    const history = sessionId
+      ? window.preview(sessionId, system.text, tools)
+      : { history: [], tokens: 0, budget: window.budgetFor(system.text, tools), summaryUpto: null }
     return {
       sessionId,
       provider,
@@ -112,7 +125,10 @@ export function createContinuity(input: ContinuityInput): Continuity {
       summaryUpto: history.summaryUpto,
     }
   }
-  const startNew = async (fromId: string | null, options: { channel?: string; channelKey?: string } = {}): Promise<Continued> => {
+  const startNew = async (
+    fromId: string | null,
+    options: { channel?: string; channelKey?: string } = {},
+  ): Promise<Continued> => {
     const result = await continueSession(
       {
         store: input.store,
@@ -124,7 +140,13 @@ export function createContinuity(input: ContinuityInput): Continuity {
       fromId,
       options,
     )
-    if (result.from) input.bus.publish(ContinuityEvent.Continued, { sessionId: result.session.id, from: result.from.id, channel: result.session.channel, source: result.source })
+    if (result.from)
+      input.bus.publish(ContinuityEvent.Continued, {
+        sessionId: result.session.id,
+        from: result.from.id,
+        channel: result.session.channel,
+        source: result.source,
+      })
     return result
   }
   const deliveries = createDeliveries()
@@ -141,16 +163,28 @@ export function createContinuity(input: ContinuityInput): Continuity {
     log: Log.create("schedule"),
   })
   const portable = createPortable(input.db)
-  const busy = (id: string) => input.sessions().queues().some((queue) => queue.sessionId === id) || input.sessions().runningTurn(id) !== null
+  const busy = (id: string) =>
+    input
+      .sessions()
+      .queues()
+      .some((queue) => queue.sessionId === id) || input.sessions().runningTurn(id) !== null
   const retention = (options: { dryRun: boolean; rule?: Partial<RetentionRule> }): RetentionReport => {
     const { intervalMinutes: _, ...configured } = config.retention
-    const rule = { ...configured, ...Object.fromEntries(Object.entries(options.rule ?? {}).filter(([, value]) => value !== undefined)) } as RetentionRule
+    const rule = {
+      ...configured,
+      ...Object.fromEntries(Object.entries(options.rule ?? {}).filter(([, value]) => value !== undefined)),
+    } as RetentionRule
     const report = applyRetention(
       { portable, remove: (id) => input.sessions().remove(id), busy, archiveDir: join(config.stateDir, "archive") },
       rule,
       options.dryRun,
     )
-    input.bus.publish(ContinuityEvent.RetentionApplied, { action: report.action, sessions: report.sessions.length, bytes: report.bytes, dryRun: report.dryRun })
+    input.bus.publish(ContinuityEvent.RetentionApplied, {
+      action: report.action,
+      sessions: report.sessions.length,
+      bytes: report.bytes,
+      dryRun: report.dryRun,
+    })
     return report
   }
   // Automatic retention, when configured with an interval and at least one limit.

@@ -15,7 +15,11 @@ export function createDeliveries() {
     names: () => [...senders.keys()],
     async deliver(channel: string, chat: string | number, text: string): Promise<void> {
       const sender = senders.get(channel)
-      if (!sender) throw new DrostError("NotFound", `no channel "${channel}" can deliver (configured: ${[...senders.keys()].join(", ") || "none"})`)
+      if (!sender)
+        throw new DrostError(
+          "NotFound",
+          `no channel "${channel}" can deliver (configured: ${[...senders.keys()].join(", ") || "none"})`,
+        )
       await sender(chat, text)
     },
   }

@@ -1,10 +1,24 @@
 import { defineEvent } from "../core/event.ts"
 import { Type } from "../core/schema.ts"
 
-export const GatewayState = Type.Union([Type.Literal("starting"), Type.Literal("running"), Type.Literal("degraded"), Type.Literal("stopping"), Type.Literal("stopped")])
+export const GatewayState = Type.Union([
+  Type.Literal("starting"),
+  Type.Literal("running"),
+  Type.Literal("degraded"),
+  Type.Literal("stopping"),
+  Type.Literal("stopped"),
+])
 
 export const GatewayEvent = {
-  Started: defineEvent("gateway.started", Type.Object({ pid: Type.Number(), workspace: Type.String(), version: Type.String(), interruptedTurns: Type.Number() })),
+  Started: defineEvent(
+    "gateway.started",
+    Type.Object({
+      pid: Type.Number(),
+      workspace: Type.String(),
+      version: Type.String(),
+      interruptedTurns: Type.Number(),
+    }),
+  ),
   State: defineEvent("gateway.state", Type.Object({ state: GatewayState, reasons: Type.Array(Type.String()) })),
   Stopping: defineEvent("gateway.stopping", Type.Object({ reason: Type.String() })),
   Stopped: defineEvent("gateway.stopped", Type.Object({ reason: Type.String(), interruptedTurns: Type.Number() })),

@@ -116,7 +116,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const providers = hub.providers
 
     // Memory tools, the system prompt builder and the history window (compaction).
-    const continuity = createContinuity({ config, db, store, bus, tools, providers: () => providers, create: () => sessions.create, sessions: () => sessions })
+    const continuity = createContinuity({
+      config,
+      db,
+      store,
+      bus,
+      tools,
+      providers: () => providers,
+      create: () => sessions.create,
+      sessions: () => sessions,
+    })
     cleanup.push(() => continuity.close())
     const sessions = createSessions({
       store,
@@ -139,16 +148,23 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       beforeTurn: () => toolset.refresh(),
     })
 
-    const interrupted = store.recoverInterrupted("interrupted: the gateway stopped (crash or kill) while this turn was open")
+    const interrupted = store.recoverInterrupted(
+      "interrupted: the gateway stopped (crash or kill) while this turn was open",
+    )
     for (const turn of interrupted) {
-      bus.publish(TurnEvent.Interrupted, { sessionId: turn.sessionId, turnId: turn.id, reason: turn.error ?? "interrupted" })
+      bus.publish(TurnEvent.Interrupted, {
+        sessionId: turn.sessionId,
+        turnId: turn.id,
+        reason: turn.error ?? "interrupted",
+      })
       log.warn("turn interrupted by the previous run", { session: turn.sessionId, turn: turn.id })
     }
 
     let current: State = "running"
     const publishState = () => {
       const reasons = [...health.entries()].map(([component, problem]) => `${component}: ${problem}`)
-      const next: State = current === "stopping" || current === "stopped" ? current : reasons.length ? "degraded" : "running"
+      const next: State =
+        current === "stopping" || current === "stopped" ? current : reasons.length ? "degraded" : "running"
       current = next
       bus.publish(GatewayEvent.State, { state: next, reasons })
     }
@@ -170,7 +186,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       continuity,
       evolution,
       startedAt: Date.now(),
-      state: () => ({ state: current, reasons: [...health.entries()].map(([component, problem]) => `${component}: ${problem}`) }),
+      state: () => ({
+        state: current,
+        reasons: [...health.entries()].map(([component, problem]) => `${component}: ${problem}`),
+      }),
       setHealth(component, problem) {
         if ((health.get(component) ?? null) === problem) return
         if (problem) health.set(component, problem)
@@ -200,7 +219,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         return stopping
       },
     }
-    bus.publish(GatewayEvent.Started, { pid: process.pid, workspace: config.workspaceDir, version: VERSION, interruptedTurns: interrupted.length })
+    bus.publish(GatewayEvent.Started, {
+      pid: process.pid,
+      workspace: config.workspaceDir,
+      version: VERSION,
+      interruptedTurns: interrupted.length,
+    })
     publishState()
     if (config.providers.probeOnStart) {
       // A failed probe marks the gateway degraded with the reason; turns still run (failover may help).

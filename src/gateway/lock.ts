@@ -12,7 +12,11 @@ export class LockError extends DrostError {
     readonly pid: number,
     file: string,
   ) {
-    super("Locked", `another drost gateway (pid ${pid}) is already running on this workspace (lock ${file}); stop it first`, { pid, file })
+    super(
+      "Locked",
+      `another drost gateway (pid ${pid}) is already running on this workspace (lock ${file}); stop it first`,
+      { pid, file },
+    )
   }
 }
 

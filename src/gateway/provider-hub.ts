@@ -80,7 +80,13 @@ export function createProviderHub(config: Config, onProblem: (id: string, proble
           auth: credentials.source(profile),
           fallback: fallbacks.has(profile.id),
           cooldown: cooldown
-            ? { kind: cooldown.kind, reason: cooldown.reason, ...(cooldown.status ? { status: cooldown.status } : {}), until: cooldown.until, remainingMs: Math.max(0, cooldown.until - Date.now()) }
+            ? {
+                kind: cooldown.kind,
+                reason: cooldown.reason,
+                ...(cooldown.status ? { status: cooldown.status } : {}),
+                until: cooldown.until,
+                remainingMs: Math.max(0, cooldown.until - Date.now()),
+              }
             : null,
           attempts: stats.attempts,
           failures: stats.failures,

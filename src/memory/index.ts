@@ -123,13 +123,17 @@ export function createMemoryIndex(options: IndexOptions) {
     const started = performance.now()
     const onDisk = listNotes(dir)
     const present = new Set(onDisk)
-    const gone = q.all.all({}).filter((row) => !present.has(row.path)).map((row) => row.path)
+    const gone = q.all
+      .all({})
+      .filter((row) => !present.has(row.path))
+      .map((row) => row.path)
     // Batches keep each write transaction short when thousands of notes arrive at once.
     let changed = 0
     const all = [...onDisk, ...gone]
     for (let at = 0; at < all.length; at += 1_000) changed += syncPaths.immediate(all.slice(at, at + 1_000))
     lastFull = Date.now()
-    if (changed) log.info("memory indexed", { changed, files: onDisk.length, ms: Math.round(performance.now() - started) })
+    if (changed)
+      log.info("memory indexed", { changed, files: onDisk.length, ms: Math.round(performance.now() - started) })
     return changed
   }
 
@@ -141,7 +145,8 @@ export function createMemoryIndex(options: IndexOptions) {
       mkdirSync(dir, { recursive: true })
       watcher = watch(dir, { recursive: true }, (_event, name) => {
         const path = name ? String(name).split(sep).join("/") : ""
-        if (!path || !NOTE.test(path)) everything = true // a folder was added, moved or removed
+        if (!path || !NOTE.test(path))
+          everything = true // a folder was added, moved or removed
         else dirty.add(path)
       })
       watcher.on("error", (error) => {

@@ -30,7 +30,10 @@ export function clock(now: number, timeZone?: string): string {
 
 /** A note name as the user or model gives it → a path relative to the memory folder, `.md` added. */
 export function noteName(name: string): string {
-  const clean = name.trim().replace(/\\/g, "/").replace(/^memory\//, "")
+  const clean = name
+    .trim()
+    .replace(/\\/g, "/")
+    .replace(/^memory\//, "")
   if (!clean) throw new Error("the note name is empty")
   return /\.md$/i.test(clean) ? clean : `${clean}.md`
 }
@@ -39,7 +42,12 @@ export function createNotes(dir: string, timeZone?: string) {
   const locate = (name: string): { file: string; path: string } => {
     mkdirSync(dir, { recursive: true })
     const file = resolveIn([dir], noteName(name))
-    return { file, path: relative(resolveIn([dir], "."), file).split(sep).join("/") }
+    return {
+      file,
+      path: relative(resolveIn([dir], "."), file)
+        .split(sep)
+        .join("/"),
+    }
   }
   return {
     today: (now = Date.now()) => `${day(now, timeZone)}.md`,

@@ -23,7 +23,10 @@ export interface AnthropicMessage {
 function image(part: ImagePart): AnthropicBlock {
   if (/^https?:/.test(part.data)) return { type: "image", source: { type: "url", url: part.data } }
   const inline = part.data.match(/^data:([^;,]+);base64,(.*)$/s)
-  return { type: "image", source: { type: "base64", media_type: inline ? inline[1]! : part.mediaType, data: inline ? inline[2]! : part.data } }
+  return {
+    type: "image",
+    source: { type: "base64", media_type: inline ? inline[1]! : part.mediaType, data: inline ? inline[2]! : part.data },
+  }
 }
 
 /** `tool_use.input` must be an object; arguments the model sent as broken JSON are kept visible. */
@@ -32,7 +35,10 @@ function input(args: unknown): Record<string, unknown> {
   return { invalid_arguments: typeof args === "string" ? args : JSON.stringify(args) }
 }
 
-export function toAnthropicMessages(history: ChatMessage[], names: WireNames): { system: string; messages: AnthropicMessage[] } {
+export function toAnthropicMessages(
+  history: ChatMessage[],
+  names: WireNames,
+): { system: string; messages: AnthropicMessage[] } {
   const out: AnthropicMessage[] = []
   const extraSystem: string[] = []
   const add = (role: AnthropicMessage["role"], blocks: AnthropicBlock[]) => {
@@ -47,7 +53,13 @@ export function toAnthropicMessages(history: ChatMessage[], names: WireNames): {
     } else if (message.role === "user") {
       add(
         "user",
-        message.parts.flatMap((part): AnthropicBlock[] => (part.type === "text" && part.text ? [{ type: "text", text: part.text }] : part.type === "image" ? [image(part)] : [])),
+        message.parts.flatMap((part): AnthropicBlock[] =>
+          part.type === "text" && part.text
+            ? [{ type: "text", text: part.text }]
+            : part.type === "image"
+              ? [image(part)]
+              : [],
+        ),
       )
     } else if (message.role === "assistant") {
       add(
@@ -64,13 +76,23 @@ export function toAnthropicMessages(history: ChatMessage[], names: WireNames): {
       add(
         "user",
         message.parts.flatMap((part): AnthropicBlock[] =>
-          part.type === "tool-result" ? [{ type: "tool_result", tool_use_id: safeId(part.callId), content: part.output, ...(part.isError ? { is_error: true } : {}) }] : [],
+          part.type === "tool-result"
+            ? [
+                {
+                  type: "tool_result",
+                  tool_use_id: safeId(part.callId),
+                  content: part.output,
+                  ...(part.isError ? { is_error: true } : {}),
+                },
+              ]
+            : [],
         ),
       )
     }
   }
   // The API rejects a conversation that opens with the assistant.
-  if (out[0]?.role === "assistant") out.unshift({ role: "user", content: [{ type: "text", text: "(conversation continues)" }] })
+  if (out[0]?.role === "assistant")
+    out.unshift({ role: "user", content: [{ type: "text", text: "(conversation continues)" }] })
   return { system: extraSystem.filter(Boolean).join("\n\n"), messages: out }
 }
 

@@ -24,13 +24,26 @@ export const OAUTH_BETA = "oauth-2025-04-20"
  */
 export async function anthropicClient(baseUrl: string, credential: Credential, timeoutMs?: number): Promise<Anthropic> {
   const { default: Anthropic } = await import("@anthropic-ai/sdk")
-  const common = { baseURL: baseUrl, maxRetries: 0, logLevel: "off" as const, timeout: timeoutMs ?? 600_000, webhookKey: null }
+  const common = {
+    baseURL: baseUrl,
+    maxRetries: 0,
+    logLevel: "off" as const,
+    timeout: timeoutMs ?? 600_000,
+    webhookKey: null,
+  }
   return credential.type === "setup-token"
     ? new Anthropic({ ...common, authToken: credential.value, defaultHeaders: { "anthropic-beta": OAUTH_BETA } })
     : new Anthropic({ ...common, apiKey: credential.value })
 }
 
-const STOPS: Record<string, StopReason> = { end_turn: "stop", stop_sequence: "stop", tool_use: "tool_calls", max_tokens: "length", pause_turn: "stop", refusal: "stop" }
+const STOPS: Record<string, StopReason> = {
+  end_turn: "stop",
+  stop_sequence: "stop",
+  tool_use: "tool_calls",
+  max_tokens: "length",
+  pause_turn: "stop",
+  refusal: "stop",
+}
 
 interface Block {
   type: "text" | "tool_use" | "thinking" | "other"
@@ -52,13 +65,23 @@ export class AnthropicAccumulator {
       case "message_start": {
         const usage = event.message.usage
         const cached = usage.cache_read_input_tokens ?? 0
-        this.usage = { input: (usage.input_tokens ?? 0) + cached + (usage.cache_creation_input_tokens ?? 0), output: usage.output_tokens ?? 0, cached }
+        this.usage = {
+          input: (usage.input_tokens ?? 0) + cached + (usage.cache_creation_input_tokens ?? 0),
+          output: usage.output_tokens ?? 0,
+          cached,
+        }
         return []
       }
       case "content_block_start": {
         const block = event.content_block
-        const type = block.type === "text" || block.type === "tool_use" || block.type === "thinking" ? block.type : "other"
-        this.blocks.set(event.index, { type, id: block.type === "tool_use" ? block.id : "", name: block.type === "tool_use" ? block.name : "", json: "" })
+        const type =
+          block.type === "text" || block.type === "tool_use" || block.type === "thinking" ? block.type : "other"
+        this.blocks.set(event.index, {
+          type,
+          id: block.type === "tool_use" ? block.id : "",
+          name: block.type === "tool_use" ? block.name : "",
+          json: "",
+        })
         if (block.type === "text" && block.text) return [{ type: "text", delta: block.text }]
         return []
       }
@@ -86,10 +109,12 @@ export class AnthropicAccumulator {
   }
 
   finish(): StreamEvent[] {
-    if (!this.finished && !this.stop) return [{ type: "error", kind: "stream", message: "the stream ended before message_stop" }]
+    if (!this.finished && !this.stop)
+      return [{ type: "error", kind: "stream", message: "the stream ended before message_stop" }]
     const out: StreamEvent[] = []
     const calls = [...this.blocks.entries()].sort(([a], [b]) => a - b).filter(([, block]) => block.type === "tool_use")
-    for (const [, block] of calls) out.push({ type: "tool-call", id: block.id, name: this.names.name(block.name), args: block.json || "{}" })
+    for (const [, block] of calls)
+      out.push({ type: "tool-call", id: block.id, name: this.names.name(block.name), args: block.json || "{}" })
     out.push({ type: "usage", usage: this.usage })
     out.push({ type: "done", stop: calls.length ? "tool_calls" : (this.stop ?? "stop") })
     return out
@@ -127,9 +152,17 @@ export function createAnthropicProvider(profile: Profile, credential: Credential
       const accumulator = new AnthropicAccumulator(names)
       let opened = false
       try {
-        const events = guarded(async (abort) => sseJson<RawMessageStreamEvent>(await client.messages.create(body, { signal: abort, body: encoded, headers: JSON_BODY }).asResponse()), signal, timeouts, () => {
-          opened = true
-        })
+        const events = guarded(
+          async (abort) =>
+            sseJson<RawMessageStreamEvent>(
+              await client.messages.create(body, { signal: abort, body: encoded, headers: JSON_BODY }).asResponse(),
+            ),
+          signal,
+          timeouts,
+          () => {
+            opened = true
+          },
+        )
         for await (const event of events) yield* accumulator.push(event)
         yield* accumulator.finish()
       } catch (error) {

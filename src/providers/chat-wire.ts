@@ -8,12 +8,18 @@ import type { ToolSpec } from "../core/provider.ts"
 import { encodeTools, schemaJson } from "./encode.ts"
 import type { WireNames } from "./wire-names.ts"
 
-export type ChatContent = string | ({ type: "text"; text: string } | { type: "image_url"; image_url: { url: string } })[]
+export type ChatContent =
+  | string
+  | ({ type: "text"; text: string } | { type: "image_url"; image_url: { url: string } })[]
 
 export type ChatWireMessage =
   | { role: "system"; content: string }
   | { role: "user"; content: ChatContent }
-  | { role: "assistant"; content: string | null; tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[] }
+  | {
+      role: "assistant"
+      content: string | null
+      tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[]
+    }
   | { role: "tool"; tool_call_id: string; content: string }
 
 /** `data` may already be a URL (http(s) or data:); otherwise it is base64 bytes. */
@@ -31,7 +37,8 @@ function userContent(parts: Part[]): ChatContent {
     if (part.type === "text" && part.text) items.push({ type: "text", text: part.text })
     else if (part.type === "image") items.push({ type: "image_url", image_url: { url: imageUrl(part) } })
   }
-  if (items.every((item) => item.type === "text")) return items.map((item) => (item as { text: string }).text).join("\n")
+  if (items.every((item) => item.type === "text"))
+    return items.map((item) => (item as { text: string }).text).join("\n")
   return items
 }
 
@@ -47,12 +54,25 @@ export function toChatMessages(system: string, history: ChatMessage[], names: Wi
     } else if (message.role === "assistant") {
       const text = message.parts.map((part) => (part.type === "text" ? part.text : "")).join("")
       const calls = message.parts.flatMap((part) =>
-        part.type === "tool-call" ? [{ id: part.id, type: "function" as const, function: { name: names.wire(part.name), arguments: argsText(part.args) } }] : [],
+        part.type === "tool-call"
+          ? [
+              {
+                id: part.id,
+                type: "function" as const,
+                function: { name: names.wire(part.name), arguments: argsText(part.args) },
+              },
+            ]
+          : [],
       )
       if (!text && calls.length === 0) continue
-      out.push(calls.length ? { role: "assistant", content: text || null, tool_calls: calls } : { role: "assistant", content: text })
+      out.push(
+        calls.length
+          ? { role: "assistant", content: text || null, tool_calls: calls }
+          : { role: "assistant", content: text },
+      )
     } else {
-      for (const part of message.parts) if (part.type === "tool-result") out.push({ role: "tool", tool_call_id: part.callId, content: part.output })
+      for (const part of message.parts)
+        if (part.type === "tool-result") out.push({ role: "tool", tool_call_id: part.callId, content: part.output })
     }
   }
   return out

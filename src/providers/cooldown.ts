@@ -14,9 +14,23 @@ export interface Cooldown {
 }
 
 /** Classes that move on to the next candidate; `invalid` and `aborted` end the step at once. */
-export const FAILS_OVER: ReadonlySet<FailureKind> = new Set(["auth", "rate_limit", "server", "timeout", "network", "stream", "unavailable", "unknown"])
+export const FAILS_OVER: ReadonlySet<FailureKind> = new Set([
+  "auth",
+  "rate_limit",
+  "server",
+  "timeout",
+  "network",
+  "stream",
+  "unavailable",
+  "unknown",
+])
 
-const DEFAULTS: Partial<Record<FailureKind, number>> = { auth: 600_000, server: 30_000, network: 30_000, stream: 15_000 }
+const DEFAULTS: Partial<Record<FailureKind, number>> = {
+  auth: 600_000,
+  server: 30_000,
+  network: 30_000,
+  stream: 15_000,
+}
 
 export function cooldownFor(config: FailoverConfig, kind: FailureKind, retryAfterMs?: number): number {
   if (!FAILS_OVER.has(kind)) return 0

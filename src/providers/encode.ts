@@ -17,7 +17,10 @@ const schemas = new WeakMap<object, Map<string, string>>()
  * A tool's parameter schema as JSON, encoded once per schema object and `shape` (a wire format that
  * wraps the schema, as Anthropic's `input_schema` does, names its shape and says how to wrap it).
  */
-export function schemaJson(schema: object, shape: { name: string; wrap: (schema: object) => object } | null = null): string {
+export function schemaJson(
+  schema: object,
+  shape: { name: string; wrap: (schema: object) => object } | null = null,
+): string {
   let shapes = schemas.get(schema)
   if (!shapes) {
     shapes = new Map()
@@ -40,6 +43,7 @@ export function encodeTools(tools: ToolSpec[], item: (tool: ToolSpec) => string)
 /** `body` as JSON, with `extra` fields whose values are already JSON appended at its end. */
 export function encodeBody(body: object, extra: Record<string, string | null>): string {
   let json = JSON.stringify(body)
-  for (const [key, value] of Object.entries(extra)) if (value !== null) json = `${json.slice(0, -1)},${JSON.stringify(key)}:${value}}`
+  for (const [key, value] of Object.entries(extra))
+    if (value !== null) json = `${json.slice(0, -1)},${JSON.stringify(key)}:${value}}`
   return json
 }

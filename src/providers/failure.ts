@@ -74,10 +74,12 @@ export function classify(error: unknown, signal: AbortSignal, opened: boolean): 
   if (name.includes("Timeout")) return { type: "error", kind: "timeout", message: text }
   // An error event inside an otherwise healthy stream (`data: {"error":…}` / `event: error`).
   if (error instanceof StreamPayloadError || name === "APIError" || name === "InternalServerError") {
-    if (/overload|capacity|unavailable/i.test(text)) return { type: "error", kind: "server", message: `stream error: ${text}` }
+    if (/overload|capacity|unavailable/i.test(text))
+      return { type: "error", kind: "server", message: `stream error: ${text}` }
     if (/rate.?limit/i.test(text)) return { type: "error", kind: "rate_limit", message: `stream error: ${text}` }
     return { type: "error", kind: "stream", message: `stream error: ${text}` }
   }
-  if (!opened || name === "APIConnectionError") return { type: "error", kind: "network", message: `cannot reach the provider: ${text}` }
+  if (!opened || name === "APIConnectionError")
+    return { type: "error", kind: "network", message: `cannot reach the provider: ${text}` }
   return { type: "error", kind: "stream", message: `the stream broke: ${text}` }
 }

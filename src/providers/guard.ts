@@ -21,7 +21,9 @@ export class TimeoutError extends Error {
     readonly phase: Phase,
     readonly ms: number,
   ) {
-    super(`${phase} timeout: no ${phase === "connect" ? "response" : phase === "first-token" ? "first token" : phase === "idle" ? "data" : "end of stream"} within ${ms} ms`)
+    super(
+      `${phase} timeout: no ${phase === "connect" ? "response" : phase === "first-token" ? "first token" : phase === "idle" ? "data" : "end of stream"} within ${ms} ms`,
+    )
     this.name = "TimeoutError"
   }
 }
@@ -30,7 +32,12 @@ export class TimeoutError extends Error {
  * Opens the stream with `open(signal)` and yields its chunks under the deadlines. `onOpen` runs once
  * the headers have arrived (the caller uses it to tell a network failure from a broken stream).
  */
-export async function* guarded<T>(open: (signal: AbortSignal) => Promise<AsyncIterable<T>>, signal: AbortSignal, timeouts: Timeouts, onOpen?: () => void): AsyncGenerator<T> {
+export async function* guarded<T>(
+  open: (signal: AbortSignal) => Promise<AsyncIterable<T>>,
+  signal: AbortSignal,
+  timeouts: Timeouts,
+  onOpen?: () => void,
+): AsyncGenerator<T> {
   const controller = new AbortController()
   const stop = () => controller.abort(signal.reason)
   signal.addEventListener("abort", stop, { once: true })
@@ -39,7 +46,9 @@ export async function* guarded<T>(open: (signal: AbortSignal) => Promise<AsyncIt
     controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true })
   })
   cancelled.catch(() => {})
-  const total = timeouts.totalMs ? setTimeout(() => controller.abort(new TimeoutError("total", timeouts.totalMs!)), timeouts.totalMs) : null
+  const total = timeouts.totalMs
+    ? setTimeout(() => controller.abort(new TimeoutError("total", timeouts.totalMs!)), timeouts.totalMs)
+    : null
   const within = async <R>(promise: Promise<R>, phase: Phase, ms: number): Promise<R> => {
     let timer: ReturnType<typeof setTimeout> | undefined
     const late = new Promise<never>((_, reject) => {
@@ -62,7 +71,11 @@ export async function* guarded<T>(open: (signal: AbortSignal) => Promise<AsyncIt
     iterator = stream[Symbol.asyncIterator]()
     let first = true
     for (;;) {
-      const next = await within(iterator.next(), first ? "first-token" : "idle", first ? timeouts.firstTokenMs : timeouts.idleMs)
+      const next = await within(
+        iterator.next(),
+        first ? "first-token" : "idle",
+        first ? timeouts.firstTokenMs : timeouts.idleMs,
+      )
       if (next.done) return
       first = false
       yield next.value
@@ -81,7 +94,12 @@ export async function* guarded<T>(open: (signal: AbortSignal) => Promise<AsyncIt
   }
 }
 
-export function timeoutsOf(profile: { connectTimeoutMs?: number; firstTokenTimeoutMs?: number; idleTimeoutMs?: number; timeoutMs?: number }): Timeouts {
+export function timeoutsOf(profile: {
+  connectTimeoutMs?: number
+  firstTokenTimeoutMs?: number
+  idleTimeoutMs?: number
+  timeoutMs?: number
+}): Timeouts {
   return {
     connectMs: profile.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs,
     firstTokenMs: profile.firstTokenTimeoutMs ?? DEFAULT_TIMEOUTS.firstTokenMs,

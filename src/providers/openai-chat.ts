@@ -25,7 +25,11 @@ export interface ChatDefaults {
  * An OpenAI SDK client with everything explicit: no env lookups, no SDK retries (the router owns them).
  * The SDK loads on the first call: a gateway on other providers (or the demo) never pays its start-up cost.
  */
-export async function openaiClient(baseUrl: string, credential: Credential | null, timeoutMs?: number): Promise<OpenAI> {
+export async function openaiClient(
+  baseUrl: string,
+  credential: Credential | null,
+  timeoutMs?: number,
+): Promise<OpenAI> {
   const { default: OpenAI } = await import("openai")
   return new OpenAI({
     apiKey: credential?.value ?? "none",
@@ -54,7 +58,13 @@ export function clientCache(): (baseUrl: string, credential: Credential | null, 
   }
 }
 
-const STOPS: Record<string, StopReason> = { stop: "stop", tool_calls: "tool_calls", function_call: "tool_calls", length: "length", content_filter: "stop" }
+const STOPS: Record<string, StopReason> = {
+  stop: "stop",
+  tool_calls: "tool_calls",
+  function_call: "tool_calls",
+  length: "length",
+  content_filter: "stop",
+}
 
 interface PendingCall {
   id: string
@@ -78,14 +88,17 @@ export class ChatAccumulator {
     }
     for (const choice of chunk.choices ?? []) {
       const delta = choice.delta ?? {}
-      const reasoning = (delta as { reasoning_content?: string | null; reasoning?: string | null }).reasoning_content ?? (delta as { reasoning?: string | null }).reasoning
+      const reasoning =
+        (delta as { reasoning_content?: string | null; reasoning?: string | null }).reasoning_content ??
+        (delta as { reasoning?: string | null }).reasoning
       if (reasoning) out.push({ type: "reasoning", delta: reasoning })
       if (delta.content) out.push({ type: "text", delta: delta.content })
       for (const [position, call] of (delta.tool_calls ?? []).entries()) {
         const key = call.index !== undefined ? `#${call.index}` : call.id ? `id:${call.id}` : `#${position}`
         const pending = this.calls.get(key) ?? { id: "", name: "", args: "" }
         if (call.id) pending.id = call.id
-        if (call.function?.name) pending.name += pending.name && pending.name === call.function.name ? "" : call.function.name
+        if (call.function?.name)
+          pending.name += pending.name && pending.name === call.function.name ? "" : call.function.name
         if (call.function?.arguments) pending.args += call.function.arguments
         this.calls.set(key, pending)
       }
@@ -95,12 +108,20 @@ export class ChatAccumulator {
   }
 
   finish(): StreamEvent[] {
-    if (!this.stop) return [{ type: "error", kind: "stream", message: "the stream ended before the model finished (no finish_reason)" }]
+    if (!this.stop)
+      return [
+        { type: "error", kind: "stream", message: "the stream ended before the model finished (no finish_reason)" },
+      ]
     const out: StreamEvent[] = []
     let n = 0
     for (const call of this.calls.values()) {
       n++
-      out.push({ type: "tool-call", id: call.id || `call_${Date.now().toString(36)}_${n}`, name: this.names.name(call.name), args: call.args })
+      out.push({
+        type: "tool-call",
+        id: call.id || `call_${Date.now().toString(36)}_${n}`,
+        name: this.names.name(call.name),
+        args: call.args,
+      })
     }
     if (this.usage) out.push({ type: "usage", usage: this.usage })
     // Some servers say "stop" although they returned tool calls; the calls are what matter.
@@ -139,9 +160,19 @@ export function createChatProvider(profile: Profile, credential: CredentialResol
       const accumulator = new ChatAccumulator(names)
       let opened = false
       try {
-        const chunks = guarded(async (abort) => sseJson<OpenAI.Chat.ChatCompletionChunk>(await client.chat.completions.create(body, { signal: abort, body: encoded, headers: JSON_BODY }).asResponse()), signal, timeouts, () => {
-          opened = true
-        })
+        const chunks = guarded(
+          async (abort) =>
+            sseJson<OpenAI.Chat.ChatCompletionChunk>(
+              await client.chat.completions
+                .create(body, { signal: abort, body: encoded, headers: JSON_BODY })
+                .asResponse(),
+            ),
+          signal,
+          timeouts,
+          () => {
+            opened = true
+          },
+        )
         for await (const chunk of chunks) yield* accumulator.push(chunk)
         yield* accumulator.finish()
       } catch (error) {

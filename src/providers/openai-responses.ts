@@ -71,18 +71,32 @@ export class ResponsesAccumulator {
       case "response.completed":
       case "response.incomplete": {
         const usage = event.response.usage
-        if (usage) this.usage = { input: usage.input_tokens, output: usage.output_tokens, cached: usage.input_tokens_details?.cached_tokens ?? 0 }
-        const stop: StopReason = event.type === "response.incomplete" ? "length" : this.calls.size ? "tool_calls" : "stop"
+        if (usage)
+          this.usage = {
+            input: usage.input_tokens,
+            output: usage.output_tokens,
+            cached: usage.input_tokens_details?.cached_tokens ?? 0,
+          }
+        const stop: StopReason =
+          event.type === "response.incomplete" ? "length" : this.calls.size ? "tool_calls" : "stop"
         this.terminal = { type: "done", stop }
         return []
       }
       case "response.failed": {
         const error = event.response.error
-        this.terminal = { type: "error", kind: /rate/i.test(error?.code ?? "") ? "rate_limit" : "server", message: `response failed: ${error?.message ?? "unknown error"}` }
+        this.terminal = {
+          type: "error",
+          kind: /rate/i.test(error?.code ?? "") ? "rate_limit" : "server",
+          message: `response failed: ${error?.message ?? "unknown error"}`,
+        }
         return []
       }
       case "error":
-        this.terminal = { type: "error", kind: /rate/i.test(event.code ?? "") ? "rate_limit" : "stream", message: `stream error: ${event.message}` }
+        this.terminal = {
+          type: "error",
+          kind: /rate/i.test(event.code ?? "") ? "rate_limit" : "stream",
+          message: `stream error: ${event.message}`,
+        }
         return []
       default:
         return []
@@ -90,17 +104,23 @@ export class ResponsesAccumulator {
   }
 
   finish(): StreamEvent[] {
-    if (!this.terminal) return [{ type: "error", kind: "stream", message: "the stream ended before response.completed" }]
+    if (!this.terminal)
+      return [{ type: "error", kind: "stream", message: "the stream ended before response.completed" }]
     if (this.terminal.type === "error") return [this.terminal]
     const out: StreamEvent[] = []
-    for (const call of this.calls.values()) out.push({ type: "tool-call", id: call.callId, name: this.names.name(call.name), args: call.args })
+    for (const call of this.calls.values())
+      out.push({ type: "tool-call", id: call.callId, name: this.names.name(call.name), args: call.args })
     if (this.usage) out.push({ type: "usage", usage: this.usage })
     out.push(this.terminal)
     return out
   }
 }
 
-export function createResponsesProvider(profile: Profile, credential: CredentialResolver, defaults: { baseUrl: string; model: string }): Provider {
+export function createResponsesProvider(
+  profile: Profile,
+  credential: CredentialResolver,
+  defaults: { baseUrl: string; model: string },
+): Provider {
   const model = profile.model ?? defaults.model
   const baseUrl = profile.baseUrl ?? defaults.baseUrl
   const timeouts = timeoutsOf(profile)
@@ -130,9 +150,17 @@ export function createResponsesProvider(profile: Profile, credential: Credential
       const accumulator = new ResponsesAccumulator(names)
       let opened = false
       try {
-        const events = guarded(async (abort) => sseJson<OpenAI.Responses.ResponseStreamEvent>(await client.responses.create(body, { signal: abort, body: encoded, headers: JSON_BODY }).asResponse()), signal, timeouts, () => {
-          opened = true
-        })
+        const events = guarded(
+          async (abort) =>
+            sseJson<OpenAI.Responses.ResponseStreamEvent>(
+              await client.responses.create(body, { signal: abort, body: encoded, headers: JSON_BODY }).asResponse(),
+            ),
+          signal,
+          timeouts,
+          () => {
+            opened = true
+          },
+        )
         for await (const event of events) yield* accumulator.push(event)
         yield* accumulator.finish()
       } catch (error) {

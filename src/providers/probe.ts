@@ -26,24 +26,44 @@ export interface ProbeResult {
 
 function baseUrlOf(profile: Profile): string | null {
   if (profile.baseUrl) return profile.baseUrl
-  return profile.kind === "openai" ? OPENAI_BASE_URL : profile.kind === "xai" ? XAI_BASE_URL : profile.kind === "anthropic" ? ANTHROPIC_BASE_URL : null
+  return profile.kind === "openai"
+    ? OPENAI_BASE_URL
+    : profile.kind === "xai"
+      ? XAI_BASE_URL
+      : profile.kind === "anthropic"
+        ? ANTHROPIC_BASE_URL
+        : null
 }
 
 function verdict(error: unknown, timedOut: boolean): { code: ProbeCode; message: string; status?: number } {
   const failure = (error ?? {}) as { status?: unknown; message?: unknown; name?: unknown }
-  const text = String(failure.message ?? error).replace(/\s+/g, " ").slice(0, 200)
+  const text = String(failure.message ?? error)
+    .replace(/\s+/g, " ")
+    .slice(0, 200)
   if (typeof failure.status === "number") {
     const status = failure.status
-    if (status === 404 || status === 405) return { code: "incompatible", status, message: `HTTP ${status}: no models endpoint here; check baseUrl and kind` }
-    if (status === 401 || status === 403) return { code: "provider_error", status, message: `HTTP ${status}: the credential was rejected` }
+    if (status === 404 || status === 405)
+      return {
+        code: "incompatible",
+        status,
+        message: `HTTP ${status}: no models endpoint here; check baseUrl and kind`,
+      }
+    if (status === 401 || status === 403)
+      return { code: "provider_error", status, message: `HTTP ${status}: the credential was rejected` }
     return { code: "provider_error", status, message: `HTTP ${status}: ${text}` }
   }
-  if (timedOut || /timeout|timed out/i.test(String(failure.name)) || /timeout|timed out/i.test(text)) return { code: "unreachable", message: `no answer in time (${text})` }
-  if (error instanceof SyntaxError || /json|unexpected token/i.test(text)) return { code: "incompatible", message: `the answer is not this API's JSON (${text})` }
+  if (timedOut || /timeout|timed out/i.test(String(failure.name)) || /timeout|timed out/i.test(text))
+    return { code: "unreachable", message: `no answer in time (${text})` }
+  if (error instanceof SyntaxError || /json|unexpected token/i.test(text))
+    return { code: "incompatible", message: `the answer is not this API's JSON (${text})` }
   return { code: "unreachable", message: `cannot connect: ${text}` }
 }
 
-export async function probeProfile(profile: Profile, credential: CredentialResolver, timeoutMs: number): Promise<ProbeResult> {
+export async function probeProfile(
+  profile: Profile,
+  credential: CredentialResolver,
+  timeoutMs: number,
+): Promise<ProbeResult> {
   const started = performance.now()
   const model = profile.model ?? DEFAULT_MODELS[profile.kind] ?? null
   const result = (code: ProbeCode, message: string, status?: number): ProbeResult => ({
@@ -72,7 +92,9 @@ export async function probeProfile(profile: Profile, credential: CredentialResol
       profile.kind === "anthropic" && key
         ? await (await anthropicClient(baseUrl, key, timeoutMs)).models.list({}, { signal: controller.signal })
         : await (await openaiClient(baseUrl, key, timeoutMs)).models.list({ signal: controller.signal })
-    const ids = (page.data ?? []).map((entry) => (entry as { id?: string }).id).filter((id): id is string => typeof id === "string")
+    const ids = (page.data ?? [])
+      .map((entry) => (entry as { id?: string }).id)
+      .filter((id): id is string => typeof id === "string")
     if (!Array.isArray(page.data)) return result("incompatible", "the models endpoint did not return a list")
     const listed = model && ids.length && !ids.includes(model) ? `; note: ${model} is not in the list` : ""
     return result("ok", `reachable, ${ids.length} model${ids.length === 1 ? "" : "s"} listed${listed}`)
@@ -85,6 +107,10 @@ export async function probeProfile(profile: Profile, credential: CredentialResol
 }
 
 /** All profiles in parallel; each bounded by `timeoutMs`. */
-export function probeAll(profiles: Profile[], credential: CredentialResolver, timeoutMs: number): Promise<ProbeResult[]> {
+export function probeAll(
+  profiles: Profile[],
+  credential: CredentialResolver,
+  timeoutMs: number,
+): Promise<ProbeResult[]> {
   return Promise.all(profiles.map((profile) => probeProfile(profile, credential, timeoutMs)))
 }

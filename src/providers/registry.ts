@@ -32,19 +32,27 @@ const factories: Partial<Record<Profile["kind"], Factory>> = {
   openai: (profile, deps) =>
     profile.api === "chat"
       ? createChatProvider(profile, deps.credential ?? none, { baseUrl: OPENAI_BASE_URL, model: DEFAULT_MODELS.openai })
-      : createResponsesProvider(profile, deps.credential ?? none, { baseUrl: OPENAI_BASE_URL, model: DEFAULT_MODELS.openai! }),
+      : createResponsesProvider(profile, deps.credential ?? none, {
+          baseUrl: OPENAI_BASE_URL,
+          model: DEFAULT_MODELS.openai!,
+        }),
   anthropic: (profile, deps) => createAnthropicProvider(profile, deps.credential ?? none),
   "openai-compatible": (profile, deps) => {
-    if (!profile.baseUrl) throw new UnsupportedProvider(`provider profile "${profile.id}" (openai-compatible) needs a baseUrl`)
+    if (!profile.baseUrl)
+      throw new UnsupportedProvider(`provider profile "${profile.id}" (openai-compatible) needs a baseUrl`)
     return createChatProvider(profile, deps.credential ?? none, { baseUrl: profile.baseUrl })
   },
-  xai: (profile, deps) => createChatProvider(profile, deps.credential ?? none, { baseUrl: XAI_BASE_URL, model: DEFAULT_MODELS.xai }),
+  xai: (profile, deps) =>
+    createChatProvider(profile, deps.credential ?? none, { baseUrl: XAI_BASE_URL, model: DEFAULT_MODELS.xai }),
 }
 
 export class UnsupportedProvider extends Error {}
 
 export function createProvider(profile: Profile, deps: ProviderDeps = {}): Provider {
   const factory = factories[profile.kind]
-  if (!factory) throw new UnsupportedProvider(`provider kind "${profile.kind}" (profile "${profile.id}") is not available in this build`)
+  if (!factory)
+    throw new UnsupportedProvider(
+      `provider kind "${profile.kind}" (profile "${profile.id}") is not available in this build`,
+    )
   return factory(profile, deps)
 }

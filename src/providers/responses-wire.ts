@@ -10,7 +10,10 @@ import { encodeTools, schemaJson } from "./encode.ts"
 import type { WireNames } from "./wire-names.ts"
 
 export type ResponsesInputItem =
-  | { role: "user"; content: ({ type: "input_text"; text: string } | { type: "input_image"; image_url: string; detail: "auto" })[] }
+  | {
+      role: "user"
+      content: ({ type: "input_text"; text: string } | { type: "input_image"; image_url: string; detail: "auto" })[]
+    }
   | { role: "assistant" | "system"; content: string }
   | { type: "function_call"; call_id: string; name: string; arguments: string }
   | { type: "function_call_output"; call_id: string; output: string }
@@ -29,9 +32,17 @@ export function toResponsesInput(history: ChatMessage[], names: WireNames): Resp
       const text = message.parts.map((part) => (part.type === "text" ? part.text : "")).join("")
       if (text) out.push({ role: message.role, content: text })
       for (const part of message.parts)
-        if (part.type === "tool-call") out.push({ type: "function_call", call_id: part.id, name: names.wire(part.name), arguments: argsText(part.args) })
+        if (part.type === "tool-call")
+          out.push({
+            type: "function_call",
+            call_id: part.id,
+            name: names.wire(part.name),
+            arguments: argsText(part.args),
+          })
     } else {
-      for (const part of message.parts) if (part.type === "tool-result") out.push({ type: "function_call_output", call_id: part.callId, output: part.output })
+      for (const part of message.parts)
+        if (part.type === "tool-result")
+          out.push({ type: "function_call_output", call_id: part.callId, output: part.output })
     }
   }
   return out

@@ -42,9 +42,13 @@ export function createRouter(options: RouterOptions) {
   /** The order of candidates for a step starting now. */
   function plan(primary: string): string[] {
     const config = options.failover()
-    const all = [primary, ...(config.enabled ? config.fallbacks : [])].filter((id, index, list) => list.indexOf(id) === index && options.providers.has(id))
+    const all = [primary, ...(config.enabled ? config.fallbacks : [])].filter(
+      (id, index, list) => list.indexOf(id) === index && options.providers.has(id),
+    )
     const healthy = all.filter((id) => !cooldowns.get(id))
-    const cooling = all.filter((id) => cooldowns.get(id)).sort((a, b) => cooldowns.remainingMs(a) - cooldowns.remainingMs(b))
+    const cooling = all
+      .filter((id) => cooldowns.get(id))
+      .sort((a, b) => cooldowns.remainingMs(a) - cooldowns.remainingMs(b))
     return [...healthy, ...cooling]
   }
 
@@ -91,7 +95,16 @@ export function createRouter(options: RouterOptions) {
         yield failures.length > 1 ? { ...terminal, message: `all providers failed (${failures.join("; ")})` } : terminal
         return
       }
-      yield { type: "attempt-failed", provider: id, model: provider.model, kind: terminal.kind, message: terminal.message, status: terminal.status, cooldownMs: ms, partial }
+      yield {
+        type: "attempt-failed",
+        provider: id,
+        model: provider.model,
+        kind: terminal.kind,
+        message: terminal.message,
+        status: terminal.status,
+        cooldownMs: ms,
+        partial,
+      }
     }
   }
 
@@ -99,7 +112,12 @@ export function createRouter(options: RouterOptions) {
     /** A Provider that fails over from `primary`; it keeps the primary's id, kind and model. */
     route(primary: string): Provider {
       const base = options.providers.get(primary)!
-      return { id: base.id, kind: base.kind, model: base.model, stream: (request, signal) => stream(primary, request, signal) }
+      return {
+        id: base.id,
+        kind: base.kind,
+        model: base.model,
+        stream: (request, signal) => stream(primary, request, signal),
+      }
     },
     cooldown: (id: string): Cooldown | null => cooldowns.get(id),
     clearCooldown: (id: string) => cooldowns.clear(id),

@@ -14,7 +14,8 @@ export class StreamPayloadError extends Error {
 
 function failure(payload: unknown): StreamPayloadError {
   const error = (payload as { error?: unknown } | null)?.error ?? payload
-  const message = typeof error === "string" ? error : ((error as { message?: unknown } | null)?.message ?? JSON.stringify(error))
+  const message =
+    typeof error === "string" ? error : ((error as { message?: unknown } | null)?.message ?? JSON.stringify(error))
   return new StreamPayloadError(String(message))
 }
 
@@ -37,7 +38,10 @@ function parse(block: string): { done: true } | { done: false; data: unknown } |
   } catch {
     throw new SyntaxError("Error reading response: malformed server-sent event JSON.")
   }
-  if (event === "error" || (payload !== null && typeof payload === "object" && "error" in payload && (payload as { error: unknown }).error))
+  if (
+    event === "error" ||
+    (payload !== null && typeof payload === "object" && "error" in payload && (payload as { error: unknown }).error)
+  )
     throw failure(payload)
   return { done: false, data: payload }
 }

@@ -10,7 +10,12 @@ import type { ConfigInput } from "../core/config.ts"
 export const version = "0.1.0"
 
 /** JSON Schema of a tool's arguments (a TypeBox schema is one too). */
-export type JsonSchema = { type?: string; properties?: Record<string, unknown>; required?: string[]; [key: string]: unknown }
+export type JsonSchema = {
+  type?: string
+  properties?: Record<string, unknown>
+  required?: string[]
+  [key: string]: unknown
+}
 
 export interface ToolLogger {
   info(message: string, fields?: Record<string, unknown>): void

@@ -88,8 +88,10 @@ export function createPortable(db: Database) {
       const data = doc as Partial<SessionExport> | null
       if (!data || typeof data !== "object" || data.format !== EXPORT_FORMAT)
         throw new Invalid(`not a session export (expected "format": "${EXPORT_FORMAT}")`)
-      if (data.version !== EXPORT_VERSION) throw new Invalid(`unsupported export version ${String(data.version)} (this drost reads ${EXPORT_VERSION})`)
-      if (!data.session || typeof data.session !== "object" || typeof data.session.provider !== "string") throw new Invalid("not a session export: session.provider is missing")
+      if (data.version !== EXPORT_VERSION)
+        throw new Invalid(`unsupported export version ${String(data.version)} (this drost reads ${EXPORT_VERSION})`)
+      if (!data.session || typeof data.session !== "object" || typeof data.session.provider !== "string")
+        throw new Invalid("not a session export: session.provider is missing")
       const messages = need(data.messages, "messages")
       const turns = need(data.turns ?? [], "turns")
       const summaries = need(data.summaries ?? [], "summaries")
@@ -116,14 +118,36 @@ export function createPortable(db: Database) {
           const id = Id.create("turn")
           turnIds.set(String(turn.id), id)
           // A turn that was open when exported did not finish: it arrives as interrupted.
-          const status = turn.status === "queued" || turn.status === "running" ? "interrupted" : String(turn.status ?? "completed")
-          q.insertTurn.run({ ...pick(turn, ["source", "provider", "error", "usage", "steps", "tool_calls", "created_at", "started_at", "ended_at"]), id, session_id: sessionId, status })
+          const status =
+            turn.status === "queued" || turn.status === "running" ? "interrupted" : String(turn.status ?? "completed")
+          q.insertTurn.run({
+            ...pick(turn, [
+              "source",
+              "provider",
+              "error",
+              "usage",
+              "steps",
+              "tool_calls",
+              "created_at",
+              "started_at",
+              "ended_at",
+            ]),
+            id,
+            session_id: sessionId,
+            status,
+          })
         }
         const seqs = new Map<number, number>()
         for (const message of messages) {
-          if (typeof message.parts !== "string" || typeof message.role !== "string") throw new Invalid("not a session export: a message lacks role or parts")
+          if (typeof message.parts !== "string" || typeof message.role !== "string")
+            throw new Invalid("not a session export: a message lacks role or parts")
           const turnId = message.turn_id ? (turnIds.get(String(message.turn_id)) ?? null) : null
-          const row = q.insertMessage.get({ ...pick(message, ["role", "parts", "provider", "usage", "created_at"]), id: Id.create("msg"), session_id: sessionId, turn_id: turnId })!
+          const row = q.insertMessage.get({
+            ...pick(message, ["role", "parts", "provider", "usage", "created_at"]),
+            id: Id.create("msg"),
+            session_id: sessionId,
+            turn_id: turnId,
+          })!
           seqs.set(Number(message.seq), row.seq)
         }
         for (const summary of summaries) {

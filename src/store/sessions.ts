@@ -173,14 +173,18 @@ export function createSessionStore(db: Database) {
       `INSERT INTO messages (id, session_id, turn_id, role, parts, provider, usage, created_at)
        VALUES ($id, $sessionId, $turnId, $role, $parts, $provider, $usage, $now)`,
     ),
-    touchSession: db.query("UPDATE sessions SET updated_at = $now, message_count = message_count + $added WHERE id = $id"),
+    touchSession: db.query(
+      "UPDATE sessions SET updated_at = $now, message_count = message_count + $added WHERE id = $id",
+    ),
     recount: db.query(
       "UPDATE sessions SET message_count = (SELECT count(*) FROM messages WHERE messages.session_id = sessions.id) WHERE id = $id",
     ),
     lastMessages: db.query<MessageRow, { sessionId: string; limit: number; before: number }>(
       "SELECT * FROM messages WHERE session_id = $sessionId AND seq < $before ORDER BY seq DESC LIMIT $limit",
     ),
-    allMessages: db.query<MessageRow, { sessionId: string }>("SELECT * FROM messages WHERE session_id = $sessionId ORDER BY seq"),
+    allMessages: db.query<MessageRow, { sessionId: string }>(
+      "SELECT * FROM messages WHERE session_id = $sessionId ORDER BY seq",
+    ),
     insertTurn: db.query(
       "INSERT INTO turns (id, session_id, status, source, created_at) VALUES ($id, $sessionId, 'queued', $source, $now)",
     ),
@@ -196,12 +200,18 @@ export function createSessionStore(db: Database) {
     turnsOf: db.query<TurnRow, { sessionId: string; limit: number }>(
       "SELECT * FROM turns WHERE session_id = $sessionId ORDER BY created_at DESC, id DESC LIMIT $limit",
     ),
-    openTurns: db.query<TurnRow, Record<string, never>>("SELECT * FROM turns WHERE status IN ('queued', 'running') ORDER BY created_at"),
-    setProvider: db.query("UPDATE sessions SET provider = $provider, pending_provider = NULL, updated_at = $now WHERE id = $id"),
+    openTurns: db.query<TurnRow, Record<string, never>>(
+      "SELECT * FROM turns WHERE status IN ('queued', 'running') ORDER BY created_at",
+    ),
+    setProvider: db.query(
+      "UPDATE sessions SET provider = $provider, pending_provider = NULL, updated_at = $now WHERE id = $id",
+    ),
     setPending: db.query("UPDATE sessions SET pending_provider = $provider, updated_at = $now WHERE id = $id"),
     setTitle: db.query("UPDATE sessions SET title = $title, updated_at = $now WHERE id = $id"),
     kvGet: db.query<{ value: string }, { key: string }>("SELECT value FROM kv WHERE key = $key"),
-    kvSet: db.query("INSERT INTO kv (key, value) VALUES ($key, $value) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+    kvSet: db.query(
+      "INSERT INTO kv (key, value) VALUES ($key, $value) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    ),
   }
 
   /**
@@ -234,7 +244,11 @@ export function createSessionStore(db: Database) {
       const entry = this.cache.get(message.sessionId)
       if (!entry) return
       if (db.inTransaction || (entry.messages.at(-1)?.seq ?? 0) >= message.seq) return this.drop(message.sessionId)
-      entry.messages.push({ ...message, parts: JSON.parse(encoded.parts), usage: encoded.usage ? JSON.parse(encoded.usage) : null })
+      entry.messages.push({
+        ...message,
+        parts: JSON.parse(encoded.parts),
+        usage: encoded.usage ? JSON.parse(encoded.usage) : null,
+      })
       const added = size(encoded.parts, encoded.usage)
       entry.bytes += added
       this.bytes += added
@@ -246,7 +260,8 @@ export function createSessionStore(db: Database) {
     },
     /** Least recently read first; the session just read stays even when it alone is over the budget. */
     trim() {
-      while (this.cache.size > 1 && (this.cache.size > this.limits.sessions || this.bytes > this.limits.bytes)) this.drop(this.cache.keys().next().value!)
+      while (this.cache.size > 1 && (this.cache.size > this.limits.sessions || this.bytes > this.limits.bytes))
+        this.drop(this.cache.keys().next().value!)
     },
   }
 
@@ -258,7 +273,10 @@ export function createSessionStore(db: Database) {
 
   // Appending a message does not touch its session row (that write would cost a third of the append
   // rate); turn start and end update `updated_at` and `message_count`, and recovery recounts.
-  const insertMessage = (input: NewMessage, now: number): { message: Message; encoded: { parts: string; usage: string | null } } => {
+  const insertMessage = (
+    input: NewMessage,
+    now: number,
+  ): { message: Message; encoded: { parts: string; usage: string | null } } => {
     const id = Id.create("msg", now)
     const encoded = { parts: JSON.stringify(input.parts), usage: input.usage ? JSON.stringify(input.usage) : null }
     const { lastInsertRowid } = q.insertMessage.run({
@@ -296,7 +314,13 @@ export function createSessionStore(db: Database) {
   })
 
   return {
-    create(input: { provider: string; title?: string; channel?: string; channelKey?: string; metadata?: Record<string, unknown> }): Session {
+    create(input: {
+      provider: string
+      title?: string
+      channel?: string
+      channelKey?: string
+      metadata?: Record<string, unknown>
+    }): Session {
       const id = Id.create("ses")
       q.insertSession.run({
         id,
@@ -317,7 +341,9 @@ export function createSessionStore(db: Database) {
     list(options: ListOptions = {}): Session[] {
       const limit = whole(options.limit, 50, 1, 500)
       const offset = whole(options.offset, 0, 0, Number.MAX_SAFE_INTEGER)
-      const rows = options.channel ? q.listByChannel.all({ limit, offset, channel: options.channel }) : q.listSessions.all({ limit, offset })
+      const rows = options.channel
+        ? q.listByChannel.all({ limit, offset, channel: options.channel })
+        : q.listSessions.all({ limit, offset })
       return rows.map(toSession)
     },
     count: () => q.countSessions.get({})!.n,
@@ -330,7 +356,9 @@ export function createSessionStore(db: Database) {
            FROM messages WHERE usage IS NOT NULL AND provider IS NOT NULL GROUP BY provider`,
         )
         .all()
-      return Object.fromEntries(rows.map((row) => [row.provider, { input: row.input ?? 0, output: row.output ?? 0, cached: row.cached ?? 0 }]))
+      return Object.fromEntries(
+        rows.map((row) => [row.provider, { input: row.input ?? 0, output: row.output ?? 0, cached: row.cached ?? 0 }]),
+      )
     },
     /** One page of sessions matching every given filter, newest activity first, plus the total count. */
     page(filters: PageFilters = {}): { sessions: Session[]; total: number } {
@@ -346,18 +374,24 @@ export function createSessionStore(db: Database) {
       add("instr(lower(title), lower($title)) > 0", "title", filters.title)
       add("updated_at > $after", "after", filters.updatedAfter)
       const clause = where.length ? `WHERE ${where.join(" AND ")}` : ""
-      const total = db.query<{ n: number }, Record<string, string | number>>(`SELECT count(*) AS n FROM sessions ${clause}`).get(params)!.n
+      const total = db
+        .query<{ n: number }, Record<string, string | number>>(`SELECT count(*) AS n FROM sessions ${clause}`)
+        .get(params)!.n
       const limit = whole(filters.limit, 50, 1, 500)
       const offset = whole(filters.offset, 0, 0, Number.MAX_SAFE_INTEGER)
       const rows = db
-        .query<SessionRow, Record<string, string | number>>(`SELECT * FROM sessions ${clause} ORDER BY updated_at DESC, id DESC LIMIT $limit OFFSET $offset`)
+        .query<SessionRow, Record<string, string | number>>(
+          `SELECT * FROM sessions ${clause} ORDER BY updated_at DESC, id DESC LIMIT $limit OFFSET $offset`,
+        )
         .all({ ...params, limit, offset })
       return { sessions: rows.map(toSession), total }
     },
     /** The most recently active session a channel keeps for one of its users or chats. */
     byChannelKey(channel: string, channelKey: string): Session | null {
       const row = db
-        .query<SessionRow, { channel: string; key: string }>("SELECT * FROM sessions WHERE channel = $channel AND channel_key = $key ORDER BY updated_at DESC LIMIT 1")
+        .query<SessionRow, { channel: string; key: string }>(
+          "SELECT * FROM sessions WHERE channel = $channel AND channel_key = $key ORDER BY updated_at DESC LIMIT 1",
+        )
         .get({ channel, key: channelKey })
       return row ? toSession(row) : null
     },
@@ -410,7 +444,16 @@ export function createSessionStore(db: Database) {
     },
     finishTurn: immediate(
       db,
-      (input: { id: string; sessionId: string; status: TurnStatus; error?: string | null; usage: Usage; steps: number; toolCalls: number; messages: number }) => {
+      (input: {
+        id: string
+        sessionId: string
+        status: TurnStatus
+        error?: string | null
+        usage: Usage
+        steps: number
+        toolCalls: number
+        messages: number
+      }) => {
         q.touchSession.run({ id: input.sessionId, now: Date.now(), added: input.messages })
         q.finishTurn.run({
           id: input.id,
@@ -429,7 +472,8 @@ export function createSessionStore(db: Database) {
       const row = q.getTurn.get({ id })
       return row ? toTurn(row) : null
     },
-    turns: (sessionId: string, limit = 50): Turn[] => q.turnsOf.all({ sessionId, limit: whole(limit, 50, 0, Number.MAX_SAFE_INTEGER) }).map(toTurn),
+    turns: (sessionId: string, limit = 50): Turn[] =>
+      q.turnsOf.all({ sessionId, limit: whole(limit, 50, 0, Number.MAX_SAFE_INTEGER) }).map(toTurn),
 
     /** Turns a crash left open become `interrupted`; returns them so the gateway can report each one. */
     recoverInterrupted: immediate(db, (reason: string): Turn[] => {
@@ -437,7 +481,15 @@ export function createSessionStore(db: Database) {
       const now = Date.now()
       for (const sessionId of new Set(open.map((turn) => turn.sessionId))) q.recount.run({ id: sessionId })
       for (const turn of open) {
-        q.finishTurn.run({ id: turn.id, status: "interrupted", error: reason, usage: null, steps: turn.steps, toolCalls: turn.toolCalls, now })
+        q.finishTurn.run({
+          id: turn.id,
+          status: "interrupted",
+          error: reason,
+          usage: null,
+          steps: turn.steps,
+          toolCalls: turn.toolCalls,
+          now,
+        })
       }
       return open.map((turn) => ({ ...turn, status: "interrupted" as const, error: reason, endedAt: now }))
     }),

@@ -38,8 +38,12 @@ const toSummary = (row: Row): Summary => ({
 export type SummaryStore = ReturnType<typeof createSummaryStore>
 
 export function createSummaryStore(db: Database) {
-  const latest = db.query<Row, { sessionId: string }>("SELECT * FROM summaries WHERE session_id = $sessionId ORDER BY upto_seq DESC, created_at DESC LIMIT 1")
-  const all = db.query<Row, { sessionId: string }>("SELECT * FROM summaries WHERE session_id = $sessionId ORDER BY upto_seq")
+  const latest = db.query<Row, { sessionId: string }>(
+    "SELECT * FROM summaries WHERE session_id = $sessionId ORDER BY upto_seq DESC, created_at DESC LIMIT 1",
+  )
+  const all = db.query<Row, { sessionId: string }>(
+    "SELECT * FROM summaries WHERE session_id = $sessionId ORDER BY upto_seq",
+  )
   const insert = db.query(
     "INSERT INTO summaries (id, session_id, upto_seq, text, source, created_at) VALUES ($id, $sessionId, $uptoSeq, $text, $source, $now)",
   )
@@ -58,7 +62,14 @@ export function createSummaryStore(db: Database) {
     list: (sessionId: string): Summary[] => all.all({ sessionId }).map(toSummary),
     add(input: Omit<Summary, "id" | "createdAt">): Summary {
       const summary: Summary = { ...input, id: Id.create("sum"), createdAt: Date.now() }
-      insert.run({ id: summary.id, sessionId: summary.sessionId, uptoSeq: summary.uptoSeq, text: summary.text, source: summary.source, now: summary.createdAt })
+      insert.run({
+        id: summary.id,
+        sessionId: summary.sessionId,
+        uptoSeq: summary.uptoSeq,
+        text: summary.text,
+        source: summary.source,
+        now: summary.createdAt,
+      })
       newest.delete(summary.sessionId)
       return summary
     },

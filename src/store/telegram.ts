@@ -69,7 +69,9 @@ export function createTelegramStore(db: Database) {
     transaction: tx,
 
     offset(botId: string): number {
-      const row = db.query("SELECT next_offset FROM telegram_bots WHERE bot_id = ?").get(botId) as { next_offset: number } | null
+      const row = db.query("SELECT next_offset FROM telegram_bots WHERE bot_id = ?").get(botId) as {
+        next_offset: number
+      } | null
       return row?.next_offset ?? 0
     },
 
@@ -77,7 +79,9 @@ export function createTelegramStore(db: Database) {
     receive(botId: string, updates: { update_id: number }[]): number {
       return tx(() => {
         ensure.run(botId)
-        const insert = db.prepare("INSERT OR IGNORE INTO telegram_inbox (bot_id, update_id, payload, received_at) VALUES (?, ?, ?, ?)")
+        const insert = db.prepare(
+          "INSERT OR IGNORE INTO telegram_inbox (bot_id, update_id, payload, received_at) VALUES (?, ?, ?, ?)",
+        )
         const now = Date.now()
         let next = this.offset(botId)
         for (const update of updates) {
@@ -91,7 +95,9 @@ export function createTelegramStore(db: Database) {
 
     /** Updates received but not yet handled (a crash interrupted them), oldest first. */
     pending(botId: string): unknown[] {
-      const rows = db.query("SELECT payload FROM telegram_inbox WHERE bot_id = ? ORDER BY update_id").all(botId) as { payload: string }[]
+      const rows = db.query("SELECT payload FROM telegram_inbox WHERE bot_id = ? ORDER BY update_id").all(botId) as {
+        payload: string
+      }[]
       return rows.map((row) => JSON.parse(row.payload))
     },
 
@@ -107,7 +113,12 @@ export function createTelegramStore(db: Database) {
      * Take or renew the polling lease. A holder on this host whose process is gone (kill -9) is
      * replaced at once; any other holder only after its lease expired.
      */
-    lease(botId: string, holder: string, ttlMs: number, alive: (holder: string) => boolean): { ok: true } | { ok: false; holder: string; until: number } {
+    lease(
+      botId: string,
+      holder: string,
+      ttlMs: number,
+      alive: (holder: string) => boolean,
+    ): { ok: true } | { ok: false; holder: string; until: number } {
       return tx(() => {
         ensure.run(botId)
         const row = db.query("SELECT lease_holder, lease_until FROM telegram_bots WHERE bot_id = ?").get(botId) as {
@@ -117,17 +128,25 @@ export function createTelegramStore(db: Database) {
         const now = Date.now()
         if (row.lease_holder && row.lease_holder !== holder && row.lease_until > now && alive(row.lease_holder))
           return { ok: false as const, holder: row.lease_holder, until: row.lease_until }
-        db.prepare("UPDATE telegram_bots SET lease_holder = ?, lease_until = ? WHERE bot_id = ?").run(holder, now + ttlMs, botId)
+        db.prepare("UPDATE telegram_bots SET lease_holder = ?, lease_until = ? WHERE bot_id = ?").run(
+          holder,
+          now + ttlMs,
+          botId,
+        )
         return { ok: true as const }
       })
     },
 
     release(botId: string, holder: string) {
-      db.prepare("UPDATE telegram_bots SET lease_holder = NULL, lease_until = 0 WHERE bot_id = ? AND lease_holder = ?").run(botId, holder)
+      db.prepare(
+        "UPDATE telegram_bots SET lease_holder = NULL, lease_until = 0 WHERE bot_id = ? AND lease_holder = ?",
+      ).run(botId, holder)
     },
 
     session(botId: string, chatId: number): string | null {
-      const row = db.query("SELECT session_id FROM telegram_chats WHERE bot_id = ? AND chat_id = ?").get(botId, chatId) as { session_id: string } | null
+      const row = db
+        .query("SELECT session_id FROM telegram_chats WHERE bot_id = ? AND chat_id = ?")
+        .get(botId, chatId) as { session_id: string } | null
       return row?.session_id ?? null
     },
 
@@ -138,27 +157,35 @@ export function createTelegramStore(db: Database) {
     },
 
     /** The open (unexpired, unapproved) code for a user, or a new one; null when too many are open. */
-    pairingFor(input: { botId: string; userId: number; chatId: number; name: string }): { pairing: Pairing; created: boolean } | null {
+    pairingFor(input: {
+      botId: string
+      userId: number
+      chatId: number
+      name: string
+    }): { pairing: Pairing; created: boolean } | null {
       return tx(() => {
         const now = Date.now()
         const open = db
-          .query("SELECT * FROM telegram_pairings WHERE bot_id = ? AND user_id = ? AND approved_at IS NULL AND expires_at > ?")
+          .query(
+            "SELECT * FROM telegram_pairings WHERE bot_id = ? AND user_id = ? AND approved_at IS NULL AND expires_at > ?",
+          )
           .get(input.botId, input.userId, now) as PairingRow | null
         if (open) return { pairing: toPairing(open), created: false }
         db.prepare("DELETE FROM telegram_pairings WHERE approved_at IS NULL AND expires_at <= ?").run(now)
-        const count = (db.query("SELECT COUNT(*) AS n FROM telegram_pairings WHERE bot_id = ? AND approved_at IS NULL").get(input.botId) as { n: number }).n
+        const count = (
+          db
+            .query("SELECT COUNT(*) AS n FROM telegram_pairings WHERE bot_id = ? AND approved_at IS NULL")
+            .get(input.botId) as { n: number }
+        ).n
         if (count >= MAX_PENDING) return null
         const code = newCode()
-        db.prepare("INSERT INTO telegram_pairings (code, bot_id, user_id, chat_id, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
-          code,
-          input.botId,
-          input.userId,
-          input.chatId,
-          input.name,
-          now,
-          now + PAIRING_TTL_MS,
-        )
-        return { pairing: toPairing(db.query("SELECT * FROM telegram_pairings WHERE code = ?").get(code) as PairingRow), created: true }
+        db.prepare(
+          "INSERT INTO telegram_pairings (code, bot_id, user_id, chat_id, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ).run(code, input.botId, input.userId, input.chatId, input.name, now, now + PAIRING_TTL_MS)
+        return {
+          pairing: toPairing(db.query("SELECT * FROM telegram_pairings WHERE code = ?").get(code) as PairingRow),
+          created: true,
+        }
       })
     },
 
@@ -166,7 +193,9 @@ export function createTelegramStore(db: Database) {
     approve(code: string): Pairing | null {
       const normalized = code.trim().toUpperCase()
       return tx(() => {
-        const row = db.query("SELECT * FROM telegram_pairings WHERE code = ? AND approved_at IS NULL AND expires_at > ?").get(normalized, Date.now()) as PairingRow | null
+        const row = db
+          .query("SELECT * FROM telegram_pairings WHERE code = ? AND approved_at IS NULL AND expires_at > ?")
+          .get(normalized, Date.now()) as PairingRow | null
         if (!row) return null
         db.prepare("UPDATE telegram_pairings SET approved_at = ? WHERE code = ?").run(Date.now(), normalized)
         return toPairing(db.query("SELECT * FROM telegram_pairings WHERE code = ?").get(normalized) as PairingRow)
@@ -175,21 +204,32 @@ export function createTelegramStore(db: Database) {
 
     /** Remove every approval of a user (they need a new code). Returns how many were removed. */
     revoke(userId: number): number {
-      return db.prepare("DELETE FROM telegram_pairings WHERE user_id = ? AND approved_at IS NOT NULL").run(userId).changes
+      return db.prepare("DELETE FROM telegram_pairings WHERE user_id = ? AND approved_at IS NOT NULL").run(userId)
+        .changes
     },
 
     approved(botId: string, userId: number): boolean {
-      return db.query("SELECT 1 FROM telegram_pairings WHERE bot_id = ? AND user_id = ? AND approved_at IS NOT NULL LIMIT 1").get(botId, userId) !== null
+      return (
+        db
+          .query("SELECT 1 FROM telegram_pairings WHERE bot_id = ? AND user_id = ? AND approved_at IS NOT NULL LIMIT 1")
+          .get(botId, userId) !== null
+      )
     },
 
     list(): Pairing[] {
-      const rows = db.query("SELECT * FROM telegram_pairings WHERE approved_at IS NOT NULL OR expires_at > ? ORDER BY created_at DESC").all(Date.now()) as PairingRow[]
+      const rows = db
+        .query(
+          "SELECT * FROM telegram_pairings WHERE approved_at IS NOT NULL OR expires_at > ? ORDER BY created_at DESC",
+        )
+        .all(Date.now()) as PairingRow[]
       return rows.map(toPairing)
     },
 
     /** Approvals the user has not been told about yet (approved from the CLI or the Control API). */
     unnotified(botId: string): Pairing[] {
-      const rows = db.query("SELECT * FROM telegram_pairings WHERE bot_id = ? AND approved_at IS NOT NULL AND notified_at IS NULL").all(botId) as PairingRow[]
+      const rows = db
+        .query("SELECT * FROM telegram_pairings WHERE bot_id = ? AND approved_at IS NOT NULL AND notified_at IS NULL")
+        .all(botId) as PairingRow[]
       return rows.map(toPairing)
     },
 

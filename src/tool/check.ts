@@ -16,7 +16,12 @@ export async function checkFiles(files: string[], importTimeoutMs = 10_000): Pro
   try {
     const loaded = await new Promise<Extract<FromWorker, { type: "loaded" }>>((resolve) => {
       const timer = setTimeout(
-        () => resolve({ type: "loaded", tools: [], rejected: files.map((file) => ({ file, reason: "the tool worker did not answer" })) }),
+        () =>
+          resolve({
+            type: "loaded",
+            tools: [],
+            rejected: files.map((file) => ({ file, reason: "the tool worker did not answer" })),
+          }),
         importTimeoutMs * (files.length + 1),
       )
       worker.addEventListener("message", (event: MessageEvent<FromWorker>) => {
@@ -26,7 +31,11 @@ export async function checkFiles(files: string[], importTimeoutMs = 10_000): Pro
       })
       worker.addEventListener("error", (event) => {
         clearTimeout(timer)
-        resolve({ type: "loaded", tools: [], rejected: files.map((file) => ({ file, reason: `the tool worker crashed: ${event.message}` })) })
+        resolve({
+          type: "loaded",
+          tools: [],
+          rejected: files.map((file) => ({ file, reason: `the tool worker crashed: ${event.message}` })),
+        })
       })
       worker.postMessage({ type: "load", files, version: Date.now(), importTimeoutMs } satisfies ToWorker)
     })

@@ -8,7 +8,13 @@ import { Type } from "../core/schema.ts"
 export const ToolsEvent = {
   Denied: defineEvent(
     "tool.denied",
-    Type.Object({ name: Type.String(), reason: Type.String(), sessionId: Type.String(), turnId: Type.String(), callId: Type.String() }),
+    Type.Object({
+      name: Type.String(),
+      reason: Type.String(),
+      sessionId: Type.String(),
+      turnId: Type.String(),
+      callId: Type.String(),
+    }),
   ),
   Reloaded: defineEvent(
     "tool.workspace.reloaded",
@@ -19,7 +25,10 @@ export const ToolsEvent = {
       durationMs: Type.Number(),
     }),
   ),
-  McpConnected: defineEvent("tool.mcp.connected", Type.Object({ server: Type.String(), tools: Type.Array(Type.String()), durationMs: Type.Number() })),
+  McpConnected: defineEvent(
+    "tool.mcp.connected",
+    Type.Object({ server: Type.String(), tools: Type.Array(Type.String()), durationMs: Type.Number() }),
+  ),
   McpDisconnected: defineEvent(
     "tool.mcp.disconnected",
     Type.Object({ server: Type.String(), reason: Type.String(), retryInMs: Type.Union([Type.Number(), Type.Null()]) }),

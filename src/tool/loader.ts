@@ -27,7 +27,9 @@ export interface LoaderOptions {
   emit?: Emit
   importTimeoutMs?: number
   /** Runs a call outside the worker (the Deno sandbox); null = run in the worker. */
-  sandboxFor?: (meta: ToolMeta) => ((args: unknown, context: CallContext, signal: AbortSignal) => Promise<unknown>) | null
+  sandboxFor?: (
+    meta: ToolMeta,
+  ) => ((args: unknown, context: CallContext, signal: AbortSignal) => Promise<unknown>) | null
 }
 
 export interface LoadResult {
@@ -45,7 +47,11 @@ interface Generation {
   dead: boolean
 }
 
-type CallLog = { info(m: string, f?: Record<string, unknown>): void; warn(m: string, f?: Record<string, unknown>): void; error(m: string, f?: Record<string, unknown>): void }
+type CallLog = {
+  info(m: string, f?: Record<string, unknown>): void
+  warn(m: string, f?: Record<string, unknown>): void
+  error(m: string, f?: Record<string, unknown>): void
+}
 
 /** Every file under `dir` (helpers included: editing a helper reloads its users), with mtime and size. */
 export function scan(dir: string): { files: string[]; signature: string } {
@@ -125,32 +131,42 @@ export function createWorkspaceLoader(options: LoaderOptions) {
     return gen
   }
 
-  const callIn = (gen: Generation, meta: ToolMeta): RegisteredTool["execute"] => (args, ctx) => {
-    if (gen.dead) throw new Error("the workspace tools were reloaded while this call was queued; call the tool again")
-    const id = ++callIds
-    const context: CallContext = { sessionId: ctx.sessionId, turnId: ctx.turnId, callId: ctx.callId, workspace: ctx.workspace }
-    return new Promise((resolve, reject) => {
-      gen.pending.set(id, { resolve, reject, log: ctx.log })
-      gen.worker.postMessage({ type: "call", id, name: meta.name, args, context } satisfies ToWorker)
-      ctx.signal.addEventListener(
-        "abort",
-        () => {
-          if (!gen.pending.has(id)) return
-          gen.worker.postMessage({ type: "abort", id, reason: String(ctx.signal.reason) } satisfies ToWorker)
-          // The worker may be stuck (a busy loop never reads the abort): the next turn gets a fresh one.
-          if (current === gen) signature = null
-          // A tool stuck in a busy loop never reads the abort; replace the whole worker.
-          setTimeout(() => {
-            if (gen.pending.has(id)) {
-              options.log.warn("tool ignored its abort; terminating its worker", { tool: meta.name, generation: gen.number })
-              kill(gen, `${meta.name} did not stop after its abort`)
-            }
-          }, ABORT_GRACE_MS)
-        },
-        { once: true },
-      )
-    })
-  }
+  const callIn =
+    (gen: Generation, meta: ToolMeta): RegisteredTool["execute"] =>
+    (args, ctx) => {
+      if (gen.dead) throw new Error("the workspace tools were reloaded while this call was queued; call the tool again")
+      const id = ++callIds
+      const context: CallContext = {
+        sessionId: ctx.sessionId,
+        turnId: ctx.turnId,
+        callId: ctx.callId,
+        workspace: ctx.workspace,
+      }
+      return new Promise((resolve, reject) => {
+        gen.pending.set(id, { resolve, reject, log: ctx.log })
+        gen.worker.postMessage({ type: "call", id, name: meta.name, args, context } satisfies ToWorker)
+        ctx.signal.addEventListener(
+          "abort",
+          () => {
+            if (!gen.pending.has(id)) return
+            gen.worker.postMessage({ type: "abort", id, reason: String(ctx.signal.reason) } satisfies ToWorker)
+            // The worker may be stuck (a busy loop never reads the abort): the next turn gets a fresh one.
+            if (current === gen) signature = null
+            // A tool stuck in a busy loop never reads the abort; replace the whole worker.
+            setTimeout(() => {
+              if (gen.pending.has(id)) {
+                options.log.warn("tool ignored its abort; terminating its worker", {
+                  tool: meta.name,
+                  generation: gen.number,
+                })
+                kill(gen, `${meta.name} did not stop after its abort`)
+              }
+            }, ABORT_GRACE_MS)
+          },
+          { once: true },
+        )
+      })
+    }
 
   async function load(files: string[]): Promise<LoadResult> {
     const started = performance.now()
@@ -160,14 +176,27 @@ export function createWorkspaceLoader(options: LoaderOptions) {
       options.registry.setGroup(GROUP, [])
       if (current) retire(current)
       current = null
-      last = { generation: number, tools: [], rejected: [], durationMs: Math.round((performance.now() - started) * 100) / 100 }
+      last = {
+        generation: number,
+        tools: [],
+        rejected: [],
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+      }
       options.emit?.(ToolsEvent.Reloaded, { generation: number, loaded: [], rejected: [], durationMs: last.durationMs })
       return last
     }
     const gen = spawn(number)
     const importTimeoutMs = options.importTimeoutMs ?? 10_000
     const loaded = await new Promise<Extract<FromWorker, { type: "loaded" }>>((resolve) => {
-      const timer = setTimeout(() => resolve({ type: "loaded", tools: [], rejected: files.map((file) => ({ file, reason: "the tool worker did not answer" })) }), importTimeoutMs * (files.length + 1))
+      const timer = setTimeout(
+        () =>
+          resolve({
+            type: "loaded",
+            tools: [],
+            rejected: files.map((file) => ({ file, reason: "the tool worker did not answer" })),
+          }),
+        importTimeoutMs * (files.length + 1),
+      )
       gen.worker.addEventListener("message", (event: MessageEvent<FromWorker>) => {
         if (event.data.type !== "loaded") return
         clearTimeout(timer)
@@ -175,19 +204,32 @@ export function createWorkspaceLoader(options: LoaderOptions) {
       })
       gen.worker.addEventListener("error", (event) => {
         clearTimeout(timer)
-        resolve({ type: "loaded", tools: [], rejected: files.map((file) => ({ file, reason: `the tool worker crashed while loading: ${event.message}` })) })
+        resolve({
+          type: "loaded",
+          tools: [],
+          rejected: files.map((file) => ({ file, reason: `the tool worker crashed while loading: ${event.message}` })),
+        })
       })
       gen.worker.postMessage({ type: "load", files, version: number, importTimeoutMs } satisfies ToWorker)
     })
     const rel = (file: string) => relative(join(options.dir, ".."), file)
-    const rejected: Rejection[] = loaded.rejected.map((item) => ({ group: GROUP, file: rel(item.file), reason: item.reason }))
+    const rejected: Rejection[] = loaded.rejected.map((item) => ({
+      group: GROUP,
+      file: rel(item.file),
+      reason: item.reason,
+    }))
     const registered: RegisteredTool[] = []
     const metas: ToolMeta[] = []
     for (const meta of loaded.tools) {
       try {
         compile(meta.parameters)
       } catch (error) {
-        rejected.push({ group: GROUP, file: rel(meta.file), name: meta.name, reason: `parameters is not a valid JSON Schema: ${(error as Error).message}` })
+        rejected.push({
+          group: GROUP,
+          file: rel(meta.file),
+          name: meta.name,
+          reason: `parameters is not a valid JSON Schema: ${(error as Error).message}`,
+        })
         continue
       }
       const sandboxed = options.sandboxFor?.(meta) ?? null
@@ -201,7 +243,12 @@ export function createWorkspaceLoader(options: LoaderOptions) {
         timeoutMs: meta.timeoutMs,
         runner: sandboxed ? "deno" : "worker",
         execute: sandboxed
-          ? (args, ctx) => sandboxed(args, { sessionId: ctx.sessionId, turnId: ctx.turnId, callId: ctx.callId, workspace: ctx.workspace }, ctx.signal)
+          ? (args, ctx) =>
+              sandboxed(
+                args,
+                { sessionId: ctx.sessionId, turnId: ctx.turnId, callId: ctx.callId, workspace: ctx.workspace },
+                ctx.signal,
+              )
           : callIn(gen, meta),
       })
     }
@@ -223,7 +270,12 @@ export function createWorkspaceLoader(options: LoaderOptions) {
       rejected: clashes.map((item) => ({ file: item.file, reason: item.reason })),
       durationMs: last.durationMs,
     })
-    options.log.info("workspace tools loaded", { generation: number, tools: last.tools.length, rejected: clashes.length, ms: last.durationMs })
+    options.log.info("workspace tools loaded", {
+      generation: number,
+      tools: last.tools.length,
+      rejected: clashes.length,
+      ms: last.durationMs,
+    })
     return last
   }
 

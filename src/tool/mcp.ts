@@ -68,13 +68,25 @@ export function createMcp(options: McpOptions) {
       import("@modelcontextprotocol/sdk/client/stdio.js"),
       import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
     ])
-    return { Client: client.Client, StdioClientTransport: stdio.StdioClientTransport, StreamableHTTPClientTransport: http.StreamableHTTPClientTransport }
+    return {
+      Client: client.Client,
+      StdioClientTransport: stdio.StdioClientTransport,
+      StreamableHTTPClientTransport: http.StreamableHTTPClientTransport,
+    }
   }
 
-  const transportFor = (name: string, server: McpServer, { StdioClientTransport, StreamableHTTPClientTransport }: Awaited<ReturnType<typeof sdk>>) => {
-    if ("url" in server) return new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: server.headers ?? {} } })
+  const transportFor = (
+    name: string,
+    server: McpServer,
+    { StdioClientTransport, StreamableHTTPClientTransport }: Awaited<ReturnType<typeof sdk>>,
+  ) => {
+    if ("url" in server)
+      return new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: server.headers ?? {} } })
     const self = server.command === "bun" || server.command === "drost"
-    const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(process.env.HOME ? { HOME: process.env.HOME } : {}) }
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
+    }
     if (self) env.BUN_BE_BUN = "1" // in the compiled binary, the runtime itself plays `bun`
     const transport = new StdioClientTransport({
       command: self ? process.execPath : server.command,
@@ -83,7 +95,9 @@ export function createMcp(options: McpOptions) {
       cwd: server.cwd ? resolve(options.workspace, server.cwd) : options.workspace,
       stderr: "pipe",
     })
-    transport.stderr?.on("data", (chunk: Buffer) => options.log.info(`[mcp ${name}] ${chunk.toString().trimEnd().slice(0, 500)}`))
+    transport.stderr?.on("data", (chunk: Buffer) =>
+      options.log.info(`[mcp ${name}] ${chunk.toString().trimEnd().slice(0, 500)}`),
+    )
     return transport
   }
 
@@ -98,7 +112,9 @@ export function createMcp(options: McpOptions) {
     const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(conn.attempt, 16))
     conn.attempt++
     conn.state = "waiting"
-    options.registry.setRejected(group(conn.name), [{ group: group(conn.name), file: `mcp server ${conn.name}`, reason: `${reason}; reconnecting in ${delay} ms` }])
+    options.registry.setRejected(group(conn.name), [
+      { group: group(conn.name), file: `mcp server ${conn.name}`, reason: `${reason}; reconnecting in ${delay} ms` },
+    ])
     options.health(`mcp:${conn.name}`, `${reason}; reconnecting in ${delay} ms`)
     options.emit?.(ToolsEvent.McpDisconnected, { server: conn.name, reason, retryInMs: delay })
     options.log.warn("mcp server lost", { server: conn.name, reason, retryInMs: delay })
@@ -131,8 +147,13 @@ export function createMcp(options: McpOptions) {
           file: `mcp:${conn.name}`,
           runner: `mcp:${conn.name}`,
           async execute(args, ctx) {
-            if (!conn.client) throw new Error(`the MCP server ${conn.name} is not connected right now; try again shortly`)
-            const result = await conn.client.callTool({ name: tool.name, arguments: args }, undefined, { signal: ctx.signal, timeout: 24 * 3600_000, resetTimeoutOnProgress: true })
+            if (!conn.client)
+              throw new Error(`the MCP server ${conn.name} is not connected right now; try again shortly`)
+            const result = await conn.client.callTool({ name: tool.name, arguments: args }, undefined, {
+              signal: ctx.signal,
+              timeout: 24 * 3600_000,
+              resetTimeoutOnProgress: true,
+            })
             const text = render(result.content as Content[] | undefined, result.structuredContent)
             if (result.isError) throw new Error(text)
             return text
@@ -162,7 +183,16 @@ export function createMcp(options: McpOptions) {
     /** Connect every server in the background; resolves when each has connected or failed once. */
     async start() {
       const all = Object.keys(options.servers).map((name) => {
-        const conn: Connection = { name, client: null, transport: null, attempt: 0, timer: null, tools: [], state: "connecting", error: null }
+        const conn: Connection = {
+          name,
+          client: null,
+          transport: null,
+          attempt: 0,
+          timer: null,
+          tools: [],
+          state: "connecting",
+          error: null,
+        }
         connections.set(name, conn)
         return connect(conn)
       })

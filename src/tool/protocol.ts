@@ -34,25 +34,36 @@ export type FromWorker =
 
 /** Check the shape of what a tool file exported; null when it is a usable tool. */
 export function shapeProblem(value: unknown): string | null {
-  if (value === undefined) return "no default export (write `export default defineTool({ name, description, parameters, execute })`)"
-  if (value === null || typeof value !== "object") return `the default export is ${value === null ? "null" : typeof value}, not a tool object`
+  if (value === undefined)
+    return "no default export (write `export default defineTool({ name, description, parameters, execute })`)"
+  if (value === null || typeof value !== "object")
+    return `the default export is ${value === null ? "null" : typeof value}, not a tool object`
   const tool = value as Record<string, unknown>
   const missing = ["name", "description", "parameters", "execute"].filter((key) => tool[key] === undefined)
   if (missing.length) return `the tool is missing ${missing.join(", ")}`
-  if (typeof tool.name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(tool.name)) return `invalid name ${JSON.stringify(tool.name)} (letters, digits, _ . - only, at most 64)`
+  if (typeof tool.name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(tool.name))
+    return `invalid name ${JSON.stringify(tool.name)} (letters, digits, _ . - only, at most 64)`
   if (typeof tool.description !== "string") return "description must be a string"
-  if (typeof tool.parameters !== "object" || tool.parameters === null || Array.isArray(tool.parameters)) return "parameters must be a JSON Schema object"
-  if ((tool.parameters as { type?: unknown }).type !== undefined && (tool.parameters as { type?: unknown }).type !== "object")
+  if (typeof tool.parameters !== "object" || tool.parameters === null || Array.isArray(tool.parameters))
+    return "parameters must be a JSON Schema object"
+  if (
+    (tool.parameters as { type?: unknown }).type !== undefined &&
+    (tool.parameters as { type?: unknown }).type !== "object"
+  )
     return 'parameters must describe an object (type: "object")'
   if (typeof tool.execute !== "function") return "execute must be a function"
-  if (tool.sandbox !== undefined && tool.sandbox !== "deno" && tool.sandbox !== "none") return 'sandbox must be "deno" or "none"'
-  if (tool.timeoutMs !== undefined && (typeof tool.timeoutMs !== "number" || tool.timeoutMs <= 0)) return "timeoutMs must be a positive number"
+  if (tool.sandbox !== undefined && tool.sandbox !== "deno" && tool.sandbox !== "none")
+    return 'sandbox must be "deno" or "none"'
+  if (tool.timeoutMs !== undefined && (typeof tool.timeoutMs !== "number" || tool.timeoutMs <= 0))
+    return "timeoutMs must be a positive number"
   return null
 }
 
 /** One line, no stack: what a person needs to fix the file. */
 export function describeError(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length) return error.errors.map((inner) => describeError(inner)).join("; ")
-  const text = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error)
+  if (error instanceof AggregateError && error.errors.length)
+    return error.errors.map((inner) => describeError(inner)).join("; ")
+  const text =
+    error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error)
   return text.split("\n")[0]!.slice(0, 500)
 }

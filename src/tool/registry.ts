@@ -77,7 +77,10 @@ function parseArgs(raw: unknown): { ok: true; value: unknown } | { ok: false; er
   try {
     return { ok: true, value: JSON.parse(raw) }
   } catch (error) {
-    return { ok: false, error: `the arguments are not valid JSON (${(error as Error).message}); send a JSON object matching the tool's parameters` }
+    return {
+      ok: false,
+      error: `the arguments are not valid JSON (${(error as Error).message}); send a JSON object matching the tool's parameters`,
+    }
   }
 }
 
@@ -96,7 +99,8 @@ export function createToolRegistry(options: ToolRegistryOptions) {
 
   const registry = {
     register(tool: RegisteredTool) {
-      if (!TOOL_NAME.test(tool.name)) throw new Error(`invalid tool name "${tool.name}" (letters, digits, _ . - only, at most 64)`)
+      if (!TOOL_NAME.test(tool.name))
+        throw new Error(`invalid tool name "${tool.name}" (letters, digits, _ . - only, at most 64)`)
       if (tools.has(tool.name)) throw new Error(`tool "${tool.name}" is already registered`)
       tools.set(tool.name, tool)
       owner.set(tool.name, "builtin")
@@ -109,7 +113,9 @@ export function createToolRegistry(options: ToolRegistryOptions) {
     list: (): RegisteredTool[] => [...tools.values()].sort((a, b) => a.name.localeCompare(b.name)),
     /** The tools the model is offered: everything the policy allows. */
     specs: (): ToolSpec[] =>
-      [...tools.values()].filter((tool) => decision(tool.name).allowed).map((tool) => ({ name: tool.name, description: tool.description, parameters: tool.parameters })),
+      [...tools.values()]
+        .filter((tool) => decision(tool.name).allowed)
+        .map((tool) => ({ name: tool.name, description: tool.description, parameters: tool.parameters })),
     /** Whether the policy lets the model call `name` (and why not). */
     allowed: decision,
 
@@ -122,8 +128,20 @@ export function createToolRegistry(options: ToolRegistryOptions) {
       const rejected = [...extra]
       for (const tool of next) {
         const by = owner.get(tool.name)
-        if (!TOOL_NAME.test(tool.name)) rejected.push({ group, file: tool.file ?? group, name: tool.name, reason: `invalid tool name "${tool.name}" (letters, digits, _ . - only, at most 64)` })
-        else if (by) rejected.push({ group, file: tool.file ?? group, name: tool.name, reason: `name clash: "${tool.name}" is already provided by ${by === "builtin" ? "a built-in tool" : by}` })
+        if (!TOOL_NAME.test(tool.name))
+          rejected.push({
+            group,
+            file: tool.file ?? group,
+            name: tool.name,
+            reason: `invalid tool name "${tool.name}" (letters, digits, _ . - only, at most 64)`,
+          })
+        else if (by)
+          rejected.push({
+            group,
+            file: tool.file ?? group,
+            name: tool.name,
+            reason: `name clash: "${tool.name}" is already provided by ${by === "builtin" ? "a built-in tool" : by}`,
+          })
         else {
           tools.set(tool.name, tool)
           owner.set(tool.name, group)
@@ -149,12 +167,29 @@ export function createToolRegistry(options: ToolRegistryOptions) {
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       })
       const tool = tools.get(call.name)
-      if (!tool) return done(`unknown tool "${call.name}"; available tools: ${registry.specs().map((spec) => spec.name).sort().join(", ")}`, true)
+      if (!tool)
+        return done(
+          `unknown tool "${call.name}"; available tools: ${registry
+            .specs()
+            .map((spec) => spec.name)
+            .sort()
+            .join(", ")}`,
+          true,
+        )
       const verdict = decision(tool.name)
       if (!verdict.allowed) {
-        options.emit?.(ToolsEvent.Denied, { name: tool.name, reason: verdict.reason, sessionId: call.context.sessionId, turnId: call.context.turnId, callId: call.context.callId })
+        options.emit?.(ToolsEvent.Denied, {
+          name: tool.name,
+          reason: verdict.reason,
+          sessionId: call.context.sessionId,
+          turnId: call.context.turnId,
+          callId: call.context.callId,
+        })
         options.log.warn("tool call denied by policy", { tool: tool.name, reason: verdict.reason })
-        return done(`denied by the tool policy: ${verdict.reason}. Do not retry this tool; use another way or ask the user.`, true)
+        return done(
+          `denied by the tool policy: ${verdict.reason}. Do not retry this tool; use another way or ask the user.`,
+          true,
+        )
       }
       const parsed = parseArgs(call.args)
       if (!parsed.ok) return done(parsed.error, true)
@@ -170,17 +205,26 @@ export function createToolRegistry(options: ToolRegistryOptions) {
       const timeout = AbortSignal.timeout(timeoutMs)
       const signal = AbortSignal.any([call.context.signal, timeout])
       const log = {
-        info: (message: string, fields?: Record<string, unknown>) => options.log.info(`[${tool.name}] ${message}`, fields),
-        warn: (message: string, fields?: Record<string, unknown>) => options.log.warn(`[${tool.name}] ${message}`, fields),
-        error: (message: string, fields?: Record<string, unknown>) => options.log.error(`[${tool.name}] ${message}`, fields),
+        info: (message: string, fields?: Record<string, unknown>) =>
+          options.log.info(`[${tool.name}] ${message}`, fields),
+        warn: (message: string, fields?: Record<string, unknown>) =>
+          options.log.warn(`[${tool.name}] ${message}`, fields),
+        error: (message: string, fields?: Record<string, unknown>) =>
+          options.log.error(`[${tool.name}] ${message}`, fields),
       }
       // A tool that ignores its signal still cannot hold the turn past the deadline.
       const aborted = new Promise<never>((_, reject) => {
         signal.addEventListener("abort", () => reject(signal.reason), { once: true })
       })
       try {
-        const value = await Promise.race([Promise.resolve().then(() => tool.execute(parsed.value as Record<string, unknown>, { ...call.context, signal, log })), aborted])
-        const output = typeof value === "string" ? value : value === undefined ? "(no output)" : JSON.stringify(value, null, 2)
+        const value = await Promise.race([
+          Promise.resolve().then(() =>
+            tool.execute(parsed.value as Record<string, unknown>, { ...call.context, signal, log }),
+          ),
+          aborted,
+        ])
+        const output =
+          typeof value === "string" ? value : value === undefined ? "(no output)" : JSON.stringify(value, null, 2)
         return done(output, false)
       } catch (error) {
         if (timeout.aborted) return done(`${tool.name} timed out after ${timeoutMs} ms`, true)

@@ -56,7 +56,9 @@ export function resolveIn(roots: string[], path: string, purpose = "access"): st
   const bases = roots.map((root) => canonical(resolve(root)))
   const target = canonical(resolve(bases[0]!, path))
   if (bases.some((base) => inside(base, target))) return target
-  throw new RootError(`"${path}" is outside the roots allowed for ${purpose} (${roots.join(", ")}); use a path inside them`)
+  throw new RootError(
+    `"${path}" is outside the roots allowed for ${purpose} (${roots.join(", ")}); use a path inside them`,
+  )
 }
 
 export const Roots = {

@@ -32,7 +32,11 @@ export function findDeno(workspace: string, configured?: string): string | null 
   return null
 }
 
-function flag(name: string, value: boolean | string[] | undefined, map: (item: string) => string = (item) => item): string[] {
+function flag(
+  name: string,
+  value: boolean | string[] | undefined,
+  map: (item: string) => string = (item) => item,
+): string[] {
   if (value === true) return [`--allow-${name}`]
   if (!value || value.length === 0) return []
   return [`--allow-${name}=${value.map(map).join(",")}`]
@@ -74,7 +78,10 @@ export function createSandbox(options: SandboxOptions) {
     const sdk = join(dir, "drost-sdk.js")
     writeFileSync(sdk, sdkJavaScript())
     const url = pathToFileURL(sdk).href
-    writeFileSync(join(dir, "import-map.json"), JSON.stringify({ imports: { drost: url, "@drost/core": url } }, null, 2))
+    writeFileSync(
+      join(dir, "import-map.json"),
+      JSON.stringify({ imports: { drost: url, "@drost/core": url } }, null, 2),
+    )
     prepared = true
   }
 
@@ -84,29 +91,54 @@ export function createSandbox(options: SandboxOptions) {
       prepare()
       const runner = join(dir, `run-${Bun.hash(meta.file).toString(36)}.mjs`)
       writeFileSync(runner, runnerSource(meta.file))
-      const env: Record<string, string> = { NO_COLOR: "1", DENO_DIR: join(dir, "cache"), DENO_NO_UPDATE_CHECK: "1", PATH: process.env.PATH ?? "/usr/bin:/bin" }
+      const env: Record<string, string> = {
+        NO_COLOR: "1",
+        DENO_DIR: join(dir, "cache"),
+        DENO_NO_UPDATE_CHECK: "1",
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+      }
       if (process.env.HOME) env.HOME = process.env.HOME
       const granted = meta.permissions?.env
-      for (const name of granted === true ? options.envAllow : Array.isArray(granted) ? granted : []) if (process.env[name] !== undefined) env[name] = process.env[name]!
+      for (const name of granted === true ? options.envAllow : Array.isArray(granted) ? granted : [])
+        if (process.env[name] !== undefined) env[name] = process.env[name]!
       const flags = denoFlags(meta.permissions, options.workspace)
       const proc = Bun.spawn(
-        [options.deno, "run", "--no-prompt", "--no-config", "--no-lock", "--no-remote", `--import-map=${join(dir, "import-map.json")}`, ...flags, runner],
+        [
+          options.deno,
+          "run",
+          "--no-prompt",
+          "--no-config",
+          "--no-lock",
+          "--no-remote",
+          `--import-map=${join(dir, "import-map.json")}`,
+          ...flags,
+          runner,
+        ],
         { cwd: options.workspace, env, stdin: "pipe", stdout: "pipe", stderr: "pipe" },
       )
       const onAbort = () => proc.kill("SIGKILL")
       signal.addEventListener("abort", onAbort, { once: true })
       proc.stdin.write(JSON.stringify({ args, context }))
       await proc.stdin.end()
-      const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]).finally(() =>
-        signal.removeEventListener("abort", onAbort),
-      )
+      const [stdout, stderr] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]).finally(() => signal.removeEventListener("abort", onAbort))
       if (signal.aborted) throw new Error(`the Deno sandbox was stopped: ${String(signal.reason)}`)
       const line = stdout.split("\n").findLast((text) => text.startsWith(MARK))
       if (!line) {
-        const problem = stderr.split("\n").filter((text) => text && !text.startsWith("{")).slice(0, 5).join("\n") || `deno exited with ${proc.exitCode}`
+        const problem =
+          stderr
+            .split("\n")
+            .filter((text) => text && !text.startsWith("{"))
+            .slice(0, 5)
+            .join("\n") || `deno exited with ${proc.exitCode}`
         throw new Error(`${meta.name} failed in the Deno sandbox: ${problem}`)
       }
-      const result = JSON.parse(line.slice(MARK.length)) as { ok: true; value: unknown } | { ok: false; denied: boolean; error: string }
+      const result = JSON.parse(line.slice(MARK.length)) as
+        | { ok: true; value: unknown }
+        | { ok: false; denied: boolean; error: string }
       if (result.ok) return result.value
       if (result.denied)
         throw new Error(

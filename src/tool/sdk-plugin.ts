@@ -16,7 +16,8 @@ export function registerSdkModule() {
   plugin({
     name: "drost-sdk",
     setup(build) {
-      for (const name of SDK_MODULES) build.module(name, () => ({ exports: { ...sdk, default: sdk }, loader: "object" }))
+      for (const name of SDK_MODULES)
+        build.module(name, () => ({ exports: { ...sdk, default: sdk }, loader: "object" }))
     },
   })
 }

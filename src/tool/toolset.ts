@@ -61,7 +61,9 @@ export function createToolset(config: Config, options: ToolsetOptions) {
   registry.register(webTool(() => tools.web))
 
   const deno = findDeno(config.workspaceDir, tools.deno)
-  const sandbox = deno ? createSandbox({ workspace: config.workspaceDir, stateDir: config.stateDir, deno, envAllow: tools.shell.env }) : null
+  const sandbox = deno
+    ? createSandbox({ workspace: config.workspaceDir, stateDir: config.stateDir, deno, envAllow: tools.shell.env })
+    : null
   const loader = createWorkspaceLoader({
     dir: resolve(config.workspaceDir, tools.dir),
     registry,
@@ -71,12 +73,21 @@ export function createToolset(config: Config, options: ToolsetOptions) {
       if ((meta.sandbox ?? tools.sandbox) !== "deno") return null
       if (!sandbox)
         return async () => {
-          throw new Error(`${meta.name} must run in the Deno sandbox, but no deno executable was found (install deno or set tools.deno); it was not run`)
+          throw new Error(
+            `${meta.name} must run in the Deno sandbox, but no deno executable was found (install deno or set tools.deno); it was not run`,
+          )
         }
       return (args, context, signal) => sandbox.run(meta, args, context, signal)
     },
   })
-  const mcp = createMcp({ servers: config.mcp?.servers ?? {}, workspace: config.workspaceDir, registry, log: options.log, emit: options.emit, health: options.health })
+  const mcp = createMcp({
+    servers: config.mcp?.servers ?? {},
+    workspace: config.workspaceDir,
+    registry,
+    log: options.log,
+    emit: options.emit,
+    health: options.health,
+  })
 
   let lastLoad: LoadResult | null = null
   return {

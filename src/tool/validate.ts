@@ -30,15 +30,24 @@ export function compile(schema: Record<string, unknown>): ValidateFunction {
 }
 
 function path(error: ErrorObject): string {
-  const base = error.instancePath.split("/").slice(1).reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), "")
-  const extra = error.keyword === "required" ? String(error.params.missingProperty) : error.keyword === "additionalProperties" ? String(error.params.additionalProperty) : ""
+  const base = error.instancePath
+    .split("/")
+    .slice(1)
+    .reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), "")
+  const extra =
+    error.keyword === "required"
+      ? String(error.params.missingProperty)
+      : error.keyword === "additionalProperties"
+        ? String(error.params.additionalProperty)
+        : ""
   return [base, extra].filter(Boolean).join(".") || "arguments"
 }
 
 function explain(error: ErrorObject): string {
   if (error.keyword === "required") return "is required"
   if (error.keyword === "additionalProperties") return "unknown key"
-  if (error.keyword === "enum") return `expected one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`
+  if (error.keyword === "enum")
+    return `expected one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`
   return error.message ?? error.keyword
 }
 
@@ -47,7 +56,9 @@ export function problems(schema: Record<string, unknown>, value: unknown): strin
   if (Kind in schema) {
     // The common case, valid arguments, takes the fast check; the issue walk runs only to explain a failure.
     if (Value.Check(schema as unknown as TSchema, value)) return []
-    return issues(schema as unknown as TSchema, value).map((issue) => `${issue.path === "(root)" ? "arguments" : issue.path}: ${issue.message}`)
+    return issues(schema as unknown as TSchema, value).map(
+      (issue) => `${issue.path === "(root)" ? "arguments" : issue.path}: ${issue.message}`,
+    )
   }
   const fn = compile(schema)
   if (fn(value)) return []

@@ -26,9 +26,15 @@ async function load(files: string[], version: number, importTimeoutMs: number) {
     try {
       let timer: Timer | undefined
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`importing took longer than ${importTimeoutMs} ms (top-level code that never finishes?)`)), importTimeoutMs)
+        timer = setTimeout(
+          () =>
+            reject(new Error(`importing took longer than ${importTimeoutMs} ms (top-level code that never finishes?)`)),
+          importTimeoutMs,
+        )
       })
-      const mod = (await Promise.race([import(`${file}?v=${version}`), timeout]).finally(() => clearTimeout(timer))) as { default?: unknown }
+      const mod = (await Promise.race([import(`${file}?v=${version}`), timeout]).finally(() =>
+        clearTimeout(timer),
+      )) as { default?: unknown }
       const problem = shapeProblem(mod.default)
       if (problem) {
         rejected.push({ file, reason: problem })
@@ -36,7 +42,10 @@ async function load(files: string[], version: number, importTimeoutMs: number) {
       }
       const tool = mod.default as ToolDefinition & ToolMeta
       if (tools.has(tool.name)) {
-        rejected.push({ file, reason: `name clash: "${tool.name}" is also defined by ${metas.find((meta) => meta.name === tool.name)?.file}` })
+        rejected.push({
+          file,
+          reason: `name clash: "${tool.name}" is also defined by ${metas.find((meta) => meta.name === tool.name)?.file}`,
+        })
         continue
       }
       tools.set(tool.name, tool)

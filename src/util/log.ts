@@ -38,7 +38,11 @@ function format(fields?: Record<string, unknown>): string {
 export function create(service: string): Logger {
   const write = (level: Level) => (message: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < threshold()) return
-    sinkWrite(redactText(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${service}: ${message}${format(fields)}\n`))
+    sinkWrite(
+      redactText(
+        `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${service}: ${message}${format(fields)}\n`,
+      ),
+    )
   }
   return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") }
 }

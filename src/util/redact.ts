@@ -20,7 +20,10 @@ const ANY = new RegExp(PATTERNS.map((pattern) => `(?:${pattern.source})`).join("
 export function redactText(value: string): string {
   if (!ANY.test(value)) return value
   let out = value
-  for (const pattern of PATTERNS) out = out.replace(pattern, (match) => (match.match(/^(Bearer|Basic)\s/i) ? `${match.split(/\s/)[0]} ${REDACTED}` : REDACTED))
+  for (const pattern of PATTERNS)
+    out = out.replace(pattern, (match) =>
+      match.match(/^(Bearer|Basic)\s/i) ? `${match.split(/\s/)[0]} ${REDACTED}` : REDACTED,
+    )
   return out
 }
 
@@ -31,7 +34,10 @@ export function redact<T>(value: T, depth = 0): T {
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {}
     for (const [key, inner] of Object.entries(value)) {
-      out[key] = SECRET_KEY.test(key) && inner !== null && inner !== undefined && typeof inner !== "object" ? REDACTED : redact(inner, depth + 1)
+      out[key] =
+        SECRET_KEY.test(key) && inner !== null && inner !== undefined && typeof inner !== "object"
+          ? REDACTED
+          : redact(inner, depth + 1)
     }
     return out as T
   }

@@ -21,17 +21,31 @@ const msg = (turnId: string | null, role: Message["role"], parts: Part[]): Messa
 })
 const text = (value: string): Part => ({ type: "text", text: value })
 const call = (id: string): Part => ({ type: "tool-call", id, name: "file.read", args: { path: "a" } })
-const result = (id: string, output = "ok"): Part => ({ type: "tool-result", callId: id, name: "file.read", output, isError: false })
+const result = (id: string, output = "ok"): Part => ({
+  type: "tool-result",
+  callId: id,
+  name: "file.read",
+  output,
+  isError: false,
+})
 
 /** Every call has exactly one result right after its assistant message, and every result a call. */
 function pairsValid(chat: { role: string; parts: Part[] }[]): boolean {
   for (let i = 0; i < chat.length; i++) {
     const calls = chat[i]!.parts.filter((part) => part.type === "tool-call").map((part) => (part as { id: string }).id)
-    const results = chat[i]!.parts.filter((part) => part.type === "tool-result").map((part) => (part as { callId: string }).callId)
-    if (results.length && !(chat[i - 1]?.parts ?? []).some((part) => part.type === "tool-call" && results.includes(part.id))) return false
+    const results = chat[i]!.parts.filter((part) => part.type === "tool-result").map(
+      (part) => (part as { callId: string }).callId,
+    )
+    if (
+      results.length &&
+      !(chat[i - 1]?.parts ?? []).some((part) => part.type === "tool-call" && results.includes(part.id))
+    )
+      return false
     if (calls.length) {
       const next = chat[i + 1]
-      const answered = (next?.parts ?? []).filter((part) => part.type === "tool-result").map((part) => (part as { callId: string }).callId)
+      const answered = (next?.parts ?? [])
+        .filter((part) => part.type === "tool-result")
+        .map((part) => (part as { callId: string }).callId)
       if (next?.role !== "tool" || calls.some((id) => !answered.includes(id))) return false
     }
   }
@@ -87,7 +101,10 @@ test("the summary is merged into the first kept user message; fit shrinks old to
   ]
   const chat = view(history, { uptoSeq: 0, text: "carried over" })
   expect(chat.length).toBe(4)
-  expect(chat[0]!.parts.map((part) => (part as { text: string }).text)).toEqual([expect.stringContaining("carried over"), "one"])
+  expect(chat[0]!.parts.map((part) => (part as { text: string }).text)).toEqual([
+    expect.stringContaining("carried over"),
+    "one",
+  ])
   const small = fit(chat, 1_000)
   expect(viewTokens(small)).toBeLessThanOrEqual(1_000)
   expect(pairsValid(small)).toBe(true)

@@ -18,7 +18,18 @@ test("/new continues from a summary of the previous session; the chat mapping mo
   await using llm = await fakeOpenAI()
   await using ws = await workspace({
     config: {
-      providers: { profiles: [{ id: "gpt", kind: "openai", api: "chat", model: "gpt-test", baseUrl: llm.baseUrl, apiKeyEnv: "DROST_FAKE_KEY" }] },
+      providers: {
+        profiles: [
+          {
+            id: "gpt",
+            kind: "openai",
+            api: "chat",
+            model: "gpt-test",
+            baseUrl: llm.baseUrl,
+            apiKeyEnv: "DROST_FAKE_KEY",
+          },
+        ],
+      },
       controlApi: { port: 0 },
       channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
     },
@@ -28,18 +39,32 @@ test("/new continues from a summary of the previous session; the chat mapping mo
     await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
     llm.queue(reply().text("Noted: the project is called Zephyr and ships on Friday."))
     tg.text(OWNER, "Our project is Zephyr, shipping Friday. Remind me to write the changelog.")
-    await tg.waitFor(() => tg.chat(OWNER).find((message) => message.text.includes("Zephyr and ships")), 10_000, "first answer")
+    await tg.waitFor(
+      () => tg.chat(OWNER).find((message) => message.text.includes("Zephyr and ships")),
+      10_000,
+      "first answer",
+    )
     const hits = llm.hits.length
-    llm.queue(reply().text("## Objective\nShip Zephyr on Friday.\n## Decisions\nNone yet.\n## Open threads\nWrite the changelog."))
+    llm.queue(
+      reply().text(
+        "## Objective\nShip Zephyr on Friday.\n## Decisions\nNone yet.\n## Open threads\nWrite the changelog.",
+      ),
+    )
     tg.text(OWNER, "/new")
-    const done = await tg.waitFor(() => tg.chat(OWNER).find((message) => message.text.startsWith("new session")), 15_000, "/new")
+    const done = await tg.waitFor(
+      () => tg.chat(OWNER).find((message) => message.text.startsWith("new session")),
+      15_000,
+      "/new",
+    )
     expect(done.text).toContain("continuing from a summary of the previous one")
     second = done.text.split(" ")[2]!.replace(/,$/, "")
     // The summary request went to the previous session's provider, text only, with the old conversation.
     const summaryRequest = llm.hits.slice(hits).find((hit) => hit.path.endsWith("/chat/completions"))!
     expect(summaryRequest.body.tools ?? []).toEqual([])
     expect(JSON.stringify(summaryRequest.body.messages)).toContain("Remind me to write the changelog")
-    const session = (await (await gw.api(`/sessions/${second}`)).json()) as { session: { metadata: { continuedFrom?: string }; channel: string } }
+    const session = (await (await gw.api(`/sessions/${second}`)).json()) as {
+      session: { metadata: { continuedFrom?: string }; channel: string }
+    }
     expect(session.session.metadata.continuedFrom).toMatch(/^ses_/)
     expect(await gw.stop()).toBe(0)
   }
@@ -48,7 +73,11 @@ test("/new continues from a summary of the previous session; the chat mapping mo
     const before = llm.hits.length
     llm.queue(reply().text("We were getting Zephyr out on Friday; the changelog is still open."))
     tg.text(OWNER, "what were we doing?")
-    await tg.waitFor(() => tg.chat(OWNER).find((message) => message.text.includes("changelog is still open")), 10_000, "answer after restart")
+    await tg.waitFor(
+      () => tg.chat(OWNER).find((message) => message.text.includes("changelog is still open")),
+      10_000,
+      "answer after restart",
+    )
     const request = llm.hits.slice(before).find((hit) => hit.path.endsWith("/chat/completions"))!
     expect(checkChat(request.body)).toBeNull()
     const sent = JSON.stringify(request.body.messages)
@@ -56,8 +85,13 @@ test("/new continues from a summary of the previous session; the chat mapping mo
     expect(sent).toContain("This session continues session ses_")
     expect(sent).not.toContain("Noted: the project is called Zephyr")
     // The message landed in the new session: the mapping moved and survived the restart.
-    const body = (await (await gw.api(`/sessions/${second}`)).json()) as { messages: { role: string; parts: { text?: string }[] }[] }
-    expect(body.messages.map((message) => message.parts[0]?.text)).toEqual(["what were we doing?", "We were getting Zephyr out on Friday; the changelog is still open."])
+    const body = (await (await gw.api(`/sessions/${second}`)).json()) as {
+      messages: { role: string; parts: { text?: string }[] }[]
+    }
+    expect(body.messages.map((message) => message.parts[0]?.text)).toEqual([
+      "what were we doing?",
+      "We were getting Zephyr out on Friday; the changelog is still open.",
+    ])
     expect(await gw.stop()).toBe(0)
   }
   tg.stop()
@@ -66,14 +100,31 @@ test("/new continues from a summary of the previous session; the chat mapping mo
 test("/new fresh starts blank; a continuation whose model fails gets the deterministic digest", async () => {
   await using llm = await fakeOpenAI()
   await using ws = await workspace({
-    config: { providers: { profiles: [{ id: "gpt", kind: "openai", api: "chat", model: "gpt-test", baseUrl: llm.baseUrl, apiKeyEnv: "DROST_FAKE_KEY" }] }, controlApi: { port: 0 } },
+    config: {
+      providers: {
+        profiles: [
+          {
+            id: "gpt",
+            kind: "openai",
+            api: "chat",
+            model: "gpt-test",
+            baseUrl: llm.baseUrl,
+            apiKeyEnv: "DROST_FAKE_KEY",
+          },
+        ],
+      },
+      controlApi: { port: 0 },
+    },
   })
   await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
   const id = ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id
   llm.queue(reply().text("ok, budget is 300 euros"))
   await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: "the budget is 300 euros" } })
   llm.queue(reply().status(400, { message: "no" }))
-  const next = (await (await gw.api(`/sessions/${id}/new`, { method: "POST", json: {} })).json()) as { session: { id: string }; source: string }
+  const next = (await (await gw.api(`/sessions/${id}/new`, { method: "POST", json: {} })).json()) as {
+    session: { id: string }
+    source: string
+  }
   expect(next.source).toBe("fallback")
   const preview = (await (await gw.api(`/prompt?session=${next.session.id}`)).json()) as { history: unknown[] }
   // Before its first message, the new session's view is the digest alone.
@@ -83,6 +134,9 @@ test("/new fresh starts blank; a continuation whose model fails gets the determi
   await gw.api(`/sessions/${next.session.id}/turn`, { method: "POST", json: { input: "go on" } })
   const sent = JSON.stringify(llm.hits.at(-1)!.body.messages)
   expect(sent).toContain("Objective (first request): the budget is 300 euros")
-  const fresh = (await (await gw.api(`/sessions/${id}/new`, { method: "POST", json: { fresh: true } })).json()) as { session: { id: string }; source: string }
+  const fresh = (await (await gw.api(`/sessions/${id}/new`, { method: "POST", json: { fresh: true } })).json()) as {
+    session: { id: string }
+    source: string
+  }
   expect(fresh.source).toBe("none")
 }, 30_000)

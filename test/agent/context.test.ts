@@ -52,7 +52,13 @@ test("parts come in order: system.md, persona files (missing ones skipped), runt
     "memory/2025-03-04.md": "# 2025-03-04\ntoday: call the bank",
   })
   const prompt = builder.system()
-  expect(prompt.sections.map((section) => section.name)).toEqual(["system", "persona:AGENTS.md", "persona:USER.md", "facts", "memory"])
+  expect(prompt.sections.map((section) => section.name)).toEqual([
+    "system",
+    "persona:AGENTS.md",
+    "persona:USER.md",
+    "facts",
+    "memory",
+  ])
   const text = prompt.text
   const at = (needle: string) => text.indexOf(needle)
   expect(at("You are the test agent.")).toBe(0)
@@ -64,7 +70,10 @@ test("parts come in order: system.md, persona files (missing ones skipped), runt
 })
 
 test("each part is cut to its budget and says so; without system.md the default prompt is used", async () => {
-  const { builder } = await setup({ "SOUL.md": "x".repeat(10_000), "memory/2025-03-04.md": `${"old line\n".repeat(500)}the newest line` }, { personaTokens: 100, memoryTokens: 50 })
+  const { builder } = await setup(
+    { "SOUL.md": "x".repeat(10_000), "memory/2025-03-04.md": `${"old line\n".repeat(500)}the newest line` },
+    { personaTokens: 100, memoryTokens: 50 },
+  )
   const prompt = builder.system()
   expect(prompt.text.startsWith(DEFAULT_SYSTEM_PROMPT)).toBe(true)
   const soul = prompt.sections.find((section) => section.name === "persona:SOUL.md")!

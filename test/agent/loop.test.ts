@@ -7,7 +7,9 @@ import { createToolRegistry } from "../../src/tool/registry.ts"
 import { Log } from "../../src/util/log.ts"
 
 /** A provider that plays one scripted reply per model call and records what it was sent. */
-function scripted(steps: ((request: ChatRequest, signal: AbortSignal) => AsyncGenerator<StreamEvent>)[]): Provider & { requests: ChatRequest[] } {
+function scripted(
+  steps: ((request: ChatRequest, signal: AbortSignal) => AsyncGenerator<StreamEvent>)[],
+): Provider & { requests: ChatRequest[] } {
   const requests: ChatRequest[] = []
   return {
     id: "scripted",
@@ -45,13 +47,36 @@ function registry(timeoutMs = 1000) {
     parameters: Type.Object({ a: Type.Number(), b: Type.Number() }, { additionalProperties: false }),
     execute: (args) => String((args as { a: number }).a + (args as { b: number }).b),
   })
-  tools.register({ name: "boom", source: "builtin", description: "throws", parameters: Type.Object({}), execute: () => { throw new Error("kaput") } })
-  tools.register({ name: "hang", source: "builtin", description: "never returns", parameters: Type.Object({}), execute: () => new Promise(() => {}) })
-  tools.register({ name: "big", source: "builtin", description: "large output", parameters: Type.Object({}), execute: () => "x".repeat(1000) })
+  tools.register({
+    name: "boom",
+    source: "builtin",
+    description: "throws",
+    parameters: Type.Object({}),
+    execute: () => {
+      throw new Error("kaput")
+    },
+  })
+  tools.register({
+    name: "hang",
+    source: "builtin",
+    description: "never returns",
+    parameters: Type.Object({}),
+    execute: () => new Promise(() => {}),
+  })
+  tools.register({
+    name: "big",
+    source: "builtin",
+    description: "large output",
+    parameters: Type.Object({}),
+    execute: () => "x".repeat(1000),
+  })
   return tools
 }
 
-async function run(provider: Provider, options: { maxSteps?: number; maxToolCalls?: number; signal?: AbortSignal; timeoutMs?: number } = {}) {
+async function run(
+  provider: Provider,
+  options: { maxSteps?: number; maxToolCalls?: number; signal?: AbortSignal; timeoutMs?: number } = {},
+) {
   const persisted: { role: string; parts: Part[] }[] = []
   const events: LoopEvent[] = []
   const outcome = await runLoop({
@@ -71,11 +96,21 @@ async function run(provider: Provider, options: { maxSteps?: number; maxToolCall
 }
 
 const results = (persisted: { role: string; parts: Part[] }[]) =>
-  persisted.filter((message) => message.role === "tool").flatMap((message) => message.parts) as Extract<Part, { type: "tool-result" }>[]
+  persisted.filter((message) => message.role === "tool").flatMap((message) => message.parts) as Extract<
+    Part,
+    { type: "tool-result" }
+  >[]
 
 describe("agent loop", () => {
   test("several tool calls in one step run and come back in order", async () => {
-    const provider = scripted([call({ name: "math.add", args: '{"a":1,"b":2}' }, { name: "math.add", args: '{"a":3,' }, { name: "math.add", args: '{"a":"x","b":1}' }), () => say("done")])
+    const provider = scripted([
+      call(
+        { name: "math.add", args: '{"a":1,"b":2}' },
+        { name: "math.add", args: '{"a":3,' },
+        { name: "math.add", args: '{"a":"x","b":1}' },
+      ),
+      () => say("done"),
+    ])
     const { outcome, persisted } = await run(provider)
     expect(outcome).toMatchObject({ status: "completed", text: "done", steps: 2, toolCalls: 3 })
     const [ok, badJson, badArgs] = results(persisted)
@@ -86,11 +121,23 @@ describe("agent loop", () => {
     expect(badArgs!.output).toContain("a: expected number")
     // The model saw its own calls and all three results on the second request.
     const second = provider.requests[1]!.messages
-    expect(second.at(-1)!.parts.map((part) => (part as { callId: string }).callId)).toEqual(["call_0", "call_1", "call_2"])
+    expect(second.at(-1)!.parts.map((part) => (part as { callId: string }).callId)).toEqual([
+      "call_0",
+      "call_1",
+      "call_2",
+    ])
   })
 
   test("a throwing tool, a hanging tool, an unknown tool and huge output all become results", async () => {
-    const provider = scripted([call({ name: "boom", args: "{}" }, { name: "hang", args: "{}" }, { name: "nope", args: "{}" }, { name: "big", args: "" }), () => say("ok")])
+    const provider = scripted([
+      call(
+        { name: "boom", args: "{}" },
+        { name: "hang", args: "{}" },
+        { name: "nope", args: "{}" },
+        { name: "big", args: "" },
+      ),
+      () => say("ok"),
+    ])
     const { outcome, persisted } = await run(provider, { timeoutMs: 100 })
     expect(outcome.status).toBe("completed")
     const [boom, hang, nope, big] = results(persisted)
@@ -103,7 +150,14 @@ describe("agent loop", () => {
   })
 
   test("the tool-call budget turns extra calls into error results", async () => {
-    const provider = scripted([call({ name: "math.add", args: '{"a":1,"b":1}' }, { name: "math.add", args: '{"a":2,"b":2}' }, { name: "math.add", args: '{"a":3,"b":3}' }), () => say("fine")])
+    const provider = scripted([
+      call(
+        { name: "math.add", args: '{"a":1,"b":1}' },
+        { name: "math.add", args: '{"a":2,"b":2}' },
+        { name: "math.add", args: '{"a":3,"b":3}' },
+      ),
+      () => say("fine"),
+    ])
     const { persisted } = await run(provider, { maxToolCalls: 2 })
     expect(results(persisted).map((result) => result.isError)).toEqual([false, false, true])
     expect(results(persisted)[2]!.output).toContain("budget of 2")
@@ -126,7 +180,9 @@ describe("agent loop", () => {
     const { outcome, persisted } = await run(provider)
     expect(outcome.status).toBe("failed")
     expect(outcome.reason).toContain("connection reset")
-    expect(persisted).toEqual([{ role: "assistant", parts: [{ type: "text", text: "partial " }], usage: { input: 0, output: 0, cached: 0 } }] as never)
+    expect(persisted).toEqual([
+      { role: "assistant", parts: [{ type: "text", text: "partial " }], usage: { input: 0, output: 0, cached: 0 } },
+    ] as never)
   })
 
   test("a provider that throws or ends without a final event does not escape", async () => {

@@ -28,11 +28,14 @@ const turnOf = (event: SseEvent): string | undefined => {
 async function watch(gw: RunningGateway, sessionId: string) {
   const seen: SseEvent[] = []
   const waiters: { match: (event: SseEvent) => boolean; resolve: (event: SseEvent) => void }[] = []
-  const response = await gw.api(`/events?session=${sessionId}&type=session.turn.*`, { headers: { accept: "text/event-stream" } })
+  const response = await gw.api(`/events?session=${sessionId}&type=session.turn.*`, {
+    headers: { accept: "text/event-stream" },
+  })
   ;(async () => {
     for await (const event of readSse(response)) {
       seen.push(event)
-      for (const waiter of [...waiters]) if (waiter.match(event)) waiters.splice(waiters.indexOf(waiter), 1) && waiter.resolve(event)
+      for (const waiter of [...waiters])
+        if (waiter.match(event)) waiters.splice(waiters.indexOf(waiter), 1) && waiter.resolve(event)
     }
   })().catch(() => {})
   return {
@@ -58,7 +61,11 @@ async function setup(orchestration: Record<string, unknown>) {
   const turns = () => {
     const db = new Database(ws.file(".drost/drost.db"), { readonly: true })
     try {
-      return db.query("SELECT id, status, error FROM turns ORDER BY created_at, id").all() as { id: string; status: string; error: string | null }[]
+      return db.query("SELECT id, status, error FROM turns ORDER BY created_at, id").all() as {
+        id: string
+        status: string
+        error: string | null
+      }[]
     } finally {
       db.close()
     }
@@ -96,7 +103,9 @@ describe("orchestration: messages arriving during a turn", () => {
     expect(b!.body.text).toContain('You said: "second"')
     expect(c!.body.text).toContain('You said: "third"')
     await t.events.next("session.turn.completed", c!.body.turnId)
-    const order = t.events.seen.filter((event) => event.event === "session.turn.started" || event.event === "session.turn.completed").map((event) => `${event.event.split(".").at(-1)}:${turnOf(event)}`)
+    const order = t.events.seen
+      .filter((event) => event.event === "session.turn.started" || event.event === "session.turn.completed")
+      .map((event) => `${event.event.split(".").at(-1)}:${turnOf(event)}`)
     const ids = [a!.body.turnId, b!.body.turnId, c!.body.turnId]
     expect(order).toEqual(ids.flatMap((id) => [`started:${id}`, `completed:${id}`]))
   }, 20_000)

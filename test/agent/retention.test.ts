@@ -27,36 +27,59 @@ describe("portability and retention", () => {
       ids.push(id)
     }
     // A continued session carries a summary (uptoSeq 0) that must survive the round trip.
-    const continued = ((await (await gw.api(`/sessions/${ids[0]}/new`, { method: "POST", json: {} })).json()) as { session: { id: string } }).session.id
+    const continued = (
+      (await (await gw.api(`/sessions/${ids[0]}/new`, { method: "POST", json: {} })).json()) as {
+        session: { id: string }
+      }
+    ).session.id
     await gw.api(`/sessions/${continued}/turn`, { method: "POST", json: { input: "and now?" } })
 
-    const doc = (await (await gw.api(`/sessions/${continued}/export`)).json()) as { format: string; messages: unknown[]; summaries: { source: string }[] }
+    const doc = (await (await gw.api(`/sessions/${continued}/export`)).json()) as {
+      format: string
+      messages: unknown[]
+      summaries: { source: string }[]
+    }
     expect(doc.format).toBe("drost.session")
     expect(doc.summaries.map((summary) => summary.source)).toEqual(["continuity"])
-    const imported = (await (await gw.api("/sessions/import", { method: "POST", json: doc })).json()) as { sessionId: string; messages: number }
+    const imported = (await (await gw.api("/sessions/import", { method: "POST", json: doc })).json()) as {
+      sessionId: string
+      messages: number
+    }
     expect(imported.sessionId).not.toBe(continued)
     const original = ((await (await gw.api(`/sessions/${continued}`)).json()) as { messages: Message[] }).messages
     const copy = ((await (await gw.api(`/sessions/${imported.sessionId}`)).json()) as { messages: Message[] }).messages
-    expect(copy.map(({ role, parts }) => ({ role, parts }))).toEqual(original.map(({ role, parts }) => ({ role, parts })))
+    expect(copy.map(({ role, parts }) => ({ role, parts }))).toEqual(
+      original.map(({ role, parts }) => ({ role, parts })),
+    )
     const preview = JSON.stringify(await (await gw.api(`/prompt?session=${imported.sessionId}`)).json())
     expect(preview).toContain(`This session continues session ${ids[0]}`)
     const bad = await gw.api("/sessions/import", { method: "POST", json: { format: "drost.session", version: 99 } })
     expect(bad.status).toBe(400)
 
     // 6 sessions now; keep the newest 2. A dry run reports and changes nothing.
-    const dry = (await (await gw.api("/retention", { method: "POST", json: { maxSessions: 2 } })).json()) as { dryRun: boolean; sessions: { id: string; reason: string }[] }
+    const dry = (await (await gw.api("/retention", { method: "POST", json: { maxSessions: 2 } })).json()) as {
+      dryRun: boolean
+      sessions: { id: string; reason: string }[]
+    }
     expect(dry.dryRun).toBe(true)
     expect(dry.sessions.length).toBe(3)
     expect(dry.sessions.map((session) => session.id)).toEqual(expect.arrayContaining(ids))
     expect(dry.sessions[0]!.reason).toContain("maxSessions")
     expect(((await (await gw.api("/sessions")).json()) as { total: number }).total).toBe(5)
-    const real = (await (await gw.api("/retention", { method: "POST", json: { maxSessions: 2, dryRun: false } })).json()) as { sessions: { id: string }[]; archiveDir: string }
+    const real = (await (
+      await gw.api("/retention", { method: "POST", json: { maxSessions: 2, dryRun: false } })
+    ).json()) as { sessions: { id: string }[]; archiveDir: string }
     expect(real.sessions.map((session) => session.id).sort()).toEqual(dry.sessions.map((session) => session.id).sort())
     expect(((await (await gw.api("/sessions")).json()) as { total: number }).total).toBe(2)
     const archives = readdirSync(real.archiveDir)
     expect(archives.length).toBe(3)
     expect(statSync(`${real.archiveDir}/${archives[0]}`).mode & 0o777).toBe(0o600)
-    const restored = (await (await gw.api("/sessions/import", { method: "POST", json: JSON.parse(await Bun.file(`${real.archiveDir}/${ids[0]}.json`).text()) })).json()) as { messages: number }
+    const restored = (await (
+      await gw.api("/sessions/import", {
+        method: "POST",
+        json: JSON.parse(await Bun.file(`${real.archiveDir}/${ids[0]}.json`).text()),
+      })
+    ).json()) as { messages: number }
     expect(restored.messages).toBe(4)
     expect(await gw.stop()).toBe(0)
   }, 30_000)
@@ -84,10 +107,15 @@ describe("portability and retention", () => {
     expect(shown.stdout).toContain("Always answer in haiku.")
     expect(shown.stdout).toContain("persona:AGENTS.md")
     expect(shown.stdout).toContain("[user]\nfirst words")
-    const json = JSON.parse((await runCli(["prompt", "show", ids[0]!, "--json"], { cwd: ws.path })).stdout) as { history: unknown[]; budget: number }
+    const json = JSON.parse((await runCli(["prompt", "show", ids[0]!, "--json"], { cwd: ws.path })).stdout) as {
+      history: unknown[]
+      budget: number
+    }
     expect(json.history.length).toBe(2)
     expect(json.budget).toBeGreaterThan(1_000)
-    expect((await runCli(["prompt", "show", "ses_nope"], { cwd: ws.path })).stderr).toContain('unknown session "ses_nope"')
+    expect((await runCli(["prompt", "show", "ses_nope"], { cwd: ws.path })).stderr).toContain(
+      'unknown session "ses_nope"',
+    )
 
     const exported = await runCli(["session", "export", ids[0]!, "-o", "first.json"], { cwd: ws.path })
     expect(exported.code).toBe(0)
@@ -103,7 +131,9 @@ describe("portability and retention", () => {
     expect(dry.stdout).toContain(ids[0]!)
     expect(dry.stdout).toContain("idle 10 days")
     const real = await runCli(["retention", "--max-age-days", "7", "--action", "delete", "--json"], { cwd: ws.path })
-    expect((JSON.parse(real.stdout) as { sessions: { id: string }[] }).sessions.map((session) => session.id)).toEqual([ids[0]!])
+    expect((JSON.parse(real.stdout) as { sessions: { id: string }[] }).sessions.map((session) => session.id)).toEqual([
+      ids[0]!,
+    ])
     const none = await runCli(["retention"], { cwd: ws.path })
     expect(none.code).toBe(1)
     expect(none.stderr).toContain("no retention limit given")
@@ -116,7 +146,12 @@ describe("portability and retention", () => {
       { id: "b", title: "", updatedAt: now - 2, messages: 2, bytes: 600 },
       { id: "c", title: "", updatedAt: now - 3, messages: 2, bytes: 600 },
     ]
-    expect(planRetention(all, { maxBytes: 1_000, action: "delete" }, () => false, now).map((item) => item.id)).toEqual(["b", "c"])
-    expect(planRetention(all, { maxBytes: 1_000, action: "delete" }, (id) => id === "b", now).map((item) => item.id)).toEqual(["c"])
+    expect(planRetention(all, { maxBytes: 1_000, action: "delete" }, () => false, now).map((item) => item.id)).toEqual([
+      "b",
+      "c",
+    ])
+    expect(
+      planRetention(all, { maxBytes: 1_000, action: "delete" }, (id) => id === "b", now).map((item) => item.id),
+    ).toEqual(["c"])
   })
 })

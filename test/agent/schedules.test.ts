@@ -19,12 +19,21 @@ interface State {
   sessionId: string | null
 }
 
-const state = async (gw: RunningGateway) => ((await (await gw.api("/schedules")).json()) as { schedules: State[]; deliveries: string[] })
+const state = async (gw: RunningGateway) =>
+  (await (await gw.api("/schedules")).json()) as { schedules: State[]; deliveries: string[] }
 
 function config(tg: FakeTelegram, schedule: Record<string, unknown>) {
   return demoConfig({
     channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
-    schedules: [{ id: "morning", every: "2s", prompt: "morning summary please", deliver: { channel: "telegram", chat: OWNER }, ...schedule }],
+    schedules: [
+      {
+        id: "morning",
+        every: "2s",
+        prompt: "morning summary please",
+        deliver: { channel: "telegram", chat: OWNER },
+        ...schedule,
+      },
+    ],
   })
 }
 
@@ -45,7 +54,8 @@ async function killHolder(pidFile: string) {
   while (alive()) await Bun.sleep(20)
 }
 
-const delivered = (tg: FakeTelegram) => tg.chat(OWNER).filter((message) => message.text.includes("morning summary please"))
+const delivered = (tg: FakeTelegram) =>
+  tg.chat(OWNER).filter((message) => message.text.includes("morning summary please"))
 
 test("a schedule fires at its time, delivers to the Telegram chat, and does not fire twice across a restart or a kill -9", async () => {
   const tg = await FakeTelegram.start()
@@ -72,7 +82,10 @@ test("a schedule fires at its time, delivers to the Telegram chat, and does not 
     expect(second.lastDue!).toBeGreaterThan(first.lastDue!)
     expect(second.sessionId).toBe(first.sessionId)
     // One turn per due time: the schedule's session holds exactly one prompt per delivery.
-    const session = (await (await gw.api(`/sessions/${second.sessionId}?limit=100`)).json()) as { messages: { role: string }[]; turns: { source: string }[] }
+    const session = (await (await gw.api(`/sessions/${second.sessionId}?limit=100`)).json()) as {
+      messages: { role: string }[]
+      turns: { source: string }[]
+    }
     expect(session.turns.length).toBe(delivered(tg).length)
     expect(session.turns.every((turn) => turn.source === "schedule")).toBe(true)
     expect(await gw.stop()).toBe(0)
@@ -125,7 +138,9 @@ test("cron and every: next times, and config errors name the schedule's path", a
   expect(new Date(nextCron(parseCron("*/15 * * * *"), at("2025-03-07T20:07:30"))).getMinutes()).toBe(15)
   // Day-of-month or weekday (cron's rule when both are restricted): the 13th, or any Friday.
   expect(new Date(nextCron(parseCron("0 0 13 * 5"), at("2025-03-01T00:00:00"))).getDate()).toBe(7)
-  expect(nextRun({ every: "30m" }, at("2025-03-07T10:10:00"), at("2025-03-07T10:00:00"))).toBe(at("2025-03-07T10:30:00"))
+  expect(nextRun({ every: "30m" }, at("2025-03-07T10:10:00"), at("2025-03-07T10:00:00"))).toBe(
+    at("2025-03-07T10:30:00"),
+  )
   const problems = (schedules: unknown[]) => {
     try {
       resolveConfig({ schedules }, "/tmp", "drost.config.json")
@@ -134,8 +149,14 @@ test("cron and every: next times, and config errors name the schedule's path", a
       return (error as Error).message
     }
   }
-  expect(problems([{ id: "x", every: "5 minutes", prompt: "p" }])).toContain("schedules[0].every: expected string to match")
-  const message = problems([{ id: "x", cron: "61 * * * *", prompt: "p" }, { id: "x", every: "1h", prompt: "p" }, { id: "y", prompt: "p" }])
+  expect(problems([{ id: "x", every: "5 minutes", prompt: "p" }])).toContain(
+    "schedules[0].every: expected string to match",
+  )
+  const message = problems([
+    { id: "x", cron: "61 * * * *", prompt: "p" },
+    { id: "x", every: "1h", prompt: "p" },
+    { id: "y", prompt: "p" },
+  ])
   expect(message).toContain('schedules[0].cron: minute "61" is outside 0-59')
   expect(message).toContain('schedules[1].id: duplicate schedule id "x"')
   expect(message).toContain("schedules[2]: needs exactly one of cron or every")

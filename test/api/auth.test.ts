@@ -10,12 +10,18 @@ describe("Control API auth and errors", () => {
   test("auth matrix: no token / read / admin × read and mutation routes, 401 before validation", async () => {
     await using ws = await workspace({ config: demoConfig({ controlApi: { port: 0, readToken: READ } }) })
     await using gw = await spawnGateway(ws.path)
-    const { id } = (await (await gw.api("/sessions", { method: "POST", json: { title: "matrix" } })).json()) as { id: string }
+    const { id } = (await (await gw.api("/sessions", { method: "POST", json: { title: "matrix" } })).json()) as {
+      id: string
+    }
     const as = (token: string | null) => (token ? { authorization: `Bearer ${token}` } : { authorization: "" })
     const call = async (token: string | null, method: string, path: string, body?: unknown) => {
       const headers: Record<string, string> = { ...as(token) }
       if (body !== undefined) headers["content-type"] = "application/json"
-      const response = await fetch(`${gw.url}/control/v1${path}`, { method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) })
+      const response = await fetch(`${gw.url}/control/v1${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      })
       return response.status
     }
     const reads: [string, string][] = [
@@ -60,7 +66,10 @@ describe("Control API auth and errors", () => {
     await using gw = await spawnGateway(ws.path)
     const { id } = (await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }
 
-    const invalid = await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: 1, images: [{ mediaType: 2 }] } })
+    const invalid = await gw.api(`/sessions/${id}/turn`, {
+      method: "POST",
+      json: { input: 1, images: [{ mediaType: 2 }] },
+    })
     expect(invalid.status).toBe(400)
     const body = (await invalid.json()) as { error: string; fields: { path: string; message: string }[] }
     expect(body.error).toBe("Invalid")
@@ -72,7 +81,11 @@ describe("Control API auth and errors", () => {
     expect(query.status).toBe(400)
     expect(((await query.json()) as { fields: { path: string }[] }).fields[0]!.path).toBe("query.limit")
 
-    const malformed = await gw.api(`/sessions/${id}/turn`, { method: "POST", body: '{"input": "hi"', headers: { "content-type": "application/json" } })
+    const malformed = await gw.api(`/sessions/${id}/turn`, {
+      method: "POST",
+      body: '{"input": "hi"',
+      headers: { "content-type": "application/json" },
+    })
     expect(malformed.status).toBe(400)
     expect(((await malformed.json()) as { message: string }).message).toContain("not valid JSON")
 

@@ -18,7 +18,8 @@ let built: string | null = null
 
 function newestSource(): number {
   let newest = 0
-  for (const file of new Bun.Glob("src/**/*").scanSync(ROOT)) newest = Math.max(newest, statSync(join(ROOT, file)).mtimeMs)
+  for (const file of new Bun.Glob("src/**/*").scanSync(ROOT))
+    newest = Math.max(newest, statSync(join(ROOT, file)).mtimeMs)
   return Math.max(newest, statSync(join(ROOT, "package-lock.json")).mtimeMs)
 }
 
@@ -39,9 +40,17 @@ describe("Swagger UI offline", () => {
     async () => {
       expect(CHROMIUM).toBeDefined()
       const file = await binary()
-      console.info(`docs test: running ${file === join(ROOT, "dist/drost") ? "dist/drost" : "a binary compiled for this test"}`)
+      console.info(
+        `docs test: running ${file === join(ROOT, "dist/drost") ? "dist/drost" : "a binary compiled for this test"}`,
+      )
       await using ws = await workspace({ config: demoConfig() })
-      const proc = Bun.spawn([file, "start", "--port", "0"], { cwd: ws.path, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } })
+      const proc = Bun.spawn([file, "start", "--port", "0"], {
+        cwd: ws.path,
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, NO_COLOR: "1" },
+      })
       try {
         const decoder = new TextDecoder()
         let out = ""
@@ -58,7 +67,13 @@ describe("Swagger UI offline", () => {
         const browser = await chromium.launch({
           executablePath: CHROMIUM,
           headless: true,
-          args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
+          args: [
+            "--no-sandbox",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+          ],
         })
         try {
           const context = await browser.newContext({ serviceWorkers: "block" })
@@ -80,10 +95,18 @@ describe("Swagger UI offline", () => {
           const operations = await page.locator(".opblock").count()
           const text = await page.locator("#swagger-ui").textContent()
           expect(operations).toBeGreaterThanOrEqual(15)
-          for (const id of ["listSessions", "runTurn", "streamEvents", "executeTool", "getUsage"]) expect(text).toContain(id)
+          for (const id of ["listSessions", "runTurn", "streamEvents", "executeTool", "getUsage"])
+            expect(text).toContain(id)
           expect(text).toContain("Drost Control API")
           expect(blocked).toEqual([])
-          expect(served).toEqual(expect.arrayContaining(["/control/v1/docs", "/control/v1/docs/swagger-ui-bundle.js", "/control/v1/docs/swagger-ui.css", "/control/v1/openapi.json"]))
+          expect(served).toEqual(
+            expect.arrayContaining([
+              "/control/v1/docs",
+              "/control/v1/docs/swagger-ui-bundle.js",
+              "/control/v1/docs/swagger-ui.css",
+              "/control/v1/openapi.json",
+            ]),
+          )
         } finally {
           await browser.close()
         }

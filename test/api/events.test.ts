@@ -9,7 +9,10 @@ const Tick = defineEvent("test.tick", Type.Object({ n: Type.Number(), sessionId:
 const Big = defineEvent("test.big", Type.Object({ n: Type.Number(), pad: Type.String() }))
 
 /** Reads SSE records until `stop` says so; returns them. Steps the iterator by hand so the body is not closed early. */
-async function collect(events: AsyncGenerator<SseEvent>, stop: (event: SseEvent, all: SseEvent[]) => boolean): Promise<SseEvent[]> {
+async function collect(
+  events: AsyncGenerator<SseEvent>,
+  stop: (event: SseEvent, all: SseEvent[]) => boolean,
+): Promise<SseEvent[]> {
   const all: SseEvent[] = []
   for (let next = await events.next(); !next.done; next = await events.next()) {
     all.push(next.value)
@@ -38,14 +41,19 @@ describe("GET /control/v1/events", () => {
     const seen = await collect(readSse(response), (_, all) => all.length === 300)
     first.abort()
     await publishing
-    expect(seen.map((event) => (event.data as { data: { n: number } }).data.n)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
+    expect(seen.map((event) => (event.data as { data: { n: number } }).data.n)).toEqual(
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    )
     const lastId = seen.at(-1)!.id!
     // The server dropped the first subscription when the client went away.
     for (let tries = 0; api.gw.bus.subscribers() !== before && tries < 100; tries++) await Bun.sleep(10)
     expect(api.gw.bus.subscribers()).toBe(before)
 
     const second = new AbortController()
-    const resumed = await api.fetch("/control/v1/events?type=test.tick", { headers: { "last-event-id": lastId }, signal: second.signal })
+    const resumed = await api.fetch("/control/v1/events?type=test.tick", {
+      headers: { "last-event-id": lastId },
+      signal: second.signal,
+    })
     const rest = await collect(readSse(resumed), (event) => (event.data as { data: { n: number } }).data.n === 1000)
     second.abort()
     const numbers = rest.map((event) => (event.data as { data: { n: number } }).data.n)
@@ -81,8 +89,14 @@ describe("GET /control/v1/events", () => {
     const start = api.gw.bus.lastId()
     for (let n = 1; n <= 5000; n++) api.gw.bus.publish(Tick, { n, sessionId: "ses_x" })
     const done = new AbortController()
-    const response = await api.fetch("/control/v1/events?type=test.tick", { headers: { "last-event-id": String(start) }, signal: done.signal })
-    const events = await collect(readSse(response), (event) => (event.data as { data?: { n: number } }).data?.n === 5000)
+    const response = await api.fetch("/control/v1/events?type=test.tick", {
+      headers: { "last-event-id": String(start) },
+      signal: done.signal,
+    })
+    const events = await collect(
+      readSse(response),
+      (event) => (event.data as { data?: { n: number } }).data?.n === 5000,
+    )
     done.abort()
     expect(events[0]!.event).toBe("gap")
     const ticks = events.slice(1)
@@ -101,7 +115,10 @@ describe("GET /control/v1/events", () => {
     expect((event!.data as { data: { n: number } }).data.n).toBe(2)
 
     const liveDone = new AbortController()
-    const live = await api.fetch("/control/v1/events?type=test.tick", { headers: { "last-event-id": "garbage" }, signal: liveDone.signal })
+    const live = await api.fetch("/control/v1/events?type=test.tick", {
+      headers: { "last-event-id": "garbage" },
+      signal: liveDone.signal,
+    })
     const reading = collect(readSse(live), () => true)
     api.gw.bus.publish(Tick, { n: 3, sessionId: "s" })
     const [next] = await reading
@@ -119,7 +136,9 @@ describe("GET /control/v1/events", () => {
     socket.on("data", (chunk: string) => {
       received += chunk
     })
-    socket.write(`GET /control/v1/events?type=test.big HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${api.token}\r\n\r\n`)
+    socket.write(
+      `GET /control/v1/events?type=test.big HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${api.token}\r\n\r\n`,
+    )
     while (api.gw.bus.subscribers() === before) await Bun.sleep(5)
     socket.pause()
     // 64 KB events until the kernel's buffers are full and the backlog passes 20 frames.

@@ -23,7 +23,11 @@ const SEED = Number(process.env.DROST_FUZZ_SEED ?? 20261125)
 const COUNT = 1200
 
 test(`fuzz: ${COUNT} malformed requests, no 5xx, gateway stays healthy (seed ${SEED})`, async () => {
-  await using ws = await workspace({ config: demoConfig({ controlApi: { port: 0, openaiCompatible: true, maxBodyBytes: 65_536, mutationsPerMinute: 1_000_000 } }) })
+  await using ws = await workspace({
+    config: demoConfig({
+      controlApi: { port: 0, openaiCompatible: true, maxBodyBytes: 65_536, mutationsPerMinute: 1_000_000 },
+    }),
+  })
   await using gw = await spawnGateway(ws.path)
   const { id } = (await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }
   const random = rng(SEED)
@@ -31,9 +35,42 @@ test(`fuzz: ${COUNT} malformed requests, no 5xx, gateway stays healthy (seed ${S
   const int = (max: number) => Math.floor(random() * max)
   const junk = (length: number) => Array.from({ length }, () => String.fromCharCode(int(0x2fff))).join("")
 
-  const values = (): unknown => pick([null, true, 0, -1, 1e308, "", "x", junk(20), [], [1, "a"], {}, { a: { b: [null] } }, "9".repeat(400), -0.5, Number.MAX_SAFE_INTEGER])
-  const fields = ["input", "images", "title", "provider", "metadata", "dryRun", "timeoutMs", "model", "messages", "stream", "user", "__proto__", "constructor", "limit"]
-  const object = (): Record<string, unknown> => Object.fromEntries(Array.from({ length: int(5) }, () => [pick(fields), values()]))
+  const values = (): unknown =>
+    pick([
+      null,
+      true,
+      0,
+      -1,
+      1e308,
+      "",
+      "x",
+      junk(20),
+      [],
+      [1, "a"],
+      {},
+      { a: { b: [null] } },
+      "9".repeat(400),
+      -0.5,
+      Number.MAX_SAFE_INTEGER,
+    ])
+  const fields = [
+    "input",
+    "images",
+    "title",
+    "provider",
+    "metadata",
+    "dryRun",
+    "timeoutMs",
+    "model",
+    "messages",
+    "stream",
+    "user",
+    "__proto__",
+    "constructor",
+    "limit",
+  ]
+  const object = (): Record<string, unknown> =>
+    Object.fromEntries(Array.from({ length: int(5) }, () => [pick(fields), values()]))
   const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth)
   const bodies: (() => string | Uint8Array | undefined)[] = [
     () => undefined,
@@ -86,8 +123,32 @@ test(`fuzz: ${COUNT} malformed requests, no 5xx, gateway stays healthy (seed ${S
     "/favicon.ico",
     `/${junk(5)}`,
   ]
-  const methods = ["GET", "GET", "POST", "POST", "POST", "POST", "PATCH", "PATCH", "PUT", "DELETE", "OPTIONS", "HEAD", "PROPFIND", "BREW"]
-  const types = ["application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=zz", "application/octet-stream", "application/json; charset=utf-16", "", "image/png"]
+  const methods = [
+    "GET",
+    "GET",
+    "POST",
+    "POST",
+    "POST",
+    "POST",
+    "PATCH",
+    "PATCH",
+    "PUT",
+    "DELETE",
+    "OPTIONS",
+    "HEAD",
+    "PROPFIND",
+    "BREW",
+  ]
+  const types = [
+    "application/json",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=zz",
+    "application/octet-stream",
+    "application/json; charset=utf-16",
+    "",
+    "image/png",
+  ]
 
   type Sent = { method: string; path: string; status: number; body?: string }
   const failures: Sent[] = []
@@ -103,16 +164,30 @@ test(`fuzz: ${COUNT} malformed requests, no 5xx, gateway stays healthy (seed ${S
     const type = pick(types)
     if (type) headers["content-type"] = type
     const auth = random()
-    headers.authorization = auth < 0.85 ? `Bearer ${gw.token}` : auth < 0.9 ? "Bearer " : auth < 0.95 ? `Basic ${btoa("a:b")}` : `Bearer ${Array.from({ length: 30 }, () => String.fromCharCode(33 + int(94))).join("")}`
+    headers.authorization =
+      auth < 0.85
+        ? `Bearer ${gw.token}`
+        : auth < 0.9
+          ? "Bearer "
+          : auth < 0.95
+            ? `Basic ${btoa("a:b")}`
+            : `Bearer ${Array.from({ length: 30 }, () => String.fromCharCode(33 + int(94))).join("")}`
     if (random() < 0.1) headers["last-event-id"] = pick(["-1", "abc", "1e400", ""])
     if (random() < 0.1) headers.accept = "text/event-stream"
     const controller = new AbortController()
     try {
-      const response = await fetch(`${gw.url}${path}`, { method, headers, body, signal: controller.signal, redirect: "manual" })
+      const response = await fetch(`${gw.url}${path}`, {
+        method,
+        headers,
+        body,
+        signal: controller.signal,
+        redirect: "manual",
+      })
       // Streams (events, a turn as SSE) stay open: the status is all we need.
       controller.abort()
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1)
-      if (response.status >= 500) failures.push({ method, path: path.slice(0, 80), status: response.status, body: String(body).slice(0, 80) })
+      if (response.status >= 500)
+        failures.push({ method, path: path.slice(0, 80), status: response.status, body: String(body).slice(0, 80) })
     } catch (error) {
       // An oversized body may be refused before it is fully sent; that is a 413 the client never read.
       if (!(error instanceof Error && /ECONNRESET|aborted|socket/i.test(error.message))) throw error

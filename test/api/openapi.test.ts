@@ -19,10 +19,16 @@ describe("OpenAPI document", () => {
     await using api = await inProcess({ controlApi: { port: 0, openaiCompatible: true } })
     const response = await fetch(`${api.url}/control/v1/openapi.json`)
     expect(response.status).toBe(200)
-    const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, Operation>>; components: { securitySchemes: object } }
+    const doc = (await response.json()) as {
+      openapi: string
+      paths: Record<string, Record<string, Operation>>
+      components: { securitySchemes: object }
+    }
     expect(doc.openapi).toBe("3.1.2")
     expect(doc.components.securitySchemes).toHaveProperty("bearer")
-    const operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })))
+    const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ path, method, op })),
+    )
     const ids = operations.map(({ op }) => op.operationId)
     expect(ids.every(Boolean)).toBe(true)
     expect(new Set(ids).size).toBe(ids.length)
@@ -31,12 +37,36 @@ describe("OpenAPI document", () => {
       if (path === "/healthz") expect(op.security).toEqual([])
       else expect([path, Object.keys(op.responses ?? {})]).toEqual([path, expect.arrayContaining(["401"])])
     }
-    for (const route of ["/control/v1/sessions", "/control/v1/sessions/{id}/turn", "/control/v1/runtime/restart", "/v1/chat/completions"]) {
+    for (const route of [
+      "/control/v1/sessions",
+      "/control/v1/sessions/{id}/turn",
+      "/control/v1/runtime/restart",
+      "/v1/chat/completions",
+    ]) {
       const schema = doc.paths[route]!.post!.requestBody!.content["application/json"]!.schema
       expect([route, Array.isArray(schema.examples)]).toEqual([route, true])
     }
     // The core routes of the Control API are all there.
-    for (const id of ["getStatus", "listSessions", "createSession", "getSession", "updateSession", "deleteSession", "runTurn", "abortTurn", "listProviders", "probeProviders", "listTools", "executeTool", "restartRuntime", "getUsage", "streamEvents", "openaiChatCompletions", "openaiListModels", "health"])
+    for (const id of [
+      "getStatus",
+      "listSessions",
+      "createSession",
+      "getSession",
+      "updateSession",
+      "deleteSession",
+      "runTurn",
+      "abortTurn",
+      "listProviders",
+      "probeProviders",
+      "listTools",
+      "executeTool",
+      "restartRuntime",
+      "getUsage",
+      "streamEvents",
+      "openaiChatCompletions",
+      "openaiListModels",
+      "health",
+    ])
       expect(ids).toContain(id)
     // The events route documents the union of every declared event.
     const events = JSON.stringify(doc.paths["/control/v1/events"]!.get!.responses!["200"])
@@ -53,7 +83,11 @@ describe("OpenAPI document", () => {
       stdout: "pipe",
       stderr: "pipe",
     })
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ])
     const output = `${stdout}\n${stderr}`
     expect(output).not.toMatch(/^\s*\d+:\d+\s+error\b/m)
     expect(code).toBe(0)

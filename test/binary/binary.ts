@@ -13,8 +13,16 @@ export function buildBinary(args: string[] = [], name = "drost"): Promise<{ file
   if (hit) return hit
   const file = join(process.env.DROST_TEST_ROOT ?? "/tmp", "bin", name)
   const built = (async () => {
-    const proc = Bun.spawn([process.execPath, join(ROOT, "build.ts"), "--outfile", file, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" })
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+    const proc = Bun.spawn([process.execPath, join(ROOT, "build.ts"), "--outfile", file, ...args], {
+      cwd: ROOT,
+      stdout: "pipe",
+      stderr: "pipe",
+    })
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ])
     if (code !== 0) throw new Error(`build.ts ${args.join(" ")} exited ${code}:\n${stdout}\n${stderr}`)
     return { file, stdout }
   })()

@@ -40,7 +40,12 @@ describe("the compiled binary", () => {
     const bin = join(root(), "nothing-on-path")
     mkdirSync(bin, { recursive: true })
     // `env -i`: nothing inherited at all; PATH holds a folder with neither bun nor node.
-    const proc = Bun.spawn(["env", "-i", `PATH=${bin}`, `HOME=${home}`, file, "start", "--port", "0"], { cwd: folder, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+    const proc = Bun.spawn(["env", "-i", `PATH=${bin}`, `HOME=${home}`, file, "start", "--port", "0"], {
+      cwd: folder,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    })
     try {
       expect(Bun.which("bun", { PATH: bin })).toBeNull()
       expect(Bun.which("node", { PATH: bin })).toBeNull()
@@ -48,8 +53,14 @@ describe("the compiled binary", () => {
       expect((await fetch(`${url}/healthz`)).status).toBe(200)
       const token = readFileSync(join(folder, ".drost/control-token"), "utf8").trim()
       const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
-      const session = (await (await fetch(`${url}/control/v1/sessions`, { method: "POST", headers, body: "{}" })).json()) as { id: string }
-      const turn = await fetch(`${url}/control/v1/sessions/${session.id}/turn`, { method: "POST", headers, body: JSON.stringify({ input: "list files" }) })
+      const session = (await (
+        await fetch(`${url}/control/v1/sessions`, { method: "POST", headers, body: "{}" })
+      ).json()) as { id: string }
+      const turn = await fetch(`${url}/control/v1/sessions/${session.id}/turn`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ input: "list files" }),
+      })
       expect(turn.status).toBe(200)
       const result = (await turn.json()) as { status: string; text: string }
       expect(result.status).toBe("completed")
@@ -67,22 +78,38 @@ describe("the compiled binary", () => {
     const folder = mkdtempSync(join(root(), "setup-bin-"))
     const env = ["env", "-i", "PATH=/nonexistent", `HOME=${folder}`]
     const started = performance.now()
-    const refused = Bun.spawnSync([...env, file, "setup"], { cwd: folder, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+    const refused = Bun.spawnSync([...env, file, "setup"], {
+      cwd: folder,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    })
     expect(performance.now() - started).toBeLessThan(2000)
     expect(refused.exitCode).toBe(2)
     expect(refused.stderr.toString()).toContain("--yes")
 
-    const setup = Bun.spawnSync([...env, file, "setup", "--yes", "--port", "0"], { cwd: folder, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+    const setup = Bun.spawnSync([...env, file, "setup", "--yes", "--port", "0"], {
+      cwd: folder,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    })
     expect(setup.stderr.toString()).toBe("")
     expect(setup.exitCode).toBe(0)
-    expect(readFileSync(join(folder, "prompts/system.md"), "utf8")).toBe(readFileSync(join(import.meta.dir, "../../prompts/system.md"), "utf8"))
+    expect(readFileSync(join(folder, "prompts/system.md"), "utf8")).toBe(
+      readFileSync(join(import.meta.dir, "../../prompts/system.md"), "utf8"),
+    )
 
     const proc = Bun.spawn([...env, file, "start"], { cwd: folder, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
     try {
       const { url } = await readyLine(proc)
       const token = readFileSync(join(folder, ".drost/control-token"), "utf8").trim()
       const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
-      const clock = await fetch(`${url}/control/v1/tools/clock/execute`, { method: "POST", headers, body: JSON.stringify({ timeZone: "UTC" }) })
+      const clock = await fetch(`${url}/control/v1/tools/clock/execute`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ timeZone: "UTC" }),
+      })
       expect(clock.status).toBe(200)
       const result = (await clock.json()) as { isError: boolean; output: string }
       expect(result.isError).toBe(false)

@@ -4,7 +4,8 @@ import { spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 import { OWNER, telegramConfig } from "./helpers.ts"
 
-const answered = (fake: FakeTelegram, text: string) => fake.chat(OWNER).filter((message) => message.html !== null && message.text.includes(`You said: "${text}"`))
+const answered = (fake: FakeTelegram, text: string) =>
+  fake.chat(OWNER).filter((message) => message.html !== null && message.text.includes(`You said: "${text}"`))
 
 test("kill -9 mid-conversation, restart: no update handled twice, none lost", async () => {
   const fake = await FakeTelegram.start()
@@ -24,17 +25,27 @@ test("kill -9 mid-conversation, restart: no update handled twice, none lost", as
   const before = fake.calls.length
   {
     await using gw = await spawnGateway(ws.path)
-    for (const text of ["m3", "m4", "m5"]) await fake.waitFor(() => answered(fake, text).length >= 1, 15_000, `answer to ${text}`)
-    const list = ((await (await gw.api("/sessions?channel=telegram")).json()) as { sessions: { id: string }[] }).sessions
+    for (const text of ["m3", "m4", "m5"])
+      await fake.waitFor(() => answered(fake, text).length >= 1, 15_000, `answer to ${text}`)
+    const list = ((await (await gw.api("/sessions?channel=telegram")).json()) as { sessions: { id: string }[] })
+      .sessions
     expect(list.length).toBe(1)
     const body = (await (await gw.api(`/sessions/${list[0]!.id}?limit=200`)).json()) as {
       messages: { role: string; parts: { type: string; text?: string }[] }[]
       turns: { status: string }[]
     }
-    const users = body.messages.filter((message) => message.role === "user").map((message) => message.parts.map((part) => part.text ?? "").join(""))
+    const users = body.messages
+      .filter((message) => message.role === "user")
+      .map((message) => message.parts.map((part) => part.text ?? "").join(""))
     // None lost, none twice, in order.
     expect(users).toEqual(sent)
-    expect(body.turns.map((turn) => turn.status).sort()).toEqual(["completed", "completed", "completed", "completed", "interrupted"])
+    expect(body.turns.map((turn) => turn.status).sort()).toEqual([
+      "completed",
+      "completed",
+      "completed",
+      "completed",
+      "interrupted",
+    ])
     // Every answered message got exactly one final answer; the interrupted one none.
     for (const text of ["m1", "m3", "m4", "m5"]) expect(answered(fake, text).length).toBe(1)
     expect(answered(fake, "m2").length).toBe(0)

@@ -9,10 +9,24 @@ import type { FakeTelegram } from "../fake/telegram.ts"
 
 export const OWNER = 111
 
-export function telegramConfig(fake: FakeTelegram, channel: Record<string, unknown> = {}, demo: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+export function telegramConfig(
+  fake: FakeTelegram,
+  channel: Record<string, unknown> = {},
+  demo: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+) {
   return demoConfig(
     {
-      channels: [{ kind: "telegram", token: fake.token, apiRoot: fake.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2, ...channel }],
+      channels: [
+        {
+          kind: "telegram",
+          token: fake.token,
+          apiRoot: fake.apiRoot,
+          allowedUsers: [OWNER],
+          pollTimeoutSec: 2,
+          ...channel,
+        },
+      ],
       ...extra,
     },
     demo,
@@ -34,7 +48,12 @@ export function events(ws: Workspace): LoggedEvent[] {
 }
 
 /** Wait until the event log (flushed every 200 ms) has an event matching `predicate`. */
-export async function waitEvent(ws: Workspace, type: string, predicate: (data: Record<string, unknown>) => boolean = () => true, timeoutMs = 10_000) {
+export async function waitEvent(
+  ws: Workspace,
+  type: string,
+  predicate: (data: Record<string, unknown>) => boolean = () => true,
+  timeoutMs = 10_000,
+) {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const found = events(ws).find((event) => event.type === type && predicate(event.data))

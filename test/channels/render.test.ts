@@ -10,9 +10,24 @@ import { parseHtml } from "../fake/telegram-html.ts"
 const corpus = readFileSync(join(import.meta.dir, "fixtures/corpus.md"), "utf8")
 
 test("the strict fake rejects what Telegram rejects", () => {
-  for (const bad of ["<b>open", "a < b", "a > b", "x & y", "<div>x</div>", "<a href=\"https://a\"><a href=\"https://b\">x</a></a>", "<code><b>x</b></code>", "<b><i>x</b></i>", "&nbsp;", '<a href="javascript:x">x</a>'])
+  for (const bad of [
+    "<b>open",
+    "a < b",
+    "a > b",
+    "x & y",
+    "<div>x</div>",
+    '<a href="https://a"><a href="https://b">x</a></a>',
+    "<code><b>x</b></code>",
+    "<b><i>x</b></i>",
+    "&nbsp;",
+    '<a href="javascript:x">x</a>',
+  ])
     expect(parseHtml(bad).ok).toBe(false)
-  expect(parseHtml('<b>a</b> &lt;&amp;&gt;&quot; &#169; <pre><code class="language-ts">x</code></pre> <a href="https://e.com?a=1&amp;b=2">l</a>')).toEqual({
+  expect(
+    parseHtml(
+      '<b>a</b> &lt;&amp;&gt;&quot; &#169; <pre><code class="language-ts">x</code></pre> <a href="https://e.com?a=1&amp;b=2">l</a>',
+    ),
+  ).toEqual({
     ok: true,
     text: 'a <&>" © x l',
   })
@@ -25,8 +40,10 @@ test("a Markdown corpus renders to HTML the strict fake accepts, displaying exac
   const parsed = parseHtml(whole.html)
   expect(parsed).toEqual({ ok: true, text: whole.text })
   expect(whole.html).toContain('<a href="https://example.com/path?a=1&amp;b=&lt;2&gt;">a normal link</a>')
-  expect(whole.html).not.toContain("javascript:alert(1)\">")
-  expect(whole.html).toContain('<pre><code class="language-ts">const html = &quot;&lt;b&gt;not bold&lt;/b&gt;&quot; &amp;&amp; a &lt; b')
+  expect(whole.html).not.toContain('javascript:alert(1)">')
+  expect(whole.html).toContain(
+    '<pre><code class="language-ts">const html = &quot;&lt;b&gt;not bold&lt;/b&gt;&quot; &amp;&amp; a &lt; b',
+  )
   expect(whole.text).toContain("🎉🚀👩‍💻")
   expect(whole.text).toContain("      1. fourth level")
   expect(whole.text).toContain("&lt;script&gt;".replace(/&lt;/g, "<").replace(/&gt;/g, ">"))
@@ -56,5 +73,7 @@ test("a long answer splits at block boundaries, a giant code block stays code in
     expect(parseHtml(piece.html).ok).toBe(true)
     expect(piece.text.length).toBeLessThanOrEqual(MESSAGE_LIMIT)
   }
-  expect(pieces.map((piece) => piece.text).join("\n")).toBe(Array.from({ length: 600 }, (_, index) => `print(${index})  # < & >`).join("\n"))
+  expect(pieces.map((piece) => piece.text).join("\n")).toBe(
+    Array.from({ length: 600 }, (_, index) => `print(${index})  # < & >`).join("\n"),
+  )
 })

@@ -4,18 +4,26 @@ import { spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 import { OWNER, telegramConfig, waitEvent } from "./helpers.ts"
 
-const line = (index: number, width: number) => `line ${String(index).padStart(2, "0")} ${"lorem ipsum dolor sit amet ".repeat(width)}`.trimEnd()
+const line = (index: number, width: number) =>
+  `line ${String(index).padStart(2, "0")} ${"lorem ipsum dolor sit amet ".repeat(width)}`.trimEnd()
 
 test("a fast stream is edited at most once per second per chat; a 429 is retried after its retry_after", async () => {
   const fake = await FakeTelegram.start()
   const file = Array.from({ length: 30 }, (_, index) => line(index + 1, 4)).join("\n")
-  await using ws = await workspace({ config: telegramConfig(fake, {}, { delayMs: 4 }), files: { "notes.md": `${file}\n` } })
+  await using ws = await workspace({
+    config: telegramConfig(fake, {}, { delayMs: 4 }),
+    files: { "notes.md": `${file}\n` },
+  })
   await using gw = await spawnGateway(ws.path)
   await fake.waitFor(() => fake.callsOf("getUpdates").length > 0, 10_000, "polling")
   fake.rateLimit("editMessageText", 1)
   fake.text(OWNER, "read notes.md")
   await waitEvent(ws, "session.turn.completed", () => true, 20_000)
-  const final = await fake.waitFor(() => fake.chat(OWNER).find((message) => message.html?.includes("line 30")), 10_000, "final answer")
+  const final = await fake.waitFor(
+    () => fake.chat(OWNER).find((message) => message.html?.includes("line 30")),
+    10_000,
+    "final answer",
+  )
   const edits = fake.callsOf("editMessageText", OWNER)
   const gaps = edits.slice(1).map((edit, index) => edit.at - edits[index]!.at)
   console.log(`edits=${edits.length} gaps(ms)=${gaps.join(",")} statuses=${edits.map((edit) => edit.status).join(",")}`)

@@ -8,9 +8,19 @@ import { KEY, spawnPty } from "./pty.ts"
 setDefaultTimeout(30_000)
 
 async function chat(cwd: string, input: string, args: string[] = []) {
-  const proc = Bun.spawn([process.execPath, ENTRY, "chat", ...args], { cwd, stdin: new Blob([input]), stdout: "pipe", stderr: "pipe", env: process.env })
+  const proc = Bun.spawn([process.execPath, ENTRY, "chat", ...args], {
+    cwd,
+    stdin: new Blob([input]),
+    stdout: "pipe",
+    stderr: "pipe",
+    env: process.env,
+  })
   const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000)
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
   clearTimeout(timer)
   return { stdout, stderr, code }
 }

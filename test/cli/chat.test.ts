@@ -17,12 +17,16 @@ function terminal(cwd: string) {
     for (;;) {
       const part = screen.slice(from)
       // Return the position just after the match: what follows in the same chunk is still unread.
-      const found = typeof pattern === "string" ? { index: part.indexOf(pattern), length: pattern.length } : (() => {
-        const match = pattern.exec(part)
-        return { index: match ? match.index : -1, length: match ? match[0].length : 0 }
-      })()
+      const found =
+        typeof pattern === "string"
+          ? { index: part.indexOf(pattern), length: pattern.length }
+          : (() => {
+              const match = pattern.exec(part)
+              return { index: match ? match.index : -1, length: match ? match[0].length : 0 }
+            })()
       if (found.index >= 0) return from + found.index + found.length
-      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`did not see ${pattern} on screen:\n${screen}`)
+      if (Date.now() > deadline || proc.exitCode !== null)
+        throw new Error(`did not see ${pattern} on screen:\n${screen}`)
       await Bun.sleep(20) // polling the screen of another process: there is no event to wait on
     }
   }

@@ -20,10 +20,19 @@ describe("drost completion", () => {
     expect(code).toBe(0)
     expect(complete(stdout, ["drost", "se"])).toEqual(expect.arrayContaining(["service", "setup"]))
     expect(complete(stdout, ["drost", "doc"])).toEqual(["doctor"])
-    expect(complete(stdout, ["drost", "service", ""])).toEqual(expect.arrayContaining(["install", "uninstall", "status", "--help"]))
-    expect(complete(stdout, ["drost", "setup", "--tel"]).sort()).toEqual(["--telegram", "--telegram-api-root", "--telegram-owner", "--telegram-token"])
+    expect(complete(stdout, ["drost", "service", ""])).toEqual(
+      expect.arrayContaining(["install", "uninstall", "status", "--help"]),
+    )
+    expect(complete(stdout, ["drost", "setup", "--tel"]).sort()).toEqual([
+      "--telegram",
+      "--telegram-api-root",
+      "--telegram-owner",
+      "--telegram-token",
+    ])
     expect(complete(stdout, ["drost", "service", "install", "--no-"])).toEqual(["--no-enable"])
-    expect(complete(stdout, ["drost", "doctor", "--"])).toEqual(expect.arrayContaining(["--offline", "--json", "--workspace"]))
+    expect(complete(stdout, ["drost", "doctor", "--"])).toEqual(
+      expect.arrayContaining(["--offline", "--json", "--workspace"]),
+    )
   })
 
   test("zsh and fish scripts name the same commands; an unknown shell is an error", async () => {

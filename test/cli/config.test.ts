@@ -38,8 +38,18 @@ describe("config mistakes", () => {
   })
 
   test("bad enum lists the choices", async () => {
-    const result = await startWith({ providers: { profiles: [{ id: "demo", kind: "demo" }, { id: "x", kind: "gpt" }] } })
-    expectOneLineError(result, 'providers.profiles[1].kind: expected one of "demo", "openai", "anthropic", "openai-compatible", "xai", got string "gpt"')
+    const result = await startWith({
+      providers: {
+        profiles: [
+          { id: "demo", kind: "demo" },
+          { id: "x", kind: "gpt" },
+        ],
+      },
+    })
+    expectOneLineError(
+      result,
+      'providers.profiles[1].kind: expected one of "demo", "openai", "anthropic", "openai-compatible", "xai", got string "gpt"',
+    )
   })
 
   test("unreadable file", async () => {
@@ -50,16 +60,28 @@ describe("config mistakes", () => {
   })
 
   test("invalid JSON and a broken TypeScript config are one line each", async () => {
-    expectOneLineError(await startWith(null, { name: "drost.config.json", text: "{ nope" }), /drost\.config\.json: invalid JSON/)
-    expectOneLineError(await startWith(null, { name: "drost.config.ts", text: "export default {{" }), /^cannot load .*drost\.config\.ts: /)
+    expectOneLineError(
+      await startWith(null, { name: "drost.config.json", text: "{ nope" }),
+      /drost\.config\.json: invalid JSON/,
+    )
+    expectOneLineError(
+      await startWith(null, { name: "drost.config.ts", text: "export default {{" }),
+      /^cannot load .*drost\.config\.ts: /,
+    )
   })
 
   test("several problems give one line each", async () => {
-    await using ws = await workspace({ config: { agent: { maxSteps: 0 }, nope: true, providers: { defaultSessionProvider: 3 } } })
+    await using ws = await workspace({
+      config: { agent: { maxSteps: 0 }, nope: true, providers: { defaultSessionProvider: 3 } },
+    })
     const result = await runCli(["start"], { cwd: ws.path })
     expect(result.code).toBe(1)
     const problems = result.stderr.split("\n").filter((entry) => entry.startsWith("  "))
-    expect(problems.map((line) => line.trim().split(":")[0])).toEqual(["agent.maxSteps", "nope", "providers.defaultSessionProvider"])
+    expect(problems.map((line) => line.trim().split(":")[0])).toEqual([
+      "agent.maxSteps",
+      "nope",
+      "providers.defaultSessionProvider",
+    ])
   })
 })
 
@@ -101,7 +123,9 @@ export default defineConfig({
     await using ws = await workspace({ config: { providers: { defaultSessionProvider: "nope" } } })
     const error = await load({ root: ws.path }).catch((caught) => caught)
     expect(error).toBeInstanceOf(ConfigError)
-    expect((error as ConfigError).lines).toEqual(['providers.defaultSessionProvider: expected one of the profile ids (demo), got "nope"'])
+    expect((error as ConfigError).lines).toEqual([
+      'providers.defaultSessionProvider: expected one of the profile ids (demo), got "nope"',
+    ])
   })
 
   test("no config file runs on defaults with the demo provider", async () => {

@@ -3,7 +3,16 @@
  * stdin and stdout, exactly as when a person runs it. `expect` waits for text on the screen (ANSI codes
  * stripped) after the previous match; keys are written as a terminal sends them (Enter is `\r`).
  */
-export const KEY = { enter: "\r", up: "\x1b[A", down: "\x1b[B", left: "\x1b[D", right: "\x1b[C", space: " ", backspace: "\x7f", ctrlC: "\x03" } as const
+export const KEY = {
+  enter: "\r",
+  up: "\x1b[A",
+  down: "\x1b[B",
+  left: "\x1b[D",
+  right: "\x1b[C",
+  space: " ",
+  backspace: "\x7f",
+  ctrlC: "\x03",
+} as const
 
 const strip = (text: string) => text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "").replace(/\x1b\][^\x07]*\x07/g, "")
 
@@ -48,7 +57,9 @@ export function spawnPty(cmd: string[], options: { cwd: string; env?: Record<str
           return
         }
         if (proc.exitCode !== null || Date.now() > deadline)
-          throw new Error(`pty: did not see ${String(text)} (exit ${proc.exitCode}); screen after the last match:\n${rest}`)
+          throw new Error(
+            `pty: did not see ${String(text)} (exit ${proc.exitCode}); screen after the last match:\n${rest}`,
+          )
         await new Promise<void>((resolve) => {
           wake = resolve
           setTimeout(resolve, 100)

@@ -30,9 +30,14 @@ function sandbox(state = "inactive") {
 
 describe("drost service", () => {
   test("linux: install writes a systemd user unit that runs this executable with restart on failure, then enables it", async () => {
-    await using ws = await workspace({ config: { providers: { profiles: [{ id: "demo", kind: "demo" }] }, shutdown: { graceMs: 20_000 } } })
+    await using ws = await workspace({
+      config: { providers: { profiles: [{ id: "demo", kind: "demo" }] }, shutdown: { graceMs: 20_000 } },
+    })
     const box = sandbox()
-    const result = await runCli(["service", "install", "--platform", "linux", "--name", "drost-test"], { cwd: ws.path, env: box.env })
+    const result = await runCli(["service", "install", "--platform", "linux", "--name", "drost-test"], {
+      cwd: ws.path,
+      env: box.env,
+    })
     expect(result.code).toBe(0)
     const file = join(box.env.HOME, ".config/systemd/user/drost-test.service")
     const unit = readFileSync(file, "utf8")
@@ -45,27 +50,46 @@ describe("drost service", () => {
     expect(box.calls()).toEqual(["systemctl --user daemon-reload", "systemctl --user enable --now drost-test.service"])
     expect(result.stdout).toContain("loginctl enable-linger")
 
-    const stopped = await runCli(["service", "status", "--platform", "linux", "--name", "drost-test"], { cwd: ws.path, env: box.env })
+    const stopped = await runCli(["service", "status", "--platform", "linux", "--name", "drost-test"], {
+      cwd: ws.path,
+      env: box.env,
+    })
     expect(stopped.code).toBe(3)
     expect(stopped.stdout).toContain("installed")
     expect(stopped.stdout).toContain("systemd: inactive")
 
-    const removed = await runCli(["service", "uninstall", "--platform", "linux", "--name", "drost-test"], { cwd: ws.path, env: box.env })
+    const removed = await runCli(["service", "uninstall", "--platform", "linux", "--name", "drost-test"], {
+      cwd: ws.path,
+      env: box.env,
+    })
     expect(removed.code).toBe(0)
     expect(existsSync(file)).toBe(false)
     expect(box.calls()).toContain("systemctl --user disable --now drost-test.service")
-    const gone = await runCli(["service", "status", "--platform", "linux", "--name", "drost-test"], { cwd: ws.path, env: box.env })
+    const gone = await runCli(["service", "status", "--platform", "linux", "--name", "drost-test"], {
+      cwd: ws.path,
+      env: box.env,
+    })
     expect(gone.code).toBe(4)
     expect(gone.stdout).toContain("not installed")
   })
 
   test("linux status of a running service reports systemd active and the gateway's /healthz", async () => {
-    await using ws = await workspace({ config: { providers: { profiles: [{ id: "demo", kind: "demo" }] }, controlApi: { port: 0 } } })
+    await using ws = await workspace({
+      config: { providers: { profiles: [{ id: "demo", kind: "demo" }] }, controlApi: { port: 0 } },
+    })
     await using gw = await spawnGateway(ws.path)
     // The unit must point at the same port the gateway serves.
-    ws.write("drost.config.json", JSON.stringify({ providers: { profiles: [{ id: "demo", kind: "demo" }] }, controlApi: { port: Number(new URL(gw.url).port) } }))
+    ws.write(
+      "drost.config.json",
+      JSON.stringify({
+        providers: { profiles: [{ id: "demo", kind: "demo" }] },
+        controlApi: { port: Number(new URL(gw.url).port) },
+      }),
+    )
     const box = sandbox("active")
-    expect((await runCli(["service", "install", "--platform", "linux", "--no-enable"], { cwd: ws.path, env: box.env })).code).toBe(0)
+    expect(
+      (await runCli(["service", "install", "--platform", "linux", "--no-enable"], { cwd: ws.path, env: box.env })).code,
+    ).toBe(0)
     expect(box.calls()).toEqual([])
     const result = await runCli(["service", "status", "--platform", "linux"], { cwd: ws.path, env: box.env })
     expect(result.code).toBe(0)
@@ -75,12 +99,17 @@ describe("drost service", () => {
   test("darwin: install writes a launchd agent (KeepAlive on failure, logs) and loads it with launchctl", async () => {
     await using ws = await workspace({ config: { providers: { profiles: [{ id: "demo", kind: "demo" }] } } })
     const box = sandbox()
-    const result = await runCli(["service", "install", "--platform", "darwin", "--name", "drost-mac"], { cwd: ws.path, env: box.env })
+    const result = await runCli(["service", "install", "--platform", "darwin", "--name", "drost-mac"], {
+      cwd: ws.path,
+      env: box.env,
+    })
     expect(result.code).toBe(0)
     const file = join(box.env.HOME, "Library/LaunchAgents/dev.drost.mac.plist")
     const plist = readFileSync(file, "utf8")
     expect(plist).toContain("<string>dev.drost.mac</string>")
-    expect(plist).toContain(`<string>${process.execPath}</string>\n    <string>${ENTRY}</string>\n    <string>start</string>\n    <string>--server</string>`)
+    expect(plist).toContain(
+      `<string>${process.execPath}</string>\n    <string>${ENTRY}</string>\n    <string>start</string>\n    <string>--server</string>`,
+    )
     expect(plist).toMatch(/<key>KeepAlive<\/key>\s*<dict>\s*<key>SuccessfulExit<\/key>\s*<false\/>/)
     expect(plist).toContain("<key>RunAtLoad</key>\n  <true/>")
     expect(plist).toContain(join(box.env.HOME, "Library/Logs/drost/drost-mac.log"))

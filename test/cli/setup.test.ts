@@ -19,7 +19,9 @@ describe("drost setup in a pseudo-terminal", () => {
     await using openai = fakeOpenAI({ key: KEY_VALUE, reply: "hello from the fake" })
     await using telegram = fakeTelegram({ token: BOT_TOKEN })
     {
-      await using tty = spawnPty([process.execPath, ENTRY, "setup", "--telegram-api-root", telegram.url], { cwd: ws.path })
+      await using tty = spawnPty([process.execPath, ENTRY, "setup", "--telegram-api-root", telegram.url], {
+        cwd: ws.path,
+      })
       await tty.expect("Which model providers")
       // Options: OpenAI, Anthropic, xAI, OpenAI-compatible, Demo (preselected). Pick compatible, drop demo.
       tty.write(KEY.down + KEY.down + KEY.down + KEY.space + KEY.down + KEY.space + KEY.enter)
@@ -62,11 +64,14 @@ describe("drost setup in a pseudo-terminal", () => {
     const auth = JSON.parse(readFileSync(ws.file(".drost/auth-profiles.json"), "utf8"))
     expect(auth.profiles.compatible).toMatchObject({ kind: "openai-compatible", apiKey: KEY_VALUE })
     expect(auth.profiles.telegram).toMatchObject({ kind: "telegram", token: BOT_TOKEN })
-    for (const file of ["prompts/system.md", "tools/clock.ts", "memory/README.md", ".gitignore"]) expect(existsSync(ws.file(file))).toBe(true)
+    for (const file of ["prompts/system.md", "tools/clock.ts", "memory/README.md", ".gitignore"])
+      expect(existsSync(ws.file(file))).toBe(true)
 
     await using gw = await spawnGateway(ws.path)
     const session = (await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }
-    const turn = (await (await gw.api(`/sessions/${session.id}/turn`, { method: "POST", json: { input: "hi" } })).json()) as { status: string; text: string }
+    const turn = (await (
+      await gw.api(`/sessions/${session.id}/turn`, { method: "POST", json: { input: "hi" } })
+    ).json()) as { status: string; text: string }
     expect(turn).toMatchObject({ status: "completed", text: "hello from the fake" })
     expect(openai.seen).toContain("POST /v1/chat/completions")
     expect(await gw.stop()).toBe(0)
@@ -115,7 +120,8 @@ describe("drost setup without a terminal", () => {
     const elapsed = performance.now() - started
     expect(result.code).toBe(2)
     expect(elapsed).toBeLessThan(budget)
-    for (const flag of ["--yes", "--provider", "--openai-key", "OPENAI_API_KEY", "--telegram-token", "--port"]) expect(result.stderr).toContain(flag)
+    for (const flag of ["--yes", "--provider", "--openai-key", "OPENAI_API_KEY", "--telegram-token", "--port"])
+      expect(result.stderr).toContain(flag)
     expect(readdirSync(ws.path)).toEqual([])
   })
 
@@ -132,7 +138,20 @@ describe("drost setup without a terminal", () => {
     await using ws = await workspace()
     await using openai = fakeOpenAI({ key: KEY_VALUE })
     await using telegram = fakeTelegram({ token: BOT_TOKEN })
-    const args = ["setup", "--yes", "--provider", "openai-compatible,demo", "--compatible-url", openai.url, "--telegram-owner", "99", "--telegram-api-root", telegram.url, "--port", "0"]
+    const args = [
+      "setup",
+      "--yes",
+      "--provider",
+      "openai-compatible,demo",
+      "--compatible-url",
+      openai.url,
+      "--telegram-owner",
+      "99",
+      "--telegram-api-root",
+      telegram.url,
+      "--port",
+      "0",
+    ]
     const env = { DROST_COMPATIBLE_API_KEY: KEY_VALUE, TELEGRAM_BOT_TOKEN: BOT_TOKEN }
     const first = await runCli([...args, "--telegram"], { cwd: ws.path, env })
     expect(first.code).toBe(0)
@@ -157,7 +176,10 @@ describe("drost setup without a terminal", () => {
   test("--yes with a rejected key fails with a fix instead of writing a broken config", async () => {
     await using ws = await workspace()
     await using openai = fakeOpenAI({ key: KEY_VALUE })
-    const result = await runCli(["setup", "--yes", "--provider", "openai", "--openai-base-url", openai.url], { cwd: ws.path, env: { OPENAI_API_KEY: "sk-bad" } })
+    const result = await runCli(["setup", "--yes", "--provider", "openai", "--openai-base-url", openai.url], {
+      cwd: ws.path,
+      env: { OPENAI_API_KEY: "sk-bad" },
+    })
     expect(result.code).toBe(2)
     expect(result.stdout).toContain("✗ OpenAI: 401: the key was rejected")
     expect(result.stderr).toContain("--skip-probe")

@@ -77,7 +77,11 @@ async function settled(id: string, ms = 30_000): Promise<Record> {
     if (response?.status === 200) {
       const record = (await response.json()) as Record
       const done = record.status !== "running" && record.status !== "restarting"
-      if (done && (record.status !== "rolled_back" || !record.restart?.needed || record.restart.healthyAfterMs !== undefined)) return record
+      if (
+        done &&
+        (record.status !== "rolled_back" || !record.restart?.needed || record.restart.healthyAfterMs !== undefined)
+      )
+        return record
     }
     if (Date.now() > deadline) throw new Error(`evolution ${id} did not settle:\n${gw.output().slice(-4000)}`)
     await Bun.sleep(50)
@@ -100,7 +104,9 @@ async function rejected(name: string, reason: string, changes: unknown[], gate: 
   expect(hashRoots(ws.path, ROOTS)).toBe(before)
   await healthyWithin(5000)
   const steps = Math.round(outcome.record.steps.reduce((sum, step) => sum + step.durationMs, 0))
-  timings.push(`${name}: verdict after ${steps} ms of steps; /healthz 200 ${Date.now() - verdictAt} ms after the verdict (the gateway never went down)`)
+  timings.push(
+    `${name}: verdict after ${steps} ms of steps; /healthz 200 ${Date.now() - verdictAt} ms after the verdict (the gateway never went down)`,
+  )
   const names = outcome.record.steps.map((step) => step.name)
   expect(names[0]).toBe("checkpoint")
   expect(names).toContain("change")
@@ -123,8 +129,19 @@ async function rolledBackAfterRestart(name: string, reason: string, changes: unk
   expect(health.ok).toBe(false)
   expect(health.output).toContain(expectDetail)
   expect(record.restart?.healthyAfterMs).toBeLessThan(5000)
-  timings.push(`${name}: health gate verdict after ${health.durationMs} ms; healthy again ${record.restart?.healthyAfterMs} ms after the verdict`)
-  expect(record.steps.map((step) => step.name)).toEqual(["checkpoint", "change", "gate:parse", "gate:command", "commit", "health", "rollback", "recovered"])
+  timings.push(
+    `${name}: health gate verdict after ${health.durationMs} ms; healthy again ${record.restart?.healthyAfterMs} ms after the verdict`,
+  )
+  expect(record.steps.map((step) => step.name)).toEqual([
+    "checkpoint",
+    "change",
+    "gate:parse",
+    "gate:command",
+    "commit",
+    "health",
+    "rollback",
+    "recovered",
+  ])
   expect((await gw.api("/healthz")).status).toBe(200)
   await sessionIntact()
 }
@@ -135,7 +152,11 @@ describe("self-evolution, end to end", () => {
     ws = await workspace({
       config: demoConfig({
         controlApi: { port },
-        evolution: { mutableRoots: ROOTS, validation: { commands: ["bun check.ts"], timeoutMs: 1500 }, healthGate: { timeoutMs: 8000 } },
+        evolution: {
+          mutableRoots: ROOTS,
+          validation: { commands: ["bun check.ts"], timeoutMs: 1500 },
+          healthGate: { timeoutMs: 8000 },
+        },
       }),
       files: { "check.ts": CHECK, "prompts/system.md": "You are a careful agent.\n", "tools/.keep": "" },
     })
@@ -143,9 +164,12 @@ describe("self-evolution, end to end", () => {
     gw = await startSupervised(ws.path, port)
     const session = (await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }
     sessionId = session.id
-    const turn = (await (await gw.api(`/sessions/${sessionId}/turn`, { method: "POST", json: { input: "list files" } })).json()) as { status: string }
+    const turn = (await (
+      await gw.api(`/sessions/${sessionId}/turn`, { method: "POST", json: { input: "list files" } })
+    ).json()) as { status: string }
     expect(turn.status).toBe("completed")
-    messageCount = ((await (await gw.api(`/sessions/${sessionId}?limit=100`)).json()) as { messages: unknown[] }).messages.length
+    messageCount = ((await (await gw.api(`/sessions/${sessionId}?limit=100`)).json()) as { messages: unknown[] })
+      .messages.length
     expect(messageCount).toBeGreaterThan(1)
   }, 60_000)
 
@@ -156,19 +180,43 @@ describe("self-evolution, end to end", () => {
   })
 
   test("a syntax error in a tool is stopped by the parse gate", async () => {
-    await rejected("syntax error in a tool", "add a broken tool", [{ path: "tools/broken.ts", content: "export default { name: 'broken',,, }\n" }], "gate:parse", "tools/broken.ts")
+    await rejected(
+      "syntax error in a tool",
+      "add a broken tool",
+      [{ path: "tools/broken.ts", content: "export default { name: 'broken',,, }\n" }],
+      "gate:parse",
+      "tools/broken.ts",
+    )
   })
 
   test("a tool that throws at import is stopped by the tool gate (in a separate process)", async () => {
-    await rejected("tool throws at import", "add a throwing tool", [{ path: "tools/boom.ts", content: 'throw new Error("boom at import")\n' }], "gate:tools", "boom at import")
+    await rejected(
+      "tool throws at import",
+      "add a throwing tool",
+      [{ path: "tools/boom.ts", content: 'throw new Error("boom at import")\n' }],
+      "gate:tools",
+      "boom at import",
+    )
   })
 
   test("a change that makes the configured command fail is rolled back with its output", async () => {
-    await rejected("test command fails", "forbidden prompt", [{ path: "prompts/system.md", content: "FORBIDDEN\n" }], "gate:command", "check failed: the prompt contains FORBIDDEN")
+    await rejected(
+      "test command fails",
+      "forbidden prompt",
+      [{ path: "prompts/system.md", content: "FORBIDDEN\n" }],
+      "gate:command",
+      "check failed: the prompt contains FORBIDDEN",
+    )
   })
 
   test("a gate command that hangs is killed at the time limit", async () => {
-    await rejected("gate command hangs", "hanging prompt", [{ path: "prompts/system.md", content: "HANG\n" }], "gate:command", "timed out after 1500 ms")
+    await rejected(
+      "gate command hangs",
+      "hanging prompt",
+      [{ path: "prompts/system.md", content: "HANG\n" }],
+      "gate:command",
+      "timed out after 1500 ms",
+    )
   })
 
   test("a source change that crashes the gateway at start is rolled back by the supervisor", async () => {
@@ -176,7 +224,13 @@ describe("self-evolution, end to end", () => {
     await rolledBackAfterRestart(
       "source change crashes at start",
       "crash at start",
-      [{ path: "src/gateway/gateway.ts", search: anchor, replace: `${anchor}\n  throw new Error("evolved crash at start")` }],
+      [
+        {
+          path: "src/gateway/gateway.ts",
+          search: anchor,
+          replace: `${anchor}\n  throw new Error("evolved crash at start")`,
+        },
+      ],
       "exited",
     )
   }, 40_000)
@@ -185,7 +239,13 @@ describe("self-evolution, end to end", () => {
     await rolledBackAfterRestart(
       "starts but unhealthy",
       "unhealthy at start",
-      [{ path: "src/gateway/gateway.ts", search: "const health = new Map<string, string>()", replace: 'const health = new Map<string, string>([["evolved", "deliberately unhealthy"]])' }],
+      [
+        {
+          path: "src/gateway/gateway.ts",
+          search: "const health = new Map<string, string>()",
+          replace: 'const health = new Map<string, string>([["evolved", "deliberately unhealthy"]])',
+        },
+      ],
       "/healthz answered 503",
     )
   }, 40_000)
@@ -197,15 +257,22 @@ describe("self-evolution, end to end", () => {
     expect(tool.record.restart?.needed).toBe(false)
     // Workspace tools load at the next turn.
     await gw.api(`/sessions/${sessionId}/turn`, { method: "POST", json: { input: "hello" } })
-    messageCount = ((await (await gw.api(`/sessions/${sessionId}?limit=100`)).json()) as { messages: unknown[] }).messages.length
-    const greet = (await (await gw.api("/tools/greet/execute", { method: "POST", json: { who: "evolution" } })).json()) as { output: string }
+    messageCount = ((await (await gw.api(`/sessions/${sessionId}?limit=100`)).json()) as { messages: unknown[] })
+      .messages.length
+    const greet = (await (
+      await gw.api("/tools/greet/execute", { method: "POST", json: { who: "evolution" } })
+    ).json()) as { output: string }
     expect(greet.output).toBe("hello, evolution")
 
-    const prompt = await evolve("sharper prompt", [{ path: "prompts/system.md", search: "careful", replace: "careful and brief" }])
+    const prompt = await evolve("sharper prompt", [
+      { path: "prompts/system.md", search: "careful", replace: "careful and brief" },
+    ])
     expect(prompt.status).toBe("applied")
     expect(readFileSync(join(ws.path, "prompts/system.md"), "utf8")).toBe("You are a careful and brief agent.\n")
 
-    const source = await evolve("new version string", [{ path: "src/util/version.ts", search: '"0.1.0"', replace: '"0.1.0-evolved"' }])
+    const source = await evolve("new version string", [
+      { path: "src/util/version.ts", search: '"0.1.0"', replace: '"0.1.0-evolved"' },
+    ])
     expect(source.status).toBe("restarting")
     const record = await settled(source.id)
     expect(record.status).toBe("applied")
@@ -216,9 +283,27 @@ describe("self-evolution, end to end", () => {
 
     // The audit lists every transaction, newest first, and the JSONL has the events.
     const list = (await (await gw.api("/evolution")).json()) as { items: Record[] }
-    expect(list.items.map((item) => item.status)).toEqual(["applied", "applied", "applied", "rolled_back", "rolled_back", "rolled_back", "rolled_back", "rolled_back", "rolled_back"])
+    expect(list.items.map((item) => item.status)).toEqual([
+      "applied",
+      "applied",
+      "applied",
+      "rolled_back",
+      "rolled_back",
+      "rolled_back",
+      "rolled_back",
+      "rolled_back",
+      "rolled_back",
+    ])
     const events = readFileSync(join(ws.path, ".drost/logs/events.jsonl"), "utf8")
-    for (const type of ["evolution.started", "evolution.step", "evolution.rolled_back", "evolution.restarting", "evolution.health", "evolution.applied"]) expect(events).toContain(`"type":"${type}"`)
+    for (const type of [
+      "evolution.started",
+      "evolution.step",
+      "evolution.rolled_back",
+      "evolution.restarting",
+      "evolution.health",
+      "evolution.applied",
+    ])
+      expect(events).toContain(`"type":"${type}"`)
 
     // Revert the prompt edit as a new transaction.
     const revert = (await (await gw.api(`/evolution/${prompt.id}/revert`, { method: "POST" })).json()) as Outcome
@@ -229,7 +314,10 @@ describe("self-evolution, end to end", () => {
   test("one transaction at a time: a second one gets a clear busy", async () => {
     const slow = evolve("slow one", [{ path: "prompts/system.md", content: "HANG\n" }])
     await Bun.sleep(300) // let the first reach its gates
-    const second = await gw.api("/evolution", { method: "POST", json: { reason: "second", changes: [{ path: "prompts/x.md", content: "x" }] } })
+    const second = await gw.api("/evolution", {
+      method: "POST",
+      json: { reason: "second", changes: [{ path: "prompts/x.md", content: "x" }] },
+    })
     expect(second.status).toBe(409)
     expect(((await second.json()) as { message: string }).message).toContain("in progress")
     expect((await slow).status).toBe("rolled_back")

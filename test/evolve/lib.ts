@@ -14,7 +14,8 @@ export function vendorSource(ws: string) {
   cpSync(join(REPO, "src"), join(ws, "src"), { recursive: true })
   symlinkSync(join(REPO, "node_modules"), join(ws, "node_modules"))
   // Assets the source imports from the repository root (default prompts); the workspace's own win.
-  if (existsSync(join(REPO, "prompts"))) cpSync(join(REPO, "prompts"), join(ws, "prompts"), { recursive: true, force: false, errorOnExist: false })
+  if (existsSync(join(REPO, "prompts")))
+    cpSync(join(REPO, "prompts"), join(ws, "prompts"), { recursive: true, force: false, errorOnExist: false })
   if (existsSync(join(REPO, "tsconfig.json"))) cpSync(join(REPO, "tsconfig.json"), join(ws, "tsconfig.json"))
 }
 
@@ -48,7 +49,13 @@ export interface Supervised extends AsyncDisposable {
 
 /** `bun <ws>/src/index.ts start` (the supervisor) with no TTY; resolves on the first ready line. */
 export async function startSupervised(ws: string, port: number): Promise<Supervised> {
-  const proc = Bun.spawn([process.execPath, join(ws, "src/index.ts"), "start"], { cwd: ws, env: { ...process.env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+  const proc = Bun.spawn([process.execPath, join(ws, "src/index.ts"), "start"], {
+    cwd: ws,
+    env: { ...process.env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  })
   let out = ""
   let err = ""
   const waiters: (() => void)[] = []
@@ -68,9 +75,13 @@ export async function startSupervised(ws: string, port: number): Promise<Supervi
   const nextReady = async (after: number, ms = 20_000) => {
     const deadline = Date.now() + ms
     for (;;) {
-      const line = out.slice(after).split("\n").find((candidate) => candidate.startsWith('{"ready":true'))
+      const line = out
+        .slice(after)
+        .split("\n")
+        .find((candidate) => candidate.startsWith('{"ready":true'))
       if (line) return { ...(JSON.parse(line) as { pid: number; url: string }), at: Date.now() }
-      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`no ready line (exit ${proc.exitCode}):\n${out}\n${err}`)
+      if (proc.exitCode !== null || Date.now() > deadline)
+        throw new Error(`no ready line (exit ${proc.exitCode}):\n${out}\n${err}`)
       await new Promise<void>((resolve) => {
         waiters.push(resolve)
         setTimeout(resolve, Math.max(0, deadline - Date.now()))

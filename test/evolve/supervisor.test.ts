@@ -38,30 +38,54 @@ test("five crashes in a row at start: the supervisor stops with its reason", asy
   const anchor = "export async function startGateway(config: Config, options: StartOptions = {}): Promise<Gateway> {"
   writeFileSync(file, readFileSync(file, "utf8").replace(anchor, `${anchor}\n  throw new Error("broken by hand")`))
   const started = Date.now()
-  const proc = Bun.spawn([process.execPath, join(ws.path, "src/index.ts"), "start"], { cwd: ws.path, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+  const proc = Bun.spawn([process.execPath, join(ws.path, "src/index.ts"), "start"], {
+    cwd: ws.path,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  })
   const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited])
   console.log(`five crashes → gave up after ${Date.now() - started} ms`)
   expect(code).toBe(1)
   expect(stderr).toContain("the gateway crashed 5 times within 60 s")
   expect(stderr).toContain("broken by hand")
   expect(stderr.match(/restarting in \d+ ms/g)?.length).toBe(4)
-  const state = JSON.parse(readFileSync(join(ws.path, ".drost/supervisor.json"), "utf8")) as { state: string; reason: string; crashes: number[] }
+  const state = JSON.parse(readFileSync(join(ws.path, ".drost/supervisor.json"), "utf8")) as {
+    state: string
+    reason: string
+    crashes: number[]
+  }
   expect(state.state).toBe("gave-up")
   expect(state.crashes.length).toBe(5)
 }, 40_000)
 
 test("kill -9 mid-transaction: the next start restores the checkpoint and records it", async () => {
   const port = freePort()
-  const check = 'const p = await Bun.file("prompts/system.md").text(); if (p.includes("HANG")) await new Promise(() => setInterval(() => {}, 1000))\n'
+  const check =
+    'const p = await Bun.file("prompts/system.md").text(); if (p.includes("HANG")) await new Promise(() => setInterval(() => {}, 1000))\n'
   await using ws = await workspace({
-    config: demoConfig({ controlApi: { port }, evolution: { validation: { commands: ["bun check.ts"], timeoutMs: 60_000 } } }),
+    config: demoConfig({
+      controlApi: { port },
+      evolution: { validation: { commands: ["bun check.ts"], timeoutMs: 60_000 } },
+    }),
     files: { "check.ts": check, "prompts/system.md": "original\n" },
   })
   vendorSource(ws.path)
   const before = hashRoots(ws.path, ["tools", "prompts"])
   {
     await using gw = await startSupervised(ws.path, port)
-    void gw.api("/evolution", { method: "POST", json: { reason: "will hang", changes: [{ path: "prompts/system.md", content: "HANG\n" }, { path: "tools/new.ts", content: "export default 1\n" }] } }).catch(() => null)
+    void gw
+      .api("/evolution", {
+        method: "POST",
+        json: {
+          reason: "will hang",
+          changes: [
+            { path: "prompts/system.md", content: "HANG\n" },
+            { path: "tools/new.ts", content: "export default 1\n" },
+          ],
+        },
+      })
+      .catch(() => null)
     const deadline = Date.now() + 10_000
     while (!readFileSync(join(ws.path, "prompts/system.md"), "utf8").includes("HANG")) {
       if (Date.now() > deadline) throw new Error("the change was never applied")
@@ -73,7 +97,9 @@ test("kill -9 mid-transaction: the next start restores the checkpoint and record
   expect(hashRoots(ws.path, ["tools", "prompts"])).not.toBe(before)
   await using gw = await startSupervised(ws.path, port)
   expect(hashRoots(ws.path, ["tools", "prompts"])).toBe(before)
-  const list = (await (await gw.api("/evolution")).json()) as { items: { status: string; verdict: string; steps: { name: string }[] }[] }
+  const list = (await (await gw.api("/evolution")).json()) as {
+    items: { status: string; verdict: string; steps: { name: string }[] }[]
+  }
   expect(list.items[0]!.status).toBe("rolled_back")
   expect(list.items[0]!.verdict).toMatch(/stopped during the (changing|gating) stage/)
   const log = await runCli(["evolution", "log", "--verbose"], { cwd: ws.path })

@@ -13,7 +13,10 @@
  * items, then drops the connection), `malformed()` (streams the items, then a chunk that is not JSON).
  */
 
-export type ReplyItem = { type: "text"; text: string } | { type: "reasoning"; text: string } | { type: "tool"; id?: string; name: string; args: unknown }
+export type ReplyItem =
+  | { type: "text"; text: string }
+  | { type: "reasoning"; text: string }
+  | { type: "tool"; id?: string; name: string; args: unknown }
 
 export type Fault =
   | { type: "status"; status: number; message?: string; retryAfter?: number }

@@ -61,7 +61,10 @@ export function createCore(): FakeCore & { record(hit: Hit): void } {
     wait(n, ms = 10_000) {
       if (modelHits() >= n) return Promise.resolve(hits)
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`fake LLM: expected ${n} requests, got ${modelHits()} within ${ms} ms`)), ms)
+        const timer = setTimeout(
+          () => reject(new Error(`fake LLM: expected ${n} requests, got ${modelHits()} within ${ms} ms`)),
+          ms,
+        )
         waiters.push({
           n,
           resolve: () => {
@@ -75,7 +78,12 @@ export function createCore(): FakeCore & { record(hit: Hit): void } {
 }
 
 export function sseText(frames: Frame[]): string {
-  return frames.map((frame) => `${frame.event ? `event: ${frame.event}\n` : ""}data: ${typeof frame.data === "string" ? frame.data : JSON.stringify(frame.data)}\n\n`).join("")
+  return frames
+    .map(
+      (frame) =>
+        `${frame.event ? `event: ${frame.event}\n` : ""}data: ${typeof frame.data === "string" ? frame.data : JSON.stringify(frame.data)}\n\n`,
+    )
+    .join("")
 }
 
 /**
@@ -116,7 +124,10 @@ export function hang(signal: AbortSignal, closed: Promise<void>): Promise<Respon
   })
 }
 
-export function serve(handler: (request: Request, body: unknown, closed: Promise<void>) => Promise<Response> | Response, core: ReturnType<typeof createCore>) {
+export function serve(
+  handler: (request: Request, body: unknown, closed: Promise<void>) => Promise<Response> | Response,
+  core: ReturnType<typeof createCore>,
+) {
   let release: () => void = () => {}
   const closed = new Promise<void>((resolve) => {
     release = resolve
@@ -136,7 +147,13 @@ export function serve(handler: (request: Request, body: unknown, closed: Promise
       } catch {
         body = text
       }
-      core.record({ method: request.method, path: url.pathname, headers: Object.fromEntries(request.headers), body, at: performance.now() })
+      core.record({
+        method: request.method,
+        path: url.pathname,
+        headers: Object.fromEntries(request.headers),
+        body,
+        at: performance.now(),
+      })
       return handler(request, body, closed)
     },
   })

@@ -28,14 +28,19 @@ const NAMED: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"' }
 
 export type Parsed = { ok: true; text: string } | { ok: false; description: string }
 
-const fail = (what: string, offset: number): Parsed => ({ ok: false, description: `Bad Request: can't parse entities: ${what} at byte offset ${offset}` })
+const fail = (what: string, offset: number): Parsed => ({
+  ok: false,
+  description: `Bad Request: can't parse entities: ${what} at byte offset ${offset}`,
+})
 
 function decodeEntity(html: string, at: number): { char: string; length: number } | null {
   const match = html.slice(at).match(/^&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]+);/)
   if (!match) return null
   const body = match[1]!
-  if (body.startsWith("#x")) return { char: String.fromCodePoint(Number.parseInt(body.slice(2), 16)), length: match[0].length }
-  if (body.startsWith("#")) return { char: String.fromCodePoint(Number.parseInt(body.slice(1), 10)), length: match[0].length }
+  if (body.startsWith("#x"))
+    return { char: String.fromCodePoint(Number.parseInt(body.slice(2), 16)), length: match[0].length }
+  if (body.startsWith("#"))
+    return { char: String.fromCodePoint(Number.parseInt(body.slice(1), 10)), length: match[0].length }
   const named = NAMED[body]
   return named ? { char: named, length: match[0].length } : null
 }
@@ -78,7 +83,8 @@ export function parseHtml(html: string): Parsed {
     if (inner.startsWith("/")) {
       const name = inner.slice(1).trim().toLowerCase()
       const open = stack.pop()
-      if (!open || open.name !== name) return fail(`Unmatched end tag "${name}"${open ? `, expected "</${open.name}>"` : ""}`, byteOffset(i))
+      if (!open || open.name !== name)
+        return fail(`Unmatched end tag "${name}"${open ? `, expected "</${open.name}>"` : ""}`, byteOffset(i))
       i = end + 1
       continue
     }
@@ -92,15 +98,19 @@ export function parseHtml(html: string): Parsed {
     const parent = stack.at(-1)
     if (parent && (parent.kind === "code" || (parent.kind === "pre" && !(kind === "code"))))
       return fail(`Can't nest "${name}" inside "${parent.name}"`, byteOffset(i))
-    if (kind === "a" && stack.some((open) => open.kind === "a")) return fail(`Nested links are not allowed`, byteOffset(i))
-    if (kind === "blockquote" && stack.some((open) => open.kind === "blockquote")) return fail(`Nested blockquotes are not allowed`, byteOffset(i))
-    if (kind === "a" && !/^(https?:\/\/|tg:\/\/|mailto:)\S+$/i.test(attrs.href ?? "")) return fail(`Wrong URL "${attrs.href ?? ""}"`, byteOffset(i))
+    if (kind === "a" && stack.some((open) => open.kind === "a"))
+      return fail(`Nested links are not allowed`, byteOffset(i))
+    if (kind === "blockquote" && stack.some((open) => open.kind === "blockquote"))
+      return fail(`Nested blockquotes are not allowed`, byteOffset(i))
+    if (kind === "a" && !/^(https?:\/\/|tg:\/\/|mailto:)\S+$/i.test(attrs.href ?? ""))
+      return fail(`Wrong URL "${attrs.href ?? ""}"`, byteOffset(i))
     if (name === "span" && attrs.class !== "tg-spoiler") return fail(`Unsupported start tag "span"`, byteOffset(i))
     if (kind === "code" && attrs.class !== undefined && !(parent?.kind === "pre" && /^language-\S+$/.test(attrs.class)))
       return fail(`Unsupported attribute "class" of tag "code"`, byteOffset(i))
     stack.push({ name, kind, attrs })
     i = end + 1
   }
-  if (stack.length) return fail(`Can't find end tag corresponding to start tag "${stack.at(-1)!.name}"`, byteOffset(html.length))
+  if (stack.length)
+    return fail(`Can't find end tag corresponding to start tag "${stack.at(-1)!.name}"`, byteOffset(html.length))
   return { ok: true, text }
 }

@@ -65,7 +65,12 @@ export class FakeTelegram {
 
   static async start(token?: string): Promise<FakeTelegram> {
     const fake = new FakeTelegram(token)
-    fake.server = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: (request) => fake.handle(request) })
+    fake.server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      idleTimeout: 0,
+      fetch: (request) => fake.handle(request),
+    })
     return fake
   }
 
@@ -97,12 +102,27 @@ export class FakeTelegram {
     return id
   }
 
-  text(from: User | number, text: string, chat?: { id: number; type?: string; title?: string }, extra: Record<string, unknown> = {}): number {
+  text(
+    from: User | number,
+    text: string,
+    chat?: { id: number; type?: string; title?: string },
+    extra: Record<string, unknown> = {},
+  ): number {
     const user = typeof from === "number" ? { id: from, first_name: `User${from}`, username: `user${from}` } : from
     const chatInfo = chat ? { type: "group", ...chat } : { id: user.id, type: "private", first_name: user.first_name }
-    const entities = text.startsWith("/") ? [{ type: "bot_command", offset: 0, length: text.split(/\s/)[0]!.length }] : undefined
+    const entities = text.startsWith("/")
+      ? [{ type: "bot_command", offset: 0, length: text.split(/\s/)[0]!.length }]
+      : undefined
     return this.push({
-      message: { message_id: this.nextUpdate, date: Math.floor(Date.now() / 1000), from: { ...user, is_bot: false }, chat: chatInfo, text, entities, ...extra },
+      message: {
+        message_id: this.nextUpdate,
+        date: Math.floor(Date.now() / 1000),
+        from: { ...user, is_bot: false },
+        chat: chatInfo,
+        text,
+        entities,
+        ...extra,
+      },
     })
   }
 
@@ -123,7 +143,9 @@ export class FakeTelegram {
   }
 
   callsOf(method: string, chatId?: number): Call[] {
-    return this.calls.filter((call) => call.method === method && (chatId === undefined || Number(call.params.chat_id) === chatId))
+    return this.calls.filter(
+      (call) => call.method === method && (chatId === undefined || Number(call.params.chat_id) === chatId),
+    )
   }
 
   /** Resolves when `predicate` holds (checked after every call and update). */
@@ -140,7 +162,14 @@ export class FakeTelegram {
       }
       const timer = setTimeout(() => {
         this.waiters.delete(check)
-        reject(new Error(`fake telegram: timed out after ${timeoutMs} ms waiting for ${what}; last calls:\n${this.calls.slice(-15).map((c) => `${c.method} ${c.status} ${JSON.stringify(c.params).slice(0, 160)}`).join("\n")}`))
+        reject(
+          new Error(
+            `fake telegram: timed out after ${timeoutMs} ms waiting for ${what}; last calls:\n${this.calls
+              .slice(-15)
+              .map((c) => `${c.method} ${c.status} ${JSON.stringify(c.params).slice(0, 160)}`)
+              .join("\n")}`,
+          ),
+        )
       }, timeoutMs)
       this.waiters.add(check)
     })
@@ -174,11 +203,16 @@ export class FakeTelegram {
         const failure = injected.failure
         if ("hang" in failure) {
           call.status = 0
-          return await new Promise<Response>((resolve) => request.signal.addEventListener("abort", () => resolve(new Response(null, { status: 499 }))))
+          return await new Promise<Response>((resolve) =>
+            request.signal.addEventListener("abort", () => resolve(new Response(null, { status: 499 }))),
+          )
         }
         if ("raw" in failure) {
           call.status = failure.raw
-          return new Response("<html>Bad Gateway</html>", { status: failure.raw, headers: { "content-type": "text/html" } })
+          return new Response("<html>Bad Gateway</html>", {
+            status: failure.raw,
+            headers: { "content-type": "text/html" },
+          })
         }
         return this.error(call, failure.code, failure.description, failure.retryAfter)
       }
@@ -191,7 +225,12 @@ export class FakeTelegram {
 
   private error(call: Call, code: number, description: string, retryAfter?: number): Response {
     call.status = code
-    const body = { ok: false, error_code: code, description, ...(retryAfter !== undefined ? { parameters: { retry_after: retryAfter } } : {}) }
+    const body = {
+      ok: false,
+      error_code: code,
+      description,
+      ...(retryAfter !== undefined ? { parameters: { retry_after: retryAfter } } : {}),
+    }
     return Response.json(body, { status: code })
   }
 
@@ -199,7 +238,12 @@ export class FakeTelegram {
     return Response.json({ ok: true, result })
   }
 
-  private async method(call: Call, method: string, params: Record<string, unknown>, request: Request): Promise<Response> {
+  private async method(
+    call: Call,
+    method: string,
+    params: Record<string, unknown>,
+    request: Request,
+  ): Promise<Response> {
     switch (method) {
       case "getMe":
         return this.ok(BOT)
@@ -210,7 +254,8 @@ export class FakeTelegram {
         const list = (params.commands ?? []) as { command: string; description: string }[]
         for (const entry of list) {
           if (!/^[a-z0-9_]{1,32}$/.test(entry.command)) return this.error(call, 400, "Bad Request: BOT_COMMAND_INVALID")
-          if (!entry.description || entry.description.length > 256) return this.error(call, 400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+          if (!entry.description || entry.description.length > 256)
+            return this.error(call, 400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
         }
         this.commands.splice(0, this.commands.length, ...list)
         return this.ok(true)
@@ -220,7 +265,12 @@ export class FakeTelegram {
       case "getFile": {
         const entry = this.files.get(String(params.file_id))
         if (!entry) return this.error(call, 400, "Bad Request: invalid file_id")
-        return this.ok({ file_id: params.file_id, file_unique_id: `u${params.file_id}`, file_size: entry.bytes.length, file_path: entry.path })
+        return this.ok({
+          file_id: params.file_id,
+          file_unique_id: `u${params.file_id}`,
+          file_size: entry.bytes.length,
+          file_path: entry.path,
+        })
       }
       case "sendMessage":
       case "editMessageText":
@@ -237,7 +287,12 @@ export class FakeTelegram {
     const timeout = Number(params.timeout ?? 0)
     if (this.polling) {
       // Telegram ends the older request with 409 when a second getUpdates arrives.
-      this.polling.resolve({ ok: false, error_code: 409, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running" })
+      this.polling.resolve({
+        ok: false,
+        error_code: 409,
+        description:
+          "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+      })
       this.polling = null
     }
     const take = () => {
@@ -276,18 +331,35 @@ export class FakeTelegram {
       const parsed = parseHtml(raw)
       if (!parsed.ok) return this.error(call, 400, parsed.description)
       text = parsed.text
-    } else if (params.parse_mode !== undefined) return this.error(call, 400, `Bad Request: unsupported parse_mode ${String(params.parse_mode)}`)
+    } else if (params.parse_mode !== undefined)
+      return this.error(call, 400, `Bad Request: unsupported parse_mode ${String(params.parse_mode)}`)
     if (!text.trim()) return this.error(call, 400, "Bad Request: message text is empty")
     if (text.length > 4096) return this.error(call, 400, "Bad Request: message is too long")
     const html = params.parse_mode === "HTML" ? raw : null
     if (method === "sendMessage") {
       const id = (this.nextMessage.get(chatId) ?? 0) + 1
       this.nextMessage.set(chatId, id)
-      const message: SentMessage = { chatId, messageId: id, text, html, edits: 0, at: Date.now(), updatedAt: Date.now() }
+      const message: SentMessage = {
+        chatId,
+        messageId: id,
+        text,
+        html,
+        edits: 0,
+        at: Date.now(),
+        updatedAt: Date.now(),
+      }
       this.messages.push(message)
-      return this.ok({ message_id: id, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: chatId < 0 ? "group" : "private" }, from: BOT, text })
+      return this.ok({
+        message_id: id,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: chatId, type: chatId < 0 ? "group" : "private" },
+        from: BOT,
+        text,
+      })
     }
-    const target = this.messages.find((message) => message.chatId === chatId && message.messageId === Number(params.message_id))
+    const target = this.messages.find(
+      (message) => message.chatId === chatId && message.messageId === Number(params.message_id),
+    )
     if (!target) return this.error(call, 400, "Bad Request: message to edit not found")
     if (target.text === text && target.html === html)
       return this.error(
@@ -299,7 +371,14 @@ export class FakeTelegram {
     target.html = html
     target.edits++
     target.updatedAt = Date.now()
-    return this.ok({ message_id: target.messageId, date: Math.floor(target.at / 1000), chat: { id: chatId, type: "private" }, from: BOT, text, edit_date: Math.floor(Date.now() / 1000) })
+    return this.ok({
+      message_id: target.messageId,
+      date: Math.floor(target.at / 1000),
+      chat: { id: chatId, type: "private" },
+      from: BOT,
+      text,
+      edit_date: Math.floor(Date.now() / 1000),
+    })
   }
 }
 

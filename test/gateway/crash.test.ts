@@ -13,7 +13,9 @@ test("kill -9 in the middle of a turn: acknowledged messages survive, the turn i
     await using gw = await spawnGateway(ws.path)
     sessionId = ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id
     // One complete turn first, so there is finished history to lose if the store were not durable.
-    const first = (await (await gw.api(`/sessions/${sessionId}/turn`, { method: "POST", json: { input: "list files" } })).json()) as { messageId: string; status: string }
+    const first = (await (
+      await gw.api(`/sessions/${sessionId}/turn`, { method: "POST", json: { input: "list files" } })
+    ).json()) as { messageId: string; status: string }
     expect(first.status).toBe("completed")
     acknowledged.push(first.messageId)
     const response = await gw.api(`/sessions/${sessionId}/turn`, {
@@ -24,7 +26,12 @@ test("kill -9 in the middle of a turn: acknowledged messages survive, the turn i
     for await (const event of readSse(response)) {
       if (event.event === "turn.accepted") acknowledged.push((event.data as { messageId: string }).messageId)
       // Kill after the tool ran, while the model is streaming its second step.
-      if (event.event === "session.turn.delta" && acknowledged.length === 2 && (event.data as { text: string }).text.startsWith("is")) break
+      if (
+        event.event === "session.turn.delta" &&
+        acknowledged.length === 2 &&
+        (event.data as { text: string }).text.startsWith("is")
+      )
+        break
     }
     await gw.kill9()
   }
@@ -39,7 +46,9 @@ test("kill -9 in the middle of a turn: acknowledged messages survive, the turn i
     expect(body.turns.map((turn) => turn.status)).toEqual(["interrupted", "completed"])
     expect(body.turns[0]!.error).toContain("interrupted")
     // The interrupted history is still usable: the next turn completes.
-    const next = (await (await gw.api(`/sessions/${sessionId}/turn`, { method: "POST", json: { input: "hello" } })).json()) as { status: string }
+    const next = (await (
+      await gw.api(`/sessions/${sessionId}/turn`, { method: "POST", json: { input: "hello" } })
+    ).json()) as { status: string }
     expect(next.status).toBe("completed")
     const status = (await (await gw.api("/status")).json()) as { state: string }
     expect(status.state).toBe("running")

@@ -12,9 +12,14 @@ describe("gateway lifecycle", () => {
     {
       await using gw = await spawnGateway(ws.path)
       expect((await gw.api("/healthz")).status).toBe(200)
-      const session = (await (await gw.api("/sessions", { method: "POST", json: { title: "t" } })).json()) as { id: string }
+      const session = (await (await gw.api("/sessions", { method: "POST", json: { title: "t" } })).json()) as {
+        id: string
+      }
       sessionId = session.id
-      const response = await gw.api(`/sessions/${sessionId}/turn`, { method: "POST", json: { input: "read notes/todo.txt" } })
+      const response = await gw.api(`/sessions/${sessionId}/turn`, {
+        method: "POST",
+        json: { input: "read notes/todo.txt" },
+      })
       expect(response.status).toBe(200)
       const result = (await response.json()) as { status: string; text: string }
       expect(result.status).toBe("completed")
@@ -61,10 +66,18 @@ describe("gateway lifecycle", () => {
     await using ws = await workspace({ config: demoConfig({ shutdown: { graceMs: 5000 } }, { delayMs: 20 }) })
     await using gw = await spawnGateway(ws.path)
     const { id } = (await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }
-    const response = await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: "hello there" }, headers: { accept: "text/event-stream" } })
+    const response = await gw.api(`/sessions/${id}/turn`, {
+      method: "POST",
+      json: { input: "hello there" },
+      headers: { accept: "text/event-stream" },
+    })
     const events = readSse(response)
     // Step the iterator by hand: leaving a for-await with break would close the stream.
-    for (let next = await events.next(); !next.done && next.value.event !== "session.turn.delta"; next = await events.next()) {}
+    for (
+      let next = await events.next();
+      !next.done && next.value.event !== "session.turn.delta";
+      next = await events.next()
+    ) {}
     gw.proc.kill("SIGTERM")
     const seen: string[] = []
     for await (const event of events) seen.push(event.event)
@@ -76,7 +89,11 @@ describe("gateway lifecycle", () => {
     await using ws = await workspace({ config: demoConfig({ shutdown: { graceMs: 100 } }, { delayMs: 200 }) })
     await using gw = await spawnGateway(ws.path)
     const { id } = (await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }
-    const response = await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: "hello there" }, headers: { accept: "text/event-stream" } })
+    const response = await gw.api(`/sessions/${id}/turn`, {
+      method: "POST",
+      json: { input: "hello there" },
+      headers: { accept: "text/event-stream" },
+    })
     for await (const event of readSse(response)) if (event.event === "turn.accepted") break
     expect(await gw.stop()).toBe(0)
     const db = new Database(ws.file(".drost/drost.db"), { readonly: true })
@@ -89,7 +106,11 @@ describe("gateway lifecycle", () => {
   test("unauthenticated requests get 401 before any validation", async () => {
     await using ws = await workspace({ config: demoConfig() })
     await using gw = await spawnGateway(ws.path)
-    const bad = await gw.api("/sessions/x/turn", { method: "POST", json: { nope: 1 }, headers: { authorization: "Bearer wrong" } })
+    const bad = await gw.api("/sessions/x/turn", {
+      method: "POST",
+      json: { nope: 1 },
+      headers: { authorization: "Bearer wrong" },
+    })
     expect(bad.status).toBe(401)
     const invalid = await gw.api("/sessions/x/turn", { method: "POST", json: { nope: 1 } })
     expect(invalid.status).toBe(400)

@@ -21,7 +21,10 @@ export interface RunningGateway extends AsyncDisposable {
   output(): string
 }
 
-export async function runCli(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number; stdin?: "ignore" | "pipe" }) {
+export async function runCli(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs?: number; stdin?: "ignore" | "pipe" },
+) {
   const proc = Bun.spawn([process.execPath, ENTRY, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
@@ -30,13 +33,20 @@ export async function runCli(args: string[], options: { cwd: string; env?: Recor
     stderr: "pipe",
   })
   const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? 15_000)
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
   clearTimeout(timer)
   return { stdout, stderr, code, signal: proc.signalCode }
 }
 
 /** `command` replaces `bun src/index.ts` (e.g. `[binary]` to run a compiled executable). */
-export async function spawnGateway(cwd: string, options: { env?: Record<string, string>; args?: string[]; command?: string[] } = {}): Promise<RunningGateway> {
+export async function spawnGateway(
+  cwd: string,
+  options: { env?: Record<string, string>; args?: string[]; command?: string[] } = {},
+): Promise<RunningGateway> {
   const proc = Bun.spawn([...(options.command ?? [process.execPath, ENTRY]), "start", ...(options.args ?? [])], {
     cwd,
     env: { ...process.env, ...options.env },
@@ -69,7 +79,8 @@ export async function spawnGateway(cwd: string, options: { env?: Record<string, 
   })
   const { url, pid } = await ready
   // A token given through the environment is used as is (no token file is generated then).
-  const token = options.env?.DROST_CONTROL_ADMIN_TOKEN ?? readFileSync(join(cwd, ".drost", "control-token"), "utf8").trim()
+  const token =
+    options.env?.DROST_CONTROL_ADMIN_TOKEN ?? readFileSync(join(cwd, ".drost", "control-token"), "utf8").trim()
   const gw: RunningGateway = {
     proc,
     url,

@@ -15,7 +15,9 @@ afterEach(() => {
 })
 
 async function setup(files: Record<string, string>, options: { watch?: boolean } = {}) {
-  const ws = await workspace({ files: Object.fromEntries(Object.entries(files).map(([path, text]) => [`memory/${path}`, text])) })
+  const ws = await workspace({
+    files: Object.fromEntries(Object.entries(files).map(([path, text]) => [`memory/${path}`, text])),
+  })
   const db = open(":memory:")
   const index = createMemoryIndex({ db, dir: ws.file("memory"), rescanMs: 0, log, watch: options.watch })
   index.rescan()
@@ -23,7 +25,17 @@ async function setup(files: Record<string, string>, options: { watch?: boolean }
   const tools = createToolRegistry({ timeoutMs: 5_000, outputLimit: 10_000, log })
   for (const tool of memoryTools({ index, notes })) tools.register(tool)
   const run = (name: string, args: unknown) =>
-    tools.run({ name, args, context: { sessionId: "s", turnId: "t", callId: "c", workspace: { root: ws.path, tools: "", memory: ws.file("memory"), prompts: "" }, signal: new AbortController().signal } })
+    tools.run({
+      name,
+      args,
+      context: {
+        sessionId: "s",
+        turnId: "t",
+        callId: "c",
+        workspace: { root: ws.path, tools: "", memory: ws.file("memory"), prompts: "" },
+        signal: new AbortController().signal,
+      },
+    })
   closers.push(() => {
     index.close()
     db.close()
@@ -37,7 +49,8 @@ describe("memory index", () => {
     const { index } = await setup({
       "2025-01-02.md": "# Thursday\nCalled the plumber about the boiler. Boiler pressure is low.\n",
       "people/alice.md": "# Alice\nAlice likes green tea and hates meetings before ten.\n",
-      "projects/boiler.md": "# Boiler replacement\nThe boiler is 20 years old; quotes for a new boiler due in March. Boiler boiler.\n",
+      "projects/boiler.md":
+        "# Boiler replacement\nThe boiler is 20 years old; quotes for a new boiler due in March. Boiler boiler.\n",
     })
     const hits = await index.search("boiler")
     expect(hits.map((hit) => hit.path)).toEqual(["projects/boiler.md", "2025-01-02.md"])
@@ -50,7 +63,21 @@ describe("memory index", () => {
 
   test("queries with hyphens, quotes and FTS operators never error", async () => {
     const { index, run } = await setup({ "a.md": "well-known e-mail address: NEAR the col:x value AND more\n" })
-    for (const query of ['well-known', '"unbalanced', "AND", "OR NOT", "col:x", "*", "(", "NEAR(", "e-mail*", "a\"b'c", "^start", "- -", "🙂"]) {
+    for (const query of [
+      "well-known",
+      '"unbalanced',
+      "AND",
+      "OR NOT",
+      "col:x",
+      "*",
+      "(",
+      "NEAR(",
+      "e-mail*",
+      "a\"b'c",
+      "^start",
+      "- -",
+      "🙂",
+    ]) {
       await index.search(query)
       const result = await run("memory.search", { query })
       expect(result.isError).toBe(false)
@@ -89,7 +116,9 @@ describe("memory tools", () => {
     expect(first).toMatchObject({ isError: false, output: `appended to memory/${notes.today()}` })
     await run("memory.write", { text: "Prefers answers in German." })
     const today = await Bun.file(ws.file(`memory/${notes.today()}`)).text()
-    expect(today).toMatch(/^# \d{4}-\d{2}-\d{2}\n\n## \d\d:\d\d\nThe user's cat is called Miso\.\n\n## \d\d:\d\d\nPrefers answers in German\.\n$/)
+    expect(today).toMatch(
+      /^# \d{4}-\d{2}-\d{2}\n\n## \d\d:\d\d\nThe user's cat is called Miso\.\n\n## \d\d:\d\d\nPrefers answers in German\.\n$/,
+    )
     await run("memory.write", { text: "- birthday 12 May", file: "people/bob" })
     expect(await Bun.file(ws.file("memory/people/bob.md")).text()).toBe("- birthday 12 May\n")
     const found = await run("memory.search", { query: "Miso cat" })

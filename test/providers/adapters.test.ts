@@ -11,8 +11,16 @@ const fake = (kind: Kind) => (kind === "anthropic" ? fakeAnthropic() : fakeOpenA
 const modelCalls = (llm: Awaited<ReturnType<typeof fake>>) => llm.hits.filter((hit) => !hit.path.endsWith("/models"))
 
 const TOOLS: ToolSpec[] = [
-  { name: "file.read", description: "Read a file", parameters: { type: "object", properties: { path: { type: "string" } }, required: ["path"] } },
-  { name: "file.list", description: "List files", parameters: { type: "object", properties: { path: { type: "string" } } } },
+  {
+    name: "file.read",
+    description: "Read a file",
+    parameters: { type: "object", properties: { path: { type: "string" } }, required: ["path"] },
+  },
+  {
+    name: "file.list",
+    description: "List files",
+    parameters: { type: "object", properties: { path: { type: "string" } } },
+  },
 ]
 
 describe.each(KINDS)("adapter %s", (kind) => {
@@ -27,13 +35,26 @@ describe.each(KINDS)("adapter %s", (kind) => {
         .chunk(3),
     )
     const events = await collect(build(kind, llm.baseUrl), { tools: TOOLS })
-    expect(events.filter((e) => e.type === "text").map((e) => (e as { delta: string }).delta).join("")).toBe("Let me look at both.")
+    expect(
+      events
+        .filter((e) => e.type === "text")
+        .map((e) => (e as { delta: string }).delta)
+        .join(""),
+    ).toBe("Let me look at both.")
     const calls = events.filter((e) => e.type === "tool-call")
     expect(calls).toEqual([
-      { type: "tool-call", id: "call_a", name: "file.read", args: JSON.stringify({ path: "notes/a very long file name.txt" }) },
+      {
+        type: "tool-call",
+        id: "call_a",
+        name: "file.read",
+        args: JSON.stringify({ path: "notes/a very long file name.txt" }),
+      },
       { type: "tool-call", id: "call_b", name: "file.list", args: JSON.stringify({ path: "." }) },
     ])
-    expect(events.find((e) => e.type === "usage")).toEqual({ type: "usage", usage: { input: 120, output: 30, cached: 100 } })
+    expect(events.find((e) => e.type === "usage")).toEqual({
+      type: "usage",
+      usage: { input: 120, output: 30, cached: 100 },
+    })
     expect(events.at(-1)).toEqual({ type: "done", stop: "tool_calls" })
     const body = modelCalls(llm)[0]!.body
     const wireNames = JSON.stringify(body.tools)
@@ -44,12 +65,22 @@ describe.each(KINDS)("adapter %s", (kind) => {
   test("sends images in the user message in the format of its API", async () => {
     await using llm = await fake(kind)
     llm.queue(reply().text("a red dot"))
-    const messages: ChatMessage[] = [{ role: "user", parts: [{ type: "text", text: "what is this?" }, { type: "image", mediaType: "image/png", data: "iVBORw0KGgo=" }] }]
+    const messages: ChatMessage[] = [
+      {
+        role: "user",
+        parts: [
+          { type: "text", text: "what is this?" },
+          { type: "image", mediaType: "image/png", data: "iVBORw0KGgo=" },
+        ],
+      },
+    ]
     const events = await collect(build(kind, llm.baseUrl), { messages })
     expect(events.at(-1)).toEqual({ type: "done", stop: "stop" })
     const body = JSON.stringify(modelCalls(llm)[0]!.body)
-    if (kind === "anthropic") expect(body).toContain('"source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}')
-    else if (kind === "openai") expect(body).toContain('"type":"input_image","image_url":"data:image/png;base64,iVBORw0KGgo="')
+    if (kind === "anthropic")
+      expect(body).toContain('"source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}')
+    else if (kind === "openai")
+      expect(body).toContain('"type":"input_image","image_url":"data:image/png;base64,iVBORw0KGgo="')
     else expect(body).toContain('"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}')
   })
 
@@ -72,7 +103,11 @@ describe.each(KINDS)("adapter %s", (kind) => {
       const started = performance.now()
       const events = await collect(provider)
       const last = events.at(-1)!
-      expect({ fault: script.fault?.type, last: last.type, kind: (last as { kind?: string }).kind }).toEqual({ fault: script.fault?.type, last: "error", kind: kindWanted })
+      expect({ fault: script.fault?.type, last: last.type, kind: (last as { kind?: string }).kind }).toEqual({
+        fault: script.fault?.type,
+        last: "error",
+        kind: kindWanted,
+      })
       if (status) expect((last as { status?: number }).status).toBe(status)
       if (kindWanted === "rate_limit") expect((last as { retryAfterMs?: number }).retryAfterMs).toBe(7000)
       expect(performance.now() - started).toBeLessThan(2000)

@@ -17,10 +17,20 @@ const SETUP_TOKEN = "sk-ant-oat01-UNIQUE-setup-4d2e"
 const WRONG_KEY = "k3y-wrong-UNIQUE-0b1c"
 
 async function piped(args: string[], cwd: string, input: string) {
-  const proc = Bun.spawn([process.execPath, ENTRY, ...args], { cwd, stdin: "pipe", stdout: "pipe", stderr: "pipe", env: process.env })
+  const proc = Bun.spawn([process.execPath, ENTRY, ...args], {
+    cwd,
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: process.env,
+  })
   proc.stdin.write(input)
   await proc.stdin.end()
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
   return { stdout, stderr, code }
 }
 
@@ -45,7 +55,9 @@ describe("auth profiles", () => {
       { id: "gone", kind: "openai-compatible", model: "m", baseUrl: "http://127.0.0.1:9/v1" },
       { id: "notapi", kind: "openai-compatible", model: "m", baseUrl: `${oa.url}/elsewhere`, authProfile: "gpt" },
     ]
-    await using ws = await workspace({ config: { providers: { profiles, failover: { fallbacks: [] } }, controlApi: { port: 0 } } })
+    await using ws = await workspace({
+      config: { providers: { profiles, failover: { fallbacks: [] } }, controlApi: { port: 0 } },
+    })
     const outputs: string[] = []
     const cli = async (args: string[], input?: string) => {
       const run = input === undefined ? await runCli(args, { cwd: ws.path }) : await piped(args, ws.path, input)
@@ -69,8 +81,17 @@ describe("auth profiles", () => {
 
     const probe = await cli(["providers", "probe", "2000", "--json"])
     expect(probe.code).toBe(1)
-    const codes = Object.fromEntries((JSON.parse(probe.stdout) as { providers: { id: string; code: string }[] }).providers.map((r) => [r.id, r.code]))
-    expect(codes).toEqual({ gpt: "ok", claude: "ok", bad: "provider_error", nokey: "missing_auth", gone: "unreachable", notapi: "incompatible" })
+    const codes = Object.fromEntries(
+      (JSON.parse(probe.stdout) as { providers: { id: string; code: string }[] }).providers.map((r) => [r.id, r.code]),
+    )
+    expect(codes).toEqual({
+      gpt: "ok",
+      claude: "ok",
+      bad: "provider_error",
+      nokey: "missing_auth",
+      gone: "unreachable",
+      notapi: "incompatible",
+    })
     const list = await cli(["providers", "list"])
     expect(list.stdout).toContain('auth: auth profile "gpt"')
     expect(list.stdout).toContain("auth: missing")
@@ -80,8 +101,12 @@ describe("auth profiles", () => {
     oa.queue(reply().text("hello from gpt"))
     an.queue(reply().text("hello from claude"))
     for (const provider of ["gpt", "claude", "bad"]) {
-      const { id } = (await (await gw.api("/sessions", { method: "POST", json: { provider } })).json()) as { id: string }
-      const result = (await (await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: "hi" } })).json()) as { status: string; reason: string | null }
+      const { id } = (await (await gw.api("/sessions", { method: "POST", json: { provider } })).json()) as {
+        id: string
+      }
+      const result = (await (
+        await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: "hi" } })
+      ).json()) as { status: string; reason: string | null }
       expect(result.status).toBe(provider === "bad" ? "failed" : "completed")
       if (provider === "bad") expect(result.reason).toContain("401")
     }
@@ -102,7 +127,17 @@ describe("auth profiles", () => {
 
   test("probeOnStart marks the gateway degraded with the reason", async () => {
     await using ws = await workspace({
-      config: { providers: { profiles: [{ id: "demo", kind: "demo" }, { id: "gpt", kind: "openai", model: "gpt-test", baseUrl: "http://127.0.0.1:9/v1" }], probeOnStart: true, probeTimeoutMs: 1000 }, controlApi: { port: 0 } },
+      config: {
+        providers: {
+          profiles: [
+            { id: "demo", kind: "demo" },
+            { id: "gpt", kind: "openai", model: "gpt-test", baseUrl: "http://127.0.0.1:9/v1" },
+          ],
+          probeOnStart: true,
+          probeTimeoutMs: 1000,
+        },
+        controlApi: { port: 0 },
+      },
     })
     await using gw = await spawnGateway(ws.path)
     const health = await fetch(`${gw.url}/healthz`)

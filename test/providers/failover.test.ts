@@ -32,11 +32,36 @@ beforeAll(async () => {
   primary = await fakeOpenAI()
   fallback = await fakeAnthropic()
   const profiles = [
-    ...FAULTS.map(([id]) => ({ id, kind: "openai", api: "chat", model: "gpt-test", baseUrl: primary.baseUrl, apiKeyEnv: "FAKE_KEY", ...DEADLINE })),
-    { id: "p400", kind: "openai", api: "chat", model: "gpt-test", baseUrl: primary.baseUrl, apiKeyEnv: "FAKE_KEY", ...DEADLINE },
-    { id: "backup", kind: "anthropic", model: "claude-test", baseUrl: fallback.baseUrl, apiKeyEnv: "FAKE_KEY", ...DEADLINE },
+    ...FAULTS.map(([id]) => ({
+      id,
+      kind: "openai",
+      api: "chat",
+      model: "gpt-test",
+      baseUrl: primary.baseUrl,
+      apiKeyEnv: "FAKE_KEY",
+      ...DEADLINE,
+    })),
+    {
+      id: "p400",
+      kind: "openai",
+      api: "chat",
+      model: "gpt-test",
+      baseUrl: primary.baseUrl,
+      apiKeyEnv: "FAKE_KEY",
+      ...DEADLINE,
+    },
+    {
+      id: "backup",
+      kind: "anthropic",
+      model: "claude-test",
+      baseUrl: fallback.baseUrl,
+      apiKeyEnv: "FAKE_KEY",
+      ...DEADLINE,
+    },
   ]
-  ws = await workspace({ config: { providers: { profiles, failover: { fallbacks: ["backup"] } }, controlApi: { port: 0 } } })
+  ws = await workspace({
+    config: { providers: { profiles, failover: { fallbacks: ["backup"] } }, controlApi: { port: 0 } },
+  })
   gw = await spawnGateway(ws.path, { env: { FAKE_KEY: "test-key" } })
 })
 afterAll(async () => {
@@ -61,7 +86,10 @@ async function events(turnId: string, type: string, count = 1) {
   for (let i = 0; i < 50; i++) {
     const rows = (() => {
       try {
-        return readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { type: string; data: Record<string, unknown> })
+        return readFileSync(file, "utf8")
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line) as { type: string; data: Record<string, unknown> })
       } catch {
         return []
       }
@@ -96,7 +124,9 @@ describe("failover", () => {
   test("cooldowns are visible per provider and failure class", async () => {
     const res = await gw.api("/providers")
     expect(res.status).toBe(200)
-    const { providers } = (await res.json()) as { providers: { id: string; cooldown: { kind: string; remainingMs: number } | null; attempts: number }[] }
+    const { providers } = (await res.json()) as {
+      providers: { id: string; cooldown: { kind: string; remainingMs: number } | null; attempts: number }[]
+    }
     const byId = new Map(providers.map((entry) => [entry.id, entry]))
     for (const [id, , kind] of FAULTS) expect(byId.get(id)?.cooldown?.kind).toBe(kind)
     expect(byId.get("p429")!.cooldown!.remainingMs).toBeGreaterThan(20_000) // retry-after: 30 honoured

@@ -23,9 +23,19 @@ export function build(kind: Kind, baseUrl: string, extra: Partial<Profile> = {})
   return createProvider(profileFor(kind, baseUrl, extra), { credential: keyed() })
 }
 
-export async function collect(provider: Provider, request: Partial<ChatRequest> = {}, signal: AbortSignal = new AbortController().signal): Promise<StreamEvent[]> {
+export async function collect(
+  provider: Provider,
+  request: Partial<ChatRequest> = {},
+  signal: AbortSignal = new AbortController().signal,
+): Promise<StreamEvent[]> {
   const events: StreamEvent[] = []
-  const full: ChatRequest = { system: "be brief", messages: [{ role: "user", parts: [{ type: "text", text: "hi" }] }], tools: [], sessionId: "s", ...request }
+  const full: ChatRequest = {
+    system: "be brief",
+    messages: [{ role: "user", parts: [{ type: "text", text: "hi" }] }],
+    tools: [],
+    sessionId: "s",
+    ...request,
+  }
   for await (const event of provider.stream(full, signal)) events.push(event)
   return events
 }

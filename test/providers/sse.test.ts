@@ -23,7 +23,8 @@ async function all(res: Response): Promise<unknown[]> {
 
 describe("model stream framing", () => {
   test("payloads in order, wherever the chunks are cut; [DONE] ends the stream", async () => {
-    const wire = 'data: {"a":1}\n\ndata: {"b":"x\\ny"}\n\n: keepalive\n\nid: 7\nevent: delta\ndata: {"c":[1,2]}\n\ndata: [DONE]\n\ndata: {"after":true}\n\n'
+    const wire =
+      'data: {"a":1}\n\ndata: {"b":"x\\ny"}\n\n: keepalive\n\nid: 7\nevent: delta\ndata: {"c":[1,2]}\n\ndata: [DONE]\n\ndata: {"after":true}\n\n'
     const whole = await all(response(wire))
     expect(whole).toEqual([{ a: 1 }, { b: "x\ny" }, { c: [1, 2] }])
     // Every possible cut point, including inside "\n\n" and inside a multi-byte character.
@@ -48,12 +49,19 @@ describe("model stream framing", () => {
   })
 
   test("an error event or an error payload is the provider's failure; unparsable data breaks the stream", async () => {
-    const reported = await all(response('data: {"a":1}\n\ndata: {"error":{"message":"The server is overloaded"}}\n\n')).catch((error) => error)
+    const reported = await all(
+      response('data: {"a":1}\n\ndata: {"error":{"message":"The server is overloaded"}}\n\n'),
+    ).catch((error) => error)
     expect(reported).toBeInstanceOf(StreamPayloadError)
     expect((reported as Error).message).toBe("The server is overloaded")
     const signal = new AbortController().signal
-    expect(classify(reported, signal, true)).toMatchObject({ kind: "server", message: "stream error: The server is overloaded" })
-    const named = await all(response('event: error\ndata: {"message":"rate limit reached"}\n\n')).catch((error) => error)
+    expect(classify(reported, signal, true)).toMatchObject({
+      kind: "server",
+      message: "stream error: The server is overloaded",
+    })
+    const named = await all(response('event: error\ndata: {"message":"rate limit reached"}\n\n')).catch(
+      (error) => error,
+    )
     expect(classify(named, signal, true)).toMatchObject({ kind: "rate_limit" })
     const broken = await all(response('data: {"a":\n\n')).catch((error) => error)
     expect(broken).toBeInstanceOf(SyntaxError)

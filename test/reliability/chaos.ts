@@ -46,12 +46,20 @@ export interface StoredTurn {
 }
 
 /** The stored state of the given turns and whether their user messages exist. */
-export function storedTurns(dbFile: string, turnIds: string[], messageIds: string[]): { turns: Map<string, StoredTurn>; messages: Set<string> } {
+export function storedTurns(
+  dbFile: string,
+  turnIds: string[],
+  messageIds: string[],
+): { turns: Map<string, StoredTurn>; messages: Set<string> } {
   const db = new Database(dbFile, { readonly: true })
   try {
     const turns = new Map<string, StoredTurn>()
-    const turn = db.query<{ id: string; status: string; error: string | null }, [string]>("SELECT id, status, error FROM turns WHERE id = ?")
-    const answers = db.query<{ n: number }, [string]>("SELECT count(*) AS n FROM messages WHERE turn_id = ? AND role != 'user'")
+    const turn = db.query<{ id: string; status: string; error: string | null }, [string]>(
+      "SELECT id, status, error FROM turns WHERE id = ?",
+    )
+    const answers = db.query<{ n: number }, [string]>(
+      "SELECT count(*) AS n FROM messages WHERE turn_id = ? AND role != 'user'",
+    )
     for (const id of turnIds) {
       const row = turn.get(id)
       if (row) turns.set(id, { ...row, answers: answers.get(id)!.n })

@@ -102,7 +102,11 @@ test(`kill -9 × ${CYCLES} under load: acknowledged turns survive complete or in
     for (;;) {
       let ack: Ack | null = null
       try {
-        const response = await gw.api(`/sessions/${session}/turn`, { method: "POST", json: { input: random.pick(INPUTS) }, headers: { accept: "text/event-stream" } })
+        const response = await gw.api(`/sessions/${session}/turn`, {
+          method: "POST",
+          json: { input: random.pick(INPUTS) },
+          headers: { accept: "text/event-stream" },
+        })
         if (response.status !== 200) throw new Error(`turn answered ${response.status}: ${await response.text()}`)
         for await (const event of readSse(response)) {
           if (event.event === "turn.accepted") {
@@ -134,7 +138,10 @@ test(`kill -9 × ${CYCLES} under load: acknowledged turns survive complete or in
     token = gw.token
     healthyMs.push(ms)
     const limit = bound()
-    if (ms > limit) throw new Error(`cycle ${cycle}: healthy after ${Math.round(ms)} ms (bound ${Math.round(limit)} ms at load ${loadavg()[0]})`)
+    if (ms > limit)
+      throw new Error(
+        `cycle ${cycle}: healthy after ${Math.round(ms)} ms (bound ${Math.round(limit)} ms at load ${loadavg()[0]})`,
+      )
     // Recovery ran before the listener opened: everything acknowledged so far is settled.
     verify(checked)
     checked = acked.length
@@ -143,7 +150,8 @@ test(`kill -9 × ${CYCLES} under load: acknowledged turns survive complete or in
       break
     }
     if (sessions.length === 0) {
-      for (let i = 0; i < SESSIONS; i++) sessions.push(((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id)
+      for (let i = 0; i < SESSIONS; i++)
+        sessions.push(((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id)
     }
     const clients = Array.from({ length: CLIENTS }, (_, i) => client(gw, sessions[i % SESSIONS]!))
     // The random moment: time itself is the behaviour under test here.

@@ -59,18 +59,35 @@ async function setup(withFallback: boolean): Promise<Setup> {
     apiKeyEnv: "RELIABILITY_OPENAI_KEY",
     ...DEADLINES,
   }))
-  if (withFallback) profiles.push({ id: "backup", kind: "anthropic", model: "claude-test", baseUrl: backup.baseUrl, apiKeyEnv: "RELIABILITY_ANTHROPIC_KEY", ...DEADLINES })
+  if (withFallback)
+    profiles.push({
+      id: "backup",
+      kind: "anthropic",
+      model: "claude-test",
+      baseUrl: backup.baseUrl,
+      apiKeyEnv: "RELIABILITY_ANTHROPIC_KEY",
+      ...DEADLINES,
+    })
   const ws = await workspace({
     config: {
-      providers: { profiles, defaultSessionProvider: "ok", failover: withFallback ? { fallbacks: ["backup"] } : { enabled: false } },
+      providers: {
+        profiles,
+        defaultSessionProvider: "ok",
+        failover: withFallback ? { fallbacks: ["backup"] } : { enabled: false },
+      },
       controlApi: { port: 0, mutationsPerMinute: 100_000_000 },
     },
   })
-  const gw = await spawnGateway(ws.path, { env: { RELIABILITY_OPENAI_KEY: OPENAI_KEY, RELIABILITY_ANTHROPIC_KEY: ANTHROPIC_KEY } })
+  const gw = await spawnGateway(ws.path, {
+    env: { RELIABILITY_OPENAI_KEY: OPENAI_KEY, RELIABILITY_ANTHROPIC_KEY: ANTHROPIC_KEY },
+  })
   const sessions = new Map<string, string[]>()
   for (const id of Object.keys(MATRIX)) {
     const ids: string[] = []
-    for (let i = 0; i < 2; i++) ids.push(((await (await gw.api("/sessions", { method: "POST", json: { provider: id } })).json()) as { id: string }).id)
+    for (let i = 0; i < 2; i++)
+      ids.push(
+        ((await (await gw.api("/sessions", { method: "POST", json: { provider: id } })).json()) as { id: string }).id,
+      )
     sessions.set(id, ids)
   }
   return { ws, gw, sessions }
@@ -113,7 +130,11 @@ describe.each(["alone", "fallback"] as const)("provider faults, %s", (mode) => {
         const turn = plan[next++]!
         const started = performance.now()
         const timer = AbortSignal.timeout(BOUND_MS)
-        const response = await gw.api(`/sessions/${turn.session}/turn`, { method: "POST", json: { input: `turn ${turn.i} on ${turn.profile}` }, signal: timer })
+        const response = await gw.api(`/sessions/${turn.session}/turn`, {
+          method: "POST",
+          json: { input: `turn ${turn.i} on ${turn.profile}` },
+          signal: timer,
+        })
         expect(response.status).toBe(200)
         const body = (await response.json()) as { status: string; reason: string | null; text: string }
         results.push({ profile: turn.profile, ...body, ms: performance.now() - started })
@@ -124,7 +145,8 @@ describe.each(["alone", "fallback"] as const)("provider faults, %s", (mode) => {
     for (const result of results) {
       const expected = mode === "fallback" ? "completed" : MATRIX[result.profile]!.alone
       expect({ profile: result.profile, status: result.status }).toEqual({ profile: result.profile, status: expected })
-      if (result.status === "completed") expect(result.text).toBe(result.profile === "ok" || result.profile === "drip" ? ANSWER : "backup answer")
+      if (result.status === "completed")
+        expect(result.text).toBe(result.profile === "ok" || result.profile === "drip" ? ANSWER : "backup answer")
       else {
         // A clear reason: says what went wrong, not an internal error.
         expect(result.reason ?? "").not.toBe("")
@@ -133,11 +155,19 @@ describe.each(["alone", "fallback"] as const)("provider faults, %s", (mode) => {
       expect(result.ms).toBeLessThan(BOUND_MS)
     }
     const slowest = results.reduce((max, result) => (result.ms > max.ms ? result : max))
-    const reasons = [...new Set(results.filter((result) => result.reason).map((result) => `${result.profile}: ${result.reason!.slice(0, 90)}`))].slice(0, 12)
-    console.info(`faults (${mode}): ${TURNS} turns, slowest ${Math.round(slowest.ms)} ms (${slowest.profile})\n  ${reasons.join("\n  ")}`)
+    const reasons = [
+      ...new Set(
+        results.filter((result) => result.reason).map((result) => `${result.profile}: ${result.reason!.slice(0, 90)}`),
+      ),
+    ].slice(0, 12)
+    console.info(
+      `faults (${mode}): ${TURNS} turns, slowest ${Math.round(slowest.ms)} ms (${slowest.profile})\n  ${reasons.join("\n  ")}`,
+    )
     // Still healthy and answering.
     expect((await gw.api("/healthz")).status).toBe(200)
-    const after = (await (await gw.api(`/sessions/${sessions.get("ok")![0]}/turn`, { method: "POST", json: { input: "still there?" } })).json()) as { status: string }
+    const after = (await (
+      await gw.api(`/sessions/${sessions.get("ok")![0]}/turn`, { method: "POST", json: { input: "still there?" } })
+    ).json()) as { status: string }
     expect(after.status).toBe("completed")
   }, 120_000)
 })

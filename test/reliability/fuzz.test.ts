@@ -25,7 +25,13 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 test(`fuzz: ${COUNT} requests from the OpenAPI document plus garbage: 0 5xx, no crash, memory flat (seed ${SEED})`, async () => {
   await using ws = await workspace({
     config: demoConfig({
-      controlApi: { port: 0, openaiCompatible: true, readToken: READ_TOKEN, maxBodyBytes: 65_536, mutationsPerMinute: 100_000_000 },
+      controlApi: {
+        port: 0,
+        openaiCompatible: true,
+        readToken: READ_TOKEN,
+        maxBodyBytes: 65_536,
+        mutationsPerMinute: 100_000_000,
+      },
       // A valid change request must not start real self-modification (git checkpoints, gate commands).
       evolution: { enabled: false },
     }),
@@ -37,11 +43,22 @@ test(`fuzz: ${COUNT} requests from the OpenAPI document plus garbage: 0 5xx, no 
   expect(ops.length).toBeGreaterThan(15)
   const random = rng(SEED)
   const live: string[] = []
-  for (let i = 0; i < 3; i++) live.push(((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id)
+  for (let i = 0; i < 3; i++)
+    live.push(((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id)
 
   const pathValue = (name: string): string => {
-    if (name === "id") return random.pick([...live, "ses_nope", "ses_", "..%2F..%2Fetc", "%00", encodeURIComponent("ä".repeat(40)), "x".repeat(600)])
-    if (name === "name") return random.pick(["file.read", "file.list", "memory.search", "nope", "%2e%2e%2f", "shell%00"])
+    if (name === "id")
+      return random.pick([
+        ...live,
+        "ses_nope",
+        "ses_",
+        "..%2F..%2Fetc",
+        "%00",
+        encodeURIComponent("ä".repeat(40)),
+        "x".repeat(600),
+      ])
+    if (name === "name")
+      return random.pick(["file.read", "file.list", "memory.search", "nope", "%2e%2e%2f", "shell%00"])
     return random.pick(["ABCD1234", "nope", "%ff", "1".repeat(200)])
   }
   const auth = () => {
@@ -63,20 +80,37 @@ test(`fuzz: ${COUNT} requests from the OpenAPI document plus garbage: 0 5xx, no 
       .map((param) => `${param.name}=${queryValue(param.schema, random)}`)
     if (random.next() < 0.1) query.push(`unknown=${random.int(9)}`)
     const headers: Record<string, string> = { authorization: auth() }
-    if (op.params.some((param) => param.in === "header") && random.next() < 0.5) headers["last-event-id"] = random.pick(["-1", "abc", "1e400", "", "7"])
+    if (op.params.some((param) => param.in === "header") && random.next() < 0.5)
+      headers["last-event-id"] = random.pick(["-1", "abc", "1e400", "", "7"])
     if (random.next() < 0.1) headers.accept = "text/event-stream"
     let body: string | Uint8Array | undefined
     if (op.body) {
       let value = random.next() < 0.25 ? valid(op.body, random) : bend(op.body, random)
       // A real in-place restart would end the run: restart bodies always ask for a dry run (or are not objects).
-      if (op.path.endsWith("/runtime/restart")) value = value && typeof value === "object" && !Array.isArray(value) ? { ...value, dryRun: true } : "not an object"
+      if (op.path.endsWith("/runtime/restart"))
+        value =
+          value && typeof value === "object" && !Array.isArray(value) ? { ...value, dryRun: true } : "not an object"
       const restart = op.path.endsWith("/runtime/restart")
       body = random.next() < 0.05 && !restart ? garbage(random) : JSON.stringify(value)
       // (A form-encoded restart body parses to an object without dryRun: a real restart; so restart stays JSON.)
       headers["content-type"] =
-        random.next() < 0.9 || restart ? "application/json" : random.pick(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=zz", "application/json; charset=utf-16", ""])
+        random.next() < 0.9 || restart
+          ? "application/json"
+          : random.pick([
+              "text/plain",
+              "application/x-www-form-urlencoded",
+              "multipart/form-data; boundary=zz",
+              "application/json; charset=utf-16",
+              "",
+            ])
     }
-    return { method: op.method, path: `${path}${query.length ? `?${query.join("&")}` : ""}`, headers, body, operation: `${op.method} ${op.path}` }
+    return {
+      method: op.method,
+      path: `${path}${query.length ? `?${query.join("&")}` : ""}`,
+      headers,
+      body,
+      operation: `${op.method} ${op.path}`,
+    }
   }
 
   function raw(): FuzzRequest {
@@ -94,7 +128,16 @@ test(`fuzz: ${COUNT} requests from the OpenAPI document plus garbage: 0 5xx, no 
       `/${encodeURIComponent(String.fromCharCode(random.int(0xd7ff)))}`,
     ])
     const sendsBody = ["POST", "PUT", "PATCH", "DELETE"].includes(method)
-    return { method, path, headers: { authorization: auth(), "content-type": random.pick(["application/json", "text/plain", "application/octet-stream"]) }, body: sendsBody ? garbage(random) : undefined, operation: "raw" }
+    return {
+      method,
+      path,
+      headers: {
+        authorization: auth(),
+        "content-type": random.pick(["application/json", "text/plain", "application/octet-stream"]),
+      },
+      body: sendsBody ? garbage(random) : undefined,
+      operation: "raw",
+    }
   }
 
   const failures: { status: number; operation: string; path: string; body: string }[] = []
@@ -105,25 +148,48 @@ test(`fuzz: ${COUNT} requests from the OpenAPI document plus garbage: 0 5xx, no 
     const request = random.next() < 0.85 ? fromDocument() : raw()
     const controller = new AbortController()
     try {
-      const response = await fetch(`${gw.url}${request.path}`, { method: request.method, headers: request.headers, body: request.body, signal: controller.signal, redirect: "manual" })
+      const response = await fetch(`${gw.url}${request.path}`, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        signal: controller.signal,
+        redirect: "manual",
+      })
       // Streams (events, a turn as SSE) stay open: the status is all that is checked.
       controller.abort()
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1)
       // The one 5xx by design (docs/control-api.md, src/api/evolution.ts): evolution is disabled here → 503.
       const disabled = response.status === 503 && request.operation === "POST /control/v1/evolution"
-      if (response.status >= 500 && !disabled) failures.push({ status: response.status, operation: request.operation, path: request.path.slice(0, 100), body: String(request.body).slice(0, 100) })
+      if (response.status >= 500 && !disabled)
+        failures.push({
+          status: response.status,
+          operation: request.operation,
+          path: request.path.slice(0, 100),
+          body: String(request.body).slice(0, 100),
+        })
     } catch (error) {
       // An oversized body may be refused (413) before it is fully sent; the client then sees a reset.
       if (!(error instanceof Error && /ECONNRESET|aborted|socket|closed/i.test(error.message)))
-        throw new Error(`${request.operation} ${request.method} ${request.path.slice(0, 120)}: ${error}\n--- gateway output (tail) ---\n${gw.output().slice(-3000)}`)
+        throw new Error(
+          `${request.operation} ${request.method} ${request.path.slice(0, 120)}: ${error}\n--- gateway output (tail) ---\n${gw.output().slice(-3000)}`,
+        )
     }
     sent++
   }
   // Warm-up: fill what is bounded by design before memory is measured, so "flat" means no leak rather than
   // buffers still filling: the bus keeps the last 4,096 events for Last-Event-ID replay, and sessions'
   // histories are cached. 600 turns publish about 5,000 events.
-  const warmSessions = await Promise.all(Array.from({ length: 4 }, async () => ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id))
-  for (let i = 0; i < 600; i++) await gw.api(`/sessions/${warmSessions[i % 4]}/turn`, { method: "POST", json: { input: `warm-up ${i}: list files` } })
+  const warmSessions = await Promise.all(
+    Array.from(
+      { length: 4 },
+      async () => ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id,
+    ),
+  )
+  for (let i = 0; i < 600; i++)
+    await gw.api(`/sessions/${warmSessions[i % 4]}/turn`, {
+      method: "POST",
+      json: { input: `warm-up ${i}: list files` },
+    })
   const started = performance.now()
   while (sent < COUNT) {
     await Promise.all(Array.from({ length: Math.min(16, COUNT - sent) }, one))
@@ -135,14 +201,21 @@ test(`fuzz: ${COUNT} requests from the OpenAPI document plus garbage: 0 5xx, no 
   const byOperation = new Map<string, { count: number; example: (typeof failures)[number] }>()
   for (const failure of failures) {
     const key = `${failure.status} ${failure.operation}`
-    byOperation.set(key, { count: (byOperation.get(key)?.count ?? 0) + 1, example: byOperation.get(key)?.example ?? failure })
+    byOperation.set(key, {
+      count: (byOperation.get(key)?.count ?? 0) + 1,
+      example: byOperation.get(key)?.example ?? failure,
+    })
   }
-  expect([...byOperation].map(([key, { count, example }]) => `${key} ×${count}: ${example.path} ${example.body}`)).toEqual([])
+  expect(
+    [...byOperation].map(([key, { count, example }]) => `${key} ×${count}: ${example.path} ${example.body}`),
+  ).toEqual([])
   expect(gw.proc.exitCode).toBeNull()
   expect((await gw.api("/healthz")).status).toBe(200)
   expect(endRss).toBeLessThan(warmRss * 1.25)
   const fresh = (await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }
-  const turn = (await (await gw.api(`/sessions/${fresh.id}/turn`, { method: "POST", json: { input: "still alive?" } })).json()) as { status: string }
+  const turn = (await (
+    await gw.api(`/sessions/${fresh.id}/turn`, { method: "POST", json: { input: "still alive?" } })
+  ).json()) as { status: string }
   expect(turn.status).toBe("completed")
   console.info(
     `fuzz: ${sent} requests over ${ops.length} operations in ${Math.round((performance.now() - started) / 1000)} s, RSS ${warmRss.toFixed(1)} → ${endRss.toFixed(1)} MB, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,

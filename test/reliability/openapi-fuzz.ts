@@ -32,7 +32,12 @@ export function operations(document: Schema): Operation[] {
       out.push({
         method: method.toUpperCase(),
         path,
-        params: ((op.parameters ?? []) as Schema[]).map((param) => ({ in: param.in, name: param.name, required: Boolean(param.required), schema: param.schema ?? {} })),
+        params: ((op.parameters ?? []) as Schema[]).map((param) => ({
+          in: param.in,
+          name: param.name,
+          required: Boolean(param.required),
+          schema: param.schema ?? {},
+        })),
         body: op.requestBody?.content?.["application/json"]?.schema ?? null,
       })
     }
@@ -79,7 +84,22 @@ export function valid(schema: Schema, random: Random, depth = 0): unknown {
   }
 }
 
-const WRONG: unknown[] = [null, true, 0, -1, 1e308, -0.5, "", "x".repeat(300), [], {}, [null], { a: [{}] }, "9".repeat(400), Number.MAX_SAFE_INTEGER]
+const WRONG: unknown[] = [
+  null,
+  true,
+  0,
+  -1,
+  1e308,
+  -0.5,
+  "",
+  "x".repeat(300),
+  [],
+  {},
+  [null],
+  { a: [{}] },
+  "9".repeat(400),
+  Number.MAX_SAFE_INTEGER,
+]
 
 /** The valid value, bent in one way. */
 export function bend(schema: Schema, random: Random): unknown {

@@ -30,14 +30,36 @@ test("no configured key or token in anything a full run wrote or answered", asyn
     config: {
       providers: {
         profiles: [
-          { id: "gpt", kind: "openai", api: "chat", model: "gpt-test", baseUrl: llm.baseUrl, apiKeyEnv: "RELIABILITY_OPENAI_KEY" },
-          { id: "leaky", kind: "openai", api: "chat", model: "gpt-test", baseUrl: llm.baseUrl, apiKeyEnv: "RELIABILITY_OPENAI_KEY" },
+          {
+            id: "gpt",
+            kind: "openai",
+            api: "chat",
+            model: "gpt-test",
+            baseUrl: llm.baseUrl,
+            apiKeyEnv: "RELIABILITY_OPENAI_KEY",
+          },
+          {
+            id: "leaky",
+            kind: "openai",
+            api: "chat",
+            model: "gpt-test",
+            baseUrl: llm.baseUrl,
+            apiKeyEnv: "RELIABILITY_OPENAI_KEY",
+          },
         ],
         defaultSessionProvider: "gpt",
         failover: { enabled: false },
       },
       controlApi: { port: 0, openaiCompatible: true },
-      channels: [{ kind: "telegram", tokenEnv: "RELIABILITY_TELEGRAM_TOKEN", apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 1 }],
+      channels: [
+        {
+          kind: "telegram",
+          tokenEnv: "RELIABILITY_TELEGRAM_TOKEN",
+          apiRoot: tg.apiRoot,
+          allowedUsers: [OWNER],
+          pollTimeoutSec: 1,
+        },
+      ],
     },
     files: { "notes.txt": "alpha\nbeta\n" },
   })
@@ -57,13 +79,27 @@ test("no configured key or token in anything a full run wrote or answered", asyn
     await using gw = await spawnGateway(ws.path, { env })
     expect(gw.token).toBe(SECRETS.admin)
     const events = await gw.api("/events")
-    const { id } = JSON.parse(await keep(await gw.api("/sessions", { method: "POST", json: { title: "secrets" } }))) as { id: string }
+    const { id } = JSON.parse(
+      await keep(await gw.api("/sessions", { method: "POST", json: { title: "secrets" } })),
+    ) as { id: string }
 
     // A turn with a tool call, as JSON; one as SSE.
     llm.queue(reply().tool("file.read", { path: "notes.txt" }), reply().text("notes read"))
-    expect(JSON.parse(await keep(await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: "read notes.txt" } })))).toMatchObject({ status: "completed" })
+    expect(
+      JSON.parse(
+        await keep(await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: "read notes.txt" } })),
+      ),
+    ).toMatchObject({ status: "completed" })
     llm.queue(reply().text("streamed answer"))
-    answers.push(await (await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: "stream it" }, headers: { accept: "text/event-stream" } })).text())
+    answers.push(
+      await (
+        await gw.api(`/sessions/${id}/turn`, {
+          method: "POST",
+          json: { input: "stream it" },
+          headers: { accept: "text/event-stream" },
+        })
+      ).text(),
+    )
     // The OpenAI-compatible endpoint.
     llm.queue(reply().text("compatible answer"))
     const compatible = await fetch(`${gw.url}/v1/chat/completions`, {
@@ -73,20 +109,43 @@ test("no configured key or token in anything a full run wrote or answered", asyn
     })
     expect(await keep(compatible)).toContain("compatible answer")
     // A provider that fails and echoes the key back in its error body.
-    const leaky = JSON.parse(await keep(await gw.api("/sessions", { method: "POST", json: { provider: "leaky" } }))) as { id: string }
+    const leaky = JSON.parse(
+      await keep(await gw.api("/sessions", { method: "POST", json: { provider: "leaky" } })),
+    ) as { id: string }
     llm.queue(reply().status(401, { message: `Incorrect API key provided: ${SECRETS.openai}` }))
-    const failed = JSON.parse(await keep(await gw.api(`/sessions/${leaky.id}/turn`, { method: "POST", json: { input: "hi" } }))) as { status: string }
+    const failed = JSON.parse(
+      await keep(await gw.api(`/sessions/${leaky.id}/turn`, { method: "POST", json: { input: "hi" } })),
+    ) as { status: string }
     expect(failed.status).toBe("failed")
     // Telegram: the owner asks, the bot answers.
     llm.queue(reply().text("hello from telegram"))
-    tg.push({ message: { message_id: 1, date: 0, from: { id: OWNER, is_bot: false, first_name: "O" }, chat: { id: OWNER, type: "private" }, text: "hi bot" } })
+    tg.push({
+      message: {
+        message_id: 1,
+        date: 0,
+        from: { id: OWNER, is_bot: false, first_name: "O" },
+        chat: { id: OWNER, type: "private" },
+        text: "hi bot",
+      },
+    })
     await tg.waitFor(() => tg.callsOf("sendMessage", OWNER).length > 0, 15_000, "the bot's reply")
     // Reading everything back.
-    for (const path of ["/status", "/providers", "/tools", `/sessions/${id}?limit=100`, `/sessions/${leaky.id}`, "/usage"]) await keep(await gw.api(path))
+    for (const path of [
+      "/status",
+      "/providers",
+      "/tools",
+      `/sessions/${id}?limit=100`,
+      `/sessions/${leaky.id}`,
+      "/usage",
+    ])
+      await keep(await gw.api(path))
     await keep(await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${SECRETS.read}` } }))
     const exported = await keep(await gw.api(`/sessions/${id}/export`))
     ws.write("exports/api.json", exported)
-    const cli = await runCli(["session", "export", id, "--out", ws.file("exports/cli.json"), "--url", gw.url], { cwd: ws.path, env })
+    const cli = await runCli(["session", "export", id, "--out", ws.file("exports/cli.json"), "--url", gw.url], {
+      cwd: ws.path,
+      env,
+    })
     expect({ code: cli.code, stderr: cli.stderr }).toEqual({ code: 0, stderr: expect.any(String) })
     answers.push(cli.stdout, cli.stderr)
     // The event stream so far (replayed from the start), then a clean stop so every log is flushed.
@@ -103,6 +162,10 @@ test("no configured key or token in anything a full run wrote or answered", asyn
   }
   const everywhere = Object.values(SECRETS)
   expect(findSecrets(ws.path, everywhere)).toEqual([])
-  const leaked = answers.flatMap((text, index) => everywhere.filter((secret) => text.includes(secret)).map((secret) => `answer ${index}: ${secret.slice(0, 6)}… in ${text.slice(0, 160)}`))
+  const leaked = answers.flatMap((text, index) =>
+    everywhere
+      .filter((secret) => text.includes(secret))
+      .map((secret) => `answer ${index}: ${secret.slice(0, 6)}… in ${text.slice(0, 160)}`),
+  )
   expect(leaked).toEqual([])
 }, 60_000)

@@ -33,9 +33,12 @@ describe("session store", () => {
     const db = open(":memory:")
     const store = createSessionStore(db)
     const session = store.create({ provider: "demo" })
-    const text = (sessionId: string) => store.history(sessionId).map((message) => (message.parts[0] as { text: string }).text)
+    const text = (sessionId: string) =>
+      store.history(sessionId).map((message) => (message.parts[0] as { text: string }).text)
     const fromTable = (sessionId: string) =>
-      (db.query("SELECT parts FROM messages WHERE session_id = ? ORDER BY seq").all(sessionId) as { parts: string }[]).map((row) => JSON.parse(row.parts)[0].text)
+      (
+        db.query("SELECT parts FROM messages WHERE session_id = ? ORDER BY seq").all(sessionId) as { parts: string }[]
+      ).map((row) => JSON.parse(row.parts)[0].text)
     const parts = [{ type: "text" as const, text: "one" }]
     store.append({ sessionId: session.id, turnId: null, role: "user", parts })
     expect(text(session.id)).toEqual(["one"])
@@ -53,7 +56,14 @@ describe("session store", () => {
     expect(text(session.id)).toEqual(fromTable(session.id))
     expect(text(session.id)).toEqual(["one", "two"])
     // Inside an outer transaction that commits: there.
-    db.transaction(() => store.append({ sessionId: session.id, turnId: null, role: "assistant", parts: [{ type: "text", text: "three" }] }))()
+    db.transaction(() =>
+      store.append({
+        sessionId: session.id,
+        turnId: null,
+        role: "assistant",
+        parts: [{ type: "text", text: "three" }],
+      }),
+    )()
     store.append({ sessionId: session.id, turnId: null, role: "user", parts: [{ type: "text", text: "four" }] })
     expect(text(session.id)).toEqual(["one", "two", "three", "four"])
     expect(text(session.id)).toEqual(fromTable(session.id))
@@ -68,7 +78,9 @@ describe("session store", () => {
       store.append({ sessionId: other.id, turnId: null, role: "user", parts: [{ type: "text", text: `o${i}` }] })
     }
     const last = store.messages(session.id, { limit: 50 })
-    expect(last.map((message) => (message.parts[0] as { text: string }).text)).toEqual(Array.from({ length: 50 }, (_, i) => `m${70 + i}`))
+    expect(last.map((message) => (message.parts[0] as { text: string }).text)).toEqual(
+      Array.from({ length: 50 }, (_, i) => `m${70 + i}`),
+    )
     const before = store.messages(session.id, { limit: 50, beforeSeq: last[0]!.seq })
     expect((before.at(-1)!.parts[0] as { text: string }).text).toBe("m69")
     expect(store.history(session.id)).toHaveLength(120)
@@ -77,10 +89,19 @@ describe("session store", () => {
   test("a turn's user message is durable with the queued turn; recovery marks open turns interrupted and recounts", () => {
     const store = createSessionStore(open(":memory:"))
     const session = store.create({ provider: "demo" })
-    const { turn, message } = store.beginTurn({ sessionId: session.id, parts: [{ type: "text", text: "hi" }], source: "test" })
+    const { turn, message } = store.beginTurn({
+      sessionId: session.id,
+      parts: [{ type: "text", text: "hi" }],
+      source: "test",
+    })
     expect(turn.status).toBe("queued")
     store.startTurn(turn.id, "demo")
-    store.append({ sessionId: session.id, turnId: turn.id, role: "assistant", parts: [{ type: "text", text: "partial" }] })
+    store.append({
+      sessionId: session.id,
+      turnId: turn.id,
+      role: "assistant",
+      parts: [{ type: "text", text: "partial" }],
+    })
     const recovered = store.recoverInterrupted("crash")
     expect(recovered.map((entry) => [entry.id, entry.status])).toEqual([[turn.id, "interrupted"]])
     expect(store.turn(turn.id)).toMatchObject({ status: "interrupted", error: "crash" })
@@ -93,6 +114,8 @@ describe("session store", () => {
   test("unknown sessions are named in the error", () => {
     const store = createSessionStore(open(":memory:"))
     expect(() => store.require("ses_missing")).toThrow('unknown session "ses_missing"')
-    expect(() => store.beginTurn({ sessionId: "ses_missing", parts: [], source: "test" })).toThrow('unknown session "ses_missing"')
+    expect(() => store.beginTurn({ sessionId: "ses_missing", parts: [], source: "test" })).toThrow(
+      'unknown session "ses_missing"',
+    )
   })
 })

@@ -31,7 +31,12 @@ describe("workspace tools in the compiled binary", () => {
     await using ws = await workspace({
       files: {
         "tools/loud.ts": TOOL,
-        "node_modules/shout/package.json": JSON.stringify({ name: "shout", version: "1.0.0", type: "module", main: "index.js" }),
+        "node_modules/shout/package.json": JSON.stringify({
+          name: "shout",
+          version: "1.0.0",
+          type: "module",
+          main: "index.js",
+        }),
         "node_modules/shout/index.js": "export default (text) => text.toUpperCase() + '!'\n",
       },
     })
@@ -40,11 +45,22 @@ describe("workspace tools in the compiled binary", () => {
     const home = mkdtempSync(join(root(), "home-"))
     const env = { PATH: empty, HOME: home }
 
-    const check = Bun.spawnSync([binary, "tool", "check", "tools/loud.ts"], { cwd: ws.path, env, stdout: "pipe", stderr: "pipe" })
+    const check = Bun.spawnSync([binary, "tool", "check", "tools/loud.ts"], {
+      cwd: ws.path,
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+    })
     expect(check.stdout.toString()).toContain("ok  tools/loud.ts  loud: shouts")
     expect(check.exitCode).toBe(0)
 
-    const proc = Bun.spawn([binary, "start", "--port", "0"], { cwd: ws.path, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+    const proc = Bun.spawn([binary, "start", "--port", "0"], {
+      cwd: ws.path,
+      env,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    })
     try {
       let out = ""
       let url = ""
@@ -59,10 +75,17 @@ describe("workspace tools in the compiled binary", () => {
       expect(url).not.toBe("")
       const token = readFileSync(join(ws.path, ".drost/control-token"), "utf8").trim()
       const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
-      const listing = (await (await fetch(`${url}/control/v1/tools`, { headers })).json()) as { tools: { name: string }[]; rejected: unknown[] }
+      const listing = (await (await fetch(`${url}/control/v1/tools`, { headers })).json()) as {
+        tools: { name: string }[]
+        rejected: unknown[]
+      }
       expect(listing.rejected).toEqual([])
       expect(listing.tools.map((tool) => tool.name)).toContain("loud")
-      const run = await fetch(`${url}/control/v1/tools/loud/execute`, { method: "POST", headers, body: JSON.stringify({ text: "hey" }) })
+      const run = await fetch(`${url}/control/v1/tools/loud/execute`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ text: "hey" }),
+      })
       expect(await run.json()).toMatchObject({ output: "HEY! sdk 0.1.0", isError: false })
     } finally {
       proc.kill("SIGKILL")

@@ -43,7 +43,11 @@ beforeAll(async () => {
     },
   })
   drost = await inProcess(ws.path, {
-    tools: { deny: ["git.commit"], shell: { timeoutMs: 400, outputLimit: 1000 }, web: { timeoutMs: 300, maxBytes: 10_000 } },
+    tools: {
+      deny: ["git.commit"],
+      shell: { timeoutMs: 400, outputLimit: 1000 },
+      web: { timeoutMs: 300, maxBytes: 10_000 },
+    },
   })
 })
 afterAll(async () => {
@@ -59,7 +63,9 @@ describe("file tools", () => {
     const range = await run("file.read", { path: "src/b.ts", offset: 10, limit: 3 })
     expect(range.output).toContain("10  line 10\n11  line 11\n12  line 12")
     expect(range.output).toContain("18 more lines")
-    expect((await run("file.write", { path: "notes/new.md", content: "one\ntwo\n" })).output).toContain("created notes/new.md")
+    expect((await run("file.write", { path: "notes/new.md", content: "one\ntwo\n" })).output).toContain(
+      "created notes/new.md",
+    )
     const twice = await run("file.edit", { path: "src/b.ts", search: "line 1", replace: "x" })
     expect(twice.isError).toBe(true)
     expect(twice.output).toContain("occurs")
@@ -132,8 +138,17 @@ describe("git (isomorphic-git)", () => {
     expect(drost.gw.tools.specs().map((spec) => spec.name)).not.toContain("git.commit")
     // The commit itself (bypassing the policy that denies it here).
     const log = { info() {}, warn() {}, error() {} }
-    const ctx = { sessionId: "s", turnId: "t", callId: "c", workspace: { root: ws.path, tools: "", memory: "", prompts: "" }, signal: new AbortController().signal, log }
-    expect(String(await drost.gw.tools.get("git.commit")!.execute({ message: "second", paths: ["src/a.ts"] }, ctx))).toMatch(/committed \w+ \(1 file\): second/)
+    const ctx = {
+      sessionId: "s",
+      turnId: "t",
+      callId: "c",
+      workspace: { root: ws.path, tools: "", memory: "", prompts: "" },
+      signal: new AbortController().signal,
+      log,
+    }
+    expect(
+      String(await drost.gw.tools.get("git.commit")!.execute({ message: "second", paths: ["src/a.ts"] }, ctx)),
+    ).toMatch(/committed \w+ \(1 file\): second/)
     expect((await run("git.log", {})).output).toMatch(/ {4}second[\s\S]* {4}first/)
     const show = await run("git.show", {})
     expect(show.output).toContain("+++ b/src/a.ts")

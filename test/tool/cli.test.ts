@@ -18,13 +18,21 @@ describe("drost tool", () => {
     const again = await runCli(["tool", "new", "my.basic"], { cwd: ws.path })
     expect(again.code).toBe(1)
     expect(again.stderr).toContain("already exists; pass --force")
-    expect((await runCli(["tool", "new", "x", "--template", "nope"], { cwd: ws.path })).stderr).toContain("unknown template")
+    expect((await runCli(["tool", "new", "x", "--template", "nope"], { cwd: ws.path })).stderr).toContain(
+      "unknown template",
+    )
 
     const check = await runCli(["tool", "check"], { cwd: ws.path })
     expect(check.code).toBe(0)
-    for (const template of ["basic", "fetch", "shell", "file"]) expect(check.stdout).toContain(`ok  tools/my-${template}.ts  my.${template}`)
+    for (const template of ["basic", "fetch", "shell", "file"])
+      expect(check.stdout).toContain(`ok  tools/my-${template}.ts  my.${template}`)
 
-    const tests = Bun.spawnSync([process.execPath, "test", "tools/"], { cwd: ws.path, stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } })
+    const tests = Bun.spawnSync([process.execPath, "test", "tools/"], {
+      cwd: ws.path,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, NO_COLOR: "1" },
+    })
     const report = tests.stderr.toString()
     expect(report).toContain("5 pass")
     expect(report).toContain("0 fail")

@@ -54,14 +54,26 @@ const attempts: [string, string, () => unknown][] = [
   ["shell cat absolute", "shell", () => ({ command: `cat ${abs()}`, cwd: "scratch" })],
   ["shell cat symlinked file", "shell", () => ({ command: "cat ../secret-link", cwd: "scratch" })],
   ["shell cat through symlinked folder", "shell", () => ({ command: "cat link-up/secret.txt", cwd: "scratch" })],
-  ["shell cd .. twice", "shell", () => ({ command: `cd ../.. && cat ${outside.split("/").at(-1)}/secret.txt`, cwd: "scratch" })],
+  [
+    "shell cd .. twice",
+    "shell",
+    () => ({ command: `cd ../.. && cat ${outside.split("/").at(-1)}/secret.txt`, cwd: "scratch" }),
+  ],
   ["shell write outside", "shell", () => ({ command: `echo pwned > ${join(outside, "new.txt")}`, cwd: "scratch" })],
   ["shell $HOME", "shell", () => ({ command: "cat $HOME/.profile", cwd: "scratch" })],
   ["shell ~", "shell", () => ({ command: "cat ~/.profile", cwd: "scratch" })],
   ["shell $(…)", "shell", () => ({ command: "cat $(echo /etc/passwd)", cwd: "scratch" })],
   ["shell backticks", "shell", () => ({ command: "cat `echo /etc/passwd`", cwd: "scratch" })],
-  ["shell interpreter with absolute path", "shell", () => ({ command: `python3 -c "print(open('${abs()}').read())"`, cwd: "scratch" })],
-  ["shell interpreter with ..", "shell", () => ({ command: `node -e "process.chdir('..'); process.chdir('..')"`, cwd: "scratch" })],
+  [
+    "shell interpreter with absolute path",
+    "shell",
+    () => ({ command: `python3 -c "print(open('${abs()}').read())"`, cwd: "scratch" }),
+  ],
+  [
+    "shell interpreter with ..",
+    "shell",
+    () => ({ command: `node -e "process.chdir('..'); process.chdir('..')"`, cwd: "scratch" }),
+  ],
   ["shell symlink to /", "shell", () => ({ command: "ln -s / root-link", cwd: "scratch" })],
   ["shell cwd outside", "shell", () => ({ command: "cat secret.txt", cwd: `../${outside.split("/").at(-1)}` })],
   ["shell cwd in an immutable root", "shell", () => ({ command: "echo hi > new.txt", cwd: "." })],
@@ -75,7 +87,8 @@ describe("escape battery", () => {
     for (const [label, tool, args] of attempts) {
       const result = await runTool(drost.gw, tool, args())
       if (!result.isError || result.output.includes(SECRET)) succeeded.push(`${label}: ${result.output.slice(0, 200)}`)
-      else expect(result.output).toMatch(/outside the roots|refused|writable root|broken symbolic|not (?:a|an) |allowed/i)
+      else
+        expect(result.output).toMatch(/outside the roots|refused|writable root|broken symbolic|not (?:a|an) |allowed/i)
     }
     expect(succeeded).toEqual([])
     expect(readFileSync(join(outside, "secret.txt"), "utf8")).toBe(`${SECRET}\n`)
@@ -88,9 +101,14 @@ describe("escape battery", () => {
   test("the same tools work inside the roots", async () => {
     expect((await runTool(drost.gw, "file.read", { path: "README.md" })).output).toContain("inside readme")
     expect((await runTool(drost.gw, "file.write", { path: "scratch/ok.txt", content: "fine\n" })).isError).toBe(false)
-    expect((await runTool(drost.gw, "file.edit", { path: "scratch/ok.txt", search: "fine", replace: "edited" })).isError).toBe(false)
+    expect(
+      (await runTool(drost.gw, "file.edit", { path: "scratch/ok.txt", search: "fine", replace: "edited" })).isError,
+    ).toBe(false)
     expect(readFileSync(join(ws.path, "scratch/ok.txt"), "utf8")).toBe("edited\n")
-    const shell = await runTool(drost.gw, "shell", { command: "cat ../README.md && echo made > made.txt", cwd: "scratch" })
+    const shell = await runTool(drost.gw, "shell", {
+      command: "cat ../README.md && echo made > made.txt",
+      cwd: "scratch",
+    })
     expect(shell.isError).toBe(false)
     expect(shell.output).toContain("inside readme")
     expect(readFileSync(join(ws.path, "scratch/made.txt"), "utf8")).toBe("made\n")

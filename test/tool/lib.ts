@@ -30,7 +30,13 @@ export const wire = (name: string) => name.replace(/[^a-zA-Z0-9_-]/g, "_")
 export async function inProcess(dir: string, config: Record<string, unknown> = {}): Promise<InProcess> {
   const llm = await fakeOpenAI({ key: null })
   process.env.DROST_FAKE_KEY = "test-key"
-  const profile = { id: "llm", kind: "openai-compatible", baseUrl: llm.baseUrl, apiKeyEnv: "DROST_FAKE_KEY", model: "local-model" }
+  const profile = {
+    id: "llm",
+    kind: "openai-compatible",
+    baseUrl: llm.baseUrl,
+    apiKeyEnv: "DROST_FAKE_KEY",
+    model: "local-model",
+  }
   const resolved = resolveConfig({ providers: { profiles: [profile] }, controlApi: { port: 0 }, ...config }, dir, null)
   const gw = await startGateway(resolved, { lock: false })
   const session = gw.sessions.create({ channel: "test" })
@@ -43,7 +49,8 @@ export async function inProcess(dir: string, config: Record<string, unknown> = {
       const before = llm.hits.length
       const results: { output: string; isError: boolean }[] = []
       const off = gw.bus.subscribe(ToolEvent.Completed, (event) => {
-        if (event.data.sessionId === session.id) results.push({ output: event.data.output, isError: event.data.isError })
+        if (event.data.sessionId === session.id)
+          results.push({ output: event.data.output, isError: event.data.isError })
       })
       try {
         const accepted = gw.sessions.prompt({ sessionId: session.id, text: `please call ${name}` })
@@ -71,6 +78,12 @@ export function runTool(gw: Gateway, name: string, args: unknown) {
   return gw.tools.run({
     name,
     args,
-    context: { sessionId: "test", turnId: "t", callId: "c", workspace: { root, tools: `${root}/tools`, memory: `${root}/memory`, prompts: `${root}/prompts` }, signal: new AbortController().signal },
+    context: {
+      sessionId: "test",
+      turnId: "t",
+      callId: "c",
+      workspace: { root, tools: `${root}/tools`, memory: `${root}/memory`, prompts: `${root}/prompts` },
+      signal: new AbortController().signal,
+    },
   })
 }

@@ -16,7 +16,8 @@ let drost: InProcess
 
 async function connected() {
   const status = () => drost.gw.toolset.mcp.status()[0]
-  if (status()?.state !== "connected") await drost.gw.bus.once(ToolsEvent.McpConnected, (data) => data.server === "everything", 15_000)
+  if (status()?.state !== "connected")
+    await drost.gw.bus.once(ToolsEvent.McpConnected, (data) => data.server === "everything", 15_000)
   return status()!
 }
 
@@ -24,7 +25,9 @@ beforeAll(async () => {
   process.env.DROST_TEST_PARENT_SECRET = "parent-secret-value"
   ws = await workspace()
   drost = await inProcess(ws.path, {
-    mcp: { servers: { everything: { command: "bun", args: [SERVER, "stdio"], env: { GIVEN_TO_SERVER: "given-value" } } } },
+    mcp: {
+      servers: { everything: { command: "bun", args: [SERVER, "stdio"], env: { GIVEN_TO_SERVER: "given-value" } } },
+    },
   })
   await connected()
 })

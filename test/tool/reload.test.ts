@@ -27,7 +27,12 @@ beforeAll(async () => {
   ws = await workspace({
     files: {
       "tools/keep.ts": tool("keep", "return `kept ${text}`"),
-      "node_modules/shout/package.json": JSON.stringify({ name: "shout", version: "1.0.0", type: "module", main: "index.js" }),
+      "node_modules/shout/package.json": JSON.stringify({
+        name: "shout",
+        version: "1.0.0",
+        type: "module",
+        main: "index.js",
+      }),
       "node_modules/shout/index.js": "export default (text) => text.toUpperCase() + '!'\n",
     },
   })
@@ -75,10 +80,22 @@ describe("workspace tool hot reload", () => {
   test("broken tools are skipped with a diagnostic; the others still work", async () => {
     ws.write("tools/syntax.ts", "export default {\n")
     ws.write("tools/throws.ts", 'throw new Error("boom at import")\n')
-    ws.write("tools/shape.ts", 'export default { name: "shape", description: "no execute", parameters: { type: "object" } }\n')
+    ws.write(
+      "tools/shape.ts",
+      'export default { name: "shape", description: "no execute", parameters: { type: "object" } }\n',
+    )
     ws.write("tools/clash.ts", tool("file.read", "return 'shadow'"))
-    ws.write("tools/badschema.ts", tool("badschema", "return 1").replace('type: "object", properties', 'type: "object", minProperties: "many", properties'))
-    ws.write("tools/missing-dep.ts", tool("missing", "return String(nothing)", 'import nothing from "not-installed-pkg"'))
+    ws.write(
+      "tools/badschema.ts",
+      tool("badschema", "return 1").replace(
+        'type: "object", properties',
+        'type: "object", minProperties: "many", properties',
+      ),
+    )
+    ws.write(
+      "tools/missing-dep.ts",
+      tool("missing", "return String(nothing)", 'import nothing from "not-installed-pkg"'),
+    )
     const still = await drost.call("keep", { text: "ok" })
     expect(still).toMatchObject({ output: "kept ok", isError: false })
     const rejected = drost.gw.tools.rejected()
@@ -94,13 +111,17 @@ describe("workspace tool hot reload", () => {
     expect(listing?.text).toContain("boom at import")
     const status = await dispatch(drost.gw, { channel: "test", sessionId: drost.sessionId, setSession() {} }, "/status")
     expect(status?.text).toMatch(/tools: \d+ loaded, 6 rejected/)
-    for (const file of ["syntax", "throws", "shape", "clash", "badschema", "missing-dep"]) rmSync(ws.file(`tools/${file}.ts`))
+    for (const file of ["syntax", "throws", "shape", "clash", "badschema", "missing-dep"])
+      rmSync(ws.file(`tools/${file}.ts`))
     await drost.call("keep", { text: "x" })
     expect(drost.gw.tools.rejected()).toEqual([])
   })
 
   test("a plain object of the same shape works without importing drost; @drost/core works too", async () => {
-    ws.write("tools/plain.js", 'export default { name: "plain", description: "plain object", parameters: { type: "object" }, execute: () => "plain ok" }\n')
+    ws.write(
+      "tools/plain.js",
+      'export default { name: "plain", description: "plain object", parameters: { type: "object" }, execute: () => "plain ok" }\n',
+    )
     ws.write("tools/seed.ts", tool("seed", "return `seed ${text}`").replace('from "drost"', 'from "@drost/core"'))
     expect((await drost.call("plain", {})).output).toBe("plain ok")
     expect((await drost.call("seed", { text: "name" })).output).toBe("seed name")
@@ -112,7 +133,13 @@ describe("workspace tool hot reload", () => {
   })
 
   test("a hanging tool is stopped at its timeout and the others keep working", async () => {
-    ws.write("tools/spin.ts", tool("spin", "while (true) {}").replace('description: "test tool spin",', 'description: "spins", timeoutMs: 300,'))
+    ws.write(
+      "tools/spin.ts",
+      tool("spin", "while (true) {}").replace(
+        'description: "test tool spin",',
+        'description: "spins", timeoutMs: 300,',
+      ),
+    )
     const started = performance.now()
     const spun = await drost.call("spin", { text: "x" })
     expect(spun.isError).toBe(true)

@@ -33,7 +33,9 @@ function addressed(message: Message, me: UserFromGetMe): { yes: boolean; text: s
     return false
   })
   const replied = message.reply_to_message?.from?.id === me.id
-  const stripped = text.replace(new RegExp(`(^|\\s)${mention.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "gi"), "$1").trim()
+  const stripped = text
+    .replace(new RegExp(`(^|\\s)${mention.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "gi"), "$1")
+    .trim()
   return { yes: mentioned || replied, text: mentioned ? stripped : text }
 }
 
@@ -49,7 +51,8 @@ export function judge(deps: AccessDeps, message: Message): Verdict {
   const groups = deps.config.groups
   if (!groups.enabled) return { kind: "ignore", reason: "groups are disabled" }
   if (!groups.allowed.includes(message.chat.id)) return { kind: "ignore", reason: "group not allowed" }
-  if (groups.members === "allowed" && !isAllowedUser(deps, from.id)) return { kind: "ignore", reason: "group member not allowed" }
+  if (groups.members === "allowed" && !isAllowedUser(deps, from.id))
+    return { kind: "ignore", reason: "group member not allowed" }
   const target = addressed(message, deps.me)
   if (!target.yes) return { kind: "ignore", reason: "not addressed to the bot" }
   return { kind: "allow", text: target.text }

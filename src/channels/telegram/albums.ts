@@ -31,7 +31,10 @@ export function createAlbums(waitMs: number, ready: (album: Album) => void) {
       const groupId = message.media_group_id ?? String(updateId)
       const current = open.get(chatId)
       const closed = current && current.album.groupId !== groupId ? take(chatId) : null
-      const entry = open.get(chatId) ?? { album: { chatId, groupId, updateIds: [], messages: [] }, timer: setTimeout(() => {}, 0) }
+      const entry = open.get(chatId) ?? {
+        album: { chatId, groupId, updateIds: [], messages: [] },
+        timer: setTimeout(() => {}, 0),
+      }
       clearTimeout(entry.timer)
       entry.album.updateIds.push(updateId)
       entry.album.messages.push(message)

@@ -88,14 +88,22 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     const chatId = message.chat.id
     const known = store.session(botId, chatId)
     if (known && gw.store.get(known)) return known
-    const title = message.chat.type === "private" ? `Telegram: ${message.from?.username ? `@${message.from.username}` : (message.from?.first_name ?? chatId)}` : `Telegram: ${message.chat.title ?? chatId}`
+    const title =
+      message.chat.type === "private"
+        ? `Telegram: ${message.from?.username ? `@${message.from.username}` : (message.from?.first_name ?? chatId)}`
+        : `Telegram: ${message.chat.title ?? chatId}`
     const session = gw.sessions.create({ channel: "telegram", channelKey: `${botId}:${chatId}`, title })
     store.setSession(botId, chatId, session.id)
     return session.id
   }
 
   /** Make the message durable (and the updates handled) in one transaction, then stream the answer. */
-  const converse = async (message: Message, updateIds: number[], text: string, images: { mediaType: string; data: string }[]) => {
+  const converse = async (
+    message: Message,
+    updateIds: number[],
+    text: string,
+    images: { mediaType: string; data: string }[],
+  ) => {
     const sessionId = sessionFor(message)
     const replyTo = message.chat.type === "private" ? undefined : message.message_id
     const accept = () =>
@@ -104,14 +112,16 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
         store.done(botId, updateIds)
         return accepted
       })
-    await streamReply({ api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo }, sessionId, accept).catch(
-      async (error: unknown) => {
-        // Stopping: the update stays in the inbox and is handled after the restart. A full queue: say so.
-        if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
-        await send(message.chat.id, `⚠️ ${error.message}`)
-        done(updateIds)
-      },
-    )
+    await streamReply(
+      { api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo },
+      sessionId,
+      accept,
+    ).catch(async (error: unknown) => {
+      // Stopping: the update stays in the inbox and is handled after the restart. A full queue: say so.
+      if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
+      await send(message.chat.id, `⚠️ ${error.message}`)
+      done(updateIds)
+    })
   }
 
   const runAlbum = async (album: Album) => {
@@ -121,16 +131,25 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
       const ref = imageOf(item)
       if (ref) images.push(await download(bot.api, (path) => `${apiRoot}/file/bot${token.token}/${path}`, ref))
     }
-    const caption = album.messages.map((item) => item.caption ?? "").filter(Boolean).join("\n")
+    const caption = album.messages
+      .map((item) => item.caption ?? "")
+      .filter(Boolean)
+      .join("\n")
     await converse(first, album.updateIds, caption, images)
   }
   const albums = createAlbums(config.albumWaitMs, (album) => void lane(album.chatId, () => runAlbum(album)))
 
   const pair = async (message: Message, updateId: number) => {
     const from = message.from!
-    const name = [from.first_name, from.last_name].filter(Boolean).join(" ") + (from.username ? ` (@${from.username})` : "")
+    const name =
+      [from.first_name, from.last_name].filter(Boolean).join(" ") + (from.username ? ` (@${from.username})` : "")
     const result = store.pairingFor({ botId, userId: from.id, chatId: message.chat.id, name })
-    gw.bus.publish(TelegramEvent.PairingRequested, { bot: botId, userId: from.id, chatId: message.chat.id, created: Boolean(result?.created) })
+    gw.bus.publish(TelegramEvent.PairingRequested, {
+      bot: botId,
+      userId: from.id,
+      chatId: message.chat.id,
+      created: Boolean(result?.created),
+    })
     const last = pairingSent.get(from.id) ?? 0
     if (result && (result.created || Date.now() - last > 60_000)) {
       pairingSent.set(from.id, Date.now())
@@ -147,12 +166,27 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
   const command = async (message: Message, updateId: number, text: string) => {
     const chatId = message.chat.id
     if (/^\/start(@\S+)?(\s|$)/i.test(text)) {
-      await send(chatId, "Hello! Send a message to talk to the agent. /help lists the commands, /new starts a fresh session.")
+      await send(
+        chatId,
+        "Hello! Send a message to talk to the agent. /help lists the commands, /new starts a fresh session.",
+      )
       return done([updateId])
     }
-    const reply = await dispatch(gw, { channel: "telegram", sessionId: store.session(botId, chatId), setSession: (id) => store.setSession(botId, chatId, id) }, text)
+    const reply = await dispatch(
+      gw,
+      {
+        channel: "telegram",
+        sessionId: store.session(botId, chatId),
+        setSession: (id) => store.setSession(botId, chatId, id),
+      },
+      text,
+    )
     if (!reply) return false
-    await send(chatId, reply.text, reply.text.includes("\n") ? `<pre>${escapeHtml(reply.text)}</pre>` : escapeHtml(reply.text))
+    await send(
+      chatId,
+      reply.text,
+      reply.text.includes("\n") ? `<pre>${escapeHtml(reply.text)}</pre>` : escapeHtml(reply.text),
+    )
     done([updateId])
     return true
   }
@@ -163,7 +197,12 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     const chatId = message.chat.id
     const verdict = judge(access, message)
     if (verdict.kind === "ignore") {
-      gw.bus.publish(TelegramEvent.Ignored, { bot: botId, userId: message.from?.id ?? 0, chatId, reason: verdict.reason })
+      gw.bus.publish(TelegramEvent.Ignored, {
+        bot: botId,
+        userId: message.from?.id ?? 0,
+        chatId,
+        reason: verdict.reason,
+      })
       return done([update.update_id])
     }
     if (verdict.kind === "pair") return await pair(message, update.update_id)
@@ -217,7 +256,11 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
         break
       } catch (error) {
         const failure = classify(error)
-        health(failure.kind === "unauthorized" ? `invalid bot token (Telegram answered ${failure.message}); fix the token and restart` : `cannot reach Telegram (${failure.message}); retrying`)
+        health(
+          failure.kind === "unauthorized"
+            ? `invalid bot token (Telegram answered ${failure.message}); fix the token and restart`
+            : `cannot reach Telegram (${failure.message}); retrying`,
+        )
         log.warn("getMe failed", { kind: failure.kind, error: failure.message })
         await sleep(failure.kind === "unauthorized" ? 60_000 : Math.min(30_000, 1000 * 2 ** attempt))
       }
@@ -231,8 +274,18 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
       .map(([name, spec]) => ({ command: name, description: spec.help.slice(0, 256) }))
     await bot.api.setMyCommands(commands).catch((error) => log.warn("setMyCommands failed", { error: String(error) }))
     await bot.api.deleteWebhook().catch((error) => log.warn("deleteWebhook failed", { error: String(error) }))
-    poller = createPoller({ api: bot.api, store, botId, timeoutSec: config.pollTimeoutSec, stallMs: config.stallMs, log, health })
-    const sink = createConcurrentSink<Update>({ consume: (update) => bot.handleUpdate(update) }, async (error) => log.error("update handler failed", { error: String(error) }))
+    poller = createPoller({
+      api: bot.api,
+      store,
+      botId,
+      timeoutSec: config.pollTimeoutSec,
+      stallMs: config.stallMs,
+      log,
+      health,
+    })
+    const sink = createConcurrentSink<Update>({ consume: (update) => bot.handleUpdate(update) }, async (error) =>
+      log.error("update handler failed", { error: String(error) }),
+    )
     runner = createRunner(createSource(poller.supplier), sink)
     runner.start()
     notifier = setInterval(() => void notifyApprovals(), 2000)

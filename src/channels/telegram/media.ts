@@ -15,7 +15,9 @@ export interface ImageRef {
 
 export function imageOf(message: Message): ImageRef | null {
   if (message.photo?.length) {
-    const largest = message.photo.reduce((best, size) => (size.width * size.height > best.width * best.height ? size : best))
+    const largest = message.photo.reduce((best, size) =>
+      size.width * size.height > best.width * best.height ? size : best,
+    )
     return { fileId: largest.file_id, mediaType: "image/jpeg" }
   }
   const document = message.document
@@ -43,10 +45,15 @@ export function unsupported(message: Message): string | null {
   return "this kind of message"
 }
 
-export async function download(api: Api, fileUrl: (path: string) => string, image: ImageRef): Promise<{ mediaType: string; data: string }> {
+export async function download(
+  api: Api,
+  fileUrl: (path: string) => string,
+  image: ImageRef,
+): Promise<{ mediaType: string; data: string }> {
   const file = await api.getFile(image.fileId)
   if (!file.file_path) throw new Error("Telegram returned no file path")
-  if ((file.file_size ?? 0) > MAX_BYTES) throw new Error(`the image is ${file.file_size} bytes; the limit is ${MAX_BYTES}`)
+  if ((file.file_size ?? 0) > MAX_BYTES)
+    throw new Error(`the image is ${file.file_size} bytes; the limit is ${MAX_BYTES}`)
   const response = await fetch(fileUrl(file.file_path), { signal: AbortSignal.timeout(60_000) })
   if (!response.ok) throw new Error(`download failed: HTTP ${response.status}`)
   const bytes = new Uint8Array(await response.arrayBuffer())

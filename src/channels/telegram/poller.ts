@@ -51,7 +51,8 @@ export function createPoller(deps: PollerDeps) {
   const acquire = (): boolean => {
     const result = store.lease(botId, holder, LEASE_TTL_MS, holderAlive)
     if (!result.ok) {
-      if (leased || failures === 0) log.warn("another gateway holds the polling lease for this bot", { bot: botId, holder: result.holder })
+      if (leased || failures === 0)
+        log.warn("another gateway holds the polling lease for this bot", { bot: botId, holder: result.holder })
       deps.health(`another gateway (${result.holder}) is polling this bot; this one waits for its lease to expire`)
       leased = false
       return false
@@ -75,7 +76,10 @@ export function createPoller(deps: PollerDeps) {
         const pending = replay
         replay = null
         if (pending.length) {
-          log.info("replaying updates a previous run received but did not finish", { bot: botId, count: pending.length })
+          log.info("replaying updates a previous run received but did not finish", {
+            bot: botId,
+            count: pending.length,
+          })
           return pending
         }
       }
@@ -90,7 +94,12 @@ export function createPoller(deps: PollerDeps) {
         lastPoll = Date.now()
         try {
           const updates = await api.getUpdates(
-            { offset: store.offset(botId), limit: Math.max(1, Math.min(batchSize, 100)), timeout: deps.timeoutSec, allowed_updates: ["message"] },
+            {
+              offset: store.offset(botId),
+              limit: Math.max(1, Math.min(batchSize, 100)),
+              timeout: deps.timeoutSec,
+              allowed_updates: ["message"],
+            },
             AbortSignal.any([signal, stall.signal]) as unknown as typeof polyfilled,
           )
           if (failures > 0) log.info("polling recovered", { bot: botId, after: failures })
@@ -107,9 +116,12 @@ export function createPoller(deps: PollerDeps) {
           }
           const failure = classify(error)
           const wait = failure.kind === "unauthorized" ? 60_000 : backoff()
-          if (failure.kind === "unauthorized") deps.health(`invalid bot token (Telegram answered ${failure.message}); fix the token and restart`)
+          if (failure.kind === "unauthorized")
+            deps.health(`invalid bot token (Telegram answered ${failure.message}); fix the token and restart`)
           else if (failure.kind === "conflict")
-            deps.health(`409 Conflict: another program is polling this bot or a webhook is set (${failure.message}); stop it or run "deleteWebhook"`)
+            deps.health(
+              `409 Conflict: another program is polling this bot or a webhook is set (${failure.message}); stop it or run "deleteWebhook"`,
+            )
           else if (failures >= 3) deps.health(`cannot reach Telegram (${failure.message}); retrying`)
           log.warn("getUpdates failed", { bot: botId, kind: failure.kind, error: failure.message, retryInMs: wait })
           await sleep(wait, signal)

@@ -43,7 +43,9 @@ function decodeEntities(text: string): string {
   return text.replace(ENTITY, (match, name: string, dec?: string, hex?: string) => {
     if (dec) return String.fromCodePoint(Number(dec))
     if (hex) return String.fromCodePoint(Number.parseInt(hex, 16))
-    return ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" } as Record<string, string>)[name.toLowerCase()] ?? match
+    return (
+      ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" } as Record<string, string>)[name.toLowerCase()] ?? match
+    )
   })
 }
 const LANG = /^[A-Za-z0-9_+#.-]{1,32}$/
@@ -75,7 +77,8 @@ function inlineToken(token: Token, bare: boolean): Pair {
     case "link": {
       const link = token as Tokens.Link
       const label = inline(link.tokens, true)
-      if (bare || !SAFE_URL.test(link.href)) return label.text === link.href ? label : join([label, plain(` (${link.href})`)])
+      if (bare || !SAFE_URL.test(link.href))
+        return label.text === link.href ? label : join([label, plain(` (${link.href})`)])
       return wrap("a", label.text ? label : plain(link.href), ` href="${escapeHtml(link.href)}"`)
     }
     case "image": {
@@ -91,7 +94,9 @@ function inlineToken(token: Token, bare: boolean): Pair {
       return plain(token.text ?? token.raw)
     default: {
       const nested = (token as { tokens?: Token[] }).tokens
-      return nested?.length ? inline(nested, bare) : plain(decodeEntities((token as { text?: string }).text ?? token.raw))
+      return nested?.length
+        ? inline(nested, bare)
+        : plain(decodeEntities((token as { text?: string }).text ?? token.raw))
     }
   }
 }
@@ -107,7 +112,8 @@ function list(token: Tokens.List, depth: number, quoted: boolean): Pair {
         parts.push(plain((child as Tokens.Checkbox).checked ? "☑" : "☐"))
         continue
       }
-      const part = child.type === "list" ? list(child as Tokens.List, depth + 1, quoted) : block(child, depth + 1, quoted)
+      const part =
+        child.type === "list" ? list(child as Tokens.List, depth + 1, quoted) : block(child, depth + 1, quoted)
       const after = parts.length === 0 ? "" : parts.at(-1)!.text.match(/^[☐☑]$/) ? " " : "\n"
       if (part.text) parts.push(join([plain(child.type === "list" ? "\n" : after), part]))
     }
@@ -120,7 +126,11 @@ function table(token: Tokens.Table): Pair {
   const cell = (c: Tokens.TableCell) => inline(c.tokens, true).text.replace(/\s+/g, " ").trim()
   const rows = [token.header.map(cell), ...token.rows.map((row) => row.map(cell))]
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length)))
-  const line = (row: string[]) => row.map((value, column) => value.padEnd(widths[column]!)).join(" │ ").trimEnd()
+  const line = (row: string[]) =>
+    row
+      .map((value, column) => value.padEnd(widths[column]!))
+      .join(" │ ")
+      .trimEnd()
   const rule = widths.map((width) => "─".repeat(width)).join("─┼─")
   const text = [line(rows[0]!), rule, ...rows.slice(1).map(line)].join("\n")
   return { html: `<pre>${escapeHtml(text)}</pre>`, text }
@@ -144,7 +154,10 @@ function block(token: Token, depth: number, quoted: boolean): Pair {
       return { html: code.html, text: code.text }
     }
     case "blockquote": {
-      const inner = join((token as Tokens.Blockquote).tokens.map((child) => block(child, depth, true)).filter((pair) => pair.text), "\n")
+      const inner = join(
+        (token as Tokens.Blockquote).tokens.map((child) => block(child, depth, true)).filter((pair) => pair.text),
+        "\n",
+      )
       // Telegram rejects a blockquote inside a blockquote: the inner one is flattened.
       return quoted ? inner : wrap("blockquote", inner)
     }

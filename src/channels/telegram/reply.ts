@@ -78,8 +78,14 @@ export function streamReply(deps: ReplyDeps, sessionId: string, accept: () => Ac
   let typing: ReturnType<typeof setInterval> | null = null
 
   // In groups the answer is attached to the question; only the first message of an answer needs it.
-  const replyOptions = () => (deps.replyTo && messageId === null ? { reply_parameters: { message_id: deps.replyTo, allow_sending_without_reply: true } } : {})
-  const sendTyping = () => void api.sendChatAction(chatId, "typing").catch((error) => log.debug("typing action failed", { error: String(error) }))
+  const replyOptions = () =>
+    deps.replyTo && messageId === null
+      ? { reply_parameters: { message_id: deps.replyTo, allow_sending_without_reply: true } }
+      : {}
+  const sendTyping = () =>
+    void api
+      .sendChatAction(chatId, "typing")
+      .catch((error) => log.debug("typing action failed", { error: String(error) }))
   const text = (): Extract<Item, { kind: "text" }> => {
     const last = items.at(-1)
     if (last?.kind === "text") return last
@@ -109,9 +115,12 @@ export function streamReply(deps: ReplyDeps, sessionId: string, accept: () => Ac
   }
   const schedule = () => {
     if (timer || finished) return
-    timer = setTimeout(() => {
-      inflight = inflight.then(flush)
-    }, Math.max(0, pacer.readyIn()))
+    timer = setTimeout(
+      () => {
+        inflight = inflight.then(flush)
+      },
+      Math.max(0, pacer.readyIn()),
+    )
   }
 
   const on = <E extends EventDef>(def: E, handler: (data: Payload<E>) => void) =>
@@ -140,7 +149,9 @@ export function streamReply(deps: ReplyDeps, sessionId: string, accept: () => Ac
       schedule()
     }),
     on(ToolEvent.Completed, (data) => {
-      const item = items.findLast((candidate) => candidate.kind === "tool" && candidate.name === data.name && candidate.state === "running")
+      const item = items.findLast(
+        (candidate) => candidate.kind === "tool" && candidate.name === data.name && candidate.state === "running",
+      )
       if (item?.kind === "tool") item.state = data.isError ? "error" : "ok"
       schedule()
     }),

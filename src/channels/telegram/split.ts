@@ -56,7 +56,10 @@ export function pack(items: Block[], limit = MESSAGE_LIMIT): Chunk[] {
   let length = 0
   const flush = () => {
     if (current.length === 0) return
-    chunks.push({ html: current.map((block) => block.html).join("\n\n"), text: current.map((block) => block.text).join("\n\n") })
+    chunks.push({
+      html: current.map((block) => block.html).join("\n\n"),
+      text: current.map((block) => block.text).join("\n\n"),
+    })
     current = []
     length = 0
   }

@@ -25,13 +25,19 @@ export function resolveToken(channel: TelegramConfig, stateDir: string): TokenRe
   if (channel.token) return found(channel.token, "the config file")
   if (channel.authProfile) {
     const file = join(stateDir, "auth-profiles.json")
-    const profiles = existsSync(file) ? ((JSON.parse(readFileSync(file, "utf8")) as { profiles?: Record<string, { token?: string }> }).profiles ?? {}) : {}
+    const profiles = existsSync(file)
+      ? ((JSON.parse(readFileSync(file, "utf8")) as { profiles?: Record<string, { token?: string }> }).profiles ?? {})
+      : {}
     const entry = profiles[channel.authProfile]
     if (!entry?.token) return { ok: false, problem: `no token in auth profile "${channel.authProfile}" (${file})` }
     return found(entry.token, `auth profile "${channel.authProfile}"`)
   }
   const name = channel.tokenEnv ?? DEFAULT_TOKEN_ENV
   const value = Flag.get(name)
-  if (!value) return { ok: false, problem: `no bot token: set ${name} (or tokenEnv / authProfile in the telegram channel config); see docs/telegram.md` }
+  if (!value)
+    return {
+      ok: false,
+      problem: `no bot token: set ${name} (or tokenEnv / authProfile in the telegram channel config); see docs/telegram.md`,
+    }
   return found(value, `$${name}`)
 }

@@ -30,7 +30,8 @@ function ops(a: string[], b: string[]): Op[] | null {
   const table = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1))
   for (let i = n - 1; i >= 0; i--)
     for (let j = m - 1; j >= 0; j--)
-      table[i]![j] = a[start + i] === b[start + j] ? table[i + 1]![j + 1]! + 1 : Math.max(table[i + 1]![j]!, table[i]![j + 1]!)
+      table[i]![j] =
+        a[start + i] === b[start + j] ? table[i + 1]![j + 1]! + 1 : Math.max(table[i + 1]![j]!, table[i]![j + 1]!)
   const out: Op[] = []
   for (let i = 0; i < start; i++) out.push({ kind: " ", line: a[i]!, a: i, b: i })
   let i = 0
@@ -75,7 +76,9 @@ export function unifiedDiff(path: string, before: string | null, after: string |
     const bCount = slice.filter((op) => op.kind !== "-").length
     const aStart = aCount ? slice.find((op) => op.kind !== "+")!.a + 1 : slice[0]!.a
     const bStart = bCount ? slice.find((op) => op.kind !== "-")!.b + 1 : slice[0]!.b
-    hunks.push(`@@ -${aStart},${aCount} +${bStart},${bCount} @@\n${slice.map((op) => `${op.kind}${op.line}`).join("\n")}`)
+    hunks.push(
+      `@@ -${aStart},${aCount} +${bStart},${bCount} @@\n${slice.map((op) => `${op.kind}${op.line}`).join("\n")}`,
+    )
   }
   return `${header}\n${hunks.join("\n")}`
 }

@@ -39,7 +39,8 @@ export function editTools(roots: () => Roots): RegisteredTool[] {
     ),
     async execute(args) {
       const { path, content } = args as { path: string; content: string }
-      if (content.length > MAX_WRITE_BYTES) throw new Error(`content is ${content.length} characters; at most ${MAX_WRITE_BYTES} are written`)
+      if (content.length > MAX_WRITE_BYTES)
+        throw new Error(`content is ${content.length} characters; at most ${MAX_WRITE_BYTES} are written`)
       const file = Roots.write(roots(), path)
       const before = await stat(file).catch(() => null)
       if (before?.isDirectory()) throw new Error(`${path} is a folder`)
@@ -59,20 +60,33 @@ export function editTools(roots: () => Roots): RegisteredTool[] {
         path: Type.String({ minLength: 1, description: "File path, relative to the workspace root" }),
         search: Type.String({ minLength: 1, description: "Exact text to find" }),
         replace: Type.String({ description: "Text to put in its place" }),
-        all: Type.Optional(Type.Boolean({ description: "Replace every occurrence (default false: exactly one must exist)" })),
+        all: Type.Optional(
+          Type.Boolean({ description: "Replace every occurrence (default false: exactly one must exist)" }),
+        ),
       },
       { additionalProperties: false },
     ),
     async execute(args) {
-      const { path, search, replace, all = false } = args as { path: string; search: string; replace: string; all?: boolean }
+      const {
+        path,
+        search,
+        replace,
+        all = false,
+      } = args as { path: string; search: string; replace: string; all?: boolean }
       const file = Roots.write(roots(), path)
       const info = await stat(file).catch(() => null)
       if (!info) throw new Error(`no such file: ${path}; use file.write to create it`)
       if (info.isDirectory()) throw new Error(`${path} is a folder`)
       const text = await Bun.file(file).text()
       const found = count(text, search)
-      if (found === 0) throw new Error(`the search text was not found in ${path}; read the file and copy the exact text (whitespace included)`)
-      if (found > 1 && !all) throw new Error(`the search text occurs ${found} times in ${path}; add surrounding lines to make it unique, or set all: true`)
+      if (found === 0)
+        throw new Error(
+          `the search text was not found in ${path}; read the file and copy the exact text (whitespace included)`,
+        )
+      if (found > 1 && !all)
+        throw new Error(
+          `the search text occurs ${found} times in ${path}; add surrounding lines to make it unique, or set all: true`,
+        )
       const next = all ? text.split(search).join(replace) : text.replace(search, () => replace)
       await atomicWrite(file, next)
       const line = text.slice(0, text.indexOf(search)).split("\n").length

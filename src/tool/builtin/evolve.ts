@@ -10,9 +10,14 @@ import type { RegisteredTool } from "../registry.ts"
 
 const ChangeSchema = Type.Object(
   {
-    path: Type.String({ minLength: 1, description: "File path relative to the workspace; must be inside evolution.mutableRoots" }),
+    path: Type.String({
+      minLength: 1,
+      description: "File path relative to the workspace; must be inside evolution.mutableRoots",
+    }),
     content: Type.Optional(Type.String({ description: "Write the whole file (creates it if missing)" })),
-    search: Type.Optional(Type.String({ minLength: 1, description: "Edit: exact text to replace (must occur once unless all is true)" })),
+    search: Type.Optional(
+      Type.String({ minLength: 1, description: "Edit: exact text to replace (must occur once unless all is true)" }),
+    ),
     replace: Type.Optional(Type.String({ description: "Edit: the replacement for search" })),
     all: Type.Optional(Type.Boolean({ description: "Edit: replace every occurrence" })),
     delete: Type.Optional(Type.Boolean({ description: "Delete the file" })),
@@ -24,7 +29,8 @@ function toChange(raw: Record<string, unknown>, index: number): Change {
   const path = raw.path as string
   if (raw.delete === true) return { path, delete: true }
   if (typeof raw.content === "string") return { path, content: raw.content }
-  if (typeof raw.search === "string" && typeof raw.replace === "string") return { path, search: raw.search, replace: raw.replace, all: raw.all === true }
+  if (typeof raw.search === "string" && typeof raw.replace === "string")
+    return { path, search: raw.search, replace: raw.replace, all: raw.all === true }
   throw new Error(`changes[${index}] (${path}): give content, or search and replace, or delete: true`)
 }
 
@@ -41,7 +47,10 @@ export function evolveTool(service: () => EvolutionService | null): RegisteredTo
     ].join(" "),
     parameters: Type.Object(
       {
-        reason: Type.String({ minLength: 1, description: "Why: one line; it becomes the commit message and the audit entry" }),
+        reason: Type.String({
+          minLength: 1,
+          description: "Why: one line; it becomes the commit message and the audit entry",
+        }),
         changes: Type.Array(ChangeSchema, { minItems: 1, description: "Applied in order" }),
       },
       { additionalProperties: false },
@@ -49,7 +58,8 @@ export function evolveTool(service: () => EvolutionService | null): RegisteredTo
     async execute(args) {
       const evolution = service()
       if (!evolution) throw new Error("self-evolution is not available in this gateway")
-      if (!evolution.enabled) throw new Error(evolution.problem ?? "self-evolution is disabled (evolution.enabled is false)")
+      if (!evolution.enabled)
+        throw new Error(evolution.problem ?? "self-evolution is disabled (evolution.enabled is false)")
       const input = args as { reason: string; changes: Record<string, unknown>[] }
       const outcome = await evolution.run({ reason: input.reason, changes: input.changes.map(toChange), by: "tool" })
       if (!outcome.ok) throw new Error(outcome.output)

@@ -22,7 +22,9 @@ export function fileTools(roots: () => Roots): RegisteredTool[] {
       {
         path: Type.String({ minLength: 1, description: "File path, relative to the workspace root" }),
         offset: Type.Optional(Type.Integer({ minimum: 1, description: "First line to return (1-based)" })),
-        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, description: "Number of lines to return (default 400)" })),
+        limit: Type.Optional(
+          Type.Integer({ minimum: 1, maximum: 5000, description: "Number of lines to return (default 400)" }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -32,16 +34,21 @@ export function fileTools(roots: () => Roots): RegisteredTool[] {
       const info = await stat(file).catch(() => null)
       if (!info) throw new Error(`no such file: ${path}`)
       if (info.isDirectory()) throw new Error(`${path} is a folder; use file.list`)
-      if (info.size > MAX_READ_BYTES) throw new Error(`${path} is ${info.size} bytes; files over ${MAX_READ_BYTES} bytes are not read`)
+      if (info.size > MAX_READ_BYTES)
+        throw new Error(`${path} is ${info.size} bytes; files over ${MAX_READ_BYTES} bytes are not read`)
       const bytes = new Uint8Array(await Bun.file(file).arrayBuffer())
       if (bytes.subarray(0, 8000).includes(0)) throw new Error(`${path} looks binary (${info.size} bytes); not shown`)
       const content = new TextDecoder().decode(bytes)
       const lines = (content.endsWith("\n") ? content.slice(0, -1) : content).split("\n")
-      if (offset > lines.length && lines.length > 0) throw new Error(`${path} has ${lines.length} lines; offset ${offset} is past the end`)
+      if (offset > lines.length && lines.length > 0)
+        throw new Error(`${path} has ${lines.length} lines; offset ${offset} is past the end`)
       const slice = lines.slice(offset - 1, offset - 1 + limit)
       const width = String(offset + slice.length).length
       const body = slice.map((line, index) => `${String(offset + index).padStart(width)}  ${line}`).join("\n")
-      const more = offset - 1 + slice.length < lines.length ? `\n… ${lines.length - (offset - 1 + slice.length)} more lines (use offset)` : ""
+      const more =
+        offset - 1 + slice.length < lines.length
+          ? `\n… ${lines.length - (offset - 1 + slice.length)} more lines (use offset)`
+          : ""
       return `${Roots.show(roots(), file)} (${lines.length} lines)\n${body}${more}`
     },
   }
@@ -51,18 +58,28 @@ export function fileTools(roots: () => Roots): RegisteredTool[] {
     source: "builtin",
     description: "List the entries of a folder inside the workspace (folders end with /).",
     parameters: Type.Object(
-      { path: Type.Optional(Type.String({ description: "Folder path relative to the workspace root (default: the root)" })) },
+      {
+        path: Type.Optional(
+          Type.String({ description: "Folder path relative to the workspace root (default: the root)" }),
+        ),
+      },
       { additionalProperties: false },
     ),
     async execute(args) {
       const path = (args as { path?: string }).path ?? "."
       const dir = Roots.read(roots(), path)
       const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-        throw new Error(error.code === "ENOTDIR" ? `${path} is a file; use file.read` : `cannot list ${path}: ${error.code ?? error.message}`)
+        throw new Error(
+          error.code === "ENOTDIR"
+            ? `${path} is a file; use file.read`
+            : `cannot list ${path}: ${error.code ?? error.message}`,
+        )
       })
       const names = entries
         .filter((entry) => entry.name !== ".git" && entry.name !== "node_modules" && entry.name !== ".drost")
-        .map((entry) => (entry.isDirectory() ? `${entry.name}/` : entry.isSymbolicLink() ? `${entry.name}@` : entry.name))
+        .map((entry) =>
+          entry.isDirectory() ? `${entry.name}/` : entry.isSymbolicLink() ? `${entry.name}@` : entry.name,
+        )
         .sort((a, b) => Number(b.endsWith("/")) - Number(a.endsWith("/")) || a.localeCompare(b))
       return names.length ? names.join("\n") : "(empty folder)"
     },
@@ -92,7 +109,8 @@ export function fileTools(roots: () => Roots): RegisteredTool[] {
         const rel = next.value.slice(dir.length + 1)
         if (!matcher.match(rel)) continue
         found.push(Roots.show(roots(), next.value))
-        if (found.length >= GLOB_LIMIT) return `${found.join("\n")}\n… stopped at ${GLOB_LIMIT} matches; narrow the pattern`
+        if (found.length >= GLOB_LIMIT)
+          return `${found.join("\n")}\n… stopped at ${GLOB_LIMIT} matches; narrow the pattern`
       }
       return found.length ? found.join("\n") : `no files match ${pattern} under ${path}`
     },

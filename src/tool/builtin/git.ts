@@ -12,9 +12,19 @@ import { Roots } from "../roots.ts"
 import { unifiedDiff } from "./diff.ts"
 
 const STATUS: Record<string, string> = {
-  "0,2,0": "untracked", "0,2,2": "added", "0,2,3": "added, modified", "1,1,1": "unmodified", "1,1,3": "modified (staged, reverted)",
-  "1,2,1": "modified", "1,2,2": "modified (staged)", "1,2,3": "modified (partly staged)", "1,0,1": "deleted", "1,0,0": "deleted (staged)",
-  "1,1,0": "deleted (staged, file still present)", "1,2,0": "deleted (staged, file still present)", "0,0,3": "added (staged), deleted",
+  "0,2,0": "untracked",
+  "0,2,2": "added",
+  "0,2,3": "added, modified",
+  "1,1,1": "unmodified",
+  "1,1,3": "modified (staged, reverted)",
+  "1,2,1": "modified",
+  "1,2,2": "modified (staged)",
+  "1,2,3": "modified (partly staged)",
+  "1,0,1": "deleted",
+  "1,0,0": "deleted (staged)",
+  "1,1,0": "deleted (staged, file still present)",
+  "1,2,0": "deleted (staged, file still present)",
+  "0,0,3": "added (staged), deleted",
 }
 
 interface Repo {
@@ -71,7 +81,10 @@ export function gitTools(roots: () => Roots, author: () => { name: string; email
       const r = await repo(workspace())
       const branch = (await git.currentBranch({ fs, dir: r.dir }).catch(() => null)) ?? "(detached HEAD)"
       const rows = await changed(r)
-      const lines = rows.map(([file, head, work, stage]) => `${(STATUS[`${head},${work},${stage}`] ?? `${head},${work},${stage}`).padEnd(22)} ${file}`)
+      const lines = rows.map(
+        ([file, head, work, stage]) =>
+          `${(STATUS[`${head},${work},${stage}`] ?? `${head},${work},${stage}`).padEnd(22)} ${file}`,
+      )
       return `on branch ${branch}\n${lines.length ? lines.join("\n") : "nothing to commit, working tree clean"}`
     },
   }
@@ -80,13 +93,17 @@ export function gitTools(roots: () => Roots, author: () => { name: string; email
     name: "git.diff",
     source: "builtin",
     description: "Show the unified diff between the last commit (HEAD) and the working tree, optionally for one path.",
-    parameters: obj({ path: Type.Optional(Type.String({ description: "Only this file or folder (relative to the workspace)" })) }),
+    parameters: obj({
+      path: Type.Optional(Type.String({ description: "Only this file or folder (relative to the workspace)" })),
+    }),
     async execute(args) {
       const r = await repo(workspace())
       const only = (args as { path?: string }).path
       const prefix = only ? relative(r.dir, Roots.read(roots(), only)) : null
       // Like `git diff HEAD`: tracked files only (untracked ones are listed by git.status).
-      const rows = (await changed(r)).filter(([file, head]) => head === 1 && (!prefix || file === prefix || file.startsWith(`${prefix}/`)))
+      const rows = (await changed(r)).filter(
+        ([file, head]) => head === 1 && (!prefix || file === prefix || file.startsWith(`${prefix}/`)),
+      )
       const parts: string[] = []
       for (const [file, , work] of rows) {
         const before = await blob(r, "HEAD", file)
@@ -120,7 +137,9 @@ export function gitTools(roots: () => Roots, author: () => { name: string; email
     name: "git.show",
     source: "builtin",
     description: "Show one commit: its message and the diff against its first parent.",
-    parameters: obj({ ref: Type.Optional(Type.String({ description: "Commit hash (a prefix works), branch or tag (default HEAD)" })) }),
+    parameters: obj({
+      ref: Type.Optional(Type.String({ description: "Commit hash (a prefix works), branch or tag (default HEAD)" })),
+    }),
     async execute(args) {
       const r = await repo(workspace())
       const ref = (args as { ref?: string }).ref ?? "HEAD"
@@ -138,7 +157,8 @@ export function gitTools(roots: () => Roots, author: () => { name: string; email
         dir: r.dir,
         trees: [git.TREE({ ref: parent ?? oid }), git.TREE({ ref: oid })],
         map: async (file, [a, b]) => {
-          if (file === "." || !inScope(r, file) && !r.scope.startsWith(`${file}/`)) return file === "." ? undefined : null
+          if (file === "." || (!inScope(r, file) && !r.scope.startsWith(`${file}/`)))
+            return file === "." ? undefined : null
           if ((await a?.type()) === "tree" || (await b?.type()) === "tree") return undefined
           const [ao, bo] = [parent ? await a?.oid() : undefined, await b?.oid()]
           return ao === bo ? undefined : file
@@ -161,14 +181,22 @@ export function gitTools(roots: () => Roots, author: () => { name: string; email
       "Stage changes and commit them. With `paths`, only those files (relative to the workspace); otherwise every change inside the workspace, deletions included.",
     parameters: obj({
       message: Type.String({ minLength: 1, description: "Commit message" }),
-      paths: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: "Files to stage (default: all changes)" })),
+      paths: Type.Optional(
+        Type.Array(Type.String({ minLength: 1 }), {
+          minItems: 1,
+          description: "Files to stage (default: all changes)",
+        }),
+      ),
     }),
     async execute(args) {
       const { message, paths } = args as { message: string; paths?: string[] }
       const r = await repo(workspace())
       const wanted = paths?.map((path) => relative(r.dir, Roots.write(roots(), path)))
-      const rows = (await changed(r)).filter(([file]) => !wanted || wanted.some((w) => file === w || file.startsWith(`${w}/`)))
-      if (rows.length === 0) throw new Error(paths ? `no changes in ${paths.join(", ")}` : "nothing to commit, working tree clean")
+      const rows = (await changed(r)).filter(
+        ([file]) => !wanted || wanted.some((w) => file === w || file.startsWith(`${w}/`)),
+      )
+      if (rows.length === 0)
+        throw new Error(paths ? `no changes in ${paths.join(", ")}` : "nothing to commit, working tree clean")
       for (const [file, , work] of rows) {
         Roots.write(roots(), join(r.dir, file))
         if (work === 0) await git.remove({ fs, dir: r.dir, filepath: file })

@@ -22,7 +22,9 @@ export function memoryTools(memory: MemoryService): RegisteredTool[] {
     parameters: Type.Object(
       {
         query: Type.String({ minLength: 1, description: "Words to look for" }),
-        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: "Most notes to return (default 8)" })),
+        limit: Type.Optional(
+          Type.Integer({ minimum: 1, maximum: 50, description: "Most notes to return (default 8)" }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -30,7 +32,9 @@ export function memoryTools(memory: MemoryService): RegisteredTool[] {
       const { query, limit } = args as { query: string; limit?: number }
       const hits = await memory.index.search(query, limit ?? 8)
       if (hits.length === 0) return `no notes match "${query}"`
-      return hits.map((hit, rank) => `${rank + 1}. ${hit.path} — ${hit.title}\n   ${hit.snippet.replace(/\s+/g, " ").trim()}`).join("\n")
+      return hits
+        .map((hit, rank) => `${rank + 1}. ${hit.path} — ${hit.title}\n   ${hit.snippet.replace(/\s+/g, " ").trim()}`)
+        .join("\n")
     },
   }
 
@@ -66,7 +70,12 @@ export function memoryTools(memory: MemoryService): RegisteredTool[] {
     parameters: Type.Object(
       {
         text: Type.String({ minLength: 1, description: "Markdown to append" }),
-        file: Type.Optional(Type.String({ minLength: 1, description: "Note name inside memory/, e.g. people/alice (default: today's note)" })),
+        file: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: "Note name inside memory/, e.g. people/alice (default: today's note)",
+          }),
+        ),
       },
       { additionalProperties: false },
     ),

@@ -24,17 +24,29 @@ export function searchTool(roots: () => Roots): RegisteredTool {
       "Search file contents under the workspace for a regular expression (JavaScript syntax) or, with literal: true, an exact string. Honours .gitignore. Returns path:line: text, at most `limit` matches.",
     parameters: Type.Object(
       {
-        pattern: Type.String({ minLength: 1, description: "Regular expression, or the exact text when literal is true" }),
+        pattern: Type.String({
+          minLength: 1,
+          description: "Regular expression, or the exact text when literal is true",
+        }),
         literal: Type.Optional(Type.Boolean({ description: "Treat pattern as plain text (default false)" })),
         ignoreCase: Type.Optional(Type.Boolean({ description: "Case-insensitive (default false)" })),
         path: Type.Optional(Type.String({ description: "Folder (or file) to search (default: the workspace root)" })),
-        glob: Type.Optional(Type.String({ description: 'Only files whose relative path matches this glob, e.g. "**/*.ts"' })),
+        glob: Type.Optional(
+          Type.String({ description: 'Only files whose relative path matches this glob, e.g. "**/*.ts"' }),
+        ),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000, description: "Maximum matches (default 200)" })),
       },
       { additionalProperties: false },
     ),
     async execute(args, ctx) {
-      const a = args as { pattern: string; literal?: boolean; ignoreCase?: boolean; path?: string; glob?: string; limit?: number }
+      const a = args as {
+        pattern: string
+        literal?: boolean
+        ignoreCase?: boolean
+        path?: string
+        glob?: string
+        limit?: number
+      }
       const limit = a.limit ?? 200
       let regex: RegExp
       try {
@@ -79,8 +91,12 @@ export function searchTool(roots: () => Roots): RegisteredTool {
           if (full) break
         }
       }
-      if (out.length === 0) return `no matches for ${a.literal ? JSON.stringify(a.pattern) : `/${a.pattern}/`} in ${files} files`
-      const notes = [full ? `stopped at ${limit} matches; narrow the pattern or raise limit` : "", truncated ? `only the first ${MAX_FILES} files were searched` : ""]
+      if (out.length === 0)
+        return `no matches for ${a.literal ? JSON.stringify(a.pattern) : `/${a.pattern}/`} in ${files} files`
+      const notes = [
+        full ? `stopped at ${limit} matches; narrow the pattern or raise limit` : "",
+        truncated ? `only the first ${MAX_FILES} files were searched` : "",
+      ]
       return [...out, ...notes.filter(Boolean).map((note) => `… ${note}`)].join("\n")
     },
   }

@@ -44,7 +44,11 @@ export function words(command: string): string[] {
 
 function startsWithPrefix(segment: string, prefix: string): boolean {
   const p = prefix.trim()
-  return segment === p || segment.startsWith(`${p} `) || (prefix.endsWith(" ") ? false : segment.startsWith(p) && /\W$/.test(p))
+  return (
+    segment === p ||
+    segment.startsWith(`${p} `) ||
+    (prefix.endsWith(" ") ? false : segment.startsWith(p) && /\W$/.test(p))
+  )
 }
 
 /** Throws a RootError (or a plain Error for a policy refusal) naming the problem; returns nothing. */
@@ -53,29 +57,43 @@ export function guard(command: string, cwd: string, roots: string[] | null, rule
     const denied = rules.deny.find((prefix) => startsWithPrefix(segment, prefix))
     if (denied) throw new Error(`the command "${segment}" is refused by the shell deny list ("${denied}")`)
     if (rules.allow.length && !rules.allow.some((prefix) => startsWithPrefix(segment, prefix)))
-      throw new Error(`the command "${segment}" is not on the shell allow list (${rules.allow.map((p) => `"${p}"`).join(", ")})`)
+      throw new Error(
+        `the command "${segment}" is not on the shell allow list (${rules.allow.map((p) => `"${p}"`).join(", ")})`,
+      )
   }
   if (!roots) return
   if (/\$[A-Za-z_{(]|`/.test(command.replace(/'[^']*'/g, "")))
-    throw new RootError("variable expansion ($VAR) and command substitution ($(…), backticks) are refused; write the values out")
+    throw new RootError(
+      "variable expansion ($VAR) and command substitution ($(…), backticks) are refused; write the values out",
+    )
   for (const word of words(command)) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(word)) continue // a URL, not a path
     for (const candidate of [word, ...word.split(/[=,:]/).slice(1)]) check(candidate, cwd, roots)
   }
 }
 
-const HARMLESS = new Set(["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/stdin", "/dev/stdout", "/dev/stderr"])
+const HARMLESS = new Set([
+  "/dev/null",
+  "/dev/zero",
+  "/dev/random",
+  "/dev/urandom",
+  "/dev/stdin",
+  "/dev/stdout",
+  "/dev/stderr",
+])
 
 function check(candidate: string, cwd: string, roots: string[]) {
   if (HARMLESS.has(candidate)) return
-  if (candidate.startsWith("~")) throw new RootError(`"${candidate}": home-relative paths are refused; use paths inside the workspace`)
+  if (candidate.startsWith("~"))
+    throw new RootError(`"${candidate}": home-relative paths are refused; use paths inside the workspace`)
   const cleanPath = /^[^'"()[\]{}\s]*$/.test(candidate)
   // `..` inside an expression (`os.chdir('..')`) cannot be resolved here, so it is refused outright.
   if (!cleanPath && /(^|[^\w.])\.\.([^\w.]|$)/.test(candidate))
     throw new RootError(`"${candidate}": ".." inside an expression is refused; use paths inside the workspace`)
   const embedded = /(?:^|[^A-Za-z0-9_.~:-])(\/[^\s'"()]*)/.exec(candidate)?.[1]
   if (embedded && !candidate.startsWith("/") && !HARMLESS.has(embedded)) resolveIn(roots, embedded, "the shell")
-  const pathish = candidate.startsWith("/") || /(^|\/)\.\.(\/|$)/.test(candidate) || (cleanPath && candidate.includes("/"))
+  const pathish =
+    candidate.startsWith("/") || /(^|\/)\.\.(\/|$)/.test(candidate) || (cleanPath && candidate.includes("/"))
   if (!pathish && !exists(resolve(cwd, candidate))) return
   if (!cleanPath && !candidate.startsWith("/")) return
   resolveIn(roots, resolve(cwd, candidate), "the shell")

@@ -22,7 +22,11 @@ export interface ShellOptions extends ShellRules {
 
 const SHELL = ["/bin/bash", "/usr/bin/bash", "/bin/sh"].find((path) => existsSync(path)) ?? "sh"
 
-async function collect(stream: ReadableStream<Uint8Array>, limit: number, sink: { bytes: number; dropped: number; chunks: Uint8Array[] }) {
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  sink: { bytes: number; dropped: number; chunks: Uint8Array[] },
+) {
   for await (const chunk of stream) {
     const room = limit - sink.bytes
     if (room > 0) sink.chunks.push(chunk.subarray(0, room))
@@ -40,8 +44,15 @@ export function shellTool(roots: () => Roots, options: () => ShellOptions): Regi
     parameters: Type.Object(
       {
         command: Type.String({ minLength: 1, description: "The command line" }),
-        cwd: Type.Optional(Type.String({ description: "Working folder relative to the workspace root (default: the root)" })),
-        timeoutMs: Type.Optional(Type.Integer({ minimum: 100, description: "Kill the command after this many ms (at most the configured limit)" })),
+        cwd: Type.Optional(
+          Type.String({ description: "Working folder relative to the workspace root (default: the root)" }),
+        ),
+        timeoutMs: Type.Optional(
+          Type.Integer({
+            minimum: 100,
+            description: "Kill the command after this many ms (at most the configured limit)",
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -54,7 +65,14 @@ export function shellTool(roots: () => Roots, options: () => ShellOptions): Regi
       const env: Record<string, string> = {}
       for (const name of opts.env) if (process.env[name] !== undefined) env[name] = process.env[name]!
       const limit = Math.min(timeoutMs ?? opts.timeoutMs, opts.timeoutMs)
-      const proc = Bun.spawn([SHELL, "-c", command], { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe", detached: true })
+      const proc = Bun.spawn([SHELL, "-c", command], {
+        cwd,
+        env,
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+        detached: true,
+      })
       let reason: string | null = null
       const kill = (why: string) => {
         reason ??= why
@@ -64,12 +82,19 @@ export function shellTool(roots: () => Roots, options: () => ShellOptions): Regi
           proc.kill("SIGKILL")
         }
       }
-      const timer = setTimeout(() => kill(`timed out after ${limit} ms; the command and its children were killed`), limit)
+      const timer = setTimeout(
+        () => kill(`timed out after ${limit} ms; the command and its children were killed`),
+        limit,
+      )
       const onAbort = () => kill("aborted; the command and its children were killed")
       ctx.signal.addEventListener("abort", onAbort, { once: true })
       const sink = { bytes: 0, dropped: 0, chunks: [] as Uint8Array[] }
       try {
-        await Promise.all([collect(proc.stdout, opts.outputLimit, sink), collect(proc.stderr, opts.outputLimit, sink), proc.exited])
+        await Promise.all([
+          collect(proc.stdout, opts.outputLimit, sink),
+          collect(proc.stderr, opts.outputLimit, sink),
+          proc.exited,
+        ])
       } finally {
         clearTimeout(timer)
         ctx.signal.removeEventListener("abort", onAbort)

@@ -12,7 +12,8 @@ export interface WebOptions {
 }
 
 const SKIP = "script, style, noscript, svg, template, iframe, head > *:not(title), nav, footer"
-const BLOCK = "p, div, section, article, main, header, br, li, tr, h1, h2, h3, h4, h5, h6, pre, blockquote, table, ul, ol, title, hr, dt, dd"
+const BLOCK =
+  "p, div, section, article, main, header, br, li, tr, h1, h2, h3, h4, h5, h6, pre, blockquote, table, ul, ol, title, hr, dt, dd"
 
 async function readCapped(response: Response, maxBytes: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   const chunks: Uint8Array[] = []
@@ -100,29 +101,45 @@ export function webTool(options: () => WebOptions): RegisteredTool {
       { additionalProperties: false },
     ),
     async execute(args, ctx) {
-      const a = args as { url: string; method?: "GET" | "POST"; body?: string; headers?: Record<string, string>; raw?: boolean }
+      const a = args as {
+        url: string
+        method?: "GET" | "POST"
+        body?: string
+        headers?: Record<string, string>
+        raw?: boolean
+      }
       let url: URL
       try {
         url = new URL(a.url)
       } catch {
         throw new Error(`"${a.url}" is not an absolute URL; include the scheme, e.g. https://example.com`)
       }
-      if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`only http and https URLs are fetched, not ${url.protocol}`)
+      if (url.protocol !== "http:" && url.protocol !== "https:")
+        throw new Error(`only http and https URLs are fetched, not ${url.protocol}`)
       const { timeoutMs, maxBytes } = options()
       const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)])
       const response = await fetch(url, {
         method: a.method ?? "GET",
         body: a.method === "POST" ? a.body : undefined,
-        headers: { "user-agent": "drost-web-fetch", accept: "text/html, application/json, text/*;q=0.9, */*;q=0.5", ...a.headers },
+        headers: {
+          "user-agent": "drost-web-fetch",
+          accept: "text/html, application/json, text/*;q=0.9, */*;q=0.5",
+          ...a.headers,
+        },
         signal,
         redirect: "follow",
       }).catch((error: Error) => {
-        if (signal.aborted && !ctx.signal.aborted) throw new Error(`no response from ${url.host} within ${timeoutMs} ms`)
+        if (signal.aborted && !ctx.signal.aborted)
+          throw new Error(`no response from ${url.host} within ${timeoutMs} ms`)
         throw new Error(`cannot fetch ${url.href}: ${error.message}`)
       })
       const type = response.headers.get("content-type") ?? ""
       const { bytes, truncated } = await readCapped(response, maxBytes).catch((error: Error) => {
-        throw new Error(signal.aborted ? `the response from ${url.host} took longer than ${timeoutMs} ms` : `reading the response failed: ${error.message}`)
+        throw new Error(
+          signal.aborted
+            ? `the response from ${url.host} took longer than ${timeoutMs} ms`
+            : `reading the response failed: ${error.message}`,
+        )
       })
       if (!/text|json|xml|javascript|html/.test(type) && bytes.subarray(0, 4000).includes(0))
         return `HTTP ${response.status} ${type}: binary content (${bytes.length}${truncated ? "+" : ""} bytes) not shown`
