@@ -11,6 +11,8 @@ const RANK: Record<string, number> = {
   util: 0,
   core: 0,
   sdk: 1,
+  sandbox: 1,
+  workspace: 1,
   bus: 2,
   store: 2,
   providers: 2,

@@ -5,7 +5,7 @@
  * Every object is closed (`additionalProperties: false`): a misspelt key is an error, not a silent no-op.
  */
 import { type Static, type TObject, Type } from "./schema.ts"
-import { McpConfig, ToolsConfig } from "./tools-config.ts"
+import { McpConfig, SandboxMode, ToolsConfig } from "./tools-config.ts"
 import { Evolution, Supervisor } from "./evolution-config.ts"
 import { type ChannelConfig, Channels } from "./channel-config.ts"
 import { Context, Memory, Orchestration, Retention, Schedule } from "./continuity-config.ts"
@@ -18,31 +18,58 @@ function section<T extends TObject>(schema: T) {
 }
 
 export const ProviderKind = Type.Union(
-  [Type.Literal("demo"), Type.Literal("openai"), Type.Literal("anthropic"), Type.Literal("openai-compatible"), Type.Literal("xai")],
+  [
+    Type.Literal("demo"),
+    Type.Literal("openai"),
+    Type.Literal("anthropic"),
+    Type.Literal("openai-compatible"),
+    Type.Literal("xai"),
+  ],
   { description: "Wire protocol family of the profile" },
 )
 export type ProviderKind = Static<typeof ProviderKind>
 
 export const Profile = Type.Object(
   {
-    id: Type.String({ minLength: 1, pattern: "^[A-Za-z0-9_.:-]+$", description: "Name used by /provider <id> and failover lists" }),
+    id: Type.String({
+      minLength: 1,
+      pattern: "^[A-Za-z0-9_.:-]+$",
+      description: "Name used by /provider <id> and failover lists",
+    }),
     kind: ProviderKind,
     model: Type.Optional(Type.String({ minLength: 1 })),
     baseUrl: Type.Optional(Type.String({ minLength: 1 })),
     authProfile: Type.Optional(Type.String({ description: "Entry in .drost/auth-profiles.json" })),
     apiKeyEnv: Type.Optional(Type.String({ description: "Environment variable holding the key" })),
-    api: Type.Optional(Type.Union([Type.Literal("responses"), Type.Literal("chat")], { description: "openai kind only" })),
-    maxTokens: Type.Optional(Type.Integer({ minimum: 1, description: "Output token limit per model call (anthropic: default by model, else 16384)" })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Hard cap on one model call, start to finish (default: none)" })),
-    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Until response headers arrive (default 15000)" })),
-    firstTokenTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Until the first streamed event after the headers (default 120000)" })),
-    idleTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Longest silence between streamed events (default 60000)" })),
+    api: Type.Optional(
+      Type.Union([Type.Literal("responses"), Type.Literal("chat")], { description: "openai kind only" }),
+    ),
+    maxTokens: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: "Output token limit per model call (anthropic: default by model, else 16384)",
+      }),
+    ),
+    timeoutMs: Type.Optional(
+      Type.Integer({ minimum: 1, description: "Hard cap on one model call, start to finish (default: none)" }),
+    ),
+    connectTimeoutMs: Type.Optional(
+      Type.Integer({ minimum: 1, description: "Until response headers arrive (default 15000)" }),
+    ),
+    firstTokenTimeoutMs: Type.Optional(
+      Type.Integer({ minimum: 1, description: "Until the first streamed event after the headers (default 120000)" }),
+    ),
+    idleTimeoutMs: Type.Optional(
+      Type.Integer({ minimum: 1, description: "Longest silence between streamed events (default 60000)" }),
+    ),
     prices: Type.Optional(
       Type.Object(
         {
           input: Type.Number({ minimum: 0, description: "USD per million input tokens" }),
           output: Type.Number({ minimum: 0, description: "USD per million output tokens" }),
-          cached: Type.Optional(Type.Number({ minimum: 0, description: "USD per million cached input tokens (default: input price)" })),
+          cached: Type.Optional(
+            Type.Number({ minimum: 0, description: "USD per million cached input tokens (default: input price)" }),
+          ),
         },
         closed,
       ),
@@ -56,15 +83,28 @@ export type Profile = Static<typeof Profile>
 export const Failover = Type.Object(
   {
     enabled: Type.Boolean({ default: true }),
-    fallbacks: Type.Array(Type.String(), { default: [], description: "Profile ids tried after the session's provider" }),
-    cooldownMs: Type.Integer({ minimum: 0, default: 60_000, description: "Cooldown for failure classes without their own entry in cooldowns" }),
+    fallbacks: Type.Array(Type.String(), {
+      default: [],
+      description: "Profile ids tried after the session's provider",
+    }),
+    cooldownMs: Type.Integer({
+      minimum: 0,
+      default: 60_000,
+      description: "Cooldown for failure classes without their own entry in cooldowns",
+    }),
     cooldowns: Type.Optional(
       Type.Partial(
         Type.Object({
           auth: Type.Integer({ minimum: 0, description: "401/403 (default 600000)" }),
-          rate_limit: Type.Integer({ minimum: 0, description: "429 without retry-after (default cooldownMs); retry-after wins when present" }),
+          rate_limit: Type.Integer({
+            minimum: 0,
+            description: "429 without retry-after (default cooldownMs); retry-after wins when present",
+          }),
           server: Type.Integer({ minimum: 0, description: "5xx (default 30000)" }),
-          timeout: Type.Integer({ minimum: 0, description: "connect, first-token or idle timeout (default cooldownMs)" }),
+          timeout: Type.Integer({
+            minimum: 0,
+            description: "connect, first-token or idle timeout (default cooldownMs)",
+          }),
           network: Type.Integer({ minimum: 0, description: "refused or reset before a response (default 30000)" }),
           stream: Type.Integer({ minimum: 0, description: "broken or malformed stream (default 15000)" }),
         }),
@@ -82,7 +122,11 @@ export const Agent = Type.Object(
     maxToolCalls: Type.Integer({ minimum: 1, default: 50, description: "Tool calls allowed per turn" }),
     maxSteps: Type.Integer({ minimum: 1, default: 24, description: "Model calls allowed per turn" }),
     toolTimeoutMs: Type.Integer({ minimum: 1, default: 60_000 }),
-    toolOutputLimit: Type.Integer({ minimum: 256, default: 32_000, description: "Characters of tool output sent to the model" }),
+    toolOutputLimit: Type.Integer({
+      minimum: 256,
+      default: 32_000,
+      description: "Characters of tool output sent to the model",
+    }),
   },
   closed,
 )
@@ -94,9 +138,20 @@ export const ControlApi = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 7420, description: "0 picks a free port" }),
     token: Type.Optional(Type.String({ minLength: 16, description: "Admin token (read + mutate)" })),
     readToken: Type.Optional(Type.String({ minLength: 16, description: "Read-only token" })),
-    openaiCompatible: Type.Boolean({ default: false, description: "Serve POST /v1/chat/completions and GET /v1/models (same tokens)" }),
-    maxBodyBytes: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024, description: "Larger request bodies get 413" }),
-    mutationsPerMinute: Type.Integer({ minimum: 1, default: 600, description: "Rate limit for POST/PATCH/DELETE per token; over it: 429" }),
+    openaiCompatible: Type.Boolean({
+      default: false,
+      description: "Serve POST /v1/chat/completions and GET /v1/models (same tokens)",
+    }),
+    maxBodyBytes: Type.Integer({
+      minimum: 1024,
+      default: 8 * 1024 * 1024,
+      description: "Larger request bodies get 413",
+    }),
+    mutationsPerMinute: Type.Integer({
+      minimum: 1,
+      default: 600,
+      description: "Rate limit for POST/PATCH/DELETE per token; over it: 429",
+    }),
   },
   closed,
 )
@@ -115,8 +170,12 @@ export const ConfigSchema = Type.Object(
           defaultSessionProvider: Type.Optional(Type.String()),
           profiles: Type.Optional(Type.Array(Profile, { default: [{ id: "demo", kind: "demo" }] })),
           failover: section(Failover),
-          probeOnStart: Type.Optional(Type.Boolean({ description: "Probe every profile at start; failures mark the gateway degraded" })),
-          probeTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Per-profile probe timeout (default 5000)" })),
+          probeOnStart: Type.Optional(
+            Type.Boolean({ description: "Probe every profile at start; failures mark the gateway degraded" }),
+          ),
+          probeTimeoutMs: Type.Optional(
+            Type.Integer({ minimum: 1, description: "Per-profile probe timeout (default 5000)" }),
+          ),
         },
         { ...closed, default: {} },
       ),
@@ -126,13 +185,16 @@ export const ConfigSchema = Type.Object(
     controlApi: section(ControlApi),
     shutdown: section(Shutdown),
     tools: Type.Optional(ToolsConfig),
+    sandbox: Type.Optional(SandboxMode),
     evolution: Type.Optional(Evolution),
     supervisor: Type.Optional(Supervisor),
     mcp: Type.Optional(McpConfig),
     context: section(Context),
     memory: section(Memory),
     orchestration: section(Orchestration),
-    schedules: Type.Optional(Type.Array(Schedule, { default: [], description: "Turns run on time (see docs/sessions.md)" })),
+    schedules: Type.Optional(
+      Type.Array(Schedule, { default: [], description: "Turns run on time (see docs/sessions.md)" }),
+    ),
     retention: section(Retention),
     channels: Channels,
   },
@@ -162,6 +224,8 @@ export interface Config {
   shutdown: Static<typeof Shutdown>
   /** Absent in configs built by hand in tests: the defaults apply. */
   tools?: ToolsConfig
+  /** The OS sandbox mode; absent in configs built by hand in tests: "auto". */
+  sandbox?: SandboxMode
   mcp?: McpConfig
   /** Absent in configs built by hand in tests: treat as the defaults (evolution.ts `settings`). */
   evolution?: Evolution

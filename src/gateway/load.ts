@@ -12,9 +12,10 @@ import type { Schedule } from "../core/continuity-config.ts"
 import { scheduleIssues } from "../core/cron.ts"
 import { ConfigError, message } from "../core/error.ts"
 import { type Issue, Value, issues as schemaIssues } from "../core/schema.ts"
+import { CONFIG_NAMES } from "../workspace/boundary.ts"
 import { registerSdkModule } from "./sdk-module.ts"
 
-export const CONFIG_FILES = ["drost.config.ts", "drost.config.mts", "drost.config.js", "drost.config.mjs", "drost.config.json"]
+export const CONFIG_FILES = CONFIG_NAMES
 
 export function findConfig(root: string): string | null {
   return CONFIG_FILES.map((name) => join(root, name)).find((file) => existsSync(file)) ?? null
@@ -32,7 +33,11 @@ export function loadEnvFiles(root: string): string[] {
       const [, key, raw] = match as unknown as [string, string, string]
       if (process.env[key] !== undefined) continue
       const quoted = raw.match(/^(['"])(.*)\1$/)
-      process.env[key] = quoted ? (quoted[1] === '"' ? quoted[2]!.replace(/\\n/g, "\n") : quoted[2]!) : raw.replace(/\s+#.*$/, "")
+      process.env[key] = quoted
+        ? quoted[1] === '"'
+          ? quoted[2]!.replace(/\\n/g, "\n")
+          : quoted[2]!
+        : raw.replace(/\s+#.*$/, "")
       set.push(key)
     }
   }
@@ -55,7 +60,8 @@ async function readInput(file: string): Promise<unknown> {
   registerSdkModule()
   try {
     const mod = (await import(`${file}?t=${Date.now()}`)) as { default?: unknown }
-    if (mod.default === undefined) throw new ConfigError(file, [`${file}: no default export (write \`export default defineConfig({ … })\`)`])
+    if (mod.default === undefined)
+      throw new ConfigError(file, [`${file}: no default export (write \`export default defineConfig({ … })\`)`])
     return mod.default
   } catch (error) {
     if (error instanceof ConfigError) throw error
@@ -68,16 +74,21 @@ function semantic(input: ConfigInput): Issue[] {
   const profiles = (input.providers?.profiles ?? []) as Profile[]
   const ids = new Set<string>()
   profiles.forEach((profile, index) => {
-    if (ids.has(profile.id)) out.push({ path: `providers.profiles[${index}].id`, message: `duplicate profile id "${profile.id}"` })
+    if (ids.has(profile.id))
+      out.push({ path: `providers.profiles[${index}].id`, message: `duplicate profile id "${profile.id}"` })
     ids.add(profile.id)
     if (profile.kind === "openai-compatible" && !profile.baseUrl)
-      out.push({ path: `providers.profiles[${index}].baseUrl`, message: "is required for kind \"openai-compatible\"" })
+      out.push({ path: `providers.profiles[${index}].baseUrl`, message: 'is required for kind "openai-compatible"' })
   })
   const chosen = input.providers?.defaultSessionProvider
   if (chosen !== undefined && !ids.has(chosen))
-    out.push({ path: "providers.defaultSessionProvider", message: `expected one of the profile ids (${[...ids].join(", ") || "none"}), got "${chosen}"` })
+    out.push({
+      path: "providers.defaultSessionProvider",
+      message: `expected one of the profile ids (${[...ids].join(", ") || "none"}), got "${chosen}"`,
+    })
   input.providers?.failover?.fallbacks?.forEach((id, index) => {
-    if (!ids.has(id)) out.push({ path: `providers.failover.fallbacks[${index}]`, message: `unknown profile id "${id}"` })
+    if (!ids.has(id))
+      out.push({ path: `providers.failover.fallbacks[${index}]`, message: `unknown profile id "${id}"` })
   })
   if (profiles.length === 0) out.push({ path: "providers.profiles", message: "needs at least one profile" })
   out.push(...scheduleIssues((input.schedules ?? []) as Schedule[]))
@@ -89,11 +100,17 @@ function channelIssues(channels: TelegramChannelInput[]): Issue[] {
   const out: Issue[] = []
   channels.forEach((channel, index) => {
     if (channel.token && !/^\d+:[A-Za-z0-9_-]+$/.test(channel.token))
-      out.push({ path: `channels[${index}].token`, message: "does not look like a bot token (<digits>:<secret> from @BotFather)" })
+      out.push({
+        path: `channels[${index}].token`,
+        message: "does not look like a bot token (<digits>:<secret> from @BotFather)",
+      })
     if ([channel.token, channel.tokenEnv, channel.authProfile].filter(Boolean).length > 1)
       out.push({ path: `channels[${index}]`, message: "set only one of token, tokenEnv and authProfile" })
     if (channel.groups?.enabled && (channel.groups.allowed ?? []).length === 0)
-      out.push({ path: `channels[${index}].groups.allowed`, message: "list the group chat ids the bot may answer in (groups are enabled)" })
+      out.push({
+        path: `channels[${index}].groups.allowed`,
+        message: "list the group chat ids the bot may answer in (groups are enabled)",
+      })
   })
   return out
 }
@@ -101,19 +118,28 @@ function channelIssues(channels: TelegramChannelInput[]): Issue[] {
 function resolveChannels(channels: ConfigInput["channels"]): TelegramConfig[] {
   return ((channels ?? []) as TelegramChannelInput[]).map((channel) => ({
     ...channel,
-    groups: { enabled: channel.groups?.enabled ?? false, allowed: channel.groups?.allowed ?? [], members: channel.groups?.members ?? "allowed" },
+    groups: {
+      enabled: channel.groups?.enabled ?? false,
+      allowed: channel.groups?.allowed ?? [],
+      members: channel.groups?.members ?? "allowed",
+    },
   }))
 }
 
 /** Validate a raw config value (from a file or a test) and resolve it against `base`. */
 export function resolveConfig(raw: unknown, base: string, file: string | null): Config {
   const label = file ?? "(defaults)"
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(label, ["(root): expected an object"])
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    throw new ConfigError(label, ["(root): expected an object"])
   const input = Value.Default(ConfigSchema, structuredClone(raw)) as ConfigInput
   // Check first: listing the issues of a valid config walks it through generators, several times slower.
   const problems = Value.Check(ConfigSchema, input) ? [] : schemaIssues(ConfigSchema, input)
   if (problems.length === 0) problems.push(...semantic(input))
-  if (problems.length > 0) throw new ConfigError(label, problems.map((issue) => `${issue.path}: ${issue.message}`))
+  if (problems.length > 0)
+    throw new ConfigError(
+      label,
+      problems.map((issue) => `${issue.path}: ${issue.message}`),
+    )
 
   const at = (root: string, path: string) => (isAbsolute(path) ? path : resolve(root, path))
   const workspaceDir = at(base, input.workspaceDir ?? ".")
@@ -136,6 +162,7 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     shutdown: input.shutdown as Config["shutdown"],
     tools: input.tools as Config["tools"],
     mcp: input.mcp as Config["mcp"],
+    sandbox: input.sandbox ?? "auto",
     evolution: input.evolution as Config["evolution"],
     supervisor: input.supervisor as Config["supervisor"],
     context: input.context as Config["context"],

@@ -1,0 +1,93 @@
+/**
+ * The trust boundary of a workspace, as paths. Two kinds of places are special whatever the roots say:
+ *
+ * - secret: the state folder (database, tokens, auth profiles, the evolution repository, logs), `.env`
+ *   files, credential-looking files and whatever `tools.secrets` lists. No tool reads or writes them.
+ * - loaded code: the config, the workspace tools, `src/`, `prompts/`, `node_modules/`, `skills/`. What the
+ *   runtime loads and runs decides what the model can do, so the model changes these only through
+ *   `evolve` (checkpoint, gates, rollback). Every other route is refused with a message naming it.
+ *
+ * File tools check a path against this (`classify`); sandboxes hide the secret paths and mount the
+ * loaded code read-only (view.ts).
+ */
+import { basename, isAbsolute, relative, resolve, sep } from "node:path"
+
+/** Config file names the gateway loads from the workspace root (gateway/load.ts keeps the same list). */
+export const CONFIG_NAMES = [
+  "drost.config.ts",
+  "drost.config.mts",
+  "drost.config.js",
+  "drost.config.mjs",
+  "drost.config.json",
+]
+
+/** Names that hold credentials wherever they are. */
+export const CREDENTIAL = /^(\.env(\..*)?|credentials\.json|auth-profiles\.json|control-token|.*\.pem|.*\.key)$/
+
+/** Loaded-code folders besides the tools folder, relative to the workspace. */
+export const CODE_DIRS = ["src", "prompts", "node_modules", "skills"]
+
+export interface Boundary {
+  workspace: string
+  stateDir: string
+  /** Absolute paths nothing may read or write. */
+  secret: string[]
+  /** Absolute paths that change only through evolve. */
+  code: string[]
+}
+
+export interface BoundaryInput {
+  workspaceDir: string
+  stateDir: string
+  /** The config file in use (may sit outside the workspace root). */
+  file?: string | null
+  tools?: { dir?: string; secrets?: string[] }
+  prompts?: { system?: string }
+}
+
+export type Protection = { kind: "secret"; path: string } | { kind: "code"; path: string }
+
+function within(root: string, path: string): boolean {
+  const rel = relative(root, path)
+  return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel))
+}
+
+export function boundaryOf(input: BoundaryInput): Boundary {
+  const at = (path: string) => resolve(input.workspaceDir, path)
+  const secret = [resolve(input.stateDir), at(".env"), at(".env.local"), ...(input.tools?.secrets ?? []).map(at)]
+  const code = [
+    ...CONFIG_NAMES.map(at),
+    ...(input.file ? [resolve(input.file)] : []),
+    at(input.tools?.dir ?? "tools"),
+    ...CODE_DIRS.map(at),
+    ...(input.prompts?.system ? [at(input.prompts.system)] : []),
+  ]
+  const unique = (list: string[]) => list.filter((path, index) => list.indexOf(path) === index)
+  return {
+    workspace: resolve(input.workspaceDir),
+    stateDir: resolve(input.stateDir),
+    secret: unique(secret),
+    code: unique(code),
+  }
+}
+
+/** Whether an absolute, canonical path is secret or loaded code (secret wins), else null. */
+export function classify(boundary: Boundary, path: string): Protection | null {
+  const secret = boundary.secret.find((root) => within(root, path))
+  if (secret || CREDENTIAL.test(basename(path))) return { kind: "secret", path: secret ?? path }
+  const code = boundary.code.find((root) => within(root, path))
+  if (code) return { kind: "code", path: code }
+  return null
+}
+
+/** Whether `path` contains a secret or loaded-code path (listing or searching it must skip those). */
+export function covers(path: string, boundary: Boundary): string[] {
+  return [...boundary.secret, ...boundary.code].filter((root) => within(path, root) && root !== path)
+}
+
+/** The refusal a tool returns, naming what to do instead. */
+export function refusal(protection: Protection, shown: string, action: "read" | "write"): string {
+  if (protection.kind === "secret")
+    return `"${shown}" is part of the runtime's private state or a credential file; no tool may ${action} it`
+  return `"${shown}" is loaded code (config, tools, src, prompts, node_modules, skills): change it with the evolve tool, which checkpoints, validates and can roll back; ${action === "write" ? "writing it directly is refused" : "it is refused here"}`
+}
