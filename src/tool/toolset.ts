@@ -19,6 +19,8 @@ import { createMcp } from "./mcp.ts"
 import { createToolRegistry, type ToolRegistry } from "./registry.ts"
 import type { Roots } from "./roots.ts"
 import { createSandbox, findDeno } from "./sandbox.ts"
+import { createSandbox as createOsSandbox } from "../sandbox/sandbox.ts"
+import { boundaryOf } from "../workspace/boundary.ts"
 
 export interface ToolsetOptions {
   log: Logger
@@ -41,6 +43,9 @@ export function rootsOf(config: Pick<Config, "workspaceDir" | "tools">): Roots {
 export function createToolset(config: Config, options: ToolsetOptions) {
   const tools = toolsConfig(config)
   const roots = rootsOf(config)
+  /** The secret and loaded-code paths, and the OS sandbox everything the model can run goes through. */
+  const boundary = boundaryOf({ ...config, tools })
+  const confine = createOsSandbox(config.sandbox ?? "auto")
   const registry: ToolRegistry = createToolRegistry({
     timeoutMs: config.agent.toolTimeoutMs,
     outputLimit: config.agent.toolOutputLimit,
@@ -95,6 +100,9 @@ export function createToolset(config: Config, options: ToolsetOptions) {
     loader,
     mcp,
     roots,
+    boundary,
+    /** The OS sandbox (bubblewrap / Seatbelt / off); `confine.check()` says which works here. */
+    confine,
     deno,
     /** Load the workspace tools once and start connecting the MCP servers (in the background). */
     async start() {
