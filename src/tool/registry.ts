@@ -25,6 +25,8 @@ export interface RegisteredTool {
   file?: string
   /** Overrides the registry's default timeout for this tool. */
   timeoutMs?: number
+  /** Runs code the model controls, so only inside the OS sandbox (off where there is none). */
+  confined?: boolean
   /** How it runs, for /tools: "worker", "deno", "mcp:<server>". */
   runner?: string
   execute: ToolDefinition["execute"]
@@ -58,6 +60,8 @@ export interface ToolRegistryOptions {
   log: Logger
   /** The tool policy (read at every call, so a config reload applies at once). Default: allow all. */
   policy?: () => PolicyConfig
+  /** Why a tool cannot run here at all (e.g. it needs the OS sandbox and none works), or null. */
+  unavailable?: (tool: RegisteredTool) => string | null
   emit?: Emit
 }
 
@@ -114,7 +118,7 @@ export function createToolRegistry(options: ToolRegistryOptions) {
     /** The tools the model is offered: everything the policy allows. */
     specs: (): ToolSpec[] =>
       [...tools.values()]
-        .filter((tool) => decision(tool.name).allowed)
+        .filter((tool) => decision(tool.name).allowed && !options.unavailable?.(tool))
         .map((tool) => ({ name: tool.name, description: tool.description, parameters: tool.parameters })),
     /** Whether the policy lets the model call `name` (and why not). */
     allowed: decision,
@@ -176,6 +180,8 @@ export function createToolRegistry(options: ToolRegistryOptions) {
             .join(", ")}`,
           true,
         )
+      const off = options.unavailable?.(tool)
+      if (off) return done(`${tool.name} is off on this machine: ${off}`, true)
       const verdict = decision(tool.name)
       if (!verdict.allowed) {
         options.emit?.(ToolsEvent.Denied, {
