@@ -63,6 +63,7 @@ export function runtimeRoutes(gw: Gateway) {
               available: gw.providers.has(profile.id),
             })),
             tools: gw.tools.list().map((tool) => tool.name),
+            sandbox: sandboxStatus(gw),
           }),
           {
             response: {
@@ -89,6 +90,19 @@ export function runtimeRoutes(gw: Gateway) {
                 lastEventId: t.Number({ description: "Id of the newest bus event (use it as Last-Event-ID)" }),
                 providers: t.Array(t.Object({ id: t.String(), kind: t.String(), available: t.Boolean() })),
                 tools: t.Array(t.String()),
+                sandbox: t.Object(
+                  {
+                    kind: t.Union([t.Literal("bubblewrap"), t.Literal("seatbelt"), t.Literal("off"), t.Null()], {
+                      description: "The OS sandbox in use; null: none works here, so the tools that need one are off",
+                    }),
+                    executable: t.Union([t.String(), t.Null()]),
+                    reason: t.Union([t.String(), t.Null()], {
+                      description: "Why there is none, or the warning for off",
+                    }),
+                    off: t.Array(t.String(), { description: "Tools that are off because no sandbox works" }),
+                  },
+                  { description: "What confines the shell, workspace tools, MCP stdio servers and gate commands" },
+                ),
               }),
             },
             detail: {
@@ -157,4 +171,16 @@ async function checkConfig(gw: Gateway): Promise<{ ok: boolean; file: string | n
   } catch (error) {
     return { ok: false, file, issues: error instanceof ConfigError ? error.lines : [message(error)] }
   }
+}
+
+function sandboxStatus(gw: Gateway) {
+  const status = gw.toolset.confine.status() ?? { kind: null, executable: null, reason: "not probed yet" }
+  const off =
+    status.kind === null
+      ? gw.tools
+          .list()
+          .filter((tool) => tool.confined)
+          .map((tool) => tool.name)
+      : []
+  return { kind: status.kind, executable: status.executable, reason: status.reason, off }
 }

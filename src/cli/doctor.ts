@@ -10,6 +10,7 @@ import type { Config } from "../core/config.ts"
 import { ConfigError } from "../core/error.ts"
 import { load } from "../gateway/load.ts"
 import { tokenFile } from "../gateway/token.ts"
+import { createSandbox } from "../sandbox/sandbox.ts"
 import { Flag } from "../util/flag.ts"
 import { type AuthFile, authPath, createCredentials, fixMode, readAuth } from "../gateway/auth.ts"
 import { DEFAULT_KEY_ENV, needsKey } from "../providers/credential.ts"
@@ -251,6 +252,29 @@ function deno(config: Config): Check {
       }
 }
 
+/** Which OS sandbox confines the shell, workspace tools, MCP stdio servers and gate commands. */
+async function sandbox(config: Config): Promise<Check> {
+  const status = await createSandbox(config.sandbox ?? "auto").check()
+  const name = "sandbox"
+  if (status.kind === "off")
+    return {
+      name,
+      status: "warn",
+      detail: status.reason ?? "off",
+      fix: 'remove sandbox: "off" from the config to confine what the model runs',
+    }
+  if (status.kind) return { name, status: "ok", detail: `${status.kind} (${status.executable})` }
+  return {
+    name,
+    status: "warn",
+    detail: `none: ${status.reason}; shell, workspace tools and MCP stdio servers are off`,
+    fix:
+      process.platform === "linux"
+        ? 'install bubblewrap (apt-get install bubblewrap), or set sandbox: "off" to run them unconfined'
+        : 'set sandbox: "off" to run them unconfined (not recommended)',
+  }
+}
+
 function mcp(config: Config): Check[] {
   const servers = Object.entries(config.mcp?.servers ?? {})
   if (servers.length === 0) return [{ name: "mcp", status: "ok", detail: "no MCP servers configured" }]
@@ -311,12 +335,21 @@ export async function runChecks(options: DoctorOptions): Promise<Check[]> {
       return { profiles: {} }
     }
   })()
-  const [providerChecks, telegramChecks, portCheck] = await Promise.all([
+  const [providerChecks, telegramChecks, portCheck, sandboxCheck] = await Promise.all([
     providers(config, options),
     telegram(config, auth, options),
     port(config),
+    sandbox(config),
   ])
-  checks.push(...providerChecks, ...telegramChecks, portCheck, store(config), deno(config), ...mcp(config))
+  checks.push(
+    ...providerChecks,
+    ...telegramChecks,
+    portCheck,
+    store(config),
+    sandboxCheck,
+    deno(config),
+    ...mcp(config),
+  )
   return checks
 }
 

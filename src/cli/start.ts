@@ -69,6 +69,11 @@ export async function start(args: StartArgs): Promise<number> {
       consola.info(
         "Using the offline demo provider. Configure a real one with `drost setup` (or in drost.config.ts, see docs/providers.md).",
       )
+    const confined = gw.toolset.confine.status()
+    if (confined?.kind === "off") consola.warn(`sandbox off: ${confined.reason}`)
+    else if (confined && !confined.kind)
+      consola.warn(`no OS sandbox: ${confined.reason}. The shell, workspace tools and MCP stdio servers are off.`)
+    else if (confined) consola.info(`sandbox ${confined.kind}: shell, workspace tools and MCP servers run confined`)
     const state = gw.state()
     if (state.state !== "running") consola.warn(`gateway ${state.state}: ${state.reasons.join("; ")}`)
     if (!interactive) consola.info("No terminal attached: running as a server (Ctrl-C or SIGTERM stops it).")

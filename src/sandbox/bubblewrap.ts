@@ -5,8 +5,8 @@
  * Every namespace is unshared (the network too unless granted); `--die-with-parent` and the pid
  * namespace mean that killing bwrap kills every process the command started, `setsid` or not.
  */
-import { existsSync, lstatSync, statSync } from "node:fs"
-import { type SandboxSpec, SYSTEM_DIRS, SYSTEM_SECRETS } from "./spec.ts"
+import { existsSync, lstatSync, realpathSync, statSync } from "node:fs"
+import { BIN_DIRS, type ProgramRules, type SandboxSpec, SYSTEM_DIRS, SYSTEM_SECRETS } from "./spec.ts"
 
 export const SANDBOX_HOME = "/tmp/home"
 export const SANDBOX_TMP = "/tmp"
@@ -34,11 +34,48 @@ function hide(path: string): string[] {
   return isDir(path) ? ["--tmpfs", path] : ["--ro-bind", "/dev/null", path]
 }
 
+function realDir(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** The shells a command line needs to be interpreted at all; an allow list always keeps them. */
+const SHELLS = ["bash", "sh", "dash"]
+
+/** Mounts that leave only the allowed programs in the bin folders and stub out the denied ones. */
+export function programArgs(rules: ProgramRules): string[] {
+  const args: string[] = []
+  const stubbed = new Set<string>()
+  const names = (list: string[] | undefined) => (list ?? []).filter((name) => /^[\w.+-]+$/.test(name))
+  for (const dir of BIN_DIRS) {
+    if (!realDir(dir)) continue // a symlink to usr/bin on merged-/usr systems: covered through its target
+    if (rules.only) {
+      args.push("--tmpfs", dir)
+      for (const name of [...SHELLS, ...names(rules.only)])
+        if (existsSync(`${dir}/${name}`)) args.push("--ro-bind", `${dir}/${name}`, `${dir}/${name}`)
+    }
+    // A denied name that is a symlink (shutdown → systemctl) is stubbed at its target: mounts follow links.
+    if (rules.stub)
+      for (const name of names(rules.deny)) {
+        const path = `${dir}/${name}`
+        if (!existsSync(path)) continue
+        const target = realpathSync(path)
+        if (!stubbed.has(target)) args.push("--ro-bind", rules.stub, target)
+        stubbed.add(target)
+      }
+  }
+  return args
+}
+
 export function bubblewrapArgs(spec: SandboxSpec, argv: string[]): string[] {
   const args = ["--die-with-parent", "--new-session", "--unshare-all"]
   if (spec.network) args.push("--share-net")
   for (const dir of SYSTEM_DIRS) if (existsSync(dir)) args.push("--ro-bind", dir, dir)
   for (const secret of SYSTEM_SECRETS) args.push(...hide(secret))
+  if (spec.programs) args.push(...programArgs(spec.programs))
   // DNS and TLS roots live under /etc (bound above); /run/systemd/resolve is where some resolv.conf point.
   if (spec.network && existsSync("/run/systemd/resolve"))
     args.push("--ro-bind", "/run/systemd/resolve", "/run/systemd/resolve")

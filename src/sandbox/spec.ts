@@ -20,6 +20,21 @@ export interface SandboxSpec {
   env: Record<string, string>
   /** Network access; off unless the owner granted it. */
   network: boolean
+  /** Which programs of the system's bin folders exist inside (the shell's allow and deny lists). */
+  programs?: ProgramRules
+}
+
+/**
+ * Program rules enforced by the mount table, so no spelling, wrapper or quoting gets around them:
+ * with `only`, the bin folders hold nothing but those programs (and the shell); each `deny`ed name is
+ * replaced by a stub that refuses to run. A program the command writes itself is not a system
+ * program and is not covered: the rules pick programs, the sandbox confines them all.
+ */
+export interface ProgramRules {
+  only?: string[]
+  deny?: string[]
+  /** The stub bound over denied programs (an executable that prints why and exits 126). */
+  stub?: string
 }
 
 /** Which OS mechanism confines the process; "off" when the owner turned it off. */
@@ -50,6 +65,9 @@ export const SYSTEM_DIRS = [
   "/opt",
   "/nix/store",
 ]
+
+/** Folders of the system whose programs the program rules filter. */
+export const BIN_DIRS = ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin"]
 
 /** Files under /etc that are secret even read-only (hashes, host keys, sudo rules). */
 export const SYSTEM_SECRETS = [

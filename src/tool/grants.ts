@@ -4,6 +4,7 @@
  * every matching entry adds up.
  */
 import type { ToolGrant } from "../core/tools-config.ts"
+import { Flag } from "../util/flag.ts"
 import { matches } from "./policy.ts"
 
 export type { ToolGrant }
@@ -18,9 +19,12 @@ export function grantFor(grants: Record<string, ToolGrant> | undefined, name: st
   return out
 }
 
-/** The granted variables that are set in our environment, by name. */
-export function grantedEnv(grant: ToolGrant, env: Record<string, string | undefined>): Record<string, string> {
+/** The granted variables that are set in our environment (looked up through util/flag.ts), by name. */
+export function grantedEnv(grant: ToolGrant): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const name of grant.env) if (env[name] !== undefined) out[name] = env[name]!
+  for (const name of grant.env) {
+    const value = Flag.get(name)
+    if (value !== undefined) out[name] = value
+  }
   return out
 }

@@ -2,15 +2,25 @@
  * MCP servers as tool sources. Each configured server is connected (stdio child or streamable HTTP),
  * its tools join the registry as `<server>.<tool>` with their own JSON Schemas, and a call is relayed
  * with the turn's abort signal. A server that goes away loses its tools, marks the gateway degraded
- * and is reconnected with exponential backoff. A stdio child gets an explicit environment (PATH, HOME
- * and what the config lists), never ours.
+ * and is reconnected with exponential backoff.
+ *
+ * A stdio server is code the model can make do things, so it runs in the OS sandbox like the shell:
+ * the workspace view (loaded code read-only, the state folder and .env hidden, nothing else of the
+ * disk), its executable and absolute-path arguments read-only (a script inside `node_modules` brings
+ * that `node_modules`), network only with `network: true`, and an explicit environment (PATH and what
+ * the config lists), never ours. Where no sandbox works, stdio servers are not started.
  */
-import { resolve } from "node:path"
+import { existsSync, realpathSync } from "node:fs"
+import { dirname, isAbsolute, resolve, sep } from "node:path"
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import type { McpServer } from "../core/tools-config.ts"
+import { type Sandbox, SandboxUnavailable } from "../sandbox/sandbox.ts"
+import { Flag } from "../util/flag.ts"
 import type { Logger } from "../util/log.ts"
+import type { Boundary } from "../workspace/boundary.ts"
+import { viewSpec } from "../workspace/view.ts"
 import { VERSION } from "../util/version.ts"
 import { type Emit, ToolsEvent } from "./events.ts"
 import type { RegisteredTool, ToolRegistry } from "./registry.ts"
@@ -23,6 +33,8 @@ export interface McpOptions {
   emit?: Emit
   /** Report a server's health (null = healthy); the gateway turns it into `degraded`. */
   health(component: string, problem: string | null): void
+  /** The OS sandbox stdio servers run in, and what they see of the workspace. */
+  confine?: { sandbox: Sandbox; boundary: Boundary; read: string[]; write: string[] }
   /** First and largest reconnect delay. */
   backoff?: { initialMs: number; maxMs: number }
   connectTimeoutMs?: number
@@ -55,6 +67,24 @@ function render(content: Content[] | undefined, structured: unknown): string {
   return parts.join("\n") || "(no output)"
 }
 
+/**
+ * What a stdio server's command line needs to see besides the workspace: the executable and every
+ * absolute path among its arguments that exists, read-only. A path inside `node_modules` brings the
+ * outermost `node_modules` folder, where its dependencies are.
+ */
+export function visible(argv: string[]): string[] {
+  const out = new Set<string>()
+  for (const item of argv) {
+    if (!isAbsolute(item) || !existsSync(item)) continue
+    const real = realpathSync(item)
+    const at = real.indexOf(`${sep}node_modules${sep}`)
+    out.add(at >= 0 ? real.slice(0, at + "/node_modules".length) : real)
+    // A runtime found through a symlink (node_modules/.bin/x → ../pkg/bin) needs its package's folder.
+    if (at < 0 && item !== real) out.add(dirname(real))
+  }
+  return [...out]
+}
+
 export function createMcp(options: McpOptions) {
   const connections = new Map<string, Connection>()
   const backoff = options.backoff ?? { initialMs: 1000, maxMs: 30_000 }
@@ -75,7 +105,7 @@ export function createMcp(options: McpOptions) {
     }
   }
 
-  const transportFor = (
+  const transportFor = async (
     name: string,
     server: McpServer,
     { StdioClientTransport, StreamableHTTPClientTransport }: Awaited<ReturnType<typeof sdk>>,
@@ -83,16 +113,30 @@ export function createMcp(options: McpOptions) {
     if ("url" in server)
       return new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: server.headers ?? {} } })
     const self = server.command === "bun" || server.command === "drost"
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
-    }
+    const env: Record<string, string> = { PATH: Flag.get("PATH") ?? "/usr/bin:/bin" }
     if (self) env.BUN_BE_BUN = "1" // in the compiled binary, the runtime itself plays `bun`
+    const command = self ? process.execPath : (Bun.which(server.command) ?? server.command)
+    const args = server.args ?? []
+    const cwd = server.cwd ? resolve(options.workspace, server.cwd) : options.workspace
+    let argv = [command, ...args]
+    let childEnv = { ...env, ...(server.env ?? {}) }
+    if (options.confine) {
+      const { sandbox, boundary, read, write } = options.confine
+      const spec = viewSpec(
+        { boundary, read: [...read, ...visible([command, ...args])], write },
+        cwd,
+        childEnv,
+        server.network ?? false,
+      )
+      const wrapped = await sandbox.command(spec, argv)
+      argv = wrapped.argv
+      childEnv = wrapped.env
+    }
     const transport = new StdioClientTransport({
-      command: self ? process.execPath : server.command,
-      args: server.args ?? [],
-      env: { ...env, ...(server.env ?? {}) },
-      cwd: server.cwd ? resolve(options.workspace, server.cwd) : options.workspace,
+      command: argv[0]!,
+      args: argv.slice(1),
+      env: childEnv,
+      cwd,
       stderr: "pipe",
     })
     transport.stderr?.on("data", (chunk: Buffer) =>
@@ -127,10 +171,11 @@ export function createMcp(options: McpOptions) {
     conn.timer = null
     const started = performance.now()
     const mod = await sdk()
-    const transport = transportFor(conn.name, server, mod)
     const client = new mod.Client({ name: "drost", version: VERSION })
-    conn.transport = transport
+    let transport: Awaited<ReturnType<typeof transportFor>> | null = null
     try {
+      transport = await transportFor(conn.name, server, mod)
+      conn.transport = transport
       await client.connect(transport, { timeout: options.connectTimeoutMs ?? 20_000 })
       const listed = await client.listTools(undefined, { timeout: options.connectTimeoutMs ?? 20_000 })
       if (stopping) {
@@ -174,6 +219,16 @@ export function createMcp(options: McpOptions) {
       options.log.info("mcp server connected", { server: conn.name, tools: conn.tools.length, ms: durationMs })
     } catch (error) {
       await client.close().catch(() => {})
+      if (error instanceof SandboxUnavailable) {
+        // Not a failure to retry: this machine cannot confine the server, so it stays off.
+        conn.state = "stopped"
+        conn.error = `off: ${error.message}`
+        options.registry.setRejected(group(conn.name), [
+          { group: group(conn.name), file: `mcp server ${conn.name}`, reason: conn.error },
+        ])
+        options.log.warn("mcp server not started", { server: conn.name, reason: error.message })
+        return
+      }
       conn.state = "connecting" // let lost() schedule the retry
       lost(conn, `cannot connect: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
     }

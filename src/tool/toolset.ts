@@ -21,6 +21,7 @@ import type { Roots } from "./roots.ts"
 import { createSandbox, findDeno } from "./sandbox.ts"
 import { createSandbox as createOsSandbox } from "../sandbox/sandbox.ts"
 import { boundaryOf } from "../workspace/boundary.ts"
+import { grantFor } from "./grants.ts"
 
 export interface ToolsetOptions {
   log: Logger
@@ -51,15 +52,20 @@ export function createToolset(config: Config, options: ToolsetOptions) {
     outputLimit: config.agent.toolOutputLimit,
     log: options.log,
     policy: () => tools,
+    // A tool that runs model-controlled code is off where no OS sandbox works (and "off" wasn't chosen).
+    unavailable: (tool) => (tool.confined && confine.status()?.kind === null ? confine.status()!.reason : null),
     emit: options.emit,
   })
   const getRoots = () => roots
   for (const tool of fileTools(getRoots)) registry.register(tool)
   registry.register(searchTool(getRoots))
   registry.register(
-    shellTool(getRoots, () => ({
-      ...tools.shell,
-      guardPaths: tools.profile !== "permissive",
+    shellTool(() => ({
+      roots,
+      boundary,
+      sandbox: confine,
+      options: { ...tools.shell, guardPaths: tools.profile !== "permissive" },
+      grant: grantFor(tools.grants, "shell"),
     })),
   )
   for (const tool of gitTools(getRoots, () => tools.git)) registry.register(tool)
@@ -92,6 +98,7 @@ export function createToolset(config: Config, options: ToolsetOptions) {
     log: options.log,
     emit: options.emit,
     health: options.health,
+    confine: { sandbox: confine, boundary, read: roots.read, write: roots.write },
   })
 
   let lastLoad: LoadResult | null = null
@@ -106,7 +113,10 @@ export function createToolset(config: Config, options: ToolsetOptions) {
     deno,
     /** Load the workspace tools once and start connecting the MCP servers (in the background). */
     async start() {
+      // Probe the OS sandbox once (a few ms, beside the first load) so status and the tool list know.
+      const probed = confine.check()
       lastLoad = await loader.refresh(true)
+      await probed
       void mcp.start()
     },
     /** Pick up added, edited and deleted tool files; cheap when nothing changed. */

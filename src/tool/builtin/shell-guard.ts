@@ -8,7 +8,7 @@
  */
 import { lstatSync } from "node:fs"
 import { resolve } from "node:path"
-import { RootError, resolveIn } from "../roots.ts"
+import { RootError, resolveIn } from "../../workspace/roots.ts"
 
 export interface ShellRules {
   allow: string[]

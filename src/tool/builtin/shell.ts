@@ -1,13 +1,25 @@
 /**
- * `shell`: runs one command line with bash (or sh) in a mutable root. The command line is checked by
- * the guard first (allow/deny prefixes, paths inside the roots); the child gets an explicit env built
- * from an allow-list (never our secrets); it runs in its own process group so a timeout or an abort
- * kills everything it started; its output is capped.
+ * `shell`: runs one command line with bash (or sh) in a mutable root, inside the OS sandbox. The
+ * sandbox is the boundary: the command sees the system read-only, the read roots read-only, the
+ * mutable roots writable except loaded code, nothing of the state folder, `.env` files or the rest of
+ * the disk; no network unless `tools.grants.shell` says so; the environment is the configured
+ * allow-list (HOME and TMPDIR inside the sandbox) plus granted variables. Killing the sandbox at the
+ * timeout kills every process the command started, `setsid` included.
+ *
+ * The allow and deny lists pick programs by the mount table (no spelling reaches a denied program);
+ * the guard on the command line still refuses what it can see early, with a clearer message.
  */
-import { existsSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { Type } from "../../core/schema.ts"
+import type { Sandbox } from "../../sandbox/sandbox.ts"
+import type { ProgramRules } from "../../sandbox/spec.ts"
+import { Flag } from "../../util/flag.ts"
+import type { Boundary } from "../../workspace/boundary.ts"
+import { missingCode, sweep, viewSpec } from "../../workspace/view.ts"
+import { grantedEnv, type ToolGrant } from "../grants.ts"
 import type { RegisteredTool } from "../registry.ts"
-import { Roots } from "../roots.ts"
+import { Roots } from "../../workspace/roots.ts"
 import { guard, type ShellRules } from "./shell-guard.ts"
 
 export interface ShellOptions extends ShellRules {
@@ -20,27 +32,51 @@ export interface ShellOptions extends ShellRules {
   guardPaths: boolean
 }
 
-const SHELL = ["/bin/bash", "/usr/bin/bash", "/bin/sh"].find((path) => existsSync(path)) ?? "sh"
-
-async function collect(
-  stream: ReadableStream<Uint8Array>,
-  limit: number,
-  sink: { bytes: number; dropped: number; chunks: Uint8Array[] },
-) {
-  for await (const chunk of stream) {
-    const room = limit - sink.bytes
-    if (room > 0) sink.chunks.push(chunk.subarray(0, room))
-    sink.bytes += Math.min(Math.max(room, 0), chunk.length)
-    if (chunk.length > room) sink.dropped += chunk.length - Math.max(room, 0)
-  }
+export interface ShellDeps {
+  roots: Roots
+  boundary: Boundary
+  sandbox: Sandbox
+  options: ShellOptions
+  grant: ToolGrant
 }
 
-export function shellTool(roots: () => Roots, options: () => ShellOptions): RegisteredTool {
+const SHELL = ["/bin/bash", "/usr/bin/bash", "/bin/sh"].find((path) => existsSync(path)) ?? "sh"
+
+const REFUSED = `#!/bin/sh
+echo "\${0##*/}: refused by the owner's tools.shell.deny; use another way or ask the user" >&2
+exit 126
+`
+
+/** The stub bound over denied programs, written once into the state folder (hidden from the sandbox). */
+function stubIn(stateDir: string): string {
+  const dir = join(stateDir, "sandbox")
+  const file = join(dir, "refused.sh")
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(file, REFUSED)
+    chmodSync(file, 0o755)
+  }
+  return file
+}
+
+/** Single program names of the lists; multi-word entries ("git push") stay with the guard. */
+function programRules(rules: ShellRules, stateDir: string): ProgramRules | undefined {
+  const single = (list: string[]) => list.map((entry) => entry.trim()).filter((entry) => /^[\w.+-]+$/.test(entry))
+  const deny = single(rules.deny)
+  const only = rules.allow.length
+    ? rules.allow.map((entry) => entry.trim().split(/\s+/)[0]!).filter(Boolean)
+    : undefined
+  if (!deny.length && !only) return undefined
+  return { only, deny, stub: deny.length ? stubIn(stateDir) : undefined }
+}
+
+export function shellTool(deps: () => ShellDeps): RegisteredTool {
   return {
     name: "shell",
     source: "builtin",
+    confined: true,
     description:
-      "Run a shell command (bash) in the workspace and return its exit code and output (stdout and stderr interleaved as produced). Paths must stay inside the workspace; no $VAR expansion or $(…) substitution. Long-running commands are killed at the timeout.",
+      "Run a shell command (bash) in the workspace, inside a sandbox, and return its exit code and output (stdout and stderr interleaved as produced). The workspace's files are visible (loaded code and the config read-only), the rest of the disk is not; no network unless the owner granted it; no $VAR expansion or $(…) substitution. Long-running commands are killed at the timeout.",
     parameters: Type.Object(
       {
         command: Type.String({ minLength: 1, description: "The command line" }),
@@ -58,58 +94,35 @@ export function shellTool(roots: () => Roots, options: () => ShellOptions): Regi
     ),
     async execute(args, ctx) {
       const { command, cwd: where = ".", timeoutMs } = args as { command: string; cwd?: string; timeoutMs?: number }
-      const opts = options()
-      const all = roots()
-      const cwd = Roots.write(all, where)
-      guard(command, cwd, opts.guardPaths ? all.read : null, opts)
+      const { roots, boundary, sandbox, options, grant } = deps()
+      const cwd = Roots.write(roots, where)
+      guard(command, cwd, options.guardPaths ? roots.read : null, options)
       const env: Record<string, string> = {}
-      for (const name of opts.env) if (process.env[name] !== undefined) env[name] = process.env[name]!
-      const limit = Math.min(timeoutMs ?? opts.timeoutMs, opts.timeoutMs)
-      const proc = Bun.spawn([SHELL, "-c", command], {
-        cwd,
-        env,
-        stdin: "ignore",
-        stdout: "pipe",
-        stderr: "pipe",
-        detached: true,
+      for (const name of options.env) {
+        const value = Flag.get(name)
+        if (value !== undefined) env[name] = value
+      }
+      Object.assign(env, grantedEnv(grant))
+      const spec = {
+        ...viewSpec({ boundary, read: roots.read, write: roots.write }, cwd, env, grant.network),
+        programs: programRules(options, boundary.stateDir),
+      }
+      const limit = Math.min(timeoutMs ?? options.timeoutMs, options.timeoutMs)
+      const missing = missingCode(boundary)
+      const run = await sandbox.run(spec, [SHELL, "-c", command], {
+        timeoutMs: limit,
+        signal: ctx.signal,
+        outputLimit: options.outputLimit,
       })
-      let reason: string | null = null
-      const kill = (why: string) => {
-        reason ??= why
-        try {
-          process.kill(-proc.pid, "SIGKILL") // the whole group: children and grandchildren too
-        } catch {
-          proc.kill("SIGKILL")
-        }
-      }
-      const timer = setTimeout(
-        () => kill(`timed out after ${limit} ms; the command and its children were killed`),
-        limit,
-      )
-      const onAbort = () => kill("aborted; the command and its children were killed")
-      ctx.signal.addEventListener("abort", onAbort, { once: true })
-      const sink = { bytes: 0, dropped: 0, chunks: [] as Uint8Array[] }
-      try {
-        await Promise.all([
-          collect(proc.stdout, opts.outputLimit, sink),
-          collect(proc.stderr, opts.outputLimit, sink),
-          proc.exited,
-        ])
-      } finally {
-        clearTimeout(timer)
-        ctx.signal.removeEventListener("abort", onAbort)
-      }
-      // Grandchildren that kept the pipes open were killed with the group; make sure none linger.
-      if (reason === null) {
-        try {
-          process.kill(-proc.pid, "SIGKILL")
-        } catch {}
-      }
-      const output = Buffer.concat(sink.chunks).toString("utf8")
-      const dropped = sink.dropped ? `\n… [${sink.dropped} more bytes of output dropped]` : ""
-      const status = reason ? `killed: ${reason}` : `exit code ${proc.exitCode}`
-      const text = `${status}\n${output}${dropped}`
-      if (reason) throw new Error(text)
+      const removed = sweep(boundary, missing)
+      const dropped = run.dropped ? `\n… [${run.dropped} more bytes of output dropped]` : ""
+      const swept = removed.length
+        ? `\n[removed ${removed.join(", ")}: loaded code (config, tools, src, prompts, node_modules, skills) changes only through the evolve tool]`
+        : ""
+      const why = run.killed === "aborted" ? "aborted" : `timed out after ${limit} ms`
+      const status = run.killed ? `killed: ${why}; the command and its children were killed` : `exit code ${run.code}`
+      const text = `${status}\n${run.output}${dropped}${swept}`
+      if (run.killed) throw new Error(text)
       return text
     },
   }
