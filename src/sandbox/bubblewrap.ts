@@ -5,7 +5,7 @@
  * Every namespace is unshared (the network too unless granted); `--die-with-parent` and the pid
  * namespace mean that killing bwrap kills every process the command started, `setsid` or not.
  */
-import { existsSync, lstatSync, realpathSync, statSync } from "node:fs"
+import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from "node:fs"
 import { BIN_DIRS, type ProgramRules, type SandboxSpec, SYSTEM_DIRS, SYSTEM_SECRETS } from "./spec.ts"
 
 export const SANDBOX_HOME = "/tmp/home"
@@ -73,7 +73,13 @@ export function programArgs(rules: ProgramRules): string[] {
 export function bubblewrapArgs(spec: SandboxSpec, argv: string[]): string[] {
   const args = ["--die-with-parent", "--new-session", "--unshare-all"]
   if (spec.network) args.push("--share-net")
-  for (const dir of SYSTEM_DIRS) if (existsSync(dir)) args.push("--ro-bind", dir, dir)
+  // A merged-/usr system's /bin is a symlink to usr/bin: recreate the link, so that it shows the bin
+  // folder as filtered below (a bind would mount the host's whole /usr/bin there).
+  for (const dir of SYSTEM_DIRS) {
+    if (!existsSync(dir)) continue
+    if (lstatSync(dir).isSymbolicLink()) args.push("--symlink", readlinkSync(dir), dir)
+    else args.push("--ro-bind", dir, dir)
+  }
   for (const secret of SYSTEM_SECRETS) args.push(...hide(secret))
   if (spec.programs) args.push(...programArgs(spec.programs))
   // DNS and TLS roots live under /etc (bound above); /run/systemd/resolve is where some resolv.conf point.
