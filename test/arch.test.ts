@@ -19,6 +19,7 @@ const RANK: Record<string, number> = {
   tool: 2,
   memory: 2,
   evolve: 3,
+  approval: 3,
   agent: 4,
   gateway: 5,
   api: 6,

@@ -22,6 +22,7 @@ import { toolRoutes } from "./tools.ts"
 import { usageRoutes } from "./usage.ts"
 import { evolutionRoutes } from "./evolution.ts"
 import { telegramRoutes } from "./telegram.ts"
+import { approvalRoutes } from "./approvals.ts"
 
 export const PREFIX = "/control/v1"
 
@@ -78,6 +79,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(eventRoutes(gw, events))
     .use(providerRoutes(gw))
     .use(toolRoutes(gw))
+    .use(approvalRoutes(gw))
     .use(continuityRoutes(gw))
     .use(usageRoutes(gw))
     .use(evolutionRoutes(gw))

@@ -28,6 +28,8 @@ import { acquire, type Lock } from "./lock.ts"
 import { createProviderHub, type ProviderStatus } from "./provider-hub.ts"
 import { type Continuity, createContinuity } from "./continuity.ts"
 import { lanePolicy } from "../core/continuity-config.ts"
+import { type Approvals, createApprovals } from "../approval/service.ts"
+import { toolsConfig } from "../tool/toolset.ts"
 
 export type State = "starting" | "running" | "degraded" | "stopping" | "stopped"
 
@@ -49,6 +51,8 @@ export interface Gateway {
   continuity: Continuity
   /** Self-evolution transactions and their audit trail (src/evolve). */
   evolution: EvolutionService
+  /** Tool calls waiting for a person (tools.approve), and how they were decided (src/approval). */
+  approvals: Approvals
   startedAt: number
   state(): { state: State; reasons: string[] }
   /** Report a component's health; any unhealthy component makes the gateway `degraded`. */
@@ -105,6 +109,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       },
     })
     const tools = toolset.registry
+    // tools.approve: matching calls wait for a person; a request the last run left open is denied now.
+    const approvalSettings = toolsConfig(config)
+    const approvals = createApprovals({
+      stateDir: config.stateDir,
+      bus,
+      log: Log.create("approval"),
+      settings: () => ({ approve: approvalSettings.approve, timeoutMs: approvalSettings.approvalTimeoutMs }),
+    })
+    approvals.recover()
+    tools.setApprover(approvals.hook)
+    cleanup.push(() => approvals.close())
     await toolset.start()
     if (evolution.settings.enabled) tools.register(evolveTool(() => evolution))
     cleanup.push(() => void toolset.stop())
@@ -185,6 +200,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       sessions,
       continuity,
       evolution,
+      approvals,
       startedAt: Date.now(),
       state: () => ({
         state: current,

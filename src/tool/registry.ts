@@ -54,6 +54,22 @@ export interface ToolRun {
   context: Omit<ToolContext, "signal" | "log"> & { signal: AbortSignal }
 }
 
+/** What the approver sees of a call: after the policy and argument validation, before it runs. */
+export interface ApprovalCall {
+  name: string
+  args: unknown
+  sessionId: string
+  turnId: string
+  callId: string
+  /** The call's signal: the approver's wait must end when it aborts. */
+  signal: AbortSignal
+}
+
+export type ApprovalVerdict = { approved: true } | { approved: false; reason: string }
+
+/** Decides whether a call may run (tools.approve: a person decides); injected so the registry stays channel-free. */
+export type Approver = (call: ApprovalCall) => Promise<ApprovalVerdict>
+
 export interface ToolRegistryOptions {
   timeoutMs: number
   outputLimit: number
@@ -63,6 +79,8 @@ export interface ToolRegistryOptions {
   /** Why a tool cannot run here at all (e.g. it needs the OS sandbox and none works), or null. */
   unavailable?: (tool: RegisteredTool) => string | null
   emit?: Emit
+  /** Asked before every call runs (approvals); the default lets every call run. */
+  approve?: Approver
 }
 
 export type ToolRegistry = ReturnType<typeof createToolRegistry>
@@ -93,6 +111,7 @@ export function createToolRegistry(options: ToolRegistryOptions) {
   /** Which group registered each name; built-ins registered with `register` are in "builtin". */
   const owner = new Map<string, string>()
   const rejections = new Map<string, Rejection[]>()
+  let approve: Approver | undefined = options.approve
 
   const validate = (tool: RegisteredTool, args: unknown): string | null => {
     const lines = problems(tool.parameters, args)
@@ -122,6 +141,10 @@ export function createToolRegistry(options: ToolRegistryOptions) {
         .map((tool) => ({ name: tool.name, description: tool.description, parameters: tool.parameters })),
     /** Whether the policy lets the model call `name` (and why not). */
     allowed: decision,
+    /** Install the approver (the gateway does, once the approval service exists). */
+    setApprover(next: Approver | undefined) {
+      approve = next
+    },
 
     /**
      * Replace every tool of `group` with `next` in one step. Names taken by another group are
@@ -206,6 +229,25 @@ export function createToolRegistry(options: ToolRegistryOptions) {
         return done(`${tool.name} has an unusable parameters schema: ${(error as Error).message}`, true)
       }
       if (invalid) return done(invalid, true)
+
+      if (approve) {
+        // Waiting for a person does not count against the tool's own timeout, which starts below.
+        const approval = await approve({
+          name: tool.name,
+          args: parsed.value,
+          sessionId: call.context.sessionId,
+          turnId: call.context.turnId,
+          callId: call.context.callId,
+          signal: call.context.signal,
+        }).catch(
+          (error): ApprovalVerdict => ({ approved: false, reason: `the approval check failed (${String(error)})` }),
+        )
+        if (!approval.approved)
+          return done(
+            `${tool.name} was not run: ${approval.reason}. Do not retry this call; tell the user, or ask them how to proceed.`,
+            true,
+          )
+      }
 
       const timeoutMs = tool.timeoutMs ?? options.timeoutMs
       const timeout = AbortSignal.timeout(timeoutMs)
