@@ -20,7 +20,7 @@ import { Evolution as EvolutionSchema, type Evolution as EvolutionSettings } fro
 import { Busy, DrostError, Invalid, NotFound } from "../core/error.ts"
 import { Value } from "../core/schema.ts"
 import { editTools } from "../tool/builtin/edit.ts"
-import { inside, Roots } from "../tool/roots.ts"
+import { inside, Roots } from "../workspace/roots.ts"
 import type { Logger } from "../util/log.ts"
 import { createAudit, type EvolutionRecord, type Step } from "./audit.ts"
 import { EvolutionEvent } from "./events.ts"

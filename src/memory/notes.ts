@@ -1,11 +1,15 @@
 /**
  * Reading and writing notes in the memory folder. Writes append (never overwrite), go to today's daily
  * note (`YYYY-MM-DD.md` in the configured time zone) or to a named Markdown file, and never leave the
- * folder: names are resolved like every other workspace path, symlinks included.
+ * folder: names go through the workspace access object like every other tool path (roots with symlinks
+ * resolved, secrets refused, race-free open), with the memory folder as the only root.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs"
-import { dirname, relative, sep } from "node:path"
-import { resolveIn } from "../tool/roots.ts"
+import { mkdirSync } from "node:fs"
+import { relative, resolve, sep } from "node:path"
+import { type Access, createAccess } from "../workspace/access.ts"
+import type { Boundary } from "../workspace/boundary.ts"
+import { writeFile } from "../workspace/edit.ts"
+import { closeFd, Missing, openFile, readAll } from "../workspace/open.ts"
 
 const MAX_NOTE_BYTES = 2 * 1024 * 1024
 
@@ -38,15 +42,35 @@ export function noteName(name: string): string {
   return /\.md$/i.test(clean) ? clean : `${clean}.md`
 }
 
-export function createNotes(dir: string, timeZone?: string) {
-  const locate = (name: string): { file: string; path: string } => {
-    mkdirSync(dir, { recursive: true })
-    const file = resolveIn([dir], noteName(name))
-    return {
-      file,
-      path: relative(resolveIn([dir], "."), file)
-        .split(sep)
-        .join("/"),
+/**
+ * Notes in `dir`. `boundary` is the workspace's (secret paths refused even inside `dir`); without one,
+ * credential file names are still refused.
+ */
+export function createNotes(dir: string, timeZone?: string, boundary?: Boundary) {
+  const root = resolve(dir)
+  const access: Access = createAccess({
+    read: [root],
+    write: [root],
+    boundary: boundary ?? { workspace: root, stateDir: "", secret: [], code: [] },
+  })
+  const locate = (name: string, purpose: "read" | "write"): { file: string; path: string } => {
+    mkdirSync(root, { recursive: true })
+    const file = access.resolve(noteName(name), purpose)
+    return { file, path: relative(access.resolve(".", "read"), file).split(sep).join("/") }
+  }
+  /** A note's text, or null when it does not exist. */
+  const load = (file: string, path: string): string | null => {
+    let opened: ReturnType<typeof openFile>
+    try {
+      opened = openFile(access, file, "read", path)
+    } catch (error) {
+      if (error instanceof Missing) return null
+      throw error
+    }
+    try {
+      return new TextDecoder().decode(readAll(opened, MAX_NOTE_BYTES, path))
+    } finally {
+      closeFd(opened.fd)
     }
   }
   return {
@@ -54,25 +78,25 @@ export function createNotes(dir: string, timeZone?: string) {
 
     /** Lines `from`…`from+lines-1` (1-based) of a note. */
     read(name: string, from = 1, lines = 200): { path: string; text: string; total: number } {
-      const { file, path } = locate(name)
-      if (!existsSync(file)) throw new Error(`no note ${path} in memory/; find one with memory.search`)
-      if (statSync(file).size > MAX_NOTE_BYTES) throw new Error(`${path} is larger than ${MAX_NOTE_BYTES} bytes`)
-      const all = readFileSync(file, "utf8").split("\n")
+      const { file, path } = locate(name, "read")
+      const text = load(file, path)
+      if (text === null) throw new Error(`no note ${path} in memory/; find one with memory.search`)
+      const all = text.split("\n")
       return { path, text: all.slice(from - 1, from - 1 + lines).join("\n"), total: all.length }
     },
 
     /** Append `text` as its own paragraph; a daily note gets a time stamp. Returns the relative path. */
     append(text: string, name?: string, now = Date.now()): string {
-      const { file, path } = locate(name ?? `${day(now, timeZone)}.md`)
-      mkdirSync(dirname(file), { recursive: true })
-      const exists = existsSync(file)
-      const before = exists ? readFileSync(file, "utf8") : ""
+      const { file, path } = locate(name ?? `${day(now, timeZone)}.md`, "write")
+      const existing = load(file, path)
+      const before = existing ?? ""
       if (Buffer.byteLength(before) + Buffer.byteLength(text) > MAX_NOTE_BYTES)
         throw new Error(`${path} would exceed ${MAX_NOTE_BYTES} bytes; write to another note`)
-      const head = exists ? "" : name ? "" : `# ${day(now, timeZone)}\n`
+      const head = existing !== null ? "" : name ? "" : `# ${day(now, timeZone)}\n`
       const stamp = name ? "" : `## ${clock(now, timeZone)}\n`
       const gap = before === "" || before.endsWith("\n\n") ? "" : before.endsWith("\n") ? "\n" : "\n\n"
-      appendFileSync(file, `${gap}${head}${head ? "\n" : ""}${stamp}${text.trim()}\n`)
+      // Appending is read + atomic replace through the access object, so the note stays inside memory/.
+      writeFile(access, file, `${before}${gap}${head}${head ? "\n" : ""}${stamp}${text.trim()}\n`)
       return path
     },
   }

@@ -17,9 +17,10 @@ import type { Emit } from "./events.ts"
 import { createWorkspaceLoader, type LoadResult } from "./loader.ts"
 import { createMcp } from "./mcp.ts"
 import { createToolRegistry, type ToolRegistry } from "./registry.ts"
-import type { Roots } from "./roots.ts"
+import type { Roots } from "../workspace/roots.ts"
 import { createSandbox, findDeno } from "./sandbox.ts"
 import { createSandbox as createOsSandbox } from "../sandbox/sandbox.ts"
+import { createAccess } from "../workspace/access.ts"
 import { boundaryOf } from "../workspace/boundary.ts"
 import { grantFor } from "./grants.ts"
 
@@ -56,9 +57,11 @@ export function createToolset(config: Config, options: ToolsetOptions) {
     unavailable: (tool) => (tool.confined && confine.status()?.kind === null ? confine.status()!.reason : null),
     emit: options.emit,
   })
-  const getRoots = () => roots
-  for (const tool of fileTools(getRoots)) registry.register(tool)
-  registry.register(searchTool(getRoots))
+  /** File, search and git tools reach the workspace only through this (roots + boundary, race-free open). */
+  const access = createAccess({ read: roots.read, write: roots.write, boundary })
+  const getAccess = () => access
+  for (const tool of fileTools(getAccess)) registry.register(tool)
+  registry.register(searchTool(getAccess))
   registry.register(
     shellTool(() => ({
       roots,
@@ -68,7 +71,7 @@ export function createToolset(config: Config, options: ToolsetOptions) {
       grant: grantFor(tools.grants, "shell"),
     })),
   )
-  for (const tool of gitTools(getRoots, () => tools.git)) registry.register(tool)
+  for (const tool of gitTools(getAccess, () => tools.git)) registry.register(tool)
   registry.register(webTool(() => tools.web))
 
   const deno = findDeno(config.workspaceDir, tools.deno)

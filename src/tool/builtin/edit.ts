@@ -1,35 +1,31 @@
 /**
- * `file.write` and `file.edit`: the write side of the file tools. Both refuse any path outside the
- * mutable roots (after resolving symlinks), write atomically (temp file + rename) and report what
- * changed so the model can check its own work.
+ * `file.write` and `file.edit`: the write side of the file tools. The work is done by the workspace
+ * module (src/workspace/edit.ts), which refuses anything outside the mutable roots, secrets and loaded
+ * code (that changes through `evolve`), opens race-free and writes atomically; this file describes the
+ * tools the model sees.
  */
-import { mkdir, rename, stat, writeFile } from "node:fs/promises"
-import { dirname } from "node:path"
 import { Type } from "../../core/schema.ts"
+import { type Access, createAccess } from "../../workspace/access.ts"
+import { editFile, writeFile } from "../../workspace/edit.ts"
+import type { Roots } from "../../workspace/roots.ts"
 import type { RegisteredTool } from "../registry.ts"
-import { Roots } from "../roots.ts"
 
-const MAX_WRITE_BYTES = 5 * 1024 * 1024
-
-async function atomicWrite(file: string, content: string) {
-  await mkdir(dirname(file), { recursive: true })
-  const temp = `${file}.drost-${process.pid}-${Date.now()}.tmp`
-  await writeFile(temp, content)
-  await rename(temp, file)
+/**
+ * TEMPORARY (issue 13, until src/evolve/service.ts calls workspace/edit.ts itself): evolution still
+ * passes bare roots; it does its own state-folder and credential checks, and it may write loaded code.
+ */
+function legacy(value: Access | Roots): Access {
+  if ("resolve" in value) return value
+  const boundary = { workspace: value.read[0] ?? "", stateDir: "", secret: [], code: [] }
+  return createAccess({ read: value.read, write: value.write, boundary, code: true })
 }
 
-function count(haystack: string, needle: string): number {
-  let n = 0
-  for (let at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + needle.length)) n++
-  return n
-}
-
-export function editTools(roots: () => Roots): RegisteredTool[] {
+export function editTools(access: () => Access | Roots): RegisteredTool[] {
   const write: RegisteredTool = {
     name: "file.write",
     source: "builtin",
     description:
-      "Create or overwrite a text file inside the writable roots with the given content. Parent folders are created. Prefer file.edit for small changes to an existing file.",
+      "Create or overwrite a text file inside the writable roots with the given content. Parent folders are created. Prefer file.edit for small changes to an existing file. Loaded code (the config, tools/, src/, prompts/, node_modules/, skills/) changes only through the evolve tool.",
     parameters: Type.Object(
       {
         path: Type.String({ minLength: 1, description: "File path, relative to the workspace root" }),
@@ -39,14 +35,7 @@ export function editTools(roots: () => Roots): RegisteredTool[] {
     ),
     async execute(args) {
       const { path, content } = args as { path: string; content: string }
-      if (content.length > MAX_WRITE_BYTES)
-        throw new Error(`content is ${content.length} characters; at most ${MAX_WRITE_BYTES} are written`)
-      const file = Roots.write(roots(), path)
-      const before = await stat(file).catch(() => null)
-      if (before?.isDirectory()) throw new Error(`${path} is a folder`)
-      await atomicWrite(file, content)
-      const lines = content === "" ? 0 : content.split("\n").length
-      return `${before ? "overwrote" : "created"} ${Roots.show(roots(), file)} (${lines} lines, ${Buffer.byteLength(content)} bytes)`
+      return writeFile(legacy(access()), path, content)
     },
   }
 
@@ -67,30 +56,8 @@ export function editTools(roots: () => Roots): RegisteredTool[] {
       { additionalProperties: false },
     ),
     async execute(args) {
-      const {
-        path,
-        search,
-        replace,
-        all = false,
-      } = args as { path: string; search: string; replace: string; all?: boolean }
-      const file = Roots.write(roots(), path)
-      const info = await stat(file).catch(() => null)
-      if (!info) throw new Error(`no such file: ${path}; use file.write to create it`)
-      if (info.isDirectory()) throw new Error(`${path} is a folder`)
-      const text = await Bun.file(file).text()
-      const found = count(text, search)
-      if (found === 0)
-        throw new Error(
-          `the search text was not found in ${path}; read the file and copy the exact text (whitespace included)`,
-        )
-      if (found > 1 && !all)
-        throw new Error(
-          `the search text occurs ${found} times in ${path}; add surrounding lines to make it unique, or set all: true`,
-        )
-      const next = all ? text.split(search).join(replace) : text.replace(search, () => replace)
-      await atomicWrite(file, next)
-      const line = text.slice(0, text.indexOf(search)).split("\n").length
-      return `edited ${Roots.show(roots(), file)}: ${all ? found : 1} replacement${found > 1 && all ? "s" : ""}, first at line ${line}`
+      const { path, ...change } = args as { path: string; search: string; replace: string; all?: boolean }
+      return editFile(legacy(access()), path, change)
     },
   }
   return [write, edit]

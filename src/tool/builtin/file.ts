@@ -1,18 +1,20 @@
 /**
- * `file.read`, `file.list` and `file.glob`: the read side of the file tools, confined to the readable
- * roots. The write side (`file.write`, `file.edit`) is in edit.ts.
+ * `file.read`, `file.list` and `file.glob`: the read side of the file tools, through the workspace
+ * access object (src/workspace/): confined to the readable roots, secrets refused (and left out of
+ * listings), opened race-free, only regular files read. The write side (`file.write`, `file.edit`) is
+ * in edit.ts.
  */
-import { readdir, stat } from "node:fs/promises"
 import { Type } from "../../core/schema.ts"
+import type { Access } from "../../workspace/access.ts"
+import { listDir, readBytes } from "../../workspace/open.ts"
+import { walk } from "../../workspace/walk.ts"
 import type { RegisteredTool } from "../registry.ts"
-import { Roots } from "../roots.ts"
 import { editTools } from "./edit.ts"
-import { walk } from "./walk.ts"
 
 const MAX_READ_BYTES = 5 * 1024 * 1024
 const GLOB_LIMIT = 1000
 
-export function fileTools(roots: () => Roots): RegisteredTool[] {
+export function fileTools(access: () => Access): RegisteredTool[] {
   const read: RegisteredTool = {
     name: "file.read",
     source: "builtin",
@@ -30,14 +32,9 @@ export function fileTools(roots: () => Roots): RegisteredTool[] {
     ),
     async execute(args) {
       const { path, offset = 1, limit = 400 } = args as { path: string; offset?: number; limit?: number }
-      const file = Roots.read(roots(), path)
-      const info = await stat(file).catch(() => null)
-      if (!info) throw new Error(`no such file: ${path}`)
-      if (info.isDirectory()) throw new Error(`${path} is a folder; use file.list`)
-      if (info.size > MAX_READ_BYTES)
-        throw new Error(`${path} is ${info.size} bytes; files over ${MAX_READ_BYTES} bytes are not read`)
-      const bytes = new Uint8Array(await Bun.file(file).arrayBuffer())
-      if (bytes.subarray(0, 8000).includes(0)) throw new Error(`${path} looks binary (${info.size} bytes); not shown`)
+      const { path: file, bytes } = readBytes(access(), path, MAX_READ_BYTES)
+      if (bytes.subarray(0, 8000).includes(0))
+        throw new Error(`${path} looks binary (${bytes.length} bytes); not shown`)
       const content = new TextDecoder().decode(bytes)
       const lines = (content.endsWith("\n") ? content.slice(0, -1) : content).split("\n")
       if (offset > lines.length && lines.length > 0)
@@ -49,7 +46,7 @@ export function fileTools(roots: () => Roots): RegisteredTool[] {
         offset - 1 + slice.length < lines.length
           ? `\n… ${lines.length - (offset - 1 + slice.length)} more lines (use offset)`
           : ""
-      return `${Roots.show(roots(), file)} (${lines.length} lines)\n${body}${more}`
+      return `${access().show(file)} (${lines.length} lines)\n${body}${more}`
     },
   }
 
@@ -67,14 +64,7 @@ export function fileTools(roots: () => Roots): RegisteredTool[] {
     ),
     async execute(args) {
       const path = (args as { path?: string }).path ?? "."
-      const dir = Roots.read(roots(), path)
-      const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-        throw new Error(
-          error.code === "ENOTDIR"
-            ? `${path} is a file; use file.read`
-            : `cannot list ${path}: ${error.code ?? error.message}`,
-        )
-      })
+      const { entries } = listDir(access(), path)
       const names = entries
         .filter((entry) => entry.name !== ".git" && entry.name !== "node_modules" && entry.name !== ".drost")
         .map((entry) =>
@@ -99,21 +89,18 @@ export function fileTools(roots: () => Roots): RegisteredTool[] {
     ),
     async execute(args, ctx) {
       const { pattern, path = "." } = args as { pattern: string; path?: string }
-      const dir = Roots.read(roots(), path)
+      const dir = access().resolve(path, "read")
       const matcher = new Bun.Glob(pattern)
       const found: string[] = []
-      const walker = walk(dir, { maxFiles: 200_000, signal: ctx.signal })
-      for (;;) {
-        const next = await walker.next()
-        if (next.done) break
-        const rel = next.value.slice(dir.length + 1)
-        if (!matcher.match(rel)) continue
-        found.push(Roots.show(roots(), next.value))
+      // for-await closes the walk's folder handles when the loop stops early.
+      for await (const entry of walk(access(), dir, { maxFiles: 200_000, signal: ctx.signal })) {
+        if (!matcher.match(entry.path.slice(dir.length + 1))) continue
+        found.push(access().show(entry.path))
         if (found.length >= GLOB_LIMIT)
           return `${found.join("\n")}\n… stopped at ${GLOB_LIMIT} matches; narrow the pattern`
       }
       return found.length ? found.join("\n") : `no files match ${pattern} under ${path}`
     },
   }
-  return [read, list, glob, ...editTools(roots)]
+  return [read, list, glob, ...editTools(access)]
 }

@@ -1,15 +1,22 @@
 /**
  * `git.status`, `git.diff`, `git.log`, `git.show` and `git.commit` through isomorphic-git, so no
  * system git is needed (also inside the compiled binary). The repository is the one containing the
- * workspace; paths outside the workspace are never shown or staged.
+ * workspace; paths outside the workspace are never shown or staged, secret paths (the workspace
+ * access object) are left out of every listing and diff and never staged, and a working-tree file is
+ * read race-free without following a symlink: a tracked file replaced by a link diffs as the link's
+ * text, the way git itself records links.
  */
 import fs from "node:fs"
 import { join, relative } from "node:path"
-import { type Git, loadGit } from "../../util/git-module.ts"
 import { Type } from "../../core/schema.ts"
+import { type Git, loadGit } from "../../util/git-module.ts"
+import type { Access } from "../../workspace/access.ts"
+import { closeFd, openFile, readAll } from "../../workspace/open.ts"
+import { Roots } from "../../workspace/roots.ts"
 import type { RegisteredTool } from "../registry.ts"
-import { Roots } from "../roots.ts"
 import { unifiedDiff } from "./diff.ts"
+
+const MAX_DIFF_FILE = 5 * 1024 * 1024
 
 const STATUS: Record<string, string> = {
   "0,2,0": "untracked",
@@ -68,8 +75,22 @@ function commitText(entry: Awaited<ReturnType<typeof git.log>>[number]): string 
   return `commit ${entry.oid}\nAuthor: ${c.author.name} <${c.author.email}>\nDate:   ${when}\n\n${c.message.trimEnd().replace(/^/gm, "    ")}`
 }
 
-export function gitTools(roots: () => Roots, author: () => { name: string; email: string }): RegisteredTool[] {
-  const workspace = () => roots().read[0]!
+/** The working-tree side of a diff: a symlink's text, or the regular file's content read race-free. */
+function working(access: Access, r: Repo, file: string): string {
+  const path = join(r.dir, file)
+  if (fs.lstatSync(path).isSymbolicLink()) return fs.readlinkSync(path)
+  const opened = openFile(access, access.resolve(path, "read"), "read", file)
+  try {
+    return new TextDecoder().decode(readAll(opened, MAX_DIFF_FILE, file))
+  } finally {
+    closeFd(opened.fd)
+  }
+}
+
+export function gitTools(access: () => Access, author: () => { name: string; email: string }): RegisteredTool[] {
+  const workspace = () => access().roots.read[0]!
+  /** Repository paths a listing or diff leaves out: secrets (their names and contents alike). */
+  const secret = (r: Repo, file: string) => access().hidden(join(r.dir, file))
   const obj = (props: Parameters<typeof Type.Object>[0]) => Type.Object(props, { additionalProperties: false })
 
   const status: RegisteredTool = {
@@ -80,7 +101,7 @@ export function gitTools(roots: () => Roots, author: () => { name: string; email
     async execute() {
       const r = await repo(workspace())
       const branch = (await git.currentBranch({ fs, dir: r.dir }).catch(() => null)) ?? "(detached HEAD)"
-      const rows = await changed(r)
+      const rows = (await changed(r)).filter(([file]) => !secret(r, file))
       const lines = rows.map(
         ([file, head, work, stage]) =>
           `${(STATUS[`${head},${work},${stage}`] ?? `${head},${work},${stage}`).padEnd(22)} ${file}`,
@@ -99,15 +120,16 @@ export function gitTools(roots: () => Roots, author: () => { name: string; email
     async execute(args) {
       const r = await repo(workspace())
       const only = (args as { path?: string }).path
-      const prefix = only ? relative(r.dir, Roots.read(roots(), only)) : null
+      const prefix = only ? relative(r.dir, access().resolve(only, "read")) : null
       // Like `git diff HEAD`: tracked files only (untracked ones are listed by git.status).
       const rows = (await changed(r)).filter(
-        ([file, head]) => head === 1 && (!prefix || file === prefix || file.startsWith(`${prefix}/`)),
+        ([file, head]) =>
+          head === 1 && !secret(r, file) && (!prefix || file === prefix || file.startsWith(`${prefix}/`)),
       )
       const parts: string[] = []
       for (const [file, , work] of rows) {
         const before = await blob(r, "HEAD", file)
-        const after = work ? await Bun.file(join(r.dir, file)).text() : null
+        const after = work ? working(access(), r, file) : null
         const text = binary(before) || binary(after) ? `Binary file ${file} differs` : unifiedDiff(file, before, after)
         if (text) parts.push(text)
       }
@@ -165,7 +187,8 @@ export function gitTools(roots: () => Roots, author: () => { name: string; email
         },
       })
       const parts: string[] = []
-      for (const file of (files as unknown[]).flat(Infinity).filter((f): f is string => typeof f === "string")) {
+      const listed = (files as unknown[]).flat(Infinity).filter((f): f is string => typeof f === "string")
+      for (const file of listed.filter((f) => !secret(r, f))) {
         const [before, after] = [parent ? await blob(r, parent, file) : null, await blob(r, oid, file)]
         const text = binary(before) || binary(after) ? `Binary file ${file} differs` : unifiedDiff(file, before, after)
         if (text) parts.push(text)
@@ -191,14 +214,21 @@ export function gitTools(roots: () => Roots, author: () => { name: string; email
     async execute(args) {
       const { message, paths } = args as { message: string; paths?: string[] }
       const r = await repo(workspace())
-      const wanted = paths?.map((path) => relative(r.dir, Roots.write(roots(), path)))
-      const rows = (await changed(r)).filter(
+      const wanted = paths?.map((path) => {
+        const target = Roots.write(access().roots, path)
+        if (access().hidden(target))
+          throw new Error(`refused: "${path}" is private state or a credential file and is never committed`)
+        return relative(r.dir, target)
+      })
+      const all = (await changed(r)).filter(
         ([file]) => !wanted || wanted.some((w) => file === w || file.startsWith(`${w}/`)),
       )
+      // Secrets inside a named folder or in "everything" are left out, never staged.
+      const rows = all.filter(([file]) => !secret(r, file))
       if (rows.length === 0)
         throw new Error(paths ? `no changes in ${paths.join(", ")}` : "nothing to commit, working tree clean")
       for (const [file, , work] of rows) {
-        Roots.write(roots(), join(r.dir, file))
+        Roots.write(access().roots, join(r.dir, file))
         if (work === 0) await git.remove({ fs, dir: r.dir, filepath: file })
         else await git.add({ fs, dir: r.dir, filepath: file })
       }

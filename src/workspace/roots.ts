@@ -2,7 +2,8 @@
  * Root policy for file access: every path is resolved and canonicalised (symlinks included) and must
  * stay inside one of the allowed roots. `..`, absolute paths elsewhere, symlinks pointing out and
  * symlinked parent folders are all refused with an error that names the roots. Reads may use any
- * readable root; writes (and the shell's working folder) only the mutable ones.
+ * readable root; writes (and the shell's working folder) only the mutable ones. This is the path
+ * check only: access.ts adds the secret and loaded-code rules, open.ts checks the opened handle.
  */
 import { lstatSync, realpathSync } from "node:fs"
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path"
@@ -26,7 +27,7 @@ function exists(path: string): boolean {
   }
 }
 
-function canonical(path: string): string {
+export function canonical(path: string): string {
   // For a path that does not exist yet, canonicalise the deepest existing ancestor. A dangling symlink
   // exists (lstat) and is resolved by realpath failing: such a path is refused below, never followed.
   let current = path
