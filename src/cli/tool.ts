@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join, relative, resolve } from "node:path"
 import { defineCommand } from "citty"
 import { load } from "../gateway/load.ts"
-import { registerSdkModule } from "../gateway/sdk-module.ts"
 import { checkFiles } from "../tool/check.ts"
 import { scan } from "../tool/loader.ts"
 import { toolsReport } from "../tool/report.ts"
@@ -123,7 +122,6 @@ const listCommand = defineCommand({
   run: ({ args }) =>
     run(async () => {
       const config = await load({ root: root(args), file: args.config })
-      registerSdkModule()
       const toolset = createToolset({ ...config, mcp: { servers: {} } }, { log: Log.create("tool"), health() {} })
       await toolset.loader.refresh(true)
       const servers = Object.keys(config.mcp?.servers ?? {})
@@ -155,7 +153,8 @@ const listCommand = defineCommand({
 const checkCommand = defineCommand({
   meta: {
     name: "check",
-    description: "Load one tool file (or every file in tools/) in a worker and validate it, without a running gateway",
+    description:
+      "Load one tool file (or every file in tools/) in a sandboxed tool host and validate it, without a running gateway",
   },
   args: {
     file: { type: "positional", required: false, description: "Tool file (default: every tool in tools/)" },
@@ -173,7 +172,9 @@ const checkCommand = defineCommand({
         process.stdout.write("no tool files in tools/\n")
         return 0
       }
-      const result = await checkFiles(files)
+      const config = await load({ root: workspace, file: args.config })
+      const toolset = createToolset({ ...config, mcp: { servers: {} } }, { log: Log.create("tool"), health() {} })
+      const result = await checkFiles(toolset.hosts, files)
       for (const tool of result.tools)
         process.stdout.write(
           `ok  ${relative(workspace, tool.file) || tool.file}  ${tool.name}${tool.sandbox === "deno" ? " (deno sandbox)" : ""}: ${tool.description.split("\n")[0]}\n`,

@@ -1,56 +1,40 @@
 /**
- * Load tool files in a throwaway worker and validate them, without a gateway: `drost tool check` and
- * `drost tool list`. The same worker, import, shape and schema checks the gateway's loader applies.
+ * Load tool files in a throwaway tool host and validate them, without a gateway: `drost tool check`.
+ * The same host (inside the OS sandbox), import, shape and schema checks the gateway's loader applies;
+ * a file that kills its host is reported, and the others are checked in a new one.
  */
-import { describeError, type FromWorker, type ToolMeta, type ToWorker } from "./protocol.ts"
+import { dirname } from "node:path"
+import type { ToolHosts } from "./hosts.ts"
+import { loadInHost } from "./loader.ts"
+import { describeError, type ToolMeta } from "./protocol.ts"
 import { compile } from "./validate.ts"
-import { workerUrl } from "./loader.ts"
 
 export interface CheckResult {
   tools: ToolMeta[]
   rejected: { file: string; reason: string }[]
 }
 
-export async function checkFiles(files: string[], importTimeoutMs = 10_000): Promise<CheckResult> {
-  const worker = new Worker(workerUrl())
-  try {
-    const loaded = await new Promise<Extract<FromWorker, { type: "loaded" }>>((resolve) => {
-      const timer = setTimeout(
-        () =>
-          resolve({
-            type: "loaded",
-            tools: [],
-            rejected: files.map((file) => ({ file, reason: "the tool worker did not answer" })),
-          }),
-        importTimeoutMs * (files.length + 1),
-      )
-      worker.addEventListener("message", (event: MessageEvent<FromWorker>) => {
-        if (event.data.type !== "loaded") return
-        clearTimeout(timer)
-        resolve(event.data)
-      })
-      worker.addEventListener("error", (event) => {
-        clearTimeout(timer)
-        resolve({
-          type: "loaded",
-          tools: [],
-          rejected: files.map((file) => ({ file, reason: `the tool worker crashed: ${event.message}` })),
-        })
-      })
-      worker.postMessage({ type: "load", files, version: Date.now(), importTimeoutMs } satisfies ToWorker)
-    })
-    const rejected = [...loaded.rejected]
-    const tools: ToolMeta[] = []
-    for (const meta of loaded.tools) {
-      try {
-        compile(meta.parameters)
-        tools.push(meta)
-      } catch (error) {
-        rejected.push({ file: meta.file, reason: `parameters is not a valid JSON Schema: ${describeError(error)}` })
-      }
+export async function checkFiles(hosts: ToolHosts, files: string[], importTimeoutMs = 10_000): Promise<CheckResult> {
+  const problem = await hosts.unavailable()
+  if (problem) return { tools: [], rejected: files.map((file) => ({ file, reason: problem })) }
+  const loaded = await loadInHost(hosts, {
+    label: "tool check",
+    files,
+    version: Date.now(),
+    importTimeoutMs,
+    // A file outside tools/ (`drost tool check some/file.ts`) must be visible to the host too.
+    extraRead: files.map((file) => dirname(file)),
+  })
+  loaded.host?.kill("check done")
+  const rejected = [...loaded.rejected]
+  const tools: ToolMeta[] = []
+  for (const meta of loaded.tools) {
+    try {
+      compile(meta.parameters)
+      tools.push(meta)
+    } catch (error) {
+      rejected.push({ file: meta.file, reason: `parameters is not a valid JSON Schema: ${describeError(error)}` })
     }
-    return { tools, rejected }
-  } finally {
-    worker.terminate()
   }
+  return { tools, rejected }
 }

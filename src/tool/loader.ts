@@ -1,23 +1,33 @@
 /**
  * The workspace tool loader. `refresh()` (called at every turn start) looks at `tools/`; when anything
- * changed it starts a new generation: a fresh Worker imports every tool file, the registry's
- * "workspace" group is swapped in one step, and the previous worker is terminated once its running
- * calls are done. A broken file becomes a rejection with a reason; a hanging call is stopped at its
- * timeout (the worker is replaced if it doesn't let go); nothing here can crash the gateway.
+ * changed it starts a new generation: a fresh tool host process (hosts.ts: inside the OS sandbox, no
+ * secrets, no network) imports every tool file, the registry's "workspace" group is swapped in one
+ * step, and the previous host is stopped once its running calls are done. A tool with a grant
+ * (`tools.grants`) gets a host of its own with exactly that grant; a Deno tool's calls run in `deno
+ * run`, inside the same OS sandbox (sandbox.ts).
+ *
+ * A broken file becomes a rejection with a reason. A host that dies while importing a file (a
+ * `process.abort()`, a kill of its own pid, running out of memory) or hangs in one is blamed on that
+ * file, and the other files are loaded in a new host; a host that dies later fails its running calls
+ * and the next refresh starts a new one. Nothing a tool does can take the gateway down.
  */
 import { readdirSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import type { Logger } from "../util/log.ts"
 import { type Emit, ToolsEvent } from "./events.ts"
-import type { CallContext, FromWorker, ToolMeta, ToWorker } from "./protocol.ts"
+import type { ToolGrant } from "./grants.ts"
+import type { HostProcess } from "./host-process.ts"
+import { grants, NO_GRANT, type ToolHosts } from "./hosts.ts"
+import type { CallContext, ToolMeta } from "./protocol.ts"
 import type { Rejection, RegisteredTool, ToolRegistry } from "./registry.ts"
 import { compile } from "./validate.ts"
 
 export const GROUP = "workspace"
 const TOOL_FILE = /\.(ts|js|mjs)$/
 const HELPER = /(^|\/)(_[^/]*|lib\/.*|.*\.test\.(ts|js|mjs)|.*\.d\.ts)$/
-/** How long a worker may ignore an abort before it is terminated. */
-const ABORT_GRACE_MS = 500
+
+/** Runs one call somewhere other than the tool's host (the Deno runner). */
+export type Runner = (args: unknown, context: CallContext, signal: AbortSignal) => Promise<unknown>
 
 export interface LoaderOptions {
   /** The workspace's `tools/` folder. */
@@ -26,10 +36,11 @@ export interface LoaderOptions {
   log: Logger
   emit?: Emit
   importTimeoutMs?: number
-  /** Runs a call outside the worker (the Deno sandbox); null = run in the worker. */
-  sandboxFor?: (
-    meta: ToolMeta,
-  ) => ((args: unknown, context: CallContext, signal: AbortSignal) => Promise<unknown>) | null
+  hosts: ToolHosts
+  /** What the owner granted a tool (default: nothing). */
+  grantFor?: (name: string) => ToolGrant
+  /** Runs a tool's calls under Deno instead of its host; null = in the host. */
+  denoFor?: (meta: ToolMeta, grant: ToolGrant) => Runner | null
 }
 
 export interface LoadResult {
@@ -39,18 +50,10 @@ export interface LoadResult {
   durationMs: number
 }
 
-interface Generation {
-  worker: Worker
-  number: number
-  pending: Map<number, { resolve(value: unknown): void; reject(error: Error): void; log: CallLog }>
-  retired: boolean
-  dead: boolean
-}
-
-type CallLog = {
-  info(m: string, f?: Record<string, unknown>): void
-  warn(m: string, f?: Record<string, unknown>): void
-  error(m: string, f?: Record<string, unknown>): void
+export interface Loaded {
+  host: HostProcess | null
+  tools: ToolMeta[]
+  rejected: { file: string; reason: string }[]
 }
 
 /** Every file under `dir` (helpers included: editing a helper reloads its users), with mtime and size. */
@@ -72,167 +75,156 @@ export function scan(dir: string): { files: string[]; signature: string } {
   return { files, signature: parts.join("|") }
 }
 
+export interface LoadRequest {
+  label: string
+  files: string[]
+  version: number
+  importTimeoutMs: number
+  grant?: ToolGrant
+  /** More paths the host must see (a file checked from outside tools/). */
+  extraRead?: string[]
+  log?: Logger
+  /** Told about every host started (the loader tracks them for close()). */
+  started?: (host: HostProcess) => void
+}
+
 /**
- * Where the worker entry is. From source it sits beside this file. In the compiled binary every
- * entry point keeps its path relative to the entry points' common folder (src/), under /$bunfs/root;
- * `import.meta.url` there names the executable, not this file, so the path is spelled out.
+ * Load files in a new host. When the host dies or hangs on one file, that file is rejected and the
+ * rest are loaded again in another host, so one bad file never costs the others.
  */
-export function workerUrl(): string {
-  if (!import.meta.url.includes("$bunfs")) return new URL("./worker.ts", import.meta.url).href
-  return "/$bunfs/root/tool/worker.ts"
+export async function loadInHost(hosts: ToolHosts, request: LoadRequest): Promise<Loaded> {
+  const rejected: Loaded["rejected"] = []
+  const all = (reason: string, files: string[]): Loaded => ({
+    host: null,
+    tools: [],
+    rejected: [...rejected, ...files.map((file) => ({ file, reason }))],
+  })
+  let remaining = request.files
+  while (remaining.length) {
+    let host: HostProcess
+    try {
+      host = await hosts.spawn(request.label, request.grant, request.extraRead)
+    } catch (error) {
+      return all(`the tool host could not start: ${(error as Error).message}`, remaining)
+    }
+    request.started?.(host)
+    const outcome = await host.load(remaining, request.version, request.importTimeoutMs, hosts.cwd)
+    if (outcome.kind === "loaded") return { host, tools: outcome.tools, rejected: [...rejected, ...outcome.rejected] }
+    host.kill(outcome.reason)
+    const culprit = outcome.file
+    if (!culprit) return all(outcome.reason, remaining)
+    request.log?.warn("a workspace tool ended its host while loading", { file: culprit, reason: outcome.reason })
+    rejected.push({ file: culprit, reason: outcome.reason })
+    remaining = remaining.filter((file) => file !== culprit)
+  }
+  return { host: null, tools: [], rejected }
 }
 
 export function createWorkspaceLoader(options: LoaderOptions) {
-  let current: Generation | null = null
   let signature: string | null = null
   let counter = 0
-  let callIds = 0
   let chain: Promise<unknown> = Promise.resolve()
   let last: LoadResult = { generation: 0, tools: [], rejected: [], durationMs: 0 }
+  /** Hosts the current generation's tools run in; `live` also holds retired ones finishing calls. */
+  let current: HostProcess[] = []
+  const live = new Set<HostProcess>()
+  const importTimeoutMs = options.importTimeoutMs ?? 10_000
+  const grantOf = (name: string) => options.grantFor?.(name) ?? NO_GRANT
 
-  const retire = (gen: Generation) => {
-    gen.retired = true
-    if (gen.pending.size === 0 && !gen.dead) {
-      gen.dead = true
-      gen.worker.terminate()
-    }
-  }
-
-  const kill = (gen: Generation, reason: string) => {
-    if (gen.dead) return
-    gen.dead = true
-    gen.worker.terminate()
-    for (const entry of gen.pending.values()) entry.reject(new Error(reason))
-    gen.pending.clear()
-    if (current === gen) signature = null // the next refresh starts a fresh worker
-  }
-
-  const spawn = (number: number): Generation => {
-    const worker = new Worker(workerUrl())
-    const gen: Generation = { worker, number, pending: new Map(), retired: false, dead: false }
-    worker.addEventListener("message", (event: MessageEvent<FromWorker>) => {
-      const message = event.data
-      if (message.type === "log") {
-        gen.pending.get(message.id)?.log[message.level](message.message, message.fields)
-        return
-      }
-      if (message.type !== "result") return
-      const entry = gen.pending.get(message.id)
-      if (!entry) return
-      gen.pending.delete(message.id)
-      if (message.ok) entry.resolve(message.value)
-      else entry.reject(new Error(message.error))
-      if (gen.retired && gen.pending.size === 0) retire(gen)
+  const track = (host: HostProcess) => {
+    live.add(host)
+    host.onDeath(() => {
+      live.delete(host)
+      // A host of the current generation is gone: the next refresh starts a new one.
+      if (current.includes(host)) signature = null
     })
-    worker.addEventListener("error", (event) => {
-      options.log.error("tool worker failed", { generation: number, error: event.message })
-      kill(gen, `the tool worker crashed: ${event.message}`)
-    })
-    return gen
   }
 
-  const callIn =
-    (gen: Generation, meta: ToolMeta): RegisteredTool["execute"] =>
-    (args, ctx) => {
-      if (gen.dead) throw new Error("the workspace tools were reloaded while this call was queued; call the tool again")
-      const id = ++callIds
-      const context: CallContext = {
-        sessionId: ctx.sessionId,
-        turnId: ctx.turnId,
-        callId: ctx.callId,
-        workspace: ctx.workspace,
-      }
-      return new Promise((resolve, reject) => {
-        gen.pending.set(id, { resolve, reject, log: ctx.log })
-        gen.worker.postMessage({ type: "call", id, name: meta.name, args, context } satisfies ToWorker)
-        ctx.signal.addEventListener(
-          "abort",
-          () => {
-            if (!gen.pending.has(id)) return
-            gen.worker.postMessage({ type: "abort", id, reason: String(ctx.signal.reason) } satisfies ToWorker)
-            // The worker may be stuck (a busy loop never reads the abort): the next turn gets a fresh one.
-            if (current === gen) signature = null
-            // A tool stuck in a busy loop never reads the abort; replace the whole worker.
-            setTimeout(() => {
-              if (gen.pending.has(id)) {
-                options.log.warn("tool ignored its abort; terminating its worker", {
-                  tool: meta.name,
-                  generation: gen.number,
-                })
-                kill(gen, `${meta.name} did not stop after its abort`)
-              }
-            }, ABORT_GRACE_MS)
-          },
-          { once: true },
-        )
-      })
-    }
+  const contextOf = (ctx: CallContext): CallContext => ({
+    sessionId: ctx.sessionId,
+    turnId: ctx.turnId,
+    callId: ctx.callId,
+    workspace: ctx.workspace,
+  })
+
+  const finish = (number: number, started: number, tools: ToolMeta[], rejected: Rejection[]): LoadResult => {
+    last = { generation: number, tools, rejected, durationMs: Math.round((performance.now() - started) * 100) / 100 }
+    options.emit?.(ToolsEvent.Reloaded, {
+      generation: number,
+      loaded: tools.map((meta) => meta.name),
+      rejected: rejected.map((item) => ({ file: item.file, reason: item.reason })),
+      durationMs: last.durationMs,
+    })
+    return last
+  }
+
+  const swap = (hosts: HostProcess[]) => {
+    const previous = current
+    current = hosts
+    for (const host of previous) host.retire()
+  }
 
   async function load(files: string[]): Promise<LoadResult> {
     const started = performance.now()
     const number = ++counter
-    if (files.length === 0) {
-      // Nothing to load: no worker at all (the common case of an empty tools/ folder).
-      options.registry.setGroup(GROUP, [])
-      if (current) retire(current)
-      current = null
-      last = {
-        generation: number,
-        tools: [],
-        rejected: [],
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-      }
-      options.emit?.(ToolsEvent.Reloaded, { generation: number, loaded: [], rejected: [], durationMs: last.durationMs })
-      return last
-    }
-    const gen = spawn(number)
-    const importTimeoutMs = options.importTimeoutMs ?? 10_000
-    const loaded = await new Promise<Extract<FromWorker, { type: "loaded" }>>((resolve) => {
-      const timer = setTimeout(
-        () =>
-          resolve({
-            type: "loaded",
-            tools: [],
-            rejected: files.map((file) => ({ file, reason: "the tool worker did not answer" })),
-          }),
-        importTimeoutMs * (files.length + 1),
-      )
-      gen.worker.addEventListener("message", (event: MessageEvent<FromWorker>) => {
-        if (event.data.type !== "loaded") return
-        clearTimeout(timer)
-        resolve(event.data)
-      })
-      gen.worker.addEventListener("error", (event) => {
-        clearTimeout(timer)
-        resolve({
-          type: "loaded",
-          tools: [],
-          rejected: files.map((file) => ({ file, reason: `the tool worker crashed while loading: ${event.message}` })),
-        })
-      })
-      gen.worker.postMessage({ type: "load", files, version: number, importTimeoutMs } satisfies ToWorker)
-    })
     const rel = (file: string) => relative(join(options.dir, ".."), file)
-    const rejected: Rejection[] = loaded.rejected.map((item) => ({
+    if (files.length === 0) {
+      // Nothing to load: no host at all (the common case of an empty tools/ folder).
+      options.registry.setGroup(GROUP, [])
+      swap([])
+      return finish(number, started, [], [])
+    }
+    const problem = await options.hosts.unavailable()
+    if (problem) {
+      const rejected = files.map((file) => ({ group: GROUP, file: rel(file), reason: problem }))
+      options.registry.setGroup(GROUP, [], rejected)
+      swap([])
+      options.log.warn("workspace tools not loaded: no OS sandbox", { files: files.length, reason: problem })
+      return finish(number, started, [], rejected)
+    }
+
+    const request = { version: number, importTimeoutMs, log: options.log, started: track }
+    const main = await loadInHost(options.hosts, { ...request, label: `generation ${number}`, files })
+    const rejected: Rejection[] = main.rejected.map((item) => ({
       group: GROUP,
       file: rel(item.file),
       reason: item.reason,
     }))
-    const registered: RegisteredTool[] = []
-    const metas: ToolMeta[] = []
-    for (const meta of loaded.tools) {
+    const valid = main.tools.filter((meta) => {
       try {
         compile(meta.parameters)
+        return true
       } catch (error) {
-        rejected.push({
-          group: GROUP,
-          file: rel(meta.file),
-          name: meta.name,
-          reason: `parameters is not a valid JSON Schema: ${(error as Error).message}`,
-        })
-        continue
+        const reason = `parameters is not a valid JSON Schema: ${(error as Error).message}`
+        rejected.push({ group: GROUP, file: rel(meta.file), name: meta.name, reason })
+        return false
       }
-      const sandboxed = options.sandboxFor?.(meta) ?? null
+    })
+    // A granted tool runs in a host of its own, started with exactly its grant.
+    const placed = await Promise.all(
+      valid.map(async (meta) => {
+        const grant = grantOf(meta.name)
+        if (!grants(grant)) return { meta, grant, host: main.host }
+        const label = `generation ${number} (${meta.name}, granted)`
+        const own = await loadInHost(options.hosts, { ...request, label, files: [meta.file], grant })
+        const mine = own.tools.find((tool) => tool.name === meta.name)
+        if (!mine) {
+          own.host?.kill("not needed")
+          const reason = own.rejected[0]?.reason ?? `its granted host did not load ${meta.name}`
+          rejected.push({ group: GROUP, file: rel(meta.file), name: meta.name, reason })
+          return null
+        }
+        return { meta: mine, grant, host: own.host }
+      }),
+    )
+    const registered: RegisteredTool[] = []
+    const metas: ToolMeta[] = []
+    const used = new Set<HostProcess>()
+    for (const item of placed) {
+      if (!item?.host) continue
+      const { meta, grant, host } = item
+      const deno = options.denoFor?.(meta, grant) ?? null
+      if (!deno) used.add(host)
       metas.push(meta)
       registered.push({
         name: meta.name,
@@ -241,42 +233,32 @@ export function createWorkspaceLoader(options: LoaderOptions) {
         source: "workspace",
         file: rel(meta.file),
         timeoutMs: meta.timeoutMs,
-        runner: sandboxed ? "deno" : "worker",
-        execute: sandboxed
-          ? (args, ctx) =>
-              sandboxed(
-                args,
-                { sessionId: ctx.sessionId, turnId: ctx.turnId, callId: ctx.callId, workspace: ctx.workspace },
-                ctx.signal,
-              )
-          : callIn(gen, meta),
+        runner: deno ? "deno" : "host",
+        execute: (args, ctx) =>
+          deno
+            ? deno(args, contextOf(ctx), ctx.signal)
+            : host.call(meta.name, args, contextOf(ctx), ctx.signal, ctx.log),
       })
     }
     const clashes = options.registry.setGroup(GROUP, registered, rejected)
     const names = new Set(clashes.map((item) => item.name))
-    const previous = current
-    current = gen
-    if (previous) retire(previous)
-    if (registered.length === 0 && !gen.dead) retire(gen) // nothing to run: don't keep an idle thread
-    last = {
-      generation: number,
-      tools: metas.filter((meta) => !names.has(meta.name)),
-      rejected: clashes,
-      durationMs: Math.round((performance.now() - started) * 100) / 100,
-    }
-    options.emit?.(ToolsEvent.Reloaded, {
-      generation: number,
-      loaded: last.tools.map((meta) => meta.name),
-      rejected: clashes.map((item) => ({ file: item.file, reason: item.reason })),
-      durationMs: last.durationMs,
-    })
+    // Hosts no tool runs in (all rejected, or every call goes to Deno) are not kept idle.
+    const spawned = [main.host, ...placed.map((item) => item?.host)]
+    for (const host of spawned) if (host && !used.has(host)) host.retire()
+    swap([...used])
+    const result = finish(
+      number,
+      started,
+      metas.filter((meta) => !names.has(meta.name)),
+      clashes,
+    )
     options.log.info("workspace tools loaded", {
       generation: number,
-      tools: last.tools.length,
+      tools: result.tools.length,
       rejected: clashes.length,
-      ms: last.durationMs,
+      ms: result.durationMs,
     })
-    return last
+    return result
   }
 
   return {
@@ -284,7 +266,9 @@ export function createWorkspaceLoader(options: LoaderOptions) {
     refresh(force = false): Promise<LoadResult> {
       const next = chain.then(async () => {
         const found = scan(options.dir)
-        if (!force && found.signature === signature) return last
+        // A host stuck in an aborted call (a busy loop) is replaced rather than handed the next calls.
+        const stuck = current.some((host) => host.stuck())
+        if (!force && !stuck && found.signature === signature) return last
         signature = found.signature
         return load(found.files)
       })
@@ -293,10 +277,13 @@ export function createWorkspaceLoader(options: LoaderOptions) {
     },
     last: () => last,
     generation: () => counter,
-    /** Terminate the workers (gateway stop). */
+    /** The running hosts' process ids (tests, status). */
+    pids: () => current.filter((host) => !host.dead()).map((host) => host.pid),
+    /** Stop every host (gateway stop); their whole process trees go with them. */
     close() {
-      if (current) kill(current, "the gateway stopped")
-      current = null
+      for (const host of live) host.kill("the gateway stopped")
+      live.clear()
+      current = []
       options.registry.setGroup(GROUP, [])
     },
   }

@@ -1,8 +1,15 @@
 /**
- * Messages between the workspace tool loader (main thread) and a tool worker. Plain JSON-able data:
- * nothing but descriptions crosses the boundary, the tool objects stay in the worker.
+ * Messages between the workspace tool loader (in the gateway) and a tool host (a separate, sandboxed
+ * process per generation, host.ts). One JSON object per line: the loader writes to the host's stdin,
+ * the host answers on file descriptor 3, so whatever a tool prints on stdout or stderr cannot corrupt
+ * the channel. Plain JSON-able data only: the tool objects stay in the host.
  */
 import type { ToolPermissions } from "../sdk/mod.ts"
+
+/** The hidden first argument that turns the drost executable (or `bun src/index.ts`) into a tool host. */
+export const HOST_ARG = "__drost-tool-host"
+/** The file descriptor the host writes its messages to. */
+export const HOST_FD = 3
 
 export interface ToolMeta {
   file: string
@@ -21,12 +28,15 @@ export interface CallContext {
   workspace: { root: string; tools: string; memory: string; prompts: string }
 }
 
-export type ToWorker =
-  | { type: "load"; files: string[]; version: number; importTimeoutMs: number }
+export type ToHost =
+  /** Import `files` (in order) with `cwd` as the working folder; answered by `loaded`. */
+  | { type: "load"; files: string[]; version: number; importTimeoutMs: number; cwd: string }
   | { type: "call"; id: number; name: string; args: unknown; context: CallContext }
   | { type: "abort"; id: number; reason: string }
 
-export type FromWorker =
+export type FromHost =
+  /** Sent before each import, so a host that dies or hangs there is blamed on the right file. */
+  | { type: "importing"; file: string }
   | { type: "loaded"; tools: ToolMeta[]; rejected: { file: string; reason: string }[] }
   | { type: "result"; id: number; ok: true; value: unknown }
   | { type: "result"; id: number; ok: false; error: string }

@@ -1,23 +1,29 @@
 /**
- * The Deno sandbox: a workspace tool that asks for it (or every tool, with `tools.sandbox: "deno"`)
- * runs each call in `deno run` with exactly the `--allow-…` flags its `permissions` declare, an
- * explicit minimal environment, and the `drost` import mapped to a generated copy of the SDK. A
- * denied operation comes back as a clear tool error; a timeout or abort kills the process.
+ * The Deno runner: a workspace tool that asks for it (or every tool, with `tools.sandbox: "deno"`)
+ * runs each call in `deno run` with exactly the `--allow-…` flags its `permissions` declare, and the
+ * `drost` import mapped to a generated copy of the SDK. Deno runs inside the same OS sandbox as the
+ * tool hosts (hosts.ts: the workspace view, no secrets, no network unless granted), so its
+ * permissions are an inner layer that can only narrow that: `permissions.net` without a network grant
+ * still reaches nothing. A denied operation comes back as a clear tool error; a timeout or abort
+ * kills the process tree.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { delimiter, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
+import { killTree, type Sandbox } from "../sandbox/sandbox.ts"
 import type { ToolPermissions } from "../sdk/mod.ts"
+import { Flag } from "../util/flag.ts"
+import type { ToolGrant } from "./grants.ts"
+import type { ToolHosts } from "./hosts.ts"
 import type { CallContext, ToolMeta } from "./protocol.ts"
 import { sdkJavaScript } from "./sdk-source.ts"
 
-export interface SandboxOptions {
+export interface DenoOptions {
   workspace: string
-  /** Where the runner, the SDK copy and Deno's cache live (inside the state folder). */
-  stateDir: string
   deno: string
-  /** Variables copied from our environment when a tool is granted `env: true`. */
-  envAllow: string[]
+  hosts: ToolHosts
+  sandbox: Sandbox
 }
 
 const MARK = "\u0000drost-result\u0000"
@@ -25,7 +31,7 @@ const MARK = "\u0000drost-result\u0000"
 /** The deno executable: configured, on PATH, or in the workspace's node_modules/.bin. */
 export function findDeno(workspace: string, configured?: string): string | null {
   if (configured) return existsSync(resolve(workspace, configured)) ? resolve(workspace, configured) : null
-  for (const dir of [...(process.env.PATH ?? "").split(delimiter), join(workspace, "node_modules", ".bin")]) {
+  for (const dir of [...(Flag.get("PATH") ?? "").split(delimiter), join(workspace, "node_modules", ".bin")]) {
     const candidate = join(dir, "deno")
     if (dir && existsSync(candidate)) return candidate
   }
@@ -69,12 +75,13 @@ try {
 `
 }
 
-export function createSandbox(options: SandboxOptions) {
-  const dir = join(options.stateDir, "sandbox")
-  let prepared = false
-  const prepare = () => {
-    if (prepared) return
-    mkdirSync(join(dir, "cache"), { recursive: true })
+export function createDenoRunner(options: DenoOptions) {
+  const deno = realpathSync(options.deno)
+  // The runner, the SDK copy and the import map: outside the state folder, which sandboxes hide.
+  let dir: string | null = null
+  const prepare = (): string => {
+    if (dir) return dir
+    dir = mkdtempSync(join(tmpdir(), "drost-deno-"))
     const sdk = join(dir, "drost-sdk.js")
     writeFileSync(sdk, sdkJavaScript())
     const url = pathToFileURL(sdk).href
@@ -82,49 +89,58 @@ export function createSandbox(options: SandboxOptions) {
       join(dir, "import-map.json"),
       JSON.stringify({ imports: { drost: url, "@drost/core": url } }, null, 2),
     )
-    prepared = true
+    return dir
   }
 
   return {
+    deno,
     /** Run one call of `meta` under Deno; resolves with the tool's value or throws a readable error. */
-    async run(meta: ToolMeta, args: unknown, context: CallContext, signal: AbortSignal): Promise<unknown> {
-      prepare()
-      const runner = join(dir, `run-${Bun.hash(meta.file).toString(36)}.mjs`)
+    async run(
+      meta: ToolMeta,
+      grant: ToolGrant,
+      args: unknown,
+      context: CallContext,
+      signal: AbortSignal,
+    ): Promise<unknown> {
+      const folder = prepare()
+      const runner = join(folder, `run-${Bun.hash(meta.file).toString(36)}.mjs`)
       writeFileSync(runner, runnerSource(meta.file))
-      const env: Record<string, string> = {
-        NO_COLOR: "1",
-        DENO_DIR: join(dir, "cache"),
-        DENO_NO_UPDATE_CHECK: "1",
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-      }
-      if (process.env.HOME) env.HOME = process.env.HOME
-      const granted = meta.permissions?.env
-      for (const name of granted === true ? options.envAllow : Array.isArray(granted) ? granted : [])
-        if (process.env[name] !== undefined) env[name] = process.env[name]!
-      const flags = denoFlags(meta.permissions, options.workspace)
-      const proc = Bun.spawn(
-        [
-          options.deno,
-          "run",
-          "--no-prompt",
-          "--no-config",
-          "--no-lock",
-          "--no-remote",
-          `--import-map=${join(dir, "import-map.json")}`,
-          ...flags,
-          runner,
-        ],
-        { cwd: options.workspace, env, stdin: "pipe", stdout: "pipe", stderr: "pipe" },
-      )
-      const onAbort = () => proc.kill("SIGKILL")
+      // Deno's cache lives under HOME, which the sandbox keeps private to this one call.
+      const spec = options.hosts.spec(grant, [folder, deno], { DENO_NO_UPDATE_CHECK: "1" }, options.hosts.cwd)
+      const argv = [
+        deno,
+        "run",
+        "--no-prompt",
+        "--no-config",
+        "--no-lock",
+        "--no-remote",
+        `--import-map=${join(folder, "import-map.json")}`,
+        ...denoFlags(meta.permissions, options.workspace),
+        runner,
+      ]
+      const wrapped = await options.sandbox.command(spec, argv)
+      const proc = Bun.spawn(wrapped.argv, {
+        cwd: spec.cwd,
+        env: wrapped.env,
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+        detached: true,
+      })
+      const onAbort = () => killTree(proc.pid)
+      if (signal.aborted) onAbort()
       signal.addEventListener("abort", onAbort, { once: true })
       proc.stdin.write(JSON.stringify({ args, context }))
-      await proc.stdin.end()
+      void Promise.resolve(proc.stdin.end()).catch(() => {})
       const [stdout, stderr] = await Promise.all([
         new Response(proc.stdout).text(),
         new Response(proc.stderr).text(),
         proc.exited,
-      ]).finally(() => signal.removeEventListener("abort", onAbort))
+      ]).finally(() => {
+        signal.removeEventListener("abort", onAbort)
+        killTree(proc.pid)
+        wrapped.cleanup()
+      })
       if (signal.aborted) throw new Error(`the Deno sandbox was stopped: ${String(signal.reason)}`)
       const line = stdout.split("\n").findLast((text) => text.startsWith(MARK))
       if (!line) {
@@ -146,5 +162,12 @@ export function createSandbox(options: SandboxOptions) {
         )
       throw new Error(result.error)
     },
+    /** Remove the runner folder (gateway stop). */
+    close() {
+      if (dir) rmSync(dir, { recursive: true, force: true })
+      dir = null
+    },
   }
 }
+
+export type DenoRunner = ReturnType<typeof createDenoRunner>

@@ -18,7 +18,8 @@ import { createWorkspaceLoader, type LoadResult } from "./loader.ts"
 import { createMcp } from "./mcp.ts"
 import { createToolRegistry, type ToolRegistry } from "./registry.ts"
 import type { Roots } from "../workspace/roots.ts"
-import { createSandbox, findDeno } from "./sandbox.ts"
+import { createDenoRunner, findDeno } from "./sandbox.ts"
+import { createToolHosts } from "./hosts.ts"
 import { createSandbox as createOsSandbox } from "../sandbox/sandbox.ts"
 import { createAccess } from "../workspace/access.ts"
 import { boundaryOf } from "../workspace/boundary.ts"
@@ -74,24 +75,35 @@ export function createToolset(config: Config, options: ToolsetOptions) {
   for (const tool of gitTools(getAccess, () => tools.git)) registry.register(tool)
   registry.register(webTool(() => tools.web))
 
+  // Workspace tools: a sandboxed host process per generation (hosts.ts), Deno calls in the same sandbox.
+  const toolsDir = resolve(config.workspaceDir, tools.dir)
+  const hosts = createToolHosts({
+    workspace: config.workspaceDir,
+    toolsDir,
+    boundary,
+    roots,
+    sandbox: confine,
+    log: options.log,
+  })
   const deno = findDeno(config.workspaceDir, tools.deno)
-  const sandbox = deno
-    ? createSandbox({ workspace: config.workspaceDir, stateDir: config.stateDir, deno, envAllow: tools.shell.env })
-    : null
+  const sandbox = deno ? createDenoRunner({ workspace: config.workspaceDir, deno, hosts, sandbox: confine }) : null
   const loader = createWorkspaceLoader({
-    dir: resolve(config.workspaceDir, tools.dir),
+    dir: toolsDir,
     registry,
     log: options.log,
     emit: options.emit,
-    sandboxFor(meta) {
-      if ((meta.sandbox ?? tools.sandbox) !== "deno") return null
+    hosts,
+    grantFor: (name) => grantFor(tools.grants, name),
+    denoFor(meta, grant) {
+      // The owner's tools.sandbox "deno" applies to every tool: a tool can opt in, never out.
+      if (tools.sandbox !== "deno" && meta.sandbox !== "deno") return null
       if (!sandbox)
         return async () => {
           throw new Error(
             `${meta.name} must run in the Deno sandbox, but no deno executable was found (install deno or set tools.deno); it was not run`,
           )
         }
-      return (args, context, signal) => sandbox.run(meta, args, context, signal)
+      return (args, context, signal) => sandbox.run(meta, grant, args, context, signal)
     },
   })
   const mcp = createMcp({
@@ -108,6 +120,8 @@ export function createToolset(config: Config, options: ToolsetOptions) {
   return {
     registry,
     loader,
+    /** Starts sandboxed tool hosts (also for `drost tool check`). */
+    hosts,
     mcp,
     roots,
     boundary,
@@ -129,6 +143,7 @@ export function createToolset(config: Config, options: ToolsetOptions) {
     },
     async stop() {
       loader.close()
+      sandbox?.close()
       await mcp.stop()
     },
     /** For /tools and status: what is loaded, what was rejected and why, MCP state. */

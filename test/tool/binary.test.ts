@@ -1,10 +1,11 @@
 /**
- * The compiled binary (built through build.ts, which compiles src/tool/worker.ts as an extra entry
- * point) loads a workspace tool that imports `drost` and an npm package from the workspace's own
- * node_modules, with no bun or node on PATH: `drost tool check` and a running gateway both use it.
+ * The compiled binary (built through build.ts) loads a workspace tool that imports `drost` and an npm
+ * package from the workspace's own node_modules, with no bun or node on PATH: `drost tool check` and
+ * a running gateway both use it. The tool host is the binary itself started with a hidden argument,
+ * inside bubblewrap (the only program on PATH): not the gateway's process, no view of `.drost/`.
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import { buildBinary } from "../binary/binary.ts"
 import { workspace } from "../lib/workspace.ts"
@@ -25,12 +26,23 @@ export default defineTool({
 })
 `
 
+const PROBE = `import { defineTool } from "drost"
+import { existsSync, readFileSync } from "node:fs"
+export default defineTool({
+  name: "probe",
+  description: "where am I",
+  parameters: { type: "object", properties: {} },
+  execute: () => ({ pid: process.pid, token: existsSync(".drost/control-token") ? readFileSync(".drost/control-token", "utf8") : null }),
+})
+`
+
 describe("workspace tools in the compiled binary", () => {
   test("a tool importing drost and a workspace npm package loads and runs", async () => {
     binary = (await buildBinary([], "drost-tools")).file
     await using ws = await workspace({
       files: {
         "tools/loud.ts": TOOL,
+        "tools/probe.ts": PROBE,
         "node_modules/shout/package.json": JSON.stringify({
           name: "shout",
           version: "1.0.0",
@@ -40,8 +52,8 @@ describe("workspace tools in the compiled binary", () => {
         "node_modules/shout/index.js": "export default (text) => text.toUpperCase() + '!'\n",
       },
     })
-    const empty = join(root(), "no-bun-on-path")
-    mkdirSync(empty, { recursive: true })
+    const empty = mkdtempSync(join(root(), "no-bun-on-path-"))
+    symlinkSync("/usr/bin/bwrap", join(empty, "bwrap"))
     const home = mkdtempSync(join(root(), "home-"))
     const env = { PATH: empty, HOME: home }
 
@@ -64,11 +76,12 @@ describe("workspace tools in the compiled binary", () => {
     try {
       let out = ""
       let url = ""
+      let pid = 0
       for await (const chunk of proc.stdout) {
         out += new TextDecoder().decode(chunk)
         const line = out.split("\n").find((candidate) => candidate.startsWith('{"ready":true'))
         if (line) {
-          url = (JSON.parse(line) as { url: string }).url
+          ;({ url, pid } = JSON.parse(line) as { url: string; pid: number })
           break
         }
       }
@@ -87,6 +100,10 @@ describe("workspace tools in the compiled binary", () => {
         body: JSON.stringify({ text: "hey" }),
       })
       expect(await run.json()).toMatchObject({ output: "HEY! sdk 0.1.0", isError: false })
+      const probe = await fetch(`${url}/control/v1/tools/probe/execute`, { method: "POST", headers, body: "{}" })
+      const seen = JSON.parse(((await probe.json()) as { output: string }).output) as { pid: number; token: string }
+      expect(seen.pid).not.toBe(pid)
+      expect(seen.token ?? "").not.toContain(token)
     } finally {
       proc.kill("SIGKILL")
       await proc.exited

@@ -1,7 +1,7 @@
 /**
  * The Deno sandbox with the real `deno` from npm: a tool runs in `deno run` with exactly the
  * permissions it declares. Reading inside its allowed folder works; outside, the read is denied and the
- * model gets a clear error. The same web-standard file also runs unsandboxed in the Bun worker.
+ * model gets a clear error. The same web-standard file also runs under Bun in the tool host.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { writeFileSync } from "node:fs"
@@ -68,8 +68,8 @@ describe("Deno sandbox", () => {
     expect(denied.output).toContain("permission denied")
   })
 
-  test("the same file runs unsandboxed in the Bun worker", async () => {
-    expect(drost.gw.tools.get("plain")?.runner).toBe("worker")
+  test("the same file runs under Bun in its tool host", async () => {
+    expect(drost.gw.tools.get("plain")?.runner).toBe("host")
     expect((await drost.call("plain", { path: "data/inside.txt" })).output).toBe("bun: inside text")
   })
 })

@@ -145,7 +145,7 @@ describe("workspace tool hot reload", () => {
     expect(spun.isError).toBe(true)
     expect(spun.output).toContain("timed out after 300 ms")
     expect(performance.now() - started).toBeLessThan(5000)
-    // The stuck worker was terminated; the next turn gets a fresh generation.
+    // The stuck host was killed; the next turn gets a fresh generation.
     expect((await drost.call("keep", { text: "after" })).output).toBe("kept after")
     rmSync(ws.file("tools/spin.ts"))
   })
