@@ -147,20 +147,21 @@ const McpStdio = Type.Object(
       minLength: 1,
       description: 'Executable; "bun" means the runtime itself (works in the compiled binary)',
     }),
-    args: Type.Array(Type.String(), { default: [] }),
-    env: Type.Record(Type.String(), Type.String(), {
-      default: {},
-      description: "The child's whole environment besides PATH and HOME; ours is never passed",
-    }),
+    args: Type.Optional(Type.Array(Type.String(), { description: "Arguments (default: none)" })),
+    env: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description: "The child's whole environment besides PATH (HOME is inside its sandbox); ours is never passed",
+      }),
+    ),
     cwd: Type.Optional(Type.String({ description: "Working folder (relative to the workspace)" })),
-    network: Type.Boolean({ default: false, description: "Network access from the server's sandbox (off by default)" }),
+    network: Type.Optional(Type.Boolean({ description: "Network access from the server's sandbox (default: off)" })),
   },
   closed,
 )
 const McpHttp = Type.Object(
   {
     url: Type.String({ minLength: 1, description: "Streamable HTTP endpoint" }),
-    headers: Type.Record(Type.String(), Type.String(), { default: {} }),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
   },
   closed,
 )

@@ -74,13 +74,20 @@ function render(content: Content[] | undefined, structured: unknown): string {
  */
 export function visible(argv: string[]): string[] {
   const out = new Set<string>()
+  const folder = (path: string) => {
+    const at = path.indexOf(`${sep}node_modules${sep}`)
+    return at >= 0 ? path.slice(0, at + "/node_modules".length) : path
+  }
   for (const item of argv) {
     if (!isAbsolute(item) || !existsSync(item)) continue
     const real = realpathSync(item)
-    const at = real.indexOf(`${sep}node_modules${sep}`)
-    out.add(at >= 0 ? real.slice(0, at + "/node_modules".length) : real)
-    // A runtime found through a symlink (node_modules/.bin/x → ../pkg/bin) needs its package's folder.
-    if (at < 0 && item !== real) out.add(dirname(real))
+    out.add(folder(real))
+    // Reached through a symlink (node_modules/.bin/x, a linked node_modules): the spelling used must
+    // resolve inside too, and a runtime's package folder must be there.
+    if (item !== real) {
+      out.add(folder(item))
+      if (!real.includes(`${sep}node_modules${sep}`)) out.add(dirname(real))
+    }
   }
   return [...out]
 }
