@@ -46,7 +46,8 @@ beforeAll(async () => {
     tools: {
       deny: ["git.commit"],
       shell: { timeoutMs: 400, outputLimit: 1000 },
-      web: { timeoutMs: 300, maxBytes: 10_000 },
+      // The fake site is on loopback, which web.fetch refuses unless the owner allows it.
+      web: { timeoutMs: 300, maxBytes: 10_000, allowHosts: ["127.0.0.1"] },
     },
   })
 })

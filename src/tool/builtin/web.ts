@@ -2,13 +2,115 @@
  * `web.fetch`: GET (or POST) a URL with a timeout and a size cap, and hand the model readable text:
  * HTML is reduced to its title, headings, paragraphs and links (scripts, styles and navigation chrome
  * dropped) with Bun's streaming HTMLRewriter; JSON is pretty-printed; other text is passed as is.
+ *
+ * It is not a way into the gateway's machine or network (SSRF): every hop, redirects included, goes
+ * through web-guard.ts, and the connection goes to the very address that was vetted (see `pinned`).
  */
 import { Type } from "../../core/schema.ts"
 import type { RegisteredTool } from "../registry.ts"
+import { bracket } from "./address.ts"
+import { allowList, type AllowList, vet } from "./web-guard.ts"
 
 export interface WebOptions {
   timeoutMs: number
   maxBytes: number
+  /** Hosts, IPs or CIDR ranges (optionally with :port) reachable although not public. */
+  allowHosts?: string[]
+}
+
+/** Redirects followed, each re-vetted, before giving up. */
+export const MAX_REDIRECTS = 5
+const REDIRECT = new Set([301, 302, 303, 307, 308])
+/** Credentials the call sent to one origin are not handed to the next (as browsers do). */
+const CREDENTIALS = ["authorization", "cookie", "proxy-authorization"]
+
+/**
+ * How to send a request for `url` to the vetted `address` without a second DNS lookup, so the name
+ * cannot resolve elsewhere in between (DNS rebinding): the URL's host becomes the address, the name
+ * stays in the Host header and, for https, in `tls.serverName`, from which Bun takes both the SNI and
+ * the name the certificate is verified against (test/tool/web.test.ts checks this under Bun 1.4.5).
+ */
+export function pinned(url: URL, address: string): { target: URL; host: string; serverName?: string } {
+  const target = new URL(url.href)
+  target.hostname = bracket(address)
+  const named = target.hostname !== url.hostname
+  return { target, host: url.host, serverName: named && url.protocol === "https:" ? url.hostname : undefined }
+}
+
+interface Hop {
+  method: string
+  body?: string
+  headers: Headers
+  signal: AbortSignal
+}
+
+/** One request to `url` over the first of its vetted addresses that accepts a connection. */
+async function send(url: URL, addresses: string[], hop: Hop): Promise<Response> {
+  let failure: Error | undefined
+  for (const address of addresses) {
+    const { target, host, serverName } = pinned(url, address)
+    const headers = new Headers(hop.headers)
+    headers.set("host", host)
+    try {
+      return await fetch(target, {
+        method: hop.method,
+        body: hop.body,
+        headers,
+        signal: hop.signal,
+        redirect: "manual",
+        tls: serverName ? { serverName } : undefined,
+      })
+    } catch (error) {
+      if (hop.signal.aborted) throw error
+      failure = error as Error
+    }
+  }
+  throw new Error(`cannot fetch ${url.href}: ${failure?.message ?? "no address"}`)
+}
+
+/** Fetch `url`, following up to MAX_REDIRECTS redirects; each hop's addresses are vetted first. */
+async function follow(url: URL, list: AllowList, first: Hop): Promise<{ response: Response; url: URL }> {
+  const hop = { ...first, headers: new Headers(first.headers) }
+  let current = url
+  for (let count = 0; ; count++) {
+    const addresses = await abortable(vet(current, list), hop.signal)
+    const response = await send(current, addresses, hop)
+    const location = response.headers.get("location")
+    if (!REDIRECT.has(response.status) || location === null) return { response, url: current }
+    await response.body?.cancel().catch(() => {})
+    if (count === MAX_REDIRECTS)
+      throw new Error(`${url.href} redirected more than ${MAX_REDIRECTS} times (the last hop pointed to ${location})`)
+    const next = parse(location, current)
+    if (response.status === 303 || (hop.method === "POST" && response.status !== 307 && response.status !== 308)) {
+      hop.method = "GET"
+      hop.body = undefined
+      hop.headers.delete("content-type")
+    }
+    if (next.origin !== current.origin) for (const name of CREDENTIALS) hop.headers.delete(name)
+    current = next
+  }
+}
+
+/** A name lookup cannot be cancelled; the timeout still ends the call without waiting for it. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason)
+    signal.addEventListener("abort", stop, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop))
+  })
+}
+
+function parse(text: string, base?: URL): URL {
+  let url: URL
+  try {
+    url = new URL(text, base)
+  } catch {
+    throw new Error(`"${text}" is not an absolute URL; include the scheme, e.g. https://example.com`)
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new Error(`only http and https URLs are fetched, not ${url.protocol} (${text})`)
+  return url
 }
 
 const SKIP = "script, style, noscript, svg, template, iframe, head > *:not(title), nav, footer"
@@ -108,30 +210,21 @@ export function webTool(options: () => WebOptions): RegisteredTool {
         headers?: Record<string, string>
         raw?: boolean
       }
-      let url: URL
-      try {
-        url = new URL(a.url)
-      } catch {
-        throw new Error(`"${a.url}" is not an absolute URL; include the scheme, e.g. https://example.com`)
-      }
-      if (url.protocol !== "http:" && url.protocol !== "https:")
-        throw new Error(`only http and https URLs are fetched, not ${url.protocol}`)
-      const { timeoutMs, maxBytes } = options()
+      const url = parse(a.url)
+      const { timeoutMs, maxBytes, allowHosts = [] } = options()
       const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)])
-      const response = await fetch(url, {
-        method: a.method ?? "GET",
-        body: a.method === "POST" ? a.body : undefined,
-        headers: {
-          "user-agent": "drost-web-fetch",
-          accept: "text/html, application/json, text/*;q=0.9, */*;q=0.5",
-          ...a.headers,
-        },
-        signal,
-        redirect: "follow",
-      }).catch((error: Error) => {
+      const headers = new Headers({
+        "user-agent": "drost-web-fetch",
+        accept: "text/html, application/json, text/*;q=0.9, */*;q=0.5",
+      })
+      for (const [name, value] of Object.entries(a.headers ?? {})) headers.set(name, value)
+      const method = a.method ?? "GET"
+      const body = method === "POST" ? a.body : undefined
+      const hop = { method, body, headers, signal }
+      const { response, url: final } = await follow(url, allowList(allowHosts), hop).catch((error: Error) => {
         if (signal.aborted && !ctx.signal.aborted)
           throw new Error(`no response from ${url.host} within ${timeoutMs} ms`)
-        throw new Error(`cannot fetch ${url.href}: ${error.message}`)
+        throw error
       })
       const type = response.headers.get("content-type") ?? ""
       const { bytes, truncated } = await readCapped(response, maxBytes).catch((error: Error) => {
@@ -151,7 +244,7 @@ export function webTool(options: () => WebOptions): RegisteredTool {
         } catch {}
       }
       const note = truncated ? `\n… [cut at ${maxBytes} bytes]` : ""
-      return `HTTP ${response.status} ${response.statusText} (${type || "no content type"}) ${response.url}\n\n${text}${note}`
+      return `HTTP ${response.status} ${response.statusText} (${type || "no content type"}) ${final.href}\n\n${text}${note}`
     },
   }
 }
