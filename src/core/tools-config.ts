@@ -127,7 +127,7 @@ export const ToolsConfig = Type.Object(
         allowHosts: Type.Array(Type.String({ minLength: 1 }), {
           default: [],
           description:
-            "Hosts web.fetch may reach although they are loopback, link-local or private: names, IP addresses or CIDR ranges, optionally with :port (\"localhost:5173\", \"192.168.1.0/24\"); every other non-public address is refused",
+            "Hosts web.fetch may reach although they are loopback, link-local or private: names, IP addresses or CIDR ranges, optionally with :port (localhost:5173, 192.168.1.0/24); every other non-public address is refused",
         }),
       },
       { ...closed, default: {} },
