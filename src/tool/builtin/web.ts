@@ -19,7 +19,7 @@ export interface WebOptions {
 }
 
 /** Redirects followed, each re-vetted, before giving up. */
-export const MAX_REDIRECTS = 5
+const MAX_REDIRECTS = 5
 const REDIRECT = new Set([301, 302, 303, 307, 308])
 /** Credentials the call sent to one origin are not handed to the next (as browsers do). */
 const CREDENTIALS = ["authorization", "cookie", "proxy-authorization"]
@@ -106,7 +106,11 @@ function parse(text: string, base?: URL): URL {
   try {
     url = new URL(text, base)
   } catch {
-    throw new Error(`"${text}" is not an absolute URL; include the scheme, e.g. https://example.com`)
+    throw new Error(
+      base
+        ? `${base.href} redirected to "${text}", which is not a valid URL`
+        : `"${text}" is not an absolute URL; include the scheme, e.g. https://example.com`,
+    )
   }
   if (url.protocol !== "http:" && url.protocol !== "https:")
     throw new Error(`only http and https URLs are fetched, not ${url.protocol} (${text})`)
