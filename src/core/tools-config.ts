@@ -6,7 +6,8 @@ import { type Static, Type } from "./schema.ts"
 
 const closed = { additionalProperties: false } as const
 
-export const DEFAULT_SHELL_ENV = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "TMPDIR"]
+/** HOME and TMPDIR are not among them: every sandboxed process gets its own, inside the sandbox. */
+export const DEFAULT_SHELL_ENV = ["PATH", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ"]
 export const DEFAULT_SHELL_DENY = [
   "sudo",
   "su",
