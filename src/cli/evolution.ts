@@ -4,11 +4,14 @@
  * gateway when there is one; otherwise revert runs here, and a revert that needs new code to start
  * takes effect, health-gated, at the next `drost start`.
  */
+import { dirname, join, resolve } from "node:path"
 import { defineCommand } from "citty"
 import type { Config } from "../core/config.ts"
-import { DrostError } from "../core/error.ts"
+import { ConfigError, DrostError, message } from "../core/error.ts"
 import { createAudit, type EvolutionRecord } from "../evolve/audit.ts"
 import { checkTools } from "../evolve/check.ts"
+import { CHECK_CONFIG_MARK, type CheckConfigResult } from "../evolve/config-gate.ts"
+import { Journal } from "../evolve/journal.ts"
 import { createEvolution, type Outcome } from "../evolve/service.ts"
 import { load } from "../gateway/load.ts"
 import { Log } from "../util/log.ts"
@@ -34,6 +37,25 @@ const where = (args: { workspace?: string; config?: string; url?: string }) => (
   config: args.config,
   url: args.url,
 })
+
+/**
+ * The state folder to read the history from. The log matters most when the config is broken (a
+ * change that failed to start, before or while the supervisor rolls it back), so a config that does
+ * not load falls back to the default state folder, or the one a pending transaction's journal names.
+ */
+async function historyDir(args: { workspace?: string; config?: string; url?: string }): Promise<string> {
+  const root = resolve(where(args).workspace)
+  try {
+    return (await load({ root, file: args.config })).stateDir
+  } catch (error) {
+    const fallback = join(args.config ? dirname(resolve(root, args.config)) : root, ".drost")
+    const journal = Journal.read(fallback)
+    const dir = journal?.stateDir ?? fallback
+    const why = error instanceof ConfigError ? error.lines.join("; ") : message(error)
+    process.stderr.write(`drost: the config does not load (${why}); reading the history in ${dir}\n`)
+    return dir
+  }
+}
 
 function when(time: number | null): string {
   return time ? new Date(time).toISOString().replace("T", " ").slice(0, 19) : "-"
@@ -73,8 +95,7 @@ const log = defineCommand({
     json: { type: "boolean", description: "JSON records" },
   },
   async run({ args }) {
-    const config = await load({ root: where(args).workspace, file: args.config })
-    const records = createAudit(config.stateDir)
+    const records = createAudit(await historyDir(args))
       .list()
       .slice(0, Number(args.limit ?? 20))
     if (args.json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`)
@@ -90,8 +111,7 @@ const show = defineCommand({
   meta: { name: "show", description: "One transaction with every step's output" },
   args: { ...workspaceArgs, id: { type: "positional", required: true, description: "Evolution id (evo_…)" } },
   async run({ args }) {
-    const config = await load({ root: where(args).workspace, file: args.config })
-    const record = createAudit(config.stateDir).get(args.id)
+    const record = createAudit(await historyDir(args)).get(args.id)
     if (!record) throw new DrostError("NotFound", `unknown evolution "${args.id}"; see drost evolution log`)
     process.stdout.write(`${formatRecord(record, true)}\n`)
   },
@@ -135,12 +155,32 @@ const checkToolsCommand = defineCommand({
   },
 })
 
+const checkConfigCommand = defineCommand({
+  meta: {
+    name: "check-config",
+    description:
+      "(internal) load a config file with the real loader and print it as one JSON line; used by the config gate",
+    hidden: true,
+  },
+  args: { file: { type: "positional", required: true, description: "Config file" } },
+  async run({ args }) {
+    const file = resolve(args.file)
+    let result: CheckConfigResult
+    try {
+      result = { ok: true, config: await load({ root: dirname(file), file }) }
+    } catch (error) {
+      result = { ok: false, issues: error instanceof ConfigError ? error.lines : [message(error)] }
+    }
+    process.stdout.write(`\n${CHECK_CONFIG_MARK}${JSON.stringify(result)}\n`)
+  },
+})
+
 export const evolutionCommand = defineCommand({
   meta: {
     name: "evolution",
     description: "Self-evolution: the audit trail, and reverting a transaction (docs/self-evolution.md)",
   },
-  subCommands: { log, show, revert, "check-tools": checkToolsCommand },
+  subCommands: { log, show, revert, "check-tools": checkToolsCommand, "check-config": checkConfigCommand },
 })
 
 export const restartCommand = defineCommand({

@@ -6,8 +6,11 @@
  *   `supervisor.windowMs`, leaving its reason on stderr and in `.drost/supervisor.json`;
  * - forwards SIGTERM/SIGHUP (and SIGINT when there is no terminal) for a clean stop;
  * - runs the health gate after a restart into evolved code (journal stage "restarting"): ready and
- *   /healthz within `evolution.healthGate.timeoutMs`, then a canary turn. On failure it restores the
- *   checkpoint with its own (old, trusted) code, commits the rollback and starts the child again.
+ *   /healthz within `evolution.healthGate.timeoutMs`, then a canary turn, and the gateway must run on
+ *   the workspace the change was made in. On failure (a config that no longer loads included) it
+ *   restores the checkpoint with its own (old, trusted) code, records "rolled back" with the start's
+ *   error (evolve/health.ts) and starts the child again. The gate's settings come from the journal,
+ *   which the trusted gateway wrote, never from the changed config.
  * The child's exit code REFUSED (bad config, workspace locked, port busy) ends the supervisor at once.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -15,7 +18,7 @@ import { join } from "node:path"
 import type { Subprocess } from "bun"
 import type { Supervisor as SupervisorSettings } from "../core/evolution-config.ts"
 import type { Config } from "../core/config.ts"
-import { Journal } from "../evolve/journal.ts"
+import { type Journal as JournalEntry, Journal } from "../evolve/journal.ts"
 import { self } from "../evolve/self.ts"
 import { alive } from "../util/process.ts"
 import type { FromChild, ToChild } from "./child.ts"
@@ -130,6 +133,39 @@ async function awaitStaleLock(stateDir: string, ms = 3000) {
   while (holder && alive(holder) && Date.now() < deadline) await Bun.sleep(50)
 }
 
+/** A restart into an evolved change whose health gate has not run yet, in the first of these folders. */
+function pendingGate(stateDirs: (string | undefined)[]): { journal: JournalEntry; stateDir: string } | null {
+  for (const dir of new Set(stateDirs.filter((d): d is string => Boolean(d)))) {
+    const journal = Journal.read(dir)
+    if (journal?.stage === "restarting" && !journal.health) return { journal, stateDir: dir }
+  }
+  return null
+}
+
+/**
+ * A healthy gateway on another workspace is a failed start too: a change to `workspaceDir` (or
+ * `stateDir`) would otherwise pass onto an empty workspace, with the journal and the change left behind.
+ * The child must hold the lock of the state folder the change was made in, and the config must still
+ * name the workspace the change was made in.
+ */
+async function sameWorkspace(
+  child: Spawned,
+  journal: JournalEntry,
+  stateDir: string,
+  args: SuperviseArgs,
+): Promise<string | null> {
+  const expected = journal.stateDir ?? stateDir
+  if (lockHolder(expected) !== child.proc.pid)
+    return `the new gateway (pid ${child.proc.pid}) does not run on the state folder ${expected}: the change moved workspaceDir or stateDir`
+  if (!journal.workspace) return null
+  const { load } = await import("../gateway/load.ts")
+  const config = await load({ root: args.workspace, file: args.config }).catch((error: Error) => error)
+  if (config instanceof Error) return `the config does not load for the supervisor: ${config.message}`
+  if (config.workspaceDir !== journal.workspace || config.stateDir !== expected)
+    return `the change moves the workspace to ${config.workspaceDir} (state ${config.stateDir}); it was made in ${journal.workspace}`
+  return null
+}
+
 /** Where state lives unless the config moves it. */
 const defaultStateDir = (workspace: string) => join(workspace, ".drost")
 
@@ -187,13 +223,23 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
   ])
   const supervisorSettings = (config: Config | null): SupervisorSettings =>
     config?.supervisor ?? (Value.Default(SupervisorSchema, {}) as SupervisorSettings)
+  // The last config that loaded while no restart was being gated: a change's restart is judged and
+  // rolled back with what it and the journal say, never with the changed config (which may not load,
+  // or may point at another workspace).
+  let trusted: Config | null = null
   let first = true
   for (;;) {
-    const config = await load({ root: args.workspace, file: args.config }).catch(() => null)
-    const limits = supervisorSettings(config)
-    const journal = config ? Journal.read(config.stateDir) : null
-    const gating = journal?.stage === "restarting" && !journal.health ? journal : null
-    if (first && !early) await awaitStaleLock(stateDir(config))
+    let pending = pendingGate([trusted?.stateDir, defaultStateDir(args.workspace)])
+    let config: Config | null = null
+    if (!pending) {
+      config = await load({ root: args.workspace, file: args.config }).catch(() => null)
+      if (config) pending = pendingGate([config.stateDir])
+      if (config && !pending) trusted = config
+    }
+    const known = trusted ?? config
+    const limits = supervisorSettings(known)
+    const gating = pending?.journal ?? null
+    if (first && !early) await awaitStaleLock(stateDir(known))
     first = false
 
     const child = early ?? spawnChild(args, gating !== null)
@@ -213,50 +259,43 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
           } satisfies ToChild),
       )
     }
-    if (gating && config) {
+    if (pending && gating) {
       // Only after an evolution restart: the evolution service and git stay unloaded otherwise.
-      const { resolveRoots, settings: evolutionSettings } = await import("../evolve/service.ts")
-      const evo = evolutionSettings(config)
+      const { settings: evolutionSettings } = await import("../evolve/service.ts")
+      const fallback = evolutionSettings(known ?? ({} as Config))
+      const gate = gating.gate ?? { ...fallback.healthGate, rollbackOnFailure: fallback.rollbackOnFailure }
       const started = Date.now()
-      const problem = await healthGate(child, evo.healthGate.timeoutMs, evo.healthGate.canary)
+      const problem =
+        (await healthGate(child, gate.timeoutMs, gate.canary)) ??
+        (await sameWorkspace(child, gating, pending.stateDir, args))
       if (problem === null) {
         child.proc.send({
           type: "verdict",
           id: gating.id,
           ok: true,
-          detail: `ready, /healthz 200${evo.healthGate.canary ? ", canary turn completed" : ""}`,
+          detail: `ready, /healthz 200${gate.canary ? ", canary turn completed" : ""}`,
           durationMs: Date.now() - started,
         } satisfies ToChild)
       } else if (!stopping) {
         const verdictAt = Date.now()
         process.stderr.write(
-          `drost: evolution ${gating.id} failed the health gate: ${problem.split("\n")[0]}; ${evo.rollbackOnFailure ? "rolling back" : "not rolling back (evolution.rollbackOnFailure is false)"}\n`,
+          `drost: evolution ${gating.id} failed the health gate: ${problem.split("\n")[0]}; ${gate.rollbackOnFailure ? "rolling back" : "not rolling back (evolution.rollbackOnFailure is false)"}\n`,
         )
         await stopChild(child, 2000)
-        if (evo.rollbackOnFailure) {
-          const { createRepo } = await import("../evolve/git.ts")
-          const repo = createRepo({
-            dir: config.workspaceDir,
-            gitdir: join(config.stateDir, "evolution.git"),
-            roots: resolveRoots(config).roots,
-          })
-          await repo.restore(gating.before, new Set(gating.folders))
-          await repo.commit(`evolve: rollback ${gating.id} (health gate failed)\n\n${problem}`)
-        }
-        Journal.write(config.stateDir, {
-          ...gating,
-          health: {
-            ok: false,
-            detail: problem,
-            verdictAt,
-            rolledBack: evo.rollbackOnFailure,
-            durationMs: verdictAt - started,
-          },
+        const { rollbackAfterStart } = await import("../evolve/health.ts")
+        const outcome = await rollbackAfterStart({
+          journal: gating,
+          stateDir: pending.stateDir,
+          workspace: args.workspace,
+          problem,
+          verdictAt,
+          durationMs: verdictAt - started,
+          rollback: gate.rollbackOnFailure,
         })
-        if (!evo.rollbackOnFailure)
+        if (!outcome.restored)
           return giveUp(
-            stateDir(config),
-            `evolution ${gating.id} failed the health gate and evolution.rollbackOnFailure is false: ${problem}`,
+            stateDir(known),
+            `evolution ${gating.id} failed the health gate and was not rolled back (${outcome.detail}): ${problem}`,
             crashes,
           )
         recovered = { id: gating.id, verdictAt }

@@ -1,10 +1,14 @@
 /**
  * The validation gates of a transaction, cheapest first; the first failure stops the run.
  * 1. parse: every changed TypeScript/JavaScript file through Bun.Transpiler, every changed JSON file.
- * 2. tools: the workspace tools are imported in a separate process (a top-level crash or hang there
+ * 2. config: a changed config file loaded with the real schema and checked against the guarded
+ *    settings (config-gate.ts, guard.ts).
+ * 3. tools: the workspace tools are imported in a separate process (a top-level crash or hang there
  *    cannot hurt the gateway) and their exported shape is checked.
- * 3. commands: the configured commands, each with a time limit; on timeout the whole process group is
+ * 4. commands: the configured commands, each with a time limit; on timeout the whole process tree is
  *    killed. A leading "bun" runs this runtime itself (`BUN_BE_BUN=1`), also in the compiled binary.
+ * Every gate that runs code (2 for a TypeScript config, 3, 4) runs in the gates' sandbox (confine.ts):
+ * the workspace read-only, `.drost/` and `.env` hidden, no secret in the environment, no network.
  */
 import { existsSync, readFileSync } from "node:fs"
 import { extname, join } from "node:path"
@@ -12,6 +16,7 @@ import type { GateCommand } from "../core/evolution-config.ts"
 import { scan } from "../tool/loader.ts"
 import type { Step } from "./audit.ts"
 import { clip } from "./audit.ts"
+import type { Confined } from "./confine.ts"
 import { command, self } from "./self.ts"
 
 const TOOLS_TIMEOUT_MS = 30_000
@@ -25,6 +30,10 @@ export interface GateInput {
   toolsDir: string
   commands: GateCommand[]
   timeoutMs: number
+  /** The gates' sandbox (confine.ts): every gate that runs code runs there. */
+  confined: Confined
+  /** The config gate (config-gate.ts), when the change touches the config file. */
+  configGate?: () => Promise<{ ok: boolean; output: string } | null>
   /** Called as each gate ends, so the audit shows progress live. */
   onStep?: (step: Step) => void
 }
@@ -63,73 +72,23 @@ export function parseGate(workspace: string, changed: string[]): { ok: boolean; 
     : { ok: true, output: `${checked} file${checked === 1 ? "" : "s"} parsed` }
 }
 
-interface Run {
-  code: number | null
-  output: string
-  timedOut: boolean
-  durationMs: number
-}
-
-/** Run argv in its own process group; on timeout kill the whole group. Output is stdout+stderr, clipped. */
-export async function runLimited(
-  argv: string[],
-  options: { cwd: string; env?: Record<string, string>; timeoutMs: number },
-): Promise<Run> {
-  const started = performance.now()
-  let proc: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>
-  try {
-    proc = Bun.spawn(argv, {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-      detached: true,
-    })
-  } catch (error) {
-    return { code: null, output: `cannot run ${argv[0]}: ${(error as Error).message}`, timedOut: false, durationMs: 0 }
-  }
-  let timedOut = false
-  const timer = setTimeout(() => {
-    timedOut = true
-    try {
-      process.kill(-proc.pid, "SIGKILL")
-    } catch {
-      proc.kill("SIGKILL")
-    }
-  }, options.timeoutMs)
-  // Read both pipes to the end; a grandchild holding them open is killed with the group.
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
-  clearTimeout(timer)
-  return {
-    code,
-    output: clip(`${out}${err ? (out ? "\n" : "") + err : ""}`.trim()),
-    timedOut,
-    durationMs: Math.round(performance.now() - started),
-  }
-}
-
-/** Import the workspace tools in a separate drost process and check their shape. */
+/** Import the workspace tools in a separate, sandboxed drost process and check their shape. */
 export async function toolsGate(input: GateInput): Promise<{ ok: boolean; output: string } | null> {
   const touched = input.changed.some((path) => join(input.workspace, path).startsWith(`${input.toolsDir}/`))
   if (!touched) return null
   const files = scan(input.toolsDir).files
   if (files.length === 0) return { ok: true, output: "no tool files left" }
   // Its own limit, not the commands': starting a process on a loaded machine can take seconds.
-  const run = await runLimited([...self(), "evolution", "check-tools", ...files], {
-    cwd: input.workspace,
+  const run = await input.confined.run([...self(), "evolution", "check-tools", ...files], {
     timeoutMs: TOOLS_TIMEOUT_MS,
   })
-  if (run.timedOut)
+  const output = clip(run.output.trim())
+  if (run.killed)
     return {
       ok: false,
-      output: `importing the tools did not finish in ${TOOLS_TIMEOUT_MS} ms (a tool hangs at import?)\n${run.output}`,
+      output: `importing the tools did not finish in ${TOOLS_TIMEOUT_MS} ms (a tool hangs at import?)\n${output}`,
     }
-  return { ok: run.code === 0, output: run.output || `exit code ${run.code}` }
+  return { ok: run.code === 0, output: output || `exit code ${run.code}` }
 }
 
 /** Run every gate in order; stops at the first failure. */
@@ -145,20 +104,27 @@ export async function runGates(input: GateInput): Promise<{ ok: boolean; steps: 
   const parsed = parseGate(input.workspace, input.changed)
   if (!record("gate:parse", parsed.ok, parsed.output, started)) return { ok: false, steps }
 
+  const warning = await input.confined.warning()
+  const warn = (output: string) => (warning ? `${warning}\n${output}` : output)
+
+  started = performance.now()
+  const config = await input.configGate?.()
+  if (config && !record("gate:config", config.ok, warn(config.output), started)) return { ok: false, steps }
+
   started = performance.now()
   const tools = await toolsGate(input)
-  if (tools && !record("gate:tools", tools.ok, tools.output, started)) return { ok: false, steps }
+  if (tools && !record("gate:tools", tools.ok, warn(tools.output), started)) return { ok: false, steps }
 
   for (const spec of input.commands) {
     started = performance.now()
     const { argv, env } = command(spec)
     const label = typeof spec === "string" ? spec : spec.join(" ")
-    const run = await runLimited(argv, { cwd: input.workspace, env, timeoutMs: input.timeoutMs })
-    const head = run.timedOut
+    const run = await input.confined.run(argv, { env, timeoutMs: input.timeoutMs })
+    const head = run.killed
       ? `$ ${label}\ntimed out after ${input.timeoutMs} ms; the command and its children were killed`
       : `$ ${label}\nexit code ${run.code}`
-    if (!record("gate:command", run.code === 0 && !run.timedOut, `${head}\n${run.output}`.trim(), started))
-      return { ok: false, steps }
+    const output = warn(`${head}\n${clip(run.output.trim())}`.trim())
+    if (!record("gate:command", run.code === 0 && !run.killed, output, started)) return { ok: false, steps }
   }
   return { ok: true, steps }
 }

@@ -5,7 +5,7 @@
  * isomorphic-git is not safe against concurrent writers to the same index (BUN-TRAPS §7).
  */
 import * as fs from "node:fs"
-import { join, relative } from "node:path"
+import { dirname, join, relative } from "node:path"
 import { type Git, loadGit } from "../util/git-module.ts"
 
 const AUTHOR = { name: "drost", email: "drost@localhost" }
@@ -29,6 +29,40 @@ export interface RepoOptions {
 }
 
 export type Repo = ReturnType<typeof createRepo>
+
+/** The git blob id of what is at `file` now (as the given mode), or null when it is missing or differs in kind. */
+function blobOid(file: string, mode: string): string | null {
+  let stat: fs.Stats
+  try {
+    stat = fs.lstatSync(file)
+  } catch {
+    return null
+  }
+  const link = mode === "120000"
+  if (link !== stat.isSymbolicLink() || (!link && !stat.isFile())) return null
+  if (!link && (mode === "100755") !== Boolean(stat.mode & 0o100)) return null
+  const bytes = link ? Buffer.from(fs.readlinkSync(file)) : fs.readFileSync(file)
+  const hash = new Bun.CryptoHasher("sha1")
+  hash.update(`blob ${bytes.length}\0`)
+  hash.update(bytes)
+  return hash.digest("hex")
+}
+
+/** Whatever occupies `file` or one of its parent folders as the wrong kind (a folder, a file, a link). */
+function removeInTheWay(file: string) {
+  fs.rmSync(file, { force: true, recursive: true })
+  for (let parent = dirname(file); parent !== dirname(parent); parent = dirname(parent)) {
+    let stat: fs.Stats
+    try {
+      stat = fs.lstatSync(parent)
+    } catch {
+      continue
+    }
+    if (stat.isDirectory()) return
+    fs.rmSync(parent, { force: true })
+    return
+  }
+}
 
 function lines(text: string): string[] {
   if (text === "") return []
@@ -108,7 +142,8 @@ export function createRepo(options: RepoOptions) {
     return git.commit({ fs, dir, gitdir, message, author: AUTHOR })
   }
 
-  async function files(oid: string | null): Promise<Map<string, string>> {
+  /** path → blob oid (with `withMode`: "oid:mode", mode as git writes it: 100644, 100755, 120000). */
+  async function files(oid: string | null, withMode = false): Promise<Map<string, string>> {
     const out = new Map<string, string>()
     if (!oid) return out
     await git.walk({
@@ -118,7 +153,9 @@ export function createRepo(options: RepoOptions) {
       trees: [git.TREE({ ref: oid })],
       map: async (path, [entry]) => {
         if (!entry || path === ".") return true
-        if ((await entry.type()) === "blob") out.set(path, (await entry.oid()) as string)
+        if ((await entry.type()) !== "blob") return true
+        const blob = (await entry.oid()) as string
+        out.set(path, withMode ? `${blob}:${((await entry.mode()) as number).toString(8)}` : blob)
         return true
       },
     })
@@ -139,10 +176,11 @@ export function createRepo(options: RepoOptions) {
 
   /** Folders under the roots, so a restore can remove the ones a change created. */
   function folders(): Set<string> {
-    const out = new Set<string>(roots)
+    const out = new Set<string>()
     for (const root of existing()) {
       const base = join(dir, root)
       if (!fs.statSync(base).isDirectory()) continue
+      out.add(root)
       for (const entry of fs.readdirSync(base, { recursive: true, withFileTypes: true }))
         if (entry.isDirectory()) out.add(relative(dir, join(entry.parentPath, entry.name)))
     }
@@ -191,27 +229,27 @@ export function createRepo(options: RepoOptions) {
      */
     restore: (oid: string, keep: Set<string> = new Set()) =>
       queued(async () => {
-        await stage()
-        await git.checkout({
-          fs,
-          dir,
-          gitdir,
-          ref: oid,
-          filepaths: existing().length ? existing() : roots,
-          force: true,
-          noUpdateHead: true,
-        })
-        // Files the target has under roots that were deleted wholesale (checkout with filepaths only sees existing ones).
-        const target = await files(oid)
-        for (const [path, blob] of target) {
+        // Written file by file rather than with git.checkout: its filepaths must be files or folders with
+        // tracked content, and an empty root folder (a fresh prompts/) made it unlink a folder (EISDIR).
+        const target = await files(oid, true)
+        const paths = existing()
+        const matrix = paths.length ? await git.statusMatrix({ fs, dir, gitdir, filepaths: paths }) : []
+        for (const [path, , workdir] of matrix)
+          if (workdir !== 0 && !target.has(path)) fs.rmSync(join(dir, path), { force: true, recursive: true })
+        for (const [path, entry] of target) {
           const file = join(dir, path)
-          if (fs.existsSync(file)) continue
-          fs.mkdirSync(join(file, ".."), { recursive: true })
+          const [blob, mode] = entry.split(":") as [string, string]
+          if (blobOid(file, mode) === blob) continue
+          removeInTheWay(file)
+          fs.mkdirSync(dirname(file), { recursive: true })
           const { blob: bytes } = await git.readBlob({ fs, gitdir, oid: blob })
-          fs.writeFileSync(file, bytes)
-          await git.add({ fs, dir, gitdir, filepath: path })
+          if (mode === "120000") fs.symlinkSync(new TextDecoder().decode(bytes), file)
+          else fs.writeFileSync(file, bytes, { mode: mode === "100755" ? 0o755 : 0o644 })
         }
         for (const root of roots) pruneEmpty(join(dir, root), keep)
+        // Folders of the checkpoint the change removed (git keeps no empty folders).
+        for (const folder of keep) if (!target.has(folder)) fs.mkdirSync(join(dir, folder), { recursive: true })
+        await stage()
       }),
     /** Move the branch to `oid` (after a restore, so work tree, index and HEAD agree). */
     reset: (oid: string) =>

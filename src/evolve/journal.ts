@@ -19,8 +19,24 @@ export interface Journal {
   folders: string[]
   roots: string[]
   startedAt: number
+  /**
+   * Where the transaction was made and with which gate settings, from the config that was trusted
+   * then: the supervisor rolls back with these, never with the changed config (which may not load,
+   * or may point elsewhere). Absent in journals written before they existed.
+   */
+  workspace?: string
+  stateDir?: string
+  gate?: { timeoutMs: number; canary: boolean; rollbackOnFailure: boolean }
   /** Set by the supervisor when the health gate failed and it rolled back. */
-  health?: { ok: boolean; detail: string; verdictAt: number; rolledBack: boolean; durationMs: number }
+  health?: {
+    ok: boolean
+    detail: string
+    verdictAt: number
+    rolledBack: boolean
+    durationMs: number
+    /** The supervisor already wrote the outcome to the audit; the gateway only publishes the events. */
+    recorded?: boolean
+  }
 }
 
 export function journalFile(stateDir: string): string {

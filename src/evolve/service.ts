@@ -12,17 +12,22 @@
  * Boundaries: the state folder and credential files are never writable, and the config file only when
  * it is listed by itself in `mutableRoots` (so a change cannot widen its own roots or drop its gates).
  */
-import { existsSync, readFileSync, unlinkSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path"
 import type { Bus } from "../bus/bus.ts"
 import type { Config } from "../core/config.ts"
 import { Evolution as EvolutionSchema, type Evolution as EvolutionSettings } from "../core/evolution-config.ts"
 import { Busy, DrostError, Invalid, NotFound } from "../core/error.ts"
 import { Value } from "../core/schema.ts"
-import { editTools } from "../tool/builtin/edit.ts"
-import { inside, Roots } from "../workspace/roots.ts"
+import type { Sandbox } from "../sandbox/sandbox.ts"
 import type { Logger } from "../util/log.ts"
+import { createAccess } from "../workspace/access.ts"
+import { boundaryOf, CONFIG_NAMES } from "../workspace/boundary.ts"
+import { deleteFile, editFile, writeFile } from "../workspace/edit.ts"
+import { inside } from "../workspace/roots.ts"
 import { createAudit, type EvolutionRecord, type Step } from "./audit.ts"
+import { configGate } from "./config-gate.ts"
+import { confineGates } from "./confine.ts"
 import { EvolutionEvent } from "./events.ts"
 import { runGates } from "./gates.ts"
 import { createRepo } from "./git.ts"
@@ -58,6 +63,8 @@ export interface EvolutionDeps {
   /** Running under `drost start`'s supervisor, which can restart us and run the health gate. */
   supervised: boolean
   requestRestart(by: string): void
+  /** The gateway's OS sandbox (one probe per process); built from `config.sandbox` when absent. */
+  sandbox?: Sandbox
 }
 
 const CREDENTIAL = /^(\.env(\..*)?|credentials\.json|auth-profiles\.json|control-token|.*\.pem|.*\.key)$/
@@ -103,8 +110,14 @@ export function createEvolution(deps: EvolutionDeps) {
   const hotDirs = [toolsDir, dirname(config.prompts.system), config.memory?.dir].filter((dir): dir is string =>
     Boolean(dir),
   )
-  const writable = () => ({ read: [workspace], write: roots.map((root) => resolve(workspace, root)) })
-  const [writeTool, editTool] = editTools(writable)
+  const configFile = config.file ? resolve(config.file) : null
+  const access = createAccess({
+    read: [workspace],
+    write: roots.map((root) => resolve(workspace, root)),
+    boundary: boundaryOf({ ...config, tools: config.tools }),
+    code: true,
+  })
+  const confined = confineGates(config, deps.sandbox)
   let active: string | null = null
 
   const save = (record: EvolutionRecord) => audit.save(record)
@@ -115,55 +128,64 @@ export function createEvolution(deps: EvolutionDeps) {
     save(record)
   }
 
-  /** The path policy on top of the file tools' root check. */
+  /** The evolution-specific policy on top of the workspace access rules (which refuse secrets). */
   function guard(path: string): string {
-    const target = Roots.write(writable(), path)
+    const target = access.resolve(path, "write")
     if (inside(config.stateDir, target))
       throw new Invalid(`"${path}" is in the state folder; evolution never touches it`)
     if (CREDENTIAL.test(basename(target)))
       throw new Invalid(`"${path}" looks like a credentials file; evolution never touches it`)
-    if (config.file && target === resolve(config.file) && !configMutable)
+    if (configFile && target === configFile && !configMutable)
       throw new Invalid(
         `"${path}" is the config file; it is mutable only when listed by itself in evolution.mutableRoots`,
       )
+    // Another config name would take over from the one in use at the next start, past the config gate.
+    if (target !== configFile && CONFIG_NAMES.some((name) => target === resolve(workspace, name)))
+      throw new Invalid(`"${path}" would replace the config file in use (${configFile ?? "none"}); refused`)
     return target
   }
 
-  async function apply(changes: Change[]): Promise<string[]> {
+  function apply(changes: Change[]): string[] {
     const out: string[] = []
-    const context = {
-      sessionId: "evolution",
-      turnId: "evolution",
-      callId: "evolution",
-      workspace: {
-        root: workspace,
-        tools: toolsDir,
-        memory: join(workspace, "memory"),
-        prompts: dirname(config.prompts.system),
-      },
-      signal: AbortSignal.timeout(60_000),
-      log: { info() {}, warn() {}, error() {} },
-    }
     for (const change of changes) {
-      const target = guard(change.path)
-      if ("delete" in change) {
-        if (!existsSync(target)) throw new Invalid(`cannot delete ${change.path}: no such file`)
-        unlinkSync(target)
-        out.push(`deleted ${change.path}`)
-      } else if ("content" in change)
-        out.push(String(await writeTool!.execute({ path: change.path, content: change.content }, context)))
-      else
-        out.push(
-          String(
-            await editTool!.execute(
-              { path: change.path, search: change.search, replace: change.replace, all: change.all ?? false },
-              context,
-            ),
-          ),
-        )
+      guard(change.path)
+      if ("delete" in change) out.push(deleteFile(access, change.path))
+      else if ("content" in change) out.push(writeFile(access, change.path, change.content))
+      else out.push(editFile(access, change.path, { search: change.search, replace: change.replace, all: change.all }))
     }
     return out
   }
+
+  /** Whether gating these changes runs code (a tool import, a config evaluation, a command). */
+  function runsCode(changes: Change[]): boolean {
+    if (evo.validation.commands.length > 0) return true
+    return changes.some((change) => {
+      const target = resolve(workspace, change.path)
+      return inside(toolsDir, target) || target === configFile
+    })
+  }
+
+  /** What the gates could have touched: the changed files and the config, by content. */
+  function fingerprint(paths: string[]): string {
+    const hash = new Bun.CryptoHasher("sha256")
+    for (const path of [...paths.map((p) => join(workspace, p)), ...(configFile ? [configFile] : [])].sort()) {
+      hash.update(`${path}\0`)
+      hash.update(existsSync(path) ? readFileSync(path) : "\0missing")
+    }
+    return hash.digest("hex")
+  }
+
+  const journalBase = (id: string, reason: string, before: string, folders: string[], startedAt: number) => ({
+    id,
+    reason,
+    before,
+    folders,
+    roots,
+    startedAt,
+    workspace,
+    stateDir: config.stateDir,
+    gate: { ...evo.healthGate, rollbackOnFailure: evo.rollbackOnFailure },
+  })
 
   async function rollback(record: EvolutionRecord, before: string, folders: string[]) {
     const started = performance.now()
@@ -202,6 +224,9 @@ export function createEvolution(deps: EvolutionDeps) {
       throw new Busy(`evolution ${active ?? pending?.id} is in progress; try again when it has ended`, {
         id: active ?? pending?.id,
       })
+    // Refused before anything is touched: the gates would have to run model-written code unconfined.
+    const unconfined = runsCode(input.changes) ? await confined.unconfined() : null
+    if (unconfined) throw new DrostError("Unavailable", `evolution refused: ${unconfined}`)
     const id = newId()
     active = id
     try {
@@ -225,15 +250,8 @@ export function createEvolution(deps: EvolutionDeps) {
       const before = await repo.checkpoint(`checkpoint before ${id}\n\n${input.reason}`)
       const folders = [...repo.folders()]
       record.before = before
-      Journal.write(config.stateDir, {
-        id,
-        reason: input.reason,
-        before,
-        stage: "changing",
-        folders,
-        roots,
-        startedAt: record.startedAt,
-      })
+      const base = journalBase(id, input.reason, before, folders, record.startedAt)
+      Journal.write(config.stateDir, { ...base, stage: "changing" })
       bus.publish(EvolutionEvent.Started, { id, reason: input.reason, by: input.by, before })
       step(
         record,
@@ -245,7 +263,7 @@ export function createEvolution(deps: EvolutionDeps) {
 
       started = performance.now()
       try {
-        step(record, "change", true, (await apply(input.changes)).join("\n"), performance.now() - started)
+        step(record, "change", true, apply(input.changes).join("\n"), performance.now() - started)
       } catch (error) {
         step(record, "change", false, (error as Error).message, performance.now() - started)
         await rollback(record, before, folders)
@@ -255,27 +273,37 @@ export function createEvolution(deps: EvolutionDeps) {
       if (changed.length === 0)
         return finish(record, "applied", `evolution ${id}: the changes left every file as it was; nothing to apply`)
 
-      Journal.write(config.stateDir, {
-        id,
-        reason: input.reason,
-        before,
-        stage: "gating",
-        folders,
-        roots,
-        startedAt: record.startedAt,
-      })
+      Journal.write(config.stateDir, { ...base, stage: "gating" })
+      const print = fingerprint(changed)
       const gates = await runGates({
         workspace,
         changed,
         toolsDir,
         commands: evo.validation.commands,
         timeoutMs: evo.validation.timeoutMs,
+        confined,
+        configGate: async () =>
+          configFile && changed.includes(relative(workspace, configFile)) ? configGate(config, confined) : null,
         onStep: (entry) => step(record, entry.name, entry.ok, entry.output, entry.durationMs),
       })
+      // Confined gates see the workspace read-only; with sandbox "off" this is what catches one that wrote.
+      if (gates.ok) {
+        started = performance.now()
+        const now = await repo.changed()
+        const same = fingerprint(now) === print && now.join("\n") === changed.join("\n")
+        const output = same
+          ? "the gates left the change and the config as they were"
+          : "a gate changed the files being gated or the config; refused"
+        step(record, "gate:integrity", same, output, performance.now() - started)
+        if (!same) gates.steps.push(record.steps.at(-1)!)
+        gates.ok = same
+      }
       if (!gates.ok) {
         const failed = gates.steps.at(-1)!
         const verdict = `evolution ${id} rolled back: ${failed.name} failed`
-        if (!evo.rollbackOnFailure) {
+        // A config that weakens the guards, or gates that were tampered with, never stay on disk.
+        const forced = failed.name === "gate:config" || failed.name === "gate:integrity"
+        if (!evo.rollbackOnFailure && !forced) {
           Journal.clear(config.stateDir)
           return finish(record, "failed", verdict.replace("rolled back", "failed"), failed.output)
         }
@@ -312,16 +340,7 @@ export function createEvolution(deps: EvolutionDeps) {
         await rollback(record, before, folders)
         return finish(record, "rolled_back", verdict)
       }
-      Journal.write(config.stateDir, {
-        id,
-        reason: input.reason,
-        before,
-        after,
-        stage: "restarting",
-        folders,
-        roots,
-        startedAt: record.startedAt,
-      })
+      Journal.write(config.stateDir, { ...base, after, stage: "restarting" })
       bus.publish(EvolutionEvent.Restarting, { id, reason: input.reason, after })
       const outcome = finish(
         record,
@@ -355,6 +374,18 @@ export function createEvolution(deps: EvolutionDeps) {
       steps: [],
       verdict: null,
       restart: null,
+    }
+    if (journal.stage === "restarting" && journal.health?.recorded) {
+      // The supervisor rolled back and wrote the record itself (health.ts): only the events are left.
+      bus.publish(EvolutionEvent.Health, { id: journal.id, ok: false, detail: journal.health.detail })
+      bus.publish(EvolutionEvent.RolledBack, {
+        id: journal.id,
+        reason: journal.reason,
+        before: journal.before,
+        verdict: `the start after the change failed: ${journal.health.detail.split("\n")[0]}`,
+      })
+      Journal.clear(config.stateDir)
+      return journal.id
     }
     if (journal.stage === "restarting" && journal.health) {
       const health = journal.health

@@ -137,6 +137,7 @@ async function rolledBackAfterRestart(name: string, reason: string, changes: unk
     "change",
     "gate:parse",
     "gate:command",
+    "gate:integrity",
     "commit",
     "health",
     "rollback",
