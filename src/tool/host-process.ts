@@ -40,7 +40,9 @@ interface Pending {
   log: CallLog
 }
 
-const SIGNALS = Object.fromEntries(Object.entries(constants.signals).map(([name, number]) => [number, name]))
+/** Signal names by number; the first name wins (SIGABRT, not its alias SIGIOT). */
+const SIGNALS: Record<number, string> = {}
+for (const [name, number] of Object.entries(constants.signals)) SIGNALS[number] ??= name
 
 /** "SIGABRT", "exit code 3": bubblewrap reports a signal of its child as 128 + the signal number. */
 function describeExit(code: number | null, signal: string | number | null): string {

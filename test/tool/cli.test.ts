@@ -47,4 +47,36 @@ describe("drost tool", () => {
     expect(list.stdout).toContain("file.read")
     expect(list.stdout).toContain("rejected (1):")
   }, 30_000)
+
+  test("check and list load in a sandboxed tool host: a file that aborts it is reported, the others still load", async () => {
+    await using ws = await workspace({
+      files: {
+        "tools/abort.ts": "process.abort()\n",
+        "tools/pid.ts": `import { defineTool } from "drost"
+import { existsSync } from "node:fs"
+export default defineTool({
+  name: "pid",
+  description: "pid " + process.pid + " state " + existsSync(".drost/control-token") + " key " + (process.env.OPENAI_API_KEY ?? "none"),
+  parameters: { type: "object", properties: {} },
+  execute: () => "ok",
+})
+`,
+        ".drost/control-token": "secret-token",
+      },
+    })
+    const env = { OPENAI_API_KEY: "sk-fake-cli-key" }
+    const check = await runCli(["tool", "check"], { cwd: ws.path, env })
+    expect(check.signal).toBeNull()
+    expect(check.code).toBe(1)
+    expect(check.stdout).toContain("bad tools/abort.ts  importing it ended its tool host: exited (killed by SIGABRT)")
+    expect(check.stdout).toMatch(/ok {2}tools\/pid\.ts {2}pid: pid \d+ state false key none/)
+    const list = await runCli(["tool", "list", "--json"], { cwd: ws.path, env })
+    expect(list.code).toBe(1)
+    const listed = JSON.parse(list.stdout) as {
+      tools: { name: string }[]
+      rejected: { file: string; reason: string }[]
+    }
+    expect(listed.tools.map((tool) => tool.name)).toContain("pid")
+    expect(listed.rejected.find((item) => item.file === "tools/abort.ts")?.reason).toContain("SIGABRT")
+  }, 30_000)
 })
