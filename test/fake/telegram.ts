@@ -7,10 +7,15 @@
  *   4,096 characters and answer "message is not modified" for an identical edit;
  * - `sendChatAction`, `setMyCommands` (name and description rules), `getMe`, `deleteWebhook`,
  *   `getFile` plus `/file/bot<token>/<path>` downloads;
+ * - inline keyboards (keyboard.ts): `reply_markup` validated like Telegram's, `press()` delivers a
+ *   `callback_query` only for a button the message really shows, `answerCallbackQuery` accepts each
+ *   query id once, `editMessageReplyMarkup` replaces the keyboard ("not modified" when unchanged);
+ * - `allowed_updates` of getUpdates is remembered, and updates of other types are dropped, as on Telegram;
  * - injected failures: 429 with `retry_after`, 5xx, 401, 409, hung requests.
  * Every call is recorded with its time, so tests assert on the wire (`calls`, `waitFor`).
  */
 import type { Server } from "bun"
+import { type Answer, checkMarkup, type Keyboard } from "./keyboard.ts"
 import { parseHtml } from "./telegram-html.ts"
 
 export interface Call {
@@ -31,6 +36,8 @@ export interface SentMessage {
   at: number
   /** When its current content arrived (send or last edit). */
   updatedAt: number
+  /** Its inline keyboard, if it has one. */
+  markup: Keyboard | null
 }
 
 type Failure = { code: number; description: string; retryAfter?: number } | { hang: true } | { raw: number }
@@ -50,6 +57,13 @@ export class FakeTelegram {
   readonly commands: { command: string; description: string }[] = []
   readonly delivered: number[] = []
   readonly tokens = new Set<string>()
+  /** Every answerCallbackQuery the bot made, in order. */
+  readonly answers: Answer[] = []
+  /** Callback query ids delivered and not answered yet. */
+  private queries = new Set<string>()
+  private nextQuery = 1
+  /** Update types the bot asked for with allowed_updates (null: never said, so Telegram's default). */
+  private allowed: string[] | null = null
   private updates: Record<string, unknown>[] = []
   private nextUpdate = 1000
   private nextMessage = new Map<number, number>()
@@ -124,6 +138,44 @@ export class FakeTelegram {
         ...extra,
       },
     })
+  }
+
+  /**
+   * A person presses the button with `data` under the bot's message: a `callback_query` update, as
+   * Telegram sends it. Throws (a broken test) unless the message currently shows such a button.
+   */
+  press(from: User | number, chatId: number, messageId: number, data: string): number {
+    const user = typeof from === "number" ? { id: from, first_name: `User${from}`, username: `user${from}` } : from
+    const message = this.messages.find((entry) => entry.chatId === chatId && entry.messageId === messageId)
+    if (!message) throw new Error(`fake telegram: no message ${messageId} in chat ${chatId} to press a button on`)
+    const buttons = message.markup?.inline_keyboard.flat() ?? []
+    if (!buttons.some((button) => button.callback_data === data))
+      throw new Error(
+        `fake telegram: message ${messageId} shows no button with data ${data}; it shows ${JSON.stringify(buttons)}`,
+      )
+    const id = String(8_000_000_000 + this.nextQuery++)
+    this.queries.add(id)
+    return this.push({
+      callback_query: {
+        id,
+        from: { ...user, is_bot: false },
+        chat_instance: `ci${chatId}`,
+        data,
+        message: {
+          message_id: message.messageId,
+          date: Math.floor(message.at / 1000),
+          from: BOT,
+          chat: chatId < 0 ? { id: chatId, type: "group", title: `group ${chatId}` } : { id: chatId, type: "private" },
+          text: message.text,
+          reply_markup: message.markup,
+        },
+      },
+    })
+  }
+
+  /** The message with `messageId` in `chatId`, as the fake holds it now. */
+  find(chatId: number, messageId: number): SentMessage | undefined {
+    return this.messages.find((entry) => entry.chatId === chatId && entry.messageId === messageId)
   }
 
   /** Register a downloadable file; returns its file_id. */
@@ -275,12 +327,29 @@ export class FakeTelegram {
       case "sendMessage":
       case "editMessageText":
         return this.message(call, method, params)
+      case "editMessageReplyMarkup":
+        return this.editMarkup(call, params)
+      case "answerCallbackQuery":
+        return this.answer(call, params)
       default:
         return this.error(call, 404, "Not Found: method not found")
     }
   }
 
   private async getUpdates(call: Call, params: Record<string, unknown>, request: Request): Promise<Response> {
+    if (params.allowed_updates !== undefined) {
+      const list =
+        typeof params.allowed_updates === "string" ? JSON.parse(params.allowed_updates) : params.allowed_updates
+      if (!Array.isArray(list)) return this.error(call, 400, "Bad Request: allowed_updates must be an Array")
+      // An empty list means "every type except chat_member, message_reaction and message_reaction_count".
+      this.allowed = list.length ? list.map(String) : null
+    }
+    // Telegram does not keep updates of types the bot did not ask for: they are never delivered.
+    const allowed = this.allowed ?? DEFAULT_UPDATES
+    const waiting = () => {
+      this.updates = this.updates.filter((update) => Object.keys(update).some((key) => allowed.includes(key)))
+      return this.updates.length
+    }
     const offset = Number(params.offset ?? 0)
     if (offset > 0) this.updates = this.updates.filter((update) => (update.update_id as number) >= offset)
     const limit = Math.min(Math.max(Number(params.limit ?? 100), 1), 100)
@@ -300,7 +369,7 @@ export class FakeTelegram {
       this.delivered.push(...batch.map((update) => update.update_id as number))
       return batch
     }
-    if (this.updates.length > 0 || timeout <= 0) return this.ok(take())
+    if (waiting() > 0 || timeout <= 0) return this.ok(take())
     const body = await new Promise<unknown>((resolve) => {
       const slot = { resolve }
       this.polling = slot
@@ -312,7 +381,7 @@ export class FakeTelegram {
       }
       slot.resolve = done
       const check = () => {
-        if (this.updates.length > 0) done({ ok: true, result: take() })
+        if (waiting() > 0) done({ ok: true, result: take() })
       }
       const timer = setTimeout(() => done({ ok: true, result: [] }), timeout * 1000)
       this.waiters.add(check)
@@ -334,6 +403,8 @@ export class FakeTelegram {
     } else if (params.parse_mode !== undefined)
       return this.error(call, 400, `Bad Request: unsupported parse_mode ${String(params.parse_mode)}`)
     if (!text.trim()) return this.error(call, 400, "Bad Request: message text is empty")
+    const markup = checkMarkup(params.reply_markup)
+    if (!markup.ok) return this.error(call, 400, markup.description)
     if (text.length > 4096) return this.error(call, 400, "Bad Request: message is too long")
     const html = params.parse_mode === "HTML" ? raw : null
     if (method === "sendMessage") {
@@ -347,6 +418,7 @@ export class FakeTelegram {
         edits: 0,
         at: Date.now(),
         updatedAt: Date.now(),
+        markup: markup.keyboard,
       }
       this.messages.push(message)
       return this.ok({
@@ -355,13 +427,14 @@ export class FakeTelegram {
         chat: { id: chatId, type: chatId < 0 ? "group" : "private" },
         from: BOT,
         text,
+        ...(markup.keyboard ? { reply_markup: markup.keyboard } : {}),
       })
     }
     const target = this.messages.find(
       (message) => message.chatId === chatId && message.messageId === Number(params.message_id),
     )
     if (!target) return this.error(call, 400, "Bad Request: message to edit not found")
-    if (target.text === text && target.html === html)
+    if (target.text === text && target.html === html && sameMarkup(target.markup, markup.keyboard))
       return this.error(
         call,
         400,
@@ -369,6 +442,8 @@ export class FakeTelegram {
       )
     target.text = text
     target.html = html
+    // editMessageText without reply_markup removes the keyboard, as on Telegram.
+    target.markup = markup.keyboard
     target.edits++
     target.updatedAt = Date.now()
     return this.ok({
@@ -380,7 +455,70 @@ export class FakeTelegram {
       edit_date: Math.floor(Date.now() / 1000),
     })
   }
+
+  private editMarkup(call: Call, params: Record<string, unknown>): Response {
+    if (params.inline_message_id !== undefined)
+      return this.error(call, 400, "Bad Request: inline messages are not supported by this fake")
+    if (params.chat_id === undefined) return this.error(call, 400, "Bad Request: chat_id is empty")
+    if (params.message_id === undefined)
+      return this.error(call, 400, "Bad Request: message identifier is not specified")
+    const markup = checkMarkup(params.reply_markup)
+    if (!markup.ok) return this.error(call, 400, markup.description)
+    const target = this.find(Number(params.chat_id), Number(params.message_id))
+    if (!target) return this.error(call, 400, "Bad Request: message to edit not found")
+    if (sameMarkup(target.markup, markup.keyboard))
+      return this.error(
+        call,
+        400,
+        "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+      )
+    target.markup = markup.keyboard
+    target.edits++
+    target.updatedAt = Date.now()
+    return this.ok({
+      message_id: target.messageId,
+      date: Math.floor(target.at / 1000),
+      chat: { id: target.chatId, type: target.chatId < 0 ? "group" : "private" },
+      from: BOT,
+      text: target.text,
+      edit_date: Math.floor(Date.now() / 1000),
+      ...(markup.keyboard ? { reply_markup: markup.keyboard } : {}),
+    })
+  }
+
+  private answer(call: Call, params: Record<string, unknown>): Response {
+    const id = params.callback_query_id
+    if (typeof id !== "string" || !id) return this.error(call, 400, "Bad Request: callback_query_id is empty")
+    if (!this.queries.has(id))
+      return this.error(call, 400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+    const text = params.text === undefined ? undefined : String(params.text)
+    if (text !== undefined && text.length > 200) return this.error(call, 400, "Bad Request: MESSAGE_TOO_LONG")
+    if (params.show_alert !== undefined && typeof params.show_alert !== "boolean")
+      return this.error(call, 400, "Bad Request: show_alert must be a Boolean")
+    this.queries.delete(id)
+    this.answers.push({ id, text, showAlert: params.show_alert === true })
+    return this.ok(true)
+  }
 }
+
+/** The types Telegram sends when allowed_updates was never given or given empty. */
+const DEFAULT_UPDATES = [
+  "message",
+  "edited_message",
+  "channel_post",
+  "edited_channel_post",
+  "inline_query",
+  "chosen_inline_result",
+  "callback_query",
+  "shipping_query",
+  "pre_checkout_query",
+  "poll",
+  "poll_answer",
+  "my_chat_member",
+  "chat_join_request",
+]
+
+const sameMarkup = (a: Keyboard | null, b: Keyboard | null) => JSON.stringify(a) === JSON.stringify(b)
 
 async function readParams(request: Request, url: URL): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = Object.fromEntries(url.searchParams)

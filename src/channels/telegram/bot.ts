@@ -17,7 +17,8 @@ import { COMMANDS, dispatch } from "../../gateway/commands.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
 import { createTelegramStore, PAIRING_TTL_MS } from "../../store/telegram.ts"
 import { Log } from "../../util/log.ts"
-import { type AccessDeps, judge } from "./access.ts"
+import { type AccessDeps, isAllowedUser, judge } from "./access.ts"
+import { createApprovalButtons } from "./approvals.ts"
 import { type Album, createAlbums } from "./albums.ts"
 import { classify, honourRetryAfter, sleep } from "./api.ts"
 import { TelegramEvent } from "./events.ts"
@@ -233,6 +234,17 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     approved: (userId) => store.approved(botId, userId),
   }
 
+  // Approval buttons first: a press must not queue behind the turn that waits for it.
+  const buttons = createApprovalButtons({
+    gw,
+    api: bot.api,
+    botId,
+    log,
+    pacer: pacers,
+    allowed: (userId) => isAllowedUser(access, userId),
+    done,
+  })
+  bot.use(buttons.middleware)
   bot.use(sequentialize((ctx) => (ctx.chat ? String(ctx.chat.id) : undefined)))
   bot.use((ctx) => {
     const chatId = ctx.chat?.id ?? 0
@@ -268,6 +280,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     if (stopping || !me) return
     bot.botInfo = me
     health(null)
+    buttons.start()
     log.info("telegram bot connected", { bot: `@${me.username}`, id: botId })
     const commands = Object.entries(COMMANDS)
       .filter(([name]) => !HIDDEN.has(name))
@@ -302,6 +315,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     },
     async stop(graceMs) {
       stopping = true
+      buttons.stop()
       if (notifier) clearInterval(notifier)
       albums.clear()
       await runner?.stop()

@@ -98,7 +98,8 @@ export function createPoller(deps: PollerDeps) {
               offset: store.offset(botId),
               limit: Math.max(1, Math.min(batchSize, 100)),
               timeout: deps.timeoutSec,
-              allowed_updates: ["message"],
+              // callback_query: approval buttons (approvals.ts).
+              allowed_updates: ["message", "callback_query"],
             },
             AbortSignal.any([signal, stall.signal]) as unknown as typeof polyfilled,
           )
