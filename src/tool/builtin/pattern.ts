@@ -15,15 +15,31 @@ export interface Pattern {
 /** Longest pattern accepted: RE2's cost is linear in the text but grows with the pattern's size. */
 export const MAX_PATTERN = 2000
 
-const UNSUPPORTED: [RegExp, string][] = [
-  [/\\[1-9]/, "backreferences (\\1 … \\9)"],
-  [/\\k</, "named backreferences (\\k<name>)"],
-  [/\(\?=/, "lookahead ((?=…))"],
-  [/\(\?!/, "negative lookahead ((?!…))"],
-  [/\(\?>/, "atomic groups ((?>…))"],
-  [/[*+?}]\+/, "possessive quantifiers (*+, ++, ?+)"],
-  [/\(\?<[=!][^)]*\((?!\?:)/, "capturing groups inside a lookbehind"],
-]
+/**
+ * The first feature of `pattern` that needs backtracking, or null. Scanned before translation: re2js's
+ * translator would otherwise turn `\k<name>` into the letters `k<name>` and search for those.
+ */
+export function unsupported(pattern: string): string | null {
+  let inClass = false
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!
+    const rest = pattern.slice(i + 1)
+    if (c === "\\") {
+      if (!inClass && /^[1-9]/.test(rest)) return "backreferences (\\1 … \\9)"
+      if (!inClass && rest.startsWith("k<")) return "named backreferences (\\k<name>)"
+      i++
+    } else if (inClass) {
+      if (c === "]") inClass = false
+    } else if (c === "[") {
+      inClass = true
+      if (rest.startsWith("]") || rest.startsWith("^]")) i += rest.startsWith("^") ? 2 : 1
+    } else if (c === "(" && rest.startsWith("?=")) return "lookahead ((?=…))"
+    else if (c === "(" && rest.startsWith("?!")) return "negative lookahead ((?!…))"
+    else if (c === "(" && rest.startsWith("?>")) return "atomic groups ((?>…))"
+    else if ("*+?}".includes(c) && rest.startsWith("+")) return "possessive quantifiers (*+, ++, ?+)"
+  }
+  return null
+}
 
 /** Compile `pattern` (a literal string when `literal`), or throw an error that says what to change. */
 export function compile(pattern: string, options: { literal?: boolean; ignoreCase?: boolean }): Pattern {
@@ -31,14 +47,14 @@ export function compile(pattern: string, options: { literal?: boolean; ignoreCas
     throw new Error(`the pattern is ${pattern.length} characters; at most ${MAX_PATTERN} are accepted`)
   const flags = (options.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0) | RE2JS.LOOKBEHINDS
   if (options.literal) return RE2JS.compile(RE2JS.quote(pattern), flags)
+  const feature = unsupported(pattern)
+  if (feature)
+    throw new Error(
+      `code.search runs a linear-time regex engine (RE2 syntax), which does not support ${feature}; rewrite the pattern without it (e.g. search for the plain part and read the matches), or pass literal: true`,
+    )
   try {
     return RE2JS.compile(RE2JS.translateRegExp(pattern), flags)
   } catch (error) {
-    const feature = UNSUPPORTED.find(([shape]) => shape.test(pattern))?.[1]
-    if (feature)
-      throw new Error(
-        `code.search runs a linear-time regex engine (RE2 syntax), which does not support ${feature}; rewrite the pattern without it (e.g. search for the plain part and read the matches), or pass literal: true`,
-      )
     throw new Error(
       `invalid regular expression: ${(error as Error).message.replace(/^error parsing regexp: /, "")}; fix it or pass literal: true`,
     )

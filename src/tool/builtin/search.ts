@@ -17,7 +17,7 @@ import { compile, MAX_PATTERN } from "./pattern.ts"
 const MAX_FILE_BYTES = 2 * 1024 * 1024
 const MAX_FILES = 50_000
 /** Bytes scanned per call; past this the search stops and says so. */
-export const MAX_SCAN_BYTES = 64 * 1024 * 1024
+export const MAX_SCAN_BYTES = 32 * 1024 * 1024
 /** Bytes matched between two turns of the event loop. */
 const SLICE_BYTES = 256 * 1024
 
