@@ -7,9 +7,11 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { createInterface } from "node:readline"
+import type { Decided, Pending } from "../approval/approval.ts"
 import { findConfig, load } from "../gateway/load.ts"
 import { tokenFile } from "../gateway/token.ts"
 import { Flag } from "../util/flag.ts"
+import { createAsker, decidedLine, questionOf } from "./approval-prompt.ts"
 
 export interface AttachOptions {
   workspace: string
@@ -67,12 +69,16 @@ async function endpoint(options: AttachOptions): Promise<{ url: string; token: s
   return { url: url.replace(/\/+$/, ""), token }
 }
 
-/** Parses a text/event-stream body into events. */
-async function* events(response: Response): AsyncGenerator<{ event: string; data: Record<string, unknown> }> {
+/** Parses a text/event-stream body into events; `opened` runs once the first bytes arrived. */
+async function* events(
+  response: Response,
+  opened?: () => void,
+): AsyncGenerator<{ event: string; data: Record<string, unknown> }> {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
   let buffer = ""
   for (;;) {
     const { value, done } = await reader.read()
+    opened?.()
     if (done) return
     buffer += value
     for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
@@ -152,6 +158,39 @@ export async function attachChat(options: AttachOptions): Promise<number> {
     if (!running) return rl.close()
     call("POST", `/sessions/${session.id}/abort`).catch(() => {})
   })
+
+  // Approvals of this session (tools.approve): asked on the next line typed; announced without a terminal.
+  const asker = createAsker({
+    write: (text) => out.write(text),
+    question: questionOf(rl),
+    decide: async (id, choice) => decidedLine(await call<Decided>("POST", `/approvals/${id}`, { decision: choice })),
+  })
+  const watch = new AbortController()
+  const watching = new Promise<void>((ready) => {
+    ;(async () => {
+      const response = await fetch(`${url}/control/v1/events?type=approval.requested,approval.decided`, {
+        headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" },
+        signal: watch.signal,
+      })
+      if (!response.ok) return ready()
+      // The first bytes come after the gateway subscribed: from then on no approval is missed.
+      for await (const { event, data } of events(response, ready)) {
+        const payload = (data as { data: Pending & Decided }).data
+        if (payload?.sessionId !== session.id) continue
+        if (event === "approval.requested") {
+          if (interactive) asker.add(payload)
+          else
+            out.write(
+              `approval ${payload.id}: ${payload.tool} ${preview(payload.args)} waits for a person; decide with POST /control/v1/approvals/${payload.id} or in Telegram\n`,
+            )
+        } else if (event === "approval.decided") {
+          if (interactive) asker.settled(payload)
+          else out.write(decidedLine(payload))
+        }
+      }
+    })().catch(() => ready())
+  })
+  await Promise.race([watching, Bun.sleep(2000)])
 
   const commands: Record<string, (arg: string) => Promise<string | "quit">> = {
     help: async () =>
@@ -251,6 +290,7 @@ export async function attachChat(options: AttachOptions): Promise<number> {
     }
     if (interactive) rl.prompt()
   }
+  watch.abort()
   rl.close()
   if (interactive) out.write(dim("Detached; the gateway keeps running.\n"))
   return failures === 0 ? 0 : 1

@@ -5,10 +5,12 @@
  */
 import { createInterface } from "node:readline"
 import { ToolEvent, TurnEvent } from "../agent/events.ts"
+import { ApprovalEvent } from "../approval/events.ts"
 import { Msg } from "../core/message.ts"
 import { dispatch } from "../gateway/commands.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import { setLogWriter } from "../util/log.ts"
+import { createAsker, decidedLine, questionOf } from "./approval-prompt.ts"
 
 const color = (code: number) => (text: string) => (process.env.NO_COLOR ? text : `\x1b[${code}m${text}\x1b[0m`)
 const dim = color(2)
@@ -49,7 +51,20 @@ export function runChat(gw: Gateway): Promise<"quit"> {
     }
   } else out.write(dim(`New session ${sessionId}.\n`))
 
+  // A call of this chat's session waits for a person (tools.approve): the next line typed answers it.
+  const asker = createAsker({
+    write: (text) => out.write(text),
+    question: questionOf(rl),
+    decide: async (id, choice) =>
+      decidedLine(gw.approvals.decide(id, choice, { by: "terminal", label: "the terminal" })),
+  })
   const stops = [
+    gw.bus.subscribe(ApprovalEvent.Requested, (event) => {
+      if (event.data.sessionId === sessionId) asker.add(event.data)
+    }),
+    gw.bus.subscribe(ApprovalEvent.Decided, (event) => {
+      if (event.data.sessionId === sessionId) asker.settled(event.data)
+    }),
     gw.bus.subscribe(TurnEvent.Delta, (event) => {
       if (mine(event.data)) out.write(event.data.text)
     }),
