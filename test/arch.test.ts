@@ -28,7 +28,7 @@ const RANK: Record<string, number> = {
   "index.ts": 8,
 }
 /** Same-rank or upward imports that are part of the design. */
-const ALLOWED = new Set(["cli→api", "cli→channels", "memory→store", "memory→tool", "tool→memory", "evolve→tool"])
+const ALLOWED = new Set(["cli→api", "cli→channels", "memory→store"])
 
 test("src/ layers import downwards only", () => {
   const transpiler = new Bun.Transpiler({ loader: "ts" })

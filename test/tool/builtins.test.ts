@@ -67,9 +67,12 @@ describe("file tools", () => {
     expect((await run("file.write", { path: "notes/new.md", content: "one\ntwo\n" })).output).toContain(
       "created notes/new.md",
     )
-    const twice = await run("file.edit", { path: "src/b.ts", search: "line 1", replace: "x" })
+    const twice = await run("file.edit", { path: "notes/new.md", search: "o", replace: "x" })
     expect(twice.isError).toBe(true)
-    expect(twice.output).toContain("occurs")
+    expect(twice.output).toContain("occurs 2 times")
+    // src/ is loaded code: readable, but changed only through evolve.
+    const code = await run("file.edit", { path: "src/b.ts", search: "line 10", replace: "x" })
+    expect(code.output).toContain("evolve")
     expect((await run("file.edit", { path: "notes/new.md", search: "two", replace: "deux" })).isError).toBe(false)
     expect(await Bun.file(ws.file("notes/new.md")).text()).toBe("one\ndeux\n")
     const missing = await run("file.edit", { path: "notes/new.md", search: "three", replace: "x" })
