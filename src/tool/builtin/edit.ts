@@ -5,22 +5,11 @@
  * tools the model sees.
  */
 import { Type } from "../../core/schema.ts"
-import { type Access, createAccess } from "../../workspace/access.ts"
+import type { Access } from "../../workspace/access.ts"
 import { editFile, writeFile } from "../../workspace/edit.ts"
-import type { Roots } from "../../workspace/roots.ts"
 import type { RegisteredTool } from "../registry.ts"
 
-/**
- * TEMPORARY (issue 13, until src/evolve/service.ts calls workspace/edit.ts itself): evolution still
- * passes bare roots; it does its own state-folder and credential checks, and it may write loaded code.
- */
-function legacy(value: Access | Roots): Access {
-  if ("resolve" in value) return value
-  const boundary = { workspace: value.read[0] ?? "", stateDir: "", secret: [], code: [] }
-  return createAccess({ read: value.read, write: value.write, boundary, code: true })
-}
-
-export function editTools(access: () => Access | Roots): RegisteredTool[] {
+export function editTools(access: () => Access): RegisteredTool[] {
   const write: RegisteredTool = {
     name: "file.write",
     source: "builtin",
@@ -35,7 +24,7 @@ export function editTools(access: () => Access | Roots): RegisteredTool[] {
     ),
     async execute(args) {
       const { path, content } = args as { path: string; content: string }
-      return writeFile(legacy(access()), path, content)
+      return writeFile(access(), path, content)
     },
   }
 
@@ -57,7 +46,7 @@ export function editTools(access: () => Access | Roots): RegisteredTool[] {
     ),
     async execute(args) {
       const { path, ...change } = args as { path: string; search: string; replace: string; all?: boolean }
-      return editFile(legacy(access()), path, change)
+      return editFile(access(), path, change)
     },
   }
   return [write, edit]
