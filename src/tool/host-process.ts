@@ -38,6 +38,18 @@ interface Pending {
   resolve(value: unknown): void
   reject(error: Error): void
   log: CallLog
+  /** Closes the call's guard window (see HostOptions.window). */
+  end?: () => void
+}
+
+export interface HostOptions {
+  log: Logger
+  label: string
+  /**
+   * Opened when a load or a call starts, closed when it ends (or the host dies): the place to undo what
+   * a tool may not do that no mount can stop (creating a loaded-code file that did not exist).
+   */
+  window?: () => () => void
 }
 
 /** Signal names by number; the first name wins (SIGABRT, not its alias SIGIOT). */
@@ -51,7 +63,7 @@ function describeExit(code: number | null, signal: string | number | null): stri
   return `exit code ${code}`
 }
 
-export function startHost(command: HostCommand, options: { log: Logger; label: string }) {
+export function startHost(command: HostCommand, options: HostOptions) {
   const proc = Bun.spawn(command.argv, {
     cwd: command.cwd,
     env: command.env,
@@ -73,7 +85,10 @@ export function startHost(command: HostCommand, options: { log: Logger; label: s
     if (dead) return
     dead = reason
     killTree(proc.pid)
-    for (const entry of pending.values()) entry.reject(new Error(reason))
+    for (const entry of pending.values()) {
+      entry.end?.()
+      entry.reject(new Error(reason))
+    }
     pending.clear()
     aborted.clear()
     for (const listener of [...listeners]) listener(reason)
@@ -99,6 +114,7 @@ export function startHost(command: HostCommand, options: { log: Logger; label: s
       if (!entry) return
       pending.delete(message.id)
       aborted.delete(message.id)
+      entry.end?.()
       if (message.ok) entry.resolve(message.value)
       else entry.reject(new Error(message.error))
       if (retired && pending.size === 0) die("retired")
@@ -171,10 +187,16 @@ export function startHost(command: HostCommand, options: { log: Logger; label: s
       return new Promise((resolve) => {
         let importing: string | null = null
         let timer: Timer | undefined
+        let done = false
+        const end = options.window?.()
         const finish = (outcome: LoadOutcome) => {
+          if (done) return
+          done = true
+          end?.()
           clearTimeout(timer)
           onMessage = null
-          listeners.splice(listeners.indexOf(onDie), 1)
+          const index = listeners.indexOf(onDie)
+          if (index >= 0) listeners.splice(index, 1)
           resolve(outcome)
         }
         const arm = (ms: number) => {
@@ -193,7 +215,7 @@ export function startHost(command: HostCommand, options: { log: Logger; label: s
             file: importing,
             reason: importing ? `importing it ended its tool host: ${reason.replace(/^the tool host /, "")}` : reason,
           })
-        if (dead) return resolve({ kind: "failed", file: null, reason: dead })
+        if (dead) return finish({ kind: "failed", file: null, reason: dead })
         listeners.push(onDie)
         onMessage = (message) => {
           if (message.type === "importing") {
@@ -211,7 +233,7 @@ export function startHost(command: HostCommand, options: { log: Logger; label: s
       if (dead) return Promise.reject(new Error(`${dead}; the next turn starts a new one, call the tool again`))
       const id = ++ids
       return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject, log })
+        pending.set(id, { resolve, reject, log, end: options.window?.() })
         send({ type: "call", id, name, args, context })
         const onAbort = () => {
           if (!pending.has(id)) return

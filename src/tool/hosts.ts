@@ -16,7 +16,7 @@ import type { Sandbox } from "../sandbox/sandbox.ts"
 import type { SandboxSpec } from "../sandbox/spec.ts"
 import type { Logger } from "../util/log.ts"
 import type { Boundary } from "../workspace/boundary.ts"
-import { viewSpec } from "../workspace/view.ts"
+import { missingCode, sweep, viewSpec } from "../workspace/view.ts"
 import { grantedEnv, type ToolGrant } from "./grants.ts"
 import { type HostProcess, startHost } from "./host-process.ts"
 import { HOST_ARG } from "./protocol.ts"
@@ -101,13 +101,24 @@ export function createToolHosts(options: ToolHostsOptions) {
     async spawn(label: string, grant: ToolGrant = NO_GRANT, extraRead: string[] = []): Promise<HostProcess> {
       const spec = hosts.spec(grant, extraRead)
       const wrapped = await options.sandbox.command(spec, runtime.argv)
-      return startHost(
-        { argv: wrapped.argv, env: wrapped.env, cwd: spec.cwd, cleanup: wrapped.cleanup },
-        {
-          log: options.log,
-          label,
-        },
-      )
+      const command = { argv: wrapped.argv, env: wrapped.env, cwd: spec.cwd, cleanup: wrapped.cleanup }
+      return startHost(command, { log: options.log, label, window: hosts.guard })
+    },
+
+    /**
+     * A loaded-code file that did not exist (another config file name, a new `src/`) cannot be mounted
+     * read-only, so one a tool creates during a load or a call is removed when it ends, like the shell
+     * does. Call `guard()` when it starts; the returned function when it ends.
+     */
+    guard(): () => void {
+      const missing = missingCode(options.boundary)
+      return () => {
+        const removed = sweep(options.boundary, missing)
+        if (removed.length)
+          options.log.warn("a workspace tool created loaded code; removed (it changes only through evolve)", {
+            removed,
+          })
+      }
     },
   }
   return hosts

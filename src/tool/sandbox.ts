@@ -119,6 +119,7 @@ export function createDenoRunner(options: DenoOptions) {
         runner,
       ]
       const wrapped = await options.sandbox.command(spec, argv)
+      const end = options.hosts.guard()
       const proc = Bun.spawn(wrapped.argv, {
         cwd: spec.cwd,
         env: wrapped.env,
@@ -140,6 +141,7 @@ export function createDenoRunner(options: DenoOptions) {
         signal.removeEventListener("abort", onAbort)
         killTree(proc.pid)
         wrapped.cleanup()
+        end()
       })
       if (signal.aborted) throw new Error(`the Deno sandbox was stopped: ${String(signal.reason)}`)
       const line = stdout.split("\n").findLast((text) => text.startsWith(MARK))
