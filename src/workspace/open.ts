@@ -30,6 +30,7 @@ import {
 } from "node:fs"
 import { basename, dirname, join, relative, sep } from "node:path"
 import type { Access, Purpose } from "./access.ts"
+import { secretLinked } from "./hardlink.ts"
 import { RootError } from "./roots.ts"
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants
@@ -201,6 +202,8 @@ export function openIn(access: Access, dir: Dir, name: string, purpose: Purpose,
     if (!PROC && (info.dev !== pre.dev || info.ino !== pre.ino)) throw changed(shown)
     const real = realOf(fd, join(dir.path, name))
     access.check(real, purpose, shown)
+    if (secretLinked(access.boundary, info))
+      throw new RootError(`refused: "${shown}" is a hard link to a file of the runtime's private state`)
     return { fd, path: real, size: info.size }
   } catch (error) {
     close(fd)

@@ -6,7 +6,7 @@
  * and ordinary files keep working.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, linkSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { type Bench, bench, KEY, SECRET } from "../security/lib.ts"
 
@@ -21,6 +21,8 @@ beforeAll(async () => {
     join(b.ws.path, ".drost", "auth-profiles.json"),
     JSON.stringify({ profiles: [{ id: "openai", apiKey: KEY }] }),
   )
+  // A hard link passes every path check; nothing the model runs can make one, but one may exist.
+  linkSync(join(b.ws.path, ".drost", "control-token"), join(b.ws.path, "token-copy.txt"))
 })
 afterAll(async () => {
   await b?.[Symbol.asyncDispose]()
@@ -33,6 +35,9 @@ describe.each(routes)("secrets stay out of reach (%s)", (route) => {
     ["read .env", "file.read", () => ({ path: ".env" })],
     ["read the token by absolute path", "file.read", () => ({ path: join(b.ws.path, ".drost/control-token") })],
     ["read through ./.drost/../.drost", "file.read", () => ({ path: "./.drost/../.drost/control-token" })],
+    ["read through /proc/self/root", "file.read", () => ({ path: `/proc/self/root${b.ws.path}/.drost/control-token` })],
+    ["read a hard link to the token", "file.read", () => ({ path: "token-copy.txt" })],
+    ["search a hard link to the token", "code.search", () => ({ pattern: "drost_", path: "token-copy.txt" })],
     ["search the state folder for the token", "code.search", () => ({ pattern: token, literal: true, path: ".drost" })],
     ["search the workspace for the token", "code.search", () => ({ pattern: token, literal: true })],
     ["search the workspace for .env's value", "code.search", () => ({ pattern: `${SECRET}-env`, literal: true })],
