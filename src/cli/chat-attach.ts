@@ -147,22 +147,12 @@ export async function attachChat(options: AttachOptions): Promise<number> {
     )
   }
 
-  let running: AbortController | null = null
-  const rl = createInterface({
-    input: process.stdin,
-    output: interactive ? out : undefined,
-    prompt: cyan("you › "),
-    terminal: interactive,
-  })
-  rl.on("SIGINT", () => {
-    if (!running) return rl.close()
-    call("POST", `/sessions/${session.id}/abort`).catch(() => {})
-  })
-
   // Approvals of this session (tools.approve): asked on the next line typed; announced without a terminal.
+  // Opened before the line reader: piped lines that arrive before the loop reads them would be lost.
   const asker = createAsker({
     write: (text) => out.write(text),
-    question: questionOf(rl),
+    // rl exists by the time anything is asked: it is created right after the stream opened.
+    question: (text, signal) => questionOf(rl)(text, signal),
     decide: async (id, choice) => decidedLine(await call<Decided>("POST", `/approvals/${id}`, { decision: choice })),
   })
   const watch = new AbortController()
@@ -191,6 +181,18 @@ export async function attachChat(options: AttachOptions): Promise<number> {
     })().catch(() => ready())
   })
   await Promise.race([watching, Bun.sleep(2000)])
+
+  let running: AbortController | null = null
+  const rl = createInterface({
+    input: process.stdin,
+    output: interactive ? out : undefined,
+    prompt: cyan("you › "),
+    terminal: interactive,
+  })
+  rl.on("SIGINT", () => {
+    if (!running) return rl.close()
+    call("POST", `/sessions/${session.id}/abort`).catch(() => {})
+  })
 
   const commands: Record<string, (arg: string) => Promise<string | "quit">> = {
     help: async () =>
