@@ -176,9 +176,6 @@ export function createApprovals(deps: ApprovalsDeps) {
       return decided
     },
 
-    /** Tools a person allowed for the rest of `sessionId` (in memory). */
-    granted: (sessionId: string): string[] => [...(grants.get(sessionId) ?? [])].sort(),
-
     /**
      * At start: requests the previous run left undecided (it crashed or was killed while they waited)
      * are denied and recorded; their turns were interrupted, so there is nobody to ask again.
