@@ -5,7 +5,7 @@
  * timeout denies. The same through POST /control/v1/tools/shell/execute. Every decision is on the SSE
  * stream and in .drost/approvals.jsonl.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test"
 import { existsSync } from "node:fs"
 import { reply } from "../fake/openai.ts"
 import type { FakeOpenAI } from "../fake/openai.ts"
@@ -19,6 +19,10 @@ beforeAll(async () => {
   ;({ llm, profile } = await model())
 })
 afterAll(() => llm.close())
+// One model for every test: a reply an earlier test did not use must not answer the next one.
+beforeEach(() => {
+  while (llm.pending()) llm.next()
+})
 
 const shell = (command: string) => reply().tool("shell", { command })
 
@@ -141,6 +145,27 @@ describe("approvals over the Control API", () => {
     events.close()
   }, 30_000)
 
+  test("aborting the turn ends the wait: the approval is recorded as aborted and the call never runs", async () => {
+    await using ws = await workspace({ config: approvalConfig(profile) })
+    await using gw = await spawnGateway(ws.path)
+    const events = approvalEvents(gw)
+    const id = await session(gw)
+    llm.queue(shell("touch aborted.txt"))
+    const turn = gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: "run it" } })
+    const requested = await events.next("approval.requested", (data) => data.sessionId === id)
+    expect(await (await gw.api(`/sessions/${id}/abort`, { method: "POST" })).json()).toEqual({ aborted: true })
+    expect(await events.next("approval.decided", (data) => data.id === requested.id)).toMatchObject({
+      approved: false,
+      decision: "aborted",
+      by: "system",
+    })
+    expect(((await (await turn).json()) as { status: string }).status).toBe("failed")
+    expect(await (await gw.api("/approvals")).json()).toEqual({ approvals: [] })
+    expect(existsSync(ws.file("aborted.txt"))).toBe(false)
+    expect(journal(ws).map((line) => line.decision ?? line.type)).toEqual(["requested", "aborted"])
+    events.close()
+  }, 30_000)
+
   test("POST /tools/shell/execute waits for the same approval; 'session' then lets later calls run without asking", async () => {
     await using ws = await workspace({ config: approvalConfig(profile) })
     await using gw = await spawnGateway(ws.path)
@@ -183,7 +208,7 @@ describe("approvals over the Control API", () => {
       const gw = await spawnGateway(ws.path)
       const events = approvalEvents(gw)
       const id = await session(gw)
-      llm.queue(shell("touch after-restart.txt"), reply().text("never"))
+      llm.queue(shell("touch after-restart.txt"))
       void gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: "run it" } }).catch(() => {})
       pendingId = String((await events.next("approval.requested")).id)
       events.close()
