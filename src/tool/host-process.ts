@@ -5,10 +5,11 @@
  * imported, running calls are rejected with the reason, and `onDeath` tells the loader to start a new
  * host on the next refresh. Killing it kills its whole process tree (bubblewrap's pid namespace).
  */
+import { closeSync } from "node:fs"
 import { constants } from "node:os"
 import { killTree } from "../sandbox/sandbox.ts"
 import type { Logger } from "../util/log.ts"
-import type { CallContext, FromHost, ToHost, ToolMeta } from "./protocol.ts"
+import { type CallContext, type FromHost, HOST_FD, type ToHost, type ToolMeta } from "./protocol.ts"
 
 /** How long a host may ignore an abort before it is killed. */
 export const ABORT_GRACE_MS = 500
@@ -140,7 +141,10 @@ export function startHost(command: HostCommand, options: HostOptions) {
     if (buffer) each(buffer)
   }
 
-  void lines(Bun.file(proc.stdio[3] as number).stream(), (line) => {
+  // The message pipe is ours to close (Bun leaves extra stdio fds open): at its end of file, which
+  // comes when the host and everything it started are gone (bubblewrap's pid namespace sees to that).
+  const channel = proc.stdio[HOST_FD] as number
+  void lines(Bun.file(channel).stream(), (line) => {
     if (!line) return
     try {
       dispatch(JSON.parse(line) as FromHost)
@@ -150,6 +154,10 @@ export function startHost(command: HostCommand, options: HostOptions) {
         line: line.slice(0, 200),
       })
     }
+  }).finally(() => {
+    try {
+      closeSync(channel)
+    } catch {}
   })
   // What tools print goes to the log; the last lines of stderr explain a crash.
   void lines(proc.stdout, (line) => line && options.log.debug("tool output", { host: options.label, line }))

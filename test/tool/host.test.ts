@@ -259,6 +259,23 @@ export default defineTool({
   })
 })
 
+describe("tool host lifecycle", () => {
+  test("reloads leave no process and no file descriptor behind in the gateway", async () => {
+    const fds = () => readdirSync("/proc/self/fd").length
+    await drost.gw.toolset.refresh()
+    const before = fds()
+    for (let i = 0; i < 10; i++) {
+      ws.write("tools/_touch.ts", `export const version = ${i}\n`) // a helper: every edit reloads the generation
+      await drost.gw.toolset.refresh()
+    }
+    expect(drost.gw.toolset.loader.pids().length).toBeGreaterThan(0)
+    const deadline = Date.now() + 3000
+    while (fds() > before && Date.now() < deadline) await Bun.sleep(20) // closed when each old host's pipe ends
+    expect(fds()).toBeLessThanOrEqual(before)
+    rmSync(ws.file("tools/_touch.ts"))
+  })
+})
+
 const killer = (name: string, top: string, call = "return 'never'") => `import { defineTool } from "drost"
 ${top}
 export default defineTool({
