@@ -7,8 +7,11 @@
  * missed for long.
  */
 import type { Database } from "bun:sqlite"
-import { type FSWatcher, mkdirSync, readFileSync, readdirSync, statSync, watch } from "node:fs"
-import { join, relative, sep } from "node:path"
+import { type Dirent, type FSWatcher, mkdirSync, readdirSync, watch } from "node:fs"
+import { join, sep } from "node:path"
+import { type Access, createAccess } from "../workspace/access.ts"
+import { closeFd, type OpenedFile, openFile, readAll } from "../workspace/open.ts"
+import { canonical } from "../workspace/roots.ts"
 import type { Logger } from "../util/log.ts"
 import { ftsQuery } from "./query.ts"
 
@@ -44,22 +47,37 @@ const NOTE = /\.md$/i
  * rescan keep search fast.
  */
 export const EXACT_BELOW = 256
+/** Larger notes are not indexed (memory.write keeps notes under 2 MB). */
+const MAX_NOTE_BYTES = 8 * 1024 * 1024
 
 function titleOf(path: string, body: string): string {
   const heading = body.match(/^#{1,6}\s+(.+)$/m)
   return (heading?.[1] ?? path.replace(NOTE, "").split("/").at(-1) ?? path).trim().slice(0, 200)
 }
 
-/** Relative paths (with `/`) of every note under `dir`; hidden folders are skipped. */
+/**
+ * Relative paths (with `/`) of every note under `dir`; hidden names are skipped and symlinks are not
+ * followed (Bun's recursive readdir follows symlinked folders, which let a link in memory/ index notes
+ * from anywhere on the disk).
+ */
 function listNotes(dir: string): string[] {
-  try {
-    return readdirSync(dir, { recursive: true, withFileTypes: true })
-      .filter((entry) => entry.isFile() && NOTE.test(entry.name))
-      .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join("/"))
-      .filter((path) => !path.split("/").some((part) => part.startsWith(".")))
-  } catch {
-    return []
+  const out: string[] = []
+  const visit = (rel: string) => {
+    let entries: Dirent[]
+    try {
+      entries = readdirSync(rel ? join(dir, rel) : dir, { withFileTypes: true })
+    } catch {
+      return
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith(".")) continue
+      const path = rel ? `${rel}/${entry.name}` : entry.name
+      if (entry.isDirectory()) visit(path)
+      else if (entry.isFile() && NOTE.test(entry.name)) out.push(path)
+    }
   }
+  visit("")
+  return out
 }
 
 export type MemoryIndex = ReturnType<typeof createMemoryIndex>
@@ -83,32 +101,55 @@ export function createMemoryIndex(options: IndexOptions) {
     count: db.query<{ n: number }, Record<string, never>>("SELECT count(*) AS n FROM memory_files"),
   }
 
+  // Notes are opened through the workspace access rules with memory/ as the only root: no symlink is
+  // followed, only regular files are read, credential names are refused.
+  const root = canonical(dir)
+  const access: Access = createAccess({
+    read: [root],
+    write: [],
+    boundary: { workspace: root, stateDir: "", secret: [], code: [] },
+  })
+  const open = (path: string): OpenedFile | null => {
+    try {
+      return openFile(access, join(root, path), "read", path)
+    } catch {
+      return null
+    }
+  }
+
   /** Bring one file's row up to date; true when the index changed. */
   const refresh = (path: string): boolean => {
     const row = q.file.get({ path })
-    const info = statSync(join(dir, path), { throwIfNoEntry: false })
-    if (!info?.isFile()) {
+    const file = open(path)
+    if (!file) {
       if (!row) return false
       q.deleteFts.run({ id: row.id })
       q.deleteFile.run({ id: row.id })
       return true
     }
-    if (row && row.mtime === info.mtimeMs && row.size === info.size) return false
-    const bytes = readFileSync(join(dir, path))
-    const hash = Bun.hash(bytes).toString(16)
-    if (row && row.hash === hash) {
-      q.updateFile.run({ id: row.id, mtime: info.mtimeMs, size: info.size, hash })
+    try {
+      if (row && row.mtime === file.mtimeMs && row.size === file.size) return false
+      const bytes = Buffer.from(readAll(file, MAX_NOTE_BYTES, path))
+      const hash = Bun.hash(bytes).toString(16)
+      const info = { mtime: file.mtimeMs, size: file.size, hash }
+      if (row && row.hash === hash) {
+        q.updateFile.run({ id: row.id, ...info })
+        return false
+      }
+      const body = bytes.toString("utf8")
+      let id: number
+      if (row) {
+        q.deleteFts.run({ id: row.id })
+        q.updateFile.run({ id: row.id, ...info })
+        id = row.id
+      } else id = q.insertFile.get({ path, ...info })!.id
+      q.insertFts.run({ id, path, title: titleOf(path, body), body })
+      return true
+    } catch {
       return false
+    } finally {
+      closeFd(file.fd)
     }
-    const body = bytes.toString("utf8")
-    let id: number
-    if (row) {
-      q.deleteFts.run({ id: row.id })
-      q.updateFile.run({ id: row.id, mtime: info.mtimeMs, size: info.size, hash })
-      id = row.id
-    } else id = q.insertFile.get({ path, mtime: info.mtimeMs, size: info.size, hash })!.id
-    q.insertFts.run({ id, path, title: titleOf(path, body), body })
-    return true
   }
 
   const syncPaths = db.transaction((paths: Iterable<string>) => {

@@ -56,6 +56,7 @@ export interface OpenedFile {
   /** The real path of the handle. */
   path: string
   size: number
+  mtimeMs: number
 }
 
 /** What a non-regular entry is, in words, or null for a regular file. */
@@ -204,7 +205,7 @@ export function openIn(access: Access, dir: Dir, name: string, purpose: Purpose,
     access.check(real, purpose, shown)
     if (secretLinked(access.boundary, info))
       throw new RootError(`refused: "${shown}" is a hard link to a file of the runtime's private state`)
-    return { fd, path: real, size: info.size }
+    return { fd, path: real, size: info.size, mtimeMs: info.mtimeMs }
   } catch (error) {
     close(fd)
     throw error
