@@ -52,9 +52,8 @@ describe("no OS sandbox on this machine", () => {
     llm.queue(reply().text("ok"))
     const session = (await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }
     await (await gw.api(`/sessions/${session.id}/turn`, { method: "POST", json: { input: "hi" } })).arrayBuffer()
-    const offered = ((llm.hits.at(-1)?.body as { tools?: { function: { name: string } }[] }).tools ?? []).map(
-      (tool) => tool.function.name,
-    )
+    const body = llm.hits.at(-1)?.body as { tools?: { function: { name: string } }[] } | undefined
+    const offered = (body?.tools ?? []).map((tool) => tool.function.name)
     expect(offered).toContain("file_read")
     expect(offered).not.toContain("shell")
     expect(gw.output()).toContain("no OS sandbox")
