@@ -16,8 +16,9 @@ const STRANGER = 777
 const GROUP = -100
 
 const files = { "hello.txt": "hi from a file\n" }
+// The fastest pacing the config allows: each chat here sees several sends and edits in a row.
 const approving = (fake: FakeTelegram, channel: Record<string, unknown> = {}) =>
-  telegramConfig(fake, channel, {}, { tools: { approve: ["file.read"] } })
+  telegramConfig(fake, { editIntervalMs: 250, ...channel }, {}, { tools: { approve: ["file.read"] } })
 
 /** The bot's message in `chatId` that shows approval buttons. */
 const approvalMessage = (fake: FakeTelegram, chatId: number) =>
