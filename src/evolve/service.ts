@@ -12,7 +12,7 @@
  * Boundaries: the state folder and credential files are never writable, and the config file only when
  * it is listed by itself in `mutableRoots` (so a change cannot widen its own roots or drop its gates).
  */
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync, statSync } from "node:fs"
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path"
 import type { Bus } from "../bus/bus.ts"
 import type { Config } from "../core/config.ts"
@@ -94,6 +94,14 @@ export function resolveRoots(config: Config): { roots: string[]; problem: string
   return { roots, problem: null, configMutable: configRel !== null && roots.includes(configRel) }
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
 function newId(): string {
   const random = crypto.getRandomValues(new Uint8Array(5)).reduce((out, byte) => out + (byte % 36).toString(36), "")
   return `evo_${Date.now().toString(36)}${random}`
@@ -111,12 +119,14 @@ export function createEvolution(deps: EvolutionDeps) {
     Boolean(dir),
   )
   const configFile = config.file ? resolve(config.file) : null
-  const access = createAccess({
-    read: [workspace],
-    write: roots.map((root) => resolve(workspace, root)),
-    boundary: boundaryOf({ ...config, tools: config.tools }),
-    code: true,
-  })
+  const rootPaths = roots.map((root) => resolve(workspace, root))
+  const boundary = boundaryOf({ ...config, tools: config.tools })
+  // The policy: a path must be inside a mutable root (guard() checks every change against this first).
+  const access = createAccess({ read: [workspace], write: rootPaths, boundary, code: true })
+  // The writer opens a file from a root folder that holds its parent, so a root that is a single file
+  // (the config listed by itself) needs its folder here; guard() has already held the path to the roots.
+  const fileRoots = rootPaths.filter((path) => !isDirectory(path)).map((path) => dirname(path))
+  const writer = createAccess({ read: [workspace], write: [...rootPaths, ...fileRoots], boundary, code: true })
   const confined = confineGates(config, deps.sandbox)
   let active: string | null = null
 
@@ -149,9 +159,9 @@ export function createEvolution(deps: EvolutionDeps) {
     const out: string[] = []
     for (const change of changes) {
       guard(change.path)
-      if ("delete" in change) out.push(deleteFile(access, change.path))
-      else if ("content" in change) out.push(writeFile(access, change.path, change.content))
-      else out.push(editFile(access, change.path, { search: change.search, replace: change.replace, all: change.all }))
+      if ("delete" in change) out.push(deleteFile(writer, change.path))
+      else if ("content" in change) out.push(writeFile(writer, change.path, change.content))
+      else out.push(editFile(writer, change.path, { search: change.search, replace: change.replace, all: change.all }))
     }
     return out
   }
