@@ -23,7 +23,10 @@ export type CheckConfigResult = { ok: true; config: Config } | { ok: false; issu
 
 export async function configGate(config: Config, confined: Confined): Promise<{ ok: boolean; output: string }> {
   const file = config.file!
-  const run = await confined.run([...self(), "evolution", "check-config", file], { timeoutMs: TIMEOUT_MS })
+  const run = await confined.run([...self(), "evolution", "check-config", file], {
+    timeoutMs: TIMEOUT_MS,
+    config: true,
+  })
   if (run.killed) return { ok: false, output: `loading the config did not finish in ${TIMEOUT_MS} ms` }
   const line = run.output
     .split("\n")

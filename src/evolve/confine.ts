@@ -1,8 +1,8 @@
 /**
  * Where evolution's gates run the code they check: the OS sandbox with the workspace view, all of it
- * read-only (the config, tools/, src/ and the change being gated included, so a tool's top-level code
- * or a test cannot rewrite what is being gated), `.drost/` and `.env` files hidden, no network and an
- * environment of PATH, LANG, TERM and TZ only. The owner may hand the gates more with the exact key
+ * read-only (tools/, src/ and the change being gated included, so a tool's top-level code or a test
+ * cannot rewrite what is being gated), `.drost/`, `.env` files and the config hidden (the config gate
+ * alone reads the config), no network and an environment of PATH, LANG, TERM and TZ only. The owner may hand the gates more with the exact key
  * `tools.grants["evolution.gates"]` (env names, network); patterns like "*" do not match it, and a
  * transaction can never change it (guard.ts).
  *
@@ -11,12 +11,12 @@
  * still with the bare environment, and every gate's output carries a warning.
  */
 import { lstatSync, realpathSync } from "node:fs"
-import { isAbsolute, relative } from "node:path"
+import { isAbsolute, relative, resolve } from "node:path"
 import type { Config } from "../core/config.ts"
 import { createSandbox, type RunResult, type Sandbox } from "../sandbox/sandbox.ts"
 import type { SandboxSpec } from "../sandbox/spec.ts"
 import { Flag } from "../util/flag.ts"
-import { boundaryOf } from "../workspace/boundary.ts"
+import { boundaryOf, CONFIG_NAMES } from "../workspace/boundary.ts"
 import { viewSpec } from "../workspace/view.ts"
 import { selfPaths } from "./self.ts"
 
@@ -28,8 +28,14 @@ export const OFF_WARNING = 'warning: sandbox is "off" in the config: this gate r
 
 export interface Confined {
   sandbox: Sandbox
-  /** Run argv in the gates' sandbox (extra env on top of the bare one). */
-  run(argv: string[], options: { env?: Record<string, string>; timeoutMs: number }): Promise<RunResult>
+  /**
+   * Run argv in the gates' sandbox (extra env on top of the bare one). The config files are hidden
+   * (they may hold tokens) unless `config` is set: only the config gate reads it.
+   */
+  run(
+    argv: string[],
+    options: { env?: Record<string, string>; timeoutMs: number; config?: boolean },
+  ): Promise<RunResult>
   /** Why gates may not run code here (no sandbox and not "off"), or null. */
   unconfined(): Promise<string | null>
   /** The warning to put on a gate's output, or "" when confined. */
@@ -96,18 +102,20 @@ export function confineGates(config: Config, sandbox: Sandbox = createSandbox(co
         extra.push(realpathSync(path))
       } catch {}
   }
-  const spec = (env: Record<string, string>): SandboxSpec =>
-    mountable(
-      viewSpec(
-        { boundary, read: [...extra.filter((path) => !inside(workspace, path)), workspace], write: [] },
-        workspace,
-        { ...gateEnv(config), ...env },
-        config.tools?.grants?.[GATES_GRANT]?.network ?? false,
-      ),
+  const configs = [...CONFIG_NAMES.map((name) => resolve(workspace, name)), ...(config.file ? [config.file] : [])]
+  const spec = (env: Record<string, string>, showConfig: boolean): SandboxSpec => {
+    const view = viewSpec(
+      { boundary, read: [...extra.filter((path) => !inside(workspace, path)), workspace], write: [] },
+      workspace,
+      { ...gateEnv(config), ...env },
+      config.tools?.grants?.[GATES_GRANT]?.network ?? false,
     )
+    return mountable(showConfig ? view : { ...view, hidden: [...view.hidden, ...configs] })
+  }
   return {
     sandbox,
-    run: (argv, options) => sandbox.run(spec(options.env ?? {}), argv, { timeoutMs: options.timeoutMs }),
+    run: (argv, options) =>
+      sandbox.run(spec(options.env ?? {}, options.config ?? false), argv, { timeoutMs: options.timeoutMs }),
     async unconfined() {
       const status = await sandbox.check()
       if (status.kind !== null) return null

@@ -2,15 +2,18 @@
  * The evolution transaction: checkpoint → change → gates → apply or roll back, one at a time.
  *
  * - Checkpoint: commit the mutable roots as they are (`before`) and write the journal.
- * - Change: the edits go through the ordinary file tools (file.write / file.edit) with the mutable roots
- *   as their only writable roots, plus the boundaries below; deletions get the same path policy.
- * - Gates (gates.ts). Fail → restore exactly `before` and return the gate's output.
+ * - Change: the edits go through the workspace's file-access rules (src/workspace: canonical paths,
+ *   race-free opens, secrets refused) with the mutable roots as their only writable roots, plus the
+ *   boundaries below; deletions get the same policy.
+ * - Gates (gates.ts), every one that runs code inside the OS sandbox (confine.ts); refused up front
+ *   where no sandbox works. Fail → restore exactly `before` and return the gate's output.
  * - Pass → commit "evolve: <reason>". Tools and prompts reload on their own at the next turn. When
  *   anything else changed (source, config) the supervisor restarts the gateway into it and runs the
  *   health gate (cli/supervisor.ts); this process only records the handoff in the journal.
  *
  * Boundaries: the state folder and credential files are never writable, and the config file only when
- * it is listed by itself in `mutableRoots` (so a change cannot widen its own roots or drop its gates).
+ * it is listed by itself in `mutableRoots`; even then the config gate refuses a change that weakens a
+ * guarded setting (guard.ts), so a change cannot widen its own roots or drop its gates.
  */
 import { existsSync, readFileSync, statSync } from "node:fs"
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path"

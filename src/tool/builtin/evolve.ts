@@ -40,8 +40,9 @@ export function evolveTool(service: () => EvolutionService | null): RegisteredTo
     source: "builtin",
     description: [
       "Change your own tools, prompts or code safely, as one transaction. The current state of the mutable roots is checkpointed,",
-      "your changes are applied with the file tools' rules, then validation gates run (every changed TypeScript file is parsed, changed",
-      "tools are imported in a separate process, the configured test commands run). If a gate fails, everything is restored exactly and",
+      "your changes are applied with the file tools' rules, then validation gates run (every changed TypeScript file is parsed, a changed",
+      "config is loaded with the schema and may not weaken the guarded settings, changed tools are imported and the configured test commands",
+      "run in the OS sandbox without secrets or network). If a gate fails, everything is restored exactly and",
       "the gate's output is returned so you can fix it and try again. If all pass, the change is committed: tools and prompts take effect",
       "at the next turn; source or config changes restart the gateway, which rolls back by itself if the new code is not healthy.",
     ].join(" "),
