@@ -168,10 +168,12 @@ export function startHost(command: HostCommand, options: HostOptions) {
   })
 
   void proc.exited.then((code) => {
-    const last = stderrTail
+    // Bun ends a crash report with its version line; the error line says more.
+    const tail = stderrTail
       .trim()
       .split("\n")
-      .findLast((line) => /error|abort|panic|memory/i.test(line))
+      .filter((line) => line.trim() && !/^Bun v\d/.test(line.trim()))
+    const last = tail.findLast((line) => /error|abort|panic|memory/i.test(line)) ?? tail.at(-1)
     const why = `the tool host exited (${describeExit(code, proc.signalCode)})${last ? `: ${last.trim().slice(0, 300)}` : ""}`
     if (!dead) options.log.warn("tool host exited", { host: options.label, reason: why })
     die(why)

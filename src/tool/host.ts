@@ -42,9 +42,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 async function load(message: Extract<ToHost, { type: "load" }>) {
-  process.chdir(message.cwd)
   const metas: ToolMeta[] = []
   const rejected: { file: string; reason: string }[] = []
+  try {
+    process.chdir(message.cwd)
+  } catch (error) {
+    const reason = `the tool host cannot work in ${message.cwd}: ${describeError(error)}`
+    post({ type: "loaded", tools: [], rejected: message.files.map((file) => ({ file, reason })) })
+    return
+  }
   for (const file of message.files) {
     post({ type: "importing", file })
     try {

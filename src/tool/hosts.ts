@@ -9,7 +9,7 @@
  * Where no OS sandbox works (and the owner did not set `sandbox: "off"`), no host is started: every
  * tool file is rejected with the reason and the fix.
  */
-import { existsSync, realpathSync } from "node:fs"
+import { existsSync, lstatSync, realpathSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Sandbox } from "../sandbox/sandbox.ts"
@@ -53,6 +53,14 @@ export function hostRuntime(): { argv: string[]; read: string[]; cwd: string | n
 
 const unique = (list: string[]) => list.filter((item, index) => list.indexOf(item) === index)
 
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink()
+  } catch {
+    return false
+  }
+}
+
 export function createToolHosts(options: ToolHostsOptions) {
   const runtime = hostRuntime()
   const within = (path: string) =>
@@ -75,13 +83,17 @@ export function createToolHosts(options: ToolHostsOptions) {
      * variables and network, working in `at` (default: where the runtime starts).
      */
     spec(grant: ToolGrant, extraRead: string[], env: Record<string, string> = {}, at?: string): SandboxSpec {
-      const read = unique([
+      const listed = [
         ...options.roots.read,
         options.toolsDir,
         ...(existsSync(modules) ? [modules] : []),
         ...runtime.read,
         ...extraRead,
-      ])
+      ]
+      // bubblewrap cannot mount onto a symlink (an absolute one resolves outside the new root), and
+      // following one would let a tool that plants `skills -> /etc` expose its target to the next
+      // host: symlinked paths are left out (a symlinked node_modules is not visible inside).
+      const read = unique(listed).filter((path) => !isLink(path))
       const base = {
         PATH: "/usr/local/bin:/usr/bin:/bin",
         LANG: "C.UTF-8",
@@ -89,12 +101,13 @@ export function createToolHosts(options: ToolHostsOptions) {
         // Bun would cache transpiled files under HOME; nothing of a host should outlive it.
         BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0",
       }
-      return viewSpec(
+      const spec = viewSpec(
         { boundary: options.boundary, read, write: options.roots.write },
         at ?? runtime.cwd ?? cwd,
         { ...base, ...env, ...grantedEnv(grant) },
         grant.network,
       )
+      return { ...spec, readOnly: spec.readOnly.filter((path) => !isLink(path)) }
     },
 
     /** Start a host (throws SandboxUnavailable where none works; `unavailable()` says so first). */

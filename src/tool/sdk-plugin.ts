@@ -1,7 +1,7 @@
 /**
  * Registers the virtual module `drost` (alias `@drost/core`) in the current thread, so workspace tools
  * and `drost.config.ts` import the SDK with no install, also inside the compiled binary. Bun plugins
- * are per thread: the tool worker calls this itself.
+ * are per thread and per process: the tool host (host.ts) calls this itself.
  */
 import { plugin } from "bun"
 import * as sdk from "../sdk/mod.ts"
