@@ -27,6 +27,7 @@ import { createSummaryStore, type SummaryStore } from "../store/summaries.ts"
 import { memoryTools } from "../tool/builtin/memory.ts"
 import type { ToolRegistry } from "../tool/registry.ts"
 import { Log } from "../util/log.ts"
+import { boundaryOf } from "../workspace/boundary.ts"
 
 /** Exactly what the next turn of a session would send (without compacting or calling anything). */
 export interface PromptPreview {
@@ -89,7 +90,7 @@ export function createContinuity(input: ContinuityInput): Continuity {
   } catch (error) {
     log.warn("memory index could not be built at start; it is retried on the next search", { error: String(error) })
   }
-  const notes = createNotes(config.memory.dir, config.context.timeZone)
+  const notes = createNotes(config.memory.dir, config.context.timeZone, boundaryOf(config))
   for (const tool of memoryTools({ index: memory, notes })) if (!input.tools.get(tool.name)) input.tools.register(tool)
   const context = createContextBuilder({
     config: () => config.context,
