@@ -15,7 +15,7 @@
  * it is listed by itself in `mutableRoots`; even then the config gate refuses a change that weakens a
  * guarded setting (guard.ts), so a change cannot widen its own roots or drop its gates.
  */
-import { existsSync, readFileSync, statSync } from "node:fs"
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path"
 import type { Bus } from "../bus/bus.ts"
 import type { Config } from "../core/config.ts"
@@ -178,10 +178,10 @@ export function createEvolution(deps: EvolutionDeps) {
     })
   }
 
-  /** What the gates could have touched: the changed files and the config, by content. */
+  /** What the gates could have touched in the roots, by content. */
   function fingerprint(paths: string[]): string {
     const hash = new Bun.CryptoHasher("sha256")
-    for (const path of [...paths.map((p) => join(workspace, p)), ...(configFile ? [configFile] : [])].sort()) {
+    for (const path of paths.map((p) => join(workspace, p)).sort()) {
       hash.update(`${path}\0`)
       hash.update(existsSync(path) ? readFileSync(path) : "\0missing")
     }
@@ -288,6 +288,7 @@ export function createEvolution(deps: EvolutionDeps) {
 
       Journal.write(config.stateDir, { ...base, stage: "gating" })
       const print = fingerprint(changed)
+      const configBefore = configFile && existsSync(configFile) ? readFileSync(configFile) : null
       const gates = await runGates({
         workspace,
         changed,
@@ -299,17 +300,23 @@ export function createEvolution(deps: EvolutionDeps) {
           configFile && changed.includes(relative(workspace, configFile)) ? configGate(config, confined) : null,
         onStep: (entry) => step(record, entry.name, entry.ok, entry.output, entry.durationMs),
       })
-      // Confined gates see the workspace read-only; with sandbox "off" this is what catches one that wrote.
-      if (gates.ok) {
-        started = performance.now()
-        const now = await repo.changed()
-        const same = fingerprint(now) === print && now.join("\n") === changed.join("\n")
+      // Confined gates see the workspace read-only; with sandbox "off" this is what catches one that
+      // wrote. The config is put back here even when it is outside the roots (a rollback would miss it).
+      started = performance.now()
+      const configNow = configFile && existsSync(configFile) ? readFileSync(configFile) : null
+      const configTouched = !(configBefore && configNow ? configBefore.equals(configNow) : configBefore === configNow)
+      if (configTouched && configFile)
+        if (configBefore) writeFileSync(configFile, configBefore)
+        else rmSync(configFile, { force: true })
+      const now = await repo.changed()
+      const same = !configTouched && fingerprint(now) === print && now.join("\n") === changed.join("\n")
+      if (gates.ok || !same) {
         const output = same
           ? "the gates left the change and the config as they were"
-          : "a gate changed the files being gated or the config; refused"
+          : `a gate changed ${configTouched ? "the config (put back as it was)" : "the files being gated"}; refused`
         step(record, "gate:integrity", same, output, performance.now() - started)
         if (!same) gates.steps.push(record.steps.at(-1)!)
-        gates.ok = same
+        gates.ok &&= same
       }
       if (!gates.ok) {
         const failed = gates.steps.at(-1)!

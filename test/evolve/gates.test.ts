@@ -138,7 +138,7 @@ describe("gates in the sandbox", () => {
   }, 20_000)
 })
 
-test("no sandbox here: a transaction whose gates run code is refused with the reason; sandbox off runs them with a warning", async () => {
+test("no sandbox here: a transaction whose gates run code is refused with the reason; sandbox off runs them with a warning and undoes a gate's writes", async () => {
   // A PATH without bubblewrap is a machine without a sandbox; the gateway itself needs no PATH.
   const env = { PATH: "/nonexistent" }
   await using strict = await workspace({ config: demoConfig() })
@@ -165,13 +165,20 @@ test("no sandbox here: a transaction whose gates run code is refused with the re
     expect(((await prompt.json()) as Outcome).status).toBe("applied")
   }
   await using off = await workspace({ config: demoConfig({ sandbox: "off" }) })
+  const offConfig = readFileSync(off.file("drost.config.json"), "utf8")
   await using gw = await spawnGateway(off.path, { env })
   const outcome = (await (
     await gw.api("/evolution", {
       method: "POST",
-      json: { reason: "a tool", changes: [{ path: "tools/t.ts", content: "export default 1\n" }] },
+      json: { reason: "a tool", changes: [{ path: "tools/innocent.ts", content: INNOCENT }] },
     })
   ).json()) as Outcome
   const gate = outcome.record.steps.find((step) => step.name === "gate:tools")!
   expect(gate.output).toContain('warning: sandbox is "off"')
+  // Unconfined, the tool did rewrite the config; the integrity check catches it and puts it back.
+  expect(gate.output).toContain("config rewritten")
+  expect(outcome.status).toBe("rolled_back")
+  expect(outcome.record.steps.find((step) => step.name === "gate:integrity")?.ok).toBe(false)
+  expect(readFileSync(off.file("drost.config.json"), "utf8")).toBe(offConfig)
+  expect(() => readFileSync(join(off.path, "tools/innocent.ts"))).toThrow()
 }, 30_000)
