@@ -28,6 +28,17 @@ function present(path: string): boolean {
   }
 }
 
+/** Where a mount for `path` goes: the path, or a link's resolved target; null when nothing is there. */
+function target(path: string): string | null {
+  if (!present(path)) return null
+  if (!lstatSync(path).isSymbolicLink()) return path
+  try {
+    return realpathSync(path)
+  } catch {
+    return null // a dangling link: nothing to protect behind it
+  }
+}
+
 /** Hide a path: a folder becomes an empty tmpfs, a file reads as /dev/null. */
 function hide(path: string): string[] {
   if (!present(path)) return []
@@ -88,8 +99,17 @@ export function bubblewrapArgs(spec: SandboxSpec, argv: string[]): string[] {
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", SANDBOX_TMP, "--dir", SANDBOX_HOME)
   for (const path of spec.read) if (present(path)) args.push("--ro-bind", path, path)
   for (const path of spec.write) if (present(path)) args.push("--bind", path, path)
-  for (const path of spec.readOnly) if (present(path)) args.push("--ro-bind", path, path)
-  for (const path of spec.hidden) args.push(...hide(path))
+  // bwrap resolves a mount destination that is a symlink against the host's root and fails, so a
+  // read-only or hidden path that is a link is handled at its target (the link itself, if its folder is
+  // writable, is put back after the call by the caller: workspace/view.ts).
+  for (const path of spec.readOnly) {
+    const at = target(path)
+    if (at) args.push("--ro-bind", at, at)
+  }
+  for (const path of spec.hidden) {
+    const at = target(path)
+    if (at) args.push(...hide(at))
+  }
   args.push("--chdir", spec.cwd, "--", ...argv)
   return args
 }

@@ -1,10 +1,11 @@
 /**
  * What a sandboxed process sees of the workspace: the read roots read-only, the mutable roots
  * writable, loaded code read-only inside them, secrets hidden. Loaded-code files that do not exist yet
- * (a config file name not in use) cannot be mounted over, so `sweep()` removes any the process created;
- * once a bwrap sandbox has exited nothing of it runs any more, so a check after the call is final.
+ * (a config file name not in use) cannot be mounted over, nor can a symlink, so `sweep()` removes what
+ * the process created and puts links back; once a bwrap sandbox has exited nothing of it runs any more,
+ * so a check after the call is final.
  */
-import { lstatSync, rmSync } from "node:fs"
+import { lstatSync, readlinkSync, rmSync, symlinkSync } from "node:fs"
 import { relative } from "node:path"
 import type { SandboxSpec } from "../sandbox/spec.ts"
 import type { Boundary } from "./boundary.ts"
@@ -38,14 +39,45 @@ export function viewSpec(input: ViewInput, cwd: string, env: Record<string, stri
   }
 }
 
-/** The loaded-code paths missing now; after the call, `sweep` removes the ones that appeared. */
-export function missingCode(boundary: Boundary): string[] {
-  return boundary.code.filter((path) => !present(path))
+/**
+ * What cannot be mounted read-only: loaded-code paths missing now and those that are symlinks (a mount
+ * lands on a link's target). After the call, `sweep` removes what appeared and puts links back.
+ */
+export interface CodeSnapshot {
+  missing: string[]
+  links: { path: string; target: string }[]
 }
 
-/** Remove loaded-code paths that appeared during a sandboxed call; returns them, workspace-relative. */
-export function sweep(boundary: Boundary, missing: string[]): string[] {
-  const created = missing.filter((path) => present(path))
-  for (const path of created) rmSync(path, { recursive: true, force: true })
-  return created.map((path) => relative(boundary.workspace, path) || path)
+export function missingCode(boundary: Boundary): CodeSnapshot {
+  const snapshot: CodeSnapshot = { missing: [], links: [] }
+  for (const path of boundary.code) {
+    if (!present(path)) snapshot.missing.push(path)
+    else if (lstatSync(path).isSymbolicLink()) snapshot.links.push({ path, target: readlinkSync(path) })
+  }
+  return snapshot
+}
+
+function linkIs(path: string, target: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink() && readlinkSync(path) === target
+  } catch {
+    return false
+  }
+}
+
+/** Undo loaded-code changes a sandboxed call could make; returns them, workspace-relative. */
+export function sweep(boundary: Boundary, snapshot: CodeSnapshot): string[] {
+  const changed: string[] = []
+  for (const path of snapshot.missing) {
+    if (!present(path)) continue
+    rmSync(path, { recursive: true, force: true })
+    changed.push(path)
+  }
+  for (const { path, target } of snapshot.links) {
+    if (linkIs(path, target)) continue
+    rmSync(path, { recursive: true, force: true })
+    symlinkSync(target, path)
+    changed.push(path)
+  }
+  return changed.map((path) => relative(boundary.workspace, path) || path)
 }

@@ -7,7 +7,7 @@
  * secret in the output, a file outside the workspace, a changed loaded-code file, a surviving process.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { type Bench, bench } from "./lib.ts"
 
@@ -118,6 +118,25 @@ describe("shell in the OS sandbox", () => {
     // A command that returns at once must not leave its background children behind either.
     await b.viaApi("shell", { command: "setsid -f sleep 781" })
     expect(Bun.spawnSync(["pgrep", "-f", "sleep 781"]).stdout.toString().trim()).toBe("")
+  })
+
+  test("a symlinked node_modules stays as it was: its target read-only, the link put back", async () => {
+    mkdirSync(join(b.outside, "nm"), { recursive: true })
+    writeFileSync(join(b.outside, "nm", "dep.js"), "export default 1\n")
+    symlinkSync(join(b.outside, "nm"), b.ws.file("node_modules"))
+    try {
+      const write = await b.viaApi("shell", { command: "echo pwned > node_modules/dep.js; cat node_modules/dep.js" })
+      expect(write.output).toContain("export default 1")
+      expect(readFileSync(join(b.outside, "nm", "dep.js"), "utf8")).toBe("export default 1\n")
+      const swap = await b.viaApi("shell", {
+        command: "rm node_modules && mkdir node_modules && echo x > node_modules/evil.js",
+      })
+      expect(swap.output).toContain("removed node_modules")
+      expect(lstatSync(b.ws.file("node_modules")).isSymbolicLink()).toBe(true)
+      expect(existsSync(join(b.outside, "nm", "evil.js"))).toBe(false)
+    } finally {
+      rmSync(b.ws.file("node_modules"), { recursive: true, force: true })
+    }
   })
 
   test("no network unless granted: loopback services are out of reach", async () => {
