@@ -5,7 +5,7 @@
  * inside bubblewrap (the only program on PATH): not the gateway's process, no view of `.drost/`.
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import { buildBinary } from "../binary/binary.ts"
 import { workspace } from "../lib/workspace.ts"
