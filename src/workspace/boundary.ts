@@ -43,6 +43,26 @@ export interface BoundaryInput {
   file?: string | null
   tools?: { dir?: string; secrets?: string[] }
   prompts?: { system?: string }
+  /** Where a config can hold secrets inline (then the config itself is secret). */
+  controlApi?: { token?: string; readToken?: string }
+  channels?: { token?: string }[]
+  mcp?: { servers?: Record<string, { env?: Record<string, string>; headers?: Record<string, string> }> }
+}
+
+/**
+ * Whether the config holds secrets inline (a Control API token, a bot token, an MCP server's env or
+ * headers). Such a config is secret as a whole: no tool reads it, not even evolution.
+ */
+export function inlineSecrets(input: BoundaryInput): string[] {
+  const found: string[] = []
+  if (input.controlApi?.token) found.push("controlApi.token")
+  if (input.controlApi?.readToken) found.push("controlApi.readToken")
+  input.channels?.forEach((channel, index) => channel.token && found.push(`channels[${index}].token`))
+  for (const [name, server] of Object.entries(input.mcp?.servers ?? {})) {
+    if (Object.keys(server.env ?? {}).length) found.push(`mcp.servers.${name}.env`)
+    if (Object.keys(server.headers ?? {}).length) found.push(`mcp.servers.${name}.headers`)
+  }
+  return found
 }
 
 export type Protection = { kind: "secret"; path: string } | { kind: "code"; path: string }
@@ -54,10 +74,17 @@ function within(root: string, path: string): boolean {
 
 export function boundaryOf(input: BoundaryInput): Boundary {
   const at = (path: string) => resolve(input.workspaceDir, path)
-  const secret = [resolve(input.stateDir), at(".env"), at(".env.local"), ...(input.tools?.secrets ?? []).map(at)]
+  const configs = [...CONFIG_NAMES.map(at), ...(input.file ? [resolve(input.file)] : [])]
+  const inline = inlineSecrets(input).length > 0
+  const secret = [
+    resolve(input.stateDir),
+    at(".env"),
+    at(".env.local"),
+    ...(input.tools?.secrets ?? []).map(at),
+    ...(inline ? configs : []),
+  ]
   const code = [
-    ...CONFIG_NAMES.map(at),
-    ...(input.file ? [resolve(input.file)] : []),
+    ...(inline ? [] : configs),
     at(input.tools?.dir ?? "tools"),
     ...CODE_DIRS.map(at),
     ...(input.prompts?.system ? [at(input.prompts.system)] : []),
@@ -87,6 +114,8 @@ export function covers(path: string, boundary: Boundary): string[] {
 
 /** The refusal a tool returns, naming what to do instead. */
 export function refusal(protection: Protection, shown: string, action: "read" | "write"): string {
+  if (protection.kind === "secret" && CONFIG_NAMES.includes(basename(protection.path)))
+    return `"${shown}" is the config, which holds secrets inline (tokens, MCP env or headers); no tool may ${action} it. The owner can move them to environment variables or .drost/auth-profiles.json`
   if (protection.kind === "secret")
     return `"${shown}" is part of the runtime's private state or a credential file; no tool may ${action} it`
   return `"${shown}" is loaded code (config, tools, src, prompts, node_modules, skills): change it with the evolve tool, which checkpoints, validates and can roll back; ${action === "write" ? "writing it directly is refused" : "it is refused here"}`

@@ -82,4 +82,17 @@ describe("self-escalation (finding 2)", () => {
     })
     expect(stolen.status).toBe(401)
   }, 60_000)
+
+  test("a config holding a token inline is itself secret: no tool reads it", async () => {
+    const inline = "inline-admin-token-0123456789abcdef"
+    // An MCP server's header is one of the places a config can hold a secret (the server need not be up).
+    await using c = await bench({
+      mcp: { servers: { api: { url: "http://127.0.0.1:9/mcp", headers: { authorization: inline } } } },
+    })
+    const read = await c.viaApi("file.read", { path: "drost.config.json" })
+    expect(read.output).toContain("holds secrets inline")
+    const shell = await c.viaModel("shell", { command: "cat drost.config.json; grep -r inline-admin ." })
+    const search = await c.viaApi("code.search", { pattern: "inline-admin" })
+    for (const output of [read.output, shell.output, search.output]) expect(output).not.toContain(inline)
+  }, 30_000)
 })
