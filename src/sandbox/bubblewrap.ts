@@ -28,15 +28,19 @@ function present(path: string): boolean {
   }
 }
 
-/** Where a mount for `path` goes: the path, or a link's resolved target; null when nothing is there. */
-function target(path: string): string | null {
+/** Where a mount for `path` goes: the path, or a link's resolved target; null when nothing is to be done. */
+function target(path: string, visible: string[]): string | null {
   if (!present(path)) return null
   if (!lstatSync(path).isSymbolicLink()) return path
+  let real: string
   try {
-    return realpathSync(path)
+    real = realpathSync(path)
   } catch {
     return null // a dangling link: nothing to protect behind it
   }
+  // Only a target the sandbox shows anyway: a link never widens the view (`skills -> /home/you` stays
+  // dangling inside). A linked node_modules elsewhere is visible when its folder is in the roots.
+  return visible.some((root) => real === root || real.startsWith(`${root}/`)) ? real : null
 }
 
 /** Hide a path: a folder becomes an empty tmpfs, a file reads as /dev/null. */
@@ -102,12 +106,13 @@ export function bubblewrapArgs(spec: SandboxSpec, argv: string[]): string[] {
   // bwrap resolves a mount destination that is a symlink against the host's root and fails, so a
   // read-only or hidden path that is a link is handled at its target (the link itself, if its folder is
   // writable, is put back after the call by the caller: workspace/view.ts).
+  const visible = [...spec.read, ...spec.write]
   for (const path of spec.readOnly) {
-    const at = target(path)
+    const at = target(path, visible)
     if (at) args.push("--ro-bind", at, at)
   }
   for (const path of spec.hidden) {
-    const at = target(path)
+    const at = target(path, visible)
     if (at) args.push(...hide(at))
   }
   args.push("--chdir", spec.cwd, "--", ...argv)

@@ -120,13 +120,14 @@ describe("shell in the OS sandbox", () => {
     expect(Bun.spawnSync(["pgrep", "-f", "sleep 781"]).stdout.toString().trim()).toBe("")
   })
 
-  test("a symlinked node_modules stays as it was: its target read-only, the link put back", async () => {
+  test("a symlinked node_modules stays as it was: its target out of reach, the link put back", async () => {
     mkdirSync(join(b.outside, "nm"), { recursive: true })
     writeFileSync(join(b.outside, "nm", "dep.js"), "export default 1\n")
     symlinkSync(join(b.outside, "nm"), b.ws.file("node_modules"))
     try {
+      // Its target is outside every root, so the link dangles inside: nothing is widened, nothing written.
       const write = await b.viaApi("shell", { command: "echo pwned > node_modules/dep.js; cat node_modules/dep.js" })
-      expect(write.output).toContain("export default 1")
+      expect(write.output).not.toContain("export default 1")
       expect(readFileSync(join(b.outside, "nm", "dep.js"), "utf8")).toBe("export default 1\n")
       const swap = await b.viaApi("shell", {
         command: "rm node_modules && mkdir node_modules && echo x > node_modules/evil.js",
@@ -134,6 +135,15 @@ describe("shell in the OS sandbox", () => {
       expect(swap.output).toContain("removed node_modules")
       expect(lstatSync(b.ws.file("node_modules")).isSymbolicLink()).toBe(true)
       expect(existsSync(join(b.outside, "nm", "evil.js"))).toBe(false)
+      // A link to a folder inside the roots: mounted read-only at its target.
+      rmSync(b.ws.file("node_modules"))
+      mkdirSync(b.ws.file("vendor/nm"), { recursive: true })
+      writeFileSync(b.ws.file("vendor/nm/dep.js"), "export default 2\n")
+      symlinkSync(b.ws.file("vendor/nm"), b.ws.file("node_modules"))
+      const inside = await b.viaApi("shell", { command: "cat node_modules/dep.js; echo pwned > node_modules/dep.js" })
+      expect(inside.output).toContain("export default 2")
+      expect(inside.output).toMatch(/Read-only file system/)
+      expect(readFileSync(b.ws.file("vendor/nm/dep.js"), "utf8")).toBe("export default 2\n")
     } finally {
       rmSync(b.ws.file("node_modules"), { recursive: true, force: true })
     }
