@@ -16,7 +16,7 @@ import type { Sandbox } from "../sandbox/sandbox.ts"
 import type { SandboxSpec } from "../sandbox/spec.ts"
 import type { Logger } from "../util/log.ts"
 import type { Boundary } from "../workspace/boundary.ts"
-import { missingCode, sweep, viewSpec } from "../workspace/view.ts"
+import { missingCode, sweep, viewSpec, watchCode } from "../workspace/view.ts"
 import { grantedEnv, type ToolGrant } from "./grants.ts"
 import { type HostProcess, startHost } from "./host-process.ts"
 import { HOST_ARG } from "./protocol.ts"
@@ -115,7 +115,13 @@ export function createToolHosts(options: ToolHostsOptions) {
       const spec = hosts.spec(grant, extraRead)
       const wrapped = await options.sandbox.command(spec, runtime.argv)
       const command = { argv: wrapped.argv, env: wrapped.env, cwd: spec.cwd, cleanup: wrapped.cleanup }
-      return startHost(command, { log: options.log, label, window: hosts.guard })
+      // Between calls too (a tool's timer): loaded code a host creates is undone as it appears.
+      const unwatch = watchCode(options.boundary, (removed) =>
+        options.log.warn("a workspace tool created loaded code; removed (it changes only through evolve)", { removed }),
+      )
+      const host = startHost(command, { log: options.log, label, window: hosts.guard })
+      host.onDeath(unwatch)
+      return host
     },
 
     /**

@@ -5,8 +5,8 @@
  * the process created and puts links back; once a bwrap sandbox has exited nothing of it runs any more,
  * so a check after the call is final.
  */
-import { lstatSync, readlinkSync, rmSync, symlinkSync } from "node:fs"
-import { relative } from "node:path"
+import { type FSWatcher, lstatSync, readlinkSync, rmSync, symlinkSync, watch } from "node:fs"
+import { dirname, relative } from "node:path"
 import type { SandboxSpec } from "../sandbox/spec.ts"
 import type { Boundary } from "./boundary.ts"
 
@@ -80,4 +80,33 @@ export function sweep(boundary: Boundary, snapshot: CodeSnapshot): string[] {
     changed.push(path)
   }
   return changed.map((path) => relative(boundary.workspace, path) || path)
+}
+
+/**
+ * For a sandboxed process that lives across calls (a tool host), the end of a call is not the end of
+ * what it can do: a timer may create a loaded-code file later. Watch the folders of the missing paths
+ * for the host's lifetime and undo such a change as it happens; the returned function stops watching
+ * and sweeps a last time.
+ */
+export function watchCode(boundary: Boundary, onUndo: (paths: string[]) => void): () => void {
+  const snapshot = missingCode(boundary)
+  const folders = new Set(
+    [...snapshot.missing, ...snapshot.links.map((link) => link.path)].map((path) => dirname(path)),
+  )
+  const check = () => {
+    const undone = sweep(boundary, snapshot)
+    if (undone.length) onUndo(undone)
+  }
+  const watchers: FSWatcher[] = []
+  for (const folder of folders) {
+    try {
+      watchers.push(watch(folder, { persistent: false }, check))
+    } catch {
+      // A folder that does not exist cannot gain a child without its parent changing: covered above it.
+    }
+  }
+  return () => {
+    for (const watcher of watchers) watcher.close()
+    check()
+  }
 }
