@@ -57,7 +57,9 @@ export function inlineSecrets(input: BoundaryInput): string[] {
   const found: string[] = []
   if (input.controlApi?.token) found.push("controlApi.token")
   if (input.controlApi?.readToken) found.push("controlApi.readToken")
-  input.channels?.forEach((channel, index) => channel.token && found.push(`channels[${index}].token`))
+  input.channels?.forEach((channel, index) => {
+    if (channel.token) found.push(`channels[${index}].token`)
+  })
   for (const [name, server] of Object.entries(input.mcp?.servers ?? {})) {
     if (Object.keys(server.env ?? {}).length) found.push(`mcp.servers.${name}.env`)
     if (Object.keys(server.headers ?? {}).length) found.push(`mcp.servers.${name}.headers`)
