@@ -13,6 +13,13 @@ import { type TSchema, Value, issues } from "../core/schema.ts"
 // needs it. A synchronous require keeps compile() synchronous.
 let ajv: Ajv | undefined
 const compiled = new WeakMap<object, ValidateFunction>()
+/**
+ * Validators by schema text: every reload of the workspace tools brings new schema objects, and Ajv
+ * keeps each one it compiled (about 25 KB a reload). The same schema compiles once; beyond LIMIT
+ * distinct schemas the oldest is removed from Ajv too.
+ */
+const byText = new Map<string, { fn: ValidateFunction; schema: object }>()
+const LIMIT = 512
 
 /** Throws with a readable message when `schema` is not a usable JSON Schema (used at load time). */
 export function compile(schema: Record<string, unknown>): ValidateFunction {
@@ -20,12 +27,26 @@ export function compile(schema: Record<string, unknown>): ValidateFunction {
   if (cached) return cached
   // Ajv speaks draft-07 by default; a `$schema` naming another draft would make it refuse the schema.
   const { $schema: _, ...rest } = schema
+  const text = JSON.stringify(rest)
+  const known = byText.get(text)
+  if (known) {
+    byText.delete(text)
+    byText.set(text, known) // most recently used last
+    compiled.set(schema, known.fn)
+    return known.fn
+  }
   if (!ajv) {
     const { default: AjvClass } = require("ajv") as { default: typeof Ajv }
     ajv = new AjvClass({ allErrors: true, strict: false, validateFormats: false })
   }
   const fn = ajv.compile(rest)
   compiled.set(schema, fn)
+  byText.set(text, { fn, schema: rest })
+  if (byText.size > LIMIT) {
+    const [oldest, entry] = byText.entries().next().value as [string, { schema: object }]
+    byText.delete(oldest)
+    ajv.removeSchema(entry.schema)
+  }
   return fn
 }
 
