@@ -1,7 +1,7 @@
 /**
  * Workspace tool reload: latency and memory. Starts a real gateway in this process on a temp
  * workspace, then edits tools/bench.ts N times; after each edit it does what a turn start does
- * (`toolset.refresh()`: a new Worker generation) and calls the tool to prove the new code runs.
+ * (`toolset.refresh()`: a new sandboxed tool host process) and calls the tool to prove the new code runs.
  * Prints reload latency percentiles and the process RSS after warm-up and at the end.
  *
  *   bun bench/tool-reload.ts [--reloads 500] [--payload-kb 50]
@@ -66,7 +66,7 @@ for (let i = 1; i <= reloads; i++) {
     baseline = process.memoryUsage.rss()
   }
 }
-// Retired workers are terminated when their last call finished; give the runtime a moment to free them.
+// Retired hosts are stopped when their last call finished; give the runtime a moment to free them.
 await Bun.sleep(200)
 Bun.gc(true)
 const end = process.memoryUsage.rss()
@@ -75,7 +75,7 @@ const pct = (p: number) =>
   Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10
 const growth = mb(end - baseline)
 console.log(
-  `workspace tool reloads: ${reloads} (module payload ${values["payload-kb"]} KB, one Worker generation each)`,
+  `workspace tool reloads: ${reloads} (module payload ${values["payload-kb"]} KB, one tool host process each)`,
 )
 console.log(`reload latency ms: p50 ${pct(50)}  p95 ${pct(95)}  p99 ${pct(99)}  max ${pct(100)}`)
 console.log(

@@ -94,7 +94,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     await evolution.recover()
 
     const health = new Map<string, string>()
-    // Built-ins, policy, workspace tools (a Worker per generation) and MCP servers.
+    // Built-ins, policy, workspace tools (a sandboxed host process per generation) and MCP servers.
     const toolset = createToolset(config, {
       log: Log.create("tool"),
       emit: (def, data) => bus.publish(def, data),

@@ -1,6 +1,6 @@
 /**
  * Registers the virtual module `drost` (alias `@drost/core`) so `drost.config.ts` and workspace tools
- * can import the SDK with no install. The implementation lives with the tool loader (tool workers
- * register it again in their own thread); this re-export keeps the gateway's import stable.
+ * can import the SDK with no install. The implementation lives with the tool loader (tool host
+ * processes register it again for themselves); this re-export keeps the gateway's import stable.
  */
 export { registerSdkModule } from "../tool/sdk-plugin.ts"
