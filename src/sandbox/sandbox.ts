@@ -10,7 +10,7 @@
  * proxy, while our grants are per tool and all-or-nothing, which bwrap's network namespace gives for
  * free. Long-lived sandboxed processes (tool hosts, MCP servers) amortise either, but the shell can't.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { bubblewrapArgs, bubblewrapEnv } from "./bubblewrap.ts"
@@ -49,8 +49,11 @@ export interface RunResult {
   durationMs: number
 }
 
+/** On PATH first, then where distributions install it (a service's or `env -i`'s PATH may lack it). */
 function which(name: string): string | null {
-  return Bun.which(name)
+  return (
+    Bun.which(name) ?? ["/usr/bin", "/usr/local/bin", "/bin"].map((dir) => `${dir}/${name}`).find(existsSync) ?? null
+  )
 }
 
 async function probe(argv: string[], env: Record<string, string>): Promise<string | null> {

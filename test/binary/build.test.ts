@@ -73,7 +73,7 @@ describe("the compiled binary", () => {
     }
   }, 60_000)
 
-  test("setup through the binary: without a TTY it exits 2 at once; --yes writes a workspace whose tool runs in the embedded worker; the docs UI is served offline", async () => {
+  test("setup through the binary: without a TTY it exits 2 at once; --yes writes a workspace whose tool runs in a sandboxed host (the binary itself); the docs UI is served offline", async () => {
     const { file } = await buildBinary()
     const folder = mkdtempSync(join(root(), "setup-bin-"))
     const env = ["env", "-i", "PATH=/nonexistent", `HOME=${folder}`]
