@@ -7,9 +7,9 @@
  * gateway wrote before the restart: the changed config is never needed (it may not load at all).
  */
 import { join } from "node:path"
-import { createAudit, type EvolutionRecord } from "./audit.ts"
+import { createAudit } from "./audit.ts"
 import { createRepo } from "./git.ts"
-import { type Journal as JournalEntry, Journal } from "./journal.ts"
+import { type Journal as JournalEntry, Journal, recordOf } from "./journal.ts"
 
 export interface StartFailure {
   journal: JournalEntry
@@ -43,20 +43,7 @@ export async function rollbackAfterStart(input: StartFailure): Promise<{ restore
       : `still different from the checkpoint: ${left.map((file) => file.path).join(", ")}`
   }
   const audit = createAudit(stateDir)
-  const record: EvolutionRecord = audit.get(journal.id) ?? {
-    id: journal.id,
-    reason: journal.reason,
-    by: "unknown",
-    status: "restarting",
-    startedAt: journal.startedAt,
-    endedAt: null,
-    before: journal.before,
-    after: journal.after ?? null,
-    files: [],
-    steps: [],
-    verdict: null,
-    restart: null,
-  }
+  const record = recordOf(journal, audit.get(journal.id), "restarting")
   record.restart = { ...(record.restart ?? { needed: true }), verdictAt: input.verdictAt }
   record.steps.push(
     { name: "health", ok: false, output: problem, durationMs: input.durationMs, at: input.verdictAt },

@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
+import type { EvolutionRecord } from "./audit.ts"
 
 export interface Journal {
   id: string
@@ -62,4 +63,31 @@ export const Journal = {
   clear(stateDir: string) {
     rmSync(journalFile(stateDir), { force: true })
   },
+}
+
+/**
+ * The audit record a journal entry stands for, built from the journal alone when the audit lost it
+ * (the process died before writing): the supervisor's rollback and the next start's recovery both need it.
+ */
+export function recordOf(
+  journal: Journal,
+  known: EvolutionRecord | null | undefined,
+  status: EvolutionRecord["status"],
+): EvolutionRecord {
+  return (
+    known ?? {
+      id: journal.id,
+      reason: journal.reason,
+      by: "unknown",
+      status,
+      startedAt: journal.startedAt,
+      endedAt: null,
+      before: journal.before,
+      after: journal.after ?? null,
+      files: [],
+      steps: [],
+      verdict: null,
+      restart: null,
+    }
+  )
 }

@@ -34,7 +34,7 @@ import { confineGates } from "./confine.ts"
 import { EvolutionEvent } from "./events.ts"
 import { runGates } from "./gates.ts"
 import { createRepo } from "./git.ts"
-import { Journal } from "./journal.ts"
+import { Journal, recordOf } from "./journal.ts"
 
 export type Change =
   | { path: string; content: string }
@@ -381,20 +381,7 @@ export function createEvolution(deps: EvolutionDeps) {
   async function recover(): Promise<string | null> {
     const journal = Journal.read(config.stateDir)
     if (!journal) return null
-    const record = audit.get(journal.id) ?? {
-      id: journal.id,
-      reason: journal.reason,
-      by: "unknown",
-      status: "running" as const,
-      startedAt: journal.startedAt,
-      endedAt: null,
-      before: journal.before,
-      after: journal.after ?? null,
-      files: [],
-      steps: [],
-      verdict: null,
-      restart: null,
-    }
+    const record = recordOf(journal, audit.get(journal.id), "running")
     if (journal.stage === "restarting" && journal.health?.recorded) {
       // The supervisor rolled back and wrote the record itself (health.ts): only the events are left.
       bus.publish(EvolutionEvent.Health, { id: journal.id, ok: false, detail: journal.health.detail })

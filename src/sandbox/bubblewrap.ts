@@ -7,6 +7,7 @@
  */
 import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from "node:fs"
 import { BIN_DIRS, type ProgramRules, type SandboxSpec, SYSTEM_DIRS, SYSTEM_SECRETS } from "./spec.ts"
+import { present } from "../util/present.ts"
 
 export const SANDBOX_HOME = "/tmp/home"
 export const SANDBOX_TMP = "/tmp"
@@ -14,15 +15,6 @@ export const SANDBOX_TMP = "/tmp"
 function isDir(path: string): boolean {
   try {
     return statSync(path).isDirectory()
-  } catch {
-    return false
-  }
-}
-
-function present(path: string): boolean {
-  try {
-    lstatSync(path)
-    return true
   } catch {
     return false
   }

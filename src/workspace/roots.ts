@@ -5,8 +5,9 @@
  * readable root; writes (and the shell's working folder) only the mutable ones. This is the path
  * check only: access.ts adds the secret and loaded-code rules, open.ts checks the opened handle.
  */
-import { lstatSync, realpathSync } from "node:fs"
+import { realpathSync } from "node:fs"
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path"
+import { present } from "../util/present.ts"
 
 export class RootError extends Error {
   override name = "RootError"
@@ -18,21 +19,12 @@ export interface Roots {
   write: string[]
 }
 
-function exists(path: string): boolean {
-  try {
-    lstatSync(path)
-    return true
-  } catch {
-    return false
-  }
-}
-
 export function canonical(path: string): string {
   // For a path that does not exist yet, canonicalise the deepest existing ancestor. A dangling symlink
   // exists (lstat) and is resolved by realpath failing: such a path is refused below, never followed.
   let current = path
   const rest: string[] = []
-  while (!exists(current)) {
+  while (!present(current)) {
     const parent = dirname(current)
     if (parent === current) break
     rest.unshift(basename(current))

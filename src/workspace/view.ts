@@ -9,6 +9,7 @@ import { type FSWatcher, lstatSync, readlinkSync, rmSync, symlinkSync, watch } f
 import { dirname, relative } from "node:path"
 import type { SandboxSpec } from "../sandbox/spec.ts"
 import type { Boundary } from "./boundary.ts"
+import { present } from "../util/present.ts"
 
 export interface ViewInput {
   boundary: Boundary
@@ -16,15 +17,6 @@ export interface ViewInput {
   read: string[]
   /** Absolute mutable roots (empty: nothing writable). */
   write: string[]
-}
-
-function present(path: string): boolean {
-  try {
-    lstatSync(path)
-    return true
-  } catch {
-    return false
-  }
 }
 
 export function viewSpec(input: ViewInput, cwd: string, env: Record<string, string>, network: boolean): SandboxSpec {

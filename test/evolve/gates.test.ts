@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { demoConfig } from "../lib/config.ts"
 import { type RunningGateway, runCli, spawnGateway } from "../lib/gateway.ts"
+import { noSandbox } from "../lib/no-sandbox.ts"
 import { type Workspace, workspace } from "../lib/workspace.ts"
 
 const SECRETS = {
@@ -139,8 +140,9 @@ describe("gates in the sandbox", () => {
 })
 
 test("no sandbox here: a transaction whose gates run code is refused with the reason; sandbox off runs them with a warning and undoes a gate's writes", async () => {
-  // A PATH without bubblewrap is a machine without a sandbox; the gateway itself needs no PATH.
-  const env = { PATH: "/nonexistent" }
+  // A bwrap that cannot create a sandbox is a machine without one.
+  using fake = noSandbox()
+  const env = { PATH: fake.PATH }
   await using strict = await workspace({ config: demoConfig() })
   const before = readFileSync(strict.file("drost.config.json"), "utf8")
   {

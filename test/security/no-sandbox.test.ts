@@ -5,23 +5,19 @@
  * them. With `sandbox: "off"` the owner runs them unconfined, and doctor and the banner warn.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { fakeOpenAI, reply } from "../fake/openai.ts"
 import { runCli, spawnGateway } from "../lib/gateway.ts"
+import { noSandbox } from "../lib/no-sandbox.ts"
 import { workspace } from "../lib/workspace.ts"
 
-let fakebin: string
+let fake: ReturnType<typeof noSandbox>
 let PATH: string
 
 beforeAll(() => {
-  fakebin = mkdtempSync(join(tmpdir(), "drost-fakebin-"))
-  writeFileSync(join(fakebin, "bwrap"), "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
-  chmodSync(join(fakebin, "bwrap"), 0o755)
-  PATH = `${fakebin}:${process.env.PATH}`
+  fake = noSandbox()
+  PATH = fake.PATH
 })
-afterAll(() => rmSync(fakebin, { recursive: true, force: true }))
+afterAll(() => fake[Symbol.dispose]())
 
 describe("no OS sandbox on this machine", () => {
   test("shell, workspace tools and MCP stdio servers are off, and every surface says why", async () => {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { spawnGateway } from "../lib/gateway.ts"
+import { noSandbox } from "../lib/no-sandbox.ts"
 import { type Workspace, workspace } from "../lib/workspace.ts"
 import { type InProcess, inProcess } from "./lib.ts"
 
@@ -326,8 +327,9 @@ describe("finding 11: a tool that kills its process does not take the gateway do
 describe("where no OS sandbox works", () => {
   test('tool files are rejected with the reason and the fix; sandbox: "off" runs them in a process of their own', async () => {
     await using ws = await workspace({ files: { "tools/ok.ts": killer("ok", "", "return String(process.pid)") } })
-    const noBwrap = mkdtempSync(join(process.env.DROST_TEST_ROOT ?? "/tmp", "path-without-bwrap-"))
-    try {
+    using fake = noSandbox()
+    const noBwrap = fake.PATH
+    {
       {
         await using gw = await spawnGateway(ws.path, { args: ["--port", "0"], env: { PATH: noBwrap } })
         const listing = (await (await gw.api("/tools")).json()) as {
@@ -348,8 +350,6 @@ describe("where no OS sandbox works", () => {
       }
       expect(run.isError).toBe(false)
       expect(Number(run.output)).not.toBe(gw.pid)
-    } finally {
-      rmSync(noBwrap, { recursive: true, force: true })
     }
   }, 60_000)
 })

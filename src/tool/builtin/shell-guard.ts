@@ -3,12 +3,12 @@
  * command segment, and a path check on the command line itself. Every absolute path, `~`, `..`
  * component and existing name the command mentions must resolve (symlinks included) inside the roots;
  * variable expansion and command substitution are refused because they can build a path the check
- * never saw. This confines what the command line names. It is not an OS sandbox: a program that
- * computes a path at run time is not stopped (use the tool policy or the Deno sandbox for that).
+ * never saw. This confines what the command line names, early and with a clear message; the boundary
+ * is the OS sandbox the command then runs in (shell.ts), which also stops what the guard cannot see.
  */
-import { lstatSync } from "node:fs"
 import { resolve } from "node:path"
 import { RootError, resolveIn } from "../../workspace/roots.ts"
+import { present } from "../../util/present.ts"
 
 export interface ShellRules {
   allow: string[]
@@ -94,16 +94,7 @@ function check(candidate: string, cwd: string, roots: string[]) {
   if (embedded && !candidate.startsWith("/") && !HARMLESS.has(embedded)) resolveIn(roots, embedded, "the shell")
   const pathish =
     candidate.startsWith("/") || /(^|\/)\.\.(\/|$)/.test(candidate) || (cleanPath && candidate.includes("/"))
-  if (!pathish && !exists(resolve(cwd, candidate))) return
+  if (!pathish && !present(resolve(cwd, candidate))) return
   if (!cleanPath && !candidate.startsWith("/")) return
   resolveIn(roots, resolve(cwd, candidate), "the shell")
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path)
-    return true
-  } catch {
-    return false
-  }
 }
