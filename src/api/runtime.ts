@@ -45,7 +45,7 @@ export function runtimeRoutes(gw: Gateway) {
       app
         .get(
           "/status",
-          () => ({
+          async () => ({
             ...gw.state(),
             version: VERSION,
             commit: COMMIT,
@@ -63,7 +63,7 @@ export function runtimeRoutes(gw: Gateway) {
               available: gw.providers.has(profile.id),
             })),
             tools: gw.tools.list().map((tool) => tool.name),
-            sandbox: sandboxStatus(gw),
+            sandbox: await sandboxStatus(gw),
           }),
           {
             response: {
@@ -173,8 +173,8 @@ async function checkConfig(gw: Gateway): Promise<{ ok: boolean; file: string | n
   }
 }
 
-function sandboxStatus(gw: Gateway) {
-  const status = gw.toolset.confine.status() ?? { kind: null, executable: null, reason: "not probed yet" }
+async function sandboxStatus(gw: Gateway) {
+  const status = await gw.toolset.confine.check()
   const off =
     status.kind === null
       ? gw.tools

@@ -69,7 +69,7 @@ export async function start(args: StartArgs): Promise<number> {
       consola.info(
         "Using the offline demo provider. Configure a real one with `drost setup` (or in drost.config.ts, see docs/providers.md).",
       )
-    const confined = gw.toolset.confine.status()
+    const confined = await gw.toolset.confine.check()
     if (confined?.kind === "off") consola.warn(`sandbox off: ${confined.reason}`)
     else if (confined && !confined.kind)
       consola.warn(`no OS sandbox: ${confined.reason}. The shell, workspace tools and MCP stdio servers are off.`)

@@ -130,10 +130,10 @@ export function createToolset(config: Config, options: ToolsetOptions) {
     deno,
     /** Load the workspace tools once and start connecting the MCP servers (in the background). */
     async start() {
-      // Probe the OS sandbox once (a few ms, beside the first load) so status and the tool list know.
-      const probed = confine.check()
+      // Probe the OS sandbox once, in the background: /healthz need not wait for it (a few ms of spawn);
+      // whatever needs the answer (a tool host, an MCP server, a shell call, /status) awaits check().
+      void confine.check()
       lastLoad = await loader.refresh(true)
-      await probed
       void mcp.start()
     },
     /** Pick up added, edited and deleted tool files; cheap when nothing changed. */
