@@ -11,7 +11,8 @@
  *   `callback_query` only for a button the message really shows, `answerCallbackQuery` accepts each
  *   query id once, `editMessageReplyMarkup` replaces the keyboard ("not modified" when unchanged);
  * - `allowed_updates` of getUpdates is remembered, and updates of other types are dropped, as on Telegram;
- * - injected failures: 429 with `retry_after`, 5xx, 401, 409, hung requests.
+ * - injected failures: 429 with `retry_after`, 5xx, 401, 409, hung requests;
+ * - `instant`: answer getUpdates at once, ignoring `timeout`, like the emulator telegram-test-api.
  * Every call is recorded with its time, so tests assert on the wire (`calls`, `waitFor`).
  */
 import type { Server } from "bun"
@@ -72,6 +73,8 @@ export class FakeTelegram {
   private waiters = new Set<() => void>()
   private polling: { resolve: (body: unknown) => void } | null = null
   readonly bot = BOT
+  /** Answer getUpdates at once whatever its `timeout` (as telegram-test-api does). */
+  instant = false
 
   constructor(readonly token = "4242:TEST-token_abc") {
     this.tokens.add(token)
@@ -353,7 +356,7 @@ export class FakeTelegram {
     const offset = Number(params.offset ?? 0)
     if (offset > 0) this.updates = this.updates.filter((update) => (update.update_id as number) >= offset)
     const limit = Math.min(Math.max(Number(params.limit ?? 100), 1), 100)
-    const timeout = Number(params.timeout ?? 0)
+    const timeout = this.instant ? 0 : Number(params.timeout ?? 0)
     if (this.polling) {
       // Telegram ends the older request with 409 when a second getUpdates arrives.
       this.polling.resolve({

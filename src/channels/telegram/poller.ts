@@ -7,7 +7,12 @@
  * - runs the stall watchdog: a getUpdates still open `stallMs` after its long-poll timeout is aborted
  *   and polling restarts;
  * - backs off on network and server errors, and reports 401 (bad token), 409 (another poller) and
- *   lease conflicts as health problems, clearing them once polling works again.
+ *   lease conflicts as health problems, clearing them once polling works again;
+ * - never spins: after an empty answer the next getUpdates starts no sooner than `EMPTY_GAP_MS` after
+ *   the previous one did. Telegram holds an empty poll for its timeout, so this costs nothing there;
+ *   a Bot API that answers at once (emulators such as telegram-test-api ignore `timeout`) would
+ *   otherwise be polled thousands of times a second. Updates below the offset (an emulator that
+ *   ignores `offset`) are dropped rather than handled twice.
  */
 import { hostname } from "node:os"
 import type { Api } from "grammy"
@@ -30,6 +35,8 @@ export interface PollerDeps {
 }
 
 const LEASE_TTL_MS = 30_000
+/** Least time between the starts of two polls when the first came back empty: at most 2 polls a second. */
+export const EMPTY_GAP_MS = 500
 const HOST = hostname()
 
 export const holderId = () => `${HOST}/${process.pid}/${crypto.randomUUID().slice(0, 8)}`
@@ -92,10 +99,12 @@ export function createPoller(deps: PollerDeps) {
         const stall = new AbortController()
         const watchdog = setTimeout(() => stall.abort(new Error("stalled")), deps.timeoutSec * 1000 + deps.stallMs)
         lastPoll = Date.now()
+        const offset = store.offset(botId)
+        let empty = false
         try {
-          const updates = await api.getUpdates(
+          const answered = await api.getUpdates(
             {
-              offset: store.offset(botId),
+              offset,
               limit: Math.max(1, Math.min(batchSize, 100)),
               timeout: deps.timeoutSec,
               // callback_query: approval buttons (approvals.ts).
@@ -106,8 +115,12 @@ export function createPoller(deps: PollerDeps) {
           if (failures > 0) log.info("polling recovered", { bot: botId, after: failures })
           failures = 0
           deps.health(null)
-          if (updates.length) store.receive(botId, updates)
-          return updates
+          const updates = offset > 0 ? answered.filter((update) => update.update_id >= offset) : answered
+          if (updates.length) {
+            store.receive(botId, updates)
+            return updates
+          }
+          empty = true
         } catch (error) {
           if (signal.aborted) throw error
           failures++
@@ -129,6 +142,8 @@ export function createPoller(deps: PollerDeps) {
         } finally {
           clearTimeout(watchdog)
         }
+        // Outside the try: an abort during this pause ends the loop instead of counting as a failure.
+        if (empty) await sleep(lastPoll + EMPTY_GAP_MS - Date.now(), signal)
       }
       return []
     },
