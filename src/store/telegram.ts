@@ -49,9 +49,15 @@ const toPairing = (row: PairingRow): Pairing => ({
 
 /** Unambiguous characters only (no 0/O, 1/I/L): codes are read off a phone and typed into a shell. */
 const ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-export const PAIRING_TTL_MS = 60 * 60 * 1000
-/** Outstanding codes per bot: a flood of strangers cannot grow the table without bound. */
+/** An unapproved code lives this long: long enough to ask the owner, short enough not to pile up. */
+export const PAIRING_TTL_MS = 15 * 60 * 1000
+/** Open codes per bot; when full, the oldest gives way, so strangers cannot use up the codes. */
 export const MAX_PENDING = 50
+/** Codes one user can be issued per `ISSUE_WINDOW_MS`: a stranger pushed out cannot push back in a loop. */
+export const MAX_PER_USER = 3
+export const ISSUE_WINDOW_MS = 60 * 60 * 1000
+/** Expired codes kept at most (the newest), whatever the number of strangers within the hour. */
+const MAX_KEPT = 1000
 
 export function newCode(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(8))
@@ -156,7 +162,11 @@ export function createTelegramStore(db: Database) {
       ).run(botId, chatId, sessionId, Date.now())
     },
 
-    /** The open (unexpired, unapproved) code for a user, or a new one; null when too many are open. */
+    /**
+     * The open (unexpired, unapproved) code for a user, or a new one; null when this user was issued
+     * `MAX_PER_USER` codes within the last hour. A full table expires its oldest open code (oldest out
+     * first). Expired codes are kept for an hour, unusable, so they count against their user's limit.
+     */
     pairingFor(input: {
       botId: string
       userId: number
@@ -171,17 +181,35 @@ export function createTelegramStore(db: Database) {
           )
           .get(input.botId, input.userId, now) as PairingRow | null
         if (open) return { pairing: toPairing(open), created: false }
-        db.prepare("DELETE FROM telegram_pairings WHERE approved_at IS NULL AND expires_at <= ?").run(now)
+        db.prepare("DELETE FROM telegram_pairings WHERE approved_at IS NULL AND created_at <= ?").run(
+          now - ISSUE_WINDOW_MS,
+        )
+        const issued = (
+          db
+            .query(
+              "SELECT COUNT(*) AS n FROM telegram_pairings WHERE bot_id = ? AND user_id = ? AND approved_at IS NULL",
+            )
+            .get(input.botId, input.userId) as { n: number }
+        ).n
+        if (issued >= MAX_PER_USER) return null
         const count = (
           db
-            .query("SELECT COUNT(*) AS n FROM telegram_pairings WHERE bot_id = ? AND approved_at IS NULL")
-            .get(input.botId) as { n: number }
+            .query(
+              "SELECT COUNT(*) AS n FROM telegram_pairings WHERE bot_id = ? AND approved_at IS NULL AND expires_at > ?",
+            )
+            .get(input.botId, now) as { n: number }
         ).n
-        if (count >= MAX_PENDING) return null
+        if (count >= MAX_PENDING)
+          db.prepare(
+            "UPDATE telegram_pairings SET expires_at = ? WHERE code IN (SELECT code FROM telegram_pairings WHERE bot_id = ? AND approved_at IS NULL AND expires_at > ? ORDER BY created_at, rowid LIMIT ?)",
+          ).run(now, input.botId, now, count - MAX_PENDING + 1)
         const code = newCode()
         db.prepare(
           "INSERT INTO telegram_pairings (code, bot_id, user_id, chat_id, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         ).run(code, input.botId, input.userId, input.chatId, input.name, now, now + PAIRING_TTL_MS)
+        db.prepare(
+          "DELETE FROM telegram_pairings WHERE code IN (SELECT code FROM telegram_pairings WHERE approved_at IS NULL AND expires_at <= ? ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?)",
+        ).run(now, MAX_KEPT)
         return {
           pairing: toPairing(db.query("SELECT * FROM telegram_pairings WHERE code = ?").get(code) as PairingRow),
           created: true,

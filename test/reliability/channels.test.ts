@@ -3,6 +3,8 @@
  * strangers who try to use up the pairing codes. Each runs the real gateway against the fake Bot API.
  */
 import { expect, test } from "bun:test"
+import { open } from "../../src/store/db.ts"
+import { createTelegramStore, MAX_PENDING, MAX_PER_USER, PAIRING_TTL_MS } from "../../src/store/telegram.ts"
 import { FakeTelegram } from "../fake/telegram.ts"
 import { spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
@@ -45,3 +47,62 @@ test("a Bot API that answers getUpdates at once is polled at most a few times a 
   expect(await gw.stop()).toBe(0)
   fake.stop()
 }, 30_000)
+
+const codeOf = (fake: FakeTelegram, user: number) =>
+  fake
+    .chat(user)
+    .map((message) => message.text.match(/approve ([A-Z0-9]{8})/)?.[1])
+    .find(Boolean)
+
+test("50 strangers do not use up the pairing codes: the 51st gets one and the oldest gives way", async () => {
+  const fake = await FakeTelegram.start()
+  await using ws = await workspace({ config: telegramConfig(fake, { pairing: true }) })
+  await using gw = await spawnGateway(ws.path)
+  const strangers = Array.from({ length: MAX_PENDING }, (_, index) => 9000 + index)
+  for (const user of strangers) fake.text(user, "let me in")
+  await fake.waitFor(() => strangers.every((user) => codeOf(fake, user)), 20_000, "50 codes")
+  const first = codeOf(fake, strangers[0]!)!
+
+  // On 30143f8 the 51st got nothing for up to an hour.
+  const friend = 7777
+  fake.text(friend, "hi, it's me")
+  await fake.waitFor(() => codeOf(fake, friend), 10_000, "a code for the 51st user")
+  const offer = fake.chat(friend)[0]!.text
+  expect(offer).toContain(`expires in ${PAIRING_TTL_MS / 60_000} minutes`)
+  const listed = (await (await gw.api("/telegram/pairings")).json()) as { pairings: { code: string }[] }
+  expect(listed.pairings.length).toBe(MAX_PENDING)
+  expect(listed.pairings.some((pairing) => pairing.code === first)).toBe(false)
+  expect((await gw.api(`/telegram/pairings/${first}/approve`, { method: "POST" })).status).toBe(404)
+  expect((await gw.api(`/telegram/pairings/${codeOf(fake, friend)}/approve`, { method: "POST" })).status).toBe(200)
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 40_000)
+
+test("pairing codes: one open per user, a few per user an hour, unapproved ones expire", () => {
+  const db = open(":memory:")
+  const store = createTelegramStore(db)
+  const ask = (userId: number) => store.pairingFor({ botId: "1", userId, chatId: userId, name: `u${userId}` })
+  const mine = ask(1)!
+  expect(mine.created).toBe(true)
+  expect(mine.pairing.expiresAt - mine.pairing.createdAt).toBe(PAIRING_TTL_MS)
+  // Asking again while the code is open gives the same code.
+  expect(ask(1)).toMatchObject({ created: false, pairing: { code: mine.pairing.code } })
+  // User 1 is pushed out by newer strangers and asks again: at most MAX_PER_USER codes in the hour.
+  let next = 100
+  const issued = [mine.pairing.code]
+  for (;;) {
+    for (let index = 0; index < MAX_PENDING; index++) ask(next++)
+    const again = ask(1)
+    if (!again) break
+    expect(again.created).toBe(true)
+    issued.push(again.pairing.code)
+  }
+  expect(issued.length).toBe(MAX_PER_USER)
+  expect(new Set(issued).size).toBe(MAX_PER_USER)
+  for (const code of issued) expect(store.approve(code)).toBeNull()
+  // Everyone else still gets codes.
+  expect(ask(next++)?.created).toBe(true)
+  const open_ = store.list().filter((pairing) => pairing.approvedAt === null)
+  expect(open_.length).toBe(MAX_PENDING)
+  db.close()
+})

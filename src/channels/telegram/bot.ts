@@ -160,7 +160,10 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
         "",
         `This bot is private. To get access, ask its owner to run:\n\n<code>drost telegram approve ${result.pairing.code}</code>\n\nThe code works once and expires in ${minutes || Math.round(PAIRING_TTL_MS / 60_000)} minutes.`,
       )
-    } else if (!result) log.warn("too many open pairing codes; not issuing another", { user: from.id })
+    } else if (!result)
+      log.warn("this user was issued the most pairing codes allowed in an hour; not issuing another", {
+        user: from.id,
+      })
     done([updateId])
   }
 
