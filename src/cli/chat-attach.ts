@@ -196,7 +196,7 @@ export async function attachChat(options: AttachOptions): Promise<number> {
 
   const commands: Record<string, (arg: string) => Promise<string | "quit">> = {
     help: async () =>
-      "/new · /sessions · /session <id> · /status · /providers · /provider <id> · /tools · /abort · /restart · /quit (detach; the gateway keeps running)",
+      "/new · /sessions · /session <id> · /status · /providers · /provider <id> · /tools · /stop (or /abort) · /restart · /quit (detach; the gateway keeps running)",
     quit: async () => "quit",
     new: async () => {
       session = await create()
@@ -234,6 +234,7 @@ export async function attachChat(options: AttachOptions): Promise<number> {
       (await call<{ aborted: boolean }>("POST", `/sessions/${session.id}/abort`)).aborted
         ? "aborted"
         : "no turn was running",
+    stop: async () => await commands.abort!(""),
     restart: async () => JSON.stringify(await call("POST", "/runtime/restart", {})),
   }
 
@@ -272,6 +273,8 @@ export async function attachChat(options: AttachOptions): Promise<number> {
   }
 
   let failures = 0
+  let turns: Promise<void> = Promise.resolve()
+  let quit = false
   if (interactive) rl.prompt()
   for await (const line of rl) {
     const input = line.trim()
@@ -281,17 +284,32 @@ export async function attachChat(options: AttachOptions): Promise<number> {
       const reply = command
         ? await command(rest.join(" ")).catch((error: Error) => red(error.message))
         : `unknown command /${name}; /help lists them`
-      if (reply === "quit") break
+      if (reply === "quit") {
+        quit = true
+        break
+      }
       out.write(`${reply}\n`)
     } else if (input) {
-      const ok = await turn(input).catch((error: Error) => {
-        out.write(`${red(error.message)}\n`)
-        return false
-      })
-      if (!ok) failures++
+      const run = () =>
+        turn(input)
+          .catch((error: Error) => {
+            out.write(`${red(error.message)}\n`)
+            return false
+          })
+          .then((ok) => {
+            if (!ok) failures++
+            if (interactive) rl.prompt()
+          })
+      // At a terminal the next line is read while the turn runs, so /stop and /status answer at once;
+      // turns still go one after another. A script's lines stay strictly sequential.
+      if (interactive) turns = turns.then(run)
+      else await run()
     }
-    if (interactive) rl.prompt()
+    // After a message the prompt comes back with its answer (lines typed meanwhile are still read).
+    if (interactive && (!input || input.startsWith("/"))) rl.prompt()
   }
+  // Input ended (a script): its turns finish first. /quit detaches at once (the gateway keeps them).
+  if (!quit) await turns
   watch.abort()
   rl.close()
   if (interactive) out.write(dim("Detached; the gateway keeps running.\n"))

@@ -1,11 +1,12 @@
 /**
  * The terminal chat: a readline prompt over the sessions service. Streams the answer as it arrives,
  * shows tool activity in one compact line per call, and hands slash commands to the shared dispatcher.
- * Ctrl-C aborts a running turn; at the prompt it leaves the chat.
+ * Ctrl-C or /stop aborts a running turn (commands never wait behind it); at the prompt Ctrl-C leaves.
  */
 import { createInterface } from "node:readline"
 import { ToolEvent, TurnEvent } from "../agent/events.ts"
 import { ApprovalEvent } from "../approval/events.ts"
+import { lanePolicy } from "../core/continuity-config.ts"
 import { Msg } from "../core/message.ts"
 import { dispatch } from "../gateway/commands.ts"
 import type { Gateway } from "../gateway/gateway.ts"
@@ -105,30 +106,46 @@ export function runChat(gw: Gateway): Promise<"quit"> {
     })
     rl.on("close", leave)
 
-    // Lines typed while a turn runs wait their turn; the prompt stays live so Ctrl-C still reaches us.
+    // Commands run at once, even while a turn runs (/stop, /status). Messages typed while a turn runs
+    // wait their turn here with orchestration `queue`; with `interrupt` or `collect` they reach the
+    // busy session at once and its mode decides. The prompt stays live so Ctrl-C still reaches us.
     const pending: string[] = []
-    const handle = async (input: string) => {
-      const reply = await dispatch(gw, { channel: "terminal", sessionId, setSession: (id) => (sessionId = id) }, input)
-      if (reply) {
-        out.write(`${reply.text}\n`)
-        if (reply.quit) leave()
-        return
-      }
+    const mode = () => lanePolicy(gw.config.orchestration, "terminal").mode
+    let outstanding = 0
+    const ask = async (input: string) => {
+      outstanding++
       busy = true
-      out.write(cyan("drost › "))
       try {
-        const result = await gw.sessions.prompt({ sessionId, text: input, source: "terminal" }).done
-        if (result.status !== "completed") out.write(`\n${red(`[turn ${result.status}: ${result.reason}]`)}`)
-        out.write("\n")
+        const accepted = gw.sessions.prompt({ sessionId, text: input, source: "terminal" })
+        const result = await accepted.done
+        // Collected into another message's turn, or superseded by a newer one: that one answers.
+        const answered = result.turnId !== accepted.turn.id || result.reason?.startsWith("superseded")
+        if (!answered && result.status !== "completed")
+          out.write(`\n${red(`[turn ${result.status}: ${result.reason}]`)}`)
+        if (!answered) out.write("\n")
       } catch (error) {
         out.write(`${red(error instanceof Error ? error.message : String(error))}\n`)
       } finally {
-        busy = false
+        busy = --outstanding > 0
       }
+    }
+    const command = async (input: string) => {
+      const reply = await dispatch(gw, { channel: "terminal", sessionId, setSession: (id) => (sessionId = id) }, input)
+      if (!reply) return false
+      out.write(`${busy ? "\n" : ""}${reply.text}\n`)
+      if (reply.quit) leave()
+      return true
+    }
+    const handle = async (input: string) => {
+      if (await command(input)) return
+      out.write(cyan("drost › "))
+      await ask(input)
     }
     let draining = false
     rl.on("line", async (line) => {
       const input = line.trim()
+      if (input.startsWith("/") && draining && (await command(input))) return
+      if (input && draining && mode() !== "queue") return void ask(input)
       if (input) pending.push(input)
       if (draining) return
       draining = true

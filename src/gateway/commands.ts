@@ -187,6 +187,15 @@ export const COMMANDS: Record<string, Command> = {
       return { text: `${result.isError ? "error: " : ""}${result.output}` }
     },
   },
+  stop: {
+    usage: "/stop",
+    help: "Stop this session's running turn (waiting messages still run)",
+    run(gw, ctx) {
+      if (!ctx.sessionId || !gw.sessions.abort(ctx.sessionId, `aborted by user (/stop in ${ctx.channel})`))
+        return { text: "no turn is running" }
+      return { text: "stopped the running turn" }
+    },
+  },
   restart: {
     usage: "/restart",
     help: "Restart the gateway (sessions are kept)",

@@ -6,9 +6,10 @@ import { expect, test } from "bun:test"
 import { open } from "../../src/store/db.ts"
 import { createTelegramStore, MAX_PENDING, MAX_PER_USER, PAIRING_TTL_MS } from "../../src/store/telegram.ts"
 import { FakeTelegram } from "../fake/telegram.ts"
-import { spawnGateway } from "../lib/gateway.ts"
+import { demoConfig } from "../lib/config.ts"
+import { ENTRY, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
-import { OWNER, telegramConfig } from "../channels/helpers.ts"
+import { OWNER, telegramConfig, waitEvent } from "../channels/helpers.ts"
 
 /** getUpdates calls the fake saw during the next `ms` (a measuring window, not a wait for an event). */
 async function pollsDuring(fake: FakeTelegram, ms: number): Promise<number> {
@@ -106,3 +107,101 @@ test("pairing codes: one open per user, a few per user an hour, unapproved ones 
   expect(open_.length).toBe(MAX_PENDING)
   db.close()
 })
+
+/** A demo provider that says one word a second: a turn that runs for minutes unless stopped. */
+const RUNAWAY = { delayMs: 1000 }
+
+test("from the phone: commands answer while a turn runs, and /stop ends the runaway turn", async () => {
+  const fake = await FakeTelegram.start()
+  await using ws = await workspace({ config: telegramConfig(fake, {}, RUNAWAY) })
+  await using gw = await spawnGateway(ws.path)
+  fake.text(OWNER, "tell me everything")
+  await waitEvent(ws, "session.turn.started")
+  // On 30143f8 both commands waited behind the turn (minutes).
+  fake.text(OWNER, "/status")
+  const status = await fake.waitFor(
+    () => fake.chat(OWNER).find((message) => message.text.startsWith("state:")),
+    10_000,
+    "/status during the turn",
+  )
+  expect(status.text).toContain("running turns: 1")
+  fake.text(OWNER, "/stop")
+  await fake.waitFor(
+    () => fake.chat(OWNER).find((message) => message.text === "stopped the running turn"),
+    10_000,
+    "/stop answered",
+  )
+  const failed = await waitEvent(ws, "session.turn.failed")
+  expect(String(failed.data.reason)).toStartWith("aborted by user (/stop in telegram)")
+  await fake.waitFor(
+    () => fake.chat(OWNER).find((message) => message.text.endsWith("⏹ Stopped.")),
+    10_000,
+    "the stopped answer",
+  )
+  fake.text(OWNER, "/stop")
+  await fake.waitFor(
+    () => fake.chat(OWNER).find((message) => message.text === "no turn is running"),
+    10_000,
+    "/stop with nothing running",
+  )
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 40_000)
+
+test("orchestration interrupt reaches Telegram: a newer message stops the running turn and runs next", async () => {
+  const fake = await FakeTelegram.start()
+  const config = telegramConfig(fake, {}, RUNAWAY, { orchestration: { channels: { telegram: { mode: "interrupt" } } } })
+  await using ws = await workspace({ config })
+  await using gw = await spawnGateway(ws.path)
+  fake.text(OWNER, "first question")
+  const first = await waitEvent(ws, "session.turn.started")
+  fake.text(OWNER, "no wait, second question")
+  const interrupted = await waitEvent(ws, "session.turn.interrupted")
+  expect(interrupted.data.turnId).toBe(first.data.turnId)
+  expect(String(interrupted.data.reason)).toStartWith("interrupted: a newer message arrived")
+  await waitEvent(ws, "session.turn.started", (data) => data.turnId !== first.data.turnId)
+  await fake.waitFor(
+    () => fake.chat(OWNER).find((message) => message.text.endsWith("⏹ Stopped: a newer message arrived.")),
+    10_000,
+    "the interrupted answer",
+  )
+  fake.text(OWNER, "/stop")
+  await fake.waitFor(
+    () => fake.chat(OWNER).find((message) => message.text === "stopped the running turn"),
+    10_000,
+    "/stop",
+  )
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 40_000)
+
+test("the terminal chat: /stop during a turn answers at once and aborts it", async () => {
+  await using ws = await workspace({ config: demoConfig({}, RUNAWAY) })
+  let screen = ""
+  const decoder = new TextDecoder()
+  const proc = Bun.spawn([process.execPath, ENTRY, "start"], {
+    cwd: ws.path,
+    env: { ...process.env, NO_COLOR: "1", TERM: "xterm" },
+    terminal: { cols: 160, rows: 50, data: (_term, data) => (screen += decoder.decode(data)) },
+  })
+  const see = async (text: string, ms = 10_000) => {
+    const deadline = Date.now() + ms
+    while (!screen.includes(text)) {
+      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`did not see ${text} on screen:\n${screen}`)
+      await Bun.sleep(20) // polling another process's screen: there is no event to wait on
+    }
+  }
+  try {
+    await see("you ›")
+    proc.terminal!.write("tell me everything\r")
+    await see("drost ›")
+    proc.terminal!.write("/stop\r")
+    // On 30143f8 the line waited behind the turn (a minute of words).
+    await see("stopped the running turn")
+    await see("[turn failed: aborted by user (/stop in terminal)]")
+    proc.terminal!.write("/quit\r")
+    expect(await proc.exited).toBe(0)
+  } finally {
+    proc.kill("SIGKILL")
+  }
+}, 30_000)

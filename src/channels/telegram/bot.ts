@@ -1,7 +1,8 @@
 /**
  * One Telegram bot attached to the gateway: grammY with @grammyjs/runner (concurrent across chats,
  * `sequentialize`d within a chat), the store-backed poller, access control and pairing, chat → session
- * mapping, the shared slash commands, streamed replies, media and albums.
+ * mapping, the shared slash commands (/stop aborts the running turn), streamed replies, media and albums.
+ * Commands skip the chat's lane (like approval presses), so /stop reaches a running turn.
  *
  * An update is marked handled in the same transaction that makes its user message durable (or after
  * its answer was sent, for commands and refusals), so after a crash nothing is handled twice and
@@ -12,6 +13,7 @@ import type { Message, Update, UserFromGetMe } from "grammy/types"
 import { createConcurrentSink, createRunner, createSource, type RunnerHandle, sequentialize } from "@grammyjs/runner"
 import type { Accepted } from "../../agent/session.ts"
 import type { TelegramConfig } from "../../core/channel-config.ts"
+import { lanePolicy } from "../../core/continuity-config.ts"
 import { DrostError } from "../../core/error.ts"
 import { COMMANDS, dispatch } from "../../gateway/commands.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
@@ -98,7 +100,14 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     return session.id
   }
 
-  /** Make the message durable (and the updates handled) in one transaction, then stream the answer. */
+  /** Answers being streamed; stop() lets them finish within its grace period. */
+  const replies = new Set<Promise<void>>()
+
+  /**
+   * Make the message durable (and the updates handled) in one transaction, then stream the answer.
+   * With orchestration `interrupt` or `collect` the answer streams without holding the chat's lane,
+   * so the next message reaches the session while this turn runs and the session's mode decides.
+   */
   const converse = async (
     message: Message,
     updateIds: number[],
@@ -113,16 +122,28 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
         store.done(botId, updateIds)
         return accepted
       })
-    await streamReply(
-      { api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo },
-      sessionId,
-      accept,
-    ).catch(async (error: unknown) => {
+    let reply: Promise<void>
+    try {
+      reply = streamReply(
+        { api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo },
+        sessionId,
+        accept,
+      )
+    } catch (error) {
       // Stopping: the update stays in the inbox and is handled after the restart. A full queue: say so.
       if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
       await send(message.chat.id, `⚠️ ${error.message}`)
-      done(updateIds)
-    })
+      return done(updateIds)
+    }
+    // queue: the lane holds the chat's next message until this answer is sent, so a crash leaves it in
+    // the inbox (handled after the restart) rather than as a queued turn. interrupt and collect need
+    // the next message to reach the busy session.
+    if (lanePolicy(gw.config.orchestration, "telegram").mode === "queue") return await reply
+    const tracked = reply.catch((error) =>
+      log.error("streaming an answer failed", { chat: message.chat.id, error: String(error) }),
+    )
+    replies.add(tracked)
+    void tracked.finally(() => replies.delete(tracked))
   }
 
   const runAlbum = async (album: Album) => {
@@ -248,6 +269,14 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     done,
   })
   bot.use(buttons.middleware)
+  // Commands too (/stop, /status): they must not queue behind the turn they are about.
+  bot.use(async (ctx, next) => {
+    const message = ctx.update.message
+    if (!message?.text?.includes("/")) return await next()
+    const verdict = judge(access, message)
+    if (verdict.kind !== "allow" || !verdict.text.startsWith("/")) return await next()
+    if (!(await command(message, ctx.update.update_id, verdict.text))) await next()
+  })
   bot.use(sequentialize((ctx) => (ctx.chat ? String(ctx.chat.id) : undefined)))
   bot.use((ctx) => {
     const chatId = ctx.chat?.id ?? 0
@@ -323,7 +352,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
       albums.clear()
       await runner?.stop()
       poller?.close()
-      const pending = Promise.allSettled([...lanes.values()])
+      const pending = Promise.allSettled([...lanes.values(), ...replies])
       await Promise.race([pending, Bun.sleep(graceMs)])
       await Promise.race([booting, Bun.sleep(100)])
       health(null)

@@ -194,10 +194,18 @@ export function streamReply(deps: ReplyDeps, sessionId: string, accept: () => Ac
     if (result.turnId !== turnId) return
     // Superseded by a newer message (orchestration "interrupt"): the newer turn answers.
     if (result.status === "failed" && result.reason?.startsWith("superseded")) return
+    // Stopped on purpose (/stop, or a newer message in orchestration "interrupt"): keep what was said.
+    const stopped = result.reason?.startsWith("aborted by user")
+      ? "⏹ Stopped."
+      : result.reason?.startsWith("interrupted: a newer message")
+        ? "⏹ Stopped: a newer message arrived."
+        : null
     const chunks =
       result.status === "completed"
         ? pack(finalBlocks(items.length ? items : [{ kind: "text", text: result.text }]))
-        : [failureChunk(result)]
+        : stopped
+          ? pack([...finalBlocks(items), { html: `<i>${stopped}</i>`, text: stopped }])
+          : [failureChunk(result)]
     const final = chunks.length ? chunks : [{ html: "<i>(no answer)</i>", text: "(no answer)" }]
     for (const [index, chunk] of final.entries()) await deliver(chunk, index === 0 ? messageId : null)
   }
