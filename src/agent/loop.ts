@@ -12,7 +12,11 @@ import type { ToolRegistry, ToolResult } from "../tool/registry.ts"
 export interface LoopLimits {
   maxSteps: number
   maxToolCalls: number
+  /** The whole turn, model calls and tools together (default 30 minutes): every turn ends. */
+  turnTimeoutMs?: number
 }
+
+export const DEFAULT_TURN_TIMEOUT_MS = 1_800_000
 
 /** `provider`/`model` name the candidate that actually served the step when a router failed over. */
 export type LoopEvent =
@@ -39,6 +43,8 @@ export type LoopEvent =
       status?: number
       cooldownMs: number
       latencyMs: number
+      /** The same provider is tried again after this pause (a retry rather than a failover). */
+      retryInMs?: number
     }
   /** Text already streamed in this step is void (its provider failed); channels must drop it. */
   | { type: "discard"; step: number; chars: number; reason: string }
@@ -77,14 +83,42 @@ function parseArgs(raw: string): unknown {
   }
 }
 
+/**
+ * The calls of one step that get a result: those within the turn's tool-call budget, or, with the
+ * budget spent, the first one (its result says so); the rest are dropped unrun and unstored, so a
+ * model asking for 10,000 calls costs 50 results, not 10,000 (2.3 MB a turn in the audit).
+ */
+function admit(calls: ToolCallPart[], used: number, max: number): { kept: ToolCallPart[]; dropped: number } {
+  const kept = calls.slice(0, Math.max(1, max - used))
+  return { kept, dropped: calls.length - kept.length }
+}
+
 export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
+  const turnMs = input.limits.turnTimeoutMs ?? DEFAULT_TURN_TIMEOUT_MS
+  const deadline = new AbortController()
+  const timer = setTimeout(
+    () =>
+      deadline.abort(
+        `turn deadline: the turn did not finish within ${turnMs} ms (agent.turnTimeoutMs); what it had done is kept`,
+      ),
+    turnMs,
+  )
+  try {
+    return await steps({ ...input, signal: AbortSignal.any([input.signal, deadline.signal]) }, deadline.signal)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function steps(input: LoopInput, deadline: AbortSignal): Promise<LoopOutcome> {
   const messages = [...input.history]
   let usage = zeroUsage()
   let toolCalls = 0
   let lastText = ""
   const outcome = (status: LoopOutcome["status"], reason: string | null, steps: number): LoopOutcome => ({
-    status,
-    reason,
+    // Our own deadline is a failure of the turn, not someone stopping it.
+    status: status === "aborted" && deadline.aborted ? "failed" : status,
+    reason: status === "aborted" && deadline.aborted ? String(deadline.reason) : reason,
     text: lastText,
     usage,
     steps,
@@ -134,7 +168,10 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
               type: "discard",
               step,
               chars: text.length,
-              reason: `${event.provider} failed (${event.kind}); retrying on the next provider`,
+              reason:
+                event.retryInMs !== undefined
+                  ? `${event.provider} failed (${event.kind}); retrying it in ${event.retryInMs} ms`
+                  : `${event.provider} failed (${event.kind}); retrying on the next provider`,
             })
           text = ""
           reasoning = ""
@@ -152,10 +189,11 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
     const latencyMs = Math.round((performance.now() - started) * 100) / 100
     usage = addUsage(usage, stepUsage)
 
+    const { kept, dropped } = admit(calls, toolCalls, input.limits.maxToolCalls)
     const parts: Part[] = [
       ...(reasoning ? [{ type: "reasoning" as const, text: reasoning }] : []),
       ...(text ? [{ type: "text" as const, text }] : []),
-      ...(terminal.type === "done" ? calls : []),
+      ...(terminal.type === "done" ? kept : []),
     ]
     if (text) lastText = text
 
@@ -171,10 +209,10 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
     input.emit({ type: "response", step, usage: stepUsage, latencyMs, stop: terminal.stop, ...served })
     if (parts.length) input.persist({ role: "assistant", parts, usage: stepUsage, provider: served?.provider })
     messages.push({ role: "assistant", parts })
-    if (calls.length === 0) return outcome("completed", null, step)
+    if (kept.length === 0) return outcome("completed", null, step)
 
     const results = await Promise.all(
-      calls.map(async (call): Promise<ToolResultPart> => {
+      kept.map(async (call): Promise<ToolResultPart> => {
         input.emit({ type: "tool-start", call })
         toolCalls++
         const result: ToolResult =
@@ -199,6 +237,11 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
         return { type: "tool-result", callId: call.id, name: call.name, output: result.output, isError: result.isError }
       }),
     )
+    if (dropped > 0) {
+      // The count is stored with what ran, and the model learns its other calls never happened.
+      const last = results[results.length - 1]!
+      last.output = `${last.output}\n\n[${dropped} more tool calls in this step were dropped unrun: the budget is ${input.limits.maxToolCalls} tool calls per turn]`
+    }
     input.persist({ role: "tool", parts: results })
     messages.push({ role: "tool", parts: results })
     if (input.signal.aborted) return outcome("aborted", String(input.signal.reason ?? "aborted"), step)

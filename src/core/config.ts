@@ -51,7 +51,10 @@ export const Profile = Type.Object(
       }),
     ),
     timeoutMs: Type.Optional(
-      Type.Integer({ minimum: 1, description: "Hard cap on one model call, start to finish (default: none)" }),
+      Type.Integer({
+        minimum: 1,
+        description: "Hard cap on one model call, start to finish (default 600000: 10 minutes)",
+      }),
     ),
     connectTimeoutMs: Type.Optional(
       Type.Integer({ minimum: 1, description: "Until response headers arrive (default 15000)" }),
@@ -111,6 +114,28 @@ export const Failover = Type.Object(
         closed,
       ),
     ),
+    retry: Type.Optional(
+      Type.Partial(
+        Type.Object({
+          attempts: Type.Integer({
+            minimum: 0,
+            maximum: 10,
+            description:
+              "Extra tries on the same provider after a 429, 5xx, connection failure or broken stream, before failing over (default 2; 0: none)",
+          }),
+          baseMs: Type.Integer({
+            minimum: 0,
+            description: "Backoff before the first retry (default 500); doubles each time, with jitter",
+          }),
+          maxDelayMs: Type.Integer({
+            minimum: 0,
+            description:
+              "Longest wait before a retry, Retry-After included (default 10000); a longer Retry-After fails over (or fails) at once",
+          }),
+        }),
+        closed,
+      ),
+    ),
   },
   closed,
 )
@@ -122,6 +147,12 @@ export const Agent = Type.Object(
     maxToolCalls: Type.Integer({ minimum: 1, default: 50, description: "Tool calls allowed per turn" }),
     maxSteps: Type.Integer({ minimum: 1, default: 24, description: "Model calls allowed per turn" }),
     toolTimeoutMs: Type.Integer({ minimum: 1, default: 60_000 }),
+    turnTimeoutMs: Type.Integer({
+      minimum: 1,
+      default: 1_800_000,
+      description:
+        "Hard cap on one turn, model calls and tools together (default 1800000: 30 minutes); past it the turn fails and its session's lane is free",
+    }),
     toolOutputLimit: Type.Integer({
       minimum: 256,
       default: 32_000,

@@ -26,7 +26,8 @@ export type StopReason = "stop" | "tool_calls" | "length" | "aborted"
  * (connect, first token or stream idle), `network` (refused, reset before a response), `stream` (the
  * response broke or was malformed mid-stream) fail over to the next candidate; `invalid` (other
  * 4xx: the request itself is wrong) and `aborted` never do. `unavailable` and `unknown` are kept for
- * adapters that cannot tell.
+ * adapters that cannot tell. `overload` is a deadline missed because our own event loop was blocked
+ * (the provider may have answered in time): it never cools the provider down nor fails over.
  */
 export type FailureKind =
   | "auth"
@@ -37,6 +38,7 @@ export type FailureKind =
   | "stream"
   | "unavailable"
   | "invalid"
+  | "overload"
   | "aborted"
   | "unknown"
 
@@ -62,6 +64,8 @@ export type StreamEvent =
       status?: number
       cooldownMs: number
       partial: boolean
+      /** Set when the router tries the same provider again after this pause (a retry, not a failover). */
+      retryInMs?: number
     }
 
 export interface Provider {

@@ -30,6 +30,7 @@ import { type Continuity, createContinuity } from "./continuity.ts"
 import { lanePolicy } from "../core/continuity-config.ts"
 import { type Approvals, createApprovals } from "../approval/service.ts"
 import { toolsConfig } from "../tool/toolset.ts"
+import { registerSecrets } from "./secrets.ts"
 
 export type State = "starting" | "running" | "degraded" | "stopping" | "stopped"
 
@@ -74,6 +75,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   for (const dir of ["memory", "tools", "prompts"]) mkdirSync(join(config.workspaceDir, dir), { recursive: true })
   const lock: Lock | null = options.lock === false ? null : acquire(config.stateDir)
   const cleanup: (() => void)[] = []
+  // Exact credential values, redacted wherever redaction applies (logs, events.jsonl, stored errors).
+  registerSecrets(config)
   try {
     const db = open(Flag.db() ?? join(config.stateDir, "drost.db"))
     cleanup.push(() => db.close())
@@ -151,7 +154,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       systemPrompt: async () => continuity.context.system().text,
       window: continuity.window,
       lane: (source) => lanePolicy(config.orchestration, source),
-      limits: () => ({ maxSteps: config.agent.maxSteps, maxToolCalls: config.agent.maxToolCalls }),
+      limits: () => ({
+        maxSteps: config.agent.maxSteps,
+        maxToolCalls: config.agent.maxToolCalls,
+        turnTimeoutMs: config.agent.turnTimeoutMs,
+      }),
       workspace: {
         root: config.workspaceDir,
         tools: join(config.workspaceDir, "tools"),

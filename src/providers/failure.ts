@@ -4,7 +4,7 @@
  */
 import type { FailureKind, StreamEvent } from "../core/provider.ts"
 import { TimeoutError } from "./guard.ts"
-import { StreamPayloadError } from "./sse.ts"
+import { StreamPayloadError, UnexpectedBodyError } from "./sse.ts"
 import { redactText } from "../util/redact.ts"
 
 type ErrorEvent = Extract<StreamEvent, { type: "error" }>
@@ -57,7 +57,8 @@ function clean(message: string): string {
  * connection.
  */
 export function classify(error: unknown, signal: AbortSignal, opened: boolean): ErrorEvent {
-  if (error instanceof TimeoutError) return { type: "error", kind: "timeout", message: error.message }
+  if (error instanceof TimeoutError)
+    return { type: "error", kind: error.local ? "overload" : "timeout", message: error.message }
   if (signal.aborted) return { type: "error", kind: "aborted", message: String(signal.reason ?? "aborted") }
   const http = (typeof error === "object" && error !== null ? error : {}) as HttpLike
   const text = clean(http.message ?? String(error))
@@ -70,6 +71,7 @@ export function classify(error: unknown, signal: AbortSignal, opened: boolean): 
     }
     return event
   }
+  if (error instanceof UnexpectedBodyError) return { type: "error", kind: "stream", message: text }
   const name = http.name ?? ""
   if (name.includes("Timeout")) return { type: "error", kind: "timeout", message: text }
   // An error event inside an otherwise healthy stream (`data: {"error":…}` / `event: error`).

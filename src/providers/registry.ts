@@ -9,6 +9,7 @@ import type { CredentialResolver } from "./credential.ts"
 import { createDemoProvider } from "./demo.ts"
 import { createChatProvider } from "./openai-chat.ts"
 import { createResponsesProvider } from "./openai-responses.ts"
+import { Secrets } from "../util/redact.ts"
 
 export interface ProviderDeps {
   /** Resolve a credential (auth profile or env) for a profile; null when none is configured. */
@@ -48,11 +49,24 @@ const factories: Partial<Record<Profile["kind"], Factory>> = {
 
 export class UnsupportedProvider extends Error {}
 
+/**
+ * Every credential an adapter resolves is registered for exact-value redaction before the request is
+ * sent, so a provider echoing it in an error (whatever its shape) never lands in a store, log or
+ * answer; a key changed with `drost auth` replaces the old one in the registry on the next call.
+ */
+function registering(resolve: CredentialResolver): CredentialResolver {
+  return (profile) => {
+    const credential = resolve(profile)
+    Secrets.set(`provider:${profile.id}`, [credential?.value])
+    return credential
+  }
+}
+
 export function createProvider(profile: Profile, deps: ProviderDeps = {}): Provider {
   const factory = factories[profile.kind]
   if (!factory)
     throw new UnsupportedProvider(
       `provider kind "${profile.kind}" (profile "${profile.id}") is not available in this build`,
     )
-  return factory(profile, deps)
+  return factory(profile, deps.credential ? { ...deps, credential: registering(deps.credential) } : deps)
 }

@@ -1,20 +1,27 @@
 /**
- * Failover. `route(primary)` is a Provider that tries the session's provider, then the configured
- * fallbacks, skipping those cooling down after a recent failure (they are still tried, soonest
+ * Retries and failover. `route(primary)` is a Provider that tries the session's provider (again,
+ * after a jittered backoff or the Retry-After it asked for, on a 429, 5xx, reset or broken stream:
+ * retry.ts), then the configured fallbacks, skipping those cooling down after a recent failure (they are still tried, soonest
  * expiry first, when nothing healthy is left). Retrying and failover live here and only here: the
  * adapters make exactly one request and classify its failure.
  *
- * Every attempt is announced with an `attempt` event; a failed candidate yields `attempt-failed`,
- * which tells the loop to void what that candidate streamed so channels never show text twice.
+ * Every attempt is announced with an `attempt` event; a failed one yields `attempt-failed` (with
+ * `retryInMs` when the same provider is tried again), which tells the loop to void what it streamed so
+ * channels never show text twice. An `overload` failure (our own loop missed the deadline) is retried
+ * but never cools the provider down, never fails over and is not counted in its failures.
  */
 import type { FailoverConfig } from "../core/config.ts"
 import type { ChatRequest, Provider, StreamEvent } from "../core/provider.ts"
+import { redactText } from "../util/redact.ts"
 import { type Cooldown, Cooldowns, cooldownFor, FAILS_OVER } from "./cooldown.ts"
+import { pause, retryDelay, retryPolicy } from "./retry.ts"
 
 export interface RouterOptions {
   providers: Map<string, Provider>
   failover: () => FailoverConfig
   now?: () => number
+  /** Jitter source for retry backoff (tests pin it). */
+  random?: () => number
 }
 
 export interface RouteStats {
@@ -28,6 +35,7 @@ export type Router = ReturnType<typeof createRouter>
 
 export function createRouter(options: RouterOptions) {
   const now = options.now ?? Date.now
+  const random = options.random ?? Math.random
   const cooldowns = new Cooldowns(now)
   const stats = new Map<string, RouteStats>()
   const statsOf = (id: string) => {
@@ -58,52 +66,74 @@ export function createRouter(options: RouterOptions) {
       yield { type: "error", kind: "unavailable", message: `provider "${primary}" is not available` }
       return
     }
+    const retry = retryPolicy(options.failover())
     const failures: string[] = []
+    let attempt = 0
     for (const [index, id] of order.entries()) {
       const provider = options.providers.get(id)!
       const entry = statsOf(id)
-      entry.attempts++
-      yield { type: "attempt", provider: id, model: provider.model, attempt: index + 1 }
-      let partial = false
-      let terminal: Extract<StreamEvent, { type: "done" | "error" }> | null = null
-      try {
-        for await (const event of provider.stream(request, signal)) {
-          if (event.type === "done" || event.type === "error") {
-            terminal = event
-            break
+      for (let tries = 1; ; tries++) {
+        entry.attempts++
+        yield { type: "attempt", provider: id, model: provider.model, attempt: ++attempt }
+        let partial = false
+        let terminal: Extract<StreamEvent, { type: "done" | "error" }> | null = null
+        try {
+          for await (const event of provider.stream(request, signal)) {
+            if (event.type === "done" || event.type === "error") {
+              terminal = event
+              break
+            }
+            if (event.type === "text" || event.type === "tool-call") partial = true
+            yield event
           }
-          if (event.type === "text" || event.type === "tool-call") partial = true
-          yield event
+        } catch (error) {
+          const message = redactText(error instanceof Error ? error.message : String(error))
+          terminal = { type: "error", kind: "unknown", message }
         }
-      } catch (error) {
-        terminal = { type: "error", kind: "unknown", message: error instanceof Error ? error.message : String(error) }
-      }
-      terminal ??= { type: "error", kind: "stream", message: "the provider stream ended without a final event" }
-      if (terminal.type === "done") {
-        entry.lastOk = now()
-        cooldowns.clear(id)
-        yield terminal
-        return
-      }
-      entry.failures++
-      entry.lastError = { kind: terminal.kind, message: terminal.message, at: now() }
-      const ms = signal.aborted ? 0 : cooldownFor(options.failover(), terminal.kind, terminal.retryAfterMs)
-      cooldowns.set(id, { kind: terminal.kind, reason: terminal.message, status: terminal.status }, ms)
-      failures.push(`${id}: ${terminal.kind}: ${terminal.message}`)
-      const last = index === order.length - 1
-      if (signal.aborted || !FAILS_OVER.has(terminal.kind) || last) {
-        yield failures.length > 1 ? { ...terminal, message: `all providers failed (${failures.join("; ")})` } : terminal
-        return
-      }
-      yield {
-        type: "attempt-failed",
-        provider: id,
-        model: provider.model,
-        kind: terminal.kind,
-        message: terminal.message,
-        status: terminal.status,
-        cooldownMs: ms,
-        partial,
+        terminal ??= { type: "error", kind: "stream", message: "the provider stream ended without a final event" }
+        if (terminal.type === "done") {
+          entry.lastOk = now()
+          cooldowns.clear(id)
+          yield terminal
+          return
+        }
+        // A deadline missed because our own loop was blocked says nothing about the provider.
+        const ours = terminal.kind === "overload"
+        if (!ours) {
+          entry.failures++
+          entry.lastError = { kind: terminal.kind, message: terminal.message, at: now() }
+        }
+        const wait = signal.aborted ? null : retryDelay(retry, terminal.kind, tries, terminal.retryAfterMs, random)
+        const failed = {
+          type: "attempt-failed" as const,
+          provider: id,
+          model: provider.model,
+          kind: terminal.kind,
+          message: terminal.message,
+          status: terminal.status,
+          partial,
+        }
+        if (wait !== null) {
+          // The same provider again; what it streamed is void (the loop discards it, as on failover).
+          yield { ...failed, cooldownMs: 0, retryInMs: wait }
+          if (!(await pause(wait, signal))) {
+            yield { type: "error", kind: "aborted", message: String(signal.reason ?? "aborted") }
+            return
+          }
+          continue
+        }
+        const ms = signal.aborted || ours ? 0 : cooldownFor(options.failover(), terminal.kind, terminal.retryAfterMs)
+        cooldowns.set(id, { kind: terminal.kind, reason: terminal.message, status: terminal.status }, ms)
+        const tried = tries > 1 ? ` (${tries} tries)` : ""
+        failures.push(`${id}: ${terminal.kind}: ${terminal.message}${tried}`)
+        const last = index === order.length - 1
+        if (signal.aborted || ours || !FAILS_OVER.has(terminal.kind) || last) {
+          if (failures.length > 1) yield { ...terminal, message: `all providers failed (${failures.join("; ")})` }
+          else yield tries > 1 ? { ...terminal, message: `${terminal.message}${tried}` } : terminal
+          return
+        }
+        yield { ...failed, cooldownMs: ms }
+        break
       }
     }
   }

@@ -12,6 +12,26 @@ export class StreamPayloadError extends Error {
   override name = "StreamPayloadError"
 }
 
+/**
+ * The provider answered, but not with an event stream (a proxy's or portal's HTML page, a JSON body
+ * from a server that ignored `stream: true`): the message says what came back instead of the
+ * misleading "stream ended before the model finished".
+ */
+export class UnexpectedBodyError extends Error {
+  override name = "UnexpectedBodyError"
+}
+
+/** Lines an event stream may start with (after optional blank lines). */
+const SSE_START = /^(data|event|id|retry):|^:/
+
+function unexpected(response: Response, head: string): UnexpectedBodyError {
+  const type = response.headers.get("content-type") || "no content type"
+  const shown = head.replace(/\s+/g, " ").trim().slice(0, 200)
+  return new UnexpectedBodyError(
+    `the provider answered HTTP ${response.status} with ${type} instead of an event stream${shown ? `: ${shown}${head.length > 200 ? "…" : ""}` : " (empty body)"}; check the profile's baseUrl (a proxy or login page answers like this)`,
+  )
+}
+
 function failure(payload: unknown): StreamPayloadError {
   const error = (payload as { error?: unknown } | null)?.error ?? payload
   const message =
@@ -53,10 +73,18 @@ export async function* sseJson<T>(response: Response): AsyncGenerator<T> {
   const decoder = new TextDecoder()
   let buffer = ""
   let finished = false
+  // Checked on the first bytes: some compatible servers stream SSE under another content type.
+  let checked = (response.headers.get("content-type") ?? "").includes("event-stream")
   try {
     for (;;) {
       const { value, done } = await reader.read()
       buffer += done ? decoder.decode() : decoder.decode(value, { stream: true })
+      if (!checked) {
+        const head = buffer.trimStart()
+        if (head.length < 6 && !done) continue
+        if (!SSE_START.test(head)) throw unexpected(response, head)
+        checked = true
+      }
       // CRLF framing (a CR at a chunk's end pairs with the next chunk's LF on the next pass).
       if (buffer.includes("\r\n")) buffer = buffer.replace(/\r\n/g, "\n")
       let end = buffer.indexOf("\n\n")

@@ -1,6 +1,8 @@
 /**
  * Secret redaction for everything written to logs and JSONL streams. Keys that look like secrets have
- * their values replaced whole; string values anywhere are scrubbed of bearer tokens and API-key shapes.
+ * their values replaced whole; string values anywhere are scrubbed of bearer tokens and API-key shapes,
+ * and of the exact values of every configured credential (`Secrets`): a key with no recognisable shape
+ * that a provider echoes in an error would pass the shapes.
  */
 
 const SECRET_KEY = /(token|secret|password|passwd|api[_-]?key|apikey|authorization|cookie|credential|private[_-]?key)/i
@@ -17,9 +19,47 @@ export const REDACTED = "[REDACTED]"
  * hold none, and skipping the five replace passes for them keeps redaction off a turn's profile. */
 const ANY = new RegExp(PATTERNS.map((pattern) => `(?:${pattern.source})`).join("|"), "i")
 
-export function redactText(value: string): string {
-  if (!ANY.test(value)) return value
+/** Shorter values are not registered: replacing every "debug" or "true" would garble text. */
+export const MIN_SECRET_LENGTH = 8
+
+/**
+ * The exact secret values in use, by scope (`config`, `provider:<id>`, …), so a scope's values can be
+ * replaced when its source changes (a config reload, a key changed with `drost auth`). The gateway
+ * fills it at start; adapters add the credential they resolve for each call. Process-wide on purpose:
+ * it must reach every writer (logs, the JSONL sink, stored errors) without being threaded through.
+ */
+export const Secrets = {
+  set(scope: string, values: Iterable<string | null | undefined>) {
+    const kept = new Set<string>()
+    for (const value of values)
+      if (typeof value === "string" && value.trim().length >= MIN_SECRET_LENGTH) kept.add(value.trim())
+    const before = scopes.get(scope)
+    if (before && before.size === kept.size && [...kept].every((value) => before.has(value))) return
+    if (kept.size) scopes.set(scope, kept)
+    else scopes.delete(scope)
+    // Longest first, so a secret that contains another is replaced whole.
+    exact = [...new Set([...scopes.values()].flatMap((set) => [...set]))].sort((a, b) => b.length - a.length)
+  },
+  clear(scope?: string) {
+    if (scope === undefined) scopes.clear()
+    else scopes.delete(scope)
+    exact = [...new Set([...scopes.values()].flatMap((set) => [...set]))].sort((a, b) => b.length - a.length)
+  },
+  size: () => exact.length,
+}
+const scopes = new Map<string, Set<string>>()
+let exact: string[] = []
+
+function redactExact(value: string): string {
   let out = value
+  for (const secret of exact) if (out.includes(secret)) out = out.split(secret).join(REDACTED)
+  return out
+}
+
+export function redactText(value: string): string {
+  const known = exact.length ? redactExact(value) : value
+  if (!ANY.test(known)) return known
+  let out = known
   for (const pattern of PATTERNS)
     out = out.replace(pattern, (match) =>
       match.match(/^(Bearer|Basic)\s/i) ? `${match.split(/\s/)[0]} ${REDACTED}` : REDACTED,

@@ -1,7 +1,8 @@
 // The failover matrix through a spawned gateway: each fault on the primary (a separate profile per
 // fault, so their cooldowns stay independent), the fallback answers. Partial text of a failed
 // primary is discarded (session.turn.discard) and never stored; cooldowns show in GET /providers;
-// nothing hangs past the configured deadlines.
+// nothing hangs past the configured deadlines. Retries on the same provider are off here (retry.test.ts
+// covers them), so each fault fails over at once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -60,7 +61,7 @@ beforeAll(async () => {
     },
   ]
   ws = await workspace({
-    config: { providers: { profiles, failover: { fallbacks: ["backup"] } }, controlApi: { port: 0 } },
+    config: { providers: { profiles, failover: { fallbacks: ["backup"], retry: { attempts: 0 } } }, controlApi: { port: 0 } },
   })
   gw = await spawnGateway(ws.path, { env: { FAKE_KEY: "test-key" } })
 })
