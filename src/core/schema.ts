@@ -71,9 +71,50 @@ export function issues(schema: TSchema, value: unknown): Issue[] {
     const path = dotted(error.path)
     if (seen.has(path)) continue
     seen.add(path)
+    const variant = error.type === ValueErrorType.Union ? closest(error.schema, error.value) : undefined
+    if (variant) {
+      // "expected union value" says nothing: explain the form the value is closest to instead.
+      for (const inner of issues(variant, error.value))
+        out.push({
+          path:
+            inner.path === "(root)"
+              ? path
+              : `${path === "(root)" ? "" : path}${inner.path.startsWith("[") ? "" : "."}${inner.path}`.replace(
+                  /^\./,
+                  "",
+                ),
+          message: inner.message,
+        })
+      continue
+    }
     out.push({ path, message: explain(error) })
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+/**
+ * For an object that matches no variant of a union of objects, the variant it was most likely meant
+ * as: the one sharing most of its keys (required keys it lacks count against), e.g. an MCP server with
+ * `command` is the stdio form whatever else is wrong with it.
+ */
+function closest(union: TSchema, value: unknown): TSchema | undefined {
+  const options = (union as { anyOf?: TSchema[] }).anyOf
+  if (!options || literals(union) || value === null || typeof value !== "object" || Array.isArray(value))
+    return undefined
+  const keys = Object.keys(value)
+  let best: TSchema | undefined
+  let score = Number.NEGATIVE_INFINITY
+  for (const option of options) {
+    const properties = (option as { properties?: Record<string, unknown> }).properties
+    if (!properties) continue
+    const required = ((option as { required?: string[] }).required ?? []).filter((key) => !keys.includes(key))
+    const next = keys.filter((key) => key in properties).length - required.length
+    if (next > score) {
+      score = next
+      best = option
+    }
+  }
+  return best
 }
 
 export function format(list: Issue[]): string {
