@@ -14,7 +14,7 @@ test("the MCP config forms of docs/tools.md load, and a bad one names its field"
     }),
   })
   const config = await load({ root: ok.path })
-  expect(Object.keys(config.mcp.servers)).toEqual(["files", "remote"])
+  expect(Object.keys(config.mcp?.servers ?? {})).toEqual(["files", "remote"])
   await using bad = await workspace({
     config: demoConfig({ mcp: { servers: { broken: { command: "x", args: "not-a-list" } } } }),
   })
