@@ -64,6 +64,9 @@ export function runtimeRoutes(gw: Gateway) {
             })),
             tools: gw.tools.list().map((tool) => tool.name),
             sandbox: await sandboxStatus(gw),
+            mcp: gw.toolset.mcp
+              .status()
+              .map(({ server, state, tools, error }) => ({ server, state, tools: tools.length, error })),
           }),
           {
             response: {
@@ -102,6 +105,21 @@ export function runtimeRoutes(gw: Gateway) {
                     off: t.Array(t.String(), { description: "Tools that are off because no sandbox works" }),
                   },
                   { description: "What confines the shell, workspace tools, MCP stdio servers and gate commands" },
+                ),
+                mcp: t.Array(
+                  t.Object({
+                    server: t.String(),
+                    state: t.Union(
+                      [t.Literal("connecting"), t.Literal("connected"), t.Literal("waiting"), t.Literal("stopped")],
+                      {
+                        description:
+                          "waiting: lost, reconnecting with backoff; stopped: off (e.g. no sandbox) or the gateway stops",
+                      },
+                    ),
+                    tools: t.Number(),
+                    error: t.Union([t.String(), t.Null()], { description: "Why it is not connected" }),
+                  }),
+                  { description: "Configured MCP servers and their health" },
                 ),
               }),
             },

@@ -38,6 +38,8 @@ export interface McpOptions {
   /** First and largest reconnect delay. */
   backoff?: { initialMs: number; maxMs: number }
   connectTimeoutMs?: number
+  /** How often an HTTP server is pinged to notice it died (default 15 s). */
+  pingMs?: number
 }
 
 interface Connection {
@@ -46,6 +48,8 @@ interface Connection {
   transport: StdioClientTransport | StreamableHTTPClientTransport | null
   attempt: number
   timer: Timer | null
+  /** HTTP servers only: the health ping (an HTTP server has no process whose exit tells us it died). */
+  ping: Timer | null
   tools: string[]
   state: "connecting" | "connected" | "waiting" | "stopped"
   error: string | null
@@ -92,6 +96,17 @@ export function visible(argv: string[]): string[] {
   return [...out]
 }
 
+type Sdk = {
+  McpError: new (...args: never[]) => Error & { code: number }
+  ErrorCode: { ConnectionClosed: number; RequestTimeout: number }
+}
+
+/** Whether a thrown error means the connection is gone rather than the server answering with an error. */
+function transportFailure(sdk: Sdk, error: unknown): boolean {
+  if (!(error instanceof sdk.McpError)) return true
+  return error.code === sdk.ErrorCode.ConnectionClosed || error.code === sdk.ErrorCode.RequestTimeout
+}
+
 export function createMcp(options: McpOptions) {
   const connections = new Map<string, Connection>()
   const backoff = options.backoff ?? { initialMs: 1000, maxMs: 30_000 }
@@ -100,12 +115,15 @@ export function createMcp(options: McpOptions) {
 
   // The MCP SDK is loaded on first use: a gateway (or CLI command) without MCP servers never pays for it.
   const sdk = async () => {
-    const [client, stdio, http] = await Promise.all([
+    const [client, stdio, http, types] = await Promise.all([
       import("@modelcontextprotocol/sdk/client/index.js"),
       import("@modelcontextprotocol/sdk/client/stdio.js"),
       import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
+      import("@modelcontextprotocol/sdk/types.js"),
     ])
     return {
+      McpError: types.McpError,
+      ErrorCode: types.ErrorCode,
       Client: client.Client,
       StdioClientTransport: stdio.StdioClientTransport,
       StreamableHTTPClientTransport: http.StreamableHTTPClientTransport,
@@ -155,7 +173,15 @@ export function createMcp(options: McpOptions) {
   const lost = (conn: Connection, reason: string) => {
     if (conn.state === "stopped" || conn.state === "waiting") return
     options.registry.setGroup(group(conn.name), [])
+    if (conn.ping) clearInterval(conn.ping)
+    conn.ping = null
+    // An HTTP client keeps a session (and a GET stream) open on its own: end it before a new one.
+    const previous = conn.client
     conn.client = null
+    if (previous) {
+      previous.onclose = undefined
+      void previous.close().catch(() => {})
+    }
     conn.transport = null
     conn.tools = []
     conn.error = reason
@@ -201,11 +227,23 @@ export function createMcp(options: McpOptions) {
           async execute(args, ctx) {
             if (!conn.client)
               throw new Error(`the MCP server ${conn.name} is not connected right now; try again shortly`)
-            const result = await conn.client.callTool({ name: tool.name, arguments: args }, undefined, {
-              signal: ctx.signal,
-              timeout: 24 * 3600_000,
-              resetTimeoutOnProgress: true,
-            })
+            const current = conn.client
+            const result = await current
+              .callTool({ name: tool.name, arguments: args }, undefined, {
+                signal: ctx.signal,
+                timeout: 24 * 3600_000,
+                resetTimeoutOnProgress: true,
+              })
+              .catch((error: unknown) => {
+                // A tool's own error arrives as a result; a thrown error that is not the server's JSON-RPC
+                // answer means the connection is gone (an HTTP server restarted: "No valid session ID").
+                if (ctx.signal.aborted || !transportFailure(mod, error)) throw error
+                const reason = `the server stopped answering (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`
+                if (conn.client === current) lost(conn, reason)
+                throw new Error(
+                  `the MCP server ${conn.name} dropped the connection: ${reason}; reconnecting, call the tool again shortly`,
+                )
+              })
             const text = render(result.content as Content[] | undefined, result.structuredContent)
             if (result.isError) throw new Error(text)
             return text
@@ -217,6 +255,20 @@ export function createMcp(options: McpOptions) {
       conn.attempt = 0
       conn.error = null
       client.onclose = () => lost(conn, "the server closed the connection")
+      if ("url" in server) {
+        const every = options.pingMs ?? 15_000
+        conn.ping = setInterval(() => {
+          if (conn.client !== client) return
+          client.ping({ timeout: Math.min(every, 5_000) }).catch((error: unknown) => {
+            if (conn.client === client)
+              lost(
+                conn,
+                `the server stopped answering pings (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`,
+              )
+          })
+        }, every)
+        conn.ping.unref?.()
+      }
       client.onerror = (error) => options.log.warn("mcp transport error", { server: conn.name, error: error.message })
       const rejected = options.registry.setGroup(group(conn.name), tools)
       conn.tools = tools.map((tool) => tool.name).filter((name) => !rejected.some((item) => item.name === name))
@@ -251,6 +303,7 @@ export function createMcp(options: McpOptions) {
           transport: null,
           attempt: 0,
           timer: null,
+          ping: null,
           tools: [],
           state: "connecting",
           error: null,
@@ -273,6 +326,7 @@ export function createMcp(options: McpOptions) {
       await Promise.all(
         [...connections.values()].map(async (conn) => {
           if (conn.timer) clearTimeout(conn.timer)
+          if (conn.ping) clearInterval(conn.ping)
           conn.state = "stopped"
           await conn.client?.close().catch(() => {})
           options.registry.setGroup(group(conn.name), [])
