@@ -96,6 +96,9 @@ export const ProviderEvent = {
       status: Type.Optional(Type.Number()),
       cooldownMs: Type.Number(),
       latencyMs: Type.Number(),
+      retryInMs: Type.Optional(
+        Type.Number({ description: "Set when the same provider is tried again after this wait (failover.retry)" }),
+      ),
     }),
   ),
   Error: defineEvent(
