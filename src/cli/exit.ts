@@ -1,15 +1,16 @@
 /**
  * Exit codes between the gateway child and its supervisor (supervisor.ts), and how the CLI fails: every
- * failure the user can fix (bad config, a second gateway, a busy port) is printed as plain lines on
- * stderr with exit code 1, never a stack trace. Kept apart from the commands so a failing path loads
- * nothing else.
+ * failure is printed as plain lines on stderr, never a stack trace. A refused start (a failure the user
+ * must fix: bad config, a second gateway, a busy port, an unsafe bind, a store that cannot be used) exits
+ * REFUSED from `drost start`, so a service manager does not restart it (RestartPreventExitStatus=78,
+ * service.ts); other commands exit 1. Kept apart from the commands so a failing path loads nothing else.
  */
 import { ConfigError, DrostError } from "../core/error.ts"
 import { Flag } from "../util/flag.ts"
 
 /** The child asks to be started again (/restart, the API, `drost restart`, evolution). */
 export const RESTART = 75
-/** The child refused to start for a reason the user must fix (config, lock, port): no retry. */
+/** The start was refused for a reason the user must fix (config, lock, port): no retry. */
 export const REFUSED = 78
 
 export function fail(error: unknown): never {
@@ -21,6 +22,8 @@ export function fail(error: unknown): never {
     process.stderr.write(`drost: ${error.message}\n`)
     if (Flag.logLevel() === "debug" && error.stack) process.stderr.write(`${error.stack}\n`)
   } else process.stderr.write(`drost: ${String(error)}\n`)
-  // Under the supervisor, a refusal the user must fix (config, lock, port) must not be retried as a crash.
+  // Under the supervisor, any DrostError that ends the start is a refusal the user must fix (config, lock,
+  // port, unsafe bind, a store that refuses to open: throw a DrostError to join them); the supervisor
+  // then ends with REFUSED too. Anything else is a crash and keeps its code.
   process.exit(Flag.supervised() && error instanceof DrostError ? REFUSED : 1)
 }

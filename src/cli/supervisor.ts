@@ -11,7 +11,8 @@
  *   restores the checkpoint with its own (old, trusted) code, records "rolled back" with the start's
  *   error (evolve/health.ts) and starts the child again. The gate's settings come from the journal,
  *   which the trusted gateway wrote, never from the changed config.
- * The child's exit code REFUSED (bad config, workspace locked, port busy) ends the supervisor at once.
+ * The child's exit code REFUSED (bad config, workspace locked, port busy) ends the supervisor at once,
+ * with the same code (exit.ts).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -308,7 +309,8 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
     if (stopping) return code ?? 0
     if (code === 0) return 0
     if (code === RESTART) continue
-    if (code === REFUSED) return 1
+    // Passed on: a service manager must not restart a start the user has to fix (service.ts).
+    if (code === REFUSED) return REFUSED
     const now = Date.now()
     crashes.push(now)
     while (crashes.length && crashes[0]! < now - limits.windowMs) crashes.shift()

@@ -13,7 +13,7 @@ async function startWith(config: unknown, raw?: { name: string; text: string }) 
 }
 
 function expectOneLineError(result: { code: number | null; stderr: string }, line: string | RegExp) {
-  expect(result.code).toBe(1)
+  expect(result.code).toBe(78)
   const problems = result.stderr.split("\n").filter((entry) => entry.startsWith("  "))
   expect(problems.length).toBe(1)
   if (typeof line === "string") expect(problems[0]!.trim()).toBe(line)
@@ -75,7 +75,7 @@ describe("config mistakes", () => {
       config: { agent: { maxSteps: 0 }, nope: true, providers: { defaultSessionProvider: 3 } },
     })
     const result = await runCli(["start"], { cwd: ws.path })
-    expect(result.code).toBe(1)
+    expect(result.code).toBe(78)
     const problems = result.stderr.split("\n").filter((entry) => entry.startsWith("  "))
     expect(problems.map((line) => line.trim().split(":")[0])).toEqual([
       "agent.maxSteps",

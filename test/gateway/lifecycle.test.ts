@@ -49,7 +49,7 @@ describe("gateway lifecycle", () => {
     await using ws = await workspace({ config: demoConfig() })
     await using first = await spawnGateway(ws.path)
     const second = await runCli(["start"], { cwd: ws.path })
-    expect(second.code).toBe(1)
+    expect(second.code).toBe(78)
     expect(second.stderr).toContain(`pid ${first.pid}`)
     expect((await first.api("/healthz")).status).toBe(200)
   })
