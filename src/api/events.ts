@@ -5,16 +5,23 @@
  * timers from closing a quiet stream. The subscription is dropped as soon as the client disconnects.
  *
  * Written over a plain ReadableStream rather than an Elysia generator: we need comment lines, a cancel
- * hook, and control over framing when a slow client falls too far behind.
+ * hook, and control over framing when a slow client falls too far behind. A client whose unsent frames
+ * pass a byte bound (or the slowest, when all clients' together pass the total bound) gets
+ * `event: overflow` and is cut off; see outbox.ts for why and how.
  */
 import { Elysia, t } from "elysia"
 import { type Envelope, Events } from "../core/event.ts"
 import type { Gateway } from "../gateway/gateway.ts"
+import { createOutbox, type Outbox } from "./outbox.ts"
 
 export interface EventsOptions {
   keepaliveMs?: number
   /** Queued events after which a slow client is cut off (it can resume with Last-Event-ID). */
   maxBacklog?: number
+  /** Queued bytes after which a slow client is cut off (default controlApi.sseMaxBacklogBytes, 1 MiB). */
+  maxBacklogBytes?: number
+  /** Queued bytes of all clients together; over it the slowest is cut off (default 16 MiB). */
+  maxTotalBacklogBytes?: number
   /** Open streams register a closer here, so a stopping server can end them cleanly. */
   open?: Set<() => void>
 }
@@ -49,6 +56,23 @@ export function frame(event: Envelope): Uint8Array {
   return bytes
 }
 
+/** One outbox per gateway: the total bound is across every subscriber of that gateway. */
+const outboxes = new WeakMap<Gateway, Outbox>()
+
+function outboxOf(gw: Gateway, options: EventsOptions): Outbox {
+  let outbox = outboxes.get(gw)
+  if (!outbox) {
+    const settings = gw.config.controlApi
+    outbox = createOutbox({
+      maxBytes: options.maxBacklogBytes ?? settings.sseMaxBacklogBytes ?? 1024 * 1024,
+      maxTotalBytes: options.maxTotalBacklogBytes ?? settings.sseMaxTotalBacklogBytes ?? 16 * 1024 * 1024,
+      maxFrames: options.maxBacklog ?? 10_000,
+    })
+    outboxes.set(gw, outbox)
+  }
+  return outbox
+}
+
 export function eventStream(
   gw: Gateway,
   request: Request,
@@ -57,59 +81,52 @@ export function eventStream(
   options: EventsOptions = {},
 ): Response {
   const keepaliveMs = options.keepaliveMs ?? 15_000
-  const maxBacklog = options.maxBacklog ?? 10_000
-  // A direct stream: each frame is written straight to the socket, without the copy and queue of a
-  // default ReadableStream (with 100 subscribers that is most of the fan-out's cost). Bun calls pull()
-  // once; the stream stays open until the promise it returns settles.
+  const outbox = outboxOf(gw, options)
+  // A direct stream: frames go straight to the socket, without the copy and queue of a default
+  // ReadableStream. Bun calls pull() once; the stream stays open until the promise it returns settles.
+  // Frames are queued in the shared outbox (outbox.ts), which writes them in batches off the
+  // publisher's path and cuts off a subscriber whose queue passes its byte bound.
   const stream = new ReadableStream<Uint8Array>({
     type: "direct",
     pull(controller: ReadableStreamDirectController) {
       return new Promise<void>((finish) => {
         let last = after ?? gw.bus.lastId()
         let closed = false
-        /** Frames handed to the socket that it has not taken yet: a slow client's backlog. */
-        let backlog = 0
-        const write = (bytes: Uint8Array) => {
-          if (closed) return
-          try {
-            // write() answers with a promise once the socket stops taking data: count those until they settle.
-            const written = controller.write(bytes)
-            if (written instanceof Promise) {
-              backlog++
-              written.then(
-                () => backlog--,
-                () => onAbort(),
-              )
-            }
-            controller.flush()
-          } catch {
-            onAbort()
-          }
-        }
+        const outlet = outbox.open(
+          {
+            write: (bytes) => controller.write(bytes) as number | Promise<number>,
+            flush: () => controller.flush(),
+            overflow: (lastId) => {
+              try {
+                controller.write(
+                  encoder.encode(
+                    `event: overflow\ndata: ${JSON.stringify({ lastId, message: "client too slow; reconnect with Last-Event-ID" })}\n\n`,
+                  ),
+                )
+                controller.flush()
+              } catch {}
+              onAbort()
+            },
+          },
+          last,
+        )
         const send = (event: Envelope) => {
           if (closed || event.id <= last) return
           last = event.id
           if (!matches(event, filter)) return
-          write(frame(event))
-          if (backlog > maxBacklog) {
-            write(
-              encoder.encode(
-                `event: overflow\ndata: ${JSON.stringify({ lastId: last, message: "client too slow; reconnect with Last-Event-ID" })}\n\n`,
-              ),
-            )
-            onAbort()
-          }
+          outlet.push(frame(event), event.id)
         }
         // Subscribe before replaying so nothing published in between is lost; `last` drops duplicates.
         const live: Envelope[] = []
         let replaying = true
         const unsubscribe = gw.bus.subscribeAll((event) => (replaying ? live.push(event) : send(event)))
-        const timer = setInterval(() => write(encoder.encode(`: keepalive ${Date.now()}\n\n`)), keepaliveMs)
+        const timer = setInterval(() => outlet.push(encoder.encode(`: keepalive ${Date.now()}\n\n`)), keepaliveMs)
         const onAbort = () => {
           if (closed) return
           closed = true
           clearInterval(timer)
           unsubscribe()
+          outlet.close()
           options.open?.delete(onAbort)
           request.signal.removeEventListener("abort", onAbort)
           try {
@@ -119,7 +136,7 @@ export function eventStream(
         }
         options.open?.add(onAbort)
         request.signal.addEventListener("abort", onAbort)
-        write(encoder.encode(`retry: 2000\n: connected, last id ${gw.bus.lastId()}\n\n`))
+        outlet.push(encoder.encode(`retry: 2000\n: connected, last id ${gw.bus.lastId()}\n\n`))
         if (after !== null) {
           const missed = gw.bus.since(after)
           if (missed === null) {
@@ -127,7 +144,7 @@ export function eventStream(
               requested: after,
               message: "some events after this id are no longer buffered; reload state from the REST routes",
             }
-            write(encoder.encode(`event: gap\ndata: ${JSON.stringify(gap)}\n\n`))
+            outlet.push(encoder.encode(`event: gap\ndata: ${JSON.stringify(gap)}\n\n`))
             for (const event of oldestBuffered(gw, after)) send(event)
           } else for (const event of missed) send(event)
         }

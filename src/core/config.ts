@@ -183,6 +183,20 @@ export const ControlApi = Type.Object(
       default: 600,
       description: "Rate limit for POST/PATCH/DELETE per token; over it: 429",
     }),
+    sseMaxBacklogBytes: Type.Optional(
+      Type.Integer({
+        minimum: 16 * 1024,
+        default: 1024 * 1024,
+        description: "An SSE client with more unsent bytes than this is cut off with event: overflow",
+      }),
+    ),
+    sseMaxTotalBacklogBytes: Type.Optional(
+      Type.Integer({
+        minimum: 64 * 1024,
+        default: 16 * 1024 * 1024,
+        description: "Unsent SSE bytes of all clients together; over it the slowest client is cut off first",
+      }),
+    ),
   },
   closed,
 )

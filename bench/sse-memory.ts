@@ -1,0 +1,289 @@
+/**
+ * SSE clients that never read (issue 14, item 2): N (default 300) raw TCP subscribers to
+ * `GET /control/v1/events` with the read token read the response headers and then stop reading, while
+ * a few readers (default 5) read everything and 1,500 turns with 2 KB inputs run through the Control API
+ * against the fake OpenAI. The same turns run once before the non-readers connect, so the heap and
+ * caches the turns themselves need are in place (that run's peak is reported too). Measures the gateway's RSS before, at its peak during the turns, after them
+ * and after the non-readers are gone; then reads what each non-reader was sent and reports its last
+ * frame (the target: every one ends with `event: overflow`), and checks that every reader received
+ * every event, in order, with no gap. Target: RSS growth ≤ 50 MB.
+ *
+ *   bun bench/sse-memory.ts [--subscribers 300] [--readers 5] [--turns 1500] [--input-bytes 2048]
+ *                           [--concurrency 8] [--binary dist/drost]
+ *
+ * Runs the source unless given `--binary`.
+ */
+import { connect, type Socket } from "node:net"
+import { parseArgs } from "node:util"
+import { fakeOpenAI, reply } from "../test/fake/openai.ts"
+import { ENTRY, spawnGateway } from "../test/lib/gateway.ts"
+import { workspace } from "../test/lib/workspace.ts"
+import { count, finishMachine, machine, report, rssMb } from "./lib.ts"
+
+const { values } = parseArgs({
+  options: {
+    subscribers: { type: "string", default: "300" },
+    readers: { type: "string", default: "5" },
+    turns: { type: "string", default: "1500" },
+    "input-bytes": { type: "string", default: "2048" },
+    concurrency: { type: "string", default: "8" },
+    binary: { type: "string" },
+  },
+})
+const SUBSCRIBERS = Number(values.subscribers)
+const READERS = Number(values.readers)
+const TURNS = Number(values.turns)
+const INPUT = Number(values["input-bytes"])
+const CONCURRENCY = Number(values.concurrency)
+const info = machine()
+const READ_TOKEN = "bench-read-token-0123456789"
+
+const fake = await fakeOpenAI({ key: null })
+fake.always(reply().text("An answer in a few streamed pieces, as most are.").chunk(12))
+const ws = await workspace({
+  config: {
+    providers: {
+      profiles: [
+        { id: "fake", kind: "openai-compatible", model: "gpt-test", baseUrl: fake.baseUrl, apiKeyEnv: "BENCH_KEY" },
+      ],
+    },
+    controlApi: { port: 0, mutationsPerMinute: 100_000_000, readToken: READ_TOKEN },
+  },
+})
+const gw = await spawnGateway(ws.path, {
+  command: values.binary ? [values.binary] : [process.execPath, ENTRY],
+  env: { BENCH_KEY: "bench-key", DROST_LOG_LEVEL: "warn" },
+})
+const { hostname, port } = new URL(gw.url)
+
+/** A subscriber that reads the response head and then never reads again (the socket is paused). */
+interface Stalled {
+  socket: Socket
+  received: string
+  closed: boolean
+}
+
+function stalled(): Promise<Stalled> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname)
+    const entry: Stalled = { socket, received: "", closed: false }
+    socket.setEncoding("utf8")
+    socket.once("error", reject)
+    socket.on("close", () => {
+      entry.closed = true
+    })
+    socket.on("data", (chunk: string) => {
+      const first = entry.received === ""
+      entry.received += chunk
+      if (first) {
+        socket.pause()
+        resolve(entry)
+      }
+    })
+    socket.write(
+      `GET /control/v1/events HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${READ_TOKEN}\r\n\r\n`,
+    )
+  })
+}
+
+/** A reader: every `id:` it sees, to check for order and gaps. */
+interface Reader {
+  ids: number[]
+  overflowed: boolean
+  stop: AbortController
+  done: Promise<void>
+}
+
+async function reader(): Promise<Reader> {
+  const stop = new AbortController()
+  const response = await fetch(`${gw.url}/control/v1/events`, {
+    headers: { authorization: `Bearer ${READ_TOKEN}` },
+    signal: stop.signal,
+  })
+  const entry: Reader = { ids: [], overflowed: false, stop, done: Promise.resolve() }
+  entry.done = (async () => {
+    const decoder = new TextDecoder()
+    let buffer = ""
+    try {
+      for await (const chunk of response.body!) {
+        buffer += decoder.decode(chunk, { stream: true })
+        const cut = buffer.lastIndexOf("\n\n")
+        if (cut < 0) continue
+        for (const block of buffer.slice(0, cut).split("\n\n")) {
+          if (block.startsWith("id: ")) entry.ids.push(Number(block.slice(4, block.indexOf("\n"))))
+          else if (block.startsWith("event: overflow")) entry.overflowed = true
+        }
+        buffer = buffer.slice(cut + 2)
+      }
+    } catch {
+      // aborted at the end
+    }
+  })()
+  return entry
+}
+
+/** The body of a chunked HTTP/1.1 response (as far as it arrived), without the head and chunk sizes. */
+function dechunk(raw: string): string {
+  let at = raw.indexOf("\r\n\r\n") + 4
+  let body = ""
+  while (at > 3 && at < raw.length) {
+    const eol = raw.indexOf("\r\n", at)
+    if (eol < 0) break
+    const size = Number.parseInt(raw.slice(at, eol), 16)
+    if (!size) break
+    body += raw.slice(eol + 2, eol + 2 + size)
+    at = eol + 2 + size + 2
+  }
+  return body
+}
+
+const input = (n: number) => `turn ${n} `.padEnd(INPUT, "lorem ipsum dolor sit amet ")
+
+/** `TURNS` turns across the sessions, CONCURRENCY at a time; returns the number that did not complete. */
+async function runTurns(sessions: string[]): Promise<number> {
+  let next = 0
+  let failed = 0
+  await Promise.all(
+    sessions.map(async (id) => {
+      while (next < TURNS) {
+        const n = next++
+        const result = (await (
+          await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: input(n) } })
+        ).json()) as { status: string }
+        if (result.status !== "completed") failed++
+        if (n % 100 === 0) fake.hits.splice(0, fake.hits.length)
+      }
+    }),
+  )
+  return failed
+}
+
+/** Samples the gateway's RSS every 100 ms; `stop()` answers the peak. */
+function sampler() {
+  let peak = rssMb(gw.pid)
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssMb(gw.pid))
+  }, 100)
+  return {
+    stop: () => {
+      clearInterval(timer)
+      return Math.max(peak, rssMb(gw.pid))
+    },
+  }
+}
+
+try {
+  const sessions: string[] = []
+  for (let i = 0; i < CONCURRENCY; i++)
+    sessions.push(((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id)
+  const readers = await Promise.all(Array.from({ length: READERS }, reader))
+  // The same turns once without the non-readers: what the turns alone cost (heap, caches, store).
+  const baseline = sampler()
+  await runTurns(sessions)
+  await Bun.sleep(500)
+  const turnsAlonePeak = baseline.stop()
+  const before = rssMb(gw.pid)
+
+  const subscribers: Stalled[] = []
+  for (let i = 0; i < SUBSCRIBERS; i += 50)
+    subscribers.push(...(await Promise.all(Array.from({ length: Math.min(50, SUBSCRIBERS - i) }, stalled))))
+  const connected = rssMb(gw.pid)
+
+  const sampling = sampler()
+  const started = performance.now()
+  const failed = await runTurns(sessions)
+  const seconds = (performance.now() - started) / 1000
+  await Bun.sleep(500)
+  const after = rssMb(gw.pid)
+  const peak = sampling.stop()
+  const openAtEnd = subscribers.filter((entry) => !entry.closed).length
+
+  // What each non-reader was sent: read it all now, until the server closes or 2 s pass quietly.
+  for (const entry of subscribers) entry.socket.resume()
+  const quiet = async (entry: Stalled) => {
+    let seen = -1
+    while (!entry.closed && seen !== entry.received.length) {
+      seen = entry.received.length
+      await Bun.sleep(2_000)
+    }
+  }
+  await Promise.all(subscribers.map(quiet))
+  const lastFrames = new Map<string, number>()
+  for (const entry of subscribers) {
+    const blocks = dechunk(entry.received)
+      .split("\n\n")
+      .filter((block) => block.trim() && !block.startsWith(":"))
+    const last = blocks.at(-1) ?? ""
+    const kind = last.startsWith("event: overflow")
+      ? "event: overflow"
+      : (last.split("\n").find((line) => line.startsWith("event: ")) ?? "none")
+    lastFrames.set(kind, (lastFrames.get(kind) ?? 0) + 1)
+  }
+  const overflowed = lastFrames.get("event: overflow") ?? 0
+  for (const entry of subscribers) entry.socket.destroy()
+  await Bun.sleep(1_000)
+  const closedRss = rssMb(gw.pid)
+
+  for (const entry of readers) entry.stop.abort()
+  await Promise.all(readers.map((entry) => entry.done))
+  const gaps = readers.map((entry) => entry.ids.filter((id, i) => i > 0 && id !== entry.ids[i - 1]! + 1).length)
+  const received = readers.map((entry) => entry.ids.length)
+  const readersOk =
+    gaps.every((gap) => gap === 0) &&
+    readers.every((entry) => !entry.overflowed) &&
+    new Set(readers.map((entry) => entry.ids.at(-1))).size === 1
+
+  finishMachine(info)
+  const growth = peak - before
+  report(
+    `SSE memory · ${SUBSCRIBERS} non-reading subscribers, ${READERS} readers · ${TURNS} turns of ${INPUT} B in ${seconds.toFixed(1)} s · ${info.cores} × ${info.cpu} · load ${info.loadStart} → ${info.loadEnd}`,
+    [
+      ["gateway RSS, peak while the same turns ran without non-readers", `${turnsAlonePeak} MB`, ""],
+      ["gateway RSS before the non-readers connect", `${before} MB`, ""],
+      ["… with them connected", `${connected} MB`, ""],
+      ["… peak during the turns", `${peak} MB`, ""],
+      ["… right after the turns", `${after} MB`, ""],
+      ["… after the non-readers are gone", `${closedRss} MB`, ""],
+      ["RSS growth (peak − before)", `${growth.toFixed(1)} MB`, "target ≤ 50 MB"],
+      [
+        "non-readers whose last frame is event: overflow",
+        `${overflowed} / ${SUBSCRIBERS}`,
+        `last frames: ${[...lastFrames].map(([kind, n]) => `${kind} ×${n}`).join(", ")}`,
+      ],
+      ["non-readers still open when the turns ended", `${openAtEnd}`, ""],
+      ["turns failed", `${failed} / ${TURNS}`, ""],
+      [
+        "events each reader received (min / max), gaps, overflowed",
+        `${count(Math.min(...received))} / ${count(Math.max(...received))}`,
+        readersOk ? "in order, no gap, none cut off" : `gaps ${gaps.join(",")}; NOT unaffected`,
+      ],
+    ],
+    {
+      bench: "sse-memory",
+      subscribers: SUBSCRIBERS,
+      readers: READERS,
+      turns: TURNS,
+      input_bytes: INPUT,
+      seconds: Number(seconds.toFixed(2)),
+      rss_turns_alone_peak_mb: turnsAlonePeak,
+      rss_before_mb: before,
+      rss_connected_mb: connected,
+      rss_peak_mb: peak,
+      rss_after_mb: after,
+      rss_closed_mb: closedRss,
+      growth_mb: Number(growth.toFixed(1)),
+      overflowed,
+      last_frames: Object.fromEntries(lastFrames),
+      open_at_end: openAtEnd,
+      turns_failed: failed,
+      reader_events_min: Math.min(...received),
+      reader_gaps: gaps.reduce((a, b) => a + b, 0),
+      readers_ok: readersOk,
+      machine: info,
+    },
+  )
+} finally {
+  await gw[Symbol.asyncDispose]()
+  await fake.close()
+  await ws[Symbol.asyncDispose]()
+}

@@ -1,0 +1,137 @@
+/**
+ * SSE clients that never read (issue 14, item 2): each is cut off with `event: overflow` once the bytes
+ * queued for it pass its bound, the total bound cuts the slowest first, and a client that reads keeps
+ * receiving every event in order. Raw sockets that stop reading after the response head, against a
+ * real server in this process (so the test can publish on the bus directly).
+ */
+import { describe, expect, test } from "bun:test"
+import { connect, type Socket } from "node:net"
+import { defineEvent } from "../../src/core/event.ts"
+import { Type } from "../../src/core/schema.ts"
+import { inProcess, type InProcess } from "../api/inprocess.ts"
+import { readSse } from "../lib/sse.ts"
+
+const Big = defineEvent("test.sse.big", Type.Object({ n: Type.Number(), sessionId: Type.String(), pad: Type.String() }))
+const pad = "x".repeat(8_000)
+
+interface Stalled {
+  socket: Socket
+  received: string
+  closed: boolean
+}
+
+/** Subscribes, reads the response head, then stops reading. */
+function stalled(api: InProcess, query = ""): Promise<Stalled> {
+  const { hostname, port } = new URL(api.url)
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname)
+    const entry: Stalled = { socket, received: "", closed: false }
+    socket.setEncoding("utf8")
+    socket.on("close", () => {
+      entry.closed = true
+    })
+    socket.on("data", (chunk: string) => {
+      const first = entry.received === ""
+      entry.received += chunk
+      if (first) {
+        socket.pause()
+        resolve(entry)
+      }
+    })
+    socket.write(
+      `GET /control/v1/events?type=test.sse.big${query} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${api.token}\r\n\r\n`,
+    )
+  })
+}
+
+/** Reads what the server sent until the response ends (the last chunk of a chunked body) or the socket closes. */
+async function drain(entry: Stalled): Promise<string> {
+  const ended = () => entry.closed || entry.received.endsWith("\r\n0\r\n\r\n")
+  await new Promise<void>((resolve) => {
+    if (ended()) return resolve()
+    const check = () => {
+      if (!ended()) return
+      entry.socket.off("data", check)
+      entry.socket.off("close", check)
+      resolve()
+    }
+    entry.socket.on("data", check)
+    entry.socket.on("close", check)
+    entry.socket.resume()
+  })
+  entry.socket.destroy()
+  return entry.received
+}
+
+/** Publishes 8 KB events, yielding to the loop every 10, until `done` or `limit` events. */
+async function publishUntil(
+  api: InProcess,
+  done: () => boolean,
+  limit: number,
+  session: (n: number) => string = () => "ses_a",
+): Promise<number> {
+  let n = 0
+  while (!done() && n < limit) {
+    n++
+    api.gw.bus.publish(Big, { n, sessionId: session(n), pad })
+    if (n % 10 === 0) await Bun.sleep(1)
+  }
+  return n
+}
+
+describe("SSE subscribers that do not read", () => {
+  test("each is cut off with event: overflow after its byte bound; a reader gets every event in order", async () => {
+    await using api = await inProcess({}, { maxBacklogBytes: 64 * 1024, maxTotalBacklogBytes: 64 * 1024 * 1024 })
+    const base = api.gw.bus.subscribers()
+    const readerDone = new AbortController()
+    const response = await api.fetch("/control/v1/events?type=test.sse.big", { signal: readerDone.signal })
+    const stream = readSse(response)
+    const seen: number[] = []
+    const reading = (async () => {
+      for await (const event of stream) {
+        if (event.event === "overflow") throw new Error("the reader was cut off")
+        seen.push((event.data as { data: { n: number } }).data.n)
+      }
+    })().catch((error) => {
+      if (!readerDone.signal.aborted) throw error
+    })
+    const stalls = await Promise.all(Array.from({ length: 4 }, () => stalled(api)))
+    expect(api.gw.bus.subscribers()).toBe(base + 5)
+
+    // 3,000 × 8 KB = 24 MB each: far past the kernel's socket buffers, and far under the old cut-off of
+    // 10,000 queued writes, which let such a client hold all of it in the gateway.
+    const published = await publishUntil(api, () => api.gw.bus.subscribers() === base + 1, 3_000)
+    expect(api.gw.bus.subscribers()).toBe(base + 1)
+    for (const entry of stalls) {
+      const text = await drain(entry)
+      const frames = text.split("\n\n").filter((frame) => frame.includes("event: "))
+      expect(frames.at(-1)).toContain("event: overflow")
+      expect(frames.at(-1)).toContain("client too slow; reconnect with Last-Event-ID")
+    }
+    // The reader is unaffected: everything, in order.
+    while (seen.length < published) await Bun.sleep(5)
+    readerDone.abort()
+    await reading
+    expect(seen).toEqual(Array.from({ length: published }, (_, i) => i + 1))
+  }, 60_000)
+
+  test("over the total bound, the slowest subscriber is cut off first", async () => {
+    await using api = await inProcess({}, { maxBacklogBytes: 512 * 1024 * 1024, maxTotalBacklogBytes: 256 * 1024 })
+    const base = api.gw.bus.subscribers()
+    // Both stop reading; the first is sent every event, the second one in ten (its session's).
+    const slow = await stalled(api)
+    const later = await stalled(api, "&session=ses_b")
+    expect(api.gw.bus.subscribers()).toBe(base + 2)
+    await publishUntil(
+      api,
+      () => api.gw.bus.subscribers() < base + 2,
+      5_000,
+      (n) => (n % 10 ? "ses_a" : "ses_b"),
+    )
+    expect(api.gw.bus.subscribers()).toBe(base + 1)
+    expect(later.closed).toBe(false)
+    const text = await drain(slow)
+    expect(text).toContain("event: overflow")
+    later.socket.destroy()
+  }, 60_000)
+})
