@@ -208,6 +208,11 @@ export async function supervise(args: SuperviseArgs): Promise<number> {
     wake()
   }
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal)
+  // Whoever started us in the foreground (`npm start`, a shell script) may die without passing its
+  // SIGTERM on: we are then reparented, and stop as if signalled rather than run on orphaned. A service
+  // manager (systemd, launchd) or a container's init is pid 1 or stays our parent, so this never fires there.
+  const parent = process.ppid
+  if (parent > 1) setInterval(() => process.ppid !== parent && !stopping && onSignal("SIGTERM"), 250).unref()
 
   const crashes: number[] = []
   let recovered: { id: string; verdictAt: number } | null = null
