@@ -29,7 +29,10 @@ export function toolRoutes(gw: Gateway) {
   return new Elysia({ prefix: "/control/v1" })
     .get(
       "/tools",
-      () => {
+      async () => {
+        // Every way in sees the current generation: a changed tools/ folder is loaded first (cheap
+        // when nothing changed: a scan signature), not only at the next model turn.
+        await gw.toolset.refresh()
         const registry = gw.tools as typeof gw.tools & Rejections
         return {
           tools: gw.tools.list().map((tool) => ({
@@ -56,6 +59,7 @@ export function toolRoutes(gw: Gateway) {
     .post(
       "/tools/:name/execute",
       async ({ params, body, request, status }) => {
+        await gw.toolset.refresh()
         const tool = gw.tools.get(params.name)
         if (!tool)
           return status(404, {

@@ -168,6 +168,7 @@ export const COMMANDS: Record<string, Command> = {
     async run(gw, ctx, arg) {
       const [name, ...rest] = arg.split(/\s+/)
       if (!name) return { text: "usage: /tool <name> [json arguments]" }
+      await gw.toolset.refresh() // the tool as its file is now, not as of the last turn
       const result = await gw.tools.run({
         name,
         args: rest.join(" ").trim() || "{}",
