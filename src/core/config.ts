@@ -167,6 +167,12 @@ export const ControlApi = Type.Object(
     enabled: Type.Boolean({ default: true }),
     host: Type.String({ default: "127.0.0.1" }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 7420, description: "0 picks a free port" }),
+    allowedHosts: Type.Optional(
+      Type.Array(Type.String({ pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[0-9A-Fa-f:.]+|[A-Za-z0-9_.-]+)$" }), {
+        description:
+          "Host names (no scheme or port) the API answers besides loopback and the bound address; other Host headers get 421 (DNS rebinding)",
+      }),
+    ),
     token: Type.Optional(Type.String({ minLength: 16, description: "Admin token (read + mutate)" })),
     readToken: Type.Optional(Type.String({ minLength: 16, description: "Read-only token" })),
     openaiCompatible: Type.Boolean({
@@ -201,6 +207,15 @@ export const ControlApi = Type.Object(
   closed,
 )
 
+/** The JSONL streams under .drost/logs/ (bus/sink.ts), rotated by size. */
+export const Logs = Type.Object(
+  {
+    maxBytes: Type.Integer({ minimum: 4096, default: 10 * 1024 * 1024, description: "Rotate a log file at this size" }),
+    keep: Type.Integer({ minimum: 0, default: 5, description: "Rotated files kept per log (x.jsonl.1 … .N)" }),
+  },
+  closed,
+)
+
 export const Shutdown = Type.Object({ graceMs: Type.Integer({ minimum: 0, default: 10_000 }) }, closed)
 
 export const Prompts = Type.Object({ system: Type.String({ default: "prompts/system.md" }) }, closed)
@@ -229,6 +244,7 @@ export const ConfigSchema = Type.Object(
     prompts: section(Prompts),
     controlApi: section(ControlApi),
     shutdown: section(Shutdown),
+    logs: section(Logs),
     tools: Type.Optional(ToolsConfig),
     sandbox: Type.Optional(SandboxMode),
     evolution: Type.Optional(Evolution),
@@ -267,6 +283,8 @@ export interface Config {
   prompts: { system: string }
   controlApi: Static<typeof ControlApi>
   shutdown: Static<typeof Shutdown>
+  /** Absent in configs built by hand in tests: 10 MB, keep 5. */
+  logs?: Static<typeof Logs>
   /** Absent in configs built by hand in tests: the defaults apply. */
   tools?: ToolsConfig
   /** The OS sandbox mode; absent in configs built by hand in tests: "auto". */

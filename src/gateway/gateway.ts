@@ -83,7 +83,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const store = createSessionStore(db)
     // Ids continue from the wall clock (×1000) so they keep rising across restarts without a write per event.
     const bus = createBus({ startId: Date.now() * 1000 })
-    const sink: Sink = createSink(bus, join(config.stateDir, "logs"))
+    const sink: Sink = createSink(bus, join(config.stateDir, "logs"), config.logs)
     cleanup.push(() => sink.close())
 
     // Self-evolution: a transaction a crash left open is rolled back before anything loads its files.

@@ -160,6 +160,7 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     prompts: { system: at(workspaceDir, input.prompts!.system!) },
     controlApi: input.controlApi as Config["controlApi"],
     shutdown: input.shutdown as Config["shutdown"],
+    logs: input.logs as Config["logs"],
     tools: input.tools as Config["tools"],
     mcp: input.mcp as Config["mcp"],
     sandbox: input.sandbox ?? "auto",
