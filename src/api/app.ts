@@ -1,7 +1,9 @@
 /**
- * The Control API (Elysia) under /control/v1, plus `/healthz` and, when enabled, the OpenAI-compatible
- * `/v1` routes. The guard runs in `onRequest`, before Elysia parses or validates a body: no token → 401,
- * a read token on a mutation → 403, too many mutations → 429, a declared body over the limit → 413.
+ * The Control API (Elysia) under /control/v1, plus `/healthz`, `/livez`, `/readyz` and, when enabled,
+ * the OpenAI-compatible `/v1` routes. The guard runs in `onRequest`, before Elysia parses or validates a
+ * body: no token → 401, a read token on a mutation → 403, too many mutations → 429, a declared body over
+ * the limit → 413. The Host check, the connection handling and the body's bounds (body.ts: bytes and
+ * JSON depth, counted as it streams) come before all of this, in server.ts.
  * Each route group lives in its own module; errors map to statuses in errors.ts only.
  *
  * `App` is exported so `treaty<App>` (@elysiajs/eden) gives a typed client (see client.ts).
@@ -11,7 +13,9 @@ import type { Gateway } from "../gateway/gateway.ts"
 import type { Tokens } from "../gateway/token.ts"
 import { createRateLimit, isMutation, isPublic, roleOf } from "./auth.ts"
 import { docsRoutes } from "./docs.ts"
-import { errors, problem } from "./errors.ts"
+import { refusal } from "./body.ts"
+import { errors, pathOf, problem } from "./errors.ts"
+import { healthRoutes } from "./health.ts"
 import { type EventsOptions, eventRoutes } from "./events.ts"
 import { openaiRoutes } from "./openai.ts"
 import { continuityRoutes } from "./continuity.ts"
@@ -44,10 +48,10 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
   const maxBody = settings.maxBodyBytes ?? 8 * 1024 * 1024
   // The docs route reads the finished app (all routes) when the document is first requested.
   let root: AnyElysia | null = null
-  const app = new Elysia({ serve: { reusePort: false, idleTimeout: 0, maxRequestBodySize: maxBody } })
+  const app = new Elysia()
     .use(errors())
     .onRequest(({ request }) => {
-      const path = new URL(request.url).pathname
+      const path = pathOf(request)
       if (isPublic(path) || !guarded(path, openai)) return
       const role = roleOf(request, tokens)
       if (!role)
@@ -73,8 +77,15 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
           `the body is ${length} bytes; the limit is ${maxBody} (controlApi.maxBodyBytes)`,
         )
     })
+    // After parsing, before validation and any handler: a body cut off by body.ts (too large, too deep)
+    // is refused even where the body is optional (Elysia ignores a failed parse there).
+    .onTransform({ as: "global" }, ({ request }) => {
+      const refused = refusal(request)
+      if (refused) throw refused
+    })
     .use(docsRoutes(() => root!))
     .use(runtimeRoutes(gw))
+    .use(healthRoutes(gw))
     .use(sessionRoutes(gw))
     .use(eventRoutes(gw, events))
     .use(providerRoutes(gw))

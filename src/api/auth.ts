@@ -9,10 +9,12 @@ import type { Tokens } from "../gateway/token.ts"
 
 export type Role = "admin" | "read"
 
-/** Paths anyone may fetch: liveness and the API's own documentation (no data, no secrets). */
+/** Paths anyone may fetch: the probes and the API's own documentation (no data, no secrets). */
 export function isPublic(path: string): boolean {
   return (
     path === "/healthz" ||
+    path === "/livez" ||
+    path === "/readyz" ||
     path === "/control/v1/openapi.json" ||
     path === "/control/v1/docs" ||
     path.startsWith("/control/v1/docs/")

@@ -19,13 +19,14 @@ const STATUS: Record<string, number> = {
   Unauthorized: 401,
   Forbidden: 403,
   Unavailable: 503,
+  TooLarge: 413,
 }
 
 export const ErrorBody = t.Object(
   {
     error: t.String({
       description:
-        "Machine-readable code: Unauthorized, Forbidden, NotFound, Invalid, Busy, TooLarge, RateLimited, Internal, …",
+        "Machine-readable code: Unauthorized, Forbidden, NotFound, Invalid, InvalidHost, Busy, TooLarge, MisdirectedRequest, RateLimited, Internal, …",
     }),
     message: t.String({ description: "What went wrong and, where possible, how to fix it" }),
     fields: t.Optional(
@@ -45,6 +46,24 @@ export const ErrorBody = t.Object(
 
 export function problem(status: number, error: string, message: string, extra: Record<string, unknown> = {}): Response {
   return Response.json({ error, message, ...extra }, { status })
+}
+
+/** The request's path; never throws, even for a request whose URL Bun could not build (a bad Host). */
+export function pathOf(request: Request): string {
+  try {
+    return new URL(request.url).pathname
+  } catch {
+    return request.url.split("?")[0] ?? ""
+  }
+}
+
+/** The query parameters, or none when the URL cannot be parsed. */
+function queryOf(request: Request): [string, string][] {
+  try {
+    return [...new URL(request.url).searchParams.entries()]
+  } catch {
+    return []
+  }
 }
 
 interface Located {
@@ -76,7 +95,7 @@ function fields(location: string, issues: Located[]) {
  * an empty path; recover the parameter's name from the URL so the client still learns which one.
  */
 function propertyFields(request: Request, value: unknown, issues: Located[]) {
-  const params = [...new URL(request.url).searchParams.entries()]
+  const params = queryOf(request)
   const name = params.find(([, given]) => given === String(value))?.[0]
   return fields(
     name ? `query.${name}` : "query",
@@ -94,7 +113,7 @@ export function errors() {
           const errorId = `err_${crypto.randomUUID().slice(0, 8)}`
           log.error("response failed its schema", {
             errorId,
-            path: new URL(request.url).pathname,
+            path: pathOf(request),
             error: error.message.slice(0, 500),
           })
           return problem(500, "Internal", "internal error; see the gateway log", { errorId })
@@ -110,18 +129,18 @@ export function errors() {
           { fields: list },
         )
       }
-      case "PARSE":
+      case "PARSE": {
+        // The bounded parser (body.ts) refuses a body too large (413) or too deep (400) with its reason.
+        const cause = (error as Error).cause
+        if (cause instanceof DrostError) return Response.json(cause.toObject(), { status: STATUS[cause.code] ?? 400 })
         return problem(
           400,
           "Invalid",
           "the body is not valid JSON; send a JSON object with Content-Type: application/json",
         )
+      }
       case "NOT_FOUND":
-        return problem(
-          404,
-          "NotFound",
-          `no route ${request.method} ${new URL(request.url).pathname}; see /control/v1/docs`,
-        )
+        return problem(404, "NotFound", `no route ${request.method} ${pathOf(request)}; see /control/v1/docs`)
       case "INVALID_COOKIE_SIGNATURE":
       case "INVALID_FILE_TYPE":
         return problem(400, "Invalid", error.message)
@@ -134,7 +153,7 @@ export function errors() {
     log.error("request failed", {
       errorId,
       method: request.method,
-      path: new URL(request.url).pathname,
+      path: pathOf(request),
       error: error instanceof Error ? error.stack : String(error),
     })
     return problem(500, "Internal", "internal error; see the gateway log", { errorId })

@@ -3,11 +3,28 @@
  * the same port fails loudly instead of silently sharing it), bound to 127.0.0.1 unless configured, and
  * never on a non-loopback address with only the generated local token: exposing the gateway to a
  * network needs a token the operator chose (controlApi.token or DROST_CONTROL_ADMIN_TOKEN).
+ *
+ * The server is `Bun.serve` with the Elysia app behind a front door, not `app.listen()`, because
+ * Elysia's listen turns on Bun's development mode outside NODE_ENV=production: any exception that
+ * escaped (a request with an empty Host made `new URL(request.url)` throw in the error handler itself)
+ * was answered with Bun's development page, 50 KB of HTML with stack frames and source. Here:
+ * - `development: false` and an `error` handler: whatever escapes is the API's JSON 500;
+ * - the Host check (host.ts) runs first, on every route;
+ * - a request without Host (HTTP/1.0) gets a loopback URL, so routing and logging work on it;
+ * - a body streams to Elysia through body.ts, counted (413 at maxBodyBytes) and, for JSON, depth-checked
+ *   (400); nothing reads it before the auth guard has passed;
+ * - a body the API did not read to its end (a refusal at the headers: 401, 403, 413, 421, …, a body cut
+ *   off by body.ts, or a route without a body) is not drained: the answer carries `Connection: close`
+ *   and Bun stops reading, so an unauthenticated 300 MiB upload costs the few MiB already in flight.
  */
 import { DrostError } from "../core/error.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import type { Tokens } from "../gateway/token.ts"
+import { Log } from "../util/log.ts"
 import { type ApiOptions, createApi } from "./app.ts"
+import { bounded, hasBody } from "./body.ts"
+import { pathOf, problem } from "./errors.ts"
+import { hostPolicy, refuseHost } from "./host.ts"
 
 export interface ApiServer {
   url: string
@@ -31,20 +48,49 @@ export class UnsafeBind extends DrostError {
 }
 
 export function serveApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {}): ApiServer {
-  const { host, port } = gw.config.controlApi
+  const settings = gw.config.controlApi
+  const { host, port } = settings
   if (!isLoopback(host) && tokens.file !== null)
     throw new UnsafeBind(
       `refusing to serve the Control API on ${host} (not loopback) without a configured token; set controlApi.token or DROST_CONTROL_ADMIN_TOKEN (16+ characters), or bind to 127.0.0.1`,
     )
   const open = new Set<() => void>()
-  const app = createApi(gw, tokens, { ...options, events: { ...options.events, open } }).listen({
+  const app = createApi(gw, tokens, { ...options, events: { ...options.events, open } })
+  const policy = hostPolicy(host, settings.allowedHosts ?? [])
+  const maxBody = settings.maxBodyBytes ?? 8 * 1024 * 1024
+  const log = Log.create("api")
+  let loopback = ""
+  const server = Bun.serve({
     hostname: host,
     port,
     reusePort: false,
     idleTimeout: 0,
+    development: false,
+    // A backstop only: body.ts counts every body and answers 413 at maxBodyBytes, before Bun would
+    // cut the connection without an answer.
+    maxRequestBodySize: maxBody + 1024 * 1024,
+    error(error) {
+      const errorId = `err_${crypto.randomUUID().slice(0, 8)}`
+      log.error("request failed outside the API", { errorId, error: error.stack ?? String(error) })
+      return problem(500, "Internal", "internal error; see the gateway log", { errorId })
+    },
+    async fetch(request) {
+      const refused = refuseHost(request, policy)
+      if (refused) return hasBody(request) ? closing(refused) : refused
+      // Without Host (HTTP/1.0) Bun's URL is only the path: give it the loopback origin.
+      const url = request.headers.has("host") ? request.url : `${loopback}${pathOf(request)}${query(request)}`
+      if (!hasBody(request))
+        return app.fetch(
+          url === request.url
+            ? request
+            : new Request(url, { method: request.method, headers: request.headers, signal: request.signal }),
+        )
+      const body = bounded(request, url, maxBody)
+      const response = await app.fetch(body.request)
+      return body.consumed() ? response : closing(response)
+    },
   })
-  const server = app.server
-  if (!server) throw new Error("the server did not start")
+  loopback = `http://127.0.0.1:${server.port}`
   const shown = host.includes(":") ? `[${host}]` : host
   return {
     url: `http://${shown}:${server.port}`,
@@ -52,10 +98,28 @@ export function serveApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {}):
     /** End event streams, let in-flight responses (a turn's last SSE event) finish, then close. */
     async stop() {
       for (const close of [...open]) close()
-      const graceful = app.stop(false)
-      const timer = setTimeout(() => app.stop(true), 3000)
+      const graceful = server.stop(false)
+      const timer = setTimeout(() => server.stop(true), 3000)
       await graceful
       clearTimeout(timer)
     },
+  }
+}
+
+/** The query part of a request URL that may be relative (`/healthz?x=1` over HTTP/1.0). */
+function query(request: Request): string {
+  const at = request.url.indexOf("?")
+  return at < 0 ? "" : request.url.slice(at)
+}
+
+/** The same answer, and then the connection closes: Bun stops reading the rest of the body. */
+function closing(response: Response): Response {
+  try {
+    response.headers.set("connection", "close")
+    return response
+  } catch {
+    const headers = new Headers(response.headers)
+    headers.set("connection", "close")
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers })
   }
 }

@@ -1,0 +1,62 @@
+/**
+ * Probes for process supervisors (Kubernetes, systemd, load balancers), public like `/healthz`:
+ * - `/livez`: the process serves HTTP. Always 200 while it does, whatever the gateway's state, so a
+ *   liveness probe never restarts a gateway that works but has one channel or provider down.
+ * - `/readyz`: whether to send it work, exactly what `/healthz` answers (200 running, 503 degraded,
+ *   starting, stopping or stopped, with the reasons). `/healthz` stays as it was for existing checks.
+ */
+import { Elysia, t } from "elysia"
+import type { Gateway } from "../gateway/gateway.ts"
+
+const State = t.Union(
+  [t.Literal("starting"), t.Literal("running"), t.Literal("degraded"), t.Literal("stopping"), t.Literal("stopped")],
+  { description: "The gateway's state (degraded: see reasons)" },
+)
+const Ready = t.Object(
+  { state: State, reasons: t.Array(t.String(), { description: "One line per unhealthy component" }) },
+  { examples: [{ state: "degraded", reasons: ["channel telegram:main: getUpdates failed: 502"] }] },
+)
+const Live = t.Object(
+  {
+    live: t.Literal(true),
+    state: State,
+    uptimeMs: t.Number({ description: "Since the gateway started" }),
+  },
+  { examples: [{ live: true, state: "degraded", uptimeMs: 5123 }] },
+)
+
+export const PROBES = ["/livez", "/readyz"] as const
+
+export function healthRoutes(gw: Gateway) {
+  return new Elysia()
+    .get("/livez", () => ({ live: true as const, state: gw.state().state, uptimeMs: Date.now() - gw.startedAt }), {
+      response: { 200: Live },
+      detail: {
+        operationId: "live",
+        tags: ["runtime"],
+        summary: "Liveness",
+        description:
+          "200 whenever the process serves, degraded or not: use it for liveness probes (restart only when this fails). No token needed.",
+        security: [],
+      },
+    })
+    .get(
+      "/readyz",
+      ({ set }) => {
+        const health = gw.state()
+        set.status = health.state === "running" ? 200 : 503
+        return health
+      },
+      {
+        response: { 200: Ready, 503: Ready },
+        detail: {
+          operationId: "ready",
+          tags: ["runtime"],
+          summary: "Readiness",
+          description:
+            "200 when running; 503 when degraded (a channel or provider down, …), starting, stopping or stopped, with the reasons. The same answer as /healthz. No token needed.",
+          security: [],
+        },
+      },
+    )
+}
