@@ -2,7 +2,7 @@
  * Which `Host` a request may name. A web page the user opens can make the browser talk to the loopback
  * API through its own domain name (DNS rebinding): the browser then sends `Host: attacker.example`.
  * So only loopback names (`localhost`, `127.x.x.x`, `[::1]`, any port), the address the API is bound
- * to (when it is not a wildcard) and the names listed in `controlApi.allowedHosts` are served; any
+ * to (`controlApi.host`) and the names listed in `controlApi.allowedHosts` are served; any
  * other name gets 421, and a `Host` that is not a host name at all gets 400. Both before any route,
  * auth or body, with the API's JSON error.
  *
@@ -33,8 +33,6 @@ export function isLoopbackName(name: string): boolean {
   )
 }
 
-const WILDCARDS = new Set(["0.0.0.0", "::", ""])
-
 /** Normalise a configured entry the way `hostName` normalises a header: lower case, no brackets. */
 const normal = (entry: string) =>
   entry
@@ -48,8 +46,9 @@ export interface HostPolicy {
 }
 
 export function hostPolicy(bind: string, allowed: readonly string[] = []): HostPolicy {
-  const names = new Set(allowed.map(normal))
-  if (!WILDCARDS.has(normal(bind))) names.add(normal(bind))
+  // The bound address itself, wildcards too: `http://0.0.0.0:7420` is what the start banner and the
+  // supervisor's health gate use then, and an address literal is never a rebinding page's name.
+  const names = new Set([...allowed, bind].map(normal))
   return { names }
 }
 

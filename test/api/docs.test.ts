@@ -1,12 +1,13 @@
 /**
  * The Swagger UI at /control/v1/docs renders with the network blocked, from the compiled binary: the
  * UI's JS and CSS are embedded in the executable (`with { type: "file" }`), not fetched from a CDN.
+ * A token entered in its Authorize box is used but never stored (no localStorage, gone on reload).
  *
  * The binary: `dist/drost` when it exists and is newer than every source file, else one compiled for
  * this test through build.ts (about 7 s). Needs Debian's chromium (.ci/run installs it).
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { existsSync, rmSync, statSync } from "node:fs"
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { chromium } from "playwright-core"
 import { buildBinary, ROOT } from "../binary/binary.ts"
@@ -98,6 +99,29 @@ describe("Swagger UI offline", () => {
           for (const id of ["listSessions", "runTurn", "streamEvents", "executeTool", "getUsage"])
             expect(text).toContain(id)
           expect(text).toContain("Drost Control API")
+          // Authorize with the token: the UI uses it, but keeps it for the page's life only.
+          const token = readFileSync(join(ws.path, ".drost/control-token"), "utf8").trim()
+          await page.locator(".auth-wrapper button.authorize").click()
+          await page.locator(".modal-ux .auth-container input").fill(token)
+          await page.locator('.modal-ux button.authorize:has-text("Authorize")').click()
+          await page.locator('.modal-ux button:has-text("Logout")').waitFor()
+          await page.locator(".modal-ux button.btn-done").click()
+          const held = await page.evaluate(() =>
+            JSON.stringify(
+              (
+                globalThis as unknown as { ui: { authSelectors: { authorized(): unknown } } }
+              ).ui.authSelectors.authorized(),
+            ),
+          )
+          expect(held).toContain(token)
+          const storage = () =>
+            page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage } }))
+          expect(await storage()).not.toContain(token)
+          await page.reload()
+          await page.waitForSelector(".opblock", { timeout: 20_000 })
+          expect(await storage()).not.toContain(token)
+          await page.locator(".auth-wrapper button.authorize").click()
+          expect(await page.locator('.modal-ux button:has-text("Logout")').count()).toBe(0)
           expect(blocked).toEqual([])
           expect(served).toEqual(
             expect.arrayContaining([
