@@ -61,7 +61,10 @@ beforeAll(async () => {
     },
   ]
   ws = await workspace({
-    config: { providers: { profiles, failover: { fallbacks: ["backup"], retry: { attempts: 0 } } }, controlApi: { port: 0 } },
+    config: {
+      providers: { profiles, failover: { fallbacks: ["backup"], retry: { attempts: 0 } } },
+      controlApi: { port: 0 },
+    },
   })
   gw = await spawnGateway(ws.path, { env: { FAKE_KEY: "test-key" } })
 })

@@ -43,7 +43,9 @@ describe("a 200 that is not an event stream (item 7)", () => {
 
   test("a JSON body from a server that ignored stream: true", async () => {
     const events = await collect(build("openai-compatible", `http://127.0.0.1:${server.port}/json`))
-    expect((events.at(-1) as { message: string }).message).toContain('instead of an event stream: {"id":"x","choices":[]}')
+    expect((events.at(-1) as { message: string }).message).toContain(
+      'instead of an event stream: {"id":"x","choices":[]}',
+    )
   })
 })
 
