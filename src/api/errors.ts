@@ -19,6 +19,8 @@ const STATUS: Record<string, number> = {
   Unauthorized: 401,
   Forbidden: 403,
   Unavailable: 503,
+  /** The disk holding the database is full (src/store/fault.ts): nothing new can be stored. */
+  InsufficientStorage: 507,
   TooLarge: 413,
 }
 
@@ -147,7 +149,7 @@ export function errors() {
     }
     if (error instanceof DrostError) {
       const status = STATUS[error.code] ?? 500
-      if (status < 500 || status === 503) return Response.json(error.toObject(), { status })
+      if (status < 500 || status === 503 || status === 507) return Response.json(error.toObject(), { status })
     }
     const errorId = `err_${crypto.randomUUID().slice(0, 8)}`
     log.error("request failed", {

@@ -15,6 +15,8 @@ import { Flag } from "../util/flag.ts"
 import { type AuthFile, authPath, createCredentials, fixMode, readAuth } from "../gateway/auth.ts"
 import { DEFAULT_KEY_ENV, needsKey } from "../providers/credential.ts"
 import { DEFAULT_BASE_URL, probeProvider, probeTelegram } from "./probe.ts"
+import { acquire } from "../gateway/lock.ts"
+import { repair } from "../store/repair.ts"
 
 export type Status = "ok" | "warn" | "fail"
 
@@ -30,6 +32,8 @@ export interface DoctorOptions {
   config?: string
   /** Skip the network checks (provider probes, Telegram getMe). */
   offline?: boolean
+  /** Move a damaged database aside and copy what can be read into a new one (see store/repair.ts). */
+  repair?: boolean
 }
 
 /**
@@ -217,7 +221,7 @@ function store(config: Config): Check {
             name,
             status: "fail",
             detail: `integrity check: ${verdict.slice(0, 200)}`,
-            fix: `stop the gateway, copy ${file} aside, and restore a backup`,
+            fix: "stop the gateway and run drost doctor --repair (the damaged file is kept), or restore a backup",
           }
     } finally {
       db.close()
@@ -227,7 +231,7 @@ function store(config: Config): Check {
       name,
       status: "fail",
       detail: `cannot read ${file}: ${(error as Error).message}`,
-      fix: "check the file's permissions, or restore a backup",
+      fix: "check the file's permissions; if it is damaged, stop the gateway and run drost doctor --repair",
     }
   }
 }
@@ -355,7 +359,42 @@ export async function runChecks(options: DoctorOptions): Promise<Check[]> {
 
 const MARK: Record<Status, string> = { ok: "✓", warn: "!", fail: "✗" }
 
+/**
+ * `--repair`: only with the gateway stopped (its lock is taken for the duration), and only when the
+ * store check fails; prints what was kept, copied and lost.
+ */
+async function repairStore(options: DoctorOptions): Promise<number> {
+  const config = await load({ root: options.workspace, file: options.config })
+  const file = Flag.db() ?? join(config.stateDir, "drost.db")
+  const before = store(config)
+  if (before.status === "ok") {
+    process.stdout.write(`drost doctor --repair: ${before.detail}; nothing to repair\n`)
+    return 0
+  }
+  const lock = acquire(config.stateDir)
+  try {
+    const report = repair(file)
+    const lines = [
+      `drost doctor --repair: ${file}`,
+      `  the damaged file is kept as ${report.quarantined}`,
+      ...(report.unreadable
+        ? [`  nothing could be read from it (${report.unreadable}); a new, empty database is in its place`]
+        : report.tables.map(
+            (table) =>
+              `  ${table.table}: ${table.copied} rows copied${table.lost ? `, ${table.lost} lost` : ""}${table.endUnreadable ? ", the rest of the table unreadable" : ""}`,
+          )),
+      ...(report.placeholders ? [`  ${report.placeholders} sessions recreated from their messages`] : []),
+      "  the memory index is rebuilt from memory/ at the next start; start the gateway again",
+    ]
+    process.stdout.write(`${lines.join("\n")}\n`)
+    return report.unreadable ? 1 : 0
+  } finally {
+    lock.release()
+  }
+}
+
 export async function doctor(options: DoctorOptions & { json?: boolean }): Promise<number> {
+  if (options.repair) return repairStore(options)
   const checks = await runChecks(options)
   const failed = checks.filter((check) => check.status === "fail").length
   if (options.json) {

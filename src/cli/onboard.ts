@@ -41,6 +41,10 @@ const doctorCommand = defineCommand({
     },
     offline: { type: "boolean", description: "Skip the network checks (provider probes, Telegram getMe)" },
     json: { type: "boolean", description: "Print the checks as JSON" },
+    repair: {
+      type: "boolean",
+      description: "Move a damaged database aside (kept) and copy what can be read into a new one; gateway stopped",
+    },
   },
   run: ({ args }) =>
     exitWith(() =>
@@ -49,6 +53,7 @@ const doctorCommand = defineCommand({
         config: args.config,
         offline: args.offline,
         json: args.json,
+        repair: args.repair,
       }),
     ),
 })

@@ -15,6 +15,7 @@ import { TurnEvent } from "../agent/events.ts"
 import { createSessions, type Sessions } from "../agent/session.ts"
 import type { ProbeResult } from "../providers/probe.ts"
 import { open } from "../store/db.ts"
+import { createStoreHealth, guard } from "../store/guard.ts"
 import { createSessionStore, type SessionStore } from "../store/sessions.ts"
 import type { ToolRegistry } from "../tool/registry.ts"
 import { createToolset, type Toolset } from "../tool/toolset.ts"
@@ -78,9 +79,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // Exact credential values, redacted wherever redaction applies (logs, events.jsonl, stored errors).
   registerSecrets(config)
   try {
-    const db = open(Flag.db() ?? join(config.stateDir, "drost.db"))
+    const file = Flag.db() ?? join(config.stateDir, "drost.db")
+    // Disk full, corruption met at run time, the file deleted under us: reported as the `store` component.
+    const opened = open(file)
+    const storeHealth = createStoreHealth(file)
+    const db = guard(opened, storeHealth)
     cleanup.push(() => db.close())
-    const store = createSessionStore(db)
+    const store = createSessionStore(db, storeHealth)
     // Ids continue from the wall clock (×1000) so they keep rising across restarts without a write per event.
     const bus = createBus({ startId: Date.now() * 1000 })
     const sink: Sink = createSink(bus, join(config.stateDir, "logs"), config.logs)
@@ -170,9 +175,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       beforeTurn: () => toolset.refresh(),
     })
 
-    const interrupted = store.recoverInterrupted(
-      "interrupted: the gateway stopped (crash or kill) while this turn was open",
-    )
+    // On a full disk this cannot be written now; the turns stay open and are marked at a later start.
+    let interrupted: ReturnType<typeof store.recoverInterrupted> = []
+    try {
+      interrupted = store.recoverInterrupted(
+        "interrupted: the gateway stopped (crash or kill) while this turn was open",
+      )
+    } catch (error) {
+      if (!storeHealth.problem()) throw error
+    }
     for (const turn of interrupted) {
       bus.publish(TurnEvent.Interrupted, {
         sessionId: turn.sessionId,
@@ -191,6 +202,21 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       bus.publish(GatewayEvent.State, { state: next, reasons })
     }
     if (providers.size === 0) health.set("providers", "no provider could be created")
+    const storeProblem = (problem: string | null) => {
+      if ((health.get("store") ?? null) === problem) return
+      if (problem) health.set("store", problem)
+      else health.delete("store")
+      publishState()
+    }
+    if (storeHealth.problem()) health.set("store", storeHealth.problem()!)
+    cleanup.push(storeHealth.onChange(storeProblem) as () => void)
+    // Every 2 s: is the file still ours (also checked at each turn start), and has a full disk got room again?
+    const watch = setInterval(() => {
+      storeHealth.verify()
+      if (storeHealth.recover()) store.flushDeferred()
+    }, 2000)
+    watch.unref?.()
+    cleanup.push(() => clearInterval(watch))
 
     let draining: Promise<void> | null = null
     let stopping: Promise<void> | null = null
@@ -233,10 +259,23 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       stop(reason = "stop requested") {
         stopping ??= (async () => {
           await gateway.drain(reason)
-          const left = store.recoverInterrupted(`interrupted: ${reason}`)
+          // A full or vanished disk must not stop the stop: what cannot be written is marked at the next start.
+          let left: unknown[] = []
+          try {
+            store.flushDeferred()
+            left = store.recoverInterrupted(`interrupted: ${reason}`)
+          } catch (error) {
+            log.warn("could not mark open turns at stop", { error: String(error) })
+          }
           current = "stopped"
           bus.publish(GatewayEvent.Stopped, { reason, interruptedTurns: left.length })
-          for (const fn of cleanup.reverse()) fn()
+          for (const fn of cleanup.reverse()) {
+            try {
+              fn()
+            } catch (error) {
+              log.warn("cleanup failed at stop", { error: String(error) })
+            }
+          }
           lock?.release()
         })()
         return stopping

@@ -5,8 +5,11 @@
  * ordered list tracked by `PRAGMA user_version`, each applied in its own IMMEDIATE transaction.
  */
 import { Database } from "bun:sqlite"
-import { chmodSync, mkdirSync } from "node:fs"
+import { chmodSync, mkdirSync, statSync } from "node:fs"
 import { dirname } from "node:path"
+import { contentProblem, headerProblem } from "./check.ts"
+import { classify, StoreDamaged } from "./fault.ts"
+import { Flag } from "../util/flag.ts"
 
 const MIGRATIONS: string[] = [
   `
@@ -130,19 +133,38 @@ const MIGRATIONS: string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length
 
-export function open(path: string): Database {
+/**
+ * Open (creating if needed) and migrate the database. A damaged file is refused with `StoreDamaged`
+ * (the file and the fix: `drost doctor --repair`) after a cheap check (check.ts), never half-opened.
+ */
+export function open(path: string, options: { check?: boolean } = {}): Database {
+  const check = options.check !== false && path !== ":memory:"
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  const damaged = check ? headerProblem(path) : null
+  if (damaged) throw new StoreDamaged(path, damaged)
+  const size = check ? (statSync(path, { throwIfNoEntry: false })?.size ?? 0) : 0
   const db = new Database(path, { create: true, strict: true })
-  // Conversations are private: the database is readable by its owner only.
-  if (path !== ":memory:") chmodSync(path, 0o600)
-  db.run("PRAGMA journal_mode = WAL")
-  db.run("PRAGMA synchronous = NORMAL")
-  db.run("PRAGMA busy_timeout = 5000")
-  db.run("PRAGMA foreign_keys = ON")
-  // Checkpoint (and fsync) every ~40 MB of WAL instead of every 4 MB: fewer stalls under steady writes.
-  db.run("PRAGMA wal_autocheckpoint = 10000")
-  migrate(db)
-  return db
+  try {
+    // Conversations are private: the database is readable by its owner only.
+    if (path !== ":memory:") chmodSync(path, 0o600)
+    const found = check ? contentProblem(db, size) : null
+    if (found) throw new StoreDamaged(path, found)
+    db.run("PRAGMA journal_mode = WAL")
+    db.run("PRAGMA synchronous = NORMAL")
+    db.run("PRAGMA busy_timeout = 5000")
+    db.run("PRAGMA foreign_keys = ON")
+    // Checkpoint (and fsync) every ~40 MB of WAL instead of every 4 MB: fewer stalls under steady writes.
+    db.run("PRAGMA wal_autocheckpoint = 10000")
+    migrate(db)
+    // A size cap: writes past it fail with SQLITE_FULL exactly as on a full disk (a quota; the tests use it).
+    const cap = Number(Flag.dbMaxPages())
+    if (cap > 0) db.run(`PRAGMA max_page_count = ${Math.floor(cap)}`)
+    return db
+  } catch (error) {
+    db.close()
+    if (classify(error) === "corrupt") throw new StoreDamaged(path, (error as Error).message)
+    throw error
+  }
 }
 
 export function migrate(db: Database) {

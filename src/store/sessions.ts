@@ -6,6 +6,8 @@ import type { Database } from "bun:sqlite"
 import { NotFound } from "../core/error.ts"
 import { Id } from "../core/id.ts"
 import { immediate } from "./db.ts"
+import { classify, StorageFull, StorageUnavailable } from "./fault.ts"
+import type { StoreHealth } from "./guard.ts"
 import type { Message, Part, Role, Usage } from "../core/message.ts"
 
 export type TurnStatus = "queued" | "running" | "completed" | "failed" | "interrupted"
@@ -154,7 +156,23 @@ export type SessionStore = ReturnType<typeof createSessionStore>
 const whole = (value: number | undefined, fallback: number, min: number, max: number) =>
   Math.min(Math.max(value !== undefined && Number.isFinite(value) ? Math.floor(value) : fallback, min), max)
 
-export function createSessionStore(db: Database) {
+/** A turn's end, as `finishTurn` takes it. */
+export interface TurnEnd {
+  id: string
+  sessionId: string
+  status: TurnStatus
+  error?: string | null
+  usage: Usage
+  steps: number
+  toolCalls: number
+  messages: number
+}
+
+/**
+ * `health` (see guard.ts) makes a new turn refuse while the file is gone or damaged. Without it (tests,
+ * tools) storage faults are still recognised by their SQLite code.
+ */
+export function createSessionStore(db: Database, health?: StoreHealth) {
   const q = {
     insertSession: db.query(
       `INSERT INTO sessions (id, title, created_at, updated_at, provider, channel, channel_key, metadata)
@@ -303,6 +321,36 @@ export function createSessionStore(db: Database) {
     return { message, encoded }
   }
 
+  const deferred = new Map<string, { end: TurnEnd; at: number }>()
+  /** A turn whose end is still held back (full disk) reads as ended. */
+  const overlay = (turn: Turn): Turn => {
+    const held = deferred.get(turn.id)
+    if (!held) return turn
+    const { end, at } = held
+    return {
+      ...turn,
+      status: end.status,
+      error: end.error ?? null,
+      usage: end.usage,
+      steps: end.steps,
+      toolCalls: end.toolCalls,
+      endedAt: at,
+    }
+  }
+  const writeEnd = immediate(db, (input: TurnEnd, now: number) => {
+    q.touchSession.run({ id: input.sessionId, now, added: input.messages })
+    q.finishTurn.run({
+      id: input.id,
+      status: input.status,
+      error: input.error ?? null,
+      usage: JSON.stringify(input.usage),
+      steps: input.steps,
+      toolCalls: input.toolCalls,
+      now,
+    })
+    q.addUsage.run({ id: input.sessionId, ...input.usage })
+  })
+
   const beginTurn = immediate(db, (input: { sessionId: string; parts: Part[]; source: string }) => {
     require(input.sessionId)
     const now = Date.now()
@@ -321,6 +369,7 @@ export function createSessionStore(db: Database) {
       channelKey?: string
       metadata?: Record<string, unknown>
     }): Session {
+      health?.admit()
       const id = Id.create("ses")
       q.insertSession.run({
         id,
@@ -434,6 +483,7 @@ export function createSessionStore(db: Database) {
 
     /** The user's message and its queued turn, durable together before any provider is called. */
     beginTurn(input: { sessionId: string; parts: Part[]; source: string }): { turn: Turn; message: Message } {
+      health?.admit()
       const { turn, message, encoded } = beginTurn(input)
       histories.settle(message, encoded)
       return { turn, message }
@@ -442,42 +492,50 @@ export function createSessionStore(db: Database) {
     startTurn(id: string, provider: string) {
       q.startTurn.run({ id, provider, now: Date.now() })
     },
-    finishTurn: immediate(
-      db,
-      (input: {
-        id: string
-        sessionId: string
-        status: TurnStatus
-        error?: string | null
-        usage: Usage
-        steps: number
-        toolCalls: number
-        messages: number
-      }) => {
-        q.touchSession.run({ id: input.sessionId, now: Date.now(), added: input.messages })
-        q.finishTurn.run({
-          id: input.id,
-          status: input.status,
-          error: input.error ?? null,
-          usage: JSON.stringify(input.usage),
-          steps: input.steps,
-          toolCalls: input.toolCalls,
-          now: Date.now(),
-        })
-        q.addUsage.run({ id: input.sessionId, ...input.usage })
-      },
-    ),
+    /**
+     * End a turn. When the disk is full (or the file faulty) the end cannot be written: it is kept in
+     * memory, shown by `turn()`/`turns()`, and written by `flushDeferred()` once space returns, so the
+     * turn's caller still gets its answer (a turn left `running` in the store hung its request and the
+     * shutdown). A process that dies first leaves it open, and the next start marks it interrupted.
+     */
+    finishTurn(input: TurnEnd) {
+      try {
+        writeEnd(input, Date.now())
+        deferred.delete(input.id)
+      } catch (error) {
+        if (!(error instanceof StorageFull || error instanceof StorageUnavailable || classify(error))) throw error
+        deferred.set(input.id, { end: input, at: Date.now() })
+      }
+    },
+    /** Write the turn ends a full disk held back; true when none is left. */
+    flushDeferred(): boolean {
+      for (const [id, { end, at }] of deferred) {
+        try {
+          writeEnd(end, at)
+        } catch {
+          return false
+        }
+        deferred.delete(id)
+      }
+      return true
+    },
 
     turn: (id: string): Turn | null => {
       const row = q.getTurn.get({ id })
-      return row ? toTurn(row) : null
+      return row ? overlay(toTurn(row)) : null
     },
     turns: (sessionId: string, limit = 50): Turn[] =>
-      q.turnsOf.all({ sessionId, limit: whole(limit, 50, 0, Number.MAX_SAFE_INTEGER) }).map(toTurn),
+      q.turnsOf
+        .all({ sessionId, limit: whole(limit, 50, 0, Number.MAX_SAFE_INTEGER) })
+        .map(toTurn)
+        .map(overlay),
 
     /** Turns a crash left open become `interrupted`; returns them so the gateway can report each one. */
     recoverInterrupted: immediate(db, (reason: string): Turn[] => {
-      const open = q.openTurns.all({}).map(toTurn)
+      const open = q.openTurns
+        .all({})
+        .map(toTurn)
+        .filter((turn) => !deferred.has(turn.id))
       const now = Date.now()
       for (const sessionId of new Set(open.map((turn) => turn.sessionId))) q.recount.run({ id: sessionId })
       for (const turn of open) {

@@ -19,6 +19,8 @@ export const Flag = {
   workspace: () => text("DROST_WORKSPACE"),
   /** Path of the SQLite database; `:memory:` for throwaway runs. */
   db: () => text("DROST_DB"),
+  /** Cap the database at this many pages (PRAGMA max_page_count): past it writes fail as on a full disk. */
+  dbMaxPages: () => text("DROST_DB_MAX_PAGES"),
   /** Minimum log level written to the console: debug | info | warn | error. */
   logLevel: () => text("DROST_LOG_LEVEL"),
   /** CI=true: never prompt, plain output. */
