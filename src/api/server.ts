@@ -14,8 +14,9 @@
  * - a body streams to Elysia through body.ts, counted (413 at maxBodyBytes) and, for JSON, depth-checked
  *   (400); nothing reads it before the auth guard has passed;
  * - a body the API did not read to its end (a refusal at the headers: 401, 403, 413, 421, …, a body cut
- *   off by body.ts, or a route without a body) is not drained: the answer carries `Connection: close`
- *   and Bun stops reading, so an unauthenticated 300 MiB upload costs the few MiB already in flight.
+ *   off by body.ts, or a route without a body) is not drained when it is chunked or over 64 KiB: the
+ *   answer carries `Connection: close` and Bun stops reading, so an unauthenticated 300 MiB upload
+ *   costs the few MiB already in flight.
  */
 import { DrostError } from "../core/error.ts"
 import type { Gateway } from "../gateway/gateway.ts"
@@ -76,7 +77,7 @@ export function serveApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {}):
     },
     async fetch(request) {
       const refused = refuseHost(request, policy)
-      if (refused) return hasBody(request) ? closing(refused) : refused
+      if (refused) return mustClose(request) ? closeAfter(refused) : refused
       // Without Host (HTTP/1.0) Bun's URL is only the path: give it the loopback origin.
       const url = request.headers.has("host") ? request.url : `${loopback}${pathOf(request)}${query(request)}`
       if (!hasBody(request))
@@ -87,7 +88,7 @@ export function serveApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {}):
         )
       const body = bounded(request, url, maxBody)
       const response = await app.fetch(body.request)
-      return body.consumed() ? response : closing(response)
+      return body.consumed() || !mustClose(request) ? response : closeAfter(response)
     },
   })
   loopback = `http://127.0.0.1:${server.port}`
@@ -112,14 +113,39 @@ function query(request: Request): string {
   return at < 0 ? "" : request.url.slice(at)
 }
 
-/** The same answer, and then the connection closes: Bun stops reading the rest of the body. */
-function closing(response: Response): Response {
-  try {
-    response.headers.set("connection", "close")
-    return response
-  } catch {
-    const headers = new Headers(response.headers)
-    headers.set("connection", "close")
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers })
-  }
+/** A body up to this size that no route read is left to Bun to drain: cheap, and the connection stays. */
+const DRAIN_MAX = 64 * 1024
+/** How long a closing connection stays open after the answer (see `closeAfter`). */
+const LINGER_MS = 500
+
+/** Whether an unread body must not be drained: chunked (any size) or declared larger than DRAIN_MAX. */
+function mustClose(request: Request): boolean {
+  return request.headers.has("transfer-encoding") || Number(request.headers.get("content-length") ?? 0) > DRAIN_MAX
+}
+
+/**
+ * The same answer with `Connection: close`: Bun stops reading the request. Closing the instant the
+ * answer is written, with the client still sending, makes the kernel reset the connection, and the
+ * reset can destroy the answer before the client reads it (seen under load: a 401 lost). So the
+ * connection stays open LINGER_MS after the answer, as Go's net/http does; Bun does not read the body
+ * meanwhile, so the client's sending stalls on a full window (a few MiB at most).
+ */
+async function closeAfter(response: Response): Promise<Response> {
+  const headers = new Headers(response.headers)
+  headers.set("connection", "close")
+  const init = { status: response.status, statusText: response.statusText, headers }
+  if (!response.body || headers.get("content-type")?.startsWith("text/event-stream"))
+    return new Response(response.body, init)
+  const bytes = new Uint8Array(await response.arrayBuffer())
+  headers.set("content-length", String(bytes.byteLength))
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes)
+    },
+    async pull(controller) {
+      await Bun.sleep(LINGER_MS)
+      controller.close()
+    },
+  })
+  return new Response(body, init)
 }
