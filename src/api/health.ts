@@ -7,6 +7,7 @@
  */
 import { Elysia, t } from "elysia"
 import type { Gateway } from "../gateway/gateway.ts"
+import { described } from "./schemas.ts"
 
 const State = t.Union(
   [t.Literal("starting"), t.Literal("running"), t.Literal("degraded"), t.Literal("stopping"), t.Literal("stopped")],
@@ -30,7 +31,7 @@ export const PROBES = ["/livez", "/readyz"] as const
 export function healthRoutes(gw: Gateway) {
   return new Elysia()
     .get("/livez", () => ({ live: true as const, state: gw.state().state, uptimeMs: Date.now() - gw.startedAt }), {
-      response: { 200: Live },
+      response: { 200: described(Live, "The process serves HTTP (whatever the gateway's state)") },
       detail: {
         operationId: "live",
         tags: ["runtime"],
@@ -48,7 +49,10 @@ export function healthRoutes(gw: Gateway) {
         return health
       },
       {
-        response: { 200: Ready, 503: Ready },
+        response: {
+          200: described(Ready, "Running: send it work"),
+          503: described(Ready, "Degraded, starting, stopping or stopped; `reasons` says why"),
+        },
         detail: {
           operationId: "ready",
           tags: ["runtime"],

@@ -8,6 +8,7 @@ import { ConfigError, message } from "../core/error.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import { load } from "../gateway/load.ts"
 import { COMMIT, VERSION } from "../util/version.ts"
+import { described, invalid } from "./schemas.ts"
 
 const State = t.Union([
   t.Literal("starting"),
@@ -31,7 +32,10 @@ export function runtimeRoutes(gw: Gateway) {
         return health
       },
       {
-        response: { 200: Health, 503: Health },
+        response: {
+          200: described(Health, "Running"),
+          503: described(Health, "Degraded, starting, stopping or stopped; `reasons` says why"),
+        },
         detail: {
           operationId: "health",
           tags: ["runtime"],
@@ -70,64 +74,68 @@ export function runtimeRoutes(gw: Gateway) {
           }),
           {
             response: {
-              200: t.Object({
-                state: State,
-                reasons: t.Array(t.String()),
-                version: t.String(),
-                commit: t.String(),
-                pid: t.Number(),
-                workspace: t.String(),
-                startedAt: t.Number(),
-                uptimeMs: t.Number(),
-                sessions: t.Number(),
-                runningTurns: t.Number(),
-                queues: t.Array(
-                  t.Object({
-                    sessionId: t.String(),
-                    running: t.Union([t.String(), t.Null()], { description: "The running turn's id" }),
-                    waiting: t.Number({ description: "Turns waiting behind it" }),
-                    messages: t.Number({ description: "Messages waiting (a collected batch counts each)" }),
-                  }),
-                  { description: "Sessions with a running or waiting turn (orchestration, see docs/sessions.md)" },
-                ),
-                lastEventId: t.Number({ description: "Id of the newest bus event (use it as Last-Event-ID)" }),
-                providers: t.Array(t.Object({ id: t.String(), kind: t.String(), available: t.Boolean() })),
-                tools: t.Array(t.String()),
-                sandbox: t.Object(
-                  {
-                    kind: t.Union([t.Literal("bubblewrap"), t.Literal("seatbelt"), t.Literal("off"), t.Null()], {
-                      description: "The OS sandbox in use; null: none works here, so the tools that need one are off",
+              200: t.Object(
+                {
+                  state: State,
+                  reasons: t.Array(t.String()),
+                  version: t.String(),
+                  commit: t.String(),
+                  pid: t.Number(),
+                  workspace: t.String(),
+                  startedAt: t.Number(),
+                  uptimeMs: t.Number(),
+                  sessions: t.Number(),
+                  runningTurns: t.Number(),
+                  queues: t.Array(
+                    t.Object({
+                      sessionId: t.String(),
+                      running: t.Union([t.String(), t.Null()], { description: "The running turn's id" }),
+                      waiting: t.Number({ description: "Turns waiting behind it" }),
+                      messages: t.Number({ description: "Messages waiting (a collected batch counts each)" }),
                     }),
-                    executable: t.Union([t.String(), t.Null()]),
-                    reason: t.Union([t.String(), t.Null()], {
-                      description: "Why there is none, or the warning for off",
+                    { description: "Sessions with a running or waiting turn (orchestration, see docs/sessions.md)" },
+                  ),
+                  lastEventId: t.Number({ description: "Id of the newest bus event (use it as Last-Event-ID)" }),
+                  providers: t.Array(t.Object({ id: t.String(), kind: t.String(), available: t.Boolean() })),
+                  tools: t.Array(t.String()),
+                  sandbox: t.Object(
+                    {
+                      kind: t.Union([t.Literal("bubblewrap"), t.Literal("seatbelt"), t.Literal("off"), t.Null()], {
+                        description: "The OS sandbox in use; null: none works here, so the tools that need one are off",
+                      }),
+                      executable: t.Union([t.String(), t.Null()]),
+                      reason: t.Union([t.String(), t.Null()], {
+                        description: "Why there is none, or the warning for off",
+                      }),
+                      off: t.Array(t.String(), { description: "Tools that are off because no sandbox works" }),
+                    },
+                    { description: "What confines the shell, workspace tools, MCP stdio servers and gate commands" },
+                  ),
+                  mcp: t.Array(
+                    t.Object({
+                      server: t.String(),
+                      state: t.Union(
+                        [t.Literal("connecting"), t.Literal("connected"), t.Literal("waiting"), t.Literal("stopped")],
+                        {
+                          description:
+                            "waiting: lost, reconnecting with backoff; stopped: off (e.g. no sandbox) or the gateway stops",
+                        },
+                      ),
+                      tools: t.Number(),
+                      error: t.Union([t.String(), t.Null()], { description: "Why it is not connected" }),
                     }),
-                    off: t.Array(t.String(), { description: "Tools that are off because no sandbox works" }),
-                  },
-                  { description: "What confines the shell, workspace tools, MCP stdio servers and gate commands" },
-                ),
-                mcp: t.Array(
-                  t.Object({
-                    server: t.String(),
-                    state: t.Union(
-                      [t.Literal("connecting"), t.Literal("connected"), t.Literal("waiting"), t.Literal("stopped")],
-                      {
-                        description:
-                          "waiting: lost, reconnecting with backoff; stopped: off (e.g. no sandbox) or the gateway stops",
-                      },
-                    ),
-                    tools: t.Number(),
-                    error: t.Union([t.String(), t.Null()], { description: "Why it is not connected" }),
-                  }),
-                  { description: "Configured MCP servers and their health" },
-                ),
-              }),
+                    { description: "Configured MCP servers and their health" },
+                  ),
+                },
+                { description: "The gateway at a glance" },
+              ),
             },
             detail: {
               operationId: "getStatus",
               tags: ["runtime"],
               summary: "Runtime status",
-              description: "State, version, uptime, counts, providers and tools at a glance.",
+              description:
+                "State and its reasons, version, uptime, session and running-turn counts, the turn queues, providers, tools, the sandbox and MCP servers, and the newest event id (resume the event stream from it).",
             },
           },
         )
@@ -158,16 +166,17 @@ export function runtimeRoutes(gw: Gateway) {
               ),
             ),
             response: {
-              200: RestartResult,
-              202: RestartResult,
-              409: RestartResult,
+              200: described(RestartResult, "dryRun: what a restart would load; nothing restarts"),
+              202: described(RestartResult, "Restarting: this answer comes first, then the gateway restarts"),
+              400: invalid,
+              409: described(RestartResult, "Not restarting: the config on disk is invalid (`config.issues`)"),
             },
             detail: {
               operationId: "restartRuntime",
               tags: ["runtime"],
-              summary: "Restart the gateway in place",
+              summary: "Restart the gateway",
               description:
-                "Reloads the config first and refuses (409) when it is invalid. Running turns finish (up to shutdown.graceMs), then the gateway restarts in the same process with the new config. `dryRun: true` only reports what a restart would load.",
+                "Checks the config on disk first and refuses (409) when it is invalid. Otherwise answers 202 at once; running turns finish (up to shutdown.graceMs), then the gateway stops and its supervisor (`drost start`, `drost service`) starts a new gateway process with the new config and code. Run without the supervisor (`DROST_SUPERVISED` unset, e.g. an embedded gateway), it starts again inside the same process. Clients see the port close and open again: reconnect the event stream with `Last-Event-ID`. `dryRun: true` only reports what a restart would load (200).",
             },
           },
         ),

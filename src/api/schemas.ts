@@ -3,7 +3,9 @@
  * the OpenAPI document is generated from them, and `treaty<App>` infers the client types from them.
  */
 import { t } from "elysia"
+import type { TSchema } from "../core/schema.ts"
 import { Message, Usage } from "../core/message.ts"
+import { ErrorBody } from "./errors.ts"
 
 export { Message, Usage }
 
@@ -100,3 +102,20 @@ export const Paging = {
   limit: t.Optional(t.Numeric({ minimum: 1, maximum: 500, default: 50, description: "Page size (1–500)" })),
   offset: t.Optional(t.Numeric({ minimum: 0, default: 0, description: "Items to skip" })),
 }
+
+/**
+ * `schema` with a description, which the OpenAPI generator uses as the response's description (it
+ * otherwise writes "Response for status 200"). A shallow copy: TypeBox's symbol keys come along, so
+ * Elysia still validates (and, for responses, cleans) with it.
+ */
+export function described<T extends TSchema>(schema: T, description: string): T {
+  return { ...schema, description }
+}
+
+/** An error answer (`{ error, message, … }`, errors.ts) documented with why it happens. */
+export function problem(description: string) {
+  return described(ErrorBody, description)
+}
+
+/** 400 for a request whose params, query or body do not match the schema. */
+export const invalid = problem("Invalid request: `fields` names each wrong field (`body.x`, `query.limit`, …)")
