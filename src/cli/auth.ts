@@ -7,7 +7,7 @@ import * as p from "@clack/prompts"
 import { defineCommand } from "citty"
 import { relative } from "node:path"
 import type { Config } from "../core/config.ts"
-import { authPath, readAuth, removeEntry, setEntry } from "../gateway/auth.ts"
+import { authPath, createCredentials, readAuth, removeEntry, setEntry } from "../gateway/auth.ts"
 import { load } from "../gateway/load.ts"
 import { Flag } from "../util/flag.ts"
 
@@ -31,6 +31,29 @@ async function configOf(args: { workspace?: string; config?: string }): Promise<
 }
 
 const shown = (file: string) => relative(process.cwd(), file) || file
+
+/**
+ * What uses auth profile `id`: provider profiles whose credential resolves to it (explicit `authProfile`,
+ * the same id, `<kind>:<id>` or `<kind>:default`: gateway/auth.ts) and Telegram channels naming it.
+ */
+function usersOf(config: Config, id: string): string[] {
+  const credentials = createCredentials(config.stateDir)
+  const providers = config.providers.profiles
+    .filter((profile) => credentials.resolve(profile)?.source === `auth:${id}`)
+    .map((profile) => profile.id)
+  const channels = (config.channels ?? []).flatMap((channel, index) =>
+    channel.kind === "telegram" && channel.authProfile === id ? [`telegram channel ${index + 1}`] : [],
+  )
+  return [...providers, ...channels]
+}
+
+/** After storing a key: say which profile will use it, or how to make one use it. */
+function usage(config: Config, id: string, kind: string): string {
+  const users = usersOf(config, id)
+  if (users.length) return `used by ${users.join(", ")}`
+  const suggested = id.startsWith(`${kind}:`) && id !== `${kind}:default` ? id.slice(kind.length + 1) : kind
+  return `no provider profile uses it yet: add { id: "${suggested}", kind: "${kind}"${kind === "openai-compatible" ? ', baseUrl: "…", model: "…"' : ""} } to providers.profiles in ${config.file ? shown(config.file) : "drost.config.ts"} (a profile of kind ${kind} picks up "${kind}:default" and "${kind}:<its id>" by itself), or run drost setup`
+}
 
 /** The secret from the argument, piped stdin, or a masked prompt; never echoed. */
 async function secret(given: string | undefined, label: string): Promise<string> {
@@ -88,7 +111,7 @@ const setApiKey = defineCommand({
       const key = await secret(args.key, "API key")
       setEntry(config.stateDir, args.profileId, { kind: args.kind, apiKey: key })
       process.stdout.write(
-        `saved the API key for auth profile "${args.profileId}" (${args.kind}) in ${shown(authPath(config.stateDir))} (mode 600)\n`,
+        `saved the API key for auth profile "${args.profileId}" (${args.kind}) in ${shown(authPath(config.stateDir))} (mode 600)\n${usage(config, args.profileId, args.kind)}\n`,
       )
     }),
 })
@@ -116,7 +139,7 @@ const setSetupToken = defineCommand({
       const token = await secret(given, "setup token")
       setEntry(config.stateDir, id, { kind: "anthropic", token })
       process.stdout.write(
-        `saved the setup token for auth profile "${id}" (anthropic) in ${shown(authPath(config.stateDir))} (mode 600)\n`,
+        `saved the setup token for auth profile "${id}" (anthropic) in ${shown(authPath(config.stateDir))} (mode 600)\n${usage(config, id, "anthropic")}\n`,
       )
     }),
 })
@@ -136,9 +159,7 @@ const list = defineCommand({
         kind: entry.kind,
         type: entry.apiKey ? "api-key" : entry.kind === "anthropic" ? "setup-token" : "token",
         updatedAt: entry.updatedAt ? new Date(entry.updatedAt).toISOString() : null,
-        usedBy: config.providers.profiles
-          .filter((profile) => (profile.authProfile ?? profile.id) === id)
-          .map((profile) => profile.id),
+        usedBy: usersOf(config, id),
       }))
       if (args.json) {
         process.stdout.write(`${JSON.stringify({ file: authPath(config.stateDir), profiles: rows }, null, 2)}\n`)
@@ -152,7 +173,7 @@ const list = defineCommand({
       }
       for (const row of rows)
         process.stdout.write(
-          `${row.id.padEnd(20)} ${row.kind.padEnd(18)} ${row.type.padEnd(12)} [redacted]  ${row.usedBy.length ? `used by ${row.usedBy.join(", ")}` : "not used by any profile"}\n`,
+          `${row.id.padEnd(20)} ${row.kind.padEnd(18)} ${row.type.padEnd(12)} [redacted]  ${row.usedBy.length ? `used by ${row.usedBy.join(", ")}` : "not used by any profile or channel"}\n`,
         )
     }),
 })

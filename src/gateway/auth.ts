@@ -100,8 +100,22 @@ function envKey(profile: Profile): { name: string; value: string | undefined } |
 }
 
 /**
+ * The auth-profile ids a profile without an explicit `authProfile` looks up, in order: its own id, then
+ * `<kind>:<id>` and `<kind>:default` (the names `drost auth set-api-key openai openai:default` and
+ * `… openai-compatible openai-compatible:local` write). The `<kind>:` names only count when the entry is
+ * of the profile's kind, so an `openai:default` key is never sent to Anthropic.
+ */
+export function authCandidates(profile: Profile): { id: string; sameKind: boolean }[] {
+  return [
+    { id: profile.id, sameKind: false },
+    { id: `${profile.kind}:${profile.id}`, sameKind: true },
+    { id: `${profile.kind}:default`, sameKind: true },
+  ].filter((candidate, index, list) => list.findIndex((other) => other.id === candidate.id) === index)
+}
+
+/**
  * Credential resolution, in order: the profile's `authProfile` entry (named explicitly: no fallback),
- * an entry with the profile's own id, `apiKeyEnv`, then the kind's standard variable. The file is
+ * the entries of `authCandidates`, `apiKeyEnv`, then the kind's standard variable. The file is
  * re-read when it changes, so `drost auth set-api-key` takes effect on the next model call.
  */
 export function createCredentials(stateDir: string): { resolve: CredentialResolver; source(profile: Profile): string } {
@@ -115,8 +129,12 @@ export function createCredentials(stateDir: string): { resolve: CredentialResolv
   const resolve: CredentialResolver = (profile) => {
     const auth = current()
     if (profile.authProfile) return toCredential(auth.profiles[profile.authProfile], profile.authProfile)
-    const own = toCredential(auth.profiles[profile.id], profile.id)
-    if (own) return own
+    for (const candidate of authCandidates(profile)) {
+      const entry = auth.profiles[candidate.id]
+      if (candidate.sameKind && entry?.kind !== profile.kind) continue
+      const found = toCredential(entry, candidate.id)
+      if (found) return found
+    }
     const env = envKey(profile)
     return env?.value ? { type: "api-key", value: env.value, source: `env:${env.name}` } : null
   }
