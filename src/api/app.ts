@@ -18,6 +18,7 @@ import { errors, pathOf, problem } from "./errors.ts"
 import { healthRoutes } from "./health.ts"
 import { type EventsOptions, eventRoutes } from "./events.ts"
 import { openaiRoutes } from "./openai.ts"
+import { isOpenAIPath, openaiProblem } from "./openai-errors.ts"
 import { continuityRoutes } from "./continuity.ts"
 import { providerRoutes } from "./providers.ts"
 import { runtimeRoutes } from "./runtime.ts"
@@ -53,15 +54,17 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .onRequest(({ request }) => {
       const path = pathOf(request)
       if (isPublic(path) || !guarded(path, openai)) return
+      // OpenAI clients read OpenAI's error shape; the refusals below answer /v1 in it.
+      const refuse = isOpenAIPath(path) ? openaiProblem : problem
       const role = roleOf(request, tokens)
       if (!role)
-        return problem(401, "Unauthorized", "missing or wrong bearer token (send Authorization: Bearer <token>)", {})
+        return refuse(401, "Unauthorized", "missing or wrong bearer token (send Authorization: Bearer <token>)", {})
       if (!isMutation(request.method)) return
       if (role !== "admin")
-        return problem(403, "Forbidden", "the read token cannot change anything; use the admin token")
+        return refuse(403, "Forbidden", "the read token cannot change anything; use the admin token")
       const wait = limit.take(role)
       if (wait > 0) {
-        const response = problem(
+        const response = refuse(
           429,
           "RateLimited",
           `too many changes; retry in ${Math.ceil(wait / 1000)} s (controlApi.mutationsPerMinute = ${settings.mutationsPerMinute})`,
@@ -71,11 +74,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
       }
       const length = Number(request.headers.get("content-length") ?? 0)
       if (length > maxBody)
-        return problem(
-          413,
-          "TooLarge",
-          `the body is ${length} bytes; the limit is ${maxBody} (controlApi.maxBodyBytes)`,
-        )
+        return refuse(413, "TooLarge", `the body is ${length} bytes; the limit is ${maxBody} (controlApi.maxBodyBytes)`)
     })
     // After parsing, before validation and any handler: a body cut off by body.ts (too large, too deep)
     // is refused even where the body is optional (Elysia ignores a failed parse there).

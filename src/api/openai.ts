@@ -12,6 +12,7 @@ import { Elysia, t } from "elysia"
 import { ToolEvent, TurnEvent } from "../agent/events.ts"
 import type { Accepted } from "../agent/session.ts"
 import type { Gateway } from "../gateway/gateway.ts"
+import { openaiError, toOpenAIShape } from "./openai-errors.ts"
 import type { Session } from "./schemas.ts"
 
 export const DEFAULT_MODEL = "drost"
@@ -39,11 +40,10 @@ const CompletionBody = t.Object(
   },
 )
 
+const ModelObject = t.Object({ id: t.String(), object: t.Literal("model"), created: t.Number(), owned_by: t.String() })
+
 type Body = typeof CompletionBody.static
 type ChatMessageBody = Body["messages"][number]
-
-const oaiError = (status: number, message: string, type: string, code: string | null = null) =>
-  Response.json({ error: { message, type, code, param: null } }, { status })
 
 function textOf(message: ChatMessageBody): string {
   if (typeof message.content === "string") return message.content
@@ -88,25 +88,24 @@ export function openaiRoutes(gw: Gateway, enabled: boolean) {
     return { session: gw.sessions.create({ channel: "openai", title: "openai", provider }), fresh: true }
   }
 
-  return new Elysia({ name: "openai-compatible", prefix: "/v1" })
-    .get(
-      "/models",
-      () => ({
-        object: "list" as const,
-        data: models().map((id) => ({
-          id,
-          object: "model" as const,
-          created: Math.floor(gw.startedAt / 1000),
-          owned_by: "drost",
-        })),
-      }),
-      {
+  const model = (id: string) => ({
+    id,
+    object: "model" as const,
+    created: Math.floor(gw.startedAt / 1000),
+    owned_by: "drost",
+  })
+
+  return (
+    new Elysia({ name: "openai-compatible", prefix: "/v1" })
+      // Every error under /v1 (validation, parse, too large, unknown session, internal) in OpenAI's shape.
+      .mapResponse({ as: "scoped" }, ({ response }) =>
+        response instanceof Response ? toOpenAIShape(response) : undefined,
+      )
+      .get("/models", () => ({ object: "list" as const, data: models().map(model) }), {
         response: {
           200: t.Object({
             object: t.Literal("list"),
-            data: t.Array(
-              t.Object({ id: t.String(), object: t.Literal("model"), created: t.Number(), owned_by: t.String() }),
-            ),
+            data: t.Array(ModelObject),
           }),
         },
         detail: {
@@ -115,97 +114,119 @@ export function openaiRoutes(gw: Gateway, enabled: boolean) {
           summary: "Models (OpenAI-compatible)",
           description: `\`${DEFAULT_MODEL}\` (the default provider) and every provider profile id.`,
         },
-      },
-    )
-    .post(
-      "/chat/completions",
-      async ({ body, request }) => {
-        if (!models().includes(body.model))
-          return oaiError(
-            404,
-            `The model "${body.model}" does not exist; use one of: ${models().join(", ")}`,
-            "invalid_request_error",
-            "model_not_found",
-          )
-        const provider = body.model === DEFAULT_MODEL ? undefined : body.model
-        if (provider && !gw.providers.has(provider))
-          return oaiError(
-            503,
-            `provider "${provider}" is configured but not available`,
-            "server_error",
-            "provider_unavailable",
-          )
-        const { session, fresh } = sessionFor(body, request.headers.get("x-drost-session"), provider)
-        if (provider && session.provider !== provider && !fresh) gw.sessions.switchProvider(session.id, provider)
-        const input = inputFor(body.messages, fresh)
-        if (!input)
-          return oaiError(
-            400,
-            "messages must contain a user message with text",
-            "invalid_request_error",
-            "no_user_message",
-          )
-        const accepted = gw.sessions.prompt({ sessionId: session.id, text: input, source: "openai" })
-        const id = `chatcmpl-${accepted.turn.id}`
-        const created = Math.floor(Date.now() / 1000)
-        const headers = { "x-drost-session": session.id }
-        if (body.stream)
-          return streamCompletion(gw, accepted, {
-            id,
-            created,
-            model: body.model,
-            usage: body.stream_options?.include_usage === true,
-            headers,
-            signal: request.signal,
-          })
-        const result = await accepted.done
-        if (result.status !== "completed")
-          return oaiError(
-            502,
-            `the turn ${result.status}: ${result.reason ?? "unknown reason"}`,
-            "server_error",
-            `turn_${result.status}`,
-          )
-        const usage = gw.store.turn(accepted.turn.id)?.usage ?? { input: 0, output: 0, cached: 0 }
-        return Response.json(
-          {
-            id,
-            object: "chat.completion",
-            created,
-            model: body.model,
-            choices: [
-              {
-                index: 0,
-                message: { role: "assistant", content: result.text, refusal: null },
-                finish_reason: "stop",
-                logprobs: null,
-              },
-            ],
-            usage: {
-              prompt_tokens: usage.input,
-              completion_tokens: usage.output,
-              total_tokens: usage.input + usage.output,
-            },
-          },
-          { headers },
-        )
-      },
-      {
-        body: CompletionBody,
-        detail: {
-          operationId: "openaiChatCompletions",
-          tags: ["openai"],
-          summary: "Chat completion (OpenAI-compatible)",
-          description:
-            "Runs a turn in a Drost session; tools run inside the gateway. `stream: true` sends `chat.completion.chunk` events and `[DONE]`; the text of every model step streams (steps separated by a blank line), while the non-streaming `content` is the final step's answer. The session id comes back in the `X-Drost-Session` header.",
-          responses: {
-            200: { description: "chat.completion, or text/event-stream of chat.completion.chunk" },
-            404: { description: "Unknown model or session" },
-            502: { description: "The turn failed (provider error, abort)" },
+      })
+      .get(
+        "/models/:model",
+        ({ params }) =>
+          models().includes(params.model)
+            ? model(params.model)
+            : openaiError(
+                404,
+                `The model "${params.model}" does not exist; use one of: ${models().join(", ")}`,
+                "model_not_found",
+                "model",
+              ),
+        {
+          params: t.Object({ model: t.String() }),
+          response: { 200: ModelObject },
+          detail: {
+            operationId: "openaiGetModel",
+            tags: ["openai"],
+            summary: "One model (OpenAI-compatible)",
+            description: "The model object for an id GET /v1/models lists; 404 `model_not_found` otherwise.",
+            responses: { 404: { description: "Unknown model (OpenAI error shape)" } },
           },
         },
-      },
-    )
+      )
+      .post(
+        "/chat/completions",
+        async ({ body, request }) => {
+          if (!models().includes(body.model))
+            return openaiError(
+              404,
+              `The model "${body.model}" does not exist; use one of: ${models().join(", ")}`,
+              "model_not_found",
+              "model",
+            )
+          const provider = body.model === DEFAULT_MODEL ? undefined : body.model
+          if (provider && !gw.providers.has(provider))
+            return openaiError(503, `provider "${provider}" is configured but not available`, "provider_unavailable")
+          const { session, fresh } = sessionFor(body, request.headers.get("x-drost-session"), provider)
+          if (provider && session.provider !== provider && !fresh) gw.sessions.switchProvider(session.id, provider)
+          const input = inputFor(body.messages, fresh)
+          if (!input)
+            return openaiError(400, "messages must contain a user message with text", "no_user_message", "messages")
+          const accepted = gw.sessions.prompt({ sessionId: session.id, text: input, source: "openai" })
+          const id = `chatcmpl-${accepted.turn.id}`
+          const created = Math.floor(Date.now() / 1000)
+          const headers = { "x-drost-session": session.id }
+          if (body.stream)
+            return streamCompletion(gw, accepted, {
+              id,
+              created,
+              model: body.model,
+              usage: body.stream_options?.include_usage === true,
+              headers,
+              signal: request.signal,
+            })
+          const result = await accepted.done
+          if (result.status !== "completed")
+            return openaiError(
+              502,
+              `the turn ${result.status}: ${result.reason ?? "unknown reason"}`,
+              `turn_${result.status}`,
+            )
+          const usage = gw.store.turn(accepted.turn.id)?.usage ?? { input: 0, output: 0, cached: 0 }
+          return Response.json(
+            {
+              id,
+              object: "chat.completion",
+              created,
+              model: body.model,
+              choices: [
+                {
+                  index: 0,
+                  message: { role: "assistant", content: result.text, refusal: null },
+                  finish_reason: "stop",
+                  logprobs: null,
+                },
+              ],
+              usage: {
+                prompt_tokens: usage.input,
+                completion_tokens: usage.output,
+                total_tokens: usage.input + usage.output,
+              },
+            },
+            { headers },
+          )
+        },
+        {
+          body: CompletionBody,
+          detail: {
+            operationId: "openaiChatCompletions",
+            tags: ["openai"],
+            summary: "Chat completion (OpenAI-compatible)",
+            description:
+              "Runs a turn in a Drost session; tools run inside the gateway. `stream: true` sends `chat.completion.chunk` events and `[DONE]`; the text of every model step streams (steps separated by a blank line), while the non-streaming `content` is the final step's answer. The session id comes back in the `X-Drost-Session` header.",
+            responses: {
+              200: { description: "chat.completion, or text/event-stream of chat.completion.chunk" },
+              404: { description: "Unknown model or session" },
+              502: { description: "The turn failed (provider error, abort)" },
+            },
+          },
+        },
+      )
+      .all(
+        "/*",
+        ({ request }) =>
+          openaiError(
+            404,
+            `no route ${request.method} ${new URL(request.url).pathname} in the OpenAI-compatible API`,
+            "unknown_url",
+          ),
+        { detail: { hide: true } },
+      )
+  )
 }
 
 interface StreamOptions {
