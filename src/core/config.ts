@@ -179,6 +179,11 @@ export const ControlApi = Type.Object(
       default: false,
       description: "Serve POST /v1/chat/completions and GET /v1/models (same tokens)",
     }),
+    mcpTools: Type.Boolean({
+      default: false,
+      description:
+        "Offer the gateway's own tools to MCP clients (/mcp, drost mcp serve) besides run_turn and the sessions, under the model's tool policy, sandbox and approvals",
+    }),
     maxBodyBytes: Type.Integer({
       minimum: 1024,
       default: 8 * 1024 * 1024,
