@@ -6,7 +6,6 @@
  */
 import { dirname, join, resolve } from "node:path"
 import { defineCommand } from "citty"
-import type { Config } from "../core/config.ts"
 import { ConfigError, DrostError, message } from "../core/error.ts"
 import { createAudit, type EvolutionRecord } from "../evolve/audit.ts"
 import { checkTools } from "../evolve/check.ts"
@@ -16,7 +15,8 @@ import { createEvolution, type Outcome } from "../evolve/service.ts"
 import { load } from "../gateway/load.ts"
 import { Log } from "../util/log.ts"
 import { Flag } from "../util/flag.ts"
-import { attach } from "./attach.ts"
+import { integer } from "./args.ts"
+import { ask, connect, locate } from "./reach.ts"
 
 const workspaceArgs = {
   workspace: {
@@ -95,9 +95,10 @@ const log = defineCommand({
     json: { type: "boolean", description: "JSON records" },
   },
   async run({ args }) {
+    const limit = integer(args.limit, "--limit", { min: 1 }) ?? 20
     const records = createAudit(await historyDir(args))
       .list()
-      .slice(0, Number(args.limit ?? 20))
+      .slice(0, limit)
     if (args.json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`)
     else if (records.length === 0) process.stdout.write("no evolution transactions yet\n")
     else
@@ -126,8 +127,13 @@ const revert = defineCommand({
   meta: { name: "revert", description: "Revert an applied transaction as a new transaction (same gates)" },
   args: { ...workspaceArgs, id: { type: "positional", required: true, description: "Evolution id (evo_…)" } },
   async run({ args }) {
-    const outcome = await attach(
+    // Nothing to revert is found out from the history alone, before a gateway is started for it.
+    const running = await locate(where(args))
+    if (!running && !createAudit(await historyDir(args)).get(args.id))
+      throw new DrostError("NotFound", `unknown evolution "${args.id}"; see drost evolution log`)
+    const outcome = await ask(
       where(args),
+      "write",
       // No gateway running: revert here; new code takes effect (health-gated) at the next drost start.
       (gw) =>
         createEvolution({
@@ -190,21 +196,18 @@ export const restartCommand = defineCommand({
   },
   args: workspaceArgs,
   async run({ args }) {
-    const text = await attach(
-      where(args),
-      () => "no gateway is running on this workspace; start it with drost start",
-      async (api: (path: string, init?: { method?: string; json?: unknown }) => Promise<unknown>, _config: Config) => {
-        const result = (await api("/runtime/restart", { method: "POST", json: {} })) as {
-          restarting?: boolean
-          config?: { ok: boolean; issues: string[] }
-        }
-        if (result.restarting) return "restart requested: running turns finish, then the gateway starts again"
-        throw new DrostError(
-          "Invalid",
-          `restart refused: the config does not load:\n${(result.config?.issues ?? []).join("\n")}`,
-        )
-      },
-    )
+    // Asks the running gateway only: none running is an error (exit 1), never a gateway started to find out.
+    const running = await connect(where(args))
+    const result = (await running.call("/runtime/restart", { method: "POST", json: {} })) as {
+      restarting?: boolean
+      config?: { ok: boolean; issues: string[] }
+    }
+    if (!result.restarting)
+      throw new DrostError(
+        "Invalid",
+        `restart refused: the config does not load:\n${(result.config?.issues ?? []).join("\n")}`,
+      )
+    const text = "restart requested: running turns finish, then the gateway starts again"
     process.stdout.write(`${text}\n`)
   },
 })

@@ -13,6 +13,12 @@ export const RESTART = 75
 /** The start was refused for a reason the user must fix (config, lock, port): no retry. */
 export const REFUSED = 78
 
+/** A command line that does not parse: the problem and where its options are listed; exit 1. */
+export function usage(message: string, command: string[]): never {
+  process.stderr.write(`drost: ${message} (see ${["drost", ...command].join(" ")} --help)\n`)
+  process.exit(1)
+}
+
 export function fail(error: unknown): never {
   if (error instanceof ConfigError) {
     process.stderr.write(

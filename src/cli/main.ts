@@ -1,12 +1,17 @@
 /**
  * The `drost` command line (citty). Subcommands load on demand: `drost start` (the supervisor) and
  * `drost --version` must not pay for the SDKs, the HTTP framework and the wizard they never use.
- * Failures go through exit.ts: plain lines on stderr, exit code 1, never a stack trace.
+ * `run` is the one place every command line goes through (citty's runMain is not used: it prints
+ * stack traces and coloured, padded help): options are checked against the command's definition,
+ * `--help` is rendered by help.ts, and every failure goes through exit.ts (one line on stderr, exit
+ * code 1, the stack only with DROST_LOG_LEVEL=debug).
  */
-import { type CommandDef, defineCommand, runMain, type SubCommandsDef } from "citty"
+import { type CommandDef, defineCommand, runCommand, type SubCommandsDef } from "citty"
 import { Flag } from "../util/flag.ts"
 import { COMMIT, VERSION } from "../util/version.ts"
-import { fail } from "./exit.ts"
+import { checkOptions, resolveCommand, UsageError } from "./args.ts"
+import { fail, usage } from "./exit.ts"
+import { renderHelp, styleFor } from "./help.ts"
 
 const workspaceArgs = {
   workspace: {
@@ -86,9 +91,38 @@ export const main: CommandDef = defineCommand({
 })
 
 export async function run(argv: string[]) {
-  if (argv.includes("--version") || argv.includes("-v")) {
+  // Only `drost --version` / `drost -v`: further in, `-v` belongs to the command (`evolution log -v`).
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
     process.stdout.write(`${VERSION}\n`)
     return
   }
-  await runMain(main, { rawArgs: argv })
+  let path: string[] = []
+  try {
+    const resolved = await resolveCommand(main, argv)
+    path = resolved.path
+    const options = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv
+    if (options.includes("--help") || options.includes("-h")) {
+      process.stdout.write(await renderHelp(resolved.command, path, styleFor(process.stdout)))
+      return
+    }
+    const subs = await (typeof resolved.command.subCommands === "function"
+      ? resolved.command.subCommands()
+      : resolved.command.subCommands)
+    if (subs && Object.keys(subs).length && !resolved.command.run) {
+      const name = resolved.rest.find((arg) => !arg.startsWith("-"))
+      if (name) throw new UsageError(`unknown command "${name}"`, path)
+      // `drost` alone shows what there is; `drost evolution` alone is an incomplete command.
+      const out = path.length ? process.stderr : process.stdout
+      out.write(await renderHelp(resolved.command, path, styleFor(out)))
+      if (path.length) process.exitCode = 1
+      return
+    }
+    checkOptions(argv, resolved.args, path)
+    await runCommand(main, { rawArgs: argv })
+  } catch (error) {
+    // citty's own argument errors (a missing positional, a bad enum) are usage errors too.
+    if (error instanceof Error && error.name === "CLIError") usage(error.message.replace(/\x1b\[[0-9;]*m/g, ""), path)
+    if (error instanceof UsageError) usage(error.message, error.command.length ? error.command : path)
+    fail(error)
+  }
 }

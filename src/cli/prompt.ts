@@ -6,8 +6,8 @@
 import { defineCommand } from "citty"
 import type { Part } from "../core/message.ts"
 import type { PromptPreview } from "../gateway/continuity.ts"
-import { Flag } from "../util/flag.ts"
-import { attach, attachArgs } from "./attach.ts"
+import { attachArgs } from "./attach.ts"
+import { ask, where } from "./reach.ts"
 
 function part(part: Part): string {
   switch (part.type) {
@@ -59,18 +59,16 @@ const show = defineCommand({
   },
   async run({ args }) {
     const session = args.session as string | undefined
-    const preview = await attach(
-      { workspace: args.workspace ?? Flag.workspace() ?? process.cwd(), config: args.config, url: args.url },
+    const preview = await ask(
+      where(args),
+      "read",
       (gw) =>
         gw.continuity.preview(
           session ? gw.sessions.get(session).id : null,
           session ? gw.sessions.get(session).provider : gw.config.providers.defaultSessionProvider,
         ),
       async (api) => (await api(`/prompt${session ? `?session=${encodeURIComponent(session)}` : ""}`)) as PromptPreview,
-    ).catch((error: Error) => {
-      process.stderr.write(`drost: ${error.message}\n`)
-      process.exit(1)
-    })
+    )
     process.stdout.write(args.json ? `${JSON.stringify(preview, null, 2)}\n` : render(preview))
   },
 })

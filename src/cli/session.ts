@@ -7,19 +7,10 @@ import { readFileSync, writeFileSync } from "node:fs"
 import { defineCommand } from "citty"
 import type { RetentionReport } from "../agent/retention.ts"
 import type { SessionExport } from "../store/portable.ts"
-import { Flag } from "../util/flag.ts"
-import { attach, attachArgs } from "./attach.ts"
-
-const where = (args: { workspace?: string; config?: string; url?: string }) => ({
-  workspace: args.workspace ?? Flag.workspace() ?? process.cwd(),
-  config: args.config,
-  url: args.url,
-})
-
-function failed(error: Error): never {
-  process.stderr.write(`drost: ${error.message}\n`)
-  process.exit(1)
-}
+import { DrostError } from "../core/error.ts"
+import { integer, UsageError } from "./args.ts"
+import { attachArgs } from "./attach.ts"
+import { ask, where } from "./reach.ts"
 
 const exportCommand = defineCommand({
   meta: { name: "export", description: "Write a session (messages, turns, summaries) as JSON" },
@@ -29,11 +20,12 @@ const exportCommand = defineCommand({
     ...attachArgs,
   },
   async run({ args }) {
-    const doc = await attach(
+    const doc = await ask(
       where(args),
+      "read",
       (gw) => gw.continuity.portable.export(args.id),
       async (api) => (await api(`/sessions/${encodeURIComponent(args.id)}/export`)) as SessionExport,
-    ).catch(failed)
+    )
     const text = `${JSON.stringify(doc, null, 2)}\n`
     if (args.out) {
       writeFileSync(args.out, text, { mode: 0o600 })
@@ -50,14 +42,15 @@ const importCommand = defineCommand({
     try {
       doc = JSON.parse(args.file === "-" ? readFileSync(0, "utf8") : readFileSync(args.file, "utf8"))
     } catch (error) {
-      failed(new Error(`cannot read ${args.file}: ${(error as Error).message}`))
+      throw new DrostError("Invalid", `cannot read ${args.file}: ${(error as Error).message}`)
     }
-    const result = await attach(
+    const result = await ask(
       where(args),
+      "write",
       (gw) => gw.continuity.portable.import(doc),
       async (api) =>
         (await api("/sessions/import", { method: "POST", json: doc })) as { sessionId: string; messages: number },
-    ).catch(failed)
+    )
     process.stdout.write(`imported ${result.messages} messages as ${result.sessionId}\n`)
   },
 })
@@ -83,15 +76,9 @@ export const retentionCommand = defineCommand({
     ...attachArgs,
   },
   async run({ args }) {
-    const number = (value: string | undefined, name: string) => {
-      if (value === undefined) return undefined
-      const parsed = Number(value)
-      if (!Number.isInteger(parsed) || parsed < 1)
-        failed(new Error(`--${name} expects a whole number ≥ 1, got "${value}"`))
-      return parsed
-    }
+    const number = (value: string | undefined, name: string) => integer(value, `--${name}`, { min: 1 })
     if (args.action !== undefined && args.action !== "archive" && args.action !== "delete")
-      failed(new Error(`--action expects archive or delete, got "${args.action}"`))
+      throw new UsageError(`--action expects archive or delete, got "${args.action}"`, ["retention"])
     const rule = {
       maxAgeDays: number(args["max-age-days"], "max-age-days"),
       maxSessions: number(args["max-sessions"], "max-sessions"),
@@ -99,11 +86,12 @@ export const retentionCommand = defineCommand({
       action: args.action as "archive" | "delete" | undefined,
     }
     const dryRun = Boolean(args["dry-run"])
-    const report = await attach(
+    const report = await ask(
       where(args),
+      dryRun ? "read" : "write",
       (gw) => gw.continuity.retention({ dryRun, rule }),
       async (api) => (await api("/retention", { method: "POST", json: { dryRun, ...rule } })) as RetentionReport,
-    ).catch(failed)
+    )
     if (args.json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
       return
