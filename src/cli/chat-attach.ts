@@ -1,8 +1,10 @@
 /**
  * `drost chat`: the terminal channel attached to a gateway that is already running (as a service, say)
  * over the Control API — plain HTTP and SSE, so a person drops in and out while the gateway keeps
- * running. Answers stream as they arrive; slash commands map to Control API calls. Without a terminal
- * it reads one message per stdin line and exits at the end of input, which makes it scriptable.
+ * running. Answers stream as they arrive; slash commands run in the gateway (POST /control/v1/commands),
+ * through the same registry as `drost start`'s chat and Telegram, so they answer the same everywhere.
+ * The session chosen with /session or /new is remembered for the next attach (and `drost start`).
+ * Without a terminal it reads one message per stdin line and exits at the end of input (scriptable).
  */
 import { existsSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
@@ -12,6 +14,8 @@ import { findConfig, load } from "../gateway/load.ts"
 import { tokenFile } from "../gateway/token.ts"
 import { Flag } from "../util/flag.ts"
 import { createAsker, decidedLine, questionOf } from "./approval-prompt.ts"
+import { chooseSession, chosenSession } from "./chat-choice.ts"
+import { QUIT_WINDOW_MS } from "./chat-screen.ts"
 
 export interface AttachOptions {
   workspace: string
@@ -41,7 +45,7 @@ interface Session {
 
 class AttachError extends Error {}
 
-async function endpoint(options: AttachOptions): Promise<{ url: string; token: string }> {
+async function endpoint(options: AttachOptions): Promise<{ url: string; token: string; stateDir: string }> {
   const root = resolve(options.workspace)
   const config =
     options.url && options.token
@@ -66,7 +70,7 @@ async function endpoint(options: AttachOptions): Promise<{ url: string; token: s
     throw new AttachError(
       `no Control API token: pass --token, set DROST_CONTROL_ADMIN_TOKEN, or run in the gateway's workspace (${file})`,
     )
-  return { url: url.replace(/\/+$/, ""), token }
+  return { url: url.replace(/\/+$/, ""), token, stateDir }
 }
 
 /** Parses a text/event-stream body into events; `opened` runs once the first bytes arrived. */
@@ -107,7 +111,7 @@ const preview = (value: unknown, max = 80) => {
 
 export async function attachChat(options: AttachOptions): Promise<number> {
   const out = process.stdout
-  const { url, token } = await endpoint(options)
+  const { url, token, stateDir } = await endpoint(options)
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${url}/control/v1${path}`, {
       method,
@@ -128,13 +132,21 @@ export async function attachChat(options: AttachOptions): Promise<number> {
   const latest = async (query: string) =>
     (await call<{ sessions: Session[] }>("GET", `/sessions?limit=1&${query}`)).sessions[0]
   const create = () => call<Session>("POST", "/sessions", { title: ATTACHED_TITLE })
+  const fetchSession = async (id: string) =>
+    (await call<{ session: Session }>("GET", `/sessions/${encodeURIComponent(id)}?limit=1`)).session
+  // The terminal's remembered choice (/session, /new), when the gateway still has that session.
+  const chosen = chosenSession(stateDir)
+  const remembered = chosen ? await fetchSession(chosen).catch(() => null) : null
   let session: Session = options.session
-    ? (await call<{ session: Session }>("GET", `/sessions/${encodeURIComponent(options.session)}?limit=1`)).session
+    ? await fetchSession(options.session)
     : options.new
       ? await create()
-      : ([await latest("channel=terminal"), await latest(`q=${encodeURIComponent(ATTACHED_TITLE)}`)]
+      : (remembered ??
+        [await latest("channel=terminal"), await latest(`q=${encodeURIComponent(ATTACHED_TITLE)}`)]
           .filter((found): found is Session => Boolean(found))
-          .sort((a, b) => b.updatedAt - a.updatedAt)[0] ?? (await create()))
+          .sort((a, b) => b.updatedAt - a.updatedAt)[0] ??
+        (await create()))
+  if (options.session || options.new) chooseSession(stateDir, session.id)
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY)
   if (interactive) {
     out.write(
@@ -143,7 +155,9 @@ export async function attachChat(options: AttachOptions): Promise<number> {
       ),
     )
     out.write(
-      dim("Type a message, or /help. Ctrl-C aborts a turn; Ctrl-D or /quit detaches (the gateway keeps running).\n"),
+      dim(
+        "Type a message, or /help. Ctrl-C or /stop aborts a running turn; /quit, Ctrl-D or Ctrl-C twice at the prompt detaches (the gateway keeps running).\n",
+      ),
     )
   }
 
@@ -189,53 +203,28 @@ export async function attachChat(options: AttachOptions): Promise<number> {
     prompt: cyan("you › "),
     terminal: interactive,
   })
+  let armed = Number.NEGATIVE_INFINITY
   rl.on("SIGINT", () => {
-    if (!running) return rl.close()
-    call("POST", `/sessions/${session.id}/abort`).catch(() => {})
+    if (running) return void call("POST", `/sessions/${session.id}/abort`).catch(() => {})
+    if (Date.now() - armed < QUIT_WINDOW_MS) return rl.close()
+    armed = Date.now()
+    out.write(`\n${dim("(no turn is running: press Ctrl-C again to detach, or type /quit)")}\n`)
+    rl.prompt()
   })
 
-  const commands: Record<string, (arg: string) => Promise<string | "quit">> = {
-    help: async () =>
-      "/new · /sessions · /session <id> · /status · /providers · /provider <id> · /tools · /stop (or /abort) · /restart · /quit (detach; the gateway keeps running)",
-    quit: async () => "quit",
-    new: async () => {
-      session = await create()
-      return `new session ${session.id}`
-    },
-    sessions: async () => {
-      const list = (await call<{ sessions: Session[] }>("GET", "/sessions?limit=10")).sessions
-      return list
-        .map(
-          (item) =>
-            `${item.id === session.id ? "*" : " "} ${item.id}  ${item.title || "(untitled)"} · ${item.messageCount} messages · ${new Date(item.updatedAt).toISOString()}`,
-        )
-        .join("\n")
-    },
-    session: async (arg) => {
-      if (!arg) return "usage: /session <id> (see /sessions)"
-      session = (await call<{ session: Session }>("GET", `/sessions/${encodeURIComponent(arg)}?limit=1`)).session
-      return `switched to ${session.id} (${session.messageCount} messages)`
-    },
-    status: async () => {
-      const status = await call<{ state: string; sessions: number; runningTurns: number; uptimeMs: number }>(
-        "GET",
-        "/status",
-      )
-      return `gateway ${status.state} · ${status.sessions} sessions · ${status.runningTurns} running turns · up ${Math.round(status.uptimeMs / 1000)} s · session ${session.id} on ${session.provider}`
-    },
-    providers: async () => JSON.stringify(await call("GET", "/providers"), null, 2),
-    provider: async (arg) => {
-      if (!arg) return "usage: /provider <id> (see /providers)"
-      session = await call<Session>("PATCH", `/sessions/${session.id}`, { provider: arg })
-      return `provider switches to ${arg} at the next turn`
-    },
-    tools: async () => JSON.stringify(await call("GET", "/tools"), null, 2),
-    abort: async () =>
-      (await call<{ aborted: boolean }>("POST", `/sessions/${session.id}/abort`)).aborted
-        ? "aborted"
-        : "no turn was running",
-    stop: async () => await commands.abort!(""),
-    restart: async () => JSON.stringify(await call("POST", "/runtime/restart", {})),
+  // Slash commands run in the gateway, the same registry and text as every other chat.
+  const command = async (line: string): Promise<{ text: string; quit: boolean }> => {
+    const reply = await call<{ text: string; quit: boolean; sessionId: string | null }>("POST", "/commands", {
+      line,
+      sessionId: session.id,
+      channel: "terminal",
+      ...(interactive && out.columns ? { width: Math.max(20, out.columns) } : {}),
+    })
+    if (reply.sessionId && reply.sessionId !== session.id) {
+      session = await fetchSession(reply.sessionId)
+      chooseSession(stateDir, session.id)
+    }
+    return { text: reply.text, quit: reply.quit }
   }
 
   const turn = async (input: string): Promise<boolean> => {
@@ -279,16 +268,12 @@ export async function attachChat(options: AttachOptions): Promise<number> {
   for await (const line of rl) {
     const input = line.trim()
     if (input.startsWith("/")) {
-      const [name = "", ...rest] = input.slice(1).split(/\s+/)
-      const command = commands[name]
-      const reply = command
-        ? await command(rest.join(" ")).catch((error: Error) => red(error.message))
-        : `unknown command /${name}; /help lists them`
-      if (reply === "quit") {
+      const reply = await command(input).catch((error: Error) => ({ text: red(error.message), quit: false }))
+      if (reply.quit) {
         quit = true
         break
       }
-      out.write(`${reply}\n`)
+      out.write(`${reply.text}\n`)
     } else if (input) {
       const run = () =>
         turn(input)

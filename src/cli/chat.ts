@@ -1,7 +1,9 @@
 /**
  * The terminal chat: a readline prompt over the sessions service. Streams the answer as it arrives,
  * shows tool activity in one compact line per call, and hands slash commands to the shared dispatcher.
- * Ctrl-C or /stop aborts a running turn (commands never wait behind it); at the prompt Ctrl-C leaves.
+ * Ctrl-C or /stop aborts a running turn (commands never wait behind it). At the prompt a first Ctrl-C
+ * only says how to leave and a second one within a few seconds leaves (which stops the gateway):
+ * a Ctrl-C meant for a turn that just ended must not take the whole gateway down.
  */
 import { createInterface } from "node:readline"
 import { ToolEvent, TurnEvent } from "../agent/events.ts"
@@ -12,6 +14,8 @@ import { dispatch } from "../gateway/commands.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import { setLogWriter } from "../util/log.ts"
 import { createAsker, decidedLine, questionOf } from "./approval-prompt.ts"
+import { chooseSession, chosenSession } from "./chat-choice.ts"
+import { createScreen, QUIT_WINDOW_MS } from "./chat-screen.ts"
 
 const color = (code: number) => (text: string) => (process.env.NO_COLOR ? text : `\x1b[${code}m${text}\x1b[0m`)
 const dim = color(2)
@@ -26,20 +30,27 @@ function preview(value: unknown, max = 80): string {
 
 /** Resolves when the user leaves the chat (/quit, Ctrl-C or Ctrl-D at the prompt). */
 export function runChat(gw: Gateway): Promise<"quit"> {
-  const out = process.stdout
-  const last = gw.store.list({ channel: "terminal", limit: 1 })[0]
+  const stdout = process.stdout
+  // The session chosen last time (/session, /new) in this terminal, else the latest terminal one.
+  const chosen = chosenSession(gw.config.stateDir)
+  const last = (chosen ? gw.store.get(chosen) : null) ?? gw.store.list({ channel: "terminal", limit: 1 })[0]
   let sessionId = last?.id ?? gw.sessions.create({ channel: "terminal", title: "terminal" }).id
+  const setSession = (id: string) => {
+    sessionId = id
+    chooseSession(gw.config.stateDir, id)
+  }
   /** True while this chat's own turn runs: its events are shown, Ctrl-C aborts it. */
   let busy = false
   const mine = (data: { sessionId: string }) => busy && data.sessionId === sessionId
 
-  const rl = createInterface({ input: process.stdin, output: out, prompt: cyan("you › "), terminal: true })
-  setLogWriter((line) => {
-    out.write(`\r\x1b[K${dim(line.trimEnd())}\n`)
-    if (!busy) rl.prompt(true)
-  })
+  const rl = createInterface({ input: process.stdin, output: stdout, prompt: cyan("you › "), terminal: true })
+  const screen = createScreen(stdout, rl)
+  const out = { write: (text: string) => screen.write(text) }
+  setLogWriter((line) => screen.above(dim(line.trimEnd())))
 
-  out.write(`${dim("Type a message, or /help for commands. Ctrl-C aborts a turn; Ctrl-D or /quit leaves.")}\n`)
+  out.write(
+    `${dim("Type a message, or /help for commands. Ctrl-C or /stop aborts a running turn; /quit, Ctrl-D or Ctrl-C twice at the prompt stops the gateway.")}\n`,
+  )
   if (last) {
     const recent = gw.store
       .messages(sessionId, { limit: 4 })
@@ -96,13 +107,19 @@ export function runChat(gw: Gateway): Promise<"quit"> {
       rl.close()
       resolve("quit")
     }
+    let armed = Number.NEGATIVE_INFINITY
     rl.on("SIGINT", () => {
       if (busy) {
         gw.sessions.abort(sessionId, "aborted by user (Ctrl-C)")
         return
       }
-      out.write("\n")
-      leave()
+      if (Date.now() - armed < QUIT_WINDOW_MS) {
+        out.write("\n")
+        return leave()
+      }
+      armed = Date.now()
+      out.write(`\n${dim("(no turn is running: press Ctrl-C again to stop the gateway and leave, or type /quit)")}\n`)
+      screen.prompt()
     })
     rl.on("close", leave)
 
@@ -130,7 +147,7 @@ export function runChat(gw: Gateway): Promise<"quit"> {
       }
     }
     const command = async (input: string) => {
-      const reply = await dispatch(gw, { channel: "terminal", sessionId, setSession: (id) => (sessionId = id) }, input)
+      const reply = await dispatch(gw, { channel: "terminal", sessionId, setSession, width: stdout.columns }, input)
       if (!reply) return false
       out.write(`${busy ? "\n" : ""}${reply.text}\n`)
       if (reply.quit) leave()
@@ -151,8 +168,8 @@ export function runChat(gw: Gateway): Promise<"quit"> {
       draining = true
       while (pending.length && !closed) await handle(pending.shift()!)
       draining = false
-      if (!closed) rl.prompt()
+      if (!closed) screen.prompt()
     })
-    rl.prompt()
+    screen.prompt()
   })
 }

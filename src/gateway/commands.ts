@@ -12,12 +12,25 @@ export interface CommandContext {
   sessionId: string | null
   /** Make another session current for this channel (after /new and /session). */
   setSession(id: string): void
+  /** Columns the reply may use (a terminal's width); listings fit it. Default: DEFAULT_WIDTH. */
+  width?: number
 }
 
+/**
+ * What a command answers, the same on every surface; each surface renders it once (terminal: the
+ * text as it is; Telegram: a listing in <pre>, a note as plain text).
+ */
 export interface CommandReply {
   text: string
+  /** A listing in columns (/help, /status, /sessions, /tools, …): keep its lines and spacing. */
+  listing?: boolean
   quit?: boolean
 }
+
+/** Columns for a listing when the surface does not say (Telegram, scripts). */
+export const DEFAULT_WIDTH = 100
+/** Other names a command answers to (the attached chat used to call /stop /abort). */
+const ALIASES: Record<string, string> = { abort: "stop" }
 
 interface Command {
   usage: string
@@ -56,6 +69,7 @@ export const COMMANDS: Record<string, Command> = {
     usage: "/help",
     help: "Show the commands",
     run: () => ({
+      listing: true,
       text: Object.values(COMMANDS)
         .map((command) => `${command.usage.padEnd(22)} ${command.help}`)
         .join("\n"),
@@ -68,6 +82,7 @@ export const COMMANDS: Record<string, Command> = {
       const { state, reasons } = gw.state()
       const session = ctx.sessionId ? gw.store.get(ctx.sessionId) : null
       return {
+        listing: true,
         text: [
           `state: ${state}${reasons.length ? ` (${reasons.join("; ")})` : ""}`,
           `workspace: ${gw.config.workspaceDir}`,
@@ -100,7 +115,7 @@ export const COMMANDS: Record<string, Command> = {
       })
       const failover = gw.config.providers.failover
       if (failover.enabled && failover.fallbacks.length) lines.push(`failover: ${failover.fallbacks.join(" → ")}`)
-      return { text: lines.join("\n") }
+      return { listing: true, text: lines.join("\n") }
     },
   },
   provider: {
@@ -119,6 +134,7 @@ export const COMMANDS: Record<string, Command> = {
       const list = gw.store.list({ limit: 20 })
       if (list.length === 0) return { text: "no sessions yet" }
       return {
+        listing: true,
         text: list
           .map(
             (session) =>
@@ -157,9 +173,9 @@ export const COMMANDS: Record<string, Command> = {
   tools: {
     usage: "/tools",
     help: "List loaded tools",
-    async run(gw) {
+    async run(gw, ctx) {
       await gw.toolset.refresh() // show the tools/ folder as it is now, not as of the last turn
-      return { text: toolsReport(gw.tools) }
+      return { listing: true, text: toolsReport(gw.tools, { width: ctx.width ?? DEFAULT_WIDTH }) }
     },
   },
   tool: {
@@ -185,7 +201,7 @@ export const COMMANDS: Record<string, Command> = {
           signal: AbortSignal.timeout(gw.config.agent.toolTimeoutMs),
         },
       })
-      return { text: `${result.isError ? "error: " : ""}${result.output}` }
+      return { listing: true, text: `${result.isError ? "error: " : ""}${result.output}` }
     },
   },
   stop: {
@@ -207,7 +223,7 @@ export const COMMANDS: Record<string, Command> = {
   },
   quit: {
     usage: "/quit",
-    help: "Leave this chat (the terminal chat stops the gateway)",
+    help: "Leave this chat (drost start's chat stops the gateway; drost chat detaches)",
     run: () => ({ text: "bye", quit: true }),
   },
 }
@@ -216,7 +232,8 @@ export const COMMANDS: Record<string, Command> = {
 export async function dispatch(gw: Gateway, ctx: CommandContext, line: string): Promise<CommandReply | null> {
   const match = line.trim().match(/^\/([a-z]+)(?:@\S+)?(?:\s+([\s\S]*))?$/i)
   if (!match) return null
-  const command = COMMANDS[match[1]!.toLowerCase()]
+  const name = match[1]!.toLowerCase()
+  const command = COMMANDS[ALIASES[name] ?? name]
   if (!command) return { text: `unknown command /${match[1]}; try /help` }
   try {
     return await command.run(gw, ctx, (match[2] ?? "").trim())

@@ -29,22 +29,25 @@ describe("drost chat (attached to a running gateway)", () => {
   test("without a TTY: one turn per stdin line, streamed over SSE with tool activity, slash commands, exit at EOF; the gateway keeps running", async () => {
     await using ws = await workspace({ config: demoConfig(), files: { "notes.txt": "attached hello\n" } })
     await using gw = await spawnGateway(ws.path)
-    const result = await chat(ws.path, "read notes.txt\n/status\n/new\nhello again\n", ["--url", gw.url])
+    const result = await chat(ws.path, "read notes.txt\n/status\n/new fresh\nhello again\n", ["--url", gw.url])
     expect(result.stderr).toBe("")
     expect(result.code).toBe(0)
     expect(result.stdout).toContain("⚙ file.read")
     expect(result.stdout).toContain("✓ file.read")
     expect(result.stdout).toContain("attached hello")
-    expect(result.stdout).toMatch(/gateway running · \d+ sessions/)
-    expect(result.stdout).toMatch(/new session ses_/)
+    // The commands are the gateway's own (the same text as drost start's chat and Telegram).
+    expect(result.stdout).toMatch(/state: running\n/)
+    expect(result.stdout).toMatch(/\nsession: ses_\w+ \(4 messages, provider demo/)
+    const fresh = result.stdout.match(/new session (ses_\w+)/)![1]!
     expect(result.stdout).toContain('You said: "hello again"')
-    const sessions = (await (await gw.api("/sessions?q=attached")).json()) as { sessions: { messageCount: number }[] }
+    const sessions = (await (await gw.api("/sessions")).json()) as { sessions: { id: string; channel: string }[] }
     expect(sessions.sessions.length).toBe(2)
+    expect(sessions.sessions.find((session) => session.id === fresh)?.channel).toBe("terminal")
     expect((await gw.api("/healthz")).status).toBe(200)
 
-    // A second attach continues the most recent attached session.
+    // A second attach continues the session the first one left current (/new made it current).
     const again = await chat(ws.path, "/status\n", ["--url", gw.url])
-    expect(again.stdout).toMatch(/session ses_\w+ on demo/)
+    expect(again.stdout).toContain(`session: ${fresh} (2 messages, provider demo`)
   })
 
   test("in a terminal: prompt, streamed answer, /quit detaches and the gateway stays healthy", async () => {

@@ -25,7 +25,10 @@ export interface Pty extends AsyncDisposable {
   exited: Promise<number>
 }
 
-export function spawnPty(cmd: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Pty {
+export function spawnPty(
+  cmd: string[],
+  options: { cwd: string; env?: Record<string, string | undefined>; cols?: number },
+): Pty {
   const decoder = new TextDecoder()
   let raw = ""
   let cursor = 0
@@ -34,7 +37,7 @@ export function spawnPty(cmd: string[], options: { cwd: string; env?: Record<str
     cwd: options.cwd,
     env: { ...process.env, TERM: "xterm-256color", ...options.env },
     terminal: {
-      cols: 120,
+      cols: options.cols ?? 120,
       rows: 40,
       data(_terminal, data) {
         raw += decoder.decode(data, { stream: true })

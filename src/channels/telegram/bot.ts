@@ -27,7 +27,7 @@ import { TelegramEvent } from "./events.ts"
 import { download, imageOf, unsupported } from "./media.ts"
 import { createPacers } from "./pacer.ts"
 import { createPoller } from "./poller.ts"
-import { codeBlock, escapeHtml } from "./render.ts"
+import { codeBlock, commandReply, escapeHtml } from "./render.ts"
 import { streamReply } from "./reply.ts"
 import { pack } from "./split.ts"
 import { resolveToken } from "./token.ts"
@@ -207,11 +207,8 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
       text,
     )
     if (!reply) return false
-    await send(
-      chatId,
-      reply.text,
-      reply.text.includes("\n") ? `<pre>${escapeHtml(reply.text)}</pre>` : escapeHtml(reply.text),
-    )
+    const shown = commandReply(reply)
+    await send(chatId, shown.text, shown.html)
     done([updateId])
     return true
   }

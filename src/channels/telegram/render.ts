@@ -28,6 +28,14 @@ export function escapeHtml(text: string): string {
 }
 
 const plain = (text: string): Pair => ({ html: escapeHtml(text), text })
+
+/**
+ * A slash command's answer (gateway/commands.ts) as Telegram shows it: a listing keeps its columns in
+ * <pre>, a note is plain text. The text is the one every other surface prints.
+ */
+export function commandReply(reply: { text: string; listing?: boolean }): Pair {
+  return { text: reply.text, html: reply.listing ? `<pre>${escapeHtml(reply.text)}</pre>` : escapeHtml(reply.text) }
+}
 const join = (pairs: Pair[], separator = ""): Pair => ({
   html: pairs.map((pair) => pair.html).join(separator),
   text: pairs.map((pair) => pair.text).join(separator),
