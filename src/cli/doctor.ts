@@ -16,6 +16,7 @@ import { type AuthFile, authPath, createCredentials, fixMode, readAuth } from ".
 import { DEFAULT_KEY_ENV, needsKey } from "../providers/credential.ts"
 import { DEFAULT_BASE_URL, probeProvider, probeTelegram } from "./probe.ts"
 import { acquire } from "../gateway/lock.ts"
+import { buildProviders } from "../gateway/provider-hub.ts"
 import { repair } from "../store/repair.ts"
 
 export type Status = "ok" | "warn" | "fail"
@@ -70,10 +71,17 @@ function secretFiles(config: Config): Check[] {
 async function providers(config: Config, options: DoctorOptions): Promise<Check[]> {
   const out: Check[] = []
   const credentials = createCredentials(config.stateDir)
+  // Exactly what `drost start` builds: a profile it could not use fails here too.
+  const { problems } = buildProviders(config, credentials.resolve)
   for (const profile of config.providers.profiles) {
     const isDefault = profile.id === config.providers.defaultSessionProvider
     const name = `provider ${profile.id}${isDefault ? " (default)" : ""}`
     const severity: Status = isDefault ? "fail" : "warn"
+    const problem = problems.get(profile.id)
+    if (problem) {
+      out.push({ name, status: severity, detail: `the gateway cannot use it: ${problem.message}`, fix: problem.fix })
+      continue
+    }
     if (profile.kind === "demo") {
       out.push({
         name,

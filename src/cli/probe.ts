@@ -9,6 +9,8 @@ export interface ProbeResult {
   ok: boolean
   /** One line: what happened, e.g. "12 models" or "401: the key was rejected". */
   detail: string
+  /** Model ids the provider listed (GET /models), when it answered with a list. */
+  models?: string[]
 }
 
 /** Default API roots, as the official SDKs spell them (OpenAI-style roots end in /v1; Anthropic's does not). */
@@ -59,18 +61,21 @@ export async function probeProvider(
   if (typeof response === "string") return { ok: false, detail: response }
   const body = await response.text()
   if (!response.ok) return { ok: false, detail: verdict(response.status, body) }
-  const count = (() => {
+  const models = (() => {
     try {
       const data = (JSON.parse(body) as { data?: unknown[] }).data
-      return Array.isArray(data) ? data.length : null
+      return Array.isArray(data)
+        ? data
+            .map((entry) => (entry as { id?: unknown } | null)?.id)
+            .filter((id): id is string => typeof id === "string")
+        : null
     } catch {
       return null
     }
   })()
-  return {
-    ok: true,
-    detail: count === null ? "reachable, key accepted" : `key accepted, ${count} model${count === 1 ? "" : "s"}`,
-  }
+  if (models === null) return { ok: true, detail: "reachable, key accepted" }
+  const count = models.length
+  return { ok: true, detail: `key accepted, ${count} model${count === 1 ? "" : "s"}`, models }
 }
 
 export interface TelegramBot {

@@ -9,7 +9,8 @@ import { join, relative, resolve } from "node:path"
 import * as p from "@clack/prompts"
 import type { ProviderKind } from "../core/config.ts"
 import { type AuthEntry, setEntry } from "../gateway/auth.ts"
-import { findConfig } from "../gateway/load.ts"
+import { findConfig, resolveConfig } from "../gateway/load.ts"
+import { buildProviders } from "../gateway/provider-hub.ts"
 import { tokenFile } from "../gateway/token.ts"
 import { Flag } from "../util/flag.ts"
 import { type ProbeResult, probeProvider, probeTelegram } from "./probe.ts"
@@ -76,6 +77,60 @@ async function afterFailure(interactive: boolean, label: string): Promise<AfterF
   )
 }
 
+/**
+ * The model of an OpenAI-compatible profile, from what the server lists (GET /models): the flag's
+ * value if given, else the server's only model, else a choice (the first with --yes). A profile
+ * without a model is one the gateway cannot use, so no answer leaves it empty.
+ */
+async function askModel(
+  given: string | undefined,
+  listed: string[] | undefined,
+  flags: SetupFlags,
+  interactive: boolean,
+): Promise<string> {
+  const say = (line: string) => (interactive ? p.log.info(line) : process.stdout.write(`  ${line}\n`))
+  if (given) {
+    if (listed?.length && !listed.includes(given))
+      say(
+        `note: the server does not list "${given}" (it lists ${listed.slice(0, 5).join(", ")}${listed.length > 5 ? ", …" : ""})`,
+      )
+    return given
+  }
+  if (listed?.length === 1) {
+    say(`model: ${listed[0]} (the only one the server lists)`)
+    return listed[0]!
+  }
+  if (listed && listed.length > 1) {
+    if (!interactive) {
+      say(`model: ${listed[0]} (the first of ${listed.length} the server lists; --compatible-model picks another)`)
+      return listed[0]!
+    }
+    const OTHER = "\u0000other"
+    const chosen = answered(
+      await p.select<string>({
+        message: "Which model?",
+        options: [
+          ...listed.map((id) => ({ value: id, label: id })),
+          { value: OTHER, label: "Another name…", hint: "one the server does not list" },
+        ],
+        maxItems: 12,
+      }),
+    )
+    if (chosen !== OTHER) return chosen
+  } else if (!interactive)
+    throw new SetupInputError(
+      flags["skip-probe"]
+        ? "openai-compatible needs a model: pass --compatible-model <name> (with --skip-probe the server's models are not listed)"
+        : "the OpenAI-compatible server lists no models (GET /models): pass --compatible-model <name>",
+    )
+  return answered(
+    await p.text({
+      message: listed ? "Model name (the server lists none)" : "Model name (the server's models could not be listed)",
+      validate: (value) => (value?.trim() ? undefined : "the gateway needs a model name for this server"),
+    }),
+  ).trim()
+}
+
 async function askProvider(
   kind: Exclude<ProviderKind, "demo">,
   flags: SetupFlags,
@@ -85,9 +140,10 @@ async function askProvider(
   const label = PROVIDER_LABEL[kind].split(" (")[0]!
   const compatible = kind === "openai-compatible"
   let baseUrl = pick(flags, names.url as keyof SetupFlags, names.urlEnv)
-  let model = compatible ? pick(flags, "compatible-model", "DROST_COMPATIBLE_MODEL") : undefined
+  const model = compatible ? pick(flags, "compatible-model", "DROST_COMPATIBLE_MODEL") : undefined
   let apiKey = pick(flags, names.key as keyof SetupFlags, names.keyEnv)
   let tried: string | undefined
+  let listed: string[] | undefined
   for (;;) {
     if (compatible && !baseUrl) {
       if (!interactive) throw new SetupInputError(`openai-compatible needs --compatible-url or DROST_COMPATIBLE_URL`)
@@ -100,10 +156,6 @@ async function askProvider(
             value && /^https?:\/\/\S+$/.test(value) ? undefined : "an http(s) URL, e.g. http://127.0.0.1:8000/v1",
         }),
       )
-      if (model === undefined)
-        model =
-          answered(await p.text({ message: "Model name (empty: let the server choose)", defaultValue: "" })) ||
-          undefined
     }
     if (!apiKey && interactive) {
       const typed = answered(
@@ -117,7 +169,10 @@ async function askProvider(
     if (!apiKey && !compatible) throw new SetupInputError(`${kind} needs a key: --${names.key} or ${names.keyEnv}`)
     if (flags["skip-probe"]) break
     const result = await check(interactive, label, () => probeProvider(kind, { apiKey, baseUrl }))
-    if (result.ok) break
+    if (result.ok) {
+      listed = result.models
+      break
+    }
     const next = await afterFailure(interactive, label)
     if (next === "keep") break
     if (next === "drop") return null
@@ -126,7 +181,8 @@ async function askProvider(
     tried = baseUrl
     if (compatible) baseUrl = undefined
   }
-  return { id: PROFILE_ID[kind], kind, apiKey, baseUrl, model }
+  const chosen = compatible ? await askModel(model, listed, flags, interactive) : undefined
+  return { id: PROFILE_ID[kind], kind, apiKey, baseUrl, model: chosen }
 }
 
 async function askTelegram(flags: SetupFlags, interactive: boolean): Promise<SetupAnswers["telegram"]> {
@@ -245,6 +301,12 @@ export async function collectAnswers(flags: SetupFlags, interactive: boolean): P
 async function apply(root: string, answers: SetupAnswers, flags: SetupFlags, interactive: boolean): Promise<string[]> {
   const stateDir = join(root, ".drost")
   const config = buildConfig(answers, root)
+  // The check `drost start` and `drost doctor` run: never write a profile the gateway cannot use.
+  const { problems } = buildProviders(resolveConfig(config.value, root, null), () => null)
+  if (problems.size > 0)
+    throw new SetupInputError(
+      [...problems].map(([id, problem]) => `provider "${id}": ${problem.message}; ${problem.fix}`).join("\n"),
+    )
   const outcome = await writeFiles(root, workspaceFiles(config.value), async (path) =>
     flags.force
       ? true

@@ -6,11 +6,68 @@
  */
 import type { Config, Profile } from "../core/config.ts"
 import type { Usage } from "../core/message.ts"
-import type { Provider } from "../core/provider.ts"
+import type { Provider, StreamEvent } from "../core/provider.ts"
+import type { CredentialResolver } from "../providers/credential.ts"
 import { type ProbeResult, probeAll } from "../providers/probe.ts"
-import { createProvider } from "../providers/registry.ts"
+import { createProvider, UnsupportedProvider } from "../providers/registry.ts"
 import { createRouter, type Router } from "../providers/router.ts"
 import { createCredentials } from "./auth.ts"
+
+/** A profile the gateway cannot build an adapter for: why, and what to change. */
+export interface ProfileProblem {
+  message: string
+  fix: string
+}
+
+function fixFor(profile: Profile, index: number, error: unknown): string {
+  const at = `providers.profiles[${index}]`
+  if (error instanceof UnsupportedProvider && !profile.baseUrl && profile.kind === "openai-compatible")
+    return `set ${at}.baseUrl to the server's API root (e.g. http://127.0.0.1:8000/v1), or run drost setup`
+  if (error instanceof UnsupportedProvider) return `use another kind in ${at} (docs/providers.md), or run drost setup`
+  if (!profile.model)
+    return `set ${at}.model to one of the models the server lists (GET ${profile.baseUrl ?? "<baseUrl>"}/models; drost setup picks from that list)`
+  return `correct ${at} (docs/providers.md), or run drost setup`
+}
+
+/**
+ * What `drost start` does with each configured profile, and what `drost doctor` checks: the same call,
+ * so a config doctor passes never starts without its providers. Returns the adapters that could be built
+ * and, for the others, the reason and the fix.
+ */
+export function buildProviders(
+  config: Config,
+  credential: CredentialResolver,
+): { providers: Map<string, Provider>; problems: Map<string, ProfileProblem> } {
+  const providers = new Map<string, Provider>()
+  const problems = new Map<string, ProfileProblem>()
+  for (const [index, profile] of config.providers.profiles.entries()) {
+    try {
+      providers.set(profile.id, createProvider(profile, { credential }))
+    } catch (error) {
+      problems.set(profile.id, { message: (error as Error).message, fix: fixFor(profile, index, error) })
+    }
+  }
+  return { providers, problems }
+}
+
+/**
+ * Stands in for a profile that could not be built, so a session on it (the default one, often) can be
+ * created and every turn answers with the reason and the fix instead of the chat failing to start.
+ */
+function unavailable(profile: Profile, problem: ProfileProblem): Provider {
+  return {
+    id: profile.id,
+    kind: profile.kind,
+    model: profile.model ?? "",
+    async *stream(): AsyncGenerator<StreamEvent> {
+      yield {
+        type: "error",
+        kind: "unavailable",
+        message: `provider "${profile.id}" is not usable: ${problem.message}. Fix: ${problem.fix}; then restart (drost doctor checks it). Or switch this session with /provider <id>.`,
+      }
+    },
+  }
+}
 
 export interface ProviderStatus {
   id: string
@@ -44,19 +101,19 @@ export function cost(profile: Profile, usage: Usage): number | null {
 
 export function createProviderHub(config: Config, onProblem: (id: string, problem: string) => void) {
   const credentials = createCredentials(config.stateDir)
-  const providers = new Map<string, Provider>()
-  const problems = new Map<string, string>()
-  for (const profile of config.providers.profiles) {
-    try {
-      providers.set(profile.id, createProvider(profile, { credential: credentials.resolve }))
-    } catch (error) {
-      problems.set(profile.id, (error as Error).message)
-      onProblem(profile.id, (error as Error).message)
-    }
-  }
+  const { providers, problems } = buildProviders(config, credentials.resolve)
+  for (const [id, problem] of problems) onProblem(id, `${problem.message} (fix: ${problem.fix})`)
   const router: Router = createRouter({ providers, failover: () => config.providers.failover })
-  /** What the sessions service runs: every profile behind the failover router. */
-  const routed = new Map([...providers.keys()].map((id) => [id, router.route(id)]))
+  /**
+   * What the sessions service runs: every profile behind the failover router; a profile that could not
+   * be built answers each turn with its problem and fix.
+   */
+  const routed = new Map(
+    config.providers.profiles.map((profile): [string, Provider] => [
+      profile.id,
+      providers.has(profile.id) ? router.route(profile.id) : unavailable(profile, problems.get(profile.id)!),
+    ]),
+  )
   const probes = new Map<string, ProbeResult>()
 
   return {
@@ -76,7 +133,7 @@ export function createProviderHub(config: Config, onProblem: (id: string, proble
           kind: profile.kind,
           model: live?.model ?? profile.model ?? null,
           available: Boolean(live),
-          error: problems.get(profile.id) ?? null,
+          error: problems.get(profile.id)?.message ?? null,
           auth: credentials.source(profile),
           fallback: fallbacks.has(profile.id),
           cooldown: cooldown

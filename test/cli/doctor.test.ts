@@ -23,7 +23,9 @@ describe("drost doctor", () => {
     await using ws = await workspace({
       config: {
         providers: {
-          profiles: [{ id: "local", kind: "openai-compatible", baseUrl: openai.url, authProfile: "local" }],
+          profiles: [
+            { id: "local", kind: "openai-compatible", baseUrl: openai.url, model: "fake-model", authProfile: "local" },
+          ],
         },
         controlApi: { port: 0 },
         channels: [{ kind: "telegram", authProfile: "bot", allowedUsers: [1], apiRoot: telegram.url }],
@@ -60,7 +62,9 @@ describe("drost doctor", () => {
     await using ws = await workspace({
       config: {
         providers: {
-          profiles: [{ id: "local", kind: "openai-compatible", baseUrl: openai.url, authProfile: "local" }],
+          profiles: [
+            { id: "local", kind: "openai-compatible", baseUrl: openai.url, model: "fake-model", authProfile: "local" },
+          ],
         },
         controlApi: { port: busy.server.port },
         channels: [{ kind: "telegram", token: "555:wrong", allowedUsers: [1], apiRoot: telegram.url }],

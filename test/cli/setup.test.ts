@@ -27,8 +27,6 @@ describe("drost setup in a pseudo-terminal", () => {
       tty.write(KEY.down + KEY.down + KEY.down + KEY.space + KEY.down + KEY.space + KEY.enter)
       await tty.expect("Base URL of the OpenAI-compatible server")
       tty.write(`${openai.url}\r`)
-      await tty.expect("Model name")
-      tty.write("fake-model\r")
       await tty.expect("API key")
       tty.write("sk-wrong\r")
       await tty.expect("401: the key was rejected")
@@ -39,6 +37,8 @@ describe("drost setup in a pseudo-terminal", () => {
       await tty.expect("API key")
       tty.write(`${KEY_VALUE}\r`)
       await tty.expect("key accepted, 1 model")
+      // The server lists one model: it is taken, not asked for.
+      await tty.expect("model: fake-model (the only one the server lists)")
       await tty.expect("Connect a Telegram bot?")
       tty.write(`y${KEY.enter}`)
       await tty.expect("Bot token")
