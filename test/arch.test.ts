@@ -22,6 +22,8 @@ const RANK: Record<string, number> = {
   approval: 3,
   agent: 4,
   gateway: 5,
+  // The MCP server (src/mcp): over the gateway, served by api (/mcp) and cli (drost mcp serve).
+  mcp: 5.5,
   api: 6,
   channels: 6,
   cli: 7,

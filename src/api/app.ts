@@ -28,6 +28,7 @@ import { usageRoutes } from "./usage.ts"
 import { evolutionRoutes } from "./evolution.ts"
 import { telegramRoutes } from "./telegram.ts"
 import { approvalRoutes } from "./approvals.ts"
+import { MCP_PATH, mcpRoutes } from "./mcp.ts"
 import { commandRoutes } from "./commands.ts"
 
 export const PREFIX = "/control/v1"
@@ -39,7 +40,12 @@ export interface ApiOptions {
 }
 
 function guarded(path: string, openai: boolean): boolean {
-  return path === PREFIX || path.startsWith(`${PREFIX}/`) || (openai && (path === "/v1" || path.startsWith("/v1/")))
+  return (
+    path === PREFIX ||
+    path.startsWith(`${PREFIX}/`) ||
+    path === MCP_PATH ||
+    (openai && (path === "/v1" || path.startsWith("/v1/")))
+  )
 }
 
 export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {}) {
@@ -97,6 +103,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(evolutionRoutes(gw))
     .use(telegramRoutes(gw))
     .use(openaiRoutes(gw, openai))
+    .use(mcpRoutes(gw, events.open))
   root = app
   return app
 }
