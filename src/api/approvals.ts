@@ -7,13 +7,13 @@ import { Elysia, t } from "elysia"
 import { Choice, Decided, Pending } from "../approval/approval.ts"
 import { NotFound } from "../core/error.ts"
 import type { Gateway } from "../gateway/gateway.ts"
-import { ErrorBody } from "./errors.ts"
+import { described, invalid, problem } from "./schemas.ts"
 
 export function approvalRoutes(gw: Gateway) {
   return new Elysia({ prefix: "/control/v1" })
     .get("/approvals", ({ query }) => ({ approvals: gw.approvals.list(query.session) }), {
       query: t.Object({ session: t.Optional(t.String({ description: "Only this session's approvals" })) }),
-      response: { 200: t.Object({ approvals: t.Array(Pending) }) },
+      response: { 200: t.Object({ approvals: t.Array(Pending) }, { description: "The waiting calls, oldest first" }) },
       detail: {
         operationId: "listApprovals",
         tags: ["tools"],
@@ -49,7 +49,11 @@ export function approvalRoutes(gw: Gateway) {
           },
           { additionalProperties: false, examples: [{ decision: "approve" }, { decision: "deny", reason: "not now" }] },
         ),
-        response: { 200: Decided, 404: ErrorBody },
+        response: {
+          200: described(Decided, "Decided: what was decided, by whom, and why"),
+          400: invalid,
+          404: problem("No such pending approval (already decided, timed out, or unknown)"),
+        },
         detail: {
           operationId: "decideApproval",
           tags: ["tools"],

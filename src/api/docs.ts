@@ -11,6 +11,7 @@ import swaggerCss from "../../node_modules/swagger-ui-dist/swagger-ui.css" with 
 import { VERSION } from "../util/version.ts"
 import { isMutation, isPublic } from "./auth.ts"
 import { ErrorBody } from "./errors.ts"
+import { INVALID } from "./schemas.ts"
 
 export const SPEC_PATH = "/control/v1/openapi.json"
 export const DOCS_PATH = "/control/v1/docs"
@@ -62,7 +63,12 @@ const INFO = {
   license: { name: "MIT", identifier: "MIT" },
 }
 
-type Operation = { responses?: Record<string, unknown>; security?: unknown[] }
+type Operation = {
+  responses?: Record<string, unknown>
+  security?: unknown[]
+  parameters?: { in: string }[]
+  requestBody?: unknown
+}
 
 const errorRef = (description: string) => ({
   description,
@@ -70,8 +76,9 @@ const errorRef = (description: string) => ({
 })
 
 /**
- * Every guarded operation can answer 401 (and a mutation 403, 413 and 429) before its handler runs;
- * the generator cannot see the `onRequest` guard, so those responses are added here, once.
+ * Every guarded operation can answer 401 (and a mutation 403, 413 and 429) before its handler runs,
+ * and one that takes a body or query parameters 400; the generator cannot see the `onRequest` guard
+ * or the validation, so those responses are added here, once (where a route did not document them).
  */
 function withGuardResponses(paths: Record<string, Record<string, Operation>>) {
   for (const [path, operations] of Object.entries(paths)) {
@@ -82,6 +89,9 @@ function withGuardResponses(paths: Record<string, Record<string, Operation>>) {
       }
       operation.responses ??= {}
       const responses = operation.responses
+      // Elysia answers a body or query that fails its schema before the handler runs (errors.ts).
+      if (operation.requestBody || operation.parameters?.some((parameter) => parameter.in === "query"))
+        responses["400"] ??= errorRef(INVALID)
       responses["401"] ??= errorRef("Missing or wrong bearer token")
       if (!isMutation(method)) continue
       responses["403"] ??= errorRef("The read token cannot change anything")

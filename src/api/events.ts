@@ -13,6 +13,16 @@ import { Elysia, t } from "elysia"
 import { type Envelope, Events } from "../core/event.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import { createOutbox, type Outbox } from "./outbox.ts"
+import { INVALID } from "./schemas.ts"
+// Every module that declares events, so the registry (and the document's list of types) is complete
+// whichever of them this gateway happened to load; test/api/openapi.test.ts checks no declaration is missed.
+import "../agent/events.ts"
+import "../agent/continuity-events.ts"
+import "../approval/events.ts"
+import "../core/channel-events.ts"
+import "../evolve/events.ts"
+import "../gateway/events.ts"
+import "../tool/events.ts"
 
 export interface EventsOptions {
   keepaliveMs?: number
@@ -213,10 +223,12 @@ export function eventRoutes(gw: Gateway, options: EventsOptions = {}) {
         operationId: "streamEvents",
         tags: ["events"],
         summary: "Stream bus events (SSE)",
-        description: `Server-sent events: \`id\` is the bus id, \`event\` the type, \`data\` the envelope \`{ id, type, time, data }\`. Reconnect with \`Last-Event-ID\` to receive exactly the events you missed (the last 4,096 are buffered); an \`event: gap\` says some were already dropped. A \`: keepalive\` comment arrives every 15 s. Types: ${types.join(", ")}.`,
+        description: `A stream that never ends (server-sent events): \`id\` is the bus id, \`event\` the type, \`data\` the envelope \`{ id, type, time, data }\`. **Swagger UI cannot show it**: "Try it out" waits for the end of the response, which never comes, so it spins until you cancel; use \`curl -N -H "Authorization: Bearer $TOKEN" …/control/v1/events\` or an \`EventSource\` client. Reconnect with \`Last-Event-ID\` (or \`?since=\`) to receive exactly the events you missed (the last 4,096 are buffered); an \`event: gap\` says some were already dropped, an \`event: overflow\` that this client fell too far behind and was cut off. A \`: keepalive\` comment arrives every 15 s. Types: ${types.join(", ")}.`,
         responses: {
           200: {
-            description: "text/event-stream of event envelopes",
+            description:
+              "text/event-stream that stays open: one frame per event (`id:`, `event:`, `data:` with one of the envelopes below), `: keepalive` comments, and `event: gap` / `event: overflow` notices",
+            headers: { "cache-control": { schema: { type: "string", enum: ["no-cache"] } } },
             content: {
               "text/event-stream": {
                 schema: Events.union() as object,
@@ -228,6 +240,10 @@ export function eventRoutes(gw: Gateway, options: EventsOptions = {}) {
                 },
               },
             },
+          },
+          400: {
+            description: INVALID,
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
           },
         },
       },

@@ -6,7 +6,7 @@
 import { Elysia, t } from "elysia"
 import type { Gateway } from "../gateway/gateway.ts"
 import type { Change } from "../evolve/service.ts"
-import { ErrorBody } from "./errors.ts"
+import { described, invalid, problem } from "./schemas.ts"
 
 const Step = t.Object({ name: t.String(), ok: t.Boolean(), output: t.String(), durationMs: t.Number(), at: t.Number() })
 const FileChange = t.Object({ path: t.String(), status: t.String(), added: t.Number(), removed: t.Number() })
@@ -80,13 +80,17 @@ export function evolutionRoutes(gw: Gateway) {
       {
         query: t.Object({ limit: t.Optional(t.Numeric({ minimum: 1, maximum: 1000 })) }),
         response: {
-          200: t.Object({
-            enabled: t.Boolean(),
-            problem: t.Union([t.String(), t.Null()]),
-            mutableRoots: t.Array(t.String()),
-            busy: t.Union([t.String(), t.Null()]),
-            items: t.Array(Record),
-          }),
+          200: t.Object(
+            {
+              enabled: t.Boolean(),
+              problem: t.Union([t.String(), t.Null()], { description: "Why evolution is off, when it is" }),
+              mutableRoots: t.Array(t.String()),
+              busy: t.Union([t.String(), t.Null()], { description: "The running transaction's id" }),
+              items: t.Array(Record),
+            },
+            { description: "Whether evolution is on, and the transactions, newest first" },
+          ),
+          400: invalid,
         },
         detail: {
           operationId: "listEvolutions",
@@ -106,8 +110,15 @@ export function evolutionRoutes(gw: Gateway) {
         return { error: "NotFound", message: `unknown evolution "${params.id}"`, kind: "evolution", id: params.id }
       },
       {
-        response: { 200: Record, 404: ErrorBody },
-        detail: { operationId: "getEvolution", tags: ["evolution"], summary: "One evolution transaction" },
+        params: t.Object({ id: t.String({ description: "Evolution id (evo_…)" }) }),
+        response: { 200: described(Record, "The transaction"), 404: problem("Unknown evolution") },
+        detail: {
+          operationId: "getEvolution",
+          tags: ["evolution"],
+          summary: "One evolution transaction",
+          description:
+            "Its reason, files with their diff stat, every step (checkpoint, change, each gate with its output and duration, commit, restart and health), the verdict, and the checkpoint and evolve commits.",
+        },
       },
     )
     .post(
@@ -136,7 +147,12 @@ export function evolutionRoutes(gw: Gateway) {
             ],
           },
         ),
-        response: { 200: Outcome, 400: ErrorBody, 409: ErrorBody, 503: ErrorBody },
+        response: {
+          200: described(Outcome, "Ran: `ok` says whether the gates passed (false: the files are already restored)"),
+          400: invalid,
+          409: problem("Another evolution is running"),
+          503: problem("Evolution is off (`problem` in GET /evolution says why)"),
+        },
         detail: {
           operationId: "runEvolution",
           tags: ["evolution"],
@@ -147,7 +163,14 @@ export function evolutionRoutes(gw: Gateway) {
       },
     )
     .post("/:id/revert", ({ params }) => gw.evolution.revert(params.id, "api"), {
-      response: { 200: Outcome, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      params: t.Object({ id: t.String({ description: "Evolution id (evo_…)" }) }),
+      response: {
+        200: described(Outcome, "Ran the reverting transaction: `ok` says whether its gates passed"),
+        400: problem("Not revertible (not applied, or nothing to put back)"),
+        404: problem("Unknown evolution"),
+        409: problem("Another evolution is running, or the files changed since"),
+        503: problem("Evolution is off"),
+      },
       detail: {
         operationId: "revertEvolution",
         tags: ["evolution"],

@@ -5,7 +5,7 @@
  */
 import { Elysia, t } from "elysia"
 import type { Gateway } from "../gateway/gateway.ts"
-import { ErrorBody } from "./errors.ts"
+import { invalid, problem } from "./schemas.ts"
 
 /** Optional gateway capabilities, feature-checked at call time. */
 interface ProviderHealth {
@@ -57,13 +57,16 @@ export function providerRoutes(gw: Gateway) {
       },
       {
         response: {
-          200: t.Object({
-            providers: t.Array(ProviderInfo),
-            failover: t.Object(
-              { enabled: t.Boolean(), fallbacks: t.Array(t.String()), cooldownMs: t.Number() },
-              { additionalProperties: true },
-            ),
-          }),
+          200: t.Object(
+            {
+              providers: t.Array(ProviderInfo),
+              failover: t.Object(
+                { enabled: t.Boolean(), fallbacks: t.Array(t.String()), cooldownMs: t.Number() },
+                { additionalProperties: true },
+              ),
+            },
+            { description: "Every configured profile and the failover settings" },
+          ),
         },
         detail: {
           operationId: "listProviders",
@@ -93,7 +96,11 @@ export function providerRoutes(gw: Gateway) {
             { examples: [{ timeoutMs: 5000 }] },
           ),
         ),
-        response: { 200: t.Object({ providers: t.Array(ProviderInfo) }), 501: ErrorBody },
+        response: {
+          200: t.Object({ providers: t.Array(ProviderInfo) }, { description: "Each profile with its probe result" }),
+          400: invalid,
+          501: problem("This build cannot probe providers"),
+        },
         detail: {
           operationId: "probeProviders",
           tags: ["providers"],

@@ -92,6 +92,14 @@ export const TurnResult = t.Object(
   },
 )
 
+/** A session with a running or waiting turn (`GET /queues`, `GET /status`). */
+export const Queue = t.Object({
+  sessionId: t.String(),
+  running: t.Union([t.String(), t.Null()], { description: "The running turn's id" }),
+  waiting: t.Number({ description: "Turns waiting behind it" }),
+  messages: t.Number({ description: "Messages waiting (a collected batch counts each)" }),
+})
+
 export const Image = t.Object({
   mediaType: t.String({ description: "e.g. image/png", examples: ["image/png"] }),
   data: t.String({ description: "base64 bytes, or an http(s)/data URL" }),
@@ -118,4 +126,5 @@ export function problem(description: string) {
 }
 
 /** 400 for a request whose params, query or body do not match the schema. */
-export const invalid = problem("Invalid request: `fields` names each wrong field (`body.x`, `query.limit`, …)")
+export const INVALID = "Invalid request: `fields` names each wrong field (`body.x`, `query.limit`, …)"
+export const invalid = problem(INVALID)

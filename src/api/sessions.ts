@@ -9,11 +9,11 @@ import type { Envelope } from "../core/event.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import { AsyncQueue } from "../util/queue.ts"
 import { ErrorBody } from "./errors.ts"
-import { Image, Message, Paging, Session, Turn, TurnResult } from "./schemas.ts"
+import { described, Image, invalid, Message, Paging, problem, Session, Turn, TurnResult } from "./schemas.ts"
 
 const tags = ["sessions"]
 const params = t.Object({ id: t.String({ description: "Session id", examples: ["ses_01jz8k3v7q0000000000000000"] }) })
-const notFound = { 404: ErrorBody }
+const notFound = { 404: problem("Unknown session") }
 
 const TurnBody = t.Object(
   {
@@ -54,13 +54,17 @@ export function sessionRoutes(gw: Gateway) {
           ),
         }),
         response: {
-          200: t.Object({
-            sessions: t.Array(Session),
-            total: t.Number(),
-            limit: t.Number(),
-            offset: t.Number(),
-            nextOffset: t.Union([t.Number(), t.Null()]),
-          }),
+          200: t.Object(
+            {
+              sessions: t.Array(Session),
+              total: t.Number({ description: "Sessions matching the filters" }),
+              limit: t.Number(),
+              offset: t.Number(),
+              nextOffset: t.Union([t.Number(), t.Null()], { description: "offset of the next page; null on the last" }),
+            },
+            { description: "One page of sessions" },
+          ),
+          400: invalid,
         },
         detail: {
           operationId: "listSessions",
@@ -93,10 +97,15 @@ export function sessionRoutes(gw: Gateway) {
                 t.Record(t.String(), t.Unknown(), { description: "Free-form data kept with the session" }),
               ),
             },
-            { examples: [{ title: "release notes", provider: "demo" }] },
+            // No provider in the example: "Try it out" then creates a session on the default provider.
+            { examples: [{ title: "release notes" }] },
           ),
         ),
-        response: { 201: Session, 404: ErrorBody },
+        response: {
+          201: described(Session, "The new session"),
+          400: invalid,
+          404: problem("Unknown provider profile"),
+        },
         detail: {
           operationId: "createSession",
           tags,
@@ -124,7 +133,11 @@ export function sessionRoutes(gw: Gateway) {
           ),
         }),
         response: {
-          200: t.Object({ session: Session, messages: t.Array(Message), turns: t.Array(Turn) }),
+          200: t.Object(
+            { session: Session, messages: t.Array(Message), turns: t.Array(Turn) },
+            { description: "The session, a page of its messages and its recent turns" },
+          ),
+          400: invalid,
           ...notFound,
         },
         detail: {
@@ -152,9 +165,13 @@ export function sessionRoutes(gw: Gateway) {
               t.String({ description: "Switch to this provider profile at the next turn boundary" }),
             ),
           },
-          { minProperties: 1, examples: [{ title: "renamed", provider: "demo" }] },
+          { minProperties: 1, examples: [{ title: "renamed" }] },
         ),
-        response: { 200: Session, ...notFound },
+        response: {
+          200: described(Session, "The session as changed"),
+          400: invalid,
+          404: problem("Unknown session or provider profile"),
+        },
         detail: {
           operationId: "updateSession",
           tags,
@@ -171,7 +188,10 @@ export function sessionRoutes(gw: Gateway) {
       },
       {
         params,
-        response: { 200: t.Object({ deleted: t.String() }), ...notFound },
+        response: {
+          200: t.Object({ deleted: t.String({ description: "The deleted session's id" }) }, { description: "Deleted" }),
+          ...notFound,
+        },
         detail: {
           operationId: "deleteSession",
           tags,
@@ -216,7 +236,7 @@ export function sessionRoutes(gw: Gateway) {
               },
             },
             400: {
-              description: "Invalid body; `fields` names each wrong field",
+              description: "Invalid request: `fields` names each wrong field (`body.input`, …)",
               content: { "application/json": { schema: ErrorBody as object } },
             },
             404: { description: "Unknown session", content: { "application/json": { schema: ErrorBody as object } } },
@@ -237,7 +257,10 @@ export function sessionRoutes(gw: Gateway) {
       {
         params,
         response: {
-          200: t.Object({ aborted: t.Boolean({ description: "false when no turn was running" }) }),
+          200: t.Object(
+            { aborted: t.Boolean({ description: "false when no turn was running" }) },
+            { description: "Whether a running turn was aborted" },
+          ),
           ...notFound,
         },
         detail: {

@@ -5,6 +5,7 @@
 import { Elysia, t } from "elysia"
 import type { Gateway } from "../gateway/gateway.ts"
 import { createTelegramStore } from "../store/telegram.ts"
+import { invalid, problem } from "./schemas.ts"
 
 const Pairing = t.Object({
   code: t.String({ description: "Empty once approved: a code works once" }),
@@ -32,11 +33,15 @@ export function telegramRoutes(gw: Gateway) {
   return new Elysia().group("/control/v1/telegram", (app) =>
     app
       .get("/pairings", () => ({ pairings: store.list().map(view) }), {
-        response: { 200: t.Object({ pairings: t.Array(Pairing) }) },
+        response: {
+          200: t.Object({ pairings: t.Array(Pairing) }, { description: "Open codes and approved users, newest first" }),
+        },
         detail: {
           operationId: "listTelegramPairings",
           tags: ["telegram"],
           summary: "Open pairing codes and approved users",
+          description:
+            "A Telegram user who is not allowed gets a pairing code from the bot (`channels[].pairing`); each open code is listed with who asked, until it is approved (then `code` is empty and `approvedAt` set) or expires an hour later.",
         },
       })
       .post(
@@ -52,7 +57,11 @@ export function telegramRoutes(gw: Gateway) {
         },
         {
           params: t.Object({ code: t.String({ minLength: 4, maxLength: 32 }) }),
-          response: { 200: t.Object({ approved: Pairing }), 404: t.Object({ error: t.String(), message: t.String() }) },
+          response: {
+            200: t.Object({ approved: Pairing }, { description: "Approved: the user may talk to the agent" }),
+            400: invalid,
+            404: problem("No open pairing with this code (codes work once and expire after an hour)"),
+          },
           detail: {
             operationId: "approveTelegramPairing",
             tags: ["telegram"],

@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { Elysia, t } from "elysia"
 import { ToolEvent } from "../agent/events.ts"
 import type { Gateway } from "../gateway/gateway.ts"
-import { ErrorBody } from "./errors.ts"
+import { invalid, problem } from "./schemas.ts"
 
 interface Rejections {
   rejected?: () => unknown[]
@@ -46,7 +46,12 @@ export function toolRoutes(gw: Gateway) {
         }
       },
       {
-        response: { 200: t.Object({ tools: t.Array(LoadedTool), rejected: t.Array(RejectedTool) }) },
+        response: {
+          200: t.Object(
+            { tools: t.Array(LoadedTool), rejected: t.Array(RejectedTool) },
+            { description: "Loaded tools, and workspace tools that were rejected" },
+          ),
+        },
         detail: {
           operationId: "listTools",
           tags: ["tools"],
@@ -102,14 +107,18 @@ export function toolRoutes(gw: Gateway) {
           t.Record(t.String(), t.Unknown(), { description: "The tool's arguments", examples: [{ path: "." }] }),
         ),
         response: {
-          200: t.Object({
-            name: t.String(),
-            callId: t.String(),
-            output: t.String(),
-            isError: t.Boolean({ description: "true for invalid arguments, a timeout or a failure" }),
-            durationMs: t.Number(),
-          }),
-          404: ErrorBody,
+          200: t.Object(
+            {
+              name: t.String(),
+              callId: t.String(),
+              output: t.String(),
+              isError: t.Boolean({ description: "true for invalid arguments, a timeout or a failure" }),
+              durationMs: t.Number(),
+            },
+            { description: "The tool's result (a failure too: `isError: true` with the reason in `output`)" },
+          ),
+          400: invalid,
+          404: problem("Unknown tool"),
         },
         detail: {
           operationId: "executeTool",

@@ -1,6 +1,7 @@
 /** Token usage summed over finished turns, in total and per provider profile. */
 import { Elysia, t } from "elysia"
 import type { Gateway } from "../gateway/gateway.ts"
+import { invalid } from "./schemas.ts"
 
 const Counts = {
   turns: t.Number(),
@@ -45,6 +46,7 @@ export function usageRoutes(gw: Gateway) {
             providers: t.Array(t.Object({ provider: t.String(), ...Counts })),
           },
           {
+            description: "Token totals and one row per provider profile",
             examples: [
               {
                 since: 0,
@@ -54,6 +56,7 @@ export function usageRoutes(gw: Gateway) {
             ],
           },
         ),
+        400: invalid,
       },
       detail: {
         operationId: "getUsage",
