@@ -4,7 +4,7 @@
  * safe auth file) and makes the exit code 1; `warn` is worth knowing but not blocking.
  */
 import { Database } from "bun:sqlite"
-import { existsSync, readFileSync, statSync } from "node:fs"
+import { existsSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import type { Config } from "../core/config.ts"
 import { ConfigError } from "../core/error.ts"
@@ -17,6 +17,7 @@ import { DEFAULT_KEY_ENV, needsKey } from "../providers/credential.ts"
 import { DEFAULT_BASE_URL, probeProvider, probeTelegram } from "./probe.ts"
 import { acquire } from "../gateway/lock.ts"
 import { buildProviders } from "../gateway/provider-hub.ts"
+import { portProblem, runningGateway } from "./setup-port.ts"
 import { repair } from "../store/repair.ts"
 
 export type Status = "ok" | "warn" | "fail"
@@ -165,16 +166,6 @@ async function telegram(config: Config, auth: AuthFile, options: DoctorOptions):
   return out
 }
 
-function runningGateway(stateDir: string): number | null {
-  try {
-    const pid = (JSON.parse(readFileSync(join(stateDir, "gateway.pid"), "utf8")) as { pid: number }).pid
-    process.kill(pid, 0)
-    return pid
-  } catch {
-    return null
-  }
-}
-
 async function port(config: Config): Promise<Check> {
   const { host, port: wanted, enabled } = config.controlApi
   const name = "control api port"
@@ -194,17 +185,13 @@ async function port(config: Config): Promise<Check> {
       : { name, status: "warn", detail: `gateway pid ${pid} is alive but ${host}:${wanted} does not answer` }
   }
   if (wanted === 0) return { name, status: "ok", detail: "port 0: a free port is picked at start" }
-  try {
-    const probe = Bun.serve({ hostname: host, port: wanted, fetch: () => new Response() })
-    probe.stop(true)
-    return { name, status: "ok", detail: `${host}:${wanted} is free` }
-  } catch (error) {
-    return {
-      name,
-      status: "fail",
-      detail: `${host}:${wanted} is taken (${(error as Error).message})`,
-      fix: "set controlApi.port in drost.config.ts to a free port (or 0), or start with --port",
-    }
+  const problem = portProblem(host, wanted)
+  if (!problem) return { name, status: "ok", detail: `${host}:${wanted} is free` }
+  return {
+    name,
+    status: "fail",
+    detail: `${host}:${wanted} is taken (${problem})`,
+    fix: "set controlApi.port in drost.config.ts to a free port (or 0), or start with --port",
   }
 }
 

@@ -14,6 +14,7 @@ import { buildProviders } from "../gateway/provider-hub.ts"
 import { tokenFile } from "../gateway/token.ts"
 import { Flag } from "../util/flag.ts"
 import { type ProbeResult, probeProvider, probeTelegram } from "./probe.ts"
+import { DEFAULT_PORT, nextFreePort, portProblem, runningGateway } from "./setup-port.ts"
 import {
   buildConfig,
   ignoreState,
@@ -234,7 +235,64 @@ async function askTelegram(flags: SetupFlags, interactive: boolean): Promise<Set
   return { token, ownerId, apiRoot }
 }
 
-export async function collectAnswers(flags: SetupFlags, interactive: boolean): Promise<SetupAnswers> {
+/** Where the wizard runs from: the workspace, and the port `drost start --port N` asked for. */
+export interface SetupContext {
+  root: string
+  port?: number
+}
+
+/**
+ * The Control API port: `--port` (refused when another program holds it), else a question whose
+ * default is `drost start --port N`'s N or 7420, moved to the next free port when that one is taken.
+ * The workspace's own running gateway holding the port is no conflict.
+ */
+async function askPort(flags: SetupFlags, interactive: boolean, context: SetupContext): Promise<number> {
+  const host = "127.0.0.1"
+  const ours = runningGateway(join(context.root, ".drost")) !== null
+  const taken = (port: number) => (ours ? null : portProblem(host, port))
+  if (flags.port) {
+    const port = parsePort(flags.port)
+    const problem = taken(port)
+    if (problem) {
+      const free = nextFreePort(host, port)
+      throw new SetupInputError(
+        `--port ${port}: ${host}:${port} is in use (${problem}); ${free ? `${free} is free: --port ${free}, or` : "try"} --port 0 (a free port at each start)`,
+      )
+    }
+    return port
+  }
+  const wanted = context.port ?? DEFAULT_PORT
+  const preferred = taken(wanted) ? nextFreePort(host, wanted) : wanted
+  const note =
+    preferred === wanted
+      ? ""
+      : `${wanted} is in use; ${preferred ? `${preferred} is free` : "0 picks a free one at each start"}`
+  if (!interactive) {
+    if (note) process.stdout.write(`  Control API port ${preferred} (${note})\n`)
+    return preferred
+  }
+  return parsePort(
+    answered(
+      await p.text({
+        message: `Control API port (loopback only${note ? `; ${note}` : ""})`,
+        initialValue: String(preferred),
+        validate: (value) => {
+          if (!value || !/^\d+$/.test(value) || Number(value) > 65535) return "0–65535 (0: a free port at each start)"
+          const problem = taken(Number(value))
+          if (!problem) return undefined
+          const free = nextFreePort(host, Number(value))
+          return `${value} is in use (${problem}); ${free ? `${free} is free` : "0 picks a free port at each start"}`
+        },
+      }),
+    ),
+  )
+}
+
+export async function collectAnswers(
+  flags: SetupFlags,
+  interactive: boolean,
+  context: SetupContext,
+): Promise<SetupAnswers> {
   const kinds =
     providersFromFlags(flags) ??
     (interactive
@@ -277,23 +335,13 @@ export async function collectAnswers(flags: SetupFlags, interactive: boolean): P
               value: provider.id,
               label: `${provider.id} (${PROVIDER_LABEL[provider.kind].split(" (")[0]})`,
             })),
+            // A real provider was just added for a reason: it, not the demo, is the likely choice.
+            initialValue: (providers.find((provider) => provider.kind !== "demo") ?? providers[0]!).id,
           }),
         )
       : ids[0]!)
   const telegram = await askTelegram(flags, interactive)
-  const port = flags.port
-    ? parsePort(flags.port)
-    : interactive
-      ? parsePort(
-          answered(
-            await p.text({
-              message: "Control API port (loopback only)",
-              initialValue: "7420",
-              validate: (value) => (value && /^\d+$/.test(value) && Number(value) <= 65535 ? undefined : "0–65535"),
-            }),
-          ),
-        )
-      : 7420
+  const port = await askPort(flags, interactive, context)
   return { providers, defaultProvider, telegram, controlApi: { port } }
 }
 
@@ -343,7 +391,7 @@ async function apply(root: string, answers: SetupAnswers, flags: SetupFlags, int
   return lines
 }
 
-export async function setup(flags: SetupFlags, options: { thenStart?: boolean } = {}): Promise<number> {
+export async function setup(flags: SetupFlags, options: { thenStart?: boolean; port?: number } = {}): Promise<number> {
   const root = resolve(flags.workspace ?? Flag.workspace() ?? process.cwd())
   const interactive = hasTerminal() && !flags.yes
   if (!hasTerminal() && !flags.yes) {
@@ -352,7 +400,7 @@ export async function setup(flags: SetupFlags, options: { thenStart?: boolean } 
   }
   try {
     if (interactive) p.intro(`drost setup · ${relative(process.cwd(), root) || "."}`)
-    const answers = await collectAnswers(flags, interactive)
+    const answers = await collectAnswers(flags, interactive, { root, port: options.port })
     const lines = await apply(root, answers, flags, interactive)
     const next = options.thenStart
       ? "Starting the gateway…"
@@ -370,16 +418,32 @@ export async function setup(flags: SetupFlags, options: { thenStart?: boolean } 
   }
 }
 
+/** Written when a person declines the first-run wizard, so later starts in the folder do not ask again. */
+export const DECLINED = "setup-declined"
+
 /**
  * `drost start` in a folder with no config and a terminal: offer the wizard before starting on
- * defaults. Returns after the wizard (or the refusal); the caller then loads whatever is there.
+ * defaults (the port question defaults to `--port N`). "No" is remembered in .drost/, so every later
+ * start goes straight to the demo; `drost setup` still runs the wizard any time. Returns after the
+ * wizard (or the refusal); the caller then loads whatever is there.
  */
-export async function offerSetup(root: string): Promise<void> {
+export async function offerSetup(root: string, options: { port?: number } = {}): Promise<void> {
   if (!hasTerminal() || findConfig(root)) return
+  const marker = join(root, ".drost", DECLINED)
+  if (existsSync(marker)) {
+    p.log.info("No drost.config.ts here; starting with the offline demo (run drost setup for a real provider).")
+    return
+  }
   const go = await p.confirm({
     message: "No drost.config.ts in this folder. Set up a provider now? (no: start with the offline demo)",
     initialValue: true,
   })
-  if (p.isCancel(go) || !go) return
-  await setup({ workspace: root }, { thenStart: true })
+  if (p.isCancel(go)) return
+  if (!go) {
+    mkdirSync(join(root, ".drost"), { recursive: true, mode: 0o700 })
+    writeFileSync(marker, `declined the setup wizard at ${new Date().toISOString()}; drost setup runs it\n`)
+    p.log.info("Not asking again in this folder. Run drost setup any time.")
+    return
+  }
+  await setup({ workspace: root }, { thenStart: true, port: options.port })
 }

@@ -32,7 +32,7 @@ type Exit = "signal" | "restart" | "quit"
 export async function start(args: StartArgs): Promise<number> {
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY && !args.server)
   // First run in a folder without a config: a person at a terminal is offered the wizard.
-  if (interactive && !args.config) await (await import("./setup.ts")).offerSetup(args.workspace)
+  if (interactive && !args.config) await (await import("./setup.ts")).offerSetup(args.workspace, { port: args.port })
   for (;;) {
     const config = await load({ root: args.workspace, file: args.config })
     if (args.port !== undefined) config.controlApi.port = args.port
