@@ -13,10 +13,10 @@
  *
  * Runs the source unless given `--binary`.
  */
-import { connect, type Socket } from "node:net"
 import { parseArgs } from "node:util"
 import { fakeOpenAI, reply } from "../test/fake/openai.ts"
 import { ENTRY, spawnGateway } from "../test/lib/gateway.ts"
+import { dechunk, readingSubscriber, type StalledSubscriber, stalledSubscriber } from "../test/lib/sse-socket.ts"
 import { workspace } from "../test/lib/workspace.ts"
 import { count, finishMachine, machine, report, rssMb } from "./lib.ts"
 
@@ -28,6 +28,9 @@ const { values } = parseArgs({
     "input-bytes": { type: "string", default: "2048" },
     concurrency: { type: "string", default: "8" },
     binary: { type: "string" },
+    /** controlApi.sseMaxBacklogBytes / sseMaxTotalBacklogBytes for the run (default: the gateway's). */
+    "max-backlog": { type: "string" },
+    "max-total": { type: "string" },
   },
 })
 const SUBSCRIBERS = Number(values.subscribers)
@@ -47,7 +50,13 @@ const ws = await workspace({
         { id: "fake", kind: "openai-compatible", model: "gpt-test", baseUrl: fake.baseUrl, apiKeyEnv: "BENCH_KEY" },
       ],
     },
-    controlApi: { port: 0, mutationsPerMinute: 100_000_000, readToken: READ_TOKEN },
+    controlApi: {
+      port: 0,
+      mutationsPerMinute: 100_000_000,
+      readToken: READ_TOKEN,
+      ...(values["max-backlog"] ? { sseMaxBacklogBytes: Number(values["max-backlog"]) } : {}),
+      ...(values["max-total"] ? { sseMaxTotalBacklogBytes: Number(values["max-total"]) } : {}),
+    },
   },
 })
 const gw = await spawnGateway(ws.path, {
@@ -56,86 +65,10 @@ const gw = await spawnGateway(ws.path, {
 })
 const { hostname, port } = new URL(gw.url)
 
-/** A subscriber that reads the response head and then never reads again (the socket is paused). */
-interface Stalled {
-  socket: Socket
-  received: string
-  closed: boolean
-}
-
-function stalled(): Promise<Stalled> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname)
-    const entry: Stalled = { socket, received: "", closed: false }
-    socket.setEncoding("utf8")
-    socket.once("error", reject)
-    socket.on("close", () => {
-      entry.closed = true
-    })
-    socket.on("data", (chunk: string) => {
-      const first = entry.received === ""
-      entry.received += chunk
-      if (first) {
-        socket.pause()
-        resolve(entry)
-      }
-    })
-    socket.write(
-      `GET /control/v1/events HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${READ_TOKEN}\r\n\r\n`,
-    )
-  })
-}
+const stalled = () => stalledSubscriber(gw.url, READ_TOKEN)
 
 /** A reader: every `id:` it sees, to check for order and gaps. */
-interface Reader {
-  ids: number[]
-  overflowed: boolean
-  stop: AbortController
-  done: Promise<void>
-}
-
-async function reader(): Promise<Reader> {
-  const stop = new AbortController()
-  const response = await fetch(`${gw.url}/control/v1/events`, {
-    headers: { authorization: `Bearer ${READ_TOKEN}` },
-    signal: stop.signal,
-  })
-  const entry: Reader = { ids: [], overflowed: false, stop, done: Promise.resolve() }
-  entry.done = (async () => {
-    const decoder = new TextDecoder()
-    let buffer = ""
-    try {
-      for await (const chunk of response.body!) {
-        buffer += decoder.decode(chunk, { stream: true })
-        const cut = buffer.lastIndexOf("\n\n")
-        if (cut < 0) continue
-        for (const block of buffer.slice(0, cut).split("\n\n")) {
-          if (block.startsWith("id: ")) entry.ids.push(Number(block.slice(4, block.indexOf("\n"))))
-          else if (block.startsWith("event: overflow")) entry.overflowed = true
-        }
-        buffer = buffer.slice(cut + 2)
-      }
-    } catch {
-      // aborted at the end
-    }
-  })()
-  return entry
-}
-
-/** The body of a chunked HTTP/1.1 response (as far as it arrived), without the head and chunk sizes. */
-function dechunk(raw: string): string {
-  let at = raw.indexOf("\r\n\r\n") + 4
-  let body = ""
-  while (at > 3 && at < raw.length) {
-    const eol = raw.indexOf("\r\n", at)
-    if (eol < 0) break
-    const size = Number.parseInt(raw.slice(at, eol), 16)
-    if (!size) break
-    body += raw.slice(eol + 2, eol + 2 + size)
-    at = eol + 2 + size + 2
-  }
-  return body
-}
+const reader = () => readingSubscriber(gw.url, READ_TOKEN)
 
 const input = (n: number) => `turn ${n} `.padEnd(INPUT, "lorem ipsum dolor sit amet ")
 
@@ -184,7 +117,7 @@ try {
   const turnsAlonePeak = baseline.stop()
   const before = rssMb(gw.pid)
 
-  const subscribers: Stalled[] = []
+  const subscribers: StalledSubscriber[] = []
   for (let i = 0; i < SUBSCRIBERS; i += 50)
     subscribers.push(...(await Promise.all(Array.from({ length: Math.min(50, SUBSCRIBERS - i) }, stalled))))
   const connected = rssMb(gw.pid)
@@ -200,7 +133,7 @@ try {
 
   // What each non-reader was sent: read it all now, until the server closes or 2 s pass quietly.
   for (const entry of subscribers) entry.socket.resume()
-  const quiet = async (entry: Stalled) => {
+  const quiet = async (entry: StalledSubscriber) => {
     let seen = -1
     while (!entry.closed && seen !== entry.received.length) {
       seen = entry.received.length
@@ -208,7 +141,11 @@ try {
     }
   }
   await Promise.all(subscribers.map(quiet))
+  // Readers' last id: a non-reader that was not cut off must have every event up to it (the kernel's
+  // socket buffers, up to several MB per connection on loopback, took the whole stream for it).
+  const lastId = Math.max(...readers.map((entry) => entry.ids.at(-1) ?? 0))
   const lastFrames = new Map<string, number>()
+  let complete = 0
   for (const entry of subscribers) {
     const blocks = dechunk(entry.received)
       .split("\n\n")
@@ -218,14 +155,14 @@ try {
       ? "event: overflow"
       : (last.split("\n").find((line) => line.startsWith("event: ")) ?? "none")
     lastFrames.set(kind, (lastFrames.get(kind) ?? 0) + 1)
+    if (kind !== "event: overflow" && last.startsWith(`id: ${lastId}\n`)) complete++
   }
   const overflowed = lastFrames.get("event: overflow") ?? 0
   for (const entry of subscribers) entry.socket.destroy()
   await Bun.sleep(1_000)
   const closedRss = rssMb(gw.pid)
 
-  for (const entry of readers) entry.stop.abort()
-  await Promise.all(readers.map((entry) => entry.done))
+  for (const entry of readers) entry.close()
   const gaps = readers.map((entry) => entry.ids.filter((id, i) => i > 0 && id !== entry.ids[i - 1]! + 1).length)
   const received = readers.map((entry) => entry.ids.length)
   const readersOk =
@@ -250,6 +187,12 @@ try {
         `${overflowed} / ${SUBSCRIBERS}`,
         `last frames: ${[...lastFrames].map(([kind, n]) => `${kind} ×${n}`).join(", ")}`,
       ],
+      [
+        "… the others: received every event (kernel buffers took it all)",
+        `${complete} / ${SUBSCRIBERS - overflowed}`,
+        "",
+      ],
+      ["RSS growth beyond the same turns alone (peak − their peak)", `${(peak - turnsAlonePeak).toFixed(1)} MB`, ""],
       ["non-readers still open when the turns ended", `${openAtEnd}`, ""],
       ["turns failed", `${failed} / ${TURNS}`, ""],
       [
@@ -273,6 +216,8 @@ try {
       rss_closed_mb: closedRss,
       growth_mb: Number(growth.toFixed(1)),
       overflowed,
+      complete_without_overflow: complete,
+      growth_beyond_turns_alone_mb: Number((peak - turnsAlonePeak).toFixed(1)),
       last_frames: Object.fromEntries(lastFrames),
       open_at_end: openAtEnd,
       turns_failed: failed,

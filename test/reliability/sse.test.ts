@@ -5,63 +5,18 @@
  * real server in this process (so the test can publish on the bus directly).
  */
 import { describe, expect, test } from "bun:test"
-import { connect, type Socket } from "node:net"
 import { defineEvent } from "../../src/core/event.ts"
 import { Type } from "../../src/core/schema.ts"
 import { inProcess, type InProcess } from "../api/inprocess.ts"
 import { readSse } from "../lib/sse.ts"
+import { drainSubscriber as drain, stalledSubscriber } from "../lib/sse-socket.ts"
 
 const Big = defineEvent("test.sse.big", Type.Object({ n: Type.Number(), sessionId: Type.String(), pad: Type.String() }))
 const pad = "x".repeat(8_000)
 
-interface Stalled {
-  socket: Socket
-  received: string
-  closed: boolean
-}
-
-/** Subscribes, reads the response head, then stops reading. */
-function stalled(api: InProcess, query = ""): Promise<Stalled> {
-  const { hostname, port } = new URL(api.url)
-  return new Promise((resolve) => {
-    const socket = connect(Number(port), hostname)
-    const entry: Stalled = { socket, received: "", closed: false }
-    socket.setEncoding("utf8")
-    socket.on("close", () => {
-      entry.closed = true
-    })
-    socket.on("data", (chunk: string) => {
-      const first = entry.received === ""
-      entry.received += chunk
-      if (first) {
-        socket.pause()
-        resolve(entry)
-      }
-    })
-    socket.write(
-      `GET /control/v1/events?type=test.sse.big${query} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${api.token}\r\n\r\n`,
-    )
-  })
-}
-
-/** Reads what the server sent until the response ends (the last chunk of a chunked body) or the socket closes. */
-async function drain(entry: Stalled): Promise<string> {
-  const ended = () => entry.closed || entry.received.endsWith("\r\n0\r\n\r\n")
-  await new Promise<void>((resolve) => {
-    if (ended()) return resolve()
-    const check = () => {
-      if (!ended()) return
-      entry.socket.off("data", check)
-      entry.socket.off("close", check)
-      resolve()
-    }
-    entry.socket.on("data", check)
-    entry.socket.on("close", check)
-    entry.socket.resume()
-  })
-  entry.socket.destroy()
-  return entry.received
-}
+/** Subscribes to the test's events, reads the response head, then stops reading. */
+const stalled = (api: InProcess, query = "") =>
+  stalledSubscriber(api.url, api.token, `/control/v1/events?type=test.sse.big${query}`)
 
 /** Publishes 8 KB events, yielding to the loop every 10, until `done` or `limit` events. */
 async function publishUntil(
