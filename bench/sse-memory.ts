@@ -63,7 +63,6 @@ const gw = await spawnGateway(ws.path, {
   command: values.binary ? [values.binary] : [process.execPath, ENTRY],
   env: { BENCH_KEY: "bench-key", DROST_LOG_LEVEL: "warn" },
 })
-const { hostname, port } = new URL(gw.url)
 
 const stalled = () => stalledSubscriber(gw.url, READ_TOKEN)
 
