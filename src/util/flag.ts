@@ -25,7 +25,8 @@ export const Flag = {
   logLevel: () => text("DROST_LOG_LEVEL"),
   /** CI=true: never prompt, plain output. */
   ci: () => truthy("CI"),
-  noColor: () => truthy("NO_COLOR"),
+  /** NO_COLOR set to anything but "" turns colour off (no-color.org: "regardless of its value"). */
+  noColor: () => text("NO_COLOR") !== undefined,
   controlAdminToken: () => text("DROST_CONTROL_ADMIN_TOKEN"),
   controlReadToken: () => text("DROST_CONTROL_READ_TOKEN"),
   /** Provider key fallbacks, used when a profile has neither an auth profile nor `apiKeyEnv`. */
