@@ -174,6 +174,27 @@ function manager(cmd: string[]): { ok: boolean; out: string } {
 
 const uid = () => (typeof process.getuid === "function" ? process.getuid() : 0)
 
+/**
+ * systemctl --user talks to the user's service manager over the user bus, which exists only for a
+ * login session (or a user with lingering on) and is found through XDG_RUNTIME_DIR. Containers,
+ * `su`/`sudo -u` shells and cron have neither: say so and what to do, instead of only systemd's line.
+ */
+export function userBusHint(output: string): string | null {
+  if (!/failed to connect to (the )?bus|DBUS_SESSION_BUS_ADDRESS|XDG_RUNTIME_DIR|no medium found/i.test(output))
+    return null
+  const runtime = Flag.get("XDG_RUNTIME_DIR")
+  const user = Flag.get("USER") ?? "$USER"
+  const expected = `/run/user/${uid()}`
+  return [
+    "There is no systemd user session to talk to: systemctl --user needs the user bus, which exists only",
+    `for a login session or a user with lingering on, and is found through XDG_RUNTIME_DIR (${runtime ? `set to ${runtime}, but no bus answers there` : "not set in this shell"}).`,
+    `- On a server: sudo loginctl enable-linger ${user}, then log in again (or export XDG_RUNTIME_DIR=${expected})`,
+    "  and run the systemctl commands below.",
+    "- In a container or without systemd: run `drost start --server` under the container's own supervisor",
+    "  (it exits 78 for a start you must fix, so do not restart on that code).",
+  ].join("\n")
+}
+
 export async function install(options: ServiceOptions): Promise<number> {
   const workspace = resolve(options.workspace)
   // Refuse to install something that cannot start: the config must load.
@@ -219,8 +240,9 @@ export async function install(options: ServiceOptions): Promise<number> {
   for (const step of steps) {
     const result = manager(step)
     if (!result.ok) {
+      const hint = where.platform === "linux" ? userBusHint(result.out) : null
       process.stderr.write(
-        `drost service: \`${step.join(" ")}\` failed: ${result.out}\nThe file is written; fix the problem and run that command yourself.\n`,
+        `drost service: \`${step.join(" ")}\` failed: ${result.out}\n${hint ? `${hint}\n` : ""}The unit is written (${where.file}); once that is fixed, run: ${steps.map((cmd) => cmd.join(" ")).join(" && ")}\n`,
       )
       return 1
     }
@@ -268,9 +290,12 @@ export async function status(options: ServiceOptions): Promise<number> {
     where.platform === "linux"
       ? state.ok && state.out.split("\n")[0] === "active"
       : state.ok && /state = running/.test(state.out)
+  const busHint = where.platform === "linux" && !state.ok ? userBusHint(state.out) : null
   const summary =
     where.platform === "linux"
-      ? state.out.split("\n")[0] || "unknown"
+      ? busHint
+        ? "no user session bus (see below)"
+        : state.out.split("\n")[0] || "unknown"
       : active
         ? "running"
         : state.out.split("\n")[0] || "not loaded"
@@ -289,7 +314,7 @@ export async function status(options: ServiceOptions): Promise<number> {
     health = "; config does not load (drost doctor)"
   }
   process.stdout.write(
-    `${where.name}: installed (${where.file}); ${where.platform === "linux" ? "systemd" : "launchd"}: ${summary}${health}\nlogs: ${where.log}\n`,
+    `${where.name}: installed (${where.file}); ${where.platform === "linux" ? "systemd" : "launchd"}: ${summary}${health}\nlogs: ${where.log}\n${busHint ? `${busHint}\n` : ""}`,
   )
   return active ? 0 : 3
 }
