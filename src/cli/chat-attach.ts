@@ -267,6 +267,7 @@ export async function attachChat(options: AttachOptions): Promise<number> {
   if (interactive) rl.prompt()
   for await (const line of rl) {
     const input = line.trim()
+    armed = Number.NEGATIVE_INFINITY // a line typed since the first Ctrl-C: the next one warns again
     if (input.startsWith("/")) {
       const reply = await command(input).catch((error: Error) => ({ text: red(error.message), quit: false }))
       if (reply.quit) {

@@ -161,6 +161,7 @@ export function runChat(gw: Gateway): Promise<"quit"> {
     let draining = false
     rl.on("line", async (line) => {
       const input = line.trim()
+      armed = Number.NEGATIVE_INFINITY // a line typed since the first Ctrl-C: the next one warns again
       if (input.startsWith("/") && draining && (await command(input))) return
       if (input && draining && mode() !== "queue") return void ask(input)
       if (input) pending.push(input)

@@ -20,6 +20,8 @@ export interface Pty extends AsyncDisposable {
   proc: Bun.Subprocess
   /** Everything shown so far, without ANSI codes. */
   screen(): string
+  /** Everything written so far, ANSI codes included (render it with vt.ts to see the final screen). */
+  raw(): string
   expect(text: string | RegExp, timeoutMs?: number): Promise<void>
   write(keys: string): void
   exited: Promise<number>
@@ -49,6 +51,7 @@ export function spawnPty(
   return {
     proc,
     screen,
+    raw: () => raw,
     exited: proc.exited,
     async expect(text, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs
