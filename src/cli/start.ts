@@ -67,7 +67,8 @@ export async function start(args: StartArgs): Promise<number> {
       )
     if (provider?.kind === "demo")
       consola.info(
-        "Using the offline demo provider. Configure a real one with `drost setup` (or in drost.config.ts, see docs/providers.md).",
+        // No docs/ path here: the downloaded binary comes without the repository's docs folder.
+        "Using the offline demo provider. For a real model run `drost setup` (it asks for the provider and key and checks them), or e.g. `OPENAI_API_KEY=… drost setup --yes --provider openai`; `drost setup --help` lists every provider and option.",
       )
     const confined = await gw.toolset.confine.check()
     if (confined?.kind === "off") consola.warn(`sandbox off: ${confined.reason}`)

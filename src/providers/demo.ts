@@ -11,7 +11,7 @@ import type { Profile } from "../core/config.ts"
 const INTRO =
   "I'm Drost's offline demo provider: no model and no network, just a fixed script so you can see the runtime work."
 const HINT =
-  'Try "list files" or "read README.md" to watch a real tool call, or configure a real provider (see docs/providers.md).'
+  'Try "list files" or "read README.md" to watch a real tool call, or run `drost setup` to configure a real provider.'
 
 function tokens(text: string): number {
   return Math.ceil(text.length / 4)

@@ -61,6 +61,9 @@ describe("terminal chat keys and screen", () => {
     // The banner tells it as it is.
     expect(tty.screen()).toContain("Ctrl-C or /stop aborts a running turn")
     expect(tty.screen()).toContain("Ctrl-C twice at the prompt stops the gateway")
+    // What a binary user reads points at nothing they lack (they have no docs/ folder) and says what to run.
+    expect(tty.screen()).not.toMatch(/docs\/\w+\.md/)
+    expect(tty.screen()).toContain("drost setup --yes --provider openai")
   })
 
   test("/tools fits the terminal width and cuts a description at a word boundary", async () => {
@@ -116,6 +119,7 @@ describe("terminal chat keys and screen", () => {
       .find((message) => message.role === "assistant")!
       .parts.map((part) => part.text ?? "")
       .join("")
+    expect(answer).not.toContain("docs/") // the demo's hint too: a binary user has no docs folder
     const rows = render(tty.raw(), COLS)
     const log = rows.findIndex((row) => row.includes("workspace tools"))
     const start = rows.findIndex((row) => row.startsWith("drost › "))
