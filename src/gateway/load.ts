@@ -4,6 +4,7 @@
  * per problem, which the CLI prints without a stack trace.
  */
 import { existsSync, readFileSync } from "node:fs"
+import { homedir } from "node:os"
 import { dirname, isAbsolute, join, resolve } from "node:path"
 import type { Config, ConfigInput, Profile } from "../core/config.ts"
 import { ConfigSchema } from "../core/config.ts"
@@ -13,6 +14,7 @@ import { scheduleIssues } from "../core/cron.ts"
 import { ConfigError, message } from "../core/error.ts"
 import { type Issue, Value, issues as schemaIssues } from "../core/schema.ts"
 import { CONFIG_NAMES } from "../workspace/boundary.ts"
+import { legacyIssues } from "./legacy-keys.ts"
 import { registerSdkModule } from "./sdk-module.ts"
 
 export const CONFIG_FILES = CONFIG_NAMES
@@ -126,15 +128,51 @@ function resolveChannels(channels: ConfigInput["channels"]): TelegramConfig[] {
   }))
 }
 
+/** `~` and `~/…` mean the home folder, as in a shell (`~user` is left alone). */
+export function expandHome(path: string): string {
+  if (path === "~") return homedir()
+  if (path.startsWith("~/")) return join(homedir(), path.slice(2))
+  return path
+}
+
+/**
+ * The config's path values with `~` expanded, before anything resolves them against the workspace
+ * (which turned `stateDir: "~/x"` into `<workspace>/~/x`). Other values are left as written.
+ */
+function expandPaths(raw: Record<string, unknown>): Record<string, unknown> {
+  const input = structuredClone(raw)
+  const object = (value: unknown) =>
+    value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null
+  const one = (holder: Record<string, unknown> | null, key: string) => {
+    if (holder && typeof holder[key] === "string") holder[key] = expandHome(holder[key] as string)
+  }
+  const list = (holder: Record<string, unknown> | null, key: string) => {
+    if (holder && Array.isArray(holder[key]))
+      holder[key] = (holder[key] as unknown[]).map((item) => (typeof item === "string" ? expandHome(item) : item))
+  }
+  one(input, "workspaceDir")
+  one(input, "stateDir")
+  one(object(input.prompts), "system")
+  one(object(input.memory), "dir")
+  const tools = object(input.tools)
+  for (const key of ["dir", "deno"]) one(tools, key)
+  for (const key of ["roots", "mutableRoots", "secrets"]) list(tools, key)
+  list(object(input.evolution), "mutableRoots")
+  for (const server of Object.values(object(object(input.mcp)?.servers) ?? {})) one(object(server), "cwd")
+  return input
+}
+
 /** Validate a raw config value (from a file or a test) and resolve it against `base`. */
 export function resolveConfig(raw: unknown, base: string, file: string | null): Config {
   const label = file ?? "(defaults)"
   if (raw === null || typeof raw !== "object" || Array.isArray(raw))
     throw new ConfigError(label, ["(root): expected an object"])
-  const input = Value.Default(ConfigSchema, structuredClone(raw)) as ConfigInput
+  const legacy = legacyIssues(raw as Record<string, unknown>)
+  const input = Value.Default(ConfigSchema, expandPaths(legacy.rest)) as ConfigInput
   // Check first: listing the issues of a valid config walks it through generators, several times slower.
   const problems = Value.Check(ConfigSchema, input) ? [] : schemaIssues(ConfigSchema, input)
   if (problems.length === 0) problems.push(...semantic(input))
+  problems.unshift(...legacy.issues)
   if (problems.length > 0)
     throw new ConfigError(
       label,
