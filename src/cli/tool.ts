@@ -1,7 +1,7 @@
 /**
- * `drost tool new | list | check`: scaffold a workspace tool from a template (with its test), list
- * what the gateway would load (and what it would reject, and why), and load-check one file without a
- * running gateway. Exit 1 when a check fails; usage problems exit 2.
+ * `drost tool new | list | check | test`: scaffold a workspace tool from a template (with its test), list
+ * what the gateway would load (and what it would reject, and why), load-check one file without a
+ * running gateway, and run the tools' tests. Exit 1 when a check or a test fails; usage problems exit 2.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join, relative, resolve } from "node:path"
@@ -104,7 +104,7 @@ const newCommand = defineCommand({
           `created ${relative(workspace, files.tool)} and ${relative(workspace, files.test)} (template ${args.template})`,
           "the gateway picks the tool up on the next turn; no restart needed",
           `check it:  drost tool check ${relative(workspace, files.tool)}`,
-          `test it:   bun test ${relative(workspace, files.test)}   (node_modules/drost was written for editors and tests)`,
+          `test it:   drost tool test ${args.name}   (node_modules/drost was written for editors and tests)`,
           "",
         ].join("\n"),
       )
@@ -185,7 +185,60 @@ const checkCommand = defineCommand({
     }),
 })
 
+/**
+ * The test runner is Bun's: under `bun` that is process.execPath itself; the compiled binary carries
+ * the whole of Bun and becomes it with BUN_BE_BUN=1 (BUN-TRAPS §2), so binary users need no Bun.
+ */
+export function bunCommand(args: string[]): { cmd: string[]; env: Record<string, string | undefined> } {
+  return { cmd: [process.execPath, ...args], env: { ...process.env, BUN_BE_BUN: "1" } }
+}
+
+const testCommand = defineCommand({
+  meta: {
+    name: "test",
+    description: "Run the tests of workspace tools (tools/*.test.ts) with the test runner built into drost",
+  },
+  args: {
+    tool: {
+      type: "positional",
+      required: false,
+      description: "A tool name (as given to tool new) or a test file (default: every test in tools/)",
+    },
+    ...workspaceArgs,
+  },
+  run: ({ args }) =>
+    run(async () => {
+      const workspace = root(args)
+      const dir = join(workspace, "tools")
+      let target = "./tools/"
+      if (args.tool) {
+        const asFile = resolve(process.cwd(), args.tool)
+        const named = join(dir, `${fileName(args.tool)}.test.ts`)
+        const file = existsSync(asFile) && asFile.endsWith(".ts") ? asFile : existsSync(named) ? named : null
+        if (!file) {
+          process.stderr.write(
+            `drost: no test for "${args.tool}" (looked for ${relative(process.cwd(), named) || named}); drost tool new ${args.tool} writes one\n`,
+          )
+          return 2
+        }
+        target = `./${relative(workspace, file)}`
+      } else if (!existsSync(dir) || !scanTests(dir)) {
+        process.stdout.write("no tool tests in tools/ (drost tool new <name> writes a tool with its test)\n")
+        return 0
+      }
+      // The tests import "drost": a tool copied in without `drost tool new` has no SDK shim yet.
+      if (!existsSync(join(workspace, "node_modules", "drost", "package.json"))) installSdkShim(workspace)
+      const { cmd, env } = bunCommand(["test", target])
+      const proc = Bun.spawn(cmd, { cwd: workspace, env, stdin: "inherit", stdout: "inherit", stderr: "inherit" })
+      return await proc.exited
+    }),
+})
+
+function scanTests(dir: string): boolean {
+  return [...new Bun.Glob("**/*.test.{ts,js,mts,mjs}").scanSync(dir)].length > 0
+}
+
 export const toolCommand = defineCommand({
-  meta: { name: "tool", description: "Workspace tools: create from a template, list, check" },
-  subCommands: { new: newCommand, list: listCommand, check: checkCommand },
+  meta: { name: "tool", description: "Workspace tools: create from a template, list, check, test" },
+  subCommands: { new: newCommand, list: listCommand, check: checkCommand, test: testCommand },
 })

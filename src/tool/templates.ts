@@ -107,7 +107,7 @@ export default defineTool<{ path: string }>({
 }
 
 function test(name: string, file: string, template: Template): string {
-  const header = `// Run with \`bun test tools/\` (in the compiled binary: \`BUN_BE_BUN=1 drost test tools/\`).
+  const header = `// Run with \`drost tool test\` (every tool's tests) or \`drost tool test <name>\`; with Bun: \`bun test tools/\`.
 import { expect, test } from "bun:test"
 import tool from "./${file}.ts"
 
