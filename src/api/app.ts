@@ -13,7 +13,8 @@ import type { Gateway } from "../gateway/gateway.ts"
 import type { Tokens } from "../gateway/token.ts"
 import { createRateLimit, isMutation, isPublic, roleOf } from "./auth.ts"
 import { docsRoutes } from "./docs.ts"
-import { refusal } from "./body.ts"
+import { hasBody, refusal } from "./body.ts"
+import { Invalid } from "../core/error.ts"
 import { errors, pathOf, problem } from "./errors.ts"
 import { healthRoutes } from "./health.ts"
 import { type EventsOptions, eventRoutes } from "./events.ts"
@@ -37,6 +38,19 @@ export interface ApiOptions {
   events?: EventsOptions
   /** Override config (tests): clock for the rate limiter. */
   now?: () => number
+}
+
+const NOT_JSON = "the body is not valid JSON; send a JSON object with Content-Type: application/json"
+
+/** A Control API change that sent a JSON body Elysia could not parse (it parses every non-GET body). */
+function malformed(request: Request): boolean {
+  const path = pathOf(request)
+  return (
+    (path === PREFIX || path.startsWith(`${PREFIX}/`)) &&
+    isMutation(request.method) &&
+    hasBody(request) &&
+    /^application\/([a-z0-9.+-]*\+)?json\b/i.test(request.headers.get("content-type") ?? "")
+  )
 }
 
 function guarded(path: string, openai: boolean): boolean {
@@ -85,9 +99,12 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     })
     // After parsing, before validation and any handler: a body cut off by body.ts (too large, too deep)
     // is refused even where the body is optional (Elysia ignores a failed parse there).
-    .onTransform({ as: "global" }, ({ request }) => {
+    .onTransform({ as: "global" }, ({ request, body }) => {
       const refused = refusal(request)
       if (refused) throw refused
+      // Elysia swallows a body that is not JSON where the body is optional, and the handler ran as if
+      // none was sent: POST /sessions with "{ not json" created a session (test/api/contract.test.ts).
+      if (body === undefined && malformed(request)) throw new Invalid(NOT_JSON)
     })
     .use(docsRoutes(() => root!))
     .use(runtimeRoutes(gw))

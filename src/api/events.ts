@@ -231,7 +231,17 @@ export function eventRoutes(gw: Gateway, options: EventsOptions = {}) {
             headers: { "cache-control": { schema: { type: "string", enum: ["no-cache"] } } },
             content: {
               "text/event-stream": {
-                schema: Events.union() as object,
+                schema: t.Union([
+                  Events.union(),
+                  t.Object(
+                    { requested: t.Number(), message: t.String() },
+                    { description: "event: gap (some events after `requested` are no longer buffered)" },
+                  ),
+                  t.Object(
+                    { lastId: t.Number(), message: t.String() },
+                    { description: "event: overflow (this client fell too far behind and is cut off)" },
+                  ),
+                ]) as object,
                 example: {
                   id: 1767225600000001,
                   type: "session.created",
