@@ -6,8 +6,9 @@
  */
 import type { ChatMessage, Part, ToolCallPart, ToolResultPart, Usage } from "../core/message.ts"
 import { addUsage, zeroUsage } from "../core/message.ts"
-import type { Provider, StreamEvent } from "../core/provider.ts"
+import type { GenerationOptions, Provider, StreamEvent, ToolSpec } from "../core/provider.ts"
 import type { ToolRegistry, ToolResult } from "../tool/registry.ts"
+import type { ClientToolResult, ClientTools } from "./client-tools.ts"
 
 export interface LoopLimits {
   maxSteps: number
@@ -61,6 +62,10 @@ export interface LoopInput {
   sessionId: string
   turnId: string
   workspace: { root: string; tools: string; memory: string; prompts: string }
+  /** The client's generation settings for this turn (OpenAI-compatible endpoint); `toolChoice` binds step 1 only. */
+  options?: GenerationOptions
+  /** Tools the client runs (OpenAI-compatible endpoint): calls to them pause the turn until their results come. */
+  client?: ClientTools
   /** Make a step durable before the loop goes on. */
   persist(message: { role: "assistant" | "tool"; parts: Part[]; usage?: Usage; provider?: string }): void
   emit(event: LoopEvent): void
@@ -93,6 +98,13 @@ function admit(calls: ToolCallPart[], used: number, max: number): { kept: ToolCa
   return { kept, dropped: calls.length - kept.length }
 }
 
+/** The client's result for one call; a call it did not answer is an error result the model sees. */
+async function clientResult(results: Promise<Map<string, ClientToolResult>>, id: string): Promise<ToolResult> {
+  const started = performance.now()
+  const result = (await results).get(id) ?? { output: "the client sent no result for this tool call", isError: true }
+  return { ...result, durationMs: Math.round(performance.now() - started) }
+}
+
 export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
   const turnMs = input.limits.turnTimeoutMs ?? DEFAULT_TURN_TIMEOUT_MS
   const deadline = new AbortController()
@@ -110,8 +122,28 @@ export async function runLoop(input: LoopInput): Promise<LoopOutcome> {
   }
 }
 
+/** The tools offered to the model: the client's first (their wire names stay as the client wrote them), then ours. */
+function offered(input: LoopInput): ToolSpec[] {
+  const own = input.tools.specs()
+  if (!input.client?.specs.length) return own
+  const theirs = new Set(input.client.specs.map((spec) => spec.name))
+  return [...input.client.specs, ...own.filter((spec) => !theirs.has(spec.name))]
+}
+
+/**
+ * The options for one step. A forced tool choice (`required` or a named tool) binds the first step
+ * only: later steps follow tool results, and forcing a call on each would never let the turn end.
+ */
+function optionsFor(options: GenerationOptions | undefined, step: number): GenerationOptions | undefined {
+  if (!options?.toolChoice || step === 1 || options.toolChoice === "none") return options
+  const { toolChoice: _, ...rest } = options
+  return rest
+}
+
 async function steps(input: LoopInput, deadline: AbortSignal): Promise<LoopOutcome> {
   const messages = [...input.history]
+  const tools = offered(input)
+  const clientNames = new Set(input.client?.specs.map((spec) => spec.name))
   let usage = zeroUsage()
   let toolCalls = 0
   let lastText = ""
@@ -139,7 +171,13 @@ async function steps(input: LoopInput, deadline: AbortSignal): Promise<LoopOutco
 
     try {
       for await (const event of input.provider.stream(
-        { system: input.system, messages, tools: input.tools.specs(), sessionId: input.sessionId },
+        {
+          system: input.system,
+          messages,
+          tools,
+          sessionId: input.sessionId,
+          ...(input.options ? { options: optionsFor(input.options, step) } : {}),
+        },
         input.signal,
       )) {
         if (event.type === "text") {
@@ -211,6 +249,14 @@ async function steps(input: LoopInput, deadline: AbortSignal): Promise<LoopOutco
     messages.push({ role: "assistant", parts })
     if (kept.length === 0) return outcome("completed", null, step)
 
+    // Calls of client tools within the budget go to the client together, in one pause of the turn.
+    const before = toolCalls
+    const forClient = kept.filter(
+      (call, index) => clientNames.has(call.name) && before + index + 1 <= input.limits.maxToolCalls,
+    )
+    const fromClient = forClient.length
+      ? input.client!.run(forClient, { text, signal: input.signal })
+      : Promise.resolve(new Map<string, ClientToolResult>())
     const results = await Promise.all(
       kept.map(async (call): Promise<ToolResultPart> => {
         input.emit({ type: "tool-start", call })
@@ -222,17 +268,19 @@ async function steps(input: LoopInput, deadline: AbortSignal): Promise<LoopOutco
                 isError: true,
                 durationMs: 0,
               }
-            : await input.tools.run({
-                name: call.name,
-                args: call.args,
-                context: {
-                  sessionId: input.sessionId,
-                  turnId: input.turnId,
-                  callId: call.id,
-                  workspace: input.workspace,
-                  signal: input.signal,
-                },
-              })
+            : forClient.includes(call)
+              ? await clientResult(fromClient, call.id)
+              : await input.tools.run({
+                  name: call.name,
+                  args: call.args,
+                  context: {
+                    sessionId: input.sessionId,
+                    turnId: input.turnId,
+                    callId: call.id,
+                    workspace: input.workspace,
+                    signal: input.signal,
+                  },
+                })
         input.emit({ type: "tool-end", call, result })
         return { type: "tool-result", callId: call.id, name: call.name, output: result.output, isError: result.isError }
       }),

@@ -6,7 +6,7 @@
  */
 import { Busy, NotFound } from "../core/error.ts"
 import type { Part } from "../core/message.ts"
-import type { Provider } from "../core/provider.ts"
+import type { GenerationOptions, Provider } from "../core/provider.ts"
 import type { Bus } from "../bus/bus.ts"
 import type { Session, SessionStore, Turn } from "../store/sessions.ts"
 import type { ToolRegistry } from "../tool/registry.ts"
@@ -17,6 +17,7 @@ import type { HistoryWindow } from "./window.ts"
 import type { LanePolicy } from "../core/continuity-config.ts"
 import { ContinuityEvent } from "./continuity-events.ts"
 import { createLanes, DEFAULT_POLICY } from "./lanes.ts"
+import type { ClientTools } from "./client-tools.ts"
 import { type LoopLimits, type LoopOutcome, runLoop } from "./loop.ts"
 
 export interface SessionsDeps {
@@ -52,6 +53,10 @@ export interface PromptInput {
   text: string
   images?: { mediaType: string; data: string }[]
   source?: string
+  /** The client's generation settings for this turn only (OpenAI-compatible endpoint). */
+  options?: GenerationOptions
+  /** Tools the client runs itself, offered for this turn only (see client-tools.ts). */
+  client?: ClientTools
 }
 
 export interface Accepted {
@@ -110,6 +115,8 @@ export function createSessions(deps: SessionsDeps) {
     return { turnId: turn.id, sessionId: turn.sessionId, status: "failed", reason, text: "" }
   }
   const running = new Map<string, { turnId: string; controller: AbortController }>()
+  /** A turn's client options and tools, from prompt() until the turn starts (they are not stored). */
+  const extras = new Map<string, Pick<PromptInput, "options" | "client">>()
   const pending = new Set<Promise<TurnResult>>()
   /** Set once shutdown's grace period is over: queued turns end as interrupted instead of starting. */
   let closing: string | null = null
@@ -133,6 +140,8 @@ export function createSessions(deps: SessionsDeps) {
     const started = performance.now()
     const ids = { sessionId: turn.sessionId, turnId: turn.id }
     const controller = new AbortController()
+    const extra = extras.get(turn.id) ?? {}
+    extras.delete(turn.id)
     let persisted = 0
     running.set(turn.sessionId, { turnId: turn.id, controller })
     const finish = (
@@ -197,6 +206,8 @@ export function createSessions(deps: SessionsDeps) {
         sessionId: turn.sessionId,
         turnId: turn.id,
         workspace: deps.workspace,
+        options: extra.options,
+        client: extra.client,
         persist(message) {
           const stored = store.append({
             ...ids,
@@ -338,6 +349,7 @@ export function createSessions(deps: SessionsDeps) {
           `this session already has ${waiting.length} turns waiting (orchestration.maxQueue ${policy.maxQueue}); send it again when they are done`,
         )
       const { turn, message } = store.beginTurn({ sessionId: input.sessionId, parts, source })
+      if (input.options || input.client) extras.set(turn.id, { options: input.options, client: input.client })
       bus.publish(SessionEvent.Message, {
         sessionId: turn.sessionId,
         turnId: turn.id,
@@ -348,7 +360,11 @@ export function createSessions(deps: SessionsDeps) {
       bus.publish(TurnEvent.Queued, { sessionId: turn.sessionId, turnId: turn.id, messageId: message.id, source })
       const accepted = (done: Promise<TurnResult>): Accepted => {
         pending.add(done)
-        done.finally(() => pending.delete(done))
+        // A turn that ends without running (dropped, superseded, collected) leaves no extras behind.
+        done.finally(() => {
+          pending.delete(done)
+          extras.delete(turn.id)
+        })
         return { turn, messageId: message.id, done }
       }
       if (batch) {

@@ -12,11 +12,30 @@ export interface ToolSpec {
   parameters: Record<string, unknown>
 }
 
+/**
+ * Generation settings a client asked for on one turn (the OpenAI-compatible endpoint). Each adapter
+ * sends those its wire API has and leaves the rest out; unset means the provider's (or profile's) default.
+ */
+export interface GenerationOptions {
+  /** Output tokens per model call; overrides the profile's `maxTokens`. */
+  maxTokens?: number
+  temperature?: number
+  topP?: number
+  stop?: string[]
+  /** JSON mode, or a JSON Schema the answer must follow (Chat Completions and Responses kinds). */
+  responseFormat?:
+    | { type: "json_object" }
+    | { type: "json_schema"; name: string; schema: Record<string, unknown>; strict?: boolean; description?: string }
+  /** Whether (and which) tool the model must call: `required` is any tool, `{ name }` that one. */
+  toolChoice?: "auto" | "none" | "required" | { name: string }
+}
+
 export interface ChatRequest {
   system: string
   messages: ChatMessage[]
   tools: ToolSpec[]
   sessionId: string
+  options?: GenerationOptions
 }
 
 export type StopReason = "stop" | "tool_calls" | "length" | "aborted"

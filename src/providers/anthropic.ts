@@ -6,7 +6,7 @@
 import type Anthropic from "@anthropic-ai/sdk"
 import type { RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages"
 import type { Profile } from "../core/config.ts"
-import type { ChatRequest, Provider, StopReason, StreamEvent } from "../core/provider.ts"
+import type { ChatRequest, GenerationOptions, Provider, StopReason, StreamEvent } from "../core/provider.ts"
 import { defaultMaxTokens, encodeAnthropicTools, toAnthropicMessages } from "./anthropic-wire.ts"
 import { encodeBody, JSON_BODY } from "./encode.ts"
 import { sseJson } from "./sse.ts"
@@ -142,10 +142,11 @@ export function createAnthropicProvider(profile: Profile, credential: Credential
       const system = [request.system, converted.system].filter(Boolean).join("\n\n")
       const body = {
         model,
-        max_tokens: maxTokens,
+        max_tokens: request.options?.maxTokens ?? maxTokens,
         stream: true as const,
         messages: converted.messages as Anthropic.MessageParam[],
         ...(system ? { system } : {}),
+        ...anthropicOptions(request.options, names, request.tools.length),
       }
       // Sent as encoded here (the SDK passes a string body through), the event stream read by sse.ts.
       const encoded = encodeBody(body, { tools: encodeAnthropicTools(request.tools, names) })
@@ -169,5 +170,29 @@ export function createAnthropicProvider(profile: Profile, credential: Credential
         yield classify(error, signal, opened)
       }
     },
+  }
+}
+
+/**
+ * The client's generation options (the OpenAI-compatible endpoint) in the Messages API's fields
+ * (`max_tokens` is set above). It has no JSON mode: the endpoint refuses `response_format` for this kind.
+ */
+function anthropicOptions(options: GenerationOptions | undefined, names: WireNames, tools: number) {
+  if (!options) return {}
+  const choice = options.toolChoice
+  return {
+    ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+    ...(options.topP !== undefined ? { top_p: options.topP } : {}),
+    ...(options.stop?.length ? { stop_sequences: options.stop } : {}),
+    ...(choice && tools > 0
+      ? {
+          tool_choice:
+            choice === "required"
+              ? { type: "any" as const }
+              : typeof choice === "string"
+                ? { type: choice }
+                : { type: "tool" as const, name: names.wire(choice.name) },
+        }
+      : {}),
   }
 }

@@ -4,7 +4,7 @@
  * what the API requires of a valid history.
  */
 import type { ChatMessage, ImagePart, Part } from "../core/message.ts"
-import type { ToolSpec } from "../core/provider.ts"
+import type { GenerationOptions, ToolSpec } from "../core/provider.ts"
 import { encodeTools, schemaJson } from "./encode.ts"
 import type { WireNames } from "./wire-names.ts"
 
@@ -85,4 +85,43 @@ export function encodeChatTools(tools: ToolSpec[], names: WireNames): string | n
     (tool) =>
       `{"type":"function","function":{"name":${JSON.stringify(names.wire(tool.name))},"description":${JSON.stringify(tool.description)},"parameters":${schemaJson(tool.parameters)}}}`,
   )
+}
+
+/**
+ * The client's generation options (the OpenAI-compatible endpoint) in Chat Completions' fields;
+ * `tool_choice` only when tools are offered (the API refuses it otherwise).
+ */
+export function chatOptions(options: GenerationOptions | undefined, names: WireNames, tools: number) {
+  if (!options) return {}
+  const { responseFormat: format, toolChoice: choice } = options
+  return {
+    ...(options.maxTokens !== undefined ? { max_completion_tokens: options.maxTokens } : {}),
+    ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+    ...(options.topP !== undefined ? { top_p: options.topP } : {}),
+    ...(options.stop?.length ? { stop: options.stop } : {}),
+    ...(format
+      ? {
+          response_format:
+            format.type === "json_object"
+              ? { type: "json_object" as const }
+              : {
+                  type: "json_schema" as const,
+                  json_schema: {
+                    name: format.name,
+                    schema: format.schema,
+                    ...(format.strict !== undefined ? { strict: format.strict } : {}),
+                    ...(format.description ? { description: format.description } : {}),
+                  },
+                },
+        }
+      : {}),
+    ...(choice && tools > 0
+      ? {
+          tool_choice:
+            typeof choice === "string"
+              ? choice
+              : { type: "function" as const, function: { name: names.wire(choice.name) } },
+        }
+      : {}),
+  }
 }

@@ -8,7 +8,7 @@ import type OpenAI from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions"
 import type { Profile } from "../core/config.ts"
 import type { ChatRequest, Provider, StopReason, StreamEvent } from "../core/provider.ts"
-import { encodeChatTools, toChatMessages } from "./chat-wire.ts"
+import { chatOptions, encodeChatTools, toChatMessages } from "./chat-wire.ts"
 import { encodeBody, JSON_BODY } from "./encode.ts"
 import { sseJson } from "./sse.ts"
 import { type Credential, type CredentialResolver, missingKeyMessage, needsKey } from "./credential.ts"
@@ -154,6 +154,7 @@ export function createChatProvider(profile: Profile, credential: CredentialResol
         stream_options: { include_usage: true },
         messages: toChatMessages(request.system, request.messages, names) as OpenAI.Chat.ChatCompletionMessageParam[],
         ...(profile.maxTokens ? { max_completion_tokens: profile.maxTokens } : {}),
+        ...chatOptions(request.options, names, request.tools.length),
       }
       // Sent as encoded here (the SDK passes a string body through); `body` still tells it to stream.
       const encoded = encodeBody(body, { tools: encodeChatTools(request.tools, names) })

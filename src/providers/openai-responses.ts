@@ -6,7 +6,7 @@
 import type OpenAI from "openai"
 import type { ResponseStreamEvent } from "openai/resources/responses/responses"
 import type { Profile } from "../core/config.ts"
-import type { ChatRequest, Provider, StopReason, StreamEvent } from "../core/provider.ts"
+import type { ChatRequest, GenerationOptions, Provider, StopReason, StreamEvent } from "../core/provider.ts"
 import { type CredentialResolver, missingKeyMessage } from "./credential.ts"
 import { classify } from "./failure.ts"
 import { guarded, timeoutsOf } from "./guard.ts"
@@ -144,6 +144,7 @@ export function createResponsesProvider(
         ...(request.system ? { instructions: request.system } : {}),
         input: toResponsesInput(request.messages, names) as OpenAI.Responses.ResponseInput,
         ...(profile.maxTokens ? { max_output_tokens: profile.maxTokens } : {}),
+        ...responsesOptions(request.options, names, request.tools.length),
       }
       // Sent as encoded here (the SDK passes a string body through); `body` still tells it to stream.
       const encoded = encodeBody(body, { tools: encodeResponsesTools(request.tools, names) })
@@ -167,5 +168,41 @@ export function createResponsesProvider(
         yield classify(error, signal, opened)
       }
     },
+  }
+}
+
+/**
+ * The client's generation options (the OpenAI-compatible endpoint) in the Responses API's fields.
+ * It has no `stop`: stop sequences are not sent to this kind.
+ */
+function responsesOptions(options: GenerationOptions | undefined, names: WireNames, tools: number) {
+  if (!options) return {}
+  const { responseFormat: format, toolChoice: choice } = options
+  return {
+    ...(options.maxTokens !== undefined ? { max_output_tokens: options.maxTokens } : {}),
+    ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+    ...(options.topP !== undefined ? { top_p: options.topP } : {}),
+    ...(format
+      ? {
+          text: {
+            format:
+              format.type === "json_object"
+                ? { type: "json_object" as const }
+                : {
+                    type: "json_schema" as const,
+                    name: format.name,
+                    schema: format.schema,
+                    ...(format.strict !== undefined ? { strict: format.strict } : {}),
+                    ...(format.description ? { description: format.description } : {}),
+                  },
+          },
+        }
+      : {}),
+    ...(choice && tools > 0
+      ? {
+          tool_choice:
+            typeof choice === "string" ? choice : { type: "function" as const, name: names.wire(choice.name) },
+        }
+      : {}),
   }
 }

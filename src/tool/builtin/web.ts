@@ -37,7 +37,7 @@ export function pinned(url: URL, address: string): { target: URL; host: string; 
   return { target, host: url.host, serverName: named && url.protocol === "https:" ? url.hostname : undefined }
 }
 
-interface Hop {
+export interface Hop {
   method: string
   body?: string
   headers: Headers
@@ -69,7 +69,7 @@ async function send(url: URL, addresses: string[], hop: Hop): Promise<Response> 
 }
 
 /** Fetch `url`, following up to MAX_REDIRECTS redirects; each hop's addresses are vetted first. */
-async function follow(url: URL, list: AllowList, first: Hop): Promise<{ response: Response; url: URL }> {
+export async function follow(url: URL, list: AllowList, first: Hop): Promise<{ response: Response; url: URL }> {
   const hop = { ...first, headers: new Headers(first.headers) }
   let current = url
   for (let count = 0; ; count++) {
@@ -121,7 +121,10 @@ const SKIP = "script, style, noscript, svg, template, iframe, head > *:not(title
 const BLOCK =
   "p, div, section, article, main, header, br, li, tr, h1, h2, h3, h4, h5, h6, pre, blockquote, table, ul, ol, title, hr, dt, dd"
 
-async function readCapped(response: Response, maxBytes: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+export async function readCapped(
+  response: Response,
+  maxBytes: number,
+): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   const chunks: Uint8Array[] = []
   let size = 0
   let truncated = false
