@@ -32,6 +32,8 @@ const workspaceArgs = {
   url: { type: "string", description: "Control API of the running gateway (default: the configured host and port)" },
 } as const
 
+const json = { json: { type: "boolean", description: "Print JSON" } } as const
+
 const where = (args: { workspace?: string; config?: string; url?: string }) => ({
   workspace: args.workspace ?? Flag.workspace() ?? process.cwd(),
   config: args.config,
@@ -110,22 +112,22 @@ const log = defineCommand({
 
 const show = defineCommand({
   meta: { name: "show", description: "One transaction with every step's output" },
-  args: { ...workspaceArgs, id: { type: "positional", required: true, description: "Evolution id (evo_…)" } },
+  args: { ...workspaceArgs, id: { type: "positional", required: true, description: "Evolution id (evo_…)" }, ...json },
   async run({ args }) {
     const record = createAudit(await historyDir(args)).get(args.id)
     if (!record) throw new DrostError("NotFound", `unknown evolution "${args.id}"; see drost evolution log`)
-    process.stdout.write(`${formatRecord(record, true)}\n`)
+    process.stdout.write(args.json ? `${JSON.stringify(record, null, 2)}\n` : `${formatRecord(record, true)}\n`)
   },
 })
 
-function report(outcome: Outcome) {
-  process.stdout.write(`${outcome.output}\n`)
+function report(outcome: Outcome, asJson: boolean) {
+  process.stdout.write(asJson ? `${JSON.stringify(outcome, null, 2)}\n` : `${outcome.output}\n`)
   if (!outcome.ok) process.exitCode = 1
 }
 
 const revert = defineCommand({
   meta: { name: "revert", description: "Revert an applied transaction as a new transaction (same gates)" },
-  args: { ...workspaceArgs, id: { type: "positional", required: true, description: "Evolution id (evo_…)" } },
+  args: { ...workspaceArgs, id: { type: "positional", required: true, description: "Evolution id (evo_…)" }, ...json },
   async run({ args }) {
     // Nothing to revert is found out from the history alone, before a gateway is started for it.
     const running = await locate(where(args))
@@ -145,7 +147,7 @@ const revert = defineCommand({
         }).revert(args.id, "cli"),
       async (api) => (await api(`/evolution/${encodeURIComponent(args.id)}/revert`, { method: "POST" })) as Outcome,
     )
-    report(outcome)
+    report(outcome, Boolean(args.json))
   },
 })
 
@@ -194,7 +196,7 @@ export const restartCommand = defineCommand({
     name: "restart",
     description: "Restart the running gateway (its supervisor starts a fresh process; sessions are kept)",
   },
-  args: workspaceArgs,
+  args: { ...workspaceArgs, ...json },
   async run({ args }) {
     // Asks the running gateway only: none running is an error (exit 1), never a gateway started to find out.
     const running = await connect(where(args))
@@ -208,6 +210,6 @@ export const restartCommand = defineCommand({
         `restart refused: the config does not load:\n${(result.config?.issues ?? []).join("\n")}`,
       )
     const text = "restart requested: running turns finish, then the gateway starts again"
-    process.stdout.write(`${text}\n`)
+    process.stdout.write(args.json ? `${JSON.stringify(result)}\n` : `${text}\n`)
   },
 })

@@ -57,8 +57,11 @@ const startCommand = defineCommand({
 
 const versionCommand = defineCommand({
   meta: { name: "version", description: "Print the version" },
-  run() {
-    process.stdout.write(`drost ${VERSION} (${COMMIT})\n`)
+  args: { json: { type: "boolean", description: "Print JSON" } },
+  run({ args }) {
+    process.stdout.write(
+      args.json ? `${JSON.stringify({ version: VERSION, commit: COMMIT })}\n` : `drost ${VERSION} (${COMMIT})\n`,
+    )
   },
 })
 

@@ -159,6 +159,7 @@ const checkCommand = defineCommand({
   args: {
     file: { type: "positional", required: false, description: "Tool file (default: every tool in tools/)" },
     ...workspaceArgs,
+    json: { type: "boolean", description: "Print JSON: the tools that load and the files rejected" },
   },
   run: ({ args }) =>
     run(async () => {
@@ -169,12 +170,18 @@ const checkCommand = defineCommand({
         return 2
       }
       if (files.length === 0) {
-        process.stdout.write("no tool files in tools/\n")
+        process.stdout.write(
+          args.json ? `${JSON.stringify({ tools: [], rejected: [] })}\n` : "no tool files in tools/\n",
+        )
         return 0
       }
       const config = await load({ root: workspace, file: args.config })
       const toolset = createToolset({ ...config, mcp: { servers: {} } }, { log: Log.create("tool"), health() {} })
       const result = await checkFiles(toolset.hosts, files)
+      if (args.json) {
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+        return result.rejected.length ? 1 : 0
+      }
       for (const tool of result.tools)
         process.stdout.write(
           `ok  ${relative(workspace, tool.file) || tool.file}  ${tool.name}${tool.sandbox === "deno" ? " (deno sandbox)" : ""}: ${tool.description.split("\n")[0]}\n`,
