@@ -9,6 +9,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { approvalEvents } from "../approval/lib.ts"
+import { freePort } from "../evolve/lib.ts"
 import { type FakeOpenAI, fakeOpenAI, reply } from "../fake/openai.ts"
 import { demoConfig } from "../lib/config.ts"
 import { ENTRY, type RunningGateway, runCli, spawnGateway } from "../lib/gateway.ts"
@@ -325,6 +326,53 @@ describe("MCP over stdio (drost mcp serve)", () => {
       uri: (await client.listResources()).resources.find((entry) => entry.title === "piped")!.uri,
     })
     expect((resource.contents[0] as { text: string }).text).toContain("user: over stdio")
+  })
+
+  test("the bridge outlives a gateway restart: it waits for the new one and opens a new MCP session", async () => {
+    const port = freePort()
+    await using restarted = await workspace({
+      config: {
+        providers: {
+          profiles: [{ id: "gpt", kind: "openai", model: "gpt-test", baseUrl: llm.baseUrl, apiKeyEnv: "FAKE_KEY" }],
+        },
+        controlApi: { port },
+      },
+    })
+    const env = { FAKE_KEY: "test-key" }
+    const first = await spawnGateway(restarted.path, { env })
+    // No --url: the bridge finds the gateway from the workspace's config and token file.
+    const client = new Client({ name: "drost-test", version: "1.0.0" })
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [ENTRY, "mcp", "serve", "--workspace", restarted.path],
+      env: process.env as Record<string, string>,
+      stderr: "pipe",
+    })
+    let stderr = ""
+    transport.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    await client.connect(transport)
+    llm.queue(reply().text("Before the restart."))
+    const before = await client.callTool({ name: "run_turn", arguments: { input: "one", session: "survivor" } })
+    expect(textOf(before)).toBe("Before the restart.")
+
+    expect(await first.stop()).toBe(0)
+    // Asked while no gateway runs: the bridge keeps trying until the new one answers.
+    llm.queue(reply().text("After the restart."))
+    const asked = client.callTool({ name: "run_turn", arguments: { input: "two", session: "survivor" } })
+    await using second = await spawnGateway(restarted.path, { env })
+    const after = await asked
+    expect(textOf(after)).toBe("After the restart.")
+    expect((after.structuredContent as { sessionId: string }).sessionId).toBe(
+      (before.structuredContent as { sessionId: string }).sessionId,
+    )
+    const read = await client.callTool({ name: "read_session", arguments: { session: "survivor" } })
+    expect(textOf(read)).toContain("user: one")
+    expect(textOf(read)).toContain("assistant: After the restart.")
+    expect(stderr).toContain("the gateway restarted; opened a new MCP session")
+    await client.close()
+    await second.stop()
   })
 
   test("the MCP inspector CLI runs a turn over stdio", async () => {
