@@ -7,7 +7,7 @@
 import { Elysia, t } from "elysia"
 import { dispatch } from "../gateway/commands.ts"
 import type { Gateway } from "../gateway/gateway.ts"
-import { ErrorBody } from "./errors.ts"
+import { described, problem } from "./schemas.ts"
 
 const CommandResult = t.Object(
   {
@@ -65,9 +65,19 @@ export function commandRoutes(gw: Gateway) {
             t.Integer({ minimum: 20, maximum: 1000, description: "Columns a listing may use (default 100)" }),
           ),
         },
-        { examples: [{ line: "/session ses_01HZX3", sessionId: "ses_01HZX0", channel: "terminal", width: 100 }] },
+        // The first example is what Swagger UI's Execute sends: one that works on any gateway.
+        {
+          examples: [
+            { line: "/help" },
+            { line: "/session ses_01HZX3", sessionId: "ses_01HZX0", channel: "terminal", width: 100 },
+          ],
+        },
       ),
-      response: { 200: CommandResult, 400: ErrorBody, 404: ErrorBody },
+      response: {
+        200: described(CommandResult, "The command's answer"),
+        400: problem("Not a slash command (NotACommand), or an invalid body (`fields`)"),
+        404: problem("Unknown session (`sessionId`)"),
+      },
       detail: {
         operationId: "runCommand",
         tags: ["sessions"],
