@@ -80,7 +80,8 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
       const role = roleOf(request, tokens)
       if (!role)
         return refuse(401, "Unauthorized", "missing or wrong bearer token (send Authorization: Bearer <token>)", {})
-      if (!isMutation(request.method)) return
+      // /mcp: every request needs the admin token, its event stream (GET) too.
+      if (!isMutation(request.method) && path !== MCP_PATH) return
       if (role !== "admin")
         return refuse(403, "Forbidden", "the read token cannot change anything; use the admin token")
       const wait = limit.take(role)

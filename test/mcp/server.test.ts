@@ -270,6 +270,9 @@ describe("MCP over streamable HTTP (/mcp)", () => {
     expect(after.status).toBe(404)
     const get = await fetch(`${gw.url}/mcp`, { headers: { authorization: `Bearer ${gw.token}` } })
     expect(get.status).toBe(400)
+    // The read token cannot open a session's event stream either.
+    const stream = await fetch(`${gw.url}/mcp`, { headers: { authorization: `Bearer ${READ}`, "mcp-session-id": id } })
+    expect(stream.status).toBe(403)
   })
 
   test("the MCP inspector CLI lists the tools and runs a turn", async () => {
