@@ -111,6 +111,10 @@ describe("MCP over streamable HTTP (/mcp)", () => {
     const tools = (await client.listTools()).tools.map((tool) => tool.name)
     expect(tools).toEqual(expect.arrayContaining([...OWN_TOOLS, "file.read", "file.list"]))
 
+    const bad = await client.callTool({ name: "run_turn", arguments: { session: "geo" } })
+    expect(bad.isError).toBe(true)
+    expect(textOf(bad)).toContain("input")
+
     llm.queue(reply().text("Paris is the capital of France."))
     const first = await client.callTool({
       name: "run_turn",
@@ -189,6 +193,18 @@ describe("MCP over streamable HTTP (/mcp)", () => {
     const next = await client.callTool({ name: "run_turn", arguments: { input: "still there?", session: "live" } })
     expect(textOf(next)).toBe("Still here.")
     const id = (next.structuredContent as { sessionId: string }).sessionId
+
+    // abort_turn, from another client, stops the running turn; its caller gets the reason.
+    llm.queue(reply().hang())
+    const waiting = llm.hits.length
+    const running = client.callTool({ name: "run_turn", arguments: { input: "long job", session: "live" } })
+    await llm.wait(waiting + 1)
+    await using other = await httpClient()
+    const aborted = await other.client.callTool({ name: "abort_turn", arguments: { session: "live" } })
+    expect(aborted.structuredContent).toEqual({ aborted: true })
+    const ended = await running
+    expect(ended.isError).toBe(true)
+    expect(textOf(ended)).toContain("aborted by the MCP client")
     const detail = (await (await gw.api(`/sessions/${id}`)).json()) as { turns: { status: string; error: string }[] }
     expect(detail.turns).toContainEqual(
       expect.objectContaining({ status: "failed", error: expect.stringContaining("cancelled by the MCP client") }),
