@@ -104,6 +104,8 @@ export async function run(argv: string[]) {
     process.stdout.write(`${VERSION}\n`)
     return
   }
+  // `drost help evolution log` is `drost evolution log --help`.
+  if (argv[0] === "help") argv = [...argv.slice(1), "--help"]
   let path: string[] = []
   try {
     const resolved = await resolveCommand(main, argv)

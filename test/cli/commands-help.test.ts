@@ -57,6 +57,14 @@ describe("help into a pipe", () => {
   })
 })
 
+test("drost help <command> is <command> --help", async () => {
+  await using ws = await workspace()
+  const help = await runCli(["help", "evolution", "log"], { cwd: ws.path })
+  expect(help.code).toBe(0)
+  expect(help.stdout).toBe((await runCli(["evolution", "log", "--help"], { cwd: ws.path })).stdout)
+  expect(help.stdout).toContain("USAGE drost evolution log [OPTIONS]")
+})
+
 describe("help in a terminal", () => {
   test("fits a 100-column terminal and is coloured", async () => {
     const out = await inTerminal(["--help"], 100)

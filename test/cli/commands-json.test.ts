@@ -18,9 +18,10 @@ export default defineTool({
 
 test("version, evolution log, tool check and tool list print JSON", async () => {
   await using ws = await workspace({ files: { "tools/hello.ts": TOOL, "tools/broken.ts": "export default 42\n" } })
-  const json = async (...args: string[]) => {
+  // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, checked field by field below
+  const json = async (...args: string[]): Promise<{ code: number; value: any }> => {
     const run = await runCli(args, { cwd: ws.path })
-    return { code: run.code, value: JSON.parse(run.stdout) as Record<string, unknown> }
+    return { code: run.code, value: JSON.parse(run.stdout) }
   }
   expect((await json("version", "--json")).value).toEqual({ version: expect.any(String), commit: expect.any(String) })
   expect((await json("evolution", "log", "--json")).value).toEqual([])
