@@ -63,6 +63,20 @@ export function createLanes(deps: LanesDeps) {
     return created
   }
 
+  /**
+   * A turn whose execution throws (a bug, or a fault below the turn's own error handling) still ends:
+   * its caller gets `failed` with the cause, and the turns behind it in the lane still run. Without
+   * this the request that started it waited forever and the lane stopped pumping.
+   */
+  async function run(waiter: Waiter): Promise<LaneResult> {
+    try {
+      return await deps.execute(waiter.turn, waiter.merged)
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error)
+      return { turnId: waiter.turn.id, sessionId: waiter.turn.sessionId, status: "failed", reason, text: "" }
+    }
+  }
+
   async function pump(sessionId: string) {
     const current = lane(sessionId)
     if (current.pumping) return
@@ -77,7 +91,7 @@ export function createLanes(deps: LanesDeps) {
           await Bun.sleep(left)
         }
         current.waiting.shift()
-        next.settle(await deps.execute(next.turn, next.merged))
+        next.settle(await run(next))
       }
     } finally {
       current.pumping = false
