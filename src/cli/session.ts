@@ -36,7 +36,11 @@ const exportCommand = defineCommand({
 
 const importCommand = defineCommand({
   meta: { name: "import", description: "Import a session exported as JSON (it gets a new id)" },
-  args: { file: { type: "positional", required: true, description: "The export file ('-' for stdin)" }, ...attachArgs },
+  args: {
+    file: { type: "positional", required: true, description: "The export file ('-' for stdin)" },
+    json: { type: "boolean", description: "Print the result as JSON" },
+    ...attachArgs,
+  },
   async run({ args }) {
     let doc: unknown
     try {
@@ -51,7 +55,9 @@ const importCommand = defineCommand({
       async (api) =>
         (await api("/sessions/import", { method: "POST", json: doc })) as { sessionId: string; messages: number },
     )
-    process.stdout.write(`imported ${result.messages} messages as ${result.sessionId}\n`)
+    process.stdout.write(
+      args.json ? `${JSON.stringify(result)}\n` : `imported ${result.messages} messages as ${result.sessionId}\n`,
+    )
   },
 })
 

@@ -43,3 +43,11 @@ test("evolution show and restart accept --json", async () => {
   expect(restart.stderr).toContain("no gateway is running")
   expect(restart.stderr).not.toContain("unknown option")
 })
+
+test("session import --json on a stopped workspace", async () => {
+  const doc = { format: "drost.session", version: 1, session: { provider: "demo", title: "old" }, messages: [] }
+  await using ws = await workspace({ files: { "old.json": JSON.stringify(doc) } })
+  const run = await runCli(["session", "import", "old.json", "--json"], { cwd: ws.path })
+  expect(run.code).toBe(0)
+  expect(JSON.parse(run.stdout)).toEqual({ sessionId: expect.stringMatching(/^ses_/), messages: 0 })
+})
