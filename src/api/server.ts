@@ -26,6 +26,7 @@ import { type ApiOptions, createApi } from "./app.ts"
 import { bounded, hasBody } from "./body.ts"
 import { pathOf, problem } from "./errors.ts"
 import { hostPolicy, refuseHost } from "./host.ts"
+import { isOpenAIPath, toOpenAIShape } from "./openai-errors.ts"
 
 export interface ApiServer {
   url: string
@@ -76,7 +77,10 @@ export function serveApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {}):
       return problem(500, "Internal", "internal error; see the gateway log", { errorId })
     },
     async fetch(request) {
-      const refused = refuseHost(request, policy)
+      const host = refuseHost(request, policy)
+      // The OpenAI-compatible routes answer every refusal in OpenAI's error shape, this one included.
+      const refused =
+        host && settings.openaiCompatible === true && isOpenAIPath(pathOf(request)) ? await toOpenAIShape(host) : host
       if (refused) return mustClose(request) ? closeAfter(refused) : refused
       // Without Host (HTTP/1.0) Bun's URL is only the path: give it the loopback origin.
       const url = request.headers.has("host") ? request.url : `${loopback}${pathOf(request)}${query(request)}`

@@ -4,6 +4,7 @@
  * `{"error":"Invalid",…}` reached the clients as `400 "Invalid"`). Also GET /v1/models/{id} (item 5).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { connect } from "node:net"
 import OpenAI from "openai"
 import { type InProcess, inProcess } from "./inprocess.ts"
 
@@ -108,6 +109,38 @@ describe("OpenAI-compatible errors", () => {
     })
     expect(streamed.status).toBe(413)
     expect(expectShape(await streamed.json()).code).toBe("request_too_large")
+  })
+
+  test("421: a foreign Host (DNS rebinding) is refused in OpenAI's shape too", async () => {
+    const port = new URL(gw.url).port
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () =>
+        socket.write(`GET /v1/models HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`),
+      )
+      let text = ""
+      socket.setEncoding("utf8")
+      socket.on("data", (data) => {
+        text += data
+      })
+      socket.on("error", reject)
+      socket.on("close", () => resolve(text))
+    })
+    expect(raw.split(" ")[1]).toBe("421")
+    const error = expectShape(JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4)))
+    expect(error.code).toBe("misdirected_request")
+    expect(error.message).toContain("controlApi.allowedHosts")
+  })
+
+  test("429: past controlApi.mutationsPerMinute, a RateLimitError with retry-after", async () => {
+    await using limited = await inProcess({ controlApi: { port: 0, openaiCompatible: true, mutationsPerMinute: 1 } })
+    const tight = new OpenAI({ baseURL: `${limited.url}/v1`, apiKey: limited.token, maxRetries: 0 })
+    const ask = () => tight.chat.completions.create({ model: "drost", messages: [{ role: "user", content: "hi" }] })
+    await ask()
+    const error = await ask().catch((caught) => caught)
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError)
+    expect(error.code).toBe("rate_limit_exceeded")
+    expect(error.type).toBe("rate_limit_error")
+    expect(Number(error.headers.get("retry-after"))).toBeGreaterThan(0)
   })
 
   test("GET /v1/models/{id}: the model object, or model_not_found", async () => {
