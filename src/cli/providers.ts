@@ -4,7 +4,8 @@
  * ok, missing_auth, unreachable, incompatible, provider_error. `probe` exits 1 unless all are ok.
  */
 import { defineCommand } from "citty"
-import { createCredentials } from "../gateway/auth.ts"
+import type { Config } from "../core/config.ts"
+import { createCredentials, readAuth } from "../gateway/auth.ts"
 import { load } from "../gateway/load.ts"
 import { probeAll } from "../providers/probe.ts"
 import { DEFAULT_MODELS, OPENAI_BASE_URL, XAI_BASE_URL } from "../providers/registry.ts"
@@ -34,6 +35,23 @@ async function run(task: () => Promise<number>): Promise<never> {
     )
     process.exit(1)
   }
+}
+
+const PROVIDER_KINDS = new Set(["openai", "anthropic", "openai-compatible", "xai"])
+
+/**
+ * Provider keys in .drost/auth-profiles.json that no profile resolves to: stored with `drost auth`, but
+ * nothing probes or uses them until a profile of their kind exists. One line each, saying what to add.
+ */
+function unusedKeys(config: Config): string[] {
+  const credentials = createCredentials(config.stateDir)
+  const used = new Set(config.providers.profiles.map((profile) => credentials.resolve(profile)?.source))
+  return Object.entries(readAuth(config.stateDir).profiles)
+    .filter(([id, entry]) => PROVIDER_KINDS.has(entry.kind) && !used.has(`auth:${id}`))
+    .map(
+      ([id, entry]) =>
+        `note: auth profile "${id}" (${entry.kind}) is used by no provider profile; add { id: "${id.startsWith(`${entry.kind}:`) && !id.endsWith(":default") ? id.slice(entry.kind.length + 1) : entry.kind}", kind: "${entry.kind}"${entry.kind === "openai-compatible" ? ', baseUrl: "…", model: "…"' : ""} } to providers.profiles (drost setup writes one)`,
+    )
 }
 
 const list = defineCommand({
@@ -106,11 +124,13 @@ const probe = defineCommand({
       const config = await load({ root: args.workspace ?? Flag.workspace() ?? process.cwd(), file: args.config })
       const results = await probeAll(config.providers.profiles, createCredentials(config.stateDir).resolve, timeoutMs)
       if (args.json) process.stdout.write(`${JSON.stringify({ providers: results }, null, 2)}\n`)
-      else
+      else {
         for (const result of results)
           process.stdout.write(
             `${result.id.padEnd(16)} ${result.code.padEnd(15)} ${String(result.latencyMs).padStart(5)} ms  ${result.message}\n`,
           )
+        for (const line of unusedKeys(config)) process.stdout.write(`${line}\n`)
+      }
       return results.every((result) => result.code === "ok") ? 0 : 1
     }),
 })

@@ -102,4 +102,15 @@ describe("the seed README's auth commands", () => {
     const listed = await cli("providers", "list", "--json")
     expect(JSON.parse(listed.stdout).providers[0].auth).toBe("missing")
   })
+
+  test("with no profile of its kind, providers probe says the stored key is unused and what to add", async () => {
+    await using ws = await workspace()
+    const cli = (...args: string[]) => runCli(args, { cwd: ws.path, env: NO_ENV_KEYS })
+    expect((await cli("auth", "set-api-key", "openai-compatible", "openai-compatible:local", "sk-local")).code).toBe(0)
+    const probe = await cli("providers", "probe", "20000")
+    expect(probe.stdout).toContain("demo")
+    expect(probe.stdout).toContain(
+      'note: auth profile "openai-compatible:local" (openai-compatible) is used by no provider profile; add { id: "local", kind: "openai-compatible", baseUrl: "…", model: "…" }',
+    )
+  })
 })
