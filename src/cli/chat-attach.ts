@@ -15,7 +15,7 @@ import { tokenFile } from "../gateway/token.ts"
 import { Flag } from "../util/flag.ts"
 import { createAsker, decidedLine, questionOf } from "./approval-prompt.ts"
 import { chooseSession, chosenSession } from "./chat-choice.ts"
-import { QUIT_WINDOW_MS } from "./chat-screen.ts"
+import { discardTyped, QUIT_WINDOW_MS } from "./chat-screen.ts"
 
 export interface AttachOptions {
   workspace: string
@@ -91,6 +91,9 @@ async function* events(
       let event = "message"
       const data: string[] = []
       for (const line of block.split("\n")) {
+        // The gateway's greeting names the newest event id: where a reconnect resumes (?since=).
+        const greeting = line.match(/^: connected, last id (\d+)/)
+        if (greeting) yield { event: "connected", data: { id: Number(greeting[1]) } }
         if (line.startsWith("event:")) event = line.slice(6).trim()
         else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""))
       }
@@ -172,25 +175,37 @@ export async function attachChat(options: AttachOptions): Promise<number> {
   const watch = new AbortController()
   const watching = new Promise<void>((ready) => {
     ;(async () => {
-      const response = await fetch(`${url}/control/v1/events?type=approval.requested,approval.decided`, {
-        headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" },
-        signal: watch.signal,
-      })
-      if (!response.ok) return ready()
-      // The first bytes come after the gateway subscribed: from then on no approval is missed.
-      for await (const { event, data } of events(response, ready)) {
-        const payload = (data as { data: Pending & Decided }).data
-        if (payload?.sessionId !== session.id) continue
-        if (event === "approval.requested") {
-          if (interactive) asker.add(payload)
-          else
-            out.write(
-              `approval ${payload.id}: ${payload.tool} ${preview(payload.args)} waits for a person; decide with POST /control/v1/approvals/${payload.id} or in Telegram\n`,
-            )
-        } else if (event === "approval.decided") {
-          if (interactive) asker.settled(payload)
-          else out.write(decidedLine(payload))
+      // The stream ends when the gateway restarts (/restart): reconnect, resuming after the last event.
+      let since: number | null = null
+      while (!watch.signal.aborted) {
+        try {
+          const query: string = `type=approval.requested,approval.decided${since === null ? "" : `&since=${since}`}`
+          const response: Response = await fetch(`${url}/control/v1/events?${query}`, {
+            headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" },
+            signal: watch.signal,
+          })
+          if (!response.ok) return ready()
+          // The first bytes come after the gateway subscribed: from then on no approval is missed.
+          for await (const { event, data } of events(response, ready)) {
+            const id: unknown = data.id
+            if (typeof id === "number") since = id
+            const payload = (data as { data: Pending & Decided }).data
+            if (payload?.sessionId !== session.id) continue
+            if (event === "approval.requested") {
+              if (interactive) asker.add(payload)
+              else
+                out.write(
+                  `approval ${payload.id}: ${payload.tool} ${preview(payload.args)} waits for a person; decide with POST /control/v1/approvals/${payload.id} or in Telegram\n`,
+                )
+            } else if (event === "approval.decided") {
+              if (interactive) asker.settled(payload)
+              else out.write(decidedLine(payload))
+            }
+          }
+        } catch {
+          ready() // no gateway (yet): the first command or turn says so
         }
+        if (!watch.signal.aborted) await Bun.sleep(1000)
       }
     })().catch(() => ready())
   })
@@ -206,6 +221,10 @@ export async function attachChat(options: AttachOptions): Promise<number> {
   let armed = Number.NEGATIVE_INFINITY
   rl.on("SIGINT", () => {
     if (running) return void call("POST", `/sessions/${session.id}/abort`).catch(() => {})
+    if (discardTyped(rl)) {
+      out.write("\n")
+      return rl.prompt()
+    }
     if (Date.now() - armed < QUIT_WINDOW_MS) return rl.close()
     armed = Date.now()
     out.write(`\n${dim("(no turn is running: press Ctrl-C again to detach, or type /quit)")}\n`)

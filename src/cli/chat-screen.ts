@@ -11,6 +11,18 @@ const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]/g
 /** A second Ctrl-C at an idle prompt within this time leaves the chat (the first one only says so). */
 export const QUIT_WINDOW_MS = 3000
 
+/**
+ * Ctrl-C with something typed drops what was typed (as a shell does) instead of counting towards
+ * leaving. readline has no call for it; `line` and `cursor` are its documented, plain fields.
+ */
+export function discardTyped(rl: Interface): boolean {
+  const state = rl as unknown as { line: string; cursor: number }
+  if (!state.line) return false
+  state.line = ""
+  state.cursor = 0
+  return true
+}
+
 export interface ChatScreen {
   /** Conversation output (the answer, tool lines, command replies). */
   write(text: string): void

@@ -15,7 +15,7 @@ import type { Gateway } from "../gateway/gateway.ts"
 import { setLogWriter } from "../util/log.ts"
 import { createAsker, decidedLine, questionOf } from "./approval-prompt.ts"
 import { chooseSession, chosenSession } from "./chat-choice.ts"
-import { createScreen, QUIT_WINDOW_MS } from "./chat-screen.ts"
+import { createScreen, discardTyped, QUIT_WINDOW_MS } from "./chat-screen.ts"
 
 const color = (code: number) => (text: string) => (process.env.NO_COLOR ? text : `\x1b[${code}m${text}\x1b[0m`)
 const dim = color(2)
@@ -112,6 +112,10 @@ export function runChat(gw: Gateway): Promise<"quit"> {
       if (busy) {
         gw.sessions.abort(sessionId, "aborted by user (Ctrl-C)")
         return
+      }
+      if (discardTyped(rl)) {
+        out.write("\n")
+        return screen.prompt()
       }
       if (Date.now() - armed < QUIT_WINDOW_MS) {
         out.write("\n")

@@ -59,6 +59,10 @@ describe("drost chat (attached to a running gateway)", () => {
     tty.write("hi there\r")
     await tty.expect('You said: "hi there"')
     await tty.expect("you ›")
+    // Like drost start's chat: one Ctrl-C at an idle prompt only says how to leave.
+    tty.write(KEY.ctrlC)
+    await tty.expect("press Ctrl-C again to detach, or type /quit")
+    await tty.expect("you ›")
     tty.write(`/quit${KEY.enter}`)
     await tty.expect("Detached; the gateway keeps running")
     expect(await tty.exited).toBe(0)

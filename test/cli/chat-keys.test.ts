@@ -49,8 +49,14 @@ describe("terminal chat keys and screen", () => {
     await tty.expect("press Ctrl-C again to stop the gateway and leave, or type /quit")
     await tty.expect("you › ")
     expect((await api("/status")).status).toBe(200)
-    // Anything typed in between starts over: the next Ctrl-C only warns again.
+    // Ctrl-C with something typed drops it (and does not count towards leaving); a line typed in
+    // between starts over: the next Ctrl-C only warns again.
     let from = tty.screen().length
+    tty.write("half a thought")
+    await waitScreen(tty, /half a thought/, from)
+    tty.write(KEY.ctrlC)
+    await waitScreen(tty, /half a thought\r*\nyou › $/, from)
+    from = tty.screen().length
     tty.write(`/status${KEY.enter}`)
     await waitScreen(tty, /state: running/, from)
     from = tty.screen().length

@@ -92,7 +92,10 @@ describe("the chat commands are one set with one text on every surface", () => {
 
   test("the terminal's /session choice survives /restart, and drost chat's survives detach and attach", async () => {
     const port = freePort()
-    await using ws = await workspace({ config: demoConfig({ controlApi: { port } }) })
+    await using ws = await workspace({
+      config: demoConfig({ controlApi: { port }, tools: { approve: ["file.read"] } }),
+      files: { "hello.txt": "hi from a file\n" },
+    })
     const url = `http://127.0.0.1:${port}`
     await using term = spawnPty([process.execPath, ENTRY, "start"], { cwd: ws.path, env: { NO_COLOR: "1" } })
     await term.expect("you › ", 20_000)
@@ -113,6 +116,13 @@ describe("the chat commands are one set with one text on every surface", () => {
     // drost chat goes on against the restarted gateway; its own choice is kept for the next attach.
     expect(await ask(attached, "/status", 30_000)).toContain(`session: ${first}`)
     expect(await ask(attached, `/session ${second}`)).toContain(`switched to ${second}`)
+    // Its approval watch came back with the gateway: a call that needs a person is asked here.
+    attached.write(`read hello.txt${KEY.enter}`)
+    await attached.expect("file.read", 20_000)
+    await attached.expect("waits for your approval", 20_000)
+    attached.write(`y${KEY.enter}`)
+    await attached.expect("hi from a file", 20_000)
+    await attached.expect("you › ")
     attached.write(`/quit${KEY.enter}`)
     expect(await attached.exited).toBe(0)
     await using again = spawnPty([process.execPath, ENTRY, "chat", "--url", url], { cwd: ws.path })
