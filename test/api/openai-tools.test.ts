@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
 import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages"
 import { ChatOpenAI } from "@langchain/openai"
-import { generateText, stepCountIs, tool } from "ai"
+import { generateText, stepCountIs, streamText, tool } from "ai"
 import OpenAI from "openai"
 import { z } from "zod"
 import { type FakeOpenAI, fakeOpenAI, reply } from "../fake/openai.ts"
@@ -187,6 +187,32 @@ describe("client tools through the AI SDK and LangChain", () => {
     const last = llm.requests("chat")[1]!.body.messages as { role: string; tool_call_id?: string; content: string }[]
     expect(last.at(-1)).toMatchObject({ role: "tool", tool_call_id: "call_ai" })
     expect(last.at(-1)!.content).toContain("foggy in Lima")
+  })
+
+  test("AI SDK streamText: the streamed call runs in the client, the rest of the turn streams back", async () => {
+    llm.queue(reply().text("One moment.").tool("get_weather", { city: "Rome" }, "call_st"), reply().text("Rome: warm."))
+    const drost = createOpenAICompatible({ name: "drost", baseURL: `${gw.url}/v1`, apiKey: gw.token })
+    const seen: string[] = []
+    const result = streamText({
+      model: drost.chatModel("drost"),
+      prompt: "weather in Rome?",
+      tools: {
+        get_weather: tool({
+          description: "The weather in a city",
+          inputSchema: z.object({ city: z.string() }),
+          execute: async ({ city }) => {
+            seen.push(city)
+            return `warm in ${city}`
+          },
+        }),
+      },
+      stopWhen: stepCountIs(3),
+    })
+    let text = ""
+    for await (const part of result.textStream) text += part
+    expect(seen).toEqual(["Rome"])
+    expect(text).toBe("One moment.Rome: warm.")
+    expect((await result.steps).map((step) => step.finishReason)).toEqual(["tool-calls", "stop"])
   })
 
   test("LangChain bindTools: tool_calls on the AIMessage, a ToolMessage continues", async () => {
