@@ -101,7 +101,7 @@ describe("terminal chat keys and screen", () => {
   })
 
   test("a log line during a streamed answer goes above it; the answer stays whole on screen", async () => {
-    await using ws = await workspace({ config: demoConfig({}, { delayMs: 120 }) })
+    await using ws = await workspace({ config: demoConfig({}, { delayMs: 200 }) })
     const { tty, api } = await startChat(ws.path, { DROST_LOG_LEVEL: "info" })
     await using _ = tty
     const from = tty.screen().length
@@ -136,5 +136,16 @@ describe("terminal chat keys and screen", () => {
     expect(rows.slice(start, end).join("").replace(/\s+/g, " ").trim()).toBe(
       `drost › ${answer}`.replace(/\s+/g, " ").trim(),
     )
+
+    // At the prompt with something typed: the log line goes above, the prompt and the text come back.
+    const mark = tty.screen().length
+    tty.write("half typed")
+    await waitScreen(tty, /half typed/, mark)
+    ws.write("tools/more.ts", 'export default { name: "more", description: "y", parameters: {}, execute: () => "" }\n')
+    expect((await api("/tools")).status).toBe(200)
+    await waitScreen(tty, /workspace tools[^\n]*\r*\nyou › half typed$/, mark)
+    const after = render(tty.raw(), COLS).filter(Boolean)
+    expect(after.at(-1)).toBe("you › half typed")
+    expect(after.at(-2)).toContain("workspace tools")
   })
 })
