@@ -8,14 +8,20 @@ import { join } from "node:path"
 
 export const DEFAULT_PORT = 7420
 
-/** Why the port cannot be bound, or null when it is free (port 0 always is: a free one is picked at start). */
+/**
+ * Why the port cannot be bound ("in use by another program", …), or null when it is free (port 0
+ * always is: a free one is picked at start).
+ */
 export function portProblem(host: string, port: number): string | null {
   if (port === 0) return null
   try {
     Bun.serve({ hostname: host, port, fetch: () => new Response() }).stop(true)
     return null
   } catch (error) {
-    return (error as Error).message
+    const code = (error as { code?: string }).code
+    if (code === "EADDRINUSE") return "in use by another program"
+    if (code === "EACCES") return "not allowed for this user (ports below 1024 need privileges)"
+    return `not usable (${(error as Error).message})`
   }
 }
 

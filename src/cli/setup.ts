@@ -256,7 +256,7 @@ async function askPort(flags: SetupFlags, interactive: boolean, context: SetupCo
     if (problem) {
       const free = nextFreePort(host, port)
       throw new SetupInputError(
-        `--port ${port}: ${host}:${port} is in use (${problem}); ${free ? `${free} is free: --port ${free}, or` : "try"} --port 0 (a free port at each start)`,
+        `--port ${port}: ${host}:${port} is ${problem}; ${free ? `${free} is free: --port ${free}, or` : "try"} --port 0 (a free port at each start)`,
       )
     }
     return port
@@ -281,7 +281,7 @@ async function askPort(flags: SetupFlags, interactive: boolean, context: SetupCo
           const problem = taken(Number(value))
           if (!problem) return undefined
           const free = nextFreePort(host, Number(value))
-          return `${value} is in use (${problem}); ${free ? `${free} is free` : "0 picks a free port at each start"}`
+          return `${value} is ${problem}; ${free ? `${free} is free` : "0 picks a free port at each start"}`
         },
       }),
     ),

@@ -111,4 +111,25 @@ describe("setup --yes and the port", () => {
     expect(result.stderr).toMatch(/\d+ is free: --port \d+, or --port 0/)
     expect(existsSync(ws.file("drost.config.ts"))).toBe(false)
   })
+
+  test("without --port, a taken 7420 moves the port to the next free one and says so", async () => {
+    // Hold 7420 if it is free; if something else holds it already, the case is the same.
+    let server: ReturnType<typeof Bun.serve> | null = null
+    try {
+      server = Bun.serve({ hostname: "127.0.0.1", port: 7420, fetch: () => new Response("another program") })
+    } catch {
+      server = null
+    }
+    try {
+      await using ws = await workspace()
+      const result = await runCli(["setup", "--yes", "--provider", "demo"], { cwd: ws.path })
+      expect(result.code).toBe(0)
+      const moved = result.stdout.match(/Control API port (\d+) \(7420 is in use; \d+ is free\)/)?.[1]
+      expect(moved).toBeDefined()
+      expect(Number(moved)).toBeGreaterThan(7420)
+      expect(config(ws.file("drost.config.ts"))).toContain(`"port": ${moved}`)
+    } finally {
+      await server?.stop(true)
+    }
+  })
 })
