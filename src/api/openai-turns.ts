@@ -59,7 +59,10 @@ class ClientTurn implements ClientTools {
   /** Called by the agent loop: the turn pauses here until `resume` (or the turn is aborted). */
   run(calls: ToolCallPart[], step: { text: string; signal: AbortSignal }): Promise<Map<string, ClientToolResult>> {
     return new Promise((resolve) => {
+      let settled = false
       const settle = (results: Map<string, ClientToolResult>) => {
+        if (settled) return
+        settled = true
         clearTimeout(this.timer)
         this.waiting = null
         this.hooks.resumed(this, calls)
@@ -82,10 +85,6 @@ class ClientTurn implements ClientTools {
       this.listener = resolve
       this.done?.then((result) => resolve({ type: "done", result }))
     })
-  }
-
-  pending(): ToolCallPart[] {
-    return this.waiting?.calls ?? []
   }
 
   resume(results: Map<string, ClientToolResult>): void {

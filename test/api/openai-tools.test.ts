@@ -279,3 +279,32 @@ describe("a paused turn", () => {
     expect(history.some((message) => message.role === "tool" && message.tool_call_id === "call_gone")).toBe(true)
   })
 })
+
+describe("a gateway stopping", () => {
+  test("ends a turn that waits for client tool results at once, as interrupted", async () => {
+    await using fake = await fakeOpenAI({ key: null })
+    const own = await inProcess({
+      providers: { profiles: [{ id: "gpt", kind: "openai-compatible", baseUrl: fake.baseUrl, model: "gpt-test" }] },
+      controlApi: { port: 0, openaiCompatible: true },
+      shutdown: { graceMs: 120_000 },
+    })
+    try {
+      fake.queue(reply().tool("get_weather", { city: "Pisa" }, "call_stop"))
+      const openai = new OpenAI({ baseURL: `${own.url}/v1`, apiKey: own.token, maxRetries: 0 })
+      const first = await openai.chat.completions.create({
+        model: "drost",
+        messages: [{ role: "user", content: "weather?" }],
+        tools: [weather],
+      })
+      expect(first.choices[0]!.finish_reason).toBe("tool_calls")
+      const turnId = first.id.replace(/^chatcmpl-/, "")
+      // With a 120 s grace period, a waiting turn that held the drain would outlast the test's timeout.
+      await own.gw.drain("test over")
+      const turn = own.gw.store.turn(turnId)!
+      expect(turn.status).toBe("interrupted")
+      expect(turn.error).toContain("waited for the client's tool results")
+    } finally {
+      await own[Symbol.asyncDispose]()
+    }
+  }, 20_000)
+})
