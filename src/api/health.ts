@@ -1,9 +1,10 @@
 /**
- * Probes for process supervisors (Kubernetes, systemd, load balancers), public like `/healthz`:
+ * Probes for process supervisors (Kubernetes, systemd, load balancers), all public:
  * - `/livez`: the process serves HTTP. Always 200 while it does, whatever the gateway's state, so a
  *   liveness probe never restarts a gateway that works but has one channel or provider down.
- * - `/readyz`: whether to send it work, exactly what `/healthz` answers (200 running, 503 degraded,
- *   starting, stopping or stopped, with the reasons). `/healthz` stays as it was for existing checks.
+ * - `/readyz`: whether to send it work (200 running, 503 degraded, starting, stopping or stopped, with
+ *   the reasons).
+ * - `/healthz`: the same answer as `/readyz`, kept under its old name for existing checks.
  */
 import { Elysia, t } from "elysia"
 import type { Gateway } from "../gateway/gateway.ts"
@@ -29,6 +30,12 @@ const Live = t.Object(
 export const PROBES = ["/livez", "/readyz"] as const
 
 export function healthRoutes(gw: Gateway) {
+  /** One answer for `/readyz` and `/healthz`. */
+  const readiness = ({ set }: { set: { status?: number | string } }) => {
+    const health = gw.state()
+    set.status = health.state === "running" ? 200 : 503
+    return health
+  }
   return new Elysia()
     .get("/livez", () => ({ live: true as const, state: gw.state().state, uptimeMs: Date.now() - gw.startedAt }), {
       response: { 200: described(Live, "The process serves HTTP (whatever the gateway's state)") },
@@ -41,26 +48,32 @@ export function healthRoutes(gw: Gateway) {
         security: [],
       },
     })
-    .get(
-      "/readyz",
-      ({ set }) => {
-        const health = gw.state()
-        set.status = health.state === "running" ? 200 : 503
-        return health
+    .get("/readyz", readiness, {
+      response: {
+        200: described(Ready, "Running: send it work"),
+        503: described(Ready, "Degraded, starting, stopping or stopped; `reasons` says why"),
       },
-      {
-        response: {
-          200: described(Ready, "Running: send it work"),
-          503: described(Ready, "Degraded, starting, stopping or stopped; `reasons` says why"),
-        },
-        detail: {
-          operationId: "ready",
-          tags: ["runtime"],
-          summary: "Readiness",
-          description:
-            "200 when running; 503 when degraded (a channel or provider down, …), starting, stopping or stopped, with the reasons. The same answer as /healthz. No token needed.",
-          security: [],
-        },
+      detail: {
+        operationId: "ready",
+        tags: ["runtime"],
+        summary: "Readiness",
+        description:
+          "200 when running; 503 when degraded (a channel or provider down, …), starting, stopping or stopped, with the reasons. The same answer as /healthz. No token needed.",
+        security: [],
       },
-    )
+    })
+    .get("/healthz", readiness, {
+      response: {
+        200: described(Ready, "Running"),
+        503: described(Ready, "Degraded, starting, stopping or stopped; `reasons` says why"),
+      },
+      detail: {
+        operationId: "health",
+        tags: ["runtime"],
+        summary: "Health (the same answer as /readyz)",
+        description:
+          "200 when running; 503 when degraded, starting, stopping or stopped, with the reasons: what /readyz answers, under the name existing checks use. For a liveness probe use /livez. No token needed.",
+        security: [],
+      },
+    })
 }
