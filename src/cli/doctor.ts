@@ -18,6 +18,7 @@ import { DEFAULT_BASE_URL, probeProvider, probeTelegram } from "./probe.ts"
 import { acquire } from "../gateway/lock.ts"
 import { buildProviders } from "../gateway/provider-hub.ts"
 import { portProblem, runningGateway } from "./setup-port.ts"
+import { isLoopbackName } from "../api/host.ts"
 import { repair } from "../store/repair.ts"
 
 export type Status = "ok" | "warn" | "fail"
@@ -170,6 +171,22 @@ async function port(config: Config): Promise<Check> {
   const { host, port: wanted, enabled } = config.controlApi
   const name = "control api port"
   if (!enabled) return { name, status: "ok", detail: "Control API disabled" }
+  // serveApi's refusal (api/server.ts): off loopback only with a configured token, never the generated one.
+  if (
+    !isLoopbackName(
+      host
+        .trim()
+        .toLowerCase()
+        .replace(/^\[|\]$/g, ""),
+    ) &&
+    !(config.controlApi.token ?? Flag.controlAdminToken())
+  )
+    return {
+      name,
+      status: "fail",
+      detail: `drost start refuses to serve on ${host} (not loopback) without a configured token`,
+      fix: "set controlApi.token or DROST_CONTROL_ADMIN_TOKEN (16+ characters), or controlApi.host to 127.0.0.1",
+    }
   const pid = runningGateway(config.stateDir)
   if (pid !== null) {
     if (wanted === 0) return { name, status: "ok", detail: `gateway running (pid ${pid}) on a random port` }

@@ -133,4 +133,15 @@ describe("drost doctor", () => {
     expect(line(result.stdout, "control api port")).toContain(`gateway running (pid ${gw.pid})`)
     expect(line(result.stdout, "store")).toStartWith("✓")
   })
+
+  test("a bind start would refuse (not loopback, no configured token) is blocking, as drost start refuses it", async () => {
+    await using ws = await workspace({ config: { controlApi: { host: "0.0.0.0", port: 0 } } })
+    const doctor = await runCli(["doctor", "--offline"], { cwd: ws.path, env: { DROST_CONTROL_ADMIN_TOKEN: "" } })
+    expect(doctor.code).toBe(1)
+    expect(line(doctor.stdout, "control api port")).toContain("✗")
+    expect(line(doctor.stdout, "control api port")).toContain("refuses to serve on 0.0.0.0")
+    const start = await runCli(["start"], { cwd: ws.path, env: { DROST_CONTROL_ADMIN_TOKEN: "" } })
+    expect(start.code).toBe(78)
+    expect(start.stderr).toContain("refusing to serve the Control API on 0.0.0.0")
+  })
 })
