@@ -26,6 +26,11 @@ export interface Bus {
 export interface BusOptions {
   /** Envelopes kept for replay. */
   history?: number
+  /**
+   * Approximate bytes of envelopes kept for replay. The count alone did not bound memory: a
+   * `tool.call.completed` carries the tool's whole output, so 4,096 of them could hold hundreds of MB.
+   */
+  historyBytes?: number
   /** Id to continue from (so ids stay monotonic across restarts). */
   startId?: number
 }
@@ -33,7 +38,11 @@ export interface BusOptions {
 export function createBus(options: BusOptions = {}): Bus {
   const log = Log.create("bus")
   const size = options.history ?? 4096
+  const maxBytes = options.historyBytes ?? 32 * 1024 * 1024
   const ring: Envelope[] = []
+  /** approxSize of each envelope in `ring`, same order. */
+  const sizes: number[] = []
+  let ringBytes = 0
   let next = (options.startId ?? 0) + 1
   const byType = new Map<string, Set<Handler>>()
   const any = new Set<Handler>()
@@ -51,8 +60,17 @@ export function createBus(options: BusOptions = {}): Bus {
   const bus: Bus = {
     publish(def, data) {
       const event = { id: next++, type: def.type, time: Date.now(), data }
+      const bytes = approxSize(data)
       ring.push(event)
-      if (ring.length > size) ring.splice(0, ring.length - size)
+      sizes.push(bytes)
+      ringBytes += bytes
+      // The newest envelope always stays, however large: a replay must at least have the last one.
+      let drop = 0
+      while (ring.length - drop > 1 && (ring.length - drop > size || ringBytes > maxBytes)) ringBytes -= sizes[drop++]!
+      if (drop) {
+        ring.splice(0, drop)
+        sizes.splice(0, drop)
+      }
       const typed = byType.get(def.type)
       if (typed) deliver([...typed], event)
       if (any.size) deliver([...any], event)
@@ -92,4 +110,17 @@ export function createBus(options: BusOptions = {}): Bus {
     subscribers: () => any.size + [...byType.values()].reduce((sum, set) => sum + set.size, 0),
   }
   return bus
+}
+
+/**
+ * Roughly the bytes a payload occupies: string lengths plus a small cost per value and key. Walking is
+ * much cheaper than serialising, and exact sizes are not needed to bound the replay buffer.
+ */
+export function approxSize(value: unknown, depth = 0): number {
+  if (typeof value === "string") return value.length + 8
+  if (value === null || typeof value !== "object" || depth > 8) return 8
+  let total = 16
+  if (Array.isArray(value)) for (const item of value) total += approxSize(item, depth + 1)
+  else for (const key in value) total += key.length + approxSize((value as Record<string, unknown>)[key], depth + 1)
+  return total
 }

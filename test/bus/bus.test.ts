@@ -1,0 +1,37 @@
+/**
+ * The replay buffer is bounded in bytes as well as in count (issue 14: bounded memory): one
+ * `tool.call.completed` carries a tool's whole output, so a count of 4,096 alone could hold hundreds of MB.
+ */
+import { expect, test } from "bun:test"
+import { defineEvent } from "../../src/core/event.ts"
+import { Type } from "../../src/core/schema.ts"
+import { approxSize, createBus } from "../../src/bus/bus.ts"
+
+const Output = defineEvent("test.bus.output", Type.Object({ output: Type.String() }))
+
+test("envelopes past historyBytes leave the replay buffer, oldest first; the newest always stays", () => {
+  const bus = createBus({ historyBytes: 1_000_000 })
+  const big = "x".repeat(300_000)
+  const ids = Array.from({ length: 10 }, () => bus.publish(Output, { output: big }).id)
+  // 10 × 300 KB against 1 MB: the oldest are gone, so a replay from the start reports a gap.
+  expect(bus.since(ids[0]! - 1)).toBeNull()
+  const kept = bus.since(ids.at(-4)!)!
+  expect(kept.map((event) => event.id)).toEqual(ids.slice(-3))
+  expect(bus.since(ids.at(-5)!)).toBeNull()
+
+  const huge = bus.publish(Output, { output: "y".repeat(2_000_000) })
+  expect(bus.since(huge.id - 1)!.map((event) => event.id)).toEqual([huge.id])
+})
+
+test("the count bound still applies to small envelopes", () => {
+  const bus = createBus({ history: 5 })
+  const ids = Array.from({ length: 8 }, (_, n) => bus.publish(Output, { output: `${n}` }).id)
+  expect(bus.since(ids[2]!)!.map((event) => event.id)).toEqual(ids.slice(3))
+  expect(bus.since(ids[1]!)).toBeNull()
+})
+
+test("approxSize follows the strings a payload holds", () => {
+  expect(approxSize({ output: "x".repeat(10_000) })).toBeGreaterThanOrEqual(10_000)
+  expect(approxSize({ output: "x".repeat(10_000) })).toBeLessThan(10_100)
+  expect(approxSize({ a: [{ b: "x".repeat(500) }, { c: "y".repeat(500) }] })).toBeGreaterThan(1_000)
+})
