@@ -8,9 +8,8 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { join } from "node:path"
 import { defineCommand } from "citty"
 import { DrostError } from "../core/error.ts"
-import { load } from "../gateway/load.ts"
 import { integer, UsageError } from "./args.ts"
-import { where } from "./reach.ts"
+import { stateDirOf, where } from "./reach.ts"
 
 const STREAMS = ["events", "tools", "usage"] as const
 type Stream = (typeof STREAMS)[number]
@@ -69,14 +68,14 @@ export const logsCommand = defineCommand({
       throw new UsageError(`--stream expects events, tools or usage, got "${args.stream}"`, ["logs"])
     const count = integer(args.lines, "--lines", { min: 0 }) ?? 20
     const target = where(args)
-    const config = await load({ root: target.workspace, file: target.config })
-    const file = join(config.stateDir, "logs", `${stream}.jsonl`)
+    const { stateDir } = await stateDirOf(target)
+    const file = join(stateDir, "logs", `${stream}.jsonl`)
     const width = process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : Number.POSITIVE_INFINITY
     const show = (line: string) => process.stdout.write(`${args.json ? line : formatLine(line, width)}\n`)
     if (!existsSync(file) && !args.follow)
       throw new DrostError(
         "NoLogs",
-        `no ${stream} log in ${join(config.stateDir, "logs")} yet: the gateway writes it while it runs (drost start)`,
+        `no ${stream} log in ${join(stateDir, "logs")} yet: the gateway writes it while it runs (drost start)`,
       )
     const first = existsSync(file) ? readFileSync(file, "utf8") : ""
     const lines = first.split("\n").filter(Boolean)

@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { type ControlClient, controlClient } from "../api/client.ts"
 import type { Config } from "../core/config.ts"
-import { DrostError } from "../core/error.ts"
+import { ConfigError, DrostError, message } from "../core/error.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import { load } from "../gateway/load.ts"
 import { tokenFile } from "../gateway/token.ts"
@@ -63,6 +63,22 @@ export function lockHolder(stateDir: string): number | null {
     return Number.isInteger(pid) && alive(pid) ? pid : null
   } catch {
     return null
+  }
+}
+
+/**
+ * The config, or, when it does not load, the defaults' state folder (`<workspace>/.drost`) with a note
+ * on stderr: stopping a gateway or reading its logs matters most right after the config was broken.
+ */
+export async function stateDirOf(target: Target): Promise<{ stateDir: string; config: Config | null }> {
+  try {
+    const config = await load({ root: target.workspace, file: target.config })
+    return { stateDir: config.stateDir, config }
+  } catch (error) {
+    const stateDir = join(target.workspace, ".drost")
+    const why = error instanceof ConfigError ? error.lines.join("; ") : message(error)
+    process.stderr.write(`drost: the config does not load (${why}); using ${stateDir}\n`)
+    return { stateDir, config: null }
   }
 }
 

@@ -6,10 +6,9 @@
  */
 import { defineCommand } from "citty"
 import { DrostError } from "../core/error.ts"
-import { load } from "../gateway/load.ts"
 import { alive } from "../util/process.ts"
 import { integer } from "./args.ts"
-import { lockHolder, NoGateway, where } from "./reach.ts"
+import { lockHolder, NoGateway, stateDirOf, where } from "./reach.ts"
 
 export const stopCommand = defineCommand({
   meta: { name: "stop", description: "Stop the running gateway (turns finish first; sessions are kept)" },
@@ -25,19 +24,21 @@ export const stopCommand = defineCommand({
   },
   async run({ args }) {
     const target = where(args)
-    const config = await load({ root: target.workspace, file: target.config })
-    const pid = lockHolder(config.stateDir)
+    const seconds = integer(args.timeout, "--timeout", { min: 1 })
+    // A broken config must not keep a running gateway from being stopped.
+    const { stateDir, config } = await stateDirOf(target)
+    const pid = lockHolder(stateDir)
     if (pid === null) throw new NoGateway(target.workspace, " (nothing to stop)")
-    const seconds = integer(args.timeout, "--timeout", { min: 1 }) ?? Math.ceil(config.shutdown.graceMs / 1000) + 10
+    const wait = seconds ?? Math.ceil((config?.shutdown.graceMs ?? 10_000) / 1000) + 10
     try {
       process.kill(pid, "SIGTERM")
     } catch (error) {
       throw new DrostError("Stop", `cannot signal the gateway (pid ${pid}): ${(error as Error).message}`)
     }
-    const deadline = Date.now() + seconds * 1000
+    const deadline = Date.now() + wait * 1000
     while (alive(pid) && Date.now() < deadline) await Bun.sleep(100)
     if (alive(pid))
-      throw new DrostError("Stop", `the gateway (pid ${pid}) is still stopping after ${seconds} s; see drost logs`)
+      throw new DrostError("Stop", `the gateway (pid ${pid}) is still stopping after ${wait} s; see drost logs`)
     if (args.json) process.stdout.write(`${JSON.stringify({ stopped: true, pid })}\n`)
     else process.stdout.write(`stopped the gateway (pid ${pid})\n`)
   },

@@ -5,6 +5,7 @@
  * each says so and exits 1.
  */
 import { expect, test } from "bun:test"
+import { readFileSync } from "node:fs"
 import { demoConfig } from "../lib/config.ts"
 import { ENTRY, runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
@@ -85,10 +86,17 @@ test("status, sessions, logs and stop on a running gateway", async () => {
     '--stream expects events, tools or usage, got "nope"',
   )
 
+  // A config broken while it runs keeps neither the logs nor the stop from working.
+  const good = readFileSync(ws.file("drost.config.json"), "utf8")
+  ws.write("drost.config.json", "{ not json")
+  const brokenLogs = await cli("logs", "-n", "1")
+  expect(brokenLogs.code).toBe(0)
+  expect(brokenLogs.stderr).toContain("the config does not load")
   const stop = await cli("stop")
   expect(stop.stdout).toBe(`stopped the gateway (pid ${gw.pid})\n`)
   expect(stop.code).toBe(0)
   expect(await gw.proc.exited).toBe(0) // its supervisor ended too
+  ws.write("drost.config.json", good)
 
   const after = await cli("status")
   expect(after.code).toBe(1)
