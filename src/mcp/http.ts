@@ -32,6 +32,25 @@ export interface McpHttp {
   close(): Promise<void>
 }
 
+const OPENING = new TextEncoder().encode(": stream open\n\n")
+
+/**
+ * The session's event stream with an SSE comment first: Bun sends a streamed response's headers with
+ * its first bytes, and the transport's first bytes would otherwise be the keep-alive 15 s later, so
+ * the client would not know the stream is open (notifications sent meanwhile are not lost, but the
+ * client cannot tell it is listening).
+ */
+function primed(response: Response): Response {
+  if (!response.ok || !response.body || !response.headers.get("content-type")?.startsWith("text/event-stream"))
+    return response
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
+  const writer = writable.getWriter()
+  void writer.write(OPENING)
+  writer.releaseLock()
+  void response.body.pipeTo(writable).catch(() => {})
+  return new Response(readable, { status: response.status, headers: response.headers })
+}
+
 const rpcError = (status: number, code: number, message: string) =>
   Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status })
 
@@ -68,7 +87,8 @@ export function createMcpHttp(gw: Gateway, log: Logger, now: () => number = Date
             "unknown or expired MCP session; initialize a new one (POST without Mcp-Session-Id)",
           )
         entry.seen = now()
-        return entry.transport.handleRequest(request)
+        const response = await entry.transport.handleRequest(request)
+        return request.method === "GET" ? primed(response) : response
       }
       if (request.method !== "POST")
         return rpcError(

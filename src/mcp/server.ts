@@ -6,7 +6,8 @@
  * is on, the gateway's own tools as the model is offered them (`registry.specs()`: the tool policy and
  * the sandbox's availability applied), run through `registry.run` like a model's call, so the policy,
  * argument validation, OS sandbox, approvals (`tools.approve`), timeout and truncation all apply. A
- * client never sees or runs a tool the model could not. Resources: sessions (resources.ts).
+ * client never sees or runs a tool the model could not. Resources: sessions, with list-changed and
+ * per-session update notifications (resources.ts).
  *
  * The SDK's `McpServer` wrapper only takes zod schemas; the gateway's tools come as JSON Schema and
  * ours are TypeBox (the project's one schema language), so the handlers sit on `Server` directly.
@@ -22,12 +23,14 @@ import {
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js"
 import { ToolEvent } from "../agent/events.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import { VERSION } from "../util/version.ts"
 import { type AgentTool, agentTools, type CallResult, invalid } from "./agent-tools.ts"
-import { listResources, readResource, templates } from "./resources.ts"
+import { listResources, readResource, sessionOf, templates, watchResources } from "./resources.ts"
 
 /** The session id gateway tool calls carry (events, approvals), as the Control API's carry `control-api`. */
 export const TOOL_SESSION = "mcp"
@@ -40,8 +43,9 @@ export function createMcpServer(gw: Gateway): Server {
   const gatewayTools = () => gw.config.controlApi.mcpTools === true
   const server = new Server(
     { name: "drost", title: "Drost", version: VERSION },
-    { capabilities: { tools: {}, resources: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: {}, resources: { subscribe: true, listChanged: true } }, instructions: INSTRUCTIONS },
   )
+  const subscribed = watchResources(gw, server)
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     const tools: object[] = agentTools.map((tool) => ({
@@ -100,6 +104,20 @@ export function createMcpServer(gw: Gateway): Server {
     }
   })
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => templates())
+  server.setRequestHandler(SubscribeRequestSchema, (request) => {
+    const id = sessionOf(request.params.uri)
+    if (id === null || !gw.store.get(id))
+      throw new McpError(-32002, `no such resource: ${request.params.uri} (resources/list shows the sessions)`, {
+        uri: request.params.uri,
+      })
+    subscribed.add(id)
+    return {}
+  })
+  server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+    const id = sessionOf(request.params.uri)
+    if (id !== null) subscribed.delete(id)
+    return {}
+  })
   server.setRequestHandler(ReadResourceRequestSchema, (request) => {
     const found = readResource(gw, request.params.uri)
     if (!found)

@@ -8,6 +8,10 @@ import { dirname, join } from "node:path"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import {
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js"
 import { approvalEvents } from "../approval/lib.ts"
 import { freePort } from "../evolve/lib.ts"
 import { type FakeOpenAI, fakeOpenAI, reply } from "../fake/openai.ts"
@@ -209,6 +213,54 @@ describe("MCP over streamable HTTP (/mcp)", () => {
     expect(detail.turns).toContainEqual(
       expect.objectContaining({ status: "failed", error: expect.stringContaining("cancelled by the MCP client") }),
     )
+  })
+
+  test("resources: the list-changed notification for a new session, updates for a subscribed one", async () => {
+    // Server notifications travel on the MCP session's GET stream: know when the client has it open.
+    let streaming!: () => void
+    const opened = new Promise<void>((resolve) => {
+      streaming = resolve
+    })
+    const client = new Client({ name: "drost-test", version: "1.0.0" })
+    const transport = new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${gw.token}` } },
+      fetch: async (input, init) => {
+        const response = await fetch(input, init)
+        if (init?.method === "GET" && response.ok) streaming()
+        return response
+      },
+    })
+    let changed!: () => void
+    const listChanged = new Promise<void>((resolve) => {
+      changed = resolve
+    })
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => changed())
+    const updates: string[] = []
+    let updated: () => void = () => {}
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (note) => {
+      updates.push(note.params.uri)
+      updated()
+    })
+    await client.connect(transport)
+    expect(client.getServerCapabilities()?.resources).toEqual({ subscribe: true, listChanged: true })
+    await opened
+
+    llm.queue(reply().text("Watching."))
+    const first = await client.callTool({ name: "run_turn", arguments: { input: "watch me", session: "watched" } })
+    await listChanged
+    const uri = `drost://sessions/${(first.structuredContent as { sessionId: string }).sessionId}`
+    expect(updates).toEqual([]) // not subscribed yet
+    await client.subscribeResource({ uri })
+    const arrived = new Promise<void>((resolve) => {
+      updated = resolve
+    })
+    llm.queue(reply().text("Still watching."))
+    await client.callTool({ name: "run_turn", arguments: { input: "again", session: "watched" } })
+    await arrived
+    expect(updates[0]).toBe(uri)
+    await expect(client.subscribeResource({ uri: "drost://sessions/ses_nothere" })).rejects.toThrow(/no such resource/)
+    await transport.terminateSession()
+    await client.close()
   })
 
   test("the gateway's tools keep the model's policy, boundary and approvals", async () => {
