@@ -83,7 +83,8 @@ export const setupArgs = {
   },
   "compatible-model": {
     type: "string",
-    description: "Model name on the OpenAI-compatible server (env DROST_COMPATIBLE_MODEL)",
+    description:
+      "Model name on the OpenAI-compatible server (env DROST_COMPATIBLE_MODEL; default: the server's only model, or the first it lists)",
   },
   "openai-base-url": {
     type: "string",
@@ -111,7 +112,10 @@ export const setupArgs = {
     type: "string",
     description: "Bot API root (env TELEGRAM_API_ROOT; default https://api.telegram.org)",
   },
-  port: { type: "string", description: "Control API port (default 7420; 0 picks a free port at each start)" },
+  port: {
+    type: "string",
+    description: "Control API port (default 7420, or the next free one; 0 picks a free port at each start)",
+  },
   "new-token": { type: "boolean", description: "Generate a new Control API admin token even if one exists" },
   "skip-probe": { type: "boolean", description: "Do not contact the providers or Telegram to check keys" },
   force: { type: "boolean", description: "Overwrite existing files without asking" },
