@@ -35,7 +35,10 @@ const ContentPart = t.Object(
     type: t.String({ description: "text or image_url" }),
     text: t.Optional(t.String()),
     image_url: t.Optional(
-      t.Object({ url: t.String({ description: "data: or http(s) URL" }) }, { additionalProperties: true }),
+      t.Union([
+        t.Object({ url: t.String({ description: "data: or http(s) URL" }) }, { additionalProperties: true }),
+        t.String({ description: "data: or http(s) URL (the older shape some clients send)" }),
+      ]),
     ),
   },
   { additionalProperties: true },

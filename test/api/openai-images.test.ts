@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test"
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
+import { HumanMessage } from "@langchain/core/messages"
+import { ChatOpenAI } from "@langchain/openai"
 import { generateText } from "ai"
 import OpenAI from "openai"
 import { type FakeOpenAI, fakeOpenAI, reply } from "../fake/openai.ts"
@@ -115,6 +117,36 @@ describe("image_url parts reach the model", () => {
     })
     expect(result.text).toBe("Seen.")
     expect(sentImages()).toEqual([PNG_URL])
+  })
+
+  test("LangChain's image parts, and the older string form of image_url", async () => {
+    llm.queue(reply().text("Tiny."), reply().text("Still tiny."))
+    const model = new ChatOpenAI({
+      model: "drost",
+      apiKey: gw.token,
+      configuration: { baseURL: `${gw.url}/v1` },
+      maxRetries: 0,
+    })
+    const answer = await model.invoke([
+      new HumanMessage({
+        content: [
+          { type: "text", text: "describe" },
+          { type: "image_url", image_url: { url: PNG_URL } },
+        ],
+      }),
+    ])
+    expect(answer.content).toBe("Tiny.")
+    expect(sentImages(0)).toEqual([PNG_URL])
+    const raw = await gw.fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "drost",
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: PNG_URL }] }],
+      }),
+    })
+    expect(raw.status).toBe(200)
+    expect(sentImages(1)).toEqual([PNG_URL])
   })
 
   test("responses.create with input_image", async () => {
