@@ -45,8 +45,8 @@ export function wrap(text: string, width: number): string[] {
 function table(rows: [string, string][], style: HelpStyle, paint: (text: string) => string): string[] {
   const indent = 2
   const widest = Math.max(...rows.map(([label]) => label.length))
-  // A label column wider than a third of the screen would squeeze the text: such labels stand alone.
-  const column = Math.min(widest, Math.max(12, Math.floor(style.width / 3)))
+  // A label column wider than about a third of the screen would squeeze the text: such labels stand alone.
+  const column = Math.min(widest, Math.max(12, Math.floor(style.width * 0.36)))
   const textWidth = Math.max(20, style.width - indent - column - 2)
   const out: string[] = []
   for (const [label, description] of rows) {
