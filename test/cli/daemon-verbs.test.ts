@@ -5,7 +5,7 @@
  * each says so and exits 1.
  */
 import { expect, test } from "bun:test"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { demoConfig } from "../lib/config.ts"
 import { ENTRY, runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
@@ -26,6 +26,8 @@ test("status, sessions, logs and stop on a running gateway", async () => {
   expect(json).toMatchObject({ state: "running", pid: gw.pid, sessions: 0, queues: [], url: gw.url })
   expect(json.sandbox).toHaveProperty("kind")
 
+  // The log is flushed every 200 ms: wait for its first lines, which `logs -f -n 1` then shows at once.
+  while (!existsSync(ws.file(".drost/logs/events.jsonl"))) await Bun.sleep(50)
   // `drost logs -f` prints the last line at once (so it is known to be following), then the turn's events.
   const follow = Bun.spawn([process.execPath, ENTRY, "logs", "-f", "-n", "1"], {
     cwd: ws.path,
