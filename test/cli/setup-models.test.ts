@@ -80,6 +80,18 @@ describe("setup against an OpenAI-compatible server", () => {
     expect(modelOf(ws.file("drost.config.ts"))).toBe("first")
   })
 
+  test("--yes against a server that lists no models refuses, naming the flag", async () => {
+    await using llm = await fakeOpenAI({ key: null, models: [] })
+    await using ws = await workspace()
+    const setup = await runCli(
+      ["setup", "--yes", "--provider", "openai-compatible", "--compatible-url", llm.baseUrl, "--port", "0"],
+      { cwd: ws.path },
+    )
+    expect(setup.code).toBe(2)
+    expect(setup.stderr).toContain("lists no models (GET /models): pass --compatible-model <name>")
+    expect(existsSync(ws.file("drost.config.ts"))).toBe(false)
+  })
+
   test("--yes --skip-probe without --compatible-model refuses and writes nothing", async () => {
     await using ws = await workspace()
     const setup = await runCli(
