@@ -3,9 +3,14 @@
  * `@drost/core`). The runtime registers it as a virtual module, so a workspace needs no install.
  *
  * Web-standard only: no `Bun.*`, no `Deno.*`, no `node:*`. The same tool file runs under the Bun
- * gateway and under `deno run` with an import map `{ "drost": "<path>/src/sdk/mod.ts" }`.
+ * gateway and under `deno run` / `deno check` with an import map `{ "drost": "<path>/src/sdk/mod.ts" }`
+ * (or the workspace's `node_modules/drost` copy, see docs/tools.md).
  */
-import type { ConfigInput } from "../core/config.ts"
+// The plain-TypeScript copy of the configuration's type, not core/config.ts (TypeBox): the SDK's types
+// must check with Deno (`deno check`, offline, no TypeBox types) as well as with tsc.
+import type { ConfigInput } from "./config-input.ts"
+
+export type { ConfigInput }
 
 export const version = "0.1.0"
 

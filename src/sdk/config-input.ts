@@ -1,0 +1,352 @@
+// Generated from the configuration schema (src/core/config.ts) by configInputFile() in src/tool/sdk-source.ts;
+// do not edit. test/tool/deno-check.test.ts fails when it is out of date and prints how to rewrite it.
+// biome-ignore-all format: generated (the test compares it byte for byte with the generator)
+/** What drost.config.ts may give (generated from the configuration schema; every key is validated at start). */
+export type ConfigInput = {
+  /** Relative to the config file's folder */
+  workspaceDir?: string
+  /** Default: <workspaceDir>/.drost */
+  stateDir?: string
+  providers?: {
+    defaultSessionProvider?: string
+    profiles?: Array<{
+      /** Name used by /provider <id> and failover lists */
+      id: string
+      /** Wire protocol family of the profile */
+      kind: "demo" | "openai" | "anthropic" | "openai-compatible" | "xai"
+      model?: string
+      baseUrl?: string
+      /** Entry in .drost/auth-profiles.json */
+      authProfile?: string
+      /** Environment variable holding the key */
+      apiKeyEnv?: string
+      /** openai kind only */
+      api?: "responses" | "chat"
+      /** Output token limit per model call (anthropic: default by model, else 16384) */
+      maxTokens?: number
+      /** Hard cap on one model call, start to finish (default 600000: 10 minutes) */
+      timeoutMs?: number
+      /** Until response headers arrive (default 15000) */
+      connectTimeoutMs?: number
+      /** Until the first streamed event after the headers (default 120000) */
+      firstTokenTimeoutMs?: number
+      /** Longest silence between streamed events (default 60000) */
+      idleTimeoutMs?: number
+      prices?: {
+        /** USD per million input tokens */
+        input: number
+        /** USD per million output tokens */
+        output: number
+        /** USD per million cached input tokens (default: input price) */
+        cached?: number
+      }
+      /** demo kind only: pause between streamed chunks */
+      delayMs?: number
+    }>
+    failover?: {
+      enabled?: boolean
+      /** Profile ids tried after the session's provider */
+      fallbacks?: string[]
+      /** Cooldown for failure classes without their own entry in cooldowns */
+      cooldownMs?: number
+      cooldowns?: {
+        /** 401/403 (default 600000) */
+        auth?: number
+        /** 429 without retry-after (default cooldownMs); retry-after wins when present */
+        rate_limit?: number
+        /** 5xx (default 30000) */
+        server?: number
+        /** connect, first-token or idle timeout (default cooldownMs) */
+        timeout?: number
+        /** refused or reset before a response (default 30000) */
+        network?: number
+        /** broken or malformed stream (default 15000) */
+        stream?: number
+      }
+      retry?: {
+        /** Extra tries on the same provider after a 429, 5xx, connection failure or broken stream, before failing over (default 2; 0: none) */
+        attempts?: number
+        /** Backoff before the first retry (default 500); doubles each time, with jitter */
+        baseMs?: number
+        /** Longest wait before a retry, Retry-After included (default 10000); a longer Retry-After fails over (or fails) at once */
+        maxDelayMs?: number
+      }
+    }
+    /** Probe every profile at start; failures mark the gateway degraded */
+    probeOnStart?: boolean
+    /** Per-profile probe timeout (default 5000) */
+    probeTimeoutMs?: number
+  }
+  agent?: {
+    /** Tool calls allowed per turn */
+    maxToolCalls?: number
+    /** Model calls allowed per turn */
+    maxSteps?: number
+    toolTimeoutMs?: number
+    /** Hard cap on one turn, model calls and tools together (default 1800000: 30 minutes); past it the turn fails and its session's lane is free */
+    turnTimeoutMs?: number
+    /** Characters of tool output sent to the model */
+    toolOutputLimit?: number
+  }
+  prompts?: {
+    system?: string
+  }
+  controlApi?: {
+    enabled?: boolean
+    host?: string
+    /** 0 picks a free port */
+    port?: number
+    /** Host names (no scheme or port) the API answers besides loopback and the bound address; other Host headers get 421 (DNS rebinding) */
+    allowedHosts?: string[]
+    /** Admin token (read + mutate) */
+    token?: string
+    /** Read-only token */
+    readToken?: string
+    /** Serve POST /v1/chat/completions and GET /v1/models (same tokens) */
+    openaiCompatible?: boolean
+    /** Offer the gateway's own tools to MCP clients (/mcp, drost mcp serve) besides run_turn and the sessions, under the model's tool policy, sandbox and approvals */
+    mcpTools?: boolean
+    /** Larger request bodies get 413 */
+    maxBodyBytes?: number
+    /** Rate limit for POST/PATCH/DELETE per token; over it: 429 */
+    mutationsPerMinute?: number
+    /** An SSE client with more unsent bytes than this is cut off with event: overflow */
+    sseMaxBacklogBytes?: number
+    /** Unsent SSE bytes of all clients together; over it the slowest client is cut off first */
+    sseMaxTotalBacklogBytes?: number
+  }
+  shutdown?: {
+    graceMs?: number
+  }
+  logs?: {
+    /** Rotate a log file at this size */
+    maxBytes?: number
+    /** Rotated files kept per log (x.jsonl.1 … .N) */
+    keep?: number
+  }
+  tools?: {
+    /** Folders the tools may read (relative to the workspace). The first is where relative paths start. */
+    roots: string[]
+    /** Folders the tools may write and the shell may run in (relative to the workspace); [] makes the file tools read-only. */
+    mutableRoots: string[]
+    /** More files or folders (relative to the workspace) that no tool may read or write, like the state folder and .env files always are */
+    secrets: string[]
+    /** strict: no shell, no web, no git.commit; balanced: everything, shell guarded; permissive: shell path guard off */
+    profile: "strict" | "balanced" | "permissive"
+    /** Only these tools (names, "family.*" or "*"); empty = all */
+    allow: string[]
+    /** Never these tools (names, "family.*"); wins over allow */
+    deny: string[]
+    /** Folder of workspace tools (relative to the workspace) */
+    dir: string
+    /** Runtime of workspace tools inside the OS sandbox: "deno" runs each call in `deno run` with only the tool's declared permissions, "none" runs them under Bun. Either way they run in the OS sandbox (see `sandbox`) */
+    sandbox: "none" | "deno"
+    /** Per tool (name or pattern such as "mcp-name.*"): what its sandbox gets beyond the default of no secrets and no network. Only the owner grants; a tool cannot grant itself */
+    grants: {
+      [key: string]: {
+        /** Environment variables passed into its sandbox */
+        env: string[]
+        /** Network access from its sandbox */
+        network: boolean
+      }
+    }
+    /** Tools whose calls wait for a person (names or patterns: "shell", "git.*", "evolve", "*") */
+    approve: string[]
+    /** An approval not decided in this time is denied */
+    approvalTimeoutMs: number
+    /** Path of the deno executable (default: deno on PATH or in the workspace's node_modules/.bin) */
+    deno?: string
+    shell: {
+      /** Command prefixes allowed (empty = any not denied) */
+      allow: string[]
+      /** Command prefixes refused */
+      deny: string[]
+      /** Environment variables passed to commands */
+      env: string[]
+      timeoutMs: number
+      /** Bytes of output kept */
+      outputLimit: number
+    }
+    web: {
+      timeoutMs: number
+      maxBytes: number
+      /** Hosts web.fetch may reach although they are loopback, link-local or private: names, IP addresses or CIDR ranges, optionally with :port (localhost:5173, 192.168.1.0/24); every other non-public address is refused */
+      allowHosts: string[]
+    }
+    /** Author of git.commit */
+    git: {
+      name: string
+      email: string
+    }
+  }
+  /** "auto": an OS sandbox (bubblewrap / sandbox-exec) around shell, workspace tools, MCP stdio servers and gate commands; "off": none (warned) */
+  sandbox?: "auto" | "off"
+  evolution?: {
+    /** Offer the evolve tool and POST /control/v1/evolution */
+    enabled: boolean
+    /** Files and folders (relative to the workspace) a transaction may change; never the state folder. The config file is mutable only when listed here by itself. */
+    mutableRoots: string[]
+    validation: {
+      /** Run in the workspace after the built-in gates, e.g. ["bun test"]; any non-zero exit fails the change */
+      commands: Array<string | string[]>
+      /** Per command; a command still running is killed (its whole process group) and fails the change */
+      timeoutMs: number
+    }
+    healthGate: {
+      /** After a restart into changed code: ready + /healthz + a canary turn within this time, else roll back */
+      timeoutMs: number
+      /** Run one turn on the demo provider as part of the health gate */
+      canary: boolean
+    }
+    /** Restore the checkpoint when a gate or the health gate fails (false keeps the change for inspection) */
+    rollbackOnFailure: boolean
+  }
+  supervisor?: {
+    /** Crashes within windowMs after which the supervisor gives up */
+    maxCrashes: number
+    windowMs: number
+    /** First restart delay after a crash; doubles per crash in the window */
+    backoffMs: number
+    maxBackoffMs: number
+  }
+  mcp?: {
+    /** Name → server; its tools are registered as <name>.<tool> */
+    servers: {
+      [key: string]: {
+        /** Executable; "bun" means the runtime itself (works in the compiled binary) */
+        command: string
+        /** Arguments (default: none) */
+        args?: string[]
+        /** The child's whole environment besides PATH (HOME is inside its sandbox); ours is never passed */
+        env?: {
+          [key: string]: string
+        }
+        /** Working folder (relative to the workspace) */
+        cwd?: string
+        /** Network access from the server's sandbox (default: off) */
+        network?: boolean
+      } | {
+        /** Streamable HTTP endpoint */
+        url: string
+        headers?: {
+          [key: string]: string
+        }
+      }
+    }
+  }
+  context?: {
+    /** Workspace files added to the system prompt after prompts/system.md, in this order (missing ones are skipped) */
+    personaFiles?: string[]
+    /** Budget for prompts/system.md (estimated tokens) */
+    systemTokens?: number
+    /** Budget for all persona files together */
+    personaTokens?: number
+    /** Budget for runtime facts (date, time zone, workspace, tools) */
+    factsTokens?: number
+    /** Budget for the memory capsule (recent daily notes) */
+    memoryTokens?: number
+    /** Context window assumed for every provider (estimated tokens) */
+    windowTokens?: number
+    /** Kept free in the window for the model's answer */
+    reserveTokens?: number
+    /** Newest history kept verbatim when older turns are summarised */
+    keepRecentTokens?: number
+    /** Length asked of a summary */
+    summaryTokens?: number
+    /** IANA zone for runtime facts and daily notes (default: the system's) */
+    timeZone?: string
+  }
+  memory?: {
+    /** Folder of Markdown notes, relative to the workspace */
+    dir?: string
+    /** Full rescan interval behind the file watcher (0: never) */
+    rescanSeconds?: number
+  }
+  orchestration?: {
+    /** queue: run after the current turn; interrupt: abort it and run now; collect: batch messages after a debounce */
+    mode?: "queue" | "interrupt" | "collect"
+    /** collect: quiet time before the batch runs */
+    debounceMs?: number
+    /** Waiting turns per session */
+    maxQueue?: number
+    /** When the queue is full: drop the oldest waiting turn, drop the new message, or refuse it with an error */
+    drop?: "oldest" | "newest" | "reject"
+    /** Per-channel overrides keyed by channel name (telegram, api, terminal, schedule) */
+    channels?: {
+      [key: string]: {
+        /** queue: run after the current turn; interrupt: abort it and run now; collect: batch messages after a debounce */
+        mode?: "queue" | "interrupt" | "collect"
+        /** collect: quiet time before the batch runs */
+        debounceMs?: number
+        /** Waiting turns per session */
+        maxQueue?: number
+        /** When the queue is full: drop the oldest waiting turn, drop the new message, or refuse it with an error */
+        drop?: "oldest" | "newest" | "reject"
+      }
+    }
+  }
+  /** Turns run on time (see docs/sessions.md) */
+  schedules?: Array<{
+    id: string
+    /** Five fields: minute hour day-of-month month day-of-week */
+    cron?: string
+    /** Interval such as 30m, 1h, 1d */
+    every?: string
+    /** Run in this session id (default: one session per schedule, reused) */
+    session?: string
+    /** Run every time in a fresh session */
+    new?: boolean
+    prompt: string
+    deliver?: {
+      channel: string
+      chat: string | number
+    }
+    /** After downtime: skip missed runs, or run once at start (default once) */
+    missed?: "skip" | "once"
+    enabled?: boolean
+  }>
+  retention?: {
+    /** Sessions idle longer than this */
+    maxAgeDays?: number
+    /** Keep only the newest N sessions */
+    maxSessions?: number
+    /** Keep the newest sessions whose messages fit in this many bytes */
+    maxBytes?: number
+    /** archive writes JSON under .drost/archive first */
+    action?: "archive" | "delete"
+    /** Apply automatically this often (0: only by command) */
+    intervalMinutes?: number
+  }
+  /** Chat front ends (see docs/telegram.md) */
+  channels?: Array<{
+    kind: "telegram"
+    /** Bot token from @BotFather (prefer tokenEnv or authProfile: config files get shared) */
+    token?: string
+    /** Environment variable holding the token (default TELEGRAM_BOT_TOKEN) */
+    tokenEnv?: string
+    /** Entry in .drost/auth-profiles.json whose `token` is the bot token */
+    authProfile?: string
+    /** Telegram user ids that reach the agent */
+    allowedUsers: number[]
+    /** Unknown users get a one-time code the owner approves with `drost telegram approve <code>` */
+    pairing: boolean
+    groups?: {
+      /** Answer in group chats at all (off by default) */
+      enabled?: boolean
+      /** Group chat ids (negative numbers) the bot may answer in */
+      allowed?: number[]
+      /** "allowed": only allowed users are answered in a group; "all": any member of an allowed group */
+      members?: "allowed" | "all"
+    }
+    /** Bot API server (default https://api.telegram.org) */
+    apiRoot?: string
+    /** Long-poll timeout of getUpdates */
+    pollTimeoutSec: number
+    /** A getUpdates open this much longer than its timeout is restarted */
+    stallMs: number
+    /** Minimum gap between edits of a streamed reply, per chat */
+    editIntervalMs: number
+    /** How long to wait for the rest of an album before its turn starts */
+    albumWaitMs: number
+  }>
+}
