@@ -19,7 +19,7 @@ import type { ToolSpec } from "../core/provider.ts"
 import { GatewayEvent } from "../gateway/events.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 
-/** How long a turn waits for the results of its client tool calls before it is aborted. */
+/** How long a turn waits for the results of its client tool calls before it is aborted (controlApi.openaiToolWaitMs). */
 export const CLIENT_TOOL_WAIT_MS = 10 * 60_000
 
 export type SegmentEnd = { type: "calls"; calls: ToolCallPart[]; text: string } | { type: "done"; result: TurnResult }
@@ -94,7 +94,7 @@ class ClientTurn implements ClientTools {
 
 export type ClientTurns = ReturnType<typeof createClientTurns>
 
-export function createClientTurns(gw: Gateway, waitMs = CLIENT_TOOL_WAIT_MS) {
+export function createClientTurns(gw: Gateway, waitMs: number = CLIENT_TOOL_WAIT_MS) {
   const byCall = new Map<string, ClientTurn>()
   const bySession = new Map<string, ClientTurn>()
   const hooks = {
@@ -110,7 +110,7 @@ export function createClientTurns(gw: Gateway, waitMs = CLIENT_TOOL_WAIT_MS) {
     expire(turn: ClientTurn) {
       gw.sessions.abort(
         turn.sessionId,
-        `the client did not send the results of its tool calls within ${Math.round(waitMs / 1000)} s`,
+        `the client did not send the results of its tool calls within ${waitMs} ms (controlApi.openaiToolWaitMs)`,
       )
     },
   }

@@ -90,7 +90,7 @@ export interface Target {
 export function openaiRoutes(gw: Gateway, enabled: boolean) {
   if (!enabled) return new Elysia({ name: "openai-compatible-off" })
   const models = () => [DEFAULT_MODEL, ...gw.config.providers.profiles.map((profile) => profile.id)]
-  const turns = createClientTurns(gw)
+  const turns = createClientTurns(gw, gw.config.controlApi.openaiToolWaitMs)
   const model = (id: string) => ({
     id,
     object: "model" as const,

@@ -177,7 +177,13 @@ export const ControlApi = Type.Object(
     readToken: Type.Optional(Type.String({ minLength: 16, description: "Read-only token" })),
     openaiCompatible: Type.Boolean({
       default: false,
-      description: "Serve POST /v1/chat/completions and GET /v1/models (same tokens)",
+      description: "Serve the OpenAI-compatible /v1: chat/completions, responses, models (same tokens)",
+    }),
+    openaiToolWaitMs: Type.Integer({
+      minimum: 100,
+      default: 600_000,
+      description:
+        "How long a /v1 turn waits for the results of the client's own tool calls before it is aborted (default 10 minutes)",
     }),
     mcpTools: Type.Boolean({
       default: false,

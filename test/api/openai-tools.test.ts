@@ -15,6 +15,7 @@ import { ChatOpenAI } from "@langchain/openai"
 import { generateText, stepCountIs, streamText, tool } from "ai"
 import OpenAI from "openai"
 import { z } from "zod"
+import { TurnEvent } from "../../src/agent/events.ts"
 import { type FakeOpenAI, fakeOpenAI, reply } from "../fake/openai.ts"
 import { type InProcess, inProcess } from "./inprocess.ts"
 
@@ -307,4 +308,36 @@ describe("a gateway stopping", () => {
       await own[Symbol.asyncDispose]()
     }
   }, 20_000)
+})
+
+describe("a client that never sends the results", () => {
+  test("its turn is aborted after controlApi.openaiToolWaitMs; late results then start a new turn", async () => {
+    await using fake = await fakeOpenAI({ key: null })
+    await using own = await inProcess({
+      providers: { profiles: [{ id: "gpt", kind: "openai-compatible", baseUrl: fake.baseUrl, model: "gpt-test" }] },
+      controlApi: { port: 0, openaiCompatible: true, openaiToolWaitMs: 300 },
+    })
+    fake.queue(reply().tool("get_weather", { city: "Faro" }, "call_late"), reply().text("Faro: windy, it seems."))
+    const openai = new OpenAI({ baseURL: `${own.url}/v1`, apiKey: own.token, maxRetries: 0 })
+    const failed = new Promise<{ turnId: string; reason: string }>((resolve) => {
+      const stop = own.gw.bus.subscribe(TurnEvent.Failed, (event) => {
+        stop()
+        resolve(event.data)
+      })
+    })
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: "user", content: "weather in Faro?" }]
+    const first = await openai.chat.completions.create({ model: "drost", messages, tools: [weather] })
+    expect(first.choices[0]!.finish_reason).toBe("tool_calls")
+    const ended = await failed
+    expect(first.id).toBe(`chatcmpl-${ended.turnId}`)
+    expect(ended.reason).toContain("controlApi.openaiToolWaitMs")
+
+    messages.push(first.choices[0]!.message, { role: "tool", tool_call_id: "call_late", content: "windy" })
+    const late = await openai.chat.completions.create({ model: "drost", messages, tools: [weather] })
+    expect(late.choices[0]!.message.content).toBe("Faro: windy, it seems.")
+    expect(late.id).not.toContain(ended.turnId)
+    // The new turn got the late result as text.
+    const input = fake.requests("chat")[1]!.body.messages as { role: string; content: unknown }[]
+    expect(JSON.stringify(input.findLast((message) => message.role === "user"))).toContain("windy")
+  })
 })
