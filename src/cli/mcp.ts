@@ -7,74 +7,33 @@
  *
  * Stdout carries only the protocol; problems go to stderr.
  */
-import { existsSync, readFileSync } from "node:fs"
-import { join, resolve } from "node:path"
 import { defineCommand } from "citty"
 import { DrostError } from "../core/error.ts"
-import { findConfig, load } from "../gateway/load.ts"
-import { tokenFile } from "../gateway/token.ts"
 import { bridge } from "../mcp/bridge.ts"
-import { Flag } from "../util/flag.ts"
 import { fail } from "./exit.ts"
-
-interface Where {
-  workspace?: string
-  config?: string
-  url?: string
-}
-
-/** The gateway's base URL and admin token (if one is found), from the flags, the environment and the workspace. */
-async function endpoint(args: Where): Promise<{ url: string; token: string | undefined; file: string }> {
-  const root = resolve(args.workspace ?? Flag.workspace() ?? process.cwd())
-  const config = findConfig(root) || args.config ? await load({ root, file: args.config }) : null
-  const port = config?.controlApi.port ?? 7420
-  const host = config?.controlApi.host ?? "127.0.0.1"
-  const url = args.url ?? (port === 0 ? null : `http://${host.includes(":") ? `[${host}]` : host}:${port}`)
-  if (!url)
-    throw new DrostError(
-      "NoUrl",
-      "controlApi.port is 0 (a free port picked at start); pass --url http://127.0.0.1:<port> from the gateway's start line",
-    )
-  const file = tokenFile(config?.stateDir ?? join(root, ".drost"))
-  const token =
-    Flag.controlAdminToken() ??
-    config?.controlApi.token ??
-    (existsSync(file) ? readFileSync(file, "utf8").trim() : undefined)
-  return { url: url.replace(/\/+$/, ""), token, file }
-}
+import { connect, where } from "./reach.ts"
 
 /**
- * Requests before the protocol starts, so "no gateway", "no token" and "wrong token" are one line on
- * stderr and exit 1 instead of a JSON-RPC error the client may not show.
+ * Requests before the protocol starts, so "no gateway" and "wrong token" are one line on stderr and
+ * exit 1 instead of a JSON-RPC error the client may not show.
  */
-async function probe(target: { url: string; token: string | undefined; file: string }): Promise<string> {
-  const ask = (path: string, token?: string) =>
-    fetch(`${target.url}${path}`, {
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      signal: AbortSignal.timeout(10_000),
-    }).catch((error: Error & { code?: string }) => {
-      throw new DrostError(
-        "NoGateway",
-        `no gateway answers at ${target.url} (${error.code ?? error.message}); start it with drost start, or pass --url`,
-      )
-    })
-  await (await ask("/healthz")).body?.cancel()
-  const { token } = target
-  if (!token)
+async function probe(url: string, token: string): Promise<void> {
+  const response = await fetch(`${url}/control/v1/status`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(10_000),
+  }).catch((error: Error & { code?: string }) => {
     throw new DrostError(
-      "NoToken",
-      `no Control API token: set DROST_CONTROL_ADMIN_TOKEN, or run in the gateway's workspace (${target.file}), or pass --workspace`,
+      "NoGateway",
+      `no gateway answers at ${url} (${error.code ?? error.message}); start it with drost start, or pass --url`,
     )
-  const response = await ask("/control/v1/status", token)
+  })
   await response.body?.cancel()
   if (response.status === 401)
     throw new DrostError(
       "Unauthorized",
-      `the gateway at ${target.url} refused the token; use its admin token (DROST_CONTROL_ADMIN_TOKEN or .drost/control-token)`,
+      `the gateway at ${url} refused the token; use its admin token (DROST_CONTROL_ADMIN_TOKEN or .drost/control-token)`,
     )
-  if (!response.ok)
-    throw new DrostError("Remote", `the gateway at ${target.url} answered ${response.status} to /status`)
-  return token
+  if (!response.ok) throw new DrostError("Remote", `the gateway at ${url} answered ${response.status} to /status`)
 }
 
 const serveCommand = defineCommand({
@@ -101,9 +60,10 @@ const serveCommand = defineCommand({
     },
   },
   async run({ args }) {
-    const target = await endpoint(args).catch(fail)
-    const token = await probe(target).catch(fail)
-    await bridge({ url: target.url, token }).catch(fail)
+    // The workspace's running gateway (its lock, its config's port, its token), as for drost status.
+    const { url, token } = await connect(where(args)).catch(fail)
+    await probe(url, token).catch(fail)
+    await bridge({ url, token }).catch(fail)
     process.exit(0)
   },
 })

@@ -4,6 +4,7 @@
  * (`/mcp`) and over stdio (`drost mcp serve`), and the MCP inspector's CLI over both.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { readdirSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
@@ -467,12 +468,24 @@ describe("MCP over stdio (drost mcp serve)", () => {
     const free = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() })
     const url = `http://127.0.0.1:${free.port}`
     await free.stop(true)
-    const result = await runCli(["mcp", "serve", "--url", url], { cwd: empty.path, stdin: "pipe" })
+    const result = await runCli(["mcp", "serve", "--url", url], {
+      cwd: empty.path,
+      stdin: "pipe",
+      env: { DROST_CONTROL_ADMIN_TOKEN: "some-token-0123456789" },
+    })
     expect(result.code).toBe(1)
     expect(result.stdout).toBe("")
     expect(result.stderr.trim().split("\n")).toEqual([
       `drost: no gateway answers at ${url} (ECONNREFUSED); start it with drost start, or pass --url`,
     ])
+    // In a workspace where no gateway runs: the same message as drost status, and nothing is created.
+    const here = await runCli(["mcp", "serve"], { cwd: empty.path, stdin: "pipe" })
+    expect(here.code).toBe(1)
+    expect(here.stdout).toBe("")
+    expect(here.stderr.trim().split("\n")).toEqual([
+      `drost: no gateway is running on ${empty.path}; start it with drost start (or pass --url for one elsewhere)`,
+    ])
+    expect(readdirSync(empty.path)).toEqual([])
     const refused = await runCli(["mcp", "serve", "--url", gw.url], {
       cwd: empty.path,
       env: { DROST_CONTROL_ADMIN_TOKEN: "not-the-token-0123456789" },
