@@ -290,6 +290,7 @@ describe("MCP over streamable HTTP (/mcp)", () => {
     const decided = await gw.api(`/approvals/${requested.id}`, { method: "POST", json: { decision: "approve" } })
     expect(decided.status).toBe(200)
     const listed = await pending
+    events.close()
     expect(listed.isError).toBeFalsy()
     expect(textOf(listed)).toContain("todo.txt")
   })
