@@ -16,6 +16,7 @@ import { generateText, stepCountIs, streamText, tool } from "ai"
 import OpenAI from "openai"
 import { z } from "zod"
 import { TurnEvent } from "../../src/agent/events.ts"
+import { fakeAnthropic } from "../fake/anthropic.ts"
 import { type FakeOpenAI, fakeOpenAI, reply } from "../fake/openai.ts"
 import { type InProcess, inProcess } from "./inprocess.ts"
 
@@ -339,5 +340,45 @@ describe("a client that never sends the results", () => {
     // The new turn got the late result as text.
     const input = fake.requests("chat")[1]!.body.messages as { role: string; content: unknown }[]
     expect(JSON.stringify(input.findLast((message) => message.role === "user"))).toContain("windy")
+  })
+})
+
+describe("client tools on an Anthropic provider", () => {
+  test("a step calling a gateway tool and a client tool: both results reach the model, in one tool_result turn", async () => {
+    process.env.DROST_TEST_ANTHROPIC_KEY = "test-key"
+    await using fake = await fakeAnthropic()
+    await using own = await inProcess({
+      providers: {
+        profiles: [
+          {
+            id: "claude",
+            kind: "anthropic",
+            baseUrl: fake.baseUrl,
+            model: "claude-test",
+            apiKeyEnv: "DROST_TEST_ANTHROPIC_KEY",
+          },
+        ],
+      },
+      controlApi: { port: 0, openaiCompatible: true },
+    })
+    await Bun.write(`${own.ws.path}/notes.txt`, "hello\n")
+    fake.queue(
+      reply().tool("file_read", { path: "notes.txt" }, "toolu_srv").tool("get_weather", { city: "Nice" }, "toolu_cli"),
+      reply().text("Notes say hello; Nice is mild."),
+    )
+    const openai = new OpenAI({ baseURL: `${own.url}/v1`, apiKey: own.token, maxRetries: 0 })
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: "user", content: "notes and weather" }]
+    const first = await openai.chat.completions.create({ model: "drost", messages, tools: [weather] })
+    expect(first.choices[0]!.message.tool_calls!.map((call) => call.id)).toEqual(["toolu_cli"])
+    messages.push(first.choices[0]!.message, { role: "tool", tool_call_id: "toolu_cli", content: "mild" })
+    const second = await openai.chat.completions.create({ model: "drost", messages, tools: [weather] })
+    expect(second.choices[0]!.message.content).toBe("Notes say hello; Nice is mild.")
+    const last = (fake.hits.at(-1)!.body.messages as { role: string; content: unknown }[]).at(-1)!
+    const results = (last.content as { type: string; tool_use_id: string; content: unknown }[]).filter(
+      (block) => block.type === "tool_result",
+    )
+    expect(results.map((block) => block.tool_use_id).sort()).toEqual(["toolu_cli", "toolu_srv"])
+    expect(JSON.stringify(results)).toContain("hello")
+    expect(JSON.stringify(results)).toContain("mild")
   })
 })
