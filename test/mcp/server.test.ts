@@ -340,6 +340,22 @@ describe("MCP over streamable HTTP (/mcp)", () => {
     expect(after.status).toBe(404)
     const get = await fetch(`${gw.url}/mcp`, { headers: { authorization: `Bearer ${gw.token}` } })
     expect(get.status).toBe(400)
+    // At most 64 MCP sessions: opening more closes the least recently used ones (here, the first).
+    const ids: string[] = []
+    for (let n = 0; n < 65; n++) {
+      const response = await post({ authorization: `Bearer ${gw.token}` })
+      ids.push(response.headers.get("mcp-session-id")!)
+      await response.body?.cancel()
+    }
+    const list = (session: string) =>
+      post(
+        { authorization: `Bearer ${gw.token}`, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+        JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" }),
+      )
+    expect((await list(ids[0]!)).status).toBe(404)
+    const newest = await list(ids[64]!)
+    expect(newest.status).toBe(200)
+    expect(await newest.text()).toContain("run_turn")
     // The read token cannot open a session's event stream either.
     const stream = await fetch(`${gw.url}/mcp`, { headers: { authorization: `Bearer ${READ}`, "mcp-session-id": id } })
     expect(stream.status).toBe(403)
