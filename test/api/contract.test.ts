@@ -357,6 +357,35 @@ describe("Control API contract", () => {
     await expectStatus("approveTelegramPairing", 400, { params: { code: "x" } })
   })
 
+  test("every example in the document validates against its schema (what Swagger's Execute sends)", () => {
+    const wrong: string[] = []
+    let checked = 0
+    const walk = (node: unknown, where: string) => {
+      if (!node || typeof node !== "object") return
+      if (Array.isArray(node)) return node.forEach((item, index) => walk(item, `${where}/${index}`))
+      const object = node as Record<string, unknown>
+      if (Array.isArray(object.examples) && (object.type || object.anyOf || object.properties || object.$ref)) {
+        const { examples, ...schema } = object
+        const validate = ajv.compile(rebased(schema) as object)
+        for (const example of examples as unknown[]) {
+          checked++
+          if (!validate(example)) wrong.push(`${where}: ${ajv.errorsText(validate.errors)}`)
+        }
+      }
+      if (object.example !== undefined && object.schema) {
+        checked++
+        const validate = ajv.compile(rebased(object.schema) as object)
+        if (!validate(object.example)) wrong.push(`${where} (example): ${ajv.errorsText(validate.errors)}`)
+      }
+      for (const [key, value] of Object.entries(object))
+        if (key !== "examples" && key !== "example") walk(value, `${where}/${key}`)
+    }
+    walk(doc.paths, "#/paths")
+    walk(doc.components, "#/components")
+    expect(wrong).toEqual([])
+    expect(checked).toBeGreaterThan(50)
+  })
+
   test("every operation of the document was exercised: its success case, and an error where it is guarded", () => {
     const missing: string[] = []
     for (const [id, { op }] of ops) {
