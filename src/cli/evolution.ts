@@ -135,7 +135,7 @@ const revert = defineCommand({
       throw new DrostError("NotFound", `unknown evolution "${args.id}"; see drost evolution log`)
     const outcome = await ask(
       where(args),
-      "write",
+      { mode: "write" },
       // No gateway running: revert here; new code takes effect (health-gated) at the next drost start.
       (gw) =>
         createEvolution({

@@ -61,7 +61,7 @@ const show = defineCommand({
     const session = args.session as string | undefined
     const preview = await ask(
       where(args),
-      "read",
+      { mode: "read", tools: true },
       (gw) =>
         gw.continuity.preview(
           session ? gw.sessions.get(session).id : null,

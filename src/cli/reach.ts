@@ -6,7 +6,7 @@
  * with what to do.
  *
  * `ask` is for the commands that also work on a stopped workspace: they ask the running gateway, else
- * open the workspace in-process (attach.ts). A read-only question where nothing is stored yet is
+ * open the workspace in-process. A read-only question where nothing is stored yet is
  * refused rather than answered by creating a workspace to look at.
  */
 import { existsSync, readFileSync } from "node:fs"
@@ -14,12 +14,13 @@ import { join, resolve } from "node:path"
 import { type ControlClient, controlClient } from "../api/client.ts"
 import type { Config } from "../core/config.ts"
 import { ConfigError, DrostError, message } from "../core/error.ts"
-import type { Gateway } from "../gateway/gateway.ts"
+import { type Gateway, startGateway } from "../gateway/gateway.ts"
 import { load } from "../gateway/load.ts"
+import { LockError } from "../gateway/lock.ts"
 import { tokenFile } from "../gateway/token.ts"
 import { Flag } from "../util/flag.ts"
 import { alive } from "../util/process.ts"
-import { type AttachArgs, attach, type Remote } from "./attach.ts"
+import type { Remote } from "./attach.ts"
 
 export interface Target {
   workspace: string
@@ -162,10 +163,12 @@ export async function data<T>(
 /**
  * The running gateway answers (found from the lock, never by starting one); else a stopped workspace
  * answers in-process. `read`: a workspace with nothing stored is refused (exit 1) instead of created.
+ * The in-process gateway connects no MCP servers unless `tools` says the answer lists the tools
+ * (`prompt show`): exporting a session must not start a workspace's servers or dial their URLs.
  */
 export async function ask<T>(
   target: Target,
-  mode: "read" | "write",
+  need: { mode: "read" | "write"; tools?: boolean },
   local: (gw: Gateway) => Promise<T> | T,
   remote: (api: Remote, config: Config) => Promise<T>,
 ): Promise<T> {
@@ -173,7 +176,20 @@ export async function ask<T>(
   const running = await locate(target, config)
   if (running) return remote(running.call, config)
   const db = Flag.db() ?? join(config.stateDir, "drost.db")
-  if (mode === "read" && !existsSync(db))
+  if (need.mode === "read" && !existsSync(db))
     throw new NoGateway(target.workspace, ` and nothing is stored there yet (no ${db})`)
-  return attach(target satisfies AttachArgs, local, remote)
+  let gw: Gateway
+  try {
+    gw = await startGateway(need.tools ? config : { ...config, mcp: { servers: {} } })
+  } catch (error) {
+    // A gateway started in between: ask it after all.
+    const started = error instanceof LockError ? await locate(target, config) : null
+    if (started) return remote(started.call, config)
+    throw error
+  }
+  try {
+    return await local(gw)
+  } finally {
+    await gw.stop("command finished")
+  }
 }

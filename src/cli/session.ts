@@ -22,7 +22,7 @@ const exportCommand = defineCommand({
   async run({ args }) {
     const doc = await ask(
       where(args),
-      "read",
+      { mode: "read" },
       (gw) => gw.continuity.portable.export(args.id),
       async (api) => (await api(`/sessions/${encodeURIComponent(args.id)}/export`)) as SessionExport,
     )
@@ -50,7 +50,7 @@ const importCommand = defineCommand({
     }
     const result = await ask(
       where(args),
-      "write",
+      { mode: "write" },
       (gw) => gw.continuity.portable.import(doc),
       async (api) =>
         (await api("/sessions/import", { method: "POST", json: doc })) as { sessionId: string; messages: number },
@@ -94,7 +94,7 @@ export const retentionCommand = defineCommand({
     const dryRun = Boolean(args["dry-run"])
     const report = await ask(
       where(args),
-      dryRun ? "read" : "write",
+      { mode: dryRun ? "read" : "write" },
       (gw) => gw.continuity.retention({ dryRun, rule }),
       async (api) => (await api("/retention", { method: "POST", json: { dryRun, ...rule } })) as RetentionReport,
     )
