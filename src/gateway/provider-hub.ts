@@ -52,19 +52,31 @@ export function buildProviders(
 
 /**
  * Stands in for a profile that could not be built, so a session on it (the default one, often) can be
- * created and every turn answers with the reason and the fix instead of the chat failing to start.
+ * created and its turns answer with the reason and the fix instead of the chat failing to start. With
+ * failover on and a usable fallback, the step fails over like any failed attempt.
  */
-function unavailable(profile: Profile, problem: ProfileProblem): Provider {
+function unavailable(profile: Profile, problem: ProfileProblem, fallback: () => Provider | null): Provider {
+  const message = `provider "${profile.id}" is not usable: ${problem.message}. Fix: ${problem.fix}; then restart (drost doctor checks it). Or switch this session with /provider <id>.`
   return {
     id: profile.id,
     kind: profile.kind,
     model: profile.model ?? "",
-    async *stream(): AsyncGenerator<StreamEvent> {
-      yield {
-        type: "error",
-        kind: "unavailable",
-        message: `provider "${profile.id}" is not usable: ${problem.message}. Fix: ${problem.fix}; then restart (drost doctor checks it). Or switch this session with /provider <id>.`,
+    async *stream(request, signal): AsyncGenerator<StreamEvent> {
+      const next = fallback()
+      if (!next) {
+        yield { type: "error", kind: "unavailable", message }
+        return
       }
+      yield {
+        type: "attempt-failed",
+        provider: profile.id,
+        model: profile.model ?? "",
+        kind: "unavailable",
+        message,
+        cooldownMs: 0,
+        partial: false,
+      }
+      yield* next.stream(request, signal)
     },
   }
 }
@@ -111,7 +123,13 @@ export function createProviderHub(config: Config, onProblem: (id: string, proble
   const routed = new Map(
     config.providers.profiles.map((profile): [string, Provider] => [
       profile.id,
-      providers.has(profile.id) ? router.route(profile.id) : unavailable(profile, problems.get(profile.id)!),
+      providers.has(profile.id)
+        ? router.route(profile.id)
+        : unavailable(profile, problems.get(profile.id)!, () => {
+            const { enabled, fallbacks } = config.providers.failover
+            const id = enabled ? fallbacks.find((candidate) => providers.has(candidate)) : undefined
+            return id ? router.route(id) : null
+          }),
     ]),
   )
   const probes = new Map<string, ProbeResult>()

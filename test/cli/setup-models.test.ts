@@ -141,6 +141,32 @@ describe("a profile the gateway cannot build", () => {
     expect(llm.requests("chat")).toHaveLength(0)
   })
 
+  test("with failover to a usable fallback, a turn on it fails over like any failed attempt", async () => {
+    await using ws = await workspace({
+      config: {
+        providers: {
+          profiles: [
+            { id: "local", kind: "openai-compatible", baseUrl: "http://127.0.0.1:9/v1" },
+            { id: "demo", kind: "demo" },
+          ],
+          failover: { fallbacks: ["demo"] },
+        },
+        controlApi: { port: 0 },
+      },
+    })
+    await using gw = await spawnGateway(ws.path)
+    const session = (await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as {
+      id: string
+      provider: string
+    }
+    expect(session.provider).toBe("local")
+    const turn = (await (
+      await gw.api(`/sessions/${session.id}/turn`, { method: "POST", json: { input: "hi" } })
+    ).json()) as { status: string; text: string }
+    expect(turn.status).toBe("completed")
+    expect(turn.text.length).toBeGreaterThan(0)
+  })
+
   test("the terminal chat opens, answers each message with the fix, and keeps taking input", async () => {
     await using ws = await workspace({ config: noModel("http://127.0.0.1:9/v1") })
     await using tty = spawnPty([process.execPath, ENTRY, "start"], { cwd: ws.path, env: { NO_COLOR: "1" } })
