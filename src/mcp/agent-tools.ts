@@ -119,7 +119,8 @@ export const agentTools: AgentTool[] = [
       let streamed = ""
       const stop = context.progress
         ? gw.bus.subscribe(TurnEvent.Delta, (event) => {
-            if (event.data.turnId !== accepted.turn.id) return
+            // Progress must rise with every notification: an empty delta adds nothing to report.
+            if (event.data.turnId !== accepted.turn.id || !event.data.text) return
             streamed += event.data.text
             context.progress!(streamed.length, event.data.text)
           })
