@@ -12,12 +12,15 @@ import { lanePolicy } from "../core/continuity-config.ts"
 import { Msg } from "../core/message.ts"
 import { dispatch } from "../gateway/commands.ts"
 import type { Gateway } from "../gateway/gateway.ts"
+import { Flag } from "../util/flag.ts"
 import { setLogWriter } from "../util/log.ts"
 import { createAsker, decidedLine, questionOf } from "./approval-prompt.ts"
 import { chooseSession, chosenSession } from "./chat-choice.ts"
 import { createScreen, discardTyped, QUIT_WINDOW_MS } from "./chat-screen.ts"
 
-const color = (code: number) => (text: string) => (process.env.NO_COLOR ? text : `\x1b[${code}m${text}\x1b[0m`)
+/** Colour only on a terminal and without NO_COLOR (any non-empty value), as everywhere in the CLI. */
+const color = (code: number) => (text: string) =>
+  Flag.noColor() || !process.stdout.isTTY ? text : `\x1b[${code}m${text}\x1b[0m`
 const dim = color(2)
 const cyan = color(36)
 const red = color(31)
