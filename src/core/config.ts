@@ -9,6 +9,7 @@ import { McpConfig, SandboxMode, ToolsConfig } from "./tools-config.ts"
 import { Evolution, Supervisor } from "./evolution-config.ts"
 import { type ChannelConfig, Channels } from "./channel-config.ts"
 import { Context, Memory, Orchestration, Retention, Schedule } from "./continuity-config.ts"
+import { Voice, type VoiceConfig } from "./voice-config.ts"
 
 const closed = { additionalProperties: false } as const
 
@@ -269,6 +270,7 @@ export const ConfigSchema = Type.Object(
     ),
     retention: section(Retention),
     channels: Channels,
+    voice: Type.Optional(Voice),
   },
   closed,
 )
@@ -312,4 +314,6 @@ export interface Config {
   retention: Static<typeof Retention>
   /** Chat front ends (Telegram); absent in configs built by hand in tests: treat as []. */
   channels?: ChannelConfig[]
+  /** Voice messages: transcription and spoken replies (docs/assistant.md); absent: voice is off. */
+  voice?: VoiceConfig
 }

@@ -11,6 +11,7 @@ import { ConfigSchema } from "../core/config.ts"
 import type { TelegramChannelInput, TelegramConfig } from "../core/channel-config.ts"
 import type { Schedule } from "../core/continuity-config.ts"
 import { scheduleIssues } from "../core/cron.ts"
+import { voiceIssues } from "../core/voice-config.ts"
 import { ConfigError, message } from "../core/error.ts"
 import { type Issue, Value, issues as schemaIssues } from "../core/schema.ts"
 import { CONFIG_NAMES } from "../workspace/boundary.ts"
@@ -95,6 +96,7 @@ function semantic(input: ConfigInput): Issue[] {
   if (profiles.length === 0) out.push({ path: "providers.profiles", message: "needs at least one profile" })
   out.push(...scheduleIssues((input.schedules ?? []) as Schedule[]))
   out.push(...channelIssues((input.channels ?? []) as TelegramChannelInput[]))
+  out.push(...voiceIssues(input.voice, profiles))
   return out
 }
 
@@ -210,6 +212,7 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     schedules: (input.schedules ?? []) as Config["schedules"],
     retention: input.retention as Config["retention"],
     channels: resolveChannels(input.channels),
+    voice: input.voice,
   }
 }
 
