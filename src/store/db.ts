@@ -129,6 +129,17 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX telegram_pairings_user ON telegram_pairings(bot_id, user_id);
   `,
+  // Schedules made at run time (the agent's schedule.create, the Control API), beside the config's;
+  // their runs are claimed in schedule_runs like the config's (src/store/schedules.ts).
+  `
+  CREATE TABLE schedules (
+    id TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
