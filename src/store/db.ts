@@ -129,6 +129,30 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX telegram_pairings_user ON telegram_pairings(bot_id, user_id);
   `,
+  // Background work (agent.spawn subagents, background shell processes): durable, so a restart
+  // reports a job it could not finish as interrupted instead of losing it.
+  `
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    status TEXT NOT NULL,
+    title TEXT NOT NULL,
+    child_session_id TEXT,
+    provider TEXT,
+    pid INTEGER,
+    output_file TEXT,
+    exit_code INTEGER,
+    result TEXT,
+    error TEXT,
+    created_at INTEGER NOT NULL,
+    deadline_at INTEGER,
+    ended_at INTEGER,
+    notified_at INTEGER
+  );
+  CREATE INDEX jobs_session ON jobs(session_id, created_at);
+  CREATE INDEX jobs_open ON jobs(status) WHERE status = 'running';
+  `,
   // Schedules made at run time (the agent's schedule.create, the Control API), beside the config's;
   // their runs are claimed in schedule_runs like the config's (src/store/schedules.ts).
   `
