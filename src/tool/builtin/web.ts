@@ -1,7 +1,8 @@
 /**
  * `web.fetch`: GET (or POST) a URL with a timeout and a size cap, and hand the model readable text:
  * HTML is reduced to its title, headings, paragraphs and links (scripts, styles and navigation chrome
- * dropped) with Bun's streaming HTMLRewriter; JSON is pretty-printed; other text is passed as is.
+ * dropped), every entity decoded, or with `mode: "article"` to the readable article alone, cut at
+ * `maxChars` (html-text.ts); JSON is pretty-printed; other text is passed as is.
  *
  * It is not a way into the gateway's machine or network (SSRF): every hop, redirects included, goes
  * through web-guard.ts, and the connection goes to the very address that was vetted (see `pinned`).
@@ -9,6 +10,7 @@
 import { Type } from "../../core/schema.ts"
 import type { RegisteredTool } from "../registry.ts"
 import { bracket } from "./address.ts"
+import { articleText, htmlToText } from "./html-text.ts"
 import { allowList, type AllowList, vet } from "./web-guard.ts"
 
 export interface WebOptions {
@@ -20,6 +22,8 @@ export interface WebOptions {
 
 /** Redirects followed, each re-vetted, before giving up. */
 const MAX_REDIRECTS = 5
+/** Characters of article text returned by default (mode "article"). */
+const ARTICLE_CHARS = 20_000
 const REDIRECT = new Set([301, 302, 303, 307, 308])
 /** Credentials the call sent to one origin are not handed to the next (as browsers do). */
 const CREDENTIALS = ["authorization", "cookie", "proxy-authorization"]
@@ -117,10 +121,6 @@ function parse(text: string, base?: URL): URL {
   return url
 }
 
-const SKIP = "script, style, noscript, svg, template, iframe, head > *:not(title), nav, footer"
-const BLOCK =
-  "p, div, section, article, main, header, br, li, tr, h1, h2, h3, h4, h5, h6, pre, blockquote, table, ul, ol, title, hr, dt, dd"
-
 export async function readCapped(
   response: Response,
   maxBytes: number,
@@ -142,63 +142,12 @@ export async function readCapped(
   return { bytes: Buffer.concat(chunks), truncated }
 }
 
-export async function htmlToText(html: string): Promise<string> {
-  const out: string[] = []
-  let skipping = 0
-  let href: string | null = null
-  const rewriter = new HTMLRewriter()
-    .on(SKIP, {
-      element(element) {
-        skipping++
-        element.onEndTag(() => {
-          skipping--
-        })
-      },
-    })
-    .on(BLOCK, {
-      element(element) {
-        const heading = /^h[1-6]$/.exec(element.tagName)
-        out.push(heading ? `\n\n${"#".repeat(Number(element.tagName[1]))} ` : element.tagName === "li" ? "\n- " : "\n")
-        element.onEndTag(() => {
-          out.push("\n")
-        })
-      },
-    })
-    .on("a[href]", {
-      element(element) {
-        href = element.getAttribute("href")
-        element.onEndTag(() => {
-          if (href && !href.startsWith("#") && !href.startsWith("javascript:")) out.push(` (${href})`)
-          href = null
-        })
-      },
-    })
-    .on("*", {
-      text(text) {
-        if (skipping === 0) out.push(text.text)
-      },
-    })
-  await rewriter.transform(new Response(html)).text()
-  return out
-    .join("")
-    .replace(/&nbsp;/g, " ")
-    .replace(/&amp;/g, "&")
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/[ \t]+/g, " ")
-    .replace(/ *\n */g, "\n")
-    .replace(/\n{3,}/g, "\n\n")
-    .trim()
-}
-
 export function webTool(options: () => WebOptions): RegisteredTool {
   return {
     name: "web.fetch",
     source: "builtin",
     description:
-      "Fetch a web page or API (http/https) and return its text: HTML is reduced to readable text with links, JSON is pretty-printed. Large responses are cut at the size limit.",
+      'Fetch a web page or API (http/https) and return its text: HTML is reduced to readable text with links (mode "article": only the main article), JSON is pretty-printed. Large responses are cut at the size limit.',
     parameters: Type.Object(
       {
         url: Type.String({ minLength: 1, description: "Absolute http(s) URL" }),
@@ -206,6 +155,19 @@ export function webTool(options: () => WebOptions): RegisteredTool {
         body: Type.Optional(Type.String({ description: "Request body for POST" })),
         headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: "Extra request headers" })),
         raw: Type.Optional(Type.Boolean({ description: "Return HTML as is instead of readable text" })),
+        mode: Type.Optional(
+          Type.Union([Type.Literal("text"), Type.Literal("article"), Type.Literal("raw")], {
+            description:
+              'HTML pages: "text" (default) the whole page as readable text; "article" only the main article (title, byline, body), for news and blog posts; "raw" the HTML as is',
+          }),
+        ),
+        maxChars: Type.Optional(
+          Type.Integer({
+            minimum: 200,
+            maximum: 200_000,
+            description: `Most characters of article text (mode "article"; default ${ARTICLE_CHARS})`,
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -216,6 +178,8 @@ export function webTool(options: () => WebOptions): RegisteredTool {
         body?: string
         headers?: Record<string, string>
         raw?: boolean
+        mode?: "text" | "article" | "raw"
+        maxChars?: number
       }
       const url = parse(a.url)
       const { timeoutMs, maxBytes, allowHosts = [] } = options()
@@ -244,7 +208,13 @@ export function webTool(options: () => WebOptions): RegisteredTool {
       if (!/text|json|xml|javascript|html/.test(type) && bytes.subarray(0, 4000).includes(0))
         return `HTTP ${response.status} ${type}: binary content (${bytes.length}${truncated ? "+" : ""} bytes) not shown`
       let text = new TextDecoder().decode(bytes)
-      if (type.includes("html") && !a.raw) text = await htmlToText(text)
+      const mode = a.mode ?? (a.raw ? "raw" : "text")
+      if (type.includes("html") && mode === "article") {
+        const article = await articleText(text, final.href, a.maxChars ?? ARTICLE_CHARS)
+        if (article)
+          text = `${article.text}${article.cut ? `\n… [article cut at ${a.maxChars ?? ARTICLE_CHARS} characters]` : ""}`
+        else text = `(no article found on this page; its whole text follows)\n\n${await htmlToText(text)}`
+      } else if (type.includes("html") && mode === "text") text = await htmlToText(text)
       else if (type.includes("json") && !truncated) {
         try {
           text = JSON.stringify(JSON.parse(text), null, 2)
