@@ -10,6 +10,7 @@ import { Evolution, Supervisor } from "./evolution-config.ts"
 import { type ChannelConfig, Channels } from "./channel-config.ts"
 import { Context, Memory, Orchestration, Retention, Schedule } from "./continuity-config.ts"
 import { Voice, type VoiceConfig } from "./voice-config.ts"
+import { Jobs } from "./jobs-config.ts"
 
 const closed = { additionalProperties: false } as const
 
@@ -271,6 +272,7 @@ export const ConfigSchema = Type.Object(
     retention: section(Retention),
     channels: Channels,
     voice: Type.Optional(Voice),
+    jobs: section(Jobs),
   },
   closed,
 )
@@ -316,4 +318,6 @@ export interface Config {
   channels?: ChannelConfig[]
   /** Voice messages: transcription and spoken replies (docs/assistant.md); absent: voice is off. */
   voice?: VoiceConfig
+  /** Background work limits (agent.spawn, shell background); absent in configs built by hand in tests: the defaults. */
+  jobs?: Static<typeof Jobs>
 }
