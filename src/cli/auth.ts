@@ -11,7 +11,9 @@ import { authPath, createCredentials, readAuth, removeEntry, setEntry } from "..
 import { load } from "../gateway/load.ts"
 import { Flag } from "../util/flag.ts"
 
-const KINDS = ["openai", "anthropic", "openai-compatible", "xai"] as const
+const KINDS = ["openai", "anthropic", "openai-compatible", "xai", "brave", "tavily"] as const
+/** Kinds whose key is for web.search's backend (tools.web.search), not for a provider profile. */
+const SEARCH_KINDS = new Set(["brave", "tavily"])
 
 const workspaceArgs = {
   workspace: {
@@ -49,6 +51,8 @@ function usersOf(config: Config, id: string): string[] {
 
 /** After storing a key: say which profile will use it, or how to make one use it. */
 function usage(config: Config, id: string, kind: string): string {
+  if (SEARCH_KINDS.has(kind))
+    return `web.search uses it when tools.web.search has backend "${kind}"${id === `${kind}:default` ? "" : ` and authProfile "${id}"`}`
   const users = usersOf(config, id)
   if (users.length) return `used by ${users.join(", ")}`
   const suggested = id.startsWith(`${kind}:`) && id !== `${kind}:default` ? id.slice(kind.length + 1) : kind

@@ -51,6 +51,39 @@ export const SandboxMode = Type.Union([Type.Literal("auto"), Type.Literal("off")
 })
 export type SandboxMode = Static<typeof SandboxMode>
 
+/** `tools.web.search`: the backend of the web.search tool (absent: no web.search). See docs/assistant.md. */
+export const WebSearchConfig = Type.Object(
+  {
+    backend: Type.Union([Type.Literal("searxng"), Type.Literal("brave"), Type.Literal("tavily")], {
+      description: "searxng (self-hosted, no key), brave (Brave Search API) or tavily",
+    }),
+    url: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "searxng: the instance's base URL (required); brave/tavily: another endpoint than the public API. Its host is reachable even when private",
+      }),
+    ),
+    authProfile: Type.Optional(
+      Type.String({ minLength: 1, description: 'Auth profile holding the API key (default "<backend>:default")' }),
+    ),
+    apiKeyEnv: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "Variable read when no auth profile has the key (BRAVE_API_KEY, TAVILY_API_KEY)",
+      }),
+    ),
+    limit: Type.Integer({
+      minimum: 1,
+      maximum: 20,
+      default: 5,
+      description: "Most results per call (the model may ask for fewer)",
+    }),
+  },
+  closed,
+)
+export type WebSearchConfig = Static<typeof WebSearchConfig>
+
 export const ToolsConfig = Type.Object(
   {
     roots: Type.Array(Type.String({ minLength: 1 }), {
@@ -130,6 +163,7 @@ export const ToolsConfig = Type.Object(
           description:
             "Hosts web.fetch may reach although they are loopback, link-local or private: names, IP addresses or CIDR ranges, optionally with :port (localhost:5173, 192.168.1.0/24); every other non-public address is refused",
         }),
+        search: Type.Optional(WebSearchConfig),
       },
       { ...closed, default: {} },
     ),

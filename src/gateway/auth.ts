@@ -79,6 +79,12 @@ export function removeEntry(stateDir: string, id: string): boolean {
   return true
 }
 
+/** The key or token stored under auth profile `id` (web.search's backend key), re-read on every call. */
+export function secretOf(stateDir: string, id: string): string | undefined {
+  const entry = readAuth(stateDir).profiles[id]
+  return entry?.apiKey || entry?.token || undefined
+}
+
 function toCredential(entry: AuthEntry | undefined, id: string): Credential | null {
   if (entry?.apiKey) return { type: "api-key", value: entry.apiKey, source: `auth:${id}` }
   if (entry?.token)

@@ -27,6 +27,7 @@ import { VERSION } from "../util/version.ts"
 import { GatewayEvent } from "./events.ts"
 import { acquire, type Lock } from "./lock.ts"
 import { createProviderHub, type ProviderStatus } from "./provider-hub.ts"
+import { secretOf } from "./auth.ts"
 import { type Continuity, createContinuity } from "./continuity.ts"
 import { lanePolicy } from "../core/continuity-config.ts"
 import { type Approvals, createApprovals } from "../approval/service.ts"
@@ -105,6 +106,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // Built-ins, policy, workspace tools (a sandboxed host process per generation) and MCP servers.
     const toolset = createToolset(config, {
       log: Log.create("tool"),
+      secret: (id) => secretOf(config.stateDir, id),
       emit: (def, data) => bus.publish(def, data),
       health(component, problem) {
         // MCP servers may report before `gateway` exists (still starting): record it, publish later.

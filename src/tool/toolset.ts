@@ -12,6 +12,7 @@ import { fileTools } from "./builtin/file.ts"
 import { gitTools } from "./builtin/git.ts"
 import { searchTool } from "./builtin/search.ts"
 import { shellTool } from "./builtin/shell.ts"
+import { type SecretLookup, webSearchTool } from "./builtin/search-web.ts"
 import { webTool } from "./builtin/web.ts"
 import type { Emit } from "./events.ts"
 import { createWorkspaceLoader, type LoadResult } from "./loader.ts"
@@ -29,6 +30,8 @@ export interface ToolsetOptions {
   log: Logger
   emit?: Emit
   health(component: string, problem: string | null): void
+  /** The secret of an auth profile (gateway/auth.ts), for tools that call a keyed API (web.search). */
+  secret?: SecretLookup
 }
 
 /** The tools section with every default filled in (configs built by hand in tests may omit it). */
@@ -74,6 +77,14 @@ export function createToolset(config: Config, options: ToolsetOptions) {
   )
   for (const tool of gitTools(getAccess, () => tools.git)) registry.register(tool)
   registry.register(webTool(() => tools.web))
+  const webSearch = tools.web.search
+  if (webSearch)
+    registry.register(
+      webSearchTool(
+        () => ({ search: webSearch, timeoutMs: tools.web.timeoutMs, allowHosts: tools.web.allowHosts }),
+        options.secret ?? (() => undefined),
+      ),
+    )
 
   // Workspace tools: a sandboxed host process per generation (hosts.ts), Deno calls in the same sandbox.
   const toolsDir = resolve(config.workspaceDir, tools.dir)
