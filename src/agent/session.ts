@@ -57,6 +57,8 @@ export interface PromptInput {
   options?: GenerationOptions
   /** Tools the client runs itself, offered for this turn only (see client-tools.ts). */
   client?: ClientTools
+  /** A tighter budget for this turn only (the heartbeat's maxSteps and maxToolCalls). */
+  limits?: Partial<LoopLimits>
 }
 
 export interface Accepted {
@@ -116,7 +118,7 @@ export function createSessions(deps: SessionsDeps) {
   }
   const running = new Map<string, { turnId: string; controller: AbortController }>()
   /** A turn's client options and tools, from prompt() until the turn starts (they are not stored). */
-  const extras = new Map<string, Pick<PromptInput, "options" | "client">>()
+  const extras = new Map<string, Pick<PromptInput, "options" | "client" | "limits">>()
   const pending = new Set<Promise<TurnResult>>()
   /** Set once shutdown's grace period is over: queued turns end as interrupted instead of starting. */
   let closing: string | null = null
@@ -201,7 +203,7 @@ export function createSessions(deps: SessionsDeps) {
         system,
         history,
         tools: deps.tools,
-        limits: deps.limits(),
+        limits: { ...deps.limits(), ...extra.limits },
         signal: controller.signal,
         sessionId: turn.sessionId,
         turnId: turn.id,
@@ -349,7 +351,8 @@ export function createSessions(deps: SessionsDeps) {
           `this session already has ${waiting.length} turns waiting (orchestration.maxQueue ${policy.maxQueue}); send it again when they are done`,
         )
       const { turn, message } = store.beginTurn({ sessionId: input.sessionId, parts, source })
-      if (input.options || input.client) extras.set(turn.id, { options: input.options, client: input.client })
+      if (input.options || input.client || input.limits)
+        extras.set(turn.id, { options: input.options, client: input.client, limits: input.limits })
       bus.publish(SessionEvent.Message, {
         sessionId: turn.sessionId,
         turnId: turn.id,

@@ -1,7 +1,8 @@
 /**
  * Delivery for schedules: how an answer produced without an incoming message reaches a chat. Each
  * configured Telegram channel registers a sender under its name (`telegram`, `telegram#2`, …) that posts
- * plain text through the Bot API, split at Telegram's 4,096-character limit.
+ * plain text through the Bot API, split at Telegram's 4,096-character limit, and tells which of its
+ * chats a Telegram session belongs to (so a reminder made in a chat goes back to it).
  */
 import { Api } from "grammy"
 import type { Gateway } from "../gateway/gateway.ts"
@@ -29,6 +30,11 @@ export function registerDeliveries(gw: Gateway) {
     const token = resolveToken(channel, gw.config.stateDir)
     if (!token.ok) return
     const api = new Api(token.token, { apiRoot: (channel.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, "") })
+    // Its sessions are keyed `<botId>:<chatId>` (bot.ts): those chats are delivered to under this name.
+    gw.continuity.deliveries.registerLocator("telegram", (key) => {
+      const match = key.match(/^(\d+):(-?\d+)$/)
+      return match && match[1] === token.botId ? { channel: name, chat: Number(match[2]) } : null
+    })
     gw.continuity.deliveries.register(name, async (chat, text) => {
       const chatId = typeof chat === "number" ? chat : /^-?\d+$/.test(chat) ? Number(chat) : chat
       for (const piece of pieces(text)) await api.sendMessage(chatId, piece)

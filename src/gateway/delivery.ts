@@ -1,17 +1,34 @@
 /**
  * The delivery registry: channels register how to post text to one of their chats, and schedules
  * deliver through it by channel name. An unknown channel is an error that names the known ones.
+ * Channels also say which of their chats a session belongs to (`locate`), so a reminder made in a
+ * chat is delivered back to it.
  */
 import { DrostError } from "../core/error.ts"
 
 export type Sender = (chat: string | number, text: string) => Promise<void>
 
+/** The delivery target of a session's chat (`session.channelKey` as its channel wrote it), or null. */
+export type Locator = (channelKey: string) => { channel: string; chat: string | number } | null
+
 export type Deliveries = ReturnType<typeof createDeliveries>
 
 export function createDeliveries() {
   const senders = new Map<string, Sender>()
+  const locators = new Map<string, Locator[]>()
   return {
     register: (channel: string, sender: Sender) => void senders.set(channel, sender),
+    /** `kind`: the `channel` its sessions carry (telegram). */
+    registerLocator: (kind: string, locator: Locator) =>
+      void locators.set(kind, [...(locators.get(kind) ?? []), locator]),
+    locate(session: { channel: string | null; channelKey: string | null }) {
+      if (!session.channel || !session.channelKey) return null
+      for (const locator of locators.get(session.channel) ?? []) {
+        const found = locator(session.channelKey)
+        if (found) return found
+      }
+      return null
+    },
     names: () => [...senders.keys()],
     async deliver(channel: string, chat: string | number, text: string): Promise<void> {
       const sender = senders.get(channel)
