@@ -11,6 +11,10 @@ import { contentProblem, headerProblem } from "./check.ts"
 import { classify, StoreDamaged } from "./fault.ts"
 import { Flag } from "../util/flag.ts"
 
+/** The text parts of a message's `parts` JSON, joined by newlines (NULL when it has none). */
+const MESSAGE_TEXT = (parts: string) =>
+  `(SELECT group_concat(p.value ->> '$.text', char(10)) FROM json_each(${parts}) AS p WHERE p.value ->> '$.type' = 'text')`
+
 const MIGRATIONS: string[] = [
   `
   CREATE TABLE sessions (
@@ -163,6 +167,27 @@ const MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
   );
+  `,
+  // Full-text index of what was said (sessions.search): the text parts of user and assistant messages,
+  // kept current by triggers (so every writer, import and repair included, maintains it), rowid = seq.
+  // Existing messages are indexed here, once.
+  `
+  CREATE VIRTUAL TABLE messages_fts USING fts5(body, tokenize = 'porter unicode61 remove_diacritics 2');
+  CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.role IN ('user', 'assistant') BEGIN
+    INSERT INTO messages_fts (rowid, body)
+      SELECT new.seq, body FROM (SELECT ${MESSAGE_TEXT("new.parts")} AS body) WHERE body <> '';
+  END;
+  CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    DELETE FROM messages_fts WHERE rowid = old.seq;
+  END;
+  CREATE TRIGGER messages_fts_update AFTER UPDATE OF parts, role ON messages BEGIN
+    DELETE FROM messages_fts WHERE rowid = old.seq;
+    INSERT INTO messages_fts (rowid, body)
+      SELECT new.seq, body FROM (SELECT ${MESSAGE_TEXT("new.parts")} AS body) WHERE new.role IN ('user', 'assistant') AND body <> '';
+  END;
+  INSERT INTO messages_fts (rowid, body)
+    SELECT seq, body FROM (SELECT m.seq AS seq, ${MESSAGE_TEXT("m.parts")} AS body FROM messages AS m WHERE m.role IN ('user', 'assistant'))
+    WHERE body <> '';
   `,
 ]
 

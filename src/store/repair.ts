@@ -33,7 +33,9 @@ export interface RepairReport {
   unreadable?: string
 }
 
-const SKIP = (name: string) => name.startsWith("memory_") || name.startsWith("sqlite_")
+/** Not copied: indexes rebuilt from the copied rows (memory rescans its notes, messages_fts fills by trigger). */
+const SKIP = (name: string) =>
+  name.startsWith("memory_") || name.startsWith("sqlite_") || name.startsWith("messages_fts")
 
 /** A 100-byte SQLite header for a file whose own was overwritten (UTF-8, WAL, no page count: use the file size). */
 function header(page: number): Buffer {
