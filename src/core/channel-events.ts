@@ -1,8 +1,9 @@
 /**
  * Events of the chat channels (in the event log, never message text or codes): Telegram messages
- * dropped by access control and pairing requests. Declared here, below every layer, rather than with
- * the channel: the channel module loads only when a channel is configured, and the event registry (the
- * SSE route, the OpenAPI document, the JSONL sink) must list these types on every gateway.
+ * dropped by access control, pairing requests and voice messages (transcribed, refused or failed, a
+ * spoken reply sent). Declared here, below every layer, rather than with the channel: the channel
+ * module loads only when a channel is configured, and the event registry (the SSE route, the OpenAPI
+ * document, the JSONL sink) must list these types on every gateway.
  */
 import { defineEvent } from "./event.ts"
 import { Type } from "./schema.ts"
@@ -15,5 +16,33 @@ export const TelegramEvent = {
   PairingRequested: defineEvent(
     "telegram.pairing.requested",
     Type.Object({ bot: Type.String(), userId: Type.Number(), chatId: Type.Number(), created: Type.Boolean() }),
+  ),
+  /** A voice or audio message became the user's text (its length only, never the words). */
+  VoiceTranscribed: defineEvent(
+    "telegram.voice.transcribed",
+    Type.Object({
+      bot: Type.String(),
+      chatId: Type.Number(),
+      profile: Type.String(),
+      durationSec: Type.Number(),
+      bytes: Type.Number(),
+      chars: Type.Number(),
+      ms: Type.Number(),
+    }),
+  ),
+  /** A voice message that was not transcribed, or a spoken reply that could not be made, and why. */
+  VoiceFailed: defineEvent(
+    "telegram.voice.failed",
+    Type.Object({
+      bot: Type.String(),
+      chatId: Type.Number(),
+      stage: Type.Union([Type.Literal("refused"), Type.Literal("transcribe"), Type.Literal("speak")]),
+      reason: Type.String(),
+    }),
+  ),
+  /** A spoken reply was sent as a voice message. */
+  VoiceSent: defineEvent(
+    "telegram.voice.sent",
+    Type.Object({ bot: Type.String(), chatId: Type.Number(), profile: Type.String(), bytes: Type.Number() }),
   ),
 }

@@ -111,11 +111,11 @@ test("media: a photo (largest size) and an image document become image input wit
     10_000,
     "album answer",
   )
-  fake.push({ message: { ...base(4), voice: { file_id: "v", file_unique_id: "v", duration: 2 } } })
+  fake.push({ message: { ...base(4), video_note: { file_id: "v", file_unique_id: "v", length: 240, duration: 2 } } })
   await fake.waitFor(
-    () => fake.chat(OWNER).find((message) => message.text.includes("voice messages are not supported yet")),
+    () => fake.chat(OWNER).find((message) => message.text.includes("video notes are not supported yet")),
     10_000,
-    "voice refusal",
+    "video note refusal",
   )
   const session = ((await (await gw.api("/sessions?channel=telegram")).json()) as { sessions: { id: string }[] })
     .sessions[0]!.id

@@ -5,8 +5,12 @@
  *   the older one ends with 409 Conflict, as on Telegram;
  * - `sendMessage` / `editMessageText` validate HTML as strictly as Telegram (telegram-html.ts), enforce
  *   4,096 characters and answer "message is not modified" for an identical edit;
- * - `sendChatAction`, `setMyCommands` (name and description rules), `getMe`, `deleteWebhook`,
- *   `getFile` plus `/file/bot<token>/<path>` downloads;
+ * - `sendChatAction` (Telegram's action names), `setMyCommands` (name and description rules), `getMe`,
+ *   `deleteWebhook`, `getFile` (a file_id it issued; "file is too big" over 20 MB, as the cloud Bot API)
+ *   plus `/file/bot<token>/<path>` downloads (recorded in `downloads`);
+ * - `sendVoice` as a multipart upload (grammY's `attach://` parts): `chat_id`, a `voice` that is an
+ *   uploaded OGG, MP3 or M4A file (checked by its bytes) or a file_id the fake issued, `caption` up to
+ *   1,024 characters, `duration` an integer, `reply_parameters` with a `message_id`; recorded in `voices`;
  * - inline keyboards (keyboard.ts): `reply_markup` validated like Telegram's, `press()` delivers a
  *   `callback_query` only for a button the message really shows, `answerCallbackQuery` accepts each
  *   query id once, `editMessageReplyMarkup` replaces the keyboard ("not modified" when unchanged);
@@ -25,6 +29,25 @@ export interface Call {
   at: number
   /** What the fake answered: ok, or the error code. */
   status: "ok" | number
+}
+
+/** A file part of a multipart request, as the fake received it. */
+export class Upload {
+  constructor(
+    readonly name: string,
+    readonly bytes: Uint8Array,
+  ) {}
+  toJSON() {
+    return `<upload ${this.name}, ${this.bytes.length} bytes>`
+  }
+}
+
+export interface SentVoice {
+  chatId: number
+  messageId: number
+  bytes: Uint8Array
+  fileName: string
+  params: Record<string, unknown>
 }
 
 export interface SentMessage {
@@ -58,6 +81,10 @@ export class FakeTelegram {
   readonly commands: { command: string; description: string }[] = []
   readonly delivered: number[] = []
   readonly tokens = new Set<string>()
+  /** Voice messages the bot sent (sendVoice), in order. */
+  readonly voices: SentVoice[] = []
+  /** File paths downloaded through /file/bot<token>/<path>, in order. */
+  readonly downloads: string[] = []
   /** Every answerCallbackQuery the bot made, in order. */
   readonly answers: Answer[] = []
   /** Callback query ids delivered and not answered yet. */
@@ -188,6 +215,51 @@ export class FakeTelegram {
     return id
   }
 
+  /**
+   * A person sends a voice message (`kind: "voice"`, Telegram stores it as voice/file_N.oga) or an audio
+   * file (`kind: "audio"`): the audio is registered for getFile and the update queued, with `duration`
+   * and `file_size` as Telegram states them (override them to lie, as an update may).
+   */
+  voice(
+    from: number,
+    bytes: Uint8Array,
+    options: {
+      kind?: "voice" | "audio"
+      duration?: number
+      fileSize?: number | null
+      mimeType?: string
+      fileName?: string
+      caption?: string
+    } = {},
+  ): { updateId: number; fileId: string } {
+    const kind = options.kind ?? "voice"
+    const index = this.files.size + 1
+    const path =
+      kind === "voice"
+        ? `voice/file_${index}.oga`
+        : `music/file_${index}.${options.fileName?.split(".").pop() ?? "mp3"}`
+    const fileId = this.file(bytes, path)
+    const media: Record<string, unknown> = {
+      file_id: fileId,
+      file_unique_id: `u${fileId}`,
+      duration: options.duration ?? 3,
+      mime_type: options.mimeType ?? (kind === "voice" ? "audio/ogg" : "audio/mpeg"),
+      ...(options.fileSize === null ? {} : { file_size: options.fileSize ?? bytes.length }),
+      ...(kind === "audio" && options.fileName ? { file_name: options.fileName } : {}),
+    }
+    const updateId = this.push({
+      message: {
+        message_id: this.nextUpdate,
+        date: Math.floor(Date.now() / 1000),
+        from: { id: from, is_bot: false, first_name: `User${from}`, username: `user${from}` },
+        chat: { id: from, type: "private", first_name: `User${from}` },
+        [kind]: media,
+        ...(options.caption ? { caption: options.caption } : {}),
+      },
+    })
+    return { updateId, fileId }
+  }
+
   /** Updates queued and not yet confirmed by an offset. */
   unconfirmed(): number {
     return this.updates.length
@@ -242,6 +314,8 @@ export class FakeTelegram {
     if (file) {
       const entry = [...this.files.values()].find((candidate) => candidate.path === file[2])
       if (!this.tokens.has(file[1]!) || !entry) return new Response("Not Found", { status: 404 })
+      this.downloads.push(entry.path)
+      this.wake()
       return new Response(entry.bytes)
     }
     const match = url.pathname.match(/^\/bot([^/]+)\/([A-Za-z]+)$/)
@@ -303,8 +377,14 @@ export class FakeTelegram {
       case "getMe":
         return this.ok(BOT)
       case "deleteWebhook":
-      case "sendChatAction":
         return this.ok(true)
+      case "sendChatAction":
+        if (params.chat_id === undefined) return this.error(call, 400, "Bad Request: chat_id is empty")
+        if (!CHAT_ACTIONS.includes(String(params.action)))
+          return this.error(call, 400, "Bad Request: wrong parameter action in request")
+        return this.ok(true)
+      case "sendVoice":
+        return this.sendVoice(call, params)
       case "setMyCommands": {
         const list = (params.commands ?? []) as { command: string; description: string }[]
         for (const entry of list) {
@@ -318,8 +398,11 @@ export class FakeTelegram {
       case "getUpdates":
         return await this.getUpdates(call, params, request)
       case "getFile": {
-        const entry = this.files.get(String(params.file_id))
+        if (typeof params.file_id !== "string" || !params.file_id)
+          return this.error(call, 400, "Bad Request: file_id is empty")
+        const entry = this.files.get(params.file_id)
         if (!entry) return this.error(call, 400, "Bad Request: invalid file_id")
+        if (entry.bytes.length > 20 * 1024 * 1024) return this.error(call, 400, "Bad Request: file is too big")
         return this.ok({
           file_id: params.file_id,
           file_unique_id: `u${params.file_id}`,
@@ -459,6 +542,49 @@ export class FakeTelegram {
     })
   }
 
+  private sendVoice(call: Call, params: Record<string, unknown>): Response {
+    if (params.chat_id === undefined || params.chat_id === "")
+      return this.error(call, 400, "Bad Request: chat_id is empty")
+    const chatId = Number(params.chat_id)
+    if (!Number.isInteger(chatId)) return this.error(call, 400, "Bad Request: chat not found")
+    const voice = params.voice
+    if (voice === undefined) return this.error(call, 400, "Bad Request: there is no voice in the request")
+    let upload: Upload
+    if (voice instanceof Upload) upload = voice
+    else if (typeof voice === "string" && this.files.has(voice)) {
+      const known = this.files.get(voice)!
+      upload = new Upload(known.path.split("/").pop()!, known.bytes)
+    } else return this.error(call, 400, "Bad Request: wrong file identifier/HTTP URL specified")
+    if (!isVoiceAudio(upload.bytes))
+      return this.error(call, 400, "Bad Request: VOICE_INVALID: the voice is not OGG/Opus, MP3 or M4A audio")
+    if (params.caption !== undefined && String(params.caption).length > 1024)
+      return this.error(call, 400, "Bad Request: message caption is too long")
+    if (params.duration !== undefined && !Number.isInteger(params.duration))
+      return this.error(call, 400, "Bad Request: wrong parameter duration in request")
+    if (params.reply_parameters !== undefined) {
+      const reply = params.reply_parameters as { message_id?: unknown }
+      if (typeof reply !== "object" || reply === null || !Number.isInteger(reply.message_id))
+        return this.error(call, 400, "Bad Request: can't parse reply parameters JSON object")
+    }
+    const id = (this.nextMessage.get(chatId) ?? 0) + 1
+    this.nextMessage.set(chatId, id)
+    this.voices.push({ chatId, messageId: id, bytes: upload.bytes, fileName: upload.name, params })
+    const fileId = this.file(upload.bytes, `voice/sent_${id}.oga`)
+    return this.ok({
+      message_id: id,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id: chatId, type: chatId < 0 ? "group" : "private" },
+      from: BOT,
+      voice: {
+        file_id: fileId,
+        file_unique_id: `u${fileId}`,
+        duration: 1,
+        mime_type: "audio/ogg",
+        file_size: upload.bytes.length,
+      },
+    })
+  }
+
   private editMarkup(call: Call, params: Record<string, unknown>): Response {
     if (params.inline_message_id !== undefined)
       return this.error(call, 400, "Bad Request: inline messages are not supported by this fake")
@@ -523,6 +649,27 @@ const DEFAULT_UPDATES = [
 
 const sameMarkup = (a: Keyboard | null, b: Keyboard | null) => JSON.stringify(a) === JSON.stringify(b)
 
+const CHAT_ACTIONS = [
+  "typing",
+  "upload_photo",
+  "record_video",
+  "upload_video",
+  "record_voice",
+  "upload_voice",
+  "upload_document",
+  "choose_sticker",
+  "find_location",
+  "record_video_note",
+  "upload_video_note",
+]
+
+/** OGG ("OggS"), MP3 (an ID3 tag or a frame sync) or M4A (an ISO "ftyp" box): what Telegram plays as a voice. */
+function isVoiceAudio(bytes: Uint8Array): boolean {
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to))
+  if (ascii(0, 4) === "OggS" || ascii(0, 3) === "ID3" || ascii(4, 8) === "ftyp") return true
+  return bytes[0] === 0xff && ((bytes[1] ?? 0) & 0xe0) === 0xe0
+}
+
 async function readParams(request: Request, url: URL): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = Object.fromEntries(url.searchParams)
   if (request.method !== "POST") return out
@@ -530,14 +677,27 @@ async function readParams(request: Request, url: URL): Promise<Record<string, un
   if (type.includes("application/json")) return { ...out, ...((await request.json()) as Record<string, unknown>) }
   if (type.includes("form")) {
     const form = await request.formData()
+    const files = new Map<string, Upload>()
     for (const [key, value] of form.entries()) {
-      const text = typeof value === "string" ? value : await value.text()
+      if (typeof value !== "string") {
+        files.set(key, new Upload(value.name, new Uint8Array(await value.arrayBuffer())))
+        continue
+      }
       try {
-        out[key] = JSON.parse(text)
+        out[key] = JSON.parse(value)
       } catch {
-        out[key] = text
+        out[key] = value
       }
     }
+    // grammY (like the Bot API's own convention) names an uploaded file `attach://<part>` in the field.
+    for (const [key, value] of Object.entries(out)) {
+      if (typeof value === "string" && value.startsWith("attach://")) {
+        const file = files.get(value.slice("attach://".length))
+        out[key] = file ?? value
+        if (file) files.delete(value.slice("attach://".length))
+      }
+    }
+    for (const [key, file] of files) out[key] = file
   }
   return out
 }

@@ -1,7 +1,8 @@
 /**
  * One Telegram bot attached to the gateway: grammY with @grammyjs/runner (concurrent across chats,
  * `sequentialize`d within a chat), the store-backed poller, access control and pairing, chat → session
- * mapping, the shared slash commands (/stop aborts the running turn), streamed replies, media and albums.
+ * mapping, the shared slash commands (/stop aborts the running turn), streamed replies, media, albums and
+ * voice notes (transcribed into the user's text, answers optionally spoken; voice.ts).
  * Commands skip the chat's lane (like approval presses), so /stop reaches a running turn.
  *
  * An update is marked handled in the same transaction that makes its user message durable (or after
@@ -17,6 +18,7 @@ import { lanePolicy } from "../../core/continuity-config.ts"
 import { DrostError } from "../../core/error.ts"
 import { COMMANDS, dispatch } from "../../gateway/commands.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
+import { createCredentials } from "../../gateway/auth.ts"
 import { createTelegramStore, PAIRING_TTL_MS } from "../../store/telegram.ts"
 import { Log } from "../../util/log.ts"
 import { type AccessDeps, isAllowedUser, judge } from "./access.ts"
@@ -28,9 +30,10 @@ import { download, imageOf, unsupported } from "./media.ts"
 import { createPacers } from "./pacer.ts"
 import { createPoller } from "./poller.ts"
 import { codeBlock, commandReply, escapeHtml } from "./render.ts"
-import { streamReply } from "./reply.ts"
-import { pack } from "./split.ts"
+import { type Answered, streamReply } from "./reply.ts"
+import { cutText, pack } from "./split.ts"
 import { resolveToken } from "./token.ts"
+import { createVoice, type VoiceNote, VoiceRefusal, voiceOf } from "./voice.ts"
 
 const DEFAULT_API_ROOT = "https://api.telegram.org"
 /** Not offered in Telegram's command menu: meaningless in a chat. */
@@ -70,6 +73,14 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
   const botId = token.botId
   const bot = new Bot(token.token, { client: { apiRoot } })
   bot.api.config.use(honourRetryAfter(log, (chatId, ms) => chatId !== null && pacers(chatId).defer(ms)))
+  // Files come from the same Bot API server as the methods (a local server, or a test fake).
+  const fileUrl = (path: string) => `${apiRoot}/file/bot${token.token}/${path}`
+  const voice = createVoice({
+    config: gw.config,
+    credential: createCredentials(gw.config.stateDir).resolve,
+    api: bot.api,
+    fileUrl,
+  })
 
   /** Work of one chat runs in order: messages, album flushes and their answers. */
   const lane = <T>(chatId: number, fn: () => Promise<T>): Promise<T> => {
@@ -113,9 +124,11 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     updateIds: number[],
     text: string,
     images: { mediaType: string; data: string }[],
+    fromVoice = false,
   ) => {
     const sessionId = sessionFor(message)
     const replyTo = message.chat.type === "private" ? undefined : message.message_id
+    const spoken = voice.speaks(fromVoice)
     const accept = () =>
       store.transaction((): Accepted => {
         const accepted = gw.sessions.prompt({ sessionId, text, images, source: "telegram" })
@@ -128,7 +141,9 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
         { api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo },
         sessionId,
         accept,
-      )
+      ).then(async (answered) => {
+        if (answered && spoken) await speakAnswer(message.chat.id, answered, replyTo)
+      })
     } catch (error) {
       // Stopping: the update stays in the inbox and is handled after the restart. A full queue: say so.
       if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
@@ -146,12 +161,81 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     void tracked.finally(() => replies.delete(tracked))
   }
 
+  /** Also say the answer, as a voice message after the text; a failure is a short note, the text stands. */
+  const speakAnswer = async (chatId: number, answered: Answered, replyTo?: number) => {
+    try {
+      void bot.api.sendChatAction(chatId, "record_voice").catch(() => {})
+      const audio = await voice.speak(answered.text)
+      if (!audio) return log.info("answer not spoken: no words, or longer than voice.speak.maxChars", { chat: chatId })
+      await pacers(chatId).run(() => voice.send(chatId, audio, replyTo))
+      gw.bus.publish(TelegramEvent.VoiceSent, {
+        bot: botId,
+        chatId,
+        profile: voice.speaking!,
+        bytes: audio.bytes.length,
+      })
+    } catch (error) {
+      const reason = (error as Error).message
+      log.warn("spoken reply failed", { chat: chatId, error: reason })
+      gw.bus.publish(TelegramEvent.VoiceFailed, { bot: botId, chatId, stage: "speak", reason })
+      await send(chatId, `🔇 No spoken reply: ${reason}`).catch(() => {})
+    }
+  }
+
+  /**
+   * A voice or audio message: refused with a reason (no provider, over a limit) before any download,
+   * else transcribed; the transcript is shown in the chat and becomes the user's text (with the
+   * caption, if any). The update is handled only once the user has been answered either way.
+   */
+  const listen = async (message: Message, updateId: number, note: VoiceNote, caption: string) => {
+    const chatId = message.chat.id
+    const refuse = async (stage: "refused" | "transcribe", reason: string, text: string) => {
+      gw.bus.publish(TelegramEvent.VoiceFailed, { bot: botId, chatId, stage, reason })
+      await send(chatId, text)
+      done([updateId])
+    }
+    const refusal = voice.refusal(note)
+    if (refusal) return await refuse("refused", refusal.replace(/^🎤 /, ""), refusal)
+    const started = Date.now()
+    let heard: { text: string; bytes: number }
+    try {
+      void bot.api.sendChatAction(chatId, "typing").catch(() => {})
+      heard = await voice.transcribe(note)
+    } catch (error) {
+      const reason = (error as Error).message
+      if (error instanceof VoiceRefusal) return await refuse("refused", reason, reason)
+      log.warn("transcription failed", { chat: chatId, error: reason })
+      return await refuse(
+        "transcribe",
+        reason,
+        `⚠️ I could not transcribe this voice message (${reason}). Nothing reached the agent: send it again, or type it.`,
+      )
+    }
+    gw.bus.publish(TelegramEvent.VoiceTranscribed, {
+      bot: botId,
+      chatId,
+      profile: voice.transcribing!,
+      durationSec: note.durationSec,
+      bytes: heard.bytes,
+      chars: heard.text.length,
+      ms: Date.now() - started,
+    })
+    if (!heard.text)
+      return await refuse(
+        "transcribe",
+        "no words recognised",
+        "🎤 I could not make out any words in this voice message. Send it again, or type it.",
+      )
+    for (const piece of cutText(heard.text, 3900)) await send(chatId, `🎤 ${piece}`, `🎤 <i>${escapeHtml(piece)}</i>`)
+    await converse(message, [updateId], caption ? `${caption}\n\n${heard.text}` : heard.text, [], true)
+  }
+
   const runAlbum = async (album: Album) => {
     const first = album.messages[0]!
     const images = []
     for (const item of album.messages) {
       const ref = imageOf(item)
-      if (ref) images.push(await download(bot.api, (path) => `${apiRoot}/file/bot${token.token}/${path}`, ref))
+      if (ref) images.push(await download(bot.api, fileUrl, ref))
     }
     const caption = album.messages
       .map((item) => item.caption ?? "")
@@ -236,13 +320,15 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     const open = albums.take(chatId)
     if (open) await runAlbum(open)
     if (verdict.text.startsWith("/") && (await command(message, update.update_id, verdict.text))) return
+    const note = voiceOf(message)
+    if (note) return await listen(message, update.update_id, note, verdict.text)
     const kind = unsupported(message)
     if (kind) {
       await send(chatId, `Sorry, ${kind} are not supported yet. Send text or a photo.`)
       return done([update.update_id])
     }
     const ref = imageOf(message)
-    const images = ref ? [await download(bot.api, (path) => `${apiRoot}/file/bot${token.token}/${path}`, ref)] : []
+    const images = ref ? [await download(bot.api, fileUrl, ref)] : []
     await converse(message, [update.update_id], verdict.text, images)
   }
 

@@ -1,6 +1,7 @@
 /**
  * Incoming media: photos (the largest size) and image documents become image parts of the turn, with
- * their caption as its text; every other kind gets a short "not supported yet" answer.
+ * their caption as its text; voice and audio are voice notes (voice.ts); every other kind gets a short
+ * "not supported yet" answer.
  */
 import type { Api } from "grammy"
 import type { Message } from "grammy/types"
@@ -26,8 +27,6 @@ export function imageOf(message: Message): ImageRef | null {
 }
 
 const KINDS: [keyof Message, string][] = [
-  ["voice", "voice messages"],
-  ["audio", "audio"],
   ["video", "videos"],
   ["video_note", "video notes"],
   ["animation", "GIFs"],

@@ -61,11 +61,18 @@ export function finalBlocks(items: Item[]): Block[] {
   return out
 }
 
+/** A completed answer this reply delivered: its Markdown text, as the chat shows it (tool lines aside). */
+export interface Answered {
+  result: TurnResult
+  text: string
+}
+
 /**
  * Stream the answer to the message `accept` submits. The bus is watched before `accept` runs: an idle
  * session starts the turn inside `prompt()`, so its first events come before the turn id is known.
+ * Resolves with the answer when this turn completed and its answer was delivered here, else null.
  */
-export function streamReply(deps: ReplyDeps, sessionId: string, accept: () => Accepted): Promise<void> {
+export function streamReply(deps: ReplyDeps, sessionId: string, accept: () => Accepted): Promise<Answered | null> {
   const { api, chatId, pacer, log } = deps
   let turnId: string | null = null
   const early: [(data: never) => void, { turnId: string }][] = []
@@ -184,16 +191,16 @@ export function streamReply(deps: ReplyDeps, sessionId: string, accept: () => Ac
     }
   }
 
-  const finish = async (result: TurnResult) => {
+  const finish = async (result: TurnResult): Promise<Answered | null> => {
     finished = true
     if (timer) clearTimeout(timer)
     if (typing) clearInterval(typing)
     for (const stop of stops) stop()
     await inflight
     // Collected into another message's turn (orchestration "collect"): that message's reply answers.
-    if (result.turnId !== turnId) return
+    if (result.turnId !== turnId) return null
     // Superseded by a newer message (orchestration "interrupt"): the newer turn answers.
-    if (result.status === "failed" && result.reason?.startsWith("superseded")) return
+    if (result.status === "failed" && result.reason?.startsWith("superseded")) return null
     // Stopped on purpose (/stop, or a newer message in orchestration "interrupt"): keep what was said.
     const stopped = result.reason?.startsWith("aborted by user")
       ? "⏹ Stopped."
@@ -208,6 +215,9 @@ export function streamReply(deps: ReplyDeps, sessionId: string, accept: () => Ac
           : [failureChunk(result)]
     const final = chunks.length ? chunks : [{ html: "<i>(no answer)</i>", text: "(no answer)" }]
     for (const [index, chunk] of final.entries()) await deliver(chunk, index === 0 ? messageId : null)
+    if (result.status !== "completed") return null
+    const said = items.flatMap((item) => (item.kind === "text" && item.text.trim() ? [item.text.trim()] : []))
+    return { result, text: said.join("\n\n") || result.text }
   }
 
   let accepted: Accepted
