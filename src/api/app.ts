@@ -29,6 +29,7 @@ import { usageRoutes } from "./usage.ts"
 import { evolutionRoutes } from "./evolution.ts"
 import { telegramRoutes } from "./telegram.ts"
 import { approvalRoutes } from "./approvals.ts"
+import { jobRoutes } from "./jobs.ts"
 import { MCP_PATH, mcpRoutes } from "./mcp.ts"
 import { commandRoutes } from "./commands.ts"
 
@@ -115,6 +116,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(providerRoutes(gw))
     .use(toolRoutes(gw))
     .use(approvalRoutes(gw))
+    .use(jobRoutes(gw))
     .use(commandRoutes(gw))
     .use(continuityRoutes(gw))
     .use(usageRoutes(gw))

@@ -18,6 +18,7 @@ import { INVALID } from "./schemas.ts"
 // whichever of them this gateway happened to load; test/api/openapi.test.ts checks no declaration is missed.
 import "../agent/events.ts"
 import "../agent/continuity-events.ts"
+import "../agent/job-events.ts"
 import "../approval/events.ts"
 import "../core/channel-events.ts"
 import "../evolve/events.ts"

@@ -8,6 +8,7 @@ import { ConfigError, message } from "../core/error.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import { load } from "../gateway/load.ts"
 import { COMMIT, VERSION } from "../util/version.ts"
+import { JobCounts } from "./jobs.ts"
 import { described, invalid } from "./schemas.ts"
 
 const State = t.Union([
@@ -41,6 +42,7 @@ export function runtimeRoutes(gw: Gateway) {
             available: gw.providers.has(profile.id),
           })),
           tools: gw.tools.list().map((tool) => tool.name),
+          jobs: gw.jobs.counts(),
           sandbox: await sandboxStatus(gw),
           mcp: gw.toolset.mcp
             .status()
@@ -72,6 +74,7 @@ export function runtimeRoutes(gw: Gateway) {
                 lastEventId: t.Number({ description: "Id of the newest bus event (use it as Last-Event-ID)" }),
                 providers: t.Array(t.Object({ id: t.String(), kind: t.String(), available: t.Boolean() })),
                 tools: t.Array(t.String()),
+                jobs: JobCounts,
                 sandbox: t.Object(
                   {
                     kind: t.Union([t.Literal("bubblewrap"), t.Literal("seatbelt"), t.Literal("off"), t.Null()], {

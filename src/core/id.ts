@@ -2,7 +2,7 @@
  * Prefixed, time-sortable identifiers (`ses_…`, `turn_…`): sorting by id sorts by creation time, and the
  * prefix says what an id names when it shows up in a log line or an error.
  */
-export type Prefix = "ses" | "turn" | "msg" | "call" | "evt" | "run" | "sum" | "sch"
+export type Prefix = "ses" | "turn" | "msg" | "call" | "evt" | "run" | "sum" | "sch" | "job"
 
 let last = 0
 let counter = 0

@@ -16,8 +16,14 @@ export type Deliveries = ReturnType<typeof createDeliveries>
 export function createDeliveries() {
   const senders = new Map<string, Sender>()
   const locators = new Map<string, Locator[]>()
+  const listeners = new Set<() => void>()
   return {
-    register: (channel: string, sender: Sender) => void senders.set(channel, sender),
+    register(channel: string, sender: Sender) {
+      senders.set(channel, sender)
+      for (const listener of listeners) listener()
+    },
+    /** Called whenever a channel registers (notes that waited for their chat can go out now). */
+    onRegister: (listener: () => void) => void listeners.add(listener),
     /** `kind`: the `channel` its sessions carry (telegram). */
     registerLocator: (kind: string, locator: Locator) =>
       void locators.set(kind, [...(locators.get(kind) ?? []), locator]),

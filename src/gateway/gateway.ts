@@ -29,6 +29,8 @@ import { acquire, type Lock } from "./lock.ts"
 import { createProviderHub, type ProviderStatus } from "./provider-hub.ts"
 import { secretOf } from "./auth.ts"
 import { type Continuity, createContinuity } from "./continuity.ts"
+import { createJobService } from "./jobs.ts"
+import type { Jobs } from "../agent/jobs.ts"
 import { lanePolicy } from "../core/continuity-config.ts"
 import { type Approvals, createApprovals } from "../approval/service.ts"
 import { toolsConfig } from "../tool/toolset.ts"
@@ -56,6 +58,8 @@ export interface Gateway {
   evolution: EvolutionService
   /** Tool calls waiting for a person (tools.approve), and how they were decided (src/approval). */
   approvals: Approvals
+  /** Background work: subagents and background shell processes (src/agent/jobs.ts). */
+  jobs: Jobs
   startedAt: number
   state(): { state: State; reasons: string[] }
   /** Report a component's health; any unhealthy component makes the gateway `degraded`. */
@@ -177,6 +181,18 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       beforeTurn: () => toolset.refresh(),
     })
 
+    // Subagents (agent.spawn) and background shell commands; stopped before the store closes.
+    const jobs = createJobService({
+      config,
+      db,
+      store,
+      bus,
+      sessions: () => sessions,
+      toolset,
+      deliveries: continuity.deliveries,
+    })
+    cleanup.push(() => jobs.stop())
+
     // On a full disk this cannot be written now; the turns stay open and are marked at a later start.
     let interrupted: ReturnType<typeof store.recoverInterrupted> = []
     try {
@@ -193,6 +209,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         reason: turn.error ?? "interrupted",
       })
       log.warn("turn interrupted by the previous run", { session: turn.sessionId, turn: turn.id })
+    }
+    // Jobs the last run left running end as interrupted, with a note to the session that started them.
+    try {
+      const lost = await jobs.recover()
+      if (lost) log.warn("background jobs interrupted by the previous run", { jobs: lost })
+    } catch (error) {
+      if (!storeHealth.problem()) throw error
     }
 
     let current: State = "running"
@@ -236,6 +259,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       continuity,
       evolution,
       approvals,
+      jobs,
       startedAt: Date.now(),
       state: () => ({
         state: current,

@@ -11,7 +11,7 @@ import type { Logger } from "../util/log.ts"
 import { fileTools } from "./builtin/file.ts"
 import { gitTools } from "./builtin/git.ts"
 import { searchTool } from "./builtin/search.ts"
-import { shellTool } from "./builtin/shell.ts"
+import { type BackgroundShell, shellTool } from "./builtin/shell.ts"
 import { type SecretLookup, webSearchTool } from "./builtin/search-web.ts"
 import { webTool } from "./builtin/web.ts"
 import type { Emit } from "./events.ts"
@@ -65,6 +65,8 @@ export function createToolset(config: Config, options: ToolsetOptions) {
   const access = createAccess({ read: roots.read, write: roots.write, boundary })
   const getAccess = () => access
   for (const tool of fileTools(getAccess)) registry.register(tool)
+  /** Runs `shell` calls with background: true; set by the gateway once its job service exists. */
+  let background: BackgroundShell | undefined
   registry.register(searchTool(getAccess))
   registry.register(
     shellTool(() => ({
@@ -73,6 +75,7 @@ export function createToolset(config: Config, options: ToolsetOptions) {
       sandbox: confine,
       options: { ...tools.shell, guardPaths: tools.profile !== "permissive" },
       grant: grantFor(tools.grants, "shell"),
+      background,
     })),
   )
   for (const tool of gitTools(getAccess, () => tools.git)) registry.register(tool)
@@ -146,6 +149,10 @@ export function createToolset(config: Config, options: ToolsetOptions) {
       void confine.check()
       lastLoad = await loader.refresh(true)
       void mcp.start()
+    },
+    /** Where `shell` with background: true runs its commands (the gateway's job service). */
+    setBackground(next: BackgroundShell) {
+      background = next
     },
     /** Pick up added, edited and deleted tool files; cheap when nothing changed. */
     async refresh() {

@@ -12,7 +12,7 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Type } from "../../core/schema.ts"
-import type { Sandbox } from "../../sandbox/sandbox.ts"
+import type { Sandbox, Wrapped } from "../../sandbox/sandbox.ts"
 import type { ProgramRules } from "../../sandbox/spec.ts"
 import { Flag } from "../../util/flag.ts"
 import type { Boundary } from "../../workspace/boundary.ts"
@@ -32,12 +32,29 @@ export interface ShellOptions extends ShellRules {
   guardPaths: boolean
 }
 
+/** A command started with `background: true`, prepared (and wrapped by the sandbox) by the shell tool. */
+export interface BackgroundCommand {
+  sessionId: string
+  command: string
+  cwd: string
+  wrapped: Wrapped
+  /** Runs once the process has exited (removes loaded code the command may have created). */
+  after(): string[]
+}
+
+/** Runs background commands as jobs (src/agent/jobs.ts); throws with the reason when over a limit. */
+export interface BackgroundShell {
+  start(command: BackgroundCommand): { id: string }
+}
+
 export interface ShellDeps {
   roots: Roots
   boundary: Boundary
   sandbox: Sandbox
   options: ShellOptions
   grant: ToolGrant
+  /** Absent where no job service runs (`drost tool` without a gateway): `background` is refused. */
+  background?: BackgroundShell
 }
 
 const SHELL = ["/bin/bash", "/usr/bin/bash", "/bin/sh"].find((path) => existsSync(path)) ?? "sh"
@@ -76,7 +93,7 @@ export function shellTool(deps: () => ShellDeps): RegisteredTool {
     source: "builtin",
     confined: true,
     description:
-      "Run a shell command (bash) in the workspace, inside a sandbox, and return its exit code and output (stdout and stderr interleaved as produced). The workspace's files are visible (loaded code and the config read-only), the rest of the disk is not; no network unless the owner granted it; no $VAR expansion or $(…) substitution. Long-running commands are killed at the timeout.",
+      "Run a shell command (bash) in the workspace, inside a sandbox, and return its exit code and output (stdout and stderr interleaved as produced). The workspace's files are visible (loaded code and the config read-only), the rest of the disk is not; no network unless the owner granted it; no $VAR expansion or $(…) substitution. Long-running commands are killed at the timeout. With background: true the command runs on as a job: the call returns its id at once, its output goes to a file (read it with shell.output), the session gets a notice when it exits, shell.kill stops it.",
     parameters: Type.Object(
       {
         command: Type.String({ minLength: 1, description: "The command line" }),
@@ -89,12 +106,23 @@ export function shellTool(deps: () => ShellDeps): RegisteredTool {
             description: "Kill the command after this many ms (at most the configured limit)",
           }),
         ),
+        background: Type.Optional(
+          Type.Boolean({
+            description:
+              "Run it as a background job (servers, long builds): returns the job id at once; killed after jobs.shellTimeoutMs",
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
     async execute(args, ctx) {
-      const { command, cwd: where = ".", timeoutMs } = args as { command: string; cwd?: string; timeoutMs?: number }
-      const { roots, boundary, sandbox, options, grant } = deps()
+      const {
+        command,
+        cwd: where = ".",
+        timeoutMs,
+        background: detach,
+      } = args as { command: string; cwd?: string; timeoutMs?: number; background?: boolean }
+      const { roots, boundary, sandbox, options, grant, background } = deps()
       const cwd = Roots.write(roots, where)
       guard(command, cwd, options.guardPaths ? roots.read : null, options)
       const env: Record<string, string> = {}
@@ -109,6 +137,19 @@ export function shellTool(deps: () => ShellDeps): RegisteredTool {
       }
       const limit = Math.min(timeoutMs ?? options.timeoutMs, options.timeoutMs)
       const missing = missingCode(boundary)
+      if (detach) {
+        if (!background) throw new Error("background commands need a running gateway (they run as its jobs)")
+        // Same sandbox, same spec as a call that waits: only the waiting differs.
+        const wrapped = await sandbox.command(spec, [SHELL, "-c", command])
+        const job = background.start({
+          sessionId: ctx.sessionId,
+          command,
+          cwd,
+          wrapped,
+          after: () => sweep(boundary, missing),
+        })
+        return `started background job ${job.id}: its output goes to a file (shell.output ${job.id}); this session gets a notice when it exits; shell.kill ${job.id} stops it`
+      }
       const run = await sandbox.run(spec, [SHELL, "-c", command], {
         timeoutMs: limit,
         signal: ctx.signal,

@@ -1,0 +1,403 @@
+/**
+ * Background work: subagents (`agent.spawn`) and background shell processes (`shell` with
+ * `background: true`), run as jobs while the session that started them stays free.
+ *
+ * A subagent is a child session (channel `agent`, keyed by its parent) with its own lane, so its turns
+ * never wait behind the parent's or hold the parent up; it runs the task as one turn with its own
+ * provider, tool budget and deadline. A shell job is the sandbox-wrapped command the shell tool
+ * prepared, with its output in a file under the state folder (the model reads it with `shell.output`).
+ *
+ * Every job is in the store before it starts and ends exactly once (`completed`, `failed`, `cancelled`
+ * or `interrupted`). Its ending is delivered to the parent session as a `system` note (the model sees
+ * it in the next turn's history), on the bus (`job.ended`) and to the parent's channel chat when it has
+ * one. After a crash, `recover()` ends every job left `running` as `interrupted` and delivers every
+ * ending whose note was not stored yet: no job is lost silently.
+ */
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from "node:fs"
+import { join } from "node:path"
+import type { Bus } from "../bus/bus.ts"
+import { Busy, DrostError, Invalid, NotFound } from "../core/error.ts"
+import type { JobsConfig } from "../core/jobs-config.ts"
+import type { Session, SessionStore } from "../store/sessions.ts"
+import type { Job, JobEnd, JobStore } from "../store/jobs.ts"
+import type { BackgroundCommand } from "../tool/builtin/shell.ts"
+import type { Logger } from "../util/log.ts"
+import { SessionEvent } from "./events.ts"
+import { JobEvent } from "./job-events.ts"
+import type { Sessions } from "./session.ts"
+import { type ShellProcess, spawnShell } from "./shell-job.ts"
+
+/** Posts a note to the chat a session belongs to; false when it has none (or its channel is not up). */
+export type SessionDeliver = (session: Session, text: string) => Promise<boolean>
+
+export interface JobsDeps {
+  jobs: JobStore
+  store: SessionStore
+  sessions: () => Sessions
+  bus: Bus
+  limits: () => JobsConfig
+  deliver: SessionDeliver
+  /** Where shell jobs' output files go (inside the state folder: no tool reaches it directly). */
+  outputDir: string
+  log: Logger
+}
+
+export interface SpawnInput {
+  sessionId: string
+  task: string
+  provider?: string
+  maxToolCalls?: number
+  deadlineMs?: number
+}
+
+/** Characters of a job's answer or output kept in the note to its parent (the rest stays readable). */
+const NOTE_CHARS = 2_000
+/** The channel of a subagent's session; a subagent may not start subagents of its own. */
+export const AGENT_CHANNEL = "agent"
+
+export type Jobs = ReturnType<typeof createJobs>
+
+export class JobLimit extends DrostError {
+  constructor(message: string) {
+    super("Busy", message)
+  }
+}
+
+function tail(text: string, chars: number): string {
+  return text.length <= chars ? text : `… ${text.slice(-chars)}`
+}
+
+/** The last `bytes` of a file, decoded (a cut multi-byte character at the start is dropped). */
+function readTail(file: string, bytes: number): { text: string; size: number } {
+  const fd = openSync(file, "r")
+  try {
+    const size = fstatSync(fd).size
+    const start = Math.max(0, size - bytes)
+    const buffer = Buffer.alloc(size - start)
+    readSync(fd, buffer, 0, buffer.length, start)
+    return { text: buffer.toString("utf8").replace(/^\uFFFD+/, ""), size }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+export function createJobs(deps: JobsDeps) {
+  const { jobs, log } = deps
+  /** Jobs of this process that are still running: how to stop each. */
+  const live = new Map<string, { sessionId: string; stop(why: string): void; done: Promise<void> }>()
+  /** Notes stored in their session whose chat could not be reached yet (its channel was not up). */
+  let undelivered: { sessionId: string; text: string }[] = []
+  let stopping = false
+
+  const admit = (sessionId: string) => {
+    if (stopping) throw new Busy("the gateway is stopping; start the job again after it restarts")
+    const limits = deps.limits()
+    const mine = [...live.values()].filter((job) => job.sessionId === sessionId).length
+    if (mine >= limits.maxPerSession)
+      throw new JobLimit(
+        `this session already has ${mine} background jobs running (jobs.maxPerSession ${limits.maxPerSession}); wait for one to end (agent.list) or cancel one (agent.cancel)`,
+      )
+    if (live.size >= limits.maxTotal)
+      throw new JobLimit(
+        `${live.size} background jobs are running in this gateway (jobs.maxTotal ${limits.maxTotal}); wait for one to end or cancel one`,
+      )
+  }
+
+  const describe = (job: Job): string => {
+    const what =
+      job.kind === "agent"
+        ? `subagent ${job.id} ("${tail(job.title, 80)}")`
+        : `shell job ${job.id} (${tail(job.title, 80)})`
+    switch (job.status) {
+      case "completed":
+        return job.kind === "agent"
+          ? `Background ${what} finished:\n${tail(job.result || "(it produced no text)", NOTE_CHARS)}`
+          : `Background ${what} exited with code 0.${output(job)}`
+      case "failed":
+        return `Background ${what} failed: ${job.error ?? "unknown reason"}.${job.kind === "shell" ? output(job) : ""}`
+      case "cancelled":
+        return `Background ${what} was cancelled: ${job.error ?? "cancelled"}.`
+      case "interrupted":
+        return `Background ${what} was interrupted: ${job.error ?? "the gateway stopped"}. It did not finish; start it again if it is still needed.`
+      default:
+        return `Background ${what} is running.`
+    }
+  }
+  const output = (job: Job): string => {
+    if (!job.outputFile) return ""
+    try {
+      const { text, size } = readTail(job.outputFile, NOTE_CHARS)
+      if (size === 0) return " It wrote no output."
+      return `\nLast output${size > NOTE_CHARS ? ` (all ${size} bytes: shell.output ${job.id})` : ""}:\n${text}`
+    } catch {
+      return ""
+    }
+  }
+
+  /** Store the ending as a note in the parent session, publish it, and post it to the parent's chat. */
+  async function notify(job: Job) {
+    const text = describe(job)
+    let session: Session
+    try {
+      session = deps.store.require(job.sessionId)
+    } catch {
+      jobs.markNotified(job.id) // the parent session was deleted: nobody to tell
+      return
+    }
+    const stored = deps.store.append({
+      sessionId: job.sessionId,
+      turnId: null,
+      role: "system",
+      parts: [{ type: "text", text }],
+    })
+    jobs.markNotified(job.id)
+    deps.bus.publish(SessionEvent.Message, {
+      sessionId: job.sessionId,
+      turnId: "",
+      messageId: stored.id,
+      seq: stored.seq,
+      role: "system",
+    })
+    deps.bus.publish(JobEvent.Ended, {
+      jobId: job.id,
+      kind: job.kind,
+      sessionId: job.sessionId,
+      status: job.status as "completed",
+      error: job.error,
+      exitCode: job.exitCode,
+    })
+    if (!(await post(session, text))) undelivered.push({ sessionId: session.id, text })
+  }
+  const post = async (session: Session, text: string): Promise<boolean> => {
+    if (!session.channel || session.channel === "api") return true
+    try {
+      return await deps.deliver(session, text)
+    } catch (error) {
+      log.warn("job notice not delivered to its chat", { session: session.id, error: String(error) })
+      return true // tried and failed: stored in the session all the same, not retried forever
+    }
+  }
+
+  const end = (id: string, result: JobEnd) => {
+    live.delete(id)
+    if (!jobs.finish(id, result)) return // already ended (cancelled first)
+    const job = jobs.get(id)
+    if (job) void notify(job).catch((error) => log.warn("job notice failed", { job: id, error: String(error) }))
+  }
+
+  const running = (id: string, sessionId?: string): Job => {
+    const job = jobs.get(id)
+    if (!job || (sessionId !== undefined && job.sessionId !== sessionId)) throw new NotFound("job", id)
+    return job
+  }
+
+  const service = {
+    /** Start a subagent: a child session that runs `task` as one turn while the parent stays free. */
+    spawn(input: SpawnInput): Job {
+      const parent = deps.store.require(input.sessionId)
+      if (parent.channel === AGENT_CHANNEL) throw new Invalid("a subagent cannot start subagents of its own")
+      const task = input.task.trim()
+      if (!task) throw new Invalid("the task is empty: say what the subagent should do")
+      admit(parent.id)
+      const limits = deps.limits()
+      if (input.deadlineMs !== undefined && input.deadlineMs > limits.agentTimeoutMs)
+        throw new Invalid(`deadlineMs ${input.deadlineMs} is over jobs.agentTimeoutMs (${limits.agentTimeoutMs})`)
+      if (input.maxToolCalls !== undefined && input.maxToolCalls > limits.agentMaxToolCalls)
+        throw new Invalid(
+          `maxToolCalls ${input.maxToolCalls} is over jobs.agentMaxToolCalls (${limits.agentMaxToolCalls})`,
+        )
+      const deadlineMs = input.deadlineMs ?? limits.agentTimeoutMs
+      const sessions = deps.sessions()
+      const child = sessions.create({
+        title: `subagent: ${tail(task, 60)}`,
+        provider: input.provider ?? parent.provider,
+        channel: AGENT_CHANNEL,
+        channelKey: parent.id,
+        metadata: { parentSessionId: parent.id },
+      })
+      const job = jobs.create({
+        kind: "agent",
+        sessionId: parent.id,
+        title: task,
+        childSessionId: child.id,
+        provider: child.provider,
+        deadlineAt: Date.now() + deadlineMs,
+      })
+      deps.bus.publish(JobEvent.Started, {
+        jobId: job.id,
+        kind: "agent",
+        sessionId: parent.id,
+        title: task,
+        childSessionId: child.id,
+      })
+      const accepted = sessions.prompt({
+        sessionId: child.id,
+        text: task,
+        source: "agent",
+        limits: { maxToolCalls: input.maxToolCalls ?? limits.agentMaxToolCalls },
+      })
+      const deadline = setTimeout(
+        () => sessions.abort(child.id, `deadline: the subagent did not finish within ${deadlineMs} ms (deadlineMs)`),
+        deadlineMs,
+      )
+      const done = accepted.done.then(
+        (result) => {
+          clearTimeout(deadline)
+          const shutdown = result.status === "interrupted"
+          end(job.id, {
+            status: result.status === "completed" ? "completed" : shutdown ? "interrupted" : "failed",
+            result: result.text,
+            error: result.reason,
+          })
+        },
+        (error) => {
+          clearTimeout(deadline)
+          end(job.id, { status: "failed", error: String(error) })
+        },
+      )
+      live.set(job.id, {
+        sessionId: parent.id,
+        stop: (why) => sessions.abort(child.id, why),
+        done,
+      })
+      return job
+    },
+
+    /** Start a background shell process (the shell tool prepared and wrapped it). */
+    shell: {
+      start(command: BackgroundCommand): { id: string } {
+        deps.store.require(command.sessionId)
+        admit(command.sessionId)
+        const limits = deps.limits()
+        mkdirSync(deps.outputDir, { recursive: true, mode: 0o700 })
+        const job = jobs.create({
+          kind: "shell",
+          sessionId: command.sessionId,
+          title: command.command,
+          outputFile: (id) => join(deps.outputDir, `${id}.log`),
+          deadlineAt: Date.now() + limits.shellTimeoutMs,
+        })
+        let proc: ShellProcess
+        try {
+          proc = spawnShell({
+            wrapped: command.wrapped,
+            cwd: command.cwd,
+            file: job.outputFile!,
+            outputBytes: limits.outputBytes,
+            timeoutMs: limits.shellTimeoutMs,
+          })
+        } catch (error) {
+          end(job.id, { status: "failed", error: `cannot start: ${(error as Error).message}` })
+          throw error
+        }
+        jobs.setPid(job.id, proc.pid)
+        deps.bus.publish(JobEvent.Started, {
+          jobId: job.id,
+          kind: "shell",
+          sessionId: command.sessionId,
+          title: command.command,
+          childSessionId: null,
+        })
+        const done = proc.exited.then(
+          (exit) => {
+            const removed = command.after()
+            const notes = [
+              exit.dropped ? `${exit.dropped} bytes of output beyond jobs.outputBytes were dropped` : "",
+              removed.length ? `removed ${removed.join(", ")}: loaded code changes only through evolve` : "",
+            ].filter(Boolean)
+            const extra = notes.length ? ` (${notes.join("; ")})` : ""
+            if (exit.killed)
+              end(job.id, {
+                status: exit.killed.startsWith("shutdown") ? "interrupted" : "failed",
+                error: `killed: ${exit.killed}${extra}`,
+              })
+            else if (exit.code === 0) end(job.id, { status: "completed", exitCode: 0, error: extra || null })
+            else end(job.id, { status: "failed", exitCode: exit.code, error: `exit code ${exit.code}${extra}` })
+          },
+          (error) => end(job.id, { status: "failed", error: String(error) }),
+        )
+        live.set(job.id, { sessionId: command.sessionId, stop: (why) => proc.kill(why), done })
+        return { id: job.id }
+      },
+    },
+
+    get: (id: string, sessionId?: string): Job => running(id, sessionId),
+    /** Newest first; one session's jobs, or all. */
+    list: (sessionId?: string, limit = 100): Job[] => (sessionId ? jobs.ofSession(sessionId, limit) : jobs.list(limit)),
+    /** Running in this process, per session and in total, against the limits. */
+    counts() {
+      const perSession: Record<string, number> = {}
+      for (const job of live.values()) perSession[job.sessionId] = (perSession[job.sessionId] ?? 0) + 1
+      const limits = deps.limits()
+      return {
+        running: live.size,
+        perSession,
+        maxPerSession: limits.maxPerSession,
+        maxTotal: limits.maxTotal,
+      }
+    },
+
+    /** Cancel a running job: a subagent's turn is aborted, a shell job's process tree killed. */
+    cancel(id: string, options: { sessionId?: string; by?: string } = {}): Job {
+      const job = running(id, options.sessionId)
+      if (job.status !== "running") throw new Invalid(`job ${id} is not running (it ended ${job.status})`)
+      const why = `cancelled by ${options.by ?? "the agent"}`
+      const handle = live.get(id)
+      end(id, { status: "cancelled", error: why })
+      handle?.stop(why)
+      return jobs.get(id)!
+    },
+
+    /** A shell job's output: the last `bytes` of its file. */
+    output(id: string, options: { sessionId?: string; bytes?: number } = {}) {
+      const job = running(id, options.sessionId)
+      if (job.kind !== "shell" || !job.outputFile)
+        throw new Invalid(`job ${id} is a subagent: agent.status shows its answer`)
+      try {
+        const { text, size } = readTail(job.outputFile, options.bytes ?? 16_000)
+        return { job, text, size }
+      } catch {
+        return { job, text: "", size: 0 }
+      }
+    },
+
+    /**
+     * At start: jobs the last run left running end as interrupted (their processes and turns died with
+     * it), and every ending not yet stored in its parent session is delivered now.
+     */
+    async recover(): Promise<number> {
+      const left = jobs.running()
+      for (const job of left)
+        jobs.finish(job.id, {
+          status: "interrupted",
+          error: "the gateway stopped (crash or kill) while it ran",
+        })
+      for (const job of jobs.unnotified()) await notify(job)
+      return left.length
+    },
+
+    /** A channel came up: post the notes that were waiting for it. */
+    async flush() {
+      const waiting = undelivered
+      undelivered = []
+      for (const note of waiting) {
+        const session = deps.store.get(note.sessionId)
+        if (session && !(await post(session, note.text))) undelivered.push(note)
+      }
+    },
+
+    /**
+     * At stop: shell processes end as interrupted (recorded and noted now, while the store is open) and
+     * are killed; subagents' turns drain with the others and end with their outcome.
+     */
+    stop() {
+      stopping = true
+      for (const [id, handle] of [...live]) {
+        if (jobs.get(id)?.kind !== "shell") continue
+        end(id, { status: "interrupted", error: "the gateway stopped while it ran" })
+        handle.stop("shutdown: the gateway stopped")
+      }
+    },
+  }
+  return service
+}
