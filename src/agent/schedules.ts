@@ -1,17 +1,22 @@
 /**
- * Schedules: turns that run on time (`cron` or `every`) in a session of their own (reused, or `new`
- * each time, or a named `session`) and deliver the answer to a channel's chat.
+ * Schedules: turns that run on time (`cron`, `every`, or once `at`) in a session of their own (reused,
+ * or `new` each time, or a named `session`) and deliver the answer to a channel's chat. They come from
+ * the config and from the store (made by the agent's `schedule.create`, the Control API or
+ * `/schedules`); both kinds are planned, claimed and run the same way.
  *
  * At most once: a run is claimed in SQLite (its due time recorded) before the turn starts, so a restart,
- * even a crash mid-run, never runs the same due time twice. Missed runs (the gateway was down when one
- * was due): `missed: "once"` (default) runs once at start for the latest missed time, `"skip"` waits for
- * the next one. `every` counts from the last run; a schedule that never ran first fires one interval
- * after the gateway starts.
+ * even a crash mid-run, never runs the same due time twice; a run a crash cut short is marked
+ * `interrupted` at the next start. Missed runs (the gateway was down when one was due): `missed:
+ * "once"` (default) runs once at start for the latest missed time, `"skip"` waits for the next one (an
+ * `at` that was missed with skip never runs). `every` counts from the last run; a config schedule that
+ * never ran first fires one interval after the gateway starts, a stored one one interval after it was
+ * made.
  */
 import type { Database } from "bun:sqlite"
 import type { Bus } from "../bus/bus.ts"
 import type { Schedule } from "../core/continuity-config.ts"
 import { nextRun } from "../core/cron.ts"
+import type { ScheduleOrigin, ScheduleStore, StoredSchedule } from "../store/schedules.ts"
 import type { Logger } from "../util/log.ts"
 import { ContinuityEvent } from "./continuity-events.ts"
 import type { Sessions } from "./session.ts"
@@ -20,12 +25,24 @@ export type Deliver = (channel: string, chat: string | number, text: string) => 
 
 export interface ScheduleState {
   id: string
+  /** `config` (drost.config.ts, read-only here) or who made it at run time. */
+  source: "config" | ScheduleOrigin
+  /** active, paused (enabled: false) or done (an `at` that has run, or was missed with skip). */
+  state: "active" | "paused" | "done"
+  cron: string | null
+  every: string | null
+  at: string | null
+  timeZone: string | null
+  prompt: string
+  deliver: { channel: string; chat: string | number } | null
+  missed: "once" | "skip"
   next: number | null
   lastDue: number | null
   lastStarted: number | null
   lastStatus: string | null
   lastError: string | null
   sessionId: string | null
+  createdAt: number | null
 }
 
 interface Row {
@@ -41,10 +58,24 @@ export interface SchedulerDeps {
   db: Database
   bus: Bus
   sessions: Pick<Sessions, "prompt" | "create" | "get">
+  /** The config's schedules. */
   schedules: () => Schedule[]
+  /** Schedules made at run time; absent: only the config's. */
+  store?: ScheduleStore
+  /** The owner's time zone (config `timeZone`); undefined: the system's. */
+  timeZone?: () => string | undefined
   deliver: Deliver
   log: Logger
   now?: () => number
+}
+
+type Any = Schedule | StoredSchedule
+
+const stored = (schedule: Any): schedule is StoredSchedule => "origin" in schedule
+
+/** What the turn of a stored schedule is asked: the task, and that it is a schedule, not the user. */
+function taskText(schedule: StoredSchedule): string {
+  return `[Scheduled task ${schedule.id}, set up ${new Date(schedule.createdAt).toISOString()}, is due now. Do it and answer the user directly; your answer is sent to them.]\n${schedule.prompt}`
 }
 
 /** Longest single timer: re-evaluated at least this often (clock changes, long intervals). */
@@ -54,6 +85,7 @@ export type Scheduler = ReturnType<typeof createScheduler>
 
 export function createScheduler(deps: SchedulerDeps) {
   const now = deps.now ?? Date.now
+  const zone = () => deps.timeZone?.()
   const q = {
     get: deps.db.query<Row, { id: string }>("SELECT * FROM schedule_runs WHERE id = $id"),
     ensure: deps.db.query("INSERT INTO schedule_runs (id) VALUES ($id) ON CONFLICT(id) DO NOTHING"),
@@ -64,29 +96,48 @@ export function createScheduler(deps: SchedulerDeps) {
     finish: deps.db.query(
       "UPDATE schedule_runs SET last_status = $status, last_error = $error WHERE id = $id AND last_due = $due",
     ),
+    // At start: a run still marked running belonged to a process that is gone (one gateway per workspace).
+    interrupted: deps.db.query(
+      "UPDATE schedule_runs SET last_status = 'interrupted', last_error = 'the gateway stopped during the run' WHERE last_status = 'running'",
+    ),
     setSession: deps.db.query("UPDATE schedule_runs SET session_id = $session WHERE id = $id"),
   }
   const started = now()
   const next = new Map<string, number | null>()
   const running = new Set<Promise<void>>()
+  const busy = new Set<string>()
   let timer: ReturnType<typeof setTimeout> | null = null
   let stopped = true
 
-  const active = () => deps.schedules().filter((schedule) => schedule.enabled !== false)
+  const all = (): Any[] => [...deps.schedules(), ...(deps.store?.list() ?? [])]
+  const active = () => all().filter((schedule) => schedule.enabled !== false)
+  const find = (id: string) => all().find((schedule) => schedule.id === id)
 
-  /** The next due time after `after` (or, for a fresh start, what the missed-run policy says). */
-  const plan = (schedule: Schedule, initial: boolean): number | null => {
+  /** The next due time (or, for a fresh start, what the missed-run policy says); null: not again. */
+  const plan = (schedule: Any, initial: boolean): number | null => {
     const row = q.get.get({ id: schedule.id })
     const last = row?.last_due ?? null
+    const owner = zone()
+    const skip = (schedule.missed ?? "once") === "skip"
     try {
-      if (!initial) return nextRun(schedule, now(), last ?? started)
-      if (last === null) return nextRun(schedule, started, started)
-      const due = nextRun(schedule, last, last)
+      if (schedule.at !== undefined) {
+        const at = nextRun(schedule, Number.NEGATIVE_INFINITY, 0, owner)!
+        if (last !== null && last >= at) return null // it ran
+        if (at > now() || !initial) return at
+        return skip ? null : at // missed while the gateway was down
+      }
+      const anchor = last ?? (stored(schedule) ? schedule.createdAt : started)
+      if (!initial) return nextRun(schedule, now(), anchor, owner)
+      if (last === null && !stored(schedule)) return nextRun(schedule, started, started, owner)
+      const due = nextRun(schedule, anchor, anchor, owner)!
       if (due > now()) return due
       // Missed while the gateway was down: the latest missed due time, run now (once), or skip.
-      if ((schedule.missed ?? "once") === "skip") return nextRun(schedule, now(), last)
+      if (skip) return nextRun(schedule, now(), anchor, owner)
       let latest = due
-      for (let candidate = due; candidate <= now(); candidate = nextRun(schedule, candidate, last)) latest = candidate
+      for (let candidate: number | null = due; candidate !== null && candidate <= now(); ) {
+        latest = candidate
+        candidate = nextRun(schedule, candidate, anchor, owner)
+      }
       return latest
     } catch (error) {
       deps.log.warn("schedule cannot be planned", { schedule: schedule.id, error: String(error) })
@@ -94,8 +145,7 @@ export function createScheduler(deps: SchedulerDeps) {
     }
   }
 
-  const sessionFor = (schedule: Schedule): string => {
-    if (schedule.session) return deps.sessions.get(schedule.session).id
+  const ownSession = (schedule: Any): string => {
     const row = q.get.get({ id: schedule.id })
     if (!schedule.new && row?.session_id) {
       try {
@@ -113,7 +163,20 @@ export function createScheduler(deps: SchedulerDeps) {
     return session.id
   }
 
-  async function run(schedule: Schedule, due: number): Promise<void> {
+  const sessionFor = (schedule: Any): string => {
+    if (!schedule.session) return ownSession(schedule)
+    if (!stored(schedule)) return deps.sessions.get(schedule.session).id
+    try {
+      // A reminder runs in the chat's session it was made in, so the turn sees that conversation.
+      const id = deps.sessions.get(schedule.session).id
+      q.setSession.run({ id: schedule.id, session: id })
+      return id
+    } catch {
+      return ownSession(schedule) // that session was deleted since
+    }
+  }
+
+  async function run(schedule: Any, due: number): Promise<void> {
     q.ensure.run({ id: schedule.id })
     if (q.claim.run({ id: schedule.id, due, now: now() }).changes !== 1) return // already ran (another start)
     let sessionId = ""
@@ -122,7 +185,8 @@ export function createScheduler(deps: SchedulerDeps) {
     let delivered = false
     try {
       sessionId = sessionFor(schedule)
-      const result = await deps.sessions.prompt({ sessionId, text: schedule.prompt, source: "schedule" }).done
+      const text = stored(schedule) ? taskText(schedule) : schedule.prompt
+      const result = await deps.sessions.prompt({ sessionId, text, source: "schedule" }).done
       status = result.status
       if (result.status !== "completed") error = result.reason ?? result.status
       else if (schedule.deliver) {
@@ -166,11 +230,15 @@ export function createScheduler(deps: SchedulerDeps) {
     timer = null
     for (const schedule of active()) {
       const due = next.get(schedule.id)
-      if (due === undefined || due === null || due > now()) continue
+      if (due === undefined || due === null || due > now() || busy.has(schedule.id)) continue
       next.set(schedule.id, null)
+      busy.add(schedule.id)
       const job = run(schedule, due).finally(() => {
         running.delete(job)
-        next.set(schedule.id, plan(schedule, false))
+        busy.delete(schedule.id)
+        const current = find(schedule.id)
+        if (current && current.enabled !== false) next.set(schedule.id, plan(current, false))
+        else next.delete(schedule.id)
         arm()
       })
       running.add(job)
@@ -178,11 +246,44 @@ export function createScheduler(deps: SchedulerDeps) {
     arm()
   }
 
+  const state = (schedule: Any): ScheduleState => {
+    const row = q.get.get({ id: schedule.id })
+    const planned = schedule.enabled === false ? null : (next.get(schedule.id) ?? null)
+    const done = schedule.at !== undefined && schedule.enabled !== false && planned === null && !busy.has(schedule.id)
+    return {
+      id: schedule.id,
+      source: stored(schedule) ? schedule.origin : "config",
+      state: schedule.enabled === false ? "paused" : done ? "done" : "active",
+      cron: schedule.cron ?? null,
+      every: schedule.every ?? null,
+      at: schedule.at ?? null,
+      timeZone: schedule.timeZone ?? null,
+      prompt: schedule.prompt,
+      deliver: schedule.deliver ?? null,
+      missed: schedule.missed ?? "once",
+      next: planned,
+      lastDue: row?.last_due ?? null,
+      lastStarted: row?.last_started ?? null,
+      lastStatus: row?.last_status ?? null,
+      lastError: row?.last_error ?? null,
+      sessionId: row?.session_id ?? (stored(schedule) ? (schedule.session ?? null) : null),
+      createdAt: stored(schedule) ? schedule.createdAt : null,
+    }
+  }
+
   return {
     start() {
       stopped = false
+      q.interrupted.run()
       for (const schedule of active()) next.set(schedule.id, plan(schedule, true))
       tick()
+    },
+    /** Plan `id` again after it was made, changed or removed (the store already says how it is now). */
+    refresh(id: string) {
+      const schedule = find(id)
+      if (!schedule || schedule.enabled === false) next.delete(id)
+      else if (!busy.has(id)) next.set(id, plan(schedule, true))
+      if (!stopped) tick()
     },
     /** Stop timers; runs in flight finish with their turns (the gateway drains them). */
     async stop() {
@@ -191,19 +292,12 @@ export function createScheduler(deps: SchedulerDeps) {
       timer = null
       await Promise.allSettled([...running])
     },
+    get(id: string): ScheduleState | null {
+      const schedule = find(id)
+      return schedule ? state(schedule) : null
+    },
     list(): ScheduleState[] {
-      return deps.schedules().map((schedule) => {
-        const row = q.get.get({ id: schedule.id })
-        return {
-          id: schedule.id,
-          next: schedule.enabled === false ? null : (next.get(schedule.id) ?? null),
-          lastDue: row?.last_due ?? null,
-          lastStarted: row?.last_started ?? null,
-          lastStatus: row?.last_status ?? null,
-          lastError: row?.last_error ?? null,
-          sessionId: row?.session_id ?? null,
-        }
-      })
+      return all().map(state)
     },
   }
 }

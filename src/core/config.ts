@@ -8,7 +8,7 @@ import { type Static, type TObject, Type } from "./schema.ts"
 import { McpConfig, SandboxMode, ToolsConfig } from "./tools-config.ts"
 import { Evolution, Supervisor } from "./evolution-config.ts"
 import { type ChannelConfig, Channels } from "./channel-config.ts"
-import { Context, Memory, Orchestration, Retention, Schedule } from "./continuity-config.ts"
+import { Context, Heartbeat, Memory, Orchestration, Retention, Schedule } from "./continuity-config.ts"
 import { Voice, type VoiceConfig } from "./voice-config.ts"
 import { Jobs } from "./jobs-config.ts"
 
@@ -269,6 +269,13 @@ export const ConfigSchema = Type.Object(
     schedules: Type.Optional(
       Type.Array(Schedule, { default: [], description: "Turns run on time (see docs/sessions.md)" }),
     ),
+    timeZone: Type.Optional(
+      Type.String({
+        description:
+          "The owner's IANA time zone (Europe/Berlin): reminders, cron schedules, heartbeat hours, and context.timeZone's default (default: the system's)",
+      }),
+    ),
+    heartbeat: section(Heartbeat),
     retention: section(Retention),
     channels: Channels,
     voice: Type.Optional(Voice),
@@ -313,6 +320,10 @@ export interface Config {
   memory: Static<typeof Memory>
   orchestration: Static<typeof Orchestration>
   schedules: Schedule[]
+  /** The owner's IANA time zone; absent: the system's. */
+  timeZone?: string
+  /** Absent in configs built by hand in tests: off. */
+  heartbeat?: Static<typeof Heartbeat>
   retention: Static<typeof Retention>
   /** Chat front ends (Telegram); absent in configs built by hand in tests: treat as []. */
   channels?: ChannelConfig[]

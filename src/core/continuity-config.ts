@@ -113,8 +113,22 @@ export function lanePolicy(config: OrchestrationConfig, channel: string | null):
 export const Schedule = Type.Object(
   {
     id: Type.String({ minLength: 1, pattern: "^[A-Za-z0-9_.:-]+$" }),
-    cron: Type.Optional(Type.String({ description: "Five fields: minute hour day-of-month month day-of-week" })),
+    cron: Type.Optional(
+      Type.String({
+        description:
+          "minute hour day-of-month month day-of-week (names like MON-FRI and JAN work; an optional leading seconds field; or @daily, @weekly, @monthly, @yearly, @hourly)",
+      }),
+    ),
     every: Type.Optional(Type.String({ pattern: "^\\d+(ms|s|m|h|d)$", description: "Interval such as 30m, 1h, 1d" })),
+    at: Type.Optional(
+      Type.String({
+        description:
+          "Once, at this time: ISO 8601 like 2026-12-02T09:00 (read in timeZone) or with an offset (2026-12-02T09:00+01:00)",
+      }),
+    ),
+    timeZone: Type.Optional(
+      Type.String({ description: "IANA zone for cron and at (default: the top-level timeZone, else the system's)" }),
+    ),
     session: Type.Optional(
       Type.String({ description: "Run in this session id (default: one session per schedule, reused)" }),
     ),
@@ -133,6 +147,49 @@ export const Schedule = Type.Object(
   closed,
 )
 export type Schedule = Static<typeof Schedule>
+
+const CLOCK = "^([01]\\d|2[0-3]):[0-5]\\d$|^24:00$"
+
+export const Heartbeat = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false, description: "Run the heartbeat turn" }),
+    every: Type.String({ pattern: "^\\d+(ms|s|m|h|d)$", default: "30m", description: "How often (30m, 1h, …)" }),
+    activeHours: Type.Optional(
+      Type.Object(
+        {
+          start: Type.String({ pattern: CLOCK, description: "HH:MM in the owner's time zone, e.g. 08:00" }),
+          end: Type.String({ pattern: CLOCK, description: "HH:MM; before start means overnight (22:00–06:00)" }),
+        },
+        { ...closed, description: "Only between these times (default: all day)" },
+      ),
+    ),
+    file: Type.String({
+      default: "HEARTBEAT.md",
+      description: "The checklist in the workspace; missing or empty: no turn",
+    }),
+    ok: Type.String({
+      minLength: 2,
+      default: "HEARTBEAT_OK",
+      description: "What the model answers when there is nothing to report; that answer is not delivered",
+    }),
+    deliver: Type.Optional(
+      Type.Object(
+        { channel: Type.String(), chat: Type.Union([Type.String(), Type.Number()]) },
+        {
+          ...closed,
+          description: "Where answers go (default: the chat of the most recently active Telegram session)",
+        },
+      ),
+    ),
+    provider: Type.Optional(
+      Type.String({ description: "Provider profile of the heartbeat session (default: the default)" }),
+    ),
+    maxSteps: Type.Integer({ minimum: 1, default: 6, description: "Model calls allowed per heartbeat turn" }),
+    maxToolCalls: Type.Integer({ minimum: 0, default: 10, description: "Tool calls allowed per heartbeat turn" }),
+  },
+  closed,
+)
+export type HeartbeatConfig = Static<typeof Heartbeat>
 
 export const Retention = Type.Object(
   {

@@ -1,95 +1,47 @@
 /**
- * Times for schedules: five-field cron expressions (`minute hour day-of-month month day-of-week`, with
- * `*`, lists, ranges and steps; evaluated in the gateway's local time zone, set by TZ) and `every`
- * intervals (`30m`, `1h`, `1d`). Pure functions, so the config loader can report a bad expression with
+ * Times for schedules: cron expressions through `croner` (five fields `minute hour day-of-month month
+ * day-of-week`, an optional leading seconds field, names such as `MON-FRI` and `JAN`, nicknames such as
+ * `@daily`; cron's rule that either day field may match when both are restricted), evaluated in a time
+ * zone (the schedule's, else the owner's, else the system's); `every` intervals (`30m`, `1h`, `1d`);
+ * and `at`, one time. Pure functions, so the config loader and the API can report a bad expression with
  * its path before anything runs.
  */
+import { Cron } from "croner"
 import type { Schedule } from "./continuity-config.ts"
 import type { Issue } from "./schema.ts"
 
-export interface Cron {
-  minute: Set<number>
-  hour: Set<number>
-  day: Set<number>
-  month: Set<number>
-  weekday: Set<number>
-  /** Cron's rule: when both day fields are restricted, either may match. */
-  dayOr: boolean
-}
+export type When = Pick<Schedule, "cron" | "every" | "at" | "timeZone">
 
-const FIELDS: [name: keyof Omit<Cron, "dayOr">, min: number, max: number][] = [
-  ["minute", 0, 59],
-  ["hour", 0, 23],
-  ["day", 1, 31],
-  ["month", 1, 12],
-  ["weekday", 0, 7],
-]
-
-function field(text: string, name: string, min: number, max: number): Set<number> {
-  const out = new Set<number>()
-  for (const item of text.split(",")) {
-    const match = item.match(/^(\*|\d+(?:-\d+)?)(?:\/(\d+))?$/)
-    if (!match) throw new Error(`${name} "${item}" is not a number, range, list or step`)
-    const range = match[1]!
-    const [start, end] =
-      range === "*"
-        ? [min, max]
-        : range.includes("-")
-          ? range.split("-").map(Number)
-          : [Number(range), match[2] ? max : Number(range)]
-    const step = match[2] ? Number(match[2]) : 1
-    if (start === undefined || end === undefined || start < min || end > max || start > end || step < 1)
-      throw new Error(`${name} "${item}" is outside ${min}-${max}`)
-    for (let value = start; value <= end; value += step) out.add(name === "weekday" && value === 7 ? 0 : value)
-  }
-  return out
-}
-
-export function parseCron(expression: string): Cron {
-  const parts = expression.trim().split(/\s+/)
-  if (parts.length !== 5)
-    throw new Error(`"${expression}" has ${parts.length} fields; cron needs 5 (minute hour day month weekday)`)
-  const sets = FIELDS.map(([name, min, max], index) => field(parts[index]!, name, min, max))
-  return {
-    minute: sets[0]!,
-    hour: sets[1]!,
-    day: sets[2]!,
-    month: sets[3]!,
-    weekday: sets[4]!,
-    dayOr: parts[2] !== "*" && parts[4] !== "*",
+/** An IANA zone name Intl knows, or a reason. */
+export function zoneProblem(zone: string): string | null {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone })
+    return null
+  } catch {
+    return `"${zone}" is not an IANA time zone (like Europe/Berlin or America/New_York)`
   }
 }
 
-/** The first whole minute strictly after `after` that matches (searches up to four years). */
+/** A cron expression in `zone` (undefined: the system's); throws a readable error when it is invalid. */
+export function parseCron(expression: string, zone?: string): Cron {
+  if (zone) {
+    const problem = zoneProblem(zone)
+    if (problem) throw new Error(problem)
+  }
+  try {
+    return new Cron(expression.trim(), { timezone: zone, mode: "5-or-6-parts", paused: true })
+  } catch (error) {
+    throw new Error(
+      `"${expression}": ${(error as Error).message.replace(/^CronPattern: /, "")} (minute hour day month weekday, or @daily …)`,
+    )
+  }
+}
+
+/** The first matching time strictly after `after`. */
 export function nextCron(cron: Cron, after: number): number {
-  const time = new Date(after)
-  time.setSeconds(0, 0)
-  time.setMinutes(time.getMinutes() + 1)
-  const limit = after + 4 * 366 * 86_400_000
-  while (time.getTime() <= limit) {
-    if (!cron.month.has(time.getMonth() + 1)) {
-      time.setMonth(time.getMonth() + 1, 1)
-      time.setHours(0, 0)
-      continue
-    }
-    const day = cron.day.has(time.getDate())
-    const weekday = cron.weekday.has(time.getDay())
-    if (!(cron.dayOr ? day || weekday : day && weekday)) {
-      time.setDate(time.getDate() + 1)
-      time.setHours(0, 0)
-      continue
-    }
-    if (!cron.hour.has(time.getHours())) {
-      time.setHours(time.getHours() + 1, 0)
-      continue
-    }
-    if (!cron.minute.has(time.getMinutes())) {
-      time.setMinutes(time.getMinutes() + 1)
-      continue
-    }
-    return time.getTime()
-  }
-  throw new Error("the cron expression never matches")
+  const next = cron.nextRun(new Date(after))
+  if (!next) throw new Error("the cron expression never matches")
+  return next.getTime()
 }
 
 const UNIT: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
@@ -102,35 +54,105 @@ export function parseEvery(text: string): number {
   return ms
 }
 
-/** When `schedule` is next due after `after`; `every` counts from `anchor` (its last run, or the start). */
-export function nextRun(schedule: Pick<Schedule, "cron" | "every">, after: number, anchor = after): number {
-  if (schedule.cron) return nextCron(parseCron(schedule.cron), after)
+/** The offset of `zone` from UTC at `instant`, in ms (positive east of Greenwich). */
+function offsetAt(zone: string, instant: number): number {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  }).formatToParts(new Date(instant))
+  const get = (type: string) => Number(parts.find((part) => part.type === type)?.value)
+  const wall = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"))
+  return wall - Math.floor(instant / 1000) * 1000
+}
+
+const LOCAL = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/
+
+/**
+ * `at` as epoch ms: an ISO time with `Z` or an offset as it says; without one, a wall-clock time in
+ * `zone` (undefined: the system's), so "2026-12-02T09:00" is nine in the morning where the owner is.
+ */
+export function parseAt(text: string, zone?: string): number {
+  const local = text.trim().match(LOCAL)
+  if (local) {
+    const [year, month, day, hour, minute, second] = local.slice(1).map((part) => Number(part ?? 0)) as number[]
+    if (month! < 1 || month! > 12 || day! < 1 || day! > 31 || hour! > 23 || minute! > 59 || second! > 59)
+      throw new Error(`"${text}" is not a valid date and time`)
+    if (!zone) return new Date(year!, month! - 1, day!, hour!, minute!, second!).getTime()
+    const problem = zoneProblem(zone)
+    if (problem) throw new Error(problem)
+    const wall = Date.UTC(year!, month! - 1, day!, hour!, minute!, second!)
+    // Two passes find the instant whose local time is `wall`, across a DST change too.
+    let guess = wall - offsetAt(zone, wall)
+    guess = wall - offsetAt(zone, guess)
+    return guess
+  }
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(text.trim()))
+    throw new Error(`"${text}" is not a time like 2026-12-02T09:00 (or with an offset, 2026-12-02T09:00+01:00)`)
+  const time = Date.parse(text.trim())
+  if (Number.isNaN(time)) throw new Error(`"${text}" is not a valid date and time`)
+  return time
+}
+
+/** The zone a schedule's times are read in: its own, else the owner's (undefined: the system's). */
+export const zoneOf = (schedule: When, owner?: string) => schedule.timeZone ?? owner
+
+/**
+ * When `schedule` is next due after `after`, or null when it will not run again (an `at` that passed);
+ * `every` counts from `anchor` (its last run, or when it started counting).
+ */
+export function nextRun(schedule: When, after: number, anchor = after, owner?: string): number | null {
+  const zone = zoneOf(schedule, owner)
+  if (schedule.at !== undefined) {
+    const at = parseAt(schedule.at, zone)
+    return at > after ? at : null
+  }
+  if (schedule.cron) return nextCron(parseCron(schedule.cron, zone), after)
   const every = parseEvery(schedule.every!)
   const steps = Math.max(1, Math.ceil((after - anchor + 1) / every))
   return anchor + steps * every
 }
 
-/** Problems the schema cannot see: one of cron/every, valid expressions, unique ids, session vs new. */
-export function scheduleIssues(list: Schedule[]): Issue[] {
+/** Problems with one schedule's times: exactly one of cron/every/at, valid expressions and zone. */
+export function whenIssues(schedule: When, at: string, owner?: string): Issue[] {
+  const out: Issue[] = []
+  const kinds = [schedule.cron, schedule.every, schedule.at].filter((value) => value !== undefined)
+  if (kinds.length !== 1) out.push({ path: at, message: "needs exactly one of cron, every or at" })
+  const zone = zoneOf(schedule, owner)
+  if (schedule.timeZone) {
+    const problem = zoneProblem(schedule.timeZone)
+    if (problem) out.push({ path: `${at}.timeZone`, message: problem })
+  }
+  const check = (key: "cron" | "every" | "at", fn: () => unknown) => {
+    try {
+      if (schedule[key] !== undefined) fn()
+    } catch (error) {
+      out.push({ path: `${at}.${key}`, message: (error as Error).message })
+    }
+  }
+  if (!schedule.timeZone || !zoneProblem(schedule.timeZone)) {
+    check("cron", () => nextCron(parseCron(schedule.cron!, zone), Date.now()))
+    check("at", () => parseAt(schedule.at!, zone))
+  }
+  check("every", () => parseEvery(schedule.every!))
+  return out
+}
+
+/** Problems the schema cannot see: one of cron/every/at, valid expressions, unique ids, session vs new. */
+export function scheduleIssues(list: Schedule[], owner?: string): Issue[] {
   const out: Issue[] = []
   const ids = new Set<string>()
   list.forEach((schedule, index) => {
     const at = `schedules[${index}]`
     if (ids.has(schedule.id)) out.push({ path: `${at}.id`, message: `duplicate schedule id "${schedule.id}"` })
     ids.add(schedule.id)
-    if (Boolean(schedule.cron) === Boolean(schedule.every))
-      out.push({ path: at, message: "needs exactly one of cron or every" })
     if (schedule.session && schedule.new) out.push({ path: `${at}.new`, message: "cannot be combined with session" })
-    try {
-      if (schedule.cron) parseCron(schedule.cron)
-    } catch (error) {
-      out.push({ path: `${at}.cron`, message: (error as Error).message })
-    }
-    try {
-      if (schedule.every) parseEvery(schedule.every)
-    } catch (error) {
-      out.push({ path: `${at}.every`, message: (error as Error).message })
-    }
+    out.push(...whenIssues(schedule, at, owner))
   })
   return out
 }

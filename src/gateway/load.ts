@@ -10,7 +10,7 @@ import type { Config, ConfigInput, Profile } from "../core/config.ts"
 import { ConfigSchema } from "../core/config.ts"
 import type { TelegramChannelInput, TelegramConfig } from "../core/channel-config.ts"
 import type { Schedule } from "../core/continuity-config.ts"
-import { scheduleIssues } from "../core/cron.ts"
+import { parseEvery, scheduleIssues, zoneProblem } from "../core/cron.ts"
 import { voiceIssues } from "../core/voice-config.ts"
 import { ConfigError, message } from "../core/error.ts"
 import { type Issue, Value, issues as schemaIssues } from "../core/schema.ts"
@@ -94,7 +94,18 @@ function semantic(input: ConfigInput): Issue[] {
       out.push({ path: `providers.failover.fallbacks[${index}]`, message: `unknown profile id "${id}"` })
   })
   if (profiles.length === 0) out.push({ path: "providers.profiles", message: "needs at least one profile" })
-  out.push(...scheduleIssues((input.schedules ?? []) as Schedule[]))
+  const zone = typeof input.timeZone === "string" ? input.timeZone : undefined
+  const zoneIssue = zone ? zoneProblem(zone) : null
+  if (zoneIssue) out.push({ path: "timeZone", message: zoneIssue })
+  out.push(...scheduleIssues((input.schedules ?? []) as Schedule[], zoneIssue ? undefined : zone))
+  const beat = input.heartbeat
+  if (beat?.provider && !ids.has(beat.provider))
+    out.push({ path: "heartbeat.provider", message: `unknown profile id "${beat.provider}"` })
+  try {
+    if (beat?.every) parseEvery(beat.every)
+  } catch (error) {
+    out.push({ path: "heartbeat.every", message: (error as Error).message })
+  }
   out.push(...channelIssues((input.channels ?? []) as TelegramChannelInput[]))
   out.push(...voiceIssues(input.voice, profiles))
   return out
@@ -206,7 +217,10 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     sandbox: input.sandbox ?? "auto",
     evolution: input.evolution as Config["evolution"],
     supervisor: input.supervisor as Config["supervisor"],
-    context: input.context as Config["context"],
+    // The owner's zone is the default of the prompt's clock and daily notes, so "tomorrow at 9" agrees.
+    context: { ...(input.context as Config["context"]), timeZone: input.context?.timeZone ?? input.timeZone },
+    timeZone: input.timeZone,
+    heartbeat: input.heartbeat as Config["heartbeat"],
     memory: { ...(input.memory as Config["memory"]), dir: at(workspaceDir, input.memory!.dir!) },
     orchestration: input.orchestration as Config["orchestration"],
     schedules: (input.schedules ?? []) as Config["schedules"],

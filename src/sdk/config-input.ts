@@ -102,8 +102,10 @@ export type ConfigInput = {
     token?: string
     /** Read-only token */
     readToken?: string
-    /** Serve POST /v1/chat/completions and GET /v1/models (same tokens) */
+    /** Serve the OpenAI-compatible /v1: chat/completions, responses, models (same tokens) */
     openaiCompatible?: boolean
+    /** How long a /v1 turn waits for the results of the client's own tool calls before it is aborted (default 10 minutes) */
+    openaiToolWaitMs?: number
     /** Offer the gateway's own tools to MCP clients (/mcp, drost mcp serve) besides run_turn and the sessions, under the model's tool policy, sandbox and approvals */
     mcpTools?: boolean
     /** Larger request bodies get 413 */
@@ -172,6 +174,18 @@ export type ConfigInput = {
       maxBytes: number
       /** Hosts web.fetch may reach although they are loopback, link-local or private: names, IP addresses or CIDR ranges, optionally with :port (localhost:5173, 192.168.1.0/24); every other non-public address is refused */
       allowHosts: string[]
+      search?: {
+        /** searxng (self-hosted, no key), brave (Brave Search API) or tavily */
+        backend: "searxng" | "brave" | "tavily"
+        /** searxng: the instance's base URL (required); brave/tavily: another endpoint than the public API. Its host is reachable even when private */
+        url?: string
+        /** Auth profile holding the API key (default "<backend>:default") */
+        authProfile?: string
+        /** Variable read when no auth profile has the key (BRAVE_API_KEY, TAVILY_API_KEY) */
+        apiKeyEnv?: string
+        /** Most results per call (the model may ask for fewer) */
+        limit: number
+      }
     }
     /** Author of git.commit */
     git: {
@@ -288,10 +302,14 @@ export type ConfigInput = {
   /** Turns run on time (see docs/sessions.md) */
   schedules?: Array<{
     id: string
-    /** Five fields: minute hour day-of-month month day-of-week */
+    /** minute hour day-of-month month day-of-week (names like MON-FRI and JAN work; an optional leading seconds field; or @daily, @weekly, @monthly, @yearly, @hourly) */
     cron?: string
     /** Interval such as 30m, 1h, 1d */
     every?: string
+    /** Once, at this time: ISO 8601 like 2026-12-02T09:00 (read in timeZone) or with an offset (2026-12-02T09:00+01:00) */
+    at?: string
+    /** IANA zone for cron and at (default: the top-level timeZone, else the system's) */
+    timeZone?: string
     /** Run in this session id (default: one session per schedule, reused) */
     session?: string
     /** Run every time in a fresh session */
@@ -305,6 +323,36 @@ export type ConfigInput = {
     missed?: "skip" | "once"
     enabled?: boolean
   }>
+  /** The owner's IANA time zone (Europe/Berlin): reminders, cron schedules, heartbeat hours, and context.timeZone's default (default: the system's) */
+  timeZone?: string
+  heartbeat?: {
+    /** Run the heartbeat turn */
+    enabled?: boolean
+    /** How often (30m, 1h, …) */
+    every?: string
+    /** Only between these times (default: all day) */
+    activeHours?: {
+      /** HH:MM in the owner's time zone, e.g. 08:00 */
+      start: string
+      /** HH:MM; before start means overnight (22:00–06:00) */
+      end: string
+    }
+    /** The checklist in the workspace; missing or empty: no turn */
+    file?: string
+    /** What the model answers when there is nothing to report; that answer is not delivered */
+    ok?: string
+    /** Where answers go (default: the chat of the most recently active Telegram session) */
+    deliver?: {
+      channel: string
+      chat: string | number
+    }
+    /** Provider profile of the heartbeat session (default: the default) */
+    provider?: string
+    /** Model calls allowed per heartbeat turn */
+    maxSteps?: number
+    /** Tool calls allowed per heartbeat turn */
+    maxToolCalls?: number
+  }
   retention?: {
     /** Sessions idle longer than this */
     maxAgeDays?: number
@@ -349,4 +397,54 @@ export type ConfigInput = {
     /** How long to wait for the rest of an album before its turn starts */
     albumWaitMs: number
   }>
+  voice?: {
+    transcribe?: {
+      /** A provider profile id of kind "openai" or "openai-compatible" */
+      profile: string
+      /** Transcription model, e.g. gpt-transcribe or whisper-1 */
+      model: string
+      /** ISO-639-1 code of the spoken language, when known */
+      language?: string
+      /** Hint text: names and words the audio is likely to contain */
+      prompt?: string
+      /** Longer voice messages are refused before anything is downloaded */
+      maxDurationSec: number
+      /** Larger audio files are refused before anything is downloaded */
+      maxBytes: number
+      /** One transcription request, at most */
+      timeoutMs: number
+    }
+    speak?: {
+      /** A provider profile id of kind "openai" or "openai-compatible" */
+      profile: string
+      /** Text-to-speech model, e.g. gpt-4o-mini-tts */
+      model: string
+      /** A voice the server offers, e.g. alloy */
+      voice: string
+      /** voice: a spoken reply to a voice message; always: to every message; never: text only */
+      when: "voice" | "always" | "never"
+      /** Audio format asked for (Telegram plays OGG/Opus and MP3 as voice messages) */
+      format: "opus" | "mp3"
+      /** How to speak (tone, pace), for models that take it */
+      instructions?: string
+      /** Longer answers stay text only (OpenAI's limit is 4,096 characters) */
+      maxChars: number
+      /** One speech request, at most */
+      timeoutMs: number
+    }
+  }
+  jobs?: {
+    /** Background jobs (subagents and shell processes) one session may have running at once */
+    maxPerSession?: number
+    /** Background jobs running at once across all sessions */
+    maxTotal?: number
+    /** A subagent's deadline (default 1800000: 30 minutes), and the most agent.spawn's deadlineMs may ask for */
+    agentTimeoutMs?: number
+    /** A subagent's tool-call budget, and the most agent.spawn's maxToolCalls may ask for */
+    agentMaxToolCalls?: number
+    /** A background shell process is killed after this long (default 3600000: one hour) */
+    shellTimeoutMs?: number
+    /** Bytes of a background shell process's output kept in its output file; the rest is counted */
+    outputBytes?: number
+  }
 }

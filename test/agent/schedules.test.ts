@@ -157,7 +157,7 @@ test("cron and every: next times, and config errors name the schedule's path", a
     { id: "x", every: "1h", prompt: "p" },
     { id: "y", prompt: "p" },
   ])
-  expect(message).toContain('schedules[0].cron: minute "61" is outside 0-59')
+  expect(message).toContain('schedules[0].cron: "61 * * * *": Invalid value for minute: 61')
   expect(message).toContain('schedules[1].id: duplicate schedule id "x"')
-  expect(message).toContain("schedules[2]: needs exactly one of cron or every")
+  expect(message).toContain("schedules[2]: needs exactly one of cron, every or at")
 })
