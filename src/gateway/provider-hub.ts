@@ -30,6 +30,19 @@ function fixFor(profile: Profile, index: number, error: unknown): string {
 }
 
 /**
+ * An `openai-compatible` profile without a model that `voice` names serves the audio endpoints only
+ * (a local whisper or speech server): it gets no chat adapter, and that is not a problem.
+ */
+export function audioOnly(config: Config, profile: Profile): boolean {
+  const voice = config.voice
+  return (
+    profile.kind === "openai-compatible" &&
+    !profile.model &&
+    (voice?.transcribe?.profile === profile.id || voice?.speak?.profile === profile.id)
+  )
+}
+
+/**
  * What `drost start` does with each configured profile, and what `drost doctor` checks: the same call,
  * so a config doctor passes never starts without its providers. Returns the adapters that could be built
  * and, for the others, the reason and the fix.
@@ -41,6 +54,7 @@ export function buildProviders(
   const providers = new Map<string, Provider>()
   const problems = new Map<string, ProfileProblem>()
   for (const [index, profile] of config.providers.profiles.entries()) {
+    if (audioOnly(config, profile)) continue
     try {
       providers.set(profile.id, createProvider(profile, { credential }))
     } catch (error) {
@@ -78,6 +92,14 @@ function unavailable(profile: Profile, problem: ProfileProblem, fallback: () => 
       }
       yield* next.stream(request, signal)
     },
+  }
+}
+
+function voiceOnly(config: Config, profile: Profile): ProfileProblem {
+  const index = config.providers.profiles.indexOf(profile)
+  return {
+    message: "it has no chat model: it serves voice only (voice.transcribe / voice.speak)",
+    fix: `set providers.profiles[${index}].model to a chat model the server lists to chat with it too`,
   }
 }
 
@@ -125,7 +147,7 @@ export function createProviderHub(config: Config, onProblem: (id: string, proble
       profile.id,
       providers.has(profile.id)
         ? router.route(profile.id)
-        : unavailable(profile, problems.get(profile.id)!, () => {
+        : unavailable(profile, problems.get(profile.id) ?? voiceOnly(config, profile), () => {
             const { enabled, fallbacks } = config.providers.failover
             const id = enabled ? fallbacks.find((candidate) => providers.has(candidate)) : undefined
             return id ? router.route(id) : null

@@ -71,6 +71,12 @@ describe("voice notes with transcription and spoken replies", () => {
     gw = await spawnGateway(ws.path, { env: ENV })
     await fake.waitFor(() => fake.callsOf("getUpdates").length > 0, 10_000, "polling")
   })
+
+  test("a compatible profile without a chat model that only serves voice does not degrade the gateway", async () => {
+    const health = await gw.api("/healthz")
+    expect(await health.json()).toMatchObject({ state: "running" })
+    expect(health.status).toBe(200)
+  })
   afterAll(async () => {
     await gw?.[Symbol.asyncDispose]()
     await ws?.[Symbol.asyncDispose]()
