@@ -320,6 +320,43 @@ describe("Control API contract", () => {
     await expectStatus("listApprovals", 401, { token: null })
   })
 
+  test("background jobs", async () => {
+    const session = await expectStatus("createSession", 201, { body: {} })
+    const run = (args: Record<string, unknown>) =>
+      api.gw.tools.run({
+        name: "shell",
+        args,
+        context: {
+          sessionId: session.id,
+          turnId: "turn_contract",
+          callId: `call_${crypto.randomUUID().slice(0, 8)}`,
+          workspace: { root: api.ws.path, tools: "", memory: "", prompts: "" },
+          signal: new AbortController().signal,
+        },
+      })
+    const started = await run({ command: "echo contract output", background: true })
+    const id = started.output.match(/job_\w+/)![0]
+    let job = await expectStatus("getJob", 200, { params: { id } })
+    while (job.status === "running") {
+      await Bun.sleep(20)
+      job = await expectStatus("getJob", 200, { params: { id } })
+    }
+    expect(job.status).toBe("completed")
+    const listed = await expectStatus("listJobs", 200, { query: { session: session.id } })
+    expect(listed.jobs.map((each: { id: string }) => each.id)).toEqual([id])
+    await expectStatus("listJobs", 401, { token: null })
+    await expectStatus("getJob", 404, { params: { id: "job_none" } })
+    expect((await expectStatus("getJobOutput", 200, { params: { id } })).text).toBe("contract output\n")
+    await expectStatus("getJobOutput", 404, { params: { id: "job_none" } })
+    const child = api.gw.jobs.spawn({ sessionId: session.id, task: "hello" })
+    await expectStatus("getJobOutput", 400, { params: { id: child.id } })
+    const sleeping = (await run({ command: "sleep 30", background: true })).output.match(/job_\w+/)![0]
+    await expectStatus("cancelJob", 403, { params: { id: sleeping }, token: READ })
+    expect((await expectStatus("cancelJob", 200, { params: { id: sleeping } })).status).toBe("cancelled")
+    await expectStatus("cancelJob", 409, { params: { id: sleeping } })
+    await expectStatus("cancelJob", 404, { params: { id: "job_none" } })
+  })
+
   test("evolution", async () => {
     const state = await expectStatus("listEvolutions", 200, { query: { limit: 5 } })
     expect([state.enabled, state.problem]).toEqual([true, null])
