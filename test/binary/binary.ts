@@ -7,6 +7,16 @@ import { join } from "node:path"
 export const ROOT = join(import.meta.dir, "../..")
 const cache = new Map<string, Promise<{ file: string; stdout: string }>>()
 
+/**
+ * `DROST_TEST_BINARY` (a path) skips the build for tests that only need some binary of the current
+ * tree, e.g. while iterating on one test: `npm run build -- --outfile /tmp/drost`, then
+ * `DROST_TEST_BINARY=/tmp/drost bun test test/binary/first-hour.test.ts`. The build tests ignore it.
+ */
+export function prebuiltOr(name: string): Promise<{ file: string; stdout: string }> {
+  const given = process.env.DROST_TEST_BINARY
+  return given ? Promise.resolve({ file: given, stdout: "" }) : buildBinary([], name)
+}
+
 export function buildBinary(args: string[] = [], name = "drost"): Promise<{ file: string; stdout: string }> {
   const key = `${name}:${args.join(" ")}`
   const hit = cache.get(key)
