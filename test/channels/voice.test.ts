@@ -193,8 +193,35 @@ describe("voice notes with transcription and spoken replies", () => {
     expect(fake.downloads.length).toBe(calls.downloads)
   }, 30_000)
 
+  test("an audio file is uploaded under a name its format is known by; a failed spoken reply is a short note", async () => {
+    audio.transcript = "Remind me to buy milk."
+    audio.fail("speech", 400, "voice 'alloy' is not available")
+    llm.queue(reply().text("Noted: milk."))
+    const voicesBefore = fake.voices.length
+    fake.voice(OWNER, new Uint8Array([0, 0, 0, 24, 0x66, 0x74, 0x79, 0x70, 1, 2]), {
+      kind: "audio",
+      duration: 9,
+      fileName: "memo.m4a",
+      mimeType: "audio/mp4",
+    })
+    const note = await fake.waitFor(
+      () => fake.chat(OWNER).find((message) => message.text.startsWith("🔇")),
+      15_000,
+      "spoken-reply failure note",
+    )
+    expect(note.text).toBe(
+      `🔇 No spoken reply: speech failed: provider "audio" answered 400: voice 'alloy' is not available`,
+    )
+    expect(fake.chat(OWNER).some((message) => message.text === "🎤 Remind me to buy milk.")).toBe(true)
+    expect(fake.chat(OWNER).some((message) => message.text.includes("Noted: milk."))).toBe(true)
+    expect(audio.transcriptions.at(-1)!.file.name).toBe("audio.m4a")
+    expect(fake.voices.length).toBe(voicesBefore)
+    await waitEvent(ws, "telegram.voice.failed", (data) => data.stage === "speak")
+  }, 30_000)
+
   test("a failing transcription provider is a clear reply and nothing reaches the model", async () => {
     const chatBefore = llm.requests("chat").length
+    const before = audio.transcriptions.length
     audio.fail("transcriptions", 503, "the audio model is overloaded", 2)
     fake.voice(OWNER, VOICE, { duration: 2 })
     const failed = await fake.waitFor(
@@ -205,7 +232,7 @@ describe("voice notes with transcription and spoken replies", () => {
     expect(failed.text).toContain('provider "audio" answered 503: the audio model is overloaded')
     expect(failed.text).toContain("send it again, or type it")
     // Tried twice (503 is transient), then given up.
-    expect(audio.transcriptions.length).toBe(3)
+    expect(audio.transcriptions.length).toBe(before + 2)
     expect(llm.requests("chat").length).toBe(chatBefore)
     await waitEvent(ws, "telegram.voice.failed", (data) => data.stage === "transcribe")
   }, 30_000)
