@@ -1,5 +1,5 @@
 /**
- * Events of history compaction, /new continuity, orchestration, schedules and retention.
+ * Events of history compaction, /new continuity, orchestration, schedules, the heartbeat and retention.
  */
 import { defineEvent } from "../core/event.ts"
 import { Type } from "../core/schema.ts"
@@ -43,6 +43,17 @@ export const ContinuityEvent = {
       status: Type.String(),
       delivered: Type.Boolean(),
       error: Type.Optional(Type.String()),
+    }),
+  ),
+  /** A heartbeat turn ran (or was skipped); `suppressed`: it answered that there is nothing to report. */
+  HeartbeatRun: defineEvent(
+    "heartbeat.run",
+    Type.Object({
+      sessionId: Type.Union([Type.String(), Type.Null()]),
+      status: Type.String({ description: "completed, failed, interrupted, undelivered or skipped" }),
+      suppressed: Type.Boolean(),
+      delivered: Type.Boolean(),
+      reason: Type.Optional(Type.String({ description: "Why it was skipped or failed" })),
     }),
   ),
   RetentionApplied: defineEvent(

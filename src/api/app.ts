@@ -21,6 +21,7 @@ import { type EventsOptions, eventRoutes } from "./events.ts"
 import { openaiRoutes } from "./openai.ts"
 import { isOpenAIPath, openaiProblem } from "./openai-errors.ts"
 import { continuityRoutes } from "./continuity.ts"
+import { scheduleRoutes } from "./schedules.ts"
 import { providerRoutes } from "./providers.ts"
 import { runtimeRoutes } from "./runtime.ts"
 import { sessionRoutes } from "./sessions.ts"
@@ -119,6 +120,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(jobRoutes(gw))
     .use(commandRoutes(gw))
     .use(continuityRoutes(gw))
+    .use(scheduleRoutes(gw))
     .use(usageRoutes(gw))
     .use(evolutionRoutes(gw))
     .use(telegramRoutes(gw))

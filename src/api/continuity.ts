@@ -3,7 +3,7 @@
  * send — the assembled system prompt with the size of each part, the tool definitions, and the history
  * view (after any summary) with its token budget; nothing is compacted or called. `GET /queues`: the
  * sessions with a running or waiting turn (orchestration). `POST /sessions/:id/new`: /new with continuity.
- * `GET /schedules`: each schedule's next and last run. Export, import and retention of sessions.
+ * Export, import and retention of sessions. (Schedules: schedules.ts.)
  */
 import { Elysia, t } from "elysia"
 import { Invalid } from "../core/error.ts"
@@ -59,21 +59,6 @@ const Preview = t.Object(
     summaryUpto: t.Union([t.Number(), t.Null()], { description: "seq of the last message a summary covers" }),
   },
   { ...open, description: "What the next turn would send" },
-)
-
-const Schedule = t.Object(
-  {
-    id: t.String(),
-    next: t.Union([t.Number(), t.Null()], { description: "Next run (ms since the epoch); null when disabled" }),
-    lastDue: t.Union([t.Number(), t.Null()]),
-    lastStarted: t.Union([t.Number(), t.Null()]),
-    lastStatus: t.Union([t.String(), t.Null()], {
-      description: "running, completed, failed, interrupted or undelivered",
-    }),
-    lastError: t.Union([t.String(), t.Null()]),
-    sessionId: t.Union([t.String(), t.Null()], { description: "The session its turns run in" }),
-  },
-  open,
 )
 
 const Row = t.Record(t.String(), t.Unknown(), { description: "A stored row, columns as in the database" })
@@ -173,28 +158,6 @@ export function continuityRoutes(gw: Gateway) {
           summary: "Start a new session continuing from a summary of this one (/new)",
           description:
             "source is model, fallback (the deterministic digest, when the model failed) or none (fresh, or nothing to summarise).",
-          tags: ["sessions"],
-        },
-      },
-    )
-    .get(
-      "/schedules",
-      () => ({ schedules: gw.continuity.schedules.list(), deliveries: gw.continuity.deliveries.names() }),
-      {
-        response: {
-          200: t.Object(
-            {
-              schedules: t.Array(Schedule),
-              deliveries: t.Array(t.String(), { description: "Channels schedules can deliver their answers to" }),
-            },
-            { description: "Every configured schedule" },
-          ),
-        },
-        detail: {
-          operationId: "getSchedules",
-          summary: "Schedules: next and last run, status, session",
-          description:
-            "Times are epoch milliseconds. lastStatus is running, completed, failed, interrupted or undelivered.",
           tags: ["sessions"],
         },
       },

@@ -19,6 +19,7 @@ export const DOCS_PATH = "/control/v1/docs"
 const TAGS = [
   { name: "runtime", description: "Health, status and restart" },
   { name: "sessions", description: "Conversations and their turns" },
+  { name: "schedules", description: "Reminders and timed turns: the config's and those made at run time" },
   { name: "events", description: "The live event stream (SSE)" },
   { name: "providers", description: "Model provider profiles" },
   { name: "tools", description: "Built-in and workspace tools" },

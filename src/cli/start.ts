@@ -55,6 +55,7 @@ export async function start(args: StartArgs): Promise<number> {
     // The Bot API client loads only when a channel is configured.
     const channels: Channels = gw.config.channels?.length ? await startTelegram(gw) : { stop: async () => {} }
     gw.continuity.schedules.start()
+    gw.continuity.heartbeat.start()
     const url = server?.url ?? null
     const provider = gw.providers.get(config.providers.defaultSessionProvider)
     const where = relative(process.cwd(), config.workspaceDir) || "."
@@ -102,6 +103,7 @@ export async function start(args: StartArgs): Promise<number> {
     // Channels stop first: no new updates, their in-flight answers finish within the grace period.
     // Schedule timers stop too; a scheduled turn already running drains like any other.
     void gw.continuity.schedules.stop()
+    void gw.continuity.heartbeat.stop()
     await channels.stop()
     await gw.drain(reason)
     await server?.stop()

@@ -4,6 +4,7 @@
  * back as text for the user.
  */
 import { DrostError } from "../core/error.ts"
+import { describeSchedule } from "../tool/builtin/schedule.ts"
 import { toolsReport, toolsSummary } from "../tool/report.ts"
 import type { Gateway } from "./gateway.ts"
 
@@ -168,6 +169,33 @@ export const COMMANDS: Record<string, Command> = {
             ? ", continuing from a digest of the previous one (the model could not summarise)"
             : ""
       return { text: `new session ${session.id}${note}` }
+    },
+  },
+  schedules: {
+    usage: "/schedules [cancel|pause|resume <id>]",
+    help: "List reminders and schedules (* made in this chat); cancel, pause or resume one",
+    run(gw, ctx, arg) {
+      const book = gw.continuity.scheduleBook
+      const zone = gw.config.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone
+      const [verb, id] = arg.split(/\s+/)
+      if (verb) {
+        if (!id || !["cancel", "pause", "resume"].includes(verb))
+          return { text: "usage: /schedules, or /schedules cancel|pause|resume <id>" }
+        if (verb === "cancel") return { text: `cancelled ${book.remove(id).id}` }
+        const changed = book.update(id, { enabled: verb === "resume" })
+        return { text: `${verb === "pause" ? "paused" : "resumed"} ${changed.id}` }
+      }
+      const list = book.list().filter((schedule) => schedule.state !== "done")
+      if (list.length === 0) return { text: "no schedules" }
+      return {
+        listing: true,
+        text: list
+          .map(
+            (schedule) =>
+              `${schedule.sessionId && schedule.sessionId === ctx.sessionId ? "*" : " "} ${describeSchedule(schedule, zone)}`,
+          )
+          .join("\n"),
+      }
     },
   },
   tools: {

@@ -15,6 +15,10 @@ import { createHistoryWindow, type HistoryWindow } from "../agent/window.ts"
 import { type ContinueDeps, type Continued, continueSession } from "../agent/continue.ts"
 import { ContinuityEvent } from "../agent/continuity-events.ts"
 import { createScheduler, type Scheduler } from "../agent/schedules.ts"
+import { createScheduleBook, type ScheduleBook } from "../agent/schedule-book.ts"
+import { createHeartbeat, type Heartbeat } from "../agent/heartbeat.ts"
+import { createScheduleStore } from "../store/schedules.ts"
+import { scheduleTools } from "../tool/builtin/schedule.ts"
 import type { Sessions } from "../agent/session.ts"
 import { createDeliveries, type Deliveries } from "./delivery.ts"
 import { applyRetention, type RetentionReport, type RetentionRule } from "../agent/retention.ts"
@@ -56,6 +60,10 @@ export interface Continuity {
   deliveries: Deliveries
   /** Timed turns; started by the CLI once the channels are up (so deliveries exist). */
   schedules: Scheduler
+  /** Schedules made at run time (agent tools, Control API, /schedules) and the config's, listed. */
+  scheduleBook: ScheduleBook
+  /** The periodic checklist turn (config heartbeat); started with the schedules. */
+  heartbeat: Heartbeat
   /** Export and import sessions as JSON. */
   portable: Portable
   /** Archive or delete old sessions; `rule` overrides the configured limits. */
@@ -151,6 +159,7 @@ export function createContinuity(input: ContinuityInput): Continuity {
     return result
   }
   const deliveries = createDeliveries()
+  const scheduleStore = createScheduleStore(input.db)
   const schedules = createScheduler({
     db: input.db,
     bus: input.bus,
@@ -160,8 +169,50 @@ export function createContinuity(input: ContinuityInput): Continuity {
       get: (id) => input.sessions().get(id),
     },
     schedules: () => config.schedules,
+    store: scheduleStore,
+    timeZone: () => config.timeZone,
     deliver: deliveries.deliver,
     log: Log.create("schedule"),
+  })
+  const ownerZone = () => config.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone
+  const scheduleBook = createScheduleBook({
+    store: scheduleStore,
+    scheduler: schedules,
+    config: () => config.schedules,
+    session: (id) => input.store.require(id),
+    locate: (session) => deliveries.locate(session),
+    channels: deliveries.names,
+    timeZone: () => config.timeZone,
+  })
+  for (const tool of scheduleTools({
+    create: (args, origin, from) => scheduleBook.create(args, origin, from),
+    list: () => scheduleBook.list(),
+    remove: (id) => scheduleBook.remove(id),
+    timeZone: ownerZone,
+  }))
+    if (!input.tools.get(tool.name)) input.tools.register(tool)
+  const heartbeat = createHeartbeat({
+    db: input.db,
+    bus: input.bus,
+    sessions: {
+      prompt: (args) => input.sessions().prompt(args),
+      create: (args) => input.sessions().create(args),
+      get: (id) => input.sessions().get(id),
+      runningTurn: (id) => input.sessions().runningTurn(id),
+    },
+    config: () => config.heartbeat,
+    timeZone: () => config.timeZone,
+    workspace: config.workspaceDir,
+    deliver: deliveries.deliver,
+    // The owner's most recently active chat a channel can reach.
+    lastChat: () => {
+      for (const session of input.store.list({ limit: 50 })) {
+        const target = deliveries.locate(session)
+        if (target) return target
+      }
+      return null
+    },
+    log: Log.create("heartbeat"),
   })
   const portable = createPortable(input.db)
   const busy = (id: string) =>
@@ -211,11 +262,14 @@ export function createContinuity(input: ContinuityInput): Continuity {
     startNew,
     deliveries,
     schedules,
+    scheduleBook,
+    heartbeat,
     portable,
     retention,
     close: () => {
       if (auto) clearInterval(auto)
       void schedules.stop()
+      void heartbeat.stop()
       memory.close()
     },
   }

@@ -229,6 +229,21 @@ describe("Control API contract", () => {
     await expectStatus("getQueues", 401, { token: null })
     await expectStatus("getSchedules", 200)
     await expectStatus("getSchedules", 401, { token: null })
+    const schedule = await expectStatus("createSchedule", 201, {
+      body: { prompt: "check the mail", cron: "0 9 * * MON-FRI" },
+    })
+    await expectStatus("createSchedule", 400, { body: { prompt: "x", cron: "0 9 * * MONDAYS" } })
+    await expectStatus("createSchedule", 400, { body: { prompt: "x", in: "10m", every: "1h" } })
+    await expectStatus("createSchedule", 403, { body: { prompt: "x", in: "10m" }, token: READ })
+    expect((await expectStatus("getSchedule", 200, { params: { id: schedule.id } })).cron).toBe("0 9 * * MON-FRI")
+    await expectStatus("getSchedule", 404, { params: { id: "sch_none" } })
+    expect(
+      (await expectStatus("updateSchedule", 200, { params: { id: schedule.id }, body: { enabled: false } })).state,
+    ).toBe("paused")
+    await expectStatus("updateSchedule", 400, { params: { id: schedule.id }, body: { timeZone: "Mars/Olympus" } })
+    await expectStatus("updateSchedule", 404, { params: { id: "sch_none" }, body: { enabled: false } })
+    expect((await expectStatus("deleteSchedule", 200, { params: { id: schedule.id } })).deleted).toBe(schedule.id)
+    await expectStatus("deleteSchedule", 404, { params: { id: schedule.id } })
 
     const exported = await expectStatus("exportSession", 200, { params: { id } })
     expect([exported.format, exported.messages.length > 1]).toEqual(["drost.session", true])

@@ -1,0 +1,172 @@
+/**
+ * Making, changing and removing schedules at run time: what `schedule.create | list | cancel`, the
+ * Control API (`/control/v1/schedules`) and `/schedules` share. Input is checked here (one time kind,
+ * valid expressions and zone, a known session), a relative `in` becomes an absolute `at`, and a
+ * schedule made in a chat runs in that chat's session and is delivered back to it. The config's
+ * schedules are listed too but change only in the config file.
+ */
+import type { Schedule } from "../core/continuity-config.ts"
+import { parseEvery, whenIssues } from "../core/cron.ts"
+import { DrostError, Invalid, NotFound } from "../core/error.ts"
+import { Id } from "../core/id.ts"
+import type { Issue } from "../core/schema.ts"
+import type { ScheduleOrigin, ScheduleStore } from "../store/schedules.ts"
+import type { Session } from "../store/sessions.ts"
+import type { Scheduler, ScheduleState } from "./schedules.ts"
+
+export type Target = { channel: string; chat: string | number }
+
+/** What a caller may set; exactly one of at, in, cron, every. */
+export interface ScheduleInput {
+  prompt?: string
+  at?: string
+  /** From now: 90s, 10m, 2h, 1d. */
+  in?: string
+  cron?: string
+  every?: string
+  timeZone?: string
+  /** Run in this session (default: the session it was made in, else one of its own). */
+  session?: string
+  /** Where the answer goes; null: nowhere (default: the chat of its session, when a channel can reach it). */
+  deliver?: Target | null
+  missed?: "once" | "skip"
+  enabled?: boolean
+}
+
+export interface ScheduleBookDeps {
+  store: ScheduleStore
+  scheduler: Scheduler
+  config: () => Schedule[]
+  session: (id: string) => Session
+  /** The chat a session belongs to, if a channel can deliver there (deliveries.locate). */
+  locate: (session: Session) => Target | null
+  /** Channels that can deliver (to check an explicit target). */
+  channels: () => string[]
+  timeZone: () => string | undefined
+  /** Most stored schedules (a runaway loop of schedule.create stops here). */
+  limit?: number
+  now?: () => number
+}
+
+export type ScheduleBook = ReturnType<typeof createScheduleBook>
+
+const WHEN = ["at", "in", "cron", "every"] as const
+
+export function createScheduleBook(deps: ScheduleBookDeps) {
+  const now = deps.now ?? Date.now
+  const limit = deps.limit ?? 200
+
+  const fail = (issues: Issue[]) => {
+    if (issues.length)
+      throw new Invalid(issues.map((issue) => `${issue.path}: ${issue.message}`).join("; "), { fields: issues })
+  }
+
+  /** The stored fields of `input` over `base` (an update keeps what it does not mention). */
+  function build(id: string, input: ScheduleInput, base?: Schedule, origin?: Session | null): Schedule {
+    const issues: Issue[] = []
+    const given = WHEN.filter((key) => input[key] !== undefined)
+    if (given.length > 1)
+      issues.push({ path: "body", message: `give one of at, in, cron or every, not ${given.join(" and ")}` })
+    const when: Pick<Schedule, "at" | "cron" | "every"> = given.length
+      ? {}
+      : { at: base?.at, cron: base?.cron, every: base?.every }
+    if (input.in !== undefined) {
+      try {
+        when.at = new Date(now() + parseEvery(input.in)).toISOString()
+      } catch (error) {
+        issues.push({ path: "in", message: (error as Error).message })
+      }
+    } else if (given[0]) when[given[0] as "at" | "cron" | "every"] = input[given[0]] as string
+    const schedule: Schedule = {
+      ...(base ?? {}),
+      id,
+      prompt: (input.prompt ?? base?.prompt ?? "").trim(),
+      at: when.at,
+      cron: when.cron,
+      every: when.every,
+      timeZone: input.timeZone ?? base?.timeZone,
+      missed: input.missed ?? base?.missed,
+      enabled: input.enabled ?? base?.enabled,
+    }
+    if (!schedule.prompt) issues.push({ path: "prompt", message: "says what the turn should do; it is empty" })
+    if (input.session !== undefined) {
+      try {
+        origin = deps.session(input.session)
+        schedule.session = origin.id
+      } catch {
+        issues.push({ path: "session", message: `unknown session "${input.session}"` })
+      }
+    } else if (!base && origin) schedule.session = origin.id
+    if (input.deliver === null) delete schedule.deliver
+    else if (input.deliver) {
+      if (!deps.channels().includes(input.deliver.channel))
+        issues.push({
+          path: "deliver.channel",
+          message: `no channel "${input.deliver.channel}" can deliver (configured: ${deps.channels().join(", ") || "none"})`,
+        })
+      schedule.deliver = input.deliver
+    } else if (!base && origin) {
+      const target = deps.locate(origin)
+      if (target) schedule.deliver = target
+    }
+    if (input.in === undefined) issues.push(...whenIssues(schedule, "when", deps.timeZone()).map(rename))
+    for (const key of Object.keys(schedule) as (keyof Schedule)[]) if (schedule[key] === undefined) delete schedule[key]
+    fail(issues)
+    return schedule
+  }
+
+  /** whenIssues speaks of `when.cron`; the caller sent `cron`. */
+  const rename = (issue: Issue): Issue => ({
+    path: issue.path === "when" ? "body" : issue.path.replace(/^when\./, ""),
+    message: issue.message,
+  })
+
+  const editable = (id: string) => {
+    const found = deps.store.get(id)
+    if (found) return found
+    if (deps.config().some((schedule) => schedule.id === id))
+      throw new DrostError("Conflict", `schedule "${id}" is defined in the config file; change it there`, { id })
+    throw new NotFound("schedule", id)
+  }
+
+  const state = (id: string): ScheduleState => deps.scheduler.get(id)!
+
+  return {
+    list: (): ScheduleState[] => deps.scheduler.list(),
+    get(id: string): ScheduleState {
+      const found = deps.scheduler.get(id)
+      if (!found) throw new NotFound("schedule", id)
+      return found
+    },
+    /** `from`: the session it is made in (the agent's, a chat's), which it then runs in and answers to. */
+    create(input: ScheduleInput, origin: ScheduleOrigin, from?: string): ScheduleState {
+      if (deps.store.count() >= limit)
+        throw new DrostError("Conflict", `there are already ${limit} schedules; cancel some first`, { limit })
+      let session: Session | null = null
+      if (from)
+        try {
+          session = deps.session(from)
+        } catch {
+          session = null
+        }
+      const schedule = build(Id.create("sch", now()), input, undefined, session)
+      deps.store.insert(schedule, origin, now())
+      deps.scheduler.refresh(schedule.id)
+      return state(schedule.id)
+    },
+    update(id: string, input: ScheduleInput): ScheduleState {
+      const current = editable(id)
+      const { origin: _, createdAt: __, updatedAt: ___, ...base } = current
+      deps.store.update(build(id, input, base), now())
+      deps.scheduler.refresh(id)
+      return state(id)
+    },
+    remove(id: string): ScheduleState {
+      editable(id)
+      const last = state(id)
+      deps.store.remove(id)
+      deps.scheduler.refresh(id)
+      return { ...last, next: null }
+    },
+  }
+}
