@@ -5,7 +5,7 @@
  * isomorphic-git is not safe against concurrent writers to the same index (BUN-TRAPS §7).
  */
 import * as fs from "node:fs"
-import { dirname, join, relative } from "node:path"
+import { dirname, join, relative, resolve } from "node:path"
 import { type Git, loadGit } from "../util/git-module.ts"
 
 const AUTHOR = { name: "drost", email: "drost@localhost" }
@@ -85,7 +85,7 @@ function lineStat(before: string, after: string): { added: number; removed: numb
 
 export function createRepo(options: RepoOptions) {
   const { dir, gitdir } = options
-  const roots = options.roots.map((root) => relative(dir, join(dir, root)) || ".")
+  const roots = options.roots.map((root) => relative(dir, resolve(dir, root)) || ".")
   let tail: Promise<unknown> = Promise.resolve()
   /** Serialise every git operation: one queue for the whole repository. */
   let git: Git

@@ -23,10 +23,11 @@ function fixFor(profile: Profile, index: number, error: unknown): string {
   const at = `providers.profiles[${index}]`
   if (error instanceof UnsupportedProvider && !profile.baseUrl && profile.kind === "openai-compatible")
     return `set ${at}.baseUrl to the server's API root (e.g. http://127.0.0.1:8000/v1), or run drost setup`
-  if (error instanceof UnsupportedProvider) return `use another kind in ${at} (docs/providers.md), or run drost setup`
+  if (error instanceof UnsupportedProvider)
+    return `use another kind in ${at} (openai, anthropic, xai, openai-compatible or demo), or run drost setup`
   if (!profile.model)
     return `set ${at}.model to one of the models the server lists (GET ${profile.baseUrl ?? "<baseUrl>"}/models; drost setup picks from that list)`
-  return `correct ${at} (docs/providers.md), or run drost setup`
+  return `correct ${at} (drost doctor checks it), or run drost setup`
 }
 
 /**

@@ -3,7 +3,7 @@
  * policy, the built-ins confined to the roots, the workspace tool loader (with the Deno sandbox when
  * asked for) and the MCP servers. The gateway wires `refresh()` to the start of every turn.
  */
-import { join, resolve } from "node:path"
+import { resolve } from "node:path"
 import type { Config } from "../core/config.ts"
 import { Value } from "../core/schema.ts"
 import { ToolsConfig } from "../core/tools-config.ts"
@@ -173,7 +173,7 @@ export function createToolset(config: Config, options: ToolsetOptions) {
         sandbox: sandbox ? { deno } : null,
         profile: tools.profile,
         lastLoadMs: lastLoad?.durationMs ?? null,
-        workspaceDir: join(config.workspaceDir, tools.dir),
+        workspaceDir: toolsDir,
       }
     },
   }
