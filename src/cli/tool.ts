@@ -138,7 +138,7 @@ const listCommand = defineCommand({
           `${JSON.stringify({ tools, rejected: toolset.registry.rejected(), mcpServers: servers }, null, 2)}\n`,
         )
       } else {
-        process.stdout.write(`${toolsReport(toolset.registry)}\n`)
+        process.stdout.write(`${toolsReport(toolset.registry, { width: process.stdout.columns || 100 })}\n`)
         if (servers.length)
           process.stdout.write(
             `\nMCP servers (connected by the running gateway, not listed here): ${servers.join(", ")}\n`,
