@@ -38,7 +38,7 @@ export const statusCommand = defineCommand({
       `workspace ${status.workspace}`,
       `control api ${running.url}`,
       ...status.reasons.map((reason) => `  ! ${reason}`),
-      `sessions ${status.sessions} · running turns ${status.runningTurns}`,
+      `sessions ${status.sessions} · running turns ${status.runningTurns} · background jobs ${status.jobs.running} (limits ${status.jobs.maxPerSession} per session, ${status.jobs.maxTotal} in all)`,
       ...status.queues.map(
         (queue) =>
           `  ${queue.sessionId}  ${queue.running ? `running ${queue.running}` : "idle"}${queue.waiting ? `, ${queue.waiting} waiting` : ""}${queue.messages ? ` (${queue.messages} messages)` : ""}`,

@@ -65,6 +65,13 @@ const need = (ctx: CommandContext) => {
   return ctx.sessionId
 }
 
+/** Background jobs (agent.spawn, shell background) running now, this chat's among them, against the limits. */
+function jobsLine(gw: Gateway, sessionId: string | null): string {
+  const counts = gw.jobs.counts()
+  const mine = sessionId ? (counts.perSession[sessionId] ?? 0) : 0
+  return `background jobs: ${counts.running} running (this session ${mine}; limits ${counts.maxPerSession} per session, ${counts.maxTotal} in all)`
+}
+
 export const COMMANDS: Record<string, Command> = {
   help: {
     usage: "/help",
@@ -89,6 +96,7 @@ export const COMMANDS: Record<string, Command> = {
           `workspace: ${gw.config.workspaceDir}`,
           `uptime: ${Math.round((Date.now() - gw.startedAt) / 1000)}s, sessions: ${gw.store.count()}, running turns: ${gw.sessions.activeCount()}`,
           ...waitingLine(gw),
+          jobsLine(gw, ctx.sessionId),
           toolsSummary(gw.tools),
           session
             ? `session: ${session.id} (${session.messageCount} messages, provider ${session.provider}${session.pendingProvider ? ` → ${session.pendingProvider} next turn` : ""}, tokens in/out ${session.usage.input}/${session.usage.output})`

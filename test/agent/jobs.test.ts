@@ -8,7 +8,7 @@
 import { expect, test } from "bun:test"
 import { fakeOpenAI, reply } from "../fake/openai.ts"
 import { FakeTelegram } from "../fake/telegram.ts"
-import { type RunningGateway, spawnGateway } from "../lib/gateway.ts"
+import { type RunningGateway, runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 
 const OWNER = 111
@@ -91,6 +91,16 @@ test("agent.spawn: the child runs in its own session on its own provider while t
   // The child's request went to the worker with the task as its user message, in a session of its own.
   expect(JSON.stringify(worker.requests("chat")[0]!.body.messages)).toContain("Count the planets in the notes")
   expect((await jobs(gw)).running).toBe(1)
+  // Visible in the chat's /status and in `drost status`.
+  tg.text(OWNER, "/status")
+  await tg.waitFor(
+    () =>
+      tg.chat(OWNER).find((m) => m.text.includes("background jobs: 1 running (this session 1; limits 1 per session")),
+    10_000,
+    "/status with the job",
+  )
+  const cli = await runCli(["status", "--url", gw.url], { cwd: ws.path })
+  expect(`${cli.stdout}${cli.stderr}`).toContain("background jobs 1 (limits 1 per session, 8 in all)")
 
   // 2. While the child works, the parent chat answers (its lane is free), and a second job is refused.
   main.queue(reply().tool("agent.spawn", { task: "another one" }), reply().text("Still here."))
