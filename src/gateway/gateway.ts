@@ -28,6 +28,8 @@ import { GatewayEvent } from "./events.ts"
 import { acquire, type Lock } from "./lock.ts"
 import { createProviderHub, type ProviderStatus } from "./provider-hub.ts"
 import { secretOf } from "./auth.ts"
+import { createMessageSearch } from "../store/search.ts"
+import { sessionsSearchTool } from "../tool/builtin/search-sessions.ts"
 import { type Continuity, createContinuity } from "./continuity.ts"
 import { createJobService } from "./jobs.ts"
 import type { Jobs } from "../agent/jobs.ts"
@@ -156,6 +158,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       sessions: () => sessions,
     })
     cleanup.push(() => continuity.close())
+    // sessions.search: what was said in every stored session (store/search.ts), times in the owner's zone.
+    tools.register(sessionsSearchTool(createMessageSearch(db), () => config.timeZone ?? config.context.timeZone))
     const sessions = createSessions({
       store,
       bus,

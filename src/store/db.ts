@@ -10,10 +10,7 @@ import { dirname } from "node:path"
 import { contentProblem, headerProblem } from "./check.ts"
 import { classify, StoreDamaged } from "./fault.ts"
 import { Flag } from "../util/flag.ts"
-
-/** The text parts of a message's `parts` JSON, joined by newlines (NULL when it has none). */
-const MESSAGE_TEXT = (parts: string) =>
-  `(SELECT group_concat(p.value ->> '$.text', char(10)) FROM json_each(${parts}) AS p WHERE p.value ->> '$.type' = 'text')`
+import { MESSAGE_TEXT } from "./message-text.ts"
 
 const MIGRATIONS: string[] = [
   `
@@ -169,21 +166,23 @@ const MIGRATIONS: string[] = [
   );
   `,
   // Full-text index of what was said (sessions.search): the text parts of user and assistant messages,
-  // kept current by triggers (so every writer, import and repair included, maintains it), rowid = seq.
-  // Existing messages are indexed here, once.
+  // rowid = seq. An append only notes its seq in messages_fts_pending (an FTS5 insert in every
+  // one-message commit would cost two thirds of the append rate); search.ts indexes the pending rows in
+  // batches: inside each turn's closing commit and before every search, so a search sees every message.
+  // Triggers catch every writer (appends, imports, repair's row copy); existing messages are indexed here.
   `
   CREATE VIRTUAL TABLE messages_fts USING fts5(body, tokenize = 'porter unicode61 remove_diacritics 2');
+  CREATE TABLE messages_fts_pending (seq INTEGER PRIMARY KEY);
   CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.role IN ('user', 'assistant') BEGIN
-    INSERT INTO messages_fts (rowid, body)
-      SELECT new.seq, body FROM (SELECT ${MESSAGE_TEXT("new.parts")} AS body) WHERE body <> '';
+    INSERT OR IGNORE INTO messages_fts_pending (seq) VALUES (new.seq);
   END;
   CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
     DELETE FROM messages_fts WHERE rowid = old.seq;
+    DELETE FROM messages_fts_pending WHERE seq = old.seq;
   END;
   CREATE TRIGGER messages_fts_update AFTER UPDATE OF parts, role ON messages BEGIN
     DELETE FROM messages_fts WHERE rowid = old.seq;
-    INSERT INTO messages_fts (rowid, body)
-      SELECT new.seq, body FROM (SELECT ${MESSAGE_TEXT("new.parts")} AS body) WHERE new.role IN ('user', 'assistant') AND body <> '';
+    INSERT OR IGNORE INTO messages_fts_pending (seq) SELECT new.seq WHERE new.role IN ('user', 'assistant');
   END;
   INSERT INTO messages_fts (rowid, body)
     SELECT seq, body FROM (SELECT m.seq AS seq, ${MESSAGE_TEXT("m.parts")} AS body FROM messages AS m WHERE m.role IN ('user', 'assistant'))

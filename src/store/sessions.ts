@@ -7,6 +7,7 @@ import { NotFound } from "../core/error.ts"
 import { Id } from "../core/id.ts"
 import { immediate } from "./db.ts"
 import { classify, StorageFull, StorageUnavailable } from "./fault.ts"
+import { createIndexer, INDEX_BATCH } from "./search.ts"
 import type { StoreHealth } from "./guard.ts"
 import type { Message, Part, Role, Usage } from "../core/message.ts"
 
@@ -337,8 +338,11 @@ export function createSessionStore(db: Database, health?: StoreHealth) {
       endedAt: at,
     }
   }
+  // Messages join the full-text index in batches, inside a turn's closing commit (search.ts).
+  const indexer = createIndexer(db)
   const writeEnd = immediate(db, (input: TurnEnd, now: number) => {
     q.touchSession.run({ id: input.sessionId, now, added: input.messages })
+    indexer.flush(INDEX_BATCH)
     q.finishTurn.run({
       id: input.id,
       status: input.status,
