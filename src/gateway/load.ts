@@ -226,7 +226,7 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     schedules: (input.schedules ?? []) as Config["schedules"],
     retention: input.retention as Config["retention"],
     channels: resolveChannels(input.channels),
-    voice: input.voice,
+    voice: input.voice as Config["voice"],
     jobs: input.jobs as Config["jobs"],
   }
 }

@@ -408,11 +408,11 @@ export type ConfigInput = {
       /** Hint text: names and words the audio is likely to contain */
       prompt?: string
       /** Longer voice messages are refused before anything is downloaded */
-      maxDurationSec: number
+      maxDurationSec?: number
       /** Larger audio files are refused before anything is downloaded */
-      maxBytes: number
+      maxBytes?: number
       /** One transcription request, at most */
-      timeoutMs: number
+      timeoutMs?: number
     }
     speak?: {
       /** A provider profile id of kind "openai" or "openai-compatible" */
@@ -422,15 +422,15 @@ export type ConfigInput = {
       /** A voice the server offers, e.g. alloy */
       voice: string
       /** voice: a spoken reply to a voice message; always: to every message; never: text only */
-      when: "voice" | "always" | "never"
+      when?: "voice" | "always" | "never"
       /** Audio format asked for (Telegram plays OGG/Opus and MP3 as voice messages) */
-      format: "opus" | "mp3"
+      format?: "opus" | "mp3"
       /** How to speak (tone, pace), for models that take it */
       instructions?: string
       /** Longer answers stay text only (OpenAI's limit is 4,096 characters) */
-      maxChars: number
+      maxChars?: number
       /** One speech request, at most */
-      timeoutMs: number
+      timeoutMs?: number
     }
   }
   jobs?: {
