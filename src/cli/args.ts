@@ -6,6 +6,20 @@
 import type { ArgsDef, CommandDef, Resolvable } from "citty"
 import { DrostError } from "../core/error.ts"
 
+/** `--workspace` and `--config`, which every command that works on a workspace takes. */
+export const workspaceArgs = {
+  workspace: {
+    type: "string",
+    alias: "w",
+    description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
+  },
+  config: {
+    type: "string",
+    alias: "c",
+    description: "Config file (default: the first drost.config.{ts,mts,js,mjs,json} in the workspace)",
+  },
+} as const
+
 export class UsageError extends DrostError {
   constructor(
     message: string,

@@ -10,23 +10,11 @@ import type { Config } from "../core/config.ts"
 import { authPath, createCredentials, readAuth, removeEntry, setEntry } from "../gateway/auth.ts"
 import { load } from "../gateway/load.ts"
 import { Flag } from "../util/flag.ts"
+import { workspaceArgs } from "./args.ts"
 
 const KINDS = ["openai", "anthropic", "openai-compatible", "xai", "brave", "tavily"] as const
 /** Kinds whose key is for web.search's backend (tools.web.search), not for a provider profile. */
 const SEARCH_KINDS = new Set(["brave", "tavily"])
-
-const workspaceArgs = {
-  workspace: {
-    type: "string",
-    alias: "w",
-    description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
-  },
-  config: {
-    type: "string",
-    alias: "c",
-    description: "Config file (default: the first drost.config.* in the workspace)",
-  },
-} as const
 
 async function configOf(args: { workspace?: string; config?: string }): Promise<Config> {
   return load({ root: args.workspace ?? Flag.workspace() ?? process.cwd(), file: args.config })

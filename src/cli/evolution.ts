@@ -15,20 +15,11 @@ import { createEvolution, type Outcome } from "../evolve/service.ts"
 import { load } from "../gateway/load.ts"
 import { Log } from "../util/log.ts"
 import { Flag } from "../util/flag.ts"
-import { integer } from "./args.ts"
+import { integer, workspaceArgs as sharedWorkspaceArgs } from "./args.ts"
 import { ask, connect, locate } from "./reach.ts"
 
 const workspaceArgs = {
-  workspace: {
-    type: "string",
-    alias: "w",
-    description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
-  },
-  config: {
-    type: "string",
-    alias: "c",
-    description: "Config file (default: the first drost.config.* in the workspace)",
-  },
+  ...sharedWorkspaceArgs,
   url: { type: "string", description: "Control API of the running gateway (default: the configured host and port)" },
 } as const
 

@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { join } from "node:path"
 import { defineCommand } from "citty"
 import { DrostError } from "../core/error.ts"
-import { integer, UsageError } from "./args.ts"
+import { integer, UsageError, workspaceArgs } from "./args.ts"
 import { stateDirOf, where } from "./reach.ts"
 
 const STREAMS = ["events", "tools", "usage"] as const
@@ -51,12 +51,7 @@ function readFrom(file: string, offset: number): { text: string; offset: number 
 export const logsCommand = defineCommand({
   meta: { name: "logs", description: "Show the gateway's event, tool or usage log (-f to follow)" },
   args: {
-    workspace: {
-      type: "string",
-      alias: "w",
-      description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
-    },
-    config: { type: "string", alias: "c", description: "Config file (default: the first drost.config.* found)" },
+    ...workspaceArgs,
     stream: { type: "string", alias: "s", description: "events (default), tools or usage" },
     lines: { type: "string", alias: "n", description: "How many of the last lines to show first (default 20)" },
     follow: { type: "boolean", alias: "f", description: "Keep printing lines as they are written (Ctrl-C ends)" },

@@ -9,22 +9,9 @@
 import { type CommandDef, defineCommand, runCommand, type SubCommandsDef } from "citty"
 import { Flag } from "../util/flag.ts"
 import { COMMIT, VERSION } from "../util/version.ts"
-import { checkOptions, resolveCommand, UsageError } from "./args.ts"
+import { checkOptions, resolveCommand, UsageError, workspaceArgs } from "./args.ts"
 import { fail, usage } from "./exit.ts"
 import { renderHelp, styleFor } from "./help.ts"
-
-const workspaceArgs = {
-  workspace: {
-    type: "string",
-    alias: "w",
-    description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
-  },
-  config: {
-    type: "string",
-    alias: "c",
-    description: "Config file (default: the first drost.config.{ts,mts,js,mjs,json} in the workspace)",
-  },
-} as const
 
 const startCommand = defineCommand({
   meta: { name: "start", description: "Start the gateway: terminal chat in a TTY, server mode otherwise" },

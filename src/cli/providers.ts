@@ -10,18 +10,10 @@ import { load } from "../gateway/load.ts"
 import { probeAll } from "../providers/probe.ts"
 import { DEFAULT_MODELS, OPENAI_BASE_URL, XAI_BASE_URL } from "../providers/registry.ts"
 import { Flag } from "../util/flag.ts"
+import { workspaceArgs as sharedWorkspaceArgs } from "./args.ts"
 
 const workspaceArgs = {
-  workspace: {
-    type: "string",
-    alias: "w",
-    description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
-  },
-  config: {
-    type: "string",
-    alias: "c",
-    description: "Config file (default: the first drost.config.* in the workspace)",
-  },
+  ...sharedWorkspaceArgs,
   json: { type: "boolean", description: "Print JSON" },
 } as const
 

@@ -7,18 +7,13 @@
 import { defineCommand } from "citty"
 import { DrostError } from "../core/error.ts"
 import { alive } from "../util/process.ts"
-import { integer } from "./args.ts"
+import { integer, workspaceArgs } from "./args.ts"
 import { lockHolder, NoGateway, stateDirOf, where } from "./reach.ts"
 
 export const stopCommand = defineCommand({
   meta: { name: "stop", description: "Stop the running gateway (turns finish first; sessions are kept)" },
   args: {
-    workspace: {
-      type: "string",
-      alias: "w",
-      description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
-    },
-    config: { type: "string", alias: "c", description: "Config file (default: the first drost.config.* found)" },
+    ...workspaceArgs,
     timeout: { type: "string", description: "Seconds to wait for it to end (default: shutdown grace + 10)" },
     json: { type: "boolean", description: "Print the outcome as JSON" },
   },

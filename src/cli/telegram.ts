@@ -9,19 +9,7 @@ import { load } from "../gateway/load.ts"
 import { open } from "../store/db.ts"
 import { createTelegramStore, type Pairing } from "../store/telegram.ts"
 import { Flag } from "../util/flag.ts"
-
-const workspaceArgs = {
-  workspace: {
-    type: "string",
-    alias: "w",
-    description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
-  },
-  config: {
-    type: "string",
-    alias: "c",
-    description: "Config file (default: the first drost.config.* in the workspace)",
-  },
-} as const
+import { workspaceArgs } from "./args.ts"
 
 async function withStore<T>(
   args: { workspace?: string; config?: string },

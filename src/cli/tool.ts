@@ -15,19 +15,7 @@ import { type Template, TEMPLATES, fileName, render } from "../tool/templates.ts
 import { createToolset } from "../tool/toolset.ts"
 import { Flag } from "../util/flag.ts"
 import { Log } from "../util/log.ts"
-
-const workspaceArgs = {
-  workspace: {
-    type: "string",
-    alias: "w",
-    description: "Workspace folder (default: DROST_WORKSPACE or the current folder)",
-  },
-  config: {
-    type: "string",
-    alias: "c",
-    description: "Config file (default: the first drost.config.* in the workspace)",
-  },
-} as const
+import { workspaceArgs } from "./args.ts"
 
 async function run(task: () => Promise<number>): Promise<never> {
   try {
