@@ -257,6 +257,33 @@ test("without voice.transcribe a voice message gets a reply saying so, and nothi
   fake.stop()
 }, 30_000)
 
+test('speak with when: "always" and format mp3 speaks a typed message\'s answer too', async () => {
+  const fake = await FakeTelegram.start()
+  await using llm = await fakeOpenAI()
+  await using audio = await fakeAudio()
+  audio.speech = new Uint8Array([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, 0xff, 0xfb])
+  await using ws = await workspace({
+    config: config(fake, llm, audio, {
+      speak: { profile: "audio", model: "tts-test", voice: "nova", when: "always", format: "mp3" },
+    }),
+  })
+  await using gw = await spawnGateway(ws.path, { env: ENV })
+  llm.queue(reply().text("Here is `code` and a list:\n\n- one\n- two\n\n```sh\nrm -rf /tmp/x\n```"))
+  fake.text(OWNER, "say something")
+  const voice = await fake.waitFor(() => fake.voices[0], 15_000, "sendVoice")
+  expect(voice.fileName).toBe("reply.mp3")
+  expect([...voice.bytes]).toEqual([...audio.speech])
+  // What is spoken is the displayed text; the code block is left out.
+  expect(audio.speeches[0]!.body).toEqual({
+    model: "tts-test",
+    input: "Here is code and a list:\n\n• one\n• two",
+    voice: "nova",
+    response_format: "mp3",
+  })
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 30_000)
+
 test("voice config: the profile must exist and speak the OpenAI audio endpoints", () => {
   const profiles = [
     { id: "claude", kind: "anthropic" },
