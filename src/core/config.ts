@@ -11,6 +11,7 @@ import { type ChannelConfig, Channels } from "./channel-config.ts"
 import { Context, Heartbeat, Memory, Orchestration, Retention, Schedule } from "./continuity-config.ts"
 import { Voice, type VoiceConfig } from "./voice-config.ts"
 import { Jobs } from "./jobs-config.ts"
+import { Skills } from "./skills-config.ts"
 
 const closed = { additionalProperties: false } as const
 
@@ -280,6 +281,7 @@ export const ConfigSchema = Type.Object(
     channels: Channels,
     voice: Type.Optional(Voice),
     jobs: section(Jobs),
+    skills: section(Skills),
   },
   closed,
 )
@@ -331,4 +333,6 @@ export interface Config {
   voice?: VoiceConfig
   /** Background work limits (agent.spawn, shell background); absent in configs built by hand in tests: the defaults. */
   jobs?: Static<typeof Jobs>
+  /** Agent Skills (docs/skills.md); absent in configs built by hand in tests: the defaults. */
+  skills?: Static<typeof Skills>
 }

@@ -228,6 +228,7 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     channels: resolveChannels(input.channels),
     voice: input.voice as Config["voice"],
     jobs: input.jobs as Config["jobs"],
+    skills: input.skills as Config["skills"],
   }
 }
 

@@ -447,4 +447,12 @@ export type ConfigInput = {
     /** Bytes of a background shell process's output kept in its output file; the rest is counted */
     outputBytes?: number
   }
+  skills?: {
+    /** More folders holding skills (<folder>/<name>/SKILL.md), relative to the workspace; skills/ is always read */
+    paths?: string[]
+    /** Skill names that are off: not in the prompt, refused by skill.load */
+    disabled?: string[]
+    /** Characters of the system prompt the list of skills (name and description each) may use */
+    promptBudgetChars?: number
+  }
 }
