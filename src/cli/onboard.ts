@@ -127,8 +127,8 @@ const serviceCommand = defineCommand({
         name: "status",
         description: "Installed? Running? Healthy? Exit 0 running, 3 installed but not running, 4 not installed",
       },
-      args: serviceArgs,
-      run: ({ args }) => exitWith(() => status(serviceOptions(args))),
+      args: { ...serviceArgs, json: { type: "boolean", description: "Print the state as JSON (same exit codes)" } },
+      run: ({ args }) => exitWith(() => status({ ...serviceOptions(args), json: args.json })),
     }),
   },
 })

@@ -20,6 +20,8 @@ export interface ServiceOptions {
   name?: string
   /** Write the file but do not call systemctl/launchctl. */
   enable?: boolean
+  /** `status`: print the state as JSON. */
+  json?: boolean
 }
 
 /** The running executable as a command: the compiled binary itself, or bun plus the entry script. */
@@ -279,7 +281,11 @@ export async function uninstall(options: ServiceOptions): Promise<number> {
 export async function status(options: ServiceOptions): Promise<number> {
   const where = target(options)
   if (!existsSync(where.file)) {
-    process.stdout.write(`${where.name}: not installed (no ${where.file}); install with \`drost service install\`\n`)
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify({ name: where.name, installed: false, file: where.file, platform: where.platform, active: false })}\n`
+        : `${where.name}: not installed (no ${where.file}); install with \`drost service install\`\n`,
+    )
     return 4
   }
   const state =
@@ -300,6 +306,8 @@ export async function status(options: ServiceOptions): Promise<number> {
         ? "running"
         : state.out.split("\n")[0] || "not loaded"
   let health = ""
+  /** What the gateway's /healthz answered (null: nothing answers, or the port is chosen at start). */
+  let healthz: { status: number | null; reason: string | null } = { status: null, reason: null }
   try {
     const config = await load({ root: resolve(options.workspace), file: options.config })
     if (config.controlApi.enabled && config.controlApi.port !== 0) {
@@ -309,12 +317,21 @@ export async function status(options: ServiceOptions): Promise<number> {
       health = response
         ? `; /healthz ${response.status}`
         : `; nothing answers on ${config.controlApi.host}:${config.controlApi.port}`
+      healthz = response
+        ? { status: response.status, reason: null }
+        : { status: null, reason: `nothing answers on ${config.controlApi.host}:${config.controlApi.port}` }
     }
   } catch {
     health = "; config does not load (drost doctor)"
+    healthz = { status: null, reason: "config does not load (drost doctor)" }
   }
-  process.stdout.write(
-    `${where.name}: installed (${where.file}); ${where.platform === "linux" ? "systemd" : "launchd"}: ${summary}${health}\nlogs: ${where.log}\n${busHint ? `${busHint}\n` : ""}`,
-  )
+  if (options.json)
+    process.stdout.write(
+      `${JSON.stringify({ name: where.name, installed: true, file: where.file, platform: where.platform, active, manager: summary, healthz, log: where.log, hint: busHint })}\n`,
+    )
+  else
+    process.stdout.write(
+      `${where.name}: installed (${where.file}); ${where.platform === "linux" ? "systemd" : "launchd"}: ${summary}${health}\nlogs: ${where.log}\n${busHint ? `${busHint}\n` : ""}`,
+    )
   return active ? 0 : 3
 }

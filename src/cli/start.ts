@@ -59,9 +59,14 @@ export async function start(args: StartArgs): Promise<number> {
     const url = server?.url ?? null
     const provider = gw.providers.get(config.providers.defaultSessionProvider)
     const where = relative(process.cwd(), config.workspaceDir) || "."
-    consola.info(
-      `drost ${VERSION} · workspace ${where} · provider ${provider ? `${provider.id} (${provider.kind})` : "none"}`,
-    )
+    // A default profile the gateway could not build is named as such; the warning above says why and the fix.
+    const profile = config.providers.profiles.find((each) => each.id === config.providers.defaultSessionProvider)
+    const named = provider
+      ? `${provider.id} (${provider.kind})`
+      : profile
+        ? `${profile.id} (${profile.kind}, not usable: see the warning)`
+        : "none"
+    consola.info(`drost ${VERSION} · workspace ${where} · provider ${named}`)
     if (url)
       consola.info(
         `Control API ${url}/control/v1 · token ${tokens.file ? `in ${relative(process.cwd(), tokens.file)}` : "from config/env"}`,

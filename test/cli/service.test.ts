@@ -57,6 +57,19 @@ describe("drost service", () => {
     expect(stopped.code).toBe(3)
     expect(stopped.stdout).toContain("installed")
     expect(stopped.stdout).toContain("systemd: inactive")
+    const json = await runCli(["service", "status", "--platform", "linux", "--name", "drost-test", "--json"], {
+      cwd: ws.path,
+      env: box.env,
+    })
+    expect(json.code).toBe(3)
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      name: "drost-test",
+      installed: true,
+      file,
+      platform: "linux",
+      active: false,
+      manager: "inactive",
+    })
 
     const removed = await runCli(["service", "uninstall", "--platform", "linux", "--name", "drost-test"], {
       cwd: ws.path,
@@ -71,6 +84,12 @@ describe("drost service", () => {
     })
     expect(gone.code).toBe(4)
     expect(gone.stdout).toContain("not installed")
+    const goneJson = await runCli(["service", "status", "--platform", "linux", "--name", "drost-test", "--json"], {
+      cwd: ws.path,
+      env: box.env,
+    })
+    expect(goneJson.code).toBe(4)
+    expect(JSON.parse(goneJson.stdout)).toMatchObject({ installed: false, active: false })
   })
 
   test("linux status of a running service reports systemd active and the gateway's /healthz", async () => {
