@@ -22,7 +22,7 @@ import type { Session, SessionStore } from "../store/sessions.ts"
 import type { Job, JobEnd, JobStore } from "../store/jobs.ts"
 import type { BackgroundCommand } from "../tool/builtin/shell.ts"
 import type { Logger } from "../util/log.ts"
-import { SessionEvent } from "./events.ts"
+import { SessionEvent, TurnEvent } from "./events.ts"
 import { JobEvent } from "./job-events.ts"
 import type { Sessions } from "./session.ts"
 import { type ShellProcess, spawnShell } from "./shell-job.ts"
@@ -134,8 +134,16 @@ export function createJobs(deps: JobsDeps) {
     }
   }
 
-  /** Store the ending as a note in the parent session, publish it, and post it to the parent's chat. */
+  /**
+   * Store the ending as a note in the parent session, publish it, and post it to the parent's chat.
+   * While the parent has a turn running, the note waits for that turn to end: stored mid-turn it could
+   * land between a step's tool calls and their results, a history no provider accepts.
+   */
   async function notify(job: Job) {
+    if (deps.sessions().runningTurn(job.sessionId)) {
+      held.set(job.sessionId, [...(held.get(job.sessionId) ?? []), job])
+      return
+    }
     const text = describe(job)
     let session: Session
     try {
@@ -166,8 +174,22 @@ export function createJobs(deps: JobsDeps) {
       error: job.error,
       exitCode: job.exitCode,
     })
-    if (!(await post(session, text))) undelivered.push({ sessionId: session.id, text })
+    if (!(await post(session, text))) {
+      undelivered.push({ sessionId: session.id, text })
+      // Bounded: a session whose channel never comes up must not grow this forever.
+      if (undelivered.length > 100) undelivered.shift()
+    }
   }
+  /** Notes held back while their session's turn runs, by session; released when that turn ends. */
+  const held = new Map<string, Job[]>()
+  const release = (event: { data: { sessionId: string } }) => {
+    const waiting = held.get(event.data.sessionId)
+    if (!waiting || deps.sessions().runningTurn(event.data.sessionId)) return
+    held.delete(event.data.sessionId)
+    for (const job of waiting)
+      void notify(job).catch((error) => log.warn("job notice failed", { job: job.id, error: String(error) }))
+  }
+  for (const def of [TurnEvent.Completed, TurnEvent.Failed, TurnEvent.Interrupted]) deps.bus.subscribe(def, release)
   const post = async (session: Session, text: string): Promise<boolean> => {
     if (!session.channel || session.channel === "api") return true
     try {
