@@ -128,52 +128,52 @@ export type ConfigInput = {
   }
   tools?: {
     /** Folders the tools may read (relative to the workspace). The first is where relative paths start. */
-    roots: string[]
+    roots?: string[]
     /** Folders the tools may write and the shell may run in (relative to the workspace); [] makes the file tools read-only. */
-    mutableRoots: string[]
+    mutableRoots?: string[]
     /** More files or folders (relative to the workspace) that no tool may read or write, like the state folder and .env files always are */
-    secrets: string[]
+    secrets?: string[]
     /** strict: no shell, no web, no git.commit; balanced: everything, shell guarded; permissive: shell path guard off */
-    profile: "strict" | "balanced" | "permissive"
+    profile?: "strict" | "balanced" | "permissive"
     /** Only these tools (names, "family.*" or "*"); empty = all */
-    allow: string[]
+    allow?: string[]
     /** Never these tools (names, "family.*"); wins over allow */
-    deny: string[]
+    deny?: string[]
     /** Folder of workspace tools (relative to the workspace) */
-    dir: string
+    dir?: string
     /** Runtime of workspace tools inside the OS sandbox: "deno" runs each call in `deno run` with only the tool's declared permissions, "none" runs them under Bun. Either way they run in the OS sandbox (see `sandbox`) */
-    sandbox: "none" | "deno"
+    sandbox?: "none" | "deno"
     /** Per tool (name or pattern such as "mcp-name.*"): what its sandbox gets beyond the default of no secrets and no network. Only the owner grants; a tool cannot grant itself */
-    grants: {
+    grants?: {
       [key: string]: {
         /** Environment variables passed into its sandbox */
-        env: string[]
+        env?: string[]
         /** Network access from its sandbox */
-        network: boolean
+        network?: boolean
       }
     }
     /** Tools whose calls wait for a person (names or patterns: "shell", "git.*", "evolve", "*") */
-    approve: string[]
+    approve?: string[]
     /** An approval not decided in this time is denied */
-    approvalTimeoutMs: number
+    approvalTimeoutMs?: number
     /** Path of the deno executable (default: deno on PATH or in the workspace's node_modules/.bin) */
     deno?: string
-    shell: {
+    shell?: {
       /** Command prefixes allowed (empty = any not denied) */
-      allow: string[]
+      allow?: string[]
       /** Command prefixes refused */
-      deny: string[]
+      deny?: string[]
       /** Environment variables passed to commands */
-      env: string[]
-      timeoutMs: number
+      env?: string[]
+      timeoutMs?: number
       /** Bytes of output kept */
-      outputLimit: number
+      outputLimit?: number
     }
-    web: {
-      timeoutMs: number
-      maxBytes: number
+    web?: {
+      timeoutMs?: number
+      maxBytes?: number
       /** Hosts web.fetch may reach although they are loopback, link-local or private: names, IP addresses or CIDR ranges, optionally with :port (localhost:5173, 192.168.1.0/24); every other non-public address is refused */
-      allowHosts: string[]
+      allowHosts?: string[]
       search?: {
         /** searxng (self-hosted, no key), brave (Brave Search API) or tavily */
         backend: "searxng" | "brave" | "tavily"
@@ -184,48 +184,48 @@ export type ConfigInput = {
         /** Variable read when no auth profile has the key (BRAVE_API_KEY, TAVILY_API_KEY) */
         apiKeyEnv?: string
         /** Most results per call (the model may ask for fewer) */
-        limit: number
+        limit?: number
       }
     }
     /** Author of git.commit */
-    git: {
-      name: string
-      email: string
+    git?: {
+      name?: string
+      email?: string
     }
   }
   /** "auto": an OS sandbox (bubblewrap / sandbox-exec) around shell, workspace tools, MCP stdio servers and gate commands; "off": none (warned) */
   sandbox?: "auto" | "off"
   evolution?: {
     /** Offer the evolve tool and POST /control/v1/evolution */
-    enabled: boolean
+    enabled?: boolean
     /** Files and folders (relative to the workspace) a transaction may change; never the state folder. The config file is mutable only when listed here by itself. */
-    mutableRoots: string[]
-    validation: {
+    mutableRoots?: string[]
+    validation?: {
       /** Run in the workspace after the built-in gates, e.g. ["bun test"]; any non-zero exit fails the change */
-      commands: Array<string | string[]>
+      commands?: Array<string | string[]>
       /** Per command; a command still running is killed (its whole process group) and fails the change */
-      timeoutMs: number
+      timeoutMs?: number
     }
-    healthGate: {
+    healthGate?: {
       /** After a restart into changed code: ready + /healthz + a canary turn within this time, else roll back */
-      timeoutMs: number
+      timeoutMs?: number
       /** Run one turn on the demo provider as part of the health gate */
-      canary: boolean
+      canary?: boolean
     }
     /** Restore the checkpoint when a gate or the health gate fails (false keeps the change for inspection) */
-    rollbackOnFailure: boolean
+    rollbackOnFailure?: boolean
   }
   supervisor?: {
     /** Crashes within windowMs after which the supervisor gives up */
-    maxCrashes: number
-    windowMs: number
+    maxCrashes?: number
+    windowMs?: number
     /** First restart delay after a crash; doubles per crash in the window */
-    backoffMs: number
-    maxBackoffMs: number
+    backoffMs?: number
+    maxBackoffMs?: number
   }
   mcp?: {
     /** Name → server; its tools are registered as <name>.<tool> */
-    servers: {
+    servers?: {
       [key: string]: {
         /** Executable; "bun" means the runtime itself (works in the compiled binary) */
         command: string
@@ -375,9 +375,9 @@ export type ConfigInput = {
     /** Entry in .drost/auth-profiles.json whose `token` is the bot token */
     authProfile?: string
     /** Telegram user ids that reach the agent */
-    allowedUsers: number[]
+    allowedUsers?: number[]
     /** Unknown users get a one-time code the owner approves with `drost telegram approve <code>` */
-    pairing: boolean
+    pairing?: boolean
     groups?: {
       /** Answer in group chats at all (off by default) */
       enabled?: boolean
@@ -389,13 +389,13 @@ export type ConfigInput = {
     /** Bot API server (default https://api.telegram.org) */
     apiRoot?: string
     /** Long-poll timeout of getUpdates */
-    pollTimeoutSec: number
+    pollTimeoutSec?: number
     /** A getUpdates open this much longer than its timeout is restarted */
-    stallMs: number
+    stallMs?: number
     /** Minimum gap between edits of a streamed reply, per chat */
-    editIntervalMs: number
+    editIntervalMs?: number
     /** How long to wait for the rest of an album before its turn starts */
-    albumWaitMs: number
+    albumWaitMs?: number
   }>
   voice?: {
     transcribe?: {

@@ -2,7 +2,8 @@
  * TypeScript type text for a JSON Schema, the subset TypeBox produces (objects with `required`,
  * records as `patternProperties`, arrays, `anyOf` unions, `const` literals, primitives). The tool SDK's
  * shipped declarations use it for `ConfigInput`, so `drost.config.ts` and tools type-check against the
- * real configuration schema in editors, tsc and `deno check` without TypeBox's own types.
+ * real configuration schema in editors, tsc and `deno check` without TypeBox's own types. A key with a
+ * default is optional there, as in a config file (TypeBox's `Static` would require it).
  */
 
 interface Schema {
@@ -15,6 +16,7 @@ interface Schema {
   additionalProperties?: boolean | Schema
   patternProperties?: Record<string, Schema>
   description?: string
+  default?: unknown
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
@@ -46,7 +48,8 @@ export function schemaType(schema: Schema, indent = ""): string {
       const required = new Set(schema.required ?? [])
       const lines = Object.entries(schema.properties ?? {}).map(([key, value]) => {
         const name = IDENTIFIER.test(key) ? key : JSON.stringify(key)
-        const optional = required.has(key) ? "" : "?"
+        // A key with a default may be left out: the loader fills it in before validating.
+        const optional = required.has(key) && value.default === undefined ? "" : "?"
         return `${comment(value.description, inner)}${inner}${name}${optional}: ${schemaType(value, inner)}`
       })
       const rest = [

@@ -25,9 +25,11 @@ const ROOT = join(import.meta.dir, "../..")
 const DENO = join(ROOT, "node_modules/.bin/deno")
 const denoDir = mkdtempSync(join(tmpdir(), "drost-deno-dir-"))
 
-// The shipped type is the validated one, both ways (checked by tsc with the rest of the tree).
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
-const same: Same<Validated, Shipped> = true
+// Every config the schema accepts after defaults is accepted by the shipped type (checked by tsc with the
+// rest of the tree); the shipped type also lets a file leave out what has a default.
+type Accepts<A, B> = [A] extends [B] ? true : false
+const same: Accepts<Validated, Shipped> = true
+const minimalTelegram: Shipped["channels"] = [{ kind: "telegram", allowedUsers: [123] }]
 
 let made: Workspace
 
@@ -76,6 +78,7 @@ const SETUPS: Record<string, Record<string, string>> = {
 describe("deno check on workspace tools", () => {
   test("the shipped config type is generated from the schema and up to date", () => {
     expect(same).toBe(true)
+    expect(minimalTelegram).toHaveLength(1)
     const committed = readFileSync(join(ROOT, "src/sdk/config-input.ts"), "utf8")
     const rewrite = `bun -e 'import("./src/tool/sdk-source.ts").then((m) => Bun.write("src/sdk/config-input.ts", m.configInputFile()))'`
     expect([committed === configInputFile() ? "up to date" : `out of date; rewrite it: ${rewrite}`]).toEqual([
@@ -90,7 +93,8 @@ describe("deno check on workspace tools", () => {
       for (const dir of ["tools", "node_modules"]) cpSync(join(made.path, dir), ws.file(dir), { recursive: true })
       ws.write(
         "drost.config.ts",
-        'import { defineConfig } from "drost"\n\nexport default defineConfig({ providers: { defaultSessionProvider: "demo", profiles: [{ id: "demo", kind: "demo" }] }, controlApi: { port: 7420 } })\n',
+        // As README shows it: a Telegram channel with only its allow-list, every other key defaulted.
+        'import { defineConfig } from "drost"\n\nexport default defineConfig({ providers: { defaultSessionProvider: "demo", profiles: [{ id: "demo", kind: "demo" }] }, controlApi: { port: 7420 }, channels: [{ kind: "telegram", allowedUsers: [123] }] })\n',
       )
       const tools = TEMPLATES.map((template) => `tools/t_${template}.ts`)
       const passed = await denoCheck(ws.path, [...tools, "drost.config.ts"])
