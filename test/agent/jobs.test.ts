@@ -164,3 +164,51 @@ test("agent.spawn: the child runs in its own session on its own provider while t
   expect(await gw.stop()).toBe(0)
   tg.stop()
 }, 60_000)
+
+test("a subagent's call under tools.approve asks in the chat of the session that started it", async () => {
+  await using main = await fakeOpenAI()
+  await using worker = await fakeOpenAI()
+  const tg = await FakeTelegram.start()
+  const profile = (id: string, baseUrl: string) => ({
+    id,
+    kind: "openai",
+    api: "chat",
+    model: "gpt-test",
+    baseUrl,
+    apiKeyEnv: "DROST_FAKE_KEY",
+  })
+  await using ws = await workspace({
+    config: {
+      providers: { profiles: [profile("main", main.baseUrl), profile("worker", worker.baseUrl)] },
+      controlApi: { port: 0 },
+      channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
+      tools: { approve: ["file.read"] },
+    },
+    files: { "notes.txt": "the secret word is marmalade\n" },
+  })
+  await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
+  worker.queue(reply().tool("file.read", { path: "notes.txt" }), reply().text("The word is marmalade."))
+  main.queue(
+    reply().tool("agent.spawn", { task: "Read notes.txt", provider: "worker" }),
+    reply().text("Asked a helper."),
+  )
+  tg.text(OWNER, "what is in notes.txt?")
+  const asking = await tg.waitFor(
+    () =>
+      tg
+        .chat(OWNER)
+        .find((m) => m.markup?.inline_keyboard.flat().some((button) => button.callback_data?.startsWith("apr:"))),
+    15_000,
+    "the approval buttons in the parent's chat",
+  )
+  expect(asking.text).toContain("file.read")
+  const approve = asking.markup!.inline_keyboard.flat().find((button) => button.text.includes("Approve"))!
+  tg.press(OWNER, OWNER, asking.messageId, approve.callback_data!)
+  await tg.waitFor(
+    () => tg.chat(OWNER).find((m) => m.text.includes("finished") && m.text.includes("The word is marmalade.")),
+    15_000,
+    "the subagent's answer",
+  )
+  expect(await gw.stop()).toBe(0)
+  tg.stop()
+}, 60_000)

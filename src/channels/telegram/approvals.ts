@@ -19,6 +19,7 @@ import type { Logger } from "../../util/log.ts"
 import { TelegramEvent } from "./events.ts"
 import type { Pacer } from "./pacer.ts"
 import { escapeHtml } from "./render.ts"
+import { AGENT_CHANNEL } from "../../agent/jobs.ts"
 
 export interface ApprovalButtonsDeps {
   gw: Gateway
@@ -83,7 +84,9 @@ export function createApprovalButtons(deps: ApprovalButtonsDeps) {
 
   /** The chat of a session this bot owns, or null (another channel's or another bot's session). */
   const chatOf = (sessionId: string): number | null => {
-    const session = gw.store.get(sessionId)
+    const own = gw.store.get(sessionId)
+    // A subagent (agent.spawn) has no chat: its calls are approved in the chat of the session that started it.
+    const session = own?.channel === AGENT_CHANNEL && own.channelKey ? gw.store.get(own.channelKey) : own
     if (session?.channel !== "telegram" || !session.channelKey?.startsWith(`${botId}:`)) return null
     const chatId = Number(session.channelKey.slice(botId.length + 1))
     return Number.isSafeInteger(chatId) ? chatId : null
