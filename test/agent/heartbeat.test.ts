@@ -111,3 +111,45 @@ test("what counts as nothing to report, active hours, an empty checklist", async
   await Bun.write(ws.file("HEARTBEAT.md"), "# Heartbeat\n- check the inbox\n")
   expect(checklist(ws.file("HEARTBEAT.md"))).toContain("check the inbox")
 })
+
+test("without heartbeat.deliver the answer goes to the owner's most recent Telegram chat", async () => {
+  const tg = await FakeTelegram.start()
+  await using llm = await fakeOpenAI()
+  await using ws = await workspace({
+    config: {
+      providers: {
+        profiles: [
+          {
+            id: "gpt",
+            kind: "openai",
+            api: "chat",
+            model: "gpt-test",
+            baseUrl: llm.baseUrl,
+            apiKeyEnv: "DROST_FAKE_KEY",
+          },
+        ],
+      },
+      controlApi: { port: 0 },
+      channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
+      heartbeat: { enabled: true, every: "2s" },
+    },
+    files: { "HEARTBEAT.md": "- Remind me to check the oven.\n" },
+  })
+  // Every model call gets this answer: the chat's own turn and the heartbeat's, in whatever order.
+  llm.always(reply().text("Check the oven."))
+  await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
+  tg.text(OWNER, "hello")
+  // Beats before the chat existed had nowhere to go (undelivered); the first after it reaches the chat.
+  const beat = await waitEvent(ws, "heartbeat.run", (data) => data.delivered === true, 20_000)
+  expect(beat.data.status).toBe("completed")
+  // The chat's answer and the heartbeat's message.
+  await tg.waitFor(
+    () => tg.chat(OWNER).filter((message) => message.text === "Check the oven.").length >= 2,
+    10_000,
+    "both messages",
+  )
+  for (const early of events(ws).filter((event) => event.type === "heartbeat.run" && !event.data.delivered))
+    expect(early.data.reason).toBe("no chat to deliver to (heartbeat.deliver)")
+  expect(await gw.stop()).toBe(0)
+  tg.stop()
+}, 60_000)
