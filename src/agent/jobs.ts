@@ -190,6 +190,15 @@ export function createJobs(deps: JobsDeps) {
       void notify(job).catch((error) => log.warn("job notice failed", { job: job.id, error: String(error) }))
   }
   for (const def of [TurnEvent.Completed, TurnEvent.Failed, TurnEvent.Interrupted]) deps.bus.subscribe(def, release)
+  // A deleted session takes its job rows with it (cascade): its running jobs stop too.
+  deps.bus.subscribe(SessionEvent.Deleted, (event) => {
+    held.delete(event.data.sessionId)
+    for (const [id, handle] of [...live])
+      if (handle.sessionId === event.data.sessionId) {
+        live.delete(id)
+        handle.stop("cancelled: the session that started it was deleted")
+      }
+  })
   const post = async (session: Session, text: string): Promise<boolean> => {
     if (!session.channel || session.channel === "api") return true
     try {

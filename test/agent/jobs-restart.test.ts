@@ -112,6 +112,26 @@ test("kill -9 with a subagent and a background command running: after the restar
       10_000,
       `the notice of ${job.id}`,
     )
+
+  // A graceful stop with a command running: it ends interrupted, noted before the store closes.
+  main.queue(reply().tool("shell", { command: "sleep 120", background: true }), reply().text("Sleeping again."))
+  tg.text(OWNER, "once more")
+  await tg.waitFor(() => tg.chat(OWNER).find((m) => m.text.includes("Sleeping again.")), 15_000, "the answer")
+  const again = (await jobs(gw)).find((job) => job.status === "running")!
   expect(await gw.stop()).toBe(0)
+  {
+    await using third = await spawnGateway(ws.path, { env })
+    const stopped = (await jobs(third)).find((job) => job.id === again.id)!
+    expect(stopped.status).toBe("interrupted")
+    expect(stopped.error).toBe("the gateway stopped while it ran")
+    const stored = (
+      (await (await third.api(`/sessions/${parent}?limit=100`)).json()) as {
+        messages: { role: string; parts: { text?: string }[] }[]
+      }
+    ).messages
+    const note = stored.filter((m) => m.role === "system").map((m) => m.parts.map((p) => p.text).join(""))
+    expect(note.filter((text) => text.includes(again.id))).toHaveLength(1)
+    expect(await third.stop()).toBe(0)
+  }
   tg.stop()
 }, 60_000)

@@ -133,5 +133,25 @@ test("shell background: a job id at once, output in a file read through shell.ou
     true,
   )
   expect(all.some((note) => note.includes(sleeping!) && note.includes("was cancelled"))).toBe(true)
+
+  // 5. Deleting the session stops its running commands (their rows go with it).
+  const other = ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id
+  llm.queue(reply().tool("shell", { command: "sleep 60", background: true }), reply().text("Sleeping."))
+  await gw.api(`/sessions/${other}/turn`, { method: "POST", json: { input: "sleep" } })
+  const orphan = ((await (await gw.api(`/jobs?session=${other}`)).json()) as { jobs: (Job & { pid: number })[] })
+    .jobs[0]!
+  expect(orphan.status).toBe("running")
+  expect((await gw.api(`/sessions/${other}`, { method: "DELETE" })).status).toBeLessThan(300)
+  expect((await gw.api(`/jobs/${orphan.id}`)).status).toBe(404)
+  const alive = () => {
+    try {
+      process.kill(orphan.pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  for (let tries = 0; alive() && tries < 100; tries++) await Bun.sleep(20)
+  expect(alive()).toBe(false)
   expect(await gw.stop()).toBe(0)
 }, 60_000)
