@@ -109,10 +109,20 @@ export function createScheduleBook(deps: ScheduleBookDeps) {
       const target = deps.locate(origin)
       if (target) schedule.deliver = target
     }
-    if (input.in === undefined) issues.push(...whenIssues(schedule, "when", deps.timeZone()).map(rename))
+    if (!issues.some((issue) => issue.path === "in"))
+      issues.push(...whenIssues(schedule, "when", deps.timeZone()).map(rename))
     for (const key of Object.keys(schedule) as (keyof Schedule)[]) if (schedule[key] === undefined) delete schedule[key]
     fail(issues)
     return schedule
+  }
+
+  /** The model may not make a turn repeat more often than once a minute (a runaway loop's cost). */
+  const pace = (schedule: Schedule): Issue[] => {
+    if (schedule.every !== undefined && parseEvery(schedule.every) < 60_000)
+      return [{ path: "every", message: "repeats more often than once a minute; use 1m or more" }]
+    if (schedule.cron !== undefined && schedule.cron.trim().split(/\s+/).length > 5)
+      return [{ path: "cron", message: "has a seconds field; schedules the agent makes repeat at most once a minute" }]
+    return []
   }
 
   /** whenIssues speaks of `when.cron`; the caller sent `cron`. */
@@ -150,6 +160,7 @@ export function createScheduleBook(deps: ScheduleBookDeps) {
           session = null
         }
       const schedule = build(Id.create("sch", now()), input, undefined, session)
+      if (origin === "agent") fail(pace(schedule))
       deps.store.insert(schedule, origin, now())
       deps.scheduler.refresh(schedule.id)
       return state(schedule.id)

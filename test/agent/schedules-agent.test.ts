@@ -161,6 +161,15 @@ test("recurring: a weekday cron from schedule.create is listed by /schedules in 
     (m) => m.role === "tool",
   )!
   expect(error.content).toContain("cron")
+  // Nor may the model make a turn repeat every few seconds.
+  llm.queue(reply().tool("schedule_create", { prompt: "x", every: "5s" }), reply().text("Too often."))
+  tg.text(OWNER, "every 5 seconds")
+  await tg.waitFor(() => tg.chat(OWNER).find((m) => m.text.endsWith("Too often.")), 10_000, "the pace answer")
+  const pace = (llm.hits.at(-1)!.body.messages as { role: string; content: string }[]).findLast(
+    (m) => m.role === "tool",
+  )!
+  expect(pace.content).toContain("more often than once a minute")
+  expect(((await (await gw.api("/schedules")).json()) as { schedules: State[] }).schedules).toEqual([])
   expect(await gw.stop()).toBe(0)
   tg.stop()
 }, 60_000)

@@ -4,6 +4,7 @@
  * chat's session at its time and its answer is sent back to that chat. The service (agent/schedule-book.ts)
  * is passed in, so this file only describes the tools the model sees.
  */
+import { parseAt } from "../../core/cron.ts"
 import { Type } from "../../core/schema.ts"
 import type { RegisteredTool } from "../registry.ts"
 
@@ -49,12 +50,20 @@ export function clock(time: number, zone: string): string {
   return `${text.replace(/:00$/, "")} (${zone})`
 }
 
+const at = (text: string, zone: string) => {
+  try {
+    return clock(parseAt(text, zone), zone)
+  } catch {
+    return text
+  }
+}
+
 export function describeSchedule(view: ScheduleView, zone: string): string {
   const when = view.cron
     ? `cron "${view.cron}"`
     : view.every
       ? `every ${view.every}`
-      : `once at ${view.at ? clock(Date.parse(view.at) || 0, view.timeZone ?? zone) : "?"}`
+      : `once at ${view.at ? at(view.at, view.timeZone ?? zone) : "?"}`
   const next = view.next !== null ? `next ${clock(view.next, view.timeZone ?? zone)}` : view.state
   const to = view.deliver ? `to ${view.deliver.channel} chat ${view.deliver.chat}` : "kept in its session"
   return `${view.id} [${view.source}] ${when}; ${next}; ${to}: ${view.prompt}`
