@@ -206,6 +206,12 @@ describe("the index in the store", () => {
       parts: [{ type: "text", text: "late number9999" }],
     })
     expect(waiting()).toBe(1)
+    // A row with damaged JSON has no text, and does not stop the batch it is in.
+    db.run(
+      "INSERT INTO messages (id, session_id, role, parts, created_at) VALUES ('msg_bad', $session, 'user', '[{\"type\":', 1)",
+      { session: session.id },
+    )
+    expect(waiting()).toBe(2)
     const search = createMessageSearch(db)
     expect(search.search({ text: "number9999", limit: 5 }).length).toBe(1)
     expect(search.search({ text: `number${INDEX_BATCH + 9}`, limit: 5 }).length).toBe(1)
