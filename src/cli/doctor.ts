@@ -84,6 +84,11 @@ async function providers(config: Config, options: DoctorOptions): Promise<Check[
       out.push({ name, status: severity, detail: `the gateway cannot use it: ${problem.message}`, fix: problem.fix })
       continue
     }
+    if (profile.kind === "plugin") {
+      // Built by the plugin when the gateway loads it; `drost status` and /status say how that went.
+      out.push({ name, status: "ok", detail: `served by plugin ${profile.plugin} (loaded when the gateway starts)` })
+      continue
+    }
     if (profile.kind === "demo") {
       out.push({
         name,

@@ -12,6 +12,7 @@ import { Context, Heartbeat, Memory, Orchestration, Retention, Schedule } from "
 import { Voice, type VoiceConfig } from "./voice-config.ts"
 import { Jobs } from "./jobs-config.ts"
 import { Skills } from "./skills-config.ts"
+import { PluginConfig, Plugins } from "./plugins-config.ts"
 
 const closed = { additionalProperties: false } as const
 
@@ -39,7 +40,14 @@ export const Profile = Type.Object(
       pattern: "^[A-Za-z0-9_.:-]+$",
       description: "Name used by /provider <id> and failover lists",
     }),
-    kind: ProviderKind,
+    // "plugin": served by a plugin's provider (docs/plugins.md); ProviderKind stays the built-in ones.
+    kind: Type.Union([...ProviderKind.anyOf, Type.Literal("plugin")], { description: ProviderKind.description }),
+    plugin: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'plugin kind only: "<package>" (its first provider) or "<package>:<provider>"',
+      }),
+    ),
     model: Type.Optional(Type.String({ minLength: 1 })),
     baseUrl: Type.Optional(Type.String({ minLength: 1 })),
     authProfile: Type.Optional(Type.String({ description: "Entry in .drost/auth-profiles.json" })),
@@ -282,6 +290,8 @@ export const ConfigSchema = Type.Object(
     voice: Type.Optional(Voice),
     jobs: section(Jobs),
     skills: section(Skills),
+    plugins: Type.Optional(Plugins),
+    pluginConfig: Type.Optional(PluginConfig),
   },
   closed,
 )
@@ -335,4 +345,8 @@ export interface Config {
   jobs?: Static<typeof Jobs>
   /** Agent Skills (docs/skills.md); absent in configs built by hand in tests: the defaults. */
   skills?: Static<typeof Skills>
+  /** Plugin packages to load (docs/plugins.md); absent in configs built by hand in tests: none. */
+  plugins?: string[]
+  /** Each plugin's settings by package name, checked by the plugin's own schema when it loads. */
+  pluginConfig?: Record<string, unknown>
 }

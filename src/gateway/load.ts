@@ -106,8 +106,29 @@ function semantic(input: ConfigInput): Issue[] {
   } catch (error) {
     out.push({ path: "heartbeat.every", message: (error as Error).message })
   }
+  out.push(...pluginIssues(input))
   out.push(...channelIssues((input.channels ?? []) as TelegramChannelInput[]))
   out.push(...voiceIssues(input.voice, profiles))
+  return out
+}
+
+/** A plugin profile names a listed plugin; settings are only for listed plugins (docs/plugins.md). */
+function pluginIssues(input: ConfigInput): Issue[] {
+  const out: Issue[] = []
+  const listed = new Set(input.plugins ?? [])
+  ;((input.providers?.profiles ?? []) as Profile[]).forEach((profile, index) => {
+    const at = `providers.profiles[${index}]`
+    if (profile.kind !== "plugin") {
+      if (profile.plugin !== undefined) out.push({ path: `${at}.plugin`, message: 'is only for kind "plugin"' })
+      return
+    }
+    const name = profile.plugin?.split(":")[0]
+    if (!name) out.push({ path: `${at}.plugin`, message: 'is required for kind "plugin" (the plugin\'s package name)' })
+    else if (!listed.has(name)) out.push({ path: `${at}.plugin`, message: `plugin "${name}" is not listed in plugins` })
+  })
+  for (const name of Object.keys(input.pluginConfig ?? {}))
+    if (!listed.has(name))
+      out.push({ path: `pluginConfig["${name}"]`, message: `plugin "${name}" is not listed in plugins` })
   return out
 }
 
@@ -229,6 +250,8 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     voice: input.voice as Config["voice"],
     jobs: input.jobs as Config["jobs"],
     skills: input.skills as Config["skills"],
+    plugins: input.plugins ?? [],
+    pluginConfig: input.pluginConfig ?? {},
   }
 }
 

@@ -21,6 +21,8 @@ export interface ProfileProblem {
 
 function fixFor(profile: Profile, index: number, error: unknown): string {
   const at = `providers.profiles[${index}]`
+  if (profile.kind === "plugin")
+    return `install and list the plugin (plugins in the config; /status says why it did not load), or change ${at}.plugin`
   if (error instanceof UnsupportedProvider && !profile.baseUrl && profile.kind === "openai-compatible")
     return `set ${at}.baseUrl to the server's API root (e.g. http://127.0.0.1:8000/v1), or run drost setup`
   if (error instanceof UnsupportedProvider)
@@ -51,13 +53,16 @@ export function audioOnly(config: Config, profile: Profile): boolean {
 export function buildProviders(
   config: Config,
   credential: CredentialResolver,
+  /** Plugin providers (the gateway's loaded plugins); without it (drost doctor) plugin profiles are left out. */
+  plugin?: (profile: Profile) => Provider,
 ): { providers: Map<string, Provider>; problems: Map<string, ProfileProblem> } {
   const providers = new Map<string, Provider>()
   const problems = new Map<string, ProfileProblem>()
   for (const [index, profile] of config.providers.profiles.entries()) {
     if (audioOnly(config, profile)) continue
+    if (profile.kind === "plugin" && !plugin) continue
     try {
-      providers.set(profile.id, createProvider(profile, { credential }))
+      providers.set(profile.id, createProvider(profile, { credential, plugin }))
     } catch (error) {
       problems.set(profile.id, { message: (error as Error).message, fix: fixFor(profile, index, error) })
     }
@@ -134,9 +139,13 @@ export function cost(profile: Profile, usage: Usage): number | null {
   return Math.round(((fresh * input + usage.cached * cached + usage.output * output) / 1_000_000) * 1e6) / 1e6
 }
 
-export function createProviderHub(config: Config, onProblem: (id: string, problem: string) => void) {
+export function createProviderHub(
+  config: Config,
+  onProblem: (id: string, problem: string) => void,
+  plugin?: (profile: Profile) => Provider,
+) {
   const credentials = createCredentials(config.stateDir)
-  const { providers, problems } = buildProviders(config, credentials.resolve)
+  const { providers, problems } = buildProviders(config, credentials.resolve, plugin)
   for (const [id, problem] of problems) onProblem(id, `${problem.message} (fix: ${problem.fix})`)
   const router: Router = createRouter({ providers, failover: () => config.providers.failover })
   /**

@@ -14,6 +14,8 @@ import { Secrets } from "../util/redact.ts"
 export interface ProviderDeps {
   /** Resolve a credential (auth profile or env) for a profile; null when none is configured. */
   credential?: CredentialResolver
+  /** Builds a `kind: "plugin"` profile's provider (the gateway's loaded plugins, src/plugins). */
+  plugin?: (profile: Profile) => Provider
 }
 
 type Factory = (profile: Profile, deps: ProviderDeps) => Provider
@@ -42,6 +44,11 @@ const factories: Partial<Record<Profile["kind"], Factory>> = {
     if (!profile.baseUrl)
       throw new UnsupportedProvider(`provider profile "${profile.id}" (openai-compatible) needs a baseUrl`)
     return createChatProvider(profile, deps.credential ?? none, { baseUrl: profile.baseUrl })
+  },
+  plugin: (profile, deps) => {
+    if (!deps.plugin)
+      throw new UnsupportedProvider(`provider profile "${profile.id}" is served by a plugin, and none is loaded here`)
+    return deps.plugin(profile)
   },
   xai: (profile, deps) =>
     createChatProvider(profile, deps.credential ?? none, { baseUrl: XAI_BASE_URL, model: DEFAULT_MODELS.xai }),

@@ -13,7 +13,9 @@ export type ConfigInput = {
       /** Name used by /provider <id> and failover lists */
       id: string
       /** Wire protocol family of the profile */
-      kind: "demo" | "openai" | "anthropic" | "openai-compatible" | "xai"
+      kind: "demo" | "openai" | "anthropic" | "openai-compatible" | "xai" | "plugin"
+      /** plugin kind only: "<package>" (its first provider) or "<package>:<provider>" */
+      plugin?: string
       model?: string
       baseUrl?: string
       /** Entry in .drost/auth-profiles.json */
@@ -454,5 +456,11 @@ export type ConfigInput = {
     disabled?: string[]
     /** Characters of the system prompt the list of skills (name and description each) may use */
     promptBudgetChars?: number
+  }
+  /** Packages in the workspace's node_modules to load as plugins (their code runs in the gateway; their tools in the tool sandbox) */
+  plugins?: string[]
+  /** Each plugin's settings by package name, checked with the plugin's own schema when it loads */
+  pluginConfig?: {
+    [key: string]: unknown
   }
 }
