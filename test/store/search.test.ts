@@ -207,10 +207,9 @@ describe("the index in the store", () => {
     })
     expect(waiting()).toBe(1)
     // A row with damaged JSON has no text, and does not stop the batch it is in.
-    db.run(
+    db.query(
       "INSERT INTO messages (id, session_id, role, parts, created_at) VALUES ('msg_bad', $session, 'user', '[{\"type\":', 1)",
-      { session: session.id },
-    )
+    ).run({ session: session.id })
     expect(waiting()).toBe(2)
     const search = createMessageSearch(db)
     expect(search.search({ text: "number9999", limit: 5 }).length).toBe(1)
