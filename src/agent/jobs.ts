@@ -111,7 +111,7 @@ export function createJobs(deps: JobsDeps) {
     switch (job.status) {
       case "completed":
         return job.kind === "agent"
-          ? `Background ${what} finished:\n${tail(job.result || "(it produced no text)", NOTE_CHARS)}`
+          ? `Background ${what} finished:\n${tail(job.result || "(it produced no text)", NOTE_CHARS)}${(job.result?.length ?? 0) > NOTE_CHARS ? `\n(the whole answer: agent.status ${job.id})` : ""}`
           : `Background ${what} exited with code 0.${output(job)}`
       case "failed":
         return `Background ${what} failed: ${job.error ?? "unknown reason"}.${job.kind === "shell" ? output(job) : ""}`
@@ -166,14 +166,6 @@ export function createJobs(deps: JobsDeps) {
       seq: stored.seq,
       role: "system",
     })
-    deps.bus.publish(JobEvent.Ended, {
-      jobId: job.id,
-      kind: job.kind,
-      sessionId: job.sessionId,
-      status: job.status as "completed",
-      error: job.error,
-      exitCode: job.exitCode,
-    })
     if (!(await post(session, text))) {
       undelivered.push({ sessionId: session.id, text })
       // Bounded: a session whose channel never comes up must not grow this forever.
@@ -209,11 +201,22 @@ export function createJobs(deps: JobsDeps) {
     }
   }
 
+  const ended = (job: Job) =>
+    deps.bus.publish(JobEvent.Ended, {
+      jobId: job.id,
+      kind: job.kind,
+      sessionId: job.sessionId,
+      status: job.status as Exclude<Job["status"], "running">,
+      error: job.error,
+      exitCode: job.exitCode,
+    })
   const end = (id: string, result: JobEnd) => {
     live.delete(id)
     if (!jobs.finish(id, result)) return // already ended (cancelled first)
     const job = jobs.get(id)
-    if (job) void notify(job).catch((error) => log.warn("job notice failed", { job: id, error: String(error) }))
+    if (!job) return
+    ended(job)
+    void notify(job).catch((error) => log.warn("job notice failed", { job: id, error: String(error) }))
   }
 
   const running = (id: string, sessionId?: string): Job => {
@@ -398,11 +401,11 @@ export function createJobs(deps: JobsDeps) {
      */
     async recover(): Promise<number> {
       const left = jobs.running()
-      for (const job of left)
-        jobs.finish(job.id, {
-          status: "interrupted",
-          error: "the gateway stopped (crash or kill) while it ran",
-        })
+      for (const job of left) {
+        jobs.finish(job.id, { status: "interrupted", error: "the gateway stopped (crash or kill) while it ran" })
+        const now = jobs.get(job.id)
+        if (now) ended(now)
+      }
       for (const job of jobs.unnotified()) await notify(job)
       return left.length
     },

@@ -133,5 +133,12 @@ test("kill -9 with a subagent and a background command running: after the restar
     expect(note.filter((text) => text.includes(again.id))).toHaveLength(1)
     expect(await third.stop()).toBe(0)
   }
+  // Each ending was also published once on the bus (events.jsonl keeps the stream).
+  const endings = (await Bun.file(ws.file(".drost/logs/events.jsonl")).text())
+    .split("\n")
+    .filter((line) => line.includes('"job.ended"'))
+    .map((line) => JSON.parse(line).data as { jobId: string; status: string })
+  expect(endings.map((event) => event.jobId).sort()).toEqual([...running.map((job) => job.id), again.id].sort())
+  expect(endings.every((event) => event.status === "interrupted")).toBe(true)
   tg.stop()
 }, 60_000)
