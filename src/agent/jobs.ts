@@ -271,7 +271,11 @@ export function createJobs(deps: JobsDeps) {
         limits: { maxToolCalls: input.maxToolCalls ?? limits.agentMaxToolCalls },
       })
       const deadline = setTimeout(
-        () => sessions.abort(child.id, `deadline: the subagent did not finish within ${deadlineMs} ms (deadlineMs)`),
+        () =>
+          sessions.abort(
+            child.id,
+            `deadline: the subagent did not finish within ${deadlineMs} ms (${input.deadlineMs === undefined ? "jobs.agentTimeoutMs" : "deadlineMs"})`,
+          ),
         deadlineMs,
       )
       const done = accepted.done.then(
