@@ -13,6 +13,8 @@ const RANK: Record<string, number> = {
   sdk: 1,
   sandbox: 1,
   workspace: 1,
+  // Agent Skills (src/skills): over the workspace boundary, used by the skill tools, the gateway and the CLI.
+  skills: 1.5,
   bus: 2,
   store: 2,
   providers: 2,

@@ -33,6 +33,8 @@ export interface ContextSources {
   workspace: string
   memoryDir: string
   tools: () => string[]
+  /** The skills section for a session's turn (agent/prompt.ts skillsSection), or null when there are none. */
+  skills?: (sessionId: string | null) => string | null
   now?: () => number
 }
 
@@ -113,8 +115,8 @@ export function createContextBuilder(sources: ContextSources) {
   }
 
   return {
-    /** The system prompt for the next turn, with the size of each part. */
-    system(): SystemPrompt {
+    /** The system prompt for the next turn (of `sessionId`: its skills), with the size of each part. */
+    system(sessionId: string | null = null): SystemPrompt {
       const config = sources.config()
       const sections: PromptSection[] = []
       const parts: string[] = []
@@ -141,6 +143,9 @@ export function createContextBuilder(sources: ContextSources) {
         if (parts.length > before) persona -= sections.at(-1)!.tokens
       }
       add("facts", facts(config), config.factsTokens, "raise context.factsTokens")
+      // Sized by skills.promptBudgetChars already; the token budget here only guards against a runaway.
+      const skills = sources.skills?.(sessionId)
+      if (skills) add("skills", skills, Math.ceil(skills.length / 2), "raise skills.promptBudgetChars")
       const memory = capsule(config)
       if (memory) add("memory", memory, config.memoryTokens + 40, "raise context.memoryTokens")
       const text = parts.join("\n\n")

@@ -26,7 +26,8 @@ export interface SessionsDeps {
   tools: ToolRegistry
   providers: () => Map<string, Provider>
   defaultProvider: () => string
-  systemPrompt: () => Promise<string>
+  /** The system prompt of a turn of `sessionId` (its skills may differ from another session's). */
+  systemPrompt: (sessionId: string) => Promise<string>
   /** Fits the history to the provider's window (compaction); without it the whole history is sent. */
   window?: HistoryWindow
   /** What to do with a message that arrives while its session is busy, by source (orchestration). */
@@ -184,7 +185,7 @@ export function createSessions(deps: SessionsDeps) {
       store.startTurn(turn.id, provider.id)
       bus.publish(TurnEvent.Started, { ...ids, provider: provider.id })
       await deps.beforeTurn?.()
-      const system = await deps.systemPrompt()
+      const system = await deps.systemPrompt(turn.sessionId)
       // Over the window's budget, older messages are summarised first (the stored ones stay as they are).
       const history = deps.window
         ? (

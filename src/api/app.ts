@@ -33,6 +33,7 @@ import { approvalRoutes } from "./approvals.ts"
 import { jobRoutes } from "./jobs.ts"
 import { MCP_PATH, mcpRoutes } from "./mcp.ts"
 import { commandRoutes } from "./commands.ts"
+import { skillRoutes } from "./skills.ts"
 
 export const PREFIX = "/control/v1"
 
@@ -116,6 +117,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(eventRoutes(gw, events))
     .use(providerRoutes(gw))
     .use(toolRoutes(gw))
+    .use(skillRoutes(gw))
     .use(approvalRoutes(gw))
     .use(jobRoutes(gw))
     .use(commandRoutes(gw))

@@ -6,6 +6,7 @@
 import { DrostError } from "../core/error.ts"
 import { describeSchedule } from "../tool/builtin/schedule.ts"
 import { toolsReport, toolsSummary } from "../tool/report.ts"
+import { skillsReport } from "../skills/report.ts"
 import type { Gateway } from "./gateway.ts"
 
 export interface CommandContext {
@@ -212,6 +213,21 @@ export const COMMANDS: Record<string, Command> = {
     async run(gw, ctx) {
       await gw.toolset.refresh() // show the tools/ folder as it is now, not as of the last turn
       return { listing: true, text: toolsReport(gw.tools, { width: ctx.width ?? DEFAULT_WIDTH }) }
+    },
+  },
+  skills: {
+    usage: "/skills [on|off <name>]",
+    help: "List skills; turn one on or off for this session",
+    run(gw, ctx, arg) {
+      const [verb, name] = arg.split(/\s+/)
+      const snapshot = gw.skills.refresh()
+      if (verb) {
+        if (!name || !["on", "off"].includes(verb)) return { text: "usage: /skills, or /skills on|off <name>" }
+        gw.skills.catalog.setSession(need(ctx), name, verb === "on")
+        return { text: `skill ${name} is ${verb} for this session (from the next turn)` }
+      }
+      const off = gw.skills.catalog.sessionOff(ctx.sessionId)
+      return { listing: true, text: skillsReport(snapshot, off, ctx.width ?? DEFAULT_WIDTH) }
     },
   },
   tool: {

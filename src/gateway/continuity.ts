@@ -82,6 +82,8 @@ export interface ContinuityInput {
   create: () => ContinueDeps["create"]
   /** The sessions service (built after this object, so read lazily). */
   sessions: () => Sessions
+  /** The skills section of a session's system prompt (src/skills), or null. */
+  skills?: (sessionId: string | null) => string | null
 }
 
 export function createContinuity(input: ContinuityInput): Continuity {
@@ -106,6 +108,7 @@ export function createContinuity(input: ContinuityInput): Continuity {
     workspace: config.workspaceDir,
     memoryDir: config.memory.dir ?? join(config.workspaceDir, "memory"),
     tools: () => input.tools.list().map((tool) => tool.name),
+    skills: input.skills,
   })
   const summaries = createSummaryStore(input.db)
   const window = createHistoryWindow({
@@ -116,7 +119,7 @@ export function createContinuity(input: ContinuityInput): Continuity {
     log: Log.create("context"),
   })
   const preview = (sessionId: string | null, provider: string): PromptPreview => {
-    const system = context.system()
+    const system = context.system(sessionId)
     const tools = input.tools.specs()
     const history = sessionId
       ? window.preview(sessionId, system.text, tools)

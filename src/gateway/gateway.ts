@@ -37,6 +37,9 @@ import { lanePolicy } from "../core/continuity-config.ts"
 import { type Approvals, createApprovals } from "../approval/service.ts"
 import { toolsConfig } from "../tool/toolset.ts"
 import { registerSecrets } from "./secrets.ts"
+import { createSkills, type Skills } from "../skills/service.ts"
+import { skillTools } from "../tool/builtin/skill.ts"
+import { skillsSection } from "../agent/prompt.ts"
 
 export type State = "starting" | "running" | "degraded" | "stopping" | "stopped"
 
@@ -62,6 +65,8 @@ export interface Gateway {
   approvals: Approvals
   /** Background work: subagents and background shell processes (src/agent/jobs.ts). */
   jobs: Jobs
+  /** Agent Skills: discovery, hot reload, per-session switches (src/skills, docs/skills.md). */
+  skills: Skills
   startedAt: number
   state(): { state: State; reasons: string[] }
   /** Report a component's health; any unhealthy component makes the gateway `degraded`. */
@@ -146,6 +151,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     })
     const providers = hub.providers
 
+    // Agent Skills (skills/ and skills.paths): names in the prompt, skill.load / skill.read for the rest.
+    const skills = createSkills(config, { log: Log.create("skills"), switches: store.kv, section: skillsSection })
+    skills.refresh()
+    for (const tool of skillTools(skills.catalog, toolset.boundary)) tools.register(tool)
     // Memory tools, the system prompt builder and the history window (compaction).
     const continuity = createContinuity({
       config,
@@ -156,6 +165,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       providers: () => providers,
       create: () => sessions.create,
       sessions: () => sessions,
+      skills: (sessionId) => skills.section(sessionId),
     })
     cleanup.push(() => continuity.close())
     // sessions.search: what was said in every stored session (store/search.ts), times in the owner's zone.
@@ -166,7 +176,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       tools,
       providers: () => hub.routed,
       defaultProvider: () => config.providers.defaultSessionProvider,
-      systemPrompt: async () => continuity.context.system().text,
+      systemPrompt: async (sessionId) => continuity.context.system(sessionId).text,
       window: continuity.window,
       lane: (source) => lanePolicy(config.orchestration, source),
       limits: () => ({
@@ -181,8 +191,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         prompts: join(config.workspaceDir, "prompts"),
       },
       log: Log.create("session"),
-      // A tool file added, edited or deleted since the last turn takes effect now.
-      beforeTurn: () => toolset.refresh(),
+      // A tool file or skill added, edited or deleted since the last turn takes effect now.
+      beforeTurn: () => {
+        skills.refresh()
+        return toolset.refresh()
+      },
     })
 
     // Subagents (agent.spawn) and background shell commands; stopped before the store closes.
@@ -264,6 +277,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       evolution,
       approvals,
       jobs,
+      skills,
       startedAt: Date.now(),
       state: () => ({
         state: current,

@@ -3,7 +3,8 @@
  *
  * - secret: the state folder (database, tokens, auth profiles, the evolution repository, logs), `.env`
  *   files, credential-looking files and whatever `tools.secrets` lists. No tool reads or writes them.
- * - loaded code: the config, the workspace tools, `src/`, `prompts/`, `node_modules/`, `skills/`. What the
+ * - loaded code: the config, the workspace tools, `src/`, `prompts/`, `node_modules/`, `skills/` (and the
+ *   config's `skills.paths`: a skill's instructions and scripts steer the model as much as a tool). What the
  *   runtime loads and runs decides what the model can do, so the model changes these only through
  *   `evolve` (checkpoint, gates, rollback). Every other route is refused with a message naming it.
  *
@@ -43,6 +44,8 @@ export interface BoundaryInput {
   file?: string | null
   tools?: { dir?: string; secrets?: string[] }
   prompts?: { system?: string }
+  /** More skill folders (`skills.paths`), loaded code like `skills/`. */
+  skills?: { paths?: string[] }
   /** Where a config can hold secrets inline (then the config itself is secret). */
   controlApi?: { token?: string; readToken?: string }
   channels?: { token?: string }[]
@@ -90,6 +93,7 @@ export function boundaryOf(input: BoundaryInput): Boundary {
     at(input.tools?.dir ?? "tools"),
     ...CODE_DIRS.map(at),
     ...(input.prompts?.system ? [at(input.prompts.system)] : []),
+    ...(input.skills?.paths ?? []).map(at),
   ]
   const unique = (list: string[]) => list.filter((path, index) => list.indexOf(path) === index)
   return {

@@ -310,6 +310,17 @@ describe("Control API contract", () => {
     const listed = await expectStatus("executeTool", 200, { params: { name: "file.list" }, body: { path: "." } })
     expect(listed.output).toContain("notes.txt")
     await expectStatus("executeTool", 404, { params: { name: "no.such.tool" }, body: {} })
+
+    // Agent Skills: one that loads and one that is rejected, with its reasons.
+    await Bun.write(
+      api.ws.file("skills/notes-digest/SKILL.md"),
+      "---\nname: notes-digest\ndescription: Summarise notes.txt. Use when asked about the notes.\n---\nRead notes.txt.\n",
+    )
+    await Bun.write(api.ws.file("skills/Broken/SKILL.md"), "no front matter\n")
+    const skills = await expectStatus("listSkills", 200, { query: { session: NONE } })
+    expect(skills.skills.map((skill: { name: string }) => skill.name)).toEqual(["notes-digest"])
+    expect(skills.rejected[0].reasons[0]).toContain("front matter")
+    await expectStatus("listSkills", 401, { token: null })
     await expectStatus("executeTool", 400, { params: { name: "file.list" }, raw: "[1," })
 
     // file.read waits for a person (tools.approve): decide it over the API.
