@@ -6,7 +6,7 @@
  */
 import { expect, test } from "bun:test"
 import { fakeOpenAI, reply } from "../fake/openai.ts"
-import { type RunningGateway, spawnGateway } from "../lib/gateway.ts"
+import { type RunningGateway, runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 
 interface Job {
@@ -130,3 +130,16 @@ test("notes wait for the turn boundary; a subagent's budget and deadline hold; n
   expect(hung.error).toContain("deadline: the subagent did not finish within 1000 ms")
   expect(await gw.stop()).toBe(0)
 }, 60_000)
+
+test("the jobs limits are validated at start: a wrong value or an unknown key names its path", async () => {
+  for (const [jobs, line] of [
+    [{ maxPerSession: 0 }, "jobs.maxPerSession: expected integer to be greater or equal to 1, got number 0"],
+    [{ maxTotal: "many" }, "jobs.maxTotal: expected integer"],
+    [{ maxJobs: 3 }, "jobs.maxJobs"],
+  ] as const) {
+    await using ws = await workspace({ config: { jobs } })
+    const result = await runCli(["start"], { cwd: ws.path })
+    expect(result.code).toBe(78)
+    expect(result.stderr).toContain(line)
+  }
+})
