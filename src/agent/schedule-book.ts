@@ -6,7 +6,7 @@
  * schedules are listed too but change only in the config file.
  */
 import type { Schedule } from "../core/continuity-config.ts"
-import { parseEvery, whenIssues } from "../core/cron.ts"
+import { parseAt, parseEvery, whenIssues, zoneOf } from "../core/cron.ts"
 import { DrostError, Invalid, NotFound } from "../core/error.ts"
 import { Id } from "../core/id.ts"
 import type { Issue } from "../core/schema.ts"
@@ -109,8 +109,12 @@ export function createScheduleBook(deps: ScheduleBookDeps) {
       const target = deps.locate(origin)
       if (target) schedule.deliver = target
     }
-    if (!issues.some((issue) => issue.path === "in"))
-      issues.push(...whenIssues(schedule, "when", deps.timeZone()).map(rename))
+    if (!issues.some((issue) => issue.path === "in")) {
+      const found = whenIssues(schedule, "when", deps.timeZone()).map(rename)
+      issues.push(...found)
+      if (input.at !== undefined && found.length === 0 && parseAt(input.at, zoneOf(schedule, deps.timeZone())) <= now())
+        issues.push({ path: "at", message: `${input.at} has passed; give a time in the future` })
+    }
     for (const key of Object.keys(schedule) as (keyof Schedule)[]) if (schedule[key] === undefined) delete schedule[key]
     fail(issues)
     return schedule

@@ -282,7 +282,8 @@ export function createScheduler(deps: SchedulerDeps) {
     refresh(id: string) {
       const schedule = find(id)
       if (!schedule || schedule.enabled === false) next.delete(id)
-      else if (!busy.has(id)) next.set(id, plan(schedule, true))
+      // One that ran before goes on from now (a resume does not catch up on what it missed while paused).
+      else if (!busy.has(id)) next.set(id, plan(schedule, q.get.get({ id })?.last_due == null))
       if (!stopped) tick()
     },
     /** Stop timers; runs in flight finish with their turns (the gateway drains them). */

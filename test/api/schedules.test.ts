@@ -100,6 +100,7 @@ test("bad input: 400 with the field, unknown ids 404, the config's schedules 409
   expect(await field({ prompt: "x", cron: "30 7 * * WEEKDAYS" })).toEqual(["cron"])
   expect(await field({ prompt: "x", cron: "61 * * * *" })).toEqual(["cron"])
   expect(await field({ prompt: "x", at: "tomorrow at 9" })).toEqual(["at"])
+  expect(await field({ prompt: "x", at: "2020-01-15T09:00" })).toEqual(["at"]) // passed
   expect(await field({ prompt: "x", at: "2031-01-15T09:00", timeZone: "Mars/Olympus" })).toEqual(["timeZone"])
   expect(await field({ prompt: "x", in: "10m", every: "1h" })).toEqual(["body"])
   expect(await field({ prompt: "x" })).toEqual(["body"])
