@@ -104,7 +104,13 @@ export function jobRoutes(gw: Gateway) {
       {
         params: id,
         response: { 200: described(JobSchema, "The job"), 404: problem("No such job") },
-        detail: { operationId: "getJob", tags: ["sessions"], summary: "One background job" },
+        detail: {
+          operationId: "getJob",
+          tags: ["sessions"],
+          summary: "One background job",
+          description:
+            "Its status, a subagent's answer (`result`) or a command's exit code, and why it failed, was cancelled or was interrupted.",
+        },
       },
     )
     .get(
@@ -139,7 +145,13 @@ export function jobRoutes(gw: Gateway) {
           400: problem("The job is a subagent (its answer is in `result`)"),
           404: problem("No such job"),
         },
-        detail: { operationId: "getJobOutput", tags: ["sessions"], summary: "A background command's output" },
+        detail: {
+          operationId: "getJobOutput",
+          tags: ["sessions"],
+          summary: "A background command's output",
+          description:
+            "The end of what a background shell command wrote so far (stdout and stderr interleaved, at most jobs.outputBytes are kept). 400 for a subagent: its answer is the job's `result`.",
+        },
       },
     )
     .delete(
