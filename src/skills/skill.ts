@@ -57,7 +57,7 @@ export function split(text: string): { yaml: string; body: string } | { error: s
   return { yaml: clean.slice(4, end + 1), body: after < 0 ? "" : clean.slice(after + 1) }
 }
 
-function check(data: Record<string, unknown>, folder: string): { reasons: string[]; warnings: string[] } {
+function check(data: Record<string, unknown>, folder: string | null): { reasons: string[]; warnings: string[] } {
   const reasons: string[] = []
   const warnings: string[] = []
   const name = data.name
@@ -69,7 +69,8 @@ function check(data: Record<string, unknown>, folder: string): { reasons: string
       reasons.push(
         `name "${normal}" may hold only lowercase letters, digits and single hyphens, not at the start or end`,
       )
-    if (folder.normalize("NFKC") !== normal) reasons.push(`name "${normal}" must match its folder's name "${folder}"`)
+    if (folder !== null && folder.normalize("NFKC") !== normal)
+      reasons.push(`name "${normal}" must match its folder's name "${folder}"`)
   }
   const description = data.description
   if (typeof description !== "string" || !description.trim())
@@ -101,8 +102,12 @@ function check(data: Record<string, unknown>, folder: string): { reasons: string
   return { reasons, warnings }
 }
 
-/** Read and check `<root>/SKILL.md`. Never throws: every problem is a reason in the rejection. */
-export function parseSkill(root: string): Parsed {
+/**
+ * Read and check `<root>/SKILL.md`. Never throws: every problem is a reason in the rejection.
+ * `folder` is the name the skill's name must match (default: the root's own name; null: not checked,
+ * for a skill about to be installed under its name).
+ */
+export function parseSkill(root: string, options: { folder?: string | null } = {}): Parsed {
   const file = join(root, SKILL_FILE)
   const reject = (reasons: string[], name?: string): Parsed => ({ ok: false, rejection: { root, name, reasons } })
   const info = statSync(file, { throwIfNoEntry: false })
@@ -125,7 +130,7 @@ export function parseSkill(root: string): Parsed {
   if (data === null || typeof data !== "object" || Array.isArray(data))
     return reject(["the front matter must be a YAML mapping (name: …, description: …)"])
   const fields = data as Record<string, unknown>
-  const { reasons, warnings } = check(fields, basename(root))
+  const { reasons, warnings } = check(fields, options.folder === undefined ? basename(root) : options.folder)
   const name = typeof fields.name === "string" ? fields.name.trim().normalize("NFKC") : undefined
   if (reasons.length) return reject(reasons, name)
   const tools = fields["allowed-tools"]
