@@ -23,6 +23,8 @@ const RANK: Record<string, number> = {
   evolve: 3,
   approval: 3,
   agent: 4,
+  // Plugins (src/plugins): loaded by the gateway into its registries; below it, above what they register into.
+  plugins: 4.5,
   gateway: 5,
   // The MCP server (src/mcp): over the gateway, served by api (/mcp) and cli (drost mcp serve).
   mcp: 5.5,

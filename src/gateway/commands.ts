@@ -73,15 +73,31 @@ function jobsLine(gw: Gateway, sessionId: string | null): string {
   return `background jobs: ${counts.running} running (this session ${mine}; limits ${counts.maxPerSession} per session, ${counts.maxTotal} in all)`
 }
 
+/** One line per listed plugin: loaded (with what it adds) or failed, with the reason. */
+function pluginLines(gw: Gateway): string[] {
+  return (gw.plugins?.list() ?? []).map((plugin) => {
+    const parts = (["tools", "providers", "commands", "routes", "channels"] as const)
+      .filter((key) => plugin[key].length)
+      .map((key) => `${key} ${plugin[key].join(", ")}`)
+    const what = parts.length ? ` (${parts.join("; ")})` : ""
+    const label = `plugin ${plugin.name}${plugin.version ? ` ${plugin.version}` : ""}`
+    return `${label}: ${plugin.state}${plugin.state === "loaded" ? what : ""}${plugin.reason ? ` — ${plugin.reason}` : ""}`
+  })
+}
+
 export const COMMANDS: Record<string, Command> = {
   help: {
     usage: "/help",
     help: "Show the commands",
-    run: () => ({
+    run: (gw) => ({
       listing: true,
-      text: Object.values(COMMANDS)
-        .map((command) => `${command.usage.padEnd(22)} ${command.help}`)
-        .join("\n"),
+      // Plugins' commands follow the built-in ones (src/plugins), marked with their plugin.
+      text: [
+        ...Object.values(COMMANDS).map((command) => `${command.usage.padEnd(22)} ${command.help}`),
+        ...(gw.plugins?.commands() ?? []).map(
+          (command) => `${command.usage.padEnd(22)} ${command.help} (plugin ${command.plugin})`,
+        ),
+      ].join("\n"),
     }),
   },
   status: {
@@ -99,6 +115,7 @@ export const COMMANDS: Record<string, Command> = {
           ...waitingLine(gw),
           jobsLine(gw, ctx.sessionId),
           toolsSummary(gw.tools),
+          ...pluginLines(gw),
           session
             ? `session: ${session.id} (${session.messageCount} messages, provider ${session.provider}${session.pendingProvider ? ` → ${session.pendingProvider} next turn` : ""}, tokens in/out ${session.usage.input}/${session.usage.output})`
             : "session: none yet",
@@ -227,7 +244,10 @@ export const COMMANDS: Record<string, Command> = {
         return { text: `skill ${name} is ${verb} for this session (from the next turn)` }
       }
       const off = gw.skills.catalog.sessionOff(ctx.sessionId)
-      return { listing: true, text: skillsReport(snapshot, off, ctx.width ?? DEFAULT_WIDTH) }
+      return {
+        listing: true,
+        text: skillsReport(snapshot, off, ctx.width ?? DEFAULT_WIDTH, (root) => gw.skills.catalog.shown({ root })),
+      }
     },
   },
   tool: {
@@ -285,10 +305,13 @@ export async function dispatch(gw: Gateway, ctx: CommandContext, line: string): 
   const match = line.trim().match(/^\/([a-z]+)(?:@\S+)?(?:\s+([\s\S]*))?$/i)
   if (!match) return null
   const name = match[1]!.toLowerCase()
-  const command = COMMANDS[ALIASES[name] ?? name]
-  if (!command) return { text: `unknown command /${match[1]}; try /help` }
+  const builtin = COMMANDS[ALIASES[name] ?? name]
+  // A plugin's command (src/plugins) answers when no built-in one has the name; plugins cannot shadow these.
+  const plugin = builtin ? undefined : gw.plugins?.command(name)
+  if (!builtin && !plugin) return { text: `unknown command /${match[1]}; try /help` }
   try {
-    return await command.run(gw, ctx, (match[2] ?? "").trim())
+    if (plugin) return await plugin.run((match[2] ?? "").trim(), { channel: ctx.channel, sessionId: ctx.sessionId })
+    return await builtin!.run(gw, ctx, (match[2] ?? "").trim())
   } catch (error) {
     return { text: error instanceof Error ? error.message : String(error) }
   }

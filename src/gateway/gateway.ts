@@ -37,6 +37,8 @@ import { lanePolicy } from "../core/continuity-config.ts"
 import { type Approvals, createApprovals } from "../approval/service.ts"
 import { toolsConfig } from "../tool/toolset.ts"
 import { registerSecrets } from "./secrets.ts"
+import type { Plugins } from "../plugins/plugins.ts"
+import { channelContext, startPlugins } from "./plugins.ts"
 import { createSkills, type Skills } from "../skills/service.ts"
 import { skillTools } from "../tool/builtin/skill.ts"
 import { skillsSection } from "../agent/prompt.ts"
@@ -65,6 +67,8 @@ export interface Gateway {
   approvals: Approvals
   /** Background work: subagents and background shell processes (src/agent/jobs.ts). */
   jobs: Jobs
+  /** Plugins from the workspace's node_modules: their state, providers, commands, routes (src/plugins). */
+  plugins: Plugins
   /** Agent Skills: discovery, hot reload, per-session switches (src/skills, docs/skills.md). */
   skills: Skills
   startedAt: number
@@ -114,10 +118,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     await evolution.recover()
 
     const health = new Map<string, string>()
+    // Plugins (config `plugins`): imported here, before the registries they add to; a broken one is
+    // skipped with its reason (/status). Their tools go to the sandboxed tool hosts below, not here.
+    const plugins = await startPlugins(config)
     // Built-ins, policy, workspace tools (a sandboxed host process per generation) and MCP servers.
     const toolset = createToolset(config, {
       log: Log.create("tool"),
       secret: (id) => secretOf(config.stateDir, id),
+      pluginFiles: () => plugins.toolFiles(),
       emit: (def, data) => bus.publish(def, data),
       health(component, problem) {
         // MCP servers may report before `gateway` exists (still starting): record it, publish later.
@@ -145,10 +153,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     if (evolution.settings.enabled) tools.register(evolveTool(() => evolution))
     cleanup.push(() => void toolset.stop())
     // Adapters with credentials from .drost/auth-profiles.json or the environment, behind the failover router.
-    const hub = createProviderHub(config, (id, problem) => {
-      health.set(`provider:${id}`, problem)
-      log.warn("provider unavailable", { id, error: problem })
-    })
+    const hub = createProviderHub(
+      config,
+      (id, problem) => {
+        health.set(`provider:${id}`, problem)
+        log.warn("provider unavailable", { id, error: problem })
+      },
+      (profile) => plugins.provider(profile),
+    )
     const providers = hub.providers
 
     // Agent Skills (skills/ and skills.paths): names in the prompt, skill.load / skill.read for the rest.
@@ -278,6 +290,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       approvals,
       jobs,
       skills,
+      plugins,
       startedAt: Date.now(),
       state: () => ({
         state: current,
@@ -302,6 +315,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       },
       stop(reason = "stop requested") {
         stopping ??= (async () => {
+          await plugins.stopChannels() // no new input from a plugin's front end while turns finish
           await gateway.drain(reason)
           // A full or vanished disk must not stop the stop: what cannot be written is marked at the next start.
           let left: unknown[] = []
@@ -332,6 +346,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       interruptedTurns: interrupted.length,
     })
     publishState()
+    // Plugin channels start once everything they may call exists; one that throws is noted in /status.
+    await plugins.startChannels((name) => channelContext(gateway, name))
     if (config.providers.probeOnStart) {
       // A failed probe marks the gateway degraded with the reason; turns still run (failover may help).
       for (const result of await gateway.probeProviders()) {

@@ -9,8 +9,25 @@
 // The plain-TypeScript copy of the configuration's type, not core/config.ts (TypeBox): the SDK's types
 // must check with Deno (`deno check`, offline, no TypeBox types) as well as with tsc.
 import type { ConfigInput } from "./config-input.ts"
+import type { PluginDefinition } from "./plugin.ts"
 
 export type { ConfigInput }
+export type {
+  ModelEvent,
+  ModelMessage,
+  ModelPart,
+  ModelProvider,
+  ModelRequest,
+  ModelUsage,
+  PluginChannel,
+  PluginChannelContext,
+  PluginCommand,
+  PluginCommandContext,
+  PluginDefinition,
+  PluginProfile,
+  PluginProvider,
+  PluginRoute,
+} from "./plugin.ts"
 
 export const version = "0.1.0"
 
@@ -75,4 +92,9 @@ export function defineTool<Args = Record<string, unknown>>(definition: ToolDefin
 /** Types `drost.config.ts`; the runtime validates the value itself. */
 export function defineConfig(config: ConfigInput): ConfigInput {
   return config
+}
+
+/** Types a plugin package's default export (docs/plugins.md); the runtime checks the value itself. */
+export function definePlugin<Config = unknown>(definition: PluginDefinition<Config>): PluginDefinition<Config> {
+  return definition
 }

@@ -11,7 +11,15 @@
  */
 import { writeSync } from "node:fs"
 import type { ToolDefinition } from "../sdk/mod.ts"
-import { describeError, type FromHost, HOST_FD, shapeProblem, type ToHost, type ToolMeta } from "./protocol.ts"
+import {
+  describeError,
+  type FromHost,
+  HOST_FD,
+  pluginTools,
+  shapeProblem,
+  type ToHost,
+  type ToolMeta,
+} from "./protocol.ts"
 import { registerSdkModule } from "./sdk-plugin.ts"
 
 /** Loaded tools by name, with the file each came from. */
@@ -59,28 +67,32 @@ async function load(message: Extract<ToHost, { type: "load" }>) {
         message.importTimeoutMs,
         `importing took longer than ${message.importTimeoutMs} ms (top-level code that never finishes?)`,
       )) as { default?: unknown }
-      const problem = shapeProblem(mod.default)
-      if (problem) {
-        rejected.push({ file, reason: problem })
-        continue
+      // A plugin's entry (src/plugins) brings a list of tools; they are served here like tool files.
+      const found = pluginTools(mod.default) ?? [mod.default]
+      for (const value of found) {
+        const problem = shapeProblem(value)
+        if (problem) {
+          rejected.push({ file, reason: problem })
+          continue
+        }
+        const tool = value as ToolDefinition
+        const other = tools.get(tool.name)
+        if (other) {
+          rejected.push({ file, reason: `name clash: "${tool.name}" is also defined by ${other.file}` })
+          continue
+        }
+        const meta: ToolMeta = {
+          file,
+          name: tool.name,
+          description: tool.description,
+          parameters: JSON.parse(JSON.stringify(tool.parameters)),
+          permissions: tool.permissions,
+          sandbox: tool.sandbox,
+          timeoutMs: tool.timeoutMs,
+        }
+        tools.set(tool.name, { tool, file })
+        metas.push(meta)
       }
-      const tool = mod.default as ToolDefinition
-      const other = tools.get(tool.name)
-      if (other) {
-        rejected.push({ file, reason: `name clash: "${tool.name}" is also defined by ${other.file}` })
-        continue
-      }
-      const meta: ToolMeta = {
-        file,
-        name: tool.name,
-        description: tool.description,
-        parameters: JSON.parse(JSON.stringify(tool.parameters)),
-        permissions: tool.permissions,
-        sandbox: tool.sandbox,
-        timeoutMs: tool.timeoutMs,
-      }
-      tools.set(tool.name, { tool, file })
-      metas.push(meta)
     } catch (error) {
       rejected.push({ file, reason: describeError(error).replaceAll(`?v=${message.version}`, "") })
     }

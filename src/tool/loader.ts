@@ -41,6 +41,8 @@ export interface LoaderOptions {
   grantFor?: (name: string) => ToolGrant
   /** Runs a tool's calls under Deno instead of its host; null = in the host. */
   denoFor?: (meta: ToolMeta, grant: ToolGrant) => Runner | null
+  /** Entry files of loaded plugins with tools (src/plugins): served in the same hosts, same generation. */
+  pluginFiles?: () => string[]
 }
 
 export interface LoadResult {
@@ -265,7 +267,9 @@ export function createWorkspaceLoader(options: LoaderOptions) {
     /** Reload when `tools/` changed since the last load (or `force`). Calls are serialised. */
     refresh(force = false): Promise<LoadResult> {
       const next = chain.then(async () => {
-        const found = scan(options.dir)
+        const scanned = scan(options.dir)
+        const plugins = options.pluginFiles?.() ?? []
+        const found = { files: [...scanned.files, ...plugins], signature: [scanned.signature, ...plugins].join("|") }
         // A host stuck in an aborted call (a busy loop) is replaced rather than handed the next calls.
         const stuck = current.some((host) => host.stuck())
         if (!force && !stuck && found.signature === signature) return last

@@ -69,6 +69,17 @@ export function shapeProblem(value: unknown): string | null {
   return null
 }
 
+/**
+ * The tools of a plugin (`definePlugin({ tools })`, src/plugins) when `value` is one; null for
+ * anything else (a tool file's default export is then checked as a tool).
+ */
+export function pluginTools(value: unknown): unknown[] | null {
+  if (value === null || typeof value !== "object") return null
+  const plugin = value as { tools?: unknown; execute?: unknown; version?: unknown }
+  if (typeof plugin.execute === "function" || typeof plugin.version !== "string") return null
+  return Array.isArray(plugin.tools) ? plugin.tools : []
+}
+
 /** One line, no stack: what a person needs to fix the file. */
 export function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length)

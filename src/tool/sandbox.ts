@@ -59,8 +59,10 @@ export function denoFlags(permissions: ToolPermissions = {}, workspace: string):
   ]
 }
 
-function runnerSource(toolFile: string): string {
-  return `import tool from ${JSON.stringify(pathToFileURL(toolFile).href)};
+function runnerSource(toolFile: string, name: string): string {
+  // A plugin's entry (src/plugins) exports the plugin: its tool of that name is the one to run.
+  return `import exported from ${JSON.stringify(pathToFileURL(toolFile).href)};
+const tool = typeof exported?.execute !== "function" && Array.isArray(exported?.tools) ? exported.tools.find((item) => item?.name === ${JSON.stringify(name)}) : exported;
 const input = JSON.parse(await new Response(Deno.stdin.readable).text());
 const controller = new AbortController();
 const log = (level) => (message, fields) => console.error(JSON.stringify({ level, message: String(message), fields }));
@@ -103,8 +105,8 @@ export function createDenoRunner(options: DenoOptions) {
       signal: AbortSignal,
     ): Promise<unknown> {
       const folder = prepare()
-      const runner = join(folder, `run-${Bun.hash(meta.file).toString(36)}.mjs`)
-      writeFileSync(runner, runnerSource(meta.file))
+      const runner = join(folder, `run-${Bun.hash(`${meta.file}#${meta.name}`).toString(36)}.mjs`)
+      writeFileSync(runner, runnerSource(meta.file, meta.name))
       // Deno's cache lives under HOME, which the sandbox keeps private to this one call.
       const spec = options.hosts.spec(grant, [folder, deno], { DENO_NO_UPDATE_CHECK: "1" }, options.hosts.cwd)
       const argv = [

@@ -8,6 +8,25 @@ import { ConfigSchema } from "../core/config.ts"
 import * as sdk from "../sdk/mod.ts"
 import { schemaType } from "./schema-type.ts"
 
+/** The plugin contract (src/sdk/plugin.ts), condensed for the shipped declarations. */
+const PLUGIN_TYPES = `export type ModelPart = { type: "text"; text: string } | { type: "image"; mediaType: string; data: string } | { type: "reasoning"; text: string } | { type: "tool-call"; id: string; name: string; args: unknown } | { type: "tool-result"; callId: string; name: string; output: string; isError: boolean }
+export interface ModelMessage { role: "user" | "assistant" | "tool" | "system"; parts: ModelPart[] }
+export interface ModelUsage { input: number; output: number; cached: number }
+export interface ModelRequest { system: string; messages: ModelMessage[]; tools: { name: string; description: string; parameters: Record<string, unknown> }[]; sessionId: string; options?: Record<string, unknown> }
+export type ModelFailure = "auth" | "rate_limit" | "server" | "timeout" | "network" | "stream" | "unavailable" | "invalid" | "overload" | "aborted" | "unknown"
+export type ModelEvent = { type: "text"; delta: string } | { type: "reasoning"; delta: string } | { type: "tool-call"; id: string; name: string; args: string } | { type: "usage"; usage: ModelUsage } | { type: "done"; stop: "stop" | "tool_calls" | "length" | "aborted" } | { type: "error"; kind: ModelFailure; message: string; status?: number; retryAfterMs?: number } | { type: "attempt"; provider: string; model: string; attempt: number } | { type: "attempt-failed"; provider: string; model: string; kind: ModelFailure; message: string; status?: number; cooldownMs: number; partial: boolean; retryInMs?: number }
+export interface ModelProvider { readonly id: string; readonly kind: string; readonly model: string; stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<ModelEvent> }
+export interface PluginProfile { id: string; kind: string; model?: string; baseUrl?: string; maxTokens?: number; [key: string]: unknown }
+export interface PluginProvider<Config = unknown> { name: string; create(context: { profile: PluginProfile; config: Config; log: ToolLogger }): ModelProvider }
+export interface PluginCommandContext<Config = unknown> { channel: string; sessionId: string | null; config: Config; log: ToolLogger }
+export interface PluginCommand<Config = unknown> { name: string; usage?: string; help: string; run(arg: string, context: PluginCommandContext<Config>): string | { text: string; listing?: boolean } | Promise<string | { text: string; listing?: boolean }> }
+export interface PluginRoute<Config = unknown> { method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"; path: string; handler(request: Request, context: { config: Config; log: ToolLogger }): Response | Promise<Response> }
+export interface PluginChannelContext<Config = unknown> { config: Config; log: ToolLogger; send(input: { text: string; sessionId?: string }): Promise<{ sessionId: string; text: string }>; command(line: string, sessionId?: string | null): Promise<{ text: string; sessionId: string | null } | null> }
+export interface PluginChannel<Config = unknown> { name: string; start(context: PluginChannelContext<Config>): { stop(): unknown } | Promise<{ stop(): unknown }> }
+export interface PluginDefinition<Config = unknown> { name: string; version: string; description?: string; config?: JsonSchema; tools?: ToolDefinition<any>[]; providers?: PluginProvider<Config>[]; commands?: PluginCommand<Config>[]; routes?: PluginRoute<Config>[]; channels?: PluginChannel<Config>[] }
+export declare function definePlugin<Config = unknown>(definition: PluginDefinition<Config>): PluginDefinition<Config>
+`
+
 const TYPES = `export type JsonSchema = { type?: string; properties?: Record<string, unknown>; required?: string[]; [key: string]: unknown }
 export interface ToolLogger { info(message: string, fields?: Record<string, unknown>): void; warn(message: string, fields?: Record<string, unknown>): void; error(message: string, fields?: Record<string, unknown>): void }
 export interface ToolContext { sessionId: string; turnId: string; callId: string; workspace: { root: string; tools: string; memory: string; prompts: string }; signal: AbortSignal; log: ToolLogger }
@@ -16,7 +35,7 @@ export interface ToolDefinition<Args = Record<string, unknown>> { name: string; 
 export declare const version: string
 export declare function defineTool<Args = Record<string, unknown>>(definition: ToolDefinition<Args>): ToolDefinition<Args>
 export declare function defineConfig(config: ConfigInput): ConfigInput
-`
+${PLUGIN_TYPES}`
 
 /**
  * The configuration a `drost.config.ts` may give, as plain TypeScript generated from the schema the

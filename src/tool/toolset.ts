@@ -32,6 +32,8 @@ export interface ToolsetOptions {
   health(component: string, problem: string | null): void
   /** The secret of an auth profile (gateway/auth.ts), for tools that call a keyed API (web.search). */
   secret?: SecretLookup
+  /** Entry files of the loaded plugins that bring tools; they load in the sandboxed tool hosts too. */
+  pluginFiles?: () => string[]
 }
 
 /** The tools section with every default filled in (configs built by hand in tests may omit it). */
@@ -108,6 +110,7 @@ export function createToolset(config: Config, options: ToolsetOptions) {
     emit: options.emit,
     hosts,
     grantFor: (name) => grantFor(tools.grants, name),
+    pluginFiles: options.pluginFiles,
     denoFor(meta, grant) {
       // The owner's tools.sandbox "deno" applies to every tool: a tool can opt in, never out.
       if (tools.sandbox !== "deno" && meta.sandbox !== "deno") return null

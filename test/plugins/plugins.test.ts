@@ -1,0 +1,222 @@
+/**
+ * Plugins through the real gateway (a child process, HTTP): the example plugin in examples/plugin-hello,
+ * installed by copy into a workspace's node_modules, adds a tool the model calls (fake OpenAI server),
+ * a provider a session answers on and a command answered by POST /control/v1/commands; Drost's own demo
+ * provider is served through the plugin interface; broken plugins are skipped with their reasons while
+ * the gateway stays healthy; a plugin's tools run confined and under the tool policy; and the model
+ * cannot install a plugin (node_modules and the config are loaded code).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { cpSync } from "node:fs"
+import { join } from "node:path"
+import { boundaryOf, classify } from "../../src/workspace/boundary.ts"
+import { fakeOpenAI, reply, type FakeOpenAI } from "../fake/openai.ts"
+import { type RunningGateway, spawnGateway } from "../lib/gateway.ts"
+import { workspace, type Workspace } from "../lib/workspace.ts"
+
+const ROOT = join(import.meta.dir, "../..")
+
+/** Install the example plugin and its one dependency the way `npm install` lays them out (copies). */
+function installExample(ws: Workspace) {
+  cpSync(join(ROOT, "examples/plugin-hello"), ws.file("node_modules/plugin-hello"), { recursive: true })
+  cpSync(join(ROOT, "node_modules/@sinclair/typebox"), ws.file("node_modules/@sinclair/typebox"), {
+    recursive: true,
+  })
+}
+
+const command = async (gw: RunningGateway, line: string, sessionId: string | null = null) => {
+  const response = await gw.api("/commands", { method: "POST", json: { line, sessionId } })
+  expect(response.status).toBe(200)
+  return ((await response.json()) as { text: string }).text
+}
+
+const turn = async (gw: RunningGateway, sessionId: string, input: string) => {
+  const response = await gw.api(`/sessions/${sessionId}/turn`, { method: "POST", json: { input } })
+  expect(response.status).toBe(200)
+  return (await response.json()) as { status: string; text: string }
+}
+
+const session = async (gw: RunningGateway, provider?: string) => {
+  const response = await gw.api("/sessions", { method: "POST", json: provider ? { provider } : {} })
+  expect(response.status).toBe(201)
+  return ((await response.json()) as { id: string }).id
+}
+
+describe("the example plugin (examples/plugin-hello)", () => {
+  let ws: Workspace
+  let llm: FakeOpenAI
+  let gw: RunningGateway
+
+  beforeAll(async () => {
+    llm = await fakeOpenAI({ key: null })
+    ws = await workspace({
+      config: {
+        plugins: ["plugin-hello", "drost-demo"],
+        pluginConfig: { "plugin-hello": { greeting: "Howdy" } },
+        providers: {
+          defaultSessionProvider: "gpt",
+          profiles: [
+            { id: "gpt", kind: "openai-compatible", baseUrl: llm.baseUrl, model: "gpt-test" },
+            { id: "hello", kind: "plugin", plugin: "plugin-hello" },
+            { id: "viaplugin", kind: "plugin", plugin: "drost-demo:demo" },
+          ],
+        },
+      },
+      files: {
+        "README.md": "a workspace for the plugin test\n",
+        // Drost's own demo provider as a plugin package (test/plugins/demo-plugin.ts, checked by tsc).
+        "node_modules/drost-demo/package.json": JSON.stringify({
+          name: "drost-demo",
+          version: "0.1.0",
+          main: "index.ts",
+        }),
+        "node_modules/drost-demo/index.ts": `export { default } from ${JSON.stringify(join(import.meta.dir, "demo-plugin.ts"))}\n`,
+      },
+    })
+    installExample(ws)
+    gw = await spawnGateway(ws.path)
+  })
+  afterAll(async () => {
+    await gw?.stop()
+    await llm?.close()
+    await ws?.[Symbol.asyncDispose]()
+  })
+
+  test("its tool is called by a model turn, in the sandboxed tool host", async () => {
+    llm.queue(reply().tool("hello.greet", { name: "Ada" }), reply().text("greeted"))
+    const id = await session(gw)
+    const result = await turn(gw, id, "greet Ada")
+    expect(result).toMatchObject({ status: "completed", text: "greeted" })
+    // The model saw the tool on offer and got its result back.
+    const first = JSON.stringify(llm.requests("chat")[0]!.body)
+    expect(first).toContain("hello.greet")
+    const second = JSON.stringify(llm.requests("chat")[1]!.body)
+    expect(second).toContain("Hello, Ada! (hello.greet from plugin-hello)")
+    const tools = await command(gw, "/tools")
+    expect(tools).toContain("hello.greet")
+    expect(tools).toMatch(/hello\.greet\s+host/) // served by a tool host, like workspace tools
+  })
+
+  test("a session on its provider answers, with the plugin's validated settings", async () => {
+    const id = await session(gw, "hello")
+    expect(await turn(gw, id, "good morning")).toMatchObject({
+      status: "completed",
+      text: "Howdy! You said: good morning",
+    })
+  })
+
+  test("its command answers through POST /control/v1/commands and is in /help", async () => {
+    expect(await command(gw, "/hello Ada")).toBe("Howdy, Ada! (plugin-hello 1.0.0)")
+    expect(await command(gw, "/help")).toContain("/hello [name]")
+  })
+
+  test("Drost's demo provider, served through the plugin interface, runs a turn with a real tool call", async () => {
+    const id = await session(gw, "viaplugin")
+    const result = await turn(gw, id, "read README.md")
+    expect(result.status).toBe("completed")
+    expect(result.text).toContain("a workspace for the plugin test")
+  })
+
+  test("/status lists the plugins and what each adds; the gateway is running", async () => {
+    const status = await command(gw, "/status")
+    expect(status).toContain("state: running")
+    expect(status).toContain("plugin plugin-hello 1.0.0: loaded (tools hello.greet; providers echo; commands hello)")
+    expect(status).toContain("plugin drost-demo 0.1.0: loaded (providers demo)")
+  })
+})
+
+describe("broken plugins, confinement and the trust boundary", () => {
+  let ws: Workspace
+  let gw: RunningGateway
+  const pkg = (name: string, source: string) => ({
+    [`node_modules/${name}/package.json`]: JSON.stringify({ name, version: "1.0.0", type: "module", main: "index.js" }),
+    [`node_modules/${name}/index.js`]: source,
+  })
+
+  beforeAll(async () => {
+    ws = await workspace({
+      config: {
+        plugins: ["throws", "missing", "wrong-name", "plugin-hello", "probe"],
+        pluginConfig: { "plugin-hello": { greeting: 42 } },
+        providers: { profiles: [{ id: "demo", kind: "demo" }] },
+        tools: { deny: ["probe.denied"] },
+      },
+      files: {
+        ...pkg("throws", 'throw new Error("cannot start: no licence key")\n'),
+        ...pkg("wrong-name", 'export default { name: "other", version: "1.0.0" }\n'),
+        ...pkg(
+          "probe",
+          `import { readFileSync } from "node:fs"
+import { definePlugin, defineTool } from "drost"
+const reach = defineTool({
+  name: "probe.reach",
+  description: "What can this tool reach?",
+  parameters: { type: "object", properties: {} },
+  execute(_args, ctx) {
+    let token
+    try { token = "read " + readFileSync(ctx.workspace.root + "/.drost/control-token", "utf8").length + " bytes" }
+    catch (error) { token = "refused: " + error.code }
+    return JSON.stringify({ pid: process.pid, token })
+  },
+})
+const denied = defineTool({ name: "probe.denied", description: "denied by policy", parameters: { type: "object" }, execute: () => "ran" })
+export default definePlugin({ name: "probe", version: "2.0.0", tools: [reach, denied], commands: [{ name: "probe", help: "probe", run: () => "probe here" }] })
+`,
+        ),
+      },
+    })
+    installExample(ws)
+    gw = await spawnGateway(ws.path)
+  })
+  afterAll(async () => {
+    await gw?.stop()
+    await ws?.[Symbol.asyncDispose]()
+  })
+
+  test("each broken plugin is skipped with its reason; the gateway stays healthy and the good one works", async () => {
+    const ready = await fetch(`${gw.url}/healthz`)
+    expect(ready.status).toBe(200)
+    const status = await command(gw, "/status")
+    expect(status).toContain("state: running")
+    expect(status).toContain("plugin throws 1.0.0: failed — it threw while loading: cannot start: no licence key")
+    expect(status).toContain("plugin missing: failed — not installed: node_modules/missing/package.json does not exist")
+    expect(status).toContain(
+      'plugin wrong-name 1.0.0: failed — it declares the name "other", but is installed and listed as "wrong-name"',
+    )
+    // Its own schema checked its settings; the problem names the plugin and the key.
+    expect(status).toContain(
+      'plugin plugin-hello 1.0.0: failed — invalid settings: pluginConfig["plugin-hello"].greeting:',
+    )
+    expect(status).toContain("plugin probe 2.0.0: loaded (tools probe.reach, probe.denied; commands probe)")
+    expect(await command(gw, "/probe")).toBe("probe here")
+    // A skipped plugin adds nothing: no command, no tool.
+    expect(await command(gw, "/hello")).toContain("unknown command /hello")
+    expect(await command(gw, "/tools")).not.toContain("hello.greet")
+  })
+
+  test("a plugin's tool runs in the sandboxed tool host under the tool policy, not in the gateway", async () => {
+    const out = JSON.parse(await command(gw, "/tool probe.reach {}")) as { pid: number; token: string }
+    expect(out.pid).not.toBe(gw.pid)
+    expect(out.token).toStartWith("refused") // .drost/ is hidden from tool hosts
+    expect(await command(gw, "/tool probe.denied {}")).toStartWith("error:")
+    expect(await command(gw, "/tool probe.denied {}")).not.toContain("ran")
+  })
+
+  test("the model cannot install a plugin: node_modules and the config are loaded code", async () => {
+    const boundary = boundaryOf({
+      workspaceDir: ws.path,
+      stateDir: ws.file(".drost"),
+      file: ws.file("drost.config.json"),
+    })
+    expect(classify(boundary, ws.file("node_modules/evil/index.js"))?.kind).toBe("code")
+    expect(classify(boundary, ws.file("drost.config.json"))?.kind).toBe("code")
+    // Through the gateway's own file tool, as a model would call it.
+    const write = await command(
+      gw,
+      `/tool file.write ${JSON.stringify({ path: "node_modules/evil/package.json", content: "{}" })}`,
+    )
+    expect(write).toContain("loaded code")
+    const config = await command(gw, `/tool file.write ${JSON.stringify({ path: "drost.config.json", content: "{}" })}`)
+    expect(config).toContain("loaded code")
+  })
+})
