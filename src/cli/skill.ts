@@ -113,7 +113,9 @@ const listCommand = defineCommand({
         process.stdout.write(`${JSON.stringify({ skills, rejected: snapshot.rejected }, null, 2)}\n`)
         return 0
       }
-      process.stdout.write(`${skillsReport(snapshot, [], process.stdout.columns || 100)}\n`)
+      process.stdout.write(
+        `${skillsReport(snapshot, [], process.stdout.columns || 100, (root) => catalog.shown({ root }))}\n`,
+      )
       return 0
     }),
 })
@@ -161,7 +163,7 @@ const checkCommand = defineCommand({
         }
         for (const rejected of snapshot.rejected) {
           bad++
-          lines.push(`rejected ${rejected.name ?? rejected.root}: ${rejected.reasons.join("; ")}`)
+          lines.push(`rejected ${catalog.shown(rejected)}: ${rejected.reasons.join("; ")}`)
         }
         if (good + bad === 0) lines.push("no skills (drost skill new <name> creates one)")
       }

@@ -162,7 +162,7 @@ export function createSkillCatalog(options: CatalogOptions) {
       return list
     },
     /** A skill's folder as the model should see it: relative to the workspace when inside it. */
-    shown(skill: Skill): string {
+    shown(skill: Pick<Skill, "root">): string {
       const rel = relative(options.workspace, skill.root)
       return rel && !rel.startsWith("..") ? rel : skill.root
     },

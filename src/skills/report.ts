@@ -6,7 +6,13 @@ import type { CatalogSnapshot } from "./catalog.ts"
 
 const fit = (line: string, width: number) => (line.length > width ? `${line.slice(0, width - 1)}…` : line)
 
-export function skillsReport(snapshot: CatalogSnapshot, off: string[], width: number): string {
+/** `show` turns a folder into what the reader sees (relative to the workspace when inside it). */
+export function skillsReport(
+  snapshot: CatalogSnapshot,
+  off: string[],
+  width: number,
+  show: (folder: string) => string,
+): string {
   if (snapshot.skills.length === 0 && snapshot.rejected.length === 0)
     return "no skills (add skills/<name>/SKILL.md, or drost skill new <name>)"
   const pad = Math.min(28, Math.max(4, ...snapshot.skills.map((skill) => skill.name.length)))
@@ -15,7 +21,7 @@ export function skillsReport(snapshot: CatalogSnapshot, off: string[], width: nu
     return fit(`${skill.name.padEnd(pad)} ${state.padEnd(13)} ${skill.description.replace(/\s+/g, " ")}`, width)
   })
   for (const rejected of snapshot.rejected)
-    lines.push(`rejected ${rejected.name ?? rejected.root}: ${rejected.reasons.join("; ")}`)
+    lines.push(`rejected ${show(rejected.root)}: ${rejected.reasons.join("; ")}`)
   const on = snapshot.skills.filter((skill) => !skill.disabled && !off.includes(skill.name)).length
   lines.push(`${snapshot.skills.length} skills (${on} on), ${snapshot.rejected.length} rejected`)
   return lines.join("\n")
