@@ -33,6 +33,7 @@ import { approvalRoutes } from "./approvals.ts"
 import { jobRoutes } from "./jobs.ts"
 import { MCP_PATH, mcpRoutes } from "./mcp.ts"
 import { commandRoutes } from "./commands.ts"
+import { pluginRoutes } from "./plugins.ts"
 import { skillRoutes } from "./skills.ts"
 
 export const PREFIX = "/control/v1"
@@ -121,6 +122,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(approvalRoutes(gw))
     .use(jobRoutes(gw))
     .use(commandRoutes(gw))
+    .use(pluginRoutes(gw))
     .use(continuityRoutes(gw))
     .use(scheduleRoutes(gw))
     .use(usageRoutes(gw))

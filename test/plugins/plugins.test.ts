@@ -160,7 +160,16 @@ const reach = defineTool({
   },
 })
 const denied = defineTool({ name: "probe.denied", description: "denied by policy", parameters: { type: "object" }, execute: () => "ran" })
-export default definePlugin({ name: "probe", version: "2.0.0", tools: [reach, denied], commands: [{ name: "probe", help: "probe", run: () => "probe here" }] })
+export default definePlugin({
+  name: "probe",
+  version: "2.0.0",
+  tools: [reach, denied],
+  commands: [{ name: "probe", help: "probe", run: () => "probe here" }],
+  routes: [
+    { method: "GET", path: "/ping", handler: () => Response.json({ pong: true }) },
+    { method: "POST", path: "/echo", handler: async (request) => new Response("echo " + (await request.text())) },
+  ],
+})
 `,
         ),
       },
@@ -187,11 +196,29 @@ export default definePlugin({ name: "probe", version: "2.0.0", tools: [reach, de
     expect(status).toContain(
       'plugin plugin-hello 1.0.0: failed — invalid settings: pluginConfig["plugin-hello"].greeting:',
     )
-    expect(status).toContain("plugin probe 2.0.0: loaded (tools probe.reach, probe.denied; commands probe)")
+    expect(status).toContain(
+      "plugin probe 2.0.0: loaded (tools probe.reach, probe.denied; commands probe; routes GET /ping, POST /echo)",
+    )
     expect(await command(gw, "/probe")).toBe("probe here")
     // A skipped plugin adds nothing: no command, no tool.
     expect(await command(gw, "/hello")).toContain("unknown command /hello")
     expect(await command(gw, "/tools")).not.toContain("hello.greet")
+  })
+
+  test("GET /control/v1/plugins lists them; a plugin's routes answer behind the Control API token", async () => {
+    const list = (await (await gw.api("/plugins")).json()) as { plugins: { name: string; state: string }[] }
+    expect(list.plugins.map((plugin) => `${plugin.name} ${plugin.state}`)).toEqual([
+      "throws failed",
+      "missing failed",
+      "wrong-name failed",
+      "plugin-hello failed",
+      "probe loaded",
+    ])
+    expect(await (await gw.api("/plugins/probe/ping")).json()).toEqual({ pong: true })
+    const echo = await gw.api("/plugins/probe/echo", { method: "POST", body: "hi there" })
+    expect(await echo.text()).toBe("echo hi there")
+    expect((await fetch(`${gw.url}/control/v1/plugins/probe/ping`)).status).toBe(401)
+    expect((await gw.api("/plugins/probe/nothing")).status).toBe(404)
   })
 
   test("a plugin's tool runs in the sandboxed tool host under the tool policy, not in the gateway", async () => {
