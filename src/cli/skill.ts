@@ -184,7 +184,7 @@ const installCommand = defineCommand({
   run: ({ args }) =>
     run(async () => {
       const config = await load({ root: root(args), file: args.config })
-      const source = /^[a-z]+:\/\/|^git@/.test(args.source) ? args.source : resolve(process.cwd(), args.source)
+      const source = /^[a-z]+:\/\/|^git@|^npm:/.test(args.source) ? args.source : resolve(process.cwd(), args.source)
       const report = await install(source, {
         target: join(config.workspaceDir, "skills"),
         force: args.force,
