@@ -14,7 +14,8 @@
  *   widen; nothing joins `shell.env` or `web.allowHosts`; `grants` add no name, variable or network;
  *   `dir` stays.
  * - Unchanged as a whole: `controlApi` (binding, tokens), `channels` (who may talk to the bot), `mcp`
- *   (programs and their environment), `prompts.system` and `memory.dir` (what is read into the model).
+ *   (programs and their environment), `prompts.system` and `memory.dir` (what is read into the model),
+ *   `plugins` and `pluginConfig` (plugin code runs in the gateway, unconfined: docs/plugins.md).
  * - Provider profiles: none added or altered (a profile names a credential and where it is sent);
  *   removing one and choosing `defaultSessionProvider` or failover among the rest is allowed.
  */
@@ -125,6 +126,8 @@ export function weakened(before: Config, after: Config): string[] {
     ["mcp", before.mcp?.servers ?? {}, after.mcp?.servers ?? {}],
     ["prompts.system", before.prompts.system, after.prompts.system],
     ["memory.dir", before.memory.dir, after.memory.dir],
+    ["plugins", before.plugins ?? [], after.plugins ?? []],
+    ["pluginConfig", before.pluginConfig ?? {}, after.pluginConfig ?? {}],
   ]
   for (const [path, a, b] of whole) if (!same(a, b)) fail(path, "changed (only the owner changes it, by hand)")
   const profiles = added(before.providers.profiles, after.providers.profiles)
