@@ -425,7 +425,10 @@ describe("Control API contract", () => {
     let checked = 0
     const walk = (node: unknown, where: string) => {
       if (!node || typeof node !== "object") return
-      if (Array.isArray(node)) return node.forEach((item, index) => walk(item, `${where}/${index}`))
+      if (Array.isArray(node)) {
+        for (const [index, item] of node.entries()) walk(item, `${where}/${index}`)
+        return
+      }
       const object = node as Record<string, unknown>
       if (Array.isArray(object.examples) && (object.type || object.anyOf || object.properties || object.$ref)) {
         const { examples, ...schema } = object
