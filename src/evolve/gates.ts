@@ -5,6 +5,8 @@
  *    settings (config-gate.ts, guard.ts).
  * 3. tools: the workspace tools are imported in a separate process (a top-level crash or hang there
  *    cannot hurt the gateway) and their exported shape is checked.
+ *    skills: every skill folder under `skills/` the change touched is checked against the Agent Skills
+ *    format (skills/skill.ts; nothing runs), so a change cannot leave a skill that is silently skipped.
  * 4. commands: the configured commands, each with a time limit; on timeout the whole process tree is
  *    killed. A leading "bun" runs this runtime itself (`BUN_BE_BUN=1`), also in the compiled binary.
  * Every gate that runs code (2 for a TypeScript config, 3, 4) runs in the gates' sandbox (confine.ts):
@@ -14,6 +16,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { extname, join } from "node:path"
 import type { GateCommand } from "../core/evolution-config.ts"
 import { scan } from "../tool/loader.ts"
+import { parseSkill } from "../skills/skill.ts"
 import type { Step } from "./audit.ts"
 import { clip } from "./audit.ts"
 import type { Confined } from "./confine.ts"
@@ -91,6 +94,31 @@ export async function toolsGate(input: GateInput): Promise<{ ok: boolean; output
   return { ok: run.code === 0, output: output || `exit code ${run.code}` }
 }
 
+/** Check each skill folder (skills/<name>) the change touched and that still exists; null when none was. */
+export function skillsGate(workspace: string, changed: string[]): { ok: boolean; output: string } | null {
+  const names = [
+    ...new Set(
+      changed
+        .map((path) => path.split(/[\\/]/))
+        .filter((parts) => parts[0] === "skills" && parts.length > 2)
+        .map((parts) => parts[1]!),
+    ),
+  ]
+  if (names.length === 0) return null
+  const problems: string[] = []
+  let checked = 0
+  for (const name of names) {
+    const root = join(workspace, "skills", name)
+    if (!existsSync(root)) continue
+    checked++
+    const parsed = parseSkill(root)
+    if (!parsed.ok) problems.push(`skills/${name}: ${parsed.rejection.reasons.join("; ")}`)
+  }
+  return problems.length
+    ? { ok: false, output: problems.join("\n") }
+    : { ok: true, output: `${checked} skill${checked === 1 ? "" : "s"} checked` }
+}
+
 /** Run every gate in order; stops at the first failure. */
 export async function runGates(input: GateInput): Promise<{ ok: boolean; steps: Step[] }> {
   const steps: Step[] = []
@@ -103,6 +131,10 @@ export async function runGates(input: GateInput): Promise<{ ok: boolean; steps: 
   let started = performance.now()
   const parsed = parseGate(input.workspace, input.changed)
   if (!record("gate:parse", parsed.ok, parsed.output, started)) return { ok: false, steps }
+
+  started = performance.now()
+  const skills = skillsGate(input.workspace, input.changed)
+  if (skills && !record("gate:skills", skills.ok, skills.output, started)) return { ok: false, steps }
 
   const warning = await input.confined.warning()
   const warn = (output: string) => (warning ? `${warning}\n${output}` : output)

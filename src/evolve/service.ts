@@ -118,8 +118,13 @@ export function createEvolution(deps: EvolutionDeps) {
   const repo = createRepo({ dir: workspace, gitdir: join(config.stateDir, "evolution.git"), roots })
   const audit = createAudit(config.stateDir)
   const toolsDir = resolve(workspace, config.tools?.dir ?? "tools")
-  const hotDirs = [toolsDir, dirname(config.prompts.system), config.memory?.dir].filter((dir): dir is string =>
-    Boolean(dir),
+  // Reloaded at the next turn, so a change there needs no restart (skills: src/skills/catalog.ts).
+  const skillDirs = [
+    resolve(workspace, "skills"),
+    ...(config.skills?.paths ?? []).map((path) => resolve(workspace, path)),
+  ]
+  const hotDirs = [toolsDir, dirname(config.prompts.system), config.memory?.dir, ...skillDirs].filter(
+    (dir): dir is string => Boolean(dir),
   )
   const configFile = config.file ? resolve(config.file) : null
   const rootPaths = roots.map((root) => resolve(workspace, root))

@@ -89,7 +89,8 @@ export interface StartOptions {
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<Gateway> {
   const log = Log.create("gateway")
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 })
-  for (const dir of ["memory", "tools", "prompts"]) mkdirSync(join(config.workspaceDir, dir), { recursive: true })
+  for (const dir of ["memory", "tools", "prompts", "skills"])
+    mkdirSync(join(config.workspaceDir, dir), { recursive: true })
   const lock: Lock | null = options.lock === false ? null : acquire(config.stateDir)
   const cleanup: (() => void)[] = []
   // Exact credential values, redacted wherever redaction applies (logs, events.jsonl, stored errors).
