@@ -8,15 +8,19 @@
  * It adds the tool `hello.greet` (run in the sandboxed tool host, like a workspace tool), the provider
  * kind used by the profile above (an offline echo model), and the slash command `/hello [name]`.
  */
-import { type Static, Type } from "@sinclair/typebox"
 import { definePlugin, defineTool, type ModelEvent, type ModelProvider } from "drost"
 
-/** `pluginConfig["plugin-hello"]`: checked with this schema when the gateway loads the plugin. */
-const Settings = Type.Object(
-  { greeting: Type.String({ minLength: 1, default: "Hello", description: "How the provider and /hello greet" }) },
-  { additionalProperties: false },
-)
-type Settings = Static<typeof Settings>
+/**
+ * `pluginConfig["plugin-hello"]`: checked with this JSON Schema when the gateway loads the plugin,
+ * defaults filled in. A TypeBox schema works the same (`Type.Object({ greeting: Type.String(…) })`);
+ * this one is plain so the package has no dependencies and can be installed by copying the folder.
+ */
+const Settings = {
+  type: "object",
+  properties: { greeting: { type: "string", minLength: 1, default: "Hello", description: "How to greet" } },
+  additionalProperties: false,
+}
+type Settings = { greeting: string }
 
 const greet = defineTool<{ name: string }>({
   name: "hello.greet",

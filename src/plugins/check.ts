@@ -100,6 +100,18 @@ export function pluginProblem(value: unknown, name: string, reservedCommands: Se
   return null
 }
 
+/** Plain JSON Schema: fill the `default` of absent object properties, nested objects included. */
+function withDefaults(schema: Record<string, unknown>, value: unknown): unknown {
+  const properties = schema.properties as Record<string, Record<string, unknown>> | undefined
+  if (!properties || !isObject(value)) return value
+  for (const [key, inner] of Object.entries(properties)) {
+    if (!isObject(inner)) continue
+    if (value[key] === undefined && inner.default !== undefined) value[key] = structuredClone(inner.default)
+    else if (value[key] !== undefined) value[key] = withDefaults(inner, value[key])
+  }
+  return value
+}
+
 /**
  * The plugin's settings from `pluginConfig["<name>"]`, defaults filled in (TypeBox schemas), checked
  * with the plugin's schema. Problems name the key as the owner writes it in the config.
@@ -115,7 +127,9 @@ export function pluginSettings(
       ? { ok: true, value: undefined }
       : { ok: false, problems: [`${at}: the plugin takes no settings (it declares no config schema)`] }
   const value =
-    Kind in schema ? Value.Default(schema as unknown as TSchema, structuredClone(given ?? {})) : (given ?? {})
+    Kind in schema
+      ? Value.Default(schema as unknown as TSchema, structuredClone(given ?? {}))
+      : withDefaults(schema, structuredClone(given ?? {}))
   let found: string[]
   try {
     found = schemaProblems(schema, value)

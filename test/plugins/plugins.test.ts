@@ -16,12 +16,32 @@ import { workspace, type Workspace } from "../lib/workspace.ts"
 
 const ROOT = join(import.meta.dir, "../..")
 
-/** Install the example plugin and its one dependency the way `npm install` lays them out (copies). */
+/** Install the example plugin the way `npm install` lays it out (a copy; it has no dependencies). */
 function installExample(ws: Workspace) {
   cpSync(join(ROOT, "examples/plugin-hello"), ws.file("node_modules/plugin-hello"), { recursive: true })
+}
+
+/** A plugin whose settings schema is TypeBox (its own copy, as its dependency would be installed). */
+function installTyped(ws: Workspace) {
   cpSync(join(ROOT, "node_modules/@sinclair/typebox"), ws.file("node_modules/@sinclair/typebox"), {
     recursive: true,
   })
+  ws.write(
+    "node_modules/typed/package.json",
+    JSON.stringify({ name: "typed", version: "1.0.0", type: "module", main: "index.js" }),
+  )
+  ws.write(
+    "node_modules/typed/index.js",
+    `import { Type } from "@sinclair/typebox"
+import { definePlugin } from "drost"
+export default definePlugin({
+  name: "typed",
+  version: "1.0.0",
+  config: Type.Object({ port: Type.Integer({ minimum: 1 }), mode: Type.Union([Type.Literal("a"), Type.Literal("b")], { default: "a" }) }),
+  commands: [{ name: "typed", help: "show the settings", run: (_arg, { config }) => JSON.stringify(config) }],
+})
+`,
+  )
 }
 
 const command = async (gw: RunningGateway, line: string, sessionId: string | null = null) => {
@@ -51,8 +71,8 @@ describe("the example plugin (examples/plugin-hello)", () => {
     llm = await fakeOpenAI({ key: null })
     ws = await workspace({
       config: {
-        plugins: ["plugin-hello", "drost-demo"],
-        pluginConfig: { "plugin-hello": { greeting: "Howdy" } },
+        plugins: ["plugin-hello", "drost-demo", "typed"],
+        pluginConfig: { "plugin-hello": { greeting: "Howdy" }, typed: { port: 8080 } },
         providers: {
           defaultSessionProvider: "gpt",
           profiles: [
@@ -74,6 +94,7 @@ describe("the example plugin (examples/plugin-hello)", () => {
       },
     })
     installExample(ws)
+    installTyped(ws)
     gw = await spawnGateway(ws.path)
   })
   afterAll(async () => {
@@ -110,6 +131,10 @@ describe("the example plugin (examples/plugin-hello)", () => {
     expect(await command(gw, "/help")).toContain("/hello [name]")
   })
 
+  test("a TypeBox settings schema: checked, and its defaults filled in", async () => {
+    expect(JSON.parse(await command(gw, "/typed"))).toEqual({ port: 8080, mode: "a" })
+  })
+
   test("Drost's demo provider, served through the plugin interface, runs a turn with a real tool call", async () => {
     const id = await session(gw, "viaplugin")
     const result = await turn(gw, id, "read README.md")
@@ -136,8 +161,8 @@ describe("broken plugins, confinement and the trust boundary", () => {
   beforeAll(async () => {
     ws = await workspace({
       config: {
-        plugins: ["throws", "missing", "wrong-name", "plugin-hello", "probe"],
-        pluginConfig: { "plugin-hello": { greeting: 42 } },
+        plugins: ["throws", "missing", "wrong-name", "plugin-hello", "typed", "probe"],
+        pluginConfig: { "plugin-hello": { greeting: 42 }, typed: { port: 0, mode: "c" } },
         providers: { profiles: [{ id: "demo", kind: "demo" }] },
         tools: { deny: ["probe.denied"] },
       },
@@ -175,6 +200,7 @@ export default definePlugin({
       },
     })
     installExample(ws)
+    installTyped(ws)
     gw = await spawnGateway(ws.path)
   })
   afterAll(async () => {
@@ -194,8 +220,10 @@ export default definePlugin({
     )
     // Its own schema checked its settings; the problem names the plugin and the key.
     expect(status).toContain(
-      'plugin plugin-hello 1.0.0: failed — invalid settings: pluginConfig["plugin-hello"].greeting:',
+      'plugin plugin-hello 1.0.0: failed — invalid settings: pluginConfig["plugin-hello"].greeting: must be string',
     )
+    expect(status).toContain('plugin typed 1.0.0: failed — invalid settings: pluginConfig["typed"].mode: ')
+    expect(status).toContain('pluginConfig["typed"].port: expected integer to be greater or equal to 1, got number 0')
     expect(status).toContain(
       "plugin probe 2.0.0: loaded (tools probe.reach, probe.denied; commands probe; routes GET /ping, POST /echo)",
     )
@@ -212,6 +240,7 @@ export default definePlugin({
       "missing failed",
       "wrong-name failed",
       "plugin-hello failed",
+      "typed failed",
       "probe loaded",
     ])
     expect(await (await gw.api("/plugins/probe/ping")).json()).toEqual({ pong: true })
