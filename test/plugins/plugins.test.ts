@@ -161,14 +161,49 @@ describe("broken plugins, confinement and the trust boundary", () => {
   beforeAll(async () => {
     ws = await workspace({
       config: {
-        plugins: ["throws", "missing", "wrong-name", "plugin-hello", "typed", "probe"],
+        plugins: ["throws", "missing", "wrong-name", "plugin-hello", "typed", "probe", "bridge"],
         pluginConfig: { "plugin-hello": { greeting: 42 }, typed: { port: 0, mode: "c" } },
-        providers: { profiles: [{ id: "demo", kind: "demo" }] },
+        providers: {
+          profiles: [
+            { id: "demo", kind: "demo" },
+            { id: "bad", kind: "plugin", plugin: "bridge:bad" },
+          ],
+        },
         tools: { deny: ["probe.denied"] },
       },
       files: {
         ...pkg("throws", 'throw new Error("cannot start: no licence key")\n'),
         ...pkg("wrong-name", 'export default { name: "other", version: "1.0.0" }\n'),
+        ...pkg(
+          "bridge",
+          `import { definePlugin } from "drost"
+const seen = { answer: null, command: null, error: null }
+export default definePlugin({
+  name: "bridge",
+  version: "1.0.0",
+  channels: [
+    {
+      name: "bridge",
+      start(ctx) {
+        const timer = setTimeout(async () => {
+          try {
+            seen.answer = await ctx.send({ text: "hello from the bridge" })
+            seen.command = await ctx.command("/session", seen.answer.sessionId)
+          } catch (error) { seen.error = String(error) }
+        }, 10)
+        return { stop: () => clearTimeout(timer) }
+      },
+    },
+    { name: "broken", start() { throw new Error("no socket") } },
+  ],
+  providers: [{
+    name: "bad",
+    create: ({ profile }) => ({ id: profile.id, kind: "x", model: "bad-1", async *stream() { yield { type: "text", delta: "partial " }; throw new Error("wire snapped") } }),
+  }],
+  routes: [{ method: "GET", path: "/seen", handler: () => Response.json(seen) }],
+})
+`,
+        ),
         ...pkg(
           "probe",
           `import { readFileSync } from "node:fs"
@@ -242,12 +277,42 @@ export default definePlugin({
       "plugin-hello failed",
       "typed failed",
       "probe loaded",
+      "bridge loaded",
     ])
     expect(await (await gw.api("/plugins/probe/ping")).json()).toEqual({ pong: true })
     const echo = await gw.api("/plugins/probe/echo", { method: "POST", body: "hi there" })
     expect(await echo.text()).toBe("echo hi there")
     expect((await fetch(`${gw.url}/control/v1/plugins/probe/ping`)).status).toBe(401)
     expect((await gw.api("/plugins/probe/nothing")).status).toBe(404)
+  })
+
+  test("a plugin channel runs turns and commands as its own channel; one that throws at start is noted", async () => {
+    type Seen = {
+      answer: { sessionId: string; text: string } | null
+      command: { text: string; sessionId: string | null } | null
+      error: string | null
+    }
+    let seen: Seen = { answer: null, command: null, error: null }
+    for (let i = 0; i < 200 && !seen.command && !seen.error; i++) {
+      seen = (await (await gw.api("/plugins/bridge/seen")).json()) as Seen
+      if (!seen.command && !seen.error) await Bun.sleep(25)
+    }
+    expect(seen.error).toBeNull()
+    expect(seen.answer!.text).toContain("offline demo provider")
+    expect(seen.command!.text).toBe(`current session: ${seen.answer!.sessionId}`)
+    const mine = (await (await gw.api("/sessions?channel=bridge")).json()) as { sessions: { id: string }[] }
+    expect(mine.sessions.map((item) => item.id)).toEqual([seen.answer!.sessionId])
+    expect(await command(gw, "/status")).toContain(
+      "plugin bridge 1.0.0: loaded (providers bad; routes GET /seen; channels bridge, broken) — channel broken did not start: no socket",
+    )
+  })
+
+  test("a plugin provider whose stream throws fails the turn with the reason; the gateway carries on", async () => {
+    const id = await session(gw, "bad")
+    const result = (await turn(gw, id, "hi")) as { status: string; reason: string | null }
+    expect(result.status).toBe("failed")
+    expect(result.reason).toContain("plugin bridge: wire snapped")
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200)
   })
 
   test("a plugin's tool runs in the sandboxed tool host under the tool policy, not in the gateway", async () => {
