@@ -241,7 +241,10 @@ export const COMMANDS: Record<string, Command> = {
       if (verb) {
         if (!name || !["on", "off"].includes(verb)) return { text: "usage: /skills, or /skills on|off <name>" }
         gw.skills.catalog.setSession(need(ctx), name, verb === "on")
-        return { text: `skill ${name} is ${verb} for this session (from the next turn)` }
+        const still = verb === "on" && gw.skills.catalog.get(name)?.disabled
+        return {
+          text: `skill ${name} is ${verb} for this session (from the next turn)${still ? ", but it stays off: skills.disabled in the config lists it" : ""}`,
+        }
       }
       const off = gw.skills.catalog.sessionOff(ctx.sessionId)
       return {

@@ -158,6 +158,10 @@ describe("in a turn", () => {
     await dispatch(drost.gw, ctx(one.id), "/skills on notes-helper")
     expect((await turn(one.id)).system).toContain("- notes-helper:")
     expect((await dispatch(drost.gw, ctx(one.id), "/skills off no-such"))!.text).toContain('no skill named "no-such"')
+    expect((await dispatch(drost.gw, ctx(one.id), "/skills on hidden-skill"))!.text).toContain(
+      "but it stays off: skills.disabled in the config lists it",
+    )
+    expect((await turn(one.id)).system).not.toContain("hidden-skill")
     expect((await dispatch(drost.gw, ctx(null), "/skills off notes-helper"))!.text).toContain("no current session")
   })
 })
