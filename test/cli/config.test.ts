@@ -48,7 +48,7 @@ describe("config mistakes", () => {
     })
     expectOneLineError(
       result,
-      'providers.profiles[1].kind: expected one of "demo", "openai", "anthropic", "openai-compatible", "xai", got string "gpt"',
+      'providers.profiles[1].kind: expected one of "demo", "openai", "anthropic", "openai-compatible", "xai", "plugin", got string "gpt"',
     )
   })
 
