@@ -383,6 +383,11 @@ describe("Control API contract", () => {
     await expectStatus("cancelJob", 404, { params: { id: "job_none" } })
   })
 
+  test("plugins", async () => {
+    expect((await expectStatus("listPlugins", 200)).plugins).toEqual([])
+    await expectStatus("listPlugins", 401, { token: null })
+  })
+
   test("evolution", async () => {
     const state = await expectStatus("listEvolutions", 200, { query: { limit: 5 } })
     expect([state.enabled, state.problem]).toEqual([true, null])
