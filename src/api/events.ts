@@ -24,6 +24,7 @@ import "../core/channel-events.ts"
 import "../evolve/events.ts"
 import "../gateway/events.ts"
 import "../tool/events.ts"
+import "../skills/events.ts"
 
 export interface EventsOptions {
   keepaliveMs?: number

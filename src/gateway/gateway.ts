@@ -165,9 +165,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const providers = hub.providers
 
     // Agent Skills (skills/ and skills.paths): names in the prompt, skill.load / skill.read for the rest.
-    const skills = createSkills(config, { log: Log.create("skills"), switches: store.kv, section: skillsSection })
+    const skills = createSkills(config, {
+      log: Log.create("skills"),
+      emit: (def, data) => bus.publish(def, data),
+      switches: store.kv,
+      section: skillsSection,
+    })
     skills.refresh()
-    for (const tool of skillTools(skills.catalog, toolset.boundary)) tools.register(tool)
+    for (const tool of skillTools(skills.catalog, toolset.boundary, () => skills.refresh())) tools.register(tool)
     // Memory tools, the system prompt builder and the history window (compaction).
     const continuity = createContinuity({
       config,

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { rmSync, symlinkSync } from "node:fs"
 import { skillsSection } from "../../src/agent/prompt.ts"
 import { dispatch } from "../../src/gateway/commands.ts"
+import { SkillsEvent } from "../../src/skills/events.ts"
 import { boundaryOf, classify } from "../../src/workspace/boundary.ts"
 import { reply } from "../fake/openai.ts"
 import { type InProcess, inProcess, wire } from "../tool/lib.ts"
@@ -128,6 +129,8 @@ describe("in a turn", () => {
 
   test("added, edited and deleted skills take effect on the next turn", async () => {
     const session = drost.gw.sessions.create({ channel: "test" })
+    const reloads: { loaded: string[] }[] = []
+    const stop = drost.gw.bus.subscribe(SkillsEvent.Reloaded, (event) => reloads.push(event.data))
     expect((await turn(session.id)).system).not.toContain("fresh-skill")
     ws.write("skills/fresh-skill/SKILL.md", skill("fresh-skill", "Version one.", "Body one."))
     const first = await turn(session.id, [["skill.load", { name: "fresh-skill" }]])
@@ -141,6 +144,9 @@ describe("in a turn", () => {
     const third = await turn(session.id, [["skill.load", { name: "fresh-skill" }]])
     expect(third.system).not.toContain("fresh-skill")
     expect(third.outputs[0]).toContain('no skill named "fresh-skill"')
+    stop()
+    // One skills.reloaded per change: added, edited, deleted.
+    expect(reloads.map((event) => event.loaded.includes("fresh-skill"))).toEqual([true, true, false])
   })
 
   test("/skills off <name> turns a skill off for that session only, and on again", async () => {

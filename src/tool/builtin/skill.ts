@@ -12,9 +12,14 @@ import { parseSkill } from "../../skills/skill.ts"
 import type { Boundary } from "../../workspace/boundary.ts"
 import type { RegisteredTool } from "../registry.ts"
 
-export function skillTools(catalog: SkillCatalog, boundary: Boundary | null): RegisteredTool[] {
+/** `refresh` re-reads changed skills first (the gateway's, which also publishes skills.reloaded). */
+export function skillTools(
+  catalog: SkillCatalog,
+  boundary: Boundary | null,
+  refresh: () => unknown = () => catalog.refresh(),
+): RegisteredTool[] {
   const usable = (name: string, sessionId: string) => {
-    catalog.refresh()
+    refresh()
     const why = catalog.unusable(name, sessionId || null)
     if (why) throw new Error(why)
     return catalog.get(name)!
