@@ -33,7 +33,13 @@ export function pluginRoutes(gw: Gateway) {
     new Elysia({ prefix: "/control/v1" })
       .get("/plugins", () => ({ plugins: gw.plugins.list() }), {
         response: { 200: described(t.Object({ plugins: t.Array(PluginSchema) }), "Every listed plugin, in order") },
-        detail: { operationId: "listPlugins", tags, summary: "List the plugins and their state" },
+        detail: {
+          operationId: "listPlugins",
+          tags,
+          summary: "List the plugins and their state",
+          description:
+            "Every package the config lists in `plugins`, in order: `loaded` with what it adds (tools, providers, commands, routes, channels), or `failed` with the reason it was skipped. A plugin's own routes are served under /control/v1/plugins/{name}/ (docs/plugins.md).",
+        },
       })
       // The plugin reads the body itself: Elysia must not parse (and consume) it first.
       .all(
