@@ -26,7 +26,7 @@ const PluginSchema = t.Object(
   { description: "A plugin from the workspace's node_modules" },
 )
 
-const tags = ["Plugins"]
+const tags = ["runtime"]
 
 export function pluginRoutes(gw: Gateway) {
   return (

@@ -53,7 +53,7 @@ const command = async (gw: RunningGateway, line: string, sessionId: string | nul
 const turn = async (gw: RunningGateway, sessionId: string, input: string) => {
   const response = await gw.api(`/sessions/${sessionId}/turn`, { method: "POST", json: { input } })
   expect(response.status).toBe(200)
-  return (await response.json()) as { status: string; text: string }
+  return (await response.json()) as { status: string; text: string; reason: string | null }
 }
 
 const session = async (gw: RunningGateway, provider?: string) => {
@@ -309,7 +309,7 @@ export default definePlugin({
 
   test("a plugin provider whose stream throws fails the turn with the reason; the gateway carries on", async () => {
     const id = await session(gw, "bad")
-    const result = (await turn(gw, id, "hi")) as { status: string; reason: string | null }
+    const result = await turn(gw, id, "hi")
     expect(result.status).toBe("failed")
     expect(result.reason).toContain("plugin bridge: wire snapped")
     expect((await fetch(`${gw.url}/healthz`)).status).toBe(200)
