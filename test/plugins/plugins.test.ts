@@ -169,7 +169,7 @@ describe("broken plugins, confinement and the trust boundary", () => {
             { id: "bad", kind: "plugin", plugin: "bridge:bad" },
           ],
         },
-        tools: { deny: ["probe.denied"] },
+        tools: { deny: ["probe.denied"], approve: ["probe.ask"] },
       },
       files: {
         ...pkg("throws", 'throw new Error("cannot start: no licence key")\n'),
@@ -219,11 +219,12 @@ const reach = defineTool({
     return JSON.stringify({ pid: process.pid, token })
   },
 })
+const ask = defineTool({ name: "probe.ask", description: "waits for approval", parameters: { type: "object" }, execute: () => "asked ok" })
 const denied = defineTool({ name: "probe.denied", description: "denied by policy", parameters: { type: "object" }, execute: () => "ran" })
 export default definePlugin({
   name: "probe",
   version: "2.0.0",
-  tools: [reach, denied],
+  tools: [reach, denied, ask],
   commands: [{ name: "probe", help: "probe", run: () => "probe here" }],
   routes: [
     { method: "GET", path: "/ping", handler: () => Response.json({ pong: true }) },
@@ -260,7 +261,7 @@ export default definePlugin({
     expect(status).toContain('plugin typed 1.0.0: failed — invalid settings: pluginConfig["typed"].mode: ')
     expect(status).toContain('pluginConfig["typed"].port: expected integer to be greater or equal to 1, got number 0')
     expect(status).toContain(
-      "plugin probe 2.0.0: loaded (tools probe.reach, probe.denied; commands probe; routes GET /ping, POST /echo)",
+      "plugin probe 2.0.0: loaded (tools probe.reach, probe.denied, probe.ask; commands probe; routes GET /ping, POST /echo)",
     )
     expect(await command(gw, "/probe")).toBe("probe here")
     // A skipped plugin adds nothing: no command, no tool.
@@ -321,6 +322,19 @@ export default definePlugin({
     expect(out.token).toStartWith("refused") // .drost/ is hidden from tool hosts
     expect(await command(gw, "/tool probe.denied {}")).toStartWith("error:")
     expect(await command(gw, "/tool probe.denied {}")).not.toContain("ran")
+  })
+
+  test("a plugin's tool listed in tools.approve waits for a person, then runs", async () => {
+    const call = command(gw, "/tool probe.ask {}")
+    let pending: { id: string; tool: string }[] = []
+    for (let i = 0; i < 200 && pending.length === 0; i++) {
+      pending = ((await (await gw.api("/approvals")).json()) as { approvals: { id: string; tool: string }[] }).approvals
+      if (pending.length === 0) await Bun.sleep(25)
+    }
+    expect(pending.map((item) => item.tool)).toEqual(["probe.ask"])
+    const decided = await gw.api(`/approvals/${pending[0]!.id}`, { method: "POST", json: { decision: "approve" } })
+    expect(decided.status).toBe(200)
+    expect(await call).toBe("asked ok")
   })
 
   test("the model cannot install a plugin: node_modules and the config are loaded code", async () => {
