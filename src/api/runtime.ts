@@ -43,6 +43,7 @@ export function runtimeRoutes(gw: Gateway) {
           })),
           tools: gw.tools.list().map((tool) => tool.name),
           jobs: gw.jobs.counts(),
+          plugins: gw.plugins.list().map(({ name, version, state, reason }) => ({ name, version, state, reason })),
           sandbox: await sandboxStatus(gw),
           mcp: gw.toolset.mcp
             .status()
@@ -75,6 +76,15 @@ export function runtimeRoutes(gw: Gateway) {
                 providers: t.Array(t.Object({ id: t.String(), kind: t.String(), available: t.Boolean() })),
                 tools: t.Array(t.String()),
                 jobs: JobCounts,
+                plugins: t.Array(
+                  t.Object({
+                    name: t.String(),
+                    version: t.String(),
+                    state: t.Union([t.Literal("loaded"), t.Literal("failed")]),
+                    reason: t.Union([t.String(), t.Null()]),
+                  }),
+                  { description: "The config's plugins and their state (GET /control/v1/plugins has what each adds)" },
+                ),
                 sandbox: t.Object(
                   {
                     kind: t.Union([t.Literal("bubblewrap"), t.Literal("seatbelt"), t.Literal("off"), t.Null()], {

@@ -1,6 +1,6 @@
 /**
  * `drost status [--json]`: the running gateway at a glance — state and why, version, pid, uptime,
- * sessions, queues, providers, sandbox and MCP servers — from `GET /control/v1/status`. With none
+ * sessions, queues, providers, sandbox, MCP servers and plugins — from `GET /control/v1/status`. With none
  * running it says so and exits 1 (`--json`: `{"state":"stopped",…}`), writing nothing.
  */
 import { defineCommand } from "citty"
@@ -63,6 +63,15 @@ export const statusCommand = defineCommand({
           ]
         : []),
       `tools ${status.tools.length}: ${status.tools.join(", ")}`,
+      ...(status.plugins.length
+        ? [
+            "plugins",
+            ...status.plugins.map(
+              (plugin) =>
+                `  ${plugin.state === "loaded" ? "✓" : "✗"} ${plugin.name}${plugin.version ? ` ${plugin.version}` : ""}${plugin.state === "loaded" ? "" : ` skipped: ${plugin.reason}`}`,
+            ),
+          ]
+        : []),
     ]
     process.stdout.write(`${lines.join("\n")}\n`)
   },

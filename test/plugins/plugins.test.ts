@@ -11,7 +11,7 @@ import { cpSync } from "node:fs"
 import { join } from "node:path"
 import { boundaryOf, classify } from "../../src/workspace/boundary.ts"
 import { fakeOpenAI, reply, type FakeOpenAI } from "../fake/openai.ts"
-import { type RunningGateway, spawnGateway } from "../lib/gateway.ts"
+import { type RunningGateway, runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace, type Workspace } from "../lib/workspace.ts"
 
 const ROOT = join(import.meta.dir, "../..")
@@ -264,6 +264,10 @@ export default definePlugin({
       "plugin probe 2.0.0: loaded (tools probe.reach, probe.denied, probe.ask; commands probe; routes GET /ping, POST /echo)",
     )
     expect(await command(gw, "/probe")).toBe("probe here")
+    // drost status, from GET /control/v1/status.
+    const cli = await runCli(["status"], { cwd: ws.path })
+    expect(cli.stdout).toContain("  ✗ throws 1.0.0 skipped: it threw while loading: cannot start: no licence key")
+    expect(cli.stdout).toContain("  ✓ probe 2.0.0")
     // A skipped plugin adds nothing: no command, no tool.
     expect(await command(gw, "/hello")).toContain("unknown command /hello")
     expect(await command(gw, "/tools")).not.toContain("hello.greet")
