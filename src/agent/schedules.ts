@@ -227,8 +227,21 @@ export function createScheduler(deps: SchedulerDeps) {
   }
 
   function tick() {
+    // tick() also runs outside the timer (start, refresh): clear the pending timer, or it would be
+    // orphaned (stop() could not clear it) and fire against a closed store after the gateway stopped.
+    if (timer) clearTimeout(timer)
     timer = null
-    for (const schedule of active()) {
+    if (stopped) return
+    let schedules: Any[]
+    try {
+      schedules = active()
+    } catch (error) {
+      // The store is failing (full disk, damaged, closed): try again at the next wait, never throw from a timer.
+      deps.log.warn("schedules could not be read", { error: String(error) })
+      timer = setTimeout(tick, MAX_WAIT_MS)
+      return
+    }
+    for (const schedule of schedules) {
       const due = next.get(schedule.id)
       if (due === undefined || due === null || due > now() || busy.has(schedule.id)) continue
       next.set(schedule.id, null)
@@ -236,6 +249,8 @@ export function createScheduler(deps: SchedulerDeps) {
       const job = run(schedule, due).finally(() => {
         running.delete(job)
         busy.delete(schedule.id)
+        // After stop the store may already be closed: plan nothing more.
+        if (stopped) return
         const current = find(schedule.id)
         if (current && current.enabled !== false) next.set(schedule.id, plan(current, false))
         else next.delete(schedule.id)
