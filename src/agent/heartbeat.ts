@@ -182,6 +182,8 @@ export function createHeartbeat(deps: HeartbeatDeps) {
     const last = Number(read(LAST_KEY) ?? 0)
     // After a restart the rhythm goes on from the last beat; the first one waits one interval.
     const due = last ? Math.max(last + every, now()) : now() + every
+    // Never two pending beats (start twice, say): stop() clears only the one it knows.
+    if (timer) clearTimeout(timer)
     timer = setTimeout(
       () => {
         timer = null
