@@ -65,6 +65,21 @@ export interface BuildOptions {
   commit: string
 }
 
+/**
+ * ink (`drost tui`) imports react-devtools-core, an optional peer that is not installed, only when
+ * DEV=true; the bundler resolves every import at build time, so the binary gets an inert stand-in.
+ */
+const noReactDevtools: import("bun").BunPlugin = {
+  name: "no-react-devtools",
+  setup(build) {
+    build.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: "react-devtools-core", namespace: "stub" }))
+    build.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
+      contents: "export default { initialize() {}, connectToDevTools() {} }",
+      loader: "js",
+    }))
+  },
+}
+
 export async function compile(options: BuildOptions): Promise<{ outfile: string; bytes: number; ms: number }> {
   const started = performance.now()
   const entrypoints = [MAIN, ...EXTRA_ENTRYPOINTS.filter((file) => existsSync(join(ROOT, file)))].map((file) =>
@@ -90,6 +105,7 @@ export async function compile(options: BuildOptions): Promise<{ outfile: string;
     sourcemap: "none",
     throw: false,
     define: { DROST_VERSION: JSON.stringify(options.version), DROST_COMMIT: JSON.stringify(options.commit) },
+    plugins: [noReactDevtools],
   })
   if (!result.success) {
     for (const log of result.logs) console.error(log)
