@@ -13,6 +13,7 @@ import { Voice, type VoiceConfig } from "./voice-config.ts"
 import { Jobs } from "./jobs-config.ts"
 import { Skills } from "./skills-config.ts"
 import { PluginConfig, Plugins } from "./plugins-config.ts"
+import { Backup, Update } from "./ops-config.ts"
 
 const closed = { additionalProperties: false } as const
 
@@ -292,6 +293,8 @@ export const ConfigSchema = Type.Object(
     skills: section(Skills),
     plugins: Type.Optional(Plugins),
     pluginConfig: Type.Optional(PluginConfig),
+    backup: section(Backup),
+    update: section(Update),
   },
   closed,
 )
@@ -349,4 +352,8 @@ export interface Config {
   plugins?: string[]
   /** Each plugin's settings by package name, checked by the plugin's own schema when it loads. */
   pluginConfig?: Record<string, unknown>
+  /** Scheduled backups (docs/operations.md); absent in configs built by hand in tests: none. */
+  backup?: Static<typeof Backup>
+  /** Where drost update finds releases; absent: DROST_UPDATE_URL or --base-url. */
+  update?: Static<typeof Update>
 }

@@ -252,6 +252,8 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     skills: input.skills as Config["skills"],
     plugins: input.plugins ?? [],
     pluginConfig: input.pluginConfig ?? {},
+    backup: input.backup as Config["backup"],
+    update: input.update as Config["update"],
   }
 }
 

@@ -463,4 +463,18 @@ export type ConfigInput = {
   pluginConfig?: {
     [key: string]: unknown
   }
+  backup?: {
+    /** Write a backup at this interval while the gateway runs (1d, 12h, …); absent: no scheduled backups */
+    every?: string
+    /** Scheduled backups kept in dir; the oldest beyond this are deleted */
+    keep?: number
+    /** Where scheduled backups go, relative to the workspace (default: <stateDir>/backups) */
+    dir?: string
+    /** Include auth-profiles.json, the control token and .env in scheduled backups (written 0600) */
+    withSecrets?: boolean
+  }
+  update?: {
+    /** Release folder drost update downloads from (SHA256SUMS, VERSION, drost-<os>-<arch>), e.g. https://github.com/<owner>/<repo>/releases/latest/download/ */
+    baseUrl?: string
+  }
 }
