@@ -35,6 +35,7 @@ import { MCP_PATH, mcpRoutes } from "./mcp.ts"
 import { commandRoutes } from "./commands.ts"
 import { pluginRoutes } from "./plugins.ts"
 import { skillRoutes } from "./skills.ts"
+import { webRoutes } from "./web/routes.ts"
 
 export const PREFIX = "/control/v1"
 
@@ -130,6 +131,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(telegramRoutes(gw))
     .use(openaiRoutes(gw, openai))
     .use(mcpRoutes(gw, events.open))
+    .use(webRoutes())
   root = app
   return app
 }
