@@ -37,6 +37,11 @@ export interface SessionsDeps {
   log: Logger
   /** Runs at the start of every turn, before the tools are offered (workspace tool hot reload). */
   beforeTurn?: () => Promise<unknown>
+  /**
+   * Whether a turn may run (budgets, gateway/budgets.ts): null lets it run, a string is the reason it
+   * ends failed instead. May wait (for an approval) until `signal` aborts.
+   */
+  admit?: (turn: { sessionId: string; turnId: string }, signal: AbortSignal) => Promise<string | null>
 }
 
 export type TurnStatusFinal = "completed" | "failed" | "interrupted"
@@ -184,6 +189,9 @@ export function createSessions(deps: SessionsDeps) {
       const provider = providerFor(session)
       store.startTurn(turn.id, provider.id)
       bus.publish(TurnEvent.Started, { ...ids, provider: provider.id })
+      // Budgets: a turn over a spending limit ends here, before any model call, with the reason.
+      const refused = await deps.admit?.(ids, controller.signal)
+      if (refused) return finish(empty, "failed", refused)
       await deps.beforeTurn?.()
       const system = await deps.systemPrompt(turn.sessionId)
       // Over the window's budget, older messages are summarised first (the stored ones stay as they are).

@@ -105,6 +105,14 @@ export function createApprovals(deps: ApprovalsDeps) {
     async hook(call: ApprovalCall): Promise<ApprovalVerdict> {
       if (!service.required(call.name)) return { approved: true }
       if (grants.get(call.sessionId)?.has(call.name)) return { approved: true }
+      return service.ask(call)
+    },
+
+    /**
+     * Wait for a person's decision on `call` whatever tools.approve says (the budget check asks this
+     * way for a turn over its limit). Always resolves; anything unexpected denies.
+     */
+    async ask(call: ApprovalCall): Promise<ApprovalVerdict> {
       if (call.signal.aborted) return { approved: false, reason: "the call was aborted before it could be approved" }
       const timeoutMs = deps.settings().timeoutMs
       const now = Date.now()

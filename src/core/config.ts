@@ -14,6 +14,7 @@ import { Jobs } from "./jobs-config.ts"
 import { Skills } from "./skills-config.ts"
 import { PluginConfig, Plugins } from "./plugins-config.ts"
 import { Backup, Update } from "./ops-config.ts"
+import { Budgets } from "./budgets-config.ts"
 
 const closed = { additionalProperties: false } as const
 
@@ -295,6 +296,7 @@ export const ConfigSchema = Type.Object(
     pluginConfig: Type.Optional(PluginConfig),
     backup: section(Backup),
     update: section(Update),
+    budgets: Type.Optional(Budgets),
   },
   closed,
 )
@@ -356,4 +358,6 @@ export interface Config {
   backup?: Static<typeof Backup>
   /** Where drost update finds releases; absent: DROST_UPDATE_URL or --base-url. */
   update?: Static<typeof Update>
+  /** Spending limits per session, day and month (docs/operations.md); absent: none. */
+  budgets?: Budgets
 }

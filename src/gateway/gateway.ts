@@ -42,6 +42,7 @@ import { channelContext, startPlugins } from "./plugins.ts"
 import { createSkills, type Skills } from "../skills/service.ts"
 import { skillTools } from "../tool/builtin/skill.ts"
 import { skillsSection } from "../agent/prompt.ts"
+import { type BudgetService, createBudgets } from "./budgets.ts"
 
 export type State = "starting" | "running" | "degraded" | "stopping" | "stopped"
 
@@ -71,6 +72,8 @@ export interface Gateway {
   plugins: Plugins
   /** Agent Skills: discovery, hot reload, per-session switches (src/skills, docs/skills.md). */
   skills: Skills
+  /** Cost per session and turn (at the profiles' prices) and the spending limits (config `budgets`). */
+  budgets: BudgetService
   startedAt: number
   state(): { state: State; reasons: string[] }
   /** Report a component's health; any unhealthy component makes the gateway `degraded`. */
@@ -214,7 +217,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         skills.refresh()
         return toolset.refresh()
       },
+      admit: (turn, signal) => budgets.admit(turn, signal),
     })
+    // Cost per session and turn at the profiles' prices, and the budgets checked as each turn starts.
+    const budgets = createBudgets({ config, db, bus, approvals })
 
     // Subagents (agent.spawn) and background shell commands; stopped before the store closes.
     const jobs = createJobService({
@@ -297,6 +303,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       jobs,
       skills,
       plugins,
+      budgets,
       startedAt: Date.now(),
       state: () => ({
         state: current,

@@ -8,7 +8,13 @@ import { homedir } from "node:os"
 import { dirname, isAbsolute, join, resolve } from "node:path"
 import type { Config, ConfigInput, Profile } from "../core/config.ts"
 import { ConfigSchema } from "../core/config.ts"
-import type { TelegramChannelInput, TelegramConfig } from "../core/channel-config.ts"
+import {
+  type ChannelConfig,
+  type DiscordChannelInput,
+  discordIssues,
+  resolveDiscord,
+  type TelegramChannelInput,
+} from "../core/channel-config.ts"
 import type { Schedule } from "../core/continuity-config.ts"
 import { parseEvery, scheduleIssues, zoneProblem } from "../core/cron.ts"
 import { voiceIssues } from "../core/voice-config.ts"
@@ -108,6 +114,9 @@ function semantic(input: ConfigInput): Issue[] {
   }
   out.push(...pluginIssues(input))
   out.push(...channelIssues((input.channels ?? []) as TelegramChannelInput[]))
+  ;(input.channels ?? []).forEach((channel, index) => {
+    if (channel.kind === "discord") out.push(...discordIssues(channel as DiscordChannelInput, index))
+  })
   out.push(...voiceIssues(input.voice, profiles))
   return out
 }
@@ -135,6 +144,7 @@ function pluginIssues(input: ConfigInput): Issue[] {
 function channelIssues(channels: TelegramChannelInput[]): Issue[] {
   const out: Issue[] = []
   channels.forEach((channel, index) => {
+    if (channel.kind !== "telegram") return
     if (channel.token && !/^\d+:[A-Za-z0-9_-]+$/.test(channel.token))
       out.push({
         path: `channels[${index}].token`,
@@ -151,15 +161,21 @@ function channelIssues(channels: TelegramChannelInput[]): Issue[] {
   return out
 }
 
-function resolveChannels(channels: ConfigInput["channels"]): TelegramConfig[] {
-  return ((channels ?? []) as TelegramChannelInput[]).map((channel) => ({
+function resolveChannels(channels: ConfigInput["channels"]): ChannelConfig[] {
+  return ((channels ?? []) as (TelegramChannelInput | DiscordChannelInput)[]).map((channel) =>
+    channel.kind === "discord" ? resolveDiscord(channel) : resolveTelegram(channel),
+  )
+}
+
+function resolveTelegram(channel: TelegramChannelInput): ChannelConfig {
+  return {
     ...channel,
     groups: {
       enabled: channel.groups?.enabled ?? false,
       allowed: channel.groups?.allowed ?? [],
       members: channel.groups?.members ?? "allowed",
     },
-  }))
+  }
 }
 
 /** `~` and `~/…` mean the home folder, as in a shell (`~user` is left alone). */

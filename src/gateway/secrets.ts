@@ -38,6 +38,7 @@ export function configuredSecrets(config: Config): string[] {
   const file = tokenFile(config.stateDir)
   if (existsSync(file)) out.push(readFileSync(file, "utf8").trim())
   for (const channel of config.channels ?? []) {
+    if (channel.kind === "discord") out.push(channel.token, Flag.get(channel.tokenEnv ?? "DISCORD_BOT_TOKEN"))
     if (channel.kind !== "telegram") continue
     out.push(channel.token, Flag.get(channel.tokenEnv ?? "TELEGRAM_BOT_TOKEN"))
   }

@@ -477,4 +477,14 @@ export type ConfigInput = {
     /** Release folder drost update downloads from (SHA256SUMS, VERSION, drost-<os>-<arch>), e.g. https://github.com/<owner>/<repo>/releases/latest/download/ */
     baseUrl?: string
   }
+  budgets?: {
+    /** USD one session may spend in total (all its turns) */
+    perSession?: number
+    /** USD all sessions together may spend per calendar day (in timeZone, or the system's) */
+    perDay?: number
+    /** USD all sessions together may spend per calendar month */
+    perMonth?: number
+    /** "refuse": a turn over a limit fails with the reason, shown in the channel; "approve": it waits for a person to allow it (as an approval of the pseudo-tool "budget", tools.approvalTimeoutMs), and is refused when denied or nobody decides */
+    action?: "refuse" | "approve"
+  }
 }
