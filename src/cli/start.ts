@@ -6,9 +6,10 @@
  */
 import { relative } from "node:path"
 import { type ApiServer, UnsafeBind, serveApi } from "../api/server.ts"
-import type { Channels } from "../channels/telegram/index.ts"
+import type { Channels } from "../channels/registry.ts"
 import { GatewayEvent } from "../gateway/events.ts"
 import { type Gateway, startGateway } from "../gateway/gateway.ts"
+import { scheduleBackups } from "../ops/schedule.ts"
 import { load } from "../gateway/load.ts"
 import { resolveTokens } from "../gateway/token.ts"
 import { DrostError } from "../core/error.ts"
@@ -53,9 +54,10 @@ export async function start(args: StartArgs): Promise<number> {
     }
     // Channels come up after the gateway and the Control API; a channel problem only degrades the gateway.
     // The Bot API client loads only when a channel is configured.
-    const channels: Channels = gw.config.channels?.length ? await startTelegram(gw) : { stop: async () => {} }
+    const channels: Channels = gw.config.channels?.length ? await startChannelList(gw) : { stop: async () => {} }
     gw.continuity.schedules.start()
     gw.continuity.heartbeat.start()
+    const backups = scheduleBackups(gw.config, gw.db)
     const url = server?.url ?? null
     const provider = gw.providers.get(config.providers.defaultSessionProvider)
     const where = relative(process.cwd(), config.workspaceDir) || "."
@@ -109,6 +111,7 @@ export async function start(args: StartArgs): Promise<number> {
     // Schedule timers stop too; a scheduled turn already running drains like any other.
     void gw.continuity.schedules.stop()
     void gw.continuity.heartbeat.stop()
+    await backups?.stop()
     await channels.stop()
     await gw.drain(reason)
     await server?.stop()
@@ -121,13 +124,8 @@ export async function start(args: StartArgs): Promise<number> {
   }
 }
 
-/** Channels, then their schedule deliveries: schedules start once their deliveries exist. */
-async function startTelegram(gw: Gateway): Promise<Channels> {
-  const [{ startChannels }, { registerDeliveries }] = await Promise.all([
-    import("../channels/telegram/index.ts"),
-    import("../channels/deliver.ts"),
-  ])
-  const channels = startChannels(gw)
-  registerDeliveries(gw)
-  return channels
+/** Every configured channel (src/channels/registry.ts), each with its schedule delivery. */
+async function startChannelList(gw: Gateway): Promise<Channels> {
+  const { startChannels } = await import("../channels/registry.ts")
+  return await startChannels(gw)
 }

@@ -1,0 +1,65 @@
+/**
+ * The channel kinds, by the config's `kind`, loaded on first use (a gateway without Discord never
+ * imports discord.js). `drost start` starts one instance per `channels` entry after the gateway is up
+ * and stops them before it drains; each instance also registers its schedule delivery.
+ *
+ * Instances are named per kind: the first of a kind is `<kind>`, the next `<kind>#2`, … (health
+ * reasons, logs, delivery targets, `drost schedule add --channel`).
+ */
+import type { Gateway } from "../gateway/gateway.ts"
+import { Log } from "../util/log.ts"
+import type { ChannelDefinition, ChannelRuntime } from "./contract.ts"
+
+// biome-ignore lint/suspicious/noExplicitAny: each kind has its own config type
+type Loader = () => Promise<ChannelDefinition<any>>
+
+/** Add a kind here (one line) and its config to src/core/channel-config.ts. */
+export const CHANNEL_KINDS: Record<string, Loader> = {
+  telegram: () => import("./telegram/index.ts").then((module) => module.telegram),
+}
+
+export interface Channels {
+  stop(): Promise<void>
+}
+
+/** `<kind>` for the first entry of a kind, `<kind>#<n>` for the n-th. */
+export function componentNames(entries: readonly { kind: string }[]): string[] {
+  const seen = new Map<string, number>()
+  return entries.map((entry) => {
+    const n = (seen.get(entry.kind) ?? 0) + 1
+    seen.set(entry.kind, n)
+    return n === 1 ? entry.kind : `${entry.kind}#${n}`
+  })
+}
+
+export async function loadChannel(kind: string): Promise<ChannelDefinition<unknown>> {
+  const load = CHANNEL_KINDS[kind]
+  if (!load) throw new Error(`unknown channel kind "${kind}" (known: ${Object.keys(CHANNEL_KINDS).join(", ")})`)
+  return await load()
+}
+
+/** Start every configured channel and register its deliveries. A kind that fails to load degrades only itself. */
+export async function startChannels(gw: Gateway): Promise<Channels> {
+  const log = Log.create("channels")
+  const entries = (gw.config.channels ?? []) as readonly { kind: string }[]
+  const names = componentNames(entries)
+  const running: ChannelRuntime[] = []
+  for (const [index, entry] of entries.entries()) {
+    const component = names[index]!
+    try {
+      const definition = await loadChannel(entry.kind)
+      const channel = definition.create(gw, entry, component)
+      definition.registerDelivery?.(gw, entry, component)
+      channel.start()
+      running.push(channel)
+    } catch (error) {
+      log.error("channel not started", { component, error: String(error) })
+      gw.setHealth(component, `not started: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+  return {
+    async stop() {
+      await Promise.all(running.map((channel) => channel.stop(gw.config.shutdown.graceMs)))
+    },
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * The channel contract suite (docs/channels.md): one set of cases every channel passes, parametrised
+ * by an adapter that knows the channel's loopback fake. The gateway is the real one, a child process
+ * (test/lib/gateway.ts, which also does the kill -9); the model is the demo provider, which answers
+ * `You said: "<text>"` word by word (`delayMs` between words) and calls `file.read` when asked to read
+ * a file.
+ *
+ * A channel's test file is three lines:
+ *
+ *   import { contractSuite } from "./suite.ts"
+ *   import { discordAdapter } from "./discord-adapter.ts"   // or inline
+ *   contractSuite(discordAdapter)
+ *
+ * ## The adapter
+ *
+ * `ContractAdapter.start()` starts a fresh fake of the platform (one per case, stopped by the suite)
+ * and returns a `ContractFake`:
+ * - `channel(options)`: the `channels` entry that points a gateway at this fake, with `owner` allowed
+ *   and `stranger` not; `pairing: true` turns pairing on; `badToken: true` gives a token the fake
+ *   refuses (401 or the platform's equivalent); `editIntervalMs` sets the channel's edit pacing if it
+ *   has such a setting (ignore it otherwise).
+ * - `limits`: what the fake enforces (the platform's): the longest message and the least gap between two
+ *   writes (posts or edits) in one conversation.
+ * - `send(user, text)`: a direct message from `owner` or `stranger`, delivered the way the platform
+ *   delivers it (a getUpdates answer, a Gateway dispatch, a Socket Mode envelope). It must survive a
+ *   gateway restart: the fake keeps undelivered / unacknowledged events like the platform does.
+ * - `messages(user)`: the bot's messages in that user's direct conversation, in order, each with its
+ *   text as it reads now (after edits). Approval requests and pairing answers are messages too.
+ * - `writes(user)`: every post and edit the bot made there, with the fake's arrival time and the
+ *   length of the text, for the limits checks.
+ * - `approve(user)`: press "Approve" on the latest approval request in that conversation, as that
+ *   user; false when none is shown.
+ * - `stop()`: stop the fake.
+ *
+ * What the suite expects of the channel besides the fake: it publishes `<kind>.message.ignored` when it
+ * drops a message (the stranger case waits for it), approval decisions are `by: "<kind>:<userId>"`, and
+ * health reasons start with `<kind>: ` (the component name of the first instance of a kind).
+ */
+import { afterEach, describe, expect, test } from "bun:test"
+import { events, waitEvent } from "../helpers.ts"
+import { spawnGateway } from "../../lib/gateway.ts"
+import { demoConfig } from "../../lib/config.ts"
+import { workspace } from "../../lib/workspace.ts"
+
+export type Who = "owner" | "stranger"
+
+export interface ChannelOptions {
+  pairing?: boolean
+  badToken?: boolean
+  editIntervalMs?: number
+}
+
+export interface ContractFake {
+  channel(options?: ChannelOptions): Record<string, unknown>
+  readonly limits: { messageChars: number; editIntervalMs: number }
+  send(user: Who, text: string): void | Promise<void>
+  messages(user: Who): { text: string }[]
+  writes(user: Who): { at: number; chars: number }[]
+  approve(user: Who): boolean | Promise<boolean>
+  stop(): void | Promise<void>
+}
+
+export interface ContractAdapter {
+  /** The config `kind` and session channel ("telegram", "discord", "slack", "web"). */
+  kind: string
+  /** Whether the channel offers pairing to strangers (the pairing case is skipped otherwise). */
+  pairing: boolean
+  start(): Promise<ContractFake>
+}
+
+/** Poll `probe` until it returns something truthy. */
+async function until<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(50)
+  }
+}
+
+const said = (text: string) => `You said: "${text}"`
+
+export function contractSuite(adapter: ContractAdapter) {
+  describe(`channel contract: ${adapter.kind}`, () => {
+    let fake: ContractFake | null = null
+    const started = async () => {
+      fake = await adapter.start()
+      return fake
+    }
+    afterEach(async () => {
+      await fake?.stop()
+      fake = null
+    })
+    const config = (channel: Record<string, unknown>, demo: Record<string, unknown> = {}, extra = {}) =>
+      demoConfig({ channels: [channel], ...extra }, demo)
+
+    test("an allowed user's message runs a turn; the reply streams within the platform's limits", async () => {
+      const fake = await started()
+      await using ws = await workspace({ config: config(fake.channel(), { delayMs: 30 }) })
+      await using gw = await spawnGateway(ws.path)
+      const text = "tell me about the weather in the mountains this week, and what to pack for it"
+      await fake.send("owner", text)
+      await until(() => fake.messages("owner").some((message) => message.text.includes(said(text))), "the answer")
+      await waitEvent(ws, "session.turn.completed")
+      const writes = fake.writes("owner")
+      // It streamed: the answer was edited into place, not only posted once at the end.
+      expect(writes.length).toBeGreaterThan(1)
+      for (const write of writes) expect(write.chars).toBeLessThanOrEqual(fake.limits.messageChars)
+      // The fake stamps arrivals; a write sent after the gap can arrive a few ms early relative to the one before.
+      for (let i = 1; i < writes.length; i++)
+        expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(fake.limits.editIntervalMs - 60)
+      const sessions = (await (await gw.api(`/sessions?channel=${adapter.kind}`)).json()) as { sessions: unknown[] }
+      expect(sessions.sessions).toHaveLength(1)
+      expect(await gw.stop()).toBe(0)
+    }, 40_000)
+
+    test("a stranger reaches nothing: no answer, no session, 0 provider requests", async () => {
+      const fake = await started()
+      await using ws = await workspace({ config: config(fake.channel()) })
+      await using gw = await spawnGateway(ws.path)
+      await fake.send("stranger", "let me in")
+      // The owner's message after it proves the stranger's was handled (lanes are per conversation, so wait for its drop).
+      await waitEvent(ws, `${adapter.kind}.message.ignored`)
+      await fake.send("owner", "ping")
+      await until(() => fake.messages("owner").some((message) => message.text.includes(said("ping"))), "the answer")
+      expect(fake.messages("stranger")).toEqual([])
+      const turns = events(ws).filter((event) => event.type === "session.turn.started")
+      expect(turns).toHaveLength(1)
+      const sessions = (await (await gw.api(`/sessions?channel=${adapter.kind}`)).json()) as { sessions: unknown[] }
+      expect(sessions.sessions).toHaveLength(1)
+      expect(await gw.stop()).toBe(0)
+    }, 30_000)
+
+    if (adapter.pairing)
+      test("with pairing on, a stranger gets a one-time code and still 0 provider requests", async () => {
+        const fake = await started()
+        await using ws = await workspace({ config: config(fake.channel({ pairing: true })) })
+        await using gw = await spawnGateway(ws.path)
+        await fake.send("stranger", "hello?")
+        const offer = await until(
+          () => fake.messages("stranger").find((message) => /approve [A-Z2-9]{8}/.test(message.text)),
+          "the pairing code",
+        )
+        expect(offer.text).toContain(`drost ${adapter.kind} approve`)
+        expect(events(ws).filter((event) => event.type === "session.turn.started")).toHaveLength(0)
+        expect(await gw.stop()).toBe(0)
+      }, 30_000)
+
+    test("commands answer while a turn runs, and /stop aborts it", async () => {
+      const fake = await started()
+      // One word a second: a turn that runs for minutes unless stopped.
+      await using ws = await workspace({ config: config(fake.channel(), { delayMs: 1000 }) })
+      await using gw = await spawnGateway(ws.path)
+      await fake.send("owner", "tell me everything")
+      await waitEvent(ws, "session.turn.started")
+      await fake.send("owner", "/status")
+      const status = await until(
+        () => fake.messages("owner").find((message) => message.text.includes("running turns: 1")),
+        "/status during the turn",
+      )
+      expect(status.text).toContain("state:")
+      await fake.send("owner", "/stop")
+      await until(
+        () => fake.messages("owner").find((message) => message.text.includes("stopped the running turn")),
+        "/stop answered",
+      )
+      const failed = await waitEvent(ws, "session.turn.failed")
+      expect(String(failed.data.reason)).toStartWith(`aborted by user (/stop in ${adapter.kind})`)
+      await until(() => fake.messages("owner").find((message) => message.text.includes("Stopped")), "the stop note")
+      expect(await gw.stop()).toBe(0)
+    }, 40_000)
+
+    test("an approval button approves the waiting call", async () => {
+      const fake = await started()
+      await using ws = await workspace({
+        config: config(fake.channel({ editIntervalMs: 250 }), {}, { tools: { approve: ["file.read"] } }),
+        files: { "hello.txt": "hi from a file\n" },
+      })
+      await using gw = await spawnGateway(ws.path)
+      await fake.send("owner", "read hello.txt")
+      await until(
+        () => fake.messages("owner").find((message) => message.text.includes("Approval needed")),
+        "the approval request",
+      )
+      expect(await fake.approve("owner")).toBe(true)
+      await until(
+        () => fake.messages("owner").find((message) => message.text.includes("hi from a file")),
+        "the answer with the file",
+      )
+      const decided = await waitEvent(ws, "approval.decided")
+      expect(decided.data).toMatchObject({ approved: true, decision: "approve" })
+      expect(String(decided.data.by)).toStartWith(`${adapter.kind}:`)
+      expect(await gw.stop()).toBe(0)
+    }, 30_000)
+
+    test("kill -9 mid-turn, restart: nothing answered twice, nothing lost", async () => {
+      const fake = await started()
+      await using ws = await workspace({ config: config(fake.channel(), { delayMs: 20 }) })
+      const sent = ["m1", "m2", "m3", "m4", "m5"]
+      const answers = (text: string) => fake.messages("owner").filter((message) => message.text.includes(said(text)))
+      {
+        await using gw = await spawnGateway(ws.path)
+        for (const text of sent) await fake.send("owner", text)
+        await until(() => answers("m1").length === 1, "the answer to m1")
+        // m2's turn is running.
+        await until(() => events(ws).filter((event) => event.type === "session.turn.started").length >= 2, "m2's turn")
+        await gw.kill9()
+      }
+      {
+        await using gw = await spawnGateway(ws.path)
+        for (const text of ["m3", "m4", "m5"]) await until(() => answers(text).length >= 1, `the answer to ${text}`)
+        const list = (await (await gw.api(`/sessions?channel=${adapter.kind}`)).json()) as {
+          sessions: { id: string }[]
+        }
+        expect(list.sessions).toHaveLength(1)
+        const body = (await (await gw.api(`/sessions/${list.sessions[0]!.id}?limit=200`)).json()) as {
+          messages: { role: string; parts: { type: string; text?: string }[] }[]
+        }
+        const users = body.messages
+          .filter((message) => message.role === "user")
+          .map((message) => message.parts.map((part) => part.text ?? "").join(""))
+        // None lost, none twice, in order.
+        expect(users).toEqual(sent)
+        // Give a duplicate the chance to show up, then count: every message answered at most once.
+        await waitEvent(ws, "session.turn.completed", (data) =>
+          events(ws).some((event) => event.type === "session.turn.completed" && event.data.turnId !== data.turnId),
+        )
+        for (const text of sent) expect(answers(text).length).toBeLessThanOrEqual(1)
+        for (const text of ["m1", "m3", "m4", "m5"]) expect(answers(text)).toHaveLength(1)
+        expect(await gw.stop()).toBe(0)
+      }
+    }, 60_000)
+
+    test("a bad token degrades only this channel, with the reason in /status", async () => {
+      const fake = await started()
+      await using ws = await workspace({ config: config(fake.channel({ badToken: true })) })
+      await using gw = await spawnGateway(ws.path)
+      await waitEvent(ws, "gateway.state", (data) =>
+        (data.reasons as string[]).some((reason) => reason.startsWith(`${adapter.kind}: `)),
+      )
+      const health = await gw.api("/healthz")
+      expect(health.status).toBe(503)
+      const reasons = ((await health.json()) as { reasons: string[] }).reasons
+      expect(reasons.every((reason) => reason.startsWith(`${adapter.kind}: `))).toBe(true)
+      const session = ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id
+      const turn = (await (
+        await gw.api(`/sessions/${session}/turn`, { method: "POST", json: { input: "still alive?" } })
+      ).json()) as { status: string }
+      expect(turn.status).toBe("completed")
+      expect(await gw.stop()).toBe(0)
+    }, 30_000)
+
+    test("a failure answers one short message with an error id", async () => {
+      const fake = await started()
+      const broken = {
+        id: "broken",
+        kind: "openai-compatible",
+        baseUrl: "http://127.0.0.1:9/v1",
+        model: "m",
+        api: "chat",
+      }
+      await using ws = await workspace({
+        config: demoConfig({
+          channels: [fake.channel()],
+          providers: { profiles: [broken], failover: { enabled: false } },
+        }),
+      })
+      await using gw = await spawnGateway(ws.path)
+      await fake.send("owner", "hello")
+      const message = await until(
+        () => fake.messages("owner").find((candidate) => /error id/i.test(candidate.text)),
+        "the error message",
+        30_000,
+      )
+      const failed = await waitEvent(ws, "session.turn.failed")
+      expect(message.text).toContain(String(failed.data.turnId))
+      expect(message.text.length).toBeLessThan(200)
+      expect(fake.messages("owner")).toHaveLength(1)
+      expect(await gw.stop()).toBe(0)
+    }, 40_000)
+  })
+}
