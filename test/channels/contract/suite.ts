@@ -37,6 +37,7 @@
  * health reasons start with `<kind>: ` (the component name of the first instance of a kind).
  */
 import { afterEach, describe, expect, test } from "bun:test"
+import { fakeOpenAI, reply } from "../../fake/openai.ts"
 import { events, waitEvent } from "../helpers.ts"
 import { spawnGateway } from "../../lib/gateway.ts"
 import { demoConfig } from "../../lib/config.ts"
@@ -115,18 +116,35 @@ export function contractSuite(adapter: ContractAdapter) {
       expect(await gw.stop()).toBe(0)
     }, 40_000)
 
+    /** The loopback fake OpenAI as the model: its request log counts the provider requests exactly. */
+    const counted = async (channel: Record<string, unknown>) => {
+      const llm = await fakeOpenAI({ key: null })
+      const profile = {
+        id: "llm",
+        kind: "openai-compatible",
+        baseUrl: llm.baseUrl,
+        model: "m",
+        apiKeyEnv: "CONTRACT_KEY",
+      }
+      const calls = () => llm.requests("chat").length + llm.requests("responses").length
+      return { llm, calls, config: demoConfig({ channels: [channel], providers: { profiles: [profile] } }) }
+    }
+    const env = { CONTRACT_KEY: "test-key" }
+
     test("a stranger reaches nothing: no answer, no session, 0 provider requests", async () => {
       const fake = await started()
-      await using ws = await workspace({ config: config(fake.channel()) })
-      await using gw = await spawnGateway(ws.path)
+      const { llm, calls, config } = await counted(fake.channel())
+      await using _llm = llm
+      llm.queue(reply().text("pong"))
+      await using ws = await workspace({ config })
+      await using gw = await spawnGateway(ws.path, { env })
       await fake.send("stranger", "let me in")
-      // The owner's message after it proves the stranger's was handled (lanes are per conversation, so wait for its drop).
       await waitEvent(ws, `${adapter.kind}.message.ignored`)
+      // The owner is answered after it: the model was reachable all along.
       await fake.send("owner", "ping")
-      await until(() => fake.messages("owner").some((message) => message.text.includes(said("ping"))), "the answer")
+      await until(() => fake.messages("owner").some((message) => message.text.includes("pong")), "the answer")
+      expect(calls()).toBe(1)
       expect(fake.messages("stranger")).toEqual([])
-      const turns = events(ws).filter((event) => event.type === "session.turn.started")
-      expect(turns).toHaveLength(1)
       const sessions = (await (await gw.api(`/sessions?channel=${adapter.kind}`)).json()) as { sessions: unknown[] }
       expect(sessions.sessions).toHaveLength(1)
       expect(await gw.stop()).toBe(0)
@@ -135,15 +153,19 @@ export function contractSuite(adapter: ContractAdapter) {
     if (adapter.pairing)
       test("with pairing on, a stranger gets a one-time code and still 0 provider requests", async () => {
         const fake = await started()
-        await using ws = await workspace({ config: config(fake.channel({ pairing: true })) })
-        await using gw = await spawnGateway(ws.path)
+        const { llm, calls, config } = await counted(fake.channel({ pairing: true }))
+        await using _llm = llm
+        await using ws = await workspace({ config })
+        await using gw = await spawnGateway(ws.path, { env })
         await fake.send("stranger", "hello?")
         const offer = await until(
           () => fake.messages("stranger").find((message) => /approve [A-Z2-9]{8}/.test(message.text)),
           "the pairing code",
         )
         expect(offer.text).toContain(`drost ${adapter.kind} approve`)
-        expect(events(ws).filter((event) => event.type === "session.turn.started")).toHaveLength(0)
+        expect(calls()).toBe(0)
+        const sessions = (await (await gw.api(`/sessions?channel=${adapter.kind}`)).json()) as { sessions: unknown[] }
+        expect(sessions.sessions).toHaveLength(0)
         expect(await gw.stop()).toBe(0)
       }, 30_000)
 
