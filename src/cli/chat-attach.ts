@@ -45,7 +45,7 @@ interface Session {
 
 class AttachError extends Error {}
 
-async function endpoint(options: AttachOptions): Promise<{ url: string; token: string; stateDir: string }> {
+export async function endpoint(options: AttachOptions): Promise<{ url: string; token: string; stateDir: string }> {
   const root = resolve(options.workspace)
   const config =
     options.url && options.token

@@ -73,10 +73,13 @@ const subCommands: SubCommandsDef = {
   tool: () => import("./tool.ts").then((module) => module.toolCommand),
   skill: () => import("./skill.ts").then((module) => module.skillCommand),
   mcp: () => import("./mcp.ts").then((module) => module.mcpCommand),
+  backup: () => import("./backup.ts").then((module) => module.backupCommand),
+  restore: () => import("./backup.ts").then((module) => module.restoreCommand),
   setup: onboard("setup"),
   doctor: onboard("doctor"),
   service: onboard("service"),
   chat: onboard("chat"),
+  tui: () => import("./tui/command.ts").then((module) => module.tuiCommand),
   completion: onboard("completion"),
 }
 
