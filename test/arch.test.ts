@@ -28,6 +28,10 @@ const RANK: Record<string, number> = {
   gateway: 5,
   // The MCP server (src/mcp): over the gateway, served by api (/mcp) and cli (drost mcp serve).
   mcp: 5.5,
+  // Operations (src/ops): backup, restore, scheduled backups, self-update; over the gateway, used by api and cli.
+  ops: 5.7,
+  // Prometheus metrics (src/metrics): read the gateway's bus and state; served by api (GET /metrics).
+  metrics: 5.8,
   api: 6,
   channels: 6,
   cli: 7,
