@@ -35,7 +35,6 @@ import { MCP_PATH, mcpRoutes } from "./mcp.ts"
 import { commandRoutes } from "./commands.ts"
 import { pluginRoutes } from "./plugins.ts"
 import { skillRoutes } from "./skills.ts"
-import { METRICS_PATH, metricsRoutes } from "./metrics.ts"
 import { backupRoutes } from "./backup.ts"
 import { webRoutes } from "./web/routes.ts"
 
@@ -65,7 +64,6 @@ function guarded(path: string, openai: boolean): boolean {
     path === PREFIX ||
     path.startsWith(`${PREFIX}/`) ||
     path === MCP_PATH ||
-    path === METRICS_PATH ||
     (openai && (path === "/v1" || path.startsWith("/v1/")))
   )
 }
@@ -130,7 +128,6 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(continuityRoutes(gw))
     .use(scheduleRoutes(gw))
     .use(usageRoutes(gw))
-    .use(metricsRoutes(gw, () => events.open?.size ?? 0))
     .use(backupRoutes(gw))
     .use(evolutionRoutes(gw))
     .use(telegramRoutes(gw))
