@@ -383,6 +383,21 @@ describe("Control API contract", () => {
     await expectStatus("cancelJob", 404, { params: { id: "job_none" } })
   })
 
+  test("backup", async () => {
+    const file = `${api.ws.path}-contract-backup.tar.gz`
+    try {
+      const made = await expectStatus("createBackup", 200, { body: { file } })
+      expect([made.file, made.withSecrets, made.files > 0]).toEqual([file, false, true])
+      // Never over an existing file; a relative path is refused (the gateway's working folder is no one's business).
+      await expectStatus("createBackup", 400, { body: { file } })
+      await expectStatus("createBackup", 400, { body: { file: "relative.tar.gz" } })
+      await expectStatus("createBackup", 400, { body: { withSecrets: "yes" } })
+      await expectStatus("createBackup", 403, { body: {}, token: READ })
+    } finally {
+      rmSync(file, { force: true })
+    }
+  })
+
   test("plugins", async () => {
     expect((await expectStatus("listPlugins", 200)).plugins).toEqual([])
     await expectStatus("listPlugins", 401, { token: null })
