@@ -224,4 +224,34 @@ describe("drost backup and restore", () => {
     expect(readFileSync(target.file("memory/notes.md"), "utf8")).toBe(FILES["memory/notes.md"])
     expect(existsSync(target.file(".drost/marker"))).toBe(false)
   })
+
+  test("scheduled backups: written at backup.every into backup.dir, the oldest beyond backup.keep deleted", async () => {
+    await using ws = await workspace({
+      config: opsConfig(llm.baseUrl, { backup: { every: "1s", keep: 2, dir: "archives" } }),
+      files: { ...FILES, "archives/keep-me.txt": "not a backup\n" },
+    })
+    const seen = new Set<string>()
+    const ours = () => readdirSync(ws.file("archives")).filter((name) => name.startsWith("drost-backup-"))
+    {
+      await using gw = await spawnGateway(ws.path, { env: ENV })
+      // Wait (bounded) until a third backup was written: retention must then have removed the first.
+      for (let i = 0; i < 200 && seen.size < 3; i++) {
+        for (const name of ours()) if (!name.endsWith(".partial")) seen.add(name)
+        await Bun.sleep(50)
+      }
+      expect(seen.size).toBeGreaterThanOrEqual(3)
+      await gw.stop()
+    }
+    const left = ours().filter((name) => !name.startsWith("."))
+    expect(left.length).toBeLessThanOrEqual(2)
+    expect(left).not.toContain([...seen].sort()[0])
+    expect(readFileSync(ws.file("archives/keep-me.txt"), "utf8")).toBe("not a backup\n")
+    // A scheduled backup restores like any other, and it does not contain the backups folder.
+    const newest = left.sort().at(-1)!
+    const names = [...(await new Bun.Archive(readFileSync(ws.file(`archives/${newest}`))).files()).keys()]
+    expect(names.some((name) => name.includes("archives/"))).toBe(false)
+    const target = await fresh()
+    const restored = await runCli(["restore", ws.file(`archives/${newest}`)], { cwd: target.path, env: ENV })
+    expect([restored.code, restored.stderr]).toEqual([0, ""])
+  }, 30_000)
 })
