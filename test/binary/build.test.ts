@@ -65,7 +65,7 @@ describe("the compiled binary", () => {
       const result = (await turn.json()) as { status: string; text: string }
       expect(result.status).toBe("completed")
       expect(result.text).toContain("file.list")
-      expect(readdirSync(folder).sort()).toEqual([".drost", "memory", "prompts", "tools"])
+      expect(readdirSync(folder).sort()).toEqual([".drost", "memory", "prompts", "skills", "tools"])
       proc.kill("SIGTERM")
       expect(await proc.exited).toBe(0)
     } finally {
