@@ -179,6 +179,8 @@ export interface ReplySurface {
   render(items: ReplyItem[], note?: string): RenderedChunk[]
   /** Classify a failed post or edit. */
   classify(error: unknown): SurfaceFailure
+  /** Escape plain text for the format (a failure message with an error id); identity when absent. */
+  escape?(text: string): string
 }
 
 /** A completed answer a reply delivered: its Markdown text (tool lines aside). */

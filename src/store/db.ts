@@ -188,6 +188,39 @@ const MIGRATIONS: string[] = [
     SELECT seq, body FROM (SELECT m.seq AS seq, ${MESSAGE_TEXT("m.parts")} AS body FROM messages AS m WHERE m.role IN ('user', 'assistant'))
     WHERE body <> '';
   `,
+  // Channels on the shared contract (src/channels/contract.ts, src/store/channels.ts), keyed by scope
+  // ("<kind>:<bot or app id>"): the durable inbox (rows stay as "seen" after done, so a redelivered
+  // event is refused), conversation -> session mapping, pairing codes and the users they approved.
+  `
+  CREATE TABLE channel_inbox (
+    scope TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    done_at INTEGER,
+    PRIMARY KEY (scope, event_id)
+  );
+  CREATE INDEX channel_inbox_pending ON channel_inbox(scope, done_at, received_at);
+  CREATE TABLE channel_conversations (
+    scope TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, conversation)
+  );
+  CREATE TABLE channel_pairings (
+    code TEXT PRIMARY KEY,
+    scope TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    approved_at INTEGER,
+    notified_at INTEGER
+  );
+  CREATE INDEX channel_pairings_user ON channel_pairings(scope, user_id);
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -1,0 +1,213 @@
+/**
+ * The durable state of channels built on the shared contract (src/channels/contract.ts), keyed by
+ * scope: "<kind>:<bot or app id>" (never a token).
+ * - The inbox: an event is stored before the platform is acknowledged and marked done in the same
+ *   transaction that makes its user message durable. Done rows stay for `SEEN_MS` as "seen", so an
+ *   event the platform delivers again (a resumed Gateway session, a Socket Mode retry) is refused.
+ * - Which session each conversation talks to.
+ * - Pairing codes and the users they approved (the same rules as Telegram's, src/store/telegram.ts).
+ * Telegram keeps its own tables (offset-based inbox); it predates these.
+ */
+import type { Database } from "bun:sqlite"
+import { ISSUE_WINDOW_MS, MAX_PENDING, MAX_PER_USER, newCode, PAIRING_TTL_MS } from "./telegram.ts"
+
+/** How long a handled event is remembered, so a redelivery is recognised. Platforms redeliver within minutes. */
+export const SEEN_MS = 7 * 24 * 60 * 60 * 1000
+/** Expired codes kept at most per scope (the newest). */
+const MAX_KEPT = 1000
+
+export interface ChannelPairing {
+  code: string
+  scope: string
+  userId: string
+  conversation: string
+  name: string
+  createdAt: number
+  expiresAt: number
+  approvedAt: number | null
+  notifiedAt: number | null
+}
+
+interface PairingRow {
+  code: string
+  scope: string
+  user_id: string
+  conversation: string
+  name: string
+  created_at: number
+  expires_at: number
+  approved_at: number | null
+  notified_at: number | null
+}
+
+const toPairing = (row: PairingRow): ChannelPairing => ({
+  code: row.code,
+  scope: row.scope,
+  userId: row.user_id,
+  conversation: row.conversation,
+  name: row.name,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+  approvedAt: row.approved_at,
+  notifiedAt: row.notified_at,
+})
+
+export type ChannelStore = ReturnType<typeof createChannelStore>
+
+export function createChannelStore(db: Database) {
+  const tx = <T>(fn: () => T): T => db.transaction(fn).immediate()
+  let receives = 0
+
+  return {
+    /** One IMMEDIATE transaction (nested writes of other stores join it). */
+    transaction: tx,
+
+    /** Store an event; false when this event id was stored before (pending or seen). */
+    receive(scope: string, eventId: string, payload: unknown): boolean {
+      // Now and then, forget events handled long ago.
+      if (++receives % 200 === 1)
+        db.prepare("DELETE FROM channel_inbox WHERE done_at IS NOT NULL AND done_at < ?").run(Date.now() - SEEN_MS)
+      return (
+        db
+          .prepare("INSERT OR IGNORE INTO channel_inbox (scope, event_id, payload, received_at) VALUES (?, ?, ?, ?)")
+          .run(scope, eventId, JSON.stringify(payload ?? null), Date.now()).changes === 1
+      )
+    },
+
+    /** Events received and not done, oldest first. */
+    pending(scope: string): { eventId: string; payload: unknown }[] {
+      const rows = db
+        .query(
+          "SELECT event_id, payload FROM channel_inbox WHERE scope = ? AND done_at IS NULL ORDER BY received_at, rowid",
+        )
+        .all(scope) as { event_id: string; payload: string }[]
+      return rows.map((row) => ({ eventId: row.event_id, payload: JSON.parse(row.payload) }))
+    },
+
+    /** Mark events handled; their payload is dropped, their id kept as seen. */
+    done(scope: string, eventIds: string[]) {
+      const mark = db.prepare(
+        "UPDATE channel_inbox SET done_at = ?, payload = 'null' WHERE scope = ? AND event_id = ? AND done_at IS NULL",
+      )
+      tx(() => {
+        const now = Date.now()
+        for (const id of eventIds) mark.run(now, scope, id)
+      })
+    },
+
+    session(scope: string, conversation: string): string | null {
+      const row = db
+        .query("SELECT session_id FROM channel_conversations WHERE scope = ? AND conversation = ?")
+        .get(scope, conversation) as { session_id: string } | null
+      return row?.session_id ?? null
+    },
+
+    setSession(scope: string, conversation: string, sessionId: string) {
+      db.prepare(
+        "INSERT INTO channel_conversations (scope, conversation, session_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, conversation) DO UPDATE SET session_id = excluded.session_id, updated_at = excluded.updated_at",
+      ).run(scope, conversation, sessionId, Date.now())
+    },
+
+    /**
+     * The open code for a user, or a new one; null when the user was issued `MAX_PER_USER` codes
+     * within the hour. A full scope expires its oldest open code first.
+     */
+    pairingFor(input: {
+      scope: string
+      userId: string
+      conversation: string
+      name: string
+    }): { pairing: ChannelPairing; created: boolean } | null {
+      return tx(() => {
+        const now = Date.now()
+        const open = db
+          .query(
+            "SELECT * FROM channel_pairings WHERE scope = ? AND user_id = ? AND approved_at IS NULL AND expires_at > ?",
+          )
+          .get(input.scope, input.userId, now) as PairingRow | null
+        if (open) return { pairing: toPairing(open), created: false }
+        db.prepare("DELETE FROM channel_pairings WHERE approved_at IS NULL AND created_at <= ?").run(
+          now - ISSUE_WINDOW_MS,
+        )
+        const issued = (
+          db
+            .query("SELECT COUNT(*) AS n FROM channel_pairings WHERE scope = ? AND user_id = ? AND approved_at IS NULL")
+            .get(input.scope, input.userId) as { n: number }
+        ).n
+        if (issued >= MAX_PER_USER) return null
+        const count = (
+          db
+            .query(
+              "SELECT COUNT(*) AS n FROM channel_pairings WHERE scope = ? AND approved_at IS NULL AND expires_at > ?",
+            )
+            .get(input.scope, now) as { n: number }
+        ).n
+        if (count >= MAX_PENDING)
+          db.prepare(
+            "UPDATE channel_pairings SET expires_at = ? WHERE code IN (SELECT code FROM channel_pairings WHERE scope = ? AND approved_at IS NULL AND expires_at > ? ORDER BY created_at, rowid LIMIT ?)",
+          ).run(now, input.scope, now, count - MAX_PENDING + 1)
+        const code = newCode()
+        db.prepare(
+          "INSERT INTO channel_pairings (code, scope, user_id, conversation, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ).run(code, input.scope, input.userId, input.conversation, input.name, now, now + PAIRING_TTL_MS)
+        db.prepare(
+          "DELETE FROM channel_pairings WHERE code IN (SELECT code FROM channel_pairings WHERE scope = ? AND approved_at IS NULL AND expires_at <= ? ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?)",
+        ).run(input.scope, now, MAX_KEPT)
+        return {
+          pairing: toPairing(db.query("SELECT * FROM channel_pairings WHERE code = ?").get(code) as PairingRow),
+          created: true,
+        }
+      })
+    },
+
+    /** Approve an open code (of any scope whose name starts with `kind:`, when given). Null when none matches. */
+    approve(code: string, kind?: string): ChannelPairing | null {
+      const normalized = code.trim().toUpperCase()
+      return tx(() => {
+        const row = db
+          .query("SELECT * FROM channel_pairings WHERE code = ? AND approved_at IS NULL AND expires_at > ?")
+          .get(normalized, Date.now()) as PairingRow | null
+        if (!row || (kind && !row.scope.startsWith(`${kind}:`))) return null
+        db.prepare("UPDATE channel_pairings SET approved_at = ? WHERE code = ?").run(Date.now(), normalized)
+        return toPairing(db.query("SELECT * FROM channel_pairings WHERE code = ?").get(normalized) as PairingRow)
+      })
+    },
+
+    /** Remove every approval of a user in a scope. Returns how many were removed. */
+    revoke(scope: string, userId: string): number {
+      return db
+        .prepare("DELETE FROM channel_pairings WHERE scope = ? AND user_id = ? AND approved_at IS NOT NULL")
+        .run(scope, userId).changes
+    },
+
+    approved(scope: string, userId: string): boolean {
+      return (
+        db
+          .query("SELECT 1 FROM channel_pairings WHERE scope = ? AND user_id = ? AND approved_at IS NOT NULL LIMIT 1")
+          .get(scope, userId) !== null
+      )
+    },
+
+    /** Approved and open codes of the scopes starting with `prefix` ("discord:" for every Discord bot). */
+    pairings(prefix = ""): ChannelPairing[] {
+      const rows = db
+        .query(
+          "SELECT * FROM channel_pairings WHERE scope LIKE ? ESCAPE '\\' AND (approved_at IS NOT NULL OR expires_at > ?) ORDER BY created_at DESC",
+        )
+        .all(`${prefix.replace(/[\\%_]/g, "\\$&")}%`, Date.now()) as PairingRow[]
+      return rows.map(toPairing)
+    },
+
+    /** Approvals the user has not been told about yet (approved from the CLI or the Control API). */
+    unnotified(scope: string): ChannelPairing[] {
+      const rows = db
+        .query("SELECT * FROM channel_pairings WHERE scope = ? AND approved_at IS NOT NULL AND notified_at IS NULL")
+        .all(scope) as PairingRow[]
+      return rows.map(toPairing)
+    },
+
+    notified(code: string) {
+      db.prepare("UPDATE channel_pairings SET notified_at = ? WHERE code = ?").run(Date.now(), code)
+    },
+  }
+}
