@@ -2,7 +2,7 @@
  * A small terminal emulator for PTY tests: replays what a program wrote and returns the rows a person
  * would see at the end — text overwritten by `\r`, erased by `ESC[K`/`ESC[J` or moved over by cursor
  * movement is gone, as on a real screen. It knows what readline and our chat write: printable text
- * with wrapping, CR, LF, BS, and the CSI sequences A B C D G H K J (colours and modes are ignored).
+ * with wrapping, CR, LF, BS, and the CSI sequences A B C D G H K J, J 2 included (colours and modes are ignored).
  */
 export function render(output: string, cols: number): string[] {
   const rows: string[][] = [[]]
@@ -61,7 +61,7 @@ export function render(output: string, cols: number): string[] {
           if ((args[0] ?? 0) === 0) {
             line().length = Math.min(line().length, col)
             rows.length = row + 1
-          }
+          } else if (args[0] === 2) rows.length = 0 // the whole screen (ink clears it when a frame fills it)
           break
       }
       continue

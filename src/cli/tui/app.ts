@@ -126,7 +126,13 @@ export function App({ link, stateDir, first }: AppProps) {
         const last = old.at(-1)
         return last?.who === "drost" ? [...old.slice(0, -1), { ...last, text: last.text + delta }] : old
       })
-    const above = (line: Line) => setLines((old) => [...old.slice(0, -1), line, ...old.slice(-1)])
+    // A tool call goes below the text so far; what the model says after it starts a new answer line.
+    const above = (line: Line) =>
+      setLines((old) => {
+        const last = old.at(-1)
+        const kept = last?.who === "drost" && !last.text ? old.slice(0, -1) : old
+        return [...kept, line, { who: "drost", text: "" }]
+      })
     try {
       for await (const { event, data } of link.turn(id, text, control.signal)) {
         if (currentRef.current !== id) continue
@@ -218,6 +224,7 @@ export function App({ link, stateDir, first }: AppProps) {
   const chatRows = Math.max(3, rows - 1 - 1 - 2 - (LOG_ROWS + 2) - approvalRows - 1 - 1)
   const inner = main - 4
   const chatText = lines
+    .filter((line, index) => line.who !== "drost" || line.text || (running && index === lines.length - 1))
     .flatMap((line) => {
       const prefix = line.who === "you" ? "you › " : line.who === "drost" ? "drost › " : "  "
       return wrap(prefix + line.text, inner).map((text) => ({ who: line.who, text }))
