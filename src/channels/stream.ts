@@ -180,7 +180,7 @@ export function streamReply(deps: StreamDeps, sessionId: string, accept: () => A
     }
   }
 
-  const escape = (value: string) => surface.escape?.(value) ?? value
+  const escaped = (value: string) => surface.escape?.(value) ?? value
 
   const finish = async (result: TurnResult): Promise<Answered | null> => {
     finished = true
@@ -200,7 +200,7 @@ export function streamReply(deps: StreamDeps, sessionId: string, accept: () => A
         ? surface.render(items.length ? items : [{ kind: "text", text: result.text }])
         : stopped
           ? surface.render(items, stopped)
-          : [{ formatted: escape(failure), plain: failure }]
+          : [{ formatted: escaped(failure), plain: failure }]
     const final = chunks.length ? chunks : surface.render([], "(no answer)")
     for (const [index, chunk] of final.entries()) await deliver(chunk, index === 0 ? message : null)
     if (result.status !== "completed") return null
