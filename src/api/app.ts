@@ -35,8 +35,10 @@ import { MCP_PATH, mcpRoutes } from "./mcp.ts"
 import { commandRoutes } from "./commands.ts"
 import { pluginRoutes } from "./plugins.ts"
 import { skillRoutes } from "./skills.ts"
+import { METRICS_PATH, metricsRoutes, StreamSet } from "./metrics.ts"
 import { backupRoutes } from "./backup.ts"
 import { webRoutes } from "./web/routes.ts"
+import { whoamiRoutes } from "./whoami.ts"
 
 export const PREFIX = "/control/v1"
 
@@ -64,12 +66,15 @@ function guarded(path: string, openai: boolean): boolean {
     path === PREFIX ||
     path.startsWith(`${PREFIX}/`) ||
     path === MCP_PATH ||
+    path === METRICS_PATH ||
     (openai && (path === "/v1" || path.startsWith("/v1/")))
   )
 }
 
 export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {}) {
   const events: EventsOptions = { ...options.events, open: options.events?.open ?? new Set() }
+  // Event streams counted apart from the server's other closers, for the drost_sse_subscribers gauge.
+  const streams = new StreamSet(events.open!)
   const settings = gw.config.controlApi
   const openai = settings.openaiCompatible === true
   const limit = createRateLimit(settings.mutationsPerMinute ?? 600, options.now)
@@ -115,9 +120,10 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     })
     .use(docsRoutes(() => root!))
     .use(runtimeRoutes(gw))
+    .use(whoamiRoutes(tokens))
     .use(healthRoutes(gw))
     .use(sessionRoutes(gw))
-    .use(eventRoutes(gw, events))
+    .use(eventRoutes(gw, { ...events, open: streams }))
     .use(providerRoutes(gw))
     .use(toolRoutes(gw))
     .use(skillRoutes(gw))
@@ -128,6 +134,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(continuityRoutes(gw))
     .use(scheduleRoutes(gw))
     .use(usageRoutes(gw))
+    .use(metricsRoutes(gw, () => streams.size))
     .use(backupRoutes(gw))
     .use(evolutionRoutes(gw))
     .use(telegramRoutes(gw))

@@ -106,6 +106,10 @@ async function call(id: string, input: Call = {}): Promise<Answer> {
   if (type === "text/event-stream") {
     expect([id, Object.keys(documented!.content ?? {})]).toEqual([id, expect.arrayContaining(["text/event-stream"])])
     body = response // the caller reads the stream
+  } else if (type === "text/plain" && response.status < 300) {
+    // GET /metrics: the Prometheus text format, documented as text/plain (test/metrics/ parses it).
+    expect([id, Object.keys(documented!.content ?? {})]).toEqual([id, expect.arrayContaining(["text/plain"])])
+    body = await response.text()
   } else {
     const text = await response.text()
     expect([id, response.status, type]).toEqual([id, response.status, "application/json"])
@@ -165,6 +169,9 @@ describe("Control API contract", () => {
     expect(Array.isArray(status.queues)).toBe(true)
     await expectStatus("getStatus", 401, { token: null })
     await expectStatus("getStatus", 401, { token: "wrong-token-0123456789abcdef" })
+    expect((await expectStatus("whoami", 200)).role).toBe("admin")
+    expect((await expectStatus("whoami", 200, { token: READ })).role).toBe("read")
+    await expectStatus("whoami", 401, { token: null })
 
     expect((await expectStatus("restartRuntime", 200, { body: { dryRun: true } })).config.ok).toBe(true)
     await expectStatus("restartRuntime", 400, { body: { dryRun: "yes" } })
@@ -272,6 +279,10 @@ describe("Control API contract", () => {
     const usage = await expectStatus("getUsage", 200, { query: { since: 0 } })
     expect(usage.totals.turns).toBeGreaterThan(0)
     await expectStatus("getUsage", 400, { query: { since: -1 } })
+
+    const metrics = await expectStatus("getMetrics", 200, { token: READ })
+    expect(metrics).toContain('drost_turns_total{outcome="completed"}')
+    await expectStatus("getMetrics", 401, { token: null })
   }, 30_000)
 
   test("the event stream: a replay validates against the documented envelopes", async () => {
