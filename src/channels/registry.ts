@@ -16,6 +16,8 @@ type Loader = () => Promise<ChannelDefinition<any>>
 /** Add a kind here (one line) and its config to src/core/channel-config.ts. */
 export const CHANNEL_KINDS: Record<string, Loader> = {
   telegram: () => import("./telegram/index.ts").then((module) => module.telegram),
+  discord: () => import("./discord/index.ts").then((module) => module.discord),
+  slack: () => import("./slack/index.ts").then((module) => module.slack),
 }
 
 export interface Channels {

@@ -1,8 +1,9 @@
 /**
  * The `channels` section of the configuration: one entry per chat front end, a discriminated union on
- * `kind` (telegram, discord), so another channel is one more member.
+ * `kind` (telegram, discord, slack: slack-config.ts), so another channel is one more member.
  */
 import { type Issue, type Static, Type } from "./schema.ts"
+import { SlackChannel, type SlackConfig } from "./slack-config.ts"
 
 const closed = { additionalProperties: false } as const
 
@@ -134,10 +135,10 @@ export type DiscordConfig = Omit<DiscordChannelInput, "guilds"> & {
   guilds: { id: string; channels: string[]; members: "allowed" | "all" }[]
 }
 
-export const Channel = Type.Union([TelegramChannel, DiscordChannel], {
+export const Channel = Type.Union([TelegramChannel, DiscordChannel, SlackChannel], {
   description: "A chat front end (see docs/channels.md)",
 })
-export type ChannelConfig = TelegramConfig | DiscordConfig
+export type ChannelConfig = TelegramConfig | DiscordConfig | SlackConfig
 
 export const Channels = Type.Optional(
   Type.Array(Channel, { default: [], description: "Chat front ends (see docs/channels.md)" }),

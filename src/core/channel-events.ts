@@ -46,3 +46,23 @@ export const TelegramEvent = {
     Type.Object({ bot: Type.String(), chatId: Type.Number(), profile: Type.String(), bytes: Type.Number() }),
   ),
 }
+
+/** The Slack channel's events (ids are Slack's: users U…, channels C…/D…; never message text). */
+export const SlackEvent = {
+  Ignored: defineEvent(
+    "slack.message.ignored",
+    Type.Object({ app: Type.String(), userId: Type.String(), channel: Type.String(), reason: Type.String() }),
+  ),
+}
+
+/** The Discord channel's events (ids are Discord snowflakes; never message text or codes). */
+export const DiscordEvent = {
+  Ignored: defineEvent(
+    "discord.message.ignored",
+    Type.Object({ bot: Type.String(), userId: Type.String(), channel: Type.String(), reason: Type.String() }),
+  ),
+  PairingRequested: defineEvent(
+    "discord.pairing.requested",
+    Type.Object({ bot: Type.String(), userId: Type.String(), channel: Type.String(), created: Type.Boolean() }),
+  ),
+}

@@ -16,6 +16,7 @@ import {
   type TelegramChannelInput,
 } from "../core/channel-config.ts"
 import type { Schedule } from "../core/continuity-config.ts"
+import { resolveSlack, type SlackChannelInput, slackIssues } from "../core/slack-config.ts"
 import { parseEvery, scheduleIssues, zoneProblem } from "../core/cron.ts"
 import { voiceIssues } from "../core/voice-config.ts"
 import { ConfigError, message } from "../core/error.ts"
@@ -116,6 +117,7 @@ function semantic(input: ConfigInput): Issue[] {
   out.push(...channelIssues((input.channels ?? []) as TelegramChannelInput[]))
   ;(input.channels ?? []).forEach((channel, index) => {
     if (channel.kind === "discord") out.push(...discordIssues(channel as DiscordChannelInput, index))
+    if (channel.kind === "slack") out.push(...slackIssues(channel as SlackChannelInput, index))
   })
   out.push(...voiceIssues(input.voice, profiles))
   return out
@@ -162,8 +164,12 @@ function channelIssues(channels: TelegramChannelInput[]): Issue[] {
 }
 
 function resolveChannels(channels: ConfigInput["channels"]): ChannelConfig[] {
-  return ((channels ?? []) as (TelegramChannelInput | DiscordChannelInput)[]).map((channel) =>
-    channel.kind === "discord" ? resolveDiscord(channel) : resolveTelegram(channel),
+  return ((channels ?? []) as (TelegramChannelInput | DiscordChannelInput | SlackChannelInput)[]).map((channel) =>
+    channel.kind === "discord"
+      ? resolveDiscord(channel)
+      : channel.kind === "slack"
+        ? resolveSlack(channel)
+        : resolveTelegram(channel),
   )
 }
 
@@ -270,6 +276,7 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     pluginConfig: input.pluginConfig ?? {},
     backup: input.backup as Config["backup"],
     update: input.update as Config["update"],
+    budgets: input.budgets as Config["budgets"],
   }
 }
 

@@ -367,7 +367,7 @@ export type ConfigInput = {
     /** Apply automatically this often (0: only by command) */
     intervalMinutes?: number
   }
-  /** Chat front ends (see docs/telegram.md) */
+  /** Chat front ends (see docs/channels.md) */
   channels?: Array<{
     kind: "telegram"
     /** Bot token from @BotFather (prefer tokenEnv or authProfile: config files get shared) */
@@ -398,6 +398,61 @@ export type ConfigInput = {
     editIntervalMs?: number
     /** How long to wait for the rest of an album before its turn starts */
     albumWaitMs?: number
+  } | {
+    kind: "discord"
+    /** Bot token from the Developer Portal (prefer tokenEnv or authProfile: config files get shared) */
+    token?: string
+    /** Environment variable holding the token (default DISCORD_BOT_TOKEN) */
+    tokenEnv?: string
+    /** Entry in .drost/auth-profiles.json whose `token` is the bot token */
+    authProfile?: string
+    /** Discord user ids that reach the agent */
+    allowedUsers?: string[]
+    /** Unknown users who DM the bot get a one-time code the owner approves */
+    pairing?: boolean
+    /** Guilds (servers) where the bot answers when mentioned; none by default (DMs only) */
+    guilds?: Array<{
+      /** A Discord id (Developer Mode → Copy ID) */
+      id: string
+      /** Channels of the guild the bot answers in (threads follow their channel); empty: all of them */
+      channels?: string[]
+      /** "allowed": only allowed users are answered in the guild; "all": any member */
+      members?: "allowed" | "all"
+    }>
+    /** REST API base (default https://discord.com/api) */
+    apiRoot?: string
+    /** Minimum gap between edits of a streamed reply, per channel */
+    editIntervalMs?: number
+    /** Register Drost's commands as slash commands at start */
+    commands?: boolean
+  } | {
+    kind: "slack"
+    /** App-level token (xapp-…) for Socket Mode; prefer appTokenEnv */
+    appToken?: string
+    /** Environment variable with the app token (default SLACK_APP_TOKEN) */
+    appTokenEnv?: string
+    /** Bot token (xoxb-…) for the Web API; prefer botTokenEnv */
+    botToken?: string
+    /** Environment variable with the bot token (default SLACK_BOT_TOKEN) */
+    botTokenEnv?: string
+    /** Entry in .drost/auth-profiles.json with `appToken` and `botToken` */
+    authProfile?: string
+    /** Slack user ids (U…) that reach the agent (profile → ⋮ → Copy member ID) */
+    allowedUsers?: string[]
+    channels?: {
+      /** Answer @mentions in channels at all (off by default) */
+      enabled?: boolean
+      /** Channel ids (C…) the bot may answer in (channel details → About → Channel ID) */
+      allowed?: string[]
+      /** "allowed": only allowed users are answered in a channel; "all": any member of an allowed channel */
+      members?: "allowed" | "all"
+    }
+    /** Web API root (default https://slack.com/api/) */
+    apiUrl?: string
+    /** Least gap between two posts or updates of one conversation (Slack allows about one a second) */
+    editIntervalMs?: number
+    /** Socket Mode: the ping timeout, and the wait before reconnecting */
+    reconnectMs?: number
   }>
   voice?: {
     transcribe?: {

@@ -48,7 +48,7 @@ export interface BoundaryInput {
   skills?: { paths?: string[] }
   /** Where a config can hold secrets inline (then the config itself is secret). */
   controlApi?: { token?: string; readToken?: string }
-  channels?: { token?: string }[]
+  channels?: { token?: string; appToken?: string; botToken?: string }[]
   mcp?: { servers?: Record<string, { env?: Record<string, string>; headers?: Record<string, string> }> }
 }
 
@@ -62,6 +62,9 @@ export function inlineSecrets(input: BoundaryInput): string[] {
   if (input.controlApi?.readToken) found.push("controlApi.readToken")
   input.channels?.forEach((channel, index) => {
     if (channel.token) found.push(`channels[${index}].token`)
+    // Slack's two tokens (app-level and bot).
+    if (channel.appToken) found.push(`channels[${index}].appToken`)
+    if (channel.botToken) found.push(`channels[${index}].botToken`)
   })
   for (const [name, server] of Object.entries(input.mcp?.servers ?? {})) {
     if (Object.keys(server.env ?? {}).length) found.push(`mcp.servers.${name}.env`)

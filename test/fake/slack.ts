@@ -321,7 +321,7 @@ export class FakeSlack {
     if (injected) {
       if ("error" in injected) return fail(injected.error)
       call.status = injected.status
-      if (injected.status === 429)
+      if ("retryAfter" in injected)
         return Response.json(
           { ok: false, error: "ratelimited" },
           { status: 429, headers: { "retry-after": String(injected.retryAfter) } },

@@ -1,0 +1,343 @@
+/**
+ * One Slack app attached to the gateway over Socket Mode (no public URL): @slack/socket-mode for the
+ * WebSocket, @slack/web-api for posting. DMs and @mentions, each thread its own session, the shared
+ * slash commands (typed in a DM, or as `/drost <command>`), streamed answers by `chat.update`, mrkdwn,
+ * Block Kit approval buttons.
+ *
+ * Durability: an Events API envelope is written to the inbox (store.ts) before it is acknowledged, and
+ * marked done in the same transaction that makes its user message durable (or after a command's or
+ * refusal's answer). Slack sends an unacknowledged envelope again; an event id seen before is
+ * acknowledged and dropped; what was received and not done when the gateway died is handled after the
+ * restart, before the socket reconnects. So after kill -9 nothing is answered twice and nothing is lost.
+ * A bad token or an unreachable Slack marks only this channel degraded.
+ */
+import { SocketModeClient } from "@slack/socket-mode"
+import { type Logger as SlackLogger, LogLevel, WebClient } from "@slack/web-api"
+import type { Accepted } from "../../agent/session.ts"
+import { SlackEvent } from "../../core/channel-events.ts"
+import { lanePolicy } from "../../core/continuity-config.ts"
+import { DrostError } from "../../core/error.ts"
+import type { SlackConfig } from "../../core/slack-config.ts"
+import { dispatch } from "../../gateway/commands.ts"
+import type { Gateway } from "../../gateway/gateway.ts"
+import { Log, type Logger } from "../../util/log.ts"
+import { createPacer, type Pacer } from "../telegram/pacer.ts"
+import { conversationOf, isAllowedUser, judge, type SlackMessage } from "./access.ts"
+import { type BlockPress, createApprovalButtons, placeOf } from "./approvals.ts"
+import { escapeMrkdwn, splitMrkdwn } from "./mrkdwn.ts"
+import { MESSAGE_LIMIT, streamReply } from "./reply.ts"
+import { createSlackStore, type SlackStore } from "./store.ts"
+import { resolveSlackTokens } from "./token.ts"
+
+export const DEFAULT_API_URL = "https://slack.com/api/"
+
+export interface SlackChannel {
+  readonly component: string
+  start(): void
+  stop(graceMs: number): Promise<void>
+}
+
+/** The SDK's log lines go to ours (warnings and errors only: its debug output names envelopes). */
+export function sdkLogger(log: Logger): SlackLogger {
+  let level = LogLevel.WARN
+  return {
+    debug: () => {},
+    info: () => {},
+    warn: (...args: unknown[]) => log.warn(args.map(String).join(" ")),
+    error: (...args: unknown[]) => log.warn(args.map(String).join(" ")),
+    setLevel: (next: LogLevel) => {
+      level = next
+    },
+    getLevel: () => level,
+    setName: () => {},
+  }
+}
+
+/** A Slack error as the person reading `drost status` needs it. */
+export function slackProblem(error: unknown, what: string): { fatal: boolean; problem: string } {
+  const code = (error as { data?: { error?: string } }).data?.error ?? (error as Error).message ?? String(error)
+  const fatal = /invalid_auth|not_authed|account_inactive|token_revoked|not_allowed_token_type|missing_scope/.test(
+    String(code),
+  )
+  return {
+    fatal,
+    problem: fatal
+      ? `${what} rejected (Slack answered ${code}); fix it and restart`
+      : `cannot reach Slack (${code}); retrying`,
+  }
+}
+
+interface Envelope {
+  ack(response?: Record<string, unknown>): Promise<void>
+  type: string
+  body: Record<string, unknown>
+}
+
+export function createSlackChannel(gw: Gateway, config: SlackConfig, component = "slack"): SlackChannel {
+  const log = Log.create(component)
+  const health = (problem: string | null) => gw.setHealth(component, problem)
+  const tokens = resolveSlackTokens(config, gw.config.stateDir)
+  if (!tokens.ok)
+    return {
+      component,
+      start() {
+        log.warn("slack channel not started", { problem: tokens.problem })
+        health(tokens.problem)
+      },
+      stop: async () => {},
+    }
+  const apiUrl = config.apiUrl ?? DEFAULT_API_URL
+  const logger = sdkLogger(log)
+  const web = new WebClient(tokens.botToken, { slackApiUrl: apiUrl, logger, retryConfig: { retries: 5 } })
+  const socket = new SocketModeClient({
+    appToken: tokens.appToken,
+    logger,
+    clientPingTimeout: config.reconnectMs,
+    clientOptions: { slackApiUrl: apiUrl },
+  })
+  const pacers = new Map<string, Pacer>()
+  const pacer = (channel: string) => {
+    const found = pacers.get(channel) ?? createPacer(config.editIntervalMs)
+    pacers.set(channel, found)
+    return found
+  }
+  const lanes = new Map<string, Promise<unknown>>()
+  const replies = new Set<Promise<void>>()
+  let store: SlackStore | null = null
+  let scope = ""
+  let botUser = ""
+  let stopping = false
+  let booting: Promise<void> | null = null
+  let approvals: ReturnType<typeof createApprovalButtons> | null = null
+
+  const lane = <T>(conversation: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (lanes.get(conversation) ?? Promise.resolve()).then(fn)
+    const tail = run.catch((error) => log.error("conversation handler failed", { conversation, error: String(error) }))
+    lanes.set(conversation, tail)
+    tail.then(() => lanes.get(conversation) === tail && lanes.delete(conversation))
+    return run
+  }
+
+  const placeIn = (conversation: string) => placeOf(`${scope}|${conversation}`, scope)!
+
+  const say = async (conversation: string, text: string) => {
+    const place = placeIn(conversation)
+    for (const piece of splitMrkdwn(text, MESSAGE_LIMIT))
+      await pacer(place.channel).run(() =>
+        web.chat.postMessage({
+          channel: place.channel,
+          text: piece,
+          ...(place.threadTs ? { thread_ts: place.threadTs } : {}),
+        }),
+      )
+  }
+
+  const sessionFor = (conversation: string, event: SlackMessage): string => {
+    const known = store!.session(conversation)
+    if (known && gw.store.get(known)) return known
+    const title = event.channel.startsWith("D") ? `Slack: DM with ${event.user}` : `Slack: thread in ${event.channel}`
+    const session = gw.sessions.create({ channel: "slack", channelKey: `${scope}|${conversation}`, title })
+    store!.setSession(conversation, session.id)
+    return session.id
+  }
+
+  const command = async (conversation: string, eventId: string, text: string): Promise<boolean> => {
+    const reply = await dispatch(
+      gw,
+      {
+        channel: "slack",
+        sessionId: store!.session(conversation),
+        setSession: (id) => store!.setSession(conversation, id),
+      },
+      text,
+    )
+    if (!reply) return false
+    await say(conversation, reply.listing ? `\`\`\`\n${escapeMrkdwn(reply.text)}\n\`\`\`` : escapeMrkdwn(reply.text))
+    store!.done([eventId])
+    return true
+  }
+
+  const converse = async (event: SlackMessage, eventId: string, conversation: string, text: string) => {
+    const sessionId = sessionFor(conversation, event)
+    const place = placeIn(conversation)
+    const accept = () =>
+      store!.transaction((): Accepted => {
+        const accepted = gw.sessions.prompt({ sessionId, text, images: [], source: "slack" })
+        store!.done([eventId])
+        return accepted
+      })
+    let reply: Promise<unknown>
+    try {
+      reply = streamReply(
+        { web, bus: gw.bus, channel: place.channel, threadTs: place.threadTs, pacer: pacer(place.channel), log },
+        sessionId,
+        accept,
+      )
+    } catch (error) {
+      // Stopping: the event stays in the inbox and is handled after the restart. A full queue: say so.
+      if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
+      await say(conversation, `⚠️ ${escapeMrkdwn(error.message)}`)
+      return store!.done([eventId])
+    }
+    if (lanePolicy(gw.config.orchestration, "slack").mode === "queue") return void (await reply)
+    const tracked = reply.then(
+      () => {},
+      (error) => log.error("streaming an answer failed", { conversation, error: String(error) }),
+    )
+    replies.add(tracked)
+    void tracked.finally(() => replies.delete(tracked))
+  }
+
+  /** One stored message event: judged, then a command (outside the lane) or a turn (in it). */
+  const handle = async (eventId: string, event: SlackMessage) => {
+    const verdict = judge(
+      { config, botUser, knownThread: (conversation) => store!.session(conversation) !== null },
+      event,
+    )
+    if (verdict.kind === "ignore") {
+      gw.bus.publish(SlackEvent.Ignored, {
+        app: scope,
+        userId: event.user ?? "",
+        channel: event.channel,
+        reason: verdict.reason,
+      })
+      return store!.done([eventId])
+    }
+    const conversation = conversationOf(event)
+    if (verdict.text.startsWith("/") && (await command(conversation, eventId, verdict.text))) return
+    if (event.files?.length && !verdict.text) {
+      await say(conversation, "Sorry, files are not supported here yet. Send text.")
+      return store!.done([eventId])
+    }
+    await lane(conversation, () => converse(event, eventId, conversation, verdict.text))
+  }
+
+  const isMessage = (event: Record<string, unknown>) =>
+    (event.type === "message" || event.type === "app_mention") && typeof event.channel === "string"
+
+  const onEnvelope = async (envelope: Envelope) => {
+    if (stopping) return // not acknowledged: Slack sends it again to the next connection
+    if (envelope.type === "events_api") {
+      const eventId = String(envelope.body.event_id ?? "")
+      const event = envelope.body.event as Record<string, unknown>
+      const fresh = eventId && isMessage(event) ? store!.receive(eventId, event) : false
+      await envelope.ack()
+      if (fresh) await handle(eventId, event as unknown as SlackMessage)
+      return
+    }
+    if (envelope.type === "interactive") {
+      await envelope.ack()
+      if (envelope.body.type === "block_actions") approvals?.press(envelope.body as unknown as BlockPress)
+      return
+    }
+    if (envelope.type === "slash_commands") {
+      const user = String(envelope.body.user_id ?? "")
+      if (!isAllowedUser(config, user)) return await envelope.ack()
+      const channel = String(envelope.body.channel_id ?? "")
+      const conversation = channel.startsWith("D") ? channel : null
+      const line = `/${String(envelope.body.text ?? "").trim() || "help"}`
+      const reply = await dispatch(
+        gw,
+        {
+          channel: "slack",
+          sessionId: conversation ? store!.session(conversation) : null,
+          setSession: (id) => conversation && store!.setSession(conversation, id),
+        },
+        line,
+      )
+      await envelope.ack({
+        response_type: "ephemeral",
+        text: reply ? reply.text : `Unknown command ${line}; try /drost help`,
+      })
+    }
+  }
+
+  socket.on("slack_event", (envelope: Envelope) => {
+    void onEnvelope(envelope).catch((error) =>
+      log.error("envelope failed", { type: envelope.type, error: String(error) }),
+    )
+  })
+  socket.on("connected", () => health(null))
+
+  const connect = async () => {
+    for (let attempt = 0; !stopping; attempt++) {
+      try {
+        await socket.start()
+        return
+      } catch (error) {
+        const failure = slackProblem(error, "the app-level token")
+        health(failure.problem)
+        log.warn("Socket Mode connection failed", { error: failure.problem })
+        if (failure.fatal) return
+        await Bun.sleep(Math.min(30_000, 1000 * 2 ** attempt))
+      }
+    }
+  }
+
+  const boot = async () => {
+    for (let attempt = 0; !stopping; attempt++) {
+      try {
+        const me = await web.auth.test()
+        botUser = String(me.user_id)
+        scope = `${me.team_id}:${botUser}`
+        break
+      } catch (error) {
+        const failure = slackProblem(error, "the bot token")
+        health(failure.problem)
+        log.warn("auth.test failed", { error: failure.problem })
+        await Bun.sleep(failure.fatal ? 60_000 : Math.min(30_000, 1000 * 2 ** attempt))
+      }
+    }
+    if (stopping || !scope) return
+    store = createSlackStore(gw.db, scope)
+    registerLocator(gw, component, scope)
+    approvals = createApprovalButtons({ gw, web, scope, log, allowed: (user) => isAllowedUser(config, user) })
+    approvals.start()
+    // What was received and not handled before a crash comes first, in order.
+    for (const entry of store.pending()) await handle(entry.eventId, entry.payload as SlackMessage)
+    log.info("slack app connected", { team: scope.split(":")[0], bot: botUser })
+    await connect()
+  }
+
+  return {
+    component,
+    start() {
+      booting = boot().catch((error) => {
+        log.error("slack channel failed to start", { error: String(error) })
+        health(`failed to start: ${String(error)}`)
+      })
+    },
+    async stop(graceMs) {
+      stopping = true
+      approvals?.stop()
+      await socket.disconnect().catch(() => {})
+      const pending = Promise.allSettled([...lanes.values(), ...replies])
+      await Promise.race([pending, Bun.sleep(graceMs)])
+      await Promise.race([booting, Bun.sleep(100)])
+      health(null)
+    },
+  }
+}
+
+/** Sessions of this app (keys `<scope>|<conversation>`) are delivered to under its component name. */
+function registerLocator(gw: Gateway, component: string, scope: string) {
+  gw.continuity.deliveries.registerLocator("slack", (key) => {
+    const place = placeOf(key, scope)
+    return place ? { channel: component, chat: key.slice(scope.length + 1) } : null
+  })
+}
+
+/** Schedule and background deliveries: plain mrkdwn-escaped text into the conversation (a DM or a thread). */
+export function registerSlackDelivery(gw: Gateway, config: SlackConfig, component: string) {
+  const tokens = resolveSlackTokens(config, gw.config.stateDir)
+  if (!tokens.ok) return
+  const web = new WebClient(tokens.botToken, {
+    slackApiUrl: config.apiUrl ?? DEFAULT_API_URL,
+    logger: sdkLogger(Log.create(component)),
+  })
+  gw.continuity.deliveries.register(component, async (chat, text) => {
+    const [channel, threadTs] = String(chat).split(":")
+    for (const piece of splitMrkdwn(escapeMrkdwn(text), MESSAGE_LIMIT))
+      await web.chat.postMessage({ channel: channel!, text: piece, ...(threadTs ? { thread_ts: threadTs } : {}) })
+  })
+}
