@@ -6,6 +6,8 @@
  */
 import type { Message, UserFromGetMe } from "grammy/types"
 import type { TelegramConfig } from "../../core/channel-config.ts"
+import { judgeAccess } from "../access.ts"
+import type { AccessPolicy } from "../contract.ts"
 
 export type Verdict = { kind: "allow"; text: string } | { kind: "pair" } | { kind: "ignore"; reason: string }
 
@@ -39,21 +41,32 @@ function addressed(message: Message, me: UserFromGetMe): { yes: boolean; text: s
   return { yes: mentioned || replied, text: mentioned ? stripped : text }
 }
 
+/** Telegram's access settings as the contract's policy (ids as strings). */
+export function policyOf(config: TelegramConfig): AccessPolicy {
+  return {
+    allowedUsers: config.allowedUsers.map(String),
+    pairing: config.pairing,
+    groups: { ...config.groups, allowed: config.groups.allowed.map(String) },
+  }
+}
+
 export function judge(deps: AccessDeps, message: Message): Verdict {
   const from = message.from
   if (!from || from.is_bot) return { kind: "ignore", reason: "not from a person" }
-  const text = message.text ?? message.caption ?? ""
-  if (message.chat.type === "private") {
-    if (isAllowedUser(deps, from.id)) return { kind: "allow", text }
-    return deps.config.pairing ? { kind: "pair" } : { kind: "ignore", reason: "user not allowed" }
-  }
   if (message.chat.type === "channel") return { kind: "ignore", reason: "channel posts are not handled" }
-  const groups = deps.config.groups
-  if (!groups.enabled) return { kind: "ignore", reason: "groups are disabled" }
-  if (!groups.allowed.includes(message.chat.id)) return { kind: "ignore", reason: "group not allowed" }
-  if (groups.members === "allowed" && !isAllowedUser(deps, from.id))
-    return { kind: "ignore", reason: "group member not allowed" }
-  const target = addressed(message, deps.me)
-  if (!target.yes) return { kind: "ignore", reason: "not addressed to the bot" }
-  return { kind: "allow", text: target.text }
+  const place = message.chat.type === "private" ? "dm" : "group"
+  // Only a group message needs the mention check (and loses the @mention).
+  const target =
+    place === "group" ? addressed(message, deps.me) : { yes: true, text: message.text ?? message.caption ?? "" }
+  const verdict = judgeAccess(
+    policyOf(deps.config),
+    {
+      user: { id: String(from.id), name: from.first_name },
+      place,
+      group: String(message.chat.id),
+      addressed: target.yes,
+    },
+    (userId) => deps.approved(Number(userId)),
+  )
+  return verdict.kind === "allow" ? { kind: "allow", text: target.text } : verdict
 }
