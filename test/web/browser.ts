@@ -18,6 +18,8 @@ export interface Watched {
   blocked: string[]
   errors: string[]
   served: string[]
+  /** The Last-Event-ID header of each request for the event stream (null on the first). */
+  resumes: (string | null)[]
 }
 
 export async function launch(): Promise<Browser> {
@@ -40,10 +42,12 @@ export async function watchedPage(browser: Browser): Promise<Watched> {
   const blocked: string[] = []
   const errors: string[] = []
   const served: string[] = []
+  const resumes: (string | null)[] = []
   await context.route("**/*", (route) => {
     const target = new URL(route.request().url())
     if (target.hostname === "127.0.0.1") {
       served.push(target.pathname)
+      if (target.pathname === "/control/v1/events") resumes.push(route.request().headers()["last-event-id"] ?? null)
       return route.continue()
     }
     blocked.push(route.request().url())
@@ -54,7 +58,7 @@ export async function watchedPage(browser: Browser): Promise<Watched> {
     if (message.type() === "error") errors.push(`console: ${message.text()}`)
   })
   page.on("pageerror", (error) => errors.push(`page: ${error.message}`))
-  return { page, context, blocked, errors, served }
+  return { page, context, blocked, errors, served, resumes }
 }
 
 /** Every form control on the page that has no accessible name (label, aria-label or aria-labelledby). */

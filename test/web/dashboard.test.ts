@@ -63,7 +63,7 @@ describe("web dashboard in headless Chromium", () => {
 
       const browser = await launch()
       try {
-        const { page, blocked, errors, served } = await watchedPage(browser)
+        const { page, context, blocked, errors, served, resumes } = await watchedPage(browser)
         await page.goto(`${gw.url}/`)
 
         // Sign in by keyboard: the token field is the first stop; a wrong token is refused.
@@ -156,6 +156,21 @@ describe("web dashboard in headless Chromium", () => {
         }
         await page.locator('li[data-type="session.created"]', { hasText: created.id }).waitFor()
         expect(await page.locator('li[data-type="tool.call.completed"]').count()).toBe(0) // filtered out
+        // The stream drops (the browser goes offline); what happens meanwhile arrives after the reconnect,
+        // which resumes from the last id it saw.
+        await context.setOffline(true)
+        await page.locator(".top .badge.feed-reconnecting").waitFor()
+        const missed = (await (
+          await gw.api("/sessions", { method: "POST", json: { title: "while away" } })
+        ).json()) as {
+          id: string
+        }
+        await context.setOffline(false)
+        await page.locator('li[data-type="session.created"]', { hasText: missed.id }).waitFor()
+        await page.locator(".top .badge.feed-live").waitFor()
+        expect(resumes[0]).toBeNull()
+        expect(Number(resumes.at(-1))).toBeGreaterThan(0)
+        expect(await page.locator('li[data-type="session.created"]', { hasText: created.id }).count()).toBe(1)
         await page.getByLabel("Types").fill("tool.call")
         await page.locator('li[data-type="tool.call.completed"]').first().waitFor()
         await page.screenshot({ path: join(ARTEFACTS, "events.png") })

@@ -55,6 +55,18 @@ export function createFeed(client) {
     retryMs = Math.min(retryMs * 2, 15_000)
   }
 
+  // A connection that went offline may look open for minutes: drop it at once, and retry as soon as
+  // the network is back instead of waiting out the backoff.
+  const offline = () => controller?.abort()
+  const online = () => {
+    if (!timer) return
+    clearTimeout(timer)
+    retryMs = 1000
+    connect()
+  }
+  addEventListener("offline", offline)
+  addEventListener("online", online)
+
   connect()
   return {
     events: () => events,
@@ -75,6 +87,8 @@ export function createFeed(client) {
     },
     stop() {
       stopped = true
+      removeEventListener("offline", offline)
+      removeEventListener("online", online)
       if (timer) clearTimeout(timer)
       controller?.abort()
     },
