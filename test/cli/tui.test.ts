@@ -3,7 +3,7 @@ import { demoConfig } from "../lib/config.ts"
 import { ENTRY, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 import { spawnPty } from "./pty.ts"
-import { dashboardScenario } from "./tui-scenario.ts"
+import { dashboardScenario, has, until } from "./tui-scenario.ts"
 
 // Real processes (a gateway, the dashboard in a PTY); a loaded CI machine needs more than 5 s.
 setDefaultTimeout(60_000)
@@ -43,5 +43,51 @@ describe("drost tui (full-screen dashboard attached to a running gateway)", () =
     expect(stderr).toBe("drost tui: not a terminal; running drost chat instead\n")
     expect(stdout).toContain('You said: "piped hello"')
     expect(code).toBe(0)
+  })
+})
+
+describe("drost tui: a turn in progress", () => {
+  test("the answer streams in word by word; Esc and /stop abort the turn", async () => {
+    // The demo provider waits 150 ms before each word: the answer is seen growing, and is still running.
+    await using ws = await workspace({ config: demoConfig({}, { delayMs: 150 }) })
+    await using gw = await spawnGateway(ws.path)
+    const cols = 100
+    await using tty = spawnPty([process.execPath, ENTRY, "tui", "--url", gw.url, "--new"], { cwd: ws.path, cols })
+    await until(tty, cols, has("connected to"))
+    tty.write("take your time")
+    await until(tty, cols, has("you › take your time█"))
+    tty.write("\r")
+    // Part of the answer on screen while the turn still runs: streamed, not printed at the end.
+    const partial = await until(tty, cols, (now) => has("● turn running")(now) && has("drost › I'm Drost's")(now))
+    expect(partial.join("\n")).not.toContain("configure a real provider")
+    tty.write("\x1b")
+    const rows = await until(
+      tty,
+      cols,
+      (now) => !has("● turn running")(now) && has("[turn failed: aborted by user]")(now),
+    )
+    expect(rows.join("\n")).not.toContain("configure a real provider")
+    const turns = (await (await gw.api("/sessions?limit=1")).json()) as { sessions: { id: string }[] }
+    const session = (await (await gw.api(`/sessions/${turns.sessions[0]!.id}`)).json()) as {
+      turns: { status: string; error: string }[]
+    }
+    expect(session.turns[0]).toMatchObject({ status: "failed", error: "aborted by user" })
+
+    // /stop, typed while the next turn runs, is the gateway's command and aborts it too.
+    tty.write("once more")
+    await until(tty, cols, has("you › once more█"))
+    tty.write("\r")
+    await until(tty, cols, has("● turn running"))
+    tty.write("/stop")
+    await until(tty, cols, has("you › /stop█"))
+    tty.write("\r")
+    const stopped = await until(
+      tty,
+      cols,
+      (now) => !has("● turn running")(now) && now.filter((row) => row.includes("[turn failed: aborted")).length === 2,
+    )
+    expect(stopped.join("\n")).toContain("│ you › once more")
+    tty.write("\x03")
+    expect(await tty.exited).toBe(0)
   })
 })
