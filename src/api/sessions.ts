@@ -23,6 +23,36 @@ const TurnBody = t.Object(
   { examples: [{ input: "list files" }] },
 )
 
+const ProviderCost = t.Object({
+  provider: t.String(),
+  input: t.Number(),
+  output: t.Number(),
+  cached: t.Number(),
+  cost: t.Union([t.Number(), t.Null()], { description: "USD at the profile's prices; null without prices" }),
+})
+const SessionCost = t.Object(
+  {
+    currency: t.Literal("USD"),
+    total: t.Number({ description: "USD of every stored model step of the session, at the profiles' prices" }),
+    providers: t.Array(ProviderCost, { description: "Per profile that served a step (after failover)" }),
+    turns: t.Array(t.Object({ turnId: t.String(), total: t.Number(), providers: t.Array(ProviderCost) }), {
+      description: "The same for each turn listed in `turns`",
+    }),
+  },
+  { description: "Usage and cost from the stored steps (config prices; budgets in docs/operations.md)" },
+)
+
+/** The session's cost, and that of each of its `turns` most recent turns. */
+function sessionCost(gw: Gateway, sessionId: string, turns: number) {
+  return {
+    ...gw.budgets.session(sessionId),
+    turns: gw.store.turns(sessionId, turns).map((turn) => {
+      const { total, providers } = gw.budgets.turn(sessionId, turn.id)
+      return { turnId: turn.id, total, providers }
+    }),
+  }
+}
+
 export function sessionRoutes(gw: Gateway) {
   return new Elysia({ prefix: "/control/v1" })
     .get(
@@ -120,6 +150,7 @@ export function sessionRoutes(gw: Gateway) {
         session: gw.sessions.get(params.id),
         messages: gw.store.messages(params.id, { limit: query.limit ?? 50, beforeSeq: query.before }),
         turns: gw.store.turns(params.id, query.turns ?? 20),
+        cost: sessionCost(gw, params.id, query.turns ?? 20),
       }),
       {
         params,
@@ -134,7 +165,7 @@ export function sessionRoutes(gw: Gateway) {
         }),
         response: {
           200: t.Object(
-            { session: Session, messages: t.Array(Message), turns: t.Array(Turn) },
+            { session: Session, messages: t.Array(Message), turns: t.Array(Turn), cost: SessionCost },
             { description: "The session, a page of its messages and its recent turns" },
           ),
           400: invalid,
@@ -144,7 +175,8 @@ export function sessionRoutes(gw: Gateway) {
           operationId: "getSession",
           tags,
           summary: "Read a session",
-          description: "The session, its last `limit` messages (oldest first) and its recent turns.",
+          description:
+            "The session, its last `limit` messages (oldest first), its recent turns, and the usage and cost (USD at the profiles' `prices`) of the session and of each of those turns, per provider profile.",
         },
       },
     )

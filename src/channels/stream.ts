@@ -11,6 +11,7 @@
 import { ToolEvent, TurnEvent } from "../agent/events.ts"
 import type { Accepted, TurnResult } from "../agent/session.ts"
 import type { Bus } from "../bus/bus.ts"
+import { BUDGET_REFUSAL } from "../core/budgets-config.ts"
 import type { EventDef, Payload } from "../core/event.ts"
 import type { Logger } from "../util/log.ts"
 import type { Answered, PostedMessage, RenderedChunk, ReplyItem, ReplySurface } from "./contract.ts"
@@ -43,9 +44,11 @@ export function preview(items: ReplyItem[], limit: number): string {
 
 /** The one short message a failed turn ends with: what happened and the error id. */
 export function failureText(result: TurnResult): string {
-  return result.status === "interrupted"
-    ? `⚠️ This turn was interrupted (${(result.reason ?? "").split(":")[0] || "stopped"}). Send the message again. (error id ${result.turnId})`
-    : `⚠️ Sorry, that did not work. Error id: ${result.turnId} (the details are in the gateway log).`
+  if (result.status === "interrupted")
+    return `⚠️ This turn was interrupted (${(result.reason ?? "").split(":")[0] || "stopped"}). Send the message again. (error id ${result.turnId})`
+  // A budget refusal is meant for the person: it says which limit and how much was spent.
+  if (result.reason?.startsWith(BUDGET_REFUSAL)) return `⚠️ Not answered: ${result.reason}`
+  return `⚠️ Sorry, that did not work. Error id: ${result.turnId} (the details are in the gateway log).`
 }
 
 /** What a turn that did not complete says, when it was stopped on purpose; null otherwise. */

@@ -101,6 +101,8 @@ export function createBudgets(deps: { config: Config; db: Database; bus: Bus; ap
     session: (sessionId: string) => report({ sessionId }),
     /** Usage and cost of one turn's stored steps, per provider. */
     turn: (sessionId: string, turnId: string) => report({ sessionId, turnId }),
+    /** USD spent today and this month, all sessions (in the owner's time zone). */
+    spending: () => ({ today: today(), month: month() }),
     state: (sessionId: string): BudgetState => ({
       budgets: config.budgets ?? {},
       session: report({ sessionId }).total,

@@ -40,6 +40,9 @@ interface Command {
   run(gw: Gateway, ctx: CommandContext, arg: string): Promise<CommandReply> | CommandReply
 }
 
+/** USD as prices are given (4 decimals below a dollar). */
+const usd = (value: number) => `$${value.toFixed(value < 1 ? 4 : 2)}`
+
 const ago = (time: number) => {
   const seconds = Math.round((Date.now() - time) / 1000)
   return seconds < 60
@@ -117,8 +120,32 @@ export const COMMANDS: Record<string, Command> = {
           toolsSummary(gw.tools),
           ...pluginLines(gw),
           session
-            ? `session: ${session.id} (${session.messageCount} messages, provider ${session.provider}${session.pendingProvider ? ` → ${session.pendingProvider} next turn` : ""}, tokens in/out ${session.usage.input}/${session.usage.output})`
+            ? `session: ${session.id} (${session.messageCount} messages, provider ${session.provider}${session.pendingProvider ? ` → ${session.pendingProvider} next turn` : ""}, tokens in/out ${session.usage.input}/${session.usage.output}, cost ${usd(gw.budgets.session(session.id).total)})`
             : "session: none yet",
+        ].join("\n"),
+      }
+    },
+  },
+  usage: {
+    usage: "/usage",
+    help: "This session's tokens and cost per provider, today's and this month's cost, the budgets",
+    run(gw, ctx) {
+      const report = ctx.sessionId && gw.store.get(ctx.sessionId) ? gw.budgets.session(ctx.sessionId) : null
+      const { perSession, perDay, perMonth, action = "refuse" } = gw.config.budgets ?? {}
+      const of = (limit: number | undefined) => (limit === undefined ? "" : ` of ${usd(limit)}`)
+      const { today, month } = gw.budgets.spending()
+      return {
+        listing: true,
+        text: [
+          report ? `session ${ctx.sessionId}: ${usd(report.total)}${of(perSession)}` : "session: none yet",
+          ...(report?.providers ?? []).map(
+            (row) =>
+              `  ${row.provider.padEnd(16)} tokens in/out/cached ${row.input}/${row.output}/${row.cached}  ${row.cost === null ? "no prices" : usd(row.cost)}`,
+          ),
+          `today: ${usd(today)}${of(perDay)}; this month: ${usd(month)}${of(perMonth)}`,
+          perSession === undefined && perDay === undefined && perMonth === undefined
+            ? "budgets: none (config budgets)"
+            : `over a budget a turn is ${action === "approve" ? "held for approval" : "refused"}`,
         ].join("\n"),
       }
     },
