@@ -1,0 +1,152 @@
+/**
+ * The ChannelHost (contract.ts) of one channel instance: what a channel built on the contract asks of
+ * the gateway, assembled from the shared blocks. It is a PluginChannelContext (send, command, config,
+ * log, as src/gateway/plugins.ts gives plugins) plus health, the durable inbox, conversation → session
+ * mapping, lanes, the orchestration lane mode, commands that never queue behind a turn, the command
+ * menu, pairing, `accept` (the user message and the inbox in one transaction) and `stream` (the reply).
+ *
+ * Conversations are the channel's own ids; make them unique across every instance of the kind (prefix
+ * the bot or app id: `<botId>:<channelId>`), since sessions carry them as `channelKey` and deliveries
+ * and approvals find the instance by that prefix.
+ */
+import type { Accepted } from "../agent/session.ts"
+import { COMMANDS, dispatch } from "../gateway/commands.ts"
+import type { Gateway } from "../gateway/gateway.ts"
+import { channelContext } from "../gateway/plugins.ts"
+import { createChannelStore } from "../store/channels.ts"
+import { Log } from "../util/log.ts"
+import type { Answered, ChannelHost, ChannelInbox, InboundImage, PairingStore, ReplySurface } from "./contract.ts"
+import { createLanes } from "./lane.ts"
+import { laneMode } from "./lane.ts"
+import { createPacers, type Pacer } from "./pacer.ts"
+import { streamReply } from "./stream.ts"
+
+/** Not offered in a platform's command menu: meaningless in a chat. */
+export const HIDDEN_COMMANDS = new Set(["quit"])
+
+/** The built-in and plugin commands a channel registers with its platform (menu, slash commands). */
+export function commandMenu(gw: Gateway): { name: string; usage: string; help: string }[] {
+  const builtin = Object.entries(COMMANDS)
+    .filter(([name]) => !HIDDEN_COMMANDS.has(name))
+    .map(([name, spec]) => ({ name, usage: spec.usage, help: spec.help }))
+  const plugins = (gw.plugins?.commands() ?? []).map((entry) => ({
+    name: entry.usage.replace(/^\//, "").split(/\s/)[0]!,
+    usage: entry.usage,
+    help: entry.help,
+  }))
+  return [...builtin, ...plugins]
+}
+
+export interface Host<Config> extends ChannelHost<Config> {
+  /** Pairing codes and approvals of one scope (`<kind>:<bot id>`). */
+  pairing(scope: string): PairingStore & {
+    unnotified(): { code: string; userId: string; conversation: string }[]
+    notified(code: string): void
+  }
+  /**
+   * Make a user message durable and mark its inbox events done in ONE transaction; the turn starts (or
+   * queues) as the session's orchestration says. Throws DrostError "Busy" when the session's queue is full.
+   */
+  accept(
+    inbox: ChannelInbox,
+    eventIds: string[],
+    input: { sessionId: string; text: string; images?: InboundImage[] },
+  ): Accepted
+  /** Stream the answer of what `submit` accepts into a conversation, paced by its pacer. */
+  stream(input: {
+    surface: ReplySurface
+    conversation: string
+    sessionId: string
+    submit: () => Accepted
+    replyTo?: string
+  }): Promise<Answered | null>
+  /** The conversation's pacer (ChannelLimits.editIntervalMs): every write of the channel goes through it. */
+  pacer(conversation: string): Pacer
+  /** Work queued or running in lanes (stop() waits for it within its grace period). */
+  pending(): Promise<unknown>[]
+}
+
+export function createChannelHost<Config>(
+  gw: Gateway,
+  input: { kind: string; component: string; config: Config; editIntervalMs: number },
+): Host<Config> {
+  const { kind, component } = input
+  const log = Log.create(component)
+  const store = createChannelStore(gw.db)
+  const lanes = createLanes<string>(log)
+  const pacers = createPacers<string>(input.editIntervalMs)
+  const context = channelContext(gw, kind)
+
+  const currentSession = (conversation: string): string | null => {
+    const known = store.session(kind, conversation)
+    return known && gw.store.get(known) ? known : null
+  }
+
+  return {
+    kind,
+    component,
+    config: input.config,
+    log,
+    send: context.send,
+    command: context.command,
+    health: (problem) => gw.setHealth(component, problem),
+    inbox(scope) {
+      return {
+        receive: (eventId, payload) => store.receive(scope, eventId, payload),
+        pending: () => store.pending(scope),
+        done: (eventIds) => store.done(scope, eventIds),
+        transaction: store.transaction,
+      }
+    },
+    sessionFor(conversation, title) {
+      const known = currentSession(conversation)
+      if (known) return known
+      const session = gw.sessions.create({ channel: kind, channelKey: conversation, title })
+      store.setSession(kind, conversation, session.id)
+      return session.id
+    },
+    currentSession,
+    lane: (conversation, fn) => lanes.run(conversation, fn),
+    laneMode: () => laneMode(gw.config, kind),
+    commandIn: (conversation, line) =>
+      dispatch(
+        gw,
+        {
+          channel: kind,
+          sessionId: currentSession(conversation),
+          setSession: (id) => store.setSession(kind, conversation, id),
+        },
+        line,
+      ),
+    commandMenu: () => commandMenu(gw),
+    pairing(scope) {
+      return {
+        approved: (userId) => store.approved(scope, userId),
+        request(request) {
+          const result = store.pairingFor({ scope, ...request })
+          return result
+            ? { code: result.pairing.code, created: result.created, expiresAt: result.pairing.expiresAt }
+            : null
+        },
+        unnotified: () => store.unnotified(scope),
+        notified: (code) => store.notified(code),
+      }
+    },
+    accept(inbox, eventIds, message) {
+      return inbox.transaction((): Accepted => {
+        const accepted = gw.sessions.prompt({
+          sessionId: message.sessionId,
+          text: message.text,
+          images: message.images ?? [],
+          source: kind,
+        })
+        inbox.done(eventIds)
+        return accepted
+      })
+    },
+    stream: ({ surface, conversation, sessionId, submit, replyTo }) =>
+      streamReply({ bus: gw.bus, surface, pacer: pacers(conversation), log, conversation, replyTo }, sessionId, submit),
+    pacer: (conversation) => pacers(conversation),
+    pending: () => lanes.pending(),
+  }
+}
