@@ -70,7 +70,7 @@ describe("budgets", () => {
 
     // The session view: $0.05 at the prices, per provider and per turn.
     const view = await json<{
-      cost: { currency: string; total: number; providers: { provider: string; cost: number }[]; turns: unknown[] }
+      cost: { currency: string; total: number; providers: unknown[]; turns: unknown[] }
     }>(api, `/sessions/${id}`)
     expect(view.cost.currency).toBe("USD")
     expect(view.cost.total).toBeCloseTo(0.05, 9)
