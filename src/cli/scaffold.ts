@@ -23,6 +23,8 @@ export interface SetupAnswers {
   providers: ProviderAnswer[]
   defaultProvider: string
   telegram: { token: string; ownerId: number; apiRoot?: string } | null
+  /** A Slack app (docs/slack.md): its tokens go to the auth file, the owner's user id to allowedUsers. */
+  slack?: { appToken: string; botToken: string; ownerId: string; apiUrl?: string } | null
   controlApi: { port: number }
 }
 
@@ -46,6 +48,16 @@ export function configValue(answers: SetupAnswers, withTelegram: boolean): Recor
         authProfile: "telegram",
         allowedUsers: [answers.telegram.ownerId],
         ...(answers.telegram.apiRoot ? { apiRoot: answers.telegram.apiRoot } : {}),
+      },
+    ]
+  if (answers.slack)
+    value.channels = [
+      ...((value.channels as unknown[] | undefined) ?? []),
+      {
+        kind: "slack",
+        authProfile: "slack",
+        allowedUsers: [answers.slack.ownerId],
+        ...(answers.slack.apiUrl ? { apiUrl: answers.slack.apiUrl } : {}),
       },
     ]
   return value

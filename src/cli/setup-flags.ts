@@ -112,6 +112,24 @@ export const setupArgs = {
     type: "string",
     description: "Bot API root (env TELEGRAM_API_ROOT; default https://api.telegram.org)",
   },
+  slack: {
+    type: "boolean",
+    description: "Set up a Slack app over Socket Mode (default: no; docs/slack.md)",
+    negativeDescription: "Skip Slack",
+  },
+  "slack-app-token": {
+    type: "string",
+    description: "Slack app-level token xapp-… (env SLACK_APP_TOKEN); implies --slack",
+  },
+  "slack-bot-token": { type: "string", description: "Slack bot token xoxb-… (env SLACK_BOT_TOKEN)" },
+  "slack-owner": {
+    type: "string",
+    description: "Your Slack member id (U…), the only user allowed at first (env DROST_SLACK_OWNER)",
+  },
+  "slack-api-url": {
+    type: "string",
+    description: "Slack Web API root (env SLACK_API_URL; default https://slack.com/api/)",
+  },
   port: {
     type: "string",
     description: "Control API port (default 7420, or the next free one; 0 picks a free port at each start)",

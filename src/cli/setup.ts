@@ -235,6 +235,69 @@ async function askTelegram(flags: SetupFlags, interactive: boolean): Promise<Set
   return { token, ownerId, apiRoot }
 }
 
+/** A Slack app: both tokens (live-checked with auth.test and apps.connections.open) and the owner's member id. */
+async function askSlack(flags: SetupFlags, interactive: boolean): Promise<SetupAnswers["slack"]> {
+  // Opt-in (`--slack`, or a token flag): the wizard's usual questions stay as they are.
+  const wanted = flags.slack ?? Boolean(flags["slack-app-token"])
+  if (!wanted) return null
+  const apiUrl = pick(flags, "slack-api-url", "SLACK_API_URL")
+  let appToken = pick(flags, "slack-app-token", "SLACK_APP_TOKEN")
+  let botToken = pick(flags, "slack-bot-token", "SLACK_BOT_TOKEN")
+  for (;;) {
+    if (!appToken || !botToken) {
+      if (!interactive)
+        throw new SetupInputError(
+          "Slack needs two tokens: --slack-app-token (xapp-…) and --slack-bot-token (xoxb-…), or SLACK_APP_TOKEN and SLACK_BOT_TOKEN; see docs/slack.md",
+        )
+      appToken ??= answered(
+        await p.password({
+          message: "App-level token (Basic Information → App-Level Tokens, scope connections:write)",
+          validate: (value) => (value?.startsWith("xapp-") ? undefined : "starts with xapp-"),
+        }),
+      )
+      botToken ??= answered(
+        await p.password({
+          message: "Bot token (OAuth & Permissions → Bot User OAuth Token)",
+          validate: (value) => (value?.startsWith("xoxb-") ? undefined : "starts with xoxb-"),
+        }),
+      )
+    }
+    if (flags["skip-probe"]) break
+    const tokens = { appToken, botToken, apiUrl }
+    const result = await check(interactive, "Slack app", () => probeSlack(tokens))
+    if (result.ok) break
+    const next = await afterFailure(interactive, "The Slack tokens")
+    if (next === "keep") break
+    if (next === "drop") return null
+    appToken = undefined
+    botToken = undefined
+  }
+  const owner = pick(flags, "slack-owner", "DROST_SLACK_OWNER")
+  if (!owner && !interactive)
+    throw new SetupInputError("Slack needs the owner's member id: --slack-owner or DROST_SLACK_OWNER (U…)")
+  const ownerId = (
+    owner ??
+    answered(
+      await p.text({
+        message: "Your Slack member id (only you may talk to the app at first)",
+        placeholder: "U0123ABCD — your profile → ⋮ → Copy member ID",
+        validate: (value) => (value && /^[UW][A-Z0-9]+$/.test(value.trim()) ? undefined : "looks like U0123ABCD"),
+      }),
+    )
+  ).trim()
+  if (!/^[UW][A-Z0-9]+$/.test(ownerId))
+    throw new SetupInputError(`the Slack owner must be a member id like U0123ABCD, got "${ownerId}"`)
+  return { appToken, botToken, ownerId, ...(apiUrl ? { apiUrl } : {}) }
+}
+
+/** `drost setup`'s live check of Slack tokens, as a probe result. */
+async function probeSlack(tokens: { appToken: string; botToken: string; apiUrl?: string }): Promise<ProbeResult> {
+  const { checkSlack } = await import("../channels/slack/index.ts")
+  const config = { ...tokens, kind: "slack" as const, allowedUsers: [], editIntervalMs: 1200, reconnectMs: 5000 }
+  const result = await checkSlack({ ...config, channels: { enabled: false, allowed: [], members: "allowed" } }, "")
+  return result.ok ? { ok: true, detail: result.identity } : { ok: false, detail: result.problem }
+}
+
 /** Where the wizard runs from: the workspace, and the port `drost start --port N` asked for. */
 export interface SetupContext {
   root: string
@@ -341,8 +404,9 @@ export async function collectAnswers(
         )
       : ids[0]!)
   const telegram = await askTelegram(flags, interactive)
+  const slack = await askSlack(flags, interactive)
   const port = await askPort(flags, interactive, context)
-  return { providers, defaultProvider, telegram, controlApi: { port } }
+  return { providers, defaultProvider, telegram, slack, controlApi: { port } }
 }
 
 /** Writes everything; returns the lines of the summary. */
@@ -372,6 +436,8 @@ async function apply(root: string, answers: SetupAnswers, flags: SetupFlags, int
   for (const provider of answers.providers)
     if (provider.apiKey) entries[provider.id] = { kind: provider.kind, apiKey: provider.apiKey }
   if (answers.telegram?.token) entries.telegram = { kind: "telegram", token: answers.telegram.token }
+  if (answers.slack)
+    entries.slack = { kind: "slack", appToken: answers.slack.appToken, botToken: answers.slack.botToken }
   if (Object.keys(entries).length > 0) {
     for (const [id, entry] of Object.entries(entries)) setEntry(stateDir, id, entry)
     lines.push(`stored ${Object.keys(entries).join(", ")} in .drost/auth-profiles.json (mode 0600)`)

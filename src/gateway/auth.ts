@@ -18,6 +18,9 @@ export interface AuthEntry {
   kind: string
   apiKey?: string
   token?: string
+  /** Slack's two tokens (kind "slack"): app-level (xapp-…) and bot (xoxb-…). */
+  appToken?: string
+  botToken?: string
   /** When the entry was written (ms since epoch). */
   updatedAt?: number
 }
