@@ -32,7 +32,14 @@ function config() {
   return {
     providers: {
       profiles: [
-        { id: "llm", kind: "openai-compatible", baseUrl: llm.baseUrl, apiKeyEnv: "DROST_WEB_FAKE_KEY", model: "m" },
+        {
+          id: "llm",
+          kind: "openai-compatible",
+          baseUrl: llm.baseUrl,
+          apiKeyEnv: "DROST_WEB_FAKE_KEY",
+          model: "m",
+          prices: { input: 1000, output: 2000 },
+        },
       ],
     },
     controlApi: { port: 0, readToken: READ_TOKEN },
@@ -199,6 +206,11 @@ describe("web dashboard in headless Chromium", () => {
         await page.getByRole("img", { name: "Tokens per session" }).locator("canvas").waitFor()
         expect(await page.getByRole("table", { name: "Latency percentiles per provider" }).textContent()).toContain(
           "llm",
+        )
+        // Cost at the profile's prices: 4 model calls of 10 input and 5 output tokens at $1000/$2000 per million.
+        await page.getByRole("img", { name: "Cost per provider over time (USD)" }).locator("canvas").waitFor()
+        expect(await page.getByRole("table", { name: "Cost per session" }).textContent()).toContain(
+          "Notes, renamed$0.08",
         )
         await page.screenshot({ path: join(ARTEFACTS, "usage.png") })
         expect(await unlabelled(page)).toEqual([])

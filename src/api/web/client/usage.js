@@ -33,6 +33,49 @@ async function series(client, range) {
   return { x: starts.map((ms) => ms / 1000), providers, values, totals: cumulative[0].totals }
 }
 
+/**
+ * USD per bucket and provider, and per session: from the sessions active in the range, the cost of
+ * each of their turns (GET /sessions/:id reports it at the profiles' `prices`, per provider).
+ */
+async function costs(client, range) {
+  const { step, buckets } = RANGES[range]
+  const from = Date.now() - buckets * step
+  const list = await client.get(`/sessions?limit=50&updatedAfter=${Math.floor(from)}`)
+  const details = await Promise.all(list.sessions.map((s) => client.get(`/sessions/${s.id}?limit=1&turns=500`)))
+  const byProvider = new Map()
+  const perSession = []
+  let priced = false
+  for (const detail of details) {
+    if (!detail.cost) continue
+    const created = new Map(detail.turns.map((turn) => [turn.id, turn.createdAt]))
+    let total = 0
+    for (const turn of detail.cost.turns) {
+      const at = created.get(turn.turnId)
+      if (at === undefined || at < from) continue
+      const bucket = Math.min(buckets - 1, Math.floor((at - from) / step))
+      for (const row of turn.providers) {
+        if (row.cost === null) continue
+        priced = true
+        const values = byProvider.get(row.provider) ?? Array(buckets).fill(0)
+        values[bucket] += row.cost
+        byProvider.set(row.provider, values)
+        total += row.cost
+      }
+    }
+    if (total > 0) perSession.push({ title: detail.session.title || detail.session.id, total })
+  }
+  const providers = [...byProvider.keys()].sort()
+  return {
+    priced,
+    x: Array.from({ length: buckets }, (_, i) => (from + i * step) / 1000),
+    providers,
+    values: providers.map((provider) => byProvider.get(provider)),
+    perSession: perSession.sort((a, b) => b.total - a.total).slice(0, 10),
+  }
+}
+
+const usd = (value) => `$${value < 0.01 ? value.toFixed(6) : value.toFixed(2)}`
+
 function Chart({ label, options, data }) {
   const box = useRef(null)
   useEffect(() => {
@@ -53,8 +96,10 @@ export function Usage({ client, feed }) {
   const [range, setRange] = useState("day")
   const usage = useLoad(() => series(client, range), [range], feed, ["session.turn.completed", "session.turn.failed"])
   const sessions = useLoad(() => client.get("/sessions?limit=200"), [], feed, ["session.turn.completed"])
+  const cost = useLoad(() => costs(client, range), [range], feed, ["session.turn.completed", "session.turn.failed"])
   const [, setTick] = useState(0)
   useEffect(() => feed.subscribe((event) => event.type === "provider.response" && setTick((n) => n + 1)), [])
+  const spent = cost.data
 
   const data = usage.data
   const top = (sessions.data?.sessions ?? [])
@@ -121,6 +166,34 @@ export function Usage({ client, feed }) {
             <table class="grid"><tbody>${top.map((s) => html`<tr><td>${s.title}</td><td>${s.total}</td></tr>`)}</tbody></table>
           </details>`
         : html`<p class="muted">No session has used tokens yet.</p>`
+    }
+    <h3>Cost</h3>
+    <${Failure} error=${cost.error} />
+    ${
+      !spent
+        ? html`<p class="muted">Loading…</p>`
+        : !spent.priced
+          ? html`<p class="muted">No cost in this range: set <code>prices</code> on the provider profiles to see it.</p>`
+          : html`<${Chart}
+              label="Cost per provider over time (USD)"
+              data=${[spent.x, ...spent.values]}
+              options=${{
+                scales: { x: { time: true } },
+                series: [
+                  {},
+                  ...spent.providers.map((p, i) => ({
+                    label: p,
+                    stroke: COLORS[i % COLORS.length],
+                    width: 2,
+                    points: { show: true },
+                  })),
+                ],
+              }}
+            />
+            <table class="grid" aria-label="Cost per session">
+              <thead><tr><th>Session</th><th>USD</th></tr></thead>
+              <tbody>${spent.perSession.map((s) => html`<tr><td>${s.title}</td><td>${usd(s.total)}</td></tr>`)}</tbody>
+            </table>`
     }
     <h3>Latency per provider</h3>
     <table class="grid" aria-label="Latency percentiles per provider">
