@@ -1,0 +1,374 @@
+/**
+ * One Discord bot attached to the gateway: @discordjs/core over @discordjs/ws (the Gateway WebSocket:
+ * heartbeats, RESUME after a dropped connection, re-IDENTIFY after INVALID_SESSION) and @discordjs/rest
+ * (keeps to the rate-limit headers and waits out a 429). DMs and mentions in allowed guilds reach the
+ * agent; every channel and thread is its own conversation and session (threads as sessions). Drost's
+ * commands are slash commands; approvals are buttons; image attachments are image input.
+ *
+ * At-most-once across kill -9: a MESSAGE_CREATE is written to the inbox before it is handled, and marked
+ * done in the same transaction that makes its user message durable (or after its refusal or command
+ * answer was sent). A replayed or repeated dispatch is refused by the inbox; what a crash left pending is
+ * handled after the next READY. A bad token or an unreachable Discord degrades this channel only.
+ */
+import { API, Client, GatewayDispatchEvents, GatewayIntentBits, InteractionType } from "@discordjs/core"
+import type {
+  APIChatInputApplicationCommandInteraction,
+  APIInteraction,
+  APIMessageComponentInteraction,
+  GatewayMessageCreateDispatchData,
+} from "@discordjs/core"
+import { REST } from "@discordjs/rest"
+import { type SessionInfo, WebSocketManager, WebSocketShardEvents } from "@discordjs/ws"
+import type { Accepted } from "../../agent/session.ts"
+import type { DiscordConfig } from "../../core/channel-config.ts"
+import { DiscordEvent } from "../../core/channel-events.ts"
+import { lanePolicy } from "../../core/continuity-config.ts"
+import { DrostError } from "../../core/error.ts"
+import { dispatch } from "../../gateway/commands.ts"
+import type { Gateway } from "../../gateway/gateway.ts"
+import { Log } from "../../util/log.ts"
+import { createPacer, type Pacer } from "../telegram/pacer.ts"
+import { type AccessDeps, isAllowedUser, judge, withoutMention } from "./access.ts"
+import { createApprovalButtons } from "./approvals.ts"
+import { answer, lineOf, render, slashCommands } from "./commands.ts"
+import { imagesOf } from "./media.ts"
+import { codeOf, streamReply } from "./reply.ts"
+import { split } from "./split.ts"
+import { createDiscordStore } from "./store.ts"
+import { DEFAULT_API_ROOT, resolveToken } from "./token.ts"
+
+export const INTENTS =
+  GatewayIntentBits.Guilds |
+  GatewayIntentBits.GuildMessages |
+  GatewayIntentBits.DirectMessages |
+  GatewayIntentBits.MessageContent
+
+/** Close codes after which reconnecting cannot help (bad token, intents not enabled, …). */
+const FATAL: Record<number, string> = {
+  4004: "invalid bot token (the Gateway closed with 4004 Authentication failed); fix the token and restart",
+  4013: "the Gateway refused the intents (4013 Invalid intents)",
+  4014: "the Message Content intent is not enabled (Developer Portal → Bot → Privileged Gateway Intents); see docs/discord.md",
+}
+const EPHEMERAL = 64
+
+export interface DiscordChannel {
+  readonly component: string
+  start(): void
+  stop(graceMs: number): Promise<void>
+}
+
+export function createDiscordChannel(gw: Gateway, config: DiscordConfig, component = "discord"): DiscordChannel {
+  const log = Log.create(component)
+  const health = (problem: string | null) => gw.setHealth(component, problem)
+  const token = resolveToken(config, gw.config.stateDir)
+  if (!token.ok)
+    return {
+      component,
+      start: () => {
+        log.warn("discord channel not started", { problem: token.problem })
+        health(token.problem)
+      },
+      stop: async () => {},
+    }
+
+  const botId = token.botId
+  const store = createDiscordStore(gw.db, botId)
+  const pacers = new Map<string, Pacer>()
+  const apiRoot = (config.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, "")
+  const rest = new REST({ api: apiRoot, version: "10", retries: 2, timeout: 15_000 }).setToken(token.token)
+  const api = new API(rest)
+  const lanes = new Map<string, Promise<unknown>>()
+  const parents = new Map<string, string | null>()
+  const pairingSent = new Map<string, number>()
+  const replies = new Set<Promise<void>>()
+  const access: AccessDeps = { config, botId, approved: (userId) => store.approved(userId) }
+  const allowed = (userId: string) => isAllowedUser(access, userId)
+  const approvals = createApprovalButtons({ gw, api, botId, log, pacer: (id) => pacer(id), allowed })
+  let gateway: WebSocketManager | null = null
+  let applicationId: string | null = null
+  let stopping = false
+  let replayed = false
+  let booting: Promise<void> | null = null
+
+  const lane = <T>(conversation: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (lanes.get(conversation) ?? Promise.resolve()).then(fn)
+    const tail = run.catch((error) => log.error("conversation handler failed", { conversation, error: String(error) }))
+    lanes.set(conversation, tail)
+    tail.then(() => lanes.get(conversation) === tail && lanes.delete(conversation))
+    return run
+  }
+  /** One pacer per conversation: sends and edits at least `editIntervalMs` apart. */
+  const pacer = (conversation: string): Pacer => {
+    const found = pacers.get(conversation) ?? createPacer(config.editIntervalMs)
+    pacers.set(conversation, found)
+    return found
+  }
+  const send = async (conversation: string, text: string) => {
+    for (const piece of split(text))
+      await pacer(conversation).run(() =>
+        api.channels.createMessage(conversation, { content: piece, allowed_mentions: { parse: [] } }),
+      )
+  }
+
+  const sessionFor = (message: GatewayMessageCreateDispatchData): string => {
+    const conversation = message.channel_id
+    const known = store.session(conversation)
+    if (known && gw.store.get(known)) return known
+    const name = message.author.global_name ?? message.author.username
+    const title = message.guild_id ? `Discord: #${conversation}` : `Discord: @${name}`
+    const session = gw.sessions.create({ channel: "discord", channelKey: `${botId}:${conversation}`, title })
+    store.setSession(conversation, session.id)
+    return session.id
+  }
+
+  /** The parent channel of a thread (guild messages only, when the guild lists channels), cached. */
+  const parentOf = async (message: GatewayMessageCreateDispatchData): Promise<string | null> => {
+    const guild = config.guilds.find((entry) => entry.id === message.guild_id)
+    if (!guild?.channels.length || guild.channels.includes(message.channel_id)) return null
+    if (parents.has(message.channel_id)) return parents.get(message.channel_id) ?? null
+    const channel = (await api.channels.get(message.channel_id).catch(() => null)) as {
+      parent_id?: string
+      type?: number
+    } | null
+    // 10, 11, 12: announcement, public and private threads.
+    const parent = channel && [10, 11, 12].includes(channel.type ?? -1) ? (channel.parent_id ?? null) : null
+    parents.set(message.channel_id, parent)
+    return parent
+  }
+
+  const converse = async (message: GatewayMessageCreateDispatchData, text: string) => {
+    const conversation = message.channel_id
+    const images = await imagesOf(message, log)
+    if (!text.trim() && !images.length) return store.done([message.id])
+    const sessionId = sessionFor(message)
+    const accept = () =>
+      store.transaction((): Accepted => {
+        const accepted = gw.sessions.prompt({ sessionId, text, images, source: "discord" })
+        store.done([message.id])
+        return accepted
+      })
+    let reply: Promise<void>
+    try {
+      reply = streamReply(
+        {
+          api,
+          bus: gw.bus,
+          channelId: conversation,
+          pacer: pacer(conversation),
+          log,
+          replyTo: message.guild_id ? message.id : undefined,
+        },
+        sessionId,
+        accept,
+      ).then(() => {})
+    } catch (error) {
+      // Stopping: the message stays in the inbox and is handled after the restart. A full queue: say so.
+      if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
+      await send(conversation, `⚠️ ${error.message}`)
+      return store.done([message.id])
+    }
+    if (lanePolicy(gw.config.orchestration, "discord").mode === "queue") return await reply
+    const tracked = reply.catch((error) =>
+      log.error("streaming an answer failed", { conversation, error: String(error) }),
+    )
+    replies.add(tracked)
+    void tracked.finally(() => replies.delete(tracked))
+  }
+
+  const offerPairing = async (message: GatewayMessageCreateDispatchData) => {
+    const user = message.author
+    const issued = store.request({ userId: user.id, conversation: message.channel_id, name: user.username })
+    if (!issued) return log.warn("pairing refused: too many codes for this user", { user: user.id })
+    gw.bus.publish(DiscordEvent.PairingRequested, {
+      bot: botId,
+      userId: user.id,
+      channel: message.channel_id,
+      created: issued.created,
+    })
+    const last = pairingSent.get(user.id) ?? 0
+    if (!issued.created && Date.now() - last < 60_000) return
+    pairingSent.set(user.id, Date.now())
+    await send(
+      message.channel_id,
+      `I don't know you yet. Ask the owner to approve this code: **${issued.code}**\n(\`drost discord approve ${issued.code}\`; it expires in 15 minutes)`,
+    )
+  }
+
+  /** One MESSAGE_CREATE, in its conversation's lane. */
+  const handle = async (message: GatewayMessageCreateDispatchData) => {
+    try {
+      const verdict = judge(access, message, message.guild_id ? await parentOf(message) : null)
+      if (verdict.kind === "ignore") {
+        log.debug("message ignored", { user: message.author.id, channel: message.channel_id, reason: verdict.reason })
+        gw.bus.publish(DiscordEvent.Ignored, {
+          bot: botId,
+          userId: message.author.id,
+          channel: message.channel_id,
+          reason: verdict.reason,
+        })
+        return store.done([message.id])
+      }
+      if (verdict.kind === "pair") {
+        await offerPairing(message)
+        return store.done([message.id])
+      }
+      if (verdict.text.trim().startsWith("/")) {
+        const reply = await dispatch(
+          gw,
+          {
+            channel: "discord",
+            sessionId: store.session(message.channel_id),
+            setSession: (id) => store.setSession(message.channel_id, id),
+          },
+          verdict.text.trim(),
+        )
+        if (reply) {
+          for (const piece of render(reply))
+            await pacer(message.channel_id).run(() =>
+              api.channels.createMessage(message.channel_id, { content: piece }),
+            )
+          return store.done([message.id])
+        }
+      }
+      await converse(message, verdict.text)
+    } catch (error) {
+      if (stopping) return
+      log.error("handling a message failed", { channel: message.channel_id, error: String(error) })
+      store.done([message.id])
+      await send(
+        message.channel_id,
+        `⚠️ Sorry, that did not work (${codeOf(error) ?? "error"}). Error id: discord:${message.id}`,
+      ).catch(() => {})
+    }
+  }
+
+  const receive = (message: GatewayMessageCreateDispatchData) => {
+    if (stopping || message.author.id === botId) return
+    if (!store.receive(message.id, message)) return log.debug("message already received", { id: message.id })
+    // A command skips the conversation's lane: /stop must reach the turn that holds it.
+    if (withoutMention(message.content, botId).startsWith("/")) void handle(message)
+    else void lane(message.channel_id, () => handle(message))
+  }
+
+  /** A slash command or a button press. Never queued behind a turn (/stop must reach it). */
+  const interact = async (interaction: APIInteraction) => {
+    if (interaction.type === InteractionType.MessageComponent) {
+      if (await approvals.press(interaction as APIMessageComponentInteraction)) return
+    }
+    if (interaction.type !== InteractionType.ApplicationCommand) return
+    const command = interaction as APIChatInputApplicationCommandInteraction
+    const user = command.member?.user ?? command.user
+    const conversation = command.channel?.id ?? command.channel_id
+    const guild = config.guilds.find((entry) => entry.id === command.guild_id)
+    const permitted =
+      !!user &&
+      !user.bot &&
+      (command.guild_id ? !!guild && (guild.members === "all" || allowed(user.id)) : allowed(user.id))
+    if (!permitted || !conversation) {
+      await api.interactions
+        .reply(command.id, command.token, { content: "You may not use this bot here.", flags: EPHEMERAL })
+        .catch((error) => log.warn("refusing a command failed", { error: String(error) }))
+      return
+    }
+    try {
+      await api.interactions.defer(command.id, command.token)
+      const reply = await dispatch(
+        gw,
+        {
+          channel: "discord",
+          sessionId: store.session(conversation),
+          setSession: (id) => store.setSession(conversation, id),
+        },
+        lineOf(command),
+      )
+      await answer(api, command.application_id, command.token, render(reply ?? { text: "(no output)" }))
+    } catch (error) {
+      log.warn("a slash command failed", { command: command.data.name, error: String(error) })
+    }
+  }
+
+  /** After READY: messages a previous run received and did not finish, once. */
+  const replay = () => {
+    if (replayed) return
+    replayed = true
+    const pending = store.pending()
+    if (pending.length)
+      log.info("handling messages a previous run received but did not finish", { count: pending.length })
+    for (const { payload } of pending) {
+      const message = payload as GatewayMessageCreateDispatchData
+      void lane(message.channel_id, () => handle(message))
+    }
+  }
+
+  const boot = async () => {
+    // The live check first: a bad token is a health problem, not a reconnect loop.
+    for (let attempt = 1; !stopping; attempt++) {
+      try {
+        const me = await api.users.getCurrent()
+        applicationId = (await api.oauth2.getCurrentBotApplicationInformation()).id
+        log.info("discord bot ready", { bot: me.id, username: me.username })
+        break
+      } catch (error) {
+        const status = (error as { status?: number }).status
+        if (status === 401) {
+          health("invalid bot token (Discord answered 401 Unauthorized); fix the token and restart")
+          return
+        }
+        health(`cannot reach Discord (${String(error)}); retrying`)
+        await Bun.sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)))
+      }
+    }
+    if (stopping || !applicationId) return
+    if (config.commands)
+      await api.applicationCommands
+        .bulkOverwriteGlobalCommands(applicationId, slashCommands())
+        .catch((error) => log.warn("registering slash commands failed", { error: String(error) }))
+    gateway = new WebSocketManager({
+      token: token.token,
+      intents: INTENTS,
+      rest,
+      // Kept in the store: after a restart the gateway RESUMEs, and Discord replays what came meanwhile.
+      retrieveSessionInfo: (shardId) => store.gatewaySession<SessionInfo>(shardId),
+      updateSessionInfo: (shardId, info) => store.setGatewaySession(shardId, info),
+    })
+    gateway.on(WebSocketShardEvents.Closed, (code: number) => {
+      if (FATAL[code]) health(FATAL[code]!)
+      else if (!stopping) log.info("gateway connection closed; reconnecting", { code })
+    })
+    gateway.on(WebSocketShardEvents.Error, (error: Error) => log.warn("gateway error", { error: String(error) }))
+    const client = new Client({ rest, gateway })
+    // READY after an IDENTIFY, RESUMED after a resume (also the first connect after a restart).
+    client.on(GatewayDispatchEvents.Ready, () => {
+      health(null)
+      replay()
+    })
+    client.on(GatewayDispatchEvents.Resumed, () => {
+      health(null)
+      replay()
+    })
+    client.on(GatewayDispatchEvents.MessageCreate, ({ data }) => receive(data))
+    client.on(GatewayDispatchEvents.InteractionCreate, ({ data }) => {
+      if (!stopping) void interact(data)
+    })
+    await gateway.connect()
+  }
+
+  return {
+    component,
+    start() {
+      approvals.start()
+      booting = boot().catch((error) => {
+        log.error("discord channel failed to start", { error: String(error) })
+        health(`not started: ${String(error)}`)
+      })
+    },
+    async stop(graceMs) {
+      stopping = true
+      approvals.stop()
+      await booting
+      await Promise.resolve(gateway?.destroy({ reason: "gateway stopping" })).catch(() => {})
+      const pending = [...replies, ...lanes.values()]
+      if (pending.length) await Promise.race([Promise.allSettled(pending), Bun.sleep(graceMs)])
+    },
+  }
+}
