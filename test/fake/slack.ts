@@ -69,6 +69,7 @@ export class FakeSlack {
   private readonly tickets = new Set<string>()
   private readonly sockets = new Set<ServerWebSocket<{ ticket: string }>>()
   private readonly unacked = new Map<string, Envelope>()
+  private readonly sent = new Map<string, Envelope>()
   private readonly lastChat = new Map<string, number>()
   private readonly injected = new Map<string, Injected[]>()
   private readonly waiters: { check: () => boolean; resolve: () => void }[] = []
@@ -200,6 +201,25 @@ export class FakeSlack {
     )
   }
 
+  /**
+   * Send an envelope again as Slack retries one whose ack came late or got lost: the same envelope and
+   * event id, `retry_attempt` + 1, `retry_reason: "timeout"`.
+   */
+  retry(envelopeId: string) {
+    const envelope = this.sent.get(envelopeId)
+    if (!envelope) throw new Error(`fake Slack: no envelope ${envelopeId}`)
+    envelope.retry_attempt += 1
+    envelope.retry_reason = "timeout"
+    this.unacked.set(envelopeId, envelope)
+    const ws = [...this.sockets].at(-1)
+    if (ws) ws.send(JSON.stringify(envelope))
+  }
+
+  /** How many times an envelope was acknowledged. */
+  ackCount(envelopeId: string): number {
+    return this.acks.filter((ack) => ack.envelopeId === envelopeId).length
+  }
+
   /** Ask every open connection to reconnect, as Slack does before recycling a server. */
   disconnect(reason: "refresh_requested" | "warning" | "link_disabled" = "refresh_requested") {
     for (const ws of this.sockets) ws.send(JSON.stringify({ type: "disconnect", reason, debug_info: { host: "fake" } }))
@@ -244,6 +264,7 @@ export class FakeSlack {
       retry_reason: "",
     }
     this.unacked.set(envelope.envelope_id, envelope)
+    this.sent.set(envelope.envelope_id, envelope)
     const ws = [...this.sockets].at(-1)
     if (ws) ws.send(JSON.stringify(envelope))
     return envelope.envelope_id

@@ -26,7 +26,7 @@ function inlineOne(token: Token): string {
     case "del":
       return mark("~", inline((token as Tokens.Del).tokens))
     case "codespan":
-      return `\`${(token as Tokens.Codespan).text.replace(/`/g, "'")}\``
+      return `\`${escapeMrkdwn(decode((token as Tokens.Codespan).text).replace(/`/g, "'"))}\``
     case "link": {
       const link = token as Tokens.Link
       const label = inline(link.tokens)
@@ -63,7 +63,8 @@ function decode(text: string): string {
     .replace(/&amp;/g, "&")
 }
 
-const fence = (source: string) => `\`\`\`\n${source.replace(/```/g, "ˋˋˋ")}\n\`\`\``
+/** Code is escaped too: Slack reads `<!channel>` and `<@U…>` even inside code. */
+const fence = (source: string) => `\`\`\`\n${escapeMrkdwn(source.replace(/```/g, "ˋˋˋ"))}\n\`\`\``
 
 function block(token: Token): string | null {
   switch (token.type) {

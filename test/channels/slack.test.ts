@@ -1,0 +1,123 @@
+/**
+ * Slack-specific behaviour beyond the shared contract suite (test/channels/contract/slack.test.ts):
+ * threads as sessions in channels, Socket Mode reconnects and redeliveries, rate limits, and what the
+ * fake's Web API refuses. The gateway is the real one; Slack is test/fake/slack.ts.
+ */
+import { expect, test } from "bun:test"
+import { FakeSlack } from "../fake/slack.ts"
+import { demoConfig } from "../lib/config.ts"
+import { spawnGateway } from "../lib/gateway.ts"
+import { workspace } from "../lib/workspace.ts"
+import { events, waitEvent } from "./helpers.ts"
+
+const OWNER = "U0OWNER"
+const DM = `D${OWNER}`
+const GENERAL = "C0GENERAL"
+
+const slackConfig = (fake: FakeSlack, channel: Record<string, unknown> = {}, demo: Record<string, unknown> = {}) =>
+  demoConfig(
+    {
+      channels: [
+        {
+          kind: "slack",
+          appToken: fake.appToken,
+          botToken: fake.botToken,
+          apiUrl: fake.apiUrl,
+          allowedUsers: [OWNER],
+          reconnectMs: 200,
+          ...channel,
+        },
+      ],
+    },
+    demo,
+  )
+
+const said = (text: string) => `You said: "${text}"`
+const sessions = async (gw: { api(path: string): Promise<Response> }) =>
+  ((await (await gw.api("/sessions?channel=slack")).json()) as { sessions: { id: string; title: string }[] }).sessions
+
+test("in a channel: a mention starts a thread that is its own session; follow-ups in the thread need no mention", async () => {
+  const fake = await FakeSlack.start()
+  await using ws = await workspace({
+    config: slackConfig(fake, { channels: { enabled: true, allowed: [GENERAL] } }),
+  })
+  await using gw = await spawnGateway(ws.path)
+  const first = fake.message({ user: OWNER, channel: GENERAL, text: "first question", mention: true })
+  await fake.waitFor(() => fake.chat(GENERAL, first).some((m) => m.text.includes(said("first question"))), "answer 1")
+  // The answer is in the mention's thread, and the mention itself is stripped from what the agent read.
+  expect(fake.chat(GENERAL).every((message) => message.threadTs === first)).toBe(true)
+  fake.message({ user: OWNER, channel: GENERAL, text: "and a follow-up", thread: first })
+  await fake.waitFor(() => fake.chat(GENERAL, first).some((m) => m.text.includes(said("and a follow-up"))), "answer 2")
+  const second = fake.message({ user: OWNER, channel: GENERAL, text: "another topic", mention: true })
+  await fake.waitFor(() => fake.chat(GENERAL, second).some((m) => m.text.includes(said("another topic"))), "answer 3")
+  // Two threads, two sessions; the follow-up went to the first thread's session.
+  const list = await sessions(gw)
+  expect(list).toHaveLength(2)
+  // Not addressed, not allowed: a plain channel message, a stranger's mention, a mention elsewhere.
+  fake.message({ user: OWNER, channel: GENERAL, text: "just chatting" })
+  fake.message({ user: "U0STRANGER", channel: GENERAL, text: "me too?", mention: true })
+  fake.message({ user: OWNER, channel: "C0OTHER", text: "over here", mention: true })
+  await waitEvent(ws, "slack.message.ignored", (data) => data.channel === "C0OTHER")
+  const reasons = events(ws)
+    .filter((event) => event.type === "slack.message.ignored")
+    .map((event) => event.data.reason)
+  expect(reasons).toEqual(["not addressed to the bot", "channel member not allowed", "channel not allowed"])
+  expect(await sessions(gw)).toHaveLength(2)
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 40_000)
+
+test("refresh_requested: the client reconnects through apps.connections.open; events sent meanwhile and Slack's retries are answered once", async () => {
+  const fake = await FakeSlack.start()
+  await using ws = await workspace({ config: slackConfig(fake) })
+  await using gw = await spawnGateway(ws.path)
+  await fake.waitFor(() => fake.open === 1, "the first connection")
+  fake.message({ user: OWNER, text: "before" })
+  await fake.waitFor(() => fake.chat(DM).some((m) => m.text.includes(said("before"))), "the first answer")
+  fake.disconnect("refresh_requested")
+  await fake.waitFor(() => fake.open === 0, "the old connection to close")
+  // Sent while no connection is open: the fake holds it and delivers it on the next one.
+  fake.message({ user: OWNER, text: "during" })
+  await fake.waitFor(() => fake.connections.length === 2 && fake.open === 1, "the second connection")
+  await fake.waitFor(() => fake.chat(DM).some((m) => m.text.includes(said("during"))), "the answer after reconnecting")
+  expect(fake.calls.filter((call) => call.method === "apps.connections.open")).toHaveLength(2)
+  // Slack retries an event whose ack it did not see: the same envelope and event id again.
+  const envelope = fake.event({
+    type: "message",
+    channel_type: "im",
+    user: OWNER,
+    text: "once only",
+    ts: "1800000000.000001",
+    channel: DM,
+  })
+  await fake.waitFor(() => fake.chat(DM).some((m) => m.text.includes(said("once only"))), "the answer")
+  fake.retry(envelope)
+  await fake.waitFor(() => fake.ackCount(envelope) === 2, "the retry's ack")
+  // A later message in the same conversation is answered after anything the retry could have started.
+  fake.message({ user: OWNER, text: "after" })
+  await fake.waitFor(() => fake.chat(DM).some((m) => m.text.includes(said("after"))), "the last answer")
+  expect(fake.chat(DM).filter((m) => m.text.includes(said("once only")))).toHaveLength(1)
+  const completed = () => events(ws).filter((event) => event.type === "session.turn.completed").length
+  await waitEvent(ws, "session.turn.completed", () => completed() >= 4)
+  expect(completed()).toBe(4)
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 40_000)
+
+test("a 429 with Retry-After is waited out: the answer arrives once, and no write lands inside the pacing gap", async () => {
+  const fake = await FakeSlack.start()
+  fake.gapMs = 1000
+  await using ws = await workspace({ config: slackConfig(fake, {}, { delayMs: 30 }) })
+  await using gw = await spawnGateway(ws.path)
+  fake.failNext("chat.update", { status: 429, retryAfter: 1 })
+  const text = "a long enough question that the answer streams over several updates of one message"
+  fake.message({ user: OWNER, text })
+  await fake.waitFor(() => fake.chat(DM).some((m) => m.text.includes(said(text))), "the answer", 20_000)
+  await waitEvent(ws, "session.turn.completed")
+  const writes = fake.calls.filter((call) => call.method.startsWith("chat.") && call.params.channel === DM)
+  expect(writes.filter((call) => call.status === 429)).toHaveLength(1) // only the injected one
+  expect(fake.chat(DM)).toHaveLength(1)
+  expect(fake.chat(DM)[0]!.edits).toBeGreaterThan(0)
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 40_000)
