@@ -3,7 +3,7 @@
  * Builds the single `drost` executable with `bun build --compile`.
  *
  *   bun build.ts                    dist/drost for this machine, then a smoke run of it
- *   bun build.ts --all              plus every release target as dist/drost-<os>-<arch>[.exe] and SHA256SUMS
+ *   bun build.ts --all              plus every release target as dist/drost-<os>-<arch>[.exe], SHA256SUMS, VERSION
  *   bun build.ts --target linux-arm64 [--outfile path]   one cross-compiled target (no smoke run)
  *   bun build.ts --no-smoke         skip the smoke run
  *
@@ -220,7 +220,9 @@ async function cli(argv: string[]) {
       console.log(`built ${relative(process.cwd(), built.outfile)} · ${mib(built.bytes)} · ${built.ms} ms`)
     }
     writeFileSync(join(dist, "SHA256SUMS"), `${sums.join("\n")}\n`)
-    console.log(`wrote ${relative(process.cwd(), join(dist, "SHA256SUMS"))}`)
+    // drost update reads the release's version from this file (docs/operations.md#update).
+    writeFileSync(join(dist, "VERSION"), `${version}\n`)
+    console.log(`wrote ${relative(process.cwd(), join(dist, "SHA256SUMS"))} and VERSION`)
   }
 }
 

@@ -75,6 +75,7 @@ const subCommands: SubCommandsDef = {
   mcp: () => import("./mcp.ts").then((module) => module.mcpCommand),
   backup: () => import("./backup.ts").then((module) => module.backupCommand),
   restore: () => import("./backup.ts").then((module) => module.restoreCommand),
+  update: () => import("./update.ts").then((module) => module.updateCommand),
   setup: onboard("setup"),
   doctor: onboard("doctor"),
   service: onboard("service"),

@@ -13,7 +13,16 @@ export function compiled(): boolean {
 
 /** argv prefix that runs the drost CLI: `[binary]` compiled, `[bun, src/index.ts]` from source. */
 export function self(): string[] {
-  return compiled() ? [process.execPath] : [process.execPath, Bun.main]
+  return compiled() ? [executable()] : [process.execPath, Bun.main]
+}
+
+/**
+ * The executable's path. On Linux a process whose file was replaced (drost update renames the new
+ * binary over it) reads its path as "<path> (deleted)" unless it read it before: the path itself is
+ * what holds the new binary, so a restart runs that.
+ */
+export function executable(): string {
+  return process.execPath.replace(/ \(deleted\)$/, "")
 }
 
 const real = (path: string) => {
