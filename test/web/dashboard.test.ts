@@ -20,6 +20,11 @@ import { ARTEFACTS, CHROMIUM, launch, unlabelled, watchedPage } from "./browser.
 
 const READ_TOKEN = "read-token-for-dashboard-tests"
 const ROOT = join(import.meta.dir, "../..")
+/** A 1×1 PNG. */
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+)
 const FINAL = "The notes say: hello from the workspace."
 
 let llm: FakeOpenAI
@@ -141,6 +146,8 @@ describe("web dashboard in headless Chromium", () => {
         // A call under tools.approve waits in the chat; Approve runs it and the turn completes.
         llm.queue(reply().tool("file.write", { path: "approved.txt", content: "yes" }), reply().text("Written it."))
         await page.getByRole("textbox", { name: "Message" }).fill("Write the file")
+        await page.getByLabel("Attach image").setInputFiles({ name: "dot.png", mimeType: "image/png", buffer: PNG })
+        await page.getByText("1 image(s) attached").waitFor()
         await page.getByRole("button", { name: "Send" }).click()
         const approval = page.getByRole("group", { name: "Approval for file.write" })
         await approval.waitFor()
@@ -151,6 +158,12 @@ describe("web dashboard in headless Chromium", () => {
         await approval.getByRole("button", { name: "Approve", exact: true }).click()
         await page.locator(".msg-assistant .msg-text", { hasText: "Written it." }).waitFor()
         expect(readFileSync(ws.file("approved.txt"), "utf8")).toBe("yes")
+        // The image went with the message, to the model and into the history, and is drawn from a data: URL.
+        const image = page.locator(".msg-user img.chat-image").last()
+        await image.waitFor()
+        expect(await image.getAttribute("src")).toStartWith("data:image/png;base64,")
+        expect(await image.evaluate((element) => (element as unknown as { naturalWidth: number }).naturalWidth)).toBe(1)
+        expect(JSON.stringify(llm.hits.at(-2)?.body)).toContain(PNG.toString("base64"))
         expect(await approval.count()).toBe(0)
 
         // The event log: a session made elsewhere shows up live.

@@ -168,9 +168,12 @@ export function Chat({ client, feed, role, sessionId, navigate }) {
   }
 
   async function attach(event) {
-    const files = [...event.currentTarget.files]
-    setImages([...images, ...(await Promise.all(files.map(readImage)))])
-    event.currentTarget.value = ""
+    // Taken before the await: the event's currentTarget is null once the handler has yielded.
+    const input = event.currentTarget
+    const files = [...input.files]
+    input.value = ""
+    const read = await Promise.all(files.map(readImage))
+    setImages((previous) => [...previous, ...read])
   }
 
   async function abort() {
