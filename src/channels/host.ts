@@ -10,32 +10,16 @@
  * and approvals find the instance by that prefix.
  */
 import type { Accepted } from "../agent/session.ts"
-import { COMMANDS, dispatch } from "../gateway/commands.ts"
+import { dispatch } from "../gateway/commands.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import { channelContext } from "../gateway/plugins.ts"
 import { createChannelStore } from "../store/channels.ts"
 import { Log } from "../util/log.ts"
 import type { Answered, ChannelHost, ChannelInbox, InboundImage, PairingStore, ReplySurface } from "./contract.ts"
-import { createLanes } from "./lane.ts"
-import { laneMode } from "./lane.ts"
+import { commandMenu } from "./commands.ts"
+import { createLanes, laneMode } from "./lane.ts"
 import { createPacers, type Pacer } from "./pacer.ts"
 import { streamReply } from "./stream.ts"
-
-/** Not offered in a platform's command menu: meaningless in a chat. */
-export const HIDDEN_COMMANDS = new Set(["quit"])
-
-/** The built-in and plugin commands a channel registers with its platform (menu, slash commands). */
-export function commandMenu(gw: Gateway): { name: string; usage: string; help: string }[] {
-  const builtin = Object.entries(COMMANDS)
-    .filter(([name]) => !HIDDEN_COMMANDS.has(name))
-    .map(([name, spec]) => ({ name, usage: spec.usage, help: spec.help }))
-  const plugins = (gw.plugins?.commands() ?? []).map((entry) => ({
-    name: entry.usage.replace(/^\//, "").split(/\s/)[0]!,
-    usage: entry.usage,
-    help: entry.help,
-  }))
-  return [...builtin, ...plugins]
-}
 
 export interface Host<Config> extends ChannelHost<Config> {
   /** Pairing codes and approvals of one scope (`<kind>:<bot id>`). */

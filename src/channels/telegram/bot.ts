@@ -14,9 +14,8 @@ import type { Message, Update, UserFromGetMe } from "grammy/types"
 import { createConcurrentSink, createRunner, createSource, type RunnerHandle, sequentialize } from "@grammyjs/runner"
 import type { Accepted } from "../../agent/session.ts"
 import type { TelegramConfig } from "../../core/channel-config.ts"
-import { lanePolicy } from "../../core/continuity-config.ts"
 import { DrostError } from "../../core/error.ts"
-import { COMMANDS, dispatch } from "../../gateway/commands.ts"
+import { dispatch } from "../../gateway/commands.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
 import { createCredentials } from "../../gateway/auth.ts"
 import { createTelegramStore, PAIRING_TTL_MS } from "../../store/telegram.ts"
@@ -27,7 +26,9 @@ import { type Album, createAlbums } from "./albums.ts"
 import { classify, honourRetryAfter, sleep } from "./api.ts"
 import { TelegramEvent } from "./events.ts"
 import { download, imageOf, unsupported } from "./media.ts"
-import { createPacers } from "./pacer.ts"
+import { commandMenu } from "../commands.ts"
+import { createLanes, laneMode } from "../lane.ts"
+import { createPacers } from "../pacer.ts"
 import { createPoller } from "./poller.ts"
 import { codeBlock, commandReply, escapeHtml } from "./render.ts"
 import { type Answered, streamReply } from "./reply.ts"
@@ -36,8 +37,6 @@ import { resolveToken } from "./token.ts"
 import { createVoice, type VoiceNote, VoiceRefusal, voiceOf } from "./voice.ts"
 
 const DEFAULT_API_ROOT = "https://api.telegram.org"
-/** Not offered in Telegram's command menu: meaningless in a chat. */
-const HIDDEN = new Set(["quit"])
 
 export interface TelegramChannel {
   readonly component: string
@@ -51,8 +50,8 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
   const health = (problem: string | null) => gw.setHealth(component, problem)
   const token = resolveToken(config, gw.config.stateDir)
   const apiRoot = (config.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, "")
-  const pacers = createPacers(config.editIntervalMs)
-  const lanes = new Map<number, Promise<unknown>>()
+  const pacers = createPacers<number>(config.editIntervalMs)
+  const lanes = createLanes<number>(log)
   const pairingSent = new Map<number, number>()
   let stopping = false
   let runner: RunnerHandle | null = null
@@ -83,13 +82,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
   })
 
   /** Work of one chat runs in order: messages, album flushes and their answers. */
-  const lane = <T>(chatId: number, fn: () => Promise<T>): Promise<T> => {
-    const run = (lanes.get(chatId) ?? Promise.resolve()).then(fn)
-    const tail = run.catch((error) => log.error("chat handler failed", { chat: chatId, error: String(error) }))
-    lanes.set(chatId, tail)
-    tail.then(() => lanes.get(chatId) === tail && lanes.delete(chatId))
-    return run
-  }
+  const lane = <T>(chatId: number, fn: () => Promise<T>): Promise<T> => lanes.run(chatId, fn)
 
   const send = async (chatId: number, text: string, html = escapeHtml(text)) => {
     for (const chunk of text.length > 4000 ? pack([codeBlock(text, "")]) : [{ html, text }]) {
@@ -153,7 +146,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     // queue: the lane holds the chat's next message until this answer is sent, so a crash leaves it in
     // the inbox (handled after the restart) rather than as a queued turn. interrupt and collect need
     // the next message to reach the busy session.
-    if (lanePolicy(gw.config.orchestration, "telegram").mode === "queue") return await reply
+    if (laneMode(gw.config, "telegram") === "queue") return await reply
     const tracked = reply.catch((error) =>
       log.error("streaming an answer failed", { chat: message.chat.id, error: String(error) }),
     )
@@ -397,9 +390,10 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     health(null)
     buttons.start()
     log.info("telegram bot connected", { bot: `@${me.username}`, id: botId })
-    const commands = Object.entries(COMMANDS)
-      .filter(([name]) => !HIDDEN.has(name))
-      .map(([name, spec]) => ({ command: name, description: spec.help.slice(0, 256) }))
+    // Telegram's command names: 1-32 of a-z, 0-9 and _ (plugin commands are lowercase letters).
+    const commands = commandMenu(gw)
+      .filter((entry) => /^[a-z0-9_]{1,32}$/.test(entry.name))
+      .map((entry) => ({ command: entry.name, description: entry.help.slice(0, 256) }))
     await bot.api.setMyCommands(commands).catch((error) => log.warn("setMyCommands failed", { error: String(error) }))
     await bot.api.deleteWebhook().catch((error) => log.warn("deleteWebhook failed", { error: String(error) }))
     poller = createPoller({
@@ -435,7 +429,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
       albums.clear()
       await runner?.stop()
       poller?.close()
-      const pending = Promise.allSettled([...lanes.values(), ...replies])
+      const pending = Promise.allSettled([...lanes.pending(), ...replies])
       await Promise.race([pending, Bun.sleep(graceMs)])
       await Promise.race([booting, Bun.sleep(100)])
       health(null)
