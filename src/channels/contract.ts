@@ -17,9 +17,10 @@
  * Shared building blocks implement each step (src/channels/*.ts); a channel supplies only what is
  * platform-specific: its connection, the normalisation, a ReplySurface and its button rendering.
  *
- * Plugin compatibility: a ChannelHost is a PluginChannelContext (src/sdk/plugin.ts) with more in it, and a
- * ChannelDefinition can be offered as a PluginChannel through `asPluginChannel` (plugin-channel.ts), so a
- * channel written against this contract can be packaged as a plugin.
+ * Plugin compatibility: a ChannelHost is a PluginChannelContext (src/sdk/plugin.ts) with more in it,
+ * and a ChannelRuntime's start/stop is a PluginChannel's start → { stop }. A channel that needs only
+ * `send` and `command` runs as a plugin today; one that needs the rest of the host (inbox, lanes,
+ * approvals) can be packaged as a plugin once the plugin context carries the host (docs/channels.md).
  *
  * Shape stability: helpers build channels on these types in parallel. Add optional members only.
  */
