@@ -91,6 +91,12 @@ export const restoreCommand = defineCommand({
   async run({ args }) {
     const target = where(args)
     const result = await restoreBackup(resolve(args.file), { workspace: target.workspace, force: Boolean(args.force) })
+    // The state goes to <workspace>/.drost; a restored config that moves it elsewhere would not find it.
+    const restored = await load({ root: target.workspace }).catch(() => null)
+    if (restored && restored.stateDir !== result.stateDir)
+      process.stderr.write(
+        `drost: the restored config sets stateDir to ${restored.stateDir}; the state was restored into ${result.stateDir}: move it there, or remove stateDir from the config\n`,
+      )
     if (args.json) {
       const { manifest, ...rest } = result
       process.stdout.write(

@@ -37,7 +37,7 @@ import { type Entry, FORMAT, FORMAT_VERSION, MANIFEST, type Manifest, sha256 } f
 
 /** Secrets: left out unless `withSecrets`. */
 const SECRET_STATE = new Set([AUTH_FILE, "control-token"])
-/** State that is not state: the lock, the store's live files (copied through VACUUM INTO), logs, backups. */
+/** Not state: the lock, the store's live files (copied through VACUUM INTO), logs, backups, regenerated files. */
 const SKIP_STATE = new Set([
   "gateway.pid",
   "drost.db",
@@ -46,6 +46,8 @@ const SKIP_STATE = new Set([
   "drost.db-journal",
   "logs",
   "backups",
+  // The shell's deny stub, written again when missing.
+  "sandbox",
 ])
 /** The workspace folders a gateway runs on (the config file is added by name). */
 const WORKSPACE_DIRS = ["memory", "prompts", "tools", "skills"]

@@ -190,11 +190,34 @@ describe("drost backup and restore", () => {
       otherFile,
       await new Bun.Archive({ "manifest.json": '{"format":"something-else"}' }, { compress: "gzip" }).bytes(),
     )
+    // A manifest naming a path outside the workspace (with its right checksum) is refused before any write.
+    const escapeFile = `${backupFile}.escape.tar.gz`
+    const evil = new TextEncoder().encode("x")
+    const evilManifest = {
+      format: "drost-backup",
+      version: 1,
+      files: [
+        {
+          path: "workspace/../../escaped",
+          size: 1,
+          mode: 0o644,
+          sha256: new Bun.CryptoHasher("sha256").update(evil).digest("hex"),
+        },
+      ],
+    }
+    writeFileSync(
+      escapeFile,
+      await new Bun.Archive(
+        { "manifest.json": JSON.stringify(evilManifest), "workspace/../../escaped": evil },
+        { compress: "gzip" },
+      ).bytes(),
+    )
     const cases: [string, RegExp][] = [
       [damagedFile, /not a readable archive|damaged: .* does not match its checksum/],
       [tamperedFile, /damaged: workspace\/memory\/notes\.md does not match its checksum; nothing was restored/],
       [foreignFile, /not a drost backup \(no manifest\.json\); nothing was restored/],
       [otherFile, /not a drost backup \(its manifest\.json has no format "drost-backup"\)/],
+      [escapeFile, /the manifest names an unsafe path "workspace\/\.\.\/\.\.\/escaped"/],
     ]
     for (const [file, pattern] of cases) {
       const target = await fresh()
