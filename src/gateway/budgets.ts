@@ -39,6 +39,13 @@ export interface BudgetState {
   month: number
 }
 
+/** USD for people: cents from a dollar up, four decimals below, two significant digits below $0.0001. */
+export function usd(value: number): string {
+  if (value >= 1) return `$${value.toFixed(2)}`
+  if (value === 0 || value >= 0.0001) return `$${value.toFixed(4)}`
+  return `$${value.toPrecision(2)}`
+}
+
 const SLICE_MS = 15 * 60_000
 const round = (usd: number) => Math.round(usd * 1e6) / 1e6
 
@@ -94,7 +101,6 @@ export function createBudgets(deps: { config: Config; db: Database; bus: Bus; ap
     for (const [day, usd] of days) if (day.startsWith(prefix)) sum += usd
     return round(sum)
   }
-  const usd = (value: number) => `$${value.toFixed(value < 1 ? 4 : 2)}`
 
   const service = {
     /** Usage and cost of one session's stored steps, per provider. */

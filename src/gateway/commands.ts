@@ -7,6 +7,7 @@ import { DrostError } from "../core/error.ts"
 import { describeSchedule } from "../tool/builtin/schedule.ts"
 import { toolsReport, toolsSummary } from "../tool/report.ts"
 import { skillsReport } from "../skills/report.ts"
+import { usd } from "./budgets.ts"
 import type { Gateway } from "./gateway.ts"
 
 export interface CommandContext {
@@ -39,9 +40,6 @@ interface Command {
   help: string
   run(gw: Gateway, ctx: CommandContext, arg: string): Promise<CommandReply> | CommandReply
 }
-
-/** USD as prices are given (4 decimals below a dollar). */
-const usd = (value: number) => `$${value.toFixed(value < 1 ? 4 : 2)}`
 
 const ago = (time: number) => {
   const seconds = Math.round((Date.now() - time) / 1000)

@@ -144,7 +144,7 @@ describe("budgets", () => {
       "the refusal",
     )
     expect(refusal).toMatch(
-      /^⚠️ Not answered: budget exceeded: this session has spent \$0\.\d{4} of \$0\.0000 \(budgets\.perSession\)/,
+      /^⚠️ Not answered: budget exceeded: this session has spent \$0\.\d{4} of \$0\.0000010 \(budgets\.perSession\)/,
     )
     await waitEvent(ws, "session.turn.failed", (data) => String(data.reason).startsWith("budget exceeded"))
     expect(await gw.stop()).toBe(0)
