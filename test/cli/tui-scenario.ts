@@ -12,12 +12,14 @@ import { screenSvg } from "./screen-svg.ts"
 import { render } from "./vt.ts"
 
 const CTRL_A = "\x01"
+const CTRL_N = "\x0e"
+const CTRL_X = "\x18"
 
 /** The screen a person sees now: the raw output since `from` replayed by vt.ts at the given width. */
 export const screen = (tty: Pty, cols: number, from = 0) => render(tty.raw().slice(from), cols)
 
 /** Waits until the replayed screen satisfies `ok`; fails with the screen when it never does. */
-export async function until(tty: Pty, cols: number, ok: (rows: string[]) => boolean, from = 0, timeoutMs = 20_000) {
+export async function until(tty: Pty, cols: number, ok: (rows: string[]) => boolean, from = 0, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const rows = screen(tty, cols, from)
@@ -94,6 +96,16 @@ export async function dashboardScenario(drost: string[], screenshot = false) {
   if (screenshot)
     await Bun.write(join(import.meta.dir, "../../docs/tui.svg"), screenSvg(screen(tty, cols).slice(0, 39), cols))
 
+  // Ctrl-X denies the next waiting call: the model is told, the chat shows the refused call.
+  tty.write("read hello.txt")
+  await until(tty, cols, has("you › read hello.txt█"))
+  tty.write("\r")
+  await until(tty, cols, has("1 waiting for approval"))
+  tty.write(CTRL_X)
+  rows = await until(tty, cols, (now) => has("✗ file.read")(now) && !has("waiting for approval")(now))
+  expect(rows.at(-2)).toBe("file.read: deny")
+  await until(tty, cols, (now) => !now[0]!.includes("turn running"))
+
   // Resize (the PTY's new size reaches the child as SIGWINCH): the next frame is laid out at 80×30.
   const mark = tty.raw().length
   tty.proc.terminal!.resize(80, 30)
@@ -105,6 +117,23 @@ export async function dashboardScenario(drost: string[], screenshot = false) {
   expect(rows[0]).toContain(beta.id.slice(0, 20))
   expect(rows.join("\n")).toContain("1  hi from a file")
   expect(rows.join("\n")).toContain("│ you › read hello.txt")
+
+  // Ctrl-N opens a new session: listed, named in the status bar, empty.
+  tty.write(CTRL_N)
+  rows = await until(tty, 80, has("Sessions (3)"), mark)
+  rows = await until(
+    tty,
+    80,
+    (now) => !now[0]!.includes(beta.id.slice(0, 20)) && has("› terminal (tui) (0)")(now),
+    mark,
+  )
+  expect(rows.join("\n")).not.toContain("hi from a file")
+
+  // Shrunk below 60×16 while open: one line says so instead of a broken layout; Ctrl-C still leaves.
+  const small = tty.raw().length
+  tty.proc.terminal!.resize(40, 10)
+  rows = await until(tty, 40, has("terminal too small (40×10"), small)
+  expect(rows.filter((row) => row.length > 0).length).toBe(1)
 
   tty.write("\x03")
   await tty.expect("Detached; the gateway keeps running.")

@@ -6,7 +6,7 @@ import { spawnPty } from "./pty.ts"
 import { dashboardScenario, has, until } from "./tui-scenario.ts"
 
 // Real processes (a gateway, the dashboard in a PTY); a loaded CI machine needs more than 5 s.
-setDefaultTimeout(60_000)
+setDefaultTimeout(120_000)
 
 describe("drost tui (full-screen dashboard attached to a running gateway)", () => {
   test("sessions, streamed chat, switching with ↓, the event log, an approval with Ctrl-A, resize, Ctrl-C detaches", () =>

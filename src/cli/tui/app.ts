@@ -58,14 +58,16 @@ export function App({ link, stateDir, first }: AppProps) {
   const { cols, rows } = useSize()
   const [sessions, setSessions] = useState<SessionRow[]>([])
   const [current, setCurrent] = useState(first)
-  const [lines, setLines] = useState<Line[]>([])
+  // The chat belongs to one session: a frame drawn right after a switch shows none rather than the old one's.
+  const [chat, setChat] = useState<{ id: string; lines: Line[] }>({ id: first, lines: [] })
   const [log, setLog] = useState<string[]>([])
   const [approvals, setApprovals] = useState<Pending[]>([])
   const [input, setInput] = useState("")
   const [state, setState] = useState("…")
   const [cost, setCost] = useState<Record<string, number | null>>({})
   const [notice, setNotice] = useState("")
-  const [running, setRunning] = useState<AbortController | null>(null)
+  /** The session whose turn this dashboard started and is streaming (Esc and Ctrl-C abort that one). */
+  const [running, setRunning] = useState<string | null>(null)
   const currentRef = useRef(current)
   currentRef.current = current
 
@@ -79,7 +81,7 @@ export function App({ link, stateDir, first }: AppProps) {
   const open = useCallback(
     async (id: string) => {
       const { messages } = await link.session(id)
-      if (currentRef.current === id) setLines(fromMessages(messages))
+      if (currentRef.current === id) setChat({ id, lines: fromMessages(messages) })
     },
     [link],
   )
@@ -110,7 +112,6 @@ export function App({ link, stateDir, first }: AppProps) {
   }, [link, refresh, say])
 
   useEffect(() => {
-    setLines([])
     open(current).catch(say)
     chooseSession(stateDir, current)
   }, [current, open, say, stateDir])
@@ -118,7 +119,10 @@ export function App({ link, stateDir, first }: AppProps) {
   const turn = async (text: string) => {
     const id = current
     const control = new AbortController()
-    setRunning(control)
+    setRunning(id)
+    // Updates for this turn's session only; once another is open, they no longer belong on screen.
+    const setLines = (update: (old: Line[]) => Line[]) =>
+      setChat((old) => (old.id === id ? { id, lines: update(old.lines) } : old))
     setLines((old) => [...old, { who: "you", text }, { who: "drost", text: "" }])
     // The answer grows in the last line as deltas arrive; tool calls go in above it.
     const grow = (delta: string) =>
@@ -158,7 +162,8 @@ export function App({ link, stateDir, first }: AppProps) {
     if (!line.startsWith("/")) return void turn(line)
     const reply = await link.command(line, current, Math.max(20, cols - SIDEBAR - 4))
     if (reply.quit) return app.exit()
-    setLines((old) => [...old, { who: "note", text: reply.text }])
+    const id = current
+    setChat((old) => (old.id === id ? { id, lines: [...old.lines, { who: "note", text: reply.text }] } : old))
     if (reply.sessionId && reply.sessionId !== current) setCurrent(reply.sessionId)
     await refresh()
   }
@@ -181,10 +186,10 @@ export function App({ link, stateDir, first }: AppProps) {
   useInput((typed: string, key: Key) => {
     setNotice("")
     if (key.ctrl && typed === "c") {
-      if (running) return void link.abort(current).catch(say)
+      if (running) return void link.abort(running).catch(say)
       return app.exit()
     }
-    if (key.escape) return void (running ? link.abort(current).catch(say) : setInput(""))
+    if (key.escape) return void (running ? link.abort(running).catch(say) : setInput(""))
     if (key.upArrow) return move(-1)
     if (key.downArrow) return move(1)
     if (key.ctrl && typed === "a") return decide("approve")
@@ -223,8 +228,9 @@ export function App({ link, stateDir, first }: AppProps) {
   // Rows: status bar, chat (border 2), log (border 2), approvals, input, help; the last row stays free.
   const chatRows = Math.max(3, rows - 1 - 1 - 2 - (LOG_ROWS + 2) - approvalRows - 1 - 1)
   const inner = main - 4
+  const lines = chat.id === current ? chat.lines : []
   const chatText = lines
-    .filter((line, index) => line.who !== "drost" || line.text || (running && index === lines.length - 1))
+    .filter((line, index) => line.who !== "drost" || line.text || (running === current && index === lines.length - 1))
     .flatMap((line) => {
       const prefix = line.who === "you" ? "you › " : line.who === "drost" ? "drost › " : "  "
       return wrap(prefix + line.text, inner).map((text) => ({ who: line.who, text }))
@@ -237,7 +243,7 @@ export function App({ link, stateDir, first }: AppProps) {
     `provider ${session?.provider ?? "?"}`,
     `tokens ${session?.usage.input ?? 0}/${session?.usage.output ?? 0}`,
     `cost ${spent === null || spent === undefined ? "-" : `$${spent.toFixed(4)}`}`,
-    running ? "● turn running (Esc aborts)" : "",
+    running ? `● turn running${running === current ? "" : ` in ${running}`} (Esc aborts)` : "",
   ]
     .filter(Boolean)
     .join(" │ ")
