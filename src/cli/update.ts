@@ -70,6 +70,11 @@ export const updateCommand = defineCommand({
         "NotCompiled",
         "drost update replaces the compiled executable; this drost runs from source (update the checkout instead)",
       )
+    if (process.platform === "win32")
+      throw new DrostError(
+        "Unsupported",
+        "Windows does not let a running executable be replaced: stop drost, download the release's drost-windows-x64.exe and put it in place",
+      )
     const exe = realpathSync(executable())
     const bytes = await download(base)
     const { settings } = await import("../evolve/service.ts")
