@@ -140,7 +140,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(telegramRoutes(gw))
     .use(openaiRoutes(gw, openai))
     .use(mcpRoutes(gw, events.open))
-    .use(webRoutes())
+    .use(webRoutes(tokens))
   root = app
   return app
 }

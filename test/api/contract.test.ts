@@ -172,6 +172,10 @@ describe("Control API contract", () => {
     expect((await expectStatus("whoami", 200)).role).toBe("admin")
     expect((await expectStatus("whoami", 200, { token: READ })).role).toBe("read")
     await expectStatus("whoami", 401, { token: null })
+    expect((await expectStatus("createDashboardLink", 201)).url).toMatch(/\/#\/login\/[\w-]{43}$/)
+    expect((await expectStatus("createDashboardLink", 201, { body: { role: "read" } })).role).toBe("read")
+    await expectStatus("createDashboardLink", 400, { body: { role: "owner" } })
+    await expectStatus("createDashboardLink", 403, { token: READ })
 
     expect((await expectStatus("restartRuntime", 200, { body: { dryRun: true } })).config.ok).toBe(true)
     await expectStatus("restartRuntime", 400, { body: { dryRun: "yes" } })

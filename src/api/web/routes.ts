@@ -1,11 +1,13 @@
 /**
- * The web dashboard: `/` (the page), `/ui/app.js` and `/ui/app.css`. They hold no data, so they need
- * no token; everything the page shows it reads from the Control API with the token the person enters
+ * The web dashboard: `/` (the page), `/ui/app.js` and `/ui/app.css`, and its one-time sign-in links
+ * (links.ts). The page and its assets hold no data, so they need no token; everything the page shows it reads from the Control API with the token the person enters
  * (kept in sessionStorage: gone when the tab closes). The assets load lazily (assets.ts), so a gateway
  * that never serves the page never bundles it. The CSP admits this origin only: no inline script, no
  * external origin, no framing.
  */
 import { Elysia } from "elysia"
+import type { Tokens } from "../../gateway/token.ts"
+import { linkRoutes } from "./links.ts"
 
 export const DASHBOARD_PATH = "/"
 export const SCRIPT_PATH = "/ui/app.js"
@@ -53,8 +55,11 @@ const assets = () => {
   return loaded
 }
 
-export function webRoutes() {
-  return new Elysia({ name: "web-dashboard" })
+export function webRoutes(tokens: Tokens) {
+  // No plugin `name`: Elysia would dedupe a named plugin, and every gateway (tests run many in one
+  // process) needs its own, with its own tokens.
+  return new Elysia()
+    .use(linkRoutes(tokens))
     .get(DASHBOARD_PATH, () => new Response(page, { headers: headers("text/html; charset=utf-8", "no-cache") }), {
       detail: { hide: true },
     })

@@ -30,6 +30,18 @@ const SECTIONS = [
   ["health", "Health", Health],
 ]
 
+/** Trades a one-time link's code for its token (POST /ui/redeem needs no token: the code is the secret). */
+async function redeem(code) {
+  const response = await fetch("/ui/redeem", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code }),
+  })
+  const body = await response.json().catch(() => null)
+  if (!response.ok) throw new Error(body?.message ?? `the sign-in link was refused (HTTP ${response.status})`)
+  return body.token
+}
+
 async function signIn(token) {
   const client = createClient(token)
   await client.get("/status")
@@ -135,16 +147,25 @@ function Shell({ auth, onSignOut }) {
 
 function App() {
   const [auth, setAuth] = useState(null)
-  const [checking, setChecking] = useState(() => !!sessionStorage.getItem(KEY))
+  const [checking, setChecking] = useState(() => !!sessionStorage.getItem(KEY) || location.hash.startsWith("#/login/"))
   const [notice, setNotice] = useState(null)
   useEffect(() => {
-    const saved = sessionStorage.getItem(KEY)
-    if (!saved) return
-    signIn(saved)
+    const link = location.hash.match(/^#\/login\/([A-Za-z0-9_-]+)$/)
+    // The one-time code leaves the address bar and the history before anything else happens.
+    if (link) history.replaceState(null, "", "#/chat")
+    const saved = link ? null : sessionStorage.getItem(KEY)
+    if (!link && !saved) return
+    setChecking(true)
+    ;(link ? redeem(link[1]) : Promise.resolve(saved))
+      .then(async (token) => {
+        const signedIn = await signIn(token)
+        sessionStorage.setItem(KEY, token)
+        return signedIn
+      })
       .then(setAuth)
-      .catch(() => {
+      .catch((error) => {
         sessionStorage.removeItem(KEY)
-        setNotice("Signed out: the saved token no longer works.")
+        setNotice(link ? error.message : "Signed out: the saved token no longer works.")
       })
       .finally(() => setChecking(false))
   }, [])
