@@ -122,7 +122,7 @@ describe("web dashboard in headless Chromium", () => {
         })
         await page.getByRole("textbox", { name: "Message" }).fill("What do my notes say?")
         await page.getByRole("textbox", { name: "Message" }).press("Enter")
-        await page.locator(".msg-assistant .msg-text", { hasText: FINAL }).waitFor()
+        await page.locator(".msg-assistant:not(.live) .msg-text", { hasText: FINAL }).waitFor()
         const seen = await page.evaluate(
           () => (globalThis as unknown as { seen: { deltas: number; texts: string[] } }).seen,
         )
@@ -152,14 +152,17 @@ describe("web dashboard in headless Chromium", () => {
         const approval = page.getByRole("group", { name: "Approval for file.write" })
         await approval.waitFor()
         expect(await approval.textContent()).toContain("approved.txt")
+        // The call in the streaming answer says what it waits for; the message just sent is on screen.
+        await page.locator(".live details.tool", { hasText: "waiting for approval" }).waitFor()
+        expect(await page.locator(".msg-user", { hasText: "Write the file" }).count()).toBe(1)
         expect(existsSync(ws.file("approved.txt"))).toBe(false)
         await page.locator(".badge.feed-live").waitFor()
         await page.screenshot({ path: join(ARTEFACTS, "approval.png") })
         await approval.getByRole("button", { name: "Approve", exact: true }).click()
-        await page.locator(".msg-assistant .msg-text", { hasText: "Written it." }).waitFor()
+        await page.locator(".msg-assistant:not(.live) .msg-text", { hasText: "Written it." }).waitFor()
         expect(readFileSync(ws.file("approved.txt"), "utf8")).toBe("yes")
         // The image went with the message, to the model and into the history, and is drawn from a data: URL.
-        const image = page.locator(".msg-user img.chat-image").last()
+        const image = page.locator('.msg-user:not([aria-label$="(sending)"]) img.chat-image').last()
         await image.waitFor()
         expect(await image.getAttribute("src")).toStartWith("data:image/png;base64,")
         expect(await image.evaluate((element) => (element as unknown as { naturalWidth: number }).naturalWidth)).toBe(1)

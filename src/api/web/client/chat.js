@@ -29,8 +29,9 @@ function timingOf(feed, callId) {
 }
 
 export function ToolCall({ call }) {
-  const state = call.output === undefined ? "running" : call.isError ? "error" : "ok"
-  return html`<details class=${`tool tool-${state}`} data-call=${call.id}>
+  const state =
+    call.output !== undefined ? (call.isError ? "error" : "ok") : call.waiting ? "waiting for approval" : "running"
+  return html`<details class=${`tool tool-${state.split(" ")[0]}`} data-call=${call.id}>
     <summary>
       <span class="tool-name">${call.name}</span>
       <span class="badge">${state}</span>
@@ -67,11 +68,18 @@ function Message({ message, results, feed }) {
   </article>`
 }
 
-function Live({ live }) {
-  return html`<article class="msg msg-assistant live" aria-live="polite" aria-busy="true" data-deltas=${live.deltas}>
+function Live({ live, waiting }) {
+  return html`<article class="msg msg-user" aria-label="From user (sending)">
+      <div class="msg-meta">user · now</div>
+      <div class="msg-text">${live.input}</div>
+      ${live.images.map((image) => html`<${Image} part=${{ type: "image", ...image }} />`)}
+    </article>
+    <article class="msg msg-assistant live" aria-live="polite" aria-busy="true" data-deltas=${live.deltas}>
     <div class="msg-meta">assistant · streaming</div>
     ${live.items.map((item) =>
-      item.kind === "text" ? html`<div class="msg-text">${item.text}</div>` : html`<${ToolCall} call=${item} />`,
+      item.kind === "text"
+        ? html`<div class="msg-text">${item.text}</div>`
+        : html`<${ToolCall} call=${{ ...item, waiting: waiting.has(item.id) }} />`,
     )}
   </article>`
 }
@@ -114,7 +122,7 @@ export function Chat({ client, feed, role, sessionId, navigate }) {
       }),
     [sessionId],
   )
-  useEffect(() => end.current?.scrollIntoView({ block: "end" }), [detail.data, live])
+  useEffect(() => end.current?.scrollIntoView({ block: "end" }), [detail.data, live, approvals.data])
 
   async function send(event) {
     event.preventDefault()
@@ -129,7 +137,7 @@ export function Chat({ client, feed, role, sessionId, navigate }) {
       }
       const controller = new AbortController()
       streaming.current = controller
-      const state = { items: [], deltas: 0 }
+      const state = { items: [], deltas: 0, input, images }
       setLive({ ...state })
       setText("")
       const body = { input, ...(images.length ? { images } : {}) }
@@ -198,7 +206,7 @@ export function Chat({ client, feed, role, sessionId, navigate }) {
     </div>
     <div class="chat-log" role="log" aria-label="Conversation">
       ${messages.map((message) => html`<${Message} key=${message.id} message=${message} results=${results} feed=${feed} />`)}
-      ${live ? html`<${Live} live=${live} />` : null}
+      ${live ? html`<${Live} live=${live} waiting=${new Set((approvals.data?.approvals ?? []).map((a) => a.callId))} />` : null}
       ${(approvals.data?.approvals ?? []).map((pending) => html`<${Approval} key=${pending.id} client=${client} role=${role} pending=${pending} onDone=${approvals.reload} />`)}
       <div ref=${end}></div>
     </div>
