@@ -46,6 +46,17 @@ describe("drost tui (full-screen dashboard attached to a running gateway)", () =
   })
 })
 
+describe("drost tui: no gateway", () => {
+  test("in a terminal with nothing answering at --url: one clear line before the screen is taken, exit 1", async () => {
+    await using ws = await workspace({ config: demoConfig() })
+    ws.write(".drost/control-token", "drost_0123456789abcdef0123\n")
+    await using tty = spawnPty([process.execPath, ENTRY, "tui", "--url", "http://127.0.0.1:9"], { cwd: ws.path })
+    await tty.expect("drost: no gateway answers at http://127.0.0.1:9")
+    await tty.expect("start one with `drost start` or `drost service install`")
+    expect(await tty.exited).toBe(1)
+  })
+})
+
 describe("drost tui: a turn in progress", () => {
   test("the answer streams in word by word; Esc and /stop abort the turn", async () => {
     // The demo provider waits 150 ms before each word: the answer is seen growing, and is still running.

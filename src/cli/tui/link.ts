@@ -66,7 +66,9 @@ export function link(url: string, token: string) {
       headers: headers(body !== undefined),
       body: body === undefined ? undefined : JSON.stringify(body),
     }).catch((error: Error) => {
-      throw new LinkError(`no gateway answers at ${url} (${error.message})`)
+      throw new LinkError(
+        `no gateway answers at ${url} (${error.message}); start one with \`drost start\` or \`drost service install\``,
+      )
     })
     const payload = (await response.json().catch(() => ({}))) as T & { message?: string }
     if (!response.ok) throw new LinkError(`${method} ${path}: ${response.status} ${payload.message ?? ""}`.trim())
