@@ -50,6 +50,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(ROOT, "ops-update-"))
   const next = join(dir, "release-next")
   await compile({ outfile: next, version: NEXT, commit: "next" })
+  // Passes the gate (in its scratch folder it is the good release) but fails on the real workspace.
+  const late = join(dir, "release-late")
+  await Bun.write(
+    late,
+    `#!/bin/sh\ncase "$PWD" in */drost-update-gate-*) exec "${next}" "$@";; esac\necho 'drost: fails on this workspace' >&2\nexit 3\n`,
+  )
+  chmodSync(late, 0o755)
   const broken = join(dir, "release-broken")
   await Bun.write(broken, "#!/bin/sh\necho 'drost: this build is broken' >&2\nexit 3\n")
   chmodSync(broken, 0o755)
@@ -62,6 +69,7 @@ beforeAll(async () => {
   const releases: Record<string, { version: string; file: string; sum: string }> = {
     good: { version: NEXT, file: next, sum: await sha(next) },
     broken: { version: NEXT, file: broken, sum: await sha(broken) },
+    late: { version: NEXT, file: late, sum: await sha(late) },
     // The good checksum, other bytes: a download that was tampered with.
     tampered: { version: NEXT, file: broken, sum: await sha(next) },
   }
@@ -125,6 +133,35 @@ describe("drost update (compiled)", () => {
     expect(await sha(installed)).toBe(before)
     expect((await run(installed, ["--version"], dir)).stdout.trim()).toBe(oldVersion)
   }, 120_000)
+
+  test("a release whose restarted gateway does not come back healthy is rolled back; the old one runs again", async () => {
+    const before = await sha(installed)
+    await using ws = await workspace({
+      config: demoConfig({
+        controlApi: { port: freePort() },
+        evolution: { healthGate: { timeoutMs: 10_000 } },
+        shutdown: { graceMs: 1_000 },
+        supervisor: { backoffMs: 500, maxBackoffMs: 1_000, maxCrashes: 50 },
+      }),
+    })
+    await using gw = await spawnGateway(ws.path, { command: [installed] })
+    const failed = await run(installed, ["update", "--base-url", `${base}/late/`, "-w", ws.path], ws.path, 120_000)
+    expect(failed.code).toBe(1)
+    expect(failed.stdout).toContain(`updated drost ${oldVersion} → ${NEXT}`)
+    expect(failed.stderr).toContain(
+      `the gateway did not come back healthy on drost ${NEXT}; rolled back to ${oldVersion}`,
+    )
+    expect(await sha(installed)).toBe(before)
+    // The supervisor's next start runs the previous executable again: the old version answers.
+    let version = ""
+    for (let i = 0; i < 150 && version !== oldVersion; i++) {
+      await Bun.sleep(100)
+      const answer = await gw.api("/status").catch(() => null)
+      if (answer?.ok) version = ((await answer.json()) as { version: string }).version
+    }
+    expect(version).toBe(oldVersion)
+    await gw.stop()
+  }, 180_000)
 
   test("a good release is swapped in, the running gateway restarts on it through its supervisor", async () => {
     await using ws = await workspace({ config: demoConfig({ controlApi: { port: freePort() } }) })
