@@ -15,6 +15,7 @@ import { Skills } from "./skills-config.ts"
 import { PluginConfig, Plugins } from "./plugins-config.ts"
 import { Backup, Update } from "./ops-config.ts"
 import { Budgets } from "./budgets-config.ts"
+import { Telemetry } from "./telemetry-config.ts"
 
 const closed = { additionalProperties: false } as const
 
@@ -297,6 +298,7 @@ export const ConfigSchema = Type.Object(
     backup: section(Backup),
     update: section(Update),
     budgets: Type.Optional(Budgets),
+    telemetry: Type.Optional(Telemetry),
   },
   closed,
 )
@@ -360,4 +362,6 @@ export interface Config {
   update?: Static<typeof Update>
   /** Spending limits per session, day and month (docs/operations.md); absent: none. */
   budgets?: Budgets
+  /** OpenTelemetry traces of turns over OTLP/HTTP (docs/operations.md); absent: none. */
+  telemetry?: Telemetry
 }

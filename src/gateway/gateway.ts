@@ -43,6 +43,7 @@ import { createSkills, type Skills } from "../skills/service.ts"
 import { skillTools } from "../tool/builtin/skill.ts"
 import { skillsSection } from "../agent/prompt.ts"
 import { type BudgetService, createBudgets } from "./budgets.ts"
+import { startTraces } from "./traces.ts"
 
 export type State = "starting" | "running" | "degraded" | "stopping" | "stopped"
 
@@ -110,6 +111,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const bus = createBus({ startId: Date.now() * 1000 })
     const sink: Sink = createSink(bus, join(config.stateDir, "logs"), config.logs)
     cleanup.push(() => sink.close())
+    // OpenTelemetry traces of turns (config telemetry), from the same events.
+    if (config.telemetry) {
+      const traces = startTraces({ bus, settings: config.telemetry, log: Log.create("telemetry") })
+      cleanup.push(() => traces.stop())
+    }
 
     // Self-evolution: a transaction a crash left open is rolled back before anything loads its files.
     const evolution = createEvolution({

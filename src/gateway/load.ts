@@ -277,6 +277,7 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     backup: input.backup as Config["backup"],
     update: input.update as Config["update"],
     budgets: input.budgets as Config["budgets"],
+    telemetry: input.telemetry as Config["telemetry"],
   }
 }
 

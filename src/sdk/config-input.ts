@@ -542,4 +542,14 @@ export type ConfigInput = {
     /** "refuse": a turn over a limit fails with the reason, shown in the channel; "approve": it waits for a person to allow it (as an approval of the pseudo-tool "budget", tools.approvalTimeoutMs), and is refused when denied or nobody decides */
     action?: "refuse" | "approve"
   }
+  telemetry?: {
+    /** OTLP/HTTP base URL of the collector, e.g. http://127.0.0.1:4318 (traces go to <base>/v1/traces, JSON) */
+    otlpEndpoint: string
+    /** Extra request headers (an API key of a hosted collector; prefer a local collector) */
+    headers?: {
+      [key: string]: string
+    }
+    /** service.name of the traces */
+    serviceName?: string
+  }
 }
