@@ -90,10 +90,10 @@ export function createFakeDiscord(options: FakeDiscordOptions = {}) {
   }
 
   const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-    new Response(status === 204 ? null : JSON.stringify(body), {
-      status,
-      headers: { "content-type": "application/json", ...headers },
-    })
+    // 204 No Content has no body and no content type, as Discord sends it.
+    status === 204
+      ? new Response(null, { status, headers })
+      : new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
 
   /** One rate-limit bucket per channel for message sends and edits, like Discord's per-channel bucket. */
   const rateLimit = (key: string): Response | Record<string, string> => {
@@ -455,6 +455,7 @@ export function createFakeDiscord(options: FakeDiscordOptions = {}) {
         token: interactionToken,
         version: 1,
         channel_id: channelId,
+        channel: channels.get(channelId) ?? { id: channelId, type: guildId ? 0 : 1 },
         guild_id: guildId,
         member,
         user: guildId ? undefined : user(userId),

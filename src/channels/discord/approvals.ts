@@ -140,15 +140,15 @@ export function createApprovalButtons(deps: ApprovalButtonsDeps) {
       await reply(interaction, "This approval is no longer waiting.")
       return true
     }
-    const owner = conversationOf(pending.sessionId) === interaction.channel?.id
+    const conversation = interaction.channel?.id ?? interaction.channel_id
+    const owner = conversationOf(pending.sessionId) === conversation
     if (!owner || user.bot || !deps.allowed(user.id)) {
-      log.warn("approval press refused", { id: pending.id, user: user.id, channel: interaction.channel?.id })
+      log.warn("approval press refused", { id: pending.id, user: user.id, channel: conversation })
       await reply(interaction, "Only an allowed user of this conversation can decide this.")
       return true
     }
+    // The decision does not depend on the acknowledgement; the Decided event then replaces the buttons.
     try {
-      // Acknowledge first (3 s limit); the Decided event then replaces the buttons.
-      await api.interactions.deferMessageUpdate(interaction.id, interaction.token)
       gw.approvals.decide(pending.id, choice, {
         by: `discord:${user.id}`,
         label: `Discord user @${user.username} (${user.id})`,
@@ -156,6 +156,9 @@ export function createApprovalButtons(deps: ApprovalButtonsDeps) {
     } catch (error) {
       log.warn("approval press failed", { error: String(error) })
     }
+    await api.interactions
+      .deferMessageUpdate(interaction.id, interaction.token)
+      .catch((error) => log.warn("acknowledging a button press failed", { error: String(error) }))
     return true
   }
 

@@ -22,7 +22,12 @@ const discord: ContractAdapter = {
       }),
       // Discord: 2,000 characters a message; the channel's default pacing is one write per 1.2 s a conversation.
       limits: { messageChars: 2000, editIntervalMs: 1200 },
-      send: (user, text) => void fake.message(DMS[user], USERS[user], text),
+      // Discord dispatches only to a connected bot (a resumed session gets what it missed meanwhile):
+      // the first message waits for the channel's first IDENTIFY.
+      async send(user, text) {
+        await fake.until(() => fake.identifies.length > 0, 15_000, "the bot's IDENTIFY")
+        fake.message(DMS[user], USERS[user], text)
+      },
       messages: (user) => fake.messages(DMS[user]).map((message) => ({ text: message.content })),
       writes: (user) =>
         fake.hits
