@@ -1,8 +1,9 @@
 /**
- * Delivery for schedules: how an answer produced without an incoming message reaches a chat. Each
- * configured Telegram channel registers a sender under its name (`telegram`, `telegram#2`, …) that posts
- * plain text through the Bot API, split at Telegram's 4,096-character limit, and tells which of its
- * chats a Telegram session belongs to (so a reminder made in a chat goes back to it).
+ * Delivery of scheduled and background results: how an answer produced without an incoming message
+ * reaches a conversation. Every channel instance registers a sender under its name (`telegram`,
+ * `discord#2`, …) that posts plain text split at the platform's length, and a locator that tells which
+ * of its conversations a session belongs to (so a reminder made in a chat, or a background job started
+ * there, reports back to it). `registerChannelDelivery` does both for any channel; Telegram's below.
  */
 import { Api } from "grammy"
 import type { TelegramConfig } from "../core/channel-config.ts"
@@ -10,20 +11,43 @@ import type { Gateway } from "../gateway/gateway.ts"
 import { componentNames } from "./registry.ts"
 import { resolveToken } from "./telegram/token.ts"
 
-const LIMIT = 4_000
 const DEFAULT_API_ROOT = "https://api.telegram.org"
 
-function pieces(text: string): string[] {
+/** Plain text cut into pieces of at most `limit`, preferring line ends in the second half. */
+export function pieces(text: string, limit: number): string[] {
   const out: string[] = []
   let rest = text
-  while (rest.length > LIMIT) {
-    // Prefer to break at a line end inside the limit.
-    const cut = rest.lastIndexOf("\n", LIMIT) > LIMIT / 2 ? rest.lastIndexOf("\n", LIMIT) : LIMIT
+  while (rest.length > limit) {
+    const cut = rest.lastIndexOf("\n", limit) > limit / 2 ? rest.lastIndexOf("\n", limit) : limit
     out.push(rest.slice(0, cut))
     rest = rest.slice(cut).replace(/^\n/, "")
   }
   if (rest) out.push(rest)
   return out
+}
+
+export interface ChannelDelivery {
+  /** The instance's name (`discord`, `discord#2`): what `drost schedule add --channel` names. */
+  component: string
+  /** The session channel its sessions carry. */
+  kind: string
+  /** The conversation of a session's channelKey if this instance owns it, else null. */
+  conversationOf(channelKey: string): string | null
+  /** Longest message the platform takes (text is split below it). */
+  limit: number
+  /** Post one plain-text message to a conversation. */
+  post(conversation: string, text: string): Promise<void>
+}
+
+/** Register a channel instance's sender and locator for schedules and background results. */
+export function registerChannelDelivery(gw: Gateway, delivery: ChannelDelivery) {
+  gw.continuity.deliveries.registerLocator(delivery.kind, (key) => {
+    const conversation = delivery.conversationOf(key)
+    return conversation === null ? null : { channel: delivery.component, chat: conversation }
+  })
+  gw.continuity.deliveries.register(delivery.component, async (chat, text) => {
+    for (const piece of pieces(text, delivery.limit)) await delivery.post(String(chat), piece)
+  })
 }
 
 /** Every Telegram entry of the config (the registry registers each instance itself). */
@@ -47,6 +71,6 @@ export function registerTelegramDelivery(gw: Gateway, channel: TelegramConfig, n
   })
   gw.continuity.deliveries.register(name, async (chat, text) => {
     const chatId = typeof chat === "number" ? chat : /^-?\d+$/.test(chat) ? Number(chat) : chat
-    for (const piece of pieces(text)) await api.sendMessage(chatId, piece)
+    for (const piece of pieces(text, 4_000)) await api.sendMessage(chatId, piece)
   })
 }

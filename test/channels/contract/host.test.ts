@@ -14,6 +14,7 @@ import { TurnEvent } from "../../../src/agent/events.ts"
 import { ApprovalEvent } from "../../../src/approval/events.ts"
 import { createApprovalRelay } from "../../../src/channels/approvals.ts"
 import type { Decided, Pending, RenderedChunk, ReplySurface } from "../../../src/channels/contract.ts"
+import { registerChannelDelivery } from "../../../src/channels/deliver.ts"
 import { createChannelHost } from "../../../src/channels/host.ts"
 import { type InProcess, inProcess } from "../../api/inprocess.ts"
 
@@ -223,3 +224,25 @@ test("pairing: one open code per user; approvals: only an allowed user of the ow
     relay.stop()
   }
 }, 30_000)
+
+test("delivery: a session's conversation is located for schedules and background results; long text is split", async () => {
+  const posted: { conversation: string; text: string }[] = []
+  registerChannelDelivery(app.gw, {
+    component: "loop",
+    kind: "loop",
+    conversationOf: (key) => (key.startsWith("1:") ? key : null),
+    limit: LIMIT,
+    post: async (conversation, text) => void posted.push({ conversation, text }),
+  })
+  const channel = host()
+  const sessionId = channel.sessionFor("1:c4", "Loop: c4")
+  const target = app.gw.continuity.deliveries.locate(app.gw.store.get(sessionId)!)
+  expect(target).toEqual({ channel: "loop", chat: "1:c4" })
+  // Another instance's conversation is not this one's.
+  expect(app.gw.continuity.deliveries.locate({ channel: "loop", channelKey: "2:c4" })).toBeNull()
+  const text = `${"a".repeat(LIMIT - 5)}\n${"b".repeat(LIMIT)}\nend`
+  await app.gw.continuity.deliveries.deliver(target!.channel, target!.chat, text)
+  expect(posted.map((entry) => entry.conversation)).toEqual(["1:c4", "1:c4", "1:c4"])
+  for (const entry of posted) expect(entry.text.length).toBeLessThanOrEqual(LIMIT)
+  expect(posted.map((entry) => entry.text).join("\n")).toBe(text)
+})

@@ -30,6 +30,8 @@
  *   length of the text, for the limits checks.
  * - `approve(user)`: press "Approve" on the latest approval request in that conversation, as that
  *   user; false when none is shown.
+ * - `chat(user)` (optional): the delivery target (`deliver.chat` of a schedule) of that user's direct
+ *   conversation, for the scheduled-delivery case (run when the adapter sets `delivery: true`).
  * - `stop()`: stop the fake.
  *
  * What the suite expects of the channel besides the fake: it publishes `<kind>.message.ignored` when it
@@ -58,6 +60,7 @@ export interface ContractFake {
   messages(user: Who): { text: string }[]
   writes(user: Who): { at: number; chars: number }[]
   approve(user: Who): boolean | Promise<boolean>
+  chat?(user: Who): string | number
   stop(): void | Promise<void>
 }
 
@@ -66,6 +69,8 @@ export interface ContractAdapter {
   kind: string
   /** Whether the channel offers pairing to strangers (the pairing case is skipped otherwise). */
   pairing: boolean
+  /** Whether to run the scheduled-delivery case (the fake then needs `chat(user)`). */
+  delivery?: boolean
   start(): Promise<ContractFake>
 }
 
@@ -215,6 +220,28 @@ export function contractSuite(adapter: ContractAdapter) {
       expect(String(decided.data.by)).toStartWith(`${adapter.kind}:`)
       expect(await gw.stop()).toBe(0)
     }, 30_000)
+
+    if (adapter.delivery)
+      test("a scheduled result is delivered to the conversation, within the platform's length", async () => {
+        const fake = await started()
+        if (!fake.chat) throw new Error(`the ${adapter.kind} adapter sets delivery but its fake has no chat()`)
+        const schedule = {
+          id: "ping",
+          every: "2s",
+          prompt: "scheduled ping",
+          deliver: { channel: adapter.kind, chat: fake.chat("owner") },
+        }
+        await using ws = await workspace({ config: config(fake.channel(), {}, { schedules: [schedule] }) })
+        await using gw = await spawnGateway(ws.path)
+        const listed = (await (await gw.api("/schedules")).json()) as { deliveries: string[] }
+        expect(listed.deliveries).toContain(adapter.kind)
+        await until(
+          () => fake.messages("owner").find((message) => message.text.includes("scheduled ping")),
+          "the scheduled delivery",
+        )
+        for (const write of fake.writes("owner")) expect(write.chars).toBeLessThanOrEqual(fake.limits.messageChars)
+        expect(await gw.stop()).toBe(0)
+      }, 30_000)
 
     test("kill -9 mid-turn, restart: nothing answered twice, nothing lost", async () => {
       const fake = await started()

@@ -9,6 +9,7 @@ const WRITES = new Set(["sendMessage", "editMessageText"])
 const telegram: ContractAdapter = {
   kind: "telegram",
   pairing: true,
+  delivery: true,
   async start() {
     const fake = await FakeTelegram.start()
     return {
@@ -45,6 +46,7 @@ const telegram: ContractAdapter = {
         fake.press(USERS[user], chatId, message.messageId, button.callback_data)
         return true
       },
+      chat: (user) => USERS[user],
       stop: () => fake.stop(),
     }
   },
