@@ -71,6 +71,8 @@ describe("drost tui: a turn in progress", () => {
     // Part of the answer on screen while the turn still runs: streamed, not printed at the end.
     const partial = await until(tty, cols, (now) => has("● turn running")(now) && has("drost › I'm Drost's")(now))
     expect(partial.join("\n")).not.toContain("configure a real provider")
+    // The list marks the session busy (the gateway's lanes, from /status at each turn boundary).
+    await until(tty, cols, has("│›●terminal (tui)"))
     tty.write("\x1b")
     const rows = await until(
       tty,
@@ -78,6 +80,7 @@ describe("drost tui: a turn in progress", () => {
       (now) => !has("● turn running")(now) && has("[turn failed: aborted by user]")(now),
     )
     expect(rows.join("\n")).not.toContain("configure a real provider")
+    await until(tty, cols, has("│› terminal (tui)"))
     const turns = (await (await gw.api("/sessions?limit=1")).json()) as { sessions: { id: string }[] }
     const session = (await (await gw.api(`/sessions/${turns.sessions[0]!.id}`)).json()) as {
       turns: { status: string; error: string }[]

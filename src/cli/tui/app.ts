@@ -27,6 +27,17 @@ const LOG_ROWS = 7
 const SIDEBAR = 30
 const NEW_TITLE = "terminal (tui)"
 
+/** Where a turn starts or ends: the moments the list's busy marks change. */
+const BOUNDARIES = new Set([
+  "session.turn.started",
+  "session.turn.completed",
+  "session.turn.failed",
+  "session.turn.interrupted",
+  "session.turn.discard",
+])
+const busyOf = (queues: { sessionId: string; running: boolean; waiting: number }[]) =>
+  new Set(queues.filter((queue) => queue.running || queue.waiting > 0).map((queue) => queue.sessionId))
+
 const fromMessages = (messages: MessageRow[]): Line[] =>
   messages.flatMap((message): Line[] => {
     const text = message.parts
@@ -64,6 +75,8 @@ export function App({ link, stateDir, first }: AppProps) {
   const [approvals, setApprovals] = useState<Pending[]>([])
   const [input, setInput] = useState("")
   const [state, setState] = useState("…")
+  /** Sessions with a turn running or messages waiting, on any channel (the gateway's lanes). */
+  const [busy, setBusy] = useState<Set<string>>(new Set())
   const [cost, setCost] = useState<Record<string, number | null>>({})
   const [notice, setNotice] = useState("")
   /** The session whose turn this dashboard started and is streaming (Esc and Ctrl-C abort that one). */
@@ -76,6 +89,7 @@ export function App({ link, stateDir, first }: AppProps) {
     const [list, status, providers] = await Promise.all([link.sessions(), link.status(), link.providers()])
     setSessions(list)
     setState(status.state)
+    setBusy(busyOf(status.queues))
     setCost(Object.fromEntries(providers.map((provider) => [provider.id, provider.costUsd ?? null])))
   }, [link])
   const open = useCallback(
@@ -104,7 +118,11 @@ export function App({ link, stateDir, first }: AppProps) {
         if (data.type === "approval.requested") setApprovals((old) => [...old, payload])
         if (data.type === "approval.decided") setApprovals((old) => old.filter((one) => one.id !== payload.id))
         if (data.type.startsWith("session.") && !data.type.startsWith("session.turn.")) refresh().catch(say)
-        if (data.type.startsWith("gateway.")) link.status().then((status) => setState(status.state), say)
+        if (data.type.startsWith("gateway.") || BOUNDARIES.has(data.type))
+          link.status().then((status) => {
+            setState(status.state)
+            setBusy(busyOf(status.queues))
+          }, say)
       },
       () => setLog((old) => [...old.slice(-49), `${clock(Date.now())} connected to ${link.url}`]),
     )
@@ -266,7 +284,10 @@ export function App({ link, stateDir, first }: AppProps) {
             h(
               Text,
               { key: one.id, inverse: one.id === current, wrap: "truncate" },
-              clip(`${one.id === current ? "›" : " "} ${one.title || one.id} (${one.messageCount})`, side - 2),
+              clip(
+                `${one.id === current ? "›" : " "}${busy.has(one.id) ? "●" : " "}${one.title || one.id} (${one.messageCount})`,
+                side - 2,
+              ),
             ),
           ),
       ),

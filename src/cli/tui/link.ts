@@ -80,7 +80,12 @@ export function link(url: string, token: string) {
     session: (id: string) =>
       call<{ session: SessionRow; messages: MessageRow[] }>("GET", `/sessions/${encodeURIComponent(id)}?limit=40`),
     create: (title: string) => call<SessionRow>("POST", "/sessions", { title }),
-    status: () => call<{ state: string; runningTurns: number }>("GET", "/status"),
+    status: () =>
+      call<{
+        state: string
+        runningTurns: number
+        queues: { sessionId: string; running: boolean; waiting: number }[]
+      }>("GET", "/status"),
     providers: async () =>
       (await call<{ providers: { id: string; costUsd?: number | null }[] }>("GET", "/providers")).providers,
     approvals: async () => (await call<{ approvals: Pending[] }>("GET", "/approvals")).approvals,
