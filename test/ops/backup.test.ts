@@ -158,6 +158,16 @@ describe("drost backup and restore", () => {
 
   test("a stopped workspace is backed up directly; --with-secrets includes the token and is 0600", async () => {
     // The source gateway ran once, so the token file exists; none runs now.
+    source.write(".drost/auth-profiles.json", '{ "profiles": { "gpt": { "apiKey": "sk-secret" } } }\n')
+    source.write(".env", "OPS_TEST_KEY=test-key\n")
+    const plain = join(source.path, "..", `${source.path.split("/").pop()}-plain.tar.gz`)
+    const without = await runCli(["backup", plain], { cwd: source.path, env: ENV })
+    expect([without.code, without.stderr]).toEqual([0, ""])
+    const plainNames = [...(await new Bun.Archive(readFileSync(plain)).files()).keys()]
+    for (const secret of ["state/auth-profiles.json", "state/control-token", "workspace/.env"])
+      expect(plainNames).not.toContain(secret)
+    // Nowhere in the tar, not even inside the evolution repository or the config.
+    expect(Buffer.from(Bun.gunzipSync(readFileSync(plain))).includes("sk-secret")).toBe(false)
     const file = join(source.path, "..", `${source.path.split("/").pop()}-secrets.tar.gz`)
     const made = await runCli(["backup", file, "--with-secrets"], { cwd: source.path, env: ENV })
     expect(made.stderr).toBe("")
@@ -165,6 +175,8 @@ describe("drost backup and restore", () => {
     expect(statSync(file).mode & 0o777).toBe(0o600)
     const names = [...(await new Bun.Archive(readFileSync(file)).files()).keys()]
     expect(names).toContain("state/control-token")
+    expect(names).toContain("state/auth-profiles.json")
+    expect(names).toContain("workspace/.env")
     // The lock was released: a gateway starts on the workspace afterwards.
     expect(existsSync(join(source.path, ".drost", "gateway.pid"))).toBe(false)
   })
