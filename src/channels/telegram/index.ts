@@ -3,14 +3,10 @@
  * `channels` entry of kind "telegram", its schedule delivery, and `drost setup`'s live check (getMe).
  */
 import type { TelegramConfig } from "../../core/channel-config.ts"
-import type { Gateway } from "../../gateway/gateway.ts"
 import type { ChannelDefinition } from "../contract.ts"
 import { registerTelegramDelivery } from "../deliver.ts"
-import { type Channels, componentNames } from "../registry.ts"
 import { createTelegramChannel } from "./bot.ts"
 import { resolveToken } from "./token.ts"
-
-export type { Channels }
 
 export const telegram: ChannelDefinition<TelegramConfig> = {
   kind: "telegram",
@@ -30,19 +26,4 @@ export const telegram: ChannelDefinition<TelegramConfig> = {
       return { ok: false, problem: `cannot reach Telegram (${error instanceof Error ? error.message : String(error)})` }
     }
   },
-}
-
-/** The Telegram entries only (older callers); `startChannels` in registry.ts starts every kind. */
-export function startChannels(gw: Gateway): Channels {
-  const entries = gw.config.channels ?? []
-  const names = componentNames(entries)
-  const list = entries.flatMap((entry, index) =>
-    entry.kind === "telegram" ? [createTelegramChannel(gw, entry, names[index])] : [],
-  )
-  for (const channel of list) channel.start()
-  return {
-    async stop() {
-      await Promise.all(list.map((channel) => channel.stop(gw.config.shutdown.graceMs)))
-    },
-  }
 }
