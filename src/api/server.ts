@@ -31,6 +31,8 @@ import { isOpenAIPath, toOpenAIShape } from "./openai-errors.ts"
 export interface ApiServer {
   url: string
   port: number
+  /** controlApi.metricsPort's GET /metrics without a token, when configured. */
+  metricsUrl: string | null
   stop(): Promise<void>
 }
 
@@ -96,12 +98,15 @@ export function serveApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {}):
     },
   })
   loopback = `http://127.0.0.1:${server.port}`
+  const metrics = settings.metricsPort === undefined ? null : serveMetrics(app, tokens, settings.metricsPort)
   const shown = host.includes(":") ? `[${host}]` : host
   return {
     url: `http://${shown}:${server.port}`,
     port: server.port ?? port,
+    metricsUrl: metrics ? `http://127.0.0.1:${metrics.port}/metrics` : null,
     /** End event streams, let in-flight responses (a turn's last SSE event) finish, then close. */
     async stop() {
+      metrics?.stop(true)
       for (const close of [...open]) close()
       const graceful = server.stop(false)
       const timer = setTimeout(() => server.stop(true), 3000)
@@ -109,6 +114,30 @@ export function serveApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {}):
       clearTimeout(timer)
     },
   }
+}
+
+/**
+ * controlApi.metricsPort: GET /metrics on its own loopback listener, without a token, for a scraper on
+ * this host that should hold no Control API token. It answers nothing else, and only to loopback Host
+ * names (a web page cannot read it through DNS rebinding). The route itself is the Control API's, asked
+ * with the read token (or the admin token when there is none) inside this process.
+ */
+function serveMetrics(app: ReturnType<typeof createApi>, tokens: Tokens, port: number) {
+  const policy = hostPolicy("127.0.0.1", [])
+  const token = tokens.read ?? tokens.admin
+  return Bun.serve({
+    hostname: "127.0.0.1",
+    port,
+    reusePort: false,
+    development: false,
+    fetch(request) {
+      const refused = refuseHost(request, policy)
+      if (refused) return refused
+      if (pathOf(request) !== "/metrics" || request.method !== "GET")
+        return problem(404, "NotFound", "this port serves only GET /metrics (controlApi.metricsPort)")
+      return app.handle(new Request("http://127.0.0.1/metrics", { headers: { authorization: `Bearer ${token}` } }))
+    },
+  })
 }
 
 /** The query part of a request URL that may be relative (`/healthz?x=1` over HTTP/1.0). */

@@ -189,6 +189,14 @@ export const ControlApi = Type.Object(
     ),
     token: Type.Optional(Type.String({ minLength: 16, description: "Admin token (read + mutate)" })),
     readToken: Type.Optional(Type.String({ minLength: 16, description: "Read-only token" })),
+    metricsPort: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 65535,
+        description:
+          "Also serve GET /metrics without a token on 127.0.0.1 at this port (any local process can read it; it holds no secrets)",
+      }),
+    ),
     openaiCompatible: Type.Boolean({
       default: false,
       description: "Serve the OpenAI-compatible /v1: chat/completions, responses, models (same tokens)",

@@ -104,6 +104,8 @@ export type ConfigInput = {
     token?: string
     /** Read-only token */
     readToken?: string
+    /** Also serve GET /metrics without a token on 127.0.0.1 at this port (any local process can read it; it holds no secrets) */
+    metricsPort?: number
     /** Serve the OpenAI-compatible /v1: chat/completions, responses, models (same tokens) */
     openaiCompatible?: boolean
     /** How long a /v1 turn waits for the results of the client's own tool calls before it is aborted (default 10 minutes) */
