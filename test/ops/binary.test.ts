@@ -110,6 +110,10 @@ describe("drost update (compiled)", () => {
       0,
       `drost ${oldVersion} · latest ${NEXT} · update available: drost update`,
     ])
+    // From the config's update.baseUrl (what a scheduled `drost update --check` would use).
+    await using ws = await workspace({ config: demoConfig({ update: { baseUrl: `${base}/good` } }) })
+    const configured = await run(installed, ["update", "--check", "-w", ws.path], dir)
+    expect([configured.code, configured.stdout]).toEqual([0, check.stdout])
     const none = await run(installed, ["update"], dir)
     expect(none.code).toBe(1)
     expect(none.stderr).toContain("no release URL: set update.baseUrl in the config")
