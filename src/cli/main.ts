@@ -70,6 +70,7 @@ const subCommands: SubCommandsDef = {
   auth: () => import("./auth.ts").then((module) => module.authCommand),
   providers: () => import("./providers.ts").then((module) => module.providersCommand),
   telegram: () => import("./telegram.ts").then((module) => module.telegramCommand),
+  slack: () => import("./slack.ts").then((module) => module.slackCommand),
   tool: () => import("./tool.ts").then((module) => module.toolCommand),
   skill: () => import("./skill.ts").then((module) => module.skillCommand),
   mcp: () => import("./mcp.ts").then((module) => module.mcpCommand),

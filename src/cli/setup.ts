@@ -293,8 +293,7 @@ async function askSlack(flags: SetupFlags, interactive: boolean): Promise<SetupA
 /** `drost setup`'s live check of Slack tokens, as a probe result. */
 async function probeSlack(tokens: { appToken: string; botToken: string; apiUrl?: string }): Promise<ProbeResult> {
   const { checkSlack } = await import("../channels/slack/index.ts")
-  const config = { ...tokens, kind: "slack" as const, allowedUsers: [], editIntervalMs: 1200, reconnectMs: 5000 }
-  const result = await checkSlack({ ...config, channels: { enabled: false, allowed: [], members: "allowed" } }, "")
+  const result = await checkSlack(tokens, "")
   return result.ok ? { ok: true, detail: result.identity } : { ok: false, detail: result.problem }
 }
 

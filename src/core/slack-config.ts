@@ -44,6 +44,10 @@ export const SlackChannel = Type.Object(
       default: [],
       description: "Slack user ids (U…) that reach the agent (profile → ⋮ → Copy member ID)",
     }),
+    pairing: Type.Boolean({
+      default: false,
+      description: "Strangers who DM the app get a one-time code the owner approves with `drost slack approve <code>`",
+    }),
     channels: Type.Optional(Type.Partial(SlackChannels, { ...closed, default: {} })),
     apiUrl: Type.Optional(Type.String({ minLength: 1, description: "Web API root (default https://slack.com/api/)" })),
     editIntervalMs: Type.Integer({
@@ -91,6 +95,7 @@ export function resolveSlack(channel: SlackChannelInput): SlackConfig {
   return {
     ...channel,
     allowedUsers: channel.allowedUsers ?? [],
+    pairing: channel.pairing ?? false,
     editIntervalMs: channel.editIntervalMs ?? 1200,
     reconnectMs: channel.reconnectMs ?? 5000,
     channels: {

@@ -441,6 +441,8 @@ export type ConfigInput = {
     authProfile?: string
     /** Slack user ids (U…) that reach the agent (profile → ⋮ → Copy member ID) */
     allowedUsers?: string[]
+    /** Strangers who DM the app get a one-time code the owner approves with `drost slack approve <code>` */
+    pairing?: boolean
     channels?: {
       /** Answer @mentions in channels at all (off by default) */
       enabled?: boolean

@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test"
 import { FakeSlack } from "../fake/slack.ts"
 import { demoConfig } from "../lib/config.ts"
-import { spawnGateway } from "../lib/gateway.ts"
+import { runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 import { events, waitEvent } from "./helpers.ts"
 
@@ -100,6 +100,38 @@ test("refresh_requested: the client reconnects through apps.connections.open; ev
   const completed = () => events(ws).filter((event) => event.type === "session.turn.completed").length
   await waitEvent(ws, "session.turn.completed", () => completed() >= 4)
   expect(completed()).toBe(4)
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 40_000)
+
+test("pairing: a stranger's DM gets a one-time code and nothing else; drost slack approve lets them in", async () => {
+  const fake = await FakeSlack.start()
+  await using ws = await workspace({ config: slackConfig(fake, { pairing: true }) })
+  await using gw = await spawnGateway(ws.path)
+  const stranger = "U0STRANGER"
+  fake.message({ user: stranger, text: "hi, who are you?" })
+  await fake.waitFor(() => fake.chat(`D${stranger}`).length === 1, "the pairing code")
+  const code = fake.chat(`D${stranger}`)[0]!.text.match(/drost slack approve ([A-Z2-9]{8})/)![1]!
+  fake.message({ user: stranger, text: "please?" })
+  await waitEvent(
+    ws,
+    "slack.message.ignored",
+    () => events(ws).filter((event) => event.type === "slack.message.ignored").length >= 2,
+  )
+  // The same open code is not sent again within a minute, and no session exists.
+  expect(fake.chat(`D${stranger}`)).toHaveLength(1)
+  expect(await sessions(gw)).toHaveLength(0)
+  const wrong = await runCli(["slack", "approve", "AAAAAAAA"], { cwd: ws.path })
+  expect(wrong.code).toBe(1)
+  const approved = await runCli(["slack", "approve", code.toLowerCase()], { cwd: ws.path })
+  expect(approved.stdout).toContain(`approved member ${stranger}`)
+  await fake.waitFor(() => fake.chat(`D${stranger}`).some((m) => m.text.includes("You're approved")), "the news")
+  fake.message({ user: stranger, text: "hello now" })
+  await fake.waitFor(() => fake.chat(`D${stranger}`).some((m) => m.text.includes(said("hello now"))), "the answer")
+  // A code works once.
+  expect((await runCli(["slack", "approve", code], { cwd: ws.path })).code).toBe(1)
+  const listed = await runCli(["slack", "pairings", "--json"], { cwd: ws.path })
+  expect(JSON.parse(listed.stdout)).toMatchObject([{ userId: stranger, approvedAt: expect.any(Number) }])
   expect(await gw.stop()).toBe(0)
   fake.stop()
 }, 40_000)

@@ -1,5 +1,6 @@
 /**
- * Who may reach the agent through Slack. DMs: users in `allowedUsers`. Channels: off by default; when
+ * Who may reach the agent through Slack. DMs: users in `allowedUsers` or approved through pairing
+ * (with `pairing` on, a stranger is offered a code and nothing else). Channels: off by default; when
  * enabled, only the listed channels, only @mentions of the bot (or follow-ups in a thread the bot is
  * already answering), and by default only from allowed users. Everything else (bots, edits, joins,
  * strangers) is dropped without an answer and without a provider request.
@@ -20,16 +21,19 @@ export interface SlackMessage {
   files?: unknown[]
 }
 
-export type Verdict = { kind: "allow"; text: string } | { kind: "ignore"; reason: string }
+export type Verdict = { kind: "allow"; text: string } | { kind: "pair" } | { kind: "ignore"; reason: string }
 
 export interface AccessDeps {
   config: SlackConfig
   botUser: string
+  /** Approved through pairing, besides `allowedUsers`. */
+  approved(userId: string): boolean
   /** Whether a thread (`<channel>:<thread ts>`) already has a session here. */
   knownThread(conversation: string): boolean
 }
 
-export const isAllowedUser = (config: SlackConfig, userId: string) => config.allowedUsers.includes(userId)
+export const isAllowedUser = (deps: Pick<AccessDeps, "config" | "approved">, userId: string) =>
+  deps.config.allowedUsers.includes(userId) || deps.approved(userId)
 
 /** The conversation a message belongs to: the DM itself, or the thread (started by the message, in a channel). */
 export function conversationOf(event: SlackMessage): string {
@@ -46,14 +50,13 @@ export function judge(deps: AccessDeps, event: SlackMessage): Verdict {
   if (dm) {
     // A DM also arrives as app_mention when it mentions the bot; the message event answers it.
     if (event.type !== "message") return { kind: "ignore", reason: "duplicate of a DM message" }
-    return isAllowedUser(deps.config, event.user)
-      ? { kind: "allow", text: stripMention(text, deps.botUser) }
-      : { kind: "ignore", reason: "user not allowed" }
+    if (isAllowedUser(deps, event.user)) return { kind: "allow", text: stripMention(text, deps.botUser) }
+    return deps.config.pairing ? { kind: "pair" } : { kind: "ignore", reason: "user not allowed" }
   }
   const channels = deps.config.channels
   if (!channels.enabled) return { kind: "ignore", reason: "channels are disabled" }
   if (!channels.allowed.includes(event.channel)) return { kind: "ignore", reason: "channel not allowed" }
-  if (channels.members === "allowed" && !isAllowedUser(deps.config, event.user))
+  if (channels.members === "allowed" && !isAllowedUser(deps, event.user))
     return { kind: "ignore", reason: "channel member not allowed" }
   const mentioned = text.includes(`<@${deps.botUser}>`)
   if (event.type === "app_mention") return { kind: "allow", text: stripMention(text, deps.botUser) }

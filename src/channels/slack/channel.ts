@@ -26,6 +26,7 @@ import { conversationOf, isAllowedUser, judge, type SlackMessage } from "./acces
 import { type BlockPress, createApprovalButtons, placeOf } from "./approvals.ts"
 import { escapeMrkdwn, splitMrkdwn } from "./mrkdwn.ts"
 import { MESSAGE_LIMIT, streamReply } from "./reply.ts"
+import { createSlackPairings, PAIRING_TTL_MS } from "./pairing.ts"
 import { createSlackStore, type SlackStore } from "./store.ts"
 import { resolveSlackTokens } from "./token.ts"
 
@@ -109,6 +110,14 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
   let stopping = false
   let booting: Promise<void> | null = null
   let approvals: ReturnType<typeof createApprovalButtons> | null = null
+  let notifier: ReturnType<typeof setInterval> | null = null
+  const pairings = createSlackPairings(gw.db)
+  const pairingSent = new Map<string, number>()
+  const access = {
+    config,
+    approved: (userId: string) => Boolean(scope) && pairings.approved(scope, userId),
+  }
+  const allowed = (userId: string) => isAllowedUser(access, userId)
 
   const lane = <T>(conversation: string, fn: () => Promise<T>): Promise<T> => {
     const run = (lanes.get(conversation) ?? Promise.resolve()).then(fn)
@@ -188,12 +197,40 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     void tracked.finally(() => replies.delete(tracked))
   }
 
+  /** A stranger's DM with pairing on: a one-time code (again at most once a minute), nothing else. */
+  const pair = async (eventId: string, event: SlackMessage) => {
+    const user = event.user!
+    const result = pairings.request(scope, user, event.channel)
+    gw.bus.publish(SlackEvent.Ignored, { app: scope, userId: user, channel: event.channel, reason: "pairing offered" })
+    const last = pairingSent.get(user) ?? 0
+    if (result && (result.created || Date.now() - last > 60_000)) {
+      pairingSent.set(user, Date.now())
+      const minutes = Math.round((result.pairing.expiresAt - Date.now()) / 60_000) || PAIRING_TTL_MS / 60_000
+      await say(
+        event.channel,
+        `This app is private. To get access, ask its owner to run:\n\n\`drost slack approve ${result.pairing.code}\`\n\nThe code works once and expires in ${minutes} minutes.`,
+      )
+    } else if (!result) log.warn("this member was issued the most pairing codes allowed in an hour", { user })
+    store!.done([eventId])
+  }
+
+  const notifyApprovals = async () => {
+    for (const pairing of pairings.unnotified(scope)) {
+      pairings.notified(pairing.code)
+      await say(pairing.conversation, "✅ You're approved. Send a message to start talking to the agent.").catch(
+        (error) =>
+          log.warn("could not tell a member about their approval", { user: pairing.userId, error: String(error) }),
+      )
+    }
+  }
+
   /** One stored message event: judged, then a command (outside the lane) or a turn (in it). */
   const handle = async (eventId: string, event: SlackMessage) => {
     const verdict = judge(
-      { config, botUser, knownThread: (conversation) => store!.session(conversation) !== null },
+      { ...access, botUser, knownThread: (conversation) => store!.session(conversation) !== null },
       event,
     )
+    if (verdict.kind === "pair") return await pair(eventId, event)
     if (verdict.kind === "ignore") {
       gw.bus.publish(SlackEvent.Ignored, {
         app: scope,
@@ -232,7 +269,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     }
     if (envelope.type === "slash_commands") {
       const user = String(envelope.body.user_id ?? "")
-      if (!isAllowedUser(config, user)) return await envelope.ack()
+      if (!allowed(user)) return await envelope.ack()
       const channel = String(envelope.body.channel_id ?? "")
       const conversation = channel.startsWith("D") ? channel : null
       const line = `/${String(envelope.body.text ?? "").trim() || "help"}`
@@ -291,10 +328,11 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     if (stopping || !scope) return
     store = createSlackStore(gw.db, scope)
     registerLocator(gw, component, scope)
-    approvals = createApprovalButtons({ gw, web, scope, log, allowed: (user) => isAllowedUser(config, user) })
+    approvals = createApprovalButtons({ gw, web, scope, log, allowed })
     approvals.start()
     // What was received and not handled before a crash comes first, in order.
     for (const entry of store.pending()) await handle(entry.eventId, entry.payload as SlackMessage)
+    if (config.pairing) notifier = setInterval(() => void notifyApprovals(), 2000)
     log.info("slack app connected", { team: scope.split(":")[0], bot: botUser })
     await connect()
   }
@@ -309,6 +347,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     },
     async stop(graceMs) {
       stopping = true
+      if (notifier) clearInterval(notifier)
       approvals?.stop()
       await socket.disconnect().catch(() => {})
       const pending = Promise.allSettled([...lanes.values(), ...replies])

@@ -9,7 +9,10 @@ import { createSlackChannel, DEFAULT_API_URL, registerSlackDelivery, slackProble
 import { resolveSlackTokens } from "./token.ts"
 
 /** Both tokens, live: auth.test with the bot token, apps.connections.open with the app token (the URL is not used). */
-export async function checkSlack(config: SlackConfig, stateDir: string): Promise<LiveCheck> {
+export async function checkSlack(
+  config: Pick<SlackConfig, "appToken" | "appTokenEnv" | "botToken" | "botTokenEnv" | "authProfile" | "apiUrl">,
+  stateDir: string,
+): Promise<LiveCheck> {
   const tokens = resolveSlackTokens(config, stateDir)
   if (!tokens.ok) return { ok: false, problem: tokens.problem }
   const options = { slackApiUrl: config.apiUrl ?? DEFAULT_API_URL, retryConfig: { retries: 0 } }

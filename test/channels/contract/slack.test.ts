@@ -8,7 +8,7 @@ const WRITES = new Set(["chat.postMessage", "chat.update"])
 
 const slack: ContractAdapter = {
   kind: "slack",
-  pairing: false,
+  pairing: true,
   async start() {
     const fake = await FakeSlack.start()
     // Slack allows about one message a second per channel; the fake answers 429 + Retry-After when crowded.
@@ -21,6 +21,7 @@ const slack: ContractAdapter = {
         apiUrl: fake.apiUrl,
         allowedUsers: [USERS.owner],
         reconnectMs: 500,
+        ...(options.pairing ? { pairing: true } : {}),
         ...(options.editIntervalMs ? { editIntervalMs: Math.max(1000, options.editIntervalMs) } : {}),
       }),
       limits: { messageChars: 4000, editIntervalMs: 1200 },
