@@ -28,6 +28,7 @@ import { sessionRoutes } from "./sessions.ts"
 import { toolRoutes } from "./tools.ts"
 import { usageRoutes } from "./usage.ts"
 import { evolutionRoutes } from "./evolution.ts"
+import { evolutionDiffRoutes } from "./evolution-diff.ts"
 import { telegramRoutes } from "./telegram.ts"
 import { approvalRoutes } from "./approvals.ts"
 import { jobRoutes } from "./jobs.ts"
@@ -137,6 +138,7 @@ export function createApi(gw: Gateway, tokens: Tokens, options: ApiOptions = {})
     .use(metricsRoutes(gw, () => streams.size))
     .use(backupRoutes(gw))
     .use(evolutionRoutes(gw))
+    .use(evolutionDiffRoutes(gw, tokens))
     .use(telegramRoutes(gw))
     .use(openaiRoutes(gw, openai))
     .use(mcpRoutes(gw, events.open))

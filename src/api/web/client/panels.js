@@ -101,16 +101,25 @@ export function Work({ client, feed, role }) {
   </${Panel}>`
 }
 
-function Diff({ client, role, commit }) {
+function Diff({ client, role, item }) {
   const [diff, setDiff] = useState(null)
   const [error, setError] = useState(null)
-  if (!commit) return null
-  if (role !== "admin")
-    return html`<p class="muted">Commit ${commit.slice(0, 10)} (the admin token can show its diff).</p>`
-  const show = () =>
-    client.send("POST", "/tools/git.show/execute", { ref: commit }).then((result) => setDiff(result.output), setError)
+  if (!item.after) return html`<p class="muted">Nothing was kept, so there is no diff.</p>`
+  if (role !== "admin") return html`<p class="muted">The admin token can show this change's diff.</p>`
+  const show = () => client.get(`/evolution/${item.id}/diff`).then(setDiff, setError)
+  const colour = (line) =>
+    line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : line.startsWith("@@") ? "hunk" : ""
   return html`<div>
-    ${diff === null ? html`<button onClick=${show}>Show diff of ${commit.slice(0, 10)}</button>` : html`<pre class="diff">${diff.split("\n").map((line) => html`<span class=${line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : ""}>${line}\n</span>`)}</pre>`}
+    ${
+      diff === null
+        ? html`<button onClick=${show}>Show diff</button>`
+        : diff.files.map(
+            (file) =>
+              html`<pre class="diff" aria-label=${`Diff of ${file.path}`}>${file.patch
+                .split("\n")
+                .map((line) => html`<span class=${colour(line)}>${`${line}\n`}</span>`)}</pre>`,
+          )
+    }
     <${Failure} error=${error} />
   </div>`
 }
@@ -135,7 +144,7 @@ export function Evolution({ client, feed, role }) {
             <pre>${step.output || "(no output)"}</pre>
           </details>`,
         )}
-        <${Diff} client=${client} role=${role} commit=${item.after} />
+        <${Diff} client=${client} role=${role} item=${item} />
       </details>`,
     )}
   </${Panel}>`
