@@ -153,3 +153,60 @@ test("a 429 with Retry-After is waited out: the answer arrives once, and no writ
   expect(await gw.stop()).toBe(0)
   fake.stop()
 }, 40_000)
+
+test("an approval button pressed by someone who may not decide changes nothing; the owner's press decides", async () => {
+  const fake = await FakeSlack.start()
+  await using ws = await workspace({
+    config: demoConfig(
+      {
+        channels: [
+          {
+            kind: "slack",
+            appToken: fake.appToken,
+            botToken: fake.botToken,
+            apiUrl: fake.apiUrl,
+            allowedUsers: [OWNER],
+            reconnectMs: 200,
+          },
+        ],
+        tools: { approve: ["file.read"] },
+      },
+      {},
+    ),
+    files: { "hello.txt": "hi from a file\n" },
+  })
+  await using gw = await spawnGateway(ws.path)
+  fake.message({ user: OWNER, text: "read hello.txt" })
+  await fake.waitFor(() => fake.chat(DM).some((m) => m.text.includes("Approval needed")), "the approval request")
+  const request = fake.chat(DM).find((m) => m.text.includes("Approval needed"))!
+  // The blocks Slack shows: the request in mrkdwn, then Approve / Deny / Allow for this session.
+  expect(JSON.stringify(request.blocks)).toContain("drost_session")
+  const stranger = fake.press("U0STRANGER", DM, request.ts, "drost_approve")
+  await fake.waitFor(() => fake.acked(stranger), "the stranger's press acknowledged")
+  const waiting = (await (await gw.api("/approvals")).json()) as { approvals: unknown[] }
+  expect(waiting.approvals).toHaveLength(1)
+  fake.press(OWNER, DM, request.ts, "drost_approve")
+  await fake.waitFor(() => fake.chat(DM).some((m) => m.text.includes("hi from a file")), "the answer with the file")
+  const decided = await waitEvent(ws, "approval.decided")
+  expect(decided.data).toMatchObject({ approved: true, by: `slack:${OWNER}` })
+  // The buttons gave way to the decision.
+  await fake.waitFor(() => request.text.includes("Approved"), "the decision shown")
+  expect(JSON.stringify(request.blocks)).not.toContain("drost_approve")
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 40_000)
+
+test("a rejected app-level token degrades only the Slack channel, with Slack's reason", async () => {
+  const fake = await FakeSlack.start()
+  await using ws = await workspace({ config: slackConfig(fake, { appToken: "xapp-1-wrong" }) })
+  await using gw = await spawnGateway(ws.path)
+  const state = await waitEvent(ws, "gateway.state", (data) =>
+    (data.reasons as string[]).some((reason) => reason.startsWith("slack: ")),
+  )
+  expect((state.data.reasons as string[]).join()).toContain("invalid_auth")
+  expect((state.data.reasons as string[]).join()).not.toContain("xapp-1-wrong")
+  expect(fake.open).toBe(0)
+  expect((await gw.api("/healthz")).status).toBe(503)
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 30_000)
