@@ -147,6 +147,14 @@ describe("budgets", () => {
       /^⚠️ Not answered: budget exceeded: this session has spent \$0\.\d{4} of \$0\.0000010 \(budgets\.perSession\)/,
     )
     await waitEvent(ws, "session.turn.failed", (data) => String(data.reason).startsWith("budget exceeded"))
+    // /usage in the chat: the session's cost against its limit.
+    fake.text(OWNER, "/usage")
+    const usage = await fake.waitFor(
+      () => texts(fake, OWNER).find((text) => text.includes("over a budget a turn is refused")),
+      10_000,
+      "the /usage answer",
+    )
+    expect(usage).toMatch(/session ses_\w+: \$0\.\d{4} of \$0\.0000010/)
     expect(await gw.stop()).toBe(0)
     fake.stop()
   }, 30_000)
