@@ -172,6 +172,34 @@ async function telegram(config: Config, auth: AuthFile, options: DoctorOptions):
   return out
 }
 
+/**
+ * Channels of the other kinds: each kind's live check (src/channels/contract.ts ChannelDefinition.check:
+ * Discord GET /users/@me, Slack auth.test, …). Telegram has its own checks above.
+ */
+async function otherChannels(config: Config, options: DoctorOptions): Promise<Check[]> {
+  const entries = (config.channels ?? []) as readonly { kind: string }[]
+  const { componentNames, loadChannel } = await import("../channels/registry.ts")
+  const names = componentNames(entries)
+  const out: Check[] = []
+  for (const [index, entry] of entries.entries()) {
+    if (entry.kind === "telegram" || options.offline) continue
+    const name = `${names[index]} channel`
+    try {
+      const definition = await loadChannel(entry.kind)
+      if (!definition.check) continue
+      const result = await definition.check(entry, config.stateDir)
+      out.push(
+        result.ok
+          ? { name, status: "ok", detail: result.identity }
+          : { name, status: "fail", detail: result.problem, fix: `drost setup --${entry.kind}` },
+      )
+    } catch (error) {
+      out.push({ name, status: "fail", detail: (error as Error).message })
+    }
+  }
+  return out
+}
+
 async function port(config: Config): Promise<Check> {
   const { host, port: wanted, enabled } = config.controlApi
   const name = "control api port"
@@ -356,15 +384,17 @@ export async function runChecks(options: DoctorOptions): Promise<Check[]> {
       return { profiles: {} }
     }
   })()
-  const [providerChecks, telegramChecks, portCheck, sandboxCheck] = await Promise.all([
+  const [providerChecks, telegramChecks, channelChecks, portCheck, sandboxCheck] = await Promise.all([
     providers(config, options),
     telegram(config, auth, options),
+    otherChannels(config, options),
     port(config),
     sandbox(config),
   ])
   checks.push(
     ...providerChecks,
     ...telegramChecks,
+    ...channelChecks,
     portCheck,
     store(config),
     sandboxCheck,
