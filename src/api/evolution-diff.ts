@@ -36,8 +36,8 @@ function edits(before: string[], after: string[]): Edit[] {
       out.push({ kind: " ", line: before[i]! })
       i++
       j++
-    } else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) out.push({ kind: "+", line: after[j++]! })
-    else out.push({ kind: "-", line: before[i++]! })
+    } else if (i < n && (j === m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) out.push({ kind: "-", line: before[i++]! })
+    else out.push({ kind: "+", line: after[j++]! })
   }
   return out
 }
