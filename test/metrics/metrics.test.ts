@@ -1,6 +1,6 @@
 /**
  * GET /metrics (issue 21 item 2): real turns against the fake OpenAI server, with a tool call that
- * works, one that fails and a step that fails over from one profile to the other, then the output is
+ * works, one that fails, a retry and a step that fails over from one profile to the other, then the output is
  * read with a Prometheus text-format parser (parse-prometheus-text-format, prom2json's shape) and the
  * numbers are checked against what happened. The read token may scrape; no token is a 401.
  * Fails on 0641e9e (there is no /metrics route).
@@ -32,7 +32,7 @@ beforeAll(async () => {
     providers: {
       profiles: [profile("main"), profile("spare")],
       defaultSessionProvider: "main",
-      failover: { fallbacks: ["spare"], retry: { attempts: 0 } },
+      failover: { fallbacks: ["spare"], retry: { attempts: 1, baseMs: 1 } },
     },
     controlApi: { port: 0, readToken: READ },
   })
@@ -112,8 +112,9 @@ describe("GET /metrics", () => {
       reply().text("read it").usage({ input: 140, output: 20 }),
     )
     expect((await turn(id, "read notes.txt")).status).toBe("completed")
-    // Turn 2: "main" answers 500, the step fails over to "spare".
-    llm.queue(reply().status(500), reply().text("from the spare").usage({ input: 50, output: 5 }))
+    // Turn 2: "main" answers 500, is retried once (failover.retry), answers 500 again, and the step fails
+    // over to "spare".
+    llm.queue(reply().status(500), reply().status(500), reply().text("from the spare").usage({ input: 50, output: 5 }))
     const second = await turn(id, "again")
     expect([second.status, second.text]).toEqual(["completed", "from the spare"])
 
@@ -129,18 +130,19 @@ describe("GET /metrics", () => {
     expect(value(families, "drost_cost_usd_total", { provider: "main" })).toBeCloseTo((360 * 2 + 40 * 8) / 1e6, 9)
     expect(value(families, "drost_cost_usd_total", { provider: "spare" })).toBeCloseTo((50 * 2 + 5 * 8) / 1e6, 9)
 
-    // Model-call latency per provider: three answered calls on main, one failed, one answered on spare.
+    // Model-call latency per provider: three answered calls on main, two failed, one answered on spare.
     expect(families.get("drost_model_call_duration_seconds")?.type).toBe("HISTOGRAM")
     const count = (labels: Record<string, string>) => counts("drost_model_call_duration_seconds", labels)
     expect(count({ provider: "main", outcome: "ok" })).toBe(3)
-    expect(count({ provider: "main", outcome: "failed" })).toBe(1)
+    expect(count({ provider: "main", outcome: "failed" })).toBe(2)
     expect(count({ provider: "spare", outcome: "ok" })).toBe(1)
     expect(counts("drost_turn_duration_seconds", { provider: "main", outcome: "completed" })).toBe(2)
 
-    // Attempts, the failed one and the failover.
-    expect(value(families, "drost_provider_attempts_total", { provider: "main" })).toBe(4)
+    // Attempts, the failed ones, the retry and the failover.
+    expect(value(families, "drost_provider_attempts_total", { provider: "main" })).toBe(5)
     expect(value(families, "drost_provider_attempts_total", { provider: "spare" })).toBe(1)
-    expect(value(families, "drost_provider_attempt_failures_total", { provider: "main", kind: "server" })).toBe(1)
+    expect(value(families, "drost_provider_attempt_failures_total", { provider: "main", kind: "server" })).toBe(2)
+    expect(value(families, "drost_provider_retries_total", { provider: "main" })).toBe(1)
     expect(value(families, "drost_failovers_total", { from: "main", to: "spare" })).toBe(1)
 
     // Tool calls by tool and outcome, with their latency.
