@@ -116,6 +116,9 @@ describe("budgets", () => {
     expect([pending.tool, pending.sessionId]).toEqual(["budget", id])
     const listed = await json<{ approvals: { id: string }[] }>(api, `/approvals?session=${id}`)
     expect(listed.approvals.map((each) => each.id)).toEqual([pending.id])
+    // The wait shows in the metrics too (GET /metrics: drost_approvals_waiting).
+    const metrics = await (await api.fetch("/metrics")).text()
+    expect(metrics.split("\n")).toContain("drost_approvals_waiting 1")
     await json(api, `/approvals/${pending.id}`, { decision: "approve" })
     expect(await approved).toEqual(expect.objectContaining({ status: "completed", text: "approved answer" }))
 
