@@ -30,14 +30,14 @@ interface Write {
 }
 
 /** A platform that keeps every write and enforces the message length like a real one (it refuses longer). */
-function loopback() {
+function loopback(edits = true) {
   const writes: Write[] = []
   let next = 1
   const check = (text: string) => {
     if (text.length > LIMIT) throw new Error(`message too long (${text.length} > ${LIMIT})`)
   }
   const surface: ReplySurface = {
-    limits: { messageChars: LIMIT, editIntervalMs: GAP, format: "plain", edits: true },
+    limits: { messageChars: LIMIT, editIntervalMs: GAP, format: "plain", edits },
     async post(chunk, { formatted }) {
       const text = formatted ? chunk.formatted : chunk.plain
       check(text)
@@ -117,6 +117,28 @@ test("a message: inbox done with the user message, a streamed answer within the 
   expect(shown().join("")).toContain('You said: "hello there"')
   const session = app.gw.store.get(sessionId)!
   expect([session.channel, session.channelKey, session.title]).toEqual(["loop", "1:c1", "Loop: c1"])
+}, 30_000)
+
+test("a platform without edits gets no previews: only the final answer's messages", async () => {
+  const channel = host()
+  const { surface, writes, shown } = loopback(false)
+  const inbox = channel.inbox("loop:1")
+  inbox.receive("e5", {})
+  const sessionId = channel.sessionFor("1:c5", "Loop: c5")
+  const answered = await channel.stream({
+    surface,
+    conversation: "1:c5",
+    sessionId,
+    submit: () => channel.accept(inbox, ["e5"], { sessionId, text: "no edits please" }),
+  })
+  expect(answered?.text).toContain('You said: "no edits please"')
+  expect(writes.every((write) => write.kind === "post" && write.formatted)).toBe(true)
+  expect(shown().join("")).toBe(
+    surface
+      .render([{ kind: "text", text: answered!.text }])
+      .map((chunk) => chunk.plain)
+      .join(""),
+  )
 }, 30_000)
 
 test("commands answer while the turn runs, outside the lane; /stop stops it; /new remaps the conversation", async () => {
