@@ -76,6 +76,8 @@ export function createFakeDiscord(options: FakeDiscordOptions = {}) {
   const attachments = new Map<string, { type: string; bytes: Uint8Array }>()
   let commands: Record<string, unknown>[] = []
   let violations = 0
+  /** 429s to answer next regardless of the bucket (a shared limit the client cannot see coming). */
+  let forced = 0
   let sequence = 0
   let intents = 0
   /** Every dispatch of the session, so a RESUME can replay the ones after the client's `seq`. */
@@ -95,7 +97,7 @@ export function createFakeDiscord(options: FakeDiscordOptions = {}) {
       ? new Response(null, { status, headers })
       : new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
 
-  /** One rate-limit bucket per channel for message sends and edits, like Discord's per-channel bucket. */
+  /** One rate-limit bucket per key (route and channel), like Discord's per-channel buckets. */
   const rateLimit = (key: string): Response | Record<string, string> => {
     const now = Date.now()
     let bucket = buckets.get(key)
@@ -110,8 +112,10 @@ export function createFakeDiscord(options: FakeDiscordOptions = {}) {
       "x-ratelimit-reset-after": resetAfter.toFixed(3),
       "x-ratelimit-bucket": `bucket-${Bun.hash(key).toString(16)}`,
     }
-    if (bucket.used >= limit) {
-      violations++
+    if (bucket.used >= limit || forced > 0) {
+      // A forced 429 is the fake's doing; only a write past a bucket the headers announced is the client's fault.
+      if (forced > 0) forced--
+      else violations++
       return json(
         429,
         { message: "You are being rate limited.", retry_after: resetAfter, global: false },
@@ -218,7 +222,8 @@ export function createFakeDiscord(options: FakeDiscordOptions = {}) {
       if (bad) return bad
       if (method === "POST" && !payload.content && !(payload.components as unknown[] | undefined)?.length)
         return json(400, { message: "Cannot send an empty message", code: 50006 })
-      const limited = rateLimit(`messages:${messages[1]}`)
+      // Per channel, creates and edits in buckets of their own (as Discord answers them).
+      const limited = rateLimit(`messages:${method}:${messages[1]}`)
       if (limited instanceof Response) return limited
       if (method === "POST") return json(200, messageOf(create(messages[1]!, payload)), limited)
       const message = posted.get(messages[2]!)
@@ -465,6 +470,15 @@ export function createFakeDiscord(options: FakeDiscordOptions = {}) {
         message: source ? messageOf(source) : undefined,
       })
       return id
+    },
+    /** Answer the next `n` message writes with 429 (as when another process shares the bot's limits). */
+    limitNext(n = 1) {
+      forced = n
+    },
+    /** The same dispatch again, as Discord may send one twice; the bot must not answer it twice. */
+    redeliver(message: { id: string }) {
+      const event = sent.find((candidate) => (candidate.d as { id?: string }).id === message.id)
+      if (event) dispatch(event.t, event.d)
     },
     /** Drop every connection without a close frame the client can act on (a network cut). */
     drop(code = 4000) {
