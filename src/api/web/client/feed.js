@@ -18,6 +18,7 @@ export function createFeed(client) {
   let timer = null
   let retryMs = 1000
   let reconnects = 0
+  let waitingOnline = false
 
   const setState = (next) => {
     state = next
@@ -51,6 +52,11 @@ export function createFeed(client) {
     if (stopped) return
     reconnects++
     setState("reconnecting")
+    // Offline, a retry can only fail: wait for the browser's online event instead.
+    if (!navigator.onLine) {
+      waitingOnline = true
+      return
+    }
     timer = setTimeout(connect, retryMs)
     retryMs = Math.min(retryMs * 2, 15_000)
   }
@@ -59,8 +65,9 @@ export function createFeed(client) {
   // the network is back instead of waiting out the backoff.
   const offline = () => controller?.abort()
   const online = () => {
-    if (!timer) return
-    clearTimeout(timer)
+    if (!timer && !waitingOnline) return
+    if (timer) clearTimeout(timer)
+    waitingOnline = false
     retryMs = 1000
     connect()
   }
