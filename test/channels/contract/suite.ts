@@ -292,6 +292,11 @@ export function contractSuite(adapter: ContractAdapter) {
       expect(health.status).toBe(503)
       const reasons = ((await health.json()) as { reasons: string[] }).reasons
       expect(reasons.every((reason) => reason.startsWith(`${adapter.kind}: `))).toBe(true)
+      // /status (any surface) says the same.
+      const status = (await (await gw.api("/commands", { method: "POST", json: { line: "/status" } })).json()) as {
+        text: string
+      }
+      expect(status.text).toContain(`state: degraded (${adapter.kind}: `)
       const session = ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id
       const turn = (await (
         await gw.api(`/sessions/${session}/turn`, { method: "POST", json: { input: "still alive?" } })
