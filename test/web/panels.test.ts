@@ -105,6 +105,13 @@ describe("dashboard management views", () => {
           "--- /dev/null\n+++ b/prompts/tone.md\n@@ -0,0 +1,1 @@",
         )
         await page.screenshot({ path: `${ARTEFACTS}/evolution.png` })
+        // A change made elsewhere shows up by itself: the view follows the evolution.* events.
+        const second = await gw.api("/evolution", {
+          method: "POST",
+          json: { reason: "a second change", changes: [{ path: "prompts/tone.md", content: "Be calmer.\n" }] },
+        })
+        expect(second.status).toBe(200)
+        await page.locator("details.evolution", { hasText: "a second change" }).waitFor()
 
         expect(blocked).toEqual([])
         expect(errors).toEqual([])

@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks"
 import { duration, Failure, Json, Panel, time, useLoad } from "./ui.js"
 
 export function Tools({ client, feed }) {
-  const tools = useLoad(() => client.get("/tools"), [], feed, ["tool.load", "tool.reload", "tools."])
+  const tools = useLoad(() => client.get("/tools"), [], feed, ["tool.workspace.reloaded", "tool.mcp."])
   const status = useLoad(() => client.get("/status"), [], null)
   const sandbox = status.data?.sandbox
   return html`<${Panel} title="Tools">
@@ -33,11 +33,7 @@ export function Tools({ client, feed }) {
 }
 
 export function Providers({ client, feed, role }) {
-  const providers = useLoad(() => client.get("/providers"), [], feed, [
-    "provider.cooldown",
-    "provider.probe",
-    "failover.",
-  ])
+  const providers = useLoad(() => client.get("/providers"), [], feed, ["provider.error", "provider.attempt.failed"])
   const [probing, setProbing] = useState(false)
   const [error, setError] = useState(null)
   const probe = () => {
@@ -125,7 +121,7 @@ function Diff({ client, role, item }) {
 }
 
 export function Evolution({ client, feed, role }) {
-  const list = useLoad(() => client.get("/evolution?limit=100"), [], feed, ["evolve."])
+  const list = useLoad(() => client.get("/evolution?limit=100"), [], feed, ["evolution."])
   const items = list.data?.items ?? []
   return html`<${Panel} title="Evolution">
     <${Failure} error=${list.error} />
