@@ -25,6 +25,8 @@ export interface SetupAnswers {
   telegram: { token: string; ownerId: number; apiRoot?: string } | null
   /** A Slack app (docs/slack.md): its tokens go to the auth file, the owner's user id to allowedUsers. */
   slack?: { appToken: string; botToken: string; ownerId: string; apiUrl?: string } | null
+  /** A Discord bot (docs/discord.md): its token goes to the auth file, the owner's user id to allowedUsers. */
+  discord?: { token: string; ownerId: string; apiRoot?: string } | null
   controlApi: { port: number }
 }
 
@@ -48,6 +50,16 @@ export function configValue(answers: SetupAnswers, withTelegram: boolean): Recor
         authProfile: "telegram",
         allowedUsers: [answers.telegram.ownerId],
         ...(answers.telegram.apiRoot ? { apiRoot: answers.telegram.apiRoot } : {}),
+      },
+    ]
+  if (answers.discord)
+    value.channels = [
+      ...((value.channels as unknown[] | undefined) ?? []),
+      {
+        kind: "discord",
+        authProfile: "discord",
+        allowedUsers: [answers.discord.ownerId],
+        ...(answers.discord.apiRoot ? { apiRoot: answers.discord.apiRoot } : {}),
       },
     ]
   if (answers.slack)

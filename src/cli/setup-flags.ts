@@ -130,6 +130,23 @@ export const setupArgs = {
     type: "string",
     description: "Slack Web API root (env SLACK_API_URL; default https://slack.com/api/)",
   },
+  discord: {
+    type: "boolean",
+    description: "Set up a Discord bot (default: no; docs/discord.md)",
+    negativeDescription: "Skip Discord",
+  },
+  "discord-token": {
+    type: "string",
+    description: "Discord bot token (env DISCORD_BOT_TOKEN); implies --discord",
+  },
+  "discord-owner": {
+    type: "string",
+    description: "Your Discord user id, the only user allowed at first (env DROST_DISCORD_OWNER)",
+  },
+  "discord-api-root": {
+    type: "string",
+    description: "Discord REST API root (env DISCORD_API_ROOT; default https://discord.com/api)",
+  },
   port: {
     type: "string",
     description: "Control API port (default 7420, or the next free one; 0 picks a free port at each start)",

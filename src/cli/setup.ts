@@ -297,6 +297,60 @@ async function probeSlack(tokens: { appToken: string; botToken: string; apiUrl?:
   return result.ok ? { ok: true, detail: result.identity } : { ok: false, detail: result.problem }
 }
 
+/** A Discord bot: its token (live-checked with GET /users/@me) and the owner's user id. */
+async function askDiscord(flags: SetupFlags, interactive: boolean): Promise<SetupAnswers["discord"]> {
+  // Opt-in (`--discord`, or `--discord-token`): the wizard's usual questions stay as they are.
+  const wanted = flags.discord ?? Boolean(flags["discord-token"])
+  if (!wanted) return null
+  const apiRoot = pick(flags, "discord-api-root", "DISCORD_API_ROOT")
+  let token = pick(flags, "discord-token", "DISCORD_BOT_TOKEN")
+  for (;;) {
+    if (!token) {
+      if (!interactive)
+        throw new SetupInputError(
+          "Discord needs a bot token: --discord-token or DISCORD_BOT_TOKEN (Developer Portal → Bot → Reset Token); see docs/discord.md",
+        )
+      token = answered(
+        await p.password({
+          message: "Bot token (Developer Portal → your app → Bot → Reset Token)",
+          validate: (value) => (value && value.split(".").length === 3 ? undefined : "three parts separated by dots"),
+        }),
+      )
+    }
+    if (flags["skip-probe"]) break
+    const bot = token
+    const result = await check(interactive, "Discord bot", () => probeDiscord(bot, apiRoot))
+    if (result.ok) break
+    const next = await afterFailure(interactive, "The Discord token")
+    if (next === "keep") break
+    if (next === "drop") return null
+    token = undefined
+  }
+  const owner = pick(flags, "discord-owner", "DROST_DISCORD_OWNER")
+  if (!owner && !interactive)
+    throw new SetupInputError("Discord needs the owner's user id: --discord-owner or DROST_DISCORD_OWNER")
+  const ownerId = (
+    owner ??
+    answered(
+      await p.text({
+        message: "Your Discord user id (only you may talk to the bot at first)",
+        placeholder: "Settings → Advanced → Developer Mode, then right-click your name → Copy User ID",
+        validate: (value) => (value && /^\d{15,21}$/.test(value.trim()) ? undefined : "15 to 21 digits"),
+      }),
+    )
+  ).trim()
+  if (!/^\d{15,21}$/.test(ownerId))
+    throw new SetupInputError(`the Discord owner must be a user id (15 to 21 digits), got "${ownerId}"`)
+  return { token, ownerId, ...(apiRoot ? { apiRoot } : {}) }
+}
+
+/** `drost setup`'s live check of a Discord token (GET /users/@me), as a probe result. */
+async function probeDiscord(token: string, apiRoot?: string): Promise<ProbeResult> {
+  const { checkDiscord } = await import("../channels/discord/index.ts")
+  const result = await checkDiscord({ token, apiRoot }, "")
+  return result.ok ? { ok: true, detail: result.identity } : { ok: false, detail: result.problem }
+}
+
 /** Where the wizard runs from: the workspace, and the port `drost start --port N` asked for. */
 export interface SetupContext {
   root: string
@@ -404,8 +458,9 @@ export async function collectAnswers(
       : ids[0]!)
   const telegram = await askTelegram(flags, interactive)
   const slack = await askSlack(flags, interactive)
+  const discord = await askDiscord(flags, interactive)
   const port = await askPort(flags, interactive, context)
-  return { providers, defaultProvider, telegram, slack, controlApi: { port } }
+  return { providers, defaultProvider, telegram, slack, discord, controlApi: { port } }
 }
 
 /** Writes everything; returns the lines of the summary. */
@@ -437,6 +492,7 @@ async function apply(root: string, answers: SetupAnswers, flags: SetupFlags, int
   if (answers.telegram?.token) entries.telegram = { kind: "telegram", token: answers.telegram.token }
   if (answers.slack)
     entries.slack = { kind: "slack", appToken: answers.slack.appToken, botToken: answers.slack.botToken }
+  if (answers.discord) entries.discord = { kind: "discord", token: answers.discord.token }
   if (Object.keys(entries).length > 0) {
     for (const [id, entry] of Object.entries(entries)) setEntry(stateDir, id, entry)
     lines.push(`stored ${Object.keys(entries).join(", ")} in .drost/auth-profiles.json (mode 0600)`)

@@ -15,7 +15,10 @@ import { DEFAULT_API_ROOT, resolveToken } from "./token.ts"
 const rootOf = (config: Pick<DiscordConfig, "apiRoot">) => (config.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, "")
 
 /** Who the token belongs to (`@name`), or why it does not work. */
-export async function checkDiscord(config: DiscordConfig, stateDir: string): Promise<LiveCheck> {
+export async function checkDiscord(
+  config: Pick<DiscordConfig, "token" | "tokenEnv" | "authProfile" | "apiRoot">,
+  stateDir: string,
+): Promise<LiveCheck> {
   const token = resolveToken(config, stateDir)
   if (!token.ok) return { ok: false, problem: token.problem }
   try {
@@ -26,7 +29,11 @@ export async function checkDiscord(config: DiscordConfig, stateDir: string): Pro
     const body = (await response.json().catch(() => ({}))) as { username?: string; message?: string }
     return response.ok
       ? { ok: true, identity: `@${body.username ?? token.botId}` }
-      : { ok: false, problem: `Discord answered ${response.status} ${body.message ?? ""}`.trim() }
+      : {
+          ok: false,
+          problem:
+            `Discord answered ${response.status} ${body.message ?? ""}${response.status === 401 ? " (check the bot token; docs/discord.md)" : ""}`.trim(),
+        }
   } catch (error) {
     return { ok: false, problem: `cannot reach Discord (${error instanceof Error ? error.message : String(error)})` }
   }
