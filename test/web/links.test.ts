@@ -82,6 +82,7 @@ describe("dashboard sign-in links", () => {
     expect((await post("/ui/redeem", { code })).status).toBe(404)
     const fresh = (await (await post("/control/v1/dashboard/links", {})).json()) as { url: string }
     const redeemed = await post("/ui/redeem", { code: fresh.url.split("#/login/")[1] })
+    expect(redeemed.headers.get("cache-control")).toBe("no-store")
     expect(await redeemed.json()).toEqual({ role: "admin", token: "admin-token" })
     expect((await post("/control/v1/dashboard/links", { role: "read" })).status).toBeGreaterThanOrEqual(400)
   })

@@ -75,7 +75,9 @@ export function linkRoutes(tokens: Tokens, now: () => number = Date.now) {
     )
     .post(
       "/ui/redeem",
-      ({ body, status }) => {
+      ({ body, status, set }) => {
+        // The answer holds a token: no cache keeps it.
+        set.headers["cache-control"] = "no-store"
         sweep()
         const link = pending.get(body.code)
         if (!link)
