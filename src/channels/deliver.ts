@@ -27,7 +27,7 @@ export function pieces(text: string, limit: number): string[] {
 }
 
 export interface ChannelDelivery {
-  /** The instance's name (`discord`, `discord#2`): what `drost schedule add --channel` names. */
+  /** The instance's name (`discord`, `discord#2`): what a schedule's `deliver.channel` names. */
   component: string
   /** The session channel its sessions carry. */
   kind: string

@@ -4,7 +4,7 @@
  * and stops them before it drains; each instance also registers its schedule delivery.
  *
  * Instances are named per kind: the first of a kind is `<kind>`, the next `<kind>#2`, … (health
- * reasons, logs, delivery targets, `drost schedule add --channel`).
+ * reasons, logs, and the `deliver.channel` of schedules).
  */
 import type { Gateway } from "../gateway/gateway.ts"
 import { Log } from "../util/log.ts"
