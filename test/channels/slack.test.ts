@@ -210,3 +210,24 @@ test("a rejected app-level token degrades only the Slack channel, with Slack's r
   expect(await gw.stop()).toBe(0)
   fake.stop()
 }, 30_000)
+
+test("a dropped connection is reopened; a revoked app token at the reconnect degrades the channel instead of leaving it silently down", async () => {
+  const fake = await FakeSlack.start()
+  await using ws = await workspace({ config: slackConfig(fake) })
+  await using gw = await spawnGateway(ws.path)
+  await fake.waitFor(() => fake.open === 1, "the first connection")
+  fake.drop()
+  await fake.waitFor(() => fake.connections.length === 2 && fake.open === 1, "the reconnect after a drop")
+  fake.message({ user: OWNER, text: "still there?" })
+  await fake.waitFor(() => fake.chat(DM).some((m) => m.text.includes(said("still there?"))), "the answer")
+  fake.failNext("apps.connections.open", { error: "invalid_auth" })
+  fake.drop()
+  const state = await waitEvent(ws, "gateway.state", (data) =>
+    (data.reasons as string[]).some((reason) => reason.startsWith("slack: ")),
+  )
+  expect((state.data.reasons as string[])[0]).toContain("app-level token rejected (Slack answered invalid_auth)")
+  // Handled: no unhandled rejection's stack trace from the SDK's own reconnect timer.
+  expect(gw.output()).not.toContain("at retrieveWSSURL")
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 30_000)

@@ -94,6 +94,9 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     appToken: tokens.appToken,
     logger,
     clientPingTimeout: config.reconnectMs,
+    // Reconnects are ours (connect() below): the SDK's own retry runs start() in a timer whose
+    // rejection (a revoked app token, Slack unreachable) nobody can catch, and then stays down.
+    autoReconnectEnabled: false,
     clientOptions: { slackApiUrl: apiUrl },
   })
   const pacers = new Map<string, Pacer>()
@@ -296,20 +299,35 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
   })
   socket.on("connected", () => health(null))
 
-  const connect = async () => {
-    for (let attempt = 0; !stopping; attempt++) {
-      try {
-        await socket.start()
-        return
-      } catch (error) {
-        const failure = slackProblem(error, "the app-level token")
-        health(failure.problem)
-        log.warn("Socket Mode connection failed", { error: failure.problem })
-        if (failure.fatal) return
-        await Bun.sleep(Math.min(30_000, 1000 * 2 ** attempt))
+  /** Open the socket, retrying with backoff; a rejected app token stops trying (health says why). */
+  let connecting = false
+  const connect = async (delayMs = 0) => {
+    if (connecting) return
+    connecting = true
+    try {
+      if (delayMs) await Bun.sleep(delayMs)
+      for (let attempt = 0; !stopping; attempt++) {
+        try {
+          await socket.start()
+          return
+        } catch (error) {
+          const failure = slackProblem(error, "the app-level token")
+          health(failure.problem)
+          log.warn("Socket Mode connection failed", { error: failure.problem })
+          if (failure.fatal) return
+          await Bun.sleep(Math.min(30_000, config.reconnectMs * 2 ** attempt))
+        }
       }
+    } finally {
+      connecting = false
     }
   }
+  // Slack asked to reconnect (refresh_requested), or the connection dropped: a new one, after a pause.
+  socket.on("disconnected", () => {
+    if (stopping || connecting) return
+    log.info("Socket Mode connection closed; reconnecting")
+    void connect(Math.min(config.reconnectMs, 1000))
+  })
 
   const boot = async () => {
     for (let attempt = 0; !stopping; attempt++) {
