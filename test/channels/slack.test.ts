@@ -231,3 +231,32 @@ test("a dropped connection is reopened; a revoked app token at the reconnect deg
   expect(await gw.stop()).toBe(0)
   fake.stop()
 }, 30_000)
+
+test("a schedule delivers to a Slack DM and to a thread, by the channel's name", async () => {
+  const fake = await FakeSlack.start()
+  const thread = "1700000000.000042"
+  const schedule = (id: string, chat: string) => ({
+    id,
+    every: "2s",
+    prompt: `${id} summary please`,
+    deliver: { channel: "slack", chat },
+  })
+  await using ws = await workspace({
+    config: demoConfig({
+      channels: [
+        { kind: "slack", appToken: fake.appToken, botToken: fake.botToken, apiUrl: fake.apiUrl, allowedUsers: [OWNER] },
+      ],
+      schedules: [schedule("dm", DM), schedule("thread", `${GENERAL}:${thread}`)],
+    }),
+  })
+  await using gw = await spawnGateway(ws.path)
+  const listed = (await (await gw.api("/schedules")).json()) as { deliveries: string[] }
+  expect(listed.deliveries).toContain("slack")
+  await fake.waitFor(() => fake.chat(DM).some((m) => m.text.includes("dm summary please")), "the DM delivery")
+  await fake.waitFor(
+    () => fake.chat(GENERAL, thread).some((m) => m.text.includes("thread summary please")),
+    "the thread delivery",
+  )
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 30_000)
