@@ -71,6 +71,7 @@ const subCommands: SubCommandsDef = {
   providers: () => import("./providers.ts").then((module) => module.providersCommand),
   telegram: () => import("./telegram.ts").then((module) => module.telegramCommand),
   slack: () => import("./slack.ts").then((module) => module.slackCommand),
+  discord: () => import("./discord.ts").then((module) => module.discordCommand),
   tool: () => import("./tool.ts").then((module) => module.toolCommand),
   skill: () => import("./skill.ts").then((module) => module.skillCommand),
   mcp: () => import("./mcp.ts").then((module) => module.mcpCommand),

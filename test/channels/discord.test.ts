@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test"
 import { createFakeDiscord, type FakeDiscord } from "../fake/discord.ts"
 import { fakeOpenAI, reply } from "../fake/openai.ts"
 import { demoConfig } from "../lib/config.ts"
-import { spawnGateway } from "../lib/gateway.ts"
+import { runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 import { waitEvent } from "./helpers.ts"
 
@@ -160,6 +160,27 @@ describe("discord channel", () => {
     expect(list.sessions).toHaveLength(0)
     expect(await gw.stop()).toBe(0)
   }, 30_000)
+
+  test("pairing: a stranger's code, approved with drost discord approve, lets them in", async () => {
+    fake = createFakeDiscord()
+    const STRANGER_DM = "1400000000000000222"
+    await using ws = await workspace({ config: demoConfig({ channels: [channel(fake, { pairing: true })] }) })
+    await using gw = await spawnGateway(ws.path)
+    await identified(fake)
+    fake.message(STRANGER_DM, OTHER, "hi?")
+    await fake.until(() => contents(fake!, STRANGER_DM).some((m) => /\*\*[A-Z2-9]{8}\*\*/.test(m)), 15_000, "code")
+    const code = contents(fake, STRANGER_DM)[0]!.match(/\*\*([A-Z2-9]{8})\*\*/)![1]!
+    const wrong = await runCli(["discord", "approve", "ZZZZZZZZ"], { cwd: ws.path })
+    expect(wrong.code).toBe(1)
+    const approved = await runCli(["discord", "approve", code.toLowerCase()], { cwd: ws.path })
+    expect(approved.code).toBe(0)
+    expect(approved.stdout).toContain(`approved user ${OTHER}`)
+    fake.message(STRANGER_DM, OTHER, "now?")
+    await fake.until(() => contents(fake!, STRANGER_DM).some((m) => m.includes(said("now?"))), 15_000, "the answer")
+    const listed = await runCli(["discord", "pairings", "--json"], { cwd: ws.path })
+    expect(JSON.parse(listed.stdout)).toMatchObject([{ userId: OTHER, approvedAt: expect.any(Number) }])
+    expect(await gw.stop()).toBe(0)
+  }, 40_000)
 
   test("an image attachment reaches the model as image input", async () => {
     fake = createFakeDiscord()

@@ -157,3 +157,47 @@ export function createDiscordStore(db: Database, botId: string) {
     },
   }
 }
+
+/**
+ * The owner's side of pairing (`drost discord approve` / `pairings` / `revoke`), across the workspace's
+ * bots: a code is unique, so it needs no bot id (which only the token tells).
+ */
+export function createDiscordPairings(db: Database) {
+  db.run(SCHEMA)
+  return {
+    approve(code: string): DiscordPairing | null {
+      const row = db
+        .query("SELECT bot_id FROM discord_pairings WHERE code = ? AND approved_at IS NULL AND expires_at > ?")
+        .get(code.trim().toUpperCase(), Date.now()) as { bot_id: string } | null
+      return row ? createDiscordStore(db, row.bot_id).approve(code) : null
+    },
+    list(): (DiscordPairing & { botId: string })[] {
+      const rows = db
+        .query(
+          "SELECT code, bot_id, user_id, name, expires_at, approved_at FROM discord_pairings WHERE approved_at IS NOT NULL OR expires_at > ? ORDER BY created_at",
+        )
+        .all(Date.now()) as {
+        code: string
+        bot_id: string
+        user_id: string
+        name: string
+        expires_at: number
+        approved_at: number | null
+      }[]
+      return rows.map((row) => ({
+        code: row.code,
+        botId: row.bot_id,
+        userId: row.user_id,
+        name: row.name,
+        expiresAt: row.expires_at,
+        approvedAt: row.approved_at,
+      }))
+    },
+    /** Withdraw a user's approvals; false when there were none. */
+    revoke(userId: string): boolean {
+      return (
+        db.prepare("DELETE FROM discord_pairings WHERE user_id = ? AND approved_at IS NOT NULL").run(userId).changes > 0
+      )
+    },
+  }
+}
