@@ -71,7 +71,7 @@ export async function start(args: StartArgs): Promise<number> {
     consola.info(`drost ${VERSION} · workspace ${where} · provider ${named}`)
     if (url)
       consola.info(
-        `Control API ${url}/control/v1 · token ${tokens.file ? `in ${relative(process.cwd(), tokens.file)}` : "from config/env"}`,
+        `Control API ${url}/control/v1 · dashboard ${url}/ · token ${tokens.file ? `in ${relative(process.cwd(), tokens.file)}` : "from config/env"}`,
       )
     if (provider?.kind === "demo")
       consola.info(
