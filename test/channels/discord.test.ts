@@ -116,6 +116,43 @@ describe("discord channel", () => {
     expect(await gw.stop()).toBe(0)
   }, 40_000)
 
+  test("kill -9, a message while the gateway is down, restart: the stored Gateway session is resumed and the message answered", async () => {
+    fake = createFakeDiscord()
+    await using ws = await workspace({ config: demoConfig({ channels: [channel(fake)] }) })
+    {
+      await using gw = await spawnGateway(ws.path)
+      await identified(fake)
+      fake.message(DM, OWNER, "first")
+      await fake.until(() => contents(fake!, DM).some((m) => m.includes(said("first"))), 15_000, "the first answer")
+      await gw.kill9()
+    }
+    await fake.until(() => !fake!.connected, 5000, "the dead connection")
+    fake.message(DM, OWNER, "while down")
+    {
+      await using gw = await spawnGateway(ws.path)
+      await fake.until(() => contents(fake!, DM).some((m) => m.includes(said("while down"))), 15_000, "the answer")
+      // Resumed, not identified afresh (a fresh IDENTIFY would have skipped the message).
+      expect(fake.identifies).toHaveLength(1)
+      expect(fake.resumes).toHaveLength(1)
+      expect(contents(fake, DM).filter((m) => m.includes(said("first")))).toHaveLength(1)
+      expect(await gw.stop()).toBe(0)
+    }
+  }, 40_000)
+
+  test("INVALID_SESSION: a session Discord no longer knows is dropped and the bot identifies afresh", async () => {
+    fake = createFakeDiscord()
+    await using ws = await workspace({ config: demoConfig({ channels: [channel(fake)] }) })
+    await using gw = await spawnGateway(ws.path)
+    await identified(fake)
+    fake.forgetSession()
+    fake.drop()
+    await fake.until(() => fake!.identifies.length === 2 && fake!.connected, 20_000, "a second IDENTIFY")
+    expect(fake.resumes).toHaveLength(1)
+    fake.message(DM, OWNER, "still there?")
+    await fake.until(() => contents(fake!, DM).some((m) => m.includes(said("still there?"))), 15_000, "the answer")
+    expect(await gw.stop()).toBe(0)
+  }, 40_000)
+
   test("guilds: only a listed guild, only when mentioned, only allowed users; a thread is its own session", async () => {
     fake = createFakeDiscord()
     fake.channel(CHANNEL, 0, GUILD)
