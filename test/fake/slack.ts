@@ -14,6 +14,8 @@
  *   `message_not_found`, `no_text`, `msg_too_long` (over 40,000 characters), `invalid_blocks`;
  * - rate limits: a chat method called again for the same channel within `gapMs` answers HTTP 429 with
  *   `Retry-After` (seconds), as Slack's per-channel limits do; `failNext` injects any answer.
+ * - like Slack, the app's own posts and updates come back as message events (`bot_id`, and subtype
+ *   `message_changed` for an update) to a client subscribed to message events (`echoOwn`, default on);
  * Every Web API call is recorded (`calls`), every acknowledgement (`acks`), every connection (`connections`).
  */
 import type { Server, ServerWebSocket } from "bun"
@@ -66,6 +68,8 @@ export class FakeSlack {
   /** A chat method for the same channel within this gap answers 429 (0: no limit). */
   gapMs = 0
   retryAfterSec = 1
+  /** Send the app's own posts and updates back as message events, as Slack does. */
+  echoOwn = true
   private readonly tickets = new Set<string>()
   private readonly sockets = new Set<ServerWebSocket<{ ticket: string }>>()
   private readonly unacked = new Map<string, Envelope>()
@@ -389,6 +393,21 @@ export class FakeSlack {
         const ts = this.ts()
         const threadTs = typeof params.thread_ts === "string" ? params.thread_ts : null
         this.posted.push({ channel, ts, threadTs, text, blocks, edits: 0 })
+        if (this.echoOwn)
+          queueMicrotask(() =>
+            this.event({
+              type: "message",
+              user: BOT_USER,
+              bot_id: "B0BOT",
+              app_id: APP,
+              text,
+              ts,
+              channel,
+              event_ts: ts,
+              channel_type: channel.startsWith("D") ? "im" : "channel",
+              ...(threadTs ? { thread_ts: threadTs } : {}),
+            }),
+          )
         return Response.json({ ok: true, channel, ts, message: { type: "message", user: BOT_USER, text, ts } })
       }
       const message = this.posted.find((item) => item.channel === channel && item.ts === params.ts)
@@ -396,6 +415,25 @@ export class FakeSlack {
       message.text = text
       message.blocks = blocks
       message.edits += 1
+      if (this.echoOwn)
+        queueMicrotask(() =>
+          this.event({
+            type: "message",
+            subtype: "message_changed",
+            hidden: true,
+            channel,
+            ts: this.ts(),
+            event_ts: this.ts(),
+            message: {
+              type: "message",
+              user: BOT_USER,
+              bot_id: "B0BOT",
+              text,
+              ts: message.ts,
+              edited: { user: BOT_USER },
+            },
+          }),
+        )
       return Response.json({ ok: true, channel, ts: message.ts, text })
     }
     if (method === "conversations.replies") {

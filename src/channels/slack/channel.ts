@@ -252,8 +252,16 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     await lane(conversation, () => converse(event, eventId, conversation, verdict.text))
   }
 
+  /**
+   * A person's message worth judging. Slack also sends the app's own posts and every chat.update as
+   * message events (bot_id, message_changed, …): they are acknowledged and dropped unstored.
+   */
   const isMessage = (event: Record<string, unknown>) =>
-    (event.type === "message" || event.type === "app_mention") && typeof event.channel === "string"
+    (event.type === "message" || event.type === "app_mention") &&
+    typeof event.channel === "string" &&
+    !event.bot_id &&
+    event.user !== botUser &&
+    (event.subtype === undefined || event.subtype === "file_share")
 
   const onEnvelope = async (envelope: Envelope) => {
     if (stopping) return // not acknowledged: Slack sends it again to the next connection
