@@ -170,3 +170,30 @@ test("a schedule delivers to a Slack DM and to a thread, by the channel's name",
   expect(await gw.stop()).toBe(0)
   fake.stop()
 }, 30_000)
+
+const PNG = Uint8Array.from(
+  atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="),
+  (c) => c.charCodeAt(0),
+)
+
+test("a shared image becomes image input with its text, fetched with the bot token; other files are declined", async () => {
+  const fake = await FakeSlack.start()
+  await using ws = await workspace({ config: slackConfig(fake) })
+  await using gw = await spawnGateway(ws.path)
+  const image = fake.file("cat.png", "image/png", PNG)
+  fake.message({ user: OWNER, text: "what is this?", files: [image] })
+  await fake.waitFor(() => fake.chat(DM).some((m) => m.text.includes(said("what is this?"))), "the answer")
+  expect(fake.downloads).toEqual([image.id])
+  fake.message({ user: OWNER, text: "", files: [fake.file("notes.pdf", "application/pdf", new Uint8Array([37, 80]))] })
+  await fake.waitFor(() => fake.chat(DM).some((m) => m.text.includes("only images are supported")), "the decline")
+  const list = await sessions(gw)
+  const body = (await (await gw.api(`/sessions/${list[0]!.id}?limit=50`)).json()) as {
+    messages: { role: string; parts: { type: string; mediaType?: string }[] }[]
+  }
+  const users = body.messages.filter((message) => message.role === "user")
+  expect(users).toHaveLength(1)
+  expect(users[0]!.parts.map((part) => part.type)).toEqual(["text", "image"])
+  expect(users[0]!.parts[1]!.mediaType).toBe("image/png")
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 30_000)

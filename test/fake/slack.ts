@@ -76,6 +76,10 @@ export class FakeSlack {
   private readonly sent = new Map<string, Envelope>()
   private readonly lastChat = new Map<string, number>()
   private readonly injected = new Map<string, Injected[]>()
+  /** Files people "uploaded": served at their url_private to the bot token only. */
+  private readonly files = new Map<string, { bytes: Uint8Array; mimetype: string; name: string }>()
+  /** File downloads the client made (file ids), in order. */
+  readonly downloads: string[] = []
   private readonly waiters: { check: () => boolean; resolve: () => void }[] = []
   private seq = 0
   private clock = 1_700_000_000
@@ -119,7 +123,14 @@ export class FakeSlack {
   }
 
   /** A message from a person: a DM (`channel` starting with D) or, with `mention`, an app_mention. */
-  message(opts: { user: string; text: string; channel?: string; thread?: string; mention?: boolean }): string {
+  message(opts: {
+    user: string
+    text: string
+    channel?: string
+    thread?: string
+    mention?: boolean
+    files?: ReturnType<FakeSlack["file"]>[]
+  }): string {
     const channel = opts.channel ?? `D${opts.user}`
     const ts = this.ts()
     const im = channel.startsWith("D")
@@ -133,9 +144,26 @@ export class FakeSlack {
       team: TEAM,
       ...(im && !opts.mention ? { channel_type: "im" } : opts.mention ? {} : { channel_type: "channel" }),
       ...(opts.thread ? { thread_ts: opts.thread } : {}),
+      ...(opts.files ? { files: opts.files, subtype: "file_share", upload: false } : {}),
     }
     this.event(event)
     return ts
+  }
+
+  /** A file a person shares (a file_share message's `files` entry); the bytes are served to the bot token. */
+  file(name: string, mimetype: string, bytes: Uint8Array) {
+    const id = `F${++this.seq}`
+    this.files.set(id, { bytes, mimetype, name })
+    const url = `http://127.0.0.1:${this.server.port}/files-pri/${TEAM}-${id}/${encodeURIComponent(name)}`
+    return {
+      id,
+      name,
+      mimetype,
+      filetype: name.split(".").pop(),
+      size: bytes.length,
+      url_private: url,
+      url_private_download: url,
+    }
   }
 
   /** Any Events API event, wrapped as Slack wraps it; returns the envelope id. */
@@ -324,6 +352,16 @@ export class FakeSlack {
       if (!this.tickets.delete(ticket)) return new Response("invalid ticket", { status: 401 })
       if (server.upgrade(req, { data: { ticket } })) return undefined
       return new Response("upgrade required", { status: 426 })
+    }
+    const file = url.pathname.match(/^\/files-pri\/[A-Z0-9]+-(F\d+)\//)
+    if (file && req.method === "GET") {
+      // Like Slack: without the bot token the answer is a login page, not the file.
+      if (req.headers.get("authorization") !== `Bearer ${this.botToken}`)
+        return new Response("<html>sign in</html>", { headers: { "content-type": "text/html" } })
+      const found = this.files.get(file[1]!)
+      if (!found) return new Response("not found", { status: 404 })
+      this.downloads.push(file[1]!)
+      return new Response(found.bytes, { headers: { "content-type": found.mimetype } })
     }
     const match = url.pathname.match(/^\/api\/([\w.]+)$/)
     if (!match || req.method !== "POST") return new Response("not found", { status: 404 })

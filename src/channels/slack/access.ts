@@ -6,6 +6,7 @@
  * strangers) is dropped without an answer and without a provider request.
  */
 import type { SlackConfig } from "../../core/slack-config.ts"
+import type { SlackFile } from "./files.ts"
 
 /** The parts of a Slack message event this channel reads. */
 export interface SlackMessage {
@@ -18,7 +19,7 @@ export interface SlackMessage {
   thread_ts?: string
   channel: string
   channel_type?: string
-  files?: unknown[]
+  files?: SlackFile[]
 }
 
 export type Verdict = { kind: "allow"; text: string } | { kind: "pair" } | { kind: "ignore"; reason: string }

@@ -24,6 +24,7 @@ import { Log, type Logger } from "../../util/log.ts"
 import { createPacer, type Pacer } from "../telegram/pacer.ts"
 import { conversationOf, isAllowedUser, judge, type SlackMessage } from "./access.ts"
 import { type BlockPress, createApprovalButtons, placeOf } from "./approvals.ts"
+import { downloadImage, isImage } from "./files.ts"
 import { escapeMrkdwn, splitMrkdwn } from "./mrkdwn.ts"
 import { MESSAGE_LIMIT, streamReply } from "./reply.ts"
 import { createSlackPairings, PAIRING_TTL_MS } from "./pairing.ts"
@@ -169,12 +170,18 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     return true
   }
 
-  const converse = async (event: SlackMessage, eventId: string, conversation: string, text: string) => {
+  const converse = async (
+    event: SlackMessage,
+    eventId: string,
+    conversation: string,
+    text: string,
+    images: { mediaType: string; data: string }[] = [],
+  ) => {
     const sessionId = sessionFor(conversation, event)
     const place = placeIn(conversation)
     const accept = () =>
       store!.transaction((): Accepted => {
-        const accepted = gw.sessions.prompt({ sessionId, text, images: [], source: "slack" })
+        const accepted = gw.sessions.prompt({ sessionId, text, images, source: "slack" })
         store!.done([eventId])
         return accepted
       })
@@ -245,11 +252,23 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     }
     const conversation = conversationOf(event)
     if (verdict.text.startsWith("/") && (await command(conversation, eventId, verdict.text))) return
-    if (event.files?.length && !verdict.text) {
-      await say(conversation, "Sorry, files are not supported here yet. Send text.")
+    const files = event.files ?? []
+    const shared = files.filter(isImage)
+    if (files.length > shared.length && !verdict.text && shared.length === 0) {
+      await say(conversation, "Sorry, only images are supported as files so far. Send text or an image.")
       return store!.done([eventId])
     }
-    await lane(conversation, () => converse(event, eventId, conversation, verdict.text))
+    await lane(conversation, async () => {
+      const images = []
+      try {
+        for (const file of shared) images.push(await downloadImage(file, tokens.botToken))
+      } catch (error) {
+        const reason = escapeMrkdwn((error as Error).message)
+        await say(conversation, `⚠️ I could not fetch the image (${reason}). Nothing reached the agent.`)
+        return store!.done([eventId])
+      }
+      await converse(event, eventId, conversation, verdict.text, images)
+    })
   }
 
   /**
