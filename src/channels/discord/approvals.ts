@@ -15,7 +15,7 @@ import { ApprovalEvent } from "../../approval/events.ts"
 import { duration } from "../../approval/service.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
 import type { Logger } from "../../util/log.ts"
-import type { Pacer } from "../telegram/pacer.ts"
+import type { Pacer } from "../pacer.ts"
 
 export interface ApprovalButtonsDeps {
   gw: Gateway

@@ -1,14 +1,18 @@
 /**
- * One Discord bot attached to the gateway: @discordjs/core over @discordjs/ws (the Gateway WebSocket:
- * heartbeats, RESUME after a dropped connection, re-IDENTIFY after INVALID_SESSION) and @discordjs/rest
- * (keeps to the rate-limit headers and waits out a 429). DMs and mentions in allowed guilds reach the
- * agent; every channel and thread is its own conversation and session (threads as sessions). Drost's
- * commands are slash commands; approvals are buttons; image attachments are image input.
+ * One Discord bot attached to the gateway, on the channel contract (src/channels/host.ts gives the
+ * inbox, sessions, lanes, commands, `accept` and the shared reply streamer): @discordjs/core over
+ * @discordjs/ws (the Gateway WebSocket: heartbeats, RESUME after a dropped connection, a fresh IDENTIFY
+ * after INVALID_SESSION) and @discordjs/rest (keeps to the rate-limit headers, waits out a 429). DMs and
+ * mentions in listed guilds reach the agent; every DM, channel and thread is its own conversation and
+ * session (threads as sessions). Drost's commands are slash commands; approvals are buttons; image
+ * attachments are image input.
  *
  * At-most-once across kill -9: a MESSAGE_CREATE is written to the inbox before it is handled, and marked
  * done in the same transaction that makes its user message durable (or after its refusal or command
- * answer was sent). A replayed or repeated dispatch is refused by the inbox; what a crash left pending is
- * handled after the next READY. A bad token or an unreachable Discord degrades this channel only.
+ * answer was sent). The Gateway session is kept in the store, so a restarted gateway RESUMEs and Discord
+ * replays what it missed; a replayed or repeated dispatch is refused by the inbox; what a crash left
+ * pending is handled after the next READY or RESUMED. A bad token or an unreachable Discord degrades
+ * this channel only.
  */
 import { API, Client, GatewayDispatchEvents, GatewayIntentBits, InteractionType } from "@discordjs/core"
 import type {
@@ -19,22 +23,19 @@ import type {
 } from "@discordjs/core"
 import { REST } from "@discordjs/rest"
 import { type SessionInfo, WebSocketManager, WebSocketShardEvents } from "@discordjs/ws"
-import type { Accepted } from "../../agent/session.ts"
 import type { DiscordConfig } from "../../core/channel-config.ts"
 import { DiscordEvent } from "../../core/channel-events.ts"
-import { lanePolicy } from "../../core/continuity-config.ts"
 import { DrostError } from "../../core/error.ts"
-import { dispatch } from "../../gateway/commands.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
 import { Log } from "../../util/log.ts"
-import { createPacer, type Pacer } from "../telegram/pacer.ts"
+import { createChannelHost } from "../host.ts"
 import { type AccessDeps, isAllowedUser, judge, withoutMention } from "./access.ts"
 import { createApprovalButtons } from "./approvals.ts"
 import { answer, lineOf, render, slashCommands } from "./commands.ts"
 import { imagesOf } from "./media.ts"
-import { codeOf, streamReply } from "./reply.ts"
 import { split } from "./split.ts"
 import { createDiscordStore } from "./store.ts"
+import { codeOf, discordSurface } from "./surface.ts"
 import { DEFAULT_API_ROOT, resolveToken } from "./token.ts"
 
 export const INTENTS =
@@ -58,67 +59,51 @@ export interface DiscordChannel {
 }
 
 export function createDiscordChannel(gw: Gateway, config: DiscordConfig, component = "discord"): DiscordChannel {
+  const host = createChannelHost(gw, { kind: "discord", component, config, editIntervalMs: config.editIntervalMs })
   const log = Log.create(component)
-  const health = (problem: string | null) => gw.setHealth(component, problem)
   const token = resolveToken(config, gw.config.stateDir)
   if (!token.ok)
     return {
       component,
       start: () => {
         log.warn("discord channel not started", { problem: token.problem })
-        health(token.problem)
+        host.health(token.problem)
       },
       stop: async () => {},
     }
 
   const botId = token.botId
   const store = createDiscordStore(gw.db, botId)
-  const pacers = new Map<string, Pacer>()
+  const inbox = host.inbox(`discord:${botId}`)
   const apiRoot = (config.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, "")
   const rest = new REST({ api: apiRoot, version: "10", retries: 2, timeout: 15_000 }).setToken(token.token)
   const api = new API(rest)
-  const lanes = new Map<string, Promise<unknown>>()
   const parents = new Map<string, string | null>()
   const pairingSent = new Map<string, number>()
   const replies = new Set<Promise<void>>()
   const access: AccessDeps = { config, botId, approved: (userId) => store.approved(userId) }
   const allowed = (userId: string) => isAllowedUser(access, userId)
-  const approvals = createApprovalButtons({ gw, api, botId, log, pacer: (id) => pacer(id), allowed })
+  /** The host's conversation of a Discord channel: unique across bots, and the sessions' channelKey. */
+  const conversationOf = (channelId: string) => `${botId}:${channelId}`
+  const pacer = (channelId: string) => host.pacer(conversationOf(channelId))
+  const approvals = createApprovalButtons({ gw, api, botId, log, pacer, allowed })
   let gateway: WebSocketManager | null = null
   let applicationId: string | null = null
   let stopping = false
   let replayed = false
   let booting: Promise<void> | null = null
 
-  const lane = <T>(conversation: string, fn: () => Promise<T>): Promise<T> => {
-    const run = (lanes.get(conversation) ?? Promise.resolve()).then(fn)
-    const tail = run.catch((error) => log.error("conversation handler failed", { conversation, error: String(error) }))
-    lanes.set(conversation, tail)
-    tail.then(() => lanes.get(conversation) === tail && lanes.delete(conversation))
-    return run
-  }
-  /** One pacer per conversation: sends and edits at least `editIntervalMs` apart. */
-  const pacer = (conversation: string): Pacer => {
-    const found = pacers.get(conversation) ?? createPacer(config.editIntervalMs)
-    pacers.set(conversation, found)
-    return found
-  }
-  const send = async (conversation: string, text: string) => {
+  const send = async (channelId: string, text: string) => {
     for (const piece of split(text))
-      await pacer(conversation).run(() =>
-        api.channels.createMessage(conversation, { content: piece, allowed_mentions: { parse: [] } }),
+      await pacer(channelId).run(() =>
+        api.channels.createMessage(channelId, { content: piece, allowed_mentions: { parse: [] } }),
       )
   }
 
   const sessionFor = (message: GatewayMessageCreateDispatchData): string => {
-    const conversation = message.channel_id
-    const known = store.session(conversation)
-    if (known && gw.store.get(known)) return known
     const name = message.author.global_name ?? message.author.username
-    const title = message.guild_id ? `Discord: #${conversation}` : `Discord: @${name}`
-    const session = gw.sessions.create({ channel: "discord", channelKey: `${botId}:${conversation}`, title })
-    store.setSession(conversation, session.id)
-    return session.id
+    const title = message.guild_id ? `Discord: #${message.channel_id}` : `Discord: @${name}`
+    return host.sessionFor(conversationOf(message.channel_id), title)
   }
 
   /** The parent channel of a thread (guild messages only, when the guild lists channels), cached. */
@@ -137,40 +122,31 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
   }
 
   const converse = async (message: GatewayMessageCreateDispatchData, text: string) => {
-    const conversation = message.channel_id
+    const channelId = message.channel_id
     const images = await imagesOf(message, log)
-    if (!text.trim() && !images.length) return store.done([message.id])
+    if (!text.trim() && !images.length) return inbox.done([message.id])
     const sessionId = sessionFor(message)
-    const accept = () =>
-      store.transaction((): Accepted => {
-        const accepted = gw.sessions.prompt({ sessionId, text, images, source: "discord" })
-        store.done([message.id])
-        return accepted
-      })
     let reply: Promise<void>
     try {
-      reply = streamReply(
-        {
-          api,
-          bus: gw.bus,
-          channelId: conversation,
-          pacer: pacer(conversation),
-          log,
+      reply = host
+        .stream({
+          surface: discordSurface(api, channelId, config.editIntervalMs),
+          conversation: conversationOf(channelId),
+          sessionId,
+          submit: () => host.accept(inbox, [message.id], { sessionId, text, images }),
           replyTo: message.guild_id ? message.id : undefined,
-        },
-        sessionId,
-        accept,
-      ).then(() => {})
+        })
+        .then(() => {})
     } catch (error) {
       // Stopping: the message stays in the inbox and is handled after the restart. A full queue: say so.
       if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
-      await send(conversation, `⚠️ ${error.message}`)
-      return store.done([message.id])
+      await send(channelId, `⚠️ ${error.message}`)
+      return inbox.done([message.id])
     }
-    if (lanePolicy(gw.config.orchestration, "discord").mode === "queue") return await reply
-    const tracked = reply.catch((error) =>
-      log.error("streaming an answer failed", { conversation, error: String(error) }),
-    )
+    // queue: the lane holds the conversation's next message until this answer is sent, so a crash leaves
+    // it in the inbox rather than as a queued turn. interrupt and collect need it to reach the session.
+    if (host.laneMode() === "queue") return await reply
+    const tracked = reply.catch((error) => log.error("streaming an answer failed", { channelId, error: String(error) }))
     replies.add(tracked)
     void tracked.finally(() => replies.delete(tracked))
   }
@@ -194,7 +170,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     )
   }
 
-  /** One MESSAGE_CREATE, in its conversation's lane. */
+  /** One MESSAGE_CREATE (in its conversation's lane, unless it is a command). */
   const handle = async (message: GatewayMessageCreateDispatchData) => {
     try {
       const verdict = judge(access, message, message.guild_id ? await parentOf(message) : null)
@@ -206,35 +182,27 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
           channel: message.channel_id,
           reason: verdict.reason,
         })
-        return store.done([message.id])
+        return inbox.done([message.id])
       }
       if (verdict.kind === "pair") {
         await offerPairing(message)
-        return store.done([message.id])
+        return inbox.done([message.id])
       }
-      if (verdict.text.trim().startsWith("/")) {
-        const reply = await dispatch(
-          gw,
-          {
-            channel: "discord",
-            sessionId: store.session(message.channel_id),
-            setSession: (id) => store.setSession(message.channel_id, id),
-          },
-          verdict.text.trim(),
-        )
-        if (reply) {
-          for (const piece of render(reply))
-            await pacer(message.channel_id).run(() =>
-              api.channels.createMessage(message.channel_id, { content: piece }),
-            )
-          return store.done([message.id])
-        }
+      const reply = verdict.text.trim().startsWith("/")
+        ? await host.commandIn(conversationOf(message.channel_id), verdict.text.trim())
+        : null
+      if (reply) {
+        for (const piece of render(reply))
+          await pacer(message.channel_id).run(() =>
+            api.channels.createMessage(message.channel_id, { content: piece, allowed_mentions: { parse: [] } }),
+          )
+        return inbox.done([message.id])
       }
       await converse(message, verdict.text)
     } catch (error) {
       if (stopping) return
       log.error("handling a message failed", { channel: message.channel_id, error: String(error) })
-      store.done([message.id])
+      inbox.done([message.id])
       await send(
         message.channel_id,
         `⚠️ Sorry, that did not work (${codeOf(error) ?? "error"}). Error id: discord:${message.id}`,
@@ -244,10 +212,10 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
 
   const receive = (message: GatewayMessageCreateDispatchData) => {
     if (stopping || message.author.id === botId) return
-    if (!store.receive(message.id, message)) return log.debug("message already received", { id: message.id })
+    if (!inbox.receive(message.id, message)) return log.debug("message already received", { id: message.id })
     // A command skips the conversation's lane: /stop must reach the turn that holds it.
     if (withoutMention(message.content, botId).startsWith("/")) void handle(message)
-    else void lane(message.channel_id, () => handle(message))
+    else void host.lane(conversationOf(message.channel_id), () => handle(message))
   }
 
   /** A slash command or a button press. Never queued behind a turn (/stop must reach it). */
@@ -258,13 +226,13 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     if (interaction.type !== InteractionType.ApplicationCommand) return
     const command = interaction as APIChatInputApplicationCommandInteraction
     const user = command.member?.user ?? command.user
-    const conversation = command.channel?.id ?? command.channel_id
+    const channelId = command.channel?.id ?? command.channel_id
     const guild = config.guilds.find((entry) => entry.id === command.guild_id)
     const permitted =
       !!user &&
       !user.bot &&
       (command.guild_id ? !!guild && (guild.members === "all" || allowed(user.id)) : allowed(user.id))
-    if (!permitted || !conversation) {
+    if (!permitted || !channelId) {
       await api.interactions
         .reply(command.id, command.token, { content: "You may not use this bot here.", flags: EPHEMERAL })
         .catch((error) => log.warn("refusing a command failed", { error: String(error) }))
@@ -272,31 +240,23 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     }
     try {
       await api.interactions.defer(command.id, command.token)
-      const reply = await dispatch(
-        gw,
-        {
-          channel: "discord",
-          sessionId: store.session(conversation),
-          setSession: (id) => store.setSession(conversation, id),
-        },
-        lineOf(command),
-      )
+      const reply = await host.commandIn(conversationOf(channelId), lineOf(command))
       await answer(api, command.application_id, command.token, render(reply ?? { text: "(no output)" }))
     } catch (error) {
       log.warn("a slash command failed", { command: command.data.name, error: String(error) })
     }
   }
 
-  /** After READY: messages a previous run received and did not finish, once. */
+  /** After READY or RESUMED: messages a previous run received and did not finish, once. */
   const replay = () => {
     if (replayed) return
     replayed = true
-    const pending = store.pending()
+    const pending = inbox.pending()
     if (pending.length)
       log.info("handling messages a previous run received but did not finish", { count: pending.length })
     for (const { payload } of pending) {
       const message = payload as GatewayMessageCreateDispatchData
-      void lane(message.channel_id, () => handle(message))
+      void host.lane(conversationOf(message.channel_id), () => handle(message))
     }
   }
 
@@ -309,19 +269,18 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
         log.info("discord bot ready", { bot: me.id, username: me.username })
         break
       } catch (error) {
-        const status = (error as { status?: number }).status
-        if (status === 401) {
-          health("invalid bot token (Discord answered 401 Unauthorized); fix the token and restart")
+        if ((error as { status?: number }).status === 401) {
+          host.health("invalid bot token (Discord answered 401 Unauthorized); fix the token and restart")
           return
         }
-        health(`cannot reach Discord (${String(error)}); retrying`)
+        host.health(`cannot reach Discord (${String(error)}); retrying`)
         await Bun.sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)))
       }
     }
     if (stopping || !applicationId) return
     if (config.commands)
       await api.applicationCommands
-        .bulkOverwriteGlobalCommands(applicationId, slashCommands())
+        .bulkOverwriteGlobalCommands(applicationId, slashCommands(host.commandMenu()))
         .catch((error) => log.warn("registering slash commands failed", { error: String(error) }))
     gateway = new WebSocketManager({
       token: token.token,
@@ -332,20 +291,17 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
       updateSessionInfo: (shardId, info) => store.setGatewaySession(shardId, info),
     })
     gateway.on(WebSocketShardEvents.Closed, (code: number) => {
-      if (FATAL[code]) health(FATAL[code]!)
+      if (FATAL[code]) host.health(FATAL[code]!)
       else if (!stopping) log.info("gateway connection closed; reconnecting", { code })
     })
     gateway.on(WebSocketShardEvents.Error, (error: Error) => log.warn("gateway error", { error: String(error) }))
     const client = new Client({ rest, gateway })
     // READY after an IDENTIFY, RESUMED after a resume (also the first connect after a restart).
-    client.on(GatewayDispatchEvents.Ready, () => {
-      health(null)
-      replay()
-    })
-    client.on(GatewayDispatchEvents.Resumed, () => {
-      health(null)
-      replay()
-    })
+    for (const event of [GatewayDispatchEvents.Ready, GatewayDispatchEvents.Resumed] as const)
+      client.on(event, () => {
+        host.health(null)
+        replay()
+      })
     client.on(GatewayDispatchEvents.MessageCreate, ({ data }) => receive(data))
     client.on(GatewayDispatchEvents.InteractionCreate, ({ data }) => {
       if (!stopping) void interact(data)
@@ -359,7 +315,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
       approvals.start()
       booting = boot().catch((error) => {
         log.error("discord channel failed to start", { error: String(error) })
-        health(`not started: ${String(error)}`)
+        host.health(`not started: ${String(error)}`)
       })
     },
     async stop(graceMs) {
@@ -367,7 +323,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
       approvals.stop()
       await booting
       await Promise.resolve(gateway?.destroy({ reason: "gateway stopping" })).catch(() => {})
-      const pending = [...replies, ...lanes.values()]
+      const pending = [...replies, ...host.pending()]
       if (pending.length) await Promise.race([Promise.allSettled(pending), Bun.sleep(graceMs)])
     },
   }

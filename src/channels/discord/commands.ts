@@ -1,5 +1,6 @@
 /**
- * Drost's commands as Discord slash commands, from the one registry (src/gateway/commands.ts): each
+ * Drost's commands as Discord slash commands, from the one registry (src/gateway/commands.ts and plugin
+ * commands, through the host's command menu): each
  * becomes `/<name>` with its help as the description and, when its usage takes arguments, one optional
  * string option `args`. Registered with a bulk overwrite at start (the list Discord shows is exactly
  * ours). An invocation is acknowledged at once (deferred, within Discord's 3 seconds), run through the
@@ -11,36 +12,28 @@ import type {
   APIChatInputApplicationCommandInteraction,
   RESTPutAPIApplicationCommandsJSONBody,
 } from "@discordjs/core"
-import { COMMANDS, type CommandReply } from "../../gateway/commands.ts"
+import type { CommandReply } from "../../gateway/commands.ts"
 import { MESSAGE_LIMIT, split } from "./split.ts"
 
-/** Meaningless in a chat. */
-const HIDDEN = new Set(["quit"])
 const STRING = 3
+const NAME = /^[a-z0-9_-]{1,32}$/
+const cut = (text: string) => (text.length > 100 ? `${text.slice(0, 99)}…` : text)
 
-export function slashCommands(): RESTPutAPIApplicationCommandsJSONBody {
-  return Object.entries(COMMANDS)
-    .filter(([name]) => !HIDDEN.has(name) && /^[a-z0-9_-]{1,32}$/.test(name))
-    .map(([name, command]) => {
-      const takes = /\s/.test(command.usage.trim())
-      return {
-        name,
-        type: 1,
-        description: command.help.length > 100 ? `${command.help.slice(0, 99)}…` : command.help || name,
-        ...(takes
-          ? {
-              options: [
-                {
-                  type: STRING,
-                  name: "args",
-                  description: command.usage.length > 100 ? `${command.usage.slice(0, 99)}…` : command.usage,
-                  required: false,
-                },
-              ],
-            }
-          : {}),
-      }
-    })
+/** The channel's command menu (host.commandMenu(): built-in and plugin commands) as slash commands. */
+export function slashCommands(
+  menu: { name: string; usage: string; help: string }[],
+): RESTPutAPIApplicationCommandsJSONBody {
+  const seen = new Set<string>()
+  return menu
+    .filter((command) => NAME.test(command.name) && !seen.has(command.name) && seen.add(command.name))
+    .map((command) => ({
+      name: command.name,
+      type: 1,
+      description: cut(command.help || command.name),
+      ...(/\s/.test(command.usage.trim())
+        ? { options: [{ type: STRING, name: "args", description: cut(command.usage), required: false }] }
+        : {}),
+    }))
 }
 
 /** The command line an invocation stands for: `/name args`. */

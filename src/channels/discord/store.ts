@@ -1,19 +1,13 @@
 /**
- * The Discord channel's durable state, keyed by the bot's id (never the token):
- * - the inbox: every MESSAGE_CREATE is written here before it is handled, and marked done in the same
- *   transaction that makes its user message durable (or once its refusal or command answer was sent).
- *   Done rows stay a day as "seen": a dispatch replayed after a RESUME, or received twice, is refused,
- *   so nothing is answered twice; what a crash left pending is handled after the restart;
- * - which session each conversation (a DM, a guild channel, a thread) talks to;
+ * The Discord channel's own durable state, keyed by the bot's id (never the token); the inbox and the
+ * conversation → session map are the contract's (src/store/channels.ts, through the host):
  * - the Gateway session (id, sequence, resume URL), so a restarted gateway RESUMEs and Discord replays
  *   the dispatches it missed instead of a fresh IDENTIFY that would skip them;
- * - pairing codes and the users they approved.
+ * - pairing codes and the users they approved (`drost discord approve`).
  * The tables are the channel's own, created on first use.
  */
 import type { Database } from "bun:sqlite"
 
-/** A handled event is remembered this long, so a late redelivery is still refused. */
-const SEEN_MS = 24 * 60 * 60 * 1000
 /** An unapproved pairing code lives this long. */
 export const PAIRING_TTL_MS = 15 * 60 * 1000
 /** Codes one user can be issued per hour: a stranger cannot fill the table. */
@@ -22,15 +16,6 @@ const MAX_PER_USER = 3
 const ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS discord_inbox (
-    bot_id TEXT NOT NULL, event_id TEXT NOT NULL, payload TEXT NOT NULL,
-    received_at INTEGER NOT NULL, done_at INTEGER,
-    PRIMARY KEY (bot_id, event_id)
-  );
-  CREATE TABLE IF NOT EXISTS discord_conversations (
-    bot_id TEXT NOT NULL, conversation TEXT NOT NULL, session_id TEXT NOT NULL,
-    PRIMARY KEY (bot_id, conversation)
-  );
   CREATE TABLE IF NOT EXISTS discord_gateway (
     bot_id TEXT NOT NULL, shard INTEGER NOT NULL, session TEXT NOT NULL,
     PRIMARY KEY (bot_id, shard)
@@ -55,36 +40,6 @@ export function createDiscordStore(db: Database, botId: string) {
   db.run(SCHEMA)
   const tx = <T>(fn: () => T): T => db.transaction(fn).immediate()
   return {
-    /** One IMMEDIATE transaction; other stores' writes inside it join it. */
-    transaction: tx,
-
-    /** Store an event before handling it; false when it was received before (drop it). */
-    receive(eventId: string, payload: unknown): boolean {
-      const now = Date.now()
-      return tx(() => {
-        db.prepare("DELETE FROM discord_inbox WHERE bot_id = ? AND done_at < ?").run(botId, now - SEEN_MS)
-        const result = db
-          .prepare("INSERT OR IGNORE INTO discord_inbox (bot_id, event_id, payload, received_at) VALUES (?, ?, ?, ?)")
-          .run(botId, eventId, JSON.stringify(payload), now)
-        return result.changes === 1
-      })
-    },
-    /** Events received and not done, oldest first. */
-    pending(): { eventId: string; payload: unknown }[] {
-      const rows = db
-        .query(
-          "SELECT event_id, payload FROM discord_inbox WHERE bot_id = ? AND done_at IS NULL ORDER BY received_at, rowid",
-        )
-        .all(botId) as { event_id: string; payload: string }[]
-      return rows.map((row) => ({ eventId: row.event_id, payload: JSON.parse(row.payload) }))
-    },
-    done(eventIds: string[]) {
-      const mark = db.prepare("UPDATE discord_inbox SET done_at = ? WHERE bot_id = ? AND event_id = ?")
-      tx(() => {
-        for (const id of eventIds) mark.run(Date.now(), botId, id)
-      })
-    },
-
     gatewaySession<T>(shard: number): T | null {
       const row = db.query("SELECT session FROM discord_gateway WHERE bot_id = ? AND shard = ?").get(botId, shard) as {
         session: string
@@ -97,18 +52,6 @@ export function createDiscordStore(db: Database, botId: string) {
         db.prepare(
           "INSERT INTO discord_gateway (bot_id, shard, session) VALUES (?, ?, ?) ON CONFLICT (bot_id, shard) DO UPDATE SET session = excluded.session",
         ).run(botId, shard, JSON.stringify(session))
-    },
-
-    session(conversation: string): string | null {
-      const row = db
-        .query("SELECT session_id FROM discord_conversations WHERE bot_id = ? AND conversation = ?")
-        .get(botId, conversation) as { session_id: string } | null
-      return row?.session_id ?? null
-    },
-    setSession(conversation: string, sessionId: string) {
-      db.prepare(
-        "INSERT INTO discord_conversations (bot_id, conversation, session_id) VALUES (?, ?, ?) ON CONFLICT (bot_id, conversation) DO UPDATE SET session_id = excluded.session_id",
-      ).run(botId, conversation, sessionId)
     },
 
     approved(userId: string): boolean {
