@@ -1,5 +1,6 @@
 /** Markdown → Slack mrkdwn (src/channels/slack/mrkdwn.ts): what Slack would otherwise show literally or misread. */
 import { expect, test } from "bun:test"
+import { tokenHost } from "../../src/channels/slack/files.ts"
 import { splitMrkdwn, toMrkdwn } from "../../src/channels/slack/mrkdwn.ts"
 
 test("emphasis, links, code, lists and headings use mrkdwn's markers", () => {
@@ -37,4 +38,14 @@ test("long answers split at line breaks within the limit, and a code fence never
       .replace(/```\n?/g, "")
       .replace(/\s+/g, ""),
   ).toBe(text.replace(/```\n?/g, "").replace(/\s+/g, ""))
+})
+
+test("the bot token is sent for a file only to Slack's hosts or the configured API's host", () => {
+  const api = "https://slack.com/api/"
+  expect(tokenHost("https://files.slack.com/files-pri/T1-F1/cat.png", api)).toBe(true)
+  expect(tokenHost("https://files.slack.com.evil.example/x.png", api)).toBe(false)
+  expect(tokenHost("http://files.slack.com/x.png", api)).toBe(false)
+  expect(tokenHost("https://evil.example/files.slack.com/x.png", api)).toBe(false)
+  expect(tokenHost("http://127.0.0.1:4000/files-pri/x", "http://127.0.0.1:4000/api/")).toBe(true)
+  expect(tokenHost("not a url", api)).toBe(false)
 })

@@ -261,7 +261,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     await lane(conversation, async () => {
       const images = []
       try {
-        for (const file of shared) images.push(await downloadImage(file, tokens.botToken))
+        for (const file of shared) images.push(await downloadImage(file, tokens.botToken, apiUrl))
       } catch (error) {
         const reason = escapeMrkdwn((error as Error).message)
         await say(conversation, `⚠️ I could not fetch the image (${reason}). Nothing reached the agent.`)

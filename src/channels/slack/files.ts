@@ -18,10 +18,26 @@ export interface SlackFile {
 
 export const isImage = (file: SlackFile) => IMAGE_TYPES.has(file.mimetype ?? "")
 
-export async function downloadImage(file: SlackFile, botToken: string): Promise<{ mediaType: string; data: string }> {
+/** The bot token goes only to Slack's own hosts (or the configured Web API's host, e.g. a test fake). */
+export function tokenHost(url: string, apiUrl: string): boolean {
+  try {
+    const { hostname, host, protocol } = new URL(url)
+    if (host === new URL(apiUrl).host) return true
+    return protocol === "https:" && (hostname === "slack.com" || hostname.endsWith(".slack.com"))
+  } catch {
+    return false
+  }
+}
+
+export async function downloadImage(
+  file: SlackFile,
+  botToken: string,
+  apiUrl: string,
+): Promise<{ mediaType: string; data: string }> {
   if ((file.size ?? 0) > MAX_BYTES) throw new Error(`the image is ${file.size} bytes; the limit is ${MAX_BYTES}`)
   const url = file.url_private_download ?? file.url_private
   if (!url) throw new Error("Slack gave no download address for the file")
+  if (!tokenHost(url, apiUrl)) throw new Error("the file is not on a Slack host")
   const response = await fetch(url, { headers: { authorization: `Bearer ${botToken}` }, redirect: "follow" })
   if (!response.ok) throw new Error(`Slack answered ${response.status} for the file`)
   if ((response.headers.get("content-type") ?? "").startsWith("text/html"))
