@@ -244,6 +244,20 @@ describe("discord channel", () => {
     expect(await gw.stop()).toBe(0)
   }, 30_000)
 
+  test("an unreachable Discord degrades only this channel, and the gateway still stops at once", async () => {
+    await using ws = await workspace({
+      config: demoConfig({
+        channels: [{ kind: "discord", token: createFakeDiscord.defaultToken, apiRoot: "http://127.0.0.1:9/api" }],
+      }),
+    })
+    await using gw = await spawnGateway(ws.path)
+    await waitEvent(ws, "gateway.state", (data) =>
+      (data.reasons as string[]).some((reason) => reason.startsWith("discord: cannot reach Discord")),
+    )
+    expect((await gw.api("/sessions")).status).toBe(200)
+    expect(await gw.stop()).toBe(0)
+  }, 30_000)
+
   test("without the Message Content intent enabled, the channel says so in its health and nothing else stops", async () => {
     fake = createFakeDiscord({ messageContentEnabled: false })
     await using ws = await workspace({ config: demoConfig({ channels: [channel(fake)] }) })

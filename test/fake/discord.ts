@@ -61,8 +61,11 @@ const APP_ID = "1100000000000000002"
 let snowflakes = 1300000000000000000n
 export const snowflake = () => String(++snowflakes)
 
+/** The fake's bot token unless told otherwise (its first part is the bot id in base64, as Discord's are). */
+const DEFAULT_TOKEN = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.fake.discord-bot-token"
+
 export function createFakeDiscord(options: FakeDiscordOptions = {}) {
-  const token = options.token ?? "MTEwMDAwMDAwMDAwMDAwMDAwMQ.fake.discord-bot-token"
+  const token = options.token ?? DEFAULT_TOKEN
   const limit = options.limit ?? 5
   const windowMs = options.windowMs ?? 5000
   const heartbeatMs = options.heartbeatMs ?? 41_250
@@ -510,5 +513,7 @@ export function createFakeDiscord(options: FakeDiscordOptions = {}) {
   }
   return fake
 }
+
+createFakeDiscord.defaultToken = DEFAULT_TOKEN
 
 export type FakeDiscord = ReturnType<typeof createFakeDiscord>

@@ -52,6 +52,13 @@ const FATAL: Record<number, string> = {
 }
 const EPHEMERAL = 64
 
+/** Wait for `work`, but no longer than `ms` (the timer is cleared either way). */
+async function within(work: Promise<unknown> | null, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
+  clearTimeout(timer)
+}
+
 export interface DiscordChannel {
   readonly component: string
   start(): void
@@ -77,6 +84,16 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
   const inbox = host.inbox(`discord:${botId}`)
   const apiRoot = (config.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, "")
   const rest = new REST({ api: apiRoot, version: "10", retries: 2, timeout: 15_000 }).setToken(token.token)
+  /** Ends the boot's waits at stop(), so a gateway that cannot reach Discord still stops at once. */
+  const halt = new AbortController()
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      halt.signal.addEventListener("abort", () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
   const api = new API(rest)
   const parents = new Map<string, string | null>()
   const pairingSent = new Map<string, number>()
@@ -274,7 +291,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
           return
         }
         host.health(`cannot reach Discord (${String(error)}); retrying`)
-        await Bun.sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)))
+        await pause(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)))
       }
     }
     if (stopping || !applicationId) return
@@ -282,6 +299,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
       await api.applicationCommands
         .bulkOverwriteGlobalCommands(applicationId, slashCommands(host.commandMenu()))
         .catch((error) => log.warn("registering slash commands failed", { error: String(error) }))
+    if (stopping) return
     gateway = new WebSocketManager({
       token: token.token,
       intents: INTENTS,
@@ -320,11 +338,15 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     },
     async stop(graceMs) {
       stopping = true
+      halt.abort()
       approvals.stop()
-      await booting
+      // A REST call of the boot still on its way ends within its timeout; the stop does not wait past the grace.
+      await within(booting, graceMs)
       await Promise.resolve(gateway?.destroy({ reason: "gateway stopping" })).catch(() => {})
+      rest.clearHashSweeper()
+      rest.clearHandlerSweeper()
       const pending = [...replies, ...host.pending()]
-      if (pending.length) await Promise.race([Promise.allSettled(pending), Bun.sleep(graceMs)])
+      if (pending.length) await within(Promise.allSettled(pending), graceMs)
     },
   }
 }

@@ -48,7 +48,12 @@ function registerDiscordDelivery(gw: Gateway, config: DiscordConfig, name: strin
     return match && match[1] === token.botId ? { channel: name, chat: match[2]! } : null
   })
   // @discordjs/rest keeps to the rate-limit headers and waits out a 429, like the channel's own sends.
-  const api = new API(new REST({ api: rootOf(config), version: "10" }).setToken(token.token))
+  // No sweep timers: this client lives as long as the gateway, which has no hook to clear them.
+  const api = new API(
+    new REST({ api: rootOf(config), version: "10", hashSweepInterval: 0, handlerSweepInterval: 0 }).setToken(
+      token.token,
+    ),
+  )
   gw.continuity.deliveries.register(name, async (chat, text) => {
     for (const piece of split(text))
       await api.channels.createMessage(String(chat), { content: piece, allowed_mentions: { parse: [] } })
