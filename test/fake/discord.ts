@@ -10,7 +10,8 @@
  * - message content at most 2,000 characters (400, code 50035 "Invalid Form Body");
  * - per-channel rate limits with `X-RateLimit-Limit/-Remaining/-Reset/-Reset-After/-Bucket` headers,
  *   and 429 with `{ retry_after, global }` when a client sends past them (counted in `violations`);
- * - an interaction is acknowledged once (a second callback is 400, code 40060);
+ * - an interaction is acknowledged once (a second callback is 400, code 40060) and within 3 seconds
+ *   (later: 404, code 10062);
  * - the MESSAGE_CONTENT intent: without it, guild messages that do not mention the bot arrive with
  *   empty content; a privileged intent the application has not enabled closes the socket with 4014.
  */
@@ -75,7 +76,7 @@ export function createFakeDiscord(options: FakeDiscordOptions = {}) {
   const posted = new Map<string, Posted>()
   const channels = new Map<string, { id: string; type: number; guild_id?: string; parent_id?: string }>()
   const buckets = new Map<string, { used: number; resetAt: number }>()
-  const interactions = new Map<string, { acked: boolean; channelId: string }>()
+  const interactions = new Map<string, { acked: boolean; channelId: string; at: number }>()
   const attachments = new Map<string, { type: string; bytes: Uint8Array }>()
   let commands: Record<string, unknown>[] = []
   let violations = 0
@@ -246,6 +247,8 @@ export function createFakeDiscord(options: FakeDiscordOptions = {}) {
       const known = interactions.get(callback[1]!)
       if (!known) return json(404, { message: "Unknown interaction", code: 10062 })
       if (known.acked) return json(400, { message: "Interaction has already been acknowledged.", code: 40060 })
+      // Discord drops an interaction nobody acknowledged within 3 seconds.
+      if (Date.now() - known.at > 3000) return json(404, { message: "Unknown interaction", code: 10062 })
       known.acked = true
       const payload = (body ?? {}) as { type: number; data?: Record<string, unknown> }
       const bad = tooLong(payload.data?.content)
@@ -448,7 +451,7 @@ export function createFakeDiscord(options: FakeDiscordOptions = {}) {
     ) {
       const id = snowflake()
       const interactionToken = `itok-${id}`
-      interactions.set(id, { acked: false, channelId })
+      interactions.set(id, { acked: false, channelId, at: Date.now() })
       const member = guildId ? { user: user(userId), roles: [], permissions: "0" } : undefined
       const source = data.customId
         ? [...posted.values()].find((message) =>
