@@ -1,7 +1,7 @@
 /**
  * `drost discord approve <code>` / `pairings` / `revoke <user id>`: the owner's side of Discord pairing
  * (docs/discord.md#pairing). They work on the workspace's store directly, so they work whether or not
- * the gateway runs; a running gateway lets the user in with their next message.
+ * the gateway runs; a running gateway tells the user within seconds and answers their next message.
  */
 import { join } from "node:path"
 import { defineCommand } from "citty"
@@ -40,7 +40,9 @@ const approve = defineCommand({
       )
       process.exit(1)
     }
-    process.stdout.write(`approved ${describe(pairing)}; they can talk to the agent now\n`)
+    process.stdout.write(
+      `approved ${describe(pairing)}; they can talk to the agent now (a running gateway tells them)\n`,
+    )
   },
 })
 

@@ -212,6 +212,8 @@ describe("discord channel", () => {
     const approved = await runCli(["discord", "approve", code.toLowerCase()], { cwd: ws.path })
     expect(approved.code).toBe(0)
     expect(approved.stdout).toContain(`approved user ${OTHER}`)
+    // The running gateway tells them.
+    await fake.until(() => contents(fake!, STRANGER_DM).some((m) => m.includes("approved")), 15_000, "the note")
     fake.message(STRANGER_DM, OTHER, "now?")
     await fake.until(() => contents(fake!, STRANGER_DM).some((m) => m.includes(said("now?"))), 15_000, "the answer")
     const listed = await runCli(["discord", "pairings", "--json"], { cwd: ws.path })

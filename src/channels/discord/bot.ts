@@ -51,6 +51,8 @@ const FATAL: Record<number, string> = {
   4014: "the Message Content intent is not enabled (Developer Portal → Bot → Privileged Gateway Intents); see docs/discord.md",
 }
 const EPHEMERAL = 64
+/** How often a running channel looks for pairings approved from the command line. */
+const PAIRING_POLL_MS = 2000
 
 /** Wait for `work`, but no longer than `ms` (the timer is cleared either way). */
 async function within(work: Promise<unknown> | null, ms: number): Promise<void> {
@@ -109,6 +111,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
   let stopping = false
   let replayed = false
   let booting: Promise<void> | null = null
+  let notifier: ReturnType<typeof setInterval> | null = null
 
   const send = async (channelId: string, text: string) => {
     for (const piece of split(text))
@@ -185,6 +188,16 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
       message.channel_id,
       `I don't know you yet. Ask the owner to approve this code: **${issued.code}**\n(\`drost discord approve ${issued.code}\`; it expires in 15 minutes)`,
     )
+  }
+
+  /** Tell users approved with `drost discord approve` (from another process) that they can talk now. */
+  const notifyApproved = async () => {
+    for (const pairing of store.unnotified()) {
+      store.notified(pairing.code)
+      await send(pairing.conversation, "✅ You're approved: you can talk to me now.").catch((error) =>
+        log.warn("could not tell an approved user", { user: pairing.userId, error: String(error) }),
+      )
+    }
   }
 
   /** One MESSAGE_CREATE (in its conversation's lane, unless it is a command). */
@@ -320,6 +333,10 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
         host.health(null)
         replay()
       })
+    if (config.pairing && !stopping) {
+      notifier = setInterval(() => void notifyApproved(), PAIRING_POLL_MS)
+      notifier.unref?.()
+    }
     client.on(GatewayDispatchEvents.MessageCreate, ({ data }) => receive(data))
     client.on(GatewayDispatchEvents.InteractionCreate, ({ data }) => {
       if (!stopping) void interact(data)
@@ -339,6 +356,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     async stop(graceMs) {
       stopping = true
       halt.abort()
+      if (notifier) clearInterval(notifier)
       approvals.stop()
       // A REST call of the boot still on its way ends within its timeout; the stop does not wait past the grace.
       await within(booting, graceMs)

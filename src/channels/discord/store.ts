@@ -3,7 +3,8 @@
  * conversation → session map are the contract's (src/store/channels.ts, through the host):
  * - the Gateway session (id, sequence, resume URL), so a restarted gateway RESUMEs and Discord replays
  *   the dispatches it missed instead of a fresh IDENTIFY that would skip them;
- * - pairing codes and the users they approved (`drost discord approve`).
+ * - pairing codes and the users they approved (`drost discord approve`), and whether the running
+ *   channel has told them yet.
  * The tables are the channel's own, created on first use.
  */
 import type { Database } from "bun:sqlite"
@@ -22,7 +23,8 @@ const SCHEMA = `
   );
   CREATE TABLE IF NOT EXISTS discord_pairings (
     code TEXT PRIMARY KEY, bot_id TEXT NOT NULL, user_id TEXT NOT NULL, conversation TEXT NOT NULL,
-    name TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, approved_at INTEGER
+    name TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, approved_at INTEGER,
+    notified_at INTEGER
   );
 `
 
@@ -52,6 +54,20 @@ export function createDiscordStore(db: Database, botId: string) {
         db.prepare(
           "INSERT INTO discord_gateway (bot_id, shard, session) VALUES (?, ?, ?) ON CONFLICT (bot_id, shard) DO UPDATE SET session = excluded.session",
         ).run(botId, shard, JSON.stringify(session))
+    },
+
+    /** Approvals of this bot whose user has not been told yet (the channel tells them, then `notified`). */
+    unnotified(): { code: string; userId: string; conversation: string }[] {
+      return (
+        db
+          .query(
+            "SELECT code, user_id, conversation FROM discord_pairings WHERE bot_id = ? AND approved_at IS NOT NULL AND notified_at IS NULL",
+          )
+          .all(botId) as { code: string; user_id: string; conversation: string }[]
+      ).map((row) => ({ code: row.code, userId: row.user_id, conversation: row.conversation }))
+    },
+    notified(code: string) {
+      db.prepare("UPDATE discord_pairings SET notified_at = ? WHERE code = ?").run(Date.now(), code)
     },
 
     approved(userId: string): boolean {
