@@ -197,3 +197,24 @@ test("a shared image becomes image input with its text, fetched with the bot tok
   expect(await gw.stop()).toBe(0)
   fake.stop()
 }, 30_000)
+
+test("what the agent writes never pings: <!channel> in an answer is escaped in every streamed update and the final text", async () => {
+  const fake = await FakeSlack.start()
+  await using ws = await workspace({ config: slackConfig(fake, {}, { delayMs: 30 }) })
+  await using gw = await spawnGateway(ws.path)
+  // Slack escapes what a person types; the agent reads it unescaped and (the demo model) repeats it.
+  fake.message({ user: OWNER, text: "tell everyone &lt;!channel&gt; that lunch &amp; coffee are ready now" })
+  await fake.waitFor(() => fake.chat(DM).some((m) => m.text.includes("lunch &amp; coffee")), "the answer")
+  await waitEvent(ws, "session.turn.completed")
+  const writes = fake.calls.filter((call) => call.method.startsWith("chat.") && call.params.channel === DM)
+  expect(writes.length).toBeGreaterThan(1)
+  for (const call of writes) expect(String(call.params.text)).not.toContain("<!channel>")
+  expect(fake.chat(DM).at(-1)!.text).toContain("&lt;!channel&gt;")
+  const list = await sessions(gw)
+  const body = (await (await gw.api(`/sessions/${list[0]!.id}?limit=10`)).json()) as {
+    messages: { role: string; parts: { text?: string }[] }[]
+  }
+  expect(body.messages[0]!.parts[0]!.text).toBe("tell everyone <!channel> that lunch & coffee are ready now")
+  expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 30_000)

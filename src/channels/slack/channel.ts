@@ -26,7 +26,8 @@ import { conversationOf, isAllowedUser, judge, type SlackMessage } from "./acces
 import { type BlockPress, createApprovalButtons, placeOf } from "./approvals.ts"
 import { downloadImage, isImage } from "./files.ts"
 import { escapeMrkdwn, splitMrkdwn } from "./mrkdwn.ts"
-import { MESSAGE_LIMIT, streamReply } from "./reply.ts"
+import { streamReply } from "../stream.ts"
+import { createSlackSurface, MESSAGE_LIMIT } from "./reply.ts"
 import { createSlackPairings, PAIRING_TTL_MS } from "./pairing.ts"
 import { createSlackStore, type SlackStore } from "./store.ts"
 import { resolveSlackTokens } from "./token.ts"
@@ -188,7 +189,18 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     let reply: Promise<unknown>
     try {
       reply = streamReply(
-        { web, bus: gw.bus, channel: place.channel, threadTs: place.threadTs, pacer: pacer(place.channel), log },
+        {
+          bus: gw.bus,
+          surface: createSlackSurface({
+            web,
+            channel: place.channel,
+            threadTs: place.threadTs,
+            editIntervalMs: config.editIntervalMs,
+          }),
+          pacer: pacer(place.channel),
+          log,
+          conversation,
+        },
         sessionId,
         accept,
       )
