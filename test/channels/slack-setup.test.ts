@@ -7,8 +7,10 @@
 import { expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { FakeSlack } from "../fake/slack.ts"
+import { demoConfig } from "../lib/config.ts"
 import { runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
+import { waitEvent } from "./helpers.ts"
 
 const args = (fake: FakeSlack, bot: string) => [
   "setup",
@@ -50,5 +52,27 @@ test("drost setup --slack checks both tokens live, stores them, and the written 
   fake.message({ user: "U0OWNER", text: "hello" })
   await fake.waitFor(() => fake.chat("DU0OWNER").some((message) => message.text.includes("You said")), "the answer")
   expect(await gw.stop()).toBe(0)
+  fake.stop()
+}, 40_000)
+
+test("tokens from the environment (SLACK_APP_TOKEN, SLACK_BOT_TOKEN); without them the channel says which is missing", async () => {
+  const fake = await FakeSlack.start()
+  const config = demoConfig({ channels: [{ kind: "slack", apiUrl: fake.apiUrl, allowedUsers: ["U0OWNER"] }] })
+  {
+    await using ws = await workspace({ config })
+    await using gw = await spawnGateway(ws.path, {
+      env: { SLACK_APP_TOKEN: fake.appToken, SLACK_BOT_TOKEN: fake.botToken },
+    })
+    fake.message({ user: "U0OWNER", text: "from env" })
+    await fake.waitFor(() => fake.chat("DU0OWNER").some((m) => m.text.includes('You said: "from env"')), "the answer")
+    expect(await gw.stop()).toBe(0)
+  }
+  {
+    await using ws = await workspace({ config })
+    await using gw = await spawnGateway(ws.path, { env: { SLACK_APP_TOKEN: "", SLACK_BOT_TOKEN: "" } })
+    const state = await waitEvent(ws, "gateway.state", (data) => (data.reasons as string[]).length > 0)
+    expect(state.data.reasons).toEqual(["slack: no app-level token (xapp-…) in $SLACK_APP_TOKEN; see docs/slack.md"])
+    expect(await gw.stop()).toBe(0)
+  }
   fake.stop()
 }, 40_000)
