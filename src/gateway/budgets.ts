@@ -6,8 +6,9 @@
  * starts with BUDGET_REFUSAL, or waits for a person (action "approve", through the approval service).
  *
  * The session's spending is read from the store (indexed by session). The day's and month's spending
- * across all sessions would need a scan of every message per turn, so it is read once at start (the
- * last 32 days, in 15-minute slices) and then kept current from `provider.response` events.
+ * across all sessions would need a scan of every message per turn, so what came before the start is read
+ * once, at first need (the last 32 days, in 15-minute slices), and the rest is kept current from
+ * `provider.response` events.
  */
 import type { Database } from "bun:sqlite"
 import type { Bus } from "../bus/bus.ts"
@@ -89,13 +90,27 @@ export function createBudgets(deps: { config: Config; db: Database; bus: Bus; ap
     const day = dayOf(time)
     days.set(day, (days.get(day) ?? 0) + usd)
   }
-  for (const row of stepUsageSlices(db, Date.now() - 32 * 86_400_000, SLICE_MS))
-    add(row.slice, priced(row.provider, row.usage))
+  // What was spent before this start is read at first need, not at start: the scan reads every message
+  // of the last 32 days (hundreds of ms on a large store, every start), and a damaged page met there
+  // would refuse the whole start instead of failing the one request (503, degraded). Without prices
+  // nothing costs anything, so there is nothing to read. Steps after the start come from the bus.
+  const startedAt = Date.now()
+  let earlier = !config.providers.profiles.some((each) => each.prices)
+  const loadEarlier = () => {
+    if (earlier) return
+    for (const row of stepUsageSlices(db, startedAt - 32 * 86_400_000, SLICE_MS, startedAt))
+      add(row.slice, priced(row.provider, row.usage))
+    earlier = true
+  }
   // Lives as long as the bus (the gateway); nothing to stop.
   deps.bus.subscribe(ProviderEvent.Response, (event) => add(event.time, priced(event.data.provider, event.data.usage)))
 
-  const today = () => round(days.get(dayOf(Date.now())) ?? 0)
+  const today = () => {
+    loadEarlier()
+    return round(days.get(dayOf(Date.now())) ?? 0)
+  }
   const month = () => {
+    loadEarlier()
     const prefix = dayOf(Date.now()).slice(0, 7)
     let sum = 0
     for (const [day, usd] of days) if (day.startsWith(prefix)) sum += usd

@@ -44,20 +44,21 @@ export function stepUsage(db: Database, filter: UsageFilter = {}): UsageByProvid
   )
 }
 
-/** Usage of the steps stored since `since`, per provider and per slice of `sliceMs` (to bucket into days later). */
+/** Usage of the steps stored in [since, before), per provider and per slice of `sliceMs` (to bucket into days later). */
 export function stepUsageSlices(
   db: Database,
   since: number,
   sliceMs: number,
+  before = Number.MAX_SAFE_INTEGER,
 ): { provider: string; slice: number; usage: Usage }[] {
   return db
-    .query<Row & { slice: number }, { since: number; slice: number }>(
+    .query<Row & { slice: number }, { since: number; slice: number; before: number }>(
       `SELECT provider, (created_at / $slice) * $slice AS slice, SUM(json_extract(usage, '$.input')) AS input,
               SUM(json_extract(usage, '$.output')) AS output, SUM(json_extract(usage, '$.cached')) AS cached
-       FROM messages WHERE usage IS NOT NULL AND provider IS NOT NULL AND created_at >= $since
+       FROM messages WHERE usage IS NOT NULL AND provider IS NOT NULL AND created_at >= $since AND created_at < $before
        GROUP BY provider, slice`,
     )
-    .all({ since, slice: sliceMs })
+    .all({ since, slice: sliceMs, before })
     .map((row) => ({
       provider: row.provider,
       slice: row.slice,

@@ -131,6 +131,47 @@ describe("budgets", () => {
     expect(result.reason).toContain("not approved: denied by a person (the Control API): enough")
   })
 
+  test("perDay counts what was spent before a restart (read at first need, not at start)", async () => {
+    await using ws = await workspace({
+      config: {
+        providers: {
+          profiles: [
+            {
+              id: "main",
+              kind: "openai",
+              api: "chat",
+              model: "gpt-test",
+              baseUrl: llm.baseUrl,
+              apiKeyEnv: "DROST_TEST_BUDGET_KEY",
+              prices: PRICES,
+            },
+          ],
+          defaultSessionProvider: "main",
+        },
+        controlApi: { port: 0 },
+        budgets: { perDay: 0.05 },
+      },
+    })
+    const env = { DROST_TEST_BUDGET_KEY: "test-key" }
+    const run = async (gw: Awaited<ReturnType<typeof spawnGateway>>, input: string) => {
+      const { id } = (await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }
+      return (await (await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input } })).json()) as Result
+    }
+    {
+      await using gw = await spawnGateway(ws.path, { env })
+      llm.queue(reply().text("first").usage({ input: 40, output: 10 }))
+      expect((await run(gw, "hello")).status).toBe("completed")
+      expect(await gw.stop()).toBe(0)
+    }
+    await using gw = await spawnGateway(ws.path, { env })
+    const calls = llm.requests("chat").length
+    const refused = await run(gw, "a new session, the same day")
+    expect(refused.status).toBe("failed")
+    expect(refused.reason).toContain("today's spending is $0.0500 of $0.0500 (budgets.perDay)")
+    expect(llm.requests("chat").length).toBe(calls)
+    expect(await gw.stop()).toBe(0)
+  }, 30_000)
+
   test("Telegram: the person reads why the turn was refused", async () => {
     const fake = await FakeTelegram.start()
     await using ws = await workspace({
