@@ -20,22 +20,27 @@ export function prebuiltOr(name: string): Promise<{ file: string; stdout: string
 export function buildBinary(args: string[] = [], name = "drost"): Promise<{ file: string; stdout: string }> {
   const key = `${name}:${args.join(" ")}`
   const hit = cache.get(key)
-  if (hit) return hit
-  const file = join(process.env.DROST_TEST_ROOT ?? "/tmp", "bin", name)
-  const built = (async () => {
-    const proc = Bun.spawn([process.execPath, join(ROOT, "build.ts"), "--outfile", file, ...args], {
-      cwd: ROOT,
-      stdout: "pipe",
-      stderr: "pipe",
-    })
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ])
-    if (code !== 0) throw new Error(`build.ts ${args.join(" ")} exited ${code}:\n${stdout}\n${stderr}`)
-    return { file, stdout }
-  })()
-  cache.set(key, built)
-  return built
+  // A test file's afterAll may remove the binaries (each is over 100 MB); build again if this one is gone.
+  if (hit) return hit.then(async (built) => ((await Bun.file(built.file).exists()) ? built : rebuild()))
+  return rebuild()
+
+  function rebuild(): Promise<{ file: string; stdout: string }> {
+    const file = join(process.env.DROST_TEST_ROOT ?? "/tmp", "bin", name)
+    const built = (async () => {
+      const proc = Bun.spawn([process.execPath, join(ROOT, "build.ts"), "--outfile", file, ...args], {
+        cwd: ROOT,
+        stdout: "pipe",
+        stderr: "pipe",
+      })
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ])
+      if (code !== 0) throw new Error(`build.ts ${args.join(" ")} exited ${code}:\n${stdout}\n${stderr}`)
+      return { file, stdout }
+    })()
+    cache.set(key, built)
+    return built
+  }
 }

@@ -6,7 +6,7 @@
  * `drost logs`, `drost stop`. Each step is one the README tells a newcomer to take.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import { KEY, spawnPty } from "../cli/pty.ts"
 import { type FakeOpenAI, fakeOpenAI, reply } from "../fake/openai.ts"
@@ -52,9 +52,9 @@ beforeAll(async () => {
   env = { PATH: bin, HOME: home, TERM: "xterm-256color", NO_COLOR: "1", DROST_LOG_LEVEL: "warn" }
 })
 
+// The binary stays: test/cli/tui-binary.test.ts reuses this build (test/binary/build.test.ts clears bin/).
 afterAll(async () => {
   await llm?.[Symbol.asyncDispose]()
-  if (!process.env.DROST_TEST_BINARY) rmSync(join(root(), "bin"), { recursive: true, force: true })
 })
 
 describe("the first hour with the compiled binary", () => {
