@@ -1,9 +1,16 @@
 /**
  * Startup benchmark of the compiled binary: process spawn until `/healthz` answers 200, with an empty
  * store and with a large one (10,000 sessions, 1,000,000 messages), plus the idle RSS of the running
- * gateway. Targets (issue 8): ≤ 60 ms empty, ≤ 150 ms large, idle RSS ≤ 60 MB.
+ * gateway. Targets (issue 8): ≤ 60 ms empty, ≤ 150 ms large, idle RSS ≤ 60 MB; issue 23: ≤ 4× the
+ * floor below, idle RSS ≤ 50 MB.
  *
- *   bun bench/startup.ts [--binary <path>] [--runs 10] [--sessions 10000] [--messages 1000000] [--gateway-only]
+ *   bun bench/startup.ts [--binary <path>]… [--runs 10] [--sessions 10000] [--messages 1000000] [--gateway-only] [--skip-large]
+ *
+ * The floor: a five-line `Bun.serve` answering 200, compiled with `bun build --compile` into the temp
+ * folder, timed the same way (spawn → first 200 on its port). Its runs alternate with the gateway's in
+ * the same loop, so both medians see the same load. `--binary` may be given more than once (e.g. HEAD
+ * and an older build): every binary takes its turn in each round, and each is reported as a ratio to
+ * the floor of the same run.
  *
  * `--gateway-only` starts the gateway process alone (DROST_SUPERVISED=1, no supervisor parent), to
  * separate its cost from the supervisor's.
@@ -22,7 +29,8 @@ import { open } from "../src/store/db.ts"
 
 const { values } = parseArgs({
   options: {
-    binary: { type: "string" },
+    binary: { type: "string", multiple: true },
+    "skip-large": { type: "boolean", default: false },
     runs: { type: "string", default: "10" },
     sessions: { type: "string", default: "10000" },
     messages: { type: "string", default: "1000000" },
@@ -31,13 +39,31 @@ const { values } = parseArgs({
 })
 const runs = Number(values.runs)
 const scratch = mkdtempSync(join(tmpdir(), "drost-bench-bin-"))
-const binary = values.binary ? resolve(values.binary) : join(scratch, "drost")
-if (!values.binary) {
+const binaries = values.binary?.length ? values.binary.map((path) => resolve(path)) : [join(scratch, "drost")]
+if (!values.binary?.length) {
   const version = ((await Bun.file(join(import.meta.dir, "../package.json")).json()) as { version: string }).version
-  console.log(`compiling the current tree to ${binary} …`)
-  await compile({ outfile: binary, version, commit: "bench" })
+  console.log(`compiling the current tree to ${binaries[0]} …`)
+  await compile({ outfile: binaries[0]!, version, commit: "bench" })
 }
-if (!existsSync(binary)) throw new Error(`no binary at ${binary}`)
+for (const binary of binaries) if (!existsSync(binary)) throw new Error(`no binary at ${binary}`)
+
+/** The floor: the least a compiled Bun HTTP server costs from spawn to its first 200. */
+const bare = join(scratch, "bare-serve")
+writeFileSync(
+  join(scratch, "bare-serve.ts"),
+  [
+    "const port = Number(process.argv.at(-1))",
+    'Bun.serve({ hostname: "127.0.0.1", port, fetch: () => new Response("ok") })',
+    "",
+  ].join("\n"),
+)
+{
+  const built = Bun.spawnSync(
+    [process.execPath, "build", "--compile", join(scratch, "bare-serve.ts"), "--outfile", bare],
+    { stdout: "ignore", stderr: "pipe" },
+  )
+  if (built.exitCode !== 0) throw new Error(`bun build --compile of the floor failed: ${built.stderr.toString()}`)
+}
 
 function freePort(): number {
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() })
@@ -84,10 +110,13 @@ function cpuMs(pid: number): number {
 async function startOnce(
   folder: string,
   measureRss: boolean,
+  binary: string,
 ): Promise<{ ms: number; cpu: number; rss?: { total: number; each: number[] } }> {
   const port = freePort()
   const started = performance.now()
-  const proc = Bun.spawn([binary, "start", "--server", "--port", String(port)], {
+  const command = binary === bare ? [bare, String(port)] : [binary, "start", "--server", "--port", String(port)]
+  const path = binary === bare ? "/" : "/healthz"
+  const proc = Bun.spawn(command, {
     cwd: folder,
     stdin: "ignore",
     stdout: "ignore",
@@ -101,7 +130,7 @@ async function startOnce(
   })
   try {
     for (;;) {
-      const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null)
+      const response = await fetch(`http://127.0.0.1:${port}${path}`).catch(() => null)
       if (response?.status === 200) break
       if (proc.exitCode !== null) throw new Error(`the gateway exited with ${proc.exitCode}`)
       if (performance.now() - started > 30_000) throw new Error("no healthy /healthz within 30 s")
@@ -166,56 +195,79 @@ const stats = (values: number[]) => {
   }
 }
 
-async function scenario(name: string, folder: string) {
-  await startOnce(folder, false) // warm the page cache and run the migrations once
-  const times: number[] = []
-  const cpu: number[] = []
-  for (let i = 0; i < runs; i++) {
-    const run = await startOnce(folder, false)
-    times.push(run.ms)
-    cpu.push(run.cpu)
+const all = [bare, ...binaries]
+
+/**
+ * Every binary (the floor first) in each round, so their medians share the load of the same minutes.
+ * Each binary has its own workspace (an older build refuses a store migrated by a newer one).
+ */
+async function scenario(name: string, folders: string[], all: string[]) {
+  for (const [index, binary] of all.entries()) await startOnce(folders[index]!, false, binary) // warm up, migrate
+  const times = all.map(() => [] as number[])
+  const cpu = all.map(() => [] as number[])
+  for (let i = 0; i < runs; i++)
+    for (const [index, binary] of all.entries()) {
+      const run = await startOnce(folders[index]!, false, binary)
+      times[index]!.push(run.ms)
+      cpu[index]!.push(run.cpu)
+    }
+  const floor = stats(times[0]!)
+  const rows = []
+  for (const [index, binary] of all.entries()) {
+    const idle = await startOnce(folders[index]!, true, binary)
+    const row = stats(times[index]!)
+    rows.push({
+      binary: binary === bare ? "bare Bun.serve (floor)" : binary,
+      ...row,
+      ratioToFloor: Math.round((row.median / floor.median) * 100) / 100,
+      cpuMedianMs: stats(cpu[index]!).median,
+      rssMb: idle.rss!.total,
+      rssPerProcessMb: idle.rss!.each,
+    })
   }
-  const idle = await startOnce(folder, true)
-  return {
-    name,
-    ...stats(times),
-    cpuMedianMs: stats(cpu).median,
-    rssMb: idle.rss!.total,
-    rssPerProcessMb: idle.rss!.each,
-    load: Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]),
-  }
+  return { name, rows, load: Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]) }
 }
 
-const empty = workspace()
-const large = workspace()
+const empty = all.map(() => workspace())
+// The large store is filled with this tree's migrations, which an older build refuses: only the floor and
+// the first binary start against it.
+const large = all.slice(0, 2).map(() => workspace())
 try {
-  const emptyResult = await scenario("empty store", empty)
-  const filled = performance.now()
-  const written = fill(large, Number(values.sessions), Number(values.messages))
-  const fillSeconds = Math.round((performance.now() - filled) / 100) / 10
-  const dbMb = Math.round(Bun.file(join(large, ".drost", "drost.db")).size / 1024 / 1024)
-  const largeResult = await scenario(
-    `${values.sessions} sessions, ${written} messages (${dbMb} MB db, filled in ${fillSeconds} s)`,
-    large,
-  )
-  console.log(
-    `binary ${binary} · ${runs} runs each · spawn → /healthz 200${values["gateway-only"] ? " · gateway process only (no supervisor)" : ""}`,
-  )
-  for (const row of [emptyResult, largeResult])
-    console.log(
-      `  ${row.name.padEnd(60)} min ${row.min} ms · median ${row.median} ms · p90 ${row.p90} ms · CPU ${row.cpuMedianMs} ms · idle RSS ${row.rssMb} MB (${row.rssPerProcessMb.join(" + ")}) · load ${row.load}`,
+  const loadStart = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0])
+  const emptyResult = await scenario("empty store", empty, all)
+  const results = [emptyResult]
+  if (!values["skip-large"]) {
+    const filled = performance.now()
+    const written = fill(large[1]!, Number(values.sessions), Number(values.messages))
+    const fillSeconds = Math.round((performance.now() - filled) / 100) / 10
+    const dbMb = Math.round(Bun.file(join(large[1]!, ".drost", "drost.db")).size / 1024 / 1024)
+    const largeResult = await scenario(
+      `${values.sessions} sessions, ${written} messages (${dbMb} MB db, filled in ${fillSeconds} s)`,
+      large,
+      all.slice(0, 2),
     )
+    results.push(largeResult)
+  }
+  console.log(
+    `${runs} runs each, alternating · spawn → /healthz 200${values["gateway-only"] ? " · gateway process only (no supervisor)" : ""}`,
+  )
+  for (const result of results) {
+    console.log(`  ${result.name} (load ${loadStart} → ${result.load})`)
+    for (const row of result.rows)
+      console.log(
+        `    ${row.binary.padEnd(40)} min ${row.min} ms · median ${row.median} ms (${row.ratioToFloor}× floor) · p90 ${row.p90} ms · CPU ${row.cpuMedianMs} ms · idle RSS ${row.rssMb} MB (${row.rssPerProcessMb.join(" + ")})`,
+      )
+  }
   console.log(
     JSON.stringify({
       bench: "startup",
       runs,
       gatewayOnly: values["gateway-only"],
-      empty: emptyResult,
-      large: largeResult,
+      loadStart,
+      results,
     }),
   )
 } finally {
-  rmSync(empty, { recursive: true, force: true })
-  rmSync(large, { recursive: true, force: true })
+  for (const folder of [...empty, ...large]) rmSync(folder, { recursive: true, force: true })
   rmSync(scratch, { recursive: true, force: true })
 }
