@@ -34,6 +34,15 @@
  *   conversation, for the scheduled-delivery case (run when the adapter sets `delivery: true`).
  * - `stop()`: stop the fake.
  *
+ * - `attach(gw)` (optional): called with each gateway the case starts, once it is up; a channel that is
+ *   part of the gateway (the web chat) talks to it through this.
+ *
+ * A channel built into the gateway rather than configured (the web chat) returns `null` from `channel()`:
+ * the config then has no `channels` entry. Capability flags on the adapter map the cases onto a channel
+ * that is not a bot (see `ContractAdapter`); each has a default that is the bot channels' behaviour, and
+ * a case that does not apply is opted out of in `optOut` with its reason, which the skipped test's
+ * name carries (docs/channels.md lists them).
+ *
  * What the suite expects of the channel besides the fake: it publishes `<kind>.message.ignored` when it
  * drops a message (the stranger case waits for it), approval decisions are `by: "<kind>:<userId>"`, and
  * health reasons start with `<kind>: ` (the component name of the first instance of a kind).
@@ -41,7 +50,7 @@
 import { afterEach, describe, expect, test } from "bun:test"
 import { fakeOpenAI, reply } from "../../fake/openai.ts"
 import { events, waitEvent } from "../helpers.ts"
-import { spawnGateway } from "../../lib/gateway.ts"
+import { type RunningGateway, spawnGateway } from "../../lib/gateway.ts"
 import { demoConfig } from "../../lib/config.ts"
 import { workspace } from "../../lib/workspace.ts"
 
@@ -54,13 +63,14 @@ export interface ChannelOptions {
 }
 
 export interface ContractFake {
-  channel(options?: ChannelOptions): Record<string, unknown>
+  channel(options?: ChannelOptions): Record<string, unknown> | null
   readonly limits: { messageChars: number; editIntervalMs: number }
   send(user: Who, text: string): void | Promise<void>
   messages(user: Who): { text: string }[]
   writes(user: Who): { at: number; chars: number }[]
   approve(user: Who): boolean | Promise<boolean>
   chat?(user: Who): string | number
+  attach?(gw: RunningGateway): void | Promise<void>
   stop(): void | Promise<void>
 }
 
@@ -71,8 +81,22 @@ export interface ContractAdapter {
   pairing: boolean
   /** Whether to run the scheduled-delivery case (the fake then needs `chat(user)`). */
   delivery?: boolean
+  /** The `channel` of its sessions when it is not `kind` (the web chat's sessions are Control API sessions: "api"). */
+  sessionChannel?: string
+  /** What an approval decision's `by` starts with, when not `<kind>:` (the web chat decides through the API). */
+  approvalBy?: string
+  /**
+   * How a stranger is refused: `event` (default) publishes `<kind>.message.ignored`; `send` refuses the
+   * request itself (the web chat: 401), and the adapter's `send` throws unless it was refused.
+   */
+  strangerRefusal?: "event" | "send"
+  /** Cases that do not apply to this channel, each with the reason (docs/channels.md). */
+  optOut?: Partial<Record<OptOut, string>>
   start(): Promise<ContractFake>
 }
+
+/** The cases a channel may opt out of, with a reason. */
+export type OptOut = "badToken" | "kill9"
 
 /** Poll `probe` until it returns something truthy. */
 async function until<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
@@ -98,13 +122,27 @@ export function contractSuite(adapter: ContractAdapter) {
       await fake?.stop()
       fake = null
     })
-    const config = (channel: Record<string, unknown>, demo: Record<string, unknown> = {}, extra = {}) =>
-      demoConfig({ channels: [channel], ...extra }, demo)
+    const channels = (channel: Record<string, unknown> | null) => (channel ? [channel] : [])
+    const config = (channel: Record<string, unknown> | null, demo: Record<string, unknown> = {}, extra = {}) =>
+      demoConfig({ channels: channels(channel), ...extra }, demo)
+    /** The gateway of a case, handed to the fake once it is up. */
+    const spawn = async (...args: Parameters<typeof spawnGateway>) => {
+      const gw = await spawnGateway(...args)
+      await fake?.attach?.(gw)
+      return gw
+    }
+    const sessionChannel = adapter.sessionChannel ?? adapter.kind
+    /** A case, or its skipped stand-in naming why it does not apply to this channel. */
+    const optional = (name: OptOut, title: string, body: () => Promise<void>, timeout: number) => {
+      const reason = adapter.optOut?.[name]
+      if (reason) test.skip(`${title} (not for ${adapter.kind}: ${reason})`, body)
+      else test(title, body, timeout)
+    }
 
     test("an allowed user's message runs a turn; the reply streams within the platform's limits", async () => {
       const fake = await started()
       await using ws = await workspace({ config: config(fake.channel(), { delayMs: 30 }) })
-      await using gw = await spawnGateway(ws.path)
+      await using gw = await spawn(ws.path)
       const text = "tell me about the weather in the mountains this week, and what to pack for it"
       await fake.send("owner", text)
       await until(() => fake.messages("owner").some((message) => message.text.includes(said(text))), "the answer")
@@ -116,13 +154,13 @@ export function contractSuite(adapter: ContractAdapter) {
       // The fake stamps arrivals; a write sent after the gap can arrive a few ms early relative to the one before.
       for (let i = 1; i < writes.length; i++)
         expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(fake.limits.editIntervalMs - 60)
-      const sessions = (await (await gw.api(`/sessions?channel=${adapter.kind}`)).json()) as { sessions: unknown[] }
+      const sessions = (await (await gw.api(`/sessions?channel=${sessionChannel}`)).json()) as { sessions: unknown[] }
       expect(sessions.sessions).toHaveLength(1)
       expect(await gw.stop()).toBe(0)
     }, 40_000)
 
     /** The loopback fake OpenAI as the model: its request log counts the provider requests exactly. */
-    const counted = async (channel: Record<string, unknown>) => {
+    const counted = async (channel: Record<string, unknown> | null) => {
       const llm = await fakeOpenAI({ key: null })
       const profile = {
         id: "llm",
@@ -132,7 +170,7 @@ export function contractSuite(adapter: ContractAdapter) {
         apiKeyEnv: "CONTRACT_KEY",
       }
       const calls = () => llm.requests("chat").length + llm.requests("responses").length
-      return { llm, calls, config: demoConfig({ channels: [channel], providers: { profiles: [profile] } }) }
+      return { llm, calls, config: demoConfig({ channels: channels(channel), providers: { profiles: [profile] } }) }
     }
     const env = { CONTRACT_KEY: "test-key" }
 
@@ -142,15 +180,15 @@ export function contractSuite(adapter: ContractAdapter) {
       await using _llm = llm
       llm.queue(reply().text("pong"))
       await using ws = await workspace({ config })
-      await using gw = await spawnGateway(ws.path, { env })
+      await using gw = await spawn(ws.path, { env })
       await fake.send("stranger", "let me in")
-      await waitEvent(ws, `${adapter.kind}.message.ignored`)
+      if (adapter.strangerRefusal !== "send") await waitEvent(ws, `${adapter.kind}.message.ignored`)
       // The owner is answered after it: the model was reachable all along.
       await fake.send("owner", "ping")
       await until(() => fake.messages("owner").some((message) => message.text.includes("pong")), "the answer")
       expect(calls()).toBe(1)
       expect(fake.messages("stranger")).toEqual([])
-      const sessions = (await (await gw.api(`/sessions?channel=${adapter.kind}`)).json()) as { sessions: unknown[] }
+      const sessions = (await (await gw.api(`/sessions?channel=${sessionChannel}`)).json()) as { sessions: unknown[] }
       expect(sessions.sessions).toHaveLength(1)
       expect(await gw.stop()).toBe(0)
     }, 30_000)
@@ -161,7 +199,7 @@ export function contractSuite(adapter: ContractAdapter) {
         const { llm, calls, config } = await counted(fake.channel({ pairing: true }))
         await using _llm = llm
         await using ws = await workspace({ config })
-        await using gw = await spawnGateway(ws.path, { env })
+        await using gw = await spawn(ws.path, { env })
         await fake.send("stranger", "hello?")
         const offer = await until(
           () => fake.messages("stranger").find((message) => /approve [A-Z2-9]{8}/.test(message.text)),
@@ -169,7 +207,7 @@ export function contractSuite(adapter: ContractAdapter) {
         )
         expect(offer.text).toContain(`drost ${adapter.kind} approve`)
         expect(calls()).toBe(0)
-        const sessions = (await (await gw.api(`/sessions?channel=${adapter.kind}`)).json()) as { sessions: unknown[] }
+        const sessions = (await (await gw.api(`/sessions?channel=${sessionChannel}`)).json()) as { sessions: unknown[] }
         expect(sessions.sessions).toHaveLength(0)
         expect(await gw.stop()).toBe(0)
       }, 30_000)
@@ -178,7 +216,7 @@ export function contractSuite(adapter: ContractAdapter) {
       const fake = await started()
       // One word a second: a turn that runs for minutes unless stopped.
       await using ws = await workspace({ config: config(fake.channel(), { delayMs: 1000 }) })
-      await using gw = await spawnGateway(ws.path)
+      await using gw = await spawn(ws.path)
       await fake.send("owner", "tell me everything")
       await waitEvent(ws, "session.turn.started")
       await fake.send("owner", "/status")
@@ -204,7 +242,7 @@ export function contractSuite(adapter: ContractAdapter) {
         config: config(fake.channel({ editIntervalMs: 250 }), {}, { tools: { approve: ["file.read"] } }),
         files: { "hello.txt": "hi from a file\n" },
       })
-      await using gw = await spawnGateway(ws.path)
+      await using gw = await spawn(ws.path)
       await fake.send("owner", "read hello.txt")
       await until(
         () => fake.messages("owner").find((message) => message.text.includes("Approval needed")),
@@ -217,7 +255,7 @@ export function contractSuite(adapter: ContractAdapter) {
       )
       const decided = await waitEvent(ws, "approval.decided")
       expect(decided.data).toMatchObject({ approved: true, decision: "approve" })
-      expect(String(decided.data.by)).toStartWith(`${adapter.kind}:`)
+      expect(String(decided.data.by)).toStartWith(adapter.approvalBy ?? `${adapter.kind}:`)
       expect(await gw.stop()).toBe(0)
     }, 30_000)
 
@@ -232,7 +270,7 @@ export function contractSuite(adapter: ContractAdapter) {
           deliver: { channel: adapter.kind, chat: fake.chat("owner") },
         }
         await using ws = await workspace({ config: config(fake.channel(), {}, { schedules: [schedule] }) })
-        await using gw = await spawnGateway(ws.path)
+        await using gw = await spawn(ws.path)
         const listed = (await (await gw.api("/schedules")).json()) as { deliveries: string[] }
         expect(listed.deliveries).toContain(adapter.kind)
         await until(
@@ -243,67 +281,80 @@ export function contractSuite(adapter: ContractAdapter) {
         expect(await gw.stop()).toBe(0)
       }, 30_000)
 
-    test("kill -9 mid-turn, restart: nothing answered twice, nothing lost", async () => {
-      const fake = await started()
-      await using ws = await workspace({ config: config(fake.channel(), { delayMs: 20 }) })
-      const sent = ["m1", "m2", "m3", "m4", "m5"]
-      const answers = (text: string) => fake.messages("owner").filter((message) => message.text.includes(said(text)))
-      {
-        await using gw = await spawnGateway(ws.path)
-        for (const text of sent) await fake.send("owner", text)
-        await until(() => answers("m1").length === 1, "the answer to m1")
-        // m2's turn is running.
-        await until(() => events(ws).filter((event) => event.type === "session.turn.started").length >= 2, "m2's turn")
-        await gw.kill9()
-      }
-      {
-        await using gw = await spawnGateway(ws.path)
-        for (const text of ["m3", "m4", "m5"]) await until(() => answers(text).length >= 1, `the answer to ${text}`)
-        const list = (await (await gw.api(`/sessions?channel=${adapter.kind}`)).json()) as {
-          sessions: { id: string }[]
+    optional(
+      "kill9",
+      "kill -9 mid-turn, restart: nothing answered twice, nothing lost",
+      async () => {
+        const fake = await started()
+        await using ws = await workspace({ config: config(fake.channel(), { delayMs: 20 }) })
+        const sent = ["m1", "m2", "m3", "m4", "m5"]
+        const answers = (text: string) => fake.messages("owner").filter((message) => message.text.includes(said(text)))
+        {
+          await using gw = await spawn(ws.path)
+          for (const text of sent) await fake.send("owner", text)
+          await until(() => answers("m1").length === 1, "the answer to m1")
+          // m2's turn is running.
+          await until(
+            () => events(ws).filter((event) => event.type === "session.turn.started").length >= 2,
+            "m2's turn",
+          )
+          await gw.kill9()
         }
-        expect(list.sessions).toHaveLength(1)
-        const body = (await (await gw.api(`/sessions/${list.sessions[0]!.id}?limit=200`)).json()) as {
-          messages: { role: string; parts: { type: string; text?: string }[] }[]
+        {
+          await using gw = await spawn(ws.path)
+          for (const text of ["m3", "m4", "m5"]) await until(() => answers(text).length >= 1, `the answer to ${text}`)
+          const list = (await (await gw.api(`/sessions?channel=${sessionChannel}`)).json()) as {
+            sessions: { id: string }[]
+          }
+          expect(list.sessions).toHaveLength(1)
+          const body = (await (await gw.api(`/sessions/${list.sessions[0]!.id}?limit=200`)).json()) as {
+            messages: { role: string; parts: { type: string; text?: string }[] }[]
+          }
+          const users = body.messages
+            .filter((message) => message.role === "user")
+            .map((message) => message.parts.map((part) => part.text ?? "").join(""))
+          // None lost, none twice, in order.
+          expect(users).toEqual(sent)
+          // Give a duplicate the chance to show up, then count: every message answered at most once.
+          await waitEvent(ws, "session.turn.completed", (data) =>
+            events(ws).some((event) => event.type === "session.turn.completed" && event.data.turnId !== data.turnId),
+          )
+          for (const text of sent) expect(answers(text).length).toBeLessThanOrEqual(1)
+          for (const text of ["m1", "m3", "m4", "m5"]) expect(answers(text)).toHaveLength(1)
+          expect(await gw.stop()).toBe(0)
         }
-        const users = body.messages
-          .filter((message) => message.role === "user")
-          .map((message) => message.parts.map((part) => part.text ?? "").join(""))
-        // None lost, none twice, in order.
-        expect(users).toEqual(sent)
-        // Give a duplicate the chance to show up, then count: every message answered at most once.
-        await waitEvent(ws, "session.turn.completed", (data) =>
-          events(ws).some((event) => event.type === "session.turn.completed" && event.data.turnId !== data.turnId),
-        )
-        for (const text of sent) expect(answers(text).length).toBeLessThanOrEqual(1)
-        for (const text of ["m1", "m3", "m4", "m5"]) expect(answers(text)).toHaveLength(1)
-        expect(await gw.stop()).toBe(0)
-      }
-    }, 60_000)
+      },
+      60_000,
+    )
 
-    test("a bad token degrades only this channel, with the reason in /status", async () => {
-      const fake = await started()
-      await using ws = await workspace({ config: config(fake.channel({ badToken: true })) })
-      await using gw = await spawnGateway(ws.path)
-      await waitEvent(ws, "gateway.state", (data) =>
-        (data.reasons as string[]).some((reason) => reason.startsWith(`${adapter.kind}: `)),
-      )
-      const health = await gw.api("/healthz")
-      expect(health.status).toBe(503)
-      const reasons = ((await health.json()) as { reasons: string[] }).reasons
-      expect(reasons.every((reason) => reason.startsWith(`${adapter.kind}: `))).toBe(true)
-      // /status (any surface) says the same.
-      const status = (await (await gw.api("/commands", { method: "POST", json: { line: "/status" } })).json()) as {
-        text: string
-      }
-      expect(status.text).toContain(`state: degraded (${adapter.kind}: `)
-      const session = ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id
-      const turn = (await (
-        await gw.api(`/sessions/${session}/turn`, { method: "POST", json: { input: "still alive?" } })
-      ).json()) as { status: string }
-      expect(turn.status).toBe("completed")
-      expect(await gw.stop()).toBe(0)
-    }, 30_000)
+    optional(
+      "badToken",
+      "a bad token degrades only this channel, with the reason in /status",
+      async () => {
+        const fake = await started()
+        await using ws = await workspace({ config: config(fake.channel({ badToken: true })) })
+        await using gw = await spawn(ws.path)
+        await waitEvent(ws, "gateway.state", (data) =>
+          (data.reasons as string[]).some((reason) => reason.startsWith(`${adapter.kind}: `)),
+        )
+        const health = await gw.api("/healthz")
+        expect(health.status).toBe(503)
+        const reasons = ((await health.json()) as { reasons: string[] }).reasons
+        expect(reasons.every((reason) => reason.startsWith(`${adapter.kind}: `))).toBe(true)
+        // /status (any surface) says the same.
+        const status = (await (await gw.api("/commands", { method: "POST", json: { line: "/status" } })).json()) as {
+          text: string
+        }
+        expect(status.text).toContain(`state: degraded (${adapter.kind}: `)
+        const session = ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id
+        const turn = (await (
+          await gw.api(`/sessions/${session}/turn`, { method: "POST", json: { input: "still alive?" } })
+        ).json()) as { status: string }
+        expect(turn.status).toBe("completed")
+        expect(await gw.stop()).toBe(0)
+      },
+      30_000,
+    )
 
     test("a failure answers one short message with an error id", async () => {
       const fake = await started()
@@ -316,11 +367,11 @@ export function contractSuite(adapter: ContractAdapter) {
       }
       await using ws = await workspace({
         config: demoConfig({
-          channels: [fake.channel()],
+          channels: channels(fake.channel()),
           providers: { profiles: [broken], failover: { enabled: false } },
         }),
       })
-      await using gw = await spawnGateway(ws.path)
+      await using gw = await spawn(ws.path)
       await fake.send("owner", "hello")
       const message = await until(
         () => fake.messages("owner").find((candidate) => /error id/i.test(candidate.text)),

@@ -6,6 +6,7 @@
 import { html } from "htm/preact"
 import { useEffect, useRef, useState } from "preact/hooks"
 import { readSse } from "./api.js"
+import { outcomeNote } from "./outcome.js"
 import { Approval } from "./approvals.js"
 import { duration, Failure, pretty, time, useLoad } from "./ui.js"
 
@@ -161,7 +162,7 @@ export function Chat({ client, feed, role, sessionId, navigate }) {
           const call = state.items.find((item) => item.kind === "tool" && item.id === data.callId)
           if (call) Object.assign(call, { output: data.output, isError: data.isError, durationMs: data.durationMs })
         } else if (frame.event === "turn.failed" || frame.event === "turn.interrupted") {
-          setError(new Error(`Turn ${frame.event.slice(5)}: ${data.reason ?? "no reason given"}`))
+          setError(new Error(outcomeNote(frame.event.slice(5), data)))
         }
         setLive({ ...state, items: [...state.items] })
       }
