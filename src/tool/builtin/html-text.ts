@@ -9,17 +9,14 @@
  * model raw. All three packages are plain JavaScript, so they work inside the compiled binary.
  */
 import { isProbablyReaderable, Readability } from "@mozilla/readability"
-import { decodeHTML } from "entities"
 import { parseHTML } from "linkedom"
+import { decodeEntities } from "./entities.ts"
 
 const SKIP = "script, style, noscript, svg, template, iframe, head > *:not(title), nav, footer"
 const BLOCK =
   "p, div, section, article, main, header, br, li, tr, h1, h2, h3, h4, h5, h6, pre, blockquote, table, ul, ol, title, hr, dt, dd"
 
-/** Decode every HTML entity; a no-break space becomes a plain one (the model gains nothing from it). */
-export function decodeEntities(text: string): string {
-  return decodeHTML(text).replace(/\u00a0/g, " ")
-}
+export { decodeEntities }
 
 const tidy = (text: string) =>
   text

@@ -8,7 +8,7 @@
  * - Tavily: `POST https://api.tavily.com/search` with a JSON body and `Authorization: Bearer <key>`;
  *   results under `results[]` (`title`, `url`, `content`, `published_date`).
  */
-import { decodeEntities } from "./html-text.ts"
+import { decodeEntities } from "./entities.ts"
 
 export type BackendName = "searxng" | "brave" | "tavily"
 

@@ -10,7 +10,8 @@
 import { Type } from "../../core/schema.ts"
 import type { RegisteredTool } from "../registry.ts"
 import { bracket } from "./address.ts"
-import { articleText, htmlToText } from "./html-text.ts"
+// Loaded by the first HTML page a fetch reads: linkedom and Readability are not needed to start a gateway.
+const htmlText = () => import("./html-text.ts")
 import { allowList, type AllowList, vet } from "./web-guard.ts"
 
 export interface WebOptions {
@@ -210,11 +211,12 @@ export function webTool(options: () => WebOptions): RegisteredTool {
       let text = new TextDecoder().decode(bytes)
       const mode = a.mode ?? (a.raw ? "raw" : "text")
       if (type.includes("html") && mode === "article") {
+        const { articleText, htmlToText } = await htmlText()
         const article = await articleText(text, final.href, a.maxChars ?? ARTICLE_CHARS)
         if (article)
           text = `${article.text}${article.cut ? `\n… [article cut at ${a.maxChars ?? ARTICLE_CHARS} characters]` : ""}`
         else text = `(no article found on this page; its whole text follows)\n\n${await htmlToText(text)}`
-      } else if (type.includes("html") && mode === "text") text = await htmlToText(text)
+      } else if (type.includes("html") && mode === "text") text = await (await htmlText()).htmlToText(text)
       else if (type.includes("json") && !truncated) {
         try {
           text = JSON.stringify(JSON.parse(text), null, 2)
