@@ -12,7 +12,8 @@
  *   every request (`strangerRefusal: "send"`), and the fake OpenAI counts 0 requests for it;
  * - a message: POST /sessions (first message) and POST /sessions/:id/turn with Accept: text/event-stream;
  *   the writes are the SSE deltas as they arrive; the page has no length or edit-rate limit;
- * - commands: POST /control/v1/commands with `channel: "web"` and the session, answered while a turn runs;
+ * - commands: POST /control/v1/commands with `channel: "web"` and the session, as the page sends a line
+ *   that starts with "/", answered while a turn runs (test/web/web-chat.test.ts checks the page does);
  * - approvals: GET /approvals polled for the session, Approve = POST /approvals/:id (by `control-api`);
  * - sessions are Control API sessions (`channel: "api"`), pairing is not offered (the one-time link is
  *   the way in), no scheduled delivery targets the page;

@@ -111,6 +111,7 @@ export function Chat({ client, feed, role, sessionId, navigate }) {
   const [images, setImages] = useState([])
   const [live, setLive] = useState(null)
   const [error, setError] = useState(null)
+  const [answer, setAnswer] = useState(null)
   const end = useRef(null)
   const streaming = useRef(null)
 
@@ -128,7 +129,10 @@ export function Chat({ client, feed, role, sessionId, navigate }) {
   async function send(event) {
     event.preventDefault()
     const input = text.trim()
-    if (!input || streaming.current) return
+    if (!input) return
+    // Slash commands go to the command registry, at once, even while a turn streams (docs/channels.md).
+    if (input.startsWith("/") && (await command(input))) return
+    if (streaming.current) return
     setError(null)
     let id = sessionId
     try {
@@ -176,6 +180,22 @@ export function Chat({ client, feed, role, sessionId, navigate }) {
     }
   }
 
+  /** Runs `line` as a command; false when it is none (then it is sent as a message). */
+  async function command(line) {
+    setError(null)
+    try {
+      const reply = await client.send("POST", "/commands", { line, sessionId: sessionId ?? null, channel: "web" })
+      setText("")
+      setAnswer(reply.text)
+      if (reply.sessionId && reply.sessionId !== sessionId) navigate(`#/chat/${reply.sessionId}`)
+      return true
+    } catch (caught) {
+      if (caught?.status === 400 && caught.body?.error === "NotACommand") return false
+      setError(caught)
+      return true
+    }
+  }
+
   async function attach(event) {
     // Taken before the await: the event's currentTarget is null once the handler has yielded.
     const input = event.currentTarget
@@ -211,6 +231,7 @@ export function Chat({ client, feed, role, sessionId, navigate }) {
       ${(approvals.data?.approvals ?? []).map((pending) => html`<${Approval} key=${pending.id} client=${client} role=${role} pending=${pending} onDone=${approvals.reload} />`)}
       <div ref=${end}></div>
     </div>
+    ${answer ? html`<pre class="command-answer" role="status" aria-label="Command answer">${answer}</pre>` : null}
     <${Failure} error=${error ?? detail.error} />
     ${
       role === "admin"
@@ -230,7 +251,7 @@ export function Chat({ client, feed, role, sessionId, navigate }) {
             <label class="button">Attach image<input type="file" accept="image/*" multiple class="sr-only" onChange=${attach} /></label>
             ${images.length ? html`<span class="muted">${images.length} image(s) attached</span>` : null}
             ${live ? html`<button type="button" onClick=${abort}>Stop</button>` : null}
-            <button type="submit" class="primary" disabled=${!!live}>Send</button>
+            <button type="submit" class="primary" disabled=${!!live && !text.trim().startsWith("/")}>Send</button>
           </div>
         </form>`
         : html`<p class="muted">Read-only: sign in with the admin token to send messages.</p>`
