@@ -98,7 +98,13 @@ function rssMb(pid: number): { total: number; each: number[] } {
 /** CPU time (user + system) the process has used so far, in ms (clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
   return tree(pid).reduce((sum, id) => {
-    const fields = readFileSync(`/proc/${id}/stat`, "utf8").split(") ")[1]!.split(" ")
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${id}/stat`, "utf8")
+    } catch {
+      return sum // a short-lived child (a sandbox probe) ended between the listing and the read
+    }
+    const fields = stat.split(") ")[1]!.split(" ")
     return sum + (Number(fields[11]) + Number(fields[12])) * 10
   }, 0)
 }
