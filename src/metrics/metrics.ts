@@ -9,13 +9,21 @@
  * Label values are bounded: provider profile ids and tool names come from the config and the tool
  * registry, outcomes and kinds from fixed vocabularies; no session, turn or free text is a label.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client"
+import type * as Prom from "prom-client"
 import { ProviderEvent, ToolEvent, TurnEvent } from "../agent/events.ts"
 import { JobEvent } from "../agent/job-events.ts"
 import { ApprovalEvent } from "../approval/events.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import { ToolsEvent } from "../tool/events.ts"
 import { cost } from "../gateway/provider-hub.ts"
+
+// The four classes from their own files: prom-client's index also loads its push gateway, the default
+// process metrics, summaries (tdigest, bintrees) and an OpenTelemetry shim, none of them used here, and
+// that was the largest share of a cold start's module loading (bench/startup.ts, CPU profile of a start).
+const Counter = require("prom-client/lib/counter") as typeof Prom.Counter
+const Gauge = require("prom-client/lib/gauge") as typeof Prom.Gauge
+const Histogram = require("prom-client/lib/histogram") as typeof Prom.Histogram
+const Registry = require("prom-client/lib/registry") as typeof Prom.Registry
 
 export interface MetricsOptions {
   /** Open SSE streams of the Control API (api/events.ts `open`). */
