@@ -32,10 +32,9 @@
  *   user; false when none is shown.
  * - `chat(user)` (optional): the delivery target (`deliver.chat` of a schedule) of that user's direct
  *   conversation, for the scheduled-delivery case (run when the adapter sets `delivery: true`).
- * - `stop()`: stop the fake.
- *
  * - `attach(gw)` (optional): called with each gateway the case starts, once it is up; a channel that is
  *   part of the gateway (the web chat) talks to it through this.
+ * - `stop()`: stop the fake.
  *
  * A channel built into the gateway rather than configured (the web chat) returns `null` from `channel()`:
  * the config then has no `channels` entry. Capability flags on the adapter map the cases onto a channel
