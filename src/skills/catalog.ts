@@ -46,6 +46,9 @@ const offKey = (sessionId: string) => `skills.off.${sessionId}`
 
 /** Skill folders under `dir`: its subfolders, hidden ones aside (a folder without SKILL.md is rejected). */
 function folders(dir: string): string[] {
+  // Checked first: this runs at every turn start, and most workspaces have no skills/ folder, where
+  // readdirSync would throw (an ENOENT error object with its stack, every turn) to be caught below.
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return []
   try {
     return readdirSync(dir, { withFileTypes: true })
       .filter((entry) => !entry.name.startsWith(".") && (entry.isDirectory() || entry.isSymbolicLink()))
@@ -133,6 +136,8 @@ export function createSkillCatalog(options: CatalogOptions) {
     sessionOff,
     /** The skills a turn of `sessionId` may use: not disabled in the config, not off for the session. */
     enabled(sessionId: string | null): SkillState[] {
+      // No skills, nothing to filter: skip the session's off-list (a store read and a JSON parse per turn).
+      if (snapshot.skills.length === 0) return []
       const off = new Set(sessionOff(sessionId))
       return snapshot.skills.filter((skill) => !skill.disabled && !off.has(skill.name))
     },
