@@ -46,9 +46,6 @@ const offKey = (sessionId: string) => `skills.off.${sessionId}`
 
 /** Skill folders under `dir`: its subfolders, hidden ones aside (a folder without SKILL.md is rejected). */
 function folders(dir: string): string[] {
-  // Checked first: this runs at every turn start, and most workspaces have no skills/ folder, where
-  // readdirSync would throw (an ENOENT error object with its stack, every turn) to be caught below.
-  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return []
   try {
     return readdirSync(dir, { withFileTypes: true })
       .filter((entry) => !entry.name.startsWith(".") && (entry.isDirectory() || entry.isSymbolicLink()))
@@ -57,6 +54,29 @@ function folders(dir: string): string[] {
       .sort()
   } catch {
     return []
+  }
+}
+
+/**
+ * `folders`, for the signature taken at every turn start. Most workspaces have an empty `skills/` (the
+ * gateway creates it) or none: a folder that was empty or absent last time and whose own mtime and
+ * ctime have not moved since (adding, removing or renaming an entry moves them) is still empty, known
+ * from one stat instead of a listing. A folder with skills is listed every time, since an edit inside a
+ * skill's folder does not touch it.
+ */
+function emptyAware(): (dir: string) => string[] {
+  const empty = new Map<string, string>()
+  return (dir) => {
+    const info = statSync(dir, { throwIfNoEntry: false })
+    const mark = info ? `${info.mtimeMs}:${info.ctimeMs}` : "-"
+    if (empty.get(dir) === mark) return []
+    const found = info?.isDirectory() ? folders(dir) : []
+    // File times tick coarsely (a few ms): a folder changed within the last second is listed again next
+    // time, so an entry added in the same tick as the change before it is not missed.
+    const settled = !info || Date.now() - Math.max(info.mtimeMs, info.ctimeMs) > 1000
+    if (found.length === 0 && settled) empty.set(dir, mark)
+    else empty.delete(dir)
+    return found
   }
 }
 
@@ -75,10 +95,11 @@ export function createSkillCatalog(options: CatalogOptions) {
     return list
   }
 
+  const listed = emptyAware()
   const stamp = (): string => {
     const parts: string[] = [options.disabled().join(",")]
     for (const source of sources())
-      for (const root of folders(source.dir)) {
+      for (const root of listed(source.dir)) {
         const info = statSync(join(root, SKILL_FILE), { throwIfNoEntry: false })
         parts.push(`${root}:${info ? `${info.mtimeMs}:${info.size}` : "-"}`)
       }
