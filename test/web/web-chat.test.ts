@@ -43,7 +43,10 @@ test.skipIf(!CHROMIUM && process.env.CI !== "true")(
       await composer.press("Enter")
       const answer = page.getByRole("status", { name: "Command answer" })
       await answer.filter({ hasText: "running turns: 1" }).waitFor()
-      // Answered by the registry: the model saw one message only, the turn is still the first one.
+      // Answered by the registry: the model saw one message only, the turn is still the first one. The
+      // event log is flushed every 200 ms: wait for the first turn's line, then one flush more.
+      await waitEvent(ws, "session.turn.started")
+      await Bun.sleep(400)
       const started = () => events(ws).filter((event) => event.type === "session.turn.started").length
       expect(started()).toBe(1)
       await composer.fill("/stop")
