@@ -1,0 +1,128 @@
+/**
+ * A real PostgreSQL server for tests: Debian's `postgresql` binaries (under /usr/lib/postgresql/<n>/bin),
+ * a fresh cluster in a temporary folder (`initdb -A trust`), listening on 127.0.0.1 at a free port with
+ * its socket in that folder, stopped with `pg_ctl stop -m immediate` and removed after. As root the
+ * server runs as the `postgres` user (PostgreSQL refuses to run as root): `su postgres -s /bin/sh -c …`.
+ *
+ * One server per test file (`startPostgres()` in beforeAll), a fresh database per test
+ * (`server.database()`: CREATE DATABASE, a few ms). The cluster trades durability for speed
+ * (fsync off): it lives for one test file.
+ *
+ * `postgresMissing()` says why no server can be started here (null when one can); a test file skips with
+ * that reason outside CI and fails in CI (`CI=true`), where .ci/ensure-deps installs the package.
+ */
+import { spawnSync } from "bun"
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { join } from "node:path"
+
+/** The folder holding initdb, pg_ctl and postgres (the newest version installed), or null. */
+export function postgresBin(): string | null {
+  const root = "/usr/lib/postgresql"
+  if (!existsSync(root)) return null
+  const versions = readdirSync(root)
+    .filter((name) => /^\d+$/.test(name) && existsSync(join(root, name, "bin", "pg_ctl")))
+    .sort((a, b) => Number(b) - Number(a))
+  return versions.length ? join(root, versions[0]!, "bin") : null
+}
+
+const root = () => process.getuid?.() === 0
+
+/** Why PostgreSQL cannot be started here, or null when it can. */
+export function postgresMissing(): string | null {
+  if (!postgresBin()) return "PostgreSQL is not installed (apt-get install postgresql: .ci/ensure-deps does it as root)"
+  if (root() && spawnSync(["id", "-u", "postgres"]).exitCode !== 0)
+    return "running as root but there is no postgres user to run the server as (the Debian package creates it)"
+  return null
+}
+
+/**
+ * For a test file: the skip reason outside CI, null when PostgreSQL is there; throws in CI when it is
+ * missing, so CI never passes with the PostgreSQL tests silently skipped.
+ */
+export function postgresSkip(): string | null {
+  const missing = postgresMissing()
+  if (missing && process.env.CI === "true") throw new Error(`PostgreSQL tests cannot run in CI: ${missing}`)
+  return missing
+}
+
+export interface PostgresServer {
+  host: string
+  port: number
+  /** postgres://postgres@127.0.0.1:<port>/<database> */
+  url(database?: string): string
+  /** A new, empty database (CREATE DATABASE); returns its URL. */
+  database(): Promise<string>
+  stop(): Promise<void>
+}
+
+function freePort(): number {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+  const port = server.port
+  server.stop(true)
+  return port
+}
+
+/** Run a command as the server's user (postgres when we are root). */
+function run(argv: string[]): { ok: boolean; output: string } {
+  const quoted = argv.map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(" ")
+  const command = root() ? ["su", "postgres", "-s", "/bin/sh", "-c", quoted] : ["/bin/sh", "-c", quoted]
+  const result = spawnSync(command, { stdout: "pipe", stderr: "pipe" })
+  return { ok: result.exitCode === 0, output: `${result.stdout.toString()}${result.stderr.toString()}`.trim() }
+}
+
+const running = new Set<string>()
+process.on("exit", () => {
+  // A test file that crashed before afterAll: never leave a server behind.
+  for (const data of running) run([join(postgresBin()!, "pg_ctl"), "-D", data, "stop", "-m", "immediate"])
+})
+
+export async function startPostgres(): Promise<PostgresServer> {
+  const bin = postgresBin()
+  const missing = postgresMissing()
+  if (!bin || missing) throw new Error(missing ?? "PostgreSQL is not installed")
+  const dir = mkdtempSync(join(process.env.DROST_TEST_ROOT ?? "/tmp", "pg-"))
+  if (root()) {
+    const ids = spawnSync(["id", "-u", "postgres"]).stdout.toString().trim()
+    const gid = spawnSync(["id", "-g", "postgres"]).stdout.toString().trim()
+    chownSync(dir, Number(ids), Number(gid))
+    // The parent folders must be traversable by postgres (mkdtemp makes them 0700).
+    for (let up = dir; up !== "/" && up !== "/tmp"; up = join(up, "..")) spawnSync(["chmod", "a+x", up])
+  }
+  const data = join(dir, "data")
+  const init = run([join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"])
+  if (!init.ok) throw new Error(`initdb failed: ${init.output}`)
+  const host = "127.0.0.1"
+  let port = 0
+  let last = ""
+  for (let attempt = 0; attempt < 5; attempt++) {
+    port = freePort()
+    const options = `-p ${port} -k ${dir} -h ${host} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`
+    const start = run([join(bin, "pg_ctl"), "-D", data, "-o", options, "-l", join(dir, "log"), "-w", "start"])
+    if (start.ok) {
+      last = ""
+      break
+    }
+    last = start.output
+  }
+  if (last) throw new Error(`pg_ctl start failed: ${last}`)
+  running.add(data)
+  const url = (database = "postgres") => `postgres://postgres@${host}:${port}/${database}`
+  const admin = new Bun.SQL(url(), { max: 1 })
+  let databases = 0
+  return {
+    host,
+    port,
+    url,
+    async database() {
+      const name = `t${++databases}_${process.pid}`
+      await admin.unsafe(`CREATE DATABASE ${name}`)
+      return url(name)
+    },
+    async stop() {
+      await admin.close()
+      run([join(bin, "pg_ctl"), "-D", data, "stop", "-m", "immediate"])
+      running.delete(data)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
