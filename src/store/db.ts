@@ -221,6 +221,13 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX channel_pairings_user ON channel_pairings(scope, user_id);
   `,
+  // Turn ownership (src/store/gateways.ts): every gateway process on this database registers itself with
+  // a heartbeat, and every turn records the gateway that accepted it, so recovery interrupts only the
+  // turns of a gateway that is gone (a second gateway on the same file no longer takes the first's).
+  `
+  CREATE TABLE gateways (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL);
+  ALTER TABLE turns ADD COLUMN owner TEXT;
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
