@@ -1,0 +1,230 @@
+/**
+ * The store contract: every read and write the gateway, the agent, the Control API and the channels do,
+ * as one asynchronous interface with two engines behind it: SQLite (`bun:sqlite`, the embedded
+ * default: sqlite.ts wraps the synchronous stores of src/store, so SQLite keeps one code path) and
+ * PostgreSQL (`Bun.SQL`, postgres.ts) for several gateways on one database (docs/scale-out.md).
+ *
+ * The method names and shapes are those of the synchronous stores (createSessionStore, createSummaryStore,
+ * createScheduleStore, createJobStore, createTelegramStore, createChannelStore, createMessageSearch,
+ * stepUsage) returning Promises, so moving a caller onto it is mechanical. Differences, all deliberate:
+ * - `transaction(fn)` of the Telegram and channel stores (a user message and its inbox rows made
+ *   durable together) is `sessions.beginTurn({ …, accept })`: one call, one transaction on either engine.
+ * - Turn ownership (issue 22 item 2): `owner` at beginTurn/startTurn, the gateway registry (`gateways`)
+ *   and `sessions.recoverInterrupted(reason, { staleMs })`, which interrupts only the open turns whose
+ *   owner is gone.
+ * - Schedule runs (`schedules.runs`), whose SQL lives in src/agent/schedules.ts today, and event ids from
+ *   one sequence (`events.reserve`).
+ * Unknown ids fail with NotFound where the synchronous stores do (require, remove, setTitle, …).
+ */
+import type { Usage } from "../../core/message.ts"
+import type { Schedule } from "../../core/continuity-config.ts"
+import type { ChannelPairing } from "../channels.ts"
+import type { Job, JobEnd, NewJob } from "../jobs.ts"
+import type { StoredSchedule, ScheduleOrigin } from "../schedules.ts"
+import type { MessageHit, MessageQuery } from "../search.ts"
+import type { ListOptions, NewMessage, PageFilters, Session, Turn, TurnEnd } from "../sessions.ts"
+import type { Summary } from "../summaries.ts"
+import type { Pairing } from "../telegram.ts"
+import type { UsageByProvider, UsageFilter } from "../usage.ts"
+import type { Message, Part } from "../../core/message.ts"
+
+export type { ChannelPairing, Job, JobEnd, NewJob, StoredSchedule, ScheduleOrigin, MessageHit, MessageQuery }
+export type { ListOptions, NewMessage, PageFilters, Session, Turn, TurnEnd, Summary, Pairing, UsageByProvider }
+export type { UsageFilter, Message, Part, Usage, Schedule }
+
+export type Engine = "sqlite" | "postgres"
+
+/** Inbox rows marked handled in the transaction that stores a turn's user message. */
+export type Accept =
+  | { telegram: { botId: string; updateIds: number[] } }
+  | { channel: { scope: string; eventIds: string[] } }
+
+export interface BeginTurn {
+  sessionId: string
+  parts: Part[]
+  source: string
+  /** The gateway that runs the turn (its registry id); recovery leaves it alone while that gateway lives. */
+  owner?: string
+  accept?: Accept
+}
+
+export type LeaseResult = { ok: true } | { ok: false; holder: string; until: number }
+
+export interface Gateway {
+  id: string
+  host: string
+  pid: number
+  startedAt: number
+  heartbeatAt: number
+}
+
+export interface ScheduleRun {
+  id: string
+  lastDue: number | null
+  lastStarted: number | null
+  lastStatus: string | null
+  lastError: string | null
+  sessionId: string | null
+}
+
+export interface SessionsContract {
+  create(input: {
+    provider: string
+    title?: string
+    channel?: string
+    channelKey?: string
+    metadata?: Record<string, unknown>
+  }): Promise<Session>
+  get(id: string): Promise<Session | null>
+  require(id: string): Promise<Session>
+  list(options?: ListOptions): Promise<Session[]>
+  count(): Promise<number>
+  stepUsageByProvider(): Promise<Record<string, Usage>>
+  page(filters?: PageFilters): Promise<{ sessions: Session[]; total: number }>
+  byChannelKey(channel: string, channelKey: string): Promise<Session | null>
+  usageByProvider(
+    since?: number,
+  ): Promise<{ provider: string; turns: number; input: number; output: number; cached: number }[]>
+  remove(id: string): Promise<void>
+  setTitle(id: string, title: string): Promise<void>
+  setPendingProvider(id: string, provider: string | null): Promise<void>
+  setProvider(id: string, provider: string): Promise<void>
+  append(input: NewMessage): Promise<Message>
+  /** The user's message and its queued turn (and `accept`'s inbox rows done), durable together. */
+  beginTurn(input: BeginTurn): Promise<{ turn: Turn; message: Message }>
+  startTurn(id: string, provider: string, owner?: string): Promise<void>
+  /** Ends an open turn; a turn that already ended is left as it is. */
+  finishTurn(input: TurnEnd): Promise<void>
+  flushDeferred(): Promise<boolean>
+  turn(id: string): Promise<Turn | null>
+  turns(sessionId: string, limit?: number): Promise<Turn[]>
+  /**
+   * Open turns become `interrupted`. With `staleMs`, only those whose owner is gone: no owner, an owner
+   * not in the gateway registry, or one whose heartbeat is older than `staleMs` (its row is removed).
+   * Without it, every open turn (one gateway per store, as before).
+   */
+  recoverInterrupted(reason: string, options?: { staleMs?: number }): Promise<Turn[]>
+  messages(sessionId: string, options?: { limit?: number; beforeSeq?: number }): Promise<Message[]>
+  history(sessionId: string): Promise<Message[]>
+  kv: { get(key: string): Promise<string | null>; set(key: string, value: string): Promise<void> }
+}
+
+export interface GatewaysContract {
+  register(input: { id: string; host: string; pid: number }): Promise<Gateway>
+  /** Renew; false when the row is gone (another gateway declared this one dead): stop taking turns. */
+  heartbeat(id: string): Promise<boolean>
+  remove(id: string): Promise<void>
+  list(): Promise<Gateway[]>
+}
+
+export interface SummariesContract {
+  latest(sessionId: string): Promise<Summary | null>
+  list(sessionId: string): Promise<Summary[]>
+  add(input: Omit<Summary, "id" | "createdAt">): Promise<Summary>
+}
+
+export interface SchedulesContract {
+  list(): Promise<StoredSchedule[]>
+  get(id: string): Promise<StoredSchedule | null>
+  count(): Promise<number>
+  insert(schedule: Schedule, origin: ScheduleOrigin, now?: number): Promise<StoredSchedule>
+  update(schedule: Schedule, now?: number): Promise<StoredSchedule>
+  remove(id: string): Promise<boolean>
+  runs: {
+    get(id: string): Promise<ScheduleRun | null>
+    /** Move the run's last due time forward to `due`; true for exactly one caller per due time. */
+    claim(id: string, due: number, now?: number): Promise<boolean>
+    finish(id: string, due: number, status: string, error: string | null): Promise<void>
+    setSession(id: string, sessionId: string): Promise<void>
+    /** At start: runs still marked running belonged to a process that is gone. */
+    interruptRunning(): Promise<number>
+  }
+}
+
+export interface JobsContract {
+  create(input: NewJob): Promise<Job>
+  get(id: string): Promise<Job | null>
+  list(limit?: number): Promise<Job[]>
+  ofSession(sessionId: string, limit?: number): Promise<Job[]>
+  running(): Promise<Job[]>
+  unnotified(): Promise<Job[]>
+  setPid(id: string, pid: number): Promise<void>
+  setChild(id: string, child: string, provider: string): Promise<void>
+  finish(id: string, end: JobEnd): Promise<boolean>
+  markNotified(id: string): Promise<void>
+}
+
+export interface TelegramContract {
+  offset(botId: string): Promise<number>
+  receive(botId: string, updates: { update_id: number }[]): Promise<number>
+  pending(botId: string): Promise<unknown[]>
+  done(botId: string, updateIds: number[]): Promise<void>
+  /** Take or renew the polling lease; `alive` replaces a holder on this host whose process is gone. */
+  lease(botId: string, holder: string, ttlMs: number, alive?: (holder: string) => boolean): Promise<LeaseResult>
+  release(botId: string, holder: string): Promise<void>
+  session(botId: string, chatId: number): Promise<string | null>
+  setSession(botId: string, chatId: number, sessionId: string): Promise<void>
+  pairingFor(input: {
+    botId: string
+    userId: number
+    chatId: number
+    name: string
+  }): Promise<{ pairing: Pairing; created: boolean } | null>
+  approve(code: string): Promise<Pairing | null>
+  revoke(userId: number): Promise<number>
+  approved(botId: string, userId: number): Promise<boolean>
+  list(): Promise<Pairing[]>
+  unnotified(botId: string): Promise<Pairing[]>
+  notified(code: string): Promise<void>
+}
+
+export interface ChannelsContract {
+  receive(scope: string, eventId: string, payload: unknown): Promise<boolean>
+  pending(scope: string): Promise<{ eventId: string; payload: unknown }[]>
+  done(scope: string, eventIds: string[]): Promise<void>
+  session(scope: string, conversation: string): Promise<string | null>
+  setSession(scope: string, conversation: string, sessionId: string): Promise<void>
+  pairingFor(input: {
+    scope: string
+    userId: string
+    conversation: string
+    name: string
+  }): Promise<{ pairing: ChannelPairing; created: boolean } | null>
+  approve(code: string, kind?: string): Promise<ChannelPairing | null>
+  revoke(scope: string, userId: string): Promise<number>
+  approved(scope: string, userId: string): Promise<boolean>
+  pairings(prefix?: string): Promise<ChannelPairing[]>
+  unnotified(scope: string): Promise<ChannelPairing[]>
+  notified(code: string): Promise<void>
+}
+
+export interface Store {
+  readonly engine: Engine
+  sessions: SessionsContract
+  gateways: GatewaysContract
+  summaries: SummariesContract
+  schedules: SchedulesContract
+  jobs: JobsContract
+  telegram: TelegramContract
+  channels: ChannelsContract
+  search: { search(query: MessageQuery): Promise<MessageHit[]> }
+  usage: {
+    steps(filter?: UsageFilter): Promise<UsageByProvider>
+    slices(
+      since: number,
+      sliceMs: number,
+      before?: number,
+    ): Promise<{ provider: string; slice: number; usage: Usage }[]>
+  }
+  /** Event ids from one sequence shared by every gateway on the store: the first of `count` consecutive ids. */
+  events: { reserve(count?: number): Promise<number> }
+  close(): Promise<void>
+}
+
+/** An operation this engine does not have yet (named, so the caller sees what is missing). */
+export class NotYet extends Error {
+  constructor(engine: Engine, what: string) {
+    super(`${what} is not available on the ${engine} store yet`)
+    this.name = "NotYet"
+  }
+}

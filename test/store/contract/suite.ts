@@ -1,0 +1,477 @@
+/**
+ * The store contract suite (src/store/engine/contract.ts): the same cases against every engine, run from
+ * sqlite.test.ts and postgres.test.ts. An engine fixture gives a fresh, empty store per test and a second
+ * handle on the same database (two gateways, two claimers racing).
+ */
+import { describe, expect, test } from "bun:test"
+import { NotFound } from "../../../src/core/error.ts"
+import type { Engine, Store } from "../../../src/store/engine/contract.ts"
+
+export interface EngineFixture {
+  engine: Engine
+  /** A fresh, empty store on a new database, and another handle on that same database. */
+  fresh(): Promise<{ store: Store; again(): Promise<Store> }>
+  /** Why turn ownership cannot be tested on this engine yet (null: it can). */
+  ownersMissing?: string | null
+}
+
+const text = (value: string) => [{ type: "text" as const, text: value }]
+const texts = (messages: { parts: unknown[] }[]) => messages.map((m) => (m.parts[0] as { text: string }).text)
+
+export function contractSuite(fixture: EngineFixture) {
+  const withStore = (name: string, fn: (store: Store, again: () => Promise<Store>) => Promise<void>) =>
+    test(name, async () => {
+      const { store, again } = await fixture.fresh()
+      const others: Store[] = []
+      try {
+        await fn(store, async () => {
+          const other = await again()
+          others.push(other)
+          return other
+        })
+      } finally {
+        for (const other of others) await other.close()
+        await store.close()
+      }
+    })
+
+  describe(`store contract (${fixture.engine})`, () => {
+    withStore(
+      "sessions: create, get, require, list and page with filters, count, title, provider, remove",
+      async (s) => {
+        const a = await s.sessions.create({
+          provider: "demo",
+          title: "Alpha notes",
+          channel: "telegram",
+          channelKey: "42",
+        })
+        expect(a).toMatchObject({ provider: "demo", title: "Alpha notes", channel: "telegram", channelKey: "42" })
+        expect(a.metadata).toEqual({})
+        expect(a.usage).toEqual({ input: 0, output: 0, cached: 0 })
+        await Bun.sleep(2)
+        const b = await s.sessions.create({ provider: "other", metadata: { k: 1 } })
+        await Bun.sleep(2)
+        const c = await s.sessions.create({ provider: "demo", title: "beta" })
+        expect((await s.sessions.get(b.id))!.metadata).toEqual({ k: 1 })
+        expect(await s.sessions.get("ses_missing")).toBeNull()
+        expect(await s.sessions.count()).toBe(3)
+        expect((await s.sessions.list()).map((x) => x.id)).toEqual([c.id, b.id, a.id])
+        expect((await s.sessions.list({ limit: 1, offset: 1 })).map((x) => x.id)).toEqual([b.id])
+        expect((await s.sessions.list({ channel: "telegram" })).map((x) => x.id)).toEqual([a.id])
+        expect((await s.sessions.list({ limit: 1.7, offset: 0.2 })).map((x) => x.id)).toEqual([c.id])
+        const page = await s.sessions.page({ provider: "demo", limit: 1 })
+        expect(page.total).toBe(2)
+        expect(page.sessions.map((x) => x.id)).toEqual([c.id])
+        expect((await s.sessions.page({ title: "ALPHA" })).sessions.map((x) => x.id)).toEqual([a.id])
+        expect((await s.sessions.page({ updatedAfter: a.updatedAt })).total).toBe(2)
+        expect((await s.sessions.byChannelKey("telegram", "42"))!.id).toBe(a.id)
+        expect(await s.sessions.byChannelKey("telegram", "43")).toBeNull()
+        await s.sessions.setTitle(b.id, "renamed")
+        await s.sessions.setPendingProvider(b.id, "next")
+        expect(await s.sessions.require(b.id)).toMatchObject({ title: "renamed", pendingProvider: "next" })
+        await s.sessions.setProvider(b.id, "next")
+        expect(await s.sessions.require(b.id)).toMatchObject({ provider: "next", pendingProvider: null })
+        await s.sessions.remove(b.id)
+        expect(await s.sessions.get(b.id)).toBeNull()
+        expect(await s.sessions.count()).toBe(2)
+      },
+    )
+
+    withStore("bad input: an unknown session is NotFound; unknown ids read as null", async (s) => {
+      for (const call of [
+        () => s.sessions.require("ses_nope"),
+        () => s.sessions.remove("ses_nope"),
+        () => s.sessions.setTitle("ses_nope", "x"),
+        () => s.sessions.setPendingProvider("ses_nope", "x"),
+        () => s.sessions.beginTurn({ sessionId: "ses_nope", parts: text("hi"), source: "api" }),
+      ]) {
+        const error = await call().then(
+          () => null,
+          (e) => e,
+        )
+        expect(error).toBeInstanceOf(NotFound)
+      }
+      expect(await s.sessions.turn("turn_nope")).toBeNull()
+      expect(await s.sessions.turns("ses_nope")).toEqual([])
+      expect(await s.sessions.messages("ses_nope")).toEqual([])
+      expect(await s.jobs.get("job_nope")).toBeNull()
+      expect(await s.schedules.get("nope")).toBeNull()
+      expect(await s.schedules.remove("nope")).toBe(false)
+    })
+
+    withStore("messages: appended in order, seq increasing across sessions, paged from the end", async (s) => {
+      const a = await s.sessions.create({ provider: "demo" })
+      const b = await s.sessions.create({ provider: "demo" })
+      const seqs: number[] = []
+      for (let i = 0; i < 6; i++) {
+        const m = await s.sessions.append({
+          sessionId: i % 2 ? b.id : a.id,
+          turnId: null,
+          role: "user",
+          parts: text(`m${i}`),
+        })
+        seqs.push(m.seq)
+      }
+      for (let i = 1; i < seqs.length; i++) expect(seqs[i]!).toBeGreaterThan(seqs[i - 1]!)
+      expect(texts(await s.sessions.history(a.id))).toEqual(["m0", "m2", "m4"])
+      expect(texts(await s.sessions.messages(a.id, { limit: 2 }))).toEqual(["m2", "m4"])
+      expect(texts(await s.sessions.messages(a.id, { beforeSeq: seqs[4]! }))).toEqual(["m0", "m2"])
+      const withUsage = await s.sessions.append({
+        sessionId: a.id,
+        turnId: null,
+        role: "assistant",
+        parts: text("answer"),
+        provider: "p1",
+        usage: { input: 3, output: 4, cached: 1 },
+      })
+      expect(withUsage).toMatchObject({ role: "assistant", provider: "p1", usage: { input: 3, output: 4, cached: 1 } })
+      expect((await s.sessions.history(a.id)).at(-1)).toEqual(withUsage)
+      expect(await s.sessions.stepUsageByProvider()).toEqual({ p1: { input: 3, output: 4, cached: 1 } })
+      expect(await s.usage.steps({ sessionId: a.id })).toEqual({ p1: { input: 3, output: 4, cached: 1 } })
+      expect(await s.usage.steps({ sessionId: b.id })).toEqual({})
+      const slices = await s.usage.slices(0, 86_400_000)
+      expect(slices).toHaveLength(1)
+      expect(slices[0]!.usage).toEqual({ input: 3, output: 4, cached: 1 })
+    })
+
+    withStore(
+      "turns: beginTurn stores the user message and a queued turn together; finishTurn is idempotent",
+      async (s) => {
+        const session = await s.sessions.create({ provider: "demo" })
+        const { turn, message } = await s.sessions.beginTurn({
+          sessionId: session.id,
+          parts: text("hi"),
+          source: "api",
+        })
+        expect(turn).toMatchObject({ sessionId: session.id, status: "queued", source: "api", startedAt: null })
+        expect(message).toMatchObject({ turnId: turn.id, role: "user", sessionId: session.id })
+        expect((await s.sessions.require(session.id)).messageCount).toBe(1)
+        await s.sessions.startTurn(turn.id, "p1")
+        expect(await s.sessions.turn(turn.id)).toMatchObject({ status: "running", provider: "p1" })
+        await s.sessions.append({ sessionId: session.id, turnId: turn.id, role: "assistant", parts: text("hello") })
+        const end = {
+          id: turn.id,
+          sessionId: session.id,
+          status: "completed" as const,
+          usage: { input: 10, output: 5, cached: 2 },
+          steps: 1,
+          toolCalls: 0,
+          messages: 1,
+        }
+        await s.sessions.finishTurn(end)
+        const done = (await s.sessions.turn(turn.id))!
+        expect(done).toMatchObject({ status: "completed", usage: { input: 10, output: 5, cached: 2 }, steps: 1 })
+        expect(done.endedAt).not.toBeNull()
+        // A second end (a late failure) changes nothing on the turn.
+        await s.sessions.finishTurn({ ...end, status: "failed", error: "late", messages: 0 })
+        expect(await s.sessions.turn(turn.id)).toMatchObject({ status: "completed", error: null })
+        const stored = await s.sessions.require(session.id)
+        expect(stored.messageCount).toBe(2)
+        expect((await s.sessions.turns(session.id)).map((t) => t.id)).toEqual([turn.id])
+        expect(await s.sessions.usageByProvider()).toEqual([
+          { provider: "p1", turns: 1, input: 10, output: 5, cached: 2 },
+        ])
+        expect(await s.sessions.flushDeferred()).toBe(true)
+      },
+    )
+
+    withStore("recovery without owners: every open turn is interrupted, ended ones are left alone", async (s) => {
+      const session = await s.sessions.create({ provider: "demo" })
+      const open = await s.sessions.beginTurn({ sessionId: session.id, parts: text("a"), source: "api" })
+      const running = await s.sessions.beginTurn({ sessionId: session.id, parts: text("b"), source: "api" })
+      await s.sessions.startTurn(running.turn.id, "p1")
+      const ended = await s.sessions.beginTurn({ sessionId: session.id, parts: text("c"), source: "api" })
+      await s.sessions.finishTurn({
+        id: ended.turn.id,
+        sessionId: session.id,
+        status: "completed",
+        usage: { input: 0, output: 0, cached: 0 },
+        steps: 0,
+        toolCalls: 0,
+        messages: 0,
+      })
+      const recovered = await s.sessions.recoverInterrupted("the gateway stopped")
+      expect(recovered.map((t) => t.id).sort()).toEqual([open.turn.id, running.turn.id].sort())
+      expect(await s.sessions.turn(open.turn.id)).toMatchObject({ status: "interrupted", error: "the gateway stopped" })
+      expect((await s.sessions.turn(ended.turn.id))!.status).toBe("completed")
+      expect(await s.sessions.recoverInterrupted("again")).toEqual([])
+    })
+
+    describe.skipIf(Boolean(fixture.ownersMissing))(
+      fixture.ownersMissing ? `turn ownership (skipped: ${fixture.ownersMissing})` : "turn ownership",
+      () => {
+        withStore(
+          "recovery with owners: a live owner's turn is left alone, a gone owner's is interrupted",
+          async (s, again) => {
+            const other = await again()
+            await s.gateways.register({ id: "gw-live", host: "a", pid: 1 })
+            await other.gateways.register({ id: "gw-dead", host: "b", pid: 2 })
+            expect((await s.gateways.list()).map((g) => g.id).sort()).toEqual(["gw-dead", "gw-live"])
+            const session = await s.sessions.create({ provider: "demo" })
+            const live = await s.sessions.beginTurn({
+              sessionId: session.id,
+              parts: text("a"),
+              source: "api",
+              owner: "gw-live",
+            })
+            const dead = await other.sessions.beginTurn({
+              sessionId: session.id,
+              parts: text("b"),
+              source: "api",
+              owner: "gw-dead",
+            })
+            const orphan = await s.sessions.beginTurn({ sessionId: session.id, parts: text("c"), source: "api" })
+            await s.sessions.startTurn(live.turn.id, "p1", "gw-live")
+            await Bun.sleep(30)
+            expect(await s.gateways.heartbeat("gw-live")).toBe(true)
+            // gw-dead stopped beating 30 ms ago; with staleMs 20 it is gone, gw-live (just renewed) is not.
+            const recovered = await s.sessions.recoverInterrupted("its gateway is gone", { staleMs: 20 })
+            expect(recovered.map((t) => t.id).sort()).toEqual([dead.turn.id, orphan.turn.id].sort())
+            expect((await s.sessions.turn(live.turn.id))!.status).toBe("running")
+            expect((await s.sessions.turn(dead.turn.id))!.status).toBe("interrupted")
+            expect((await s.gateways.list()).map((g) => g.id)).toEqual(["gw-live"])
+            // The dead gateway learns at its next heartbeat that it was declared gone.
+            expect(await other.gateways.heartbeat("gw-dead")).toBe(false)
+            await s.gateways.remove("gw-live")
+            expect(await s.gateways.list()).toEqual([])
+          },
+        )
+      },
+    )
+
+    withStore("summaries: newest first by upto_seq, all in order", async (s) => {
+      const session = await s.sessions.create({ provider: "demo" })
+      expect(await s.summaries.latest(session.id)).toBeNull()
+      await s.summaries.add({ sessionId: session.id, uptoSeq: 5, text: "first", source: "model" })
+      const second = await s.summaries.add({ sessionId: session.id, uptoSeq: 9, text: "second", source: "fallback" })
+      expect(await s.summaries.latest(session.id)).toEqual(second)
+      expect((await s.summaries.list(session.id)).map((x) => x.text)).toEqual(["first", "second"])
+    })
+
+    withStore("kv: missing is null, set overwrites", async (s) => {
+      expect(await s.sessions.kv.get("k")).toBeNull()
+      await s.sessions.kv.set("k", "1")
+      await s.sessions.kv.set("k", "2")
+      expect(await s.sessions.kv.get("k")).toBe("2")
+    })
+
+    withStore(
+      "telegram inbox: an update is stored once, done with its turn's message, offset moves forward",
+      async (s, again) => {
+        expect(await s.telegram.offset("bot")).toBe(0)
+        expect(await s.telegram.receive("bot", [{ update_id: 7 }, { update_id: 8 }])).toBe(9)
+        // Delivered again (Telegram resends after a crash before the offset reached it): still once.
+        expect(await s.telegram.receive("bot", [{ update_id: 8 }])).toBe(9)
+        expect(await s.telegram.pending("bot")).toEqual([{ update_id: 7 }, { update_id: 8 }])
+        const session = await s.sessions.create({ provider: "demo" })
+        await s.sessions.beginTurn({
+          sessionId: session.id,
+          parts: text("from telegram"),
+          source: "telegram",
+          accept: { telegram: { botId: "bot", updateIds: [7] } },
+        })
+        const other = await again()
+        expect(await other.telegram.pending("bot")).toEqual([{ update_id: 8 }])
+        // An accept whose turn fails (unknown session) leaves the update pending.
+        await s.sessions
+          .beginTurn({
+            sessionId: "ses_nope",
+            parts: text("x"),
+            source: "telegram",
+            accept: { telegram: { botId: "bot", updateIds: [8] } },
+          })
+          .catch(() => {})
+        expect(await s.telegram.pending("bot")).toEqual([{ update_id: 8 }])
+        await s.telegram.done("bot", [8])
+        expect(await s.telegram.pending("bot")).toEqual([])
+        expect(await other.telegram.offset("bot")).toBe(9)
+        await s.telegram.setSession("bot", 5, session.id)
+        expect(await other.telegram.session("bot", 5)).toBe(session.id)
+        expect(await other.telegram.session("bot", 6)).toBeNull()
+      },
+    )
+
+    withStore("channel inbox: at most once, also after done; done with the turn's message", async (s) => {
+      expect(await s.channels.receive("discord:1", "e1", { n: 1 })).toBe(true)
+      expect(await s.channels.receive("discord:1", "e1", { n: 1 })).toBe(false)
+      expect(await s.channels.receive("discord:1", "e2", { n: 2 })).toBe(true)
+      expect(await s.channels.receive("slack:1", "e1", null)).toBe(true)
+      expect(await s.channels.pending("discord:1")).toEqual([
+        { eventId: "e1", payload: { n: 1 } },
+        { eventId: "e2", payload: { n: 2 } },
+      ])
+      const session = await s.sessions.create({ provider: "demo" })
+      await s.sessions.beginTurn({
+        sessionId: session.id,
+        parts: text("hi"),
+        source: "discord",
+        accept: { channel: { scope: "discord:1", eventIds: ["e1"] } },
+      })
+      expect(await s.channels.pending("discord:1")).toEqual([{ eventId: "e2", payload: { n: 2 } }])
+      expect(await s.channels.receive("discord:1", "e1", { n: 1 })).toBe(false)
+      await s.channels.done("discord:1", ["e2"])
+      expect(await s.channels.pending("discord:1")).toEqual([])
+      await s.channels.setSession("discord:1", "c1", session.id)
+      expect(await s.channels.session("discord:1", "c1")).toBe(session.id)
+      expect(await s.channels.session("discord:1", "c2")).toBeNull()
+    })
+
+    withStore("pairing codes: one open code per user, approval, revoke, limits", async (s) => {
+      const first = (await s.telegram.pairingFor({ botId: "bot", userId: 1, chatId: 1, name: "Ann" }))!
+      expect(first.created).toBe(true)
+      expect(first.pairing.code).toMatch(/^[A-HJKMNP-Z2-9]{8}$/)
+      const same = (await s.telegram.pairingFor({ botId: "bot", userId: 1, chatId: 1, name: "Ann" }))!
+      expect(same).toEqual({ pairing: first.pairing, created: false })
+      expect(await s.telegram.approved("bot", 1)).toBe(false)
+      expect(await s.telegram.approve("NOPE1234")).toBeNull()
+      const approved = (await s.telegram.approve(` ${first.pairing.code.toLowerCase()} `))!
+      expect(approved.approvedAt).not.toBeNull()
+      expect(await s.telegram.approve(first.pairing.code)).toBeNull()
+      expect(await s.telegram.approved("bot", 1)).toBe(true)
+      expect((await s.telegram.unnotified("bot")).map((p) => p.code)).toEqual([first.pairing.code])
+      await s.telegram.notified(first.pairing.code)
+      expect(await s.telegram.unnotified("bot")).toEqual([])
+      expect((await s.telegram.list()).map((p) => p.code)).toEqual([first.pairing.code])
+      expect(await s.telegram.revoke(1)).toBe(1)
+      expect(await s.telegram.approved("bot", 1)).toBe(false)
+
+      const c = (await s.channels.pairingFor({ scope: "discord:9", userId: "u", conversation: "c", name: "Bo" }))!
+      expect(c.created).toBe(true)
+      expect(await s.channels.approve(c.pairing.code, "slack")).toBeNull()
+      expect((await s.channels.approve(c.pairing.code, "discord"))!.scope).toBe("discord:9")
+      expect(await s.channels.approved("discord:9", "u")).toBe(true)
+      expect((await s.channels.pairings("discord:")).map((p) => p.code)).toEqual([c.pairing.code])
+      expect(await s.channels.pairings("slack:")).toEqual([])
+      expect((await s.channels.unnotified("discord:9")).length).toBe(1)
+      await s.channels.notified(c.pairing.code)
+      expect(await s.channels.unnotified("discord:9")).toEqual([])
+      expect(await s.channels.revoke("discord:9", "u")).toBe(1)
+      // A full scope (50 open codes) expires its oldest open code for the next stranger.
+      const codes: string[] = []
+      for (let i = 0; i < 51; i++)
+        codes.push(
+          (await s.channels.pairingFor({ scope: "slack:1", userId: `x${i}`, conversation: "c", name: "" }))!.pairing
+            .code,
+        )
+      expect(new Set(codes).size).toBe(51)
+      expect(await s.channels.approve(codes[0]!)).toBeNull()
+      expect((await s.channels.approve(codes[1]!))!.userId).toBe("x1")
+    })
+
+    withStore("leases: two holders, only one wins; the other takes over after expiry or release", async (s, again) => {
+      const other = await again()
+      const [a, b] = await Promise.all([s.telegram.lease("bot", "A", 60_000), other.telegram.lease("bot", "B", 60_000)])
+      const winners = [a, b].filter((r) => r.ok)
+      expect(winners).toHaveLength(1)
+      const [winner, loser, loserStore] = a.ok ? ["A", "B", other] : ["B", "A", s]
+      expect(await loserStore.telegram.lease("bot", loser, 60_000)).toMatchObject({ ok: false, holder: winner })
+      // The holder renews.
+      expect((await (loserStore === s ? other : s).telegram.lease("bot", winner, 30, () => true)).ok).toBe(true)
+      await Bun.sleep(40)
+      expect((await loserStore.telegram.lease("bot", loser, 60_000)).ok).toBe(true)
+      await loserStore.telegram.release("bot", winner) // not the holder: no effect
+      expect(await s.telegram.lease("bot", winner, 60_000)).toMatchObject({ ok: false, holder: loser })
+      await loserStore.telegram.release("bot", loser)
+      expect((await s.telegram.lease("bot", winner, 60_000)).ok).toBe(true)
+      // A holder on this host whose process is gone is replaced at once.
+      expect((await s.telegram.lease("bot", loser, 60_000, (holder) => holder !== winner)).ok).toBe(true)
+    })
+
+    withStore(
+      "schedules: stored specs, and a due run claimed exactly once by two racing claimers",
+      async (s, again) => {
+        const schedule = { id: "daily", prompt: "report", every: "1d" } as never
+        const stored = await s.schedules.insert(schedule, "api", 1000)
+        expect(stored).toMatchObject({ id: "daily", prompt: "report", origin: "api", createdAt: 1000, updatedAt: 1000 })
+        expect(await s.schedules.count()).toBe(1)
+        const updated = await s.schedules.update({ ...stored, prompt: "weekly report" } as never, 2000)
+        expect(updated).toMatchObject({ prompt: "weekly report", updatedAt: 2000, createdAt: 1000 })
+        expect((await s.schedules.list()).map((x) => x.id)).toEqual(["daily"])
+        const other = await again()
+        for (const due of [10_000, 20_000, 30_000]) {
+          const claims = await Promise.all([
+            s.schedules.runs.claim("daily", due),
+            other.schedules.runs.claim("daily", due),
+            s.schedules.runs.claim("daily", due),
+            other.schedules.runs.claim("daily", due),
+          ])
+          expect(claims.filter(Boolean)).toHaveLength(1)
+        }
+        // An older due time is never claimed again.
+        expect(await s.schedules.runs.claim("daily", 20_000)).toBe(false)
+        expect(await s.schedules.runs.get("daily")).toMatchObject({ lastDue: 30_000, lastStatus: "running" })
+        const session = await s.sessions.create({ provider: "demo" })
+        await s.schedules.runs.setSession("daily", session.id)
+        await s.schedules.runs.finish("daily", 30_000, "completed", null)
+        expect(await other.schedules.runs.get("daily")).toMatchObject({
+          lastStatus: "completed",
+          sessionId: session.id,
+        })
+        await s.schedules.runs.claim("daily", 40_000)
+        expect(await s.schedules.runs.interruptRunning()).toBe(1)
+        expect(await s.schedules.runs.get("daily")).toMatchObject({ lastStatus: "interrupted" })
+        expect(await s.schedules.remove("daily")).toBe(true)
+        expect(await s.schedules.runs.get("daily")).toBeNull()
+        expect(await s.schedules.get("daily")).toBeNull()
+      },
+    )
+
+    withStore("jobs: running until the first ending; notified once", async (s) => {
+      const session = await s.sessions.create({ provider: "demo" })
+      const job = await s.jobs.create({
+        kind: "shell",
+        sessionId: session.id,
+        title: "sleep 1",
+        outputFile: (id) => `/tmp/${id}`,
+      })
+      expect(job).toMatchObject({ status: "running", outputFile: `/tmp/${job.id}`, pid: null })
+      await s.jobs.setPid(job.id, 123)
+      await s.jobs.setChild(job.id, "ses_child", "p1")
+      expect(await s.jobs.get(job.id)).toMatchObject({ pid: 123, childSessionId: "ses_child", provider: "p1" })
+      expect((await s.jobs.running()).map((j) => j.id)).toEqual([job.id])
+      expect(await s.jobs.finish(job.id, { status: "completed", exitCode: 0 })).toBe(true)
+      expect(await s.jobs.finish(job.id, { status: "failed", error: "late" })).toBe(false)
+      expect((await s.jobs.unnotified()).map((j) => j.id)).toEqual([job.id])
+      await s.jobs.markNotified(job.id)
+      expect(await s.jobs.unnotified()).toEqual([])
+      expect((await s.jobs.ofSession(session.id)).map((j) => j.status)).toEqual(["completed"])
+      expect(await s.jobs.list()).toHaveLength(1)
+    })
+
+    withStore("search: words, phrases, prefixes, filters; newest first; same hit shape", async (s) => {
+      const a = await s.sessions.create({ provider: "demo", title: "Trip" })
+      const b = await s.sessions.create({ provider: "demo", title: "Work" })
+      const said = async (sessionId: string, role: "user" | "assistant", value: string) =>
+        s.sessions.append({ sessionId, turnId: null, role, parts: text(value) })
+      await said(a.id, "user", "We should visit the mountains in spring")
+      await said(a.id, "assistant", "The mountain huts open in May")
+      await said(b.id, "user", "The quarterly report is due Friday")
+      await s.sessions.append({ sessionId: b.id, turnId: null, role: "tool", parts: text("mountains everywhere") })
+      const hits = await s.search.search({ text: "mountains", limit: 10 })
+      expect(hits.map((h) => h.sessionTitle)).toEqual(["Trip", "Trip"])
+      expect(hits.map((h) => h.role)).toEqual(["assistant", "user"])
+      expect(Object.keys(hits[0]!).sort()).toEqual(["createdAt", "role", "seq", "sessionId", "sessionTitle", "snippet"])
+      expect(hits[1]!.snippet).toContain("«mountains»")
+      expect((await s.search.search({ text: "quarter*", limit: 10 })).map((h) => h.sessionId)).toEqual([b.id])
+      expect(await s.search.search({ text: '"report is due"', limit: 10 })).toHaveLength(1)
+      expect(await s.search.search({ text: "mountains friday", limit: 10 })).toHaveLength(0)
+      expect(await s.search.search({ text: "mountains friday", any: true, limit: 10 })).toHaveLength(3)
+      expect(await s.search.search({ text: "mountains", role: "user", limit: 10 })).toHaveLength(1)
+      expect(await s.search.search({ text: "mountains", sessionId: b.id, limit: 10 })).toHaveLength(0)
+      expect(await s.search.search({ text: "mountains", limit: 1 })).toHaveLength(1)
+      expect(await s.search.search({ text: "mountains", limit: 10, order: "relevant" })).toHaveLength(2)
+      expect(await s.search.search({ text: "!!! ???", limit: 10 })).toEqual([])
+    })
+
+    withStore("event ids: one increasing sequence across handles on the same database", async (s, again) => {
+      const other = await again()
+      const first = await s.events.reserve(10)
+      const second = await other.events.reserve()
+      const third = await s.events.reserve()
+      expect(second).toBeGreaterThanOrEqual(first + 10)
+      expect(third).toBeGreaterThan(second)
+      // Above the bus's own start (Date.now() * 1000), so ids never go backwards after the switch.
+      expect(first).toBeGreaterThan((Date.now() - 60_000) * 1000)
+    })
+  })
+}
