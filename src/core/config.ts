@@ -251,6 +251,19 @@ export const Logs = Type.Object(
 
 export const Shutdown = Type.Object({ graceMs: Type.Integer({ minimum: 0, default: 10_000 }) }, closed)
 
+/** The store shared by the gateways on one database (src/store/gateways.ts). */
+export const Store = Type.Object(
+  {
+    heartbeatMs: Type.Integer({
+      minimum: 100,
+      default: 2000,
+      description:
+        "How often a gateway writes its heartbeat and looks for turns of gateways that are gone; a gateway silent for 5× this counts as gone and its open turns are interrupted (every gateway on one database must use the same value)",
+    }),
+  },
+  closed,
+)
+
 export const Prompts = Type.Object({ system: Type.String({ default: "prompts/system.md" }) }, closed)
 
 export const ConfigSchema = Type.Object(
@@ -277,6 +290,7 @@ export const ConfigSchema = Type.Object(
     prompts: section(Prompts),
     controlApi: section(ControlApi),
     shutdown: section(Shutdown),
+    store: section(Store),
     logs: section(Logs),
     tools: Type.Optional(ToolsConfig),
     sandbox: Type.Optional(SandboxMode),
@@ -332,6 +346,8 @@ export interface Config {
   prompts: { system: string }
   controlApi: Static<typeof ControlApi>
   shutdown: Static<typeof Shutdown>
+  /** Absent in configs built by hand in tests: heartbeatMs 2000. */
+  store?: Static<typeof Store>
   /** Absent in configs built by hand in tests: 10 MB, keep 5. */
   logs?: Static<typeof Logs>
   /** Absent in configs built by hand in tests: the defaults apply. */

@@ -254,6 +254,7 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     prompts: { system: at(workspaceDir, input.prompts!.system!) },
     controlApi: input.controlApi as Config["controlApi"],
     shutdown: input.shutdown as Config["shutdown"],
+    store: input.store as Config["store"],
     logs: input.logs as Config["logs"],
     tools: input.tools as Config["tools"],
     mcp: input.mcp as Config["mcp"],

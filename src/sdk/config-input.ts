@@ -124,6 +124,10 @@ export type ConfigInput = {
   shutdown?: {
     graceMs?: number
   }
+  store?: {
+    /** How often a gateway writes its heartbeat and looks for turns of gateways that are gone; a gateway silent for 5× this counts as gone and its open turns are interrupted (every gateway on one database must use the same value) */
+    heartbeatMs?: number
+  }
   logs?: {
     /** Rotate a log file at this size */
     maxBytes?: number
