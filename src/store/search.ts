@@ -9,25 +9,33 @@ import type { Database } from "bun:sqlite"
 import { immediate } from "./db.ts"
 import { MESSAGE_TEXT } from "./message-text.ts"
 
-/** Messages that wait before a turn's end indexes them: below this a batch costs FTS5 nearly per message. */
+/** Messages that wait before they are indexed: below this a batch costs FTS5 nearly per message. */
 export const INDEX_BATCH = 512
+/** Quiet time (no turn ending) before a batch is indexed in the background. */
+export const INDEX_IDLE_MS = 50
+/** Past this many waiting, a batch is indexed even while turns keep ending. */
+const INDEX_BUSY_LIMIT = 2 * INDEX_BATCH
 
 /**
  * Index the messages written since the last batch (their seqs wait in messages_fts_pending, put there
  * by a trigger on every insert, durable with the message). FTS5's cost is per batch far more than per
  * row (merging segments): one message per commit costs ~15× what one message in a batch of thousands
- * does (bench/session-search.ts). So the sessions store indexes at a turn's end, inside its closing
- * commit, only once INDEX_BATCH messages wait, and search() indexes whatever waits before it reads:
- * a search always sees every message. Re-entrant inside a transaction.
+ * does (bench/session-search.ts). So a turn's end only asks for a batch (`soon`), and a batch of
+ * INDEX_BATCH is indexed in its own transaction once that many wait and no turn has ended for
+ * INDEX_IDLE_MS (or INDEX_BUSY_LIMIT wait: under steady load), never inside the turn's closing commit
+ * (a batch takes about 13 ms). search() indexes whatever waits before it reads, so a search always sees
+ * every message; what waited when the process stopped (even killed) is still in the table, and is
+ * indexed in the background shortly after the next start. Re-entrant inside a transaction.
  */
 export function createIndexer(db: Database) {
   const waiting = db.query<{ n: number }, { skip: number }>(
     "SELECT count(*) AS n FROM (SELECT 1 FROM messages_fts_pending LIMIT 1 OFFSET $skip)",
   )
+  const body = MESSAGE_TEXT("m.parts")
   const index = db.query(
     `INSERT INTO messages_fts (rowid, body)
        SELECT seq, body FROM (
-         SELECT m.seq AS seq, ${MESSAGE_TEXT("m.parts")} AS body
+         SELECT m.seq AS seq, ${body} AS body
          FROM messages_fts_pending AS q JOIN messages AS m ON m.seq = q.seq)
        WHERE body <> ''`,
   )
@@ -36,10 +44,71 @@ export function createIndexer(db: Database) {
     index.run()
     clear.run()
   })
+  // The oldest `limit` waiting (up to seq `upto`): the background indexes one batch at a time, so it
+  // never holds the event loop (and the write lock) longer than one batch takes.
+  const indexSome = db.query(
+    `INSERT INTO messages_fts (rowid, body)
+       SELECT seq, body FROM (
+         SELECT m.seq AS seq, ${body} AS body
+         FROM (SELECT seq FROM messages_fts_pending WHERE seq <= $upto ORDER BY seq LIMIT $limit) AS q
+         JOIN messages AS m ON m.seq = q.seq)
+       WHERE body <> ''`,
+  )
+  const clearSome = db.query(
+    "DELETE FROM messages_fts_pending WHERE seq IN (SELECT seq FROM messages_fts_pending WHERE seq <= $upto ORDER BY seq LIMIT $limit)",
+  )
+  const runSome = immediate(db, (upto: number) => {
+    indexSome.run({ upto, limit: INDEX_BATCH })
+    clearSome.run({ upto, limit: INDEX_BATCH })
+  })
+  const has = (atLeast: number) => Boolean(waiting.get({ skip: atLeast - 1 })?.n)
+  const newest = db.query<{ seq: number | null }, []>("SELECT max(seq) AS seq FROM messages_fts_pending")
+  const oldest = db.query<{ seq: number | null }, []>("SELECT min(seq) AS seq FROM messages_fts_pending")
+
+  let timer: ReturnType<typeof setTimeout> | null = null
+  let lastEnd = performance.now()
+  let wanted = INDEX_BATCH
+  /** What a previous run left waiting (stopped or killed before its batch): indexed whatever its count. */
+  let leftover = newest.get()?.seq ?? 0
+  const arm = (ms = INDEX_IDLE_MS) => {
+    if (timer) return
+    timer = setTimeout(tick, ms)
+    timer.unref?.()
+  }
+  const tick = () => {
+    timer = null
+    try {
+      if (db.inTransaction) return arm()
+      const quiet = performance.now() - lastEnd >= INDEX_IDLE_MS
+      if (!quiet && !has(INDEX_BUSY_LIMIT)) return arm()
+      if (leftover > 0) {
+        runSome(leftover)
+        if ((oldest.get()?.seq ?? Number.POSITIVE_INFINITY) > leftover) leftover = 0
+        return arm(0)
+      }
+      if (!has(wanted)) return
+      runSome(Number.MAX_SAFE_INTEGER)
+      if (has(wanted)) arm(0)
+    } catch {
+      // The database closed under the timer, or a write failed (full disk): what waits stays in the
+      // table, and the next turn's end or search() indexes it.
+    }
+  }
+  if (leftover > 0) arm()
+
   return {
     /** Index what is pending once at least `atLeast` messages wait (default 1); no write lock otherwise. */
     flush(atLeast = 1) {
-      if (waiting.get({ skip: atLeast - 1 })?.n) run()
+      if (has(atLeast)) run()
+    },
+    /**
+     * A turn ended (called inside its closing transaction, which this does not lengthen): a batch is
+     * indexed in the background once `atLeast` wait and turns pause.
+     */
+    soon(atLeast = INDEX_BATCH) {
+      lastEnd = performance.now()
+      wanted = atLeast
+      arm()
     },
   }
 }

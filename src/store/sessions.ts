@@ -338,11 +338,11 @@ export function createSessionStore(db: Database, health?: StoreHealth) {
       endedAt: at,
     }
   }
-  // Messages join the full-text index in batches, inside a turn's closing commit (search.ts).
+  // Messages join the full-text index in batches, after a turn's closing commit, when turns pause (search.ts).
   const indexer = createIndexer(db)
   const writeEnd = immediate(db, (input: TurnEnd, now: number) => {
     q.touchSession.run({ id: input.sessionId, now, added: input.messages })
-    indexer.flush(INDEX_BATCH)
+    indexer.soon(INDEX_BATCH)
     q.finishTurn.run({
       id: input.id,
       status: input.status,

@@ -15,6 +15,12 @@ import { reply } from "../fake/openai.ts"
 import { inProcess, type InProcess } from "../tool/lib.ts"
 import { type Workspace, workspace } from "../lib/workspace.ts"
 
+/** Waits for a condition the store reaches in the background (an index batch); fails after 10 s. */
+async function until(condition: () => boolean) {
+  for (let i = 0; i < 1_000 && !condition(); i++) await Bun.sleep(10)
+  expect(condition()).toBe(true)
+}
+
 let ws: Workspace
 let drost: InProcess
 let flatSession: string
@@ -158,9 +164,10 @@ describe("the index in the store", () => {
     for (const trigger of ["insert", "delete", "update"]) before.run(`DROP TRIGGER messages_fts_${trigger}`)
     before.run("DROP TABLE messages_fts")
     before.run("DROP TABLE messages_fts_pending")
-    // And without what later migrations made (the channels' tables), or migrating would make them twice.
-    for (const table of ["channel_inbox", "channel_conversations", "channel_pairings"])
+    // And without what later migrations made (the channels' tables, turn ownership), or migrating would make them twice.
+    for (const table of ["channel_inbox", "channel_conversations", "channel_pairings", "gateways"])
       before.run(`DROP TABLE ${table}`)
+    before.run("ALTER TABLE turns DROP COLUMN owner")
     before.run("PRAGMA user_version = 5")
     before.close()
 
@@ -189,8 +196,10 @@ describe("the index in the store", () => {
         parts: [{ type: "text", text: `note number${i}` }],
       })
     const waiting = () => (db.query("SELECT count(*) AS n FROM messages_fts_pending").get() as { n: number }).n
+    const indexed = () => (db.query("SELECT count(*) AS n FROM messages_fts").get() as { n: number }).n
     expect(waiting()).toBe(INDEX_BATCH + 10)
-    // A turn's end indexes them once a batch is full.
+    // A turn's end does not index inside its closing commit: the batch follows, once turns pause, one
+    // batch at a time (its own transactions), until fewer than a batch wait.
     const { turn } = store.beginTurn({ sessionId: session.id, parts: [{ type: "text", text: "hello" }], source: "api" })
     store.finishTurn({
       id: turn.id,
@@ -201,24 +210,50 @@ describe("the index in the store", () => {
       toolCalls: 0,
       messages: 0,
     })
-    expect(waiting()).toBe(0)
+    expect(waiting()).toBe(INDEX_BATCH + 11)
+    expect(indexed()).toBe(0)
+    await until(() => waiting() < INDEX_BATCH)
+    expect(indexed()).toBe(INDEX_BATCH)
+    expect(waiting()).toBe(11)
     store.append({
       sessionId: session.id,
       turnId: null,
       role: "assistant",
       parts: [{ type: "text", text: "late number9999" }],
     })
-    expect(waiting()).toBe(1)
+    expect(waiting()).toBe(12)
     // A row with damaged JSON has no text, and does not stop the batch it is in.
     db.query(
       "INSERT INTO messages (id, session_id, role, parts, created_at) VALUES ('msg_bad', $session, 'user', '[{\"type\":', 1)",
     ).run({ session: session.id })
-    expect(waiting()).toBe(2)
+    expect(waiting()).toBe(13)
     const search = createMessageSearch(db)
     expect(search.search({ text: "number9999", limit: 5 }).length).toBe(1)
     expect(search.search({ text: `number${INDEX_BATCH + 9}`, limit: 5 }).length).toBe(1)
     expect(waiting()).toBe(0)
     db.close()
+  })
+
+  test("what waited when the process was killed is indexed after the next start, without a search", async () => {
+    await using dir = await workspace()
+    const path = join(dir.path, "killed.db")
+    const first = open(path)
+    const store = createSessionStore(first)
+    const session = store.create({ provider: "demo" })
+    for (let i = 0; i < 20; i++)
+      store.append({ sessionId: session.id, turnId: null, role: "user", parts: [{ type: "text", text: `left${i}` }] })
+    // No turn end, no search: the rows wait in the table, durable with the messages (a kill -9 keeps them).
+    first.close()
+    const again = open(path)
+    const waiting = () => (again.query("SELECT count(*) AS n FROM messages_fts_pending").get() as { n: number }).n
+    expect(waiting()).toBe(20)
+    createSessionStore(again)
+    await until(() => waiting() === 0)
+    const hits = again.query("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'left7'").all() as {
+      rowid: number
+    }[]
+    expect(hits.length).toBe(1)
+    again.close()
   })
 
   test("query text becomes quoted FTS5 terms", () => {
