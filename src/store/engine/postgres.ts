@@ -1,0 +1,855 @@
+/**
+ * The PostgreSQL engine of the store contract (contract.ts) on `Bun.SQL`: one connection pool, tagged
+ * templates (every value a bound parameter), and `sql.begin` wherever SQLite uses an IMMEDIATE
+ * transaction. Semantics follow the SQLite stores; where PostgreSQL needs more, it is said below:
+ * - read-then-write transactions lock what they decide on (`SELECT … FOR UPDATE`, an advisory lock per
+ *   pairing scope), since PostgreSQL runs them at READ COMMITTED side by side rather than one at a time;
+ * - no history cache: another gateway may append to a session (cache invalidation across nodes is
+ *   LISTEN/NOTIFY work, docs/scale-out.md); no held-back turn ends (the disk-full path is SQLite's);
+ * - BIGINT columns come back from the driver as strings and are turned into numbers here (times in ms
+ *   and seqs stay below 2^53).
+ */
+import { SQL } from "bun"
+import { NotFound } from "../../core/error.ts"
+import { Id } from "../../core/id.ts"
+import type { Message, Part, Usage } from "../../core/message.ts"
+import type { Schedule } from "../../core/continuity-config.ts"
+import { SEEN_MS } from "../channels.ts"
+import { ISSUE_WINDOW_MS, MAX_PENDING, MAX_PER_USER, newCode, PAIRING_TTL_MS } from "../telegram.ts"
+import type {
+  ChannelPairing,
+  Gateway,
+  Job,
+  MessageHit,
+  Pairing,
+  ScheduleRun,
+  Session,
+  Store,
+  Summary,
+  Turn,
+} from "./contract.ts"
+import type { StoredSchedule } from "../schedules.ts"
+import { migratePostgres } from "./postgres-migrations.ts"
+
+type Row = Record<string, unknown>
+type Q = SQL
+
+const num = (value: unknown): number => Number(value)
+const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value))
+const str = (value: unknown) => value as string
+const strOrNull = (value: unknown) => (value ?? null) as string | null
+/** Expired codes kept at most (the newest), as the SQLite stores keep. */
+const MAX_KEPT = 1000
+
+const whole = (value: number | undefined, fallback: number, min: number, max: number) =>
+  Math.min(Math.max(value !== undefined && Number.isFinite(value) ? Math.floor(value) : fallback, min), max)
+
+const toSession = (row: Row): Session => ({
+  id: str(row.id),
+  title: str(row.title),
+  createdAt: num(row.created_at),
+  updatedAt: num(row.updated_at),
+  provider: str(row.provider),
+  pendingProvider: strOrNull(row.pending_provider),
+  channel: strOrNull(row.channel),
+  channelKey: strOrNull(row.channel_key),
+  metadata: JSON.parse(str(row.metadata)),
+  messageCount: num(row.message_count),
+  usage: { input: num(row.usage_input), output: num(row.usage_output), cached: num(row.usage_cached) },
+})
+const toMessage = (row: Row): Message => ({
+  id: str(row.id),
+  seq: num(row.seq),
+  sessionId: str(row.session_id),
+  turnId: strOrNull(row.turn_id),
+  role: row.role as Message["role"],
+  parts: JSON.parse(str(row.parts)),
+  provider: strOrNull(row.provider),
+  usage: row.usage ? JSON.parse(str(row.usage)) : null,
+  createdAt: num(row.created_at),
+})
+const toTurn = (row: Row): Turn & { owner: string | null } => ({
+  id: str(row.id),
+  sessionId: str(row.session_id),
+  status: row.status as Turn["status"],
+  source: str(row.source),
+  provider: strOrNull(row.provider),
+  error: strOrNull(row.error),
+  usage: row.usage ? JSON.parse(str(row.usage)) : null,
+  steps: num(row.steps),
+  toolCalls: num(row.tool_calls),
+  createdAt: num(row.created_at),
+  startedAt: numOrNull(row.started_at),
+  endedAt: numOrNull(row.ended_at),
+  owner: strOrNull(row.owner),
+})
+const toGateway = (row: Row): Gateway => ({
+  id: str(row.id),
+  host: str(row.host),
+  pid: num(row.pid),
+  startedAt: num(row.started_at),
+  heartbeatAt: num(row.heartbeat_at),
+})
+const toSummary = (row: Row): Summary => ({
+  id: str(row.id),
+  sessionId: str(row.session_id),
+  uptoSeq: num(row.upto_seq),
+  text: str(row.text),
+  source: row.source as Summary["source"],
+  createdAt: num(row.created_at),
+})
+const toSchedule = (row: Row): StoredSchedule => ({
+  ...(JSON.parse(str(row.spec)) as Schedule),
+  id: str(row.id),
+  origin: row.origin as StoredSchedule["origin"],
+  createdAt: num(row.created_at),
+  updatedAt: num(row.updated_at),
+})
+/** The schedule's own fields, without the id and bookkeeping (as src/store/schedules.ts stores them). */
+function spec(schedule: Schedule): string {
+  const { id: _, ...rest } = schedule as Schedule & Partial<StoredSchedule>
+  delete rest.origin
+  delete rest.createdAt
+  delete rest.updatedAt
+  return JSON.stringify(rest)
+}
+const toRun = (row: Row): ScheduleRun => ({
+  id: str(row.id),
+  lastDue: numOrNull(row.last_due),
+  lastStarted: numOrNull(row.last_started),
+  lastStatus: strOrNull(row.last_status),
+  lastError: strOrNull(row.last_error),
+  sessionId: strOrNull(row.session_id),
+})
+const toJob = (row: Row): Job => ({
+  id: str(row.id),
+  kind: row.kind as Job["kind"],
+  sessionId: str(row.session_id),
+  status: row.status as Job["status"],
+  title: str(row.title),
+  childSessionId: strOrNull(row.child_session_id),
+  provider: strOrNull(row.provider),
+  pid: numOrNull(row.pid),
+  outputFile: strOrNull(row.output_file),
+  exitCode: numOrNull(row.exit_code),
+  result: strOrNull(row.result),
+  error: strOrNull(row.error),
+  createdAt: num(row.created_at),
+  deadlineAt: numOrNull(row.deadline_at),
+  endedAt: numOrNull(row.ended_at),
+  notifiedAt: numOrNull(row.notified_at),
+})
+const toPairing = (row: Row): Pairing => ({
+  code: str(row.code),
+  botId: str(row.bot_id),
+  userId: num(row.user_id),
+  chatId: num(row.chat_id),
+  name: str(row.name),
+  createdAt: num(row.created_at),
+  expiresAt: num(row.expires_at),
+  approvedAt: numOrNull(row.approved_at),
+  notifiedAt: numOrNull(row.notified_at),
+})
+const toChannelPairing = (row: Row): ChannelPairing => ({
+  code: str(row.code),
+  scope: str(row.scope),
+  userId: str(row.user_id),
+  conversation: str(row.conversation),
+  name: str(row.name),
+  createdAt: num(row.created_at),
+  expiresAt: num(row.expires_at),
+  approvedAt: numOrNull(row.approved_at),
+  notifiedAt: numOrNull(row.notified_at),
+})
+const usageOf = (row: Row): Usage => ({
+  input: num(row.input ?? 0),
+  output: num(row.output ?? 0),
+  cached: num(row.cached ?? 0),
+})
+
+/** What the full-text index holds for a message: its text parts, for user and assistant messages only. */
+function bodyOf(role: string, parts: Part[]): string | null {
+  if (role !== "user" && role !== "assistant") return null
+  const text = parts.flatMap((part) => (part.type === "text" ? [part.text] : []))
+  return text.length ? text.join("\n") : null
+}
+
+/**
+ * The tsquery for what a person or model typed, read as src/store/search.ts reads it for FTS5: words
+ * (all of them, or any with `any`), "quoted phrases" (`<->`, words in order), a trailing * for a prefix.
+ * Only letters, digits and _ reach the query, so its operators cannot be typed. Null when nothing is left.
+ */
+export function tsQuery(text: string, any = false): string | null {
+  const terms: string[] = []
+  for (const [, phrase, word] of text.matchAll(/"([^"]*)"|([^\s"]+)/g)) {
+    if (phrase !== undefined) {
+      const words = phrase.match(/[\p{L}\p{N}_]+/gu)
+      if (words) terms.push(words.length === 1 ? words[0]! : `(${words.join(" <-> ")})`)
+      continue
+    }
+    const prefix = word!.endsWith("*")
+    for (const part of word!.match(/[\p{L}\p{N}_]+/gu) ?? []) terms.push(part)
+    if (prefix && terms.length) terms[terms.length - 1] += ":*"
+  }
+  return terms.length ? terms.join(any ? " | " : " & ") : null
+}
+
+export interface PostgresOptions {
+  /** Connections in the pool (default 10). */
+  max?: number
+  /** Seconds to wait for a connection (default 5). */
+  connectionTimeout?: number
+}
+
+/** A PostgreSQL URL without its password, for messages and logs: postgres://user@host:port/db. */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.protocol}//${parsed.username ? `${decodeURIComponent(parsed.username)}@` : ""}${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`
+  } catch {
+    return "(an unreadable URL)"
+  }
+}
+
+/** The store contract over an open pool (migrated). */
+export function postgresStore(sql: SQL): Store {
+  const getSession = async (q: Q, id: string) => {
+    const [row] = await q`SELECT * FROM sessions WHERE id = ${id}`
+    return row ? toSession(row) : null
+  }
+  const require = async (q: Q, id: string) => {
+    const session = await getSession(q, id)
+    if (!session) throw new NotFound("session", id)
+    return session
+  }
+  const insertMessage = async (
+    q: Q,
+    input: {
+      sessionId: string
+      turnId: string | null
+      role: Message["role"]
+      parts: Part[]
+      provider?: string | null
+      usage?: Usage | null
+    },
+    now: number,
+  ): Promise<Message> => {
+    const id = Id.create("msg", now)
+    const parts = JSON.stringify(input.parts)
+    const usage = input.usage ? JSON.stringify(input.usage) : null
+    const [row] = await q`
+      INSERT INTO messages (id, session_id, turn_id, role, parts, provider, usage, created_at, body)
+      VALUES (${id}, ${input.sessionId}, ${input.turnId}, ${input.role}, ${parts}, ${input.provider ?? null}, ${usage},
+              ${now}, ${bodyOf(input.role, input.parts)})
+      RETURNING *`
+    return toMessage(row)
+  }
+  const telegramDone = (q: Q, botId: string, updateIds: number[]) =>
+    updateIds.length ? q`DELETE FROM telegram_inbox WHERE bot_id = ${botId} AND update_id IN ${sql(updateIds)}` : null
+  const channelDone = (q: Q, scope: string, eventIds: string[], now: number) =>
+    eventIds.length
+      ? q`UPDATE channel_inbox SET done_at = ${now}, payload = 'null'
+          WHERE scope = ${scope} AND event_id IN ${sql(eventIds)} AND done_at IS NULL`
+      : null
+  const interrupt = async (q: Q, open: Row[], reason: string, now: number) => {
+    const turns = open.map(toTurn)
+    const sessions = [...new Set(turns.map((turn) => turn.sessionId))]
+    if (sessions.length)
+      await q`UPDATE sessions SET message_count = (SELECT count(*) FROM messages WHERE messages.session_id = sessions.id)
+              WHERE id IN ${sql(sessions)}`
+    if (turns.length)
+      await q`UPDATE turns SET status = 'interrupted', error = ${reason}, usage = NULL, ended_at = ${now}
+              WHERE id IN ${sql(turns.map((turn) => turn.id))} AND status IN ('queued', 'running')`
+    return turns.map((turn) => ({ ...turn, status: "interrupted" as const, error: reason, endedAt: now }))
+  }
+  let receives = 0
+
+  const store: Store = {
+    engine: "postgres",
+    sessions: {
+      async create(input) {
+        const id = Id.create("ses")
+        const now = Date.now()
+        const [row] = await sql`
+          INSERT INTO sessions (id, title, created_at, updated_at, provider, channel, channel_key, metadata)
+          VALUES (${id}, ${input.title ?? ""}, ${now}, ${now}, ${input.provider}, ${input.channel ?? null},
+                  ${input.channelKey ?? null}, ${JSON.stringify(input.metadata ?? {})})
+          RETURNING *`
+        return toSession(row)
+      },
+      get: (id) => getSession(sql, id),
+      require: (id) => require(sql, id),
+      async list(options = {}) {
+        const limit = whole(options.limit, 50, 1, 500)
+        const offset = whole(options.offset, 0, 0, Number.MAX_SAFE_INTEGER)
+        const where = options.channel ? sql`WHERE channel = ${options.channel}` : sql``
+        const rows = await sql`SELECT * FROM sessions ${where} ORDER BY updated_at DESC, id DESC
+                               LIMIT ${limit}::bigint OFFSET ${offset}::bigint`
+        return rows.map(toSession)
+      },
+      count: async () => num((await sql`SELECT count(*) AS n FROM sessions`)[0].n),
+      async stepUsageByProvider() {
+        const rows = await sql`
+          SELECT provider, sum((usage::jsonb ->> 'input')::bigint) AS input, sum((usage::jsonb ->> 'output')::bigint) AS output,
+                 sum((usage::jsonb ->> 'cached')::bigint) AS cached
+          FROM messages WHERE usage IS NOT NULL AND provider IS NOT NULL GROUP BY provider`
+        return Object.fromEntries(rows.map((row: Row) => [str(row.provider), usageOf(row)]))
+      },
+      async page(filters = {}) {
+        const conditions = [
+          filters.channel !== undefined ? sql`AND channel = ${filters.channel}` : sql``,
+          filters.provider !== undefined ? sql`AND provider = ${filters.provider}` : sql``,
+          filters.title !== undefined ? sql`AND strpos(lower(title), lower(${filters.title})) > 0` : sql``,
+          filters.updatedAfter !== undefined ? sql`AND updated_at > ${filters.updatedAfter}` : sql``,
+        ]
+        const [a, b, c, d] = conditions
+        const limit = whole(filters.limit, 50, 1, 500)
+        const offset = whole(filters.offset, 0, 0, Number.MAX_SAFE_INTEGER)
+        const [total] = await sql`SELECT count(*) AS n FROM sessions WHERE true ${a} ${b} ${c} ${d}`
+        const rows = await sql`SELECT * FROM sessions WHERE true ${a} ${b} ${c} ${d}
+                               ORDER BY updated_at DESC, id DESC LIMIT ${limit}::bigint OFFSET ${offset}::bigint`
+        return { sessions: rows.map(toSession), total: num(total.n) }
+      },
+      async byChannelKey(channel, channelKey) {
+        const [row] = await sql`SELECT * FROM sessions WHERE channel = ${channel} AND channel_key = ${channelKey}
+                                ORDER BY updated_at DESC LIMIT 1`
+        return row ? toSession(row) : null
+      },
+      async usageByProvider(since = 0) {
+        const rows = await sql`
+          SELECT coalesce(provider, '(none)') AS provider, count(*) AS turns,
+                 coalesce(sum((usage::jsonb ->> 'input')::bigint), 0) AS input,
+                 coalesce(sum((usage::jsonb ->> 'output')::bigint), 0) AS output,
+                 coalesce(sum((usage::jsonb ->> 'cached')::bigint), 0) AS cached
+          FROM turns WHERE usage IS NOT NULL AND created_at >= ${since} GROUP BY provider ORDER BY provider`
+        return rows.map((row: Row) => ({ provider: str(row.provider), turns: num(row.turns), ...usageOf(row) }))
+      },
+      async remove(id) {
+        const deleted = await sql`DELETE FROM sessions WHERE id = ${id}`
+        if (deleted.count === 0) throw new NotFound("session", id)
+      },
+      async setTitle(id, title) {
+        const updated = await sql`UPDATE sessions SET title = ${title}, updated_at = ${Date.now()} WHERE id = ${id}`
+        if (updated.count === 0) throw new NotFound("session", id)
+      },
+      async setPendingProvider(id, provider) {
+        const updated =
+          await sql`UPDATE sessions SET pending_provider = ${provider}, updated_at = ${Date.now()} WHERE id = ${id}`
+        if (updated.count === 0) throw new NotFound("session", id)
+      },
+      async setProvider(id, provider) {
+        await sql`UPDATE sessions SET provider = ${provider}, pending_provider = NULL, updated_at = ${Date.now()} WHERE id = ${id}`
+      },
+      append: (input) => insertMessage(sql, input, Date.now()),
+      beginTurn: (input) =>
+        sql.begin(async (tx) => {
+          await require(tx, input.sessionId)
+          const now = Date.now()
+          const turnId = Id.create("turn", now)
+          const [turn] = await tx`
+            INSERT INTO turns (id, session_id, status, source, created_at, owner)
+            VALUES (${turnId}, ${input.sessionId}, 'queued', ${input.source}, ${now}, ${input.owner ?? null})
+            RETURNING *`
+          const message = await insertMessage(
+            tx,
+            { sessionId: input.sessionId, turnId, role: "user", parts: input.parts },
+            now,
+          )
+          await tx`UPDATE sessions SET updated_at = ${now}, message_count = message_count + 1 WHERE id = ${input.sessionId}`
+          if (input.accept && "telegram" in input.accept)
+            await telegramDone(tx, input.accept.telegram.botId, input.accept.telegram.updateIds)
+          else if (input.accept) await channelDone(tx, input.accept.channel.scope, input.accept.channel.eventIds, now)
+          return { turn: toTurn(turn), message }
+        }),
+      async startTurn(id, provider, owner) {
+        await sql`UPDATE turns SET status = 'running', provider = ${provider}, started_at = ${Date.now()},
+                  owner = coalesce(${owner ?? null}, owner) WHERE id = ${id}`
+      },
+      finishTurn: (input) =>
+        sql.begin(async (tx) => {
+          const now = Date.now()
+          const ended = await tx`
+            UPDATE turns SET status = ${input.status}, error = ${input.error ?? null}, usage = ${JSON.stringify(input.usage)},
+                   steps = ${input.steps}, tool_calls = ${input.toolCalls}, ended_at = ${now}
+            WHERE id = ${input.id} AND status IN ('queued', 'running')`
+          // A turn that had already ended adds nothing (its messages and usage were counted at its end).
+          if (ended.count === 0) return
+          await tx`UPDATE sessions SET updated_at = ${now}, message_count = message_count + ${input.messages},
+                   usage_input = usage_input + ${input.usage.input}, usage_output = usage_output + ${input.usage.output},
+                   usage_cached = usage_cached + ${input.usage.cached}
+                   WHERE id = ${input.sessionId}`
+        }),
+      flushDeferred: async () => true,
+      async turn(id) {
+        const [row] = await sql`SELECT * FROM turns WHERE id = ${id}`
+        return row ? toTurn(row) : null
+      },
+      async turns(sessionId, limit = 50) {
+        const rows = await sql`SELECT * FROM turns WHERE session_id = ${sessionId} ORDER BY created_at DESC, id DESC
+                               LIMIT ${whole(limit, 50, 0, Number.MAX_SAFE_INTEGER)}::bigint`
+        return rows.map(toTurn)
+      },
+      recoverInterrupted: (reason, options = {}) =>
+        sql.begin(async (tx) => {
+          const now = Date.now()
+          if (options.staleMs === undefined) {
+            const open =
+              await tx`SELECT * FROM turns WHERE status IN ('queued', 'running') ORDER BY created_at FOR UPDATE`
+            return interrupt(tx, open, reason, now)
+          }
+          await tx`DELETE FROM gateways WHERE heartbeat_at < ${now - options.staleMs}`
+          const open = await tx`
+            SELECT * FROM turns WHERE status IN ('queued', 'running')
+              AND (owner IS NULL OR owner NOT IN (SELECT id FROM gateways))
+            ORDER BY created_at FOR UPDATE`
+          return interrupt(tx, open, reason, now)
+        }),
+      async messages(sessionId, options = {}) {
+        const limit = whole(options.limit, 50, 0, Number.MAX_SAFE_INTEGER)
+        const before = whole(
+          options.beforeSeq,
+          Number.MAX_SAFE_INTEGER,
+          Number.MIN_SAFE_INTEGER,
+          Number.MAX_SAFE_INTEGER,
+        )
+        const rows = await sql`SELECT * FROM messages WHERE session_id = ${sessionId} AND seq < ${before}::bigint
+                               ORDER BY seq DESC LIMIT ${limit}::bigint`
+        return rows.reverse().map(toMessage)
+      },
+      history: async (sessionId) =>
+        (await sql`SELECT * FROM messages WHERE session_id = ${sessionId} ORDER BY seq`).map(toMessage),
+      kv: {
+        get: async (key) => ((await sql`SELECT value FROM kv WHERE key = ${key}`)[0]?.value as string) ?? null,
+        async set(key, value) {
+          await sql`INSERT INTO kv (key, value) VALUES (${key}, ${value}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+        },
+      },
+    },
+
+    gateways: {
+      async register(input) {
+        const now = Date.now()
+        const [row] = await sql`
+          INSERT INTO gateways (id, host, pid, started_at, heartbeat_at) VALUES (${input.id}, ${input.host}, ${input.pid}, ${now}, ${now})
+          ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, heartbeat_at = excluded.heartbeat_at
+          RETURNING *`
+        return toGateway(row)
+      },
+      heartbeat: async (id) =>
+        (await sql`UPDATE gateways SET heartbeat_at = ${Date.now()} WHERE id = ${id}`).count === 1,
+      async remove(id) {
+        await sql`DELETE FROM gateways WHERE id = ${id}`
+      },
+      list: async () => (await sql`SELECT * FROM gateways ORDER BY started_at, id`).map(toGateway),
+    },
+
+    summaries: {
+      async latest(sessionId) {
+        const [row] = await sql`SELECT * FROM summaries WHERE session_id = ${sessionId}
+                                ORDER BY upto_seq DESC, created_at DESC LIMIT 1`
+        return row ? toSummary(row) : null
+      },
+      list: async (sessionId) =>
+        (await sql`SELECT * FROM summaries WHERE session_id = ${sessionId} ORDER BY upto_seq`).map(toSummary),
+      async add(input) {
+        const summary: Summary = { ...input, id: Id.create("sum"), createdAt: Date.now() }
+        await sql`INSERT INTO summaries (id, session_id, upto_seq, text, source, created_at)
+                  VALUES (${summary.id}, ${summary.sessionId}, ${summary.uptoSeq}, ${summary.text}, ${summary.source}, ${summary.createdAt})`
+        return summary
+      },
+    },
+
+    schedules: {
+      list: async () => (await sql`SELECT * FROM schedules ORDER BY created_at, id`).map(toSchedule),
+      async get(id) {
+        const [row] = await sql`SELECT * FROM schedules WHERE id = ${id}`
+        return row ? toSchedule(row) : null
+      },
+      count: async () => num((await sql`SELECT count(*) AS n FROM schedules`)[0].n),
+      async insert(schedule, origin, now = Date.now()) {
+        const [row] = await sql`INSERT INTO schedules (id, spec, origin, created_at, updated_at)
+                                VALUES (${schedule.id}, ${spec(schedule)}, ${origin}, ${now}, ${now}) RETURNING *`
+        return toSchedule(row)
+      },
+      async update(schedule, now = Date.now()) {
+        const [row] = await sql`UPDATE schedules SET spec = ${spec(schedule)}, updated_at = ${now}
+                                WHERE id = ${schedule.id} RETURNING *`
+        if (!row) throw new NotFound("schedule", schedule.id)
+        return toSchedule(row)
+      },
+      remove: (id) =>
+        sql.begin(async (tx) => {
+          const gone = (await tx`DELETE FROM schedules WHERE id = ${id}`).count === 1
+          await tx`DELETE FROM schedule_runs WHERE id = ${id}`
+          return gone
+        }),
+      runs: {
+        async get(id) {
+          const [row] = await sql`SELECT * FROM schedule_runs WHERE id = ${id}`
+          return row ? toRun(row) : null
+        },
+        // One statement: a second claimer waits for the first's row lock, then finds last_due moved.
+        async claim(id, due, now = Date.now()) {
+          await sql`INSERT INTO schedule_runs (id) VALUES (${id}) ON CONFLICT (id) DO NOTHING`
+          const claimed = await sql`
+            UPDATE schedule_runs SET last_due = ${due}, last_started = ${now}, last_status = 'running', last_error = NULL
+            WHERE id = ${id} AND (last_due IS NULL OR last_due < ${due})`
+          return claimed.count === 1
+        },
+        async finish(id, due, status, error) {
+          await sql`UPDATE schedule_runs SET last_status = ${status}, last_error = ${error} WHERE id = ${id} AND last_due = ${due}`
+        },
+        async setSession(id, sessionId) {
+          await sql`UPDATE schedule_runs SET session_id = ${sessionId} WHERE id = ${id}`
+        },
+        interruptRunning: async () =>
+          (
+            await sql`UPDATE schedule_runs SET last_status = 'interrupted', last_error = 'the gateway stopped during the run'
+                      WHERE last_status = 'running'`
+          ).count,
+      },
+    },
+
+    jobs: {
+      async create(input) {
+        const now = Date.now()
+        const id = Id.create("job", now)
+        const [row] = await sql`
+          INSERT INTO jobs (id, kind, session_id, status, title, child_session_id, provider, output_file, created_at, deadline_at)
+          VALUES (${id}, ${input.kind}, ${input.sessionId}, 'running', ${input.title}, ${input.childSessionId ?? null},
+                  ${input.provider ?? null}, ${input.outputFile?.(id) ?? null}, ${now}, ${input.deadlineAt ?? null})
+          RETURNING *`
+        return toJob(row)
+      },
+      async get(id) {
+        const [row] = await sql`SELECT * FROM jobs WHERE id = ${id}`
+        return row ? toJob(row) : null
+      },
+      list: async (limit = 100) =>
+        (await sql`SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ${limit}::bigint`).map(toJob),
+      ofSession: async (sessionId, limit = 100) =>
+        (
+          await sql`SELECT * FROM jobs WHERE session_id = ${sessionId} ORDER BY created_at DESC, id DESC LIMIT ${limit}::bigint`
+        ).map(toJob),
+      running: async () => (await sql`SELECT * FROM jobs WHERE status = 'running' ORDER BY created_at`).map(toJob),
+      unnotified: async () =>
+        (await sql`SELECT * FROM jobs WHERE status != 'running' AND notified_at IS NULL ORDER BY ended_at, id`).map(
+          toJob,
+        ),
+      async setPid(id, pid) {
+        await sql`UPDATE jobs SET pid = ${pid} WHERE id = ${id}`
+      },
+      async setChild(id, child, provider) {
+        await sql`UPDATE jobs SET child_session_id = ${child}, provider = ${provider} WHERE id = ${id}`
+      },
+      finish: async (id, end) =>
+        (
+          await sql`UPDATE jobs SET status = ${end.status}, exit_code = ${end.exitCode ?? null}, result = ${end.result ?? null},
+                    error = ${end.error ?? null}, ended_at = ${Date.now()} WHERE id = ${id} AND status = 'running'`
+        ).count === 1,
+      async markNotified(id) {
+        await sql`UPDATE jobs SET notified_at = ${Date.now()} WHERE id = ${id}`
+      },
+    },
+
+    telegram: {
+      offset: async (botId) =>
+        num((await sql`SELECT next_offset FROM telegram_bots WHERE bot_id = ${botId}`)[0]?.next_offset ?? 0),
+      receive: (botId, updates) =>
+        sql.begin(async (tx) => {
+          await tx`INSERT INTO telegram_bots (bot_id) VALUES (${botId}) ON CONFLICT (bot_id) DO NOTHING`
+          const [bot] = await tx`SELECT next_offset FROM telegram_bots WHERE bot_id = ${botId} FOR UPDATE`
+          const now = Date.now()
+          let next = num(bot.next_offset)
+          for (const update of updates) {
+            await tx`INSERT INTO telegram_inbox (bot_id, update_id, payload, received_at)
+                     VALUES (${botId}, ${update.update_id}, ${JSON.stringify(update)}, ${now}) ON CONFLICT DO NOTHING`
+            next = Math.max(next, update.update_id + 1)
+          }
+          await tx`UPDATE telegram_bots SET next_offset = ${next} WHERE bot_id = ${botId}`
+          return next
+        }),
+      pending: async (botId) =>
+        (await sql`SELECT payload FROM telegram_inbox WHERE bot_id = ${botId} ORDER BY update_id`).map((row: Row) =>
+          JSON.parse(str(row.payload)),
+        ),
+      async done(botId, updateIds) {
+        await telegramDone(sql, botId, updateIds)
+      },
+      lease: (botId, holder, ttlMs, alive = () => true) =>
+        sql.begin(async (tx) => {
+          await tx`INSERT INTO telegram_bots (bot_id) VALUES (${botId}) ON CONFLICT (bot_id) DO NOTHING`
+          const [row] = await tx`SELECT lease_holder, lease_until FROM telegram_bots WHERE bot_id = ${botId} FOR UPDATE`
+          const now = Date.now()
+          const current = strOrNull(row.lease_holder)
+          const until = num(row.lease_until)
+          if (current && current !== holder && until > now && alive(current))
+            return { ok: false as const, holder: current, until }
+          await tx`UPDATE telegram_bots SET lease_holder = ${holder}, lease_until = ${now + ttlMs} WHERE bot_id = ${botId}`
+          return { ok: true as const }
+        }),
+      async release(botId, holder) {
+        await sql`UPDATE telegram_bots SET lease_holder = NULL, lease_until = 0 WHERE bot_id = ${botId} AND lease_holder = ${holder}`
+      },
+      session: async (botId, chatId) =>
+        strOrNull(
+          (await sql`SELECT session_id FROM telegram_chats WHERE bot_id = ${botId} AND chat_id = ${chatId}`)[0]
+            ?.session_id,
+        ),
+      async setSession(botId, chatId, sessionId) {
+        await sql`INSERT INTO telegram_chats (bot_id, chat_id, session_id, updated_at) VALUES (${botId}, ${chatId}, ${sessionId}, ${Date.now()})
+                  ON CONFLICT (bot_id, chat_id) DO UPDATE SET session_id = excluded.session_id, updated_at = excluded.updated_at`
+      },
+      pairingFor: (input) =>
+        sql.begin(async (tx) => {
+          await tx`SELECT pg_advisory_xact_lock(hashtext(${`telegram:${input.botId}`}))`
+          const now = Date.now()
+          const [open] =
+            await tx`SELECT * FROM telegram_pairings WHERE bot_id = ${input.botId} AND user_id = ${input.userId}
+                                  AND approved_at IS NULL AND expires_at > ${now}`
+          if (open) return { pairing: toPairing(open), created: false }
+          await tx`DELETE FROM telegram_pairings WHERE approved_at IS NULL AND created_at <= ${now - ISSUE_WINDOW_MS}`
+          const [issued] = await tx`SELECT count(*) AS n FROM telegram_pairings WHERE bot_id = ${input.botId}
+                                    AND user_id = ${input.userId} AND approved_at IS NULL`
+          if (num(issued.n) >= MAX_PER_USER) return null
+          const [pending] = await tx`SELECT count(*) AS n FROM telegram_pairings WHERE bot_id = ${input.botId}
+                                     AND approved_at IS NULL AND expires_at > ${now}`
+          const count = num(pending.n)
+          if (count >= MAX_PENDING)
+            await tx`UPDATE telegram_pairings SET expires_at = ${now} WHERE code IN (
+                       SELECT code FROM telegram_pairings WHERE bot_id = ${input.botId} AND approved_at IS NULL AND expires_at > ${now}
+                       ORDER BY created_at, n LIMIT ${count - MAX_PENDING + 1}::bigint)`
+          const [row] = await tx`
+            INSERT INTO telegram_pairings (code, bot_id, user_id, chat_id, name, created_at, expires_at)
+            VALUES (${newCode()}, ${input.botId}, ${input.userId}, ${input.chatId}, ${input.name}, ${now}, ${now + PAIRING_TTL_MS})
+            RETURNING *`
+          await tx`DELETE FROM telegram_pairings WHERE code IN (
+                     SELECT code FROM telegram_pairings WHERE approved_at IS NULL AND expires_at <= ${now}
+                     ORDER BY created_at DESC, n DESC OFFSET ${MAX_KEPT}::bigint)`
+          return { pairing: toPairing(row), created: true }
+        }),
+      async approve(code) {
+        const [row] = await sql`UPDATE telegram_pairings SET approved_at = ${Date.now()}
+                                WHERE code = ${code.trim().toUpperCase()} AND approved_at IS NULL AND expires_at > ${Date.now()}
+                                RETURNING *`
+        return row ? toPairing(row) : null
+      },
+      revoke: async (userId) =>
+        (await sql`DELETE FROM telegram_pairings WHERE user_id = ${userId} AND approved_at IS NOT NULL`).count,
+      approved: async (botId, userId) =>
+        (
+          await sql`SELECT 1 FROM telegram_pairings WHERE bot_id = ${botId} AND user_id = ${userId}
+                    AND approved_at IS NOT NULL LIMIT 1`
+        ).length > 0,
+      list: async () =>
+        (
+          await sql`SELECT * FROM telegram_pairings WHERE approved_at IS NOT NULL OR expires_at > ${Date.now()}
+                    ORDER BY created_at DESC`
+        ).map(toPairing),
+      unnotified: async (botId) =>
+        (
+          await sql`SELECT * FROM telegram_pairings WHERE bot_id = ${botId} AND approved_at IS NOT NULL AND notified_at IS NULL`
+        ).map(toPairing),
+      async notified(code) {
+        await sql`UPDATE telegram_pairings SET notified_at = ${Date.now()} WHERE code = ${code}`
+      },
+    },
+
+    channels: {
+      async receive(scope, eventId, payload) {
+        if (++receives % 200 === 1)
+          await sql`DELETE FROM channel_inbox WHERE done_at IS NOT NULL AND done_at < ${Date.now() - SEEN_MS}`
+        const inserted = await sql`
+          INSERT INTO channel_inbox (scope, event_id, payload, received_at)
+          VALUES (${scope}, ${eventId}, ${JSON.stringify(payload ?? null)}, ${Date.now()}) ON CONFLICT DO NOTHING`
+        return inserted.count === 1
+      },
+      pending: async (scope) =>
+        (
+          await sql`SELECT event_id, payload FROM channel_inbox WHERE scope = ${scope} AND done_at IS NULL
+                    ORDER BY received_at, n`
+        ).map((row: Row) => ({ eventId: str(row.event_id), payload: JSON.parse(str(row.payload)) })),
+      async done(scope, eventIds) {
+        await channelDone(sql, scope, eventIds, Date.now())
+      },
+      session: async (scope, conversation) =>
+        strOrNull(
+          (
+            await sql`SELECT session_id FROM channel_conversations WHERE scope = ${scope} AND conversation = ${conversation}`
+          )[0]?.session_id,
+        ),
+      async setSession(scope, conversation, sessionId) {
+        await sql`INSERT INTO channel_conversations (scope, conversation, session_id, updated_at)
+                  VALUES (${scope}, ${conversation}, ${sessionId}, ${Date.now()})
+                  ON CONFLICT (scope, conversation) DO UPDATE SET session_id = excluded.session_id, updated_at = excluded.updated_at`
+      },
+      pairingFor: (input) =>
+        sql.begin(async (tx) => {
+          await tx`SELECT pg_advisory_xact_lock(hashtext(${`channel:${input.scope}`}))`
+          const now = Date.now()
+          const [open] =
+            await tx`SELECT * FROM channel_pairings WHERE scope = ${input.scope} AND user_id = ${input.userId}
+                                  AND approved_at IS NULL AND expires_at > ${now}`
+          if (open) return { pairing: toChannelPairing(open), created: false }
+          await tx`DELETE FROM channel_pairings WHERE approved_at IS NULL AND created_at <= ${now - ISSUE_WINDOW_MS}`
+          const [issued] = await tx`SELECT count(*) AS n FROM channel_pairings WHERE scope = ${input.scope}
+                                    AND user_id = ${input.userId} AND approved_at IS NULL`
+          if (num(issued.n) >= MAX_PER_USER) return null
+          const [pending] = await tx`SELECT count(*) AS n FROM channel_pairings WHERE scope = ${input.scope}
+                                     AND approved_at IS NULL AND expires_at > ${now}`
+          const count = num(pending.n)
+          if (count >= MAX_PENDING)
+            await tx`UPDATE channel_pairings SET expires_at = ${now} WHERE code IN (
+                       SELECT code FROM channel_pairings WHERE scope = ${input.scope} AND approved_at IS NULL AND expires_at > ${now}
+                       ORDER BY created_at, n LIMIT ${count - MAX_PENDING + 1}::bigint)`
+          const [row] = await tx`
+            INSERT INTO channel_pairings (code, scope, user_id, conversation, name, created_at, expires_at)
+            VALUES (${newCode()}, ${input.scope}, ${input.userId}, ${input.conversation}, ${input.name}, ${now}, ${now + PAIRING_TTL_MS})
+            RETURNING *`
+          await tx`DELETE FROM channel_pairings WHERE code IN (
+                     SELECT code FROM channel_pairings WHERE scope = ${input.scope} AND approved_at IS NULL AND expires_at <= ${now}
+                     ORDER BY created_at DESC, n DESC OFFSET ${MAX_KEPT}::bigint)`
+          return { pairing: toChannelPairing(row), created: true }
+        }),
+      async approve(code, kind) {
+        const now = Date.now()
+        const scope = kind ? sql`AND starts_with(scope, ${`${kind}:`})` : sql``
+        const [row] = await sql`UPDATE channel_pairings SET approved_at = ${now}
+                                WHERE code = ${code.trim().toUpperCase()} AND approved_at IS NULL AND expires_at > ${now} ${scope}
+                                RETURNING *`
+        return row ? toChannelPairing(row) : null
+      },
+      revoke: async (scope, userId) =>
+        (
+          await sql`DELETE FROM channel_pairings WHERE scope = ${scope} AND user_id = ${userId} AND approved_at IS NOT NULL`
+        ).count,
+      approved: async (scope, userId) =>
+        (
+          await sql`SELECT 1 FROM channel_pairings WHERE scope = ${scope} AND user_id = ${userId}
+                    AND approved_at IS NOT NULL LIMIT 1`
+        ).length > 0,
+      pairings: async (prefix = "") =>
+        (
+          await sql`SELECT * FROM channel_pairings WHERE starts_with(scope, ${prefix})
+                    AND (approved_at IS NOT NULL OR expires_at > ${Date.now()}) ORDER BY created_at DESC`
+        ).map(toChannelPairing),
+      unnotified: async (scope) =>
+        (
+          await sql`SELECT * FROM channel_pairings WHERE scope = ${scope} AND approved_at IS NOT NULL AND notified_at IS NULL`
+        ).map(toChannelPairing),
+      async notified(code) {
+        await sql`UPDATE channel_pairings SET notified_at = ${Date.now()} WHERE code = ${code}`
+      },
+    },
+
+    search: {
+      async search(query) {
+        const text = tsQuery(query.text, query.any)
+        if (!text) return []
+        const order = query.order === "relevant" ? sql`ts_rank(m.tsv, q.query) DESC, m.seq DESC` : sql`m.seq DESC`
+        const rows = await sql`
+          SELECT m.seq, m.session_id, s.title, m.role, m.created_at,
+                 ts_headline('english', m.body, q.query,
+                   'StartSel=«, StopSel=», MaxWords=24, MinWords=8, MaxFragments=2, FragmentDelimiter=…') AS snippet
+          FROM (SELECT to_tsquery('english', ${text}) AS query) AS q
+          JOIN messages AS m ON m.tsv @@ q.query
+          JOIN sessions AS s ON s.id = m.session_id
+          WHERE (${query.sessionId ?? null}::text IS NULL OR m.session_id = ${query.sessionId ?? null})
+            AND (${query.role ?? null}::text IS NULL OR m.role = ${query.role ?? null})
+            AND (${query.since ?? null}::bigint IS NULL OR m.created_at >= ${query.since ?? null})
+            AND (${query.until ?? null}::bigint IS NULL OR m.created_at < ${query.until ?? null})
+            AND (${query.excludeTurnId ?? null}::text IS NULL OR m.turn_id IS DISTINCT FROM ${query.excludeTurnId ?? null})
+          ORDER BY ${order} LIMIT ${whole(query.limit, 20, 0, 10_000)}::bigint`
+        return rows.map(
+          (row: Row): MessageHit => ({
+            seq: num(row.seq),
+            sessionId: str(row.session_id),
+            sessionTitle: str(row.title),
+            role: row.role as MessageHit["role"],
+            createdAt: num(row.created_at),
+            snippet: str(row.snippet),
+          }),
+        )
+      },
+    },
+
+    usage: {
+      async steps(filter = {}) {
+        const rows = await sql`
+          SELECT provider, sum((usage::jsonb ->> 'input')::bigint) AS input, sum((usage::jsonb ->> 'output')::bigint) AS output,
+                 sum((usage::jsonb ->> 'cached')::bigint) AS cached
+          FROM messages WHERE usage IS NOT NULL AND provider IS NOT NULL
+            AND (${filter.sessionId ?? null}::text IS NULL OR session_id = ${filter.sessionId ?? null})
+            AND (${filter.turnId ?? null}::text IS NULL OR turn_id = ${filter.turnId ?? null})
+            AND (${filter.since ?? null}::bigint IS NULL OR created_at >= ${filter.since ?? null})
+          GROUP BY provider ORDER BY provider`
+        return Object.fromEntries(rows.map((row: Row) => [str(row.provider), usageOf(row)]))
+      },
+      async slices(since, sliceMs, before = Number.MAX_SAFE_INTEGER) {
+        const rows = await sql`
+          SELECT provider, (created_at / ${sliceMs}::bigint) * ${sliceMs}::bigint AS slice,
+                 sum((usage::jsonb ->> 'input')::bigint) AS input, sum((usage::jsonb ->> 'output')::bigint) AS output,
+                 sum((usage::jsonb ->> 'cached')::bigint) AS cached
+          FROM messages WHERE usage IS NOT NULL AND provider IS NOT NULL
+            AND created_at >= ${since}::bigint AND created_at < ${before}::bigint
+          GROUP BY provider, slice`
+        return rows.map((row: Row) => ({ provider: str(row.provider), slice: num(row.slice), usage: usageOf(row) }))
+      },
+    },
+
+    events: {
+      async reserve(count = 1) {
+        // Never below the bus's own start (Date.now() * 1000), so ids do not go backwards after a switch.
+        const floor = Date.now() * 1000
+        const [row] = await sql`
+          INSERT INTO event_ids (one, next) VALUES (true, ${floor}::bigint + ${count}::bigint)
+          ON CONFLICT (one) DO UPDATE SET next = greatest(event_ids.next, ${floor}::bigint) + ${count}::bigint
+          RETURNING next - ${count}::bigint AS first`
+        return num(row.first)
+      },
+    },
+
+    close: () => sql.close(),
+  }
+  return store
+}
+
+/** Why a PostgreSQL store could not be opened: names host:port and database, never the password. */
+export class StoreUnreachable extends Error {
+  constructor(
+    readonly where: string,
+    detail: string,
+  ) {
+    super(`cannot open the PostgreSQL store at ${where}: ${detail}`)
+    this.name = "StoreUnreachable"
+  }
+}
+
+/** Connect (one pool), migrate, and return the contract. Fails with StoreUnreachable, naming host:port. */
+export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<Store> {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new StoreUnreachable(
+      "(an unreadable URL)",
+      "store.url is not a URL (expected postgres://user@host:port/database)",
+    )
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:")
+    throw new StoreUnreachable(describeUrl(url), `expected a postgres:// URL, not ${parsed.protocol}//`)
+  const where = describeUrl(url)
+  const secret = parsed.password ? decodeURIComponent(parsed.password) : ""
+  const scrub = (text: string) => (secret ? text.replaceAll(secret, "***").replaceAll(parsed.password, "***") : text)
+  const sql = new SQL(url, { max: options.max ?? 10, connectionTimeout: options.connectionTimeout ?? 5 })
+  try {
+    await migratePostgres(sql)
+  } catch (error) {
+    await sql.close().catch(() => {})
+    const e = error as Error & { code?: string; errno?: string }
+    const detail =
+      e.code === "ERR_POSTGRES_CONNECTION_REFUSED" ? "connection refused (is the server running?)" : e.message
+    throw new StoreUnreachable(where, scrub(`${detail}${e.errno ? ` (${e.errno})` : ""}`))
+  }
+  return postgresStore(sql)
+}
