@@ -29,6 +29,7 @@ export function runtimeRoutes(gw: Gateway) {
           version: VERSION,
           commit: COMMIT,
           pid: process.pid,
+          gatewayId: gw.id,
           workspace: gw.config.workspaceDir,
           startedAt: gw.startedAt,
           uptimeMs: Date.now() - gw.startedAt,
@@ -58,6 +59,9 @@ export function runtimeRoutes(gw: Gateway) {
                 version: t.String(),
                 commit: t.String(),
                 pid: t.Number(),
+                gatewayId: t.String({
+                  description: "This gateway's id in the store: the owner of the turns it runs (docs/reliability.md)",
+                }),
                 workspace: t.String(),
                 startedAt: t.Number(),
                 uptimeMs: t.Number(),

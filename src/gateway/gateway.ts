@@ -17,6 +17,7 @@ import type { ProbeResult } from "../providers/probe.ts"
 import { open } from "../store/db.ts"
 import { createStoreHealth, guard } from "../store/guard.ts"
 import { createSessionStore, type SessionStore } from "../store/sessions.ts"
+import { createGatewayRegistry } from "../store/gateways.ts"
 import type { ToolRegistry } from "../tool/registry.ts"
 import { createToolset, type Toolset } from "../tool/toolset.ts"
 import { evolveTool } from "../tool/builtin/evolve.ts"
@@ -45,9 +46,13 @@ import { skillsSection } from "../agent/prompt.ts"
 import { type BudgetService, createBudgets } from "./budgets.ts"
 import { startTraces } from "./traces.ts"
 
+const GONE = "interrupted: the gateway stopped (crash or kill) while this turn was open"
+
 export type State = "starting" | "running" | "degraded" | "stopping" | "stopped"
 
 export interface Gateway {
+  /** This process's id in the store's `gateways` table; the `owner` of every turn it accepts. */
+  id: string
   config: Config
   bus: Bus
   db: Database
@@ -106,7 +111,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const storeHealth = createStoreHealth(file)
     const db = guard(opened, storeHealth)
     cleanup.push(() => db.close())
-    const store = createSessionStore(db, storeHealth)
+    // Turn ownership: this gateway's row (and heartbeat) in the store; its turns carry its id, so a second
+    // gateway on the same database interrupts them only once this one is gone (src/store/gateways.ts).
+    const heartbeatMs = config.store?.heartbeatMs ?? 2000
+    const registry = createGatewayRegistry(db, { heartbeatMs })
+    registry.register()
+    cleanup.push(() => registry.remove())
+    const store = createSessionStore(db, storeHealth, { owner: registry.id })
     // Ids continue from the wall clock (×1000) so they keep rising across restarts without a write per event.
     const bus = createBus({ startId: Date.now() * 1000 })
     const sink: Sink = createSink(bus, join(config.stateDir, "logs"), config.logs)
@@ -240,23 +251,44 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     })
     cleanup.push(() => jobs.stop())
 
-    // On a full disk this cannot be written now; the turns stay open and are marked at a later start.
-    let interrupted: ReturnType<typeof store.recoverInterrupted> = []
+    // Open turns whose gateway is gone (this host's previous run, killed; or a peer on the same database
+    // that stopped heartbeating) become interrupted, each reported. The same path runs at start and on
+    // every heartbeat (below), so a peer's turns are taken over while this gateway runs.
+    const recoverGone = () => {
+      const lost = store.recoverInterrupted(GONE, { gone: registry.judge() })
+      registry.prune()
+      for (const turn of lost) {
+        bus.publish(TurnEvent.Interrupted, {
+          sessionId: turn.sessionId,
+          turnId: turn.id,
+          reason: turn.error ?? "interrupted",
+        })
+        log.warn("turn interrupted: its gateway is gone", { session: turn.sessionId, turn: turn.id, why: turn.why })
+      }
+      return lost
+    }
+    // On a full disk this cannot be written now; the turns stay open and are marked by a later sweep or start.
+    let interrupted: ReturnType<typeof recoverGone> = []
     try {
-      interrupted = store.recoverInterrupted(
-        "interrupted: the gateway stopped (crash or kill) while this turn was open",
-      )
+      interrupted = recoverGone()
     } catch (error) {
       if (!storeHealth.problem()) throw error
     }
-    for (const turn of interrupted) {
-      bus.publish(TurnEvent.Interrupted, {
-        sessionId: turn.sessionId,
-        turnId: turn.id,
-        reason: turn.error ?? "interrupted",
-      })
-      log.warn("turn interrupted by the previous run", { session: turn.sessionId, turn: turn.id })
-    }
+    // The heartbeat: this gateway is alive (peers judge it by this), and the sweep for turns of gateways that are not.
+    let beatFailure: string | null = null
+    const heartbeat = setInterval(() => {
+      try {
+        if (!registry.beat())
+          log.warn("this gateway was found silent by a peer; its open turns may have been interrupted")
+        recoverGone()
+        beatFailure = null
+      } catch (error) {
+        if (beatFailure !== String(error)) log.warn("heartbeat failed", { error: String(error) })
+        beatFailure = String(error)
+      }
+    }, heartbeatMs)
+    heartbeat.unref?.()
+    cleanup.push(() => clearInterval(heartbeat))
     // Jobs the last run left running end as interrupted, with a note to the session that started them.
     try {
       const lost = await jobs.recover()
@@ -293,6 +325,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     let draining: Promise<void> | null = null
     let stopping: Promise<void> | null = null
     const gateway: Gateway = {
+      id: registry.id,
       config,
       bus,
       db,
@@ -340,7 +373,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
           let left: unknown[] = []
           try {
             store.flushDeferred()
-            left = store.recoverInterrupted(`interrupted: ${reason}`)
+            // Only this gateway's own turns: another gateway on the same database keeps running its own.
+            left = store.recoverInterrupted(`interrupted: ${reason}`, { owner: registry.id })
           } catch (error) {
             log.warn("could not mark open turns at stop", { error: String(error) })
           }

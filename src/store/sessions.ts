@@ -81,6 +81,8 @@ interface TurnRow {
   created_at: number
   started_at: number | null
   ended_at: number | null
+  /** The gateway that accepted the turn (gateways.ts); NULL for turns from before owners were recorded. */
+  owner: string | null
 }
 
 const toSession = (row: SessionRow): Session => ({
@@ -170,10 +172,19 @@ export interface TurnEnd {
 }
 
 /**
- * `health` (see guard.ts) makes a new turn refuse while the file is gone or damaged. Without it (tests,
- * tools) storage faults are still recognised by their SQLite code.
+ * Which open turns a recovery ends: by default every one (a store no gateway owns: tools, tests);
+ * `owner`: only that gateway's (its own stop); `gone`: those whose owner `gone` names a reason for
+ * (gateways.ts `judge`: start-up and the heartbeat's sweep).
  */
-export function createSessionStore(db: Database, health?: StoreHealth) {
+export type RecoveryScope = { owner: string } | { gone: (owner: string | null) => string | null }
+
+/**
+ * `health` (see guard.ts) makes a new turn refuse while the file is gone or damaged. Without it (tests,
+ * tools) storage faults are still recognised by their SQLite code. `owner` (the gateway's id,
+ * gateways.ts) is recorded on every turn this store begins or starts; without it turns have none.
+ */
+export function createSessionStore(db: Database, health?: StoreHealth, options: { owner?: string } = {}) {
+  const owner = options.owner ?? null
   const q = {
     insertSession: db.query(
       `INSERT INTO sessions (id, title, created_at, updated_at, provider, channel, channel_key, metadata)
@@ -205,9 +216,11 @@ export function createSessionStore(db: Database, health?: StoreHealth) {
       "SELECT * FROM messages WHERE session_id = $sessionId ORDER BY seq",
     ),
     insertTurn: db.query(
-      "INSERT INTO turns (id, session_id, status, source, created_at) VALUES ($id, $sessionId, 'queued', $source, $now)",
+      "INSERT INTO turns (id, session_id, status, source, created_at, owner) VALUES ($id, $sessionId, 'queued', $source, $now, $owner)",
     ),
-    startTurn: db.query("UPDATE turns SET status = 'running', provider = $provider, started_at = $now WHERE id = $id"),
+    startTurn: db.query(
+      "UPDATE turns SET status = 'running', provider = $provider, started_at = $now, owner = $owner WHERE id = $id",
+    ),
     finishTurn: db.query(
       `UPDATE turns SET status = $status, error = $error, usage = $usage, steps = $steps, tool_calls = $toolCalls, ended_at = $now
        WHERE id = $id AND status IN ('queued', 'running')`,
@@ -355,14 +368,33 @@ export function createSessionStore(db: Database, health?: StoreHealth) {
     q.addUsage.run({ id: input.sessionId, ...input.usage })
   })
 
-  const beginTurn = immediate(db, (input: { sessionId: string; parts: Part[]; source: string }) => {
+  const beginTurn = immediate(db, (input: { sessionId: string; parts: Part[]; source: string; owner?: string }) => {
     require(input.sessionId)
     const now = Date.now()
     const turnId = Id.create("turn", now)
-    q.insertTurn.run({ id: turnId, sessionId: input.sessionId, source: input.source, now })
+    q.insertTurn.run({ id: turnId, sessionId: input.sessionId, source: input.source, now, owner: input.owner ?? owner })
     const written = insertMessage({ sessionId: input.sessionId, turnId, role: "user", parts: input.parts }, now)
     q.touchSession.run({ id: input.sessionId, now, added: 1 })
     return { turn: toTurn(q.getTurn.get({ id: turnId })!), ...written }
+  })
+
+  // Re-read under the write lock: a turn that ended since the first read is left alone.
+  const recover = immediate(db, (reason: string, pick: (rows: TurnRow[]) => { row: TurnRow; why: string | null }[]) => {
+    const open = pick(q.openTurns.all({})).map(({ row, why }) => ({ ...toTurn(row), why }))
+    const now = Date.now()
+    for (const sessionId of new Set(open.map((turn) => turn.sessionId))) q.recount.run({ id: sessionId })
+    for (const turn of open) {
+      q.finishTurn.run({
+        id: turn.id,
+        status: "interrupted",
+        error: reason,
+        usage: null,
+        steps: turn.steps,
+        toolCalls: turn.toolCalls,
+        now,
+      })
+    }
+    return open.map((turn) => ({ ...turn, status: "interrupted" as const, error: reason, endedAt: now }))
   })
 
   return {
@@ -485,16 +517,22 @@ export function createSessionStore(db: Database, health?: StoreHealth) {
       return message
     },
 
-    /** The user's message and its queued turn, durable together before any provider is called. */
-    beginTurn(input: { sessionId: string; parts: Part[]; source: string }): { turn: Turn; message: Message } {
+    /**
+     * The user's message and its queued turn, durable together before any provider is called. The turn's
+     * owner is the store's (`input.owner` overrides it): a queued turn belongs to the gateway that queued it.
+     */
+    beginTurn(input: { sessionId: string; parts: Part[]; source: string; owner?: string }): {
+      turn: Turn
+      message: Message
+    } {
       health?.admit()
       const { turn, message, encoded } = beginTurn(input)
       histories.settle(message, encoded)
       return { turn, message }
     },
 
-    startTurn(id: string, provider: string) {
-      q.startTurn.run({ id, provider, now: Date.now() })
+    startTurn(id: string, provider: string, by: string | null = owner) {
+      q.startTurn.run({ id, provider, now: Date.now(), owner: by })
     },
     /**
      * End a turn. When the disk is full (or the file faulty) the end cannot be written: it is kept in
@@ -534,27 +572,24 @@ export function createSessionStore(db: Database, health?: StoreHealth) {
         .map(toTurn)
         .map(overlay),
 
-    /** Turns a crash left open become `interrupted`; returns them so the gateway can report each one. */
-    recoverInterrupted: immediate(db, (reason: string): Turn[] => {
-      const open = q.openTurns
-        .all({})
-        .map(toTurn)
-        .filter((turn) => !deferred.has(turn.id))
-      const now = Date.now()
-      for (const sessionId of new Set(open.map((turn) => turn.sessionId))) q.recount.run({ id: sessionId })
-      for (const turn of open) {
-        q.finishTurn.run({
-          id: turn.id,
-          status: "interrupted",
-          error: reason,
-          usage: null,
-          steps: turn.steps,
-          toolCalls: turn.toolCalls,
-          now,
-        })
-      }
-      return open.map((turn) => ({ ...turn, status: "interrupted" as const, error: reason, endedAt: now }))
-    }),
+    /**
+     * Open turns whose gateway is gone become `interrupted` (all of them, or those `scope` picks); returns
+     * them, each with the reason its owner is gone (`why`), so the gateway can report each one. The
+     * candidates are read first without a write lock, so a periodic sweep that finds none costs one read.
+     */
+    recoverInterrupted(reason: string, scope?: RecoveryScope): (Turn & { why: string | null })[] {
+      const pick = (rows: TurnRow[]): { row: TurnRow; why: string | null }[] =>
+        rows
+          .filter((row) => !deferred.has(row.id))
+          .flatMap((row): { row: TurnRow; why: string | null }[] => {
+            if (!scope) return [{ row, why: null }]
+            if ("owner" in scope) return row.owner === scope.owner ? [{ row, why: null }] : []
+            const why = scope.gone(row.owner)
+            return why === null ? [] : [{ row, why }]
+          })
+      if (pick(q.openTurns.all({})).length === 0) return []
+      return recover(reason, pick)
+    },
 
     /** The last `limit` messages before `beforeSeq`, oldest first. */
     messages(sessionId: string, options: { limit?: number; beforeSeq?: number } = {}): Message[] {
