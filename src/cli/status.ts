@@ -34,7 +34,7 @@ export const statusCommand = defineCommand({
       return
     }
     const lines = [
-      `${status.state} · drost ${status.version} (${status.commit}) · pid ${status.pid} · up ${duration(status.uptimeMs)}`,
+      `${status.state} · drost ${status.version} (${status.commit}) · pid ${status.pid} · gateway ${status.gatewayId} · up ${duration(status.uptimeMs)}`,
       `workspace ${status.workspace}`,
       `control api ${running.url}`,
       ...status.reasons.map((reason) => `  ! ${reason}`),
