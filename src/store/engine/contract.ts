@@ -43,7 +43,7 @@ export interface BeginTurn {
   sessionId: string
   parts: Part[]
   source: string
-  /** The gateway that runs the turn (its registry id); recovery leaves it alone while that gateway lives. */
+  /** The gateway that runs the turn (its registry id; default: the store's `owner`). */
   owner?: string
   accept?: Accept
 }
@@ -58,6 +58,13 @@ export interface Gateway {
   heartbeatAt: number
 }
 
+/**
+ * Which open turns a recovery ends (as src/store/sessions.ts `RecoveryScope`): none given, every one;
+ * `owner`, only that gateway's (its own stop); `gone`, those whose owner is gone as judged for gateway
+ * `self` by src/store/gateways.ts `goneReason` (no owner, not registered, no heartbeat for `staleMs`
+ * at `now`, or on this host with its pid dead or reused). `self` is never gone to itself.
+ */
+export type RecoveryScope = { owner: string } | { gone: { self: string; staleMs: number; now?: number } }
 export interface ScheduleRun {
   id: string
   lastDue: number | null
@@ -92,29 +99,30 @@ export interface SessionsContract {
   append(input: NewMessage): Promise<Message>
   /** The user's message and its queued turn (and `accept`'s inbox rows done), durable together. */
   beginTurn(input: BeginTurn): Promise<{ turn: Turn; message: Message }>
-  startTurn(id: string, provider: string, owner?: string): Promise<void>
+  /** Running, owned by `by` (default: the store's `owner`). */
+  startTurn(id: string, provider: string, by?: string | null): Promise<void>
   /** Ends an open turn; a turn that already ended is left as it is. */
   finishTurn(input: TurnEnd): Promise<void>
   flushDeferred(): Promise<boolean>
   turn(id: string): Promise<Turn | null>
   turns(sessionId: string, limit?: number): Promise<Turn[]>
-  /**
-   * Open turns become `interrupted`. With `staleMs`, only those whose owner is gone: no owner, an owner
-   * not in the gateway registry, or one whose heartbeat is older than `staleMs` (its row is removed).
-   * Without it, every open turn (one gateway per store, as before).
-   */
-  recoverInterrupted(reason: string, options?: { staleMs?: number }): Promise<Turn[]>
+  /** Open turns (those `scope` picks) become `interrupted`; each with why its owner is gone (`why`). */
+  recoverInterrupted(reason: string, scope?: RecoveryScope): Promise<(Turn & { why: string | null })[]>
   messages(sessionId: string, options?: { limit?: number; beforeSeq?: number }): Promise<Message[]>
   history(sessionId: string): Promise<Message[]>
   kv: { get(key: string): Promise<string | null>; set(key: string, value: string): Promise<void> }
 }
 
+/** The registry of gateways on one store (src/store/gateways.ts): this process's host and pid, by id. */
 export interface GatewaysContract {
-  register(input: { id: string; host: string; pid: number }): Promise<Gateway>
-  /** Renew; false when the row is gone (another gateway declared this one dead): stop taking turns. */
-  heartbeat(id: string): Promise<boolean>
+  register(id: string): Promise<void>
+  /** Refresh the heartbeat; false when the row was gone (a peer found this gateway silent): written again. */
+  beat(id: string): Promise<boolean>
+  /** At a clean stop. */
   remove(id: string): Promise<void>
   list(): Promise<Gateway[]>
+  /** Delete the rows of gateways that are gone as judged for `self` (after their turns were recovered). */
+  prune(gone: { self: string; staleMs: number; now?: number }): Promise<string[]>
 }
 
 export interface SummariesContract {
@@ -200,6 +208,8 @@ export interface ChannelsContract {
 
 export interface Store {
   readonly engine: Engine
+  /** The gateway this store records as the owner of the turns it begins and starts (null: none). */
+  readonly owner: string | null
   sessions: SessionsContract
   gateways: GatewaysContract
   summaries: SummariesContract
@@ -219,12 +229,4 @@ export interface Store {
   /** Event ids from one sequence shared by every gateway on the store: the first of `count` consecutive ids. */
   events: { reserve(count?: number): Promise<number> }
   close(): Promise<void>
-}
-
-/** An operation this engine does not have yet (named, so the caller sees what is missing). */
-export class NotYet extends Error {
-  constructor(engine: Engine, what: string) {
-    super(`${what} is not available on the ${engine} store yet`)
-    this.name = "NotYet"
-  }
 }

@@ -15,6 +15,7 @@ import { Id } from "../../core/id.ts"
 import type { Message, Part, Usage } from "../../core/message.ts"
 import type { Schedule } from "../../core/continuity-config.ts"
 import { SEEN_MS } from "../channels.ts"
+import { goneReason, HOST } from "../gateways.ts"
 import { ISSUE_WINDOW_MS, MAX_PENDING, MAX_PER_USER, newCode, PAIRING_TTL_MS } from "../telegram.ts"
 import type {
   ChannelPairing,
@@ -22,6 +23,7 @@ import type {
   Job,
   MessageHit,
   Pairing,
+  RecoveryScope,
   ScheduleRun,
   Session,
   Store,
@@ -211,8 +213,22 @@ export function describeUrl(url: string): string {
   }
 }
 
-/** The store contract over an open pool (migrated). */
-export function postgresStore(sql: SQL): Store {
+/**
+ * The store contract over an open pool (migrated). `owner`: the gateway id recorded on the turns this
+ * store begins and starts.
+ */
+export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store {
+  const owner = options.owner ?? null
+  const startedAt = new Map<string, number>()
+  const gatewayRows = async (): Promise<Gateway[]> =>
+    (await sql`SELECT * FROM gateways ORDER BY started_at, id`).map(toGateway)
+  /** As src/store/gateways.ts `judge`: why each owner is gone for `self`, or null while it runs. */
+  const judge = async (gone: { self: string; staleMs: number; now?: number }) => {
+    const rows = new Map((await gatewayRows()).map((row) => [row.id, row]))
+    const now = gone.now ?? Date.now()
+    return (id: string | null) =>
+      id === gone.self ? null : goneReason(id, (id !== null && rows.get(id)) || null, { now, staleMs: gone.staleMs })
+  }
   const getSession = async (q: Q, id: string) => {
     const [row] = await q`SELECT * FROM sessions WHERE id = ${id}`
     return row ? toSession(row) : null
@@ -251,8 +267,8 @@ export function postgresStore(sql: SQL): Store {
       ? q`UPDATE channel_inbox SET done_at = ${now}, payload = 'null'
           WHERE scope = ${scope} AND event_id IN ${sql(eventIds)} AND done_at IS NULL`
       : null
-  const interrupt = async (q: Q, open: Row[], reason: string, now: number) => {
-    const turns = open.map(toTurn)
+  const interrupt = async (q: Q, open: (Turn & { why: string | null })[], reason: string, now: number) => {
+    const turns = open
     const sessions = [...new Set(turns.map((turn) => turn.sessionId))]
     if (sessions.length)
       await q`UPDATE sessions SET message_count = (SELECT count(*) FROM messages WHERE messages.session_id = sessions.id)
@@ -266,6 +282,7 @@ export function postgresStore(sql: SQL): Store {
 
   const store: Store = {
     engine: "postgres",
+    owner,
     sessions: {
       async create(input) {
         const id = Id.create("ses")
@@ -348,7 +365,7 @@ export function postgresStore(sql: SQL): Store {
           const turnId = Id.create("turn", now)
           const [turn] = await tx`
             INSERT INTO turns (id, session_id, status, source, created_at, owner)
-            VALUES (${turnId}, ${input.sessionId}, 'queued', ${input.source}, ${now}, ${input.owner ?? null})
+            VALUES (${turnId}, ${input.sessionId}, 'queued', ${input.source}, ${now}, ${input.owner ?? owner})
             RETURNING *`
           const message = await insertMessage(
             tx,
@@ -361,9 +378,9 @@ export function postgresStore(sql: SQL): Store {
           else if (input.accept) await channelDone(tx, input.accept.channel.scope, input.accept.channel.eventIds, now)
           return { turn: toTurn(turn), message }
         }),
-      async startTurn(id, provider, owner) {
-        await sql`UPDATE turns SET status = 'running', provider = ${provider}, started_at = ${Date.now()},
-                  owner = coalesce(${owner ?? null}, owner) WHERE id = ${id}`
+      async startTurn(id, provider, by = owner) {
+        await sql`UPDATE turns SET status = 'running', provider = ${provider}, started_at = ${Date.now()}, owner = ${by}
+                  WHERE id = ${id}`
       },
       finishTurn: (input) =>
         sql.begin(async (tx) => {
@@ -389,21 +406,35 @@ export function postgresStore(sql: SQL): Store {
                                LIMIT ${whole(limit, 50, 0, Number.MAX_SAFE_INTEGER)}::bigint`
         return rows.map(toTurn)
       },
-      recoverInterrupted: (reason, options = {}) =>
-        sql.begin(async (tx) => {
-          const now = Date.now()
-          if (options.staleMs === undefined) {
-            const open =
-              await tx`SELECT * FROM turns WHERE status IN ('queued', 'running') ORDER BY created_at FOR UPDATE`
-            return interrupt(tx, open, reason, now)
-          }
-          await tx`DELETE FROM gateways WHERE heartbeat_at < ${now - options.staleMs}`
-          const open = await tx`
-            SELECT * FROM turns WHERE status IN ('queued', 'running')
-              AND (owner IS NULL OR owner NOT IN (SELECT id FROM gateways))
-            ORDER BY created_at FOR UPDATE`
-          return interrupt(tx, open, reason, now)
-        }),
+      async recoverInterrupted(reason, scope?: RecoveryScope) {
+        // Candidates first, without locks (a sweep that finds none costs one read); then each picked turn
+        // is locked and ended only if it is still open.
+        const open: (Turn & { owner: string | null })[] = (
+          await sql`SELECT * FROM turns WHERE status IN ('queued', 'running') ORDER BY created_at`
+        ).map(toTurn)
+        const gone = scope && "gone" in scope ? await judge(scope.gone) : null
+        const picked = open.flatMap((turn): (Turn & { why: string | null })[] => {
+          if (!scope) return [{ ...turn, why: null }]
+          if ("owner" in scope) return turn.owner === scope.owner ? [{ ...turn, why: null }] : []
+          const why = gone!(turn.owner)
+          return why === null ? [] : [{ ...turn, why }]
+        })
+        if (picked.length === 0) return []
+        return sql.begin(async (tx) => {
+          const ids = picked.map((turn) => turn.id)
+          const still = new Set(
+            (await tx`SELECT id FROM turns WHERE id IN ${sql(ids)} AND status IN ('queued', 'running') FOR UPDATE`).map(
+              (row: Row) => str(row.id),
+            ),
+          )
+          return interrupt(
+            tx,
+            picked.filter((turn) => still.has(turn.id)),
+            reason,
+            Date.now(),
+          )
+        })
+      },
       async messages(sessionId, options = {}) {
         const limit = whole(options.limit, 50, 0, Number.MAX_SAFE_INTEGER)
         const before = whole(
@@ -427,20 +458,30 @@ export function postgresStore(sql: SQL): Store {
     },
 
     gateways: {
-      async register(input) {
+      async register(id) {
         const now = Date.now()
-        const [row] = await sql`
-          INSERT INTO gateways (id, host, pid, started_at, heartbeat_at) VALUES (${input.id}, ${input.host}, ${input.pid}, ${now}, ${now})
-          ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, heartbeat_at = excluded.heartbeat_at
-          RETURNING *`
-        return toGateway(row)
+        if (!startedAt.has(id)) startedAt.set(id, now)
+        await sql`
+          INSERT INTO gateways (id, host, pid, started_at, heartbeat_at)
+          VALUES (${id}, ${HOST}, ${process.pid}, ${startedAt.get(id)!}, ${now})
+          ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`
       },
-      heartbeat: async (id) =>
-        (await sql`UPDATE gateways SET heartbeat_at = ${Date.now()} WHERE id = ${id}`).count === 1,
+      async beat(id) {
+        if ((await sql`UPDATE gateways SET heartbeat_at = ${Date.now()} WHERE id = ${id}`).count > 0) return true
+        await store.gateways.register(id)
+        return false
+      },
       async remove(id) {
         await sql`DELETE FROM gateways WHERE id = ${id}`
+        startedAt.delete(id)
       },
-      list: async () => (await sql`SELECT * FROM gateways ORDER BY started_at, id`).map(toGateway),
+      list: gatewayRows,
+      async prune(gone) {
+        const reason = await judge(gone)
+        const ids = (await gatewayRows()).map((row) => row.id).filter((id) => reason(id) !== null)
+        if (ids.length) await sql`DELETE FROM gateways WHERE id IN ${sql(ids)}`
+        return ids
+      },
     },
 
     summaries: {
@@ -826,7 +867,7 @@ export class StoreUnreachable extends Error {
 }
 
 /** Connect (one pool), migrate, and return the contract. Fails with StoreUnreachable, naming host:port. */
-export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<Store> {
+export async function openPostgres(url: string, options: PostgresOptions & { owner?: string } = {}): Promise<Store> {
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -851,5 +892,5 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
       e.code === "ERR_POSTGRES_CONNECTION_REFUSED" ? "connection refused (is the server running?)" : e.message
     throw new StoreUnreachable(where, scrub(`${detail}${e.errno ? ` (${e.errno})` : ""}`))
   }
-  return postgresStore(sql)
+  return postgresStore(sql, { owner: options.owner })
 }

@@ -14,7 +14,8 @@ import { createSessionStore } from "../sessions.ts"
 import { createSummaryStore } from "../summaries.ts"
 import { createTelegramStore } from "../telegram.ts"
 import { stepUsage, stepUsageSlices } from "../usage.ts"
-import { NotYet, type ScheduleRun, type Store } from "./contract.ts"
+import { createGatewayRegistry, STALE_BEATS } from "../gateways.ts"
+import type { ScheduleRun, Store } from "./contract.ts"
 
 /** The kv key holding the next event id of the shared sequence. */
 const EVENT_KEY = "events.next"
@@ -57,9 +58,15 @@ interface RunRow {
   session_id: string | null
 }
 
-/** The contract over an open database (the gateway's, with its health guard), or a file opened here. */
-export function sqliteStore(db: Database, options: { health?: StoreHealth; close?: boolean } = {}): Store {
-  const sessions = createSessionStore(db, options.health)
+/**
+ * The contract over an open database (the gateway's, with its health guard), or a file opened here.
+ * `owner`: the gateway id recorded on the turns this store begins and starts.
+ */
+export function sqliteStore(
+  db: Database,
+  options: { health?: StoreHealth; close?: boolean; owner?: string } = {},
+): Store {
+  const sessions = createSessionStore(db, options.health, { owner: options.owner })
   const telegram = createTelegramStore(db)
   const channels = createChannelStore(db)
   const summaries = createSummaryStore(db)
@@ -67,7 +74,16 @@ export function sqliteStore(db: Database, options: { health?: StoreHealth; close
   const jobs = createJobStore(db)
   const search = createMessageSearch(db)
   const tx = <T>(fn: () => T): T => db.transaction(fn).immediate()
-  const notYet = (what: string) => () => Promise.reject(new NotYet("sqlite", what))
+  // The registry of src/store/gateways.ts, one per gateway id registered here (it keeps the id's
+  // started_at, which its pid is judged by); a judge for `self` is one made for the occasion.
+  const registries = new Map<string, ReturnType<typeof createGatewayRegistry>>()
+  const registry = (id: string) => {
+    let found = registries.get(id)
+    if (!found) registries.set(id, (found = createGatewayRegistry(db, { id, heartbeatMs: 2000 })))
+    return found
+  }
+  const judging = (self: string, staleMs: number) =>
+    createGatewayRegistry(db, { id: self, heartbeatMs: staleMs / STALE_BEATS })
   // schedule_runs: the same statements as src/agent/schedules.ts, which reads them off the database today.
   const runs = {
     get: db.query<RunRow, { id: string }>("SELECT * FROM schedule_runs WHERE id = $id"),
@@ -95,11 +111,11 @@ export function sqliteStore(db: Database, options: { health?: StoreHealth; close
 
   return {
     engine: "sqlite",
+    owner: options.owner ?? null,
     sessions: {
       ...lifted,
       kv: lift(sessions.kv),
       beginTurn: async (input) => {
-        if (input.owner !== undefined) throw new NotYet("sqlite", "turn ownership (beginTurn owner)")
         const { accept, ...turn } = input
         if (!accept) return sessions.beginTurn(turn)
         return tx(() => {
@@ -109,20 +125,23 @@ export function sqliteStore(db: Database, options: { health?: StoreHealth; close
           return begun
         })
       },
-      startTurn: async (id, provider, owner) => {
-        if (owner !== undefined) throw new NotYet("sqlite", "turn ownership (startTurn owner)")
-        sessions.startTurn(id, provider)
-      },
-      recoverInterrupted: async (reason, recovery = {}) => {
-        if (recovery.staleMs !== undefined) throw new NotYet("sqlite", "owner-aware recovery")
-        return sessions.recoverInterrupted(reason)
+      startTurn: async (id, provider, by) =>
+        by === undefined ? sessions.startTurn(id, provider) : sessions.startTurn(id, provider, by),
+      recoverInterrupted: async (reason, scope) => {
+        if (!scope || "owner" in scope) return sessions.recoverInterrupted(reason, scope)
+        const { self, staleMs, now } = scope.gone
+        return sessions.recoverInterrupted(reason, { gone: judging(self, staleMs).judge(now) })
       },
     },
     gateways: {
-      register: notYet("the gateway registry (register)"),
-      heartbeat: notYet("the gateway registry (heartbeat)"),
-      remove: notYet("the gateway registry (remove)"),
-      list: notYet("the gateway registry (list)"),
+      register: async (id) => registry(id).register(),
+      beat: async (id) => registry(id).beat(),
+      remove: async (id) => {
+        registry(id).remove()
+        registries.delete(id)
+      },
+      list: async () => judging("", 1).list(),
+      prune: async ({ self, staleMs, now }) => judging(self, staleMs).prune(now),
     },
     summaries: lift(summaries),
     schedules: {
@@ -168,6 +187,6 @@ export function sqliteStore(db: Database, options: { health?: StoreHealth; close
 }
 
 /** Open (creating and migrating) a SQLite file as a contract store; `close()` closes it. */
-export function openSqlite(path: string): Store {
-  return sqliteStore(openDatabase(path), { close: true })
+export function openSqlite(path: string, options: { owner?: string } = {}): Store {
+  return sqliteStore(openDatabase(path), { close: true, owner: options.owner })
 }

@@ -29,7 +29,7 @@ else {
     engine: "postgres",
     async fresh() {
       const url = await server.database(migrated)
-      return { store: await openPostgres(url, { max: 4 }), again: () => openPostgres(url, { max: 4 }) }
+      return { store: await openPostgres(url, { max: 4 }), again: (owner) => openPostgres(url, { max: 4, owner }) }
     },
   })
 

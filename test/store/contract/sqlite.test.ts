@@ -8,7 +8,6 @@ contractSuite({
   engine: "sqlite",
   async fresh() {
     const file = join(mkdtempSync(join(process.env.DROST_TEST_ROOT ?? "/tmp", "contract-")), "drost.db")
-    return { store: openSqlite(file), again: async () => openSqlite(file) }
+    return { store: openSqlite(file), again: async (owner) => openSqlite(file, { owner }) }
   },
-  ownersMissing: "the SQLite turn-ownership store (src/store/gateways.ts) is not there yet",
 })

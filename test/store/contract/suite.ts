@@ -9,23 +9,24 @@ import type { Engine, Store } from "../../../src/store/engine/contract.ts"
 
 export interface EngineFixture {
   engine: Engine
-  /** A fresh, empty store on a new database, and another handle on that same database. */
-  fresh(): Promise<{ store: Store; again(): Promise<Store> }>
-  /** Why turn ownership cannot be tested on this engine yet (null: it can). */
-  ownersMissing?: string | null
+  /**
+   * A fresh, empty store on a new database, and another handle on that same database (opened for
+   * gateway `owner`: the owner of the turns it begins and starts).
+   */
+  fresh(): Promise<{ store: Store; again(owner?: string): Promise<Store> }>
 }
 
 const text = (value: string) => [{ type: "text" as const, text: value }]
 const texts = (messages: { parts: unknown[] }[]) => messages.map((m) => (m.parts[0] as { text: string }).text)
 
 export function contractSuite(fixture: EngineFixture) {
-  const withStore = (name: string, fn: (store: Store, again: () => Promise<Store>) => Promise<void>) =>
+  const withStore = (name: string, fn: (store: Store, again: (owner?: string) => Promise<Store>) => Promise<void>) =>
     test(name, async () => {
       const { store, again } = await fixture.fresh()
       const others: Store[] = []
       try {
-        await fn(store, async () => {
-          const other = await again()
+        await fn(store, async (owner) => {
+          const other = await again(owner)
           others.push(other)
           return other
         })
@@ -197,45 +198,69 @@ export function contractSuite(fixture: EngineFixture) {
       expect(await s.sessions.recoverInterrupted("again")).toEqual([])
     })
 
-    describe.skipIf(Boolean(fixture.ownersMissing))(
-      fixture.ownersMissing ? `turn ownership (skipped: ${fixture.ownersMissing})` : "turn ownership",
-      () => {
-        withStore(
-          "recovery with owners: a live owner's turn is left alone, a gone owner's is interrupted",
-          async (s, again) => {
-            const other = await again()
-            await s.gateways.register({ id: "gw-live", host: "a", pid: 1 })
-            await other.gateways.register({ id: "gw-dead", host: "b", pid: 2 })
-            expect((await s.gateways.list()).map((g) => g.id).sort()).toEqual(["gw-dead", "gw-live"])
-            const session = await s.sessions.create({ provider: "demo" })
-            const live = await s.sessions.beginTurn({
-              sessionId: session.id,
-              parts: text("a"),
-              source: "api",
-              owner: "gw-live",
-            })
-            const dead = await other.sessions.beginTurn({
-              sessionId: session.id,
-              parts: text("b"),
-              source: "api",
-              owner: "gw-dead",
-            })
-            const orphan = await s.sessions.beginTurn({ sessionId: session.id, parts: text("c"), source: "api" })
-            await s.sessions.startTurn(live.turn.id, "p1", "gw-live")
-            await Bun.sleep(30)
-            expect(await s.gateways.heartbeat("gw-live")).toBe(true)
-            // gw-dead stopped beating 30 ms ago; with staleMs 20 it is gone, gw-live (just renewed) is not.
-            const recovered = await s.sessions.recoverInterrupted("its gateway is gone", { staleMs: 20 })
-            expect(recovered.map((t) => t.id).sort()).toEqual([dead.turn.id, orphan.turn.id].sort())
-            expect((await s.sessions.turn(live.turn.id))!.status).toBe("running")
-            expect((await s.sessions.turn(dead.turn.id))!.status).toBe("interrupted")
-            expect((await s.gateways.list()).map((g) => g.id)).toEqual(["gw-live"])
-            // The dead gateway learns at its next heartbeat that it was declared gone.
-            expect(await other.gateways.heartbeat("gw-dead")).toBe(false)
-            await s.gateways.remove("gw-live")
-            expect(await s.gateways.list()).toEqual([])
-          },
-        )
+    withStore(
+      "turn ownership: a live owner's turns are left alone, a gone owner's are interrupted",
+      async (s, again) => {
+        const other = await again()
+        await s.gateways.register("gw-live")
+        await other.gateways.register("gw-dead")
+        expect((await s.gateways.list()).map((g) => g.id).sort()).toEqual(["gw-dead", "gw-live"])
+        const session = await s.sessions.create({ provider: "demo" })
+        const begin = (value: string, owner?: string) =>
+          s.sessions.beginTurn({ sessionId: session.id, parts: text(value), source: "api", owner })
+        const live = await begin("a", "gw-live")
+        const queued = await begin("b", "gw-live")
+        const dead = await begin("c", "gw-dead")
+        const orphan = await begin("d")
+        const unknown = await begin("e", "gw-never-registered")
+        await s.sessions.startTurn(live.turn.id, "p1", "gw-live")
+        await other.sessions.startTurn(dead.turn.id, "p1", "gw-dead")
+        // gw-live beats at least 50 ms after gw-dead's last beat; judged at that moment with a stale limit
+        // of 25 ms, gw-dead is gone and gw-live is not (both rows carry this process's live pid and host).
+        await Bun.sleep(50)
+        expect(await s.gateways.beat("gw-live")).toBe(true)
+        const beats = Object.fromEntries((await s.gateways.list()).map((g) => [g.id, g.heartbeatAt]))
+        const gone = { self: "gw-live", staleMs: 25, now: beats["gw-live"]! }
+        // Nothing of a live gateway's is touched by another's stop; its own stop takes only its own.
+        expect((await s.sessions.recoverInterrupted("stop", { owner: "gw-other" })).map((t) => t.id)).toEqual([])
+        const recovered = await s.sessions.recoverInterrupted("its gateway is gone", { gone })
+        expect(recovered.map((t) => t.id).sort()).toEqual([dead.turn.id, orphan.turn.id, unknown.turn.id].sort())
+        const why = Object.fromEntries(recovered.map((t) => [t.id, t.why]))
+        expect(why[dead.turn.id]).toContain("no heartbeat")
+        expect(why[orphan.turn.id]).toBe("no owner recorded")
+        expect(why[unknown.turn.id]).toContain("not registered")
+        expect(recovered.every((t) => t.status === "interrupted" && t.error === "its gateway is gone")).toBe(true)
+        expect((await s.sessions.turn(live.turn.id))!.status).toBe("running")
+        expect((await s.sessions.turn(queued.turn.id))!.status).toBe("queued")
+        expect((await s.sessions.turn(dead.turn.id))!.status).toBe("interrupted")
+        expect(await s.gateways.prune(gone)).toEqual(["gw-dead"])
+        expect((await s.gateways.list()).map((g) => g.id)).toEqual(["gw-live"])
+        // The dead gateway learns at its next heartbeat that it was found silent, and is registered again.
+        expect(await other.gateways.beat("gw-dead")).toBe(false)
+        expect((await s.gateways.list()).map((g) => g.id).sort()).toEqual(["gw-dead", "gw-live"])
+        // gw-live's own stop: its running and queued turns.
+        const stopped = await s.sessions.recoverInterrupted("stop", { owner: "gw-live" })
+        expect(stopped.map((t) => t.id).sort()).toEqual([live.turn.id, queued.turn.id].sort())
+        await s.gateways.remove("gw-live")
+        expect((await s.gateways.list()).map((g) => g.id)).toEqual(["gw-dead"])
+      },
+    )
+
+    withStore(
+      "turn ownership: a store opened for a gateway records it on the turns it begins and starts",
+      async (s, again) => {
+        expect(s.owner).toBeNull()
+        const session = await s.sessions.create({ provider: "demo" })
+        const owned = await again("gw-a")
+        const { turn } = await owned.sessions.beginTurn({ sessionId: session.id, parts: text("x"), source: "api" })
+        await owned.sessions.startTurn(turn.id, "p1")
+        expect(owned.owner).toBe("gw-a")
+        await owned.gateways.register("gw-a")
+        // Judged by another gateway: gw-a is registered, beating, this process: alive.
+        expect(await s.sessions.recoverInterrupted("gone", { gone: { self: "gw-b", staleMs: 60_000 } })).toEqual([])
+        await owned.gateways.remove("gw-a")
+        const lost = await s.sessions.recoverInterrupted("gone", { gone: { self: "gw-b", staleMs: 60_000 } })
+        expect(lost.map((t) => [t.id, t.why])).toEqual([[turn.id, "gateway gw-a is not registered"]])
       },
     )
 
