@@ -8,8 +8,8 @@
  * An owner is gone when: it is NULL (a turn from before owners were recorded), its row is missing (it
  * stopped, or a peer already found it dead), its heartbeat is older than the stale limit (5 ×
  * heartbeatMs: every gateway on one database must use the same heartbeatMs), or it runs on this host
- * and its pid is not alive, or that pid now belongs to a process started after the gateway registered
- * (pid reuse; Linux only, from /proc). The pid checks are what make kill -9 → restart interrupt at
+ * and its pid is not alive, or that pid now belongs to a process started after the gateway's last
+ * heartbeat (pid reuse; Linux only, from /proc). The pid checks are what make kill -9 → restart interrupt at
  * once instead of after the stale limit.
  */
 import type { Database } from "bun:sqlite"
@@ -71,7 +71,12 @@ export function processStart(pid: number): number | null {
   }
 }
 
-/** The slack allowed between a process's start and its row's started_at (btime has whole seconds). */
+/**
+ * How much later than its row's last heartbeat a pid's process may seem to have started before the pid
+ * counts as reused (btime has whole seconds). The heartbeat, not started_at, is the bound: a gateway
+ * beat after any step of the wall clock, so a clock set forward after it started does not make it look
+ * reused (the computed start moves with the clock; only a step since its last beat could).
+ */
 const START_SLACK_MS = 2000
 
 /**
@@ -90,7 +95,7 @@ export function goneReason(
   if (row.host !== (options.host ?? HOST)) return null
   if (!alive(row.pid)) return `gateway ${owner} (pid ${row.pid}) is not running`
   const started = processStart(row.pid)
-  if (started !== null && started > row.startedAt + START_SLACK_MS)
+  if (started !== null && started > Math.max(row.startedAt, row.heartbeatAt) + START_SLACK_MS)
     return `gateway ${owner}'s pid ${row.pid} now belongs to another process`
   return null
 }

@@ -105,9 +105,11 @@ describe("turn ownership", () => {
   test.skipIf(processStart(process.pid) === null)("a pid now used by a process newer than the row is gone", () => {
     const now = Date.now()
     const started = processStart(process.pid)!
-    // The row says its gateway registered a minute before this process (which holds the pid now) began.
-    const row = { id: "gw_x", host: HOST, pid: process.pid, startedAt: started - 60_000, heartbeatAt: now }
-    expect(goneReason("gw_x", row, { now, staleMs: 10_000 })).toContain("another process")
+    // The row's gateway last beat a minute before this process (which holds the pid now) began.
+    const row = { id: "gw_x", host: HOST, pid: process.pid, startedAt: started - 70_000, heartbeatAt: started - 60_000 }
+    expect(goneReason("gw_x", row, { now, staleMs: 10 * 60_000 })).toContain("another process")
+    // A gateway that registered long ago and beat since is this process, alive.
+    expect(goneReason("gw_x", { ...row, heartbeatAt: now }, { now, staleMs: 10 * 60_000 })).toBeNull()
   })
 
   test("a dead gateway's row on this host is recovered by the next start; turns without an owner too", () => {
