@@ -78,8 +78,8 @@ export function sqliteStore(
   // started_at, which its pid is judged by); a judge for `self` is one made for the occasion.
   const registries = new Map<string, ReturnType<typeof createGatewayRegistry>>()
   const registry = (id: string) => {
-    let found = registries.get(id)
-    if (!found) registries.set(id, (found = createGatewayRegistry(db, { id, heartbeatMs: 2000 })))
+    const found = registries.get(id) ?? createGatewayRegistry(db, { id, heartbeatMs: 2000 })
+    registries.set(id, found)
     return found
   }
   const judging = (self: string, staleMs: number) =>

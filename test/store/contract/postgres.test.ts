@@ -4,6 +4,7 @@
  * PostgreSQL is not installed; a failure in CI.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { openStore } from "../../../src/store/engine/open.ts"
 import { openPostgres, StoreUnreachable } from "../../../src/store/engine/postgres.ts"
 import { type PostgresServer, postgresSkip, startPostgres } from "../../lib/postgres.ts"
 import { contractSuite } from "./suite.ts"
@@ -54,6 +55,21 @@ else {
       const wrong = await openPostgres("mysql://root:pw@db:3306/x").catch((e) => e)
       expect(wrong.message).toContain("expected a postgres:// URL")
       expect(wrong.message).not.toContain("pw@")
+    })
+
+    test("DROST_STORE_URL selects this server over store.url and SQLite", async () => {
+      process.env.DROST_STORE_URL = await server.database(migrated)
+      try {
+        const store = await openStore({
+          url: "postgres://nobody@127.0.0.1:1/none",
+          sqlitePath: "/nonexistent/drost.db",
+        })
+        expect(store.engine).toBe("postgres")
+        expect(await store.sessions.count()).toBe(0)
+        await store.close()
+      } finally {
+        delete process.env.DROST_STORE_URL
+      }
     })
 
     test("migrations run once: two stores opening the same new database together", async () => {
