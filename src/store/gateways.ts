@@ -100,6 +100,29 @@ export function goneReason(
   return null
 }
 
+/**
+ * A judge of turn owners for one recovery over `db`: why an owner is gone, or null while it may run.
+ * `self` (the judging gateway) is never gone to itself: a heartbeat it could not write (a full disk)
+ * is not death. Each owner is looked up once per judge. Usable without a registry of one's own
+ * (`recoverInterrupted(reason, { gone: ownerJudge(db, { staleMs }) })`).
+ */
+export function ownerJudge(
+  db: Database,
+  options: { staleMs: number; self?: string; now?: number },
+): (owner: string | null) => string | null {
+  const get = db.query<Row, { id: string }>("SELECT * FROM gateways WHERE id = $id")
+  const now = options.now ?? Date.now()
+  const seen = new Map<string | null, string | null>()
+  return (owner) => {
+    if (owner !== null && owner === options.self) return null
+    if (seen.has(owner)) return seen.get(owner)!
+    const row = owner === null ? null : (get.get({ id: owner }) ?? null)
+    const reason = goneReason(owner, row && toGateway(row), { now, staleMs: options.staleMs })
+    seen.set(owner, reason)
+    return reason
+  }
+}
+
 export type GatewayRegistry = ReturnType<typeof createGatewayRegistry>
 
 /** This process's row in `gateways`; `heartbeatMs` sets the stale limit (× STALE_BEATS) it judges others by. */
@@ -113,7 +136,6 @@ export function createGatewayRegistry(db: Database, options: { heartbeatMs: numb
        ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
     ),
     beat: db.query("UPDATE gateways SET heartbeat_at = $now WHERE id = $id"),
-    get: db.query<Row, { id: string }>("SELECT * FROM gateways WHERE id = $id"),
     all: db.query<Row, Record<string, never>>("SELECT * FROM gateways ORDER BY started_at"),
     remove: db.query("DELETE FROM gateways WHERE id = $id"),
   }
@@ -135,21 +157,8 @@ export function createGatewayRegistry(db: Database, options: { heartbeatMs: numb
     /** At a clean stop. */
     remove: () => void q.remove.run({ id }),
     list: (): GatewayRow[] => q.all.all({}).map(toGateway),
-    /**
-     * A judge of turn owners for one recovery: why an owner is gone, or null while it runs. This
-     * gateway is never gone to itself (a heartbeat it could not write, on a full disk, is not death).
-     */
-    judge(now = Date.now()): (owner: string | null) => string | null {
-      const seen = new Map<string | null, string | null>()
-      return (owner) => {
-        if (owner === id) return null
-        if (seen.has(owner)) return seen.get(owner)!
-        const row = owner === null ? null : (q.get.get({ id: owner }) ?? null)
-        const reason = goneReason(owner, row && toGateway(row), { now, staleMs })
-        seen.set(owner, reason)
-        return reason
-      }
-    },
+    /** A judge of turn owners for one recovery (`ownerJudge`), with this gateway as `self`. */
+    judge: (now = Date.now()) => ownerJudge(db, { staleMs, self: id, now }),
     /** Delete the rows of gateways that are gone (after their turns were recovered); returns their ids. */
     prune(now = Date.now()): string[] {
       const judge = this.judge(now)
