@@ -17,10 +17,9 @@
  * Shared building blocks implement each step (src/channels/*.ts); a channel supplies only what is
  * platform-specific: its connection, the normalisation, a ReplySurface and its button rendering.
  *
- * Plugin compatibility: a ChannelHost is a PluginChannelContext (src/sdk/plugin.ts) with more in it,
- * and a ChannelRuntime's start/stop is a PluginChannel's start → { stop }. A channel that needs only
- * `send` and `command` runs as a plugin today; one that needs the rest of the host (inbox, lanes,
- * approvals) can be packaged as a plugin once the plugin context carries the host (docs/channels.md).
+ * Plugins: a plugin's channel gets a PluginChannelHost (src/sdk/plugin.ts, the plugin-facing copy of
+ * these types) whose `serve` runs this whole path on the same blocks (plugin-host.ts); its start/stop is
+ * a ChannelRuntime's. docs/channels.md#a-channel-as-a-plugin.
  *
  * Shape stability: helpers build channels on these types in parallel. Add optional members only.
  */

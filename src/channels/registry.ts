@@ -9,6 +9,7 @@
 import type { Gateway } from "../gateway/gateway.ts"
 import { Log } from "../util/log.ts"
 import type { ChannelDefinition, ChannelRuntime } from "./contract.ts"
+import { createPluginChannelHost } from "./plugin-host.ts"
 
 // biome-ignore lint/suspicious/noExplicitAny: each kind has its own config type
 type Loader = () => Promise<ChannelDefinition<any>>
@@ -40,7 +41,10 @@ export async function loadChannel(kind: string): Promise<ChannelDefinition<unkno
   return await load()
 }
 
-/** Start every configured channel and register its deliveries. A kind that fails to load degrades only itself. */
+/**
+ * Start every configured channel and register its deliveries, then the plugins' channels, each on its
+ * channel host (plugin-host.ts: the same blocks). A kind that fails to load degrades only itself.
+ */
 export async function startChannels(gw: Gateway): Promise<Channels> {
   const log = Log.create("channels")
   const entries = (gw.config.channels ?? []) as readonly { kind: string }[]
@@ -59,9 +63,13 @@ export async function startChannels(gw: Gateway): Promise<Channels> {
       gw.setHealth(component, `not started: ${error instanceof Error ? error.message : String(error)}`)
     }
   }
+  await gw.plugins?.startChannels((name) => createPluginChannelHost(gw, name))
   return {
     async stop() {
-      await Promise.all(running.map((channel) => channel.stop(gw.config.shutdown.graceMs)))
+      await Promise.all([
+        ...running.map((channel) => channel.stop(gw.config.shutdown.graceMs)),
+        gw.plugins?.stopChannels(gw.config.shutdown.graceMs),
+      ])
     },
   }
 }

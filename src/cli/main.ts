@@ -72,6 +72,7 @@ const subCommands: SubCommandsDef = {
   telegram: () => import("./telegram.ts").then((module) => module.telegramCommand),
   slack: () => import("./slack.ts").then((module) => module.slackCommand),
   discord: () => import("./discord.ts").then((module) => module.discordCommand),
+  pairing: () => import("./pairing.ts").then((module) => module.pairingCommandAll),
   tool: () => import("./tool.ts").then((module) => module.toolCommand),
   skill: () => import("./skill.ts").then((module) => module.skillCommand),
   mcp: () => import("./mcp.ts").then((module) => module.mcpCommand),

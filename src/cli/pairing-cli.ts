@@ -9,6 +9,7 @@ import { join } from "node:path"
 import type { Database } from "bun:sqlite"
 import { defineCommand } from "citty"
 import { load } from "../gateway/load.ts"
+import { type ChannelPairing, createChannelStore } from "../store/channels.ts"
 import { open } from "../store/db.ts"
 import { Flag } from "../util/flag.ts"
 import { workspaceArgs } from "./args.ts"
@@ -45,6 +46,34 @@ export interface PairingCli<P extends PairingRecord, Id> {
   idHelp: string
   /** What `pairings` says when there are none. */
   none: string
+  /** The command's description, when not "<label> channel: approve pairing codes, …". */
+  description?: string
+}
+
+/**
+ * The pairings of the shared channel store (src/store/channels.ts) of one kind (scopes `<kind>:<bot id>`),
+ * or of every kind: Discord, Slack and plugin channels keep theirs there.
+ */
+export function sharedPairings(kind?: string) {
+  return (db: Database): PairingStore<ChannelPairing, string> => {
+    const store = createChannelStore(db)
+    const prefix = kind ? `${kind}:` : ""
+    return {
+      approve: (code) => store.approve(code, kind),
+      list: () => store.pairings(prefix).reverse(),
+      revoke(userId) {
+        const scopes = new Set(
+          store
+            .pairings(prefix)
+            .filter((pairing) => pairing.userId === userId && pairing.approvedAt !== null)
+            .map((pairing) => pairing.scope),
+        )
+        let removed = 0
+        for (const scope of scopes) removed += store.revoke(scope, userId)
+        return removed
+      },
+    }
+  }
 }
 
 export function pairingCommand<P extends PairingRecord, Id>(spec: PairingCli<P, Id>) {
@@ -127,7 +156,7 @@ export function pairingCommand<P extends PairingRecord, Id>(spec: PairingCli<P, 
   return defineCommand({
     meta: {
       name: spec.command,
-      description: `${spec.label} channel: approve pairing codes, list and revoke approvals`,
+      description: spec.description ?? `${spec.label} channel: approve pairing codes, list and revoke approvals`,
     },
     subCommands: { approve, pairings, revoke },
   })

@@ -53,8 +53,9 @@ export async function start(args: StartArgs): Promise<number> {
       }
     }
     // Channels come up after the gateway and the Control API; a channel problem only degrades the gateway.
-    // The Bot API client loads only when a channel is configured.
-    const channels: Channels = gw.config.channels?.length ? await startChannelList(gw) : { stop: async () => {} }
+    // The Bot API client loads only when a channel is configured (or a plugin brings one).
+    const hasChannels = gw.config.channels?.length || gw.plugins.list().some((plugin) => plugin.channels.length)
+    const channels: Channels = hasChannels ? await startChannelList(gw) : { stop: async () => {} }
     gw.continuity.schedules.start()
     gw.continuity.heartbeat.start()
     const backups = scheduleBackups(gw.config, gw.db)

@@ -39,7 +39,7 @@ import { type Approvals, createApprovals } from "../approval/service.ts"
 import { toolsConfig } from "../tool/toolset.ts"
 import { registerSecrets } from "./secrets.ts"
 import type { Plugins } from "../plugins/plugins.ts"
-import { channelContext, startPlugins } from "./plugins.ts"
+import { startPlugins } from "./plugins.ts"
 import { createSkills, type Skills } from "../skills/service.ts"
 import { skillTools } from "../tool/builtin/skill.ts"
 import { skillsSection } from "../agent/prompt.ts"
@@ -399,8 +399,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       interruptedTurns: interrupted.length,
     })
     publishState()
-    // Plugin channels start once everything they may call exists; one that throws is noted in /status.
-    await plugins.startChannels((name) => channelContext(gateway, name))
+    // Plugin channels start with the built-in ones (src/channels/registry.ts), on the same channel host.
     if (config.providers.probeOnStart) {
       // A failed probe marks the gateway degraded with the reason; turns still run (failover may help).
       for (const result of await gateway.probeProviders()) {

@@ -13,6 +13,11 @@ const PROVIDER_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/
 /** The same words the command dispatcher recognises (gateway/commands.ts: `/[a-z]+`). */
 const COMMAND_NAME = /^[a-z]{1,32}$/
 const CHANNEL_NAME = /^[a-z][a-z0-9-]{0,31}$/
+/** Session channels and command words of the gateway's own: a plugin channel is another kind. */
+const RESERVED_CHANNELS = new Set([
+  ...["telegram", "discord", "slack", "web", "api", "terminal", "agent", "system", "pairing"],
+  ...["schedule", "heartbeat", "openai", "canary", "mcp"],
+])
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 const ROUTE_PATH = /^\/[A-Za-z0-9._~\-/:]*$/
 
@@ -93,6 +98,7 @@ export function pluginProblem(value: unknown, name: string, reservedCommands: Se
   for (const [index, channel] of channels.items.entries()) {
     if (typeof channel.name !== "string" || !CHANNEL_NAME.test(channel.name))
       return `channels[${index}].name must be lowercase letters, digits and - (got ${JSON.stringify(channel.name)})`
+    if (RESERVED_CHANNELS.has(channel.name)) return `channels[${index}].name "${channel.name}" is taken by Drost itself`
     if (typeof channel.start !== "function") return `channels[${index}].start must be a function`
   }
   const channelClash = duplicate(channels.items.map((channel) => channel.name as string))

@@ -17,7 +17,7 @@
  */
 import type { Profile } from "../core/config.ts"
 import type { Provider } from "../core/provider.ts"
-import type { PluginChannelContext, PluginDefinition } from "../sdk/plugin.ts"
+import type { PluginChannelHost, PluginDefinition } from "../sdk/plugin.ts"
 import { describeError } from "../tool/protocol.ts"
 import { registerSdkModule } from "../tool/sdk-plugin.ts"
 import { Log, type Logger } from "../util/log.ts"
@@ -178,7 +178,7 @@ export async function loadPlugins(options: PluginsOptions) {
     log.info("plugin loaded", { plugin: name, version: definition.version, tools: status.tools.length })
   }
 
-  const running: { plugin: string; name: string; stop(): unknown }[] = []
+  const running: { plugin: string; name: string; stop(graceMs: number): unknown }[] = []
 
   return {
     /** Every listed plugin, in config order, with its state and, when skipped, why. */
@@ -263,20 +263,45 @@ export async function loadPlugins(options: PluginsOptions) {
     },
 
     /**
-     * Start the plugins' channels with what they may ask of the gateway. A channel that throws is
-     * noted on its plugin (status) and the others start anyway.
+     * Start the plugins' channels, each with its channel host (src/channels/plugin-host.ts: what a
+     * built-in channel runs on). A channel that throws is noted on its plugin (status) and the others
+     * start anyway; a channel name another plugin took first is refused the same way.
      */
-    async startChannels(context: (channel: string) => Omit<PluginChannelContext, "config" | "log">) {
+    async startChannels(
+      hostFor: (channel: string) => {
+        host: Omit<PluginChannelHost, "config" | "log">
+        close?(graceMs: number): Promise<void>
+      },
+    ) {
+      const taken = new Set<string>()
       for (const item of loaded.values()) {
         for (const channel of item.definition.channels ?? []) {
+          if (taken.has(channel.name)) {
+            item.status.reason = `channel ${channel.name} did not start: another plugin has a channel of that name`
+            item.log.warn("channel did not start", { channel: channel.name, error: "name taken" })
+            continue
+          }
+          taken.add(channel.name)
+          const hosted = hostFor(channel.name)
           try {
             const handle = await channel.start({
-              ...context(channel.name),
+              ...hosted.host,
               config: item.settings,
               log: pluginLogger(item.status.name).sdk,
             })
-            running.push({ plugin: item.status.name, name: channel.name, stop: () => handle?.stop?.() })
+            running.push({
+              plugin: item.status.name,
+              name: channel.name,
+              stop: async (graceMs) => {
+                try {
+                  await handle?.stop?.(graceMs)
+                } finally {
+                  await hosted.close?.(graceMs)
+                }
+              },
+            })
           } catch (error) {
+            await hosted.close?.(0)
             item.status.reason = `channel ${channel.name} did not start: ${describeError(error)}`
             item.log.warn("channel did not start", { channel: channel.name, error: describeError(error) })
           }
@@ -285,18 +310,23 @@ export async function loadPlugins(options: PluginsOptions) {
     },
 
     /** Stop the running channels (gateway stop); a channel that throws there is logged. */
-    async stopChannels() {
-      for (const channel of running.splice(0).reverse()) {
-        try {
-          await channel.stop()
-        } catch (error) {
-          log.warn("plugin channel failed to stop", {
-            plugin: channel.plugin,
-            channel: channel.name,
-            error: String(error),
-          })
-        }
-      }
+    async stopChannels(graceMs = 0) {
+      await Promise.all(
+        running
+          .splice(0)
+          .reverse()
+          .map(async (channel) => {
+            try {
+              await channel.stop(graceMs)
+            } catch (error) {
+              log.warn("plugin channel failed to stop", {
+                plugin: channel.plugin,
+                channel: channel.name,
+                error: String(error),
+              })
+            }
+          }),
+      )
     },
   }
 }

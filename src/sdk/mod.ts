@@ -13,6 +13,18 @@ import type { PluginDefinition } from "./plugin.ts"
 
 export type { ConfigInput }
 export type {
+  ChannelAccess,
+  ChannelApproval,
+  ChannelApprovalSurface,
+  ChannelButton,
+  ChannelChunk,
+  ChannelDecision,
+  ChannelEndpoint,
+  ChannelLimits,
+  ChannelMessage,
+  ChannelReplyItem,
+  ChannelReplySurface,
+  ChannelServeOptions,
   ModelEvent,
   ModelMessage,
   ModelPart,
@@ -21,6 +33,7 @@ export type {
   ModelUsage,
   PluginChannel,
   PluginChannelContext,
+  PluginChannelHost,
   PluginCommand,
   PluginCommandContext,
   PluginDefinition,

@@ -138,9 +138,152 @@ export interface PluginChannelContext<Config = unknown> {
 
 /** A front end (a chat network, a bridge): started after the gateway is up, stopped before it stops. */
 export interface PluginChannel<Config = unknown> {
-  /** Lowercase letters, digits and `-`; the channel name sessions and commands see. */
+  /**
+   * Lowercase letters, digits and `-`: the channel's kind, as sessions, commands, health (`<name>: …`),
+   * events (`<name>.message.ignored`), approvals (`by: "<name>:<user>"`) and deliveries see it.
+   */
   name: string
-  start(context: PluginChannelContext<Config>): { stop(): unknown } | Promise<{ stop(): unknown }>
+  /**
+   * The context is the channel host: `send` and `command` for a simple bridge, and `serve(…)` for a chat
+   * platform hosted like the built-in channels (docs/channels.md). `stop(graceMs)` may let answers being
+   * streamed finish within `graceMs`.
+   */
+  start(
+    context: PluginChannelHost<Config>,
+  ): { stop(graceMs?: number): unknown } | Promise<{ stop(graceMs?: number): unknown }>
+}
+
+// ───────────────────────────── the channel host ─────────────────────────────
+// The channel contract (src/channels/contract.ts) as a plugin sees it: the plugin supplies the platform's
+// connection, the normalisation of its events and the surfaces; the host does access, pairing, the
+// durable inbox, lanes, commands, the reply stream, approvals, deliveries and health.
+
+/** One user message, normalised from the platform's event. Ids are strings. */
+export interface ChannelMessage {
+  /** The platform's id of this event: the inbox key (a redelivery with the same id is dropped). */
+  eventId: string
+  /** The platform's conversation (a DM, a group, a thread): one session each; answers go there. */
+  conversation: string
+  user: { id: string; name: string; bot?: boolean }
+  place: "dm" | "group"
+  /** The group a group message came from: the group allow-list key. */
+  group?: string
+  /** In a group: the bot was mentioned or replied to. */
+  addressed: boolean
+  text: string
+  images?: { mediaType: string; data: string }[]
+  /** The platform message to attach the answer to (groups). */
+  replyTo?: string
+  /** How /sessions shows the conversation's session ("Loop: @alice"); default "<kind>: <user name>". */
+  title?: string
+}
+
+/** Who may reach the agent through the channel (docs/channels.md: access check). */
+export interface ChannelAccess {
+  allowedUsers: readonly string[]
+  /** A stranger in a DM gets a one-time code the owner approves with `drost pairing approve <code>`. */
+  pairing: boolean
+  groups?: { enabled: boolean; allowed: readonly string[]; members: "allowed" | "all" }
+}
+
+/** The platform's limits the reply streamer keeps to. */
+export interface ChannelLimits {
+  messageChars: number
+  editIntervalMs: number
+  format: "telegram-html" | "discord-markdown" | "slack-mrkdwn" | "html" | "plain"
+  edits: boolean
+}
+
+export type ChannelReplyItem =
+  | { kind: "text"; text: string }
+  | { kind: "tool"; name: string; state: "running" | "ok" | "error" }
+
+export interface ChannelChunk {
+  formatted: string
+  plain: string
+}
+
+/** One conversation's output; every call is already paced (one per `limits.editIntervalMs`). */
+export interface ChannelReplySurface {
+  readonly limits: ChannelLimits
+  post(chunk: ChannelChunk, options: { formatted: boolean; replyTo?: string }): Promise<{ id: string }>
+  edit(message: { id: string }, chunk: ChannelChunk, options: { formatted: boolean }): Promise<void>
+  typing?(): Promise<void>
+  /** The final answer in the platform's format, split within `limits.messageChars`. */
+  render(items: ChannelReplyItem[], note?: string): ChannelChunk[]
+  classify(error: unknown): "not-modified" | "format-rejected" | "missing" | "other"
+  escape?(text: string): string
+}
+
+/** A tool call waiting for a person, as a channel shows it. */
+export interface ChannelApproval {
+  id: string
+  tool: string
+  args: unknown
+  sessionId: string
+  requestedAt: number
+  expiresAt: number
+}
+
+/** How it was decided. */
+export interface ChannelDecision {
+  id: string
+  approved: boolean
+  decision: "approve" | "deny" | "session" | "timeout" | "aborted" | "restart"
+  by: string
+}
+
+/** The buttons of a request: `data` is what a press carries back (`apr:<id>:<a|d|s>`). */
+export type ChannelButton = { label: string; data: string; style: "approve" | "deny" }
+
+export interface ChannelApprovalSurface<Ref = unknown> {
+  /** Post the request with `host.approvalButtons(request.id)` in the conversation. */
+  show(conversation: string, request: ChannelApproval, text: string): Promise<Ref>
+  /** Replace the buttons by `outcome` (a label; pressing it changes nothing). */
+  settle(ref: Ref, decision: ChannelDecision, outcome: { label: string; data: string }): Promise<void>
+}
+
+export interface ChannelServeOptions<Ref = unknown> {
+  /** The bot's or app's id on the platform (never a token): keys the inbox, pairings and sessions. */
+  scope: string
+  access: ChannelAccess
+  /** The reply surface of a conversation (the streamer drives it). */
+  surface(conversation: string): ChannelReplySurface
+  /** Post plain text (command answers, pairing codes, deliveries, failures), within the platform's length. */
+  post(conversation: string, text: string): Promise<unknown>
+  /** Longest plain message `post` takes (longer text is split); default 2,000. */
+  messageChars?: number
+  /** Buttons for approvals; without it approvals are decided elsewhere (terminal, Control API). */
+  approvals?: ChannelApprovalSurface<Ref>
+}
+
+/** What `serve` returns: the platform's events go in here. */
+export interface ChannelEndpoint {
+  /**
+   * A user message. Call it BEFORE acknowledging the event to the platform: it is durable when this
+   * returns. False when this event id was received before (acknowledge it and drop it).
+   */
+  receive(message: ChannelMessage): boolean
+  /** An approval button press (its `data`); decides only for an allowed user in the session's conversation. */
+  press(input: { data: string; userId: string; conversation: string; label?: string }): {
+    decided: boolean
+    refused: boolean
+    text: string
+  }
+}
+
+/** What a plugin channel may ask of the gateway. */
+export interface PluginChannelHost<Config = unknown> extends PluginChannelContext<Config> {
+  /** The channel's kind (its `name`). */
+  readonly kind: string
+  /** The gateway is `degraded` with "<kind>: <problem>" until cleared with null (a bad token, an outage). */
+  health(problem: string | null): void
+  /** Host a platform's conversations like a built-in channel; events the previous run left are handled first. */
+  serve<Ref>(options: ChannelServeOptions<Ref>): ChannelEndpoint
+  /** The commands to register with the platform (its menu, slash commands). */
+  commandMenu(): { name: string; usage: string; help: string }[]
+  /** The buttons of an approval request, in rows. */
+  approvalButtons(approvalId: string): ChannelButton[][]
 }
 
 export interface PluginDefinition<Config = unknown> {

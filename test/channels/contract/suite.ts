@@ -34,6 +34,10 @@
  *   conversation, for the scheduled-delivery case (run when the adapter sets `delivery: true`).
  * - `attach(gw)` (optional): called with each gateway the case starts, once it is up; a channel that is
  *   part of the gateway (the web chat) talks to it through this.
+ * - `config(options)` (optional): more top-level config for the case (a channel plugin: `plugins` and its
+ *   `pluginConfig`, built from the same options as `channel()`, which then returns null).
+ * - `prepare(dir)` (optional): called with the workspace folder before each gateway starts (a channel
+ *   plugin installs its package into `node_modules` here).
  * - `stop()`: stop the fake.
  *
  * A channel built into the gateway rather than configured (the web chat) returns `null` from `channel()`:
@@ -70,6 +74,8 @@ export interface ContractFake {
   approve(user: Who): boolean | Promise<boolean>
   chat?(user: Who): string | number
   attach?(gw: RunningGateway): void | Promise<void>
+  config?(options: ChannelOptions): Record<string, unknown>
+  prepare?(dir: string): void
   stop(): void | Promise<void>
 }
 
@@ -78,6 +84,8 @@ export interface ContractAdapter {
   kind: string
   /** Whether the channel offers pairing to strangers (the pairing case is skipped otherwise). */
   pairing: boolean
+  /** The command a pairing offer names, when not `drost <kind> approve` (plugin channels: `drost pairing approve`). */
+  pairingCommand?: string
   /** Whether to run the scheduled-delivery case (the fake then needs `chat(user)`). */
   delivery?: boolean
   /** The `channel` of its sessions when it is not `kind` (the web chat's sessions are Control API sessions: "api"). */
@@ -121,11 +129,20 @@ export function contractSuite(adapter: ContractAdapter) {
       await fake?.stop()
       fake = null
     })
-    const channels = (channel: Record<string, unknown> | null) => (channel ? [channel] : [])
-    const config = (channel: Record<string, unknown> | null, demo: Record<string, unknown> = {}, extra = {}) =>
-      demoConfig({ channels: channels(channel), ...extra }, demo)
+    /** What points a gateway at the fake: its `channels` entry, and the top-level config it adds. */
+    const setup = (fake: ContractFake, options: ChannelOptions = {}) => {
+      const channel = fake.channel(options)
+      return { channels: channel ? [channel] : [], ...fake.config?.(options) }
+    }
+    const config = (
+      fake: ContractFake,
+      options: ChannelOptions = {},
+      demo: Record<string, unknown> = {},
+      extra: Record<string, unknown> = {},
+    ) => demoConfig({ ...setup(fake, options), ...extra }, demo)
     /** The gateway of a case, handed to the fake once it is up. */
     const spawn = async (...args: Parameters<typeof spawnGateway>) => {
+      fake?.prepare?.(args[0])
       const gw = await spawnGateway(...args)
       await fake?.attach?.(gw)
       return gw
@@ -140,7 +157,7 @@ export function contractSuite(adapter: ContractAdapter) {
 
     test("an allowed user's message runs a turn; the reply streams within the platform's limits", async () => {
       const fake = await started()
-      await using ws = await workspace({ config: config(fake.channel(), { delayMs: 30 }) })
+      await using ws = await workspace({ config: config(fake, {}, { delayMs: 30 }) })
       await using gw = await spawn(ws.path)
       const text = "tell me about the weather in the mountains this week, and what to pack for it"
       await fake.send("owner", text)
@@ -159,7 +176,7 @@ export function contractSuite(adapter: ContractAdapter) {
     }, 40_000)
 
     /** The loopback fake OpenAI as the model: its request log counts the provider requests exactly. */
-    const counted = async (channel: Record<string, unknown> | null) => {
+    const counted = async (fake: ContractFake, options: ChannelOptions = {}) => {
       const llm = await fakeOpenAI({ key: null })
       const profile = {
         id: "llm",
@@ -169,13 +186,13 @@ export function contractSuite(adapter: ContractAdapter) {
         apiKeyEnv: "CONTRACT_KEY",
       }
       const calls = () => llm.requests("chat").length + llm.requests("responses").length
-      return { llm, calls, config: demoConfig({ channels: channels(channel), providers: { profiles: [profile] } }) }
+      return { llm, calls, config: demoConfig({ ...setup(fake, options), providers: { profiles: [profile] } }) }
     }
     const env = { CONTRACT_KEY: "test-key" }
 
     test("a stranger reaches nothing: no answer, no session, 0 provider requests", async () => {
       const fake = await started()
-      const { llm, calls, config } = await counted(fake.channel())
+      const { llm, calls, config } = await counted(fake)
       await using _llm = llm
       llm.queue(reply().text("pong"))
       await using ws = await workspace({ config })
@@ -195,7 +212,7 @@ export function contractSuite(adapter: ContractAdapter) {
     if (adapter.pairing)
       test("with pairing on, a stranger gets a one-time code and still 0 provider requests", async () => {
         const fake = await started()
-        const { llm, calls, config } = await counted(fake.channel({ pairing: true }))
+        const { llm, calls, config } = await counted(fake, { pairing: true })
         await using _llm = llm
         await using ws = await workspace({ config })
         await using gw = await spawn(ws.path, { env })
@@ -204,7 +221,7 @@ export function contractSuite(adapter: ContractAdapter) {
           () => fake.messages("stranger").find((message) => /approve [A-Z2-9]{8}/.test(message.text)),
           "the pairing code",
         )
-        expect(offer.text).toContain(`drost ${adapter.kind} approve`)
+        expect(offer.text).toContain(adapter.pairingCommand ?? `drost ${adapter.kind} approve`)
         expect(calls()).toBe(0)
         const sessions = (await (await gw.api(`/sessions?channel=${sessionChannel}`)).json()) as { sessions: unknown[] }
         expect(sessions.sessions).toHaveLength(0)
@@ -214,7 +231,7 @@ export function contractSuite(adapter: ContractAdapter) {
     test("commands answer while a turn runs, and /stop aborts it", async () => {
       const fake = await started()
       // One word a second: a turn that runs for minutes unless stopped.
-      await using ws = await workspace({ config: config(fake.channel(), { delayMs: 1000 }) })
+      await using ws = await workspace({ config: config(fake, {}, { delayMs: 1000 }) })
       await using gw = await spawn(ws.path)
       await fake.send("owner", "tell me everything")
       await waitEvent(ws, "session.turn.started")
@@ -238,7 +255,7 @@ export function contractSuite(adapter: ContractAdapter) {
     test("an approval button approves the waiting call", async () => {
       const fake = await started()
       await using ws = await workspace({
-        config: config(fake.channel({ editIntervalMs: 250 }), {}, { tools: { approve: ["file.read"] } }),
+        config: config(fake, { editIntervalMs: 250 }, {}, { tools: { approve: ["file.read"] } }),
         files: { "hello.txt": "hi from a file\n" },
       })
       await using gw = await spawn(ws.path)
@@ -268,7 +285,7 @@ export function contractSuite(adapter: ContractAdapter) {
           prompt: "scheduled ping",
           deliver: { channel: adapter.kind, chat: fake.chat("owner") },
         }
-        await using ws = await workspace({ config: config(fake.channel(), {}, { schedules: [schedule] }) })
+        await using ws = await workspace({ config: config(fake, {}, {}, { schedules: [schedule] }) })
         await using gw = await spawn(ws.path)
         const listed = (await (await gw.api("/schedules")).json()) as { deliveries: string[] }
         expect(listed.deliveries).toContain(adapter.kind)
@@ -285,7 +302,7 @@ export function contractSuite(adapter: ContractAdapter) {
       "kill -9 mid-turn, restart: nothing answered twice, nothing lost",
       async () => {
         const fake = await started()
-        await using ws = await workspace({ config: config(fake.channel(), { delayMs: 20 }) })
+        await using ws = await workspace({ config: config(fake, {}, { delayMs: 20 }) })
         const sent = ["m1", "m2", "m3", "m4", "m5"]
         const answers = (text: string) => fake.messages("owner").filter((message) => message.text.includes(said(text)))
         {
@@ -331,7 +348,7 @@ export function contractSuite(adapter: ContractAdapter) {
       "a bad token degrades only this channel, with the reason in /status",
       async () => {
         const fake = await started()
-        await using ws = await workspace({ config: config(fake.channel({ badToken: true })) })
+        await using ws = await workspace({ config: config(fake, { badToken: true }) })
         await using gw = await spawn(ws.path)
         await waitEvent(ws, "gateway.state", (data) =>
           (data.reasons as string[]).some((reason) => reason.startsWith(`${adapter.kind}: `)),
@@ -366,7 +383,7 @@ export function contractSuite(adapter: ContractAdapter) {
       }
       await using ws = await workspace({
         config: demoConfig({
-          channels: channels(fake.channel()),
+          ...setup(fake),
           providers: { profiles: [broken], failover: { enabled: false } },
         }),
       })

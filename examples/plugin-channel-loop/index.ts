@@ -1,0 +1,225 @@
+/**
+ * An example channel plugin (docs/plugins.md#channels, docs/channels.md): the chat platform "Loop", a
+ * small HTTP API, hosted by the gateway exactly like Telegram, Discord or Slack. The plugin only speaks
+ * Loop's wire format; the channel host (`ctx.serve`) does access and pairing, the durable inbox, lanes,
+ * commands, the streamed reply, approvals, scheduled deliveries and health.
+ *
+ *   plugins: ["plugin-channel-loop"],
+ *   pluginConfig: { "plugin-channel-loop": { url: "http://127.0.0.1:8700", allowedUsers: ["u-alice"] } },
+ *
+ * The token is read from the environment (`LOOP_TOKEN`, or the variable `tokenEnv` names), or `token`.
+ *
+ * Loop's API (what test/channels/contract/loop-platform.ts serves on 127.0.0.1):
+ *   GET  /bot/me                    → { id, name }; 401 for a bad token
+ *   GET  /bot/events?wait=<ms>      → { events }: every event not acknowledged yet (long poll)
+ *   POST /bot/ack { ids }           → the platform forgets those events
+ *   POST /bot/messages { conversation, text, buttons? }  → { id }; 400 over 2,000 characters
+ *   POST /bot/messages/<id> { text, buttons? }           → edit; 404 when the message is gone
+ *   a write within the conversation's rate limit         → 429 { retry_after } (ms)
+ * An event is { id, type: "message", conversation, user: { id, name }, text } or
+ * { id, type: "press", conversation, user, message, data } (a button press).
+ */
+import {
+  type ChannelButton,
+  type ChannelChunk,
+  type ChannelReplyItem,
+  type ChannelReplySurface,
+  definePlugin,
+  type PluginChannelHost,
+} from "drost"
+
+const Settings = {
+  type: "object",
+  properties: {
+    url: { type: "string", minLength: 1, description: "Loop's API, e.g. http://127.0.0.1:8700" },
+    tokenEnv: { type: "string", minLength: 1, default: "LOOP_TOKEN", description: "Variable with the bot token" },
+    token: { type: "string", minLength: 1, description: "The bot token itself (prefer tokenEnv: configs get shared)" },
+    allowedUsers: { type: "array", items: { type: "string" }, default: [], description: "Loop user ids" },
+    pairing: { type: "boolean", default: false, description: "Strangers get a one-time code" },
+    editIntervalMs: { type: "integer", minimum: 100, default: 1000, description: "Least gap between writes" },
+  },
+  required: ["url"],
+  additionalProperties: false,
+}
+type Settings = {
+  url: string
+  tokenEnv: string
+  token?: string
+  allowedUsers: string[]
+  pairing: boolean
+  editIntervalMs: number
+}
+
+const MESSAGE_CHARS = 2000
+
+/** A failed call to Loop, with what the streamer needs to classify it. */
+class LoopError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: { error?: string; retry_after?: number },
+  ) {
+    super(`Loop answered ${status} ${body.error ?? ""}`.trim())
+  }
+}
+
+type LoopEvent =
+  | { id: string; type: "message"; conversation: string; user: { id: string; name: string }; text: string }
+  | {
+      id: string
+      type: "press"
+      conversation: string
+      user: { id: string; name: string }
+      message: string
+      data: string
+    }
+
+function split(text: string): string[] {
+  const out: string[] = []
+  for (let rest = text; rest.length; rest = rest.slice(MESSAGE_CHARS)) out.push(rest.slice(0, MESSAGE_CHARS))
+  return out.length ? out : [""]
+}
+
+const toolMark = { running: "…", ok: "✓", error: "✗" } as const
+function render(items: ChannelReplyItem[], note?: string): ChannelChunk[] {
+  const text = [
+    ...items.map((item) => (item.kind === "text" ? item.text.trim() : `🔧 ${item.name} ${toolMark[item.state]}`)),
+    note ?? "",
+  ]
+    .filter(Boolean)
+    .join("\n")
+  return split(text).map((piece) => ({ formatted: piece, plain: piece }))
+}
+
+async function startLoop(ctx: PluginChannelHost<Settings>) {
+  const { config, log } = ctx
+  const base = config.url.replace(/\/+$/, "")
+  const token = config.token ?? process.env[config.tokenEnv] ?? ""
+  const halt = new AbortController()
+  /** A wait that stop() ends at once. */
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      halt.signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(timer)
+          resolve()
+        },
+        { once: true },
+      )
+    })
+
+  /** One API call; a 429 waits `retry_after` and tries again (three times). */
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetch(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: path.startsWith("/bot/events") ? halt.signal : AbortSignal.timeout(15_000),
+      })
+      const json = (await response.json().catch(() => ({}))) as T & { error?: string; retry_after?: number }
+      if (response.ok) return json
+      if (response.status === 429 && attempt < 4) {
+        await pause(json.retry_after ?? 1000)
+        continue
+      }
+      throw new LoopError(response.status, json)
+    }
+  }
+  const post = (conversation: string, text: string, buttons?: ChannelButton[][]) =>
+    call<{ id: string }>("POST", "/bot/messages", { conversation, text, buttons })
+  const edit = (id: string, text: string, buttons?: ChannelButton[][] | { label: string; data: string }[][]) =>
+    call("POST", `/bot/messages/${id}`, { text, buttons })
+
+  const surface = (conversation: string): ChannelReplySurface => ({
+    limits: { messageChars: MESSAGE_CHARS, editIntervalMs: config.editIntervalMs, format: "plain", edits: true },
+    post: (chunk) => post(conversation, chunk.plain),
+    edit: async (message, chunk) => void (await edit(message.id, chunk.plain)),
+    render,
+    classify: (error) =>
+      error instanceof LoopError && error.status === 404
+        ? "missing"
+        : error instanceof LoopError && error.body.error === "not modified"
+          ? "not-modified"
+          : "other",
+  })
+
+  // start() returns at once: the gateway does not wait for Loop. The live check first: a bad token is a
+  // health problem (`loop: …` in /status), not a retry loop.
+  const boot = async () => {
+    let me: { id: string; name: string } | null = null
+    while (!me && !halt.signal.aborted) {
+      try {
+        me = await call<{ id: string; name: string }>("GET", "/bot/me")
+      } catch (error) {
+        if (error instanceof LoopError && error.status === 401)
+          return ctx.health("invalid bot token (Loop answered 401)")
+        if (halt.signal.aborted) return
+        ctx.health(`cannot reach Loop at ${base} (${error instanceof Error ? error.message : String(error)})`)
+        await pause(1000)
+      }
+    }
+    if (!me) return
+    ctx.health(null)
+    log.info("loop bot ready", { bot: me.id })
+    const endpoint = ctx.serve<{ id: string; text: string }>({
+      scope: me.id,
+      access: { allowedUsers: config.allowedUsers, pairing: config.pairing },
+      surface,
+      post: (conversation, text) => post(conversation, text),
+      messageChars: MESSAGE_CHARS,
+      approvals: {
+        show: async (conversation, request, text) => ({
+          id: (await post(conversation, text, ctx.approvalButtons(request.id))).id,
+          text,
+        }),
+        settle: async (ref, _decision, outcome) => void (await edit(ref.id, ref.text, [[outcome]])),
+      },
+    })
+
+    // Long poll; each event is handed to the host BEFORE it is acknowledged, so a crash loses nothing.
+    while (!halt.signal.aborted) {
+      try {
+        const { events } = await call<{ events: LoopEvent[] }>("GET", "/bot/events?wait=1000")
+        for (const event of events) {
+          if (event.type === "message")
+            endpoint.receive({
+              eventId: event.id,
+              conversation: event.conversation,
+              user: event.user,
+              place: "dm",
+              addressed: true,
+              text: event.text,
+              title: `Loop: @${event.user.name}`,
+            })
+          else {
+            const answer = endpoint.press({ data: event.data, userId: event.user.id, conversation: event.conversation })
+            if (answer.refused) log.warn("approval press refused", { user: event.user.id })
+          }
+        }
+        if (events.length) await call("POST", "/bot/ack", { ids: events.map((event) => event.id) })
+      } catch (error) {
+        if (halt.signal.aborted) break
+        log.warn("polling Loop failed", { error: String(error) })
+        await pause(500)
+      }
+    }
+  }
+  const running = boot().catch((error) => log.error("the Loop channel failed", { error: String(error) }))
+
+  return {
+    async stop() {
+      halt.abort()
+      await running
+    },
+  }
+}
+
+export default definePlugin<Settings>({
+  name: "plugin-channel-loop",
+  version: "1.0.0",
+  description: "The Loop chat platform as a Drost channel",
+  config: Settings,
+  channels: [{ name: "loop", start: startLoop }],
+})

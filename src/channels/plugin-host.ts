@@ -1,0 +1,265 @@
+/**
+ * The channel host a plugin's channel gets (PluginChannelHost, src/sdk/plugin.ts): the same contract the
+ * built-in channels run on (contract.ts), assembled from the same blocks (host.ts, store/channels.ts,
+ * access.ts, lane.ts, stream.ts, pacer.ts, approvals.ts, deliver.ts). The plugin supplies its platform's
+ * connection, the normalisation of its events to a ChannelMessage and the surfaces; `serve` does the rest:
+ *
+ *   receive(message) ─▶ the inbox (durable before the plugin acknowledges the platform; a redelivery is refused)
+ *                    ─▶ access: allow / pair (a one-time code, `drost pairing approve`) / ignore (0 provider requests,
+ *                       `<kind>.message.ignored`)
+ *                    ─▶ a command? answered at once, outside the conversation's lane
+ *                    ─▶ lane ─▶ accept (the user message and the inbox in one transaction) ─▶ streamReply
+ *   approvals ─▶ the plugin's buttons in the conversation that owns the session; press() decides for allowed users
+ *   schedules and background results ─▶ post() to the conversation, under the channel's name
+ *   health ─▶ "<kind>: <problem>" in /status, /healthz
+ *
+ * The channel's kind is the plugin channel's name; conversations are the platform's own ids, prefixed
+ * here with the serve scope (the bot's id) so that sessions (`channelKey`), deliveries and approvals
+ * find the instance that owns them.
+ */
+import { DrostError } from "../core/error.ts"
+import { defineEvent } from "../core/event.ts"
+import { Type } from "../core/schema.ts"
+import type { Gateway } from "../gateway/gateway.ts"
+import type { ChannelMessage, ChannelServeOptions, PluginChannelHost } from "../sdk/plugin.ts"
+import { judgeAccess, isAllowed } from "./access.ts"
+import { approvalButtons, createApprovalRelay, describeApproval, outcomeLabel, parseApprovalData } from "./approvals.ts"
+import type { AccessPolicy } from "./contract.ts"
+import { pieces, registerChannelDelivery } from "./deliver.ts"
+import { createChannelHost } from "./host.ts"
+import { createPacer, type Pacer } from "./pacer.ts"
+import { streamReply } from "./stream.ts"
+import { Log } from "../util/log.ts"
+
+/** How often approvals made from the CLI (another process) are looked for, to tell the person. */
+const NOTIFY_EVERY_MS = 1000
+
+const ignoredEvent = (kind: string) =>
+  defineEvent(
+    `${kind}.message.ignored`,
+    Type.Object({ scope: Type.String(), userId: Type.String(), conversation: Type.String(), reason: Type.String() }),
+  )
+
+export interface HostedPluginChannel {
+  host: Omit<PluginChannelHost, "config" | "log">
+  /** After the plugin's own stop: no more handling; answers being streamed finish within `graceMs`. */
+  close(graceMs: number): Promise<void>
+}
+
+export function createPluginChannelHost(gw: Gateway, kind: string): HostedPluginChannel {
+  const host = createChannelHost(gw, { kind, component: kind, config: undefined, editIntervalMs: 1000 })
+  const log = Log.create(kind)
+  const label = kind.charAt(0).toUpperCase() + kind.slice(1)
+  const Ignored = ignoredEvent(kind)
+  const replies = new Set<Promise<unknown>>()
+  const closers: (() => void)[] = []
+  let stopping = false
+
+  function serve<Ref>(options: ChannelServeOptions<Ref>) {
+    const scope = `${kind}:${options.scope}`
+    const inbox = host.inbox(scope)
+    const pairing = host.pairing(scope)
+    const messageChars = options.messageChars ?? 2000
+    const policy: AccessPolicy = {
+      allowedUsers: options.access.allowedUsers,
+      pairing: options.access.pairing,
+      groups: options.access.groups ?? { enabled: false, allowed: [], members: "allowed" },
+    }
+    const approved = (userId: string) => pairing.approved(userId)
+    /** The host's conversation (sessions' channelKey) of a platform conversation, and back. */
+    const keyOf = (conversation: string) => `${options.scope}:${conversation}`
+    const conversationOf = (key: string) =>
+      key.startsWith(`${options.scope}:`) ? key.slice(options.scope.length + 1) : null
+    const pacers = new Map<string, Pacer>()
+    const pacer = (conversation: string) => {
+      let found = pacers.get(conversation)
+      if (!found) {
+        found = createPacer(options.surface(conversation).limits.editIntervalMs)
+        pacers.set(conversation, found)
+      }
+      return found
+    }
+    const say = async (conversation: string, text: string) => {
+      for (const piece of pieces(text, messageChars))
+        await pacer(conversation).run(() => options.post(conversation, piece))
+    }
+    const pairingSent = new Map<string, number>()
+
+    const offerPairing = async (message: ChannelMessage) => {
+      const issued = pairing.request({
+        userId: message.user.id,
+        conversation: message.conversation,
+        name: message.user.name,
+      })
+      if (!issued) return log.warn("pairing refused: too many codes for this user", { user: message.user.id })
+      const last = pairingSent.get(message.user.id) ?? 0
+      if (!issued.created && Date.now() - last < 60_000) return
+      pairingSent.set(message.user.id, Date.now())
+      await say(
+        message.conversation,
+        `I don't know you yet. Ask the owner to approve this code: ${issued.code}\n(drost pairing approve ${issued.code}; it expires in 15 minutes)`,
+      )
+    }
+
+    const converse = async (message: ChannelMessage) => {
+      const images = message.images ?? []
+      if (!message.text.trim() && !images.length) return inbox.done([message.eventId])
+      const key = keyOf(message.conversation)
+      const sessionId = host.sessionFor(key, message.title ?? `${label}: @${message.user.name}`)
+      let reply: Promise<unknown>
+      try {
+        reply = streamReply(
+          {
+            bus: gw.bus,
+            surface: options.surface(message.conversation),
+            pacer: pacer(message.conversation),
+            log,
+            conversation: key,
+            replyTo: message.place === "group" ? message.replyTo : undefined,
+          },
+          sessionId,
+          () => host.accept(inbox, [message.eventId], { sessionId, text: message.text, images }),
+        )
+      } catch (error) {
+        // Stopping: the message stays in the inbox for the next run. A full queue: say so.
+        if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
+        await say(message.conversation, `⚠️ ${error.message}`)
+        return inbox.done([message.eventId])
+      }
+      // queue: the lane holds the conversation's next message until this answer is sent (a crash leaves it
+      // in the inbox, not as a queued turn); interrupt and collect need the next message to reach the session.
+      if (host.laneMode() === "queue") return void (await reply)
+      const tracked = reply.catch((error) => log.error("streaming an answer failed", { key, error: String(error) }))
+      replies.add(tracked)
+      void tracked.finally(() => replies.delete(tracked))
+    }
+
+    const handle = async (message: ChannelMessage) => {
+      if (stopping) return // left in the inbox: the next run handles it
+      try {
+        const verdict = judgeAccess(policy, message, approved)
+        if (verdict.kind === "ignore") {
+          log.debug("message ignored", { user: message.user.id, reason: verdict.reason })
+          gw.bus.publish(Ignored, {
+            scope: options.scope,
+            userId: message.user.id,
+            conversation: message.conversation,
+            reason: verdict.reason,
+          })
+          return inbox.done([message.eventId])
+        }
+        if (verdict.kind === "pair") {
+          await offerPairing(message)
+          return inbox.done([message.eventId])
+        }
+        const line = message.text.trim()
+        const reply = line.startsWith("/") ? await host.commandIn(keyOf(message.conversation), line) : null
+        if (reply) {
+          await say(message.conversation, reply.text)
+          return inbox.done([message.eventId])
+        }
+        await converse(message)
+      } catch (error) {
+        if (stopping) return
+        log.error("handling a message failed", { event: message.eventId, error: String(error) })
+        inbox.done([message.eventId])
+        await say(message.conversation, `⚠️ Sorry, that did not work. Error id: ${kind}:${message.eventId}`).catch(
+          () => {},
+        )
+      }
+    }
+
+    const dispatch = (message: ChannelMessage) => {
+      // A command skips the conversation's lane: /stop must reach the turn that holds it.
+      if (message.text.trim().startsWith("/")) void handle(message)
+      else void host.lane(keyOf(message.conversation), () => handle(message))
+    }
+
+    const surface = options.approvals
+    const relay = surface
+      ? createApprovalRelay<Ref>({
+          gw,
+          kind,
+          log,
+          conversationOf,
+          allowed: (userId) => isAllowed(policy, userId, approved),
+          surface: {
+            show(conversation, pending) {
+              const { tool, args, deadline } = describeApproval(pending)
+              return surface.show(conversation, pending, `🔐 Approval needed: ${tool}\n${args}\n${deadline}`)
+            },
+            settle: (ref, decided) => surface.settle(ref, decided, outcomeLabel(decided, kind)),
+          },
+        })
+      : null
+    relay?.start()
+    registerChannelDelivery(gw, {
+      component: kind,
+      kind,
+      conversationOf,
+      limit: messageChars,
+      post: (conversation, text) => pacer(conversation).run(async () => void (await options.post(conversation, text))),
+    })
+    // Tell people approved with `drost pairing approve` (another process) that they can talk now.
+    const notifier = setInterval(() => {
+      for (const approval of pairing.unnotified()) {
+        pairing.notified(approval.code)
+        void say(approval.conversation, "✅ You're approved: you can talk to me now.").catch((error) =>
+          log.warn("could not tell an approved user", { user: approval.userId, error: String(error) }),
+        )
+      }
+    }, NOTIFY_EVERY_MS)
+    closers.push(
+      () => clearInterval(notifier),
+      () => relay?.stop(),
+    )
+
+    // What a previous run received and did not finish, first.
+    const pending = inbox.pending()
+    if (pending.length)
+      log.info("handling messages a previous run received but did not finish", { count: pending.length })
+    for (const entry of pending) dispatch(entry.payload as ChannelMessage)
+
+    return {
+      receive(message: ChannelMessage) {
+        const stored = { ...message, images: message.images ?? [] }
+        if (!inbox.receive(message.eventId, stored)) return false
+        if (!stopping) dispatch(stored)
+        return true
+      },
+      press(input: { data: string; userId: string; conversation: string; label?: string }) {
+        const parsed = parseApprovalData(input.data)
+        if (!relay || !parsed) return { decided: false, refused: false, text: "This approval is no longer waiting." }
+        return relay.press({
+          approvalId: parsed.approvalId,
+          choice: parsed.choice,
+          userId: input.userId,
+          conversation: input.conversation,
+          label: input.label ?? `${label} user ${input.userId}`,
+        })
+      },
+    }
+  }
+
+  return {
+    host: {
+      kind,
+      send: host.send,
+      command: host.command,
+      health: host.health,
+      serve,
+      commandMenu: host.commandMenu,
+      approvalButtons,
+    },
+    async close(graceMs) {
+      stopping = true
+      for (const close of closers.splice(0)) close()
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([
+        Promise.allSettled([...host.pending(), ...replies]),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ])
+      clearTimeout(timer)
+    },
+  }
+}

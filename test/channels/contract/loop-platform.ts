@@ -1,0 +1,152 @@
+/**
+ * "Loop", a tiny chat platform on 127.0.0.1 for the example channel plugin (examples/plugin-channel-loop):
+ * the API its header describes, enforcing what a platform enforces. Events stay until the bot
+ * acknowledges them (a bot killed before its ack gets them again), messages are at most 2,000
+ * characters (400), a conversation takes one write per `gapMs` (429 with `retry_after`), a bad token is 401.
+ */
+export interface LoopMessage {
+  id: string
+  conversation: string
+  text: string
+  buttons: { label: string; data: string }[][]
+}
+
+type Event =
+  | { id: string; type: "message"; conversation: string; user: { id: string; name: string }; text: string }
+  | {
+      id: string
+      type: "press"
+      conversation: string
+      user: { id: string; name: string }
+      message: string
+      data: string
+    }
+
+export interface LoopPlatform {
+  readonly url: string
+  readonly token: string
+  /** Every write that was accepted: conversation, arrival (ms), characters. */
+  readonly writes: { conversation: string; at: number; chars: number }[]
+  /** A user writes in their DM with the bot (conversation `dm-<user id>`). */
+  message(user: { id: string; name: string }, text: string): void
+  /** A user presses a button of a message. */
+  press(user: { id: string; name: string }, message: LoopMessage, data: string): void
+  messages(conversation: string): LoopMessage[]
+  /** How many times the bot asked for /bot/me (it is connected once it did). */
+  readonly logins: number
+  stop(): void
+}
+
+export function startLoopPlatform(options: { gapMs: number }): LoopPlatform {
+  const token = "loop-token-1"
+  const events: Event[] = []
+  const messages = new Map<string, LoopMessage>()
+  const writes: LoopPlatform["writes"] = []
+  const lastWrite = new Map<string, number>()
+  const waiters = new Set<() => void>()
+  let next = 1
+  let logins = 0
+  const wake = () => {
+    for (const waiter of waiters) waiter()
+    waiters.clear()
+  }
+  const push = (event: Event) => {
+    events.push(event)
+    wake()
+  }
+
+  /** A write of `text` to a conversation: checked against the length and the rate limit. */
+  const write = (conversation: string, text: string | undefined): Response | null => {
+    if (typeof text !== "string" || text.length > 2000)
+      return Response.json({ error: "message too long (2,000 characters at most)" }, { status: 400 })
+    const now = performance.now()
+    const last = lastWrite.get(conversation)
+    if (last !== undefined && now - last < options.gapMs)
+      return Response.json(
+        { error: "rate limited", retry_after: Math.ceil(options.gapMs - (now - last)) },
+        { status: 429 },
+      )
+    lastWrite.set(conversation, now)
+    writes.push({ conversation, at: now, chars: text.length })
+    return null
+  }
+
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const url = new URL(request.url)
+      if (request.headers.get("authorization") !== `Bearer ${token}`)
+        return Response.json({ error: "invalid token" }, { status: 401 })
+      const body = (request.method === "POST" ? await request.json().catch(() => ({})) : {}) as {
+        ids?: string[]
+        conversation?: string
+        text?: string
+        buttons?: LoopMessage["buttons"]
+      }
+      if (url.pathname === "/bot/me") {
+        logins++
+        return Response.json({ id: "b-loop", name: "loopbot" })
+      }
+      if (url.pathname === "/bot/events") {
+        if (!events.length) {
+          const wait = Math.min(Number(url.searchParams.get("wait") ?? 0), 5000)
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait)
+            waiters.add(() => {
+              clearTimeout(timer)
+              resolve()
+            })
+          })
+        }
+        return Response.json({ events })
+      }
+      if (url.pathname === "/bot/ack") {
+        const ids = new Set<string>(body.ids ?? [])
+        for (let i = events.length - 1; i >= 0; i--) if (ids.has(events[i]!.id)) events.splice(i, 1)
+        return Response.json({ ok: true })
+      }
+      if (url.pathname === "/bot/messages") {
+        const conversation = String(body.conversation ?? "")
+        const refused = write(conversation, body.text)
+        if (refused) return refused
+        const message = { id: `m${next++}`, conversation, text: body.text ?? "", buttons: body.buttons ?? [] }
+        messages.set(message.id, message)
+        return Response.json({ id: message.id })
+      }
+      const edit = url.pathname.match(/^\/bot\/messages\/(m\d+)$/)
+      if (edit) {
+        const message = messages.get(edit[1]!)
+        if (!message) return Response.json({ error: "no such message" }, { status: 404 })
+        if (message.text === body.text && body.buttons === undefined)
+          return Response.json({ error: "not modified" }, { status: 400 })
+        const refused = write(message.conversation, body.text)
+        if (refused) return refused
+        message.text = body.text ?? ""
+        if (body.buttons !== undefined) message.buttons = body.buttons
+        return Response.json({ ok: true })
+      }
+      return Response.json({ error: "not found" }, { status: 404 })
+    },
+  })
+
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    token,
+    writes,
+    get logins() {
+      return logins
+    },
+    message(user, text) {
+      push({ id: `e${next++}`, type: "message", conversation: `dm-${user.id}`, user, text })
+    },
+    press(user, message, data) {
+      push({ id: `e${next++}`, type: "press", conversation: message.conversation, user, message: message.id, data })
+    },
+    messages: (conversation) => [...messages.values()].filter((message) => message.conversation === conversation),
+    stop() {
+      wake()
+      server.stop(true)
+    },
+  }
+}
