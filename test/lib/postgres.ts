@@ -13,6 +13,7 @@
  */
 import { spawnSync } from "bun"
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 /** The folder holding initdb, pg_ctl and postgres (the newest version installed), or null. */
@@ -83,13 +84,13 @@ export async function startPostgres(): Promise<PostgresServer> {
   const bin = postgresBin()
   const missing = postgresMissing()
   if (!bin || missing) throw new Error(missing ?? "PostgreSQL is not installed")
-  const dir = mkdtempSync(join(process.env.DROST_TEST_ROOT ?? "/tmp", "pg-"))
+  // Directly under the system's temp folder (not the tests' private 0700 root): the server's user must
+  // be able to reach it.
+  const dir = mkdtempSync(join(tmpdir(), "drost-pg-"))
   if (root()) {
-    const ids = spawnSync(["id", "-u", "postgres"]).stdout.toString().trim()
-    const gid = spawnSync(["id", "-g", "postgres"]).stdout.toString().trim()
-    chownSync(dir, Number(ids), Number(gid))
-    // The parent folders must be traversable by postgres (mkdtemp makes them 0700).
-    for (let up = dir; up !== "/" && up !== "/tmp"; up = join(up, "..")) spawnSync(["chmod", "a+x", up])
+    const uid = Number(spawnSync(["id", "-u", "postgres"]).stdout.toString().trim())
+    const gid = Number(spawnSync(["id", "-g", "postgres"]).stdout.toString().trim())
+    chownSync(dir, uid, gid)
   }
   const data = join(dir, "data")
   const init = run([join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"])

@@ -21,10 +21,10 @@ else {
     const url = await server.database()
     await (await openPostgres(url, { max: 1 })).close()
     migrated = new URL(url).pathname.slice(1)
-  })
+  }, 60_000)
   afterAll(async () => {
     await server?.stop()
-  })
+  }, 30_000)
 
   contractSuite({
     engine: "postgres",

@@ -341,7 +341,16 @@ export function contractSuite(fixture: EngineFixture) {
       expect(await s.channels.session("discord:1", "c2")).toBeNull()
     })
 
-    withStore("pairing codes: one open code per user, approval, revoke, limits", async (s) => {
+    withStore("pairing codes: one open code per user, approval, revoke, limits", async (s, again) => {
+      // A user asking on two gateways at once gets one code.
+      const other = await again()
+      const racing = await Promise.all(
+        [s, other, s, other].map((store) =>
+          store.channels.pairingFor({ scope: "x:1", userId: "u", conversation: "c", name: "" }),
+        ),
+      )
+      expect(new Set(racing.map((r) => r!.pairing.code)).size).toBe(1)
+      expect(racing.filter((r) => r!.created)).toHaveLength(1)
       const first = (await s.telegram.pairingFor({ botId: "bot", userId: 1, chatId: 1, name: "Ann" }))!
       expect(first.created).toBe(true)
       expect(first.pairing.code).toMatch(/^[A-HJKMNP-Z2-9]{8}$/)
@@ -385,9 +394,19 @@ export function contractSuite(fixture: EngineFixture) {
 
     withStore("leases: two holders, only one wins; the other takes over after expiry or release", async (s, again) => {
       const other = await again()
+      // Eight contenders at once on two handles (two gateways), for a lease held before and released:
+      // exactly one gets it.
+      expect((await s.telegram.lease("race", "Z", 60_000)).ok).toBe(true)
+      await s.telegram.release("race", "Z")
+      const contenders = ["A", "B", "C", "D", "E", "F", "G", "H"]
+      const results = await Promise.all(
+        contenders.map((holder, i) => (i % 2 ? other : s).telegram.lease("race", holder, 60_000)),
+      )
+      expect(results.filter((r) => r.ok)).toHaveLength(1)
+      const held = contenders[results.findIndex((r) => r.ok)]
+      for (const r of results) if (!r.ok) expect(r.holder).toBe(held!)
       const [a, b] = await Promise.all([s.telegram.lease("bot", "A", 60_000), other.telegram.lease("bot", "B", 60_000)])
-      const winners = [a, b].filter((r) => r.ok)
-      expect(winners).toHaveLength(1)
+      expect([a, b].filter((r) => r.ok)).toHaveLength(1)
       const [winner, loser, loserStore] = a.ok ? ["A", "B", other] : ["B", "A", s]
       expect(await loserStore.telegram.lease("bot", loser, 60_000)).toMatchObject({ ok: false, holder: winner })
       // The holder renews.
