@@ -2,8 +2,7 @@
  * `drost discord approve <code>` / `pairings` / `revoke <user id>`: the owner's side of Discord pairing
  * (docs/discord.md#pairing), on the shared pairing commands (pairing-cli.ts).
  */
-import { createDiscordPairings } from "../channels/discord/store.ts"
-import { pairingCommand } from "./pairing-cli.ts"
+import { pairingCommand, sharedPairings } from "./pairing-cli.ts"
 
 export const discordCommand = pairingCommand({
   command: "discord",
@@ -11,7 +10,7 @@ export const discordCommand = pairingCommand({
   person: "user",
   sender: "the bot",
   expiry: "15 minutes",
-  store: createDiscordPairings,
+  store: sharedPairings("discord"),
   describe: (pairing) => `user ${pairing.userId} (@${pairing.name})`,
   parseId: (text) =>
     /^\d{15,21}$/.test(text) ? { id: text } : { error: "expected a Discord user id (15 to 21 digits)" },

@@ -2,8 +2,7 @@
  * `drost slack approve <code>` / `pairings` / `revoke <member id>`: the owner's side of Slack pairing
  * (docs/slack.md), on the shared pairing commands (pairing-cli.ts).
  */
-import { createSlackPairings } from "../channels/slack/pairing.ts"
-import { pairingCommand } from "./pairing-cli.ts"
+import { pairingCommand, sharedPairings } from "./pairing-cli.ts"
 
 export const slackCommand = pairingCommand({
   command: "slack",
@@ -11,7 +10,7 @@ export const slackCommand = pairingCommand({
   person: "member",
   sender: "the app",
   expiry: "15 minutes",
-  store: createSlackPairings,
+  store: sharedPairings("slack"),
   describe: (pairing) => `member ${pairing.userId}`,
   parseId: (text) =>
     /^[UW][A-Z0-9]+$/.test(text) ? { id: text } : { error: "expected a Slack member id like U0123ABCD" },

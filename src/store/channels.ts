@@ -6,7 +6,8 @@
  *   event the platform delivers again (a resumed Gateway session, a Socket Mode retry) is refused.
  * - Which session each conversation talks to.
  * - Pairing codes and the users they approved (the same rules as Telegram's, src/store/telegram.ts).
- * Telegram keeps its own tables (offset-based inbox); it predates these.
+ * Telegram keeps its own tables (offset-based inbox); it predates these. Discord and Slack had their own
+ * until SHARED_CHANNEL_TABLES_MIGRATION (below) carried them over.
  */
 import type { Database } from "bun:sqlite"
 import { ISSUE_WINDOW_MS, MAX_PENDING, MAX_PER_USER, newCode, PAIRING_TTL_MS } from "./telegram.ts"
@@ -211,3 +212,49 @@ export function createChannelStore(db: Database) {
     },
   }
 }
+
+/**
+ * The migration (src/store/db.ts) that carried the Discord and Slack channels' own tables over into the
+ * shared ones when they moved onto the host: pairings (`discord_pairings`, `slack_pairings` →
+ * `channel_pairings`, scopes `discord:<bot id>` / `slack:<team>:<bot user>`), Slack's inbox (→
+ * `channel_inbox`, scope `slack:<team>:<bot user>`) and its conversations (→ `channel_conversations`,
+ * scope `slack`, conversation `<team>:<bot user>|<conversation>`, the sessions' channelKey). Those tables
+ * were created on a channel's first use, so each is created here if absent before its rows are copied
+ * and it is dropped. Discord's Gateway session (`discord_gateway`) stays the channel's own.
+ */
+export const SHARED_CHANNEL_TABLES_MIGRATION = `
+  CREATE TABLE IF NOT EXISTS discord_pairings (
+    code TEXT PRIMARY KEY, bot_id TEXT NOT NULL, user_id TEXT NOT NULL, conversation TEXT NOT NULL,
+    name TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, approved_at INTEGER,
+    notified_at INTEGER
+  );
+  INSERT OR IGNORE INTO channel_pairings
+    (code, scope, user_id, conversation, name, created_at, expires_at, approved_at, notified_at)
+    SELECT code, 'discord:' || bot_id, user_id, conversation, name, created_at, expires_at, approved_at, notified_at
+    FROM discord_pairings;
+  DROP TABLE discord_pairings;
+  CREATE TABLE IF NOT EXISTS slack_pairings (
+    code TEXT PRIMARY KEY, scope TEXT NOT NULL, user_id TEXT NOT NULL, conversation TEXT NOT NULL,
+    created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, approved_at INTEGER, notified_at INTEGER
+  );
+  INSERT OR IGNORE INTO channel_pairings
+    (code, scope, user_id, conversation, name, created_at, expires_at, approved_at, notified_at)
+    SELECT code, 'slack:' || scope, user_id, conversation, '', created_at, expires_at, approved_at, notified_at
+    FROM slack_pairings;
+  DROP TABLE slack_pairings;
+  CREATE TABLE IF NOT EXISTS slack_inbox (
+    scope TEXT NOT NULL, event_id TEXT NOT NULL, payload TEXT NOT NULL,
+    received_at INTEGER NOT NULL, done_at INTEGER,
+    PRIMARY KEY (scope, event_id)
+  );
+  INSERT OR IGNORE INTO channel_inbox (scope, event_id, payload, received_at, done_at)
+    SELECT 'slack:' || scope, event_id, payload, received_at, done_at FROM slack_inbox;
+  DROP TABLE slack_inbox;
+  CREATE TABLE IF NOT EXISTS slack_conversations (
+    scope TEXT NOT NULL, conversation TEXT NOT NULL, session_id TEXT NOT NULL,
+    PRIMARY KEY (scope, conversation)
+  );
+  INSERT OR IGNORE INTO channel_conversations (scope, conversation, session_id, updated_at)
+    SELECT 'slack', scope || '|' || conversation, session_id, 0 FROM slack_conversations;
+  DROP TABLE slack_conversations;
+`

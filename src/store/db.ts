@@ -11,6 +11,7 @@ import { contentProblem, headerProblem } from "./check.ts"
 import { classify, StoreDamaged } from "./fault.ts"
 import { Flag } from "../util/flag.ts"
 import { MESSAGE_TEXT } from "./message-text.ts"
+import { SHARED_CHANNEL_TABLES_MIGRATION } from "./channels.ts"
 
 const MIGRATIONS: string[] = [
   `
@@ -228,6 +229,9 @@ const MIGRATIONS: string[] = [
   CREATE TABLE gateways (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL);
   ALTER TABLE turns ADD COLUMN owner TEXT;
   `,
+  // Discord's and Slack's own pairings, inbox and conversations carried into the shared channel tables
+  // (src/store/channels.ts), which both now use through the channel host; their old tables are dropped.
+  SHARED_CHANNEL_TABLES_MIGRATION,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

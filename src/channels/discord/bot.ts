@@ -84,6 +84,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
   const botId = token.botId
   const store = createDiscordStore(gw.db, botId)
   const inbox = host.inbox(`discord:${botId}`)
+  const pairing = host.pairing(`discord:${botId}`)
   const apiRoot = (config.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, "")
   const rest = new REST({ api: apiRoot, version: "10", retries: 2, timeout: 15_000 }).setToken(token.token)
   /** Ends the boot's waits at stop(), so a gateway that cannot reach Discord still stops at once. */
@@ -100,7 +101,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
   const parents = new Map<string, string | null>()
   const pairingSent = new Map<string, number>()
   const replies = new Set<Promise<void>>()
-  const access: AccessDeps = { config, botId, approved: (userId) => store.approved(userId) }
+  const access: AccessDeps = { config, botId, approved: (userId) => pairing.approved(userId) }
   const allowed = (userId: string) => isAllowedUser(access, userId)
   /** The host's conversation of a Discord channel: unique across bots, and the sessions' channelKey. */
   const conversationOf = (channelId: string) => `${botId}:${channelId}`
@@ -173,7 +174,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
 
   const offerPairing = async (message: GatewayMessageCreateDispatchData) => {
     const user = message.author
-    const issued = store.request({ userId: user.id, conversation: message.channel_id, name: user.username })
+    const issued = pairing.request({ userId: user.id, conversation: message.channel_id, name: user.username })
     if (!issued) return log.warn("pairing refused: too many codes for this user", { user: user.id })
     gw.bus.publish(DiscordEvent.PairingRequested, {
       bot: botId,
@@ -192,10 +193,10 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
 
   /** Tell users approved with `drost discord approve` (from another process) that they can talk now. */
   const notifyApproved = async () => {
-    for (const pairing of store.unnotified()) {
-      store.notified(pairing.code)
-      await send(pairing.conversation, "✅ You're approved: you can talk to me now.").catch((error) =>
-        log.warn("could not tell an approved user", { user: pairing.userId, error: String(error) }),
+    for (const approved of pairing.unnotified()) {
+      pairing.notified(approved.code)
+      await send(approved.conversation, "✅ You're approved: you can talk to me now.").catch((error) =>
+        log.warn("could not tell an approved user", { user: approved.userId, error: String(error) }),
       )
     }
   }

@@ -4,7 +4,8 @@
  * slash commands (typed in a DM, or as `/drost <command>`), streamed answers by `chat.update`, mrkdwn,
  * Block Kit approval buttons.
  *
- * Durability: an Events API envelope is written to the inbox (store.ts) before it is acknowledged, and
+ * Durability: an Events API envelope is written to the inbox (the shared one, src/store/channels.ts, through
+ * the channel host, like its conversations and pairings) before it is acknowledged, and
  * marked done in the same transaction that makes its user message durable (or after a command's or
  * refusal's answer). Slack sends an unacknowledged envelope again; an event id seen before is
  * acknowledged and dropped; what was received and not done when the gateway died is handled after the
@@ -13,23 +14,21 @@
  */
 import { SocketModeClient } from "@slack/socket-mode"
 import { type Logger as SlackLogger, LogLevel, WebClient } from "@slack/web-api"
-import type { Accepted } from "../../agent/session.ts"
 import { SlackEvent } from "../../core/channel-events.ts"
-import { lanePolicy } from "../../core/continuity-config.ts"
 import { DrostError } from "../../core/error.ts"
 import type { SlackConfig } from "../../core/slack-config.ts"
 import { dispatch } from "../../gateway/commands.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
 import { Log, type Logger } from "../../util/log.ts"
-import { createPacer, type Pacer } from "../telegram/pacer.ts"
+import { createChannelHost, type Host } from "../host.ts"
+import { createPacer, type Pacer } from "../pacer.ts"
 import { conversationOf, isAllowedUser, judge, type SlackMessage } from "./access.ts"
 import { type BlockPress, createApprovalButtons, placeOf } from "./approvals.ts"
 import { downloadImage, isImage } from "./files.ts"
 import { escapeMrkdwn, splitMrkdwn } from "./mrkdwn.ts"
 import { streamReply } from "../stream.ts"
 import { createSlackSurface, MESSAGE_LIMIT } from "./reply.ts"
-import { createSlackPairings, PAIRING_TTL_MS } from "./pairing.ts"
-import { createSlackStore, type SlackStore } from "./store.ts"
+import { PAIRING_TTL_MS } from "../../store/telegram.ts"
 import { resolveSlackTokens } from "./token.ts"
 
 export const DEFAULT_API_URL = "https://slack.com/api/"
@@ -78,7 +77,8 @@ interface Envelope {
 
 export function createSlackChannel(gw: Gateway, config: SlackConfig, component = "slack"): SlackChannel {
   const log = Log.create(component)
-  const health = (problem: string | null) => gw.setHealth(component, problem)
+  const host = createChannelHost(gw, { kind: "slack", component, config, editIntervalMs: config.editIntervalMs })
+  const health = host.health
   const tokens = resolveSlackTokens(config, gw.config.stateDir)
   if (!tokens.ok)
     return {
@@ -107,30 +107,26 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     pacers.set(channel, found)
     return found
   }
-  const lanes = new Map<string, Promise<unknown>>()
   const replies = new Set<Promise<void>>()
-  let store: SlackStore | null = null
+  /** The app's inbox and pairings in the shared store (scope `slack:<team>:<bot user>`), once auth.test told who it is. */
+  let inbox: ReturnType<Host<SlackConfig>["inbox"]> | null = null
+  let pairings: ReturnType<Host<SlackConfig>["pairing"]> | null = null
   let scope = ""
   let botUser = ""
   let stopping = false
   let booting: Promise<void> | null = null
   let approvals: ReturnType<typeof createApprovalButtons> | null = null
   let notifier: ReturnType<typeof setInterval> | null = null
-  const pairings = createSlackPairings(gw.db)
   const pairingSent = new Map<string, number>()
   const access = {
     config,
-    approved: (userId: string) => Boolean(scope) && pairings.approved(scope, userId),
+    approved: (userId: string) => pairings?.approved(userId) ?? false,
   }
   const allowed = (userId: string) => isAllowedUser(access, userId)
 
-  const lane = <T>(conversation: string, fn: () => Promise<T>): Promise<T> => {
-    const run = (lanes.get(conversation) ?? Promise.resolve()).then(fn)
-    const tail = run.catch((error) => log.error("conversation handler failed", { conversation, error: String(error) }))
-    lanes.set(conversation, tail)
-    tail.then(() => lanes.get(conversation) === tail && lanes.delete(conversation))
-    return run
-  }
+  /** The host's conversation (the sessions' channelKey): `<team>:<bot user>|<channel>[:<thread ts>]`. */
+  const keyOf = (conversation: string) => `${scope}|${conversation}`
+  const lane = <T>(conversation: string, fn: () => Promise<T>): Promise<T> => host.lane(keyOf(conversation), fn)
 
   const placeIn = (conversation: string) => placeOf(`${scope}|${conversation}`, scope)!
 
@@ -146,28 +142,17 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
       )
   }
 
-  const sessionFor = (conversation: string, event: SlackMessage): string => {
-    const known = store!.session(conversation)
-    if (known && gw.store.get(known)) return known
-    const title = event.channel.startsWith("D") ? `Slack: DM with ${event.user}` : `Slack: thread in ${event.channel}`
-    const session = gw.sessions.create({ channel: "slack", channelKey: `${scope}|${conversation}`, title })
-    store!.setSession(conversation, session.id)
-    return session.id
-  }
+  const sessionFor = (conversation: string, event: SlackMessage): string =>
+    host.sessionFor(
+      keyOf(conversation),
+      event.channel.startsWith("D") ? `Slack: DM with ${event.user}` : `Slack: thread in ${event.channel}`,
+    )
 
   const command = async (conversation: string, eventId: string, text: string): Promise<boolean> => {
-    const reply = await dispatch(
-      gw,
-      {
-        channel: "slack",
-        sessionId: store!.session(conversation),
-        setSession: (id) => store!.setSession(conversation, id),
-      },
-      text,
-    )
+    const reply = await host.commandIn(keyOf(conversation), text)
     if (!reply) return false
     await say(conversation, reply.listing ? `\`\`\`\n${escapeMrkdwn(reply.text)}\n\`\`\`` : escapeMrkdwn(reply.text))
-    store!.done([eventId])
+    inbox!.done([eventId])
     return true
   }
 
@@ -180,12 +165,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
   ) => {
     const sessionId = sessionFor(conversation, event)
     const place = placeIn(conversation)
-    const accept = () =>
-      store!.transaction((): Accepted => {
-        const accepted = gw.sessions.prompt({ sessionId, text, images, source: "slack" })
-        store!.done([eventId])
-        return accepted
-      })
+    const accept = () => host.accept(inbox!, [eventId], { sessionId, text, images })
     let reply: Promise<unknown>
     try {
       reply = streamReply(
@@ -208,9 +188,9 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
       // Stopping: the event stays in the inbox and is handled after the restart. A full queue: say so.
       if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
       await say(conversation, `⚠️ ${escapeMrkdwn(error.message)}`)
-      return store!.done([eventId])
+      return inbox!.done([eventId])
     }
-    if (lanePolicy(gw.config.orchestration, "slack").mode === "queue") return void (await reply)
+    if (host.laneMode() === "queue") return void (await reply)
     const tracked = reply.then(
       () => {},
       (error) => log.error("streaming an answer failed", { conversation, error: String(error) }),
@@ -222,23 +202,23 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
   /** A stranger's DM with pairing on: a one-time code (again at most once a minute), nothing else. */
   const pair = async (eventId: string, event: SlackMessage) => {
     const user = event.user!
-    const result = pairings.request(scope, user, event.channel)
+    const result = pairings!.request({ userId: user, conversation: event.channel, name: "" })
     gw.bus.publish(SlackEvent.Ignored, { app: scope, userId: user, channel: event.channel, reason: "pairing offered" })
     const last = pairingSent.get(user) ?? 0
     if (result && (result.created || Date.now() - last > 60_000)) {
       pairingSent.set(user, Date.now())
-      const minutes = Math.round((result.pairing.expiresAt - Date.now()) / 60_000) || PAIRING_TTL_MS / 60_000
+      const minutes = Math.round((result.expiresAt - Date.now()) / 60_000) || PAIRING_TTL_MS / 60_000
       await say(
         event.channel,
-        `This app is private. To get access, ask its owner to run:\n\n\`drost slack approve ${result.pairing.code}\`\n\nThe code works once and expires in ${minutes} minutes.`,
+        `This app is private. To get access, ask its owner to run:\n\n\`drost slack approve ${result.code}\`\n\nThe code works once and expires in ${minutes} minutes.`,
       )
     } else if (!result) log.warn("this member was issued the most pairing codes allowed in an hour", { user })
-    store!.done([eventId])
+    inbox!.done([eventId])
   }
 
   const notifyApprovals = async () => {
-    for (const pairing of pairings.unnotified(scope)) {
-      pairings.notified(pairing.code)
+    for (const pairing of pairings!.unnotified()) {
+      pairings!.notified(pairing.code)
       await say(pairing.conversation, "✅ You're approved. Send a message to start talking to the agent.").catch(
         (error) =>
           log.warn("could not tell a member about their approval", { user: pairing.userId, error: String(error) }),
@@ -249,7 +229,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
   /** One stored message event: judged, then a command (outside the lane) or a turn (in it). */
   const handle = async (eventId: string, event: SlackMessage) => {
     const verdict = judge(
-      { ...access, botUser, knownThread: (conversation) => store!.session(conversation) !== null },
+      { ...access, botUser, knownThread: (conversation) => host.currentSession(keyOf(conversation)) !== null },
       event,
     )
     if (verdict.kind === "pair") return await pair(eventId, event)
@@ -260,7 +240,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
         channel: event.channel,
         reason: verdict.reason,
       })
-      return store!.done([eventId])
+      return inbox!.done([eventId])
     }
     const conversation = conversationOf(event)
     if (verdict.text.startsWith("/") && (await command(conversation, eventId, verdict.text))) return
@@ -268,7 +248,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     const shared = files.filter(isImage)
     if (files.length > shared.length && !verdict.text && shared.length === 0) {
       await say(conversation, "Sorry, only images are supported as files so far. Send text or an image.")
-      return store!.done([eventId])
+      return inbox!.done([eventId])
     }
     await lane(conversation, async () => {
       const images = []
@@ -277,7 +257,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
       } catch (error) {
         const reason = escapeMrkdwn((error as Error).message)
         await say(conversation, `⚠️ I could not fetch the image (${reason}). Nothing reached the agent.`)
-        return store!.done([eventId])
+        return inbox!.done([eventId])
       }
       await converse(event, eventId, conversation, verdict.text, images)
     })
@@ -299,7 +279,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     if (envelope.type === "events_api") {
       const eventId = String(envelope.body.event_id ?? "")
       const event = envelope.body.event as Record<string, unknown>
-      const fresh = eventId && isMessage(event) ? store!.receive(eventId, event) : false
+      const fresh = eventId && isMessage(event) ? inbox!.receive(eventId, event) : false
       await envelope.ack()
       if (fresh) await handle(eventId, event as unknown as SlackMessage)
       return
@@ -315,15 +295,9 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
       const channel = String(envelope.body.channel_id ?? "")
       const conversation = channel.startsWith("D") ? channel : null
       const line = `/${String(envelope.body.text ?? "").trim() || "help"}`
-      const reply = await dispatch(
-        gw,
-        {
-          channel: "slack",
-          sessionId: conversation ? store!.session(conversation) : null,
-          setSession: (id) => conversation && store!.setSession(conversation, id),
-        },
-        line,
-      )
+      const reply = conversation
+        ? await host.commandIn(keyOf(conversation), line)
+        : await dispatch(gw, { channel: "slack", sessionId: null, setSession: () => {} }, line)
       await envelope.ack({
         response_type: "ephemeral",
         text: reply ? reply.text : `Unknown command ${line}; try /drost help`,
@@ -383,12 +357,13 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
       }
     }
     if (stopping || !scope) return
-    store = createSlackStore(gw.db, scope)
+    inbox = host.inbox(`slack:${scope}`)
+    pairings = host.pairing(`slack:${scope}`)
     registerLocator(gw, component, scope)
     approvals = createApprovalButtons({ gw, web, scope, log, allowed })
     approvals.start()
     // What was received and not handled before a crash comes first, in order.
-    for (const entry of store.pending()) await handle(entry.eventId, entry.payload as SlackMessage)
+    for (const entry of inbox.pending()) await handle(entry.eventId, entry.payload as SlackMessage)
     if (config.pairing) notifier = setInterval(() => void notifyApprovals(), 2000)
     log.info("slack app connected", { team: scope.split(":")[0], bot: botUser })
     await connect()
@@ -407,7 +382,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
       if (notifier) clearInterval(notifier)
       approvals?.stop()
       await socket.disconnect().catch(() => {})
-      const pending = Promise.allSettled([...lanes.values(), ...replies])
+      const pending = Promise.allSettled([...host.pending(), ...replies])
       await Promise.race([pending, Bun.sleep(graceMs)])
       await Promise.race([booting, Bun.sleep(100)])
       health(null)
