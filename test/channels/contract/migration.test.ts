@@ -1,0 +1,101 @@
+/**
+ * Existing installations keep their Discord and Slack state when those channels moved onto the shared
+ * channel store: the migration (SHARED_CHANNEL_TABLES_MIGRATION, an entry of src/store/db.ts) carries the
+ * rows of the channels' old tables (created on first use, so possibly absent) into the shared tables,
+ * where the host and `drost discord|slack pairings` read them, and drops the old tables.
+ */
+import { Database } from "bun:sqlite"
+import { expect, test } from "bun:test"
+import { sharedPairings } from "../../../src/cli/pairing-cli.ts"
+import { createChannelStore, SHARED_CHANNEL_TABLES_MIGRATION } from "../../../src/store/channels.ts"
+import { open } from "../../../src/store/db.ts"
+
+const tables = (db: Database) =>
+  (db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name)
+
+/** A database as the last version before the move left it: the old tables with rows, as the channels wrote them. */
+function oldDatabase(): Database {
+  const db = open(":memory:")
+  const now = Date.now()
+  db.run(`CREATE TABLE discord_pairings (
+    code TEXT PRIMARY KEY, bot_id TEXT NOT NULL, user_id TEXT NOT NULL, conversation TEXT NOT NULL,
+    name TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, approved_at INTEGER,
+    notified_at INTEGER)`)
+  db.prepare("INSERT INTO discord_pairings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)").run(
+    "DISCAPPR",
+    "4242",
+    "1200000000000000777",
+    "1400000000000000777",
+    "stranger",
+    now - 1000,
+    now + 60_000,
+    now - 500,
+    now - 400,
+  )
+  db.prepare("INSERT INTO discord_pairings VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)").run(
+    "DISCOPEN",
+    "4242",
+    "1200000000000000888",
+    "1400000000000000888",
+    "other",
+    now - 1000,
+    now + 60_000,
+  )
+  db.run(`CREATE TABLE slack_pairings (
+    code TEXT PRIMARY KEY, scope TEXT NOT NULL, user_id TEXT NOT NULL, conversation TEXT NOT NULL,
+    created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, approved_at INTEGER, notified_at INTEGER)`)
+  db.prepare("INSERT INTO slack_pairings VALUES (?, ?, ?, ?, ?, ?, ?, NULL)").run(
+    "SLCKAPPR",
+    "T1:UBOT",
+    "U0MEMBER",
+    "DU0MEMBER",
+    now - 1000,
+    now + 60_000,
+    now - 500,
+  )
+  db.run(`CREATE TABLE slack_inbox (
+    scope TEXT NOT NULL, event_id TEXT NOT NULL, payload TEXT NOT NULL,
+    received_at INTEGER NOT NULL, done_at INTEGER, PRIMARY KEY (scope, event_id))`)
+  db.prepare("INSERT INTO slack_inbox VALUES (?, ?, ?, ?, NULL)").run("T1:UBOT", "Ev1", '{"text":"left over"}', now)
+  db.prepare("INSERT INTO slack_inbox VALUES (?, ?, ?, ?, ?)").run("T1:UBOT", "Ev0", '{"text":"handled"}', now, now)
+  db.run(`CREATE TABLE slack_conversations (
+    scope TEXT NOT NULL, conversation TEXT NOT NULL, session_id TEXT NOT NULL, PRIMARY KEY (scope, conversation))`)
+  db.prepare("INSERT INTO slack_conversations VALUES (?, ?, ?)").run("T1:UBOT", "DU0OWNER", "ses_slackowner")
+  return db
+}
+
+test("the old Discord and Slack rows are in the shared tables after the migration, the old tables gone", () => {
+  const db = oldDatabase()
+  db.transaction(() => db.run(SHARED_CHANNEL_TABLES_MIGRATION)).immediate()
+  for (const old of ["discord_pairings", "slack_pairings", "slack_inbox", "slack_conversations"])
+    expect(tables(db)).not.toContain(old)
+  const store = createChannelStore(db)
+  // Discord: the approved user stays approved (and is not told again); the open code can still be approved.
+  expect(store.approved("discord:4242", "1200000000000000777")).toBe(true)
+  expect(store.unnotified("discord:4242")).toEqual([])
+  expect(sharedPairings("discord")(db).approve("discopen")?.userId).toBe("1200000000000000888")
+  expect(store.approved("discord:4242", "1200000000000000888")).toBe(true)
+  // Slack: the approved member, not yet told, is told by the running channel.
+  expect(store.approved("slack:T1:UBOT", "U0MEMBER")).toBe(true)
+  expect(store.unnotified("slack:T1:UBOT").map((pairing) => pairing.conversation)).toEqual(["DU0MEMBER"])
+  // The listing of `drost slack pairings` / `drost discord pairings` reads them.
+  expect(
+    sharedPairings("slack")(db)
+      .list()
+      .map((pairing) => pairing.code),
+  ).toEqual(["SLCKAPPR"])
+  // Slack's inbox: what was left is handled after the upgrade; what was handled is still refused.
+  expect(store.pending("slack:T1:UBOT")).toEqual([{ eventId: "Ev1", payload: { text: "left over" } }])
+  expect(store.receive("slack:T1:UBOT", "Ev0", {})).toBe(false)
+  // Slack's conversation → session, under the key its sessions carry as channelKey.
+  expect(store.session("slack", "T1:UBOT|DU0OWNER")).toBe("ses_slackowner")
+  db.close()
+})
+
+test("the migration runs on a database where the channels never ran (their tables absent)", () => {
+  const db = open(":memory:")
+  db.transaction(() => db.run(SHARED_CHANNEL_TABLES_MIGRATION)).immediate()
+  expect(tables(db).filter((name) => /^(discord|slack)_/.test(name))).toEqual([])
+  expect(createChannelStore(db).pairings()).toEqual([])
+  db.close()
+})
