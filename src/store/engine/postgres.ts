@@ -40,6 +40,13 @@ const num = (value: unknown): number => Number(value)
 const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value))
 const str = (value: unknown) => value as string
 const strOrNull = (value: unknown) => (value ?? null) as string | null
+/**
+ * Free text for a TEXT column: PostgreSQL cannot store U+0000 in text ("invalid byte sequence"), SQLite
+ * can. Message parts keep it (their JSON escapes it); titles, summaries, job output, errors, names and
+ * the search body get U+FFFD in its place rather than failing the write.
+ */
+const clean = <T extends string | null | undefined>(value: T): T =>
+  (typeof value === "string" && value.includes("\u0000") ? value.replaceAll("\u0000", "\uFFFD") : value) as T
 /** Expired codes kept at most (the newest), as the SQLite stores keep. */
 const MAX_KEPT = 1000
 
@@ -173,7 +180,7 @@ const usageOf = (row: Row): Usage => ({
 function bodyOf(role: string, parts: Part[]): string | null {
   if (role !== "user" && role !== "assistant") return null
   const text = parts.flatMap((part) => (part.type === "text" ? [part.text] : []))
-  return text.length ? text.join("\n") : null
+  return text.length ? clean(text.join("\n")) : null
 }
 
 /**
@@ -274,7 +281,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       await q`UPDATE sessions SET message_count = (SELECT count(*) FROM messages WHERE messages.session_id = sessions.id)
               WHERE id IN ${sql(sessions)}`
     if (turns.length)
-      await q`UPDATE turns SET status = 'interrupted', error = ${reason}, usage = NULL, ended_at = ${now}
+      await q`UPDATE turns SET status = 'interrupted', error = ${clean(reason)}, usage = NULL, ended_at = ${now}
               WHERE id IN ${sql(turns.map((turn) => turn.id))} AND status IN ('queued', 'running')`
     return turns.map((turn) => ({ ...turn, status: "interrupted" as const, error: reason, endedAt: now }))
   }
@@ -289,7 +296,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         const now = Date.now()
         const [row] = await sql`
           INSERT INTO sessions (id, title, created_at, updated_at, provider, channel, channel_key, metadata)
-          VALUES (${id}, ${input.title ?? ""}, ${now}, ${now}, ${input.provider}, ${input.channel ?? null},
+          VALUES (${id}, ${clean(input.title ?? "")}, ${now}, ${now}, ${input.provider}, ${input.channel ?? null},
                   ${input.channelKey ?? null}, ${JSON.stringify(input.metadata ?? {})})
           RETURNING *`
         return toSession(row)
@@ -316,7 +323,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         const conditions = [
           filters.channel !== undefined ? sql`AND channel = ${filters.channel}` : sql``,
           filters.provider !== undefined ? sql`AND provider = ${filters.provider}` : sql``,
-          filters.title !== undefined ? sql`AND strpos(lower(title), lower(${filters.title})) > 0` : sql``,
+          filters.title !== undefined ? sql`AND strpos(lower(title), lower(${clean(filters.title)})) > 0` : sql``,
           filters.updatedAfter !== undefined ? sql`AND updated_at > ${filters.updatedAfter}` : sql``,
         ]
         const [a, b, c, d] = conditions
@@ -346,7 +353,8 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         if (deleted.count === 0) throw new NotFound("session", id)
       },
       async setTitle(id, title) {
-        const updated = await sql`UPDATE sessions SET title = ${title}, updated_at = ${Date.now()} WHERE id = ${id}`
+        const updated =
+          await sql`UPDATE sessions SET title = ${clean(title)}, updated_at = ${Date.now()} WHERE id = ${id}`
         if (updated.count === 0) throw new NotFound("session", id)
       },
       async setPendingProvider(id, provider) {
@@ -386,7 +394,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         sql.begin(async (tx) => {
           const now = Date.now()
           const ended = await tx`
-            UPDATE turns SET status = ${input.status}, error = ${input.error ?? null}, usage = ${JSON.stringify(input.usage)},
+            UPDATE turns SET status = ${input.status}, error = ${clean(input.error ?? null)}, usage = ${JSON.stringify(input.usage)},
                    steps = ${input.steps}, tool_calls = ${input.toolCalls}, ended_at = ${now}
             WHERE id = ${input.id} AND status IN ('queued', 'running')`
           // A turn that had already ended adds nothing (its messages and usage were counted at its end).
@@ -452,7 +460,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       kv: {
         get: async (key) => ((await sql`SELECT value FROM kv WHERE key = ${key}`)[0]?.value as string) ?? null,
         async set(key, value) {
-          await sql`INSERT INTO kv (key, value) VALUES (${key}, ${value}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+          await sql`INSERT INTO kv (key, value) VALUES (${key}, ${clean(value)}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
         },
       },
     },
@@ -495,7 +503,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       async add(input) {
         const summary: Summary = { ...input, id: Id.create("sum"), createdAt: Date.now() }
         await sql`INSERT INTO summaries (id, session_id, upto_seq, text, source, created_at)
-                  VALUES (${summary.id}, ${summary.sessionId}, ${summary.uptoSeq}, ${summary.text}, ${summary.source}, ${summary.createdAt})`
+                  VALUES (${summary.id}, ${summary.sessionId}, ${summary.uptoSeq}, ${clean(summary.text)}, ${summary.source}, ${summary.createdAt})`
         return summary
       },
     },
@@ -538,7 +546,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
           return claimed.count === 1
         },
         async finish(id, due, status, error) {
-          await sql`UPDATE schedule_runs SET last_status = ${status}, last_error = ${error} WHERE id = ${id} AND last_due = ${due}`
+          await sql`UPDATE schedule_runs SET last_status = ${status}, last_error = ${clean(error)} WHERE id = ${id} AND last_due = ${due}`
         },
         async setSession(id, sessionId) {
           await sql`UPDATE schedule_runs SET session_id = ${sessionId} WHERE id = ${id}`
@@ -557,7 +565,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         const id = Id.create("job", now)
         const [row] = await sql`
           INSERT INTO jobs (id, kind, session_id, status, title, child_session_id, provider, output_file, created_at, deadline_at)
-          VALUES (${id}, ${input.kind}, ${input.sessionId}, 'running', ${input.title}, ${input.childSessionId ?? null},
+          VALUES (${id}, ${input.kind}, ${input.sessionId}, 'running', ${clean(input.title)}, ${input.childSessionId ?? null},
                   ${input.provider ?? null}, ${input.outputFile?.(id) ?? null}, ${now}, ${input.deadlineAt ?? null})
           RETURNING *`
         return toJob(row)
@@ -585,8 +593,8 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       },
       finish: async (id, end) =>
         (
-          await sql`UPDATE jobs SET status = ${end.status}, exit_code = ${end.exitCode ?? null}, result = ${end.result ?? null},
-                    error = ${end.error ?? null}, ended_at = ${Date.now()} WHERE id = ${id} AND status = 'running'`
+          await sql`UPDATE jobs SET status = ${end.status}, exit_code = ${end.exitCode ?? null}, result = ${clean(end.result ?? null)},
+                    error = ${clean(end.error ?? null)}, ended_at = ${Date.now()} WHERE id = ${id} AND status = 'running'`
         ).count === 1,
       async markNotified(id) {
         await sql`UPDATE jobs SET notified_at = ${Date.now()} WHERE id = ${id}`
@@ -662,7 +670,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
                        ORDER BY created_at, n LIMIT ${count - MAX_PENDING + 1}::bigint)`
           const [row] = await tx`
             INSERT INTO telegram_pairings (code, bot_id, user_id, chat_id, name, created_at, expires_at)
-            VALUES (${newCode()}, ${input.botId}, ${input.userId}, ${input.chatId}, ${input.name}, ${now}, ${now + PAIRING_TTL_MS})
+            VALUES (${newCode()}, ${input.botId}, ${input.userId}, ${input.chatId}, ${clean(input.name)}, ${now}, ${now + PAIRING_TTL_MS})
             RETURNING *`
           await tx`DELETE FROM telegram_pairings WHERE code IN (
                      SELECT code FROM telegram_pairings WHERE approved_at IS NULL AND expires_at <= ${now}
@@ -745,7 +753,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
                        ORDER BY created_at, n LIMIT ${count - MAX_PENDING + 1}::bigint)`
           const [row] = await tx`
             INSERT INTO channel_pairings (code, scope, user_id, conversation, name, created_at, expires_at)
-            VALUES (${newCode()}, ${input.scope}, ${input.userId}, ${input.conversation}, ${input.name}, ${now}, ${now + PAIRING_TTL_MS})
+            VALUES (${newCode()}, ${input.scope}, ${input.userId}, ${input.conversation}, ${clean(input.name)}, ${now}, ${now + PAIRING_TTL_MS})
             RETURNING *`
           await tx`DELETE FROM channel_pairings WHERE code IN (
                      SELECT code FROM channel_pairings WHERE scope = ${input.scope} AND approved_at IS NULL AND expires_at <= ${now}

@@ -114,9 +114,20 @@ export function contractSuite(fixture: EngineFixture) {
         seqs.push(m.seq)
       }
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]!).toBeGreaterThan(seqs[i - 1]!)
+      // Any text is stored as given, a NUL character and astral-plane characters included.
+      const odd = await s.sessions.append({
+        sessionId: b.id,
+        turnId: null,
+        role: "user",
+        parts: text("nul \u0000 🦀 end"),
+      })
+      expect(texts([odd])).toEqual(["nul \u0000 🦀 end"])
+      expect(texts((await s.sessions.history(b.id)).slice(-1))).toEqual(["nul \u0000 🦀 end"])
+      seqs.push(odd.seq)
       expect(texts(await s.sessions.history(a.id))).toEqual(["m0", "m2", "m4"])
       expect(texts(await s.sessions.messages(a.id, { limit: 2 }))).toEqual(["m2", "m4"])
       expect(texts(await s.sessions.messages(a.id, { beforeSeq: seqs[4]! }))).toEqual(["m0", "m2"])
+      expect(texts(await s.sessions.messages(b.id, { limit: 1 }))).toEqual(["nul \u0000 🦀 end"])
       const withUsage = await s.sessions.append({
         sessionId: a.id,
         turnId: null,
@@ -272,6 +283,41 @@ export function contractSuite(fixture: EngineFixture) {
       expect(await s.summaries.latest(session.id)).toEqual(second)
       expect((await s.summaries.list(session.id)).map((x) => x.text)).toEqual(["first", "second"])
     })
+
+    withStore(
+      "free text with a NUL character is stored, not refused (titles, summaries, job output, errors, kv)",
+      async (s) => {
+        const nul = "alpha \u0000 omega"
+        const kept = (value: string | null | undefined) => expect(value).toMatch(/^alpha . omega$/u)
+        const session = await s.sessions.create({ provider: "demo", title: nul })
+        kept(session.title)
+        await s.sessions.setTitle(session.id, nul)
+        kept((await s.sessions.require(session.id)).title)
+        kept(
+          (await s.summaries.add({ sessionId: session.id, uptoSeq: 1, text: nul, source: "model" })) &&
+            (await s.summaries.latest(session.id))!.text,
+        )
+        const { turn } = await s.sessions.beginTurn({ sessionId: session.id, parts: text(nul), source: "api" })
+        await s.sessions.finishTurn({
+          id: turn.id,
+          sessionId: session.id,
+          status: "failed",
+          error: nul,
+          usage: { input: 0, output: 0, cached: 0 },
+          steps: 0,
+          toolCalls: 0,
+          messages: 0,
+        })
+        kept((await s.sessions.turn(turn.id))!.error)
+        const job = await s.jobs.create({ kind: "shell", sessionId: session.id, title: nul })
+        await s.jobs.finish(job.id, { status: "completed", result: nul, error: nul })
+        const ended = (await s.jobs.get(job.id))!
+        for (const value of [ended.title, ended.result, ended.error]) kept(value)
+        await s.sessions.kv.set("k", nul)
+        kept(await s.sessions.kv.get("k"))
+        expect(await s.search.search({ text: "alpha omega", limit: 5 })).toHaveLength(1)
+      },
+    )
 
     withStore("kv: missing is null, set overwrites", async (s) => {
       expect(await s.sessions.kv.get("k")).toBeNull()
