@@ -314,8 +314,8 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       count: async () => num((await sql`SELECT count(*) AS n FROM sessions`)[0].n),
       async stepUsageByProvider() {
         const rows = await sql`
-          SELECT provider, sum((usage::jsonb ->> 'input')::bigint) AS input, sum((usage::jsonb ->> 'output')::bigint) AS output,
-                 sum((usage::jsonb ->> 'cached')::bigint) AS cached
+          SELECT provider, sum((usage::jsonb ->> 'input')::numeric) AS input, sum((usage::jsonb ->> 'output')::numeric) AS output,
+                 sum((usage::jsonb ->> 'cached')::numeric) AS cached
           FROM messages WHERE usage IS NOT NULL AND provider IS NOT NULL GROUP BY provider`
         return Object.fromEntries(rows.map((row: Row) => [str(row.provider), usageOf(row)]))
       },
@@ -342,9 +342,9 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       async usageByProvider(since = 0) {
         const rows = await sql`
           SELECT coalesce(provider, '(none)') AS provider, count(*) AS turns,
-                 coalesce(sum((usage::jsonb ->> 'input')::bigint), 0) AS input,
-                 coalesce(sum((usage::jsonb ->> 'output')::bigint), 0) AS output,
-                 coalesce(sum((usage::jsonb ->> 'cached')::bigint), 0) AS cached
+                 coalesce(sum((usage::jsonb ->> 'input')::numeric), 0) AS input,
+                 coalesce(sum((usage::jsonb ->> 'output')::numeric), 0) AS output,
+                 coalesce(sum((usage::jsonb ->> 'cached')::numeric), 0) AS cached
           FROM turns WHERE usage IS NOT NULL AND created_at >= ${since} GROUP BY provider ORDER BY provider`
         return rows.map((row: Row) => ({ provider: str(row.provider), turns: num(row.turns), ...usageOf(row) }))
       },
@@ -825,8 +825,8 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
     usage: {
       async steps(filter = {}) {
         const rows = await sql`
-          SELECT provider, sum((usage::jsonb ->> 'input')::bigint) AS input, sum((usage::jsonb ->> 'output')::bigint) AS output,
-                 sum((usage::jsonb ->> 'cached')::bigint) AS cached
+          SELECT provider, sum((usage::jsonb ->> 'input')::numeric) AS input, sum((usage::jsonb ->> 'output')::numeric) AS output,
+                 sum((usage::jsonb ->> 'cached')::numeric) AS cached
           FROM messages WHERE usage IS NOT NULL AND provider IS NOT NULL
             AND (${filter.sessionId ?? null}::text IS NULL OR session_id = ${filter.sessionId ?? null})
             AND (${filter.turnId ?? null}::text IS NULL OR turn_id = ${filter.turnId ?? null})
@@ -837,8 +837,8 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       async slices(since, sliceMs, before = Number.MAX_SAFE_INTEGER) {
         const rows = await sql`
           SELECT provider, (created_at / ${sliceMs}::bigint) * ${sliceMs}::bigint AS slice,
-                 sum((usage::jsonb ->> 'input')::bigint) AS input, sum((usage::jsonb ->> 'output')::bigint) AS output,
-                 sum((usage::jsonb ->> 'cached')::bigint) AS cached
+                 sum((usage::jsonb ->> 'input')::numeric) AS input, sum((usage::jsonb ->> 'output')::numeric) AS output,
+                 sum((usage::jsonb ->> 'cached')::numeric) AS cached
           FROM messages WHERE usage IS NOT NULL AND provider IS NOT NULL
             AND created_at >= ${since}::bigint AND created_at < ${before}::bigint
           GROUP BY provider, slice`

@@ -138,12 +138,27 @@ export function contractSuite(fixture: EngineFixture) {
       })
       expect(withUsage).toMatchObject({ role: "assistant", provider: "p1", usage: { input: 3, output: 4, cached: 1 } })
       expect((await s.sessions.history(a.id)).at(-1)).toEqual(withUsage)
-      expect(await s.sessions.stepUsageByProvider()).toEqual({ p1: { input: 3, output: 4, cached: 1 } })
+      // A usage without one of its counts (a provider that reports no cache) sums as 0 for it.
+      await s.sessions.append({
+        sessionId: b.id,
+        turnId: null,
+        role: "assistant",
+        parts: text("other"),
+        provider: "p2",
+        usage: { input: 2, output: 1 } as never,
+      })
+      expect(await s.sessions.stepUsageByProvider()).toEqual({
+        p1: { input: 3, output: 4, cached: 1 },
+        p2: { input: 2, output: 1, cached: 0 },
+      })
       expect(await s.usage.steps({ sessionId: a.id })).toEqual({ p1: { input: 3, output: 4, cached: 1 } })
-      expect(await s.usage.steps({ sessionId: b.id })).toEqual({})
+      expect(await s.usage.steps({ sessionId: b.id })).toEqual({ p2: { input: 2, output: 1, cached: 0 } })
+      expect(await s.usage.steps({ sessionId: b.id, since: Date.now() + 60_000 })).toEqual({})
       const slices = await s.usage.slices(0, 86_400_000)
-      expect(slices).toHaveLength(1)
-      expect(slices[0]!.usage).toEqual({ input: 3, output: 4, cached: 1 })
+      expect(slices.map((slice) => [slice.provider, slice.usage]).sort()).toEqual([
+        ["p1", { input: 3, output: 4, cached: 1 }],
+        ["p2", { input: 2, output: 1, cached: 0 }],
+      ])
     })
 
     withStore(
