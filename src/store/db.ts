@@ -232,6 +232,12 @@ const MIGRATIONS: string[] = [
   // Discord's and Slack's own pairings, inbox and conversations carried into the shared channel tables
   // (src/store/channels.ts), which both now use through the channel host; their old tables are dropped.
   SHARED_CHANNEL_TABLES_MIGRATION,
+  // Ownership of background work as of turns (migration 8): the gateway that started a job and the one
+  // that claimed a schedule's run, so recovery interrupts only those whose gateway is gone.
+  `
+  ALTER TABLE jobs ADD COLUMN owner TEXT;
+  ALTER TABLE schedule_runs ADD COLUMN owner TEXT;
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
