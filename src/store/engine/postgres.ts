@@ -77,7 +77,7 @@ const toMessage = (row: Row): Message => ({
   usage: row.usage ? JSON.parse(str(row.usage)) : null,
   createdAt: num(row.created_at),
 })
-const toTurn = (row: Row): Turn & { owner: string | null } => ({
+const toTurn = (row: Row): Turn => ({
   id: str(row.id),
   sessionId: str(row.session_id),
   status: row.status as Turn["status"],
@@ -90,7 +90,6 @@ const toTurn = (row: Row): Turn & { owner: string | null } => ({
   createdAt: num(row.created_at),
   startedAt: numOrNull(row.started_at),
   endedAt: numOrNull(row.ended_at),
-  owner: strOrNull(row.owner),
 })
 const toGateway = (row: Row): Gateway => ({
   id: str(row.id),
@@ -417,14 +416,14 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       async recoverInterrupted(reason, scope?: RecoveryScope) {
         // Candidates first, without locks (a sweep that finds none costs one read); then each picked turn
         // is locked and ended only if it is still open.
-        const open: (Turn & { owner: string | null })[] = (
+        const open: { turn: Turn; owner: string | null }[] = (
           await sql`SELECT * FROM turns WHERE status IN ('queued', 'running') ORDER BY created_at`
-        ).map(toTurn)
+        ).map((row: Row) => ({ turn: toTurn(row), owner: strOrNull(row.owner) }))
         const gone = scope && "gone" in scope ? await judge(scope.gone) : null
-        const picked = open.flatMap((turn): (Turn & { why: string | null })[] => {
+        const picked = open.flatMap(({ turn, owner }): (Turn & { why: string | null })[] => {
           if (!scope) return [{ ...turn, why: null }]
-          if ("owner" in scope) return turn.owner === scope.owner ? [{ ...turn, why: null }] : []
-          const why = gone!(turn.owner)
+          if ("owner" in scope) return owner === scope.owner ? [{ ...turn, why: null }] : []
+          const why = gone!(owner)
           return why === null ? [] : [{ ...turn, why }]
         })
         if (picked.length === 0) return []

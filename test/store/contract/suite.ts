@@ -171,6 +171,18 @@ export function contractSuite(fixture: EngineFixture) {
           source: "api",
         })
         expect(turn).toMatchObject({ sessionId: session.id, status: "queued", source: "api", startedAt: null })
+        // The same fields on every engine.
+        expect(Object.keys(turn).sort()).toEqual(
+          "createdAt endedAt error id provider sessionId source startedAt status steps toolCalls usage".split(" "),
+        )
+        expect(Object.keys(message).sort()).toEqual(
+          "createdAt id parts provider role seq sessionId turnId usage".split(" "),
+        )
+        expect(Object.keys(session).sort()).toEqual(
+          "channel channelKey createdAt id messageCount metadata pendingProvider provider title updatedAt usage".split(
+            " ",
+          ),
+        )
         expect(message).toMatchObject({ turnId: turn.id, role: "user", sessionId: session.id })
         expect((await s.sessions.require(session.id)).messageCount).toBe(1)
         await s.sessions.startTurn(turn.id, "p1")
