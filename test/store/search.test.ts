@@ -164,10 +164,12 @@ describe("the index in the store", () => {
     for (const trigger of ["insert", "delete", "update"]) before.run(`DROP TRIGGER messages_fts_${trigger}`)
     before.run("DROP TABLE messages_fts")
     before.run("DROP TABLE messages_fts_pending")
-    // And without what later migrations made (the channels' tables, turn ownership), or migrating would make them twice.
+    // And without what later migrations made (the channels' tables, turn, job and schedule-run ownership), or migrating would make them twice.
     for (const table of ["channel_inbox", "channel_conversations", "channel_pairings", "gateways"])
       before.run(`DROP TABLE ${table}`)
     before.run("ALTER TABLE turns DROP COLUMN owner")
+    before.run("ALTER TABLE jobs DROP COLUMN owner")
+    before.run("ALTER TABLE schedule_runs DROP COLUMN owner")
     before.run("PRAGMA user_version = 5")
     before.close()
 
