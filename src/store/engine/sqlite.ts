@@ -4,6 +4,7 @@
  * settled Promise, so a caller that awaits sees the same order of writes as today.
  */
 import type { Database } from "bun:sqlite"
+import { NotFound } from "../../core/error.ts"
 import { createChannelStore } from "../channels.ts"
 import { open as openDatabase } from "../db.ts"
 import type { StoreHealth } from "../guard.ts"
@@ -146,6 +147,11 @@ export function sqliteStore(
     summaries: lift(summaries),
     schedules: {
       ...lift(schedules),
+      // The synchronous store answers an unknown id with nothing (typed as a schedule); the contract says NotFound.
+      update: async (schedule, now) => {
+        if (!schedules.get(schedule.id)) throw new NotFound("schedule", schedule.id)
+        return schedules.update(schedule, now)
+      },
       runs: {
         get: async (id) => {
           const row = runs.get.get({ id })

@@ -98,6 +98,8 @@ export function contractSuite(fixture: EngineFixture) {
       expect(await s.jobs.get("job_nope")).toBeNull()
       expect(await s.schedules.get("nope")).toBeNull()
       expect(await s.schedules.remove("nope")).toBe(false)
+      const missing = await s.schedules.update({ id: "nope", prompt: "x", every: "1d" } as never).catch((e) => e)
+      expect(missing).toBeInstanceOf(NotFound)
     })
 
     withStore("messages: appended in order, seq increasing across sessions, paged from the end", async (s) => {
