@@ -233,10 +233,12 @@ const MIGRATIONS: string[] = [
   // (src/store/channels.ts), which both now use through the channel host; their old tables are dropped.
   SHARED_CHANNEL_TABLES_MIGRATION,
   // Ownership of background work as of turns (migration 8): the gateway that started a job and the one
-  // that claimed a schedule's run, so recovery interrupts only those whose gateway is gone.
+  // that claimed a schedule's run, so recovery interrupts only those whose gateway is gone. The heartbeat
+  // sweep also looks for endings a gone gateway did not note: the index keeps that a small read.
   `
   ALTER TABLE jobs ADD COLUMN owner TEXT;
   ALTER TABLE schedule_runs ADD COLUMN owner TEXT;
+  CREATE INDEX jobs_unnoted ON jobs(ended_at, id) WHERE status != 'running' AND notified_at IS NULL;
   `,
 ]
 
