@@ -17,7 +17,8 @@
  *   POST /bot/messages/<id> { text, buttons? }           → edit; 404 when the message is gone
  *   a write within the conversation's rate limit         → 429 { retry_after } (ms)
  * An event is { id, type: "message", conversation, user: { id, name }, text } or
- * { id, type: "press", conversation, user, message, data } (a button press).
+ * { id, type: "press", conversation, user, message, data } (a button press) or
+ * { id, type: "command", conversation, user, line } (Loop's command box, answered like a slash command).
  */
 import {
   type ChannelButton,
@@ -72,6 +73,7 @@ type LoopEvent =
       message: string
       data: string
     }
+  | { id: string; type: "command"; conversation: string; user: { id: string; name: string }; line: string }
 
 function split(text: string): string[] {
   const out: string[] = []
@@ -193,9 +195,18 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
               text: event.text,
               title: `Loop: @${event.user.name}`,
             })
-          else {
+          else if (event.type === "press") {
             const answer = endpoint.press({ data: event.data, userId: event.user.id, conversation: event.conversation })
             if (answer.refused) log.warn("approval press refused", { user: event.user.id })
+          } else {
+            // A command is answered once it is acknowledged: Loop does not send it again.
+            const conversation = event.conversation
+            void endpoint
+              .command({ conversation, userId: event.user.id, line: event.line })
+              .then((reply) =>
+                post(conversation, (reply?.text ?? `Unknown command ${event.line}`).slice(0, MESSAGE_CHARS)),
+              )
+              .catch((error) => log.warn("a command failed", { error: String(error) }))
           }
         }
         if (events.length) await call("POST", "/bot/ack", { ids: events.map((event) => event.id) })

@@ -227,6 +227,12 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
         if (!stopping) dispatch(stored)
         return true
       },
+      async command(input: { conversation: string; userId: string; line: string }) {
+        if (!isAllowed(policy, input.userId, approved))
+          return { text: "You may not use this bot here.", listing: false, refused: true }
+        const reply = await host.commandIn(keyOf(input.conversation), input.line.trim())
+        return reply ? { text: reply.text, listing: reply.listing === true, refused: false } : null
+      },
       press(input: { data: string; userId: string; conversation: string; label?: string }) {
         const parsed = parseApprovalData(input.data)
         if (!relay || !parsed) return { decided: false, refused: false, text: "This approval is no longer waiting." }

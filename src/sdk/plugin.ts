@@ -264,6 +264,16 @@ export interface ChannelEndpoint {
    * returns. False when this event id was received before (acknowledge it and drop it).
    */
   receive(message: ChannelMessage): boolean
+  /**
+   * A slash command from the platform's own command UI (not a message), answered at once with the
+   * conversation's session. Refused (no command run) for a user the access check does not allow; null
+   * when `line` is not a command.
+   */
+  command(input: { conversation: string; userId: string; line: string }): Promise<{
+    text: string
+    listing: boolean
+    refused: boolean
+  } | null>
   /** An approval button press (its `data`); decides only for an allowed user in the session's conversation. */
   press(input: { data: string; userId: string; conversation: string; label?: string }): {
     decided: boolean

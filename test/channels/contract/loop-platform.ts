@@ -21,6 +21,7 @@ type Event =
       message: string
       data: string
     }
+  | { id: string; type: "command"; conversation: string; user: { id: string; name: string }; line: string }
 
 export interface LoopPlatform {
   readonly url: string
@@ -29,6 +30,8 @@ export interface LoopPlatform {
   readonly writes: { conversation: string; at: number; chars: number }[]
   /** A user writes in their DM with the bot (conversation `dm-<user id>`). */
   message(user: { id: string; name: string }, text: string): void
+  /** A user types a command into Loop's command box (not a message) in their DM. */
+  command(user: { id: string; name: string }, line: string): void
   /** A user presses a button of a message. */
   press(user: { id: string; name: string }, message: LoopMessage, data: string): void
   messages(conversation: string): LoopMessage[]
@@ -139,6 +142,9 @@ export function startLoopPlatform(options: { gapMs: number }): LoopPlatform {
     },
     message(user, text) {
       push({ id: `e${next++}`, type: "message", conversation: `dm-${user.id}`, user, text })
+    },
+    command(user, line) {
+      push({ id: `e${next++}`, type: "command", conversation: `dm-${user.id}`, user, line })
     },
     press(user, message, data) {
       push({ id: `e${next++}`, type: "press", conversation: message.conversation, user, message: message.id, data })

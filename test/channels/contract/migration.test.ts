@@ -4,7 +4,7 @@
  * rows of the channels' old tables (created on first use, so possibly absent) into the shared tables,
  * where the host and `drost discord|slack pairings` read them, and drops the old tables.
  */
-import { Database } from "bun:sqlite"
+import type { Database } from "bun:sqlite"
 import { expect, test } from "bun:test"
 import { sharedPairings } from "../../../src/cli/pairing-cli.ts"
 import { createChannelStore, SHARED_CHANNEL_TABLES_MIGRATION } from "../../../src/store/channels.ts"

@@ -64,7 +64,7 @@ const loop: ContractAdapter = {
 
 contractSuite(loop)
 
-test("a plugin channel's stranger approved with `drost pairing approve` is told so and answered", async () => {
+test("a plugin channel's stranger approved with `drost pairing approve` is told so, answered, and may use commands", async () => {
   const fake = startLoopPlatform({ gapMs: GAP_MS })
   try {
     const settings = { url: fake.url, token: fake.token, allowedUsers: [USERS.owner.id], pairing: true }
@@ -80,6 +80,9 @@ test("a plugin channel's stranger approved with `drost pairing approve` is told 
     }
     fake.message(USERS.stranger, "hello?")
     await until(() => texts().some((text) => /approve [A-Z2-9]{8}/.test(text)), "the code")
+    // Loop's command box: refused for a stranger, the command not run.
+    fake.command(USERS.stranger, "/new")
+    await until(() => texts().includes("You may not use this bot here."), "the refusal")
     const code = texts()
       .join("\n")
       .match(/approve ([A-Z2-9]{8})/)![1]!
@@ -89,6 +92,9 @@ test("a plugin channel's stranger approved with `drost pairing approve` is told 
     await until(() => texts().some((text) => text.includes("You're approved")), "the approval notice")
     fake.message(USERS.stranger, "now?")
     await until(() => texts().some((text) => text.includes('You said: "now?"')), "the answer")
+    // Now a command from the command box runs in the conversation's session.
+    fake.command(USERS.stranger, "/status")
+    await until(() => texts().some((text) => text.includes("running turns: 0")), "/status from the command box")
     expect((await runCli(["pairing", "revoke", USERS.stranger.id], { cwd: ws.path })).stdout).toContain("revoked")
     expect(await gw.stop()).toBe(0)
   } finally {

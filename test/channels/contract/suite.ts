@@ -287,8 +287,11 @@ export function contractSuite(adapter: ContractAdapter) {
         }
         await using ws = await workspace({ config: config(fake, {}, {}, { schedules: [schedule] }) })
         await using gw = await spawn(ws.path)
-        const listed = (await (await gw.api("/schedules")).json()) as { deliveries: string[] }
-        expect(listed.deliveries).toContain(adapter.kind)
+        // Listed once the channel knows its platform identity (a plugin channel: once it serves).
+        const listed = async () => ((await (await gw.api("/schedules")).json()) as { deliveries: string[] }).deliveries
+        for (const deadline = Date.now() + 15_000; !(await listed()).includes(adapter.kind); await Bun.sleep(50))
+          if (Date.now() > deadline) break
+        expect(await listed()).toContain(adapter.kind)
         await until(
           () => fake.messages("owner").find((message) => message.text.includes("scheduled ping")),
           "the scheduled delivery",
