@@ -140,7 +140,7 @@ export interface SchedulesContract {
   remove(id: string): Promise<boolean>
   runs: {
     get(id: string): Promise<ScheduleRun | null>
-    /** Move the run's last due time forward to `due`; true for exactly one caller per due time. */
+    /** Move the run's last due time forward to `due` (owned by the store's `owner`); true for exactly one caller per due time. */
     claim(id: string, due: number, now?: number): Promise<boolean>
     finish(id: string, due: number, status: string, error: string | null): Promise<void>
     setSession(id: string, sessionId: string): Promise<void>

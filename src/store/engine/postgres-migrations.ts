@@ -6,7 +6,9 @@
  *   message) with a GIN index, instead of FTS5 and its pending table;
  * - rows that SQLite orders by rowid (pairings, channel inbox) carry an identity column `n`;
  * - `event_ids`: the one sequence every gateway takes event ids from;
- * - the memory index (memory_files, memory_fts) is not here: memory is per node (docs/scale-out.md).
+ * - the memory index (memory_files, memory_fts) is not here: memory is per node (docs/scale-out.md);
+ *   nor is Discord's Gateway session (discord_gateway, the channel's own table).
+ * Owners as in SQLite migrations 8 and 10: turns.owner, jobs.owner, schedule_runs.owner, the gateways table.
  * Migrations are an ordered list tracked in `drost_schema`, applied in one transaction under an
  * advisory lock, so gateways starting together migrate once.
  */
@@ -92,7 +94,8 @@ export const PG_MIGRATIONS: string[] = [
     last_started BIGINT,
     last_status TEXT,
     last_error TEXT,
-    session_id TEXT
+    session_id TEXT,
+    owner TEXT
   );
   CREATE TABLE schedules (
     id TEXT PRIMARY KEY,
@@ -152,10 +155,12 @@ export const PG_MIGRATIONS: string[] = [
     created_at BIGINT NOT NULL,
     deadline_at BIGINT,
     ended_at BIGINT,
-    notified_at BIGINT
+    notified_at BIGINT,
+    owner TEXT
   );
   CREATE INDEX jobs_session ON jobs (session_id, created_at);
   CREATE INDEX jobs_open ON jobs (status) WHERE status = 'running';
+  CREATE INDEX jobs_unnoted ON jobs (ended_at, id) WHERE status != 'running' AND notified_at IS NULL;
 
   CREATE TABLE channel_inbox (
     scope TEXT NOT NULL,

@@ -540,7 +540,8 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         async claim(id, due, now = Date.now()) {
           await sql`INSERT INTO schedule_runs (id) VALUES (${id}) ON CONFLICT (id) DO NOTHING`
           const claimed = await sql`
-            UPDATE schedule_runs SET last_due = ${due}, last_started = ${now}, last_status = 'running', last_error = NULL
+            UPDATE schedule_runs SET last_due = ${due}, last_started = ${now}, last_status = 'running', last_error = NULL,
+                   owner = ${owner}
             WHERE id = ${id} AND (last_due IS NULL OR last_due < ${due})`
           return claimed.count === 1
         },
@@ -563,9 +564,9 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         const now = Date.now()
         const id = Id.create("job", now)
         const [row] = await sql`
-          INSERT INTO jobs (id, kind, session_id, status, title, child_session_id, provider, output_file, created_at, deadline_at)
+          INSERT INTO jobs (id, kind, session_id, status, title, child_session_id, provider, output_file, created_at, deadline_at, owner)
           VALUES (${id}, ${input.kind}, ${input.sessionId}, 'running', ${clean(input.title)}, ${input.childSessionId ?? null},
-                  ${input.provider ?? null}, ${input.outputFile?.(id) ?? null}, ${now}, ${input.deadlineAt ?? null})
+                  ${input.provider ?? null}, ${input.outputFile?.(id) ?? null}, ${now}, ${input.deadlineAt ?? null}, ${owner})
           RETURNING *`
         return toJob(row)
       },

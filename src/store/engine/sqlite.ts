@@ -85,12 +85,13 @@ export function sqliteStore(
   }
   const judging = (self: string, staleMs: number) =>
     createGatewayRegistry(db, { id: self, heartbeatMs: staleMs / STALE_BEATS })
-  // schedule_runs: the same statements as src/agent/schedules.ts, which reads them off the database today.
+  // schedule_runs: the statements of src/agent/schedules.ts (which reads them off the database today),
+  // the claim recording the claiming gateway (migration 10's schedule_runs.owner).
   const runs = {
     get: db.query<RunRow, { id: string }>("SELECT * FROM schedule_runs WHERE id = $id"),
     ensure: db.query("INSERT INTO schedule_runs (id) VALUES ($id) ON CONFLICT(id) DO NOTHING"),
     claim: db.query(
-      "UPDATE schedule_runs SET last_due = $due, last_started = $now, last_status = 'running', last_error = NULL WHERE id = $id AND (last_due IS NULL OR last_due < $due)",
+      "UPDATE schedule_runs SET last_due = $due, last_started = $now, last_status = 'running', last_error = NULL, owner = $owner WHERE id = $id AND (last_due IS NULL OR last_due < $due)",
     ),
     finish: db.query(
       "UPDATE schedule_runs SET last_status = $status, last_error = $error WHERE id = $id AND last_due = $due",
@@ -160,7 +161,7 @@ export function sqliteStore(
         claim: async (id, due, now = Date.now()) =>
           tx(() => {
             runs.ensure.run({ id })
-            return runs.claim.run({ id, due, now }).changes === 1
+            return runs.claim.run({ id, due, now, owner: options.owner ?? null }).changes === 1
           }),
         finish: async (id, due, status, error) => void runs.finish.run({ id, due, status, error }),
         setSession: async (id, session) => void runs.setSession.run({ id, session }),
