@@ -11,14 +11,16 @@
  * or `interrupted`). Its ending is delivered to the parent session as a `system` note (the model sees
  * it in the next turn's history), on the bus (`job.ended`) and to the parent's channel chat when it has
  * one. After a crash, `recover()` ends every job left `running` as `interrupted` and delivers every
- * ending whose note was not stored yet: no job is lost silently.
+ * ending whose note was not stored yet: no job is lost silently. With several gateways on one database
+ * it takes only the jobs of gateways that are gone (`{ gone }`, the turns' rule), at start and on every
+ * heartbeat; a gateway's stop ends only its own.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync } from "node:fs"
 import { join } from "node:path"
 import type { Bus } from "../bus/bus.ts"
 import { Busy, DrostError, Invalid, NotFound } from "../core/error.ts"
 import type { JobsConfig } from "../core/jobs-config.ts"
-import type { Session, SessionStore } from "../store/sessions.ts"
+import type { RecoveryScope, Session, SessionStore } from "../store/sessions.ts"
 import type { Job, JobEnd, JobStore } from "../store/jobs.ts"
 import type { BackgroundCommand } from "../tool/builtin/shell.ts"
 import type { Logger } from "../util/log.ts"
@@ -400,18 +402,26 @@ export function createJobs(deps: JobsDeps) {
     },
 
     /**
-     * At start: jobs the last run left running end as interrupted (their processes and turns died with
-     * it), and every ending not yet stored in its parent session is delivered now.
+     * At start and on every heartbeat: running jobs whose gateway is gone (`scope`; none: every running
+     * job, one gateway per database) end as interrupted (their processes and turns died with it), and
+     * every ending such a gateway had not noted in its parent session yet is noted now. Both are taken
+     * over in the store first, so of two gateways recovering at once one writes each note. Returns the
+     * jobs it ended, each with why its gateway is gone; the notes are delivered before it resolves.
      */
-    async recover(): Promise<number> {
-      const left = jobs.running()
-      for (const job of left) {
-        jobs.finish(job.id, { status: "interrupted", error: "the gateway stopped (crash or kill) while it ran" })
-        const now = jobs.get(job.id)
-        if (now) ended(now)
+    recover(scope?: RecoveryScope): Promise<(Job & { why: string | null })[]> {
+      // Synchronous up to the notes: a caller's next step (pruning the gone gateways) sees them taken.
+      const lost = jobs.recoverInterrupted("the gateway stopped (crash or kill) while it ran", scope)
+      for (const job of lost) {
+        ended(job)
+        log.warn("background job interrupted: its gateway is gone", { job: job.id, why: job.why })
       }
-      for (const job of jobs.unnotified()) await notify(job)
-      return left.length
+      // What it ended is its own now (so no scope picks it again): noted with the gone gateways' leftovers.
+      const taken = new Set(lost.map((job) => job.id))
+      const notes = [...lost, ...jobs.claimUnnotified(scope).filter((job) => !taken.has(job.id))]
+      return (async () => {
+        for (const job of notes) await notify(job)
+        return lost
+      })()
     },
 
     /** A channel came up: post the notes that were waiting for it. */

@@ -6,7 +6,11 @@
  *
  * At most once: a run is claimed in SQLite (its due time recorded) before the turn starts, so a restart,
  * even a crash mid-run, never runs the same due time twice; a run a crash cut short is marked
- * `interrupted` at the next start. Missed runs (the gateway was down when one was due): `missed:
+ * `interrupted` at the next start. Several gateways on one database plan the same schedules and race for
+ * the same claim, so each due time runs on one of them (an `every` claim also needs a whole interval
+ * since the last run: gateways that started at different times do not each run it). The claim records
+ * the gateway (`owner`); a run is marked interrupted only once its gateway is gone (at start and on
+ * every heartbeat, `recover`), as turns are. Missed runs (the gateway was down when one was due): `missed:
  * "once"` (default) runs once at start for the latest missed time, `"skip"` waits for the next one (an
  * `at` that was missed with skip never runs). `every` counts from the last run; a config schedule that
  * never ran first fires one interval after the gateway starts, a stored one one interval after it was
@@ -15,8 +19,9 @@
 import type { Database } from "bun:sqlite"
 import type { Bus } from "../bus/bus.ts"
 import type { Schedule } from "../core/continuity-config.ts"
-import { nextRun } from "../core/cron.ts"
+import { nextRun, parseEvery } from "../core/cron.ts"
 import type { ScheduleOrigin, ScheduleStore, StoredSchedule } from "../store/schedules.ts"
+import type { RecoveryScope } from "../store/sessions.ts"
 import type { Logger } from "../util/log.ts"
 import { ContinuityEvent } from "./continuity-events.ts"
 import type { Sessions } from "./session.ts"
@@ -52,6 +57,14 @@ interface Row {
   last_status: string | null
   last_error: string | null
   session_id: string | null
+  owner: string | null
+}
+
+/** A run `recover` marked interrupted, with why its gateway is gone. */
+export interface InterruptedRun {
+  id: string
+  due: number | null
+  why: string | null
 }
 
 export interface SchedulerDeps {
@@ -67,6 +80,11 @@ export interface SchedulerDeps {
   deliver: Deliver
   log: Logger
   now?: () => number
+  /**
+   * This gateway's id, recorded on the runs it claims, and a judge of other gateways (gateways.ts
+   * `judge`). Absent: one gateway per database, every run left running is interrupted at start.
+   */
+  owner?: { id: string; judge: () => (owner: string | null) => string | null }
 }
 
 type Any = Schedule | StoredSchedule
@@ -89,16 +107,17 @@ export function createScheduler(deps: SchedulerDeps) {
   const q = {
     get: deps.db.query<Row, { id: string }>("SELECT * FROM schedule_runs WHERE id = $id"),
     ensure: deps.db.query("INSERT INTO schedule_runs (id) VALUES ($id) ON CONFLICT(id) DO NOTHING"),
-    // The claim: only one process, once, moves last_due forward to this due time.
+    // The claim: only one process, once, moves last_due forward to this due time (by at least $gap).
     claim: deps.db.query(
-      "UPDATE schedule_runs SET last_due = $due, last_started = $now, last_status = 'running', last_error = NULL WHERE id = $id AND (last_due IS NULL OR last_due < $due)",
+      "UPDATE schedule_runs SET last_due = $due, last_started = $now, last_status = 'running', last_error = NULL, owner = $owner WHERE id = $id AND (last_due IS NULL OR last_due <= $due - $gap)",
     ),
     finish: deps.db.query(
       "UPDATE schedule_runs SET last_status = $status, last_error = $error WHERE id = $id AND last_due = $due",
     ),
-    // At start: a run still marked running belonged to a process that is gone (one gateway per workspace).
+    // Recovery: runs still marked running, and one of them ended if it is still its gone owner's.
+    runningRuns: deps.db.query<Row, []>("SELECT * FROM schedule_runs WHERE last_status = 'running' ORDER BY id"),
     interrupted: deps.db.query(
-      "UPDATE schedule_runs SET last_status = 'interrupted', last_error = 'the gateway stopped during the run' WHERE last_status = 'running'",
+      "UPDATE schedule_runs SET last_status = 'interrupted', last_error = 'the gateway stopped during the run' WHERE id = $id AND last_status = 'running' AND last_due IS $due AND owner IS $owner",
     ),
     setSession: deps.db.query("UPDATE schedule_runs SET session_id = $session WHERE id = $id"),
   }
@@ -176,9 +195,37 @@ export function createScheduler(deps: SchedulerDeps) {
     }
   }
 
+  /** How far past the last run a claim must be: a whole interval for `every`, any later time otherwise. */
+  const gap = (schedule: Any): number => {
+    if (schedule.every === undefined || schedule.at !== undefined || schedule.cron !== undefined) return 1
+    try {
+      return parseEvery(schedule.every)
+    } catch {
+      return 1
+    }
+  }
+
+  /** Runs left `running` whose gateway `scope` says is gone (none: all of them) become interrupted. */
+  const recover = (scope?: RecoveryScope): InterruptedRun[] => {
+    const out: InterruptedRun[] = []
+    for (const row of q.runningRuns.all()) {
+      let why: string | null = null
+      if (scope && "owner" in scope) {
+        if (row.owner !== scope.owner) continue
+      } else if (scope) {
+        why = scope.gone(row.owner)
+        if (why === null) continue
+      }
+      if (q.interrupted.run({ id: row.id, due: row.last_due, owner: row.owner }).changes === 1)
+        out.push({ id: row.id, due: row.last_due, why })
+    }
+    return out
+  }
+
   async function run(schedule: Any, due: number): Promise<void> {
     q.ensure.run({ id: schedule.id })
-    if (q.claim.run({ id: schedule.id, due, now: now() }).changes !== 1) return // already ran (another start)
+    const claim = { id: schedule.id, due, now: now(), gap: gap(schedule), owner: deps.owner?.id ?? null }
+    if (q.claim.run(claim).changes !== 1) return // already ran (another start, or another gateway)
     let sessionId = ""
     let status = "failed"
     let error: string | undefined
@@ -289,7 +336,9 @@ export function createScheduler(deps: SchedulerDeps) {
   return {
     start() {
       stopped = false
-      q.interrupted.run()
+      const lost = recover(deps.owner ? { gone: deps.owner.judge() } : undefined)
+      for (const run of lost)
+        deps.log.warn("schedule run interrupted: its gateway is gone", { schedule: run.id, why: run.why })
       for (const schedule of active()) next.set(schedule.id, plan(schedule, true))
       tick()
     },
@@ -301,6 +350,11 @@ export function createScheduler(deps: SchedulerDeps) {
       else if (!busy.has(id)) next.set(id, plan(schedule, q.get.get({ id })?.last_due == null))
       if (!stopped) tick()
     },
+    /**
+     * Runs left `running` by a gateway that is gone (`scope`, the heartbeat's sweep; none: every one)
+     * become interrupted; returns them. The start does it too.
+     */
+    recover,
     /** Stop timers; runs in flight finish with their turns (the gateway drains them). */
     async stop() {
       stopped = true

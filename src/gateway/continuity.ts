@@ -14,7 +14,7 @@ import type { ToolSpec } from "../core/provider.ts"
 import { createHistoryWindow, type HistoryWindow } from "../agent/window.ts"
 import { type ContinueDeps, type Continued, continueSession } from "../agent/continue.ts"
 import { ContinuityEvent } from "../agent/continuity-events.ts"
-import { createScheduler, type Scheduler } from "../agent/schedules.ts"
+import { createScheduler, type Scheduler, type SchedulerDeps } from "../agent/schedules.ts"
 import { createScheduleBook, type ScheduleBook } from "../agent/schedule-book.ts"
 import { createHeartbeat, type Heartbeat } from "../agent/heartbeat.ts"
 import { createScheduleStore } from "../store/schedules.ts"
@@ -84,6 +84,8 @@ export interface ContinuityInput {
   sessions: () => Sessions
   /** The skills section of a session's system prompt (src/skills), or null. */
   skills?: (sessionId: string | null) => string | null
+  /** This gateway's id and its judge of other gateways (gateways.ts), for the schedule runs it claims. */
+  owner?: SchedulerDeps["owner"]
 }
 
 export function createContinuity(input: ContinuityInput): Continuity {
@@ -176,6 +178,7 @@ export function createContinuity(input: ContinuityInput): Continuity {
     timeZone: () => config.timeZone,
     deliver: deliveries.deliver,
     log: Log.create("schedule"),
+    owner: input.owner,
   })
   const ownerZone = () => config.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone
   const scheduleBook = createScheduleBook({

@@ -13,10 +13,16 @@ export const GatewayEvent = {
   Started: defineEvent(
     "gateway.started",
     Type.Object({
+      gatewayId: Type.String({
+        description:
+          "This gateway's id in the store's gateways table (gw_…): the owner of its turns, jobs and schedule runs",
+      }),
       pid: Type.Number(),
       workspace: Type.String(),
       version: Type.String(),
-      interruptedTurns: Type.Number(),
+      interruptedTurns: Type.Number({
+        description: "Open turns of gone gateways (this host's previous run, or a dead peer) interrupted at start",
+      }),
     }),
   ),
   State: defineEvent("gateway.state", Type.Object({ state: GatewayState, reasons: Type.Array(Type.String()) })),

@@ -204,6 +204,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       create: () => sessions.create,
       sessions: () => sessions,
       skills: (sessionId) => skills.section(sessionId),
+      owner: { id: registry.id, judge: () => registry.judge() },
     })
     cleanup.push(() => continuity.close())
     // sessions.search: what was said in every stored session (store/search.ts), times in the owner's zone.
@@ -248,15 +249,22 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       sessions: () => sessions,
       toolset,
       deliveries: continuity.deliveries,
+      owner: registry.id,
     })
     cleanup.push(() => jobs.stop())
 
-    // Open turns whose gateway is gone (this host's previous run, killed; or a peer on the same database
-    // that stopped heartbeating) become interrupted, each reported. The same path runs at start and on
-    // every heartbeat (below), so a peer's turns are taken over while this gateway runs.
+    // Open turns, running background jobs and schedule runs whose gateway is gone (this host's previous
+    // run, killed; or a peer on the same database that stopped heartbeating) become interrupted, each
+    // reported. The same path and one judge of owners run at start and on every heartbeat (below), so a
+    // peer's work is taken over while this gateway runs. The jobs' notes are written after it returns.
     const recoverGone = () => {
-      const lost = store.recoverInterrupted(GONE, { gone: registry.judge() })
+      const judge = registry.judge()
+      const lost = store.recoverInterrupted(GONE, { gone: judge })
+      const notes = jobs.recover({ gone: judge })
+      const runs = continuity.schedules.recover({ gone: judge })
       registry.prune()
+      for (const run of runs)
+        log.warn("schedule run interrupted: its gateway is gone", { schedule: run.id, due: run.due, why: run.why })
       for (const turn of lost) {
         bus.publish(TurnEvent.Interrupted, {
           sessionId: turn.sessionId,
@@ -265,12 +273,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         })
         log.warn("turn interrupted: its gateway is gone", { session: turn.sessionId, turn: turn.id, why: turn.why })
       }
-      return lost
+      return { turns: lost, notes }
     }
     // On a full disk this cannot be written now; the turns stay open and are marked by a later sweep or start.
-    let interrupted: ReturnType<typeof recoverGone> = []
+    let interrupted: ReturnType<typeof recoverGone>["turns"] = []
     try {
-      interrupted = recoverGone()
+      const recovered = recoverGone()
+      interrupted = recovered.turns
+      // Jobs the gone gateways left running ended as interrupted, with a note to the session that started them.
+      const lost = await recovered.notes
+      if (lost.length) log.warn("background jobs interrupted: their gateway is gone", { jobs: lost.length })
     } catch (error) {
       if (!storeHealth.problem()) throw error
     }
@@ -279,8 +291,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const heartbeat = setInterval(() => {
       try {
         if (!registry.beat())
-          log.warn("this gateway was found silent by a peer; its open turns may have been interrupted")
-        recoverGone()
+          log.warn("this gateway was found silent by a peer; its open turns and jobs may have been interrupted")
+        void recoverGone().notes.catch((error) => log.warn("job notes after a sweep failed", { error: String(error) }))
         beatFailure = null
       } catch (error) {
         if (beatFailure !== String(error)) log.warn("heartbeat failed", { error: String(error) })
@@ -289,13 +301,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     }, heartbeatMs)
     heartbeat.unref?.()
     cleanup.push(() => clearInterval(heartbeat))
-    // Jobs the last run left running end as interrupted, with a note to the session that started them.
-    try {
-      const lost = await jobs.recover()
-      if (lost) log.warn("background jobs interrupted by the previous run", { jobs: lost })
-    } catch (error) {
-      if (!storeHealth.problem()) throw error
-    }
 
     let current: State = "running"
     const publishState = () => {
@@ -393,6 +398,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       },
     }
     bus.publish(GatewayEvent.Started, {
+      gatewayId: registry.id,
       pid: process.pid,
       workspace: config.workspaceDir,
       version: VERSION,

@@ -25,10 +25,12 @@ export function createJobService(input: {
   sessions: () => Sessions
   toolset: Toolset
   deliveries: Deliveries
+  /** This gateway's id (gateways.ts): recorded as the owner of every job it starts. */
+  owner?: string
 }): Jobs {
   const { config, deliveries } = input
   const jobs = createJobs({
-    jobs: createJobStore(input.db),
+    jobs: createJobStore(input.db, { owner: input.owner }),
     store: input.store,
     sessions: input.sessions,
     bus: input.bus,
