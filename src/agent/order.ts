@@ -32,8 +32,12 @@ interface Kept {
 
 /** Below this many messages the order is computed afresh: it costs less than keeping it. */
 export const KEEP_FROM = 128
-/** Kept orders, least recently used first, bounded by sessions and by messages held. */
-const KEEP_LIMITS = { sessions: 64, messages: 200_000 }
+/**
+ * Kept orders, least recently used first, bounded by sessions and by messages held: a kept order holds
+ * its messages, which are usually the store's cached ones (src/store/sessions.ts keeps up to 16 MB of
+ * histories); past these bounds a history is ordered from scratch, as before.
+ */
+const KEEP_LIMITS = { sessions: 32, messages: 50_000 }
 const kept = new Map<string, Kept>()
 let keptMessages = 0
 

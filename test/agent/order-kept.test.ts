@@ -115,3 +115,15 @@ test("a history read afresh (new objects), one that shrank, and one whose seqs d
     expect(ids(ordered(h.messages.slice(), { turnId: "t2" }))).toEqual(ids(fromScratch(h.messages, { turnId: "t2" })))
   }
 })
+
+test("more sessions than are kept: the least recently used ones are ordered afresh, every order still right", () => {
+  const histories = Array.from({ length: 40 }, (_, i) => history(`many${i}`, 200 + i))
+  for (const h of histories) for (let i = 0; i < KEEP_FROM + 10; i++) h.add()
+  for (let round = 0; round < 3; round++)
+    for (const h of histories) {
+      h.add()
+      h.add()
+      for (const current of h.currents())
+        expect(ids(ordered(h.messages.slice(), current))).toEqual(ids(fromScratch(h.messages, current)))
+    }
+})
