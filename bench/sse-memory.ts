@@ -2,17 +2,24 @@
  * SSE clients that never read (issue 14, item 2): N (default 300) raw TCP subscribers to
  * `GET /control/v1/events` with the read token read the response headers and then stop reading, while
  * a few readers (default 5) read everything and 1,500 turns with 2 KB inputs run through the Control API
- * against the fake OpenAI. The same turns run once before the non-readers connect, so the heap and
- * caches the turns themselves need are in place (that run's peak is reported too). Measures the gateway's RSS before, at its peak during the turns, after them
- * and after the non-readers are gone; then reads what each non-reader was sent and reports its last
- * frame (the target: every one ends with `event: overflow`), and checks that every reader received
- * every event, in order, with no gap. Target: RSS growth ≤ 50 MB.
+ * against the fake OpenAI. The same turns run twice before the non-readers connect: once so the heap
+ * and caches the turns themselves need are in place, once more as the control (the same measurement
+ * without non-readers: what the turns alone grow the gateway by, from a level measured the same way).
+ * Measures the gateway's RSS before, at its peak during the turns, after them and after the
+ * non-readers are gone; then reads what each non-reader was sent and reports its last frame (the
+ * target: every one ends with `event: overflow`), and checks that every reader received every event,
+ * in order, with no gap. Target: RSS growth ≤ 50 MB.
  *
  *   bun bench/sse-memory.ts [--subscribers 300] [--readers 5] [--turns 1500] [--input-bytes 2048]
- *                           [--concurrency 8] [--binary dist/drost]
+ *                           [--concurrency 8] [--binary dist/drost] [--heap <folder>]
  *
- * Runs the source unless given `--binary`.
+ * Runs the source unless given `--binary`. `--heap <folder>` preloads bench/heap-hook.ts into the
+ * gateway (through BUN_OPTIONS, so the supervisor's child has it too): the gateway's own
+ * `process.memoryUsage()` every 50 ms and `bun:jsc` heapStats() at its peak, per phase, in
+ * `<folder>/{warmup,control,fanout}.json`.
  */
+import { readdirSync, renameSync } from "node:fs"
+import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { fakeOpenAI, reply } from "../test/fake/openai.ts"
 import { ENTRY, spawnGateway } from "../test/lib/gateway.ts"
@@ -31,6 +38,8 @@ const { values } = parseArgs({
     /** controlApi.sseMaxBacklogBytes / sseMaxTotalBacklogBytes for the run (default: the gateway's). */
     "max-backlog": { type: "string" },
     "max-total": { type: "string" },
+    /** Folder for the gateway's own memory trace (bench/heap-hook.ts preloaded into it). */
+    heap: { type: "string" },
   },
 })
 const SUBSCRIBERS = Number(values.subscribers)
@@ -61,7 +70,13 @@ const ws = await workspace({
 })
 const gw = await spawnGateway(ws.path, {
   command: values.binary ? [values.binary] : [process.execPath, ENTRY],
-  env: { BENCH_KEY: "bench-key", DROST_LOG_LEVEL: "warn" },
+  env: {
+    BENCH_KEY: "bench-key",
+    DROST_LOG_LEVEL: "warn",
+    ...(values.heap
+      ? { BUN_OPTIONS: `--preload ${import.meta.dir}/heap-hook.ts`, DROST_HEAP_OUT: `${values.heap}/heap` }
+      : {}),
+  },
 })
 
 const stalled = () => stalledSubscriber(gw.url, READ_TOKEN)
@@ -90,6 +105,22 @@ async function runTurns(sessions: string[]): Promise<number> {
   return failed
 }
 
+/** With --heap: the gateway's memory trace since the last dump (its peak sample in full), in `<heap>/<label>.json`. */
+async function dumpHeap(label: string) {
+  if (!values.heap) return
+  const before = new Set(readdirSync(values.heap))
+  process.kill(gw.pid, "SIGUSR2")
+  for (let i = 0; i < 100; i++) {
+    const file = readdirSync(values.heap).find((name) => name.includes(`.${gw.pid}.`) && !before.has(name))
+    if (file) {
+      await Bun.sleep(100)
+      renameSync(join(values.heap, file), join(values.heap, `${label}.json`))
+      return
+    }
+    await Bun.sleep(50)
+  }
+}
+
 /** Samples the gateway's RSS every 100 ms; `stop()` answers the peak. */
 function sampler() {
   let peak = rssMb(gw.pid)
@@ -114,6 +145,14 @@ try {
   await runTurns(sessions)
   await Bun.sleep(500)
   const turnsAlonePeak = baseline.stop()
+  await dumpHeap("warmup")
+  // And again, measured as the non-readers' run will be: the growth the turns cause by themselves.
+  const controlBefore = rssMb(gw.pid)
+  const control = sampler()
+  await runTurns(sessions)
+  await Bun.sleep(500)
+  const controlPeak = control.stop()
+  await dumpHeap("control")
   const before = rssMb(gw.pid)
 
   const subscribers: StalledSubscriber[] = []
@@ -128,6 +167,7 @@ try {
   await Bun.sleep(500)
   const after = rssMb(gw.pid)
   const peak = sampling.stop()
+  await dumpHeap("fanout")
   const openAtEnd = subscribers.filter((entry) => !entry.closed).length
 
   // What each non-reader was sent: read it all now, until the server closes or 2 s pass quietly.
@@ -171,6 +211,7 @@ try {
 
   finishMachine(info)
   const growth = peak - before
+  const controlGrowth = controlPeak - controlBefore
   report(
     `SSE memory · ${SUBSCRIBERS} non-reading subscribers, ${READERS} readers · ${TURNS} turns of ${INPUT} B in ${seconds.toFixed(1)} s · ${info.cores} × ${info.cpu} · load ${info.loadStart} → ${info.loadEnd}`,
     [
@@ -181,6 +222,12 @@ try {
       ["… right after the turns", `${after} MB`, ""],
       ["… after the non-readers are gone", `${closedRss} MB`, ""],
       ["RSS growth (peak − before)", `${growth.toFixed(1)} MB`, "target ≤ 50 MB"],
+      [
+        "… the control: the same turns without non-readers, measured the same way",
+        `${controlGrowth.toFixed(1)} MB`,
+        `${controlBefore} → ${controlPeak} MB`,
+      ],
+      ["… so the non-readers' share (growth − control)", `${(growth - controlGrowth).toFixed(1)} MB`, ""],
       [
         "non-readers whose last frame is event: overflow",
         `${overflowed} / ${SUBSCRIBERS}`,
@@ -214,6 +261,8 @@ try {
       rss_after_mb: after,
       rss_closed_mb: closedRss,
       growth_mb: Number(growth.toFixed(1)),
+      control_growth_mb: Number(controlGrowth.toFixed(1)),
+      nonreaders_share_mb: Number((growth - controlGrowth).toFixed(1)),
       overflowed,
       complete_without_overflow: complete,
       growth_beyond_turns_alone_mb: Number((peak - turnsAlonePeak).toFixed(1)),
@@ -221,6 +270,7 @@ try {
       open_at_end: openAtEnd,
       turns_failed: failed,
       reader_events_min: Math.min(...received),
+      reader_mb: Number((Math.max(...readers.map((entry) => entry.bytes)) / 1048576).toFixed(1)),
       reader_gaps: gaps.reduce((a, b) => a + b, 0),
       readers_ok: readersOk,
       machine: info,

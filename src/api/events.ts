@@ -68,6 +68,9 @@ export function frame(event: Envelope): Uint8Array {
   return bytes
 }
 
+/** The keepalive comment: one per 15 s per subscriber, so encoding it each time costs nothing that matters. */
+const keepalive = () => encoder.encode(`: keepalive ${Date.now()}\n\n`)
+
 /** One outbox per gateway: the total bound is across every subscriber of that gateway. */
 const outboxes = new WeakMap<Gateway, Outbox>()
 
@@ -75,11 +78,14 @@ function outboxOf(gw: Gateway, options: EventsOptions): Outbox {
   let outbox = outboxes.get(gw)
   if (!outbox) {
     const settings = gw.config.controlApi
-    outbox = createOutbox({
-      maxBytes: options.maxBacklogBytes ?? settings.sseMaxBacklogBytes ?? 1024 * 1024,
-      maxTotalBytes: options.maxTotalBacklogBytes ?? settings.sseMaxTotalBacklogBytes ?? 16 * 1024 * 1024,
-      maxFrames: options.maxBacklog ?? 10_000,
-    })
+    outbox = createOutbox(
+      {
+        maxBytes: options.maxBacklogBytes ?? settings.sseMaxBacklogBytes ?? 1024 * 1024,
+        maxTotalBytes: options.maxTotalBacklogBytes ?? settings.sseMaxTotalBacklogBytes ?? 16 * 1024 * 1024,
+        maxFrames: options.maxBacklog ?? 10_000,
+      },
+      frame,
+    )
     outboxes.set(gw, outbox)
   }
   return outbox
@@ -104,6 +110,7 @@ export function eventStream(
       return new Promise<void>((finish) => {
         let last = after ?? gw.bus.lastId()
         let closed = false
+        const wants = (event: Envelope) => matches(event, filter)
         const outlet = outbox.open(
           {
             write: (bytes) => controller.write(bytes) as number | Promise<number>,
@@ -121,18 +128,22 @@ export function eventStream(
             },
           },
           last,
+          wants,
         )
-        const send = (event: Envelope) => {
+        // A replayed event is this subscriber's own frame; a live one goes through the shared log, so
+        // offering it to each subscriber allocates nothing.
+        const send = (event: Envelope, replay: boolean) => {
           if (closed || event.id <= last) return
           last = event.id
-          if (!matches(event, filter)) return
-          outlet.push(frame(event), event.id)
+          if (!wants(event)) return
+          if (replay) outlet.push(frame(event), event.id)
+          else outlet.offer(event)
         }
         // Subscribe before replaying so nothing published in between is lost; `last` drops duplicates.
         const live: Envelope[] = []
         let replaying = true
-        const unsubscribe = gw.bus.subscribeAll((event) => (replaying ? live.push(event) : send(event)))
-        const timer = setInterval(() => outlet.push(encoder.encode(`: keepalive ${Date.now()}\n\n`)), keepaliveMs)
+        const unsubscribe = gw.bus.subscribeAll((event) => (replaying ? live.push(event) : send(event, false)))
+        const timer = setInterval(() => outlet.push(keepalive()), keepaliveMs)
         const onAbort = () => {
           if (closed) return
           closed = true
@@ -157,11 +168,11 @@ export function eventStream(
               message: "some events after this id are no longer buffered; reload state from the REST routes",
             }
             outlet.push(encoder.encode(`event: gap\ndata: ${JSON.stringify(gap)}\n\n`))
-            for (const event of oldestBuffered(gw, after)) send(event)
-          } else for (const event of missed) send(event)
+            for (const event of oldestBuffered(gw, after)) send(event, true)
+          } else for (const event of missed) send(event, true)
         }
         replaying = false
-        for (const event of live) send(event)
+        for (const event of live) send(event, false)
         live.length = 0
       })
     },

@@ -7,13 +7,22 @@
  * buffers absorbed the first megabytes. And writing each frame to each socket inside `bus.publish`
  * ran thousands of syscalls on the turn's own path.
  *
- * So: publishing only appends a reference to the event's frame (serialised once, shared by every
- * subscriber) to each subscriber's queue. A flusher writes the queues in batches of subscribers,
- * yielding to the event loop between batches, one flush per subscriber per batch. A socket
- * that answers a write with a promise (Bun is buffering) gets nothing more until that promise settles;
- * its frames wait in its queue, counted in bytes. A queue over `maxBytes`, or the largest queue while
- * all queues together are over `maxTotalBytes`, is cut off with `event: overflow`.
+ * So: a live event goes once into a log shared by every subscriber (its frame serialised once), and
+ * each subscriber is a cursor into that log plus a count of the bytes it has still to send. Offering an
+ * event to a subscriber allocates nothing: no per-subscriber queue of frames, whose arrays (10 million
+ * entries for 300 subscribers over 36,000 events) lived just long enough to reach the old generation of
+ * the heap and were most of the gateway's growth during a fan-out. A subscriber's own frames (the
+ * greeting, a replay, keepalives) wait in a small queue of its own, written before the log.
+ *
+ * A flusher writes the subscribers in batches, yielding to the event loop between batches, one flush
+ * per subscriber per batch. A socket that answers a write with a promise (Bun is buffering) gets nothing
+ * more until that promise settles. A subscriber whose socket is backed up and whose unsent bytes pass
+ * `maxBytes` (or frames `maxFrames`), or the one furthest behind while all together pass
+ * `maxTotalBytes`, is cut off with `event: overflow`. The log keeps only what some cursor has not passed;
+ * a filtered subscriber that lags too far (it holds the log while matching little of it) has its part
+ * copied into its own queue, so the log stays under `maxTotalBytes`.
  */
+import type { Envelope } from "../core/event.ts"
 
 export interface Sink {
   /** Bun's direct-stream write: a number once taken, a promise while the socket is backed up. */
@@ -24,8 +33,10 @@ export interface Sink {
 }
 
 export interface Outlet {
-  /** `id`: the frame's bus id; omitted for comments, which resume from the id before them. */
+  /** A frame of this subscriber's own (greeting, replay, keepalive). `id`: its bus id; none for comments. */
   push(frame: Uint8Array, id?: number): void
+  /** A live event this subscriber wants (the caller has matched it); written from the shared log. */
+  offer(event: Envelope): void
   /** Bytes queued for this subscriber and not yet handed to its socket. */
   readonly queued: number
   close(): void
@@ -42,12 +53,30 @@ export interface OutboxOptions {
   batch?: number
 }
 
+export interface Outbox {
+  /**
+   * `after`: the id the client already has (its resume point if it is cut off before any frame; log
+   * entries up to it are skipped). `wants`: the subscriber's filter, applied again when writing the log.
+   */
+  open(sink: Sink, after: number, wants: (event: Envelope) => boolean): Outlet
+  /** Bytes queued across all subscribers. */
+  total(): number
+  /** Entries in the shared log (for tests: it must not grow past what the cursors still need). */
+  logged(): number
+}
+
 interface State {
   sink: Sink
-  frames: Uint8Array[]
-  /** The bus id of each queued frame. */
-  ids: number[]
+  wants: (event: Envelope) => boolean
+  /** Own frames (and their ids, -1 for comments) from `ownAt` on, written before the log. */
+  own: Uint8Array[]
+  ownIds: number[]
+  ownAt: number
+  /** Absolute position in the log of the next entry to consider. */
+  cursor: number
+  /** Unsent bytes and frames (own and offered). */
   bytes: number
+  frames: number
   /** The last id handed to the socket: where the client resumes after a cut-off. */
   sentId: number
   waiting: boolean
@@ -55,19 +84,16 @@ interface State {
   closed: boolean
 }
 
-export interface Outbox {
-  /** `after`: the id the client already has (its resume point if it is cut off before any frame). */
-  open(sink: Sink, after: number): Outlet
-  /** Bytes queued across all subscribers. */
-  total(): number
-}
-
 /** A batch that ran at least this long is followed by a pause as long as itself. */
 const SLICE_MS = 2
 const MAX_PAUSE_MS = 20
+/** The log is trimmed to the slowest cursor every this many appends. */
+const TRIM_EVERY = 256
 
-export function createOutbox(options: OutboxOptions): Outbox {
+export function createOutbox(options: OutboxOptions, frameOf: (event: Envelope) => Uint8Array): Outbox {
   const batch = options.batch ?? 64
+  const maxFrames = options.maxFrames ?? Infinity
+  const states = new Set<State>()
   /**
    * The subscribers whose socket is backed up: the only ones the total bound may cut. Kept apart so that
    * a push over the total scans a handful, not every subscriber (with 2,000 readers, scanning all of
@@ -80,18 +106,30 @@ export function createOutbox(options: OutboxOptions): Outbox {
   let total = 0
   let scheduled = false
 
+  /** The shared log: `events[i]` is at absolute position `base + i`, its frame in `frames[i]`. */
+  let events: Envelope[] = []
+  let frames: Uint8Array[] = []
+  let base = 0
+  let logBytes = 0
+  let appended = 0
+
+  const end = () => base + events.length
+
   const drop = (state: State) => {
     total -= state.bytes
     state.bytes = 0
-    state.frames = []
-    state.ids = []
+    state.frames = 0
+    state.own = []
+    state.ownIds = []
+    state.ownAt = 0
+    states.delete(state)
+    backedUp.delete(state)
   }
 
   const cut = (state: State) => {
     if (state.closed) return
     drop(state)
     state.closed = true
-    backedUp.delete(state)
     state.sink.overflow(state.sentId)
   }
 
@@ -108,42 +146,115 @@ export function createOutbox(options: OutboxOptions): Outbox {
     schedule()
   }
 
+  /** After a push or offer: the subscriber's own bound, then the total's. */
+  const bound = (state: State) => {
+    if (state.waiting && (state.bytes > options.maxBytes || state.frames > maxFrames)) return cut(state)
+    while (total > options.maxTotalBytes) {
+      let slowest: State | null = null
+      for (const other of backedUp) if (other.bytes > (slowest?.bytes ?? 0)) slowest = other
+      if (!slowest) break
+      cut(slowest)
+    }
+    mark(state)
+  }
+
   /**
-   * Hand queued frames to the socket until it backs up, then flush once. Each frame is written as is:
-   * Bun copies it into the response's buffer, so coalescing here would only add a copy.
+   * Drops the log entries every cursor has passed. If what is left still passes `maxTotalBytes`, the
+   * subscribers still before its second half get their wanted entries of the first half copied into
+   * their own queues (the bytes are already counted for them), and that half goes too.
+   */
+  const trim = () => {
+    let min = end()
+    for (const state of states) if (state.cursor < min) min = state.cursor
+    shift(min)
+    if (logBytes <= options.maxTotalBytes) return
+    let keep = logBytes
+    let at = base
+    while (at < end() - 1 && keep > options.maxTotalBytes / 2) keep -= frames[at++ - base]!.length
+    for (const state of states) {
+      while (state.cursor < at) {
+        const i = state.cursor++ - base
+        const event = events[i]!
+        if (event.id <= state.sentId || !state.wants(event)) continue
+        state.own.push(frames[i]!)
+        state.ownIds.push(event.id)
+      }
+    }
+    shift(at)
+  }
+
+  /** Drops the log entries before absolute position `to`. */
+  const shift = (to: number) => {
+    const count = to - base
+    if (count <= 0) return
+    for (let i = 0; i < count; i++) logBytes -= frames[i]!.length
+    events = count >= events.length ? [] : events.slice(count)
+    frames = count >= frames.length ? [] : frames.slice(count)
+    base = to
+  }
+
+  const wait = (state: State, written: Promise<number>) => {
+    state.waiting = true
+    backedUp.add(state)
+    written.then(
+      () => {
+        state.waiting = false
+        backedUp.delete(state)
+        mark(state)
+      },
+      () => {},
+    )
+  }
+
+  /**
+   * Hand the subscriber's own frames, then the log from its cursor, to the socket until it backs up;
+   * then flush once. Each frame is written as is: Bun copies it into the response's buffer, so
+   * coalescing here would only add a copy.
    */
   const write = (state: State) => {
-    let index = 0
     let size = 0
+    let count = 0
     try {
-      while (index < state.frames.length && !state.waiting) {
-        const bytes = state.frames[index]!
+      while (state.ownAt < state.own.length && !state.waiting) {
+        const bytes = state.own[state.ownAt]!
+        const id = state.ownIds[state.ownAt++]!
         const written = state.sink.write(bytes)
         size += bytes.length
-        index++
-        if (written instanceof Promise) {
-          state.waiting = true
-          backedUp.add(state)
-          written.then(
-            () => {
-              state.waiting = false
-              backedUp.delete(state)
-              if (state.frames.length) mark(state)
-            },
-            () => {},
-          )
-        }
+        count++
+        if (id > state.sentId) state.sentId = id
+        if (written instanceof Promise) wait(state, written)
+      }
+      if (state.ownAt && state.ownAt >= state.own.length) {
+        state.own = []
+        state.ownIds = []
+        state.ownAt = 0
+      }
+      const last = end()
+      while (state.cursor < last && !state.waiting) {
+        const i = state.cursor++ - base
+        const event = events[i]!
+        if (event.id <= state.sentId || !state.wants(event)) continue
+        const bytes = frames[i]!
+        const written = state.sink.write(bytes)
+        size += bytes.length
+        count++
+        state.sentId = event.id
+        if (written instanceof Promise) wait(state, written)
       }
       state.sink.flush()
     } catch {
       state.closed = true
-      backedUp.delete(state)
     }
-    if (index) state.sentId = state.ids[index - 1]!
-    state.bytes -= size
-    total -= size
-    state.frames = index >= state.frames.length ? [] : state.frames.slice(index)
-    state.ids = state.frames.length ? state.ids.slice(index) : []
+    const spent = Math.min(size, state.bytes)
+    state.bytes -= spent
+    total -= spent
+    state.frames = Math.max(0, state.frames - count)
+    // Caught up: whatever the counts say, nothing is queued (they never drift).
+    if (state.ownAt === 0 && state.own.length === 0 && state.cursor === end()) {
+      total -= state.bytes
+      state.bytes = 0
+      state.frames = 0
+    }
     if (state.closed) drop(state)
   }
 
@@ -158,8 +269,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
     scheduled = false
     const started = performance.now()
     // Taken from the front by index: slicing the queue on every batch copied it (O(subscribers) each).
-    const end = Math.min(head + batch, dirty.length)
-    for (; head < end; head++) {
+    const stop = Math.min(head + batch, dirty.length)
+    for (; head < stop; head++) {
       const state = dirty[head]!
       state.dirty = false
       if (!state.closed) write(state)
@@ -167,6 +278,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (head >= dirty.length) {
       dirty = []
       head = 0
+      trim()
       return
     }
     if (head > 4096) {
@@ -180,38 +292,55 @@ export function createOutbox(options: OutboxOptions): Outbox {
   }
 
   return {
-    open(sink, after) {
+    open(sink, after, wants) {
       const state: State = {
         sink,
-        frames: [],
-        ids: [],
+        wants,
+        own: [],
+        ownIds: [],
+        ownAt: 0,
+        cursor: end(),
         bytes: 0,
+        frames: 0,
         sentId: after,
         waiting: false,
         dirty: false,
         closed: false,
       }
+      states.add(state)
       return {
         push(frame, id) {
           if (state.closed) return
-          state.frames.push(frame)
-          state.ids.push(id ?? state.ids.at(-1) ?? state.sentId)
+          state.own.push(frame)
+          state.ownIds.push(id ?? -1)
           state.bytes += frame.length
+          state.frames++
           total += frame.length
           // Only a socket that refuses data is slow; a queue waiting for the next batch (a replay of the
           // whole ring buffer, say) is not cut.
-          if (
-            state.waiting &&
-            (state.bytes > options.maxBytes || state.frames.length > (options.maxFrames ?? Infinity))
-          )
-            return cut(state)
-          while (total > options.maxTotalBytes) {
-            let slowest: State | null = null
-            for (const other of backedUp) if (other.bytes > (slowest?.bytes ?? 0)) slowest = other
-            if (!slowest) break
-            cut(slowest)
+          bound(state)
+        },
+        offer(event) {
+          if (state.closed) return
+          // Every subscriber is offered the same event in turn: the first appends it to the log.
+          let size: number
+          if (events[events.length - 1] === event) size = frames[frames.length - 1]!.length
+          else {
+            const bytes = frameOf(event)
+            events.push(event)
+            frames.push(bytes)
+            size = bytes.length
+            logBytes += size
+            appended++
           }
-          mark(state)
+          state.bytes += size
+          state.frames++
+          total += size
+          if (appended >= TRIM_EVERY) {
+            appended = 0
+            trim()
+          }
+          bound(state)
         },
         get queued() {
           return state.bytes
@@ -219,11 +348,11 @@ export function createOutbox(options: OutboxOptions): Outbox {
         close() {
           if (state.closed) return
           state.closed = true
-          backedUp.delete(state)
           drop(state)
         },
       }
     },
     total: () => total,
+    logged: () => events.length,
   }
 }

@@ -46,6 +46,14 @@ export function createBus(options: BusOptions = {}): Bus {
   let next = (options.startId ?? 0) + 1
   const byType = new Map<string, Set<Handler>>()
   const any = new Set<Handler>()
+  /**
+   * The handlers of `byType` / `any` as arrays, made again only when a subscription changes: publishing
+   * delivers to a snapshot (a handler that unsubscribes another mid-delivery does not skip anyone), and
+   * copying the set at every publish was an array per event as long as the subscriber list (300 SSE
+   * clients × 36,000 events: 86 MB of garbage).
+   */
+  const typedSnapshots = new Map<string, Handler[]>()
+  let anySnapshot: Handler[] | null = null
 
   const deliver = (handlers: Iterable<Handler>, event: Envelope) => {
     for (const handler of handlers) {
@@ -72,19 +80,37 @@ export function createBus(options: BusOptions = {}): Bus {
         sizes.splice(0, drop)
       }
       const typed = byType.get(def.type)
-      if (typed) deliver([...typed], event)
-      if (any.size) deliver([...any], event)
+      if (typed?.size) {
+        let handlers = typedSnapshots.get(def.type)
+        if (!handlers) {
+          handlers = [...typed]
+          typedSnapshots.set(def.type, handlers)
+        }
+        deliver(handlers, event)
+      }
+      if (any.size) {
+        anySnapshot ??= [...any]
+        deliver(anySnapshot, event)
+      }
       return event
     },
     subscribe(def, handler) {
       const set = byType.get(def.type) ?? new Set()
       byType.set(def.type, set)
       set.add(handler as Handler)
-      return () => set.delete(handler as Handler)
+      typedSnapshots.delete(def.type)
+      return () => {
+        typedSnapshots.delete(def.type)
+        return set.delete(handler as Handler)
+      }
     },
     subscribeAll(handler) {
       any.add(handler)
-      return () => any.delete(handler)
+      anySnapshot = null
+      return () => {
+        anySnapshot = null
+        return any.delete(handler)
+      }
     },
     once(def, predicate, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {

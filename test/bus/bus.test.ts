@@ -35,3 +35,33 @@ test("approxSize follows the strings a payload holds", () => {
   expect(approxSize({ output: "x".repeat(10_000) })).toBeLessThan(10_100)
   expect(approxSize({ a: [{ b: "x".repeat(500) }, { c: "y".repeat(500) }] })).toBeGreaterThan(1_000)
 })
+
+test("publishing delivers to the handlers subscribed when it began: one added or removed during delivery changes the next publish only", () => {
+  const bus = createBus()
+  const calls: string[] = []
+  let stopB: () => void = () => {}
+  let stopLate: (() => void) | null = null
+  bus.subscribeAll(() => {
+    calls.push("a")
+    // Removes b and adds a late one while this event is being delivered.
+    stopB()
+    stopLate ??= bus.subscribeAll(() => calls.push("late"))
+  })
+  stopB = bus.subscribeAll(() => calls.push("b"))
+  bus.subscribe(Output, () => calls.push("typed"))
+  bus.publish(Output, { output: "1" })
+  expect(calls).toEqual(["typed", "a", "b"])
+  calls.length = 0
+  bus.publish(Output, { output: "2" })
+  expect(calls).toEqual(["typed", "a", "late"])
+  calls.length = 0
+  stopLate!()
+  const stopTyped2 = bus.subscribe(Output, () => calls.push("typed2"))
+  bus.publish(Output, { output: "3" })
+  expect(calls).toEqual(["typed", "typed2", "a"])
+  calls.length = 0
+  stopTyped2()
+  bus.publish(Output, { output: "4" })
+  expect(calls).toEqual(["typed", "a"])
+  expect(bus.subscribers()).toBe(2)
+})
