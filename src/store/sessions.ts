@@ -354,9 +354,8 @@ export function createSessionStore(db: Database, health?: StoreHealth, options: 
   // Messages join the full-text index in batches, after a turn's closing commit, when turns pause (search.ts).
   const indexer = createIndexer(db)
   const writeEnd = immediate(db, (input: TurnEnd, now: number) => {
-    q.touchSession.run({ id: input.sessionId, now, added: input.messages })
     indexer.soon(INDEX_BATCH)
-    q.finishTurn.run({
+    const { changes } = q.finishTurn.run({
       id: input.id,
       status: input.status,
       error: input.error ?? null,
@@ -365,6 +364,10 @@ export function createSessionStore(db: Database, health?: StoreHealth, options: 
       toolCalls: input.toolCalls,
       now,
     })
+    // A turn already ended (recovery, by this or a peer gateway, marked it interrupted first) keeps its
+    // row; adding its counts again would count them twice. Its messages are stored: recount them.
+    if (changes === 0) return void q.recount.run({ id: input.sessionId })
+    q.touchSession.run({ id: input.sessionId, now, added: input.messages })
     q.addUsage.run({ id: input.sessionId, ...input.usage })
   })
 

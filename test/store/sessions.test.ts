@@ -118,4 +118,27 @@ describe("session store", () => {
       'unknown session "ses_missing"',
     )
   })
+
+  test("a turn ended twice counts its usage and messages once (a late end after recovery marked it)", () => {
+    const store = createSessionStore(open(":memory:"))
+    const session = store.create({ provider: "demo" })
+    const { turn } = store.beginTurn({ sessionId: session.id, parts: [{ type: "text", text: "hi" }], source: "api" })
+    store.startTurn(turn.id, "demo")
+    store.append({ sessionId: session.id, turnId: turn.id, role: "assistant", parts: [{ type: "text", text: "yo" }] })
+    const end = {
+      id: turn.id,
+      sessionId: session.id,
+      status: "completed" as const,
+      usage: { input: 10, output: 5, cached: 0 },
+      steps: 1,
+      toolCalls: 0,
+      messages: 1,
+    }
+    store.finishTurn(end)
+    store.finishTurn(end)
+    const after = store.require(session.id)
+    expect(after.usage).toEqual({ input: 10, output: 5, cached: 0 })
+    expect(after.messageCount).toBe(2)
+    expect(store.turn(turn.id)?.status).toBe("completed")
+  })
 })
