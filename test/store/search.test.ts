@@ -168,6 +168,7 @@ describe("the index in the store", () => {
     for (const table of ["channel_inbox", "channel_conversations", "channel_pairings", "gateways"])
       before.run(`DROP TABLE ${table}`)
     before.run("ALTER TABLE turns DROP COLUMN owner")
+    before.run("DROP INDEX jobs_unnoted")
     before.run("ALTER TABLE jobs DROP COLUMN owner")
     before.run("ALTER TABLE schedule_runs DROP COLUMN owner")
     before.run("PRAGMA user_version = 5")
