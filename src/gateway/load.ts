@@ -24,6 +24,7 @@ import { type Issue, Value, issues as schemaIssues } from "../core/schema.ts"
 import { CONFIG_NAMES } from "../workspace/boundary.ts"
 import { legacyIssues } from "./legacy-keys.ts"
 import { registerSdkModule } from "./sdk-module.ts"
+import { Flag } from "../util/flag.ts"
 
 export const CONFIG_FILES = CONFIG_NAMES
 
@@ -120,7 +121,29 @@ function semantic(input: ConfigInput): Issue[] {
     if (channel.kind === "slack") out.push(...slackIssues(channel as SlackChannelInput, index))
   })
   out.push(...voiceIssues(input.voice, profiles))
+  out.push(...storeIssues(input))
   return out
+}
+
+/**
+ * The PostgreSQL engine exists and passes the store's contract suite, but the gateway still runs on its
+ * SQLite store. Starting on SQLite while the config asks for a shared database would split the state
+ * of gateways that each believe they share one: refuse instead, saying so (docs/scale-out.md).
+ */
+function storeIssues(input: ConfigInput): Issue[] {
+  const env = Flag.get("DROST_STORE_URL")
+  const url = env ?? input.store?.url
+  if (!url) return []
+  const path = env ? "DROST_STORE_URL" : "store.url"
+  if (!/^postgres(ql)?:\/\//i.test(url))
+    return [{ path, message: "expected a postgres://user@host:port/database URL; leave it unset for SQLite" }]
+  return [
+    {
+      path,
+      message:
+        "selects PostgreSQL, which this version's gateway does not run on yet (the engine exists, the gateway is not moved onto it: docs/scale-out.md); unset it to run on SQLite",
+    },
+  ]
 }
 
 /** A plugin profile names a listed plugin; settings are only for listed plugins (docs/plugins.md). */

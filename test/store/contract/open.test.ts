@@ -3,6 +3,9 @@ import { afterEach, expect, test } from "bun:test"
 import { mkdtempSync } from "node:fs"
 import { join } from "node:path"
 import { chooseStore, openStore } from "../../../src/store/engine/open.ts"
+import { demoConfig } from "../../lib/config.ts"
+import { runCli } from "../../lib/gateway.ts"
+import { workspace } from "../../lib/workspace.ts"
 
 afterEach(() => {
   delete process.env.DROST_STORE_URL
@@ -47,4 +50,19 @@ test("a URL that is not PostgreSQL's is refused, saying what is expected, withou
     expect(message).toContain("/state/drost.db")
     expect(message).not.toContain("hunter2")
   }
+})
+
+test("a gateway asked for PostgreSQL refuses to start on SQLite instead, and doctor says the same", async () => {
+  await using ws = await workspace({ config: demoConfig({ store: { url: "postgres://drost:hunter2@db:5432/drost" } }) })
+  const start = await runCli(["start"], { cwd: ws.path })
+  expect(start.code).not.toBe(0)
+  expect(start.stdout + start.stderr).toContain("store.url: selects PostgreSQL, which this version's gateway")
+  expect(start.stdout + start.stderr).not.toContain("hunter2")
+  const doctor = await runCli(["doctor"], { cwd: ws.path, env: { DROST_STORE_URL: "mysql://x@db/drost" } })
+  expect(doctor.code).not.toBe(0)
+  expect(doctor.stdout + doctor.stderr).toContain("DROST_STORE_URL: expected a postgres://")
+  // Without either, the same workspace starts on SQLite: the refusal is the URL's alone.
+  await using plain = await workspace({ config: demoConfig() })
+  const ok = await runCli(["doctor"], { cwd: plain.path })
+  expect(ok.stdout + ok.stderr).not.toContain("store.url")
 })
