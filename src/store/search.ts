@@ -15,6 +15,8 @@ export const INDEX_BATCH = 512
 export const INDEX_IDLE_MS = 50
 /** Past this many waiting, a batch is indexed even while turns keep ending. */
 const INDEX_BUSY_LIMIT = 2 * INDEX_BATCH
+/** What a previous run left waiting is indexed this long after the store opens: after the start, not in it. */
+const INDEX_CATCH_UP_MS = 1_000
 
 /**
  * Index the messages written since the last batch (their seqs wait in messages_fts_pending, put there
@@ -25,7 +27,7 @@ const INDEX_BUSY_LIMIT = 2 * INDEX_BATCH
  * INDEX_IDLE_MS (or INDEX_BUSY_LIMIT wait: under steady load), never inside the turn's closing commit
  * (a batch takes about 13 ms). search() indexes whatever waits before it reads, so a search always sees
  * every message; what waited when the process stopped (even killed) is still in the table, and is
- * indexed in the background shortly after the next start. Re-entrant inside a transaction.
+ * indexed in the background from a second after the next start. Re-entrant inside a transaction.
  */
 export function createIndexer(db: Database) {
   const waiting = db.query<{ n: number }, { skip: number }>(
@@ -94,7 +96,7 @@ export function createIndexer(db: Database) {
       // table, and the next turn's end or search() indexes it.
     }
   }
-  if (leftover > 0) arm()
+  if (leftover > 0) arm(INDEX_CATCH_UP_MS)
 
   return {
     /** Index what is pending once at least `atLeast` messages wait (default 1); no write lock otherwise. */
