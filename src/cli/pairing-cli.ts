@@ -52,7 +52,7 @@ export interface PairingCli<P extends PairingRecord, Id> {
 
 /**
  * The pairings of the shared channel store (src/store/channels.ts) of one kind (scopes `<kind>:<bot id>`),
- * or of every kind: Discord, Slack and plugin channels keep theirs there.
+ * or of every kind: every channel keeps its pairings there.
  */
 export function sharedPairings(kind?: string) {
   return (db: Database): PairingStore<ChannelPairing, string> => {

@@ -1,7 +1,7 @@
 /**
- * `drost pairing approve <code>` / `pairings` / `revoke <user id>`: pairing on every channel that keeps
- * it in the shared channel store (src/store/channels.ts): plugin channels, Discord and Slack. A code is
- * unique across them, so it needs no channel name; `pairings` shows which channel each is for.
+ * `drost pairing approve <code>` / `pairings` / `revoke <user id>`: pairing on every channel (Telegram,
+ * Discord, Slack, plugin channels), all of which keep it in the shared channel store (src/store/channels.ts).
+ * A code is unique across them, so it needs no channel name; `pairings` shows which channel each is for.
  */
 import { pairingCommand, sharedPairings } from "./pairing-cli.ts"
 
@@ -17,5 +17,6 @@ export const pairingCommandAll = pairingCommand({
   parseId: (text) => (text ? { id: text } : { error: "expected the user's id on the channel's platform" }),
   idHelp: "The user's id on the channel's platform",
   none: "no pairings (strangers get a code when the channel has pairing on)",
-  description: "Pairing on plugin channels, Discord and Slack: approve codes, list and revoke approvals",
+  description:
+    "Pairing on every channel (Telegram, Discord, Slack, plugin channels): approve codes, list and revoke approvals",
 })

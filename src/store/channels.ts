@@ -5,12 +5,27 @@
  *   transaction that makes its user message durable. Done rows stay for `SEEN_MS` as "seen", so an
  *   event the platform delivers again (a resumed Gateway session, a Socket Mode retry) is refused.
  * - Which session each conversation talks to.
- * - Pairing codes and the users they approved (the same rules as Telegram's, src/store/telegram.ts).
- * Telegram keeps its own tables (offset-based inbox); it predates these. Discord and Slack had their own
- * until SHARED_CHANNEL_TABLES_MIGRATION (below) carried them over.
+ * - Pairing codes and the users they approved.
+ * Every channel keeps these here: Telegram (through src/store/telegram.ts, which adds its polling offset
+ * and lease), Discord, Slack and plugin channels. Each had tables of its own until
+ * SHARED_CHANNEL_TABLES_MIGRATION (below) carried them over.
  */
 import type { Database } from "bun:sqlite"
-import { ISSUE_WINDOW_MS, MAX_PENDING, MAX_PER_USER, newCode, PAIRING_TTL_MS } from "./telegram.ts"
+
+/** Unambiguous characters only (no 0/O, 1/I/L): codes are read off a phone and typed into a shell. */
+const ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+/** An unapproved code lives this long: long enough to ask the owner, short enough not to pile up. */
+export const PAIRING_TTL_MS = 15 * 60 * 1000
+/** Open codes per scope (bot); when full, the oldest gives way, so strangers cannot use up the codes. */
+export const MAX_PENDING = 50
+/** Codes one user can be issued per `ISSUE_WINDOW_MS`: a stranger pushed out cannot push back in a loop. */
+export const MAX_PER_USER = 3
+export const ISSUE_WINDOW_MS = 60 * 60 * 1000
+
+export function newCode(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8))
+  return [...bytes].map((byte) => ALPHABET[byte % ALPHABET.length]).join("")
+}
 
 /** How long a handled event is remembered, so a redelivery is recognised. Platforms redeliver within minutes. */
 export const SEEN_MS = 7 * 24 * 60 * 60 * 1000
@@ -181,6 +196,15 @@ export function createChannelStore(db: Database) {
         .run(scope, userId).changes
     },
 
+    /** Remove a user's approvals in every scope starting with `prefix` ("telegram:"). Returns how many. */
+    revokeAll(prefix: string, userId: string): number {
+      return db
+        .prepare(
+          "DELETE FROM channel_pairings WHERE scope LIKE ? ESCAPE '\\' AND user_id = ? AND approved_at IS NOT NULL",
+        )
+        .run(`${prefix.replace(/[\\%_]/g, "\\$&")}%`, userId).changes
+    },
+
     approved(scope: string, userId: string): boolean {
       return (
         db
@@ -214,13 +238,15 @@ export function createChannelStore(db: Database) {
 }
 
 /**
- * The migration (src/store/db.ts) that carried the Discord and Slack channels' own tables over into the
- * shared ones when they moved onto the host: pairings (`discord_pairings`, `slack_pairings` →
- * `channel_pairings`, scopes `discord:<bot id>` / `slack:<team>:<bot user>`), Slack's inbox (→
- * `channel_inbox`, scope `slack:<team>:<bot user>`) and its conversations (→ `channel_conversations`,
- * scope `slack`, conversation `<team>:<bot user>|<conversation>`, the sessions' channelKey). Those tables
- * were created on a channel's first use, so each is created here if absent before its rows are copied
- * and it is dropped. Discord's Gateway session (`discord_gateway`) stays the channel's own.
+ * The migration (src/store/db.ts) that carried the channels' own tables over into the shared ones when
+ * they moved onto them: pairings (`discord_pairings`, `slack_pairings`, `telegram_pairings` →
+ * `channel_pairings`, scopes `discord:<bot id>`, `slack:<team>:<bot user>`, `telegram:<bot id>`), the
+ * inboxes (`slack_inbox`, `telegram_inbox` → `channel_inbox`) and the conversations (`slack_conversations`,
+ * `telegram_chats` → `channel_conversations`, scopes `slack` / `telegram`, conversations as the sessions'
+ * channelKey: `<team>:<bot user>|<conversation>`, `<bot id>:<chat id>`). Discord's and Slack's tables were
+ * created on a channel's first use, so each table is created here if absent before its rows are copied
+ * and it is dropped. Discord's Gateway session (`discord_gateway`) and Telegram's offset and lease
+ * (`telegram_bots`) stay the channels' own.
  */
 export const SHARED_CHANNEL_TABLES_MIGRATION = `
   CREATE TABLE IF NOT EXISTS discord_pairings (
@@ -257,4 +283,29 @@ export const SHARED_CHANNEL_TABLES_MIGRATION = `
   INSERT OR IGNORE INTO channel_conversations (scope, conversation, session_id, updated_at)
     SELECT 'slack', scope || '|' || conversation, session_id, 0 FROM slack_conversations;
   DROP TABLE slack_conversations;
+  CREATE TABLE IF NOT EXISTS telegram_pairings (
+    code TEXT PRIMARY KEY, bot_id TEXT NOT NULL, user_id INTEGER NOT NULL, chat_id INTEGER NOT NULL,
+    name TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, approved_at INTEGER,
+    notified_at INTEGER
+  );
+  INSERT OR IGNORE INTO channel_pairings
+    (code, scope, user_id, conversation, name, created_at, expires_at, approved_at, notified_at)
+    SELECT code, 'telegram:' || bot_id, CAST(user_id AS TEXT), CAST(chat_id AS TEXT), name, created_at, expires_at,
+      approved_at, notified_at
+    FROM telegram_pairings;
+  DROP TABLE telegram_pairings;
+  CREATE TABLE IF NOT EXISTS telegram_chats (
+    bot_id TEXT NOT NULL, chat_id INTEGER NOT NULL, session_id TEXT NOT NULL, updated_at INTEGER NOT NULL,
+    PRIMARY KEY (bot_id, chat_id)
+  );
+  INSERT OR IGNORE INTO channel_conversations (scope, conversation, session_id, updated_at)
+    SELECT 'telegram', bot_id || ':' || chat_id, session_id, updated_at FROM telegram_chats;
+  DROP TABLE telegram_chats;
+  CREATE TABLE IF NOT EXISTS telegram_inbox (
+    bot_id TEXT NOT NULL, update_id INTEGER NOT NULL, payload TEXT NOT NULL, received_at INTEGER NOT NULL,
+    PRIMARY KEY (bot_id, update_id)
+  );
+  INSERT OR IGNORE INTO channel_inbox (scope, event_id, payload, received_at)
+    SELECT 'telegram:' || bot_id, CAST(update_id AS TEXT), payload, received_at FROM telegram_inbox ORDER BY bot_id, update_id;
+  DROP TABLE telegram_inbox;
 `

@@ -1,6 +1,6 @@
 /**
- * Existing installations keep their Discord and Slack state when those channels moved onto the shared
- * channel store: the migration (SHARED_CHANNEL_TABLES_MIGRATION, an entry of src/store/db.ts) carries the
+ * Existing installations keep their Discord, Slack and Telegram state when those channels moved onto
+ * the shared channel store: the migration (SHARED_CHANNEL_TABLES_MIGRATION, an entry of src/store/db.ts) carries the
  * rows of the channels' old tables (created on first use, so possibly absent) into the shared tables,
  * where the host and `drost discord|slack pairings` read them, and drops the old tables.
  */
@@ -9,6 +9,7 @@ import { expect, test } from "bun:test"
 import { sharedPairings } from "../../../src/cli/pairing-cli.ts"
 import { createChannelStore, SHARED_CHANNEL_TABLES_MIGRATION } from "../../../src/store/channels.ts"
 import { open } from "../../../src/store/db.ts"
+import { createTelegramStore } from "../../../src/store/telegram.ts"
 
 const tables = (db: Database) =>
   (db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name)
@@ -61,10 +62,34 @@ function oldDatabase(): Database {
   db.run(`CREATE TABLE slack_conversations (
     scope TEXT NOT NULL, conversation TEXT NOT NULL, session_id TEXT NOT NULL, PRIMARY KEY (scope, conversation))`)
   db.prepare("INSERT INTO slack_conversations VALUES (?, ?, ?)").run("T1:UBOT", "DU0OWNER", "ses_slackowner")
+  // Telegram's, as migration 3 made them.
+  db.run(`CREATE TABLE telegram_inbox (
+    bot_id TEXT NOT NULL, update_id INTEGER NOT NULL, payload TEXT NOT NULL, received_at INTEGER NOT NULL,
+    PRIMARY KEY (bot_id, update_id))`)
+  db.run(`CREATE TABLE telegram_chats (
+    bot_id TEXT NOT NULL, chat_id INTEGER NOT NULL, session_id TEXT NOT NULL, updated_at INTEGER NOT NULL,
+    PRIMARY KEY (bot_id, chat_id))`)
+  db.run(`CREATE TABLE telegram_pairings (
+    code TEXT PRIMARY KEY, bot_id TEXT NOT NULL, user_id INTEGER NOT NULL, chat_id INTEGER NOT NULL,
+    name TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, approved_at INTEGER,
+    notified_at INTEGER)`)
+  for (const id of [11, 10])
+    db.prepare("INSERT INTO telegram_inbox VALUES ('77', ?, ?, ?)").run(id, JSON.stringify({ update_id: id }), now)
+  db.prepare("INSERT INTO telegram_chats VALUES ('77', -1001, 'ses_group', ?)").run(now)
+  db.prepare("INSERT INTO telegram_pairings VALUES ('TGAPPROV', '77', 4242, 4242, 'ada', ?, ?, ?, ?)").run(
+    now - 1000,
+    now + 60_000,
+    now - 500,
+    now - 400,
+  )
+  db.prepare("INSERT INTO telegram_pairings VALUES ('TGOPENCO', '77', 4343, 4343, 'bob', ?, ?, NULL, NULL)").run(
+    now - 1000,
+    now + 60_000,
+  )
   return db
 }
 
-test("the old Discord and Slack rows are in the shared tables after the migration, the old tables gone", () => {
+test("the old Discord, Slack and Telegram rows are in the shared tables after the migration, the old tables gone", () => {
   const db = oldDatabase()
   db.transaction(() => db.run(SHARED_CHANNEL_TABLES_MIGRATION)).immediate()
   for (const old of ["discord_pairings", "slack_pairings", "slack_inbox", "slack_conversations"])
@@ -89,13 +114,28 @@ test("the old Discord and Slack rows are in the shared tables after the migratio
   expect(store.receive("slack:T1:UBOT", "Ev0", {})).toBe(false)
   // Slack's conversation → session, under the key its sessions carry as channelKey.
   expect(store.session("slack", "T1:UBOT|DU0OWNER")).toBe("ses_slackowner")
+  // Telegram, through its own store's API: pairings, chats and the inbox's left-over updates, in order.
+  const telegram = createTelegramStore(db)
+  expect(telegram.approved("77", 4242)).toBe(true)
+  expect(telegram.list().map((pairing) => [pairing.code, pairing.userId, pairing.chatId])).toEqual([
+    ["TGAPPROV", 4242, 4242],
+    ["TGOPENCO", 4343, 4343],
+  ])
+  expect(telegram.approve("tgopenco")).toMatchObject({ botId: "77", userId: 4343, chatId: 4343, name: "bob" })
+  expect(telegram.session("77", -1001)).toBe("ses_group")
+  expect(store.session("telegram", "77:-1001")).toBe("ses_group")
+  expect(telegram.pending("77")).toEqual([{ update_id: 10 }, { update_id: 11 }])
+  telegram.done("77", [10])
+  expect(telegram.pending("77")).toEqual([{ update_id: 11 }])
+  for (const old of ["telegram_pairings", "telegram_chats", "telegram_inbox"]) expect(tables(db)).not.toContain(old)
+  expect(tables(db)).toContain("telegram_bots")
   db.close()
 })
 
 test("the migration runs on a database where the channels never ran (their tables absent)", () => {
   const db = open(":memory:")
   db.transaction(() => db.run(SHARED_CHANNEL_TABLES_MIGRATION)).immediate()
-  expect(tables(db).filter((name) => /^(discord|slack)_/.test(name))).toEqual([])
+  expect(tables(db).filter((name) => /^(discord|slack)_|^telegram_(pairings|chats|inbox)$/.test(name))).toEqual([])
   expect(createChannelStore(db).pairings()).toEqual([])
   db.close()
 })
