@@ -123,6 +123,12 @@ export function createScheduler(deps: SchedulerDeps) {
   }
   const started = now()
   const next = new Map<string, number | null>()
+  /** A stored schedule's updatedAt when it was planned: changed since (by another gateway), it is planned again. */
+  const planned = new Map<string, number>()
+  const setPlan = (schedule: Any, initial: boolean) => {
+    next.set(schedule.id, plan(schedule, initial))
+    if (stored(schedule)) planned.set(schedule.id, schedule.updatedAt)
+  }
   const running = new Set<Promise<void>>()
   const busy = new Set<string>()
   let timer: ReturnType<typeof setTimeout> | null = null
@@ -291,6 +297,12 @@ export function createScheduler(deps: SchedulerDeps) {
     for (const schedule of schedules) {
       const due = next.get(schedule.id)
       if (due === undefined || due === null || due > now() || busy.has(schedule.id)) continue
+      // Changed in the store since it was planned: another gateway on the database edited it (this one's
+      // own edits re-plan at once). Its old time is not run; the new one is planned.
+      if (stored(schedule) && planned.has(schedule.id) && planned.get(schedule.id) !== schedule.updatedAt) {
+        setPlan(schedule, q.get.get({ id: schedule.id })?.last_due == null)
+        continue
+      }
       next.set(schedule.id, null)
       busy.add(schedule.id)
       const job = run(schedule, due).finally(() => {
@@ -299,7 +311,7 @@ export function createScheduler(deps: SchedulerDeps) {
         // After stop the store may already be closed: plan nothing more.
         if (stopped) return
         const current = find(schedule.id)
-        if (current && current.enabled !== false) next.set(schedule.id, plan(current, false))
+        if (current && current.enabled !== false) setPlan(current, false)
         else next.delete(schedule.id)
         arm()
       })
@@ -339,7 +351,7 @@ export function createScheduler(deps: SchedulerDeps) {
       const lost = recover(deps.owner ? { gone: deps.owner.judge() } : undefined)
       for (const run of lost)
         deps.log.warn("schedule run interrupted: its gateway is gone", { schedule: run.id, why: run.why })
-      for (const schedule of active()) next.set(schedule.id, plan(schedule, true))
+      for (const schedule of active()) setPlan(schedule, true)
       tick()
     },
     /** Plan `id` again after it was made, changed or removed (the store already says how it is now). */
@@ -347,7 +359,7 @@ export function createScheduler(deps: SchedulerDeps) {
       const schedule = find(id)
       if (!schedule || schedule.enabled === false) next.delete(id)
       // One that ran before goes on from now (a resume does not catch up on what it missed while paused).
-      else if (!busy.has(id)) next.set(id, plan(schedule, q.get.get({ id })?.last_due == null))
+      else if (!busy.has(id)) setPlan(schedule, q.get.get({ id })?.last_due == null)
       if (!stopped) tick()
     },
     /**

@@ -235,3 +235,33 @@ test("two gateways on one database: a reminder due on both runs once, and a conf
   const dues = (await runs("tick")).map((event) => event.data.due as number).sort((x, y) => x - y)
   for (let i = 1; i < dues.length; i++) expect(dues[i]! - dues[i - 1]!).toBeGreaterThanOrEqual(1000)
 }, 30_000)
+
+test("two gateways on one database: a reminder one of them moves is not run at its old time by the other", async () => {
+  await using main = await fakeOpenAI()
+  await using worker = await fakeOpenAI()
+  main.always(reply().text("done"))
+  await using a = await workspace({ config: config(main, worker) })
+  await using b = await workspace({ config: config(main, worker) })
+  const shared = a.file("shared.db")
+  const env = { ...ENV, DROST_DB: shared }
+  await using first = await spawnGateway(a.path, { env })
+  const made = await first.api("/schedules", { method: "POST", json: { prompt: "call the bank", in: "4s" } })
+  const reminder = (await made.json()) as ScheduleState
+  const old = Date.parse(reminder.at!)
+  await using second = await spawnGateway(b.path, { env })
+  expect((await schedule(second, reminder.id)).next).toBe(old) // the second plans it at its start
+  const moved = await first.api(`/schedules/${reminder.id}`, { method: "PATCH", json: { in: "1h" } })
+  expect(moved.status).toBe(200)
+  const later = Date.parse(((await moved.json()) as ScheduleState).at!)
+  // The second gateway's timer comes at the old time: it plans the new one instead of running it.
+  const state = await until("the second gateway's timer at the old time", async () => {
+    const now = await schedule(second, reminder.id)
+    return now.next !== old ? now : undefined
+  })
+  expect(state).toMatchObject({ next: later, lastStatus: null })
+  expect((await schedule(first, reminder.id)).next).toBe(later)
+  expect(await first.stop()).toBe(0)
+  expect(await second.stop()).toBe(0)
+  for (const ws of [a, b]) expect(await events(ws, "schedule.run")).toEqual([])
+  expect(main.requests("chat").filter((hit) => JSON.stringify(hit.body).includes("call the bank"))).toEqual([])
+}, 30_000)
