@@ -4,7 +4,8 @@
  * it starts (`jobs.owner`) and every schedule run it claims (`schedule_runs.owner`): another gateway's
  * start and stop leave them alone, and once it dies (kill -9) the survivor's heartbeat sweep marks them
  * interrupted with the reason, as start-up recovery does. A stored reminder due on both gateways runs
- * once (the claim on the shared file), and so does a config schedule's `every` interval.
+ * once (the claim on the shared file), and so does a config schedule's `every` interval; a reminder moved
+ * on one gateway is not run at its old time by the other.
  *
  * The models hold their answers open: the subagent's (`reply().hang()`) and the reminder's, so the job
  * and the run are provably still running while the other gateway starts and stops.
