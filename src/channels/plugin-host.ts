@@ -21,7 +21,7 @@ import { DrostError } from "../core/error.ts"
 import { defineEvent } from "../core/event.ts"
 import { Type } from "../core/schema.ts"
 import type { Gateway } from "../gateway/gateway.ts"
-import type { ChannelMessage, ChannelServeOptions, PluginChannelHost } from "../sdk/plugin.ts"
+import type { ChannelEndpoint, ChannelMessage, ChannelServeOptions, PluginChannelHost } from "../sdk/plugin.ts"
 import { judgeAccess, isAllowed } from "./access.ts"
 import { approvalButtons, createApprovalRelay, describeApproval, outcomeLabel, parseApprovalData } from "./approvals.ts"
 import type { AccessPolicy } from "./contract.ts"
@@ -55,8 +55,13 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
   const closers: (() => void)[] = []
   let stopping = false
 
-  function serve<Ref>(options: ChannelServeOptions<Ref>) {
+  /** Endpoints by scope: serving the same bot again (a reconnect) gives the endpoint it already has. */
+  const endpoints = new Map<string, ChannelEndpoint>()
+
+  function serve<Ref>(options: ChannelServeOptions<Ref>): ChannelEndpoint {
     const scope = `${kind}:${options.scope}`
+    const existing = endpoints.get(scope)
+    if (existing) return existing
     const inbox = host.inbox(scope)
     const pairing = host.pairing(scope)
     const messageChars = options.messageChars ?? 2000
@@ -220,7 +225,7 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
       log.info("handling messages a previous run received but did not finish", { count: pending.length })
     for (const entry of pending) dispatch(entry.payload as ChannelMessage)
 
-    return {
+    const endpoint: ChannelEndpoint = {
       receive(message: ChannelMessage) {
         const stored = { ...message, images: message.images ?? [] }
         if (!inbox.receive(message.eventId, stored)) return false
@@ -245,6 +250,8 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
         })
       },
     }
+    endpoints.set(scope, endpoint)
+    return endpoint
   }
 
   return {

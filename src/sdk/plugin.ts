@@ -288,7 +288,10 @@ export interface PluginChannelHost<Config = unknown> extends PluginChannelContex
   readonly kind: string
   /** The gateway is `degraded` with "<kind>: <problem>" until cleared with null (a bad token, an outage). */
   health(problem: string | null): void
-  /** Host a platform's conversations like a built-in channel; events the previous run left are handled first. */
+  /**
+   * Host a platform's conversations like a built-in channel; events the previous run left are handled
+   * first. Serving the same `scope` again (after a reconnect) returns the endpoint it already has.
+   */
   serve<Ref>(options: ChannelServeOptions<Ref>): ChannelEndpoint
   /** The commands to register with the platform (its menu, slash commands). */
   commandMenu(): { name: string; usage: string; help: string }[]
