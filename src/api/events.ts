@@ -91,6 +91,12 @@ function outboxOf(gw: Gateway, options: EventsOptions): Outbox {
   return outbox
 }
 
+/** The fan-out's state (for tests and diagnostics): live events held in the shared log, unsent bytes, backed-up subscribers. */
+export function fanoutStats(gw: Gateway): { logged: number; queued: number; waiting: number } {
+  const outbox = outboxes.get(gw)
+  return { logged: outbox?.logged() ?? 0, queued: outbox?.total() ?? 0, waiting: outbox?.waiting() ?? 0 }
+}
+
 export function eventStream(
   gw: Gateway,
   request: Request,

@@ -63,6 +63,8 @@ export interface Outbox {
   total(): number
   /** Entries in the shared log (for tests: it must not grow past what the cursors still need). */
   logged(): number
+  /** Subscribers whose socket is backed up. */
+  waiting(): number
 }
 
 interface State {
@@ -354,5 +356,6 @@ export function createOutbox(options: OutboxOptions, frameOf: (event: Envelope) 
     },
     total: () => total,
     logged: () => events.length,
+    waiting: () => backedUp.size,
   }
 }
