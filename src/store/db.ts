@@ -278,11 +278,12 @@ export function open(path: string, options: { check?: boolean } = {}): Database 
   }
 }
 
-export function migrate(db: Database) {
+/** Apply the migrations not yet applied, up to `upTo` (all; a smaller one makes an older schema, for tests). */
+export function migrate(db: Database, upTo = MIGRATIONS.length) {
   const current = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version
   if (current > MIGRATIONS.length)
     throw new Error(`database schema version ${current} is newer than this drost (${MIGRATIONS.length}); upgrade drost`)
-  for (let version = current; version < MIGRATIONS.length; version++) {
+  for (let version = current; version < Math.min(upTo, MIGRATIONS.length); version++) {
     db.transaction(() => {
       db.run(MIGRATIONS[version]!)
       db.run(`PRAGMA user_version = ${version + 1}`)

@@ -8,7 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
-import { open } from "../../src/store/db.ts"
+import { Database } from "bun:sqlite"
+import { migrate, open } from "../../src/store/db.ts"
 import { createMessageSearch, INDEX_BATCH, matchExpression } from "../../src/store/search.ts"
 import { createSessionStore } from "../../src/store/sessions.ts"
 import { reply } from "../fake/openai.ts"
@@ -136,42 +137,25 @@ describe("the index in the store", () => {
   test("a database from before the index is indexed when opened (migration backfill)", async () => {
     await using dir = await workspace()
     const file = join(dir.path, "old.db")
-    const before = open(file)
-    const store = createSessionStore(before)
-    const session = store.create({ provider: "demo", title: "Old times" })
-    store.append({
-      sessionId: session.id,
-      turnId: null,
-      role: "user",
-      parts: [{ type: "text", text: "The cellar is damp." }],
-    })
-    store.append({
-      sessionId: session.id,
-      turnId: null,
-      role: "assistant",
-      parts: [
-        { type: "reasoning", text: "hidden thought about mould" },
-        { type: "text", text: "A dehumidifier helps against mould." },
-      ],
-    })
-    store.append({
-      sessionId: session.id,
-      turnId: null,
-      role: "tool",
-      parts: [{ type: "tool-result", callId: "c", output: "mould tool output" } as never],
-    })
-    // Make it a version-5 database: no index objects, the schema version before it.
-    for (const trigger of ["insert", "delete", "update"]) before.run(`DROP TRIGGER messages_fts_${trigger}`)
-    before.run("DROP TABLE messages_fts")
-    before.run("DROP TABLE messages_fts_pending")
-    // And without what later migrations made (the channels' tables, turn, job and schedule-run ownership), or migrating would make them twice.
-    for (const table of ["channel_inbox", "channel_conversations", "channel_pairings", "gateways"])
-      before.run(`DROP TABLE ${table}`)
-    before.run("ALTER TABLE turns DROP COLUMN owner")
-    before.run("DROP INDEX jobs_unnoted")
-    before.run("ALTER TABLE jobs DROP COLUMN owner")
-    before.run("ALTER TABLE schedule_runs DROP COLUMN owner")
-    before.run("PRAGMA user_version = 5")
+    // A version-5 database (the schema before the index), written as that version wrote it.
+    const before = new Database(file, { create: true })
+    migrate(before, 5)
+    before.run(
+      "INSERT INTO sessions (id, title, created_at, updated_at, provider) VALUES ('ses_old', 'Old times', 1, 1, 'demo')",
+    )
+    const message = (id: string, role: string, parts: unknown[]) =>
+      before.run("INSERT INTO messages (id, session_id, role, parts, created_at) VALUES (?, 'ses_old', ?, ?, 1)", [
+        id,
+        role,
+        JSON.stringify(parts),
+      ])
+    message("msg_1", "user", [{ type: "text", text: "The cellar is damp." }])
+    message("msg_2", "assistant", [
+      { type: "reasoning", text: "hidden thought about mould" },
+      { type: "text", text: "A dehumidifier helps against mould." },
+    ])
+    message("msg_3", "tool", [{ type: "tool-result", callId: "c", output: "mould tool output" }])
+    expect(before.query("PRAGMA user_version").get()).toEqual({ user_version: 5 })
     before.close()
 
     const after = open(file)
