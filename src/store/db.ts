@@ -169,7 +169,7 @@ const MIGRATIONS: string[] = [
   // Full-text index of what was said (sessions.search): the text parts of user and assistant messages,
   // rowid = seq. An append only notes its seq in messages_fts_pending (an FTS5 insert in every
   // one-message commit would cost two thirds of the append rate); search.ts indexes the pending rows in
-  // batches: inside each turn's closing commit and before every search, so a search sees every message.
+  // batches: in their own transaction when turns pause (search.ts) and before every search, so a search sees every message.
   // Triggers catch every writer (appends, imports, repair's row copy); existing messages are indexed here.
   `
   CREATE VIRTUAL TABLE messages_fts USING fts5(body, tokenize = 'porter unicode61 remove_diacritics 2');
