@@ -21,7 +21,6 @@ import { grants, NO_GRANT, type ToolHosts } from "./hosts.ts"
 import type { CallContext, ToolMeta } from "./protocol.ts"
 import type { Rejection, RegisteredTool, ToolRegistry } from "./registry.ts"
 import { compile } from "./validate.ts"
-import { type DirWatch, NO_WATCH, watchDir } from "./watch.ts"
 
 export const GROUP = "workspace"
 const TOOL_FILE = /\.(ts|js|mjs)$/
@@ -44,8 +43,6 @@ export interface LoaderOptions {
   denoFor?: (meta: ToolMeta, grant: ToolGrant) => Runner | null
   /** Entry files of loaded plugins with tools (src/plugins): served in the same hosts, same generation. */
   pluginFiles?: () => string[]
-  /** Watch tools/ for changes (watch.ts) instead of a stat of every file at every refresh (default true). */
-  watch?: boolean
 }
 
 export interface LoadResult {
@@ -61,25 +58,6 @@ export interface Loaded {
   rejected: { file: string; reason: string }[]
 }
 
-const skipped = (entry: string) => entry.split("/").some((part) => part === "node_modules" || part.startsWith("."))
-
-/** The folders `scan` looks into: "" (dir itself) and every one under it (only "" when dir is missing). */
-export function folders(dir: string): string[] {
-  let entries: { name: string; parentPath: string; isDirectory(): boolean }[]
-  try {
-    entries = readdirSync(dir, { recursive: true, withFileTypes: true })
-  } catch {
-    return [""]
-  }
-  const found = [""]
-  for (const entry of entries) {
-    if (!entry.isDirectory()) continue
-    const path = relative(dir, join(entry.parentPath, entry.name))
-    if (!skipped(path)) found.push(path)
-  }
-  return found
-}
-
 /** Every file under `dir` (helpers included: editing a helper reloads its users), with mtime and size. */
 export function scan(dir: string): { files: string[]; signature: string } {
   let entries: string[] = []
@@ -89,7 +67,7 @@ export function scan(dir: string): { files: string[]; signature: string } {
   const parts: string[] = []
   const files: string[] = []
   for (const entry of entries.sort()) {
-    if (skipped(entry)) continue
+    if (entry.split("/").some((part) => part === "node_modules" || part.startsWith("."))) continue
     const path = join(dir, entry)
     const info = statSync(path, { throwIfNoEntry: false })
     if (!info?.isFile()) continue
@@ -146,10 +124,6 @@ export async function loadInHost(hosts: ToolHosts, request: LoadRequest): Promis
 
 export function createWorkspaceLoader(options: LoaderOptions) {
   let signature: string | null = null
-  /** The last scan of tools/, reused while the watch says nothing changed. */
-  let scanned: ReturnType<typeof scan> | null = null
-  let watch: DirWatch | null = null
-  let closed = false
   let counter = 0
   let chain: Promise<unknown> = Promise.resolve()
   let last: LoadResult = { generation: 0, tools: [], rejected: [], durationMs: 0 }
@@ -293,18 +267,9 @@ export function createWorkspaceLoader(options: LoaderOptions) {
     /** Reload when `tools/` changed since the last load (or `force`). Calls are serialised. */
     refresh(force = false): Promise<LoadResult> {
       const next = chain.then(async () => {
-        if (!watch) watch = options.watch === false || closed ? NO_WATCH : await watchDir(options.dir)
-        if (closed) watch.close()
-        // Scan again only when the watch saw a change (or is not watching), or a reload is asked for.
-        if (watch.changed() || force || !scanned) {
-          if (watch !== NO_WATCH) watch.rewatch(folders(options.dir))
-          scanned = scan(options.dir)
-        }
+        const scanned = scan(options.dir)
         const plugins = options.pluginFiles?.() ?? []
-        const found = {
-          files: plugins.length ? [...scanned.files, ...plugins] : scanned.files,
-          signature: plugins.length ? [scanned.signature, ...plugins].join("|") : scanned.signature,
-        }
+        const found = { files: [...scanned.files, ...plugins], signature: [scanned.signature, ...plugins].join("|") }
         // A host stuck in an aborted call (a busy loop) is replaced rather than handed the next calls.
         const stuck = current.some((host) => host.stuck())
         if (!force && !stuck && found.signature === signature) return last
@@ -316,14 +281,10 @@ export function createWorkspaceLoader(options: LoaderOptions) {
     },
     last: () => last,
     generation: () => counter,
-    /** Whether tools/ is watched (false: every refresh lists and stats it). */
-    watching: () => watch?.watching() ?? false,
     /** The running hosts' process ids (tests, status). */
     pids: () => current.filter((host) => !host.dead()).map((host) => host.pid),
     /** Stop every host (gateway stop); their whole process trees go with them. */
     close() {
-      closed = true
-      watch?.close()
       for (const host of live) host.kill("the gateway stopped")
       live.clear()
       current = []
