@@ -9,28 +9,50 @@
  * stepUsage) returning Promises, so moving a caller onto it is mechanical. Differences, all deliberate:
  * - `transaction(fn)` of the Telegram and channel stores (a user message and its inbox rows made
  *   durable together) is `sessions.beginTurn({ …, accept })`: one call, one transaction on either engine.
- * - Turn ownership (issue 22 item 2): `owner` at beginTurn/startTurn, the gateway registry (`gateways`)
- *   and `sessions.recoverInterrupted(reason, { staleMs })`, which interrupts only the open turns whose
- *   owner is gone.
+ * - Ownership (issue 22 item 2): `owner` at beginTurn/startTurn (jobs and schedule claims record the
+ *   store's), the gateway registry (`gateways`), and recovery by `RecoveryScope` of turns
+ *   (`sessions.recoverInterrupted`), background jobs (`jobs.recoverInterrupted`, `jobs.claimUnnotified`)
+ *   and schedule runs (`schedules.runs.interruptRunning`): a gateway ends only its own or a gone one's.
  * - Schedule runs (`schedules.runs`), whose SQL lives in src/agent/schedules.ts today, and event ids from
  *   one sequence (`events.reserve`).
  * Unknown ids fail with NotFound where the synchronous stores do (require, remove, setTitle, …).
  */
-import type { Usage } from "../../core/message.ts"
+
 import type { Schedule } from "../../core/continuity-config.ts"
+import type { Message, Part, Usage } from "../../core/message.ts"
 import type { ChannelPairing } from "../channels.ts"
 import type { Job, JobEnd, NewJob } from "../jobs.ts"
-import type { StoredSchedule, ScheduleOrigin } from "../schedules.ts"
+import type { ScheduleOrigin, StoredSchedule } from "../schedules.ts"
 import type { MessageHit, MessageQuery } from "../search.ts"
 import type { ListOptions, NewMessage, PageFilters, Session, Turn, TurnEnd } from "../sessions.ts"
 import type { Summary } from "../summaries.ts"
 import type { Pairing } from "../telegram.ts"
 import type { UsageByProvider, UsageFilter } from "../usage.ts"
-import type { Message, Part } from "../../core/message.ts"
 
-export type { ChannelPairing, Job, JobEnd, NewJob, StoredSchedule, ScheduleOrigin, MessageHit, MessageQuery }
-export type { ListOptions, NewMessage, PageFilters, Session, Turn, TurnEnd, Summary, Pairing, UsageByProvider }
-export type { UsageFilter, Message, Part, Usage, Schedule }
+export type {
+  ChannelPairing,
+  Job,
+  JobEnd,
+  ListOptions,
+  Message,
+  MessageHit,
+  MessageQuery,
+  NewJob,
+  NewMessage,
+  PageFilters,
+  Pairing,
+  Part,
+  Schedule,
+  ScheduleOrigin,
+  Session,
+  StoredSchedule,
+  Summary,
+  Turn,
+  TurnEnd,
+  Usage,
+  UsageByProvider,
+  UsageFilter,
+}
 
 export type Engine = "sqlite" | "postgres"
 
@@ -65,6 +87,12 @@ export interface Gateway {
  * at `now`, or on this host with its pid dead or reused). `self` is never gone to itself.
  */
 export type RecoveryScope = { owner: string } | { gone: { self: string; staleMs: number; now?: number } }
+/** A schedule run `interruptRunning` ended: its due time, and why its gateway is gone (null: not judged). */
+export interface InterruptedRun {
+  id: string
+  due: number | null
+  why: string | null
+}
 export interface ScheduleRun {
   id: string
   lastDue: number | null
@@ -144,8 +172,12 @@ export interface SchedulesContract {
     claim(id: string, due: number, now?: number): Promise<boolean>
     finish(id: string, due: number, status: string, error: string | null): Promise<void>
     setSession(id: string, sessionId: string): Promise<void>
-    /** At start: runs still marked running belonged to a process that is gone. */
-    interruptRunning(): Promise<number>
+    /**
+     * Runs still marked running that `scope` picks (as turn recovery: none given, every one; `owner`, that
+     * gateway's; `gone`, those whose claiming gateway is gone) become interrupted; each with why (`why`).
+     * A run claimed again since it was read is left alone, so of two gateways recovering at once one ends it.
+     */
+    interruptRunning(scope?: RecoveryScope): Promise<InterruptedRun[]>
   }
 }
 
@@ -154,8 +186,20 @@ export interface JobsContract {
   get(id: string): Promise<Job | null>
   list(limit?: number): Promise<Job[]>
   ofSession(sessionId: string, limit?: number): Promise<Job[]>
-  running(): Promise<Job[]>
+  /** Running jobs: every gateway's, or those `scope` picks (a gateway's own, or its gone peers'). */
+  running(scope?: RecoveryScope): Promise<Job[]>
   unnotified(): Promise<Job[]>
+  /**
+   * Running jobs `scope` picks (none: all) end as `interrupted` with `error`, each with why its owner is
+   * gone (`why`), and become the recovering gateway's (`gone.self`, else the store's `owner`). A job whose
+   * owner changed since it was read is left alone: of two gateways recovering at once, one ends each job.
+   */
+  recoverInterrupted(error: string, scope?: RecoveryScope): Promise<(Job & { why: string | null })[]>
+  /**
+   * Endings not yet noted in their parent session whose job `scope` picks, taken over by the recovering
+   * gateway as `recoverInterrupted` does: of several gateways recovering at once, each note goes to one.
+   */
+  claimUnnotified(scope?: RecoveryScope): Promise<Job[]>
   setPid(id: string, pid: number): Promise<void>
   setChild(id: string, child: string, provider: string): Promise<void>
   finish(id: string, end: JobEnd): Promise<boolean>

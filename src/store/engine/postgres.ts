@@ -10,16 +10,18 @@
  *   and seqs stay below 2^53).
  */
 import { SQL } from "bun"
+import type { Schedule } from "../../core/continuity-config.ts"
 import { NotFound } from "../../core/error.ts"
 import { Id } from "../../core/id.ts"
 import type { Message, Part, Usage } from "../../core/message.ts"
-import type { Schedule } from "../../core/continuity-config.ts"
 import { SEEN_MS } from "../channels.ts"
 import { goneReason, HOST } from "../gateways.ts"
+import type { StoredSchedule } from "../schedules.ts"
 import { ISSUE_WINDOW_MS, MAX_PENDING, MAX_PER_USER, newCode, PAIRING_TTL_MS } from "../telegram.ts"
 import type {
   ChannelPairing,
   Gateway,
+  InterruptedRun,
   Job,
   MessageHit,
   Pairing,
@@ -30,8 +32,8 @@ import type {
   Summary,
   Turn,
 } from "./contract.ts"
-import type { StoredSchedule } from "../schedules.ts"
 import { migratePostgres } from "./postgres-migrations.ts"
+import { picker, taker } from "./scope.ts"
 
 type Row = Record<string, unknown>
 type Q = SQL
@@ -235,6 +237,9 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
     return (id: string | null) =>
       id === gone.self ? null : goneReason(id, (id !== null && rows.get(id)) || null, { now, staleMs: gone.staleMs })
   }
+  /** The picker of a recovery scope (contract.ts `RecoveryScope`), its owners judged once, now. */
+  const pickFor = async (scope?: RecoveryScope) =>
+    picker(scope, scope && "gone" in scope ? await judge(scope.gone) : undefined)
   const getSession = async (q: Q, id: string) => {
     const [row] = await q`SELECT * FROM sessions WHERE id = ${id}`
     return row ? toSession(row) : null
@@ -551,11 +556,22 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         async setSession(id, sessionId) {
           await sql`UPDATE schedule_runs SET session_id = ${sessionId} WHERE id = ${id}`
         },
-        interruptRunning: async () =>
-          (
-            await sql`UPDATE schedule_runs SET last_status = 'interrupted', last_error = 'the gateway stopped during the run'
-                      WHERE last_status = 'running'`
-          ).count,
+        async interruptRunning(scope) {
+          const take = await pickFor(scope)
+          const out: InterruptedRun[] = []
+          for (const row of await sql`SELECT * FROM schedule_runs WHERE last_status = 'running' ORDER BY id`) {
+            const taken = take(strOrNull(row.owner))
+            if (!taken) continue
+            // Ended only while it is still the run that was read (the same due time and owner).
+            const due = numOrNull(row.last_due)
+            const ended = await sql`
+              UPDATE schedule_runs SET last_status = 'interrupted', last_error = 'the gateway stopped during the run'
+              WHERE id = ${row.id} AND last_status = 'running' AND last_due IS NOT DISTINCT FROM ${due}::bigint
+                AND owner IS NOT DISTINCT FROM ${strOrNull(row.owner)}::text`
+            if (ended.count === 1) out.push({ id: str(row.id), due, why: taken.why })
+          }
+          return out
+        },
       },
     },
 
@@ -580,7 +596,44 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         (
           await sql`SELECT * FROM jobs WHERE session_id = ${sessionId} ORDER BY created_at DESC, id DESC LIMIT ${limit}::bigint`
         ).map(toJob),
-      running: async () => (await sql`SELECT * FROM jobs WHERE status = 'running' ORDER BY created_at`).map(toJob),
+      async running(scope) {
+        const take = await pickFor(scope)
+        const rows = await sql`SELECT * FROM jobs WHERE status = 'running' ORDER BY created_at`
+        return rows.filter((row: Row) => take(strOrNull(row.owner))).map(toJob)
+      },
+      async recoverInterrupted(error, scope) {
+        const take = await pickFor(scope)
+        const self = taker(scope, owner)
+        const now = Date.now()
+        const out: (Job & { why: string | null })[] = []
+        for (const row of await sql`SELECT * FROM jobs WHERE status = 'running' ORDER BY created_at`) {
+          const taken = take(strOrNull(row.owner))
+          if (!taken) continue
+          // Ended and taken over only while it is still running and still its old owner's.
+          const [ended] = await sql`
+            UPDATE jobs SET status = 'interrupted', error = ${clean(error)}, ended_at = ${now}, owner = coalesce(${self}::text, owner)
+            WHERE id = ${row.id} AND status = 'running' AND owner IS NOT DISTINCT FROM ${strOrNull(row.owner)}::text
+            RETURNING *`
+          if (ended) out.push({ ...toJob(ended), why: taken.why })
+        }
+        return out
+      },
+      async claimUnnotified(scope) {
+        const take = await pickFor(scope)
+        const self = taker(scope, owner)
+        const out: Job[] = []
+        const rows =
+          await sql`SELECT * FROM jobs WHERE status != 'running' AND notified_at IS NULL ORDER BY ended_at, id`
+        for (const row of rows) {
+          if (!take(strOrNull(row.owner))) continue
+          const [claimed] = await sql`
+            UPDATE jobs SET owner = coalesce(${self}::text, owner)
+            WHERE id = ${row.id} AND notified_at IS NULL AND owner IS NOT DISTINCT FROM ${strOrNull(row.owner)}::text
+            RETURNING *`
+          if (claimed) out.push(toJob(claimed))
+        }
+        return out
+      },
       unnotified: async () =>
         (await sql`SELECT * FROM jobs WHERE status != 'running' AND notified_at IS NULL ORDER BY ended_at, id`).map(
           toJob,

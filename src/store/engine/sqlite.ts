@@ -7,16 +7,18 @@ import type { Database } from "bun:sqlite"
 import { NotFound } from "../../core/error.ts"
 import { createChannelStore } from "../channels.ts"
 import { open as openDatabase } from "../db.ts"
+import { createGatewayRegistry, STALE_BEATS } from "../gateways.ts"
 import type { StoreHealth } from "../guard.ts"
-import { createJobStore } from "../jobs.ts"
+import { createJobStore, type JobStore } from "../jobs.ts"
 import { createScheduleStore } from "../schedules.ts"
 import { createMessageSearch } from "../search.ts"
+import type { RecoveryScope as RecoverySpec } from "../sessions.ts"
 import { createSessionStore } from "../sessions.ts"
 import { createSummaryStore } from "../summaries.ts"
 import { createTelegramStore } from "../telegram.ts"
 import { stepUsage, stepUsageSlices } from "../usage.ts"
-import { createGatewayRegistry, STALE_BEATS } from "../gateways.ts"
-import type { ScheduleRun, Store } from "./contract.ts"
+import type { InterruptedRun, RecoveryScope, ScheduleRun, Store } from "./contract.ts"
+import { picker, taker } from "./scope.ts"
 
 /** The kv key holding the next event id of the shared sequence. */
 const EVENT_KEY = "events.next"
@@ -57,6 +59,7 @@ interface RunRow {
   last_status: string | null
   last_error: string | null
   session_id: string | null
+  owner: string | null
 }
 
 /**
@@ -72,7 +75,8 @@ export function sqliteStore(
   const channels = createChannelStore(db)
   const summaries = createSummaryStore(db)
   const schedules = createScheduleStore(db)
-  const jobs = createJobStore(db)
+  const owner = options.owner ?? null
+  const jobs = createJobStore(db, { owner: options.owner })
   const search = createMessageSearch(db)
   const tx = <T>(fn: () => T): T => db.transaction(fn).immediate()
   // The registry of src/store/gateways.ts, one per gateway id registered here (it keeps the id's
@@ -85,6 +89,22 @@ export function sqliteStore(
   }
   const judging = (self: string, staleMs: number) =>
     createGatewayRegistry(db, { id: self, heartbeatMs: staleMs / STALE_BEATS })
+  /** The judge of a `gone` scope, made once per recovery. */
+  const judgeOf = (scope?: RecoveryScope) =>
+    scope && "gone" in scope ? judging(scope.gone.self, scope.gone.staleMs).judge(scope.gone.now) : undefined
+  /** The contract's scope as the synchronous stores take it. */
+  const spec = (scope?: RecoveryScope): RecoverySpec | undefined =>
+    !scope || "owner" in scope ? scope : { gone: judgeOf(scope)! }
+  // The job store that records `id` as the owner of what it takes over (the store's own, or one per id).
+  const jobStores = new Map<string | null, JobStore>([[owner, jobs]])
+  const jobsOf = (id: string | null) => {
+    const found = jobStores.get(id) ?? createJobStore(db, { owner: id ?? undefined })
+    jobStores.set(id, found)
+    return found
+  }
+  const runningJobs = db.query<{ id: string; owner: string | null }, []>(
+    "SELECT id, owner FROM jobs WHERE status = 'running' ORDER BY created_at",
+  )
   // schedule_runs: the statements of src/agent/schedules.ts (which reads them off the database today),
   // the claim recording the claiming gateway (migration 10's schedule_runs.owner).
   const runs = {
@@ -96,8 +116,10 @@ export function sqliteStore(
     finish: db.query(
       "UPDATE schedule_runs SET last_status = $status, last_error = $error WHERE id = $id AND last_due = $due",
     ),
+    running: db.query<RunRow, []>("SELECT * FROM schedule_runs WHERE last_status = 'running' ORDER BY id"),
+    // Ended only while it is still the run that was read (the same due time and owner).
     interrupted: db.query(
-      "UPDATE schedule_runs SET last_status = 'interrupted', last_error = 'the gateway stopped during the run' WHERE last_status = 'running'",
+      "UPDATE schedule_runs SET last_status = 'interrupted', last_error = 'the gateway stopped during the run' WHERE id = $id AND last_status = 'running' AND last_due IS $due AND owner IS $owner",
     ),
     setSession: db.query("UPDATE schedule_runs SET session_id = $session WHERE id = $id"),
   }
@@ -113,7 +135,7 @@ export function sqliteStore(
 
   return {
     engine: "sqlite",
-    owner: options.owner ?? null,
+    owner,
     sessions: {
       ...lifted,
       kv: lift(sessions.kv),
@@ -130,9 +152,7 @@ export function sqliteStore(
       startTurn: async (id, provider, by) =>
         by === undefined ? sessions.startTurn(id, provider) : sessions.startTurn(id, provider, by),
       recoverInterrupted: async (reason, scope) => {
-        if (!scope || "owner" in scope) return sessions.recoverInterrupted(reason, scope)
-        const { self, staleMs, now } = scope.gone
-        return sessions.recoverInterrupted(reason, { gone: judging(self, staleMs).judge(now) })
+        return sessions.recoverInterrupted(reason, spec(scope))
       },
     },
     gateways: {
@@ -161,14 +181,37 @@ export function sqliteStore(
         claim: async (id, due, now = Date.now()) =>
           tx(() => {
             runs.ensure.run({ id })
-            return runs.claim.run({ id, due, now, owner: options.owner ?? null }).changes === 1
+            return runs.claim.run({ id, due, now, owner }).changes === 1
           }),
         finish: async (id, due, status, error) => void runs.finish.run({ id, due, status, error }),
         setSession: async (id, session) => void runs.setSession.run({ id, session }),
-        interruptRunning: async () => runs.interrupted.run().changes,
+        interruptRunning: async (scope) => {
+          const take = picker(scope, judgeOf(scope))
+          const picked = runs.running.all().flatMap((row) => {
+            const taken = take(row.owner)
+            return taken ? [{ row, why: taken.why }] : []
+          })
+          if (picked.length === 0) return []
+          return tx(() =>
+            picked.flatMap(({ row, why }): InterruptedRun[] =>
+              runs.interrupted.run({ id: row.id, due: row.last_due, owner: row.owner }).changes === 1
+                ? [{ id: row.id, due: row.last_due, why }]
+                : [],
+            ),
+          )
+        },
       },
     },
-    jobs: lift(jobs),
+    jobs: {
+      ...lift(jobs),
+      running: async (scope) => {
+        if (!scope) return jobs.running()
+        const take = picker(scope, judgeOf(scope))
+        return runningJobs.all().flatMap((row) => (take(row.owner) ? [jobs.get(row.id)!] : []))
+      },
+      recoverInterrupted: async (error, scope) => jobsOf(taker(scope, owner)).recoverInterrupted(error, spec(scope)),
+      claimUnnotified: async (scope) => jobsOf(taker(scope, owner)).claimUnnotified(spec(scope)),
+    },
     telegram: {
       ...lift(telegram),
       lease: async (botId, holder, ttlMs, alive = () => true) => telegram.lease(botId, holder, ttlMs, alive),

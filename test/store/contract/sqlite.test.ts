@@ -1,6 +1,7 @@
 /** The store contract suite on the SQLite engine (src/store/engine/sqlite.ts), a fresh file per test. */
-import { join } from "node:path"
+
 import { mkdtempSync } from "node:fs"
+import { join } from "node:path"
 import { openSqlite } from "../../../src/store/engine/sqlite.ts"
 import { contractSuite } from "./suite.ts"
 

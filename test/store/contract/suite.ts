@@ -527,7 +527,7 @@ export function contractSuite(fixture: EngineFixture) {
           sessionId: session.id,
         })
         await s.schedules.runs.claim("daily", 40_000)
-        expect(await s.schedules.runs.interruptRunning()).toBe(1)
+        expect(await s.schedules.runs.interruptRunning()).toEqual([{ id: "daily", due: 40_000, why: null }])
         expect(await s.schedules.runs.get("daily")).toMatchObject({ lastStatus: "interrupted" })
         expect(await s.schedules.remove("daily")).toBe(true)
         expect(await s.schedules.runs.get("daily")).toBeNull()
@@ -556,6 +556,92 @@ export function contractSuite(fixture: EngineFixture) {
       expect((await s.jobs.ofSession(session.id)).map((j) => j.status)).toEqual(["completed"])
       expect(await s.jobs.list()).toHaveLength(1)
     })
+
+    withStore(
+      "job ownership: a gateway sees and recovers only its own jobs or a gone gateway's, each once",
+      async (s, again) => {
+        const a = await again("gw-a")
+        const b = await again("gw-b")
+        const c = await again("gw-c")
+        for (const [store, id] of [
+          [a, "gw-a"],
+          [b, "gw-b"],
+          [c, "gw-c"],
+        ] as const)
+          await store.gateways.register(id)
+        const session = await s.sessions.create({ provider: "demo" })
+        const job = (store: Store, title: string) => store.jobs.create({ kind: "shell", sessionId: session.id, title })
+        const mine = await job(a, "a's")
+        const theirs = await job(b, "b's")
+        const ended = await job(b, "b's, ended")
+        const orphan = await job(s, "no owner")
+        await b.jobs.finish(ended.id, { status: "completed", exitCode: 0 })
+        const ids = (jobs: { id: string }[]) => jobs.map((j) => j.id).sort()
+        const gone = (self: string) => ({ gone: { self, staleMs: 60_000 } })
+        expect(ids(await a.jobs.running())).toEqual(ids([mine, theirs, orphan]))
+        expect(ids(await a.jobs.running({ owner: "gw-a" }))).toEqual([mine.id])
+        expect(ids(await b.jobs.running({ owner: "gw-b" }))).toEqual([theirs.id])
+        // gw-b is alive (registered, beating, this process): only the job without an owner is gone.
+        expect(ids(await a.jobs.running(gone("gw-a")))).toEqual([orphan.id])
+        expect(await a.jobs.claimUnnotified(gone("gw-a"))).toEqual([])
+        const first = await a.jobs.recoverInterrupted("its gateway is gone", gone("gw-a"))
+        expect(first.map((j) => [j.id, j.status, j.why])).toEqual([[orphan.id, "interrupted", "no owner recorded"]])
+        expect(await a.jobs.get(mine.id)).toMatchObject({ status: "running" })
+        expect(await b.jobs.get(theirs.id)).toMatchObject({ status: "running" })
+        // gw-b stops without ending its jobs (kill -9): gw-a and gw-c recover at once; each job ends once,
+        // each waiting note is taken once, and what one took is its own (no longer a gone gateway's).
+        await b.gateways.remove("gw-b")
+        const [byA, byC] = await Promise.all([
+          a.jobs.recoverInterrupted("its gateway is gone", gone("gw-a")),
+          c.jobs.recoverInterrupted("its gateway is gone", gone("gw-c")),
+        ])
+        expect(ids([...byA, ...byC])).toEqual([theirs.id])
+        expect([...byA, ...byC][0]!.why).toBe("gateway gw-b is not registered")
+        const taker = byA.length ? a : c
+        const [notesA, notesC] = await Promise.all([
+          a.jobs.claimUnnotified(gone("gw-a")),
+          c.jobs.claimUnnotified(gone("gw-c")),
+        ])
+        expect(ids([...notesA, ...notesC])).toEqual([ended.id])
+        expect(await a.jobs.claimUnnotified(gone("gw-a"))).toEqual([])
+        expect(await c.jobs.claimUnnotified(gone("gw-c"))).toEqual([])
+        expect(await taker.jobs.get(theirs.id)).toMatchObject({ status: "interrupted", error: "its gateway is gone" })
+        // A gateway's own stop: its running jobs, nobody else's.
+        const own = await a.jobs.recoverInterrupted("the gateway stopped", { owner: "gw-a" })
+        expect(own.map((j) => [j.id, j.why])).toEqual([[mine.id, null]])
+        expect(await s.jobs.running()).toEqual([])
+      },
+    )
+
+    withStore(
+      "schedule-run ownership: a run is interrupted by its own gateway's stop or once its gateway is gone",
+      async (s, again) => {
+        const a = await again("gw-a")
+        const b = await again("gw-b")
+        await a.gateways.register("gw-a")
+        await b.gateways.register("gw-b")
+        expect(await a.schedules.runs.claim("ra", 1000)).toBe(true)
+        expect(await b.schedules.runs.claim("rb", 2000)).toBe(true)
+        expect(await s.schedules.runs.claim("rs", 3000)).toBe(true) // a store with no owner
+        const gone = { gone: { self: "gw-a", staleMs: 60_000 } }
+        expect(await a.schedules.runs.interruptRunning(gone)).toEqual([
+          { id: "rs", due: 3000, why: "no owner recorded" },
+        ])
+        expect(await a.schedules.runs.interruptRunning(gone)).toEqual([])
+        expect((await b.schedules.runs.get("rb"))!.lastStatus).toBe("running")
+        await b.gateways.remove("gw-b")
+        const [one, two] = await Promise.all([
+          a.schedules.runs.interruptRunning(gone),
+          s.schedules.runs.interruptRunning({ gone: { self: "gw-x", staleMs: 60_000 } }),
+        ])
+        expect([...one, ...two]).toEqual([{ id: "rb", due: 2000, why: "gateway gw-b is not registered" }])
+        expect(await s.schedules.runs.get("rb")).toMatchObject({ lastStatus: "interrupted", lastDue: 2000 })
+        expect((await s.schedules.runs.get("ra"))!.lastStatus).toBe("running")
+        // Another gateway's stop takes nothing of gw-a's; gw-a's own stop takes its run.
+        expect(await a.schedules.runs.interruptRunning({ owner: "gw-b" })).toEqual([])
+        expect(await a.schedules.runs.interruptRunning({ owner: "gw-a" })).toEqual([{ id: "ra", due: 1000, why: null }])
+      },
+    )
 
     withStore("search: words, phrases, prefixes, filters; newest first; same hit shape", async (s) => {
       const a = await s.sessions.create({ provider: "demo", title: "Trip" })
