@@ -8,6 +8,8 @@
  * - `event_ids`: the one sequence every gateway takes event ids from;
  * - the memory index (memory_files, memory_fts) is not here: memory is per node (docs/scale-out.md);
  *   nor is Discord's Gateway session (discord_gateway, the channel's own table).
+ * Telegram keeps only telegram_bots (offset, lease); its inbox, chats and pairings are the shared channel
+ * tables' since migration 2, as in SQLite.
  * Owners as in SQLite migrations 8 and 10: turns.owner, jobs.owner, schedule_runs.owner, the gateways table.
  * Migrations are an ordered list tracked in `drost_schema`, applied in one transaction under an
  * advisory lock, so gateways starting together migrate once.
@@ -194,6 +196,24 @@ export const PG_MIGRATIONS: string[] = [
   CREATE INDEX channel_pairings_user ON channel_pairings (scope, user_id);
 
   CREATE TABLE event_ids (one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one), next BIGINT NOT NULL);
+  `,
+  // Telegram on the shared channel tables, as SQLite's SHARED_CHANNEL_TABLES_MIGRATION (src/store/channels.ts):
+  // the inbox and the pairings under the scope telegram:<bot id>, the chats as conversations
+  // <bot id>:<chat id> of the scope "telegram"; telegram_bots (offset, polling lease) stays Telegram's own.
+  `
+  INSERT INTO channel_pairings (code, scope, user_id, conversation, name, created_at, expires_at, approved_at, notified_at)
+    SELECT code, 'telegram:' || bot_id, user_id::text, chat_id::text, name, created_at, expires_at, approved_at, notified_at
+    FROM telegram_pairings ORDER BY n
+    ON CONFLICT (code) DO NOTHING;
+  DROP TABLE telegram_pairings;
+  INSERT INTO channel_conversations (scope, conversation, session_id, updated_at)
+    SELECT 'telegram', bot_id || ':' || chat_id, session_id, updated_at FROM telegram_chats
+    ON CONFLICT (scope, conversation) DO NOTHING;
+  DROP TABLE telegram_chats;
+  INSERT INTO channel_inbox (scope, event_id, payload, received_at)
+    SELECT 'telegram:' || bot_id, update_id::text, payload, received_at FROM telegram_inbox ORDER BY bot_id, update_id
+    ON CONFLICT (scope, event_id) DO NOTHING;
+  DROP TABLE telegram_inbox;
   `,
 ]
 

@@ -20,6 +20,7 @@ import type { StoredSchedule } from "../schedules.ts"
 import { ISSUE_WINDOW_MS, MAX_PENDING, MAX_PER_USER, newCode, PAIRING_TTL_MS } from "../telegram.ts"
 import type {
   ChannelPairing,
+  ChannelsContract,
   Gateway,
   InterruptedRun,
   Job,
@@ -30,6 +31,7 @@ import type {
   Session,
   Store,
   Summary,
+  TelegramContract,
   Turn,
 } from "./contract.ts"
 import { migratePostgres } from "./postgres-migrations.ts"
@@ -149,16 +151,19 @@ const toJob = (row: Row): Job => ({
   endedAt: numOrNull(row.ended_at),
   notifiedAt: numOrNull(row.notified_at),
 })
-const toPairing = (row: Row): Pairing => ({
-  code: str(row.code),
-  botId: str(row.bot_id),
-  userId: num(row.user_id),
-  chatId: num(row.chat_id),
-  name: str(row.name),
-  createdAt: num(row.created_at),
-  expiresAt: num(row.expires_at),
-  approvedAt: numOrNull(row.approved_at),
-  notifiedAt: numOrNull(row.notified_at),
+const scopeOf = (botId: string) => `telegram:${botId}`
+const chatOf = (botId: string, chatId: number) => `${botId}:${chatId}`
+/** A Telegram pairing from its shared row (as src/store/telegram.ts). */
+const toPairing = (pairing: ChannelPairing): Pairing => ({
+  code: pairing.code,
+  botId: pairing.scope.slice("telegram:".length),
+  userId: Number(pairing.userId),
+  chatId: Number(pairing.conversation),
+  name: pairing.name,
+  createdAt: pairing.createdAt,
+  expiresAt: pairing.expiresAt,
+  approvedAt: pairing.approvedAt,
+  notifiedAt: pairing.notifiedAt,
 })
 const toChannelPairing = (row: Row): ChannelPairing => ({
   code: str(row.code),
@@ -271,8 +276,11 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       RETURNING *`
     return toMessage(row)
   }
-  const telegramDone = (q: Q, botId: string, updateIds: number[]) =>
-    updateIds.length ? q`DELETE FROM telegram_inbox WHERE bot_id = ${botId} AND update_id IN ${sql(updateIds)}` : null
+  /** Now and then, forget inbox events handled long ago (as src/store/channels.ts). */
+  const forget = async (q: Q) => {
+    if (++receives % 200 === 1)
+      await q`DELETE FROM channel_inbox WHERE done_at IS NOT NULL AND done_at < ${Date.now() - SEEN_MS}`
+  }
   const channelDone = (q: Q, scope: string, eventIds: string[], now: number) =>
     eventIds.length
       ? q`UPDATE channel_inbox SET done_at = ${now}, payload = 'null'
@@ -290,6 +298,160 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
     return turns.map((turn) => ({ ...turn, status: "interrupted" as const, error: reason, endedAt: now }))
   }
   let receives = 0
+
+  const channels: ChannelsContract = {
+    async receive(scope, eventId, payload) {
+      await forget(sql)
+      const inserted = await sql`
+        INSERT INTO channel_inbox (scope, event_id, payload, received_at)
+        VALUES (${scope}, ${eventId}, ${JSON.stringify(payload ?? null)}, ${Date.now()}) ON CONFLICT DO NOTHING`
+      return inserted.count === 1
+    },
+    pending: async (scope) =>
+      (
+        await sql`SELECT event_id, payload FROM channel_inbox WHERE scope = ${scope} AND done_at IS NULL
+                  ORDER BY received_at, n`
+      ).map((row: Row) => ({ eventId: str(row.event_id), payload: JSON.parse(str(row.payload)) })),
+    async done(scope, eventIds) {
+      await channelDone(sql, scope, eventIds, Date.now())
+    },
+    session: async (scope, conversation) =>
+      strOrNull(
+        (
+          await sql`SELECT session_id FROM channel_conversations WHERE scope = ${scope} AND conversation = ${conversation}`
+        )[0]?.session_id,
+      ),
+    async setSession(scope, conversation, sessionId) {
+      await sql`INSERT INTO channel_conversations (scope, conversation, session_id, updated_at)
+                VALUES (${scope}, ${conversation}, ${sessionId}, ${Date.now()})
+                ON CONFLICT (scope, conversation) DO UPDATE SET session_id = excluded.session_id, updated_at = excluded.updated_at`
+    },
+    pairingFor: (input) =>
+      sql.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(hashtext(${`channel:${input.scope}`}))`
+        const now = Date.now()
+        const [open] =
+          await tx`SELECT * FROM channel_pairings WHERE scope = ${input.scope} AND user_id = ${input.userId}
+                                AND approved_at IS NULL AND expires_at > ${now}`
+        if (open) return { pairing: toChannelPairing(open), created: false }
+        await tx`DELETE FROM channel_pairings WHERE approved_at IS NULL AND created_at <= ${now - ISSUE_WINDOW_MS}`
+        const [issued] = await tx`SELECT count(*) AS n FROM channel_pairings WHERE scope = ${input.scope}
+                                  AND user_id = ${input.userId} AND approved_at IS NULL`
+        if (num(issued.n) >= MAX_PER_USER) return null
+        const [pending] = await tx`SELECT count(*) AS n FROM channel_pairings WHERE scope = ${input.scope}
+                                   AND approved_at IS NULL AND expires_at > ${now}`
+        const count = num(pending.n)
+        if (count >= MAX_PENDING)
+          await tx`UPDATE channel_pairings SET expires_at = ${now} WHERE code IN (
+                     SELECT code FROM channel_pairings WHERE scope = ${input.scope} AND approved_at IS NULL AND expires_at > ${now}
+                     ORDER BY created_at, n LIMIT ${count - MAX_PENDING + 1}::bigint)`
+        const [row] = await tx`
+          INSERT INTO channel_pairings (code, scope, user_id, conversation, name, created_at, expires_at)
+          VALUES (${newCode()}, ${input.scope}, ${input.userId}, ${input.conversation}, ${clean(input.name)}, ${now}, ${now + PAIRING_TTL_MS})
+          RETURNING *`
+        await tx`DELETE FROM channel_pairings WHERE code IN (
+                   SELECT code FROM channel_pairings WHERE scope = ${input.scope} AND approved_at IS NULL AND expires_at <= ${now}
+                   ORDER BY created_at DESC, n DESC OFFSET ${MAX_KEPT}::bigint)`
+        return { pairing: toChannelPairing(row), created: true }
+      }),
+    async approve(code, kind) {
+      const now = Date.now()
+      const scope = kind ? sql`AND starts_with(scope, ${`${kind}:`})` : sql``
+      const [row] = await sql`UPDATE channel_pairings SET approved_at = ${now}
+                              WHERE code = ${code.trim().toUpperCase()} AND approved_at IS NULL AND expires_at > ${now} ${scope}
+                              RETURNING *`
+      return row ? toChannelPairing(row) : null
+    },
+    revoke: async (scope, userId) =>
+      (
+        await sql`DELETE FROM channel_pairings WHERE scope = ${scope} AND user_id = ${userId} AND approved_at IS NOT NULL`
+      ).count,
+    approved: async (scope, userId) =>
+      (
+        await sql`SELECT 1 FROM channel_pairings WHERE scope = ${scope} AND user_id = ${userId}
+                  AND approved_at IS NOT NULL LIMIT 1`
+      ).length > 0,
+    pairings: async (prefix = "") =>
+      (
+        await sql`SELECT * FROM channel_pairings WHERE starts_with(scope, ${prefix})
+                  AND (approved_at IS NOT NULL OR expires_at > ${Date.now()}) ORDER BY created_at DESC`
+      ).map(toChannelPairing),
+    unnotified: async (scope) =>
+      (
+        await sql`SELECT * FROM channel_pairings WHERE scope = ${scope} AND approved_at IS NOT NULL AND notified_at IS NULL`
+      ).map(toChannelPairing),
+    async notified(code) {
+      await sql`UPDATE channel_pairings SET notified_at = ${Date.now()} WHERE code = ${code}`
+    },
+  }
+  // Telegram on the shared channel tables, as src/store/telegram.ts: the inbox and the pairings under the
+  // scope telegram:<bot id>, the chats as conversations <bot id>:<chat id> of the scope "telegram"; only
+  // the getUpdates offset and the polling lease are Telegram's own (telegram_bots).
+  const telegram: TelegramContract = {
+    offset: async (botId) =>
+      num((await sql`SELECT next_offset FROM telegram_bots WHERE bot_id = ${botId}`)[0]?.next_offset ?? 0),
+    receive: (botId, updates) =>
+      sql.begin(async (tx) => {
+        await forget(tx)
+        await tx`INSERT INTO telegram_bots (bot_id) VALUES (${botId}) ON CONFLICT (bot_id) DO NOTHING`
+        const [bot] = await tx`SELECT next_offset FROM telegram_bots WHERE bot_id = ${botId} FOR UPDATE`
+        const now = Date.now()
+        let next = num(bot.next_offset)
+        for (const update of updates) {
+          await tx`INSERT INTO channel_inbox (scope, event_id, payload, received_at)
+                   VALUES (${scopeOf(botId)}, ${String(update.update_id)}, ${JSON.stringify(update)}, ${now})
+                   ON CONFLICT DO NOTHING`
+          next = Math.max(next, update.update_id + 1)
+        }
+        await tx`UPDATE telegram_bots SET next_offset = ${next} WHERE bot_id = ${botId}`
+        return next
+      }),
+    pending: async (botId) =>
+      (await channels.pending(scopeOf(botId)))
+        .map((entry) => entry.payload as { update_id: number })
+        .sort((a, b) => a.update_id - b.update_id),
+    done: (botId, updateIds) => channels.done(scopeOf(botId), updateIds.map(String)),
+    lease: (botId, holder, ttlMs, alive = () => true) =>
+      sql.begin(async (tx) => {
+        await tx`INSERT INTO telegram_bots (bot_id) VALUES (${botId}) ON CONFLICT (bot_id) DO NOTHING`
+        const [row] = await tx`SELECT lease_holder, lease_until FROM telegram_bots WHERE bot_id = ${botId} FOR UPDATE`
+        const now = Date.now()
+        const current = strOrNull(row.lease_holder)
+        const until = num(row.lease_until)
+        if (current && current !== holder && until > now && alive(current))
+          return { ok: false as const, holder: current, until }
+        await tx`UPDATE telegram_bots SET lease_holder = ${holder}, lease_until = ${now + ttlMs} WHERE bot_id = ${botId}`
+        return { ok: true as const }
+      }),
+    async release(botId, holder) {
+      await sql`UPDATE telegram_bots SET lease_holder = NULL, lease_until = 0 WHERE bot_id = ${botId} AND lease_holder = ${holder}`
+    },
+    session: (botId, chatId) => channels.session("telegram", chatOf(botId, chatId)),
+    setSession: (botId, chatId, sessionId) => channels.setSession("telegram", chatOf(botId, chatId), sessionId),
+    async pairingFor(input) {
+      const result = await channels.pairingFor({
+        scope: scopeOf(input.botId),
+        userId: String(input.userId),
+        conversation: String(input.chatId),
+        name: input.name,
+      })
+      return result ? { pairing: toPairing(result.pairing), created: result.created } : null
+    },
+    async approve(code) {
+      const approved = await channels.approve(code, "telegram")
+      return approved ? toPairing(approved) : null
+    },
+    // Every approval of the user, for every bot.
+    revoke: async (userId) =>
+      (
+        await sql`DELETE FROM channel_pairings WHERE starts_with(scope, 'telegram:') AND user_id = ${String(userId)}
+                  AND approved_at IS NOT NULL`
+      ).count,
+    approved: (botId, userId) => channels.approved(scopeOf(botId), String(userId)),
+    list: async () => (await channels.pairings("telegram:")).map(toPairing),
+    unnotified: async (botId) => (await channels.unnotified(scopeOf(botId))).map(toPairing),
+    notified: (code) => channels.notified(code),
+  }
 
   const store: Store = {
     engine: "postgres",
@@ -385,9 +547,10 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
             now,
           )
           await tx`UPDATE sessions SET updated_at = ${now}, message_count = message_count + 1 WHERE id = ${input.sessionId}`
-          if (input.accept && "telegram" in input.accept)
-            await telegramDone(tx, input.accept.telegram.botId, input.accept.telegram.updateIds)
-          else if (input.accept) await channelDone(tx, input.accept.channel.scope, input.accept.channel.eventIds, now)
+          if (input.accept && "telegram" in input.accept) {
+            const { botId, updateIds } = input.accept.telegram
+            await channelDone(tx, scopeOf(botId), updateIds.map(String), now)
+          } else if (input.accept) await channelDone(tx, input.accept.channel.scope, input.accept.channel.eventIds, now)
           return { turn: toTurn(turn), message }
         }),
       async startTurn(id, provider, by = owner) {
@@ -654,195 +817,8 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       },
     },
 
-    telegram: {
-      offset: async (botId) =>
-        num((await sql`SELECT next_offset FROM telegram_bots WHERE bot_id = ${botId}`)[0]?.next_offset ?? 0),
-      receive: (botId, updates) =>
-        sql.begin(async (tx) => {
-          await tx`INSERT INTO telegram_bots (bot_id) VALUES (${botId}) ON CONFLICT (bot_id) DO NOTHING`
-          const [bot] = await tx`SELECT next_offset FROM telegram_bots WHERE bot_id = ${botId} FOR UPDATE`
-          const now = Date.now()
-          let next = num(bot.next_offset)
-          for (const update of updates) {
-            await tx`INSERT INTO telegram_inbox (bot_id, update_id, payload, received_at)
-                     VALUES (${botId}, ${update.update_id}, ${JSON.stringify(update)}, ${now}) ON CONFLICT DO NOTHING`
-            next = Math.max(next, update.update_id + 1)
-          }
-          await tx`UPDATE telegram_bots SET next_offset = ${next} WHERE bot_id = ${botId}`
-          return next
-        }),
-      pending: async (botId) =>
-        (await sql`SELECT payload FROM telegram_inbox WHERE bot_id = ${botId} ORDER BY update_id`).map((row: Row) =>
-          JSON.parse(str(row.payload)),
-        ),
-      async done(botId, updateIds) {
-        await telegramDone(sql, botId, updateIds)
-      },
-      lease: (botId, holder, ttlMs, alive = () => true) =>
-        sql.begin(async (tx) => {
-          await tx`INSERT INTO telegram_bots (bot_id) VALUES (${botId}) ON CONFLICT (bot_id) DO NOTHING`
-          const [row] = await tx`SELECT lease_holder, lease_until FROM telegram_bots WHERE bot_id = ${botId} FOR UPDATE`
-          const now = Date.now()
-          const current = strOrNull(row.lease_holder)
-          const until = num(row.lease_until)
-          if (current && current !== holder && until > now && alive(current))
-            return { ok: false as const, holder: current, until }
-          await tx`UPDATE telegram_bots SET lease_holder = ${holder}, lease_until = ${now + ttlMs} WHERE bot_id = ${botId}`
-          return { ok: true as const }
-        }),
-      async release(botId, holder) {
-        await sql`UPDATE telegram_bots SET lease_holder = NULL, lease_until = 0 WHERE bot_id = ${botId} AND lease_holder = ${holder}`
-      },
-      session: async (botId, chatId) =>
-        strOrNull(
-          (await sql`SELECT session_id FROM telegram_chats WHERE bot_id = ${botId} AND chat_id = ${chatId}`)[0]
-            ?.session_id,
-        ),
-      async setSession(botId, chatId, sessionId) {
-        await sql`INSERT INTO telegram_chats (bot_id, chat_id, session_id, updated_at) VALUES (${botId}, ${chatId}, ${sessionId}, ${Date.now()})
-                  ON CONFLICT (bot_id, chat_id) DO UPDATE SET session_id = excluded.session_id, updated_at = excluded.updated_at`
-      },
-      pairingFor: (input) =>
-        sql.begin(async (tx) => {
-          await tx`SELECT pg_advisory_xact_lock(hashtext(${`telegram:${input.botId}`}))`
-          const now = Date.now()
-          const [open] =
-            await tx`SELECT * FROM telegram_pairings WHERE bot_id = ${input.botId} AND user_id = ${input.userId}
-                                  AND approved_at IS NULL AND expires_at > ${now}`
-          if (open) return { pairing: toPairing(open), created: false }
-          await tx`DELETE FROM telegram_pairings WHERE approved_at IS NULL AND created_at <= ${now - ISSUE_WINDOW_MS}`
-          const [issued] = await tx`SELECT count(*) AS n FROM telegram_pairings WHERE bot_id = ${input.botId}
-                                    AND user_id = ${input.userId} AND approved_at IS NULL`
-          if (num(issued.n) >= MAX_PER_USER) return null
-          const [pending] = await tx`SELECT count(*) AS n FROM telegram_pairings WHERE bot_id = ${input.botId}
-                                     AND approved_at IS NULL AND expires_at > ${now}`
-          const count = num(pending.n)
-          if (count >= MAX_PENDING)
-            await tx`UPDATE telegram_pairings SET expires_at = ${now} WHERE code IN (
-                       SELECT code FROM telegram_pairings WHERE bot_id = ${input.botId} AND approved_at IS NULL AND expires_at > ${now}
-                       ORDER BY created_at, n LIMIT ${count - MAX_PENDING + 1}::bigint)`
-          const [row] = await tx`
-            INSERT INTO telegram_pairings (code, bot_id, user_id, chat_id, name, created_at, expires_at)
-            VALUES (${newCode()}, ${input.botId}, ${input.userId}, ${input.chatId}, ${clean(input.name)}, ${now}, ${now + PAIRING_TTL_MS})
-            RETURNING *`
-          await tx`DELETE FROM telegram_pairings WHERE code IN (
-                     SELECT code FROM telegram_pairings WHERE approved_at IS NULL AND expires_at <= ${now}
-                     ORDER BY created_at DESC, n DESC OFFSET ${MAX_KEPT}::bigint)`
-          return { pairing: toPairing(row), created: true }
-        }),
-      async approve(code) {
-        const [row] = await sql`UPDATE telegram_pairings SET approved_at = ${Date.now()}
-                                WHERE code = ${code.trim().toUpperCase()} AND approved_at IS NULL AND expires_at > ${Date.now()}
-                                RETURNING *`
-        return row ? toPairing(row) : null
-      },
-      revoke: async (userId) =>
-        (await sql`DELETE FROM telegram_pairings WHERE user_id = ${userId} AND approved_at IS NOT NULL`).count,
-      approved: async (botId, userId) =>
-        (
-          await sql`SELECT 1 FROM telegram_pairings WHERE bot_id = ${botId} AND user_id = ${userId}
-                    AND approved_at IS NOT NULL LIMIT 1`
-        ).length > 0,
-      list: async () =>
-        (
-          await sql`SELECT * FROM telegram_pairings WHERE approved_at IS NOT NULL OR expires_at > ${Date.now()}
-                    ORDER BY created_at DESC`
-        ).map(toPairing),
-      unnotified: async (botId) =>
-        (
-          await sql`SELECT * FROM telegram_pairings WHERE bot_id = ${botId} AND approved_at IS NOT NULL AND notified_at IS NULL`
-        ).map(toPairing),
-      async notified(code) {
-        await sql`UPDATE telegram_pairings SET notified_at = ${Date.now()} WHERE code = ${code}`
-      },
-    },
-
-    channels: {
-      async receive(scope, eventId, payload) {
-        if (++receives % 200 === 1)
-          await sql`DELETE FROM channel_inbox WHERE done_at IS NOT NULL AND done_at < ${Date.now() - SEEN_MS}`
-        const inserted = await sql`
-          INSERT INTO channel_inbox (scope, event_id, payload, received_at)
-          VALUES (${scope}, ${eventId}, ${JSON.stringify(payload ?? null)}, ${Date.now()}) ON CONFLICT DO NOTHING`
-        return inserted.count === 1
-      },
-      pending: async (scope) =>
-        (
-          await sql`SELECT event_id, payload FROM channel_inbox WHERE scope = ${scope} AND done_at IS NULL
-                    ORDER BY received_at, n`
-        ).map((row: Row) => ({ eventId: str(row.event_id), payload: JSON.parse(str(row.payload)) })),
-      async done(scope, eventIds) {
-        await channelDone(sql, scope, eventIds, Date.now())
-      },
-      session: async (scope, conversation) =>
-        strOrNull(
-          (
-            await sql`SELECT session_id FROM channel_conversations WHERE scope = ${scope} AND conversation = ${conversation}`
-          )[0]?.session_id,
-        ),
-      async setSession(scope, conversation, sessionId) {
-        await sql`INSERT INTO channel_conversations (scope, conversation, session_id, updated_at)
-                  VALUES (${scope}, ${conversation}, ${sessionId}, ${Date.now()})
-                  ON CONFLICT (scope, conversation) DO UPDATE SET session_id = excluded.session_id, updated_at = excluded.updated_at`
-      },
-      pairingFor: (input) =>
-        sql.begin(async (tx) => {
-          await tx`SELECT pg_advisory_xact_lock(hashtext(${`channel:${input.scope}`}))`
-          const now = Date.now()
-          const [open] =
-            await tx`SELECT * FROM channel_pairings WHERE scope = ${input.scope} AND user_id = ${input.userId}
-                                  AND approved_at IS NULL AND expires_at > ${now}`
-          if (open) return { pairing: toChannelPairing(open), created: false }
-          await tx`DELETE FROM channel_pairings WHERE approved_at IS NULL AND created_at <= ${now - ISSUE_WINDOW_MS}`
-          const [issued] = await tx`SELECT count(*) AS n FROM channel_pairings WHERE scope = ${input.scope}
-                                    AND user_id = ${input.userId} AND approved_at IS NULL`
-          if (num(issued.n) >= MAX_PER_USER) return null
-          const [pending] = await tx`SELECT count(*) AS n FROM channel_pairings WHERE scope = ${input.scope}
-                                     AND approved_at IS NULL AND expires_at > ${now}`
-          const count = num(pending.n)
-          if (count >= MAX_PENDING)
-            await tx`UPDATE channel_pairings SET expires_at = ${now} WHERE code IN (
-                       SELECT code FROM channel_pairings WHERE scope = ${input.scope} AND approved_at IS NULL AND expires_at > ${now}
-                       ORDER BY created_at, n LIMIT ${count - MAX_PENDING + 1}::bigint)`
-          const [row] = await tx`
-            INSERT INTO channel_pairings (code, scope, user_id, conversation, name, created_at, expires_at)
-            VALUES (${newCode()}, ${input.scope}, ${input.userId}, ${input.conversation}, ${clean(input.name)}, ${now}, ${now + PAIRING_TTL_MS})
-            RETURNING *`
-          await tx`DELETE FROM channel_pairings WHERE code IN (
-                     SELECT code FROM channel_pairings WHERE scope = ${input.scope} AND approved_at IS NULL AND expires_at <= ${now}
-                     ORDER BY created_at DESC, n DESC OFFSET ${MAX_KEPT}::bigint)`
-          return { pairing: toChannelPairing(row), created: true }
-        }),
-      async approve(code, kind) {
-        const now = Date.now()
-        const scope = kind ? sql`AND starts_with(scope, ${`${kind}:`})` : sql``
-        const [row] = await sql`UPDATE channel_pairings SET approved_at = ${now}
-                                WHERE code = ${code.trim().toUpperCase()} AND approved_at IS NULL AND expires_at > ${now} ${scope}
-                                RETURNING *`
-        return row ? toChannelPairing(row) : null
-      },
-      revoke: async (scope, userId) =>
-        (
-          await sql`DELETE FROM channel_pairings WHERE scope = ${scope} AND user_id = ${userId} AND approved_at IS NOT NULL`
-        ).count,
-      approved: async (scope, userId) =>
-        (
-          await sql`SELECT 1 FROM channel_pairings WHERE scope = ${scope} AND user_id = ${userId}
-                    AND approved_at IS NOT NULL LIMIT 1`
-        ).length > 0,
-      pairings: async (prefix = "") =>
-        (
-          await sql`SELECT * FROM channel_pairings WHERE starts_with(scope, ${prefix})
-                    AND (approved_at IS NOT NULL OR expires_at > ${Date.now()}) ORDER BY created_at DESC`
-        ).map(toChannelPairing),
-      unnotified: async (scope) =>
-        (
-          await sql`SELECT * FROM channel_pairings WHERE scope = ${scope} AND approved_at IS NOT NULL AND notified_at IS NULL`
-        ).map(toChannelPairing),
-      async notified(code) {
-        await sql`UPDATE channel_pairings SET notified_at = ${Date.now()} WHERE code = ${code}`
-      },
-    },
+    telegram,
+    channels,
 
     search: {
       async search(query) {

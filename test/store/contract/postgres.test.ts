@@ -3,9 +3,16 @@
  * started for this file (test/lib/postgres.ts), a fresh database per test. Skipped with the reason where
  * PostgreSQL is not installed; a failure in CI.
  */
+
+import type { Database } from "bun:sqlite"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { mkdtempSync } from "node:fs"
+import { join } from "node:path"
+import { SQL } from "bun"
+import { open as openSqliteFile } from "../../../src/store/db.ts"
 import { openStore } from "../../../src/store/engine/open.ts"
 import { openPostgres, StoreUnreachable } from "../../../src/store/engine/postgres.ts"
+import { PG_MIGRATIONS } from "../../../src/store/engine/postgres-migrations.ts"
 import { type PostgresServer, postgresSkip, startPostgres } from "../../lib/postgres.ts"
 import { contractSuite } from "./suite.ts"
 
@@ -69,6 +76,73 @@ else {
         await store.close()
       } finally {
         delete process.env.DROST_STORE_URL
+      }
+    })
+
+    test("one schema shape: the same tables and columns as SQLite, but for each engine's own", async () => {
+      const file = join(mkdtempSync(join(process.env.DROST_TEST_ROOT ?? "/tmp", "shape-")), "drost.db")
+      const lite: Database = openSqliteFile(file)
+      const sqliteColumns = new Map<string, string[]>()
+      // SQLite's own: the memory index (per node) and the FTS5 tables of message search.
+      for (const { name } of lite
+        .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .all())
+        if (!/^(memory_|messages_fts)/.test(name))
+          sqliteColumns.set(
+            name,
+            lite
+              .query<{ name: string }, []>(`PRAGMA table_info(${name})`)
+              .all()
+              .map((c) => c.name)
+              .sort(),
+          )
+      lite.close()
+      const pg = new SQL(await server.database(migrated), { max: 1 })
+      const pgColumns = new Map<string, string[]>()
+      for (const row of await pg`SELECT table_name, column_name FROM information_schema.columns
+                                 WHERE table_schema = 'public' ORDER BY table_name, column_name`) {
+        // PostgreSQL's own: the schema version, the event-id sequence, and the columns standing in for
+        // rowid (n) and FTS5 (body, tsv).
+        if (row.table_name === "drost_schema" || row.table_name === "event_ids") continue
+        if (["n", "body", "tsv"].includes(row.column_name)) continue
+        pgColumns.set(row.table_name, [...(pgColumns.get(row.table_name) ?? []), row.column_name])
+      }
+      await pg.close()
+      expect([...pgColumns.keys()].sort()).toEqual([...sqliteColumns.keys()].sort())
+      for (const [table, columns] of sqliteColumns)
+        expect({ table, columns: pgColumns.get(table)! }).toEqual({ table, columns })
+    })
+
+    test("migration 2 carries a version-1 database's Telegram tables into the shared channel tables", async () => {
+      const url = await server.database()
+      const old = new SQL(url, { max: 1 })
+      await old.begin(async (tx) => {
+        await tx.unsafe(PG_MIGRATIONS[0]!)
+        await tx`CREATE TABLE drost_schema (one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one), version INTEGER NOT NULL)`
+        await tx`INSERT INTO drost_schema (version) VALUES (1)`
+        await tx`INSERT INTO telegram_bots (bot_id, next_offset) VALUES ('bot', 12)`
+        await tx`INSERT INTO telegram_inbox (bot_id, update_id, payload, received_at) VALUES
+                 ('bot', 11, '{"update_id":11}', 2), ('bot', 9, '{"update_id":9}', 1)`
+        await tx`INSERT INTO telegram_chats (bot_id, chat_id, session_id, updated_at) VALUES ('bot', -5, 'ses_x', 1)`
+        await tx`INSERT INTO telegram_pairings (code, bot_id, user_id, chat_id, name, created_at, expires_at, approved_at)
+                 VALUES ('ABCDEFGH', 'bot', 7, -5, 'Ann', 1, 2, 1)`
+      })
+      await old.close()
+      const store = await openPostgres(url, { max: 2 })
+      try {
+        expect(await store.telegram.offset("bot")).toBe(12)
+        expect(await store.telegram.pending("bot")).toEqual([{ update_id: 9 }, { update_id: 11 }])
+        expect(await store.telegram.session("bot", -5)).toBe("ses_x")
+        expect(await store.telegram.approved("bot", 7)).toBe(true)
+        expect((await store.channels.pairings("telegram:")).map((p) => [p.code, p.userId, p.conversation])).toEqual([
+          ["ABCDEFGH", "7", "-5"],
+        ])
+        const check = new SQL(url, { max: 1 })
+        const left = await check`SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'telegram%'`
+        await check.close()
+        expect(left.map((row: { table_name: string }) => row.table_name)).toEqual(["telegram_bots"])
+      } finally {
+        await store.close()
       }
     })
 

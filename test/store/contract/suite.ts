@@ -391,6 +391,55 @@ export function contractSuite(fixture: EngineFixture) {
       },
     )
 
+    withStore(
+      "telegram on the shared channel tables: its inbox, chats and pairings are the channels' rows",
+      async (s, again) => {
+        const other = await again()
+        // Pending in update order (10 after 9, though "10" < "9" as text), under the scope telegram:<bot>.
+        expect(await s.telegram.receive("bot", [{ update_id: 10 }, { update_id: 9 }])).toBe(11)
+        expect(await other.telegram.pending("bot")).toEqual([{ update_id: 9 }, { update_id: 10 }])
+        expect((await s.channels.pending("telegram:bot")).map((e) => e.eventId).sort()).toEqual(["10", "9"])
+        expect(await s.channels.pending("telegram:other")).toEqual([])
+        // An update handled is remembered as seen: delivered again, it is not handled twice.
+        await s.telegram.done("bot", [9])
+        expect(await s.channels.receive("telegram:bot", "9", { update_id: 9 })).toBe(false)
+        expect(await other.telegram.receive("bot", [{ update_id: 9 }])).toBe(11)
+        expect(await s.telegram.pending("bot")).toEqual([{ update_id: 10 }])
+        // A chat is the conversation <bot>:<chat> of the scope "telegram" (the sessions' channelKey).
+        const session = await s.sessions.create({ provider: "demo", channel: "telegram", channelKey: "bot:5" })
+        await s.telegram.setSession("bot", 5, session.id)
+        expect(await other.channels.session("telegram", "bot:5")).toBe(session.id)
+        await other.channels.setSession("telegram", "bot:6", session.id)
+        expect(await s.telegram.session("bot", 6)).toBe(session.id)
+        // Pairings: scope telegram:<bot>, the user and chat ids as text; one code space with the channels'.
+        const asked = (await s.telegram.pairingFor({ botId: "bot", userId: 7, chatId: -100, name: "Ann" }))!
+        const [shared] = await other.channels.pairings("telegram:")
+        expect(shared).toMatchObject({
+          code: asked.pairing.code,
+          scope: "telegram:bot",
+          userId: "7",
+          conversation: "-100",
+        })
+        expect(await other.channels.approve(asked.pairing.code, "discord")).toBeNull()
+        expect(await other.channels.approve(asked.pairing.code)).toMatchObject({ scope: "telegram:bot" })
+        expect(await s.telegram.approved("bot", 7)).toBe(true)
+        expect(await s.channels.approved("telegram:bot", "7")).toBe(true)
+        expect((await s.telegram.unnotified("bot")).map((p) => [p.userId, p.chatId])).toEqual([[7, -100]])
+        // A Telegram code is approved only as a Telegram one.
+        const discord = (await s.channels.pairingFor({ scope: "discord:1", userId: "7", conversation: "c", name: "" }))!
+        expect(await s.telegram.approve(discord.pairing.code)).toBeNull()
+        await s.channels.approve(discord.pairing.code)
+        // revoke(user): the user's approvals for every bot, no other channel's.
+        const second = (await s.telegram.pairingFor({ botId: "bot2", userId: 7, chatId: 7, name: "" }))!
+        await s.telegram.approve(second.pairing.code)
+        expect((await s.telegram.list()).map((p) => p.botId).sort()).toEqual(["bot", "bot2"])
+        expect(await other.telegram.revoke(7)).toBe(2)
+        expect(await s.telegram.approved("bot2", 7)).toBe(false)
+        expect(await s.channels.approved("discord:1", "7")).toBe(true)
+        expect(await s.telegram.list()).toEqual([])
+      },
+    )
+
     withStore("channel inbox: at most once, also after done; done with the turn's message", async (s) => {
       expect(await s.channels.receive("discord:1", "e1", { n: 1 })).toBe(true)
       expect(await s.channels.receive("discord:1", "e1", { n: 1 })).toBe(false)
