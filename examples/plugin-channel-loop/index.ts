@@ -16,13 +16,19 @@
  *   POST /bot/messages { conversation, text, buttons? }  → { id }; 400 over 2,000 characters
  *   POST /bot/messages/<id> { text, buttons? }           → edit; 404 when the message is gone
  *   a write within the conversation's rate limit         → 429 { retry_after } (ms)
- * An event is { id, type: "message", conversation, user: { id, name }, text } or
+ *   GET  /bot/files/<id>            → an attachment's bytes
+ * An event is { id, type: "message", conversation, user: { id, name }, text, files? } or
  * { id, type: "press", conversation, user, message, data } (a button press) or
  * { id, type: "command", conversation, user, line } (Loop's command box, answered like a slash command).
+ * A message's files are { id, name, type, size, duration?, inline? }: `inline` (base64) for small ones,
+ * else fetched from /bot/files/<id>. The plugin hands the host small ones as `data` and the others as a
+ * `ref` (the file id) with `fetch`, so the inbox stores the reference and a restart can still fetch it.
  */
 import {
+  type ChannelAttachment,
   type ChannelButton,
   type ChannelChunk,
+  type ChannelMessage,
   type ChannelReplyItem,
   type ChannelReplySurface,
   definePlugin,
@@ -63,8 +69,17 @@ class LoopError extends Error {
   }
 }
 
+type LoopFile = { id: string; name: string; type: string; size: number; duration?: number; inline?: string }
+
 type LoopEvent =
-  | { id: string; type: "message"; conversation: string; user: { id: string; name: string }; text: string }
+  | {
+      id: string
+      type: "message"
+      conversation: string
+      user: { id: string; name: string }
+      text: string
+      files?: LoopFile[]
+    }
   | {
       id: string
       type: "press"
@@ -79,6 +94,23 @@ function split(text: string): string[] {
   const out: string[] = []
   for (let rest = text; rest.length; rest = rest.slice(MESSAGE_CHARS)) out.push(rest.slice(0, MESSAGE_CHARS))
   return out.length ? out : [""]
+}
+
+/** A message's files as the host takes them: images, a voice note (audio with a duration), other files. */
+function attached(files: LoopFile[] = []): Pick<ChannelMessage, "images" | "files" | "voice"> {
+  const content = (file: LoopFile): ChannelAttachment => ({
+    mediaType: file.type,
+    bytes: file.size,
+    ...(file.inline !== undefined ? { data: file.inline } : { ref: file.id }),
+  })
+  const voice = files.find((file) => file.type.startsWith("audio/") && file.duration !== undefined)
+  const images = files.filter((file) => file.type.startsWith("image/"))
+  const others = files.filter((file) => file !== voice && !images.includes(file))
+  return {
+    ...(images.length ? { images: images.map(content) } : {}),
+    ...(others.length ? { files: others.map((file) => ({ ...content(file), name: file.name })) } : {}),
+    ...(voice ? { voice: { ...content(voice), durationSec: voice.duration! } } : {}),
+  }
 }
 
 const toolMark = { running: "…", ok: "✓", error: "✗" } as const
@@ -134,6 +166,22 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
   const edit = (id: string, text: string, buttons?: ChannelButton[][] | { label: string; data: string }[][]) =>
     call("POST", `/bot/messages/${id}`, { text, buttons })
 
+  /** An attachment's bytes from Loop, refused past `maxBytes` (the stated length, then what arrives). */
+  const download = async (id: string, limits: { maxBytes: number }): Promise<Uint8Array> => {
+    const response = await fetch(`${base}/bot/files/${encodeURIComponent(id)}`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(60_000),
+    })
+    if (!response.ok) throw new LoopError(response.status, {})
+    if (Number(response.headers.get("content-length") ?? 0) > limits.maxBytes) {
+      await response.body?.cancel()
+      throw new Error(`the file is larger than ${limits.maxBytes} bytes`)
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer())
+    if (bytes.length > limits.maxBytes) throw new Error(`the file is larger than ${limits.maxBytes} bytes`)
+    return bytes
+  }
+
   const surface = (conversation: string): ChannelReplySurface => ({
     limits: { messageChars: MESSAGE_CHARS, editIntervalMs: config.editIntervalMs, format: "plain", edits: true },
     post: (chunk) => post(conversation, chunk.plain),
@@ -171,6 +219,7 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
       surface,
       post: (conversation, text) => post(conversation, text),
       messageChars: MESSAGE_CHARS,
+      fetch: download,
       approvals: {
         show: async (conversation, request, text) => ({
           id: (await post(conversation, text, ctx.approvalButtons(request.id))).id,
@@ -193,6 +242,7 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
               place: "dm",
               addressed: true,
               text: event.text,
+              ...attached(event.files),
               title: `Loop: @${event.user.name}`,
             })
           else if (event.type === "press") {

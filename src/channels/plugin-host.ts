@@ -22,14 +22,15 @@ import { defineEvent } from "../core/event.ts"
 import { Type } from "../core/schema.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import type { ChannelEndpoint, ChannelMessage, ChannelServeOptions, PluginChannelHost } from "../sdk/plugin.ts"
-import { judgeAccess, isAllowed } from "./access.ts"
+import { Log } from "../util/log.ts"
+import { isAllowed, judgeAccess } from "./access.ts"
 import { approvalButtons, createApprovalRelay, describeApproval, outcomeLabel, parseApprovalData } from "./approvals.ts"
 import type { AccessPolicy } from "./contract.ts"
 import { pieces, registerChannelDelivery } from "./deliver.ts"
 import { createChannelHost } from "./host.ts"
 import { createPacer, type Pacer } from "./pacer.ts"
+import { attachments, createListener, hasContent, storable } from "./plugin-media.ts"
 import { streamReply } from "./stream.ts"
-import { Log } from "../util/log.ts"
 
 /** How often approvals made from the CLI (another process) are looked for, to tell the person. */
 const NOTIFY_EVERY_MS = 1000
@@ -57,6 +58,8 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
 
   /** Endpoints by scope: serving the same bot again (a reconnect) gives the endpoint it already has. */
   const endpoints = new Map<string, ChannelEndpoint>()
+  let listening: ReturnType<typeof createListener> | null = null
+  const listener = () => (listening ??= createListener(gw.config))
 
   function serve<Ref>(options: ChannelServeOptions<Ref>): ChannelEndpoint {
     const scope = `${kind}:${options.scope}`
@@ -106,9 +109,13 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
       )
     }
 
-    const converse = async (message: ChannelMessage) => {
-      const images = message.images ?? []
-      if (!message.text.trim() && !images.length) return inbox.done([message.eventId])
+    const converse = async (message: ChannelMessage, heard?: string) => {
+      if (!hasContent(message)) return inbox.done([message.eventId])
+      // Attachments are read or fetched now: an allowed user, in the conversation's lane.
+      const input = await attachments(message, options.fetch?.bind(options))
+      const text = heard ? [input.text, heard].filter(Boolean).join("\n\n") : input.text
+      const images = input.images
+      if (!text.trim() && !images.length) return inbox.done([message.eventId])
       const key = keyOf(message.conversation)
       const sessionId = host.sessionFor(key, message.title ?? `${label}: @${message.user.name}`)
       let reply: Promise<unknown>
@@ -123,7 +130,7 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
             replyTo: message.place === "group" ? message.replyTo : undefined,
           },
           sessionId,
-          () => host.accept(inbox, [message.eventId], { sessionId, text: message.text, images }),
+          () => host.accept(inbox, [message.eventId], { sessionId, text, images }),
         )
       } catch (error) {
         // Stopping: the message stays in the inbox for the next run. A full queue: say so.
@@ -162,6 +169,16 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
         if (reply) {
           await say(message.conversation, reply.text)
           return inbox.done([message.eventId])
+        }
+        if (message.voice) {
+          // A voice note: transcribed (or the reason why not) before anything reaches the agent.
+          const heard = await listener().listen(message.voice, options.fetch?.bind(options))
+          if ("refusal" in heard) {
+            await say(message.conversation, heard.refusal)
+            return inbox.done([message.eventId])
+          }
+          await say(message.conversation, `🎤 ${heard.text}`)
+          return await converse(message, heard.text)
         }
         await converse(message)
       } catch (error) {
@@ -227,7 +244,7 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
 
     const endpoint: ChannelEndpoint = {
       receive(message: ChannelMessage) {
-        const stored = { ...message, images: message.images ?? [] }
+        const stored = storable(message)
         if (!inbox.receive(message.eventId, stored)) return false
         if (!stopping) dispatch(stored)
         return true

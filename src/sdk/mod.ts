@@ -11,20 +11,23 @@
 import type { ConfigInput } from "./config-input.ts"
 import type { PluginDefinition } from "./plugin.ts"
 
-export type { ConfigInput }
 export type {
   ChannelAccess,
   ChannelApproval,
   ChannelApprovalSurface,
+  ChannelAttachment,
   ChannelButton,
   ChannelChunk,
   ChannelDecision,
   ChannelEndpoint,
+  ChannelFile,
+  ChannelImage,
   ChannelLimits,
   ChannelMessage,
   ChannelReplyItem,
   ChannelReplySurface,
   ChannelServeOptions,
+  ChannelVoice,
   ModelEvent,
   ModelMessage,
   ModelPart,
@@ -41,6 +44,7 @@ export type {
   PluginProvider,
   PluginRoute,
 } from "./plugin.ts"
+export type { ConfigInput }
 
 export const version = "0.1.0"
 

@@ -158,6 +158,33 @@ export interface PluginChannel<Config = unknown> {
 // connection, the normalisation of its events and the surfaces; the host does access, pairing, the
 // durable inbox, lanes, commands, the reply stream, approvals, deliveries and health.
 
+/**
+ * An attachment's content, one of two ways: `data`, the bytes as base64, stored in the inbox with the
+ * message (for small ones: inline data over `MAX_INLINE_BYTES`, 4 MiB, is dropped with a note); or `ref`,
+ * the platform's durable id or URL of it, which the serve option `fetch` turns into bytes when the
+ * message is handled (only for an allowed user; after a restart too, since the reference is what the
+ * inbox stores). `bytes` is the size the platform states, if it does (checked before fetching).
+ */
+export interface ChannelAttachment {
+  mediaType: string
+  data?: string
+  ref?: string
+  bytes?: number
+}
+
+/** An image: an image part of the turn (like the Control API's image input). */
+export interface ChannelImage extends ChannelAttachment {}
+
+/** A file that is not an image: a text file's content goes into the user's text; any other is named there. */
+export interface ChannelFile extends ChannelAttachment {
+  name: string
+}
+
+/** A voice note or audio message: transcribed (`voice.transcribe`) into the user's text, shown back first. */
+export interface ChannelVoice extends ChannelAttachment {
+  durationSec: number
+}
+
 /** One user message, normalised from the platform's event. Ids are strings. */
 export interface ChannelMessage {
   /** The platform's id of this event: the inbox key (a redelivery with the same id is dropped). */
@@ -170,8 +197,11 @@ export interface ChannelMessage {
   group?: string
   /** In a group: the bot was mentioned or replied to. */
   addressed: boolean
+  /** The text without the bot's mention; a caption for attachments. */
   text: string
-  images?: { mediaType: string; data: string }[]
+  images?: ChannelImage[]
+  files?: ChannelFile[]
+  voice?: ChannelVoice
   /** The platform message to attach the answer to (groups). */
   replyTo?: string
   /** How /sessions shows the conversation's session ("Loop: @alice"); default "<kind>: <user name>". */
@@ -255,6 +285,12 @@ export interface ChannelServeOptions<Ref = unknown> {
   messageChars?: number
   /** Buttons for approvals; without it approvals are decided elsewhere (terminal, Control API). */
   approvals?: ChannelApprovalSurface<Ref>
+  /**
+   * The bytes of an attachment given by `ref` (with the channel's credentials), at most `maxBytes` (throw
+   * when it is larger; the message is answered without it). Called while a message is handled, only for
+   * an allowed user. Without it, attachments by reference are left out with a note.
+   */
+  fetch?(ref: string, limits: { maxBytes: number; mediaType: string }): Promise<Uint8Array>
 }
 
 /** What `serve` returns: the platform's events go in here. */

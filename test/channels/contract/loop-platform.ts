@@ -3,6 +3,8 @@
  * the API its header describes, enforcing what a platform enforces. Events stay until the bot
  * acknowledges them (a bot killed before its ack gets them again), messages are at most 2,000
  * characters (400), a conversation takes one write per `gapMs` (429 with `retry_after`), a bad token is 401.
+ * Attachments up to 1 KB come inline in the event (base64); larger ones are fetched, with the token, from
+ * GET /bot/files/<id>.
  */
 export interface LoopMessage {
   id: string
@@ -11,8 +13,36 @@ export interface LoopMessage {
   buttons: { label: string; data: string }[][]
 }
 
+/** A file a user attaches to a message (`durationSec` for a voice note). */
+export interface LoopUpload {
+  name: string
+  type: string
+  bytes: Uint8Array
+  durationSec?: number
+}
+
+/** An attachment as a message event carries it: Loop inlines files up to `INLINE_BYTES` (base64). */
+interface LoopFile {
+  id: string
+  name: string
+  type: string
+  size: number
+  duration?: number
+  inline?: string
+}
+
+/** Files up to this size come inline in the event; larger ones are fetched from /bot/files/<id>. */
+export const INLINE_BYTES = 1024
+
 type Event =
-  | { id: string; type: "message"; conversation: string; user: { id: string; name: string }; text: string }
+  | {
+      id: string
+      type: "message"
+      conversation: string
+      user: { id: string; name: string }
+      text: string
+      files?: LoopFile[]
+    }
   | {
       id: string
       type: "press"
@@ -28,8 +58,12 @@ export interface LoopPlatform {
   readonly token: string
   /** Every write that was accepted: conversation, arrival (ms), characters. */
   readonly writes: { conversation: string; at: number; chars: number }[]
-  /** A user writes in their DM with the bot (conversation `dm-<user id>`). */
-  message(user: { id: string; name: string }, text: string): void
+  /** A user writes in their DM with the bot (conversation `dm-<user id>`), with files attached if given. */
+  message(user: { id: string; name: string }, text: string, files?: LoopUpload[]): void
+  /** Files fetched by the bot (GET /bot/files/<id>), by name, in order. */
+  readonly fetched: string[]
+  /** Events not acknowledged yet. */
+  pending(): number
   /** A user types a command into Loop's command box (not a message) in their DM. */
   command(user: { id: string; name: string }, line: string): void
   /** A user presses a button of a message. */
@@ -47,6 +81,8 @@ export function startLoopPlatform(options: { gapMs: number }): LoopPlatform {
   const writes: LoopPlatform["writes"] = []
   const lastWrite = new Map<string, number>()
   const waiters = new Set<() => void>()
+  const files = new Map<string, LoopUpload>()
+  const fetched: string[] = []
   let next = 1
   let logins = 0
   const wake = () => {
@@ -90,6 +126,13 @@ export function startLoopPlatform(options: { gapMs: number }): LoopPlatform {
       if (url.pathname === "/bot/me") {
         logins++
         return Response.json({ id: "b-loop", name: "loopbot" })
+      }
+      const file = url.pathname.match(/^\/bot\/files\/(f\d+)$/)
+      if (file) {
+        const upload = files.get(file[1]!)
+        if (!upload) return Response.json({ error: "no such file" }, { status: 404 })
+        fetched.push(upload.name)
+        return new Response(upload.bytes, { headers: { "content-type": upload.type } })
       }
       if (url.pathname === "/bot/events") {
         if (!events.length) {
@@ -140,8 +183,29 @@ export function startLoopPlatform(options: { gapMs: number }): LoopPlatform {
     get logins() {
       return logins
     },
-    message(user, text) {
-      push({ id: `e${next++}`, type: "message", conversation: `dm-${user.id}`, user, text })
+    fetched,
+    pending: () => events.length,
+    message(user, text, uploads) {
+      const attached = uploads?.map((upload): LoopFile => {
+        const id = `f${next++}`
+        files.set(id, upload)
+        return {
+          id,
+          name: upload.name,
+          type: upload.type,
+          size: upload.bytes.length,
+          ...(upload.durationSec !== undefined ? { duration: upload.durationSec } : {}),
+          ...(upload.bytes.length <= INLINE_BYTES ? { inline: Buffer.from(upload.bytes).toString("base64") } : {}),
+        }
+      })
+      push({
+        id: `e${next++}`,
+        type: "message",
+        conversation: `dm-${user.id}`,
+        user,
+        text,
+        ...(attached ? { files: attached } : {}),
+      })
     },
     command(user, line) {
       push({ id: `e${next++}`, type: "command", conversation: `dm-${user.id}`, user, line })
