@@ -72,6 +72,25 @@ export interface BeginTurn {
 
 export type LeaseResult = { ok: true } | { ok: false; holder: string; until: number }
 
+/**
+ * The lease on a session's turns (issue 22 item 3): the one gateway that may run turns of a session (or
+ * of a channel key: any string) at a time. Taken at a turn's start, renewed while it runs, released at
+ * its end. `acquire` takes a lease that is free, expired, already the caller's (a renewal), or, with
+ * `gone`, held by a gateway that is gone as judged for the caller by the registry (src/store/gateways.ts
+ * `goneReason`: not registered, no heartbeat for `staleMs`, or on this host with its pid dead). Atomic on
+ * both engines: of any number of contenders on any number of handles, one gets it. Times are the
+ * callers' clocks (as the heartbeats are).
+ */
+export interface SessionLeasesContract {
+  acquire(sessionId: string, owner: string, ttlMs: number, gone?: { staleMs: number }): Promise<LeaseResult>
+  /** Extend the caller's lease; false when it is no longer the caller's (taken over or released). */
+  renew(sessionId: string, owner: string, ttlMs: number): Promise<boolean>
+  /** Give the lease up; false when it was not the caller's (no effect then). */
+  release(sessionId: string, owner: string): Promise<boolean>
+  /** Who holds the lease and until when; null when nobody does (never taken, released or expired). */
+  holder(sessionId: string): Promise<{ holder: string; until: number } | null>
+}
+
 export interface Gateway {
   id: string
   host: string
@@ -256,6 +275,8 @@ export interface Store {
   readonly owner: string | null
   sessions: SessionsContract
   gateways: GatewaysContract
+  /** One gateway at a time per session. */
+  leases: SessionLeasesContract
   summaries: SummariesContract
   schedules: SchedulesContract
   jobs: JobsContract

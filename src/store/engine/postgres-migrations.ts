@@ -215,6 +215,10 @@ export const PG_MIGRATIONS: string[] = [
     ON CONFLICT (scope, event_id) DO NOTHING;
   DROP TABLE telegram_inbox;
   `,
+  // The session leases (contract.ts SessionLeasesContract): one gateway at a time runs a session's turns.
+  `
+  CREATE TABLE session_leases (session_id TEXT PRIMARY KEY, holder TEXT NOT NULL, until BIGINT NOT NULL);
+  `,
 ]
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length

@@ -659,6 +659,38 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       },
     },
 
+    leases: {
+      acquire: (id, holder, ttlMs, gone) =>
+        sql.begin(async (tx) => {
+          // The row is made first, so contenders for a lease never taken queue on its lock too.
+          await tx`INSERT INTO session_leases (session_id, holder, until) VALUES (${id}, '', 0) ON CONFLICT DO NOTHING`
+          const [row] = await tx`SELECT holder, until FROM session_leases WHERE session_id = ${id} FOR UPDATE`
+          const now = Date.now()
+          const current = str(row.holder)
+          const until = num(row.until)
+          if (current !== "" && current !== holder && until > now) {
+            const [peer] = gone ? await tx`SELECT * FROM gateways WHERE id = ${current}` : []
+            const why = gone ? goneReason(current, peer ? toGateway(peer) : null, { now, staleMs: gone.staleMs }) : null
+            if (why === null) return { ok: false as const, holder: current, until }
+          }
+          await tx`UPDATE session_leases SET holder = ${holder}, until = ${now + ttlMs} WHERE session_id = ${id}`
+          return { ok: true as const }
+        }),
+      renew: async (id, holder, ttlMs) =>
+        (
+          await sql`UPDATE session_leases SET until = ${Date.now() + ttlMs} WHERE session_id = ${id} AND holder = ${holder}`
+        ).count === 1,
+      // The row stays (holder '' is free): a contender waiting on its lock never finds it deleted.
+      release: async (id, holder) =>
+        (await sql`UPDATE session_leases SET holder = '', until = 0 WHERE session_id = ${id} AND holder = ${holder}`)
+          .count === 1,
+      async holder(id) {
+        const [row] = await sql`SELECT holder, until FROM session_leases WHERE session_id = ${id} AND holder != ''
+                                AND until > ${Date.now()}`
+        return row ? { holder: str(row.holder), until: num(row.until) } : null
+      },
+    },
+
     summaries: {
       async latest(sessionId) {
         const [row] = await sql`SELECT * FROM summaries WHERE session_id = ${sessionId}

@@ -7,7 +7,7 @@ import type { Database } from "bun:sqlite"
 import { NotFound } from "../../core/error.ts"
 import { createChannelStore } from "../channels.ts"
 import { open as openDatabase } from "../db.ts"
-import { createGatewayRegistry, STALE_BEATS } from "../gateways.ts"
+import { createGatewayRegistry, ownerJudge, STALE_BEATS } from "../gateways.ts"
 import type { StoreHealth } from "../guard.ts"
 import { createJobStore, type JobStore } from "../jobs.ts"
 import { createScheduleStore } from "../schedules.ts"
@@ -22,6 +22,10 @@ import { picker, taker } from "./scope.ts"
 
 /** The kv key holding the next event id of the shared sequence. */
 const EVENT_KEY = "events.next"
+
+/** The session leases' table (the same shape as PostgreSQL's). */
+const SESSION_LEASES =
+  "CREATE TABLE IF NOT EXISTS session_leases (session_id TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL)"
 
 /** `T` with every function returning a Promise, nested objects too. */
 type Lifted<T> = {
@@ -123,6 +127,19 @@ export function sqliteStore(
     ),
     setSession: db.query("UPDATE schedule_runs SET session_id = $session WHERE id = $id"),
   }
+  // The session leases (contract.ts SessionLeasesContract): a table of the contract's own, made here on
+  // first open (only the contract reads it; PostgreSQL's is in its migrations).
+  db.run(SESSION_LEASES)
+  const lease = {
+    get: db.query<{ holder: string; until: number }, { id: string }>(
+      "SELECT holder, until FROM session_leases WHERE session_id = $id",
+    ),
+    put: db.query(
+      "INSERT INTO session_leases (session_id, holder, until) VALUES ($id, $holder, $until) ON CONFLICT(session_id) DO UPDATE SET holder = excluded.holder, until = excluded.until",
+    ),
+    renew: db.query("UPDATE session_leases SET until = $until WHERE session_id = $id AND holder = $holder"),
+    release: db.query("DELETE FROM session_leases WHERE session_id = $id AND holder = $holder"),
+  }
   const toRun = (row: RunRow): ScheduleRun => ({
     id: row.id,
     lastDue: row.last_due,
@@ -164,6 +181,25 @@ export function sqliteStore(
       },
       list: async () => judging("", 1).list(),
       prune: async ({ self, staleMs, now }) => judging(self, staleMs).prune(now),
+    },
+    leases: {
+      acquire: async (id, holder, ttlMs, gone) =>
+        tx(() => {
+          const now = Date.now()
+          const row = lease.get.get({ id })
+          if (row && row.holder !== holder && row.until > now) {
+            const why = gone ? ownerJudge(db, { staleMs: gone.staleMs, self: holder, now })(row.holder) : null
+            if (why === null) return { ok: false as const, holder: row.holder, until: row.until }
+          }
+          lease.put.run({ id, holder, until: now + ttlMs })
+          return { ok: true as const }
+        }),
+      renew: async (id, holder, ttlMs) => lease.renew.run({ id, holder, until: Date.now() + ttlMs }).changes === 1,
+      release: async (id, holder) => lease.release.run({ id, holder }).changes === 1,
+      holder: async (id) => {
+        const row = lease.get.get({ id })
+        return row && row.until > Date.now() ? { holder: row.holder, until: row.until } : null
+      },
     },
     summaries: lift(summaries),
     schedules: {

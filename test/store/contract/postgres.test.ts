@@ -4,15 +4,15 @@
  * PostgreSQL is not installed; a failure in CI.
  */
 
-import type { Database } from "bun:sqlite"
+import { Database } from "bun:sqlite"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdtempSync } from "node:fs"
 import { join } from "node:path"
 import { SQL } from "bun"
-import { open as openSqliteFile } from "../../../src/store/db.ts"
 import { openStore } from "../../../src/store/engine/open.ts"
 import { openPostgres, StoreUnreachable } from "../../../src/store/engine/postgres.ts"
 import { PG_MIGRATIONS } from "../../../src/store/engine/postgres-migrations.ts"
+import { openSqlite } from "../../../src/store/engine/sqlite.ts"
 import { type PostgresServer, postgresSkip, startPostgres } from "../../lib/postgres.ts"
 import { contractSuite } from "./suite.ts"
 
@@ -81,7 +81,9 @@ else {
 
     test("one schema shape: the same tables and columns as SQLite, but for each engine's own", async () => {
       const file = join(mkdtempSync(join(process.env.DROST_TEST_ROOT ?? "/tmp", "shape-")), "drost.db")
-      const lite: Database = openSqliteFile(file)
+      // Opened through the SQLite engine (which adds the contract's own session_leases), read as a file.
+      await openSqlite(file).close()
+      const lite = new Database(file)
       const sqliteColumns = new Map<string, string[]>()
       // SQLite's own: the memory index (per node) and the FTS5 tables of message search.
       for (const { name } of lite

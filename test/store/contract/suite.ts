@@ -545,6 +545,69 @@ export function contractSuite(fixture: EngineFixture) {
       expect((await s.telegram.lease("bot", loser, 60_000, (holder) => holder !== winner)).ok).toBe(true)
     })
 
+    withStore("session leases: of eight contenders on four handles one holds it; renew, release", async (s, again) => {
+      const handles = [s, await again(), await again(), await again()]
+      const contenders = ["A", "B", "C", "D", "E", "F", "G", "H"]
+      // Twice: a lease never taken, then the same lease after its holder released it.
+      for (const round of [1, 2]) {
+        const results = await Promise.all(
+          contenders.map((holder, i) => handles[i % handles.length]!.leases.acquire("ses_1", holder, 60_000)),
+        )
+        expect({ round, winners: results.filter((r) => r.ok).length }).toEqual({ round, winners: 1 })
+        const held = contenders[results.findIndex((r) => r.ok)]!
+        for (const r of results) if (!r.ok) expect(r.holder).toBe(held)
+        expect((await handles[3]!.leases.holder("ses_1"))!.holder).toBe(held)
+        // The holder renews, on any handle; nobody else can.
+        expect((await handles[1]!.leases.acquire("ses_1", held, 60_000)).ok).toBe(true)
+        expect(await s.leases.renew("ses_1", held, 60_000)).toBe(true)
+        const other = contenders.find((c) => c !== held)!
+        expect(await s.leases.renew("ses_1", other, 60_000)).toBe(false)
+        expect(await s.leases.release("ses_1", other)).toBe(false)
+        expect((await s.leases.holder("ses_1"))!.holder).toBe(held)
+        expect(await handles[2]!.leases.release("ses_1", held)).toBe(true)
+        expect(await s.leases.holder("ses_1")).toBeNull()
+        expect(await s.leases.renew("ses_1", held, 60_000)).toBe(false)
+      }
+      // Leases of different sessions are independent.
+      expect((await s.leases.acquire("ses_2", "A", 60_000)).ok).toBe(true)
+      expect((await handles[1]!.leases.acquire("ses_3", "B", 60_000)).ok).toBe(true)
+      expect(await s.leases.acquire("ses_3", "A", 60_000)).toMatchObject({ ok: false, holder: "B" })
+    })
+
+    withStore(
+      "session leases: an expired lease is taken over, and so is a gone gateway's; a live one's is not",
+      async (s, again) => {
+        const other = await again()
+        expect((await s.leases.acquire("ses_1", "A", 30)).ok).toBe(true)
+        expect(await other.leases.acquire("ses_1", "B", 60_000)).toMatchObject({ ok: false, holder: "A" })
+        await Bun.sleep(40)
+        expect(await s.leases.holder("ses_1")).toBeNull()
+        expect((await other.leases.acquire("ses_1", "B", 60_000)).ok).toBe(true)
+        // The old holder learns it lost the lease when it renews.
+        expect(await s.leases.renew("ses_1", "A", 60_000)).toBe(false)
+        expect((await s.leases.holder("ses_1"))!.holder).toBe("B")
+
+        // Gateways in the registry: a live holder's lease stays its own, judged or not.
+        await s.gateways.register("gw-live")
+        await other.gateways.register("gw-dead")
+        expect((await other.leases.acquire("ses_2", "gw-dead", 60_000)).ok).toBe(true)
+        expect((await s.leases.acquire("ses_2", "gw-live", 60_000, { staleMs: 60_000 })).ok).toBe(false)
+        // gw-dead stops beating: 50 ms later it is stale for a limit of 25 ms, and its lease is taken over
+        // (only by a caller that asks the registry); gw-live, which beat just now, is not stale.
+        await Bun.sleep(50)
+        await s.gateways.beat("gw-live")
+        expect(await s.leases.acquire("ses_2", "gw-live", 60_000)).toMatchObject({ ok: false, holder: "gw-dead" })
+        expect((await s.leases.acquire("ses_2", "gw-live", 60_000, { staleMs: 25 })).ok).toBe(true)
+        expect(await other.leases.renew("ses_2", "gw-dead", 60_000)).toBe(false)
+        // A holder no longer registered (its row removed: it stopped, or a peer pruned it) is gone at once.
+        expect((await other.leases.acquire("ses_3", "gw-dead", 60_000)).ok).toBe(true)
+        await other.gateways.remove("gw-dead")
+        const taken = await s.leases.acquire("ses_3", "gw-live", 60_000, { staleMs: 60_000 })
+        expect(taken.ok).toBe(true)
+        expect((await other.leases.holder("ses_3"))!.holder).toBe("gw-live")
+      },
+    )
+
     withStore(
       "schedules: stored specs, and a due run claimed exactly once by two racing claimers",
       async (s, again) => {
