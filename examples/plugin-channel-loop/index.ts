@@ -11,8 +11,9 @@
  *
  * Loop's API (what test/channels/contract/loop-platform.ts serves on 127.0.0.1):
  *   GET  /bot/me                    → { id, name }; 401 for a bad token
- *   GET  /bot/events?wait=<ms>      → { events }: every event not acknowledged yet (long poll)
- *   POST /bot/ack { ids }           → the platform forgets those events
+ *   GET  /bot/events?after=<cursor>&wait=<ms> → { events, cursor }: the events after the cursor (long
+ *                                     poll; without one, every event from the start); 409 for a cursor it
+ *                                     does not know
  *   POST /bot/messages { conversation, text, buttons? }  → { id }; 400 over 2,000 characters
  *   POST /bot/messages/<id> { text, buttons? }           → edit; 404 when the message is gone
  *   a write within the conversation's rate limit         → 429 { retry_after } (ms)
@@ -23,6 +24,8 @@
  * A message's files are { id, name, type, size, duration?, inline? }: `inline` (base64) for small ones,
  * else fetched from /bot/files/<id>. The plugin hands the host small ones as `data` and the others as a
  * `ref` (the file id) with `fetch`, so the inbox stores the reference and a restart can still fetch it.
+ * The cursor is the channel's durable state (`ctx.state`, per bot): it moves on once the events before it
+ * are in the host's inbox, so a restart reads on from there instead of from the start.
  */
 import {
   type ChannelAttachment,
@@ -229,10 +232,16 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
       },
     })
 
-    // Long poll; each event is handed to the host BEFORE it is acknowledged, so a crash loses nothing.
+    // Long poll after the stored cursor; each event is handed to the host BEFORE the cursor moves past it,
+    // so a crash loses nothing (and the inbox refuses what the old cursor hands again).
+    const stored = ctx.state.get<{ bot: string; cursor: number }>("cursor")
+    let cursor = stored?.bot === me.id ? stored.cursor : 0
     while (!halt.signal.aborted) {
       try {
-        const { events } = await call<{ events: LoopEvent[] }>("GET", "/bot/events?wait=1000")
+        const { events, cursor: next } = await call<{ events: LoopEvent[]; cursor: number }>(
+          "GET",
+          `/bot/events?after=${cursor}&wait=1000`,
+        )
         for (const event of events) {
           if (event.type === "message")
             endpoint.receive({
@@ -249,7 +258,7 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
             const answer = endpoint.press({ data: event.data, userId: event.user.id, conversation: event.conversation })
             if (answer.refused) log.warn("approval press refused", { user: event.user.id })
           } else {
-            // A command is answered once it is acknowledged: Loop does not send it again.
+            // A command is answered once the cursor is past it: Loop does not send it again.
             const conversation = event.conversation
             void endpoint
               .command({ conversation, userId: event.user.id, line: event.line })
@@ -259,9 +268,12 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
               .catch((error) => log.warn("a command failed", { error: String(error) }))
           }
         }
-        if (events.length) await call("POST", "/bot/ack", { ids: events.map((event) => event.id) })
+        if (next !== cursor) ctx.state.set("cursor", { bot: me.id, cursor: next })
+        cursor = next
       } catch (error) {
         if (halt.signal.aborted) break
+        // Loop no longer knows the cursor (its log was reset): read from the start; the inbox drops repeats.
+        if (error instanceof LoopError && error.status === 409) cursor = 0
         log.warn("polling Loop failed", { error: String(error) })
         await pause(500)
       }

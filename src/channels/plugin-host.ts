@@ -22,6 +22,7 @@ import { defineEvent } from "../core/event.ts"
 import { Type } from "../core/schema.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import type { ChannelEndpoint, ChannelMessage, ChannelServeOptions, PluginChannelHost } from "../sdk/plugin.ts"
+import { createChannelStore } from "../store/channels.ts"
 import { Log } from "../util/log.ts"
 import { isAllowed, judgeAccess } from "./access.ts"
 import { approvalButtons, createApprovalRelay, describeApproval, outcomeLabel, parseApprovalData } from "./approvals.ts"
@@ -50,6 +51,9 @@ export interface HostedPluginChannel {
 export function createPluginChannelHost(gw: Gateway, kind: string): HostedPluginChannel {
   const host = createChannelHost(gw, { kind, component: kind, config: undefined, editIntervalMs: 1000 })
   const log = Log.create(kind)
+  const store = createChannelStore(gw.db)
+  /** The instance's own state (ctx.state): `plugin:<instance>`. */
+  const stateScope = `plugin:${kind}`
   const label = kind.charAt(0).toUpperCase() + kind.slice(1)
   const Ignored = ignoredEvent(kind)
   const replies = new Set<Promise<unknown>>()
@@ -278,6 +282,10 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
       command: host.command,
       health: host.health,
       serve,
+      state: {
+        get: <T>(key: string) => store.stateGet(stateScope, key) as T | undefined,
+        set: (key, value) => store.stateSet(stateScope, key, value),
+      },
       commandMenu: host.commandMenu,
       approvalButtons,
     },

@@ -27,6 +27,7 @@ export type {
   ChannelReplyItem,
   ChannelReplySurface,
   ChannelServeOptions,
+  ChannelState,
   ChannelVoice,
   ModelEvent,
   ModelMessage,

@@ -318,10 +318,23 @@ export interface ChannelEndpoint {
   }
 }
 
+/**
+ * A channel instance's own durable values (a resume token, a cursor, the platform's session), kept in
+ * the gateway's store across restarts and kill -9 (a `set` is durable when it returns). Values are
+ * JSON, at most 64 KiB each. Scoped to the instance (`loop`, `loop#2`): each has its own.
+ */
+export interface ChannelState {
+  get<T = unknown>(key: string): T | undefined
+  /** Store `value` (JSON); `undefined` deletes the key. */
+  set(key: string, value: unknown): void
+}
+
 /** What a plugin channel may ask of the gateway. */
 export interface PluginChannelHost<Config = unknown> extends PluginChannelContext<Config> {
   /** The channel's kind (its `name`). */
   readonly kind: string
+  /** Durable state of this channel instance. */
+  readonly state: ChannelState
   /** The gateway is `degraded` with "<kind>: <problem>" until cleared with null (a bad token, an outage). */
   health(problem: string | null): void
   /**

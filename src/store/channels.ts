@@ -234,8 +234,36 @@ export function createChannelStore(db: Database) {
     notified(code: string) {
       db.prepare("UPDATE channel_pairings SET notified_at = ? WHERE code = ?").run(Date.now(), code)
     },
+
+    /**
+     * A channel instance's own durable value, undefined when none is stored. Kept in the store's `kv`
+     * table (`channel-state/<scope>/<key>`), which every store engine has: no table of its own.
+     */
+    stateGet(scope: string, key: string): unknown {
+      const row = db.query("SELECT value FROM kv WHERE key = ?").get(stateKey(scope, key)) as { value: string } | null
+      return row ? JSON.parse(row.value) : undefined
+    },
+
+    /** Store a value (JSON, at most MAX_STATE_CHARS); undefined deletes the key. */
+    stateSet(scope: string, key: string, value: unknown) {
+      if (value === undefined) {
+        db.prepare("DELETE FROM kv WHERE key = ?").run(stateKey(scope, key))
+        return
+      }
+      const json = JSON.stringify(value)
+      if (json.length > MAX_STATE_CHARS)
+        throw new RangeError(`channel state "${key}" is ${json.length} characters as JSON; at most ${MAX_STATE_CHARS}`)
+      db.prepare(
+        "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      ).run(stateKey(scope, key), json)
+    },
   }
 }
+
+/** One state value's JSON: small values (a resume token, a cursor), not a data store. */
+export const MAX_STATE_CHARS = 64 * 1024
+
+const stateKey = (scope: string, key: string) => `channel-state/${scope}/${key}`
 
 /**
  * The migration (src/store/db.ts) that carried the channels' own tables over into the shared ones when

@@ -1,7 +1,8 @@
 /**
  * "Loop", a tiny chat platform on 127.0.0.1 for the example channel plugin (examples/plugin-channel-loop):
- * the API its header describes, enforcing what a platform enforces. Events stay until the bot
- * acknowledges them (a bot killed before its ack gets them again), messages are at most 2,000
+ * the API its header describes, enforcing what a platform enforces. Events are a log the bot reads
+ * after a cursor (`GET /bot/events?after=<cursor>`; without one, from the start, as a bot that lost its
+ * cursor would), so a bot killed before it moved its cursor on gets them again; messages are at most 2,000
  * characters (400), a conversation takes one write per `gapMs` (429 with `retry_after`), a bad token is 401.
  * Attachments up to 1 KB come inline in the event (base64); larger ones are fetched, with the token, from
  * GET /bot/files/<id>.
@@ -62,8 +63,12 @@ export interface LoopPlatform {
   message(user: { id: string; name: string }, text: string, files?: LoopUpload[]): void
   /** Files fetched by the bot (GET /bot/files/<id>), by name, in order. */
   readonly fetched: string[]
-  /** Events not acknowledged yet. */
+  /** Events after the furthest cursor the bot has read from (not confirmed yet). */
   pending(): number
+  /** The `after` of each events request, in order (null: none given). */
+  readonly polls: (number | null)[]
+  /** How many times each event (by id) was handed to the bot. */
+  readonly delivered: Map<string, number>
   /** A user types a command into Loop's command box (not a message) in their DM. */
   command(user: { id: string; name: string }, line: string): void
   /** A user presses a button of a message. */
@@ -76,7 +81,11 @@ export interface LoopPlatform {
 
 export function startLoopPlatform(options: { gapMs: number }): LoopPlatform {
   const token = "loop-token-1"
+  /** The event log; an event's cursor is its position (1, 2, …). */
   const events: Event[] = []
+  const polls: (number | null)[] = []
+  const delivered = new Map<string, number>()
+  let confirmed = 0
   const messages = new Map<string, LoopMessage>()
   const writes: LoopPlatform["writes"] = []
   const lastWrite = new Map<string, number>()
@@ -135,7 +144,13 @@ export function startLoopPlatform(options: { gapMs: number }): LoopPlatform {
         return new Response(upload.bytes, { headers: { "content-type": upload.type } })
       }
       if (url.pathname === "/bot/events") {
-        if (!events.length) {
+        const given = url.searchParams.get("after")
+        const after = given === null ? 0 : Number(given)
+        polls.push(given === null ? null : after)
+        if (!Number.isInteger(after) || after < 0 || after > events.length)
+          return Response.json({ error: "unknown cursor" }, { status: 409 })
+        confirmed = Math.max(confirmed, after)
+        if (events.length <= after) {
           const wait = Math.min(Number(url.searchParams.get("wait") ?? 0), 5000)
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, wait)
@@ -145,12 +160,9 @@ export function startLoopPlatform(options: { gapMs: number }): LoopPlatform {
             })
           })
         }
-        return Response.json({ events })
-      }
-      if (url.pathname === "/bot/ack") {
-        const ids = new Set<string>(body.ids ?? [])
-        for (let i = events.length - 1; i >= 0; i--) if (ids.has(events[i]!.id)) events.splice(i, 1)
-        return Response.json({ ok: true })
+        const batch = events.slice(after)
+        for (const event of batch) delivered.set(event.id, (delivered.get(event.id) ?? 0) + 1)
+        return Response.json({ events: batch, cursor: Math.max(after, events.length) })
       }
       if (url.pathname === "/bot/messages") {
         const conversation = String(body.conversation ?? "")
@@ -184,7 +196,9 @@ export function startLoopPlatform(options: { gapMs: number }): LoopPlatform {
       return logins
     },
     fetched,
-    pending: () => events.length,
+    pending: () => events.length - confirmed,
+    polls,
+    delivered,
     message(user, text, uploads) {
       const attached = uploads?.map((upload): LoopFile => {
         const id = `f${next++}`
