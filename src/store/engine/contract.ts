@@ -172,6 +172,25 @@ export interface GatewaysContract {
   prune(gone: { self: string; staleMs: number; now?: number }): Promise<string[]>
 }
 
+/**
+ * Notifications between the gateways on one store (issue 22 item 3: bus fan-out, cache invalidation).
+ * A notice reaches every listener whose `listen` had resolved before the `notify`, on every handle of
+ * the same database, the notifier's own included, in the order each notifier sent them, some time after
+ * `notify` resolves. PostgreSQL: LISTEN/NOTIFY through `Bun.SQL` (one dedicated listening connection per
+ * handle, re-subscribed after a reconnect; a notice sent while it was down is lost, so a listener that
+ * must not miss one reads the state again in `listen`'s `onlisten`). SQLite: the handles on the same
+ * file in this process only. On both: a channel is 1-63 bytes, a payload at most 7999 bytes without U+0000
+ * (PostgreSQL's limits; Invalid otherwise); a listener that throws is logged, the others still hear.
+ */
+export interface NoticesContract {
+  notify(channel: string, payload?: string): Promise<void>
+  listen(
+    channel: string,
+    onnotify: (payload: string) => void,
+    onlisten?: () => void,
+  ): Promise<{ unlisten(): Promise<void> }>
+}
+
 export interface SummariesContract {
   latest(sessionId: string): Promise<Summary | null>
   list(sessionId: string): Promise<Summary[]>
@@ -291,6 +310,8 @@ export interface Store {
       before?: number,
     ): Promise<{ provider: string; slice: number; usage: Usage }[]>
   }
+  /** Notifications to every handle on the same database (other gateways'). */
+  notices: NoticesContract
   /** Event ids from one sequence shared by every gateway on the store: the first of `count` consecutive ids. */
   events: { reserve(count?: number): Promise<number> }
   close(): Promise<void>

@@ -34,6 +34,7 @@ import type {
   TelegramContract,
   Turn,
 } from "./contract.ts"
+import { checkNotice, guarded } from "./notices.ts"
 import { migratePostgres } from "./postgres-migrations.ts"
 import { picker, taker } from "./scope.ts"
 
@@ -298,6 +299,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
     return turns.map((turn) => ({ ...turn, status: "interrupted" as const, error: reason, endedAt: now }))
   }
   let receives = 0
+  const subscriptions = new Set<SQL.ListenSubscription>()
 
   const channels: ChannelsContract = {
     async receive(scope, eventId, payload) {
@@ -919,7 +921,35 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       },
     },
 
-    close: () => sql.close(),
+    notices: {
+      async notify(channel, payload = "") {
+        checkNotice(channel, payload)
+        await sql.notify(channel, payload)
+      },
+      // Bun.SQL's listen: every registration of this pool shares one dedicated connection, opened by the
+      // first and closed with the last; reconnected with backoff and re-subscribed (onlisten again).
+      async listen(channel, onnotify, onlisten) {
+        checkNotice(channel)
+        const subscription = await sql.listen(
+          channel,
+          guarded(channel, onnotify),
+          onlisten && (() => guarded(channel, onlisten)("")),
+        )
+        subscriptions.add(subscription)
+        return {
+          async unlisten() {
+            subscriptions.delete(subscription)
+            await subscription.unlisten()
+          },
+        }
+      },
+    },
+
+    async close() {
+      for (const subscription of [...subscriptions]) await subscription.unlisten().catch(() => {})
+      subscriptions.clear()
+      await sql.close()
+    },
   }
   return store
 }

@@ -18,6 +18,7 @@ import { createSummaryStore } from "../summaries.ts"
 import { createTelegramStore } from "../telegram.ts"
 import { stepUsage, stepUsageSlices } from "../usage.ts"
 import type { InterruptedRun, RecoveryScope, ScheduleRun, Store } from "./contract.ts"
+import { sqliteNotices } from "./notices.ts"
 import { picker, taker } from "./scope.ts"
 
 /** The kv key holding the next event id of the shared sequence. */
@@ -149,6 +150,7 @@ export function sqliteStore(
     sessionId: row.session_id,
   })
   const lifted = lift(sessions)
+  const notices = sqliteNotices(db)
 
   return {
     engine: "sqlite",
@@ -266,7 +268,9 @@ export function sqliteStore(
           return first
         }),
     },
+    notices: { notify: notices.notify, listen: notices.listen },
     close: async () => {
+      notices.close()
       if (options.close) db.close()
     },
   }

@@ -148,6 +148,45 @@ else {
       }
     })
 
+    test("notices: the listening connection killed, the listener is subscribed again and hears the next notify", async () => {
+      const url = await server.database(migrated)
+      const [a, b] = [await openPostgres(url, { max: 2 }), await openPostgres(url, { max: 2 })]
+      try {
+        const got: string[] = []
+        let arrived: () => void = () => {}
+        let listens = 0
+        let relistened: () => void = () => {}
+        const again = new Promise<void>((done) => {
+          relistened = done
+        })
+        await a.notices.listen(
+          "drost.turns",
+          (payload) => {
+            got.push(payload)
+            arrived()
+          },
+          () => {
+            if (++listens === 2) relistened()
+          },
+        )
+        const admin = new SQL(url, { max: 1 })
+        const killed = await admin`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+                                   WHERE datname = current_database() AND query ILIKE 'LISTEN%'`
+        await admin.close()
+        expect(killed.map((row: { ok: boolean }) => row.ok)).toEqual([true])
+        await again
+        const heard = new Promise<void>((done) => {
+          arrived = done
+        })
+        await b.notices.notify("drost.turns", "after the reconnect")
+        await heard
+        expect(got).toEqual(["after the reconnect"])
+      } finally {
+        await a.close()
+        await b.close()
+      }
+    })
+
     test("migrations run once: two stores opening the same new database together", async () => {
       const url = await server.database()
       const [a, b] = await Promise.all([openPostgres(url, { max: 2 }), openPostgres(url, { max: 2 })])

@@ -789,6 +789,112 @@ export function contractSuite(fixture: EngineFixture) {
       expect(third).toBeGreaterThan(second)
       // Above the bus's own start (Date.now() * 1000), so ids never go backwards after the switch.
       expect(first).toBeGreaterThan((Date.now() - 60_000) * 1000)
+      // Four handles (four gateways) reserving at once: every range its own, each handle's increasing.
+      const handles = [s, other, await again(), await again()]
+      const ranges = await Promise.all(
+        handles.map(async (handle, h) => {
+          const mine: [number, number][] = []
+          for (let i = 0; i < 25; i++) {
+            const count = 1 + ((h + i) % 3)
+            mine.push([await handle.events.reserve(count), count])
+          }
+          for (let i = 1; i < mine.length; i++)
+            expect(mine[i]![0]).toBeGreaterThanOrEqual(mine[i - 1]![0] + mine[i - 1]![1])
+          return mine
+        }),
+      )
+      const all = ranges.flat().sort((a, b) => a[0] - b[0])
+      expect(all[0]![0]).toBeGreaterThan(third)
+      for (let i = 1; i < all.length; i++) expect(all[i]![0]).toBeGreaterThanOrEqual(all[i - 1]![0] + all[i - 1]![1])
     })
+
+    withStore(
+      "notices: a notify on one handle reaches the listeners of every handle on the database, in order",
+      async (s, again) => {
+        const other = await again()
+        const third = await again()
+        /** A listener's payloads, and a wait for the n-th. */
+        const heard = () => {
+          const got: string[] = []
+          const waiting: { n: number; done: () => void }[] = []
+          const listener = (payload: string) => {
+            got.push(payload)
+            for (const w of waiting.filter((w) => got.length >= w.n)) w.done()
+          }
+          const until = (n: number) =>
+            got.length >= n ? Promise.resolve() : new Promise<void>((done) => waiting.push({ n, done }))
+          return { got, listener, until }
+        }
+        const onS = heard()
+        const onOther = heard()
+        const onOtherB = heard()
+        const onThird = heard()
+        let listened = 0
+        const subS = await s.notices.listen("drost.turns", onS.listener, () => listened++)
+        expect(listened).toBe(1)
+        const subOther = await other.notices.listen("drost.turns", onOther.listener)
+        await other.notices.listen("drost.cache", onOtherB.listener)
+        await third.notices.listen("drost.turns", onThird.listener)
+        for (const payload of ["1", "2", "é🦀 three"]) await third.notices.notify("drost.turns", payload)
+        await third.notices.notify("drost.cache", "x")
+        await Promise.all([onS.until(3), onOther.until(3), onThird.until(3), onOtherB.until(1)])
+        // Every handle, the notifier's own included, in the order sent.
+        for (const { got } of [onS, onOther, onThird]) expect(got).toEqual(["1", "2", "é🦀 three"])
+        expect(onOtherB.got).toEqual(["x"])
+        // After unlisten nothing more arrives there: "y" on the other channel comes after "4" from the same
+        // notifier, so once "y" is heard a "4" would have been too.
+        await subOther.unlisten()
+        await subOther.unlisten() // idempotent
+        await third.notices.notify("drost.turns", "4")
+        await third.notices.notify("drost.cache", "y")
+        await Promise.all([onOtherB.until(2), onS.until(4)])
+        expect(onOther.got).toEqual(["1", "2", "é🦀 three"])
+        expect(onS.got.at(-1)).toBe("4")
+        await subS.unlisten()
+
+        // A store on another database hears nothing of this one's.
+        const elsewhere = await fixture.fresh()
+        try {
+          const onElsewhere = heard()
+          await elsewhere.store.notices.listen("drost.turns", onElsewhere.listener)
+          await s.notices.notify("drost.turns", "not yours")
+          await onThird.until(5)
+          await elsewhere.store.notices.notify("drost.turns", "own")
+          await onElsewhere.until(1)
+          expect(onElsewhere.got).toEqual(["own"])
+        } finally {
+          await elsewhere.store.close()
+        }
+
+        // A listener that throws does not keep the others from hearing.
+        const after = heard()
+        await other.notices.listen("drost.fail", () => {
+          throw new Error("listener failed on purpose")
+        })
+        await other.notices.listen("drost.fail", after.listener)
+        await s.notices.notify("drost.fail", "z")
+        await after.until(1)
+        expect(after.got).toEqual(["z"])
+
+        // PostgreSQL's limits on both engines: a channel of 1-63 bytes, a payload of at most 7999 bytes.
+        const big = "é".repeat(3999) + "x" // 7999 bytes
+        await s.notices.notify("drost.cache", big)
+        await onOtherB.until(3)
+        expect(onOtherB.got[2]).toBe(big)
+        for (const bad of [
+          () => s.notices.notify("drost.cache", `${big}x`),
+          () => s.notices.notify("", "x"),
+          () => s.notices.notify("c".repeat(64), "x"),
+          () => s.notices.listen("c".repeat(64), () => {}),
+          () => s.notices.notify("drost.cache", "nul \u0000"),
+        ])
+          expect(
+            await bad().then(
+              () => null,
+              (e) => e.name,
+            ),
+          ).toBe("Invalid")
+      },
+    )
   })
 }
