@@ -286,6 +286,10 @@ export interface ChannelsContract {
   pairings(prefix?: string): Promise<ChannelPairing[]>
   unnotified(scope: string): Promise<ChannelPairing[]>
   notified(code: string): Promise<void>
+  /** A channel instance's own durable value (src/store/channels.ts `stateGet`); undefined when none is stored. */
+  stateGet(scope: string, key: string): Promise<unknown>
+  /** Store a value as JSON (at most MAX_STATE_CHARS: RangeError); undefined deletes it. In `kv`, on both engines. */
+  stateSet(scope: string, key: string, value: unknown): Promise<void>
 }
 
 export interface Store {

@@ -14,7 +14,7 @@ import type { Schedule } from "../../core/continuity-config.ts"
 import { NotFound } from "../../core/error.ts"
 import { Id } from "../../core/id.ts"
 import type { Message, Part, Usage } from "../../core/message.ts"
-import { SEEN_MS } from "../channels.ts"
+import { MAX_STATE_CHARS, SEEN_MS } from "../channels.ts"
 import { goneReason, HOST } from "../gateways.ts"
 import type { StoredSchedule } from "../schedules.ts"
 import { ISSUE_WINDOW_MS, MAX_PENDING, MAX_PER_USER, newCode, PAIRING_TTL_MS } from "../telegram.ts"
@@ -153,6 +153,8 @@ const toJob = (row: Row): Job => ({
   notifiedAt: numOrNull(row.notified_at),
 })
 const scopeOf = (botId: string) => `telegram:${botId}`
+/** A channel state value's kv key, as src/store/channels.ts writes it. */
+const stateKey = (scope: string, key: string) => `channel-state/${scope}/${key}`
 const chatOf = (botId: string, chatId: number) => `${botId}:${chatId}`
 /** A Telegram pairing from its shared row (as src/store/telegram.ts). */
 const toPairing = (pairing: ChannelPairing): Pairing => ({
@@ -302,6 +304,22 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
   const subscriptions = new Set<SQL.ListenSubscription>()
 
   const channels: ChannelsContract = {
+    // In kv, under the key src/store/channels.ts uses: channel-state/<scope>/<key>.
+    async stateGet(scope, key) {
+      const [row] = await sql`SELECT value FROM kv WHERE key = ${stateKey(scope, key)}`
+      return row ? JSON.parse(str(row.value)) : undefined
+    },
+    async stateSet(scope, key, value) {
+      if (value === undefined) {
+        await sql`DELETE FROM kv WHERE key = ${stateKey(scope, key)}`
+        return
+      }
+      const json = JSON.stringify(value)
+      if (json.length > MAX_STATE_CHARS)
+        throw new RangeError(`channel state "${key}" is ${json.length} characters as JSON; at most ${MAX_STATE_CHARS}`)
+      await sql`INSERT INTO kv (key, value) VALUES (${stateKey(scope, key)}, ${json})
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+    },
     async receive(scope, eventId, payload) {
       await forget(sql)
       const inserted = await sql`

@@ -465,6 +465,24 @@ export function contractSuite(fixture: EngineFixture) {
       expect(await s.channels.session("discord:1", "c2")).toBeNull()
     })
 
+    withStore(
+      "channel state: a value per scope and key, in kv, shared by handles; undefined deletes",
+      async (s, again) => {
+        const other = await again()
+        expect(await s.channels.stateGet("plugin:loop", "cursor")).toBeUndefined()
+        await s.channels.stateSet("plugin:loop", "cursor", { after: 2, note: "é \u0000" })
+        expect(await other.channels.stateGet("plugin:loop", "cursor")).toEqual({ after: 2, note: "é \u0000" })
+        expect(await other.channels.stateGet("plugin:other", "cursor")).toBeUndefined()
+        expect(await s.sessions.kv.get("channel-state/plugin:loop/cursor")).toBe('{"after":2,"note":"é \\u0000"}')
+        await other.channels.stateSet("plugin:loop", "cursor", 3)
+        expect(await s.channels.stateGet("plugin:loop", "cursor")).toBe(3)
+        const big = await s.channels.stateSet("plugin:loop", "big", "x".repeat(64 * 1024)).catch((e) => e)
+        expect(big).toBeInstanceOf(RangeError)
+        await s.channels.stateSet("plugin:loop", "cursor", undefined)
+        expect(await other.channels.stateGet("plugin:loop", "cursor")).toBeUndefined()
+      },
+    )
+
     withStore("pairing codes: one open code per user, approval, revoke, limits", async (s, again) => {
       // A user asking on two gateways at once gets one code.
       const other = await again()
