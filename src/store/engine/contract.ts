@@ -206,8 +206,12 @@ export interface SchedulesContract {
   remove(id: string): Promise<boolean>
   runs: {
     get(id: string): Promise<ScheduleRun | null>
-    /** Move the run's last due time forward to `due` (owned by the store's `owner`); true for exactly one caller per due time. */
-    claim(id: string, due: number, now?: number): Promise<boolean>
+    /**
+     * Move the run's last due time forward to `due` (owned by the store's `owner`), only when it is at
+     * least `gap` ms (default 1) after the last (src/agent/schedules.ts: an `every` schedule's interval,
+     * so gateways that started at different times do not each run it); true for exactly one caller.
+     */
+    claim(id: string, due: number, now?: number, gap?: number): Promise<boolean>
     finish(id: string, due: number, status: string, error: string | null): Promise<void>
     setSession(id: string, sessionId: string): Promise<void>
     /**

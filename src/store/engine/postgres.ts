@@ -757,12 +757,12 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
           return row ? toRun(row) : null
         },
         // One statement: a second claimer waits for the first's row lock, then finds last_due moved.
-        async claim(id, due, now = Date.now()) {
+        async claim(id, due, now = Date.now(), gap = 1) {
           await sql`INSERT INTO schedule_runs (id) VALUES (${id}) ON CONFLICT (id) DO NOTHING`
           const claimed = await sql`
             UPDATE schedule_runs SET last_due = ${due}, last_started = ${now}, last_status = 'running', last_error = NULL,
                    owner = ${owner}
-            WHERE id = ${id} AND (last_due IS NULL OR last_due < ${due})`
+            WHERE id = ${id} AND (last_due IS NULL OR last_due <= ${due}::bigint - ${gap}::bigint)`
           return claimed.count === 1
         },
         async finish(id, due, status, error) {

@@ -116,7 +116,7 @@ export function sqliteStore(
     get: db.query<RunRow, { id: string }>("SELECT * FROM schedule_runs WHERE id = $id"),
     ensure: db.query("INSERT INTO schedule_runs (id) VALUES ($id) ON CONFLICT(id) DO NOTHING"),
     claim: db.query(
-      "UPDATE schedule_runs SET last_due = $due, last_started = $now, last_status = 'running', last_error = NULL, owner = $owner WHERE id = $id AND (last_due IS NULL OR last_due < $due)",
+      "UPDATE schedule_runs SET last_due = $due, last_started = $now, last_status = 'running', last_error = NULL, owner = $owner WHERE id = $id AND (last_due IS NULL OR last_due <= $due - $gap)",
     ),
     finish: db.query(
       "UPDATE schedule_runs SET last_status = $status, last_error = $error WHERE id = $id AND last_due = $due",
@@ -216,10 +216,10 @@ export function sqliteStore(
           const row = runs.get.get({ id })
           return row ? toRun(row) : null
         },
-        claim: async (id, due, now = Date.now()) =>
+        claim: async (id, due, now = Date.now(), gap = 1) =>
           tx(() => {
             runs.ensure.run({ id })
-            return runs.claim.run({ id, due, now, owner }).changes === 1
+            return runs.claim.run({ id, due, now, owner, gap }).changes === 1
           }),
         finish: async (id, due, status, error) => void runs.finish.run({ id, due, status, error }),
         setSession: async (id, session) => void runs.setSession.run({ id, session }),

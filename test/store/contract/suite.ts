@@ -648,6 +648,12 @@ export function contractSuite(fixture: EngineFixture) {
         }
         // An older due time is never claimed again.
         expect(await s.schedules.runs.claim("daily", 20_000)).toBe(false)
+        // With a gap (an `every` interval), a due time less than a whole gap after the last is not claimed.
+        expect(await other.schedules.runs.claim("hourly", 100_000, undefined, 1000)).toBe(true)
+        expect(await s.schedules.runs.claim("hourly", 100_999, undefined, 1000)).toBe(false)
+        expect(await s.schedules.runs.claim("hourly", 101_000, undefined, 1000)).toBe(true)
+        expect(await s.schedules.runs.interruptRunning({ owner: "nobody" })).toEqual([])
+        await s.schedules.runs.finish("hourly", 101_000, "completed", null)
         expect(await s.schedules.runs.get("daily")).toMatchObject({ lastDue: 30_000, lastStatus: "running" })
         const session = await s.sessions.create({ provider: "demo" })
         await s.schedules.runs.setSession("daily", session.id)
