@@ -245,7 +245,12 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
     return (id: string | null) =>
       id === gone.self ? null : goneReason(id, (id !== null && rows.get(id)) || null, { now, staleMs: gone.staleMs })
   }
-  /** The picker of a recovery scope (contract.ts `RecoveryScope`), its owners judged once, now. */
+  /**
+   * The picker of a recovery scope (contract.ts `RecoveryScope`), its owners judged once, now. Made after
+   * the candidate rows are read: a gateway registers before it writes a row, so a row read first has its
+   * owner in the registry read after (judged the other way round, a gateway that started in between would
+   * be "not registered" and its fresh row taken).
+   */
   const pickFor = async (scope?: RecoveryScope) =>
     picker(scope, scope && "gone" in scope ? await judge(scope.gone) : undefined)
   const getSession = async (q: Q, id: string) => {
@@ -607,12 +612,10 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         const open: { turn: Turn; owner: string | null }[] = (
           await sql`SELECT * FROM turns WHERE status IN ('queued', 'running') ORDER BY created_at`
         ).map((row: Row) => ({ turn: toTurn(row), owner: strOrNull(row.owner) }))
-        const gone = scope && "gone" in scope ? await judge(scope.gone) : null
-        const picked = open.flatMap(({ turn, owner }): (Turn & { why: string | null })[] => {
-          if (!scope) return [{ ...turn, why: null }]
-          if ("owner" in scope) return owner === scope.owner ? [{ ...turn, why: null }] : []
-          const why = gone!(owner)
-          return why === null ? [] : [{ ...turn, why }]
+        const take = await pickFor(scope)
+        const picked = open.flatMap(({ turn, owner }) => {
+          const taken = take(owner)
+          return taken ? [{ ...turn, why: taken.why }] : []
         })
         if (picked.length === 0) return []
         return sql.begin(async (tx) => {
@@ -772,9 +775,10 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
           await sql`UPDATE schedule_runs SET session_id = ${sessionId} WHERE id = ${id}`
         },
         async interruptRunning(scope) {
+          const rows = await sql`SELECT * FROM schedule_runs WHERE last_status = 'running' ORDER BY id`
           const take = await pickFor(scope)
           const out: InterruptedRun[] = []
-          for (const row of await sql`SELECT * FROM schedule_runs WHERE last_status = 'running' ORDER BY id`) {
+          for (const row of rows) {
             const taken = take(strOrNull(row.owner))
             if (!taken) continue
             // Ended only while it is still the run that was read (the same due time and owner).
@@ -812,16 +816,17 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
           await sql`SELECT * FROM jobs WHERE session_id = ${sessionId} ORDER BY created_at DESC, id DESC LIMIT ${limit}::bigint`
         ).map(toJob),
       async running(scope) {
-        const take = await pickFor(scope)
         const rows = await sql`SELECT * FROM jobs WHERE status = 'running' ORDER BY created_at`
+        const take = await pickFor(scope)
         return rows.filter((row: Row) => take(strOrNull(row.owner))).map(toJob)
       },
       async recoverInterrupted(error, scope) {
+        const rows = await sql`SELECT * FROM jobs WHERE status = 'running' ORDER BY created_at`
         const take = await pickFor(scope)
         const self = taker(scope, owner)
         const now = Date.now()
         const out: (Job & { why: string | null })[] = []
-        for (const row of await sql`SELECT * FROM jobs WHERE status = 'running' ORDER BY created_at`) {
+        for (const row of rows) {
           const taken = take(strOrNull(row.owner))
           if (!taken) continue
           // Ended and taken over only while it is still running and still its old owner's.
@@ -834,11 +839,11 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         return out
       },
       async claimUnnotified(scope) {
-        const take = await pickFor(scope)
         const self = taker(scope, owner)
         const out: Job[] = []
         const rows =
           await sql`SELECT * FROM jobs WHERE status != 'running' AND notified_at IS NULL ORDER BY ended_at, id`
+        const take = await pickFor(scope)
         for (const row of rows) {
           if (!take(strOrNull(row.owner))) continue
           const [claimed] = await sql`
