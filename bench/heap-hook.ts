@@ -8,7 +8,7 @@
  * its own clients in the same heap.
  */
 import { heapStats } from "bun:jsc"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 
 const out = process.env.DROST_HEAP_OUT
 const mb = (bytes: number) => Math.round(bytes / 1048576)
@@ -19,11 +19,26 @@ interface Sample {
   heapTotal: number
   heapUsed: number
   external: number
+  /** Linux: resident anonymous memory and resident file-backed pages (the executable's, mapped files). */
+  anon?: number
+  file?: number
   heapSize?: number
   heapCapacity?: number
   extra?: number
   objects?: number
   types?: Record<string, number>
+}
+
+/** Anonymous and file-backed resident kB from /proc/self/smaps_rollup (null where there is none). */
+function resident(): { anon: number; file: number } | null {
+  try {
+    const text = readFileSync("/proc/self/smaps_rollup", "utf8")
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0)
+    const anon = kb("Anonymous")
+    return { anon: Math.round(anon / 1024), file: Math.round((kb("Rss") - anon) / 1024) }
+  } catch {
+    return null
+  }
 }
 
 function take(full: boolean): Sample {
@@ -34,6 +49,7 @@ function take(full: boolean): Sample {
     heapTotal: mb(usage.heapTotal),
     heapUsed: mb(usage.heapUsed),
     external: mb(usage.external),
+    ...resident(),
   }
   if (full) {
     const stats = heapStats()
