@@ -48,12 +48,18 @@ export interface HostedPluginChannel {
   close(graceMs: number): Promise<void>
 }
 
-export function createPluginChannelHost(gw: Gateway, kind: string): HostedPluginChannel {
-  const host = createChannelHost(gw, { kind, component: kind, config: undefined, editIntervalMs: 1000 })
-  const log = Log.create(kind)
+/**
+ * The host of one instance of a plugin's channel: `component` is the instance (`loop`, `loop#2` for the
+ * second `channels` entry of kind `loop`): health, logs, deliveries and `ctx.state` are its own. The
+ * first instance's scopes are the kind's (`<kind>:<bot id>`); a further one's carry its name
+ * (`<kind>:<kind>#2/<bot id>`), so two instances never share an inbox, pairings or conversations.
+ */
+export function createPluginChannelHost(gw: Gateway, kind: string, component = kind): HostedPluginChannel {
+  const host = createChannelHost(gw, { kind, component, config: undefined, editIntervalMs: 1000 })
+  const log = Log.create(component)
   const store = createChannelStore(gw.db)
   /** The instance's own state (ctx.state): `plugin:<instance>`. */
-  const stateScope = `plugin:${kind}`
+  const stateScope = `plugin:${component}`
   const label = kind.charAt(0).toUpperCase() + kind.slice(1)
   const Ignored = ignoredEvent(kind)
   const replies = new Set<Promise<unknown>>()
@@ -66,7 +72,9 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
   const listener = () => (listening ??= createListener(gw.config))
 
   function serve<Ref>(options: ChannelServeOptions<Ref>): ChannelEndpoint {
-    const scope = `${kind}:${options.scope}`
+    /** The platform's scope as this instance keys it. */
+    const base = component === kind ? options.scope : `${component}/${options.scope}`
+    const scope = `${kind}:${base}`
     const existing = endpoints.get(scope)
     if (existing) return existing
     const inbox = host.inbox(scope)
@@ -79,9 +87,8 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
     }
     const approved = (userId: string) => pairing.approved(userId)
     /** The host's conversation (sessions' channelKey) of a platform conversation, and back. */
-    const keyOf = (conversation: string) => `${options.scope}:${conversation}`
-    const conversationOf = (key: string) =>
-      key.startsWith(`${options.scope}:`) ? key.slice(options.scope.length + 1) : null
+    const keyOf = (conversation: string) => `${base}:${conversation}`
+    const conversationOf = (key: string) => (key.startsWith(`${base}:`) ? key.slice(base.length + 1) : null)
     const pacers = new Map<string, Pacer>()
     const pacer = (conversation: string) => {
       let found = pacers.get(conversation)
@@ -220,7 +227,7 @@ export function createPluginChannelHost(gw: Gateway, kind: string): HostedPlugin
       : null
     relay?.start()
     registerChannelDelivery(gw, {
-      component: kind,
+      component,
       kind,
       conversationOf,
       limit: messageChars,

@@ -63,7 +63,20 @@ export async function startChannels(gw: Gateway): Promise<Channels> {
       gw.setHealth(component, `not started: ${error instanceof Error ? error.message : String(error)}`)
     }
   }
-  await gw.plugins?.startChannels((name) => createPluginChannelHost(gw, name))
+  // Plugins' channels: one instance per `channels` entry of its kind (or one with its pluginConfig). An
+  // entry whose kind no loaded plugin offers degrades only its own name.
+  const offered = new Set(gw.plugins?.list().flatMap((plugin) => (plugin.state === "loaded" ? plugin.channels : [])))
+  const pluginEntries = gw.config.pluginChannels ?? []
+  for (const [index, entry] of pluginEntries.entries())
+    if (!offered.has(entry.kind)) {
+      const component = componentNames(pluginEntries)[index]!
+      log.error("channel not started", { component, error: "no plugin has this channel" })
+      gw.setHealth(
+        component,
+        `not started: unknown channel kind "${entry.kind}" (built in: ${Object.keys(CHANNEL_KINDS).join(", ")}; no listed plugin has a channel of that name)`,
+      )
+    }
+  await gw.plugins?.startChannels((name, component) => createPluginChannelHost(gw, name, component))
   return {
     async stop() {
       await Promise.all([

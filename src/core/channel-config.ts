@@ -135,9 +135,35 @@ export type DiscordConfig = Omit<DiscordChannelInput, "guilds"> & {
   guilds: { id: string; channels: string[]; members: "allowed" | "all" }[]
 }
 
-export const Channel = Type.Union([TelegramChannel, DiscordChannel, SlackChannel], {
+/** The kinds built into the gateway; any other `kind` names a plugin's channel. */
+export const BUILT_IN_CHANNEL_KINDS = ["telegram", "discord", "slack"] as const
+
+/**
+ * An instance of a plugin's channel (docs/plugins.md#channels): `kind` is the channel's name, every
+ * other key a setting of the instance, checked with the plugin's schema when the plugin loads.
+ */
+export const PluginChannelEntry = Type.Object(
+  {
+    kind: Type.String({
+      pattern: `^(?!(${BUILT_IN_CHANNEL_KINDS.join("|")})$)[a-z][a-z0-9-]{0,31}$`,
+      description: "The name of a listed plugin's channel; the other keys are its settings (the plugin's schema)",
+    }),
+  },
+  { additionalProperties: Type.Unknown() },
+)
+/** A `channels` entry of a plugin's channel, after loading: the config's `pluginChannels`. */
+export interface PluginChannelConfig {
+  kind: string
+  /** Its place in `channels` (where a problem with its settings is reported). */
+  index: number
+  /** The entry without `kind`. */
+  settings: Record<string, unknown>
+}
+
+export const Channel = Type.Union([TelegramChannel, DiscordChannel, SlackChannel, PluginChannelEntry], {
   description: "A chat front end (see docs/channels.md)",
 })
+/** A built-in channel's entry (a plugin's: PluginChannelConfig, in the config's `pluginChannels`). */
 export type ChannelConfig = TelegramConfig | DiscordConfig | SlackConfig
 
 export const Channels = Type.Optional(

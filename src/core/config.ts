@@ -4,18 +4,19 @@
  *
  * Every object is closed (`additionalProperties: false`): a misspelt key is an error, not a silent no-op.
  */
-import { type Static, type TObject, Type } from "./schema.ts"
-import { McpConfig, SandboxMode, ToolsConfig } from "./tools-config.ts"
-import { Evolution, Supervisor } from "./evolution-config.ts"
-import { type ChannelConfig, Channels } from "./channel-config.ts"
-import { Context, Heartbeat, Memory, Orchestration, Retention, Schedule } from "./continuity-config.ts"
-import { Voice, type VoiceConfig } from "./voice-config.ts"
-import { Jobs } from "./jobs-config.ts"
-import { Skills } from "./skills-config.ts"
-import { PluginConfig, Plugins } from "./plugins-config.ts"
-import { Backup, Update } from "./ops-config.ts"
+
 import { Budgets } from "./budgets-config.ts"
+import { type ChannelConfig, Channels, type PluginChannelConfig } from "./channel-config.ts"
+import { Context, Heartbeat, Memory, Orchestration, Retention, Schedule } from "./continuity-config.ts"
+import { Evolution, Supervisor } from "./evolution-config.ts"
+import { Jobs } from "./jobs-config.ts"
+import { Backup, Update } from "./ops-config.ts"
+import { PluginConfig, Plugins } from "./plugins-config.ts"
+import { type Static, type TObject, Type } from "./schema.ts"
+import { Skills } from "./skills-config.ts"
 import { Telemetry } from "./telemetry-config.ts"
+import { McpConfig, SandboxMode, ToolsConfig } from "./tools-config.ts"
+import { Voice, type VoiceConfig } from "./voice-config.ts"
 
 const closed = { additionalProperties: false } as const
 
@@ -376,6 +377,8 @@ export interface Config {
   retention: Static<typeof Retention>
   /** Chat front ends (Telegram); absent in configs built by hand in tests: treat as []. */
   channels?: ChannelConfig[]
+  /** The `channels` entries of plugins' channels (their settings are the plugin's to check); absent: none. */
+  pluginChannels?: PluginChannelConfig[]
   /** Voice messages: transcription and spoken replies (docs/assistant.md); absent: voice is off. */
   voice?: VoiceConfig
   /** Background work limits (agent.spawn, shell background); absent in configs built by hand in tests: the defaults. */

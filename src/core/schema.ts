@@ -6,8 +6,8 @@
 import { type Static, type TObject, type TSchema, Type } from "@sinclair/typebox"
 import { Value, type ValueError, ValueErrorType } from "@sinclair/typebox/value"
 
-export { Type, Value }
 export type { Static, TObject, TSchema }
+export { Type, Value }
 
 export interface Issue {
   path: string
@@ -95,18 +95,26 @@ export function issues(schema: TSchema, value: unknown): Issue[] {
 /**
  * For an object that matches no variant of a union of objects, the variant it was most likely meant
  * as: the one sharing most of its keys (required keys it lacks count against), e.g. an MCP server with
- * `command` is the stdio form whatever else is wrong with it.
+ * `command` is the stdio form whatever else is wrong with it. When the value names variants by a
+ * literal key (`kind: "slack"`), the meant one is among those (not a plugin channel's open entry).
  */
 function closest(union: TSchema, value: unknown): TSchema | undefined {
   const options = (union as { anyOf?: TSchema[] }).anyOf
   if (!options || literals(union) || value === null || typeof value !== "object" || Array.isArray(value))
     return undefined
   const keys = Object.keys(value)
+  const record = value as Record<string, unknown>
+  // The variants the value names by a literal key (`kind: "slack"`): the meant one is among them.
+  const named = options.filter((option) => {
+    const properties = (option as { properties?: Record<string, { const?: unknown }> }).properties ?? {}
+    return keys.some((key) => properties[key]?.const !== undefined && properties[key]?.const === record[key])
+  })
   let best: TSchema | undefined
   let score = Number.NEGATIVE_INFINITY
   for (const option of options) {
     const properties = (option as { properties?: Record<string, unknown> }).properties
     if (!properties) continue
+    if (named.length && !named.includes(option)) continue
     const required = ((option as { required?: string[] }).required ?? []).filter((key) => !keys.includes(key))
     const next = keys.filter((key) => key in properties).length - required.length
     if (next > score) {

@@ -21,7 +21,7 @@
  */
 import { isAbsolute, relative } from "node:path"
 import type { Config } from "../core/config.ts"
-import { Evolution as EvolutionSchema, type Evolution } from "../core/evolution-config.ts"
+import { type Evolution, Evolution as EvolutionSchema } from "../core/evolution-config.ts"
 import { Value } from "../core/schema.ts"
 import { type ToolsConfig, ToolsConfig as ToolsSchema } from "../core/tools-config.ts"
 
@@ -123,6 +123,8 @@ export function weakened(before: Config, after: Config): string[] {
   const whole: [string, unknown, unknown][] = [
     ["controlApi", before.controlApi, after.controlApi],
     ["channels", before.channels ?? [], after.channels ?? []],
+    // A plugin's channel entries (channels[] with a plugin's kind, kept apart after loading): the same rule.
+    ["channels", before.pluginChannels ?? [], after.pluginChannels ?? []],
     ["mcp", before.mcp?.servers ?? {}, after.mcp?.servers ?? {}],
     ["prompts.system", before.prompts.system, after.prompts.system],
     ["memory.dir", before.memory.dir, after.memory.dir],

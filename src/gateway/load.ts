@@ -6,25 +6,27 @@
 import { existsSync, readFileSync } from "node:fs"
 import { homedir } from "node:os"
 import { dirname, isAbsolute, join, resolve } from "node:path"
-import type { Config, ConfigInput, Profile } from "../core/config.ts"
-import { ConfigSchema } from "../core/config.ts"
 import {
+  BUILT_IN_CHANNEL_KINDS,
   type ChannelConfig,
   type DiscordChannelInput,
   discordIssues,
+  type PluginChannelConfig,
   resolveDiscord,
   type TelegramChannelInput,
 } from "../core/channel-config.ts"
+import type { Config, ConfigInput, Profile } from "../core/config.ts"
+import { ConfigSchema } from "../core/config.ts"
 import type { Schedule } from "../core/continuity-config.ts"
-import { resolveSlack, type SlackChannelInput, slackIssues } from "../core/slack-config.ts"
 import { parseEvery, scheduleIssues, zoneProblem } from "../core/cron.ts"
-import { voiceIssues } from "../core/voice-config.ts"
 import { ConfigError, message } from "../core/error.ts"
-import { type Issue, Value, issues as schemaIssues } from "../core/schema.ts"
+import { type Issue, issues as schemaIssues, Value } from "../core/schema.ts"
+import { resolveSlack, type SlackChannelInput, slackIssues } from "../core/slack-config.ts"
+import { voiceIssues } from "../core/voice-config.ts"
+import { Flag } from "../util/flag.ts"
 import { CONFIG_NAMES } from "../workspace/boundary.ts"
 import { legacyIssues } from "./legacy-keys.ts"
 import { registerSdkModule } from "./sdk-module.ts"
-import { Flag } from "../util/flag.ts"
 
 export const CONFIG_FILES = CONFIG_NAMES
 
@@ -186,13 +188,24 @@ function channelIssues(channels: TelegramChannelInput[]): Issue[] {
   return out
 }
 
+const builtIn = (kind: string) => (BUILT_IN_CHANNEL_KINDS as readonly string[]).includes(kind)
+
 function resolveChannels(channels: ConfigInput["channels"]): ChannelConfig[] {
-  return ((channels ?? []) as (TelegramChannelInput | DiscordChannelInput | SlackChannelInput)[]).map((channel) =>
-    channel.kind === "discord"
-      ? resolveDiscord(channel)
-      : channel.kind === "slack"
-        ? resolveSlack(channel)
-        : resolveTelegram(channel),
+  return ((channels ?? []) as (TelegramChannelInput | DiscordChannelInput | SlackChannelInput)[])
+    .filter((channel) => builtIn(channel.kind))
+    .map((channel) =>
+      channel.kind === "discord"
+        ? resolveDiscord(channel)
+        : channel.kind === "slack"
+          ? resolveSlack(channel)
+          : resolveTelegram(channel),
+    )
+}
+
+/** Entries whose kind is a plugin's channel: their settings are checked by the plugin's schema when it loads. */
+function resolvePluginChannels(channels: ConfigInput["channels"]): PluginChannelConfig[] {
+  return ((channels ?? []) as { kind: string }[]).flatMap(({ kind, ...settings }, index) =>
+    builtIn(kind) ? [] : [{ kind, index, settings }],
   )
 }
 
@@ -293,6 +306,7 @@ export function resolveConfig(raw: unknown, base: string, file: string | null): 
     schedules: (input.schedules ?? []) as Config["schedules"],
     retention: input.retention as Config["retention"],
     channels: resolveChannels(input.channels),
+    pluginChannels: resolvePluginChannels(input.channels),
     voice: input.voice as Config["voice"],
     jobs: input.jobs as Config["jobs"],
     skills: input.skills as Config["skills"],

@@ -15,6 +15,7 @@ export function startPlugins(config: Config) {
     workspace: config.workspaceDir,
     names: config.plugins ?? [],
     settings: config.pluginConfig ?? {},
+    channelEntries: config.pluginChannels ?? [],
     // Built-in commands and their aliases: a plugin cannot take /status or /abort away.
     reservedCommands: [...Object.keys(COMMANDS), "abort"],
     log: Log.create("plugins"),

@@ -100,6 +100,10 @@ export function pluginProblem(value: unknown, name: string, reservedCommands: Se
       return `channels[${index}].name must be lowercase letters, digits and - (got ${JSON.stringify(channel.name)})`
     if (RESERVED_CHANNELS.has(channel.name)) return `channels[${index}].name "${channel.name}" is taken by Drost itself`
     if (typeof channel.start !== "function") return `channels[${index}].start must be a function`
+    if (channel.config !== undefined && !isObject(channel.config))
+      return `channels[${index}].config must be a JSON Schema object (TypeBox)`
+    if (channel.check !== undefined && typeof channel.check !== "function")
+      return `channels[${index}].check must be a function`
   }
   const channelClash = duplicate(channels.items.map((channel) => channel.name as string))
   if (channelClash) return `two channels are named "${channelClash}"`
@@ -126,8 +130,29 @@ export function pluginSettings(
   plugin: PluginDefinition,
   given: unknown,
 ): { ok: true; value: unknown } | { ok: false; problems: string[] } {
-  const at = `pluginConfig[${JSON.stringify(plugin.name)}]`
-  const schema = plugin.config as Record<string, unknown> | undefined
+  return checkSettings(plugin.config, given, `pluginConfig[${JSON.stringify(plugin.name)}]`)
+}
+
+/**
+ * The settings of one instance of a plugin's channel (a `channels` entry, `at` its path) against the
+ * channel's own schema, or the plugin's when the channel declares none.
+ */
+export function channelSettings(
+  plugin: PluginDefinition,
+  channel: { config?: unknown },
+  given: Record<string, unknown>,
+  at: string,
+): { ok: true; value: unknown } | { ok: false; problems: string[] } {
+  const schema = (channel.config ?? plugin.config) as PluginDefinition["config"]
+  return checkSettings(schema, schema || Object.keys(given).length ? given : undefined, at)
+}
+
+function checkSettings(
+  declared: PluginDefinition["config"],
+  given: unknown,
+  at: string,
+): { ok: true; value: unknown } | { ok: false; problems: string[] } {
+  const schema = declared as Record<string, unknown> | undefined
   if (!schema)
     return given === undefined
       ? { ok: true, value: undefined }

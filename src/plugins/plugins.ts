@@ -21,7 +21,7 @@ import type { PluginChannelHost, PluginDefinition } from "../sdk/plugin.ts"
 import { describeError } from "../tool/protocol.ts"
 import { registerSdkModule } from "../tool/sdk-plugin.ts"
 import { Log, type Logger } from "../util/log.ts"
-import { pluginProblem, pluginSettings } from "./check.ts"
+import { channelSettings, pluginProblem, pluginSettings } from "./check.ts"
 import { guardProvider } from "./provider.ts"
 import { resolvePlugin } from "./resolve.ts"
 
@@ -55,6 +55,8 @@ export interface PluginsOptions {
   names: string[]
   /** The config's `pluginConfig`. */
   settings: Record<string, unknown>
+  /** The `channels` entries of plugins' channels (the config's `pluginChannels`): one instance each. */
+  channelEntries?: readonly { kind: string; index: number; settings: Record<string, unknown> }[]
   /** Command names a plugin may not take (the built-in ones). */
   reservedCommands: Iterable<string>
   log?: Logger
@@ -156,7 +158,14 @@ export async function loadPlugins(options: PluginsOptions) {
       continue
     }
     const definition = mod.default as PluginDefinition
-    const settings = pluginSettings(definition, options.settings[name])
+    // A plugin whose channels are configured by `channels` entries needs no pluginConfig of its own.
+    const configured = (definition.channels ?? []).some((channel) =>
+      options.channelEntries?.some((entry) => entry.kind === channel.name),
+    )
+    const settings =
+      options.settings[name] === undefined && configured
+        ? ({ ok: true, value: undefined } as const)
+        : pluginSettings(definition, options.settings[name])
     if (!settings.ok) {
       fail(`invalid settings: ${settings.problems.join("; ")}`, definition.version, rel(where.entry))
       continue
@@ -268,7 +277,10 @@ export async function loadPlugins(options: PluginsOptions) {
      * start anyway; a channel name another plugin took first is refused the same way.
      */
     async startChannels(
-      hostFor: (channel: string) => {
+      hostFor: (
+        channel: string,
+        component: string,
+      ) => {
         host: Omit<PluginChannelHost, "config" | "log">
         close?(graceMs: number): Promise<void>
       },
@@ -282,30 +294,97 @@ export async function loadPlugins(options: PluginsOptions) {
             continue
           }
           taken.add(channel.name)
-          const hosted = hostFor(channel.name)
-          try {
-            const handle = await channel.start({
-              ...hosted.host,
-              config: item.settings,
-              log: pluginLogger(item.status.name).sdk,
-            })
-            running.push({
-              plugin: item.status.name,
-              name: channel.name,
-              stop: async (graceMs) => {
-                try {
-                  await handle?.stop?.(graceMs)
-                } finally {
-                  await hosted.close?.(graceMs)
-                }
-              },
-            })
-          } catch (error) {
-            await hosted.close?.(0)
-            item.status.reason = `channel ${channel.name} did not start: ${describeError(error)}`
-            item.log.warn("channel did not start", { channel: channel.name, error: describeError(error) })
+          for (const instance of this.instances(channel.name)) {
+            const { component } = instance
+            const hosted = hostFor(channel.name, component)
+            if (!instance.settings.ok) {
+              const reason = `invalid settings: ${instance.settings.problems.join("; ")}`
+              hosted.host.health(`not started: ${reason}`)
+              await hosted.close?.(0)
+              item.status.reason = `channel ${component} did not start: ${reason}`
+              item.log.warn("channel did not start", { channel: component, error: reason })
+              continue
+            }
+            try {
+              const handle = await channel.start({
+                ...hosted.host,
+                config: instance.settings.value,
+                log: pluginLogger(item.status.name).sdk,
+              })
+              running.push({
+                plugin: item.status.name,
+                name: component,
+                stop: async (graceMs) => {
+                  try {
+                    await handle?.stop?.(graceMs)
+                  } finally {
+                    await hosted.close?.(graceMs)
+                  }
+                },
+              })
+            } catch (error) {
+              await hosted.close?.(0)
+              item.status.reason = `channel ${component} did not start: ${describeError(error)}`
+              item.log.warn("channel did not start", { channel: component, error: describeError(error) })
+            }
           }
         }
+      }
+    },
+
+    /**
+     * The instances of a plugin's channel: one per `channels` entry of its kind (`<name>`, `<name>#2`, …,
+     * settings checked with the channel's schema), or, without any, one with the plugin's pluginConfig.
+     * Empty when no loaded plugin has a channel of that name.
+     */
+    instances(name: string): {
+      component: string
+      plugin: string
+      index: number | null
+      settings: { ok: true; value: unknown } | { ok: false; problems: string[] }
+    }[] {
+      const item = [...loaded.values()].find((candidate) =>
+        candidate.definition.channels?.some((channel) => channel.name === name),
+      )
+      const channel = item?.definition.channels?.find((candidate) => candidate.name === name)
+      if (!item || !channel) return []
+      const entries = (options.channelEntries ?? []).filter((entry) => entry.kind === name)
+      if (!entries.length)
+        return [
+          { component: name, plugin: item.status.name, index: null, settings: { ok: true, value: item.settings } },
+        ]
+      return entries.map((entry, n) => ({
+        component: n === 0 ? name : `${name}#${n + 1}`,
+        plugin: item.status.name,
+        index: entry.index,
+        settings: channelSettings(item.definition, channel, entry.settings, `channels[${entry.index}]`),
+      }))
+    },
+
+    /** The live check of an instance (`drost setup`, `drost doctor`); null when its channel has none. */
+    async check(
+      name: string,
+      component: string,
+    ): Promise<{ ok: true; identity: string } | { ok: false; problem: string } | null> {
+      const item = [...loaded.values()].find((candidate) =>
+        candidate.definition.channels?.some((channel) => channel.name === name),
+      )
+      const channel = item?.definition.channels?.find((candidate) => candidate.name === name)
+      const instance = this.instances(name).find((candidate) => candidate.component === component)
+      if (!item || !channel?.check || !instance) return null
+      if (!instance.settings.ok)
+        return { ok: false, problem: `invalid settings: ${instance.settings.problems.join("; ")}` }
+      try {
+        const found = await withTimeout(
+          Promise.resolve(channel.check({ config: instance.settings.value, log: pluginLogger(item.status.name).sdk })),
+          timeoutMs * 3,
+          `the check took longer than ${timeoutMs * 3} ms`,
+        )
+        if (found?.ok === true && typeof found.identity === "string") return { ok: true, identity: found.identity }
+        if (found?.ok === false && typeof found.problem === "string") return { ok: false, problem: found.problem }
+        return { ok: false, problem: "the check returned neither { ok: true, identity } nor { ok: false, problem }" }
+      } catch (error) {
+        return { ok: false, problem: describeError(error) }
       }
     },
 

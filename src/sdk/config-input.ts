@@ -463,6 +463,10 @@ export type ConfigInput = {
     editIntervalMs?: number
     /** Socket Mode: the ping timeout, and the wait before reconnecting */
     reconnectMs?: number
+  } | {
+    /** The name of a listed plugin's channel; the other keys are its settings (the plugin's schema) */
+    kind: string
+    [key: string]: unknown
   }>
   voice?: {
     transcribe?: {

@@ -17,6 +17,7 @@ export type {
   ChannelApprovalSurface,
   ChannelAttachment,
   ChannelButton,
+  ChannelCheck,
   ChannelChunk,
   ChannelDecision,
   ChannelEndpoint,

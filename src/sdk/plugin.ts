@@ -151,7 +151,23 @@ export interface PluginChannel<Config = unknown> {
   start(
     context: PluginChannelHost<Config>,
   ): { stop(graceMs?: number): unknown } | Promise<{ stop(graceMs?: number): unknown }>
+  /**
+   * JSON Schema of one instance's settings: a `channels` entry `{ kind: "<name>", …settings }` (each
+   * entry is an instance, `<name>`, `<name>#2`, … with its own scope, access and pairing). Without it,
+   * entries are checked with the plugin's `config`. Without any entry of its kind, the channel runs
+   * once with the plugin's `pluginConfig`.
+   */
+  config?: JsonSchema
+  /**
+   * A live check of one instance's settings for `drost setup` and `drost doctor` (Telegram's getMe):
+   * who the credentials are, or why they do not work. It runs outside the gateway (no host), with the
+   * settings checked and defaults filled in; a throw is a failed check with its message.
+   */
+  check?(context: { config: Config; log: ToolLogger }): ChannelCheck | Promise<ChannelCheck>
 }
+
+/** What a channel's live check found. */
+export type ChannelCheck = { ok: true; identity: string } | { ok: false; problem: string }
 
 // ───────────────────────────── the channel host ─────────────────────────────
 // The channel contract (src/channels/contract.ts) as a plugin sees it: the plugin supplies the platform's
