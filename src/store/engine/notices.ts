@@ -38,25 +38,26 @@ export function guarded(channel: string, onnotify: (payload: string) => void) {
   }
 }
 
-type Listeners = Map<string, Set<(payload: string) => void>>
-/** The listeners of each SQLite database in this process: by the file's real path (a :memory: one by handle). */
-const files = new Map<string, Listeners>()
-const memories = new WeakMap<Database, Listeners>()
+/**
+ * The listeners of every SQLite database in this process, by database and channel: a file by its real
+ * path, a :memory: database by its handle. Entries go with their last listener.
+ */
+const hub = new Map<string, Set<(payload: string) => void>>()
+const memories = new WeakMap<Database, string>()
+let memory = 0
 
-function listenersOf(db: Database): Listeners {
+function databaseOf(db: Database): string {
   const file = db.filename
   if (!file || file === ":memory:") {
-    const found = memories.get(db) ?? new Map()
+    const found = memories.get(db) ?? `:memory:${++memory}`
     memories.set(db, found)
     return found
   }
-  let key = file
   try {
-    key = realpathSync(file)
-  } catch {}
-  const found = files.get(key) ?? new Map()
-  files.set(key, found)
-  return found
+    return realpathSync(file)
+  } catch {
+    return file
+  }
 }
 
 /**
@@ -64,12 +65,13 @@ function listenersOf(db: Database): Listeners {
  * shares nothing with another process this way). Delivered after `notify` returns, in order.
  */
 export function sqliteNotices(db: Database) {
-  const listeners = listenersOf(db)
+  const database = databaseOf(db)
+  const keyOf = (channel: string) => `${database}\n${channel}`
   const mine = new Set<() => void>()
   return {
     async notify(channel: string, payload = "") {
       checkNotice(channel, payload)
-      const now = [...(listeners.get(channel) ?? [])]
+      const now = [...(hub.get(keyOf(channel)) ?? [])]
       if (now.length)
         queueMicrotask(() => {
           for (const listener of now) listener(payload)
@@ -77,13 +79,14 @@ export function sqliteNotices(db: Database) {
     },
     async listen(channel: string, onnotify: (payload: string) => void, onlisten?: () => void) {
       checkNotice(channel)
+      const key = keyOf(channel)
       const listener = guarded(channel, onnotify)
-      const set = listeners.get(channel) ?? new Set()
-      listeners.set(channel, set)
+      const set = hub.get(key) ?? new Set()
+      hub.set(key, set)
       set.add(listener)
       const unlisten = () => {
         set.delete(listener)
-        if (set.size === 0 && listeners.get(channel) === set) listeners.delete(channel)
+        if (set.size === 0 && hub.get(key) === set) hub.delete(key)
         mine.delete(unlisten)
       }
       mine.add(unlisten)
