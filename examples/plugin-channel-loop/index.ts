@@ -8,6 +8,8 @@
  *   pluginConfig: { "plugin-channel-loop": { url: "http://127.0.0.1:8700", allowedUsers: ["u-alice"] } },
  *
  * The token is read from the environment (`LOOP_TOKEN`, or the variable `tokenEnv` names), or `token`.
+ * Several bots: one `channels` entry each, `{ kind: "loop", url, tokenEnv, allowedUsers }` (then no
+ * pluginConfig is needed). `check` is the live check `drost doctor` and `drost setup` run.
  *
  * Loop's API (what test/channels/contract/loop-platform.ts serves on 127.0.0.1):
  *   GET  /bot/me                    → { id, name }; 401 for a bad token
@@ -30,6 +32,7 @@
 import {
   type ChannelAttachment,
   type ChannelButton,
+  type ChannelCheck,
   type ChannelChunk,
   type ChannelMessage,
   type ChannelReplyItem,
@@ -127,10 +130,35 @@ function render(items: ChannelReplyItem[], note?: string): ChannelChunk[] {
   return split(text).map((piece) => ({ formatted: piece, plain: piece }))
 }
 
+const baseOf = (config: Settings) => config.url.replace(/\/+$/, "")
+const tokenOf = (config: Settings) => config.token ?? process.env[config.tokenEnv] ?? ""
+
+/** `drost setup` / `drost doctor`: who the token is on Loop (GET /bot/me), or why it does not work. */
+async function checkLoop({ config }: { config: Settings }): Promise<ChannelCheck> {
+  const base = baseOf(config)
+  if (!tokenOf(config)) return { ok: false, problem: `no bot token (set ${config.tokenEnv} or token)` }
+  let response: Response
+  try {
+    response = await fetch(`${base}/bot/me`, {
+      headers: { authorization: `Bearer ${tokenOf(config)}` },
+      signal: AbortSignal.timeout(10_000),
+    })
+  } catch (error) {
+    return {
+      ok: false,
+      problem: `cannot reach Loop at ${base} (${error instanceof Error ? error.message : String(error)})`,
+    }
+  }
+  if (response.status === 401) return { ok: false, problem: "invalid bot token (Loop answered 401)" }
+  if (!response.ok) return { ok: false, problem: `Loop answered ${response.status}` }
+  const me = (await response.json()) as { id: string; name: string }
+  return { ok: true, identity: `Loop bot ${me.name} (${me.id})` }
+}
+
 async function startLoop(ctx: PluginChannelHost<Settings>) {
   const { config, log } = ctx
-  const base = config.url.replace(/\/+$/, "")
-  const token = config.token ?? process.env[config.tokenEnv] ?? ""
+  const base = baseOf(config)
+  const token = tokenOf(config)
   const halt = new AbortController()
   /** A wait that stop() ends at once. */
   const pause = (ms: number) =>
@@ -294,5 +322,5 @@ export default definePlugin<Settings>({
   version: "1.0.0",
   description: "The Loop chat platform as a Drost channel",
   config: Settings,
-  channels: [{ name: "loop", start: startLoop }],
+  channels: [{ name: "loop", start: startLoop, check: checkLoop }],
 })

@@ -6,20 +6,21 @@
 import { Database } from "bun:sqlite"
 import { existsSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
+import { isLoopbackName } from "../api/host.ts"
 import type { Config } from "../core/config.ts"
 import { ConfigError } from "../core/error.ts"
-import { load } from "../gateway/load.ts"
-import { tokenFile } from "../gateway/token.ts"
-import { createSandbox } from "../sandbox/sandbox.ts"
-import { Flag } from "../util/flag.ts"
 import { type AuthFile, authPath, createCredentials, fixMode, readAuth } from "../gateway/auth.ts"
-import { DEFAULT_KEY_ENV, needsKey } from "../providers/credential.ts"
-import { DEFAULT_BASE_URL, probeProvider, probeTelegram } from "./probe.ts"
+import { load } from "../gateway/load.ts"
 import { acquire } from "../gateway/lock.ts"
 import { buildProviders } from "../gateway/provider-hub.ts"
-import { portProblem, runningGateway } from "./setup-port.ts"
-import { isLoopbackName } from "../api/host.ts"
+import { tokenFile } from "../gateway/token.ts"
+import { DEFAULT_KEY_ENV, needsKey } from "../providers/credential.ts"
+import { createSandbox } from "../sandbox/sandbox.ts"
 import { repair } from "../store/repair.ts"
+import { Flag } from "../util/flag.ts"
+import { pluginChannelChecks } from "./plugin-channels.ts"
+import { DEFAULT_BASE_URL, probeProvider, probeTelegram } from "./probe.ts"
+import { portProblem, runningGateway } from "./setup-port.ts"
 
 export type Status = "ok" | "warn" | "fail"
 
@@ -384,10 +385,11 @@ export async function runChecks(options: DoctorOptions): Promise<Check[]> {
       return { profiles: {} }
     }
   })()
-  const [providerChecks, telegramChecks, channelChecks, portCheck, sandboxCheck] = await Promise.all([
+  const [providerChecks, telegramChecks, channelChecks, pluginChecks, portCheck, sandboxCheck] = await Promise.all([
     providers(config, options),
     telegram(config, auth, options),
     otherChannels(config, options),
+    pluginChannelChecks(config, options),
     port(config),
     sandbox(config),
   ])
@@ -395,6 +397,7 @@ export async function runChecks(options: DoctorOptions): Promise<Check[]> {
     ...providerChecks,
     ...telegramChecks,
     ...channelChecks,
+    ...pluginChecks,
     portCheck,
     store(config),
     sandboxCheck,

@@ -9,12 +9,11 @@ import { join, relative, resolve } from "node:path"
 import * as p from "@clack/prompts"
 import type { ProviderKind } from "../core/config.ts"
 import { type AuthEntry, setEntry } from "../gateway/auth.ts"
-import { findConfig, resolveConfig } from "../gateway/load.ts"
+import { findConfig, load, resolveConfig } from "../gateway/load.ts"
 import { buildProviders } from "../gateway/provider-hub.ts"
 import { tokenFile } from "../gateway/token.ts"
 import { Flag } from "../util/flag.ts"
 import { type ProbeResult, probeProvider, probeTelegram } from "./probe.ts"
-import { DEFAULT_PORT, nextFreePort, portProblem, runningGateway } from "./setup-port.ts"
 import {
   buildConfig,
   ignoreState,
@@ -37,6 +36,7 @@ import {
   type SetupFlags,
   SetupInputError,
 } from "./setup-flags.ts"
+import { DEFAULT_PORT, nextFreePort, portProblem, runningGateway } from "./setup-port.ts"
 
 const hasTerminal = () => Boolean(process.stdin.isTTY && process.stdout.isTTY)
 
@@ -509,7 +509,25 @@ async function apply(root: string, answers: SetupAnswers, flags: SetupFlags, int
     writeFileSync(tokenPath, `${admin}\n`, { mode: 0o600 })
     lines.push(`Control API admin token (shown once; kept in .drost/control-token, mode 0600):\n  ${admin}`)
   } else lines.push("kept   the existing Control API admin token (.drost/control-token; --new-token replaces it)")
+  if (!flags["skip-probe"]) lines.push(...(await pluginChannelLines(root)))
   return lines
+}
+
+/**
+ * The live checks of plugins' channels in the config now in place (one kept from before: the wizard
+ * writes none), as `drost doctor` runs them; a problem is reported, never a reason to stop.
+ */
+async function pluginChannelLines(root: string): Promise<string[]> {
+  let config: Awaited<ReturnType<typeof load>>
+  try {
+    config = await load({ root })
+  } catch {
+    return [] // drost doctor says what is wrong with it
+  }
+  const { pluginChannelChecks } = await import("./plugin-channels.ts")
+  return (await pluginChannelChecks(config)).map((check) =>
+    check.status === "ok" ? `checked  ${check.name}: ${check.detail}` : `problem  ${check.name}: ${check.detail}`,
+  )
 }
 
 export async function setup(flags: SetupFlags, options: { thenStart?: boolean; port?: number } = {}): Promise<number> {
