@@ -1,6 +1,7 @@
 /**
- * The workspace tool loader. `refresh()` (called at every turn start) looks at `tools/`; when anything
- * changed it starts a new generation: a fresh tool host process (hosts.ts: inside the OS sandbox, no
+ * The workspace tool loader. `refresh()` (called at every turn start) looks at `tools/` (folder.ts: a
+ * watch says whether anything changed, so a quiet folder is not listed again); when anything changed
+ * it starts a new generation: a fresh tool host process (hosts.ts: inside the OS sandbox, no
  * secrets, no network) imports every tool file, the registry's "workspace" group is swapped in one
  * step, and the previous host is stopped once its running calls are done. A tool with a grant
  * (`tools.grants`) gets a host of its own with exactly that grant; a Deno tool's calls run in `deno
@@ -11,20 +12,20 @@
  * file, and the other files are loaded in a new host; a host that dies later fails its running calls
  * and the next refresh starts a new one. Nothing a tool does can take the gateway down.
  */
-import { readdirSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import type { Logger } from "../util/log.ts"
 import { type Emit, ToolsEvent } from "./events.ts"
+import { toolsFolder } from "./folder.ts"
 import type { ToolGrant } from "./grants.ts"
 import type { HostProcess } from "./host-process.ts"
 import { grants, NO_GRANT, type ToolHosts } from "./hosts.ts"
 import type { CallContext, ToolMeta } from "./protocol.ts"
-import type { Rejection, RegisteredTool, ToolRegistry } from "./registry.ts"
+import type { RegisteredTool, Rejection, ToolRegistry } from "./registry.ts"
 import { compile } from "./validate.ts"
 
 export const GROUP = "workspace"
-const TOOL_FILE = /\.(ts|js|mjs)$/
-const HELPER = /(^|\/)(_[^/]*|lib\/.*|.*\.test\.(ts|js|mjs)|.*\.d\.ts)$/
+/** Lists tools/ now, without a watch (drost tool check, the evolve gates). */
+export { scan } from "./folder.ts"
 
 /** Runs one call somewhere other than the tool's host (the Deno runner). */
 export type Runner = (args: unknown, context: CallContext, signal: AbortSignal) => Promise<unknown>
@@ -43,6 +44,8 @@ export interface LoaderOptions {
   denoFor?: (meta: ToolMeta, grant: ToolGrant) => Runner | null
   /** Entry files of loaded plugins with tools (src/plugins): served in the same hosts, same generation. */
   pluginFiles?: () => string[]
+  /** Watch tools/ (folder.ts) instead of listing and stating it at every refresh (default true). */
+  watch?: boolean
 }
 
 export interface LoadResult {
@@ -56,25 +59,6 @@ export interface Loaded {
   host: HostProcess | null
   tools: ToolMeta[]
   rejected: { file: string; reason: string }[]
-}
-
-/** Every file under `dir` (helpers included: editing a helper reloads its users), with mtime and size. */
-export function scan(dir: string): { files: string[]; signature: string } {
-  let entries: string[] = []
-  try {
-    entries = readdirSync(dir, { recursive: true, encoding: "utf8" })
-  } catch {}
-  const parts: string[] = []
-  const files: string[] = []
-  for (const entry of entries.sort()) {
-    if (entry.split("/").some((part) => part === "node_modules" || part.startsWith("."))) continue
-    const path = join(dir, entry)
-    const info = statSync(path, { throwIfNoEntry: false })
-    if (!info?.isFile()) continue
-    parts.push(`${entry}:${info.mtimeMs}:${info.size}`)
-    if (TOOL_FILE.test(entry) && !HELPER.test(entry)) files.push(path)
-  }
-  return { files, signature: parts.join("|") }
 }
 
 export interface LoadRequest {
@@ -124,6 +108,8 @@ export async function loadInHost(hosts: ToolHosts, request: LoadRequest): Promis
 
 export function createWorkspaceLoader(options: LoaderOptions) {
   let signature: string | null = null
+  const folder = toolsFolder(options.dir, { watch: options.watch })
+  let watched: boolean | null = null
   let counter = 0
   let chain: Promise<unknown> = Promise.resolve()
   let last: LoadResult = { generation: 0, tools: [], rejected: [], durationMs: 0 }
@@ -267,9 +253,16 @@ export function createWorkspaceLoader(options: LoaderOptions) {
     /** Reload when `tools/` changed since the last load (or `force`). Calls are serialised. */
     refresh(force = false): Promise<LoadResult> {
       const next = chain.then(async () => {
-        const scanned = scan(options.dir)
+        const scanned = folder.read(force)
+        if (folder.watching() !== watched) {
+          watched = folder.watching()
+          if (watched) options.log.debug("tools/ is watched: listed again only after a change", { dir: options.dir })
+          else options.log.debug("tools/ is not watched: listed at every turn start", { dir: options.dir })
+        }
         const plugins = options.pluginFiles?.() ?? []
-        const found = { files: [...scanned.files, ...plugins], signature: [scanned.signature, ...plugins].join("|") }
+        const found = plugins.length
+          ? { files: [...scanned.files, ...plugins], signature: [scanned.signature, ...plugins].join("|") }
+          : scanned
         // A host stuck in an aborted call (a busy loop) is replaced rather than handed the next calls.
         const stuck = current.some((host) => host.stuck())
         if (!force && !stuck && found.signature === signature) return last
@@ -281,10 +274,13 @@ export function createWorkspaceLoader(options: LoaderOptions) {
     },
     last: () => last,
     generation: () => counter,
+    /** Whether tools/ is watched now (false: the next refresh lists and stats it again). */
+    watching: () => folder.watching(),
     /** The running hosts' process ids (tests, status). */
     pids: () => current.filter((host) => !host.dead()).map((host) => host.pid),
     /** Stop every host (gateway stop); their whole process trees go with them. */
     close() {
+      folder.close()
       for (const host of live) host.kill("the gateway stopped")
       live.clear()
       current = []

@@ -112,6 +112,14 @@ export function createToolRegistry(options: ToolRegistryOptions) {
   const owner = new Map<string, string>()
   const rejections = new Map<string, Rejection[]>()
   let approve: Approver | undefined = options.approve
+  /** Bumped whenever a tool is added or removed: the kept `list()` order and `specs()` are redone. */
+  let version = 0
+  let sorted: RegisteredTool[] | null = null
+  let offered: { version: number; key: string; specs: ToolSpec[] } | null = null
+  const changed = () => {
+    version++
+    sorted = null
+  }
 
   const validate = (tool: RegisteredTool, args: unknown): string | null => {
     const lines = problems(tool.parameters, args)
@@ -127,18 +135,36 @@ export function createToolRegistry(options: ToolRegistryOptions) {
       if (tools.has(tool.name)) throw new Error(`tool "${tool.name}" is already registered`)
       tools.set(tool.name, tool)
       owner.set(tool.name, "builtin")
+      changed()
     },
     unregister(name: string) {
       owner.delete(name)
+      changed()
       return tools.delete(name)
     },
     get: (name: string) => tools.get(name),
-    list: (): RegisteredTool[] => [...tools.values()].sort((a, b) => a.name.localeCompare(b.name)),
-    /** The tools the model is offered: everything the policy allows. */
-    specs: (): ToolSpec[] =>
-      [...tools.values()]
-        .filter((tool) => decision(tool.name).allowed && !options.unavailable?.(tool))
-        .map((tool) => ({ name: tool.name, description: tool.description, parameters: tool.parameters })),
+    /** Every registered tool by name (a copy of the order kept while the set is unchanged). */
+    list: (): RegisteredTool[] => {
+      sorted ??= [...tools.values()].sort((a, b) => a.name.localeCompare(b.name))
+      return [...sorted]
+    },
+    /**
+     * The tools the model is offered: everything the policy allows. Asked at every model call (and by
+     * the system prompt's budget), so the same frozen array is returned while the tools, the policy and
+     * what is unavailable are unchanged: 500 tools cost a filter and 500 new objects per call otherwise.
+     */
+    specs: (): ToolSpec[] => {
+      const policy = options.policy?.()
+      let key = policy ? `${policy.profile}|${JSON.stringify(policy.allow)}|${JSON.stringify(policy.deny)}|` : "|"
+      const unavailable = options.unavailable
+      if (unavailable) for (const tool of tools.values()) if (unavailable(tool)) key += `${tool.name},`
+      if (offered?.version === version && offered.key === key) return offered.specs
+      const specs = [...tools.values()]
+        .filter((tool) => decision(tool.name).allowed && !unavailable?.(tool))
+        .map((tool) => Object.freeze({ name: tool.name, description: tool.description, parameters: tool.parameters }))
+      offered = { version, key, specs: Object.freeze(specs) as ToolSpec[] }
+      return offered.specs
+    },
     /** Whether the policy lets the model call `name` (and why not). */
     allowed: decision,
     /** Install the approver (the gateway does, once the approval service exists). */
@@ -174,6 +200,7 @@ export function createToolRegistry(options: ToolRegistryOptions) {
           owner.set(tool.name, group)
         }
       }
+      changed()
       if (rejected.length) rejections.set(group, rejected)
       else rejections.delete(group)
       return rejected

@@ -3,9 +3,10 @@
  * package from the workspace's own node_modules, with no bun or node on PATH: `drost tool check` and
  * a running gateway both use it. The tool host is the binary itself started with a hidden argument,
  * inside bubblewrap (the only program on PATH): not the gateway's process, no view of `.drost/`.
+ * tools/ is watched there too (inotify through bun:ffi): an edit is used by the next call.
  */
 import { afterAll, describe, expect, test } from "bun:test"
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import { buildBinary } from "../binary/binary.ts"
 import { workspace } from "../lib/workspace.ts"
@@ -55,7 +56,7 @@ describe("workspace tools in the compiled binary", () => {
     const empty = mkdtempSync(join(root(), "no-bun-on-path-"))
     symlinkSync("/usr/bin/bwrap", join(empty, "bwrap"))
     const home = mkdtempSync(join(root(), "home-"))
-    const env = { PATH: empty, HOME: home }
+    const env = { PATH: empty, HOME: home, DROST_LOG_LEVEL: "debug" }
 
     const check = Bun.spawnSync([binary, "tool", "check", "tools/loud.ts"], {
       cwd: ws.path,
@@ -73,6 +74,8 @@ describe("workspace tools in the compiled binary", () => {
       stdout: "pipe",
       stderr: "pipe",
     })
+    // Read all along (debug lines must never fill the pipe and stall the gateway).
+    const stderr = new Response(proc.stderr).text()
     try {
       let out = ""
       let url = ""
@@ -104,9 +107,26 @@ describe("workspace tools in the compiled binary", () => {
       const seen = JSON.parse(((await probe.json()) as { output: string }).output) as { pid: number; token: string }
       expect(seen.pid).not.toBe(pid)
       expect(seen.token ?? "").not.toContain(token)
+
+      // tools/ is watched inside the binary too (inotify through bun:ffi): an edit in place and a file
+      // in a new folder are used by the very next call, made right after the write.
+      const execute = async (name: string, body: unknown) =>
+        (await (
+          await fetch(`${url}/control/v1/tools/${name}/execute`, {
+            method: "POST",
+            headers,
+            body: JSON.stringify(body),
+          })
+        ).json()) as { output: string }
+      ws.write("tools/loud.ts", TOOL.replace('" sdk "', '" edited sdk "'))
+      expect((await execute("loud", { text: "hey" })).output).toBe("HEY! edited sdk 0.1.0")
+      mkdirSync(join(ws.path, "tools/more"))
+      ws.write("tools/more/quiet.ts", TOOL.replace('name: "loud"', 'name: "quiet"').replace("shout(text)", "text"))
+      expect((await execute("quiet", { text: "hey" })).output).toBe("hey sdk 0.1.0")
     } finally {
       proc.kill("SIGKILL")
       await proc.exited
     }
+    expect(await stderr).toContain("tools/ is watched")
   }, 120_000)
 })
