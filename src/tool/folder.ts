@@ -35,6 +35,22 @@ export const skipped = (name: string) => name === "node_modules" || name.startsW
  */
 type Watcher = (path: string, target: boolean) => boolean
 
+/** stat/realpath that answer null for a path gone meanwhile, a symlink loop or no permission. */
+const stat = (path: string) => {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) ?? null
+  } catch {
+    return null
+  }
+}
+const real = (path: string) => {
+  try {
+    return realpathSync(path)
+  } catch {
+    return null
+  }
+}
+
 function walk(dir: string, watch: Watcher | null): Scan & { complete: boolean } {
   const found: { rel: string; path: string }[] = []
   let complete = true
@@ -42,19 +58,23 @@ function walk(dir: string, watch: Watcher | null): Scan & { complete: boolean } 
   const mark = (ok: boolean) => {
     if (!ok) complete = false
   }
-  if (watch && lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) mark(watch(dirname(dir), true))
+  if (watch) {
+    let link = false
+    try {
+      link = lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink() ?? false
+    } catch {}
+    if (link) mark(watch(dirname(dir), true))
+  }
 
   const visit = (path: string, rel: string) => {
-    let real: string
-    try {
-      real = realpathSync(path)
-    } catch {
+    const resolved = real(path)
+    if (resolved === null) {
       mark(false)
       return
     }
     // A symlink back up the tree is listed once.
-    if (seen.has(real)) return
-    seen.add(real)
+    if (seen.has(resolved)) return
+    seen.add(resolved)
     if (watch) mark(watch(path, false))
     let entries: Dirent[]
     try {
@@ -69,14 +89,17 @@ function walk(dir: string, watch: Watcher | null): Scan & { complete: boolean } 
       const childRel = rel ? `${rel}/${entry.name}` : entry.name
       let folder = entry.isDirectory()
       if (entry.isSymbolicLink() || !(folder || entry.isFile())) {
-        const info = statSync(child, { throwIfNoEntry: false })
+        const info = stat(child)
         if (!info) {
-          // Dangling: whatever it points at may be made anywhere, so no watch can be trusted.
+          // Dangling (or a loop): what it points at may be made anywhere, so no watch can be trusted.
           if (entry.isSymbolicLink()) mark(false)
           continue
         }
         folder = info.isDirectory()
-        if (info.isFile() && entry.isSymbolicLink() && watch) mark(watch(dirname(realpathSync(child)), true))
+        if (info.isFile() && entry.isSymbolicLink() && watch) {
+          const target = real(child)
+          mark(target !== null && watch(dirname(target), true))
+        }
       }
       if (folder) visit(child, childRel)
       else found.push({ rel: childRel, path: child })
@@ -88,7 +111,7 @@ function walk(dir: string, watch: Watcher | null): Scan & { complete: boolean } 
   const parts: string[] = []
   const files: string[] = []
   for (const item of found) {
-    const info = statSync(item.path, { throwIfNoEntry: false })
+    const info = stat(item.path)
     if (!info?.isFile()) continue
     parts.push(`${item.rel}:${info.mtimeMs}:${info.size}`)
     if (TOOL_FILE.test(item.rel) && !HELPER.test(item.rel)) files.push(item.path)

@@ -136,6 +136,18 @@ describe.each(modes)("tools/ folder, $name", ({ options, watching }) => {
     writeFileSync(join(root, "nowhere/late.ts"), "export default 1\n")
     expect(files(folder.read())).toContain("late.ts")
     expect(folder.watching()).toBe(watching)
+
+    // A symlink to a folder above is listed once; one to itself is a dangling one (ELOOP), never a throw.
+    symlinkSync(dir, join(dir, "up"))
+    expect(files(folder.read())).toEqual(files(scan(dir)))
+    expect(folder.watching()).toBe(watching)
+    symlinkSync("self.ts", join(dir, "self.ts"))
+    expect(files(folder.read())).not.toContain("self.ts")
+    expect(folder.watching()).toBe(false)
+    rmSync(join(dir, "self.ts"))
+    rmSync(join(dir, "up"))
+    expect(folder.read()).toEqual(scan(dir))
+    expect(folder.watching()).toBe(watching)
     folder.close()
   })
 })
