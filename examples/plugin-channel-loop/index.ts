@@ -23,6 +23,8 @@
  * An event is { id, type: "message", conversation, user: { id, name }, text, files? } or
  * { id, type: "press", conversation, user, message, data } (a button press) or
  * { id, type: "command", conversation, user, line } (Loop's command box, answered like a slash command).
+ * A group message also has { group, space?, thread?, mentioned } (its conversation is the thread, or the
+ * group); the `groups` setting says where and for whom the bot answers (spaces as Discord's guilds).
  * A message's files are { id, name, type, size, duration?, inline? }: `inline` (base64) for small ones,
  * else fetched from /bot/files/<id>. The plugin hands the host small ones as `data` and the others as a
  * `ref` (the file id) with `fetch`, so the inbox stores the reference and a restart can still fetch it.
@@ -50,6 +52,30 @@ const Settings = {
     allowedUsers: { type: "array", items: { type: "string" }, default: [], description: "Loop user ids" },
     pairing: { type: "boolean", default: false, description: "Strangers get a one-time code" },
     editIntervalMs: { type: "integer", minimum: 100, default: 1000, description: "Least gap between writes" },
+    groups: {
+      type: "object",
+      description: "Groups the bot answers in when mentioned (off by default)",
+      properties: {
+        enabled: { type: "boolean", description: "Answer in groups at all" },
+        allowed: { type: "array", items: { type: "string" }, description: "Group ids, in any space" },
+        members: { enum: ["allowed", "all"], description: '"allowed": allowed users only; "all": anyone there' },
+        spaces: {
+          type: "array",
+          description: "Per space: its groups (none listed: all of them) and who",
+          items: {
+            type: "object",
+            properties: {
+              id: { type: "string", minLength: 1 },
+              groups: { type: "array", items: { type: "string" } },
+              members: { enum: ["allowed", "all"] },
+            },
+            required: ["id"],
+            additionalProperties: false,
+          },
+        },
+      },
+      additionalProperties: false,
+    },
   },
   required: ["url"],
   additionalProperties: false,
@@ -61,6 +87,12 @@ type Settings = {
   allowedUsers: string[]
   pairing: boolean
   editIntervalMs: number
+  groups?: {
+    enabled?: boolean
+    allowed?: string[]
+    members?: "allowed" | "all"
+    spaces?: { id: string; groups?: string[]; members?: "allowed" | "all" }[]
+  }
 }
 
 const MESSAGE_CHARS = 2000
@@ -85,6 +117,10 @@ type LoopEvent =
       user: { id: string; name: string }
       text: string
       files?: LoopFile[]
+      group?: string
+      space?: string
+      thread?: string
+      mentioned?: boolean
     }
   | {
       id: string
@@ -246,7 +282,20 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
     log.info("loop bot ready", { bot: me.id })
     const endpoint = ctx.serve<{ id: string; text: string }>({
       scope: me.id,
-      access: { allowedUsers: config.allowedUsers, pairing: config.pairing },
+      access: {
+        allowedUsers: config.allowedUsers,
+        pairing: config.pairing,
+        groups: {
+          enabled: config.groups?.enabled ?? false,
+          allowed: config.groups?.allowed ?? [],
+          members: config.groups?.members ?? "allowed",
+          spaces: (config.groups?.spaces ?? []).map((space) => ({
+            id: space.id,
+            groups: space.groups ?? [],
+            members: space.members ?? "allowed",
+          })),
+        },
+      },
       surface,
       post: (conversation, text) => post(conversation, text),
       messageChars: MESSAGE_CHARS,
@@ -276,8 +325,11 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
               eventId: event.id,
               conversation: event.conversation,
               user: event.user,
-              place: "dm",
-              addressed: true,
+              // A group message names its group (a thread's: the group it is in) and space; the host
+              // judges it by the groups rules.
+              ...(event.group !== undefined
+                ? { place: "group", group: event.group, space: event.space, addressed: event.mentioned === true }
+                : { place: "dm", addressed: true }),
               text: event.text,
               ...attached(event.files),
               title: `Loop: @${event.user.name}`,

@@ -85,6 +85,26 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
       pairing: options.access.pairing,
       groups: options.access.groups ?? { enabled: false, allowed: [], members: "allowed" },
     }
+    /**
+     * The policy a message is judged by: a group message from a space listed in `groups.spaces` by that
+     * space's entry (its groups, every group of it when none are listed, and its members rule).
+     */
+    const policyFor = (message: ChannelMessage): AccessPolicy => {
+      const space =
+        message.place === "group" && message.space !== undefined
+          ? options.access.groups?.spaces?.find((candidate) => candidate.id === message.space)
+          : undefined
+      if (!space) return policy
+      const every = space.groups.length === 0 && message.group !== undefined
+      return {
+        ...policy,
+        groups: {
+          enabled: policy.groups.enabled,
+          allowed: every ? [message.group!] : space.groups,
+          members: space.members,
+        },
+      }
+    }
     const approved = (userId: string) => pairing.approved(userId)
     /** The host's conversation (sessions' channelKey) of a platform conversation, and back. */
     const keyOf = (conversation: string) => `${base}:${conversation}`
@@ -160,7 +180,7 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
     const handle = async (message: ChannelMessage) => {
       if (stopping) return // left in the inbox: the next run handles it
       try {
-        const verdict = judgeAccess(policy, message, approved)
+        const verdict = judgeAccess(policyFor(message), message, approved)
         if (verdict.kind === "ignore") {
           log.debug("message ignored", { user: message.user.id, reason: verdict.reason })
           gw.bus.publish(Ignored, {

@@ -28,6 +28,7 @@ export type {
   ChannelReplyItem,
   ChannelReplySurface,
   ChannelServeOptions,
+  ChannelSpace,
   ChannelState,
   ChannelVoice,
   ModelEvent,

@@ -209,8 +209,10 @@ export interface ChannelMessage {
   conversation: string
   user: { id: string; name: string; bot?: boolean }
   place: "dm" | "group"
-  /** The group a group message came from: the group allow-list key. */
+  /** The group a group message came from (for a thread: the group it belongs to): the group allow-list key. */
   group?: string
+  /** What contains the group (a Discord guild, a Slack workspace, a Matrix space): `groups.spaces` rules. */
+  space?: string
   /** In a group: the bot was mentioned or replied to. */
   addressed: boolean
   /** The text without the bot's mention; a caption for attachments. */
@@ -229,7 +231,23 @@ export interface ChannelAccess {
   allowedUsers: readonly string[]
   /** A stranger in a DM gets a one-time code the owner approves with `drost pairing approve <code>`. */
   pairing: boolean
-  groups?: { enabled: boolean; allowed: readonly string[]; members: "allowed" | "all" }
+  groups?: {
+    enabled: boolean
+    /** Group ids the bot may answer in (addressed messages only). */
+    allowed: readonly string[]
+    /** "allowed": only allowed users in a group; "all": any member of an allowed group. */
+    members: "allowed" | "all"
+    /** Rules per space (a guild, a workspace): a group message from a listed space is judged by its entry. */
+    spaces?: readonly ChannelSpace[]
+  }
+}
+
+/** The groups of one space the bot answers in, and who (Discord's `guilds` entries, generalised). */
+export interface ChannelSpace {
+  id: string
+  /** Groups of the space the bot answers in (a thread counts as its group); empty: every group of it. */
+  groups: readonly string[]
+  members: "allowed" | "all"
 }
 
 /** The platform's limits the reply streamer keeps to. */

@@ -43,6 +43,11 @@ type Event =
       user: { id: string; name: string }
       text: string
       files?: LoopFile[]
+      /** A group message: its group (a thread's: the group it is in), space, thread, and whether the bot was mentioned. */
+      group?: string
+      space?: string
+      thread?: string
+      mentioned?: boolean
     }
   | {
       id: string
@@ -61,6 +66,15 @@ export interface LoopPlatform {
   readonly writes: { conversation: string; at: number; chars: number }[]
   /** A user writes in their DM with the bot (conversation `dm-<user id>`), with files attached if given. */
   message(user: { id: string; name: string }, text: string, files?: LoopUpload[]): void
+  /**
+   * A user writes in a group (conversation: the thread if given, else the group), mentioning the bot or not.
+   */
+  groupMessage(
+    user: { id: string; name: string },
+    where: { group: string; space?: string; thread?: string },
+    text: string,
+    mentioned: boolean,
+  ): void
   /** Files fetched by the bot (GET /bot/files/<id>), by name, in order. */
   readonly fetched: string[]
   /** Events after the furthest cursor the bot has read from (not confirmed yet). */
@@ -219,6 +233,19 @@ export function startLoopPlatform(options: { gapMs: number }): LoopPlatform {
         user,
         text,
         ...(attached ? { files: attached } : {}),
+      })
+    },
+    groupMessage(user, where, text, mentioned) {
+      push({
+        id: `e${next++}`,
+        type: "message",
+        conversation: where.thread ?? where.group,
+        user,
+        text,
+        group: where.group,
+        ...(where.space ? { space: where.space } : {}),
+        ...(where.thread ? { thread: where.thread } : {}),
+        mentioned,
       })
     },
     command(user, line) {
