@@ -35,13 +35,22 @@ export interface BusOptions {
   startId?: number
 }
 
+/** Dropped envelopes at the front of the replay buffer before it is cut (see `ring`). */
+const COMPACT_AT = 1024
+
 export function createBus(options: BusOptions = {}): Bus {
   const log = Log.create("bus")
   const size = options.history ?? 4096
   const maxBytes = options.historyBytes ?? 32 * 1024 * 1024
-  const ring: Envelope[] = []
+  /**
+   * The replay buffer is `ring[head…]`, ids consecutive. Dropped envelopes are cleared and the front is
+   * cut off only once `COMPACT_AT` have gone: cutting one entry off the front at every publish moved the
+   * whole array (4,096 entries, twice) and was about 3 % of a turn's CPU.
+   */
+  let ring: (Envelope | undefined)[] = []
   /** approxSize of each envelope in `ring`, same order. */
-  const sizes: number[] = []
+  let sizes: number[] = []
+  let head = 0
   let ringBytes = 0
   let next = (options.startId ?? 0) + 1
   const byType = new Map<string, Set<Handler>>()
@@ -73,11 +82,14 @@ export function createBus(options: BusOptions = {}): Bus {
       sizes.push(bytes)
       ringBytes += bytes
       // The newest envelope always stays, however large: a replay must at least have the last one.
-      let drop = 0
-      while (ring.length - drop > 1 && (ring.length - drop > size || ringBytes > maxBytes)) ringBytes -= sizes[drop++]!
-      if (drop) {
-        ring.splice(0, drop)
-        sizes.splice(0, drop)
+      while (ring.length - head > 1 && (ring.length - head > size || ringBytes > maxBytes)) {
+        ringBytes -= sizes[head]!
+        ring[head++] = undefined
+      }
+      if (head >= COMPACT_AT && head >= ring.length - head) {
+        ring = ring.slice(head)
+        sizes = sizes.slice(head)
+        head = 0
       }
       const typed = byType.get(def.type)
       if (typed?.size) {
@@ -127,10 +139,10 @@ export function createBus(options: BusOptions = {}): Bus {
       })
     },
     since(afterId) {
-      const first = ring[0]
+      const first = ring[head]
       if (!first) return afterId >= next - 1 ? [] : null
       if (afterId < first.id - 1) return null
-      return ring.filter((event) => event.id > afterId)
+      return ring.slice(head + Math.min(afterId - first.id + 1, ring.length - head)) as Envelope[]
     },
     lastId: () => next - 1,
     subscribers: () => any.size + [...byType.values()].reduce((sum, set) => sum + set.size, 0),

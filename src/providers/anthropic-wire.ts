@@ -103,8 +103,10 @@ const INPUT_SCHEMA = { name: "anthropic", wrap: (schema: object) => ({ type: "ob
 export function encodeAnthropicTools(tools: ToolSpec[], names: WireNames): string | null {
   return encodeTools(
     tools,
-    (tool) =>
-      `{"name":${JSON.stringify(names.wire(tool.name))},"description":${JSON.stringify(tool.description)},"input_schema":${schemaJson(tool.parameters, INPUT_SCHEMA)}}`,
+    names,
+    "anthropic",
+    (tool, wire) =>
+      `{"name":${JSON.stringify(wire)},"description":${JSON.stringify(tool.description)},"input_schema":${schemaJson(tool.parameters, INPUT_SCHEMA)}}`,
   )
 }
 

@@ -82,8 +82,10 @@ export function toChatMessages(system: string, history: ChatMessage[], names: Wi
 export function encodeChatTools(tools: ToolSpec[], names: WireNames): string | null {
   return encodeTools(
     tools,
-    (tool) =>
-      `{"type":"function","function":{"name":${JSON.stringify(names.wire(tool.name))},"description":${JSON.stringify(tool.description)},"parameters":${schemaJson(tool.parameters)}}}`,
+    names,
+    "chat",
+    (tool, wire) =>
+      `{"type":"function","function":{"name":${JSON.stringify(wire)},"description":${JSON.stringify(tool.description)},"parameters":${schemaJson(tool.parameters)}}}`,
   )
 }
 

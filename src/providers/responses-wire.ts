@@ -52,7 +52,9 @@ export function toResponsesInput(history: ChatMessage[], names: WireNames): Resp
 export function encodeResponsesTools(tools: ToolSpec[], names: WireNames): string | null {
   return encodeTools(
     tools,
-    (tool) =>
-      `{"type":"function","name":${JSON.stringify(names.wire(tool.name))},"description":${JSON.stringify(tool.description)},"parameters":${schemaJson(tool.parameters)},"strict":false}`,
+    names,
+    "responses",
+    (tool, wire) =>
+      `{"type":"function","name":${JSON.stringify(wire)},"description":${JSON.stringify(tool.description)},"parameters":${schemaJson(tool.parameters)},"strict":false}`,
   )
 }

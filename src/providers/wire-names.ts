@@ -12,10 +12,23 @@ function hash(text: string): string {
   return Bun.hash(text).toString(36).slice(0, 8)
 }
 
+/**
+ * Sanitised names, kept: every request maps every offered tool's name (a regular expression each, about
+ * 1 % of a turn's CPU). Tool names are few; the bound only guards against a stream of distinct ones.
+ */
+const sanitized = new Map<string, string>()
+
 function sanitize(name: string): string {
-  if (SAFE.test(name)) return name
-  const base = name.replace(/[^a-zA-Z0-9_-]/g, "_") || "tool"
-  return base.length <= MAX ? base : `${base.slice(0, MAX - 9)}_${hash(name)}`
+  let safe = sanitized.get(name)
+  if (safe !== undefined) return safe
+  if (SAFE.test(name)) safe = name
+  else {
+    const base = name.replace(/[^a-zA-Z0-9_-]/g, "_") || "tool"
+    safe = base.length <= MAX ? base : `${base.slice(0, MAX - 9)}_${hash(name)}`
+  }
+  if (sanitized.size >= 4096) sanitized.clear()
+  sanitized.set(name, safe)
+  return safe
 }
 
 export class WireNames {

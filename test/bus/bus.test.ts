@@ -30,6 +30,28 @@ test("the count bound still applies to small envelopes", () => {
   expect(bus.since(ids[1]!)).toBeNull()
 })
 
+test("replay stays exact while the buffer's front is cut in batches: every window, before and after each cut", () => {
+  const bus = createBus({ history: 100 })
+  const ids: number[] = []
+  for (let n = 0; n < 5_000; n++) {
+    ids.push(bus.publish(Output, { output: `${n}` }).id)
+    if (n % 97 !== 0 && n < 4_990) continue
+    const newest = ids.length - 1
+    const oldest = Math.max(0, ids.length - 100)
+    // Every resume point inside the buffer gives exactly the envelopes after it, in order.
+    for (const from of [oldest - 1, oldest, newest - 50, newest - 1, newest]) {
+      if (from < 0) continue
+      const after = ids[from]!
+      expect(bus.since(after)!.map((event) => event.id)).toEqual(ids.slice(from + 1))
+      expect(bus.since(after)!.map((event) => (event.data as { output: string }).output)).toEqual(
+        ids.slice(from + 1).map((_, i) => `${from + 1 + i}`),
+      )
+    }
+    if (oldest > 1) expect(bus.since(ids[oldest - 2]!)).toBeNull()
+    expect(bus.since(ids[newest]! + 5)).toEqual([])
+  }
+})
+
 test("approxSize follows the strings a payload holds", () => {
   expect(approxSize({ output: "x".repeat(10_000) })).toBeGreaterThanOrEqual(10_000)
   expect(approxSize({ output: "x".repeat(10_000) })).toBeLessThan(10_100)
