@@ -4,46 +4,48 @@
  * Channels and the Control API are started by the CLI on top of it. Every service is an instance, so a
  * test can run several gateways in one process.
  */
+
+import type { Database } from "bun:sqlite"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import type { Database } from "bun:sqlite"
+import { TurnEvent } from "../agent/events.ts"
+import type { Jobs } from "../agent/jobs.ts"
+import { skillsSection } from "../agent/prompt.ts"
+import { createSessions, type Sessions } from "../agent/session.ts"
+import { type Approvals, createApprovals } from "../approval/service.ts"
 import { type Bus, createBus } from "../bus/bus.ts"
 import { createSink, type Sink } from "../bus/sink.ts"
 import type { Config } from "../core/config.ts"
+import { lanePolicy } from "../core/continuity-config.ts"
 import type { Provider } from "../core/provider.ts"
-import { TurnEvent } from "../agent/events.ts"
-import { createSessions, type Sessions } from "../agent/session.ts"
-import type { ProbeResult } from "../providers/probe.ts"
-import { open } from "../store/db.ts"
-import { createStoreHealth, guard } from "../store/guard.ts"
-import { createSessionStore, type SessionStore } from "../store/sessions.ts"
-import { createGatewayRegistry } from "../store/gateways.ts"
-import type { ToolRegistry } from "../tool/registry.ts"
-import { createToolset, type Toolset } from "../tool/toolset.ts"
-import { evolveTool } from "../tool/builtin/evolve.ts"
 import { createEvolution, type EvolutionService } from "../evolve/service.ts"
+import type { Plugins } from "../plugins/plugins.ts"
+import type { ProbeResult } from "../providers/probe.ts"
+import { createSkills, type Skills } from "../skills/service.ts"
+import { open } from "../store/db.ts"
+import type { Store } from "../store/engine/contract.ts"
+import { sqliteStore } from "../store/engine/sqlite.ts"
+import { createGatewayRegistry } from "../store/gateways.ts"
+import { createStoreHealth, guard } from "../store/guard.ts"
+import { createMessageSearch } from "../store/search.ts"
+import { createSessionStore, type SessionStore } from "../store/sessions.ts"
+import { evolveTool } from "../tool/builtin/evolve.ts"
+import { sessionsSearchTool } from "../tool/builtin/search-sessions.ts"
+import { skillTools } from "../tool/builtin/skill.ts"
+import type { ToolRegistry } from "../tool/registry.ts"
+import { createToolset, type Toolset, toolsConfig } from "../tool/toolset.ts"
 import { Flag } from "../util/flag.ts"
 import { Log } from "../util/log.ts"
 import { VERSION } from "../util/version.ts"
-import { GatewayEvent } from "./events.ts"
-import { acquire, type Lock } from "./lock.ts"
-import { createProviderHub, type ProviderStatus } from "./provider-hub.ts"
 import { secretOf } from "./auth.ts"
-import { createMessageSearch } from "../store/search.ts"
-import { sessionsSearchTool } from "../tool/builtin/search-sessions.ts"
-import { type Continuity, createContinuity } from "./continuity.ts"
-import { createJobService } from "./jobs.ts"
-import type { Jobs } from "../agent/jobs.ts"
-import { lanePolicy } from "../core/continuity-config.ts"
-import { type Approvals, createApprovals } from "../approval/service.ts"
-import { toolsConfig } from "../tool/toolset.ts"
-import { registerSecrets } from "./secrets.ts"
-import type { Plugins } from "../plugins/plugins.ts"
-import { startPlugins } from "./plugins.ts"
-import { createSkills, type Skills } from "../skills/service.ts"
-import { skillTools } from "../tool/builtin/skill.ts"
-import { skillsSection } from "../agent/prompt.ts"
 import { type BudgetService, createBudgets } from "./budgets.ts"
+import { type Continuity, createContinuity } from "./continuity.ts"
+import { GatewayEvent } from "./events.ts"
+import { createJobService } from "./jobs.ts"
+import { acquire, type Lock } from "./lock.ts"
+import { startPlugins } from "./plugins.ts"
+import { createProviderHub, type ProviderStatus } from "./provider-hub.ts"
+import { registerSecrets } from "./secrets.ts"
 import { startTraces } from "./traces.ts"
 
 const GONE = "interrupted: the gateway stopped (crash or kill) while this turn was open"
@@ -57,6 +59,12 @@ export interface Gateway {
   bus: Bus
   db: Database
   store: SessionStore
+  /**
+   * The store contract (src/store/engine/contract.ts) over this gateway's own synchronous stores: the
+   * same history cache, summaries and search indexer as `store` and the services, so a write through
+   * either is read through the other. Callers move onto it one by one (docs/scale-out.md).
+   */
+  data: Store
   tools: ToolRegistry
   /** Workspace tool loader, MCP servers and tool diagnostics (rejections) around the registry. */
   toolset: Toolset
@@ -208,7 +216,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     })
     cleanup.push(() => continuity.close())
     // sessions.search: what was said in every stored session (store/search.ts), times in the owner's zone.
-    tools.register(sessionsSearchTool(createMessageSearch(db), () => config.timeZone ?? config.context.timeZone))
+    const search = createMessageSearch(db)
+    tools.register(sessionsSearchTool(search, () => config.timeZone ?? config.context.timeZone))
+    // The contract over the same instances (the database stays this gateway's to close).
+    const data = sqliteStore(db, {
+      owner: registry.id,
+      stores: { sessions: store, summaries: continuity.summaries, search },
+    })
+    cleanup.push(() => void data.close())
     const sessions = createSessions({
       store,
       bus,
@@ -335,6 +350,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       bus,
       db,
       store,
+      data,
       tools,
       toolset,
       providers,

@@ -5,17 +5,17 @@
  */
 import type { Database } from "bun:sqlite"
 import { NotFound } from "../../core/error.ts"
-import { createChannelStore } from "../channels.ts"
+import { type ChannelStore, createChannelStore } from "../channels.ts"
 import { open as openDatabase } from "../db.ts"
 import { createGatewayRegistry, ownerJudge, STALE_BEATS } from "../gateways.ts"
 import type { StoreHealth } from "../guard.ts"
 import { createJobStore, type JobStore } from "../jobs.ts"
-import { createScheduleStore } from "../schedules.ts"
-import { createMessageSearch } from "../search.ts"
+import { createScheduleStore, type ScheduleStore } from "../schedules.ts"
+import { createMessageSearch, type MessageSearch } from "../search.ts"
 import type { RecoveryScope as RecoverySpec } from "../sessions.ts"
-import { createSessionStore } from "../sessions.ts"
-import { createSummaryStore } from "../summaries.ts"
-import { createTelegramStore } from "../telegram.ts"
+import { createSessionStore, type SessionStore } from "../sessions.ts"
+import { createSummaryStore, type SummaryStore } from "../summaries.ts"
+import { createTelegramStore, type TelegramStore } from "../telegram.ts"
 import { stepUsage, stepUsageSlices } from "../usage.ts"
 import type { InterruptedRun, RecoveryScope, ScheduleRun, Store } from "./contract.ts"
 import { sqliteNotices } from "./notices.ts"
@@ -68,21 +68,44 @@ interface RunRow {
 }
 
 /**
- * The contract over an open database (the gateway's, with its health guard), or a file opened here.
- * `owner`: the gateway id recorded on the turns this store begins and starts.
+ * The synchronous stores a contract store can be built over instead of its own. The gateway passes the
+ * instances it already uses, because some keep state in memory that a second instance over the same
+ * database would not see: the sessions store's history cache and its turn ends held back on a full disk,
+ * the summaries' newest per session, the search's background indexer. Each must be over the same `db`;
+ * `sessions` and `jobs` made with the same owner as the contract's `owner`.
  */
-export function sqliteStore(
-  db: Database,
-  options: { health?: StoreHealth; close?: boolean; owner?: string } = {},
-): Store {
-  const sessions = createSessionStore(db, options.health, { owner: options.owner })
-  const telegram = createTelegramStore(db)
-  const channels = createChannelStore(db)
-  const summaries = createSummaryStore(db)
-  const schedules = createScheduleStore(db)
+export interface SqliteStores {
+  sessions: SessionStore
+  summaries: SummaryStore
+  schedules: ScheduleStore
+  jobs: JobStore
+  telegram: TelegramStore
+  channels: ChannelStore
+  search: MessageSearch
+}
+
+export interface SqliteStoreOptions {
+  /** The health guard of the sessions store made here (unused when `stores.sessions` is given). */
+  health?: StoreHealth
+  /** `close()` closes the database too. */
+  close?: boolean
+  /** The gateway id recorded on the turns this store begins and starts. */
+  owner?: string
+  /** Existing synchronous stores to use; the rest are made here. */
+  stores?: Partial<SqliteStores>
+}
+
+/** The contract over an open database (the gateway's, with its health guard and stores), or a file opened here. */
+export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Store {
+  const given = options.stores ?? {}
+  const sessions = given.sessions ?? createSessionStore(db, options.health, { owner: options.owner })
+  const telegram = given.telegram ?? createTelegramStore(db)
+  const channels = given.channels ?? createChannelStore(db)
+  const summaries = given.summaries ?? createSummaryStore(db)
+  const schedules = given.schedules ?? createScheduleStore(db)
   const owner = options.owner ?? null
-  const jobs = createJobStore(db, { owner: options.owner })
-  const search = createMessageSearch(db)
+  const jobs = given.jobs ?? createJobStore(db, { owner: options.owner })
+  const search = given.search ?? createMessageSearch(db)
   const tx = <T>(fn: () => T): T => db.transaction(fn).immediate()
   // The registry of src/store/gateways.ts, one per gateway id registered here (it keeps the id's
   // started_at, which its pid is judged by); a judge for `self` is one made for the occasion.
