@@ -20,6 +20,7 @@
  *   POST /bot/messages/<id> { text, buttons? }           → edit; 404 when the message is gone
  *   a write within the conversation's rate limit         → 429 { retry_after } (ms)
  *   GET  /bot/files/<id>            → an attachment's bytes
+ *   POST /bot/voice { conversation, type, name, data }   → a voice message (data: base64)
  * An event is { id, type: "message", conversation, user: { id, name }, text, files? } or
  * { id, type: "press", conversation, user, message, data } (a button press) or
  * { id, type: "command", conversation, user, line } (Loop's command box, answered like a slash command).
@@ -166,6 +167,13 @@ function render(items: ChannelReplyItem[], note?: string): ChannelChunk[] {
   return split(text).map((piece) => ({ formatted: piece, plain: piece }))
 }
 
+/** Bytes as base64 with web standards only (btoa over a binary string). */
+function base64(bytes: Uint8Array): string {
+  let binary = ""
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+  return btoa(binary)
+}
+
 const baseOf = (config: Settings) => config.url.replace(/\/+$/, "")
 const tokenOf = (config: Settings) => config.token ?? process.env[config.tokenEnv] ?? ""
 
@@ -300,6 +308,14 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
       post: (conversation, text) => post(conversation, text),
       messageChars: MESSAGE_CHARS,
       fetch: download,
+      // Spoken answers (voice.speak), after their text.
+      postVoice: (conversation, audio) =>
+        call("POST", "/bot/voice", {
+          conversation,
+          type: audio.mediaType,
+          name: audio.fileName,
+          data: base64(audio.bytes),
+        }),
       approvals: {
         show: async (conversation, request, text) => ({
           id: (await post(conversation, text, ctx.approvalButtons(request.id))).id,

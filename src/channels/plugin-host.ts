@@ -26,7 +26,7 @@ import { createChannelStore } from "../store/channels.ts"
 import { Log } from "../util/log.ts"
 import { isAllowed, judgeAccess } from "./access.ts"
 import { approvalButtons, createApprovalRelay, describeApproval, outcomeLabel, parseApprovalData } from "./approvals.ts"
-import type { AccessPolicy } from "./contract.ts"
+import type { AccessPolicy, Answered } from "./contract.ts"
 import { pieces, registerChannelDelivery } from "./deliver.ts"
 import { createChannelHost } from "./host.ts"
 import { createPacer, type Pacer } from "./pacer.ts"
@@ -140,6 +140,18 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
       )
     }
 
+    /** Also say the answer, after its text; a failure is a short note, the text stands. */
+    const speakAnswer = async (conversation: string, text: string) => {
+      try {
+        const audio = await listener().speak(text)
+        if (!audio) return log.info("answer not spoken: no words, or longer than voice.speak.maxChars")
+        await pacer(conversation).run(async () => void (await options.postVoice!(conversation, audio)))
+      } catch (error) {
+        log.warn("spoken reply failed", { error: String(error) })
+        await say(conversation, `🔇 No spoken reply: ${(error as Error).message}`).catch(() => {})
+      }
+    }
+
     const converse = async (message: ChannelMessage, heard?: string) => {
       if (!hasContent(message)) return inbox.done([message.eventId])
       // Attachments are read or fetched now: an allowed user, in the conversation's lane.
@@ -163,6 +175,10 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
           sessionId,
           () => host.accept(inbox, [message.eventId], { sessionId, text, images }),
         )
+        if (options.postVoice && listener().speaks(heard !== undefined))
+          reply = (reply as Promise<Answered | null>).then(async (answered) => {
+            if (answered) await speakAnswer(message.conversation, answered.text)
+          })
       } catch (error) {
         // Stopping: the message stays in the inbox for the next run. A full queue: say so.
         if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error

@@ -12,11 +12,19 @@
  *   could not be used (too large, a fetch that failed, no `fetch`) is a line of the text, never a silent
  *   drop, so the agent can tell the person.
  * - `createListener`: a voice note, transcribed by the `voice.transcribe` profile as Telegram's are
- *   (telegram/voice.ts), or the sentence why not (no provider, over a limit, the provider failing).
+ *   (telegram/voice.ts), or the sentence why not (no provider, over a limit, the provider failing);
+ *   and the answer spoken by the `voice.speak` profile, when `when` says so (`voice`: answers to voice
+ *   notes, `always`), for a channel that can post audio (the serve option `postVoice`).
  */
 import type { Config, Profile } from "../core/config.ts"
 import { createCredentials } from "../gateway/auth.ts"
-import { createTranscriber, type Transcriber } from "../providers/audio.ts"
+import {
+  type AudioInput,
+  createSpeaker,
+  createTranscriber,
+  type Speaker,
+  type Transcriber,
+} from "../providers/audio.ts"
 import type { ChannelAttachment, ChannelFile, ChannelMessage, ChannelVoice } from "../sdk/plugin.ts"
 import type { InboundImage } from "./contract.ts"
 
@@ -153,12 +161,31 @@ const clock = (seconds: number) => `${Math.floor(seconds / 60)}:${String(Math.ro
 /** Voice notes of a channel: a transcript, or the sentence to answer instead. */
 export function createListener(config: Config) {
   const settings = config.voice?.transcribe
-  let transcriber: Transcriber | null = null
-  if (settings) {
-    const profile = config.providers.profiles.find((candidate) => candidate.id === settings.profile) as Profile
-    transcriber = createTranscriber(profile, settings, createCredentials(config.stateDir).resolve)
-  }
+  const speaking = config.voice?.speak
+  const profile = (id: string) => config.providers.profiles.find((candidate) => candidate.id === id) as Profile
+  const credential = createCredentials(config.stateDir).resolve
+  const transcriber: Transcriber | null = settings
+    ? createTranscriber(profile(settings.profile), settings, credential)
+    : null
+  const speaker: Speaker | null = speaking ? createSpeaker(profile(speaking.profile), speaking, credential) : null
   return {
+    /** Whether an answer (to a voice note or not) is also spoken. */
+    speaks(fromVoice: boolean): boolean {
+      const when = speaking?.when ?? "never"
+      return Boolean(speaker) && (when === "always" || (when === "voice" && fromVoice))
+    },
+
+    /** The answer (Markdown) as audio, code blocks left out; null with no words or over `speak.maxChars`. */
+    async speak(markdown: string): Promise<AudioInput | null> {
+      if (!speaker || !speaking) return null
+      const text = markdown
+        .replace(/```[\s\S]*?(```|$)/g, "")
+        .replace(/\n{3,}/g, "\n\n")
+        .trim()
+      if (!text || text.length > speaking.maxChars) return null
+      return await speaker.speak(text)
+    },
+
     /** The transcript, or `{ refusal }`: a sentence for the person (nothing reached the agent). */
     async listen(
       voice: Stored<ChannelVoice>,

@@ -325,6 +325,11 @@ export interface ChannelServeOptions<Ref = unknown> {
    * an allowed user. Without it, attachments by reference are left out with a note.
    */
   fetch?(ref: string, limits: { maxBytes: number; mediaType: string }): Promise<Uint8Array>
+  /**
+   * Post a spoken answer after its text (with `voice.speak`: `when: "voice"` for answers to voice notes,
+   * `"always"` for every answer). Without it answers are text only.
+   */
+  postVoice?(conversation: string, audio: { bytes: Uint8Array; mediaType: string; fileName: string }): Promise<unknown>
 }
 
 /** What `serve` returns: the platform's events go in here. */

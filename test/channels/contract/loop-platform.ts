@@ -5,13 +5,15 @@
  * cursor would), so a bot killed before it moved its cursor on gets them again; messages are at most 2,000
  * characters (400), a conversation takes one write per `gapMs` (429 with `retry_after`), a bad token is 401.
  * Attachments up to 1 KB come inline in the event (base64); larger ones are fetched, with the token, from
- * GET /bot/files/<id>.
+ * GET /bot/files/<id>. POST /bot/voice { conversation, type, name, data (base64) } posts a voice message.
  */
 export interface LoopMessage {
   id: string
   conversation: string
   text: string
   buttons: { label: string; data: string }[][]
+  /** A voice message the bot posted (POST /bot/voice). */
+  voice?: { type: string; name: string; bytes: Uint8Array }
 }
 
 /** A file a user attaches to a message (`durationSec` for a voice note). */
@@ -177,6 +179,24 @@ export function startLoopPlatform(options: { gapMs: number }): LoopPlatform {
         const batch = events.slice(after)
         for (const event of batch) delivered.set(event.id, (delivered.get(event.id) ?? 0) + 1)
         return Response.json({ events: batch, cursor: Math.max(after, events.length) })
+      }
+      if (url.pathname === "/bot/voice") {
+        const voice = body as { conversation?: string; type?: string; name?: string; data?: string }
+        const conversation = String(voice.conversation ?? "")
+        if (!voice.type?.startsWith("audio/") || !voice.name || !voice.data)
+          return Response.json({ error: "a voice message needs type (audio/…), name and data" }, { status: 400 })
+        const refused = write(conversation, "")
+        if (refused) return refused
+        const bytes = Uint8Array.from(Buffer.from(voice.data, "base64"))
+        const message = {
+          id: `m${next++}`,
+          conversation,
+          text: "",
+          buttons: [],
+          voice: { type: voice.type, name: voice.name, bytes },
+        }
+        messages.set(message.id, message)
+        return Response.json({ id: message.id })
       }
       if (url.pathname === "/bot/messages") {
         const conversation = String(body.conversation ?? "")

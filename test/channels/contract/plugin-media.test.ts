@@ -140,3 +140,52 @@ test("a voice note without a transcription provider is answered with the reason;
     fake.stop()
   }
 }, 30_000)
+
+test("with voice.speak, the answer to a voice note is also spoken through the plugin; a typed one's is not", async () => {
+  const fake = startLoopPlatform({ gapMs: 100 })
+  await using audio = await fakeAudio({ key: null })
+  audio.transcript = "what time is it"
+  audio.speech = new Uint8Array([0x4f, 0x67, 0x67, 0x53, 0, 2, 42, 42])
+  try {
+    const settings = { url: fake.url, token: fake.token, allowedUsers: [OWNER.id], editIntervalMs: 100 }
+    await using ws = await workspace({
+      config: {
+        providers: {
+          profiles: [
+            { id: "demo", kind: "demo" },
+            { id: "audio", kind: "openai-compatible", baseUrl: audio.baseUrl },
+          ],
+        },
+        controlApi: { port: 0 },
+        voice: {
+          transcribe: { profile: "audio", model: "whisper-test", maxDurationSec: 60, maxBytes: 100_000 },
+          speak: { profile: "audio", model: "tts-test", voice: "alloy", when: "voice" },
+        },
+        plugins: ["plugin-channel-loop"],
+        pluginConfig: { "plugin-channel-loop": settings },
+      },
+    })
+    cpSync(EXAMPLE, join(ws.path, "node_modules/plugin-channel-loop"), { recursive: true })
+    await using gw = await spawnGateway(ws.path)
+    await until(() => fake.logins > 0, "the plugin's login")
+    fake.message(OWNER, "", [{ name: "q.ogg", type: "audio/ogg", bytes: new Uint8Array(50), durationSec: 1 }])
+    const spoken = () => fake.messages(DM).filter((message) => message.voice)
+    await until(() => spoken().length === 1, "the spoken answer")
+    expect(spoken()[0]!.voice).toEqual({ type: "audio/ogg", name: "reply.ogg", bytes: audio.speech })
+    expect(String(audio.speeches[0]!.body.input)).toContain('You said: "what time is it"')
+    fake.message(OWNER, "typed")
+    await until(
+      () => fake.messages(DM).some((message) => message.text.includes('You said: "typed"')),
+      "the typed answer",
+    )
+    // The lane holds the next message until an answer (and its speech) is done: a second voice note's
+    // spoken answer being the second speech means the typed answer was not spoken.
+    fake.message(OWNER, "", [{ name: "q2.ogg", type: "audio/ogg", bytes: new Uint8Array(60), durationSec: 1 }])
+    await until(() => spoken().length === 2, "the second spoken answer")
+    expect(audio.speeches).toHaveLength(2)
+    expect(audio.speeches.map((call) => String(call.body.input).includes("typed"))).toEqual([false, false])
+    expect(await gw.stop()).toBe(0)
+  } finally {
+    fake.stop()
+  }
+}, 30_000)
