@@ -35,7 +35,7 @@ export function commandRoutes(gw: Gateway) {
     "/commands",
     async ({ body, status }) => {
       const sessionId = body.sessionId ?? null
-      if (sessionId && !gw.store.get(sessionId))
+      if (sessionId && !(await gw.data.sessions.get(sessionId)))
         return status(404, { error: "NotFound", message: `unknown session "${sessionId}"` })
       let current = sessionId
       const reply = await dispatch(

@@ -11,11 +11,11 @@
 import { t } from "elysia"
 import type { ClientToolResult } from "../agent/client-tools.ts"
 import type { ToolCallPart, Usage } from "../core/message.ts"
+import type { Shared } from "./openai.ts"
 import { openaiError } from "./openai-errors.ts"
 import { fetchImages } from "./openai-images.ts"
 import { compact, formatOf, number, ParamError, tokens, toolChoiceOf, toolsOf } from "./openai-params.ts"
 import type { Segment, SegmentEnd } from "./openai-turns.ts"
-import type { Shared } from "./openai.ts"
 
 export const ResponsesBody = t.Object(
   {
@@ -310,7 +310,7 @@ export async function createResponse(shared: Shared, body: Body, request: Reques
   let header = request.headers.get("x-drost-session")
   if (previous && !header) {
     const turnId = turnOf(previous)
-    const turn = turnId ? gw.store.turn(turnId) : null
+    const turn = turnId ? await gw.data.sessions.turn(turnId) : null
     if (!turn)
       return openaiError(
         404,
@@ -320,7 +320,7 @@ export async function createResponse(shared: Shared, body: Body, request: Reques
       )
     header = turn.sessionId
   }
-  const target = shared.targetFor(body.model, header, body.user)
+  const target = await shared.targetFor(body.model, header, body.user)
   if (target instanceof Response) return target
   let parsed: ReturnType<typeof params>
   try {

@@ -101,7 +101,7 @@ export function openaiRoutes(gw: Gateway, enabled: boolean) {
     openaiError(404, `The model "${id}" does not exist; use one of: ${models().join(", ")}`, "model_not_found", "model")
 
   /** The session a request names (header, `user`) if it exists, and how to create it otherwise. */
-  const targetFor = (id: string, header: string | null, user: string | undefined): Target | Response => {
+  const targetFor = async (id: string, header: string | null, user: string | undefined): Promise<Target | Response> => {
     if (!models().includes(id)) return unknownModel(id)
     const provider = id === DEFAULT_MODEL ? undefined : id
     if (provider && !gw.providers.has(provider))
@@ -110,7 +110,7 @@ export function openaiRoutes(gw: Gateway, enabled: boolean) {
       const session = gw.sessions.get(header)
       return { session, create: () => session, provider }
     }
-    const existing = user ? gw.store.byChannelKey("openai", user) : null
+    const existing = user ? await gw.data.sessions.byChannelKey("openai", user) : null
     return {
       session: existing,
       provider,
@@ -174,7 +174,7 @@ export function openaiRoutes(gw: Gateway, enabled: boolean) {
       .post(
         "/chat/completions",
         async ({ body, request }) => {
-          const target = targetFor(body.model, request.headers.get("x-drost-session"), body.user)
+          const target = await targetFor(body.model, request.headers.get("x-drost-session"), body.user)
           if (target instanceof Response) return target
           const messages = body.messages as ChatMessageBody[]
           let params: ChatParams
@@ -268,7 +268,7 @@ export function openaiRoutes(gw: Gateway, enabled: boolean) {
 export type Shared = {
   gw: Gateway
   turns: ReturnType<typeof createClientTurns>
-  targetFor: (id: string, header: string | null, user: string | undefined) => Target | Response
+  targetFor: (id: string, header: string | null, user: string | undefined) => Promise<Target | Response>
   kindFor: (target: Target) => string
   open: (target: Target) => { session: typeof Session.static; fresh: boolean }
 }

@@ -33,7 +33,7 @@ export function runtimeRoutes(gw: Gateway) {
           workspace: gw.config.workspaceDir,
           startedAt: gw.startedAt,
           uptimeMs: Date.now() - gw.startedAt,
-          sessions: gw.store.count(),
+          sessions: await gw.data.sessions.count(),
           runningTurns: gw.sessions.activeCount(),
           queues: gw.sessions.queues(),
           lastEventId: gw.bus.lastId(),

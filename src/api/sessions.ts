@@ -42,11 +42,11 @@ const SessionCost = t.Object(
   { description: "Usage and cost from the stored steps (config prices; budgets in docs/operations.md)" },
 )
 
-/** The session's cost, and that of each of its `turns` most recent turns. */
-function sessionCost(gw: Gateway, sessionId: string, turns: number) {
+/** The session's cost, and that of each of its `turns` most recent turns (listed in `recent`). */
+function sessionCost(gw: Gateway, sessionId: string, recent: { id: string }[]) {
   return {
     ...gw.budgets.session(sessionId),
-    turns: gw.store.turns(sessionId, turns).map((turn) => {
+    turns: recent.map((turn) => {
       const { total, providers } = gw.budgets.turn(sessionId, turn.id)
       return { turnId: turn.id, total, providers }
     }),
@@ -57,10 +57,10 @@ export function sessionRoutes(gw: Gateway) {
   return new Elysia({ prefix: "/control/v1" })
     .get(
       "/sessions",
-      ({ query }) => {
+      async ({ query }) => {
         const limit = query.limit ?? 50
         const offset = query.offset ?? 0
-        const page = gw.store.page({
+        const page = await gw.data.sessions.page({
           limit,
           offset,
           channel: query.channel,
@@ -146,12 +146,15 @@ export function sessionRoutes(gw: Gateway) {
     )
     .get(
       "/sessions/:id",
-      ({ params, query }) => ({
-        session: gw.sessions.get(params.id),
-        messages: gw.store.messages(params.id, { limit: query.limit ?? 50, beforeSeq: query.before }),
-        turns: gw.store.turns(params.id, query.turns ?? 20),
-        cost: sessionCost(gw, params.id, query.turns ?? 20),
-      }),
+      async ({ params, query }) => {
+        const session = gw.sessions.get(params.id)
+        const messages = await gw.data.sessions.messages(params.id, {
+          limit: query.limit ?? 50,
+          beforeSeq: query.before,
+        })
+        const turns = await gw.data.sessions.turns(params.id, query.turns ?? 20)
+        return { session, messages, turns, cost: sessionCost(gw, params.id, turns) }
+      },
       {
         params,
         query: t.Object({
@@ -182,9 +185,9 @@ export function sessionRoutes(gw: Gateway) {
     )
     .patch(
       "/sessions/:id",
-      ({ params, body }) => {
+      async ({ params, body }) => {
         gw.sessions.get(params.id)
-        if (body.title !== undefined) gw.store.setTitle(params.id, body.title)
+        if (body.title !== undefined) await gw.data.sessions.setTitle(params.id, body.title)
         if (body.provider !== undefined) gw.sessions.switchProvider(params.id, body.provider)
         return gw.sessions.get(params.id)
       },

@@ -4,7 +4,7 @@
  */
 import { Elysia, t } from "elysia"
 import type { Gateway } from "../gateway/gateway.ts"
-import { createTelegramStore } from "../store/telegram.ts"
+import type { Pairing as StoredPairing } from "../store/engine/contract.ts"
 import { invalid, problem } from "./schemas.ts"
 
 const Pairing = t.Object({
@@ -19,8 +19,8 @@ const Pairing = t.Object({
 })
 
 export function telegramRoutes(gw: Gateway) {
-  const store = createTelegramStore(gw.db)
-  const view = (pairing: ReturnType<typeof store.list>[number]) => ({
+  const store = gw.data.telegram
+  const view = (pairing: StoredPairing) => ({
     code: pairing.approvedAt ? "" : pairing.code,
     botId: pairing.botId,
     userId: pairing.userId,
@@ -32,7 +32,7 @@ export function telegramRoutes(gw: Gateway) {
   })
   return new Elysia().group("/control/v1/telegram", (app) =>
     app
-      .get("/pairings", () => ({ pairings: store.list().map(view) }), {
+      .get("/pairings", async () => ({ pairings: (await store.list()).map(view) }), {
         response: {
           200: t.Object({ pairings: t.Array(Pairing) }, { description: "Open codes and approved users, newest first" }),
         },
@@ -46,8 +46,8 @@ export function telegramRoutes(gw: Gateway) {
       })
       .post(
         "/pairings/:code/approve",
-        ({ params, status }) => {
-          const pairing = store.approve(params.code)
+        async ({ params, status }) => {
+          const pairing = await store.approve(params.code)
           if (!pairing)
             return status(404, {
               error: "NotFound",

@@ -13,9 +13,9 @@ const Counts = {
 export function usageRoutes(gw: Gateway) {
   return new Elysia({ prefix: "/control/v1" }).get(
     "/usage",
-    ({ query }) => {
+    async ({ query }) => {
       const since = query.since ?? 0
-      const providers = gw.store.usageByProvider(since)
+      const providers = await gw.data.sessions.usageByProvider(since)
       const totals = providers.reduce(
         (sum, row) => ({
           turns: sum.turns + row.turns,
