@@ -47,10 +47,10 @@ const text = (value: string, structured?: Record<string, unknown>, isError = fal
 const SESSION_ID = /^ses_[0-9a-z]+$/
 
 /** An existing session id, or a name: the session of channel "mcp" with that key, created on first use. */
-function resolveSession(gw: Gateway, session: string | undefined, provider: string | undefined) {
+async function resolveSession(gw: Gateway, session: string | undefined, provider: string | undefined) {
   if (session && SESSION_ID.test(session)) return gw.sessions.get(session)
   if (session) {
-    const existing = gw.store.byChannelKey(CHANNEL, session)
+    const existing = await gw.data.sessions.byChannelKey(CHANNEL, session)
     if (existing) return existing
   }
   return gw.sessions.create({ title: session ?? "MCP", channel: CHANNEL, channelKey: session, provider })
@@ -99,7 +99,7 @@ const AbortTurn = Type.Object(
 
 /** A session named by id or by its MCP name; null when neither exists. */
 function find(gw: Gateway, session: string) {
-  return SESSION_ID.test(session) ? gw.store.get(session) : gw.store.byChannelKey(CHANNEL, session)
+  return SESSION_ID.test(session) ? gw.data.sessions.get(session) : gw.data.sessions.byChannelKey(CHANNEL, session)
 }
 
 const unknown = (session: string) =>
@@ -114,7 +114,7 @@ export const agentTools: AgentTool[] = [
     schema: RunTurn,
     readOnly: false,
     async run(gw, args, context) {
-      const session = resolveSession(gw, args.session, args.provider)
+      const session = await resolveSession(gw, args.session, args.provider)
       const accepted = gw.sessions.prompt({ sessionId: session.id, text: args.input, source: CHANNEL })
       let streamed = ""
       const stop = context.progress
@@ -154,10 +154,10 @@ export const agentTools: AgentTool[] = [
     description: "The agent's sessions, newest activity first, with their id, title, channel and message count.",
     schema: ListSessions,
     readOnly: true,
-    run(gw, args) {
+    async run(gw, args) {
       const limit = args.limit ?? 20
       const offset = args.offset ?? 0
-      const page = gw.store.page({ limit, offset, title: args.q, channel: args.channel })
+      const page = await gw.data.sessions.page({ limit, offset, title: args.q, channel: args.channel })
       const sessions = page.sessions.map((session) => ({
         id: session.id,
         title: session.title,
@@ -181,10 +181,10 @@ export const agentTools: AgentTool[] = [
     description: "A session's last messages as a transcript (user, assistant, tool calls and results).",
     schema: ReadSession,
     readOnly: true,
-    run(gw, args) {
-      const session = find(gw, args.session)
+    async run(gw, args) {
+      const session = await find(gw, args.session)
       if (!session) return unknown(args.session)
-      const messages = gw.store.messages(session.id, { limit: args.limit ?? 50 })
+      const messages = await gw.data.sessions.messages(session.id, { limit: args.limit ?? 50 })
       return text(`# ${session.title} (${session.id})\n\n${transcript(messages)}`, {
         session: { id: session.id, title: session.title, channel: session.channel, messageCount: session.messageCount },
         messages: messages.map((message) => ({ seq: message.seq, role: message.role, parts: message.parts })),
@@ -197,8 +197,8 @@ export const agentTools: AgentTool[] = [
     description: "Stops the session's running turn (it ends failed, reason: aborted); waiting turns still run.",
     schema: AbortTurn,
     readOnly: false,
-    run(gw, args) {
-      const session = find(gw, args.session)
+    async run(gw, args) {
+      const session = await find(gw, args.session)
       if (!session) return unknown(args.session)
       const aborted = gw.sessions.abort(session.id, "aborted by the MCP client")
       return text(aborted ? `aborted the running turn of ${session.id}` : `no turn was running in ${session.id}`, {

@@ -15,10 +15,10 @@ const PAGE = 50
 
 export const uriOf = (id: string) => `${PREFIX}${id}`
 
-export function listResources(gw: Gateway, cursor: string | undefined) {
+export async function listResources(gw: Gateway, cursor: string | undefined) {
   const offset = cursor === undefined ? 0 : Number(cursor)
   if (!Number.isInteger(offset) || offset < 0) throw new Error(`invalid cursor "${cursor}"`)
-  const page = gw.store.page({ limit: PAGE, offset })
+  const page = await gw.data.sessions.page({ limit: PAGE, offset })
   const next = offset + page.sessions.length
   return {
     resources: page.sessions.map((session) => ({
@@ -79,11 +79,11 @@ export function watchResources(gw: Gateway, server: Server): Set<string> {
 }
 
 /** The resource's contents, or null when the URI names no session (the server answers "not found"). */
-export function readResource(gw: Gateway, uri: string) {
+export async function readResource(gw: Gateway, uri: string) {
   const id = sessionOf(uri)
-  const session = id === null ? null : gw.store.get(id)
+  const session = id === null ? null : await gw.data.sessions.get(id)
   if (!session || id === null) return null
-  const messages = gw.store.messages(id, { limit: 200 })
+  const messages = await gw.data.sessions.messages(id, { limit: 200 })
   return {
     contents: [
       {

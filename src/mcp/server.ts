@@ -96,17 +96,17 @@ export function createMcpServer(gw: Gateway): Server {
     throw new McpError(ErrorCode.InvalidParams, `unknown tool "${name}"; tools/list shows the tools there are`)
   })
 
-  server.setRequestHandler(ListResourcesRequestSchema, (request) => {
+  server.setRequestHandler(ListResourcesRequestSchema, async (request) => {
     try {
-      return listResources(gw, request.params?.cursor)
+      return await listResources(gw, request.params?.cursor)
     } catch (error) {
       throw new McpError(ErrorCode.InvalidParams, (error as Error).message)
     }
   })
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => templates())
-  server.setRequestHandler(SubscribeRequestSchema, (request) => {
+  server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const id = sessionOf(request.params.uri)
-    if (id === null || !gw.store.get(id))
+    if (id === null || !(await gw.data.sessions.get(id)))
       throw new McpError(-32002, `no such resource: ${request.params.uri} (resources/list shows the sessions)`, {
         uri: request.params.uri,
       })
@@ -118,8 +118,8 @@ export function createMcpServer(gw: Gateway): Server {
     if (id !== null) subscribed.delete(id)
     return {}
   })
-  server.setRequestHandler(ReadResourceRequestSchema, (request) => {
-    const found = readResource(gw, request.params.uri)
+  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+    const found = await readResource(gw, request.params.uri)
     if (!found)
       throw new McpError(-32002, `no such resource: ${request.params.uri} (resources/list shows the sessions)`, {
         uri: request.params.uri,
