@@ -39,6 +39,10 @@ test("each channels entry of a plugin's kind is an instance with its own scope, 
           { kind: "loop", token: "no url" },
           { kind: "nope" },
         ],
+        // A schedule delivered by the second instance, to Bob's conversation on its platform.
+        schedules: [
+          { id: "ping", every: "2s", prompt: "scheduled ping", deliver: { channel: "loop#2", chat: `dm-${BOB.id}` } },
+        ],
       }),
     })
     cpSync(EXAMPLE, join(ws.path, "node_modules/plugin-channel-loop"), { recursive: true })
@@ -63,6 +67,9 @@ test("each channels entry of a plugin's kind is an instance with its own scope, 
     await until(() => texts(second, ALICE).some((text) => /approve [A-Z2-9]{8}/.test(text)), "alice's code")
     expect(texts(second, ALICE).some((text) => text.includes("You said"))).toBe(false)
 
+    // The schedule's result goes out through loop#2 only.
+    await until(() => texts(second, BOB).some((text) => text.includes("scheduled ping")), "the delivery via loop#2")
+    expect(texts(first, BOB)).toEqual([])
     // Two sessions, one per instance, though both platforms call their bot "b-loop".
     const list = (await (await gw.api("/sessions?channel=loop")).json()) as { sessions: unknown[] }
     expect(list.sessions).toHaveLength(2)
