@@ -32,11 +32,19 @@ function preview(value: unknown, max = 80): string {
 }
 
 /** Resolves when the user leaves the chat (/quit, Ctrl-C or Ctrl-D at the prompt). */
-export function runChat(gw: Gateway): Promise<"quit"> {
+export async function runChat(gw: Gateway): Promise<"quit"> {
   const stdout = process.stdout
   // The session chosen last time (/session, /new) in this terminal, else the latest terminal one.
   const chosen = chosenSession(gw.config.stateDir)
-  const last = (chosen ? gw.store.get(chosen) : null) ?? gw.store.list({ channel: "terminal", limit: 1 })[0]
+  const last =
+    (chosen ? await gw.data.sessions.get(chosen) : null) ??
+    (await gw.data.sessions.list({ channel: "terminal", limit: 1 }))[0]
+  // Its last messages, shown when it resumes (read before the prompt and the listeners exist).
+  const recent = last
+    ? (await gw.data.sessions.messages(last.id, { limit: 4 })).filter(
+        (message) => message.role === "user" || message.role === "assistant",
+      )
+    : []
   let sessionId = last?.id ?? gw.sessions.create({ channel: "terminal", title: "terminal" }).id
   const setSession = (id: string) => {
     sessionId = id
@@ -55,9 +63,6 @@ export function runChat(gw: Gateway): Promise<"quit"> {
     `${dim("Type a message, or /help for commands. Ctrl-C or /stop aborts a running turn; /quit, Ctrl-D or Ctrl-C twice at the prompt stops the gateway.")}\n`,
   )
   if (last) {
-    const recent = gw.store
-      .messages(sessionId, { limit: 4 })
-      .filter((message) => message.role === "user" || message.role === "assistant")
     out.write(dim(`Resumed session ${sessionId} (${last.messageCount} messages).\n`))
     for (const message of recent) {
       const text = Msg.text(message.parts).trim()
