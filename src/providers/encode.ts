@@ -1,7 +1,7 @@
 /**
- * Request bodies encoded here and handed to the SDKs as a string, which they send verbatim. Left to
- * themselves, the OpenAI SDK serialises every request with a replacer function called on every key
- * and value, and the offered tools (their JSON Schemas are most of a request) are re-encoded on every
+ * Request bodies encoded here and sent as they are (over fetch, post.ts; the Anthropic SDK passes a
+ * string body through). Left to themselves, the SDKs serialise every request with a replacer function
+ * called on every key and value, and the offered tools (their JSON Schemas are most of a request) are re-encoded on every
  * model call: together about a twentieth of a turn's CPU. Schemas are encoded once per schema object
  * (a registered tool's schema never changes; a reloaded tool brings a new object).
  */

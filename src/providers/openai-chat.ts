@@ -9,11 +9,12 @@ import type { ChatCompletionChunk } from "openai/resources/chat/completions"
 import type { Profile } from "../core/config.ts"
 import type { ChatRequest, Provider, StopReason, StreamEvent } from "../core/provider.ts"
 import { chatOptions, encodeChatTools, toChatMessages } from "./chat-wire.ts"
-import { encodeBody, JSON_BODY } from "./encode.ts"
-import { sseJson } from "./sse.ts"
 import { type Credential, type CredentialResolver, missingKeyMessage, needsKey } from "./credential.ts"
+import { encodeBody } from "./encode.ts"
 import { classify } from "./failure.ts"
 import { guarded, timeoutsOf } from "./guard.ts"
+import { endpoint, postStream } from "./post.ts"
+import { sseJson } from "./sse.ts"
 import { WireNames } from "./wire-names.ts"
 
 export interface ChatDefaults {
@@ -22,8 +23,9 @@ export interface ChatDefaults {
 }
 
 /**
- * An OpenAI SDK client with everything explicit: no env lookups, no SDK retries (the router owns them).
- * The SDK loads on the first call: a gateway on other providers (or the demo) never pays its start-up cost.
+ * An OpenAI SDK client with everything explicit: no env lookups, no SDK retries (the router owns them),
+ * for the calls that are not a turn's model request (the key probe, audio). Model requests go over
+ * `fetch` (post.ts). The SDK loads on the first such call.
  */
 export async function openaiClient(
   baseUrl: string,
@@ -43,19 +45,6 @@ export async function openaiClient(
     // A compatible server without auth gets no Authorization header at all.
     ...(credential ? {} : { defaultHeaders: { authorization: null } }),
   })
-}
-
-/**
- * One SDK client per provider, rebuilt only when its credential changes (auth profiles are re-read
- * on change): building an OpenAI client costs about 0.1 ms of CPU, on every model call otherwise.
- */
-export function clientCache(): (baseUrl: string, credential: Credential | null, timeoutMs?: number) => Promise<OpenAI> {
-  let last: { stamp: string; client: OpenAI } | null = null
-  return async (baseUrl, credential, timeoutMs) => {
-    const stamp = `${baseUrl}\n${credential?.value ?? ""}\n${credential ? "key" : "none"}\n${timeoutMs ?? ""}`
-    if (last?.stamp !== stamp) last = { stamp, client: await openaiClient(baseUrl, credential, timeoutMs) }
-    return last.client
-  }
 }
 
 const STOPS: Record<string, StopReason> = {
@@ -135,7 +124,7 @@ export function createChatProvider(profile: Profile, credential: CredentialResol
   if (!model) throw new Error(`provider profile "${profile.id}" (kind ${profile.kind}) needs a model`)
   const baseUrl = profile.baseUrl ?? defaults.baseUrl
   const timeouts = timeoutsOf(profile)
-  const clientFor = clientCache()
+  const url = endpoint(baseUrl, "chat/completions")
   return {
     id: profile.id,
     kind: profile.kind,
@@ -147,7 +136,6 @@ export function createChatProvider(profile: Profile, credential: CredentialResol
         return
       }
       const names = new WireNames(request.tools.map((tool) => tool.name))
-      const client = await clientFor(baseUrl, key, profile.timeoutMs)
       const body = {
         model,
         stream: true as const,
@@ -156,18 +144,12 @@ export function createChatProvider(profile: Profile, credential: CredentialResol
         ...(profile.maxTokens ? { max_completion_tokens: profile.maxTokens } : {}),
         ...chatOptions(request.options, names, request.tools.length),
       }
-      // Sent as encoded here (the SDK passes a string body through); `body` still tells it to stream.
       const encoded = encodeBody(body, { tools: encodeChatTools(request.tools, names) })
       const accumulator = new ChatAccumulator(names)
       let opened = false
       try {
         const chunks = guarded(
-          async (abort) =>
-            sseJson<OpenAI.Chat.ChatCompletionChunk>(
-              await client.chat.completions
-                .create(body, { signal: abort, body: encoded, headers: JSON_BODY })
-                .asResponse(),
-            ),
+          async (abort) => sseJson<OpenAI.Chat.ChatCompletionChunk>(await postStream(url, key, encoded, abort)),
           signal,
           timeouts,
           () => {

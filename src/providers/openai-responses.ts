@@ -8,12 +8,12 @@ import type { ResponseStreamEvent } from "openai/resources/responses/responses"
 import type { Profile } from "../core/config.ts"
 import type { ChatRequest, GenerationOptions, Provider, StopReason, StreamEvent } from "../core/provider.ts"
 import { type CredentialResolver, missingKeyMessage } from "./credential.ts"
+import { encodeBody } from "./encode.ts"
 import { classify } from "./failure.ts"
 import { guarded, timeoutsOf } from "./guard.ts"
-import { clientCache } from "./openai-chat.ts"
-import { encodeBody, JSON_BODY } from "./encode.ts"
-import { sseJson } from "./sse.ts"
+import { endpoint, postStream } from "./post.ts"
 import { encodeResponsesTools, toResponsesInput } from "./responses-wire.ts"
+import { sseJson } from "./sse.ts"
 import { WireNames } from "./wire-names.ts"
 
 interface PendingCall {
@@ -124,7 +124,7 @@ export function createResponsesProvider(
   const model = profile.model ?? defaults.model
   const baseUrl = profile.baseUrl ?? defaults.baseUrl
   const timeouts = timeoutsOf(profile)
-  const clientFor = clientCache()
+  const url = endpoint(baseUrl, "responses")
   return {
     id: profile.id,
     kind: profile.kind,
@@ -136,7 +136,6 @@ export function createResponsesProvider(
         return
       }
       const names = new WireNames(request.tools.map((tool) => tool.name))
-      const client = await clientFor(baseUrl, key, profile.timeoutMs)
       const body = {
         model,
         stream: true as const,
@@ -146,16 +145,12 @@ export function createResponsesProvider(
         ...(profile.maxTokens ? { max_output_tokens: profile.maxTokens } : {}),
         ...responsesOptions(request.options, names, request.tools.length),
       }
-      // Sent as encoded here (the SDK passes a string body through); `body` still tells it to stream.
       const encoded = encodeBody(body, { tools: encodeResponsesTools(request.tools, names) })
       const accumulator = new ResponsesAccumulator(names)
       let opened = false
       try {
         const events = guarded(
-          async (abort) =>
-            sseJson<OpenAI.Responses.ResponseStreamEvent>(
-              await client.responses.create(body, { signal: abort, body: encoded, headers: JSON_BODY }).asResponse(),
-            ),
+          async (abort) => sseJson<OpenAI.Responses.ResponseStreamEvent>(await postStream(url, key, encoded, abort)),
           signal,
           timeouts,
           () => {
