@@ -22,9 +22,15 @@ export interface PluginCommandContext<Config = unknown> { channel: string; sessi
 export interface PluginCommand<Config = unknown> { name: string; usage?: string; help: string; run(arg: string, context: PluginCommandContext<Config>): string | { text: string; listing?: boolean } | Promise<string | { text: string; listing?: boolean }> }
 export interface PluginRoute<Config = unknown> { method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"; path: string; handler(request: Request, context: { config: Config; log: ToolLogger }): Response | Promise<Response> }
 export interface PluginChannelContext<Config = unknown> { config: Config; log: ToolLogger; send(input: { text: string; sessionId?: string }): Promise<{ sessionId: string; text: string }>; command(line: string, sessionId?: string | null): Promise<{ text: string; sessionId: string | null } | null> }
-export interface PluginChannel<Config = unknown> { name: string; start(context: PluginChannelHost<Config>): { stop(graceMs?: number): unknown } | Promise<{ stop(graceMs?: number): unknown }> }
-export interface ChannelMessage { eventId: string; conversation: string; user: { id: string; name: string; bot?: boolean }; place: "dm" | "group"; group?: string; addressed: boolean; text: string; images?: { mediaType: string; data: string }[]; replyTo?: string; title?: string }
-export interface ChannelAccess { allowedUsers: readonly string[]; pairing: boolean; groups?: { enabled: boolean; allowed: readonly string[]; members: "allowed" | "all" } }
+export interface PluginChannel<Config = unknown> { name: string; start(context: PluginChannelHost<Config>): { stop(graceMs?: number): unknown } | Promise<{ stop(graceMs?: number): unknown }>; config?: JsonSchema; check?(context: { config: Config; log: ToolLogger }): ChannelCheck | Promise<ChannelCheck> }
+export type ChannelCheck = { ok: true; identity: string } | { ok: false; problem: string }
+export interface ChannelAttachment { mediaType: string; data?: string; ref?: string; bytes?: number }
+export interface ChannelImage extends ChannelAttachment {}
+export interface ChannelFile extends ChannelAttachment { name: string }
+export interface ChannelVoice extends ChannelAttachment { durationSec: number }
+export interface ChannelMessage { eventId: string; conversation: string; user: { id: string; name: string; bot?: boolean }; place: "dm" | "group"; group?: string; space?: string; addressed: boolean; text: string; images?: ChannelImage[]; files?: ChannelFile[]; voice?: ChannelVoice; replyTo?: string; title?: string }
+export interface ChannelSpace { id: string; groups: readonly string[]; members: "allowed" | "all" }
+export interface ChannelAccess { allowedUsers: readonly string[]; pairing: boolean; groups?: { enabled: boolean; allowed: readonly string[]; members: "allowed" | "all"; spaces?: readonly ChannelSpace[] } }
 export interface ChannelLimits { messageChars: number; editIntervalMs: number; format: "telegram-html" | "discord-markdown" | "slack-mrkdwn" | "html" | "plain"; edits: boolean }
 export type ChannelReplyItem = { kind: "text"; text: string } | { kind: "tool"; name: string; state: "running" | "ok" | "error" }
 export interface ChannelChunk { formatted: string; plain: string }
@@ -33,9 +39,10 @@ export interface ChannelApproval { id: string; tool: string; args: unknown; sess
 export interface ChannelDecision { id: string; approved: boolean; decision: "approve" | "deny" | "session" | "timeout" | "aborted" | "restart"; by: string }
 export type ChannelButton = { label: string; data: string; style: "approve" | "deny" }
 export interface ChannelApprovalSurface<Ref = unknown> { show(conversation: string, request: ChannelApproval, text: string): Promise<Ref>; settle(ref: Ref, decision: ChannelDecision, outcome: { label: string; data: string }): Promise<void> }
-export interface ChannelServeOptions<Ref = unknown> { scope: string; access: ChannelAccess; surface(conversation: string): ChannelReplySurface; post(conversation: string, text: string): Promise<unknown>; messageChars?: number; approvals?: ChannelApprovalSurface<Ref> }
+export interface ChannelServeOptions<Ref = unknown> { scope: string; access: ChannelAccess; surface(conversation: string): ChannelReplySurface; post(conversation: string, text: string): Promise<unknown>; messageChars?: number; approvals?: ChannelApprovalSurface<Ref>; fetch?(ref: string, limits: { maxBytes: number; mediaType: string }): Promise<Uint8Array>; postVoice?(conversation: string, audio: { bytes: Uint8Array; mediaType: string; fileName: string }): Promise<unknown> }
 export interface ChannelEndpoint { receive(message: ChannelMessage): boolean; command(input: { conversation: string; userId: string; line: string }): Promise<{ text: string; listing: boolean; refused: boolean } | null>; press(input: { data: string; userId: string; conversation: string; label?: string }): { decided: boolean; refused: boolean; text: string } }
-export interface PluginChannelHost<Config = unknown> extends PluginChannelContext<Config> { readonly kind: string; health(problem: string | null): void; serve<Ref>(options: ChannelServeOptions<Ref>): ChannelEndpoint; commandMenu(): { name: string; usage: string; help: string }[]; approvalButtons(approvalId: string): ChannelButton[][] }
+export interface ChannelState { get<T = unknown>(key: string): T | undefined; set(key: string, value: unknown): void }
+export interface PluginChannelHost<Config = unknown> extends PluginChannelContext<Config> { readonly kind: string; readonly state: ChannelState; health(problem: string | null): void; serve<Ref>(options: ChannelServeOptions<Ref>): ChannelEndpoint; commandMenu(): { name: string; usage: string; help: string }[]; approvalButtons(approvalId: string): ChannelButton[][] }
 export interface PluginDefinition<Config = unknown> { name: string; version: string; description?: string; config?: JsonSchema; tools?: ToolDefinition<any>[]; providers?: PluginProvider<Config>[]; commands?: PluginCommand<Config>[]; routes?: PluginRoute<Config>[]; channels?: PluginChannel<Config>[] }
 export declare function definePlugin<Config = unknown>(definition: PluginDefinition<Config>): PluginDefinition<Config>
 `
