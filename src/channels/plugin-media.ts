@@ -19,6 +19,7 @@
 import type { Config, Profile } from "../core/config.ts"
 import { createCredentials } from "../gateway/auth.ts"
 import {
+  AUDIO_EXTENSIONS,
   type AudioInput,
   createSpeaker,
   createTranscriber,
@@ -139,23 +140,6 @@ export async function attachments(
   return { text: [message.text, ...lines].filter((part) => part.trim()).join("\n\n"), images }
 }
 
-/** Extensions the OpenAI-compatible transcription endpoints take (they read the format off the name). */
-const EXTENSIONS: Record<string, string> = {
-  "audio/ogg": "ogg",
-  "audio/opus": "ogg",
-  "audio/mpeg": "mp3",
-  "audio/mp3": "mp3",
-  "audio/mp4": "m4a",
-  "audio/m4a": "m4a",
-  "audio/x-m4a": "m4a",
-  "audio/aac": "m4a",
-  "audio/wav": "wav",
-  "audio/x-wav": "wav",
-  "audio/wave": "wav",
-  "audio/flac": "flac",
-  "audio/webm": "webm",
-}
-
 const clock = (seconds: number) => `${Math.floor(seconds / 60)}:${String(Math.round(seconds % 60)).padStart(2, "0")}`
 
 /** Voice notes of a channel: a transcript, or the sentence to answer instead. */
@@ -212,7 +196,7 @@ export function createListener(config: Config) {
       try {
         const text = await transcriber.transcribe({
           bytes,
-          fileName: `voice.${EXTENSIONS[type] ?? "ogg"}`,
+          fileName: `voice.${AUDIO_EXTENSIONS[type] ?? "ogg"}`,
           mediaType: voice.mediaType,
         })
         if (!text)

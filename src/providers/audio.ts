@@ -26,6 +26,24 @@ export class AudioError extends Error {
   }
 }
 
+/** Extensions every OpenAI-compatible transcription endpoint accepts (they infer the format from the name), by media type. */
+export const AUDIO_EXTENSIONS: Readonly<Record<string, string>> = {
+  "audio/ogg": "ogg",
+  "audio/opus": "ogg",
+  "audio/mpeg": "mp3",
+  "audio/mp3": "mp3",
+  "audio/mp4": "m4a",
+  "audio/m4a": "m4a",
+  "audio/x-m4a": "m4a",
+  "audio/aac": "m4a",
+  "audio/wav": "wav",
+  "audio/x-wav": "wav",
+  "audio/wave": "wav",
+  "audio/flac": "flac",
+  "audio/x-flac": "flac",
+  "audio/webm": "webm",
+}
+
 export interface AudioInput {
   bytes: Uint8Array
   /** A file name whose extension names the format (OpenAI infers the format from it). */

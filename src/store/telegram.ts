@@ -28,10 +28,12 @@ export interface Pairing {
   notifiedAt: number | null
 }
 
-const scopeOf = (botId: string) => `telegram:${botId}`
+/** A bot's scope in the shared channel tables (both store engines). */
+export const scopeOf = (botId: string) => `telegram:${botId}`
 const conversationOf = (botId: string, chatId: number) => `${botId}:${chatId}`
 
-const toPairing = (pairing: ChannelPairing): Pairing => ({
+/** A Telegram pairing from its shared channel row (both store engines). */
+export const toPairing = (pairing: ChannelPairing): Pairing => ({
   code: pairing.code,
   botId: pairing.scope.slice("telegram:".length),
   userId: Number(pairing.userId),

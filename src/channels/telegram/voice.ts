@@ -12,6 +12,7 @@ import type { Message } from "grammy/types"
 import type { Config, Profile } from "../../core/config.ts"
 import type { CredentialResolver } from "../../providers/credential.ts"
 import {
+  AUDIO_EXTENSIONS,
   type AudioInput,
   createSpeaker,
   createTranscriber,
@@ -53,23 +54,6 @@ export function voiceOf(message: Message): VoiceNote | null {
   return null
 }
 
-/** Extensions every OpenAI-compatible endpoint accepts (they infer the format from the name), by media type. */
-const EXTENSIONS: Record<string, string> = {
-  "audio/ogg": "ogg",
-  "audio/opus": "ogg",
-  "audio/mpeg": "mp3",
-  "audio/mp3": "mp3",
-  "audio/mp4": "m4a",
-  "audio/m4a": "m4a",
-  "audio/x-m4a": "m4a",
-  "audio/aac": "m4a",
-  "audio/wav": "wav",
-  "audio/x-wav": "wav",
-  "audio/wave": "wav",
-  "audio/flac": "flac",
-  "audio/x-flac": "flac",
-  "audio/webm": "webm",
-}
 const ACCEPTED = new Set(["flac", "mp3", "mp4", "mpeg", "mpga", "m4a", "ogg", "wav", "webm"])
 /**
  * Telegram names voice files `.oga`. OpenAI takes that, but compatible servers such as Groq refuse it
@@ -85,7 +69,7 @@ export function uploadName(note: VoiceNote, filePath: string): { fileName: strin
     const mapped = RENAMED[ext] ?? ext
     return ACCEPTED.has(mapped) ? mapped : null
   }
-  const ext = fromName(filePath) ?? fromName(note.fileName) ?? EXTENSIONS[mediaType] ?? "ogg"
+  const ext = fromName(filePath) ?? fromName(note.fileName) ?? AUDIO_EXTENSIONS[mediaType] ?? "ogg"
   return { fileName: `${note.kind}.${ext}`, mediaType }
 }
 

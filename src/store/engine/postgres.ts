@@ -17,7 +17,7 @@ import type { Message, Part, Usage } from "../../core/message.ts"
 import { MAX_STATE_CHARS, SEEN_MS } from "../channels.ts"
 import { goneReason, HOST } from "../gateways.ts"
 import type { StoredSchedule } from "../schedules.ts"
-import { ISSUE_WINDOW_MS, MAX_PENDING, MAX_PER_USER, newCode, PAIRING_TTL_MS } from "../telegram.ts"
+import { ISSUE_WINDOW_MS, MAX_PENDING, MAX_PER_USER, newCode, PAIRING_TTL_MS, scopeOf, toPairing } from "../telegram.ts"
 import type {
   ChannelPairing,
   ChannelsContract,
@@ -25,7 +25,6 @@ import type {
   InterruptedRun,
   Job,
   MessageHit,
-  Pairing,
   RecoveryScope,
   ScheduleRun,
   Session,
@@ -152,22 +151,9 @@ const toJob = (row: Row): Job => ({
   endedAt: numOrNull(row.ended_at),
   notifiedAt: numOrNull(row.notified_at),
 })
-const scopeOf = (botId: string) => `telegram:${botId}`
 /** A channel state value's kv key, as src/store/channels.ts writes it. */
 const stateKey = (scope: string, key: string) => `channel-state/${scope}/${key}`
 const chatOf = (botId: string, chatId: number) => `${botId}:${chatId}`
-/** A Telegram pairing from its shared row (as src/store/telegram.ts). */
-const toPairing = (pairing: ChannelPairing): Pairing => ({
-  code: pairing.code,
-  botId: pairing.scope.slice("telegram:".length),
-  userId: Number(pairing.userId),
-  chatId: Number(pairing.conversation),
-  name: pairing.name,
-  createdAt: pairing.createdAt,
-  expiresAt: pairing.expiresAt,
-  approvedAt: pairing.approvedAt,
-  notifiedAt: pairing.notifiedAt,
-})
 const toChannelPairing = (row: Row): ChannelPairing => ({
   code: str(row.code),
   scope: str(row.scope),
