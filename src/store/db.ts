@@ -240,6 +240,10 @@ const MIGRATIONS: string[] = [
   ALTER TABLE schedule_runs ADD COLUMN owner TEXT;
   CREATE INDEX jobs_unnoted ON jobs(ended_at, id) WHERE status != 'running' AND notified_at IS NULL;
   `,
+  // The lease on a session's turns (issue 22: one gateway runs a session's turns at a time), read through
+  // the store contract (engine/sqlite.ts); PostgreSQL's has the same shape. IF NOT EXISTS: a database
+  // opened by the contract before this migration made it there.
+  `CREATE TABLE IF NOT EXISTS session_leases (session_id TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL)`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

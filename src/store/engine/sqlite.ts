@@ -24,10 +24,6 @@ import { picker, taker } from "./scope.ts"
 /** The kv key holding the next event id of the shared sequence. */
 const EVENT_KEY = "events.next"
 
-/** The session leases' table (the same shape as PostgreSQL's). */
-const SESSION_LEASES =
-  "CREATE TABLE IF NOT EXISTS session_leases (session_id TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL)"
-
 /** `T` with every function returning a Promise, nested objects too. */
 type Lifted<T> = {
   [K in keyof T]: T[K] extends (...args: infer A) => infer R
@@ -151,9 +147,7 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
     ),
     setSession: db.query("UPDATE schedule_runs SET session_id = $session WHERE id = $id"),
   }
-  // The session leases (contract.ts SessionLeasesContract): a table of the contract's own, made here on
-  // first open (only the contract reads it; PostgreSQL's is in its migrations).
-  db.run(SESSION_LEASES)
+  // The session leases (contract.ts SessionLeasesContract): the table is a migration of db.ts.
   const lease = {
     get: db.query<{ holder: string; until: number }, { id: string }>(
       "SELECT holder, until FROM session_leases WHERE session_id = $id",
