@@ -110,14 +110,23 @@ describe("shell in the OS sandbox", () => {
   })
 
   test("a process that leaves the process group dies with the call (setsid, nohup, disown)", async () => {
-    const command = "setsid -f sleep 778; nohup sleep 779 >/dev/null 2>&1 & (sleep 780 &); disown -a; sleep 30"
+    // Durations of this run only: pgrep sees the whole machine, and another run of this file at the same
+    // time (two checkouts' tests) has its own sleeps, which must not count here.
+    const n = 100_000 + Math.floor(Math.random() * 800_000) * 10
+    const command = `setsid -f sleep ${n}; nohup sleep ${n + 1} >/dev/null 2>&1 & (sleep ${n + 2} &); disown -a; sleep 30`
     const result = await b.viaApi("shell", { command, timeoutMs: 500 })
     expect(result.output).toContain("killed")
-    const left = Bun.spawnSync(["pgrep", "-f", "sleep 7(78|79|80)"]).stdout.toString().trim()
+    const left = Bun.spawnSync(["pgrep", "-f", `sleep ${n}|sleep ${n + 1}|sleep ${n + 2}`])
+      .stdout.toString()
+      .trim()
     expect(left).toBe("")
     // A command that returns at once must not leave its background children behind either.
-    await b.viaApi("shell", { command: "setsid -f sleep 781" })
-    expect(Bun.spawnSync(["pgrep", "-f", "sleep 781"]).stdout.toString().trim()).toBe("")
+    await b.viaApi("shell", { command: `setsid -f sleep ${n + 3}` })
+    expect(
+      Bun.spawnSync(["pgrep", "-f", `sleep ${n + 3}`])
+        .stdout.toString()
+        .trim(),
+    ).toBe("")
   })
 
   test("a symlinked node_modules stays as it was: its target out of reach, the link put back", async () => {
