@@ -42,6 +42,8 @@ export interface Cluster extends AsyncDisposable {
   url: string
   token: string
   nodes: ClusterNode[]
+  /** The folder holding the shared SQLite file (`drost.db`), or null on PostgreSQL. */
+  storeDir: string | null
   /** `fetch` through the proxy with the admin token; paths as RunningGateway.api takes them. */
   api(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>
   /** SIGKILL a node (the gateway first, then its supervisor), as a machine crash would. */
@@ -53,6 +55,27 @@ export interface Cluster extends AsyncDisposable {
 }
 
 const TOKEN = "cluster-admin-token-0123456789abcdef"
+
+/**
+ * The node's response body, passed on as it arrives; when the node dies mid-body the client's stream
+ * breaks as it would behind a real proxy (without Bun logging the node's reset as the proxy's error).
+ */
+function relay(body: ReadableStream<Uint8Array> | null): ReadableStream<Uint8Array> | null {
+  if (!body) return null
+  const reader = body.getReader()
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read()
+        if (done) controller.close()
+        else controller.enqueue(value)
+      } catch {
+        controller.error(new Error("the node closed the connection"))
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  })
+}
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const shared = options.storeUrl ? null : await workspace()
@@ -94,10 +117,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
             signal: request.signal,
           })
           node.served++
-          return new Response(upstream.body, { status: upstream.status, headers: upstream.headers })
+          return new Response(relay(upstream.body), { status: upstream.status, headers: upstream.headers })
         } catch (error) {
-          // Refused: the node is down or not yet listening; any other failure reaches the client.
-          if ((error as { code?: string }).code !== "ConnectionRefused") throw error
+          // Refused: the node is down or not yet listening, so the next one may take it. Reset after it
+          // was sent: the node died with the request (it may have acted on it), 502 as a proxy answers.
+          if ((error as { code?: string }).code === "ConnectionRefused") continue
+          const message = `node ${node.index} closed the connection: ${(error as Error).message}`
+          return Response.json({ error: "BadGateway", message }, { status: 502 })
         }
       }
       return Response.json({ error: "Unavailable", message: "no node of the cluster answers" }, { status: 502 })
@@ -109,6 +135,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     url,
     token: TOKEN,
     nodes,
+    storeDir: shared?.path ?? null,
     api(path, init = {}) {
       const headers = new Headers(init.headers)
       if (!headers.has("authorization")) headers.set("authorization", `Bearer ${TOKEN}`)

@@ -1,0 +1,335 @@
+/**
+ * The scale-out chaos scenario (issue 22 item 4): three gateways on one store behind a round-robin proxy
+ * (test/lib/cluster.ts), 64 sessions of load through the Control API (16 of them with a second client,
+ * so two nodes are asked for turns of one session at the same time), a Telegram bot receiving a message
+ * every 100 ms from eight people, and one node killed with SIGKILL every few seconds (and started again)
+ * for `seconds`. Then every node stops cleanly and the store is read directly.
+ *
+ * What must hold (returned as a list of violations, so one run reports all of them):
+ * - every turn a client saw acknowledged (`turn.accepted`) is stored with its user message and ended
+ *   (`completed` with its answer, or `interrupted`: its node died), never left `queued` or `running`; a
+ *   turn the client saw complete is stored completed;
+ * - no duplicated answers: one turn per user message, one answer per completed turn;
+ * - no session ever ran two turns at once: the turns of a session, by their start, each began after the
+ *   one before ended (a turn cut off by its node's death ended at that kill, not when recovery wrote it);
+ * - every Telegram message is stored once and answered at most once, and once when its turn completed.
+ */
+import { Database } from "bun:sqlite"
+import { join } from "node:path"
+import { FakeTelegram } from "../fake/telegram.ts"
+import { type Cluster, startCluster } from "../lib/cluster.ts"
+import { demoConfig } from "../lib/config.ts"
+import { readSse } from "../lib/sse.ts"
+import { rng } from "../reliability/chaos.ts"
+
+export interface ChaosOptions {
+  /** postgres://… ; absent: one SQLite file shared by the nodes. */
+  storeUrl?: string
+  seconds: number
+  seed: number
+  nodes?: number
+  sessions?: number
+  /** Sessions that also get a second client. */
+  contended?: number
+  log?: (line: string) => void
+}
+
+export interface ChaosReport {
+  violations: string[]
+  acknowledged: number
+  completed: number
+  interrupted: number
+  kills: number
+  telegram: { sent: number; stored: number; answered: number }
+  /** Requests each node served through the proxy. */
+  served: number[]
+}
+
+interface Ack {
+  turnId: string
+  messageId: string
+  sessionId: string
+  seen?: string
+}
+
+interface TurnRow {
+  id: string
+  session_id: string
+  status: string
+  error: string | null
+  owner: string | null
+  source: string
+  started_at: number | null
+  ended_at: number | null
+}
+
+interface MessageRow {
+  id: string
+  session_id: string
+  turn_id: string | null
+  role: string
+  parts: string
+}
+
+const PEOPLE = Array.from({ length: 8 }, (_, i) => 501 + i)
+
+/** Every turn and message, read from the store with the gateways stopped. */
+async function readStore(cluster: Cluster, storeUrl: string | undefined) {
+  const turnsSql = "SELECT id, session_id, status, error, owner, source, started_at, ended_at FROM turns"
+  const messagesSql = "SELECT id, session_id, turn_id, role, parts FROM messages"
+  if (storeUrl) {
+    const sql = new Bun.SQL(storeUrl, { max: 1 })
+    try {
+      const turns = (await sql.unsafe(turnsSql)) as TurnRow[]
+      const messages = (await sql.unsafe(messagesSql)) as MessageRow[]
+      const number = (value: unknown) => (value === null ? null : Number(value))
+      return {
+        turns: turns.map((row) => ({ ...row, started_at: number(row.started_at), ended_at: number(row.ended_at) })),
+        messages,
+        integrity: "ok",
+      }
+    } finally {
+      await sql.close()
+    }
+  }
+  const db = new Database(join(cluster.storeDir!, "drost.db"), { readonly: true })
+  try {
+    return {
+      turns: db.query(turnsSql).all() as TurnRow[],
+      messages: db.query(messagesSql).all() as MessageRow[],
+      integrity: (db.query("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check,
+    }
+  } finally {
+    db.close()
+  }
+}
+
+const textOf = (row: MessageRow) =>
+  (JSON.parse(row.parts) as { type: string; text?: string }[]).map((part) => part.text ?? "").join("")
+
+export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const log = options.log ?? (() => {})
+  const random = rng(options.seed)
+  const nodes = options.nodes ?? 3
+  const sessionCount = options.sessions ?? 64
+  const contended = options.contended ?? 16
+  const fake = await FakeTelegram.start()
+  const config = demoConfig(
+    {
+      controlApi: { port: 0, mutationsPerMinute: 100_000_000 },
+      channels: [
+        { kind: "telegram", token: fake.token, apiRoot: fake.apiRoot, allowedUsers: PEOPLE, pollTimeoutSec: 1 },
+      ],
+    },
+    { delayMs: 30 },
+  )
+  const cluster = await startCluster({ nodes, storeUrl: options.storeUrl, config })
+  const violations: string[] = []
+  const acked: Ack[] = []
+  /** Gateway id → when its node was killed. */
+  const killedAt = new Map<string, number>()
+  const gatewayOf = async (index: number) => {
+    const status = (await (await cluster.nodes[index]!.gw!.api("/status")).json()) as { gatewayId: string }
+    return status.gatewayId
+  }
+  const ids = await Promise.all(cluster.nodes.map((_, index) => gatewayOf(index)))
+  let kills = 0
+  try {
+    const sessions: string[] = []
+    for (let i = 0; i < sessionCount; i++) {
+      const response = await cluster.api("/sessions", { method: "POST", json: {} })
+      sessions.push(((await response.json()) as { id: string }).id)
+    }
+    let running = true
+    let unexpected = 0
+    const client = async (sessionId: string, name: string) => {
+      for (let n = 0; running; n++) {
+        let ack: Ack | null = null
+        try {
+          const response = await cluster.api(`/sessions/${sessionId}/turn`, {
+            method: "POST",
+            json: { input: `${name} turn ${n}` },
+            headers: { accept: "text/event-stream" },
+          })
+          if (response.status !== 200) {
+            // A clear "not now" (the session is busy on another node, the gateway is stopping, no node
+            // answers) is retried after a pause; anything else is a finding.
+            const body = await response.text()
+            if (![409, 429, 502, 503].includes(response.status) && unexpected++ < 5)
+              violations.push(`a turn of ${sessionId} answered ${response.status}: ${body.slice(0, 200)}`)
+            await Bun.sleep(50)
+            continue
+          }
+          for await (const event of readSse(response)) {
+            if (event.event === "turn.accepted") {
+              const data = event.data as { turnId: string; messageId: string }
+              ack = { turnId: data.turnId, messageId: data.messageId, sessionId }
+              acked.push(ack)
+            } else if (ack && /^turn\.(completed|failed|interrupted)$/.test(event.event)) ack.seen = event.event
+          }
+        } catch {
+          // The node under this request was killed: the stream broke. The next turn goes elsewhere.
+          await Bun.sleep(20)
+        }
+      }
+    }
+    const clients = [
+      ...sessions.map((id, i) => client(id, `c${i}`)),
+      ...sessions.slice(0, contended).map((id, i) => client(id, `d${i}`)),
+    ]
+    const telegramSent: string[] = []
+    const feeder = (async () => {
+      for (let n = 0; running; n++) {
+        const text = `tg ${n}`
+        fake.text(random.pick(PEOPLE), text)
+        telegramSent.push(text)
+        await Bun.sleep(100)
+      }
+    })()
+    const until = performance.now() + options.seconds * 1000
+    const restarts: Promise<void>[] = []
+    while (performance.now() < until) {
+      await Bun.sleep(random.between(2_500, 4_500))
+      const live = cluster.live()
+      if (live.length < 2 || performance.now() >= until) continue
+      const victim = random.pick(live).index
+      killedAt.set(ids[victim]!, Date.now())
+      await cluster.kill9(victim)
+      kills++
+      log(
+        `killed node ${victim} (${ids[victim]}) at ${Math.round(options.seconds - (until - performance.now()) / 1000)} s`,
+      )
+      restarts.push(
+        (async () => {
+          await Bun.sleep(random.between(500, 1_500))
+          await cluster.restart(victim)
+          ids[victim] = await gatewayOf(victim)
+        })(),
+      )
+    }
+    running = false
+    await Promise.all([...clients, feeder, ...restarts])
+    // Every Telegram message reaches the store (a node took each from the bot) before the stop.
+    const deadline = performance.now() + 30_000
+    while (fake.unconfirmed() > 0 && performance.now() < deadline) await Bun.sleep(100)
+    await Bun.sleep(2_000)
+    const served = cluster.nodes.map((node) => node.served)
+    await cluster.stop()
+    // A last start of one node: its recovery ends what the killed gateways left open.
+    await cluster.restart(0)
+    await cluster.stop()
+
+    const { turns, messages, integrity } = await readStore(cluster, options.storeUrl)
+    if (integrity !== "ok") violations.push(`integrity_check: ${integrity}`)
+    const turnById = new Map(turns.map((turn) => [turn.id, turn]))
+    const messageIds = new Set(messages.map((message) => message.id))
+    const answersOf = new Map<string, number>()
+    for (const message of messages)
+      if (message.role === "assistant" && message.turn_id)
+        answersOf.set(message.turn_id, (answersOf.get(message.turn_id) ?? 0) + 1)
+    const report = (line: string) => {
+      if (violations.length < 40) violations.push(line)
+    }
+    for (const ack of acked) {
+      const turn = turnById.get(ack.turnId)
+      if (!messageIds.has(ack.messageId)) report(`acknowledged message ${ack.messageId} is not stored`)
+      if (!turn) {
+        report(`acknowledged turn ${ack.turnId} is not stored`)
+        continue
+      }
+      if (turn.status !== "completed" && turn.status !== "interrupted")
+        report(`acknowledged turn ${turn.id} ended ${turn.status} (${turn.error ?? ""})`)
+      if (ack.seen === "turn.completed" && turn.status !== "completed")
+        report(`turn ${turn.id} was seen completed but is stored ${turn.status}`)
+    }
+    // One turn per user message, one answer per completed turn.
+    const userMessages = messages.filter((message) => message.role === "user")
+    const turnsPerMessage = new Map<string, number>()
+    for (const message of userMessages)
+      if (message.turn_id) turnsPerMessage.set(message.id, (turnsPerMessage.get(message.id) ?? 0) + 1)
+    for (const [id, count] of turnsPerMessage) if (count > 1) report(`user message ${id} is stored ${count} times`)
+    for (const turn of turns) {
+      const answers = answersOf.get(turn.id) ?? 0
+      if (turn.status === "completed" && answers !== 1) report(`completed turn ${turn.id} has ${answers} answers`)
+      if (turn.status === "queued" || turn.status === "running") report(`turn ${turn.id} was left ${turn.status}`)
+    }
+    // No session ran two turns at once.
+    const bySession = new Map<string, TurnRow[]>()
+    for (const turn of turns)
+      if (turn.started_at !== null) bySession.set(turn.session_id, [...(bySession.get(turn.session_id) ?? []), turn])
+    let overlaps = 0
+    for (const list of bySession.values()) {
+      list.sort((a, b) => a.started_at! - b.started_at!)
+      for (let i = 1; i < list.length; i++) {
+        const before = list[i - 1]!
+        const killed = before.owner ? killedAt.get(before.owner) : undefined
+        const end = Math.min(before.ended_at ?? Number.POSITIVE_INFINITY, killed ?? Number.POSITIVE_INFINITY)
+        if (list[i]!.started_at! < end && overlaps++ < 5)
+          report(
+            `session ${before.session_id} ran two turns at once: ${before.id} (${before.owner}, ${before.started_at}–${end}) and ${list[i]!.id} (${list[i]!.owner}, from ${list[i]!.started_at})`,
+          )
+      }
+    }
+    if (overlaps > 5) report(`… ${overlaps} overlapping pairs of turns in all`)
+    // Telegram: stored once each, answered at most once, once when completed.
+    const stored = new Map<string, MessageRow[]>()
+    for (const message of userMessages) {
+      const text = textOf(message)
+      if (text.startsWith("tg ")) stored.set(text, [...(stored.get(text) ?? []), message])
+    }
+    let answered = 0
+    for (const text of telegramSent) {
+      const rows = stored.get(text) ?? []
+      if (rows.length !== 1) report(`Telegram message "${text}" is stored ${rows.length} times`)
+      const replies = fake.messages.filter((sent) => sent.text.includes(`You said: "${text}"`)).length
+      if (replies > 0) answered++
+      if (replies > 1) report(`Telegram message "${text}" was answered ${replies} times`)
+      const turn = rows[0]?.turn_id ? turnById.get(rows[0].turn_id) : undefined
+      if (turn?.status === "completed" && replies !== 1)
+        report(`Telegram message "${text}" completed but answered ${replies} times`)
+    }
+    return {
+      violations,
+      acknowledged: acked.length,
+      completed: turns.filter((turn) => turn.status === "completed").length,
+      interrupted: turns.filter((turn) => turn.status === "interrupted").length,
+      kills,
+      telegram: { sent: telegramSent.length, stored: stored.size, answered },
+      served,
+    }
+  } finally {
+    fake.stop()
+    await cluster[Symbol.asyncDispose]()
+  }
+}
+
+/**
+ * Run by hand: `bun test/scale/chaos.ts [--seconds 60] [--seed N] [--postgres]` prints the report and
+ * every violation (on one shared SQLite file unless --postgres, which starts a server of its own).
+ */
+if (import.meta.main) {
+  const { parseArgs } = await import("node:util")
+  const { startPostgres } = await import("../lib/postgres.ts")
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: "string", default: "60" },
+      seed: { type: "string", default: String(Date.now() % 100_000) },
+      postgres: { type: "boolean", default: false },
+    },
+  })
+  const pg = values.postgres ? await startPostgres() : null
+  try {
+    const result = await clusterChaos({
+      seconds: Number(values.seconds),
+      seed: Number(values.seed),
+      storeUrl: pg ? await pg.database() : undefined,
+      log: (line) => console.log(line),
+    })
+    const { violations, ...figures } = result
+    console.log(JSON.stringify({ seed: Number(values.seed), ...figures, violations: violations.length }))
+    for (const line of violations) console.log(`  - ${line}`)
+    process.exitCode = violations.length ? 1 : 0
+  } finally {
+    await pg?.stop()
+  }
+}
