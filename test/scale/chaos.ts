@@ -209,10 +209,12 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
     }
     running = false
     await Promise.all([...clients, feeder, ...restarts])
-    // Every Telegram message reaches the store (a node took each from the bot) before the stop.
+    // Every Telegram message is answered (or 30 s pass) before the stop: the bot's last messages are
+    // still being handled when the load ends.
+    const answeredText = (text: string) => fake.messages.some((sent) => sent.text.includes(`You said: "${text}"`))
     const deadline = performance.now() + 30_000
-    while (fake.unconfirmed() > 0 && performance.now() < deadline) await Bun.sleep(100)
-    await Bun.sleep(2_000)
+    while (performance.now() < deadline && !telegramSent.every(answeredText)) await Bun.sleep(100)
+    await Bun.sleep(500)
     const served = cluster.nodes.map((node) => node.served)
     await cluster.stop()
     // A last start of one node: its recovery ends what the killed gateways left open.
