@@ -19,6 +19,7 @@
  */
 
 import type { Schedule } from "../../core/continuity-config.ts"
+import { DrostError } from "../../core/error.ts"
 import type { Message, Part, Usage } from "../../core/message.ts"
 import type { ChannelPairing } from "../channels.ts"
 import type { Job, JobEnd, NewJob } from "../jobs.ts"
@@ -56,7 +57,22 @@ export type {
 
 export type Engine = "sqlite" | "postgres"
 
-/** Inbox rows marked handled in the transaction that stores a turn's user message. */
+/** `beginTurn`'s `accept` named inbox rows that were already handled: nothing was stored. */
+export class AlreadyAccepted extends DrostError {
+  constructor(scope: string, eventIds: string[]) {
+    super("AlreadyAccepted", `the inbox rows ${eventIds.join(", ")} of ${scope} were already accepted`, {
+      scope,
+      eventIds,
+    })
+  }
+}
+
+/**
+ * Inbox rows marked handled in the transaction that stores a turn's user message. Each row is accepted
+ * once across every gateway on the store: when any of them is already handled (another gateway took it
+ * first, or this one earlier), `beginTurn` stores nothing and rejects with `AlreadyAccepted`, and the
+ * caller drops the message as handled.
+ */
 export type Accept =
   | { telegram: { botId: string; updateIds: number[] } }
   | { channel: { scope: string; eventIds: string[] } }

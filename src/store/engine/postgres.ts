@@ -33,6 +33,7 @@ import type {
   TelegramContract,
   Turn,
 } from "./contract.ts"
+import { AlreadyAccepted } from "./contract.ts"
 import { checkNotice, guarded } from "./notices.ts"
 import { migratePostgres } from "./postgres-migrations.ts"
 import { picker, taker } from "./scope.ts"
@@ -545,6 +546,19 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       append: (input) => insertMessage(sql, input, Date.now()),
       beginTurn: (input) =>
         sql.begin(async (tx) => {
+          if (input.accept) {
+            const [scope, eventIds] =
+              "telegram" in input.accept
+                ? [scopeOf(input.accept.telegram.botId), input.accept.telegram.updateIds.map(String)]
+                : [input.accept.channel.scope, input.accept.channel.eventIds]
+            // FOR UPDATE: a second gateway accepting the same rows waits for the first's commit, and the
+            // rows it then reads are the committed ones, done.
+            const rows: { done_at: unknown }[] = eventIds.length
+              ? await tx`SELECT done_at FROM channel_inbox WHERE scope = ${scope} AND event_id IN ${sql(eventIds)}
+                         FOR UPDATE`
+              : []
+            if (rows.some((row) => row.done_at !== null)) throw new AlreadyAccepted(scope, eventIds)
+          }
           await require(tx, input.sessionId)
           const now = Date.now()
           const turnId = Id.create("turn", now)

@@ -15,9 +15,9 @@ import { createMessageSearch, type MessageSearch } from "../search.ts"
 import type { RecoveryScope as RecoverySpec } from "../sessions.ts"
 import { createSessionStore, type SessionStore } from "../sessions.ts"
 import { createSummaryStore, type SummaryStore } from "../summaries.ts"
-import { createTelegramStore, type TelegramStore } from "../telegram.ts"
+import { createTelegramStore, scopeOf, type TelegramStore } from "../telegram.ts"
 import { stepUsage, stepUsageSlices } from "../usage.ts"
-import type { InterruptedRun, RecoveryScope, ScheduleRun, Store } from "./contract.ts"
+import { AlreadyAccepted, type InterruptedRun, type RecoveryScope, type ScheduleRun, type Store } from "./contract.ts"
 import { sqliteNotices } from "./notices.ts"
 import { picker, taker } from "./scope.ts"
 
@@ -103,6 +103,9 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
   const jobs = given.jobs ?? createJobStore(db, { owner: options.owner })
   const search = given.search ?? createMessageSearch(db)
   const tx = <T>(fn: () => T): T => db.transaction(fn).immediate()
+  const handled = db.query<{ done: 1 }, [string, string]>(
+    "SELECT 1 AS done FROM channel_inbox WHERE scope = ? AND event_id = ? AND done_at IS NOT NULL",
+  )
   // The registry of src/store/gateways.ts, one per gateway id registered here (it keeps the id's
   // started_at, which its pid is judged by); a judge for `self` is one made for the occasion.
   const registries = new Map<string, ReturnType<typeof createGatewayRegistry>>()
@@ -178,7 +181,13 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
       beginTurn: async (input) => {
         const { accept, ...turn } = input
         if (!accept) return sessions.beginTurn(turn)
+        const [scope, eventIds] =
+          "telegram" in accept
+            ? [scopeOf(accept.telegram.botId), accept.telegram.updateIds.map(String)]
+            : [accept.channel.scope, accept.channel.eventIds]
         return tx(() => {
+          // IMMEDIATE: the write lock is held from here, so of two gateways the second sees the first's rows done.
+          if (eventIds.some((id) => handled.get(scope, id))) throw new AlreadyAccepted(scope, eventIds)
           const begun = sessions.beginTurn(turn)
           if ("telegram" in accept) telegram.done(accept.telegram.botId, accept.telegram.updateIds)
           else channels.done(accept.channel.scope, accept.channel.eventIds)

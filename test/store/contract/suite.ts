@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test"
 import { NotFound } from "../../../src/core/error.ts"
-import type { Engine, Store } from "../../../src/store/engine/contract.ts"
+import { AlreadyAccepted, type Engine, type Store } from "../../../src/store/engine/contract.ts"
 
 export interface EngineFixture {
   engine: Engine
@@ -464,6 +464,44 @@ export function contractSuite(fixture: EngineFixture) {
       expect(await s.channels.session("discord:1", "c1")).toBe(session.id)
       expect(await s.channels.session("discord:1", "c2")).toBeNull()
     })
+
+    withStore(
+      "inbox accept: of two gateways accepting the same rows at once, one stores the turn; the other stores nothing and is told",
+      async (s, again) => {
+        // The scale-out chaos run (test/scale/chaos.ts) found Telegram messages stored and answered twice:
+        // a gateway starting up replays the inbox rows still pending while the polling gateway handles them.
+        const other = await again()
+        await s.telegram.receive("bot", [{ update_id: 21 }])
+        await s.channels.receive("discord:1", "e9", { n: 9 })
+        const session = await s.sessions.create({ provider: "demo" })
+        for (const accept of [
+          { telegram: { botId: "bot", updateIds: [21] } },
+          { channel: { scope: "discord:1", eventIds: ["e9"] } },
+        ]) {
+          const outcomes = await Promise.allSettled(
+            [s, other].map((handle) =>
+              handle.sessions.beginTurn({ sessionId: session.id, parts: text("once"), source: "telegram", accept }),
+            ),
+          )
+          expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(["fulfilled", "rejected"])
+          const refused = outcomes.find((outcome) => outcome.status === "rejected") as PromiseRejectedResult
+          expect(refused.reason).toBeInstanceOf(AlreadyAccepted)
+          expect((refused.reason as AlreadyAccepted).code).toBe("AlreadyAccepted")
+        }
+        // A later accept of a row already done is refused too (a replay after the first one finished).
+        await expect(
+          s.sessions.beginTurn({
+            sessionId: session.id,
+            parts: text("again"),
+            source: "telegram",
+            accept: { telegram: { botId: "bot", updateIds: [21] } },
+          }),
+        ).rejects.toBeInstanceOf(AlreadyAccepted)
+        expect(texts(await s.sessions.history(session.id))).toEqual(["once", "once"])
+        expect(await s.telegram.pending("bot")).toEqual([])
+        expect(await s.channels.pending("discord:1")).toEqual([])
+      },
+    )
 
     withStore(
       "channel state: a value per scope and key, in kv, shared by handles; undefined deletes",
