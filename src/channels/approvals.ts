@@ -93,19 +93,29 @@ export function createApprovalRelay<Ref>(deps: ApprovalRelayDeps<Ref>) {
   /** Approvals whose request is still on its way, with their decision if it came first. */
   const sending = new Map<string, Decided | null>()
 
+  /**
+   * Approval id → the conversation that owns its session, found when the approval was asked (before its
+   * buttons were shown); a press is judged by it, so `press` answers without a store read.
+   */
+  const owners = new Map<string, string>()
+
   /** The conversation of a session this instance owns, or null. */
-  const conversationOfSession = (sessionId: string): string | null => {
-    const own = gw.store.get(sessionId)
-    const session = own?.channel === AGENT_CHANNEL && own.channelKey ? gw.store.get(own.channelKey) : own
+  const conversationOfSession = async (sessionId: string): Promise<string | null> => {
+    const own = await gw.data.sessions.get(sessionId)
+    const session = own?.channel === AGENT_CHANNEL && own.channelKey ? await gw.data.sessions.get(own.channelKey) : own
     if (session?.channel !== deps.kind || !session.channelKey) return null
     return deps.conversationOf(session.channelKey)
   }
 
   const ask = async (pending: Pending) => {
-    const conversation = conversationOfSession(pending.sessionId)
-    if (conversation === null || shown.has(pending.id) || sending.has(pending.id)) return
+    if (shown.has(pending.id) || sending.has(pending.id)) return
+    // Marked before the store read, so a second ask of the same approval meanwhile returns above.
     sending.set(pending.id, null)
+    let conversation: string | null = null
     try {
+      conversation = await conversationOfSession(pending.sessionId)
+      if (conversation === null) return
+      owners.set(pending.id, conversation)
       shown.set(pending.id, await surface.show(conversation, pending))
       // Decided while the request was on its way: show that at once.
       const early = sending.get(pending.id)
@@ -123,6 +133,7 @@ export function createApprovalRelay<Ref>(deps: ApprovalRelayDeps<Ref>) {
       sending.set(decided.id, decided)
       return
     }
+    owners.delete(decided.id)
     const where = shown.get(decided.id)
     if (where === undefined) return
     shown.delete(decided.id)
@@ -146,7 +157,8 @@ export function createApprovalRelay<Ref>(deps: ApprovalRelayDeps<Ref>) {
       stops = []
     },
     /**
-     * Decide on a press, if the presser may. `label` names the person for the approvals journal.
+     * Decide on a press, if the presser may (an allowed user in the conversation the approval was asked in).
+     * `label` names the person for the approvals journal.
      * Never throws: a press on something no longer waiting is answered as such.
      */
     press(input: Omit<ApprovalPress, "choice"> & { choice: Choice | null; label: string; bot?: boolean }): PressAnswer {
@@ -154,7 +166,7 @@ export function createApprovalRelay<Ref>(deps: ApprovalRelayDeps<Ref>) {
         const pending = gw.approvals.get(input.approvalId)
         if (!pending || !input.choice)
           return { decided: false, refused: false, text: "This approval is no longer waiting." }
-        const owner = conversationOfSession(pending.sessionId) === input.conversation
+        const owner = owners.get(pending.id) === input.conversation
         if (!owner || input.bot || !deps.allowed(input.userId)) {
           log.warn("approval press refused", { id: pending.id, user: input.userId, chat: input.conversation })
           return { decided: false, refused: true, text: "Only an allowed user of this chat can decide this." }

@@ -104,15 +104,16 @@ export const COMMANDS: Record<string, Command> = {
   status: {
     usage: "/status",
     help: "Gateway state and diagnostics",
-    run(gw, ctx) {
+    async run(gw, ctx) {
       const { state, reasons } = gw.state()
-      const session = ctx.sessionId ? gw.store.get(ctx.sessionId) : null
+      const session = ctx.sessionId ? await gw.data.sessions.get(ctx.sessionId) : null
+      const count = await gw.data.sessions.count()
       return {
         listing: true,
         text: [
           `state: ${state}${reasons.length ? ` (${reasons.join("; ")})` : ""}`,
           `workspace: ${gw.config.workspaceDir}`,
-          `uptime: ${Math.round((Date.now() - gw.startedAt) / 1000)}s, sessions: ${gw.store.count()}, running turns: ${gw.sessions.activeCount()}`,
+          `uptime: ${Math.round((Date.now() - gw.startedAt) / 1000)}s, sessions: ${count}, running turns: ${gw.sessions.activeCount()}`,
           ...waitingLine(gw),
           jobsLine(gw, ctx.sessionId),
           toolsSummary(gw.tools),
@@ -127,8 +128,9 @@ export const COMMANDS: Record<string, Command> = {
   usage: {
     usage: "/usage",
     help: "This session's tokens and cost per provider, today's and this month's cost, the budgets",
-    run(gw, ctx) {
-      const report = ctx.sessionId && gw.store.get(ctx.sessionId) ? gw.budgets.session(ctx.sessionId) : null
+    async run(gw, ctx) {
+      const report =
+        ctx.sessionId && (await gw.data.sessions.get(ctx.sessionId)) ? gw.budgets.session(ctx.sessionId) : null
       const { perSession, perDay, perMonth, action = "refuse" } = gw.config.budgets ?? {}
       const of = (limit: number | undefined) => (limit === undefined ? "" : ` of ${usd(limit)}`)
       const { today, month } = gw.budgets.spending()
@@ -151,8 +153,10 @@ export const COMMANDS: Record<string, Command> = {
   providers: {
     usage: "/providers",
     help: "List configured providers",
-    run(gw, ctx) {
-      const current = ctx.sessionId ? gw.store.get(ctx.sessionId)?.provider : gw.config.providers.defaultSessionProvider
+    async run(gw, ctx) {
+      const current = ctx.sessionId
+        ? (await gw.data.sessions.get(ctx.sessionId))?.provider
+        : gw.config.providers.defaultSessionProvider
       const lines = gw.providerStatus().map((status) => {
         const mark = status.id === current ? "*" : " "
         const health = status.cooldown
@@ -182,8 +186,8 @@ export const COMMANDS: Record<string, Command> = {
   sessions: {
     usage: "/sessions",
     help: "List recent sessions",
-    run(gw, ctx) {
-      const list = gw.store.list({ limit: 20 })
+    async run(gw, ctx) {
+      const list = await gw.data.sessions.list({ limit: 20 })
       if (list.length === 0) return { text: "no sessions yet" }
       return {
         listing: true,
@@ -199,9 +203,9 @@ export const COMMANDS: Record<string, Command> = {
   session: {
     usage: "/session <id>",
     help: "Switch to another session",
-    run(gw, ctx, arg) {
+    async run(gw, ctx, arg) {
       if (!arg) return { text: `current session: ${ctx.sessionId ?? "none"}` }
-      const session = gw.store.require(arg)
+      const session = await gw.data.sessions.require(arg)
       ctx.setSession(session.id)
       return { text: `switched to ${session.id} (${session.messageCount} messages)` }
     },

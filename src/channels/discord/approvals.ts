@@ -82,24 +82,26 @@ export function createApprovalButtons(deps: ApprovalButtonsDeps) {
   const sending = new Map<string, Decided | null>()
 
   /** The conversation of a session this bot owns, or null. */
-  const conversationOf = (sessionId: string): string | null => {
-    const own = gw.store.get(sessionId)
-    const session = own?.channel === AGENT_CHANNEL && own.channelKey ? gw.store.get(own.channelKey) : own
+  const conversationOf = async (sessionId: string): Promise<string | null> => {
+    const own = await gw.data.sessions.get(sessionId)
+    const session = own?.channel === AGENT_CHANNEL && own.channelKey ? await gw.data.sessions.get(own.channelKey) : own
     if (session?.channel !== "discord" || !session.channelKey?.startsWith(`${botId}:`)) return null
     return session.channelKey.slice(botId.length + 1)
   }
 
   const ask = async (pending: Pending) => {
-    const conversation = conversationOf(pending.sessionId)
-    if (conversation === null || shown.has(pending.id) || sending.has(pending.id)) return
+    if (shown.has(pending.id) || sending.has(pending.id)) return
+    // Marked before the store read, so a second ask of the same approval meanwhile returns above.
     sending.set(pending.id, null)
+    let conversation: string | null = null
     try {
+      conversation = await conversationOf(pending.sessionId)
+      if (conversation === null) return
+      const channel = conversation
       const sent = await deps
         .pacer(conversation)
-        .run(() =>
-          api.channels.createMessage(conversation, { content: describe(pending), components: buttons(pending.id) }),
-        )
-      shown.set(pending.id, { conversation, messageId: sent.id })
+        .run(() => api.channels.createMessage(channel, { content: describe(pending), components: buttons(pending.id) }))
+      shown.set(pending.id, { conversation: channel, messageId: sent.id })
       const early = sending.get(pending.id)
       sending.delete(pending.id)
       if (early) await settle(early)
@@ -141,7 +143,7 @@ export function createApprovalButtons(deps: ApprovalButtonsDeps) {
       return true
     }
     const conversation = interaction.channel?.id ?? interaction.channel_id
-    const owner = conversationOf(pending.sessionId) === conversation
+    const owner = (await conversationOf(pending.sessionId).catch(() => null)) === conversation
     if (!owner || user.bot || !deps.allowed(user.id)) {
       log.warn("approval press refused", { id: pending.id, user: user.id, channel: conversation })
       await reply(interaction, "Only an allowed user of this conversation can decide this.")

@@ -92,18 +92,20 @@ export function createApprovalButtons(deps: ApprovalDeps) {
   const shown = new Map<string, { channel: string; ts: string; text: string }>()
   const sending = new Map<string, Decided | null>()
 
-  const conversationOf = (sessionId: string) => {
-    const own = gw.store.get(sessionId)
-    const session = own?.channel === AGENT_CHANNEL && own.channelKey ? gw.store.get(own.channelKey) : own
+  const conversationOf = async (sessionId: string) => {
+    const own = await gw.data.sessions.get(sessionId)
+    const session = own?.channel === AGENT_CHANNEL && own.channelKey ? await gw.data.sessions.get(own.channelKey) : own
     if (session?.channel !== "slack" || !session.channelKey) return null
     return placeOf(session.channelKey, deps.scope)
   }
 
   const ask = async (pending: Pending) => {
-    const place = conversationOf(pending.sessionId)
-    if (!place || shown.has(pending.id) || sending.has(pending.id)) return
+    if (shown.has(pending.id) || sending.has(pending.id)) return
+    // Marked before the store read, so a second ask of the same approval meanwhile returns above.
     sending.set(pending.id, null)
     try {
+      const place = await conversationOf(pending.sessionId)
+      if (!place) return
       const text = `Approval needed: ${pending.tool}`
       const sent = await web.chat.postMessage({
         channel: place.channel,
@@ -143,20 +145,24 @@ export function createApprovalButtons(deps: ApprovalDeps) {
       .catch((error) => log.warn("could not show an approval's decision", { id: decided.id, error: String(error) }))
   }
 
-  /** A block_actions press: true when it was an approval button (decided or refused). */
-  const press = (body: BlockPress): boolean => {
+  /** A block_actions press: true when it was an approval button (decided or refused). Never rejects. */
+  const press = async (body: BlockPress): Promise<boolean> => {
     const action = body.actions?.find((item) => ACTION.test(item.action_id))
     if (!action) return false
     const choice = CHOICES[ACTION.exec(action.action_id)![1]!]!
     const pending = action.value ? gw.approvals.get(action.value) : null
     if (!pending) return true
-    const place = conversationOf(pending.sessionId)
     const channel = body.channel?.id
-    if (!place || place.channel !== channel || !deps.allowed(body.user.id)) {
-      log.warn("approval press refused", { id: pending.id, user: body.user.id, channel })
-      return true
+    try {
+      const place = await conversationOf(pending.sessionId)
+      if (!place || place.channel !== channel || !deps.allowed(body.user.id)) {
+        log.warn("approval press refused", { id: pending.id, user: body.user.id, channel })
+        return true
+      }
+      gw.approvals.decide(pending.id, choice, { by: `slack:${body.user.id}`, label: `Slack user ${body.user.id}` })
+    } catch (error) {
+      log.warn("approval press failed", { id: pending.id, error: String(error) })
     }
-    gw.approvals.decide(pending.id, choice, { by: `slack:${body.user.id}`, label: `Slack user ${body.user.id}` })
     return true
   }
 
