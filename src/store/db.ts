@@ -244,6 +244,10 @@ const MIGRATIONS: string[] = [
   // the store contract (engine/sqlite.ts); PostgreSQL's has the same shape. IF NOT EXISTS: a database
   // opened by the contract before this migration made it there.
   `CREATE TABLE IF NOT EXISTS session_leases (session_id TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL)`,
+  // Announced event bodies too long for a notice (engine/contract.ts EventsContract.announce), by event id;
+  // PostgreSQL's has the same shape.
+  `CREATE TABLE event_bodies (id INTEGER PRIMARY KEY, content TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE INDEX event_bodies_age ON event_bodies (created_at)`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -207,6 +207,27 @@ export interface NoticesContract {
   ): Promise<{ unlisten(): Promise<void> }>
 }
 
+/**
+ * Event ids from one sequence shared by every gateway on the store (issue 22 item 3: Last-Event-ID against
+ * any node), and events announced with them (the bus's cluster link, src/bus/cluster.ts).
+ */
+export interface EventsContract {
+  /** The first of `count` consecutive ids; ranges never overlap, and each handle's increase. */
+  reserve(count?: number): Promise<number>
+  /**
+   * Reserve `bodies.length` consecutive ids and send the bodies with them as notices on `channel`, in one
+   * transaction; resolves to the first id. Announcements reach every listener in id order, across all
+   * handles: on PostgreSQL the sequence's row stays locked until commit, so transactions commit in id
+   * order, and NOTIFY delivers in commit order; on SQLite reservation and notices are synchronous in one
+   * process. The wire form is src/store/engine/announce.ts `pack` (read it with `unpack`): a body too long
+   * for a notice (a tool's whole output) is stored and read back with `body(id)`. A body is one non-empty
+   * line without U+0000 (Invalid otherwise); an empty list reserves nothing and resolves to 0.
+   */
+  announce(channel: string, bodies: string[]): Promise<number>
+  /** A body `announce` stored; null when there is none (kept at least an hour). */
+  body(id: number): Promise<string | null>
+}
+
 export interface SummariesContract {
   latest(sessionId: string): Promise<Summary | null>
   list(sessionId: string): Promise<Summary[]>
@@ -336,7 +357,6 @@ export interface Store {
   }
   /** Notifications to every handle on the same database (other gateways'). */
   notices: NoticesContract
-  /** Event ids from one sequence shared by every gateway on the store: the first of `count` consecutive ids. */
-  events: { reserve(count?: number): Promise<number> }
+  events: EventsContract
   close(): Promise<void>
 }

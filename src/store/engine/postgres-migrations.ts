@@ -219,6 +219,11 @@ export const PG_MIGRATIONS: string[] = [
   `
   CREATE TABLE session_leases (session_id TEXT PRIMARY KEY, holder TEXT NOT NULL, until BIGINT NOT NULL);
   `,
+  // Announced event bodies too long for a notice (contract.ts EventsContract.announce), by event id.
+  `
+  CREATE TABLE event_bodies (id BIGINT PRIMARY KEY, content TEXT NOT NULL, created_at BIGINT NOT NULL);
+  CREATE INDEX event_bodies_age ON event_bodies (created_at);
+  `,
 ]
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length

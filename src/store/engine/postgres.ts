@@ -34,7 +34,8 @@ import type {
   Turn,
 } from "./contract.ts"
 import { AlreadyAccepted } from "./contract.ts"
-import { checkNotice, guarded } from "./notices.ts"
+import { BODY_KEEP_MS, checkBodies, pack } from "./announce.ts"
+import { checkNotice, guarded, MAX_PAYLOAD_BYTES } from "./notices.ts"
 import { migratePostgres } from "./postgres-migrations.ts"
 import { picker, taker } from "./scope.ts"
 
@@ -293,6 +294,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
     return turns.map((turn) => ({ ...turn, status: "interrupted" as const, error: reason, endedAt: now }))
   }
   let receives = 0
+  let announcedBodies = 0
   const subscriptions = new Set<SQL.ListenSubscription>()
 
   const channels: ChannelsContract = {
@@ -941,6 +943,50 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
           ON CONFLICT (one) DO UPDATE SET next = greatest(event_ids.next, ${floor}::bigint) + ${count}::bigint
           RETURNING next - ${count}::bigint AS first`
         return num(row.first)
+      },
+      async announce(channel, bodies) {
+        checkNotice(channel)
+        checkBodies(bodies)
+        if (bodies.length === 0) return 0
+        const count = bodies.length
+        const floor = Date.now() * 1000
+        // The lock on event_ids' row is held to commit: of two announcements, the one with the lower ids
+        // commits first, and NOTIFY delivers in commit order, so every listener hears ids in order.
+        let lines = 0
+        for (const body of bodies) lines += Buffer.byteLength(body, "utf8") + 1
+        if (lines + 20 <= MAX_PAYLOAD_BYTES) {
+          // The common case, one notice: one statement (the lock is held for one round trip, not four).
+          const rest = `\n${bodies.join("\n")}`
+          const [row] = await sql`
+            WITH r AS (
+              INSERT INTO event_ids (one, next) VALUES (true, ${floor}::bigint + ${count}::bigint)
+              ON CONFLICT (one) DO UPDATE SET next = greatest(event_ids.next, ${floor}::bigint) + ${count}::bigint
+              RETURNING next - ${count}::bigint AS first)
+            SELECT r.first, pg_notify(${channel}, r.first::text || ${rest})::text AS sent FROM r`
+          return num(row.first)
+        }
+        let kept = false
+        const first = await sql.begin(async (tx) => {
+          const [row] = await tx`
+            INSERT INTO event_ids (one, next) VALUES (true, ${floor}::bigint + ${count}::bigint)
+            ON CONFLICT (one) DO UPDATE SET next = greatest(event_ids.next, ${floor}::bigint) + ${count}::bigint
+            RETURNING next - ${count}::bigint AS first`
+          const first = num(row.first)
+          const { notices, stored } = pack(first, bodies)
+          const now = Date.now()
+          for (const { id, body } of stored)
+            await tx`INSERT INTO event_bodies (id, content, created_at) VALUES (${id}::bigint, ${body}, ${now}::bigint)`
+          for (const payload of notices) await tx`SELECT pg_notify(${channel}, ${payload})::text AS sent`
+          kept = stored.length > 0
+          return first
+        })
+        if (kept && ++announcedBodies % 100 === 1)
+          await sql`DELETE FROM event_bodies WHERE created_at < ${Date.now() - BODY_KEEP_MS}::bigint`
+        return first
+      },
+      async body(id) {
+        const [row] = await sql`SELECT content FROM event_bodies WHERE id = ${id}::bigint`
+        return row ? str(row.content) : null
       },
     },
 

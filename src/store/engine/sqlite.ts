@@ -18,7 +18,8 @@ import { createSummaryStore, type SummaryStore } from "../summaries.ts"
 import { createTelegramStore, scopeOf, type TelegramStore } from "../telegram.ts"
 import { stepUsage, stepUsageSlices } from "../usage.ts"
 import { AlreadyAccepted, type InterruptedRun, type RecoveryScope, type ScheduleRun, type Store } from "./contract.ts"
-import { sqliteNotices } from "./notices.ts"
+import { BODY_KEEP_MS, checkBodies, pack } from "./announce.ts"
+import { checkNotice, sqliteNotices } from "./notices.ts"
 import { picker, taker } from "./scope.ts"
 
 /** The kv key holding the next event id of the shared sequence. */
@@ -171,6 +172,15 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
   })
   const lifted = lift(sessions)
   const notices = sqliteNotices(db)
+  const reserve = (count: number) => {
+    const first = Math.max(Number(sessions.kv.get(EVENT_KEY) ?? 0), Date.now() * 1000)
+    sessions.kv.set(EVENT_KEY, String(first + count))
+    return first
+  }
+  const keepBody = db.query("INSERT INTO event_bodies (id, content, created_at) VALUES (?, ?, ?)")
+  const forgetBodies = db.query("DELETE FROM event_bodies WHERE created_at < ?")
+  const readBody = db.query<{ content: string }, [number]>("SELECT content FROM event_bodies WHERE id = ?")
+  let announcedBodies = 0
 
   return {
     engine: "sqlite",
@@ -287,12 +297,25 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
       slices: async (since, sliceMs, before) => stepUsageSlices(db, since, sliceMs, before),
     },
     events: {
-      reserve: async (count = 1) =>
-        tx(() => {
-          const first = Math.max(Number(sessions.kv.get(EVENT_KEY) ?? 0), Date.now() * 1000)
-          sessions.kv.set(EVENT_KEY, String(first + count))
-          return first
-        }),
+      reserve: async (count = 1) => tx(() => reserve(count)),
+      async announce(channel, bodies) {
+        checkNotice(channel)
+        checkBodies(bodies)
+        if (bodies.length === 0) return 0
+        // Reserved, stored and sent synchronously: announcements of every handle in this process are
+        // heard in id order (the hub delivers in the order notify was called).
+        const { first, notices: sent } = tx(() => {
+          const first = reserve(bodies.length)
+          const { notices, stored } = pack(first, bodies)
+          const now = Date.now()
+          for (const { id, body } of stored) keepBody.run(id, body, now)
+          if (stored.length && ++announcedBodies % 100 === 1) forgetBodies.run(now - BODY_KEEP_MS)
+          return { first, notices }
+        })
+        for (const payload of sent) void notices.notify(channel, payload)
+        return first
+      },
+      body: async (id) => readBody.get(id)?.content ?? null,
     },
     notices: { notify: notices.notify, listen: notices.listen },
     close: async () => {

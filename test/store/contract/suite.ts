@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test"
 import { NotFound } from "../../../src/core/error.ts"
+import { unpack } from "../../../src/store/engine/announce.ts"
 import { AlreadyAccepted, type Engine, type Store } from "../../../src/store/engine/contract.ts"
 
 export interface EngineFixture {
@@ -869,6 +870,70 @@ export function contractSuite(fixture: EngineFixture) {
       expect(all[0]![0]).toBeGreaterThan(third)
       for (let i = 1; i < all.length; i++) expect(all[i]![0]).toBeGreaterThanOrEqual(all[i - 1]![0] + all[i - 1]![1])
     })
+
+    withStore(
+      "event announcements: four handles at once; every listener hears every id once, in id order; long bodies stored",
+      async (s, again) => {
+        const handles = [s, await again(), await again(), await again()]
+        // Each listener's (id, body) in arrival order; a stored body is read back after.
+        const heard = handles.slice(0, 2).map(() => [] as { id: number; body: string | null }[])
+        let wake = () => {}
+        for (const [n, handle] of handles.slice(0, 2).entries())
+          await handle.notices.listen("drost.bus.test", (payload) => {
+            const { first, bodies } = unpack(payload)
+            for (const [index, body] of bodies.entries()) heard[n]!.push({ id: first + index, body })
+            wake()
+          })
+        const sent = new Map<number, string>()
+        await Promise.all(
+          handles.map(async (handle, h) => {
+            let last = 0
+            for (let batch = 0; batch < 20; batch++) {
+              // Small bodies, a batch too long for one notice (ten of 1.5 KB), and bodies longer than any
+              // notice (20 KB of two-byte characters: 40 KB), as a tool's output can be.
+              const bodies =
+                batch % 7 === 3
+                  ? Array.from({ length: 10 }, (_, i) => JSON.stringify({ h, batch, i, pad: "p".repeat(1500) }))
+                  : batch % 5 === 4
+                    ? [JSON.stringify({ h, batch, big: "é".repeat(20_000) }), JSON.stringify({ h, batch, after: 1 })]
+                    : Array.from({ length: 1 + ((h + batch) % 4) }, (_, i) => JSON.stringify({ h, batch, i }))
+              const first = await handle.events.announce("drost.bus.test", bodies)
+              expect(first).toBeGreaterThan(last)
+              last = first + bodies.length - 1
+              for (const [index, body] of bodies.entries()) sent.set(first + index, body)
+            }
+          }),
+        )
+        while (heard.some((got) => got.length < sent.size)) await new Promise<void>((done) => (wake = done))
+        const ids = [...sent.keys()].sort((a, b) => a - b)
+        for (const got of heard) {
+          // Exactly the announced ids, ascending in arrival order (so a replay "after id X" misses nothing).
+          expect(got.map((item) => item.id)).toEqual(ids)
+          for (const { id, body } of got) expect(body ?? (await s.events.body(id))).toBe(sent.get(id)!)
+        }
+        const stored = heard[0]!.filter((item) => item.body === null)
+        expect(stored.length).toBe(16) // batches 4, 9, 14 and 19 of each handle have one body over the limit
+        // Read from any handle; an id with nothing stored reads as null.
+        expect(await handles[3]!.events.body(stored[0]!.id)).toBe(sent.get(stored[0]!.id)!)
+        expect(await s.events.body(ids[0]!)).toBeNull()
+        // The same sequence as reserve: a reservation after them is above every announced id.
+        expect(await s.events.reserve()).toBeGreaterThan(ids.at(-1)!)
+        expect(await s.events.announce("drost.bus.test", [])).toBe(0)
+        for (const bad of [[""], ["two\nlines"], ["nul \u0000"]])
+          expect(
+            await s.events.announce("drost.bus.test", bad).then(
+              () => null,
+              (e) => e.name,
+            ),
+          ).toBe("Invalid")
+        expect(
+          await s.events.announce("c".repeat(64), ["x"]).then(
+            () => null,
+            (e) => e.name,
+          ),
+        ).toBe("Invalid")
+      },
+    )
 
     withStore(
       "notices: a notify on one handle reaches the listeners of every handle on the database, in order",
