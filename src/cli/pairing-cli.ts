@@ -1,16 +1,16 @@
 /**
  * `drost <channel> approve <code>` / `pairings` / `revoke <id>`: the owner's side of a channel's
  * pairing, one definition for every channel that has it (Telegram, Discord, Slack). The commands work on
- * the workspace's store directly, so they work whether or not the gateway runs; a running gateway sees
- * the approval at once and tells the person within seconds. Each channel gives its store, its words
- * and how its user ids look.
+ * the workspace's store directly through the store contract (openStore: the SQLite file, or the
+ * PostgreSQL database the gateways share), so they work whether or not a gateway runs; a running
+ * gateway sees the approval at once and tells the person within seconds. Each channel gives its
+ * store, its words and how its user ids look.
  */
 import { join } from "node:path"
-import type { Database } from "bun:sqlite"
 import { defineCommand } from "citty"
 import { load } from "../gateway/load.ts"
-import { type ChannelPairing, createChannelStore } from "../store/channels.ts"
-import { open } from "../store/db.ts"
+import type { ChannelPairing, Store } from "../store/engine/contract.ts"
+import { openStore } from "../store/engine/open.ts"
 import { Flag } from "../util/flag.ts"
 import { workspaceArgs } from "./args.ts"
 
@@ -23,9 +23,9 @@ export interface PairingRecord {
 }
 
 export interface PairingStore<P extends PairingRecord, Id> {
-  approve(code: string): P | null
-  list(): P[]
-  revoke(id: Id): boolean | number
+  approve(code: string): Promise<P | null>
+  list(): Promise<P[]>
+  revoke(id: Id): Promise<boolean | number>
 }
 
 export interface PairingCli<P extends PairingRecord, Id> {
@@ -38,7 +38,7 @@ export interface PairingCli<P extends PairingRecord, Id> {
   sender: string
   /** How long a code lives, for the error when one is unknown: "15 minutes". */
   expiry: string
-  store(db: Database): PairingStore<P, Id>
+  store(store: Store): PairingStore<P, Id>
   describe(pairing: P): string
   /** Parses a user id from the command line, or returns the message for a wrong one. */
   parseId(text: string): { id: Id } | { error: string }
@@ -55,21 +55,19 @@ export interface PairingCli<P extends PairingRecord, Id> {
  * or of every kind: every channel keeps its pairings there.
  */
 export function sharedPairings(kind?: string) {
-  return (db: Database): PairingStore<ChannelPairing, string> => {
-    const store = createChannelStore(db)
+  return ({ channels }: Store): PairingStore<ChannelPairing, string> => {
     const prefix = kind ? `${kind}:` : ""
     return {
-      approve: (code) => store.approve(code, kind),
-      list: () => store.pairings(prefix).reverse(),
-      revoke(userId) {
+      approve: (code) => channels.approve(code, kind),
+      list: async () => (await channels.pairings(prefix)).reverse(),
+      async revoke(userId) {
         const scopes = new Set(
-          store
-            .pairings(prefix)
+          (await channels.pairings(prefix))
             .filter((pairing) => pairing.userId === userId && pairing.approvedAt !== null)
             .map((pairing) => pairing.scope),
         )
         let removed = 0
-        for (const scope of scopes) removed += store.revoke(scope, userId)
+        for (const scope of scopes) removed += await channels.revoke(scope, userId)
         return removed
       },
     }
@@ -79,14 +77,17 @@ export function sharedPairings(kind?: string) {
 export function pairingCommand<P extends PairingRecord, Id>(spec: PairingCli<P, Id>) {
   async function withStore<T>(
     args: { workspace?: string; config?: string },
-    fn: (store: PairingStore<P, Id>) => T,
+    fn: (store: PairingStore<P, Id>) => Promise<T>,
   ): Promise<T> {
     const config = await load({ root: args.workspace ?? Flag.workspace() ?? process.cwd(), file: args.config })
-    const db = open(Flag.db() ?? join(config.stateDir, "drost.db"))
+    const store = await openStore({
+      url: config.store?.url,
+      sqlitePath: Flag.db() ?? join(config.stateDir, "drost.db"),
+    })
     try {
-      return fn(spec.store(db))
+      return await fn(spec.store(store))
     } finally {
-      db.close()
+      await store.close()
     }
   }
 

@@ -2,7 +2,6 @@
  * `drost telegram approve <code>` / `pairings` / `revoke <user id>`: the owner's side of Telegram
  * pairing, on the shared pairing commands (pairing-cli.ts).
  */
-import { createTelegramStore } from "../store/telegram.ts"
 import { pairingCommand } from "./pairing-cli.ts"
 
 export const telegramCommand = pairingCommand({
@@ -11,7 +10,11 @@ export const telegramCommand = pairingCommand({
   person: "user",
   sender: "the bot",
   expiry: "an hour",
-  store: createTelegramStore,
+  store: ({ telegram }) => ({
+    approve: (code) => telegram.approve(code),
+    list: () => telegram.list(),
+    revoke: (userId: number) => telegram.revoke(userId),
+  }),
   describe: (pairing) => `user ${pairing.userId}${pairing.name ? ` ${pairing.name}` : ""}`,
   parseId: (text) => {
     const id = Number(text)

@@ -9,6 +9,7 @@ import { expect, test } from "bun:test"
 import { sharedPairings } from "../../../src/cli/pairing-cli.ts"
 import { createChannelStore, SHARED_CHANNEL_TABLES_MIGRATION } from "../../../src/store/channels.ts"
 import { open } from "../../../src/store/db.ts"
+import { sqliteStore } from "../../../src/store/engine/sqlite.ts"
 import { createTelegramStore } from "../../../src/store/telegram.ts"
 
 const tables = (db: Database) =>
@@ -89,7 +90,7 @@ function oldDatabase(): Database {
   return db
 }
 
-test("the old Discord, Slack and Telegram rows are in the shared tables after the migration, the old tables gone", () => {
+test("the old Discord, Slack and Telegram rows are in the shared tables after the migration, the old tables gone", async () => {
   const db = oldDatabase()
   db.transaction(() => db.run(SHARED_CHANNEL_TABLES_MIGRATION)).immediate()
   for (const old of ["discord_pairings", "slack_pairings", "slack_inbox", "slack_conversations"])
@@ -98,17 +99,13 @@ test("the old Discord, Slack and Telegram rows are in the shared tables after th
   // Discord: the approved user stays approved (and is not told again); the open code can still be approved.
   expect(store.approved("discord:4242", "1200000000000000777")).toBe(true)
   expect(store.unnotified("discord:4242")).toEqual([])
-  expect(sharedPairings("discord")(db).approve("discopen")?.userId).toBe("1200000000000000888")
+  expect((await sharedPairings("discord")(sqliteStore(db)).approve("discopen"))?.userId).toBe("1200000000000000888")
   expect(store.approved("discord:4242", "1200000000000000888")).toBe(true)
   // Slack: the approved member, not yet told, is told by the running channel.
   expect(store.approved("slack:T1:UBOT", "U0MEMBER")).toBe(true)
   expect(store.unnotified("slack:T1:UBOT").map((pairing) => pairing.conversation)).toEqual(["DU0MEMBER"])
   // The listing of `drost slack pairings` / `drost discord pairings` reads them.
-  expect(
-    sharedPairings("slack")(db)
-      .list()
-      .map((pairing) => pairing.code),
-  ).toEqual(["SLCKAPPR"])
+  expect((await sharedPairings("slack")(sqliteStore(db)).list()).map((pairing) => pairing.code)).toEqual(["SLCKAPPR"])
   // Slack's inbox: what was left is handled after the upgrade; what was handled is still refused.
   expect(store.pending("slack:T1:UBOT")).toEqual([{ eventId: "Ev1", payload: { text: "left over" } }])
   expect(store.receive("slack:T1:UBOT", "Ev0", {})).toBe(false)
