@@ -2,6 +2,10 @@
  * The in-process event bus. Publishing assigns a monotonic id and keeps the envelope in a ring buffer
  * so late subscribers (SSE clients with Last-Event-ID) can replay what they missed. A subscriber that
  * throws is logged and skipped; it never breaks the publisher.
+ *
+ * Linked to other gateways (cluster.ts `linkBus`, PostgreSQL only), publishing hands the envelope to the
+ * link instead: its id comes from the store's one sequence and it is delivered, here as on every node,
+ * when the link hands it back in id order (`link`'s `accept`). Ids then have gaps, so `since` searches.
  */
 import type { Envelope, EventDef, Payload } from "../core/event.ts"
 import { Log } from "../util/log.ts"
@@ -21,6 +25,13 @@ export interface Bus {
   since(afterId: number): Envelope[] | null
   lastId(): number
   subscribers(): number
+  /**
+   * Cluster mode (cluster.ts): from now on `publish` gives its envelope (id 0 until numbered) to `send`
+   * and delivers nothing itself; `accept` delivers an envelope numbered elsewhere, in id order (one not
+   * above the last is dropped). Ids up to `after` are the cluster's from before this node listened: a
+   * replay from below it reports a gap. `unlink` returns to numbering and delivering here.
+   */
+  link(send: (event: Envelope) => void, after: number): { accept(event: Envelope): void; unlink(): void }
 }
 
 export interface BusOptions {
@@ -53,6 +64,10 @@ export function createBus(options: BusOptions = {}): Bus {
   let head = 0
   let ringBytes = 0
   let next = (options.startId ?? 0) + 1
+  /** The highest id a replay cannot serve: dropped from the ring, or before the first kept. */
+  let floor = options.startId ?? 0
+  /** Set while linked (cluster.ts): where published envelopes go instead of being numbered here. */
+  let linked: ((event: Envelope) => void) | null = null
   const byType = new Map<string, Set<Handler>>()
   const any = new Set<Handler>()
   /**
@@ -74,36 +89,47 @@ export function createBus(options: BusOptions = {}): Bus {
     }
   }
 
+  /** Keep `event` for replay and deliver it: every envelope, numbered here or by the link. */
+  const accept = (event: Envelope) => {
+    const bytes = approxSize(event.data)
+    ring.push(event)
+    sizes.push(bytes)
+    ringBytes += bytes
+    // The newest envelope always stays, however large: a replay must at least have the last one.
+    while (ring.length - head > 1 && (ring.length - head > size || ringBytes > maxBytes)) {
+      ringBytes -= sizes[head]!
+      floor = ring[head]!.id
+      ring[head++] = undefined
+    }
+    if (head >= COMPACT_AT && head >= ring.length - head) {
+      ring = ring.slice(head)
+      sizes = sizes.slice(head)
+      head = 0
+    }
+    const typed = byType.get(event.type)
+    if (typed?.size) {
+      let handlers = typedSnapshots.get(event.type)
+      if (!handlers) {
+        handlers = [...typed]
+        typedSnapshots.set(event.type, handlers)
+      }
+      deliver(handlers, event)
+    }
+    if (any.size) {
+      anySnapshot ??= [...any]
+      deliver(anySnapshot, event)
+    }
+  }
+
   const bus: Bus = {
     publish(def, data) {
+      if (linked) {
+        const event = { id: 0, type: def.type, time: Date.now(), data }
+        linked(event)
+        return event
+      }
       const event = { id: next++, type: def.type, time: Date.now(), data }
-      const bytes = approxSize(data)
-      ring.push(event)
-      sizes.push(bytes)
-      ringBytes += bytes
-      // The newest envelope always stays, however large: a replay must at least have the last one.
-      while (ring.length - head > 1 && (ring.length - head > size || ringBytes > maxBytes)) {
-        ringBytes -= sizes[head]!
-        ring[head++] = undefined
-      }
-      if (head >= COMPACT_AT && head >= ring.length - head) {
-        ring = ring.slice(head)
-        sizes = sizes.slice(head)
-        head = 0
-      }
-      const typed = byType.get(def.type)
-      if (typed?.size) {
-        let handlers = typedSnapshots.get(def.type)
-        if (!handlers) {
-          handlers = [...typed]
-          typedSnapshots.set(def.type, handlers)
-        }
-        deliver(handlers, event)
-      }
-      if (any.size) {
-        anySnapshot ??= [...any]
-        deliver(anySnapshot, event)
-      }
+      accept(event)
       return event
     },
     subscribe(def, handler) {
@@ -139,12 +165,38 @@ export function createBus(options: BusOptions = {}): Bus {
       })
     },
     since(afterId) {
+      if (afterId < floor) return null
       const first = ring[head]
-      if (!first) return afterId >= next - 1 ? [] : null
-      if (afterId < first.id - 1) return null
-      return ring.slice(head + Math.min(afterId - first.id + 1, ring.length - head)) as Envelope[]
+      const last = ring[ring.length - 1]
+      if (!first || !last || afterId >= last.id) return []
+      if (afterId < first.id) return ring.slice(head) as Envelope[]
+      // Consecutive ids (one node): the position is arithmetic. Linked, ids have gaps: search.
+      if (last.id - first.id === ring.length - 1 - head) return ring.slice(head + afterId - first.id + 1) as Envelope[]
+      let lo = head
+      let hi = ring.length - 1
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if (ring[mid]!.id > afterId) hi = mid
+        else lo = mid + 1
+      }
+      return ring.slice(lo) as Envelope[]
     },
     lastId: () => next - 1,
+    link(send, after) {
+      linked = send
+      floor = Math.max(floor, after)
+      next = Math.max(next, after + 1)
+      return {
+        accept(event) {
+          if (event.id < next) return
+          next = event.id + 1
+          accept(event)
+        },
+        unlink() {
+          if (linked === send) linked = null
+        },
+      }
+    },
     subscribers: () => any.size + [...byType.values()].reduce((sum, set) => sum + set.size, 0),
   }
   return bus

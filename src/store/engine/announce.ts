@@ -3,10 +3,15 @@
  * bodies with consecutive ids becomes as few notices as fit PostgreSQL's payload limit. A notice is
  * `<id of its first body>` then one line per body (`\n` before each); a body too long for any notice is
  * stored (`event_bodies`, read back with `events.body(id)`) and its line is empty. Bodies are one line of
- * text each (JSON.stringify's output is), never empty, so the split is exact.
+ * text each (JSON.stringify's output is), never empty, so the split is exact. `listenAnnounced` is
+ * `events.listen`: the notices back into events, in order.
  */
 import { Invalid } from "../../core/error.ts"
+import { Log } from "../../util/log.ts"
+import type { NoticesContract } from "./contract.ts"
 import { MAX_PAYLOAD_BYTES } from "./notices.ts"
+
+const log = Log.create("store")
 
 /** How long a stored body is kept: a node reads it within moments; an hour covers a long stall. */
 export const BODY_KEEP_MS = 60 * 60 * 1000
@@ -65,4 +70,64 @@ export function unpack(payload: string): { first: number; bodies: (string | null
   const bodies: (string | null)[] = []
   for (let index = 1; index < lines.length; index++) bodies.push(lines[index] === "" ? null : lines[index]!)
   return { first, bodies }
+}
+
+export interface Announced {
+  id: number
+  body: string
+}
+
+/**
+ * `events.listen` on either engine: the notices of `channel` unpacked into their events, in id order, a
+ * stored body read (`read`) in its place; events after it wait for it, so the order holds.
+ */
+export async function listenAnnounced(
+  listen: NoticesContract["listen"],
+  read: (id: number) => Promise<string | null>,
+  channel: string,
+  onevents: (events: Announced[]) => void,
+  onlisten?: () => void,
+) {
+  const inbox: { id: number; body: string | null }[] = []
+  let draining = false
+  const hand = (events: Announced[]) => {
+    if (!events.length) return
+    try {
+      onevents(events)
+    } catch (error) {
+      log.error("an events listener failed", { channel, error: String(error) })
+    }
+  }
+  // Synchronous while no stored body is waiting: a notice's events reach `onevents` inside its delivery.
+  const drain = async () => {
+    if (draining) return
+    draining = true
+    try {
+      while (inbox.length) {
+        const ready: Announced[] = []
+        while (inbox.length && inbox[0]!.body !== null) ready.push(inbox.shift() as Announced)
+        hand(ready)
+        if (!inbox.length) break
+        const item = inbox[0]!
+        const body = await read(item.id).catch((error) => {
+          log.error("a stored event body could not be read", { channel, id: item.id, error: String(error) })
+          return null
+        })
+        if (body === null) log.error("a stored event body is gone; the event is skipped", { channel, id: item.id })
+        inbox.shift()
+        if (body !== null) hand([{ id: item.id, body }])
+      }
+    } finally {
+      draining = false
+    }
+  }
+  return listen(
+    channel,
+    (payload) => {
+      const { first, bodies } = unpack(payload)
+      for (let index = 0; index < bodies.length; index++) inbox.push({ id: first + index, body: bodies[index]! })
+      void drain()
+    },
+    onlisten,
+  )
 }

@@ -219,11 +219,22 @@ export interface EventsContract {
    * transaction; resolves to the first id. Announcements reach every listener in id order, across all
    * handles: on PostgreSQL the sequence's row stays locked until commit, so transactions commit in id
    * order, and NOTIFY delivers in commit order; on SQLite reservation and notices are synchronous in one
-   * process. The wire form is src/store/engine/announce.ts `pack` (read it with `unpack`): a body too long
-   * for a notice (a tool's whole output) is stored and read back with `body(id)`. A body is one non-empty
-   * line without U+0000 (Invalid otherwise); an empty list reserves nothing and resolves to 0.
+   * process. The wire form is src/store/engine/announce.ts `pack`: a body too long for a notice (a tool's
+   * whole output) is stored (`body(id)` reads it). A body is one non-empty line without U+0000 (Invalid
+   * otherwise); an empty list reserves nothing and resolves to 0.
    */
   announce(channel: string, bodies: string[]): Promise<number>
+  /**
+   * Hear what `announce` sends on `channel`, every handle's: `onevents` gets each notice's events in id
+   * order, a stored body read back in its place (what follows waits for it; one that cannot be read is
+   * logged and skipped). Otherwise as `notices.listen`: `onlisten` at each (re)subscription, and what is
+   * announced while the listening connection is down is not heard.
+   */
+  listen(
+    channel: string,
+    onevents: (events: { id: number; body: string }[]) => void,
+    onlisten?: () => void,
+  ): Promise<{ unlisten(): Promise<void> }>
   /** A body `announce` stored; null when there is none (kept at least an hour). */
   body(id: number): Promise<string | null>
 }

@@ -34,7 +34,7 @@ import type {
   Turn,
 } from "./contract.ts"
 import { AlreadyAccepted } from "./contract.ts"
-import { BODY_KEEP_MS, checkBodies, pack } from "./announce.ts"
+import { BODY_KEEP_MS, checkBodies, listenAnnounced, pack } from "./announce.ts"
 import { checkNotice, guarded, MAX_PAYLOAD_BYTES } from "./notices.ts"
 import { migratePostgres } from "./postgres-migrations.ts"
 import { picker, taker } from "./scope.ts"
@@ -984,6 +984,8 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
           await sql`DELETE FROM event_bodies WHERE created_at < ${Date.now() - BODY_KEEP_MS}::bigint`
         return first
       },
+      listen: (channel, onevents, onlisten) =>
+        listenAnnounced(store.notices.listen, (id) => store.events.body(id), channel, onevents, onlisten),
       async body(id) {
         const [row] = await sql`SELECT content FROM event_bodies WHERE id = ${id}::bigint`
         return row ? str(row.content) : null

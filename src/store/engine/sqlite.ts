@@ -18,7 +18,7 @@ import { createSummaryStore, type SummaryStore } from "../summaries.ts"
 import { createTelegramStore, scopeOf, type TelegramStore } from "../telegram.ts"
 import { stepUsage, stepUsageSlices } from "../usage.ts"
 import { AlreadyAccepted, type InterruptedRun, type RecoveryScope, type ScheduleRun, type Store } from "./contract.ts"
-import { BODY_KEEP_MS, checkBodies, pack } from "./announce.ts"
+import { BODY_KEEP_MS, checkBodies, listenAnnounced, pack } from "./announce.ts"
 import { checkNotice, sqliteNotices } from "./notices.ts"
 import { picker, taker } from "./scope.ts"
 
@@ -316,6 +316,8 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
         return first
       },
       body: async (id) => readBody.get(id)?.content ?? null,
+      listen: (channel, onevents, onlisten) =>
+        listenAnnounced(notices.listen, async (id) => readBody.get(id)?.content ?? null, channel, onevents, onlisten),
     },
     notices: { notify: notices.notify, listen: notices.listen },
     close: async () => {
