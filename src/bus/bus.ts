@@ -29,9 +29,13 @@ export interface Bus {
    * Cluster mode (cluster.ts): from now on `publish` gives its envelope (id 0 until numbered) to `send`
    * and delivers nothing itself; `accept` delivers an envelope numbered elsewhere, in id order (one not
    * above the last is dropped). Ids up to `after` are the cluster's from before this node listened: a
-   * replay from below it reports a gap. `unlink` returns to numbering and delivering here.
+   * replay from below it reports a gap; `skip(to)` moves that mark up (notices up to `to` may have been
+   * lost: the listening connection dropped). `unlink` returns to numbering and delivering here.
    */
-  link(send: (event: Envelope) => void, after: number): { accept(event: Envelope): void; unlink(): void }
+  link(
+    send: (event: Envelope) => void,
+    after: number,
+  ): { accept(event: Envelope): void; skip(to: number): void; unlink(): void }
 }
 
 export interface BusOptions {
@@ -184,9 +188,13 @@ export function createBus(options: BusOptions = {}): Bus {
     lastId: () => next - 1,
     link(send, after) {
       linked = send
-      floor = Math.max(floor, after)
-      next = Math.max(next, after + 1)
+      const skip = (to: number) => {
+        floor = Math.max(floor, to)
+        next = Math.max(next, to + 1)
+      }
+      skip(after)
       return {
+        skip,
         accept(event) {
           if (event.id < next) return
           next = event.id + 1

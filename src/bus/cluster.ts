@@ -22,9 +22,10 @@
  *
  * The cost: in cluster mode a subscriber on the publishing node hears its own event one announcement
  * plus one notification later (bench/bus-cluster.ts, docs/scale-out.md), and `publish` returns the
- * envelope with id 0, numbered when it is delivered. A notice lost while the listening connection was
- * down (it reconnects) is lost here too: the events in it are missing from this node's ring. Single
- * node (SQLite) never links: the bus publishes and delivers synchronously as before.
+ * envelope with id 0, numbered when it is delivered. Events announced while this node's listening
+ * connection was down (it reconnects) are not heard here, its own among them: they are missing from
+ * its ring and a replay from before the reconnection reports a gap. Single node (SQLite) never links:
+ * the bus publishes and delivers synchronously as before.
  */
 import type { Envelope } from "../core/event.ts"
 import type { Store } from "../store/engine/contract.ts"
@@ -155,7 +156,14 @@ export async function linkBus(
   }
 
   const subscription = await store.events.listen(channel, onEvents, () => {
-    if (++listens > 1) log.warn("the bus's listening connection came back; notices sent meanwhile are lost")
+    if (++listens === 1) return
+    // Listening again: everything above a fresh reservation is heard; what was announced while the
+    // connection was down is not, so a replay from before that id reports a gap instead of missing it.
+    log.warn("the bus's listening connection came back; events announced meanwhile are lost here")
+    store.events.reserve().then(
+      (to) => linked?.skip(to),
+      (error) => log.error("no id to mark the gap after a reconnection", { error: String(error) }),
+    )
   })
   // Listening first, then a reservation: every id above it is heard here. Above every id of this bus too
   // (its start came from its own clock), so ids never go backwards here.

@@ -233,6 +233,40 @@ else
       expect(after.id).toBe(event.id + 1)
     })
 
+    test("the listening connections killed: a replay from before the reconnection reports a gap; later events flow in order", async () => {
+      await using cluster = await nodes(2)
+      const [a, b] = cluster.buses as [Bus, Bus]
+      const heard = record(b)
+      for (let n = 0; n < 5; n++) a.publish(Ping, { node: "a", n })
+      await heard.until(5)
+      const before = b.lastId()
+      expect(b.since(heard.got[0]!.id)).toHaveLength(4)
+      const admin = new SQL(cluster.url, { max: 1 })
+      const killed = await admin`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+                                 WHERE datname = current_database() AND query ILIKE 'LISTEN%'`
+      await admin.close()
+      expect(killed.length).toBe(2)
+      // Publish until b hears again (what went out while it was down is lost) and has marked the gap.
+      const deadline = Date.now() + 10_000
+      for (let n = 5; b.since(before) !== null; n++) {
+        if (Date.now() > deadline) throw new Error("no gap reported after the reconnection")
+        a.publish(Ping, { node: "a", n })
+        await Bun.sleep(20)
+      }
+      // Nothing missed silently: from before the outage the replay says "gap" (the SSE route's event: gap).
+      expect(b.since(heard.got[0]!.id)).toBeNull()
+      const mark = b.lastId()
+      const count = heard.got.length
+      for (let n = 0; n < 10; n++) a.publish(Ping, { node: "a", n: 100 + n })
+      await heard.until(count + 10)
+      const after = heard.got.slice(count)
+      expect(after.map((event) => (event.data as { n: number }).n)).toEqual(
+        Array.from({ length: 10 }, (_, n) => 100 + n),
+      )
+      expect(ids(b.since(mark)!)).toEqual(ids(after))
+      for (let i = 1; i < heard.got.length; i++) expect(heard.got[i]!.id).toBeGreaterThan(heard.got[i - 1]!.id)
+    })
+
     test("cache invalidation: a node's drop reaches the other nodes' handlers of that kind, not its own", async () => {
       const url = await server.database(migrated)
       const stores = [await openPostgres(url, { max: 2 }), await openPostgres(url, { max: 2 })]
