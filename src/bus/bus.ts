@@ -187,6 +187,8 @@ export function createBus(options: BusOptions = {}): Bus {
     },
     lastId: () => next - 1,
     link(send, after) {
+      // Two links would each number and deliver the same envelopes.
+      if (linked) throw new Error("this bus is already linked")
       linked = send
       const skip = (to: number) => {
         floor = Math.max(floor, to)

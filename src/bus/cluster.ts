@@ -21,7 +21,8 @@
  * trip per event before `publish` returns (publish is synchronous).
  *
  * The cost: in cluster mode a subscriber on the publishing node hears its own event one announcement
- * plus one notification later (bench/bus-cluster.ts, docs/scale-out.md), and `publish` returns the
+ * plus one notification later, as the other nodes do (bench/bus-cluster.ts on loopback: p50 about
+ * 0.4 ms, p99 3-39 ms with the machine's load; docs/scale-out.md), and `publish` returns the
  * envelope with id 0, numbered when it is delivered. Events announced while this node's listening
  * connection was down (it reconnects) are not heard here, its own among them: they are missing from
  * its ring and a replay from before the reconnection reports a gap. Single node (SQLite) never links:
@@ -172,7 +173,13 @@ export async function linkBus(
     const count = bus.lastId() - from + 1
     from = (await store.events.reserve(count)) + count - 1
   }
-  const link = bus.link(send, from)
+  let link: ReturnType<Bus["link"]>
+  try {
+    link = bus.link(send, from)
+  } catch (error) {
+    await subscription.unlisten()
+    throw error
+  }
   linked = link
   onEvents(early.splice(0))
 

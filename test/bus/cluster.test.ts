@@ -223,6 +223,8 @@ else
       expect(delivered).toBe(event) // the same envelope, numbered
       expect(event.id).toBeGreaterThan(cluster.links[0]!.from)
       stop()
+      // One link per bus: a second would number and deliver the same envelopes again.
+      await expect(linkBus(a, cluster.stores[1]!, { node: "again" })).rejects.toThrow("already linked")
       await cluster.links[0]!.close()
       let sync: number | null = null
       a.subscribe(Ping, (e) => {
