@@ -5,21 +5,21 @@
  * it survives restarts and is the first thing every later turn reads.
  */
 import type { Provider } from "../core/provider.ts"
-import type { Session, SessionStore } from "../store/sessions.ts"
-import type { SummaryStore } from "../store/summaries.ts"
+import type { SessionsContract, SummariesContract } from "../store/engine/contract.ts"
+import type { Session } from "../store/sessions.ts"
 import { afterSummary } from "./compact.ts"
 import { summarise } from "./summarise.ts"
 
 export interface ContinueDeps {
-  store: SessionStore
-  summaries: SummaryStore
+  /** The store contract's sessions and summaries (the gateway's `gw.data`). */
+  data: { sessions: Pick<SessionsContract, "get" | "history">; summaries: Pick<SummariesContract, "latest" | "add"> }
   provider(id: string): Provider | undefined
   create(input: {
     provider?: string
     channel?: string
     channelKey?: string
     metadata?: Record<string, unknown>
-  }): Session
+  }): Promise<Session>
   summaryTokens: () => number
 }
 
@@ -35,16 +35,16 @@ export async function continueSession(
   fromId: string | null,
   input: { channel?: string; channelKey?: string } = {},
 ): Promise<Continued> {
-  const from = fromId ? deps.store.get(fromId) : null
-  const session = deps.create({
+  const from = fromId ? await deps.data.sessions.get(fromId) : null
+  const session = await deps.create({
     provider: from?.provider,
     channel: input.channel ?? from?.channel ?? undefined,
     channelKey: input.channelKey ?? from?.channelKey ?? undefined,
     metadata: from ? { continuedFrom: from.id } : {},
   })
   if (!from) return { session, from: null, source: "none" }
-  const previous = deps.summaries.latest(from.id)
-  const messages = afterSummary(deps.store.history(from.id), previous)
+  const previous = await deps.data.summaries.latest(from.id)
+  const messages = afterSummary(await deps.data.sessions.history(from.id), previous)
   if (messages.length === 0 && !previous) return { session, from, source: "none" }
   const provider = deps.provider(from.provider)
   const result = provider
@@ -66,7 +66,7 @@ export async function continueSession(
         maxTokens: 0,
       })
   // uptoSeq 0: the summary comes before every message of the new session.
-  deps.summaries.add({
+  await deps.data.summaries.add({
     sessionId: session.id,
     uptoSeq: 0,
     text: `This session continues session ${from.id}.\n\n${result.text}`,

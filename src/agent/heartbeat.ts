@@ -120,16 +120,16 @@ export function createHeartbeat(deps: HeartbeatDeps) {
       ...(extra.reason ? { reason: extra.reason } : {}),
     })
 
-  const sessionId = (config: HeartbeatConfig): string => {
+  const sessionId = async (config: HeartbeatConfig): Promise<string> => {
     const known = read(SESSION_KEY)
     if (known) {
       try {
-        return deps.sessions.get(known).id
+        return (await deps.sessions.get(known)).id
       } catch {
         // deleted: make another
       }
     }
-    const session = deps.sessions.create({
+    const session = await deps.sessions.create({
       title: "heartbeat",
       channel: "heartbeat",
       channelKey: "heartbeat",
@@ -148,15 +148,16 @@ export function createHeartbeat(deps: HeartbeatDeps) {
     if (!list) return publish("skipped", { reason: `${config.file} is missing or empty` })
     let id: string | null = null
     try {
-      id = sessionId(config)
+      id = await sessionId(config)
       if (deps.sessions.runningTurn(id)) return publish("skipped", { sessionId: id, reason: "the last one still runs" })
       const stamp = new Date(time).toLocaleString("en-GB", { timeZone: deps.timeZone() })
-      const result = await deps.sessions.prompt({
+      const accepted = await deps.sessions.prompt({
         sessionId: id,
         text: heartbeatPrompt(list, config.ok, stamp),
         source: "heartbeat",
         limits: { maxSteps: config.maxSteps, maxToolCalls: config.maxToolCalls },
-      }).done
+      })
+      const result = await accepted.done
       if (result.status !== "completed")
         return publish(result.status, { sessionId: id, reason: result.reason ?? result.status })
       const said = worthSaying(result.text, config.ok)

@@ -20,7 +20,8 @@ import { join } from "node:path"
 import type { Bus } from "../bus/bus.ts"
 import { Busy, DrostError, Invalid, NotFound } from "../core/error.ts"
 import type { JobsConfig } from "../core/jobs-config.ts"
-import type { RecoveryScope, Session, SessionStore } from "../store/sessions.ts"
+import type { SessionsContract } from "../store/engine/contract.ts"
+import type { RecoveryScope, Session } from "../store/sessions.ts"
 import type { Job, JobEnd, JobStore } from "../store/jobs.ts"
 import type { BackgroundCommand } from "../tool/builtin/shell.ts"
 import type { Logger } from "../util/log.ts"
@@ -34,7 +35,8 @@ export type SessionDeliver = (session: Session, text: string) => Promise<boolean
 
 export interface JobsDeps {
   jobs: JobStore
-  store: SessionStore
+  /** The store contract's sessions (the gateway's `gw.data.sessions`): parents, children and notes. */
+  store: SessionsContract
   sessions: () => Sessions
   bus: Bus
   limits: () => JobsConfig
@@ -91,18 +93,29 @@ export function createJobs(deps: JobsDeps) {
   let undelivered: { sessionId: string; text: string }[] = []
   let stopping = false
 
-  const admit = (sessionId: string) => {
+  /** Jobs admitted and still starting (awaiting the store), by session: they count against the limits. */
+  const starting: string[] = []
+  /** Take a place within the limits; the returned function gives it back once the job is live (or failed). */
+  const admit = (sessionId: string): (() => void) => {
     if (stopping) throw new Busy("the gateway is stopping; start the job again after it restarts")
     const limits = deps.limits()
-    const mine = [...live.values()].filter((job) => job.sessionId === sessionId).length
+    const mine =
+      [...live.values()].filter((job) => job.sessionId === sessionId).length +
+      starting.filter((id) => id === sessionId).length
     if (mine >= limits.maxPerSession)
       throw new JobLimit(
         `this session already has ${mine} background jobs running (jobs.maxPerSession ${limits.maxPerSession}); wait for one to end (agent.list) or cancel one (agent.cancel)`,
       )
-    if (live.size >= limits.maxTotal)
+    const total = live.size + starting.length
+    if (total >= limits.maxTotal)
       throw new JobLimit(
-        `${live.size} background jobs are running in this gateway (jobs.maxTotal ${limits.maxTotal}); wait for one to end or cancel one`,
+        `${total} background jobs are running in this gateway (jobs.maxTotal ${limits.maxTotal}); wait for one to end or cancel one`,
       )
+    starting.push(sessionId)
+    return () => {
+      const index = starting.indexOf(sessionId)
+      if (index >= 0) starting.splice(index, 1)
+    }
   }
 
   const describe = (job: Job): string => {
@@ -149,12 +162,12 @@ export function createJobs(deps: JobsDeps) {
     const text = describe(job)
     let session: Session
     try {
-      session = deps.store.require(job.sessionId)
+      session = await deps.store.require(job.sessionId)
     } catch {
       jobs.markNotified(job.id) // the parent session was deleted: nobody to tell
       return
     }
-    const stored = deps.store.append({
+    const stored = await deps.store.append({
       sessionId: job.sessionId,
       turnId: null,
       role: "system",
@@ -229,135 +242,143 @@ export function createJobs(deps: JobsDeps) {
 
   const service = {
     /** Start a subagent: a child session that runs `task` as one turn while the parent stays free. */
-    spawn(input: SpawnInput): Job {
-      const parent = deps.store.require(input.sessionId)
+    async spawn(input: SpawnInput): Promise<Job> {
+      const parent = await deps.store.require(input.sessionId)
       if (parent.channel === AGENT_CHANNEL) throw new Invalid("a subagent cannot start subagents of its own")
       const task = input.task.trim()
       if (!task) throw new Invalid("the task is empty: say what the subagent should do")
-      admit(parent.id)
-      const limits = deps.limits()
-      if (input.deadlineMs !== undefined && input.deadlineMs > limits.agentTimeoutMs)
-        throw new Invalid(`deadlineMs ${input.deadlineMs} is over jobs.agentTimeoutMs (${limits.agentTimeoutMs})`)
-      if (input.maxToolCalls !== undefined && input.maxToolCalls > limits.agentMaxToolCalls)
-        throw new Invalid(
-          `maxToolCalls ${input.maxToolCalls} is over jobs.agentMaxToolCalls (${limits.agentMaxToolCalls})`,
+      const release = admit(parent.id)
+      try {
+        const limits = deps.limits()
+        if (input.deadlineMs !== undefined && input.deadlineMs > limits.agentTimeoutMs)
+          throw new Invalid(`deadlineMs ${input.deadlineMs} is over jobs.agentTimeoutMs (${limits.agentTimeoutMs})`)
+        if (input.maxToolCalls !== undefined && input.maxToolCalls > limits.agentMaxToolCalls)
+          throw new Invalid(
+            `maxToolCalls ${input.maxToolCalls} is over jobs.agentMaxToolCalls (${limits.agentMaxToolCalls})`,
+          )
+        const deadlineMs = input.deadlineMs ?? limits.agentTimeoutMs
+        const sessions = deps.sessions()
+        const child = await sessions.create({
+          title: `subagent: ${tail(task, 60)}`,
+          provider: input.provider ?? parent.provider,
+          channel: AGENT_CHANNEL,
+          channelKey: parent.id,
+          metadata: { parentSessionId: parent.id },
+        })
+        const job = jobs.create({
+          kind: "agent",
+          sessionId: parent.id,
+          title: task,
+          childSessionId: child.id,
+          provider: child.provider,
+          deadlineAt: Date.now() + deadlineMs,
+        })
+        deps.bus.publish(JobEvent.Started, {
+          jobId: job.id,
+          kind: "agent",
+          sessionId: parent.id,
+          title: task,
+          childSessionId: child.id,
+        })
+        const accepted = await sessions.prompt({
+          sessionId: child.id,
+          text: task,
+          source: "agent",
+          limits: { maxToolCalls: input.maxToolCalls ?? limits.agentMaxToolCalls },
+        })
+        const deadline = setTimeout(
+          () =>
+            sessions.abort(
+              child.id,
+              `deadline: the subagent did not finish within ${deadlineMs} ms (${input.deadlineMs === undefined ? "jobs.agentTimeoutMs" : "deadlineMs"})`,
+            ),
+          deadlineMs,
         )
-      const deadlineMs = input.deadlineMs ?? limits.agentTimeoutMs
-      const sessions = deps.sessions()
-      const child = sessions.create({
-        title: `subagent: ${tail(task, 60)}`,
-        provider: input.provider ?? parent.provider,
-        channel: AGENT_CHANNEL,
-        channelKey: parent.id,
-        metadata: { parentSessionId: parent.id },
-      })
-      const job = jobs.create({
-        kind: "agent",
-        sessionId: parent.id,
-        title: task,
-        childSessionId: child.id,
-        provider: child.provider,
-        deadlineAt: Date.now() + deadlineMs,
-      })
-      deps.bus.publish(JobEvent.Started, {
-        jobId: job.id,
-        kind: "agent",
-        sessionId: parent.id,
-        title: task,
-        childSessionId: child.id,
-      })
-      const accepted = sessions.prompt({
-        sessionId: child.id,
-        text: task,
-        source: "agent",
-        limits: { maxToolCalls: input.maxToolCalls ?? limits.agentMaxToolCalls },
-      })
-      const deadline = setTimeout(
-        () =>
-          sessions.abort(
-            child.id,
-            `deadline: the subagent did not finish within ${deadlineMs} ms (${input.deadlineMs === undefined ? "jobs.agentTimeoutMs" : "deadlineMs"})`,
-          ),
-        deadlineMs,
-      )
-      const done = accepted.done.then(
-        (result) => {
-          clearTimeout(deadline)
-          const shutdown = result.status === "interrupted"
-          end(job.id, {
-            status: result.status === "completed" ? "completed" : shutdown ? "interrupted" : "failed",
-            result: result.text,
-            error: result.reason,
-          })
-        },
-        (error) => {
-          clearTimeout(deadline)
-          end(job.id, { status: "failed", error: String(error) })
-        },
-      )
-      live.set(job.id, {
-        sessionId: parent.id,
-        stop: (why) => sessions.abort(child.id, why),
-        done,
-      })
-      return job
+        const done = accepted.done.then(
+          (result) => {
+            clearTimeout(deadline)
+            const shutdown = result.status === "interrupted"
+            end(job.id, {
+              status: result.status === "completed" ? "completed" : shutdown ? "interrupted" : "failed",
+              result: result.text,
+              error: result.reason,
+            })
+          },
+          (error) => {
+            clearTimeout(deadline)
+            end(job.id, { status: "failed", error: String(error) })
+          },
+        )
+        live.set(job.id, {
+          sessionId: parent.id,
+          stop: (why) => sessions.abort(child.id, why),
+          done,
+        })
+        return job
+      } finally {
+        release()
+      }
     },
 
     /** Start a background shell process (the shell tool prepared and wrapped it). */
     shell: {
-      start(command: BackgroundCommand): { id: string } {
-        deps.store.require(command.sessionId)
-        admit(command.sessionId)
-        const limits = deps.limits()
-        mkdirSync(deps.outputDir, { recursive: true, mode: 0o700 })
-        const job = jobs.create({
-          kind: "shell",
-          sessionId: command.sessionId,
-          title: command.command,
-          outputFile: (id) => join(deps.outputDir, `${id}.log`),
-          deadlineAt: Date.now() + limits.shellTimeoutMs,
-        })
-        let proc: ShellProcess
+      async start(command: BackgroundCommand): Promise<{ id: string }> {
+        await deps.store.require(command.sessionId)
+        const release = admit(command.sessionId)
         try {
-          proc = spawnShell({
-            wrapped: command.wrapped,
-            cwd: command.cwd,
-            file: job.outputFile!,
-            outputBytes: limits.outputBytes,
-            timeoutMs: limits.shellTimeoutMs,
+          const limits = deps.limits()
+          mkdirSync(deps.outputDir, { recursive: true, mode: 0o700 })
+          const job = jobs.create({
+            kind: "shell",
+            sessionId: command.sessionId,
+            title: command.command,
+            outputFile: (id) => join(deps.outputDir, `${id}.log`),
+            deadlineAt: Date.now() + limits.shellTimeoutMs,
           })
-        } catch (error) {
-          end(job.id, { status: "failed", error: `cannot start: ${(error as Error).message}` })
-          throw error
+          let proc: ShellProcess
+          try {
+            proc = spawnShell({
+              wrapped: command.wrapped,
+              cwd: command.cwd,
+              file: job.outputFile!,
+              outputBytes: limits.outputBytes,
+              timeoutMs: limits.shellTimeoutMs,
+            })
+          } catch (error) {
+            end(job.id, { status: "failed", error: `cannot start: ${(error as Error).message}` })
+            throw error
+          }
+          jobs.setPid(job.id, proc.pid)
+          deps.bus.publish(JobEvent.Started, {
+            jobId: job.id,
+            kind: "shell",
+            sessionId: command.sessionId,
+            title: command.command,
+            childSessionId: null,
+          })
+          const done = proc.exited.then(
+            (exit) => {
+              const removed = command.after()
+              const notes = [
+                exit.dropped ? `${exit.dropped} bytes of output beyond jobs.outputBytes were dropped` : "",
+                removed.length ? `removed ${removed.join(", ")}: loaded code changes only through evolve` : "",
+              ].filter(Boolean)
+              const extra = notes.length ? ` (${notes.join("; ")})` : ""
+              if (exit.killed)
+                end(job.id, {
+                  status: exit.killed.startsWith("shutdown") ? "interrupted" : "failed",
+                  error: `killed: ${exit.killed}${extra}`,
+                })
+              else if (exit.code === 0) end(job.id, { status: "completed", exitCode: 0, error: extra || null })
+              else end(job.id, { status: "failed", exitCode: exit.code, error: `exit code ${exit.code}${extra}` })
+            },
+            (error) => end(job.id, { status: "failed", error: String(error) }),
+          )
+          live.set(job.id, { sessionId: command.sessionId, stop: (why) => proc.kill(why), done })
+          return { id: job.id }
+        } finally {
+          release()
         }
-        jobs.setPid(job.id, proc.pid)
-        deps.bus.publish(JobEvent.Started, {
-          jobId: job.id,
-          kind: "shell",
-          sessionId: command.sessionId,
-          title: command.command,
-          childSessionId: null,
-        })
-        const done = proc.exited.then(
-          (exit) => {
-            const removed = command.after()
-            const notes = [
-              exit.dropped ? `${exit.dropped} bytes of output beyond jobs.outputBytes were dropped` : "",
-              removed.length ? `removed ${removed.join(", ")}: loaded code changes only through evolve` : "",
-            ].filter(Boolean)
-            const extra = notes.length ? ` (${notes.join("; ")})` : ""
-            if (exit.killed)
-              end(job.id, {
-                status: exit.killed.startsWith("shutdown") ? "interrupted" : "failed",
-                error: `killed: ${exit.killed}${extra}`,
-              })
-            else if (exit.code === 0) end(job.id, { status: "completed", exitCode: 0, error: extra || null })
-            else end(job.id, { status: "failed", exitCode: exit.code, error: `exit code ${exit.code}${extra}` })
-          },
-          (error) => end(job.id, { status: "failed", error: String(error) }),
-        )
-        live.set(job.id, { sessionId: command.sessionId, stop: (why) => proc.kill(why), done })
-        return { id: job.id }
       },
     },
 
@@ -429,7 +450,7 @@ export function createJobs(deps: JobsDeps) {
       const waiting = undelivered
       undelivered = []
       for (const note of waiting) {
-        const session = deps.store.get(note.sessionId)
+        const session = await deps.store.get(note.sessionId)
         if (session && !(await post(session, note.text))) undelivered.push(note)
       }
     },

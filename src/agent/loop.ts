@@ -67,7 +67,7 @@ export interface LoopInput {
   /** Tools the client runs (OpenAI-compatible endpoint): calls to them pause the turn until their results come. */
   client?: ClientTools
   /** Make a step durable before the loop goes on. */
-  persist(message: { role: "assistant" | "tool"; parts: Part[]; usage?: Usage; provider?: string }): void
+  persist(message: { role: "assistant" | "tool"; parts: Part[]; usage?: Usage; provider?: string }): unknown
   emit(event: LoopEvent): void
 }
 
@@ -238,14 +238,14 @@ async function steps(input: LoopInput, deadline: AbortSignal): Promise<LoopOutco
     if (terminal.type === "error") {
       input.emit({ type: "provider-error", step, kind: terminal.kind, message: terminal.message, latencyMs, ...served })
       // Keep what was streamed before the failure; the user saw it.
-      if (parts.length) input.persist({ role: "assistant", parts, usage: stepUsage, provider: served?.provider })
+      if (parts.length) await input.persist({ role: "assistant", parts, usage: stepUsage, provider: served?.provider })
       if (terminal.kind === "aborted" || input.signal.aborted)
         return outcome("aborted", String(input.signal.reason ?? "aborted"), step)
       return outcome("failed", `provider ${served?.provider ?? input.provider.id} failed: ${terminal.message}`, step)
     }
 
     input.emit({ type: "response", step, usage: stepUsage, latencyMs, stop: terminal.stop, ...served })
-    if (parts.length) input.persist({ role: "assistant", parts, usage: stepUsage, provider: served?.provider })
+    if (parts.length) await input.persist({ role: "assistant", parts, usage: stepUsage, provider: served?.provider })
     messages.push({ role: "assistant", parts })
     if (kept.length === 0) return outcome("completed", null, step)
 
@@ -290,7 +290,7 @@ async function steps(input: LoopInput, deadline: AbortSignal): Promise<LoopOutco
       const last = results[results.length - 1]!
       last.output = `${last.output}\n\n[${dropped} more tool calls in this step were dropped unrun: the budget is ${input.limits.maxToolCalls} tool calls per turn]`
     }
-    input.persist({ role: "tool", parts: results })
+    await input.persist({ role: "tool", parts: results })
     messages.push({ role: "tool", parts: results })
     if (input.signal.aborted) return outcome("aborted", String(input.signal.reason ?? "aborted"), step)
   }

@@ -170,16 +170,16 @@ export function createScheduler(deps: SchedulerDeps) {
     }
   }
 
-  const ownSession = (schedule: Any): string => {
+  const ownSession = async (schedule: Any): Promise<string> => {
     const row = q.get.get({ id: schedule.id })
     if (!schedule.new && row?.session_id) {
       try {
-        return deps.sessions.get(row.session_id).id
+        return (await deps.sessions.get(row.session_id)).id
       } catch {
         // The schedule's session was deleted: start another one.
       }
     }
-    const session = deps.sessions.create({
+    const session = await deps.sessions.create({
       title: `schedule ${schedule.id}`,
       channel: "schedule",
       channelKey: schedule.id,
@@ -188,12 +188,12 @@ export function createScheduler(deps: SchedulerDeps) {
     return session.id
   }
 
-  const sessionFor = (schedule: Any): string => {
+  const sessionFor = async (schedule: Any): Promise<string> => {
     if (!schedule.session) return ownSession(schedule)
-    if (!stored(schedule)) return deps.sessions.get(schedule.session).id
+    if (!stored(schedule)) return (await deps.sessions.get(schedule.session)).id
     try {
       // A reminder runs in the chat's session it was made in, so the turn sees that conversation.
-      const id = deps.sessions.get(schedule.session).id
+      const id = (await deps.sessions.get(schedule.session)).id
       q.setSession.run({ id: schedule.id, session: id })
       return id
     } catch {
@@ -237,9 +237,9 @@ export function createScheduler(deps: SchedulerDeps) {
     let error: string | undefined
     let delivered = false
     try {
-      sessionId = sessionFor(schedule)
+      sessionId = await sessionFor(schedule)
       const text = stored(schedule) ? taskText(schedule) : schedule.prompt
-      const result = await deps.sessions.prompt({ sessionId, text, source: "schedule" }).done
+      const result = await (await deps.sessions.prompt({ sessionId, text, source: "schedule" })).done
       status = result.status
       if (result.status !== "completed") error = result.reason ?? result.status
       else if (schedule.deliver) {

@@ -2,13 +2,15 @@
  * The sessions service: the one entry point every channel uses to talk to the agent. It makes the
  * user's message durable before any provider is called, runs turns strictly one at a time per session
  * (others queue), applies a queued provider switch at the turn boundary, persists each step as it
- * completes, and publishes the turn's events.
+ * completes, and publishes the turn's events. Every read and write goes through the store contract
+ * (src/store/engine/contract.ts), so the same turn path runs on SQLite and on PostgreSQL.
  */
 import { Busy, NotFound } from "../core/error.ts"
 import type { Part } from "../core/message.ts"
 import type { GenerationOptions, Provider } from "../core/provider.ts"
 import type { Bus } from "../bus/bus.ts"
-import type { Session, SessionStore, Turn } from "../store/sessions.ts"
+import type { Accept, SessionsContract } from "../store/engine/contract.ts"
+import type { Session, Turn } from "../store/sessions.ts"
 import type { ToolRegistry } from "../tool/registry.ts"
 import type { Logger } from "../util/log.ts"
 import { SessionEvent, ToolEvent, ProviderEvent, TurnEvent } from "./events.ts"
@@ -21,7 +23,8 @@ import type { ClientTools } from "./client-tools.ts"
 import { type LoopLimits, type LoopOutcome, runLoop } from "./loop.ts"
 
 export interface SessionsDeps {
-  store: SessionStore
+  /** The store contract's sessions (the gateway's `gw.data`). */
+  data: { sessions: SessionsContract }
   bus: Bus
   tools: ToolRegistry
   providers: () => Map<string, Provider>
@@ -65,6 +68,12 @@ export interface PromptInput {
   client?: ClientTools
   /** A tighter budget for this turn only (the heartbeat's maxSteps and maxToolCalls). */
   limits?: Partial<LoopLimits>
+  /**
+   * Inbox rows (a channel's update) marked handled in the transaction that stores the message; when one
+   * was already handled (by another gateway, or before a restart), nothing is stored and prompt rejects
+   * with AlreadyAccepted (store/engine/contract.ts).
+   */
+  accept?: Accept
 }
 
 export interface Accepted {
@@ -77,8 +86,8 @@ export interface Accepted {
 export type Sessions = ReturnType<typeof createSessions>
 
 export function createSessions(deps: SessionsDeps) {
-  const { store, bus, log } = deps
-  /** The tail of each session's queue: a turn starts when the previous one has settled. */
+  const { bus, log } = deps
+  const store = deps.data.sessions
   /** The turns collected into a running turn (its view includes their messages). */
   const collected = new Map<string, Turn[]>()
   const lanes = createLanes({
@@ -88,7 +97,7 @@ export function createSessions(deps: SessionsDeps) {
       // Collected messages were answered by this turn: their own turns end with its outcome.
       for (const each of merged) {
         const reason = `collected into ${turn.id}${result.reason ? `: ${result.reason}` : ""}`
-        store.finishTurn({
+        await store.finishTurn({
           id: each.id,
           sessionId: each.sessionId,
           status: result.status,
@@ -105,18 +114,21 @@ export function createSessions(deps: SessionsDeps) {
     stopping: () => stopping,
   })
   /** End a turn that will not run (dropped or superseded); its message stays stored. */
-  const skip = (turn: Turn, reason: string, merged: Turn[] = []): TurnResult => {
+  const skip = async (turn: Turn, reason: string, merged: Turn[] = []): Promise<TurnResult> => {
     for (const each of [turn, ...merged]) {
-      store.finishTurn({
-        id: each.id,
-        sessionId: each.sessionId,
-        status: "failed",
-        error: reason,
-        usage: { input: 0, output: 0, cached: 0 },
-        steps: 0,
-        toolCalls: 0,
-        messages: 0,
-      })
+      // Its end is reported all the same: a store that cannot write it now leaves it to recovery.
+      await store
+        .finishTurn({
+          id: each.id,
+          sessionId: each.sessionId,
+          status: "failed",
+          error: reason,
+          usage: { input: 0, output: 0, cached: 0 },
+          steps: 0,
+          toolCalls: 0,
+          messages: 0,
+        })
+        .catch((error) => log.warn("a skipped turn's end was not stored", { turnId: each.id, error: String(error) }))
       bus.publish(TurnEvent.Failed, { sessionId: each.sessionId, turnId: each.id, reason, durationMs: 0 })
       bus.publish(ContinuityEvent.Dropped, { sessionId: each.sessionId, turnId: each.id, reason })
     }
@@ -129,13 +141,19 @@ export function createSessions(deps: SessionsDeps) {
   /** Set once shutdown's grace period is over: queued turns end as interrupted instead of starting. */
   let closing: string | null = null
   let stopping = false
+  /**
+   * The last acceptance of each session still in flight: the next one is checked, stored and queued
+   * after it, so the lanes see a session's messages in the order prompt() was called even when the
+   * store answers out of order (PostgreSQL, several connections).
+   */
+  const accepting = new Map<string, Promise<unknown>>()
 
-  const providerFor = (session: Session): Provider => {
+  const providerFor = async (session: Session): Promise<Provider> => {
     const all = deps.providers()
     const chosen =
       session.pendingProvider && all.has(session.pendingProvider) ? session.pendingProvider : session.provider
     if (chosen !== session.provider || session.pendingProvider) {
-      store.setProvider(session.id, chosen)
+      await store.setProvider(session.id, chosen)
       if (chosen !== session.provider)
         bus.publish(SessionEvent.ProviderSwitched, { sessionId: session.id, from: session.provider, to: chosen })
     }
@@ -152,14 +170,14 @@ export function createSessions(deps: SessionsDeps) {
     extras.delete(turn.id)
     let persisted = 0
     running.set(turn.sessionId, { turnId: turn.id, controller })
-    const finish = (
+    const finish = async (
       outcome: Pick<LoopOutcome, "text" | "usage" | "steps" | "toolCalls">,
       status: TurnStatusFinal,
       reason: string | null,
-    ): TurnResult => {
+    ): Promise<TurnResult> => {
       running.delete(turn.sessionId)
       const durationMs = Math.round(performance.now() - started)
-      store.finishTurn({
+      await store.finishTurn({
         id: turn.id,
         sessionId: turn.sessionId,
         status,
@@ -185,13 +203,13 @@ export function createSessions(deps: SessionsDeps) {
     const empty = { text: "", usage: { input: 0, output: 0, cached: 0 }, steps: 0, toolCalls: 0 }
     if (closing) return finish(empty, "interrupted", closing)
     try {
-      const session = store.require(turn.sessionId)
-      const provider = providerFor(session)
-      store.startTurn(turn.id, provider.id)
+      const session = await store.require(turn.sessionId)
+      const provider = await providerFor(session)
+      await store.startTurn(turn.id, provider.id)
       bus.publish(TurnEvent.Started, { ...ids, provider: provider.id })
       // Budgets: a turn over a spending limit ends here, before any model call, with the reason.
       const refused = await deps.admit?.(ids, controller.signal)
-      if (refused) return finish(empty, "failed", refused)
+      if (refused) return await finish(empty, "failed", refused)
       await deps.beforeTurn?.()
       const system = await deps.systemPrompt(turn.sessionId)
       // Over the window's budget, older messages are summarised first (the stored ones stay as they are).
@@ -206,7 +224,7 @@ export function createSessions(deps: SessionsDeps) {
               turn: { turnId: turn.id, merged: collected.get(turn.id)?.map((each) => each.id) },
             })
           ).history
-        : toChat(store.history(turn.sessionId))
+        : toChat(await store.history(turn.sessionId))
       const outcome = await runLoop({
         provider,
         system,
@@ -219,8 +237,8 @@ export function createSessions(deps: SessionsDeps) {
         workspace: deps.workspace,
         options: extra.options,
         client: extra.client,
-        persist(message) {
-          const stored = store.append({
+        async persist(message) {
+          const stored = await store.append({
             ...ids,
             role: message.role,
             parts: message.parts,
@@ -301,21 +319,94 @@ export function createSessions(deps: SessionsDeps) {
       })
       if (outcome.status === "aborted") {
         const reason = String(controller.signal.reason ?? outcome.reason ?? "aborted")
-        return finish(
+        return await finish(
           outcome,
           reason.startsWith("shutdown") || reason.startsWith("interrupted") ? "interrupted" : "failed",
           reason,
         )
       }
-      return finish(outcome, outcome.status, outcome.reason)
+      return await finish(outcome, outcome.status, outcome.reason)
     } catch (error) {
       log.error("turn crashed", { turnId: turn.id, error: String(error) })
       return finish(empty, "failed", `internal error: ${error instanceof Error ? error.message : String(error)}`)
     }
   }
 
+  /** Check, store and queue one message (prompt() runs these one after another per session). */
+  async function accept(input: PromptInput): Promise<Accepted> {
+    if (stopping) throw new Busy("the gateway is stopping; send the message again after it restarts")
+    const parts: Part[] = [
+      ...(input.text ? [{ type: "text" as const, text: input.text }] : []),
+      ...(input.images ?? []).map((image) => ({ type: "image" as const, ...image })),
+    ]
+    const source = input.source ?? "api"
+    const policy = deps.lane?.(source) ?? DEFAULT_POLICY
+    // A full queue refuses before anything is stored; the other drop policies store the message first.
+    if (policy.mode !== "collect" || !lanes.openBatch(input.sessionId)) {
+      const waiting = lanes.waiting(input.sessionId).length
+      if (policy.drop === "reject" && waiting >= policy.maxQueue)
+        throw new Busy(
+          `this session already has ${waiting} turns waiting (orchestration.maxQueue ${policy.maxQueue}); send it again when they are done`,
+        )
+    }
+    const { turn, message } = await store.beginTurn({
+      sessionId: input.sessionId,
+      parts,
+      source,
+      ...(input.accept ? { accept: input.accept } : {}),
+    })
+    // Read after the write: while it was under way the lane may have started the batch it would have joined.
+    const waiting = lanes.waiting(input.sessionId)
+    const batch = policy.mode === "collect" ? lanes.openBatch(input.sessionId) : null
+    if (input.options || input.client || input.limits)
+      extras.set(turn.id, { options: input.options, client: input.client, limits: input.limits })
+    bus.publish(SessionEvent.Message, {
+      sessionId: turn.sessionId,
+      turnId: turn.id,
+      messageId: message.id,
+      seq: message.seq,
+      role: "user",
+    })
+    bus.publish(TurnEvent.Queued, { sessionId: turn.sessionId, turnId: turn.id, messageId: message.id, source })
+    const accepted = (done: Promise<TurnResult>): Accepted => {
+      pending.add(done)
+      // A turn that ends without running (dropped, superseded, collected) leaves no extras behind.
+      done.finally(() => {
+        pending.delete(done)
+        extras.delete(turn.id)
+      })
+      return { turn, messageId: message.id, done }
+    }
+    if (batch) {
+      // collect: this message joins the waiting batch; the batch's answer is this message's answer.
+      batch.merged.push(turn)
+      batch.lastAt = Date.now()
+      return accepted(batch.done)
+    }
+    if (waiting.length >= policy.maxQueue) {
+      if (policy.drop === "newest")
+        return accepted(skip(turn, "dropped: the session's queue is full (orchestration.drop newest)"))
+      const oldest = waiting[0]!
+      lanes.remove(oldest)
+      void skip(
+        oldest.turn,
+        "dropped: the session's queue is full and a newer message arrived (orchestration.drop oldest)",
+        oldest.merged,
+      ).then(oldest.settle)
+    }
+    if (policy.mode === "interrupt") {
+      // Everything older gives way: the new turn sees those messages in its history anyway.
+      for (const older of lanes.waiting(input.sessionId)) {
+        lanes.remove(older)
+        void skip(older.turn, "superseded: a newer message interrupted this session", older.merged).then(older.settle)
+      }
+      running.get(input.sessionId)?.controller.abort("interrupted: a newer message arrived")
+    }
+    return accepted(lanes.add(turn, policy).done)
+  }
+
   return {
-    create(
+    async create(
       input: {
         title?: string
         provider?: string
@@ -323,92 +414,47 @@ export function createSessions(deps: SessionsDeps) {
         channelKey?: string
         metadata?: Record<string, unknown>
       } = {},
-    ): Session {
+    ): Promise<Session> {
       const provider = input.provider ?? deps.defaultProvider()
       if (!deps.providers().has(provider)) throw new NotFound("provider", provider)
-      const session = store.create({ ...input, provider })
+      const session = await store.create({ ...input, provider })
       bus.publish(SessionEvent.Created, { sessionId: session.id, provider, channel: session.channel })
       return session
     },
-    get: (id: string) => store.require(id),
-    list: store.list,
-    remove(id: string) {
+    get: (id: string): Promise<Session> => store.require(id),
+    list: (options?: Parameters<SessionsContract["list"]>[0]): Promise<Session[]> => store.list(options),
+    async remove(id: string): Promise<void> {
       running.get(id)?.controller.abort("session deleted")
-      store.remove(id)
+      await store.remove(id)
       bus.publish(SessionEvent.Deleted, { sessionId: id })
     },
-    /** Queue a provider switch for the next turn boundary (persisted). */
-    switchProvider(id: string, provider: string) {
+    /**
+     * Queue a provider switch for the next turn boundary (persisted). An unknown provider throws at
+     * once, before the returned write (so a caller that does not await still gets the refusal).
+     */
+    switchProvider(id: string, provider: string): Promise<void> {
       if (!deps.providers().has(provider)) throw new NotFound("provider", provider)
-      store.setPendingProvider(id, provider)
+      return store.setPendingProvider(id, provider)
     },
 
-    /** Accept a user message: durable before this returns, run after the session's earlier turns. */
-    prompt(input: PromptInput): Accepted {
-      if (stopping) throw new Busy("the gateway is stopping; send the message again after it restarts")
-      const parts: Part[] = [
-        ...(input.text ? [{ type: "text" as const, text: input.text }] : []),
-        ...(input.images ?? []).map((image) => ({ type: "image" as const, ...image })),
-      ]
-      const source = input.source ?? "api"
-      const policy = deps.lane?.(source) ?? DEFAULT_POLICY
-      const waiting = lanes.waiting(input.sessionId)
-      const batch = policy.mode === "collect" ? lanes.openBatch(input.sessionId) : null
-      // A full queue refuses before anything is stored; the other drop policies store the message first.
-      if (!batch && policy.drop === "reject" && waiting.length >= policy.maxQueue)
-        throw new Busy(
-          `this session already has ${waiting.length} turns waiting (orchestration.maxQueue ${policy.maxQueue}); send it again when they are done`,
-        )
-      const { turn, message } = store.beginTurn({ sessionId: input.sessionId, parts, source })
-      if (input.options || input.client || input.limits)
-        extras.set(turn.id, { options: input.options, client: input.client, limits: input.limits })
-      bus.publish(SessionEvent.Message, {
-        sessionId: turn.sessionId,
-        turnId: turn.id,
-        messageId: message.id,
-        seq: message.seq,
-        role: "user",
-      })
-      bus.publish(TurnEvent.Queued, { sessionId: turn.sessionId, turnId: turn.id, messageId: message.id, source })
-      const accepted = (done: Promise<TurnResult>): Accepted => {
-        pending.add(done)
-        // A turn that ends without running (dropped, superseded, collected) leaves no extras behind.
-        done.finally(() => {
-          pending.delete(done)
-          extras.delete(turn.id)
-        })
-        return { turn, messageId: message.id, done }
-      }
-      if (batch) {
-        // collect: this message joins the waiting batch; the batch's answer is this message's answer.
-        batch.merged.push(turn)
-        batch.lastAt = Date.now()
-        return accepted(batch.done)
-      }
-      if (waiting.length >= policy.maxQueue) {
-        if (policy.drop === "newest")
-          return accepted(
-            Promise.resolve(skip(turn, "dropped: the session's queue is full (orchestration.drop newest)")),
+    /**
+     * Accept a user message: durable when this resolves, run after the session's earlier turns. Calls
+     * for one session are accepted in call order, awaited or not.
+     */
+    prompt(input: PromptInput): Promise<Accepted> {
+      const before = accepting.get(input.sessionId)
+      const accepted = before
+        ? before.then(
+            () => accept(input),
+            () => accept(input),
           )
-        const oldest = waiting[0]!
-        lanes.remove(oldest)
-        oldest.settle(
-          skip(
-            oldest.turn,
-            "dropped: the session's queue is full and a newer message arrived (orchestration.drop oldest)",
-            oldest.merged,
-          ),
-        )
+        : accept(input)
+      accepting.set(input.sessionId, accepted)
+      const clear = () => {
+        if (accepting.get(input.sessionId) === accepted) accepting.delete(input.sessionId)
       }
-      if (policy.mode === "interrupt") {
-        // Everything older gives way: the new turn sees those messages in its history anyway.
-        for (const older of lanes.waiting(input.sessionId)) {
-          lanes.remove(older)
-          older.settle(skip(older.turn, "superseded: a newer message interrupted this session", older.merged))
-        }
-        running.get(input.sessionId)?.controller.abort("interrupted: a newer message arrived")
-      }
-      return accepted(lanes.add(turn, policy).done)
+      accepted.then(clear, clear)
+      return accepted
     },
     /** Sessions with a running or waiting turn (for status). */
     queues: () => lanes.snapshot(),

@@ -8,8 +8,7 @@ import type { Bus } from "../bus/bus.ts"
 import type { ContextConfig } from "../core/continuity-config.ts"
 import type { ChatMessage } from "../core/message.ts"
 import type { Provider, ToolSpec } from "../core/provider.ts"
-import type { SessionStore } from "../store/sessions.ts"
-import type { SummaryStore } from "../store/summaries.ts"
+import type { SessionsContract, SummariesContract } from "../store/engine/contract.ts"
 import type { Logger } from "../util/log.ts"
 import { afterSummary, cutIndex, fit, view, viewTokens } from "./compact.ts"
 import type { CurrentTurn } from "./order.ts"
@@ -18,8 +17,8 @@ import { summarise } from "./summarise.ts"
 import { estimate } from "./tokens.ts"
 
 export interface WindowDeps {
-  store: SessionStore
-  summaries: SummaryStore
+  /** The store contract's sessions and summaries (the gateway's `gw.data`). */
+  data: { sessions: Pick<SessionsContract, "history">; summaries: Pick<SummariesContract, "latest" | "add"> }
   bus: Bus
   config: () => ContextConfig
   log: Logger
@@ -61,9 +60,9 @@ export function createHistoryWindow(deps: WindowDeps) {
     return Math.max(500, config.windowTokens - config.reserveTokens - fixed)
   }
 
-  const current = (sessionId: string, budget: number, turn?: CurrentTurn): HistoryView => {
-    const summary = deps.summaries.latest(sessionId)
-    const history = fit(view(deps.store.history(sessionId), summary, turn), budget)
+  const current = async (sessionId: string, budget: number, turn?: CurrentTurn): Promise<HistoryView> => {
+    const summary = await deps.data.summaries.latest(sessionId)
+    const history = fit(view(await deps.data.sessions.history(sessionId), summary, turn), budget)
     return { history, tokens: viewTokens(history), budget, summaryUpto: summary?.uptoSeq ?? null }
   }
 
@@ -83,8 +82,8 @@ export function createHistoryWindow(deps: WindowDeps) {
       turn?: CurrentTurn
     }): Promise<HistoryView> {
       const budget = budgetFor(input.system, input.tools)
-      const messages = deps.store.history(input.sessionId)
-      const summary = deps.summaries.latest(input.sessionId)
+      const messages = await deps.data.sessions.history(input.sessionId)
+      const summary = await deps.data.summaries.latest(input.sessionId)
       const seen = view(messages, summary, input.turn)
       const before = viewTokens(seen)
       // Within budget (the usual case): the view just built is the answer; no second read of the history.
@@ -106,8 +105,8 @@ export function createHistoryWindow(deps: WindowDeps) {
       if (result.source === "fallback")
         deps.log.warn("history summary fell back to the digest", { session: input.sessionId, reason: result.reason })
       const uptoSeq = covered.at(-1)!.seq
-      deps.summaries.add({ sessionId: input.sessionId, uptoSeq, text: result.text, source: result.source })
-      const after = current(input.sessionId, budget, input.turn)
+      await deps.data.summaries.add({ sessionId: input.sessionId, uptoSeq, text: result.text, source: result.source })
+      const after = await current(input.sessionId, budget, input.turn)
       deps.bus.publish(ContinuityEvent.Compacted, {
         sessionId: input.sessionId,
         uptoSeq,

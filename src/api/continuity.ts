@@ -102,9 +102,9 @@ export function continuityRoutes(gw: Gateway) {
   return new Elysia({ prefix: "/control/v1" })
     .get(
       "/prompt",
-      ({ query }) => {
-        const session = query.session ? gw.sessions.get(query.session) : null
-        return gw.continuity.preview(
+      async ({ query }) => {
+        const session = query.session ? await gw.sessions.get(query.session) : null
+        return await gw.continuity.preview(
           session?.id ?? null,
           session?.provider ?? gw.config.providers.defaultSessionProvider,
         )
@@ -126,7 +126,7 @@ export function continuityRoutes(gw: Gateway) {
     .post(
       "/sessions/:id/new",
       async ({ params, body }) => {
-        const from = gw.sessions.get(params.id)
+        const from = await gw.sessions.get(params.id)
         const result = await gw.continuity.startNew(body?.fresh ? null : from.id, {
           channel: from.channel ?? "api",
           channelKey: from.channelKey ?? undefined,

@@ -354,7 +354,7 @@ export async function createResponse(shared: Shared, body: Body, request: Reques
   const images =
     lastUser < 0 ? [] : await fetchImages(imagesOf(list[lastUser]!.content), gw, `input.${lastUser}.content`)
   if (images instanceof Response) return images
-  const { session, fresh } = shared.open(target)
+  const { session, fresh } = await shared.open(target)
   const input = inputFor(list, body.instructions, fresh)
   if (input === null)
     return openaiError(
@@ -367,7 +367,7 @@ export async function createResponse(shared: Shared, body: Body, request: Reques
     )
   turns.supersede(session.id)
   const client = parsed.tools.length ? turns.tools(session.id, parsed.tools) : null
-  const accepted = gw.sessions.prompt({
+  const accepted = await gw.sessions.prompt({
     sessionId: session.id,
     text: input,
     images,

@@ -83,7 +83,7 @@ const ModelObject = t.Object({ id: t.String(), object: t.Literal("model"), creat
 /** Where a request's turn goes: an existing session, or one to create once the request is known to be valid. */
 export interface Target {
   session: typeof Session.static | null
-  create: () => typeof Session.static
+  create: () => Promise<typeof Session.static>
   provider: string | undefined
 }
 
@@ -107,8 +107,8 @@ export function openaiRoutes(gw: Gateway, enabled: boolean) {
     if (provider && !gw.providers.has(provider))
       return openaiError(503, `provider "${provider}" is configured but not available`, "provider_unavailable")
     if (header) {
-      const session = gw.sessions.get(header)
-      return { session, create: () => session, provider }
+      const session = await gw.sessions.get(header)
+      return { session, create: async () => session, provider }
     }
     const existing = user ? await gw.data.sessions.byChannelKey("openai", user) : null
     return {
@@ -131,11 +131,11 @@ export function openaiRoutes(gw: Gateway, enabled: boolean) {
   }
 
   /** The session to run in, created now if needed, switched to the requested provider. */
-  const open = (target: Target): { session: typeof Session.static; fresh: boolean } => {
+  const open = async (target: Target): Promise<{ session: typeof Session.static; fresh: boolean }> => {
     const fresh = target.session === null
-    const session = target.session ?? target.create()
+    const session = target.session ?? (await target.create())
     if (target.provider && session.provider !== target.provider && !fresh)
-      gw.sessions.switchProvider(session.id, target.provider)
+      await gw.sessions.switchProvider(session.id, target.provider)
     return { session, fresh }
   }
 
@@ -204,12 +204,12 @@ export function openaiRoutes(gw: Gateway, enabled: boolean) {
           const images =
             lastUser < 0 ? [] : await fetchImages(imageUrlsOf(messages[lastUser]!), gw, `messages.${lastUser}.content`)
           if (images instanceof Response) return images
-          const { session, fresh } = open(target)
+          const { session, fresh } = await open(target)
           const input = inputFor(messages, fresh)
           if (!input) return openaiError(400, "messages must contain a user message", "no_user_message", "messages")
           turns.supersede(session.id)
           const client = params.tools.length ? turns.tools(session.id, params.tools) : null
-          const accepted = gw.sessions.prompt({
+          const accepted = await gw.sessions.prompt({
             sessionId: session.id,
             text: input.text,
             images,
@@ -270,5 +270,5 @@ export type Shared = {
   turns: ReturnType<typeof createClientTurns>
   targetFor: (id: string, header: string | null, user: string | undefined) => Promise<Target | Response>
   kindFor: (target: Target) => string
-  open: (target: Target) => { session: typeof Session.static; fresh: boolean }
+  open: (target: Target) => Promise<{ session: typeof Session.static; fresh: boolean }>
 }

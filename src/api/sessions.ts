@@ -106,9 +106,9 @@ export function sessionRoutes(gw: Gateway) {
     )
     .post(
       "/sessions",
-      ({ body, set }) => {
+      async ({ body, set }) => {
         set.status = 201
-        return gw.sessions.create({
+        return await gw.sessions.create({
           title: body?.title,
           provider: body?.provider,
           channel: "api",
@@ -147,7 +147,7 @@ export function sessionRoutes(gw: Gateway) {
     .get(
       "/sessions/:id",
       async ({ params, query }) => {
-        const session = gw.sessions.get(params.id)
+        const session = await gw.sessions.get(params.id)
         const messages = await gw.data.sessions.messages(params.id, {
           limit: query.limit ?? 50,
           beforeSeq: query.before,
@@ -186,10 +186,10 @@ export function sessionRoutes(gw: Gateway) {
     .patch(
       "/sessions/:id",
       async ({ params, body }) => {
-        gw.sessions.get(params.id)
+        await gw.sessions.get(params.id)
         if (body.title !== undefined) await gw.data.sessions.setTitle(params.id, body.title)
-        if (body.provider !== undefined) gw.sessions.switchProvider(params.id, body.provider)
-        return gw.sessions.get(params.id)
+        if (body.provider !== undefined) await gw.sessions.switchProvider(params.id, body.provider)
+        return await gw.sessions.get(params.id)
       },
       {
         params,
@@ -217,8 +217,8 @@ export function sessionRoutes(gw: Gateway) {
     )
     .delete(
       "/sessions/:id",
-      ({ params }) => {
-        gw.sessions.remove(params.id)
+      async ({ params }) => {
+        await gw.sessions.remove(params.id)
         return { deleted: params.id }
       },
       {
@@ -238,7 +238,7 @@ export function sessionRoutes(gw: Gateway) {
     .post(
       "/sessions/:id/turn",
       async ({ params, body, request }) => {
-        const accepted = gw.sessions.prompt({
+        const accepted = await gw.sessions.prompt({
           sessionId: params.id,
           text: body.input,
           images: body.images,
@@ -285,8 +285,8 @@ export function sessionRoutes(gw: Gateway) {
     )
     .post(
       "/sessions/:id/abort",
-      ({ params }) => {
-        gw.sessions.get(params.id)
+      async ({ params }) => {
+        await gw.sessions.get(params.id)
         return { aborted: gw.sessions.abort(params.id) }
       },
       {

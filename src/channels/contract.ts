@@ -97,8 +97,8 @@ export interface ChannelInbox {
   pending(): { eventId: string; payload: unknown }[]
   /** Mark events handled (kept as seen for a while, so redeliveries are still refused). */
   done(eventIds: string[]): void
-  /** One IMMEDIATE transaction; other stores' writes inside it join it. */
-  transaction<T>(fn: () => T): T
+  /** Its scope in the store (`<kind>:<bot id>`): `accept` marks its events handled with the user message. */
+  readonly scope: string
 }
 
 // ───────────────────────────── access ─────────────────────────────
@@ -223,7 +223,7 @@ export interface ChannelHost<Config = unknown> extends PluginChannelContext<Conf
   /** The durable inbox of this instance (scope: the kind and the platform's bot/app id). */
   inbox(scope: string): ChannelInbox
   /** The session a conversation talks to, created on first use (title: how /sessions shows it). */
-  sessionFor(conversation: string, title: string): string
+  sessionFor(conversation: string, title: string): Promise<string>
   /** The conversation's current session, if any (commands use it). */
   currentSession(conversation: string): string | null
   /** Work of one conversation runs in order. */

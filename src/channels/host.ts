@@ -19,7 +19,7 @@ import type { Answered, ChannelHost, ChannelInbox, InboundImage, PairingStore, R
 import { commandMenu } from "./commands.ts"
 import { createLanes, laneMode } from "./lane.ts"
 import { createPacers, type Pacer } from "./pacer.ts"
-import { streamReply } from "./stream.ts"
+import { streamReply, submit } from "./stream.ts"
 
 export interface Host<Config> extends ChannelHost<Config> {
   /** Pairing codes and approvals of one scope (`<kind>:<bot id>`). */
@@ -29,19 +29,20 @@ export interface Host<Config> extends ChannelHost<Config> {
   }
   /**
    * Make a user message durable and mark its inbox events done in ONE transaction; the turn starts (or
-   * queues) as the session's orchestration says. Throws DrostError "Busy" when the session's queue is full.
+   * queues) as the session's orchestration says. Rejects with Refused (stream.ts; its events done) when
+   * the session's queue is full, with AlreadyAccepted when another gateway took the events first.
    */
   accept(
     inbox: ChannelInbox,
     eventIds: string[],
     input: { sessionId: string; text: string; images?: InboundImage[] },
-  ): Accepted
+  ): Promise<Accepted>
   /** Stream the answer of what `submit` accepts into a conversation, paced by its pacer. */
   stream(input: {
     surface: ReplySurface
     conversation: string
     sessionId: string
-    submit: () => Accepted
+    submit: () => Promise<Accepted>
     replyTo?: string
   }): Promise<Answered | null>
   /** The conversation's pacer (ChannelLimits.editIntervalMs): every write of the channel goes through it. */
@@ -79,13 +80,13 @@ export function createChannelHost<Config>(
         receive: (eventId, payload) => store.receive(scope, eventId, payload),
         pending: () => store.pending(scope),
         done: (eventIds) => store.done(scope, eventIds),
-        transaction: store.transaction,
+        scope,
       }
     },
-    sessionFor(conversation, title) {
+    async sessionFor(conversation, title) {
       const known = currentSession(conversation)
       if (known) return known
-      const session = gw.sessions.create({ channel: kind, channelKey: conversation, title })
+      const session = await gw.sessions.create({ channel: kind, channelKey: conversation, title })
       store.setSession(kind, conversation, session.id)
       return session.id
     },
@@ -117,16 +118,18 @@ export function createChannelHost<Config>(
       }
     },
     accept(inbox, eventIds, message) {
-      return inbox.transaction((): Accepted => {
-        const accepted = gw.sessions.prompt({
-          sessionId: message.sessionId,
-          text: message.text,
-          images: message.images ?? [],
-          source: kind,
-        })
-        inbox.done(eventIds)
-        return accepted
-      })
+      return submit(
+        () =>
+          gw.sessions.prompt({
+            sessionId: message.sessionId,
+            text: message.text,
+            images: message.images ?? [],
+            source: kind,
+            accept: { channel: { scope: inbox.scope, eventIds } },
+          }),
+        () => inbox.done(eventIds),
+        () => gw.state().state === "stopping",
+      )
     },
     stream: ({ surface, conversation, sessionId, submit, replyTo }) =>
       streamReply({ bus: gw.bus, surface, pacer: pacers(conversation), log, conversation, replyTo }, sessionId, submit),

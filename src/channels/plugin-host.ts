@@ -17,7 +17,6 @@
  * here with the serve scope (the bot's id) so that sessions (`channelKey`), deliveries and approvals
  * find the instance that owns them.
  */
-import { DrostError } from "../core/error.ts"
 import { defineEvent } from "../core/event.ts"
 import { Type } from "../core/schema.ts"
 import type { Gateway } from "../gateway/gateway.ts"
@@ -160,31 +159,25 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
       const images = input.images
       if (!text.trim() && !images.length) return inbox.done([message.eventId])
       const key = keyOf(message.conversation)
-      const sessionId = host.sessionFor(key, message.title ?? `${label}: @${message.user.name}`)
-      let reply: Promise<unknown>
-      try {
-        reply = streamReply(
-          {
-            bus: gw.bus,
-            surface: options.surface(message.conversation),
-            pacer: pacer(message.conversation),
-            log,
-            conversation: key,
-            replyTo: message.place === "group" ? message.replyTo : undefined,
-          },
-          sessionId,
-          () => host.accept(inbox, [message.eventId], { sessionId, text, images }),
-        )
-        if (options.postVoice && listener().speaks(heard !== undefined))
-          reply = (reply as Promise<Answered | null>).then(async (answered) => {
-            if (answered) await speakAnswer(message.conversation, answered.text)
-          })
-      } catch (error) {
-        // Stopping: the message stays in the inbox for the next run. A full queue: say so.
-        if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
-        await say(message.conversation, `⚠️ ${error.message}`)
-        return inbox.done([message.eventId])
-      }
+      const sessionId = await host.sessionFor(key, message.title ?? `${label}: @${message.user.name}`)
+      // A full queue is answered with the reason by the streamer (host.accept marks the event done); while
+      // the gateway stops, the message stays in the inbox (the rejection) for the next run.
+      let reply: Promise<unknown> = streamReply(
+        {
+          bus: gw.bus,
+          surface: options.surface(message.conversation),
+          pacer: pacer(message.conversation),
+          log,
+          conversation: key,
+          replyTo: message.place === "group" ? message.replyTo : undefined,
+        },
+        sessionId,
+        () => host.accept(inbox, [message.eventId], { sessionId, text, images }),
+      )
+      if (options.postVoice && listener().speaks(heard !== undefined))
+        reply = (reply as Promise<Answered | null>).then(async (answered) => {
+          if (answered) await speakAnswer(message.conversation, answered.text)
+        })
       // queue: the lane holds the conversation's next message until this answer is sent (a crash leaves it
       // in the inbox, not as a queued turn); interrupt and collect need the next message to reach the session.
       if (host.laneMode() === "queue") return void (await reply)

@@ -12,6 +12,7 @@ import { ToolEvent, TurnEvent } from "../agent/events.ts"
 import type { Accepted, TurnResult } from "../agent/session.ts"
 import type { Bus } from "../bus/bus.ts"
 import { BUDGET_REFUSAL } from "../core/budgets-config.ts"
+import { DrostError } from "../core/error.ts"
 import type { EventDef, Payload } from "../core/event.ts"
 import type { Logger } from "../util/log.ts"
 import type { Answered, PostedMessage, RenderedChunk, ReplyItem, ReplySurface } from "./contract.ts"
@@ -61,11 +62,46 @@ export function stoppedNote(result: TurnResult): string | null {
 }
 
 /**
+ * A message its session refused because the queue is full (DrostError "Busy"), its inbox rows already
+ * marked handled: the reason is the answer, posted by streamReply, which then resolves null.
+ */
+export class Refused extends DrostError {
+  constructor(message: string) {
+    super("Busy", message)
+  }
+}
+
+/**
+ * Submit a channel message through `prompt` (which marks its inbox rows handled with the message): a
+ * full queue marks them handled too (`done`) and becomes Refused; a refusal while `stopping` leaves them
+ * for the next run (the error as it is).
+ */
+export async function submit(
+  prompt: () => Promise<Accepted>,
+  done: () => unknown,
+  stopping: () => boolean,
+): Promise<Accepted> {
+  try {
+    return await prompt()
+  } catch (error) {
+    if (!(error instanceof DrostError) || error.code !== "Busy" || error instanceof Refused || stopping()) throw error
+    await done()
+    throw new Refused(error.message)
+  }
+}
+
+/**
  * Stream the answer to the message `accept` submits. The bus is watched before `accept` runs: an idle
  * session starts the turn inside `prompt()`, so its first events come before the turn id is known.
- * Resolves with the answer when this turn completed and its answer was delivered here, else null.
+ * Resolves with the answer when this turn completed and its answer was delivered here, else null; also
+ * null when `accept` was Refused (the reason is posted) or its inbox rows were already accepted
+ * (AlreadyAccepted: another gateway, or an earlier run, took the message).
  */
-export function streamReply(deps: StreamDeps, sessionId: string, accept: () => Accepted): Promise<Answered | null> {
+export async function streamReply(
+  deps: StreamDeps,
+  sessionId: string,
+  accept: () => Accepted | Promise<Accepted>,
+): Promise<Answered | null> {
   const { surface, pacer, log } = deps
   const limit = surface.limits.messageChars
   let turnId: string | null = null
@@ -213,11 +249,15 @@ export function streamReply(deps: StreamDeps, sessionId: string, accept: () => A
 
   let accepted: Accepted
   try {
-    accepted = accept()
+    accepted = await accept()
   } catch (error) {
     finished = true
     for (const stop of stops) stop()
-    throw error
+    if (error instanceof DrostError && error.code === "AlreadyAccepted") return null
+    if (!(error instanceof Refused)) throw error
+    const text = `⚠️ ${error.message}`
+    await deliver({ formatted: escaped(text), plain: text }, null)
+    return null
   }
   turnId = accepted.turn.id
   for (const [handler, data] of early.splice(0)) if (data.turnId === turnId) handler(data as never)

@@ -45,7 +45,7 @@ export async function runChat(gw: Gateway): Promise<"quit"> {
         (message) => message.role === "user" || message.role === "assistant",
       )
     : []
-  let sessionId = last?.id ?? gw.sessions.create({ channel: "terminal", title: "terminal" }).id
+  let sessionId = last?.id ?? (await gw.sessions.create({ channel: "terminal", title: "terminal" })).id
   const setSession = (id: string) => {
     sessionId = id
     chooseSession(gw.config.stateDir, id)
@@ -145,7 +145,7 @@ export async function runChat(gw: Gateway): Promise<"quit"> {
       outstanding++
       busy = true
       try {
-        const accepted = gw.sessions.prompt({ sessionId, text: input, source: "terminal" })
+        const accepted = await gw.sessions.prompt({ sessionId, text: input, source: "terminal" })
         const result = await accepted.done
         // Collected into another message's turn, or superseded by a newer one: that one answers.
         const answered = result.turnId !== accepted.turn.id || result.reason?.startsWith("superseded")

@@ -46,9 +46,9 @@ export async function canary(gw: Gateway): Promise<{ ok: boolean; detail: string
   if (!demo) return { ok: true, detail: "skipped: no demo provider profile is configured", durationMs: 0 }
   let sessionId: string | null = null
   try {
-    const session = gw.sessions.create({ provider: demo.id, channel: "canary", title: "health gate canary" })
+    const session = await gw.sessions.create({ provider: demo.id, channel: "canary", title: "health gate canary" })
     sessionId = session.id
-    const accepted = gw.sessions.prompt({ sessionId: session.id, text: "list files", source: "canary" })
+    const accepted = await gw.sessions.prompt({ sessionId: session.id, text: "list files", source: "canary" })
     const result = await accepted.done
     const ok = result.status === "completed"
     return {
@@ -59,7 +59,7 @@ export async function canary(gw: Gateway): Promise<{ ok: boolean; detail: string
   } catch (error) {
     return { ok: false, detail: (error as Error).message, durationMs: Math.round(performance.now() - started) }
   } finally {
-    if (sessionId) gw.sessions.remove(sessionId)
+    if (sessionId) await gw.sessions.remove(sessionId)
   }
 }
 

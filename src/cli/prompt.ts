@@ -62,11 +62,10 @@ const show = defineCommand({
     const preview = await ask(
       where(args),
       { mode: "read", tools: true },
-      (gw) =>
-        gw.continuity.preview(
-          session ? gw.sessions.get(session).id : null,
-          session ? gw.sessions.get(session).provider : gw.config.providers.defaultSessionProvider,
-        ),
+      async (gw) => {
+        const found = session ? await gw.sessions.get(session) : null
+        return gw.continuity.preview(found?.id ?? null, found?.provider ?? gw.config.providers.defaultSessionProvider)
+      },
       async (api) => (await api(`/prompt${session ? `?session=${encodeURIComponent(session)}` : ""}`)) as PromptPreview,
     )
     process.stdout.write(args.json ? `${JSON.stringify(preview, null, 2)}\n` : render(preview))

@@ -26,8 +26,9 @@ import { createPortable, type Portable } from "../store/portable.ts"
 import type { Provider } from "../core/provider.ts"
 import { createMemoryIndex, type MemoryIndex } from "../memory/index.ts"
 import { createNotes } from "../memory/notes.ts"
+import type { Store } from "../store/engine/contract.ts"
 import type { SessionStore } from "../store/sessions.ts"
-import { createSummaryStore, type SummaryStore } from "../store/summaries.ts"
+import type { SummaryStore } from "../store/summaries.ts"
 import { memoryTools } from "../tool/builtin/memory.ts"
 import type { ToolRegistry } from "../tool/registry.ts"
 import { Log } from "../util/log.ts"
@@ -53,7 +54,7 @@ export interface Continuity {
   context: ContextBuilder
   window: HistoryWindow
   summaries: SummaryStore
-  preview(sessionId: string | null, provider: string): PromptPreview
+  preview(sessionId: string | null, provider: string): Promise<PromptPreview>
   /** /new: a fresh session starting from a summary of `fromId` (when given). */
   startNew(fromId: string | null, input?: { channel?: string; channelKey?: string }): Promise<Continued>
   /** Where schedules send their answers; channels register here. */
@@ -75,6 +76,10 @@ export interface ContinuityInput {
   config: Config
   db: Database
   store: SessionStore
+  /** The store contract over the gateway's stores (`gw.data`): the turn path's reads and writes. */
+  data: Store
+  /** The summaries `data` reads through (the newest per session is kept in memory). */
+  summaries: SummaryStore
   bus: Bus
   tools: ToolRegistry
   providers: () => Map<string, Provider>
@@ -112,19 +117,18 @@ export function createContinuity(input: ContinuityInput): Continuity {
     tools: () => input.tools.list().map((tool) => tool.name),
     skills: input.skills,
   })
-  const summaries = createSummaryStore(input.db)
+  const summaries = input.summaries
   const window = createHistoryWindow({
-    store: input.store,
-    summaries,
+    data: input.data,
     bus: input.bus,
     config: () => config.context,
     log: Log.create("context"),
   })
-  const preview = (sessionId: string | null, provider: string): PromptPreview => {
+  const preview = async (sessionId: string | null, provider: string): Promise<PromptPreview> => {
     const system = context.system(sessionId)
     const tools = input.tools.specs()
     const history = sessionId
-      ? window.preview(sessionId, system.text, tools)
+      ? await window.preview(sessionId, system.text, tools)
       : { history: [], tokens: 0, budget: window.budgetFor(system.text, tools), summaryUpto: null }
     return {
       sessionId,
@@ -145,8 +149,7 @@ export function createContinuity(input: ContinuityInput): Continuity {
   ): Promise<Continued> => {
     const result = await continueSession(
       {
-        store: input.store,
-        summaries,
+        data: input.data,
         provider: (id) => input.providers().get(id),
         create: (args) => input.create()(args),
         summaryTokens: () => config.context.summaryTokens,

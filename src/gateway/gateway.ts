@@ -29,6 +29,7 @@ import { createGatewayRegistry } from "../store/gateways.ts"
 import { createStoreHealth, guard } from "../store/guard.ts"
 import { createMessageSearch } from "../store/search.ts"
 import { createSessionStore, type SessionStore } from "../store/sessions.ts"
+import { createSummaryStore } from "../store/summaries.ts"
 import { evolveTool } from "../tool/builtin/evolve.ts"
 import { sessionsSearchTool } from "../tool/builtin/search-sessions.ts"
 import { skillTools } from "../tool/builtin/skill.ts"
@@ -201,11 +202,19 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     })
     skills.refresh()
     for (const tool of skillTools(skills.catalog, toolset.boundary, () => skills.refresh())) tools.register(tool)
+    // The store contract over this gateway's own stores (the database stays this gateway's to close): the
+    // turn path reads and writes through it, with the same history cache and newest summaries as `store`.
+    const summaries = createSummaryStore(db)
+    const search = createMessageSearch(db)
+    const data = sqliteStore(db, { owner: registry.id, stores: { sessions: store, summaries, search } })
+    cleanup.push(() => void data.close())
     // Memory tools, the system prompt builder and the history window (compaction).
     const continuity = createContinuity({
       config,
       db,
       store,
+      data,
+      summaries,
       bus,
       tools,
       providers: () => providers,
@@ -216,16 +225,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     })
     cleanup.push(() => continuity.close())
     // sessions.search: what was said in every stored session (store/search.ts), times in the owner's zone.
-    const search = createMessageSearch(db)
     tools.register(sessionsSearchTool(search, () => config.timeZone ?? config.context.timeZone))
-    // The contract over the same instances (the database stays this gateway's to close).
-    const data = sqliteStore(db, {
-      owner: registry.id,
-      stores: { sessions: store, summaries: continuity.summaries, search },
-    })
-    cleanup.push(() => void data.close())
     const sessions = createSessions({
-      store,
+      data,
       bus,
       tools,
       providers: () => hub.routed,
@@ -259,7 +261,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const jobs = createJobService({
       config,
       db,
-      store,
+      store: data.sessions,
       bus,
       sessions: () => sessions,
       toolset,

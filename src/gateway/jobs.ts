@@ -11,7 +11,7 @@ import { JOBS_DEFAULTS } from "../core/jobs-config.ts"
 import { createJobs, type Jobs } from "../agent/jobs.ts"
 import type { Sessions } from "../agent/session.ts"
 import { createJobStore } from "../store/jobs.ts"
-import type { SessionStore } from "../store/sessions.ts"
+import type { SessionsContract } from "../store/engine/contract.ts"
 import { jobTools } from "../tool/builtin/jobs.ts"
 import type { Toolset } from "../tool/toolset.ts"
 import { Log } from "../util/log.ts"
@@ -20,7 +20,7 @@ import type { Deliveries } from "./delivery.ts"
 export function createJobService(input: {
   config: Config
   db: Database
-  store: SessionStore
+  store: SessionsContract
   bus: Bus
   sessions: () => Sessions
   toolset: Toolset

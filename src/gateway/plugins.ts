@@ -25,8 +25,8 @@ export function startPlugins(config: Config) {
 export function channelContext(gw: Gateway, channel: string): Omit<PluginChannelContext, "config" | "log"> {
   return {
     async send({ text, sessionId }) {
-      const id = sessionId ?? gw.sessions.create({ channel }).id
-      const result = await gw.sessions.prompt({ sessionId: id, text, source: channel }).done
+      const id = sessionId ?? (await gw.sessions.create({ channel })).id
+      const result = await (await gw.sessions.prompt({ sessionId: id, text, source: channel })).done
       return {
         sessionId: id,
         text: result.status === "completed" ? result.text : result.text || `(${result.status}: ${result.reason})`,

@@ -115,7 +115,7 @@ export const agentTools: AgentTool[] = [
     readOnly: false,
     async run(gw, args, context) {
       const session = await resolveSession(gw, args.session, args.provider)
-      const accepted = gw.sessions.prompt({ sessionId: session.id, text: args.input, source: CHANNEL })
+      const accepted = await gw.sessions.prompt({ sessionId: session.id, text: args.input, source: CHANNEL })
       let streamed = ""
       const stop = context.progress
         ? gw.bus.subscribe(TurnEvent.Delta, (event) => {

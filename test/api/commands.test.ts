@@ -20,7 +20,7 @@ test("runs a command for a session and returns its text, whether it is a listing
       headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(body),
     })
-  const first = api.gw.sessions.create({ channel: "terminal", title: "one" }).id
+  const first = (await api.gw.sessions.create({ channel: "terminal", title: "one" })).id
 
   const providers = (await (await run({ line: "/providers", sessionId: first })).json()) as Result
   expect(providers).toEqual({ text: expect.stringMatching(/^\* demo /), listing: true, quit: false, sessionId: first })

@@ -389,7 +389,7 @@ describe("Control API contract", () => {
     await expectStatus("getJob", 404, { params: { id: "job_none" } })
     expect((await expectStatus("getJobOutput", 200, { params: { id } })).text).toBe("contract output\n")
     await expectStatus("getJobOutput", 404, { params: { id: "job_none" } })
-    const child = api.gw.jobs.spawn({ sessionId: session.id, task: "hello" })
+    const child = await api.gw.jobs.spawn({ sessionId: session.id, task: "hello" })
     await expectStatus("getJobOutput", 400, { params: { id: child.id } })
     const sleeping = (await run({ command: "sleep 30", background: true })).output.match(/job_\w+/)![0]
     await expectStatus("cancelJob", 403, { params: { id: sleeping }, token: READ })

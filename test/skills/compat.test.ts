@@ -72,7 +72,7 @@ test("a turn that needs a skill loads it, reads a reference, runs its script in 
     reply().text("The file has 3 rows; units total 12 and revenue 82.75."),
   )
   const before = llm.hits.length
-  const result = await gw.sessions.prompt({ sessionId, text: "What is in data/sales.csv? Totals please." }).done
+  const result = await (await gw.sessions.prompt({ sessionId, text: "What is in data/sales.csv? Totals please." })).done
   expect(result).toMatchObject({ status: "completed", text: "The file has 3 rows; units total 12 and revenue 82.75." })
   const requests = llm.hits.slice(before).filter((hit) => hit.path.endsWith("/chat/completions"))
   expect(requests.length).toBe(4)

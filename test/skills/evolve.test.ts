@@ -28,7 +28,7 @@ async function turn(calls: [string, unknown][]) {
   const { llm, gw, sessionId } = drost
   llm.queue(...calls.map(([name, args]) => reply().tool(wire(name), args)), reply().text("ok"))
   const before = llm.hits.length
-  const result = await gw.sessions.prompt({ sessionId, text: "go" }).done
+  const result = await (await gw.sessions.prompt({ sessionId, text: "go" })).done
   expect(result.status).toBe("completed")
   const requests = llm.hits.slice(before).filter((hit) => hit.path.endsWith("/chat/completions"))
   const system = requests[0]!.body.messages[0].content as string

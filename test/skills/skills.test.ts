@@ -55,7 +55,7 @@ async function turn(sessionId: string, calls: [string, unknown][] = []) {
   const { llm, gw } = drost
   llm.queue(...calls.map(([name, args]) => reply().tool(wire(name), args)), reply().text("ok"))
   const before = llm.hits.length
-  const result = await gw.sessions.prompt({ sessionId, text: "go" }).done
+  const result = await (await gw.sessions.prompt({ sessionId, text: "go" })).done
   expect(result.status).toBe("completed")
   const requests = llm.hits.slice(before).filter((hit) => hit.path.endsWith("/chat/completions"))
   const system = requests[0]!.body.messages.find((message: { role: string }) => message.role === "system")
@@ -89,7 +89,7 @@ describe("discovery and validation", () => {
   })
 
   test("/skills lists them, what is off and what was rejected", async () => {
-    const session = drost.gw.sessions.create({ channel: "test" })
+    const session = await drost.gw.sessions.create({ channel: "test" })
     const listed = await dispatch(drost.gw, ctx(session.id), "/skills")
     expect(listed!.listing).toBe(true)
     expect(listed!.text).toMatch(/weather-report\s+on\s+Reports the weather/)
@@ -102,7 +102,7 @@ describe("discovery and validation", () => {
 
 describe("in a turn", () => {
   test("the prompt lists enabled skills; skill.load gives the body and files; skill.read stays inside", async () => {
-    const session = drost.gw.sessions.create({ channel: "test" })
+    const session = await drost.gw.sessions.create({ channel: "test" })
     const { system, outputs } = await turn(session.id, [
       ["skill.load", { name: "weather-report" }],
       ["skill.read", { skill: "weather-report", path: "references/units.md" }],
@@ -128,7 +128,7 @@ describe("in a turn", () => {
   })
 
   test("added, edited and deleted skills take effect on the next turn", async () => {
-    const session = drost.gw.sessions.create({ channel: "test" })
+    const session = await drost.gw.sessions.create({ channel: "test" })
     const reloads: { loaded: string[] }[] = []
     const stop = drost.gw.bus.subscribe(SkillsEvent.Reloaded, (event) => reloads.push(event.data))
     expect((await turn(session.id)).system).not.toContain("fresh-skill")
@@ -150,8 +150,8 @@ describe("in a turn", () => {
   })
 
   test("/skills off <name> turns a skill off for that session only, and on again", async () => {
-    const one = drost.gw.sessions.create({ channel: "test" })
-    const two = drost.gw.sessions.create({ channel: "test" })
+    const one = await drost.gw.sessions.create({ channel: "test" })
+    const two = await drost.gw.sessions.create({ channel: "test" })
     const off = await dispatch(drost.gw, ctx(one.id), "/skills off notes-helper")
     expect(off!.text).toBe("skill notes-helper is off for this session (from the next turn)")
     const first = await turn(one.id, [["skill.load", { name: "notes-helper" }]])
@@ -189,7 +189,7 @@ describe("the prompt budget", () => {
 
 describe("skills are loaded code", () => {
   test("the model cannot write skills/ or a skills.paths folder with the file tools; evolve is named", async () => {
-    const session = drost.gw.sessions.create({ channel: "test" })
+    const session = await drost.gw.sessions.create({ channel: "test" })
     const { outputs } = await turn(session.id, [
       ["file.write", { path: "skills/weather-report/SKILL.md", content: "---\nname: x\n---\n" }],
       ["file.write", { path: "more-skills/notes-helper/scripts/run.sh", content: "echo hi\n" }],

@@ -65,8 +65,8 @@ describe("the gateway's contract store", () => {
 
   test("a real turn's messages and turn are read through the contract", async () => {
     const { gw } = drost
-    const session = gw.sessions.create({ channel: "test" })
-    const result = await gw.sessions.prompt({ sessionId: session.id, text: "hello" }).done
+    const session = await gw.sessions.create({ channel: "test" })
+    const result = await (await gw.sessions.prompt({ sessionId: session.id, text: "hello" })).done
     expect(result.status).toBe("completed")
     const history = await gw.data.sessions.history(session.id)
     expect(history.map((m) => m.role)).toEqual(gw.store.history(session.id).map((m) => m.role))

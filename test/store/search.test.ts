@@ -30,15 +30,15 @@ let bikeSession: string
 /** One real turn: the user's text, the fake model's answer. */
 async function say(sessionId: string, text: string, answer: string) {
   drost.llm.queue(reply().text(answer))
-  const result = await drost.gw.sessions.prompt({ sessionId, text }).done
+  const result = await (await drost.gw.sessions.prompt({ sessionId, text })).done
   expect(result.status).toBe("completed")
 }
 
 beforeAll(async () => {
   ws = await workspace()
   drost = await inProcess(ws.path, { timeZone: "Europe/Berlin" })
-  flatSession = drost.gw.sessions.create({ channel: "telegram", title: "Flat hunting" }).id
-  bikeSession = drost.gw.sessions.create({ channel: "api", title: "Bikes" }).id
+  flatSession = (await drost.gw.sessions.create({ channel: "telegram", title: "Flat hunting" })).id
+  bikeSession = (await drost.gw.sessions.create({ channel: "api", title: "Bikes" })).id
   await say(
     flatSession,
     "I'm looking for a flat in Kreuzberg, at most 1200 euros warm.",
@@ -125,10 +125,10 @@ describe("the model calls sessions.search", () => {
   })
 
   test("a deleted session leaves the index", async () => {
-    const gone = drost.gw.sessions.create({ channel: "api", title: "Temporary" }).id
+    const gone = (await drost.gw.sessions.create({ channel: "api", title: "Temporary" })).id
     await say(gone, "The zeppelin museum opens at nine.", "Good to know.")
     expect((await drost.call("sessions.search", { query: "zeppelin" })).output).toContain("1 message match")
-    drost.gw.sessions.remove(gone)
+    await drost.gw.sessions.remove(gone)
     expect((await drost.call("sessions.search", { query: "zeppelin" })).output).toContain("no earlier message")
   })
 })

@@ -39,7 +39,7 @@ export async function inProcess(dir: string, config: Record<string, unknown> = {
   }
   const resolved = resolveConfig({ providers: { profiles: [profile] }, controlApi: { port: 0 }, ...config }, dir, null)
   const gw = await startGateway(resolved, { lock: false })
-  const session = gw.sessions.create({ channel: "test" })
+  const session = await gw.sessions.create({ channel: "test" })
   return {
     gw,
     llm,
@@ -53,7 +53,7 @@ export async function inProcess(dir: string, config: Record<string, unknown> = {
           results.push({ output: event.data.output, isError: event.data.isError })
       })
       try {
-        const accepted = gw.sessions.prompt({ sessionId: session.id, text: `please call ${name}` })
+        const accepted = await gw.sessions.prompt({ sessionId: session.id, text: `please call ${name}` })
         const result = await accepted.done
         if (result.status !== "completed") throw new Error(`turn ${result.status}: ${result.reason}`)
       } finally {

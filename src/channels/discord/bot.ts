@@ -121,7 +121,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
       )
   }
 
-  const sessionFor = (message: GatewayMessageCreateDispatchData): string => {
+  const sessionFor = (message: GatewayMessageCreateDispatchData): Promise<string> => {
     const name = message.author.global_name ?? message.author.username
     const title = message.guild_id ? `Discord: #${message.channel_id}` : `Discord: @${name}`
     return host.sessionFor(conversationOf(message.channel_id), title)
@@ -146,7 +146,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     const channelId = message.channel_id
     const images = await imagesOf(message, log)
     if (!text.trim() && !images.length) return inbox.done([message.id])
-    const sessionId = sessionFor(message)
+    const sessionId = await sessionFor(message)
     let reply: Promise<void>
     try {
       reply = host

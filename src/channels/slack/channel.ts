@@ -142,7 +142,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
       )
   }
 
-  const sessionFor = (conversation: string, event: SlackMessage): string =>
+  const sessionFor = (conversation: string, event: SlackMessage): Promise<string> =>
     host.sessionFor(
       keyOf(conversation),
       event.channel.startsWith("D") ? `Slack: DM with ${event.user}` : `Slack: thread in ${event.channel}`,
@@ -163,7 +163,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     text: string,
     images: { mediaType: string; data: string }[] = [],
   ) => {
-    const sessionId = sessionFor(conversation, event)
+    const sessionId = await sessionFor(conversation, event)
     const place = placeIn(conversation)
     const accept = () => host.accept(inbox!, [eventId], { sessionId, text, images })
     let reply: Promise<unknown>

@@ -12,9 +12,7 @@
 import { Bot } from "grammy"
 import type { Message, Update, UserFromGetMe } from "grammy/types"
 import { createConcurrentSink, createRunner, createSource, type RunnerHandle, sequentialize } from "@grammyjs/runner"
-import type { Accepted } from "../../agent/session.ts"
 import type { TelegramConfig } from "../../core/channel-config.ts"
-import { DrostError } from "../../core/error.ts"
 import { dispatch } from "../../gateway/commands.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
 import { createCredentials } from "../../gateway/auth.ts"
@@ -29,6 +27,7 @@ import { download, imageOf, unsupported } from "./media.ts"
 import { commandMenu } from "../commands.ts"
 import { createLanes, laneMode } from "../lane.ts"
 import { createPacers } from "../pacer.ts"
+import { submit } from "../stream.ts"
 import { createPoller } from "./poller.ts"
 import { codeBlock, commandReply, escapeHtml } from "./render.ts"
 import { type Answered, streamReply } from "./reply.ts"
@@ -91,7 +90,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
   }
   const done = (updateIds: number[]) => store.done(botId, updateIds)
 
-  const sessionFor = (message: Message): string => {
+  const sessionFor = async (message: Message): Promise<string> => {
     const chatId = message.chat.id
     const known = store.session(botId, chatId)
     if (known && gw.store.get(known)) return known
@@ -99,7 +98,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
       message.chat.type === "private"
         ? `Telegram: ${message.from?.username ? `@${message.from.username}` : (message.from?.first_name ?? chatId)}`
         : `Telegram: ${message.chat.title ?? chatId}`
-    const session = gw.sessions.create({ channel: "telegram", channelKey: `${botId}:${chatId}`, title })
+    const session = await gw.sessions.create({ channel: "telegram", channelKey: `${botId}:${chatId}`, title })
     store.setSession(botId, chatId, session.id)
     return session.id
   }
@@ -119,30 +118,32 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     images: { mediaType: string; data: string }[],
     fromVoice = false,
   ) => {
-    const sessionId = sessionFor(message)
+    const sessionId = await sessionFor(message)
     const replyTo = message.chat.type === "private" ? undefined : message.message_id
     const spoken = voice.speaks(fromVoice)
+    // The message and its updates handled, in one transaction (a full queue: handled, and said).
     const accept = () =>
-      store.transaction((): Accepted => {
-        const accepted = gw.sessions.prompt({ sessionId, text, images, source: "telegram" })
-        store.done(botId, updateIds)
-        return accepted
-      })
-    let reply: Promise<void>
-    try {
-      reply = streamReply(
-        { api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo },
-        sessionId,
-        accept,
-      ).then(async (answered) => {
-        if (answered && spoken) await speakAnswer(message.chat.id, answered, replyTo)
-      })
-    } catch (error) {
-      // Stopping: the update stays in the inbox and is handled after the restart. A full queue: say so.
-      if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
-      await send(message.chat.id, `⚠️ ${error.message}`)
-      return done(updateIds)
-    }
+      submit(
+        () =>
+          gw.sessions.prompt({
+            sessionId,
+            text,
+            images,
+            source: "telegram",
+            accept: { telegram: { botId, updateIds } },
+          }),
+        () => done(updateIds),
+        () => stopping || gw.state().state === "stopping",
+      )
+    // A full queue is answered with the reason by the streamer; while stopping, the update stays in the
+    // inbox (the rejection) and is handled after the restart.
+    const reply = streamReply(
+      { api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo },
+      sessionId,
+      accept,
+    ).then(async (answered) => {
+      if (answered && spoken) await speakAnswer(message.chat.id, answered, replyTo)
+    })
     // queue: the lane holds the chat's next message until this answer is sent, so a crash leaves it in
     // the inbox (handled after the restart) rather than as a queued turn. interrupt and collect need
     // the next message to reach the busy session.

@@ -93,7 +93,11 @@ export function telegramSurface(api: Api, chatId: number, editIntervalMs = 1000)
  * Stream the answer to the message `accept` submits into a Telegram chat. Resolves with the answer
  * when this turn completed and its answer was delivered here, else null.
  */
-export function streamReply(deps: ReplyDeps, sessionId: string, accept: () => Accepted): Promise<Answered | null> {
+export function streamReply(
+  deps: ReplyDeps,
+  sessionId: string,
+  accept: () => Accepted | Promise<Accepted>,
+): Promise<Answered | null> {
   return stream(
     {
       bus: deps.bus,

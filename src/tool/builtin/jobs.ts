@@ -54,9 +54,9 @@ export function jobTools(jobs: () => Jobs): RegisteredTool[] {
         },
         { additionalProperties: false },
       ),
-      execute(args, ctx) {
+      async execute(args, ctx) {
         const input = args as { task: string; provider?: string; maxToolCalls?: number; deadlineMs?: number }
-        const job = jobs().spawn({ sessionId: ctx.sessionId, ...input })
+        const job = await jobs().spawn({ sessionId: ctx.sessionId, ...input })
         return `started subagent ${job.id} (session ${job.childSessionId}, provider ${job.provider}); its answer arrives here as a note when it is done. agent.status ${job.id} shows where it is, agent.cancel ${job.id} stops it.`
       },
     },

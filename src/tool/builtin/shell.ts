@@ -44,7 +44,7 @@ export interface BackgroundCommand {
 
 /** Runs background commands as jobs (src/agent/jobs.ts); throws with the reason when over a limit. */
 export interface BackgroundShell {
-  start(command: BackgroundCommand): { id: string }
+  start(command: BackgroundCommand): Promise<{ id: string }>
 }
 
 export interface ShellDeps {
@@ -141,7 +141,7 @@ export function shellTool(deps: () => ShellDeps): RegisteredTool {
         if (!background) throw new Error("background commands need a running gateway (they run as its jobs)")
         // Same sandbox, same spec as a call that waits: only the waiting differs.
         const wrapped = await sandbox.command(spec, [SHELL, "-c", command])
-        const job = background.start({
+        const job = await background.start({
           sessionId: ctx.sessionId,
           command,
           cwd,

@@ -94,8 +94,8 @@ test("a message: inbox done with the user message, a streamed answer within the 
   const { surface, writes, shown } = loopback()
   const inbox = channel.inbox("loop:1")
   expect(inbox.receive("e1", { text: "hello there" })).toBe(true)
-  const sessionId = channel.sessionFor("1:c1", "Loop: c1")
-  expect(channel.sessionFor("1:c1", "Loop: c1")).toBe(sessionId)
+  const sessionId = await channel.sessionFor("1:c1", "Loop: c1")
+  expect(await channel.sessionFor("1:c1", "Loop: c1")).toBe(sessionId)
   const answered = await channel.lane("1:c1", () =>
     channel.stream({
       surface,
@@ -124,7 +124,7 @@ test("a platform without edits gets no previews: only the final answer's message
   const { surface, writes, shown } = loopback(false)
   const inbox = channel.inbox("loop:1")
   inbox.receive("e5", {})
-  const sessionId = channel.sessionFor("1:c5", "Loop: c5")
+  const sessionId = await channel.sessionFor("1:c5", "Loop: c5")
   const answered = await channel.stream({
     surface,
     conversation: "1:c5",
@@ -146,7 +146,7 @@ test("commands answer while the turn runs, outside the lane; /stop stops it; /ne
   const { surface, shown } = loopback()
   const inbox = channel.inbox("loop:1")
   inbox.receive("e2", {})
-  const sessionId = channel.sessionFor("1:c2", "Loop: c2")
+  const sessionId = await channel.sessionFor("1:c2", "Loop: c2")
   const started = new Promise<void>((resolve) => {
     const stop = app.gw.bus.subscribe(TurnEvent.Started, (event) => {
       if ((event.data as { sessionId: string }).sessionId !== sessionId) return
@@ -211,7 +211,7 @@ test("pairing: one open code per user; approvals: only an allowed user of the ow
     const { surface, shown } = loopback()
     const inbox = channel.inbox("loop:1")
     inbox.receive("e3", {})
-    const sessionId = channel.sessionFor("1:c3", "Loop: c3")
+    const sessionId = await channel.sessionFor("1:c3", "Loop: c3")
     const requested = new Promise<void>((resolve) => {
       const stop = app.gw.bus.subscribe(ApprovalEvent.Requested, () => {
         stop()
@@ -257,7 +257,7 @@ test("delivery: a session's conversation is located for schedules and background
     post: async (conversation, text) => void posted.push({ conversation, text }),
   })
   const channel = host()
-  const sessionId = channel.sessionFor("1:c4", "Loop: c4")
+  const sessionId = await channel.sessionFor("1:c4", "Loop: c4")
   const target = app.gw.continuity.deliveries.locate(app.gw.store.get(sessionId)!)
   expect(target).toEqual({ channel: "loop", chat: "1:c4" })
   // Another instance's conversation is not this one's.
