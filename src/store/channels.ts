@@ -266,6 +266,22 @@ export const MAX_STATE_CHARS = 64 * 1024
 const stateKey = (scope: string, key: string) => `channel-state/${scope}/${key}`
 
 /**
+ * The migration (src/store/db.ts) that moved Discord's Gateway session per shard from its own table
+ * (`discord_gateway`, created on the channel's first use, so possibly absent) into channel state: scope
+ * `discord:<bot id>`, key `gateway:<shard>` (src/channels/discord/store.ts), the same JSON, so a
+ * gateway upgraded while Discord kept its session RESUMEs it. PostgreSQL never had the table.
+ */
+export const DISCORD_GATEWAY_MIGRATION = `
+  CREATE TABLE IF NOT EXISTS discord_gateway (
+    bot_id TEXT NOT NULL, shard INTEGER NOT NULL, session TEXT NOT NULL,
+    PRIMARY KEY (bot_id, shard)
+  );
+  INSERT OR IGNORE INTO kv (key, value)
+    SELECT 'channel-state/discord:' || bot_id || '/gateway:' || shard, session FROM discord_gateway;
+  DROP TABLE discord_gateway;
+`
+
+/**
  * The migration (src/store/db.ts) that carried the channels' own tables over into the shared ones when
  * they moved onto them: pairings (`discord_pairings`, `slack_pairings`, `telegram_pairings` →
  * `channel_pairings`, scopes `discord:<bot id>`, `slack:<team>:<bot user>`, `telegram:<bot id>`), the
@@ -273,8 +289,8 @@ const stateKey = (scope: string, key: string) => `channel-state/${scope}/${key}`
  * `telegram_chats` → `channel_conversations`, scopes `slack` / `telegram`, conversations as the sessions'
  * channelKey: `<team>:<bot user>|<conversation>`, `<bot id>:<chat id>`). Discord's and Slack's tables were
  * created on a channel's first use, so each table is created here if absent before its rows are copied
- * and it is dropped. Discord's Gateway session (`discord_gateway`) and Telegram's offset and lease
- * (`telegram_bots`) stay the channels' own.
+ * and it is dropped. Discord's Gateway session (`discord_gateway`, since moved into channel state:
+ * DISCORD_GATEWAY_MIGRATION) and Telegram's offset and lease (`telegram_bots`) stayed the channels' own.
  */
 export const SHARED_CHANNEL_TABLES_MIGRATION = `
   CREATE TABLE IF NOT EXISTS discord_pairings (

@@ -11,7 +11,7 @@ import { contentProblem, headerProblem } from "./check.ts"
 import { classify, StoreDamaged } from "./fault.ts"
 import { Flag } from "../util/flag.ts"
 import { MESSAGE_TEXT } from "./message-text.ts"
-import { SHARED_CHANNEL_TABLES_MIGRATION } from "./channels.ts"
+import { DISCORD_GATEWAY_MIGRATION, SHARED_CHANNEL_TABLES_MIGRATION } from "./channels.ts"
 
 const MIGRATIONS: string[] = [
   `
@@ -248,6 +248,8 @@ const MIGRATIONS: string[] = [
   // PostgreSQL's has the same shape.
   `CREATE TABLE event_bodies (id INTEGER PRIMARY KEY, content TEXT NOT NULL, created_at INTEGER NOT NULL);
    CREATE INDEX event_bodies_age ON event_bodies (created_at)`,
+  // Discord's Gateway session into channel state (kv), where the contract reads it on either engine.
+  DISCORD_GATEWAY_MIGRATION,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

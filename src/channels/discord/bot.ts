@@ -82,7 +82,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     }
 
   const botId = token.botId
-  const store = createDiscordStore(gw.db, botId)
+  const store = createDiscordStore(gw.data, botId, log)
   const inbox = host.inbox(`discord:${botId}`)
   const pairing = host.pairing(`discord:${botId}`)
   const apiRoot = (config.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, "")

@@ -7,7 +7,8 @@
  * - rows that SQLite orders by rowid (pairings, channel inbox) carry an identity column `n`;
  * - `event_ids`: the one sequence every gateway takes event ids from;
  * - the memory index (memory_files, memory_fts) is not here: memory is per node (docs/scale-out.md);
- *   nor is Discord's Gateway session (discord_gateway, the channel's own table).
+ *   Discord's Gateway session is channel state in kv, as in SQLite (whose old discord_gateway table a
+ *   migration carried into it: src/store/channels.ts DISCORD_GATEWAY_MIGRATION).
  * Telegram keeps only telegram_bots (offset, lease); its inbox, chats and pairings are the shared channel
  * tables' since migration 2, as in SQLite.
  * Owners as in SQLite migrations 8 and 10: turns.owner, jobs.owner, schedule_runs.owner, the gateways table.

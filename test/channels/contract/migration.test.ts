@@ -7,7 +7,12 @@
 import type { Database } from "bun:sqlite"
 import { expect, test } from "bun:test"
 import { sharedPairings } from "../../../src/cli/pairing-cli.ts"
-import { createChannelStore, SHARED_CHANNEL_TABLES_MIGRATION } from "../../../src/store/channels.ts"
+import { createDiscordStore } from "../../../src/channels/discord/store.ts"
+import {
+  createChannelStore,
+  DISCORD_GATEWAY_MIGRATION,
+  SHARED_CHANNEL_TABLES_MIGRATION,
+} from "../../../src/store/channels.ts"
 import { open } from "../../../src/store/db.ts"
 import { sqliteStore } from "../../../src/store/engine/sqlite.ts"
 import { createTelegramStore } from "../../../src/store/telegram.ts"
@@ -135,4 +140,22 @@ test("the migration runs on a database where the channels never ran (their table
   expect(tables(db).filter((name) => /^(discord|slack)_|^telegram_(pairings|chats|inbox)$/.test(name))).toEqual([])
   expect(createChannelStore(db).pairings()).toEqual([])
   db.close()
+})
+
+test("Discord's Gateway session moves from its own table into channel state, where the channel resumes from it", async () => {
+  const db = open(":memory:")
+  const session = { sessionId: "abc", sequence: 41, resumeURL: "wss://resume.example", shardId: 0, shardCount: 1 }
+  db.run(`CREATE TABLE discord_gateway (
+    bot_id TEXT NOT NULL, shard INTEGER NOT NULL, session TEXT NOT NULL, PRIMARY KEY (bot_id, shard))`)
+  db.prepare("INSERT INTO discord_gateway VALUES (?, ?, ?)").run("4242", 0, JSON.stringify(session))
+  db.transaction(() => db.run(DISCORD_GATEWAY_MIGRATION)).immediate()
+  expect(tables(db)).not.toContain("discord_gateway")
+  const store = sqliteStore(db)
+  expect(await createDiscordStore(store, "4242").gatewaySession(0)).toEqual(session)
+  expect(await createDiscordStore(store, "4242").gatewaySession(1)).toBeNull()
+  expect(await createDiscordStore(store, "9999").gatewaySession(0)).toBeNull()
+  // A database that never had the table (Discord never used): nothing to carry, nothing left behind.
+  const fresh = open(":memory:")
+  fresh.transaction(() => fresh.run(DISCORD_GATEWAY_MIGRATION)).immediate()
+  expect(tables(fresh)).not.toContain("discord_gateway")
 })
