@@ -25,7 +25,7 @@ import { createSkills, type Skills } from "../skills/service.ts"
 import { open } from "../store/db.ts"
 import type { Store } from "../store/engine/contract.ts"
 import { sqliteStore } from "../store/engine/sqlite.ts"
-import { createGatewayRegistry } from "../store/gateways.ts"
+import { createGatewayRegistry, STALE_BEATS } from "../store/gateways.ts"
 import { createStoreHealth, guard } from "../store/guard.ts"
 import { createMessageSearch } from "../store/search.ts"
 import { createSessionStore, type SessionStore } from "../store/sessions.ts"
@@ -225,7 +225,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     })
     cleanup.push(() => continuity.close())
     // sessions.search: what was said in every stored session (store/search.ts), times in the owner's zone.
-    tools.register(sessionsSearchTool(search, () => config.timeZone ?? config.context.timeZone))
+    tools.register(sessionsSearchTool(data.search, () => config.timeZone ?? config.context.timeZone))
     const sessions = createSessions({
       data,
       bus,
@@ -273,10 +273,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // Open turns, running background jobs and schedule runs whose gateway is gone (this host's previous
     // run, killed; or a peer on the same database that stopped heartbeating) become interrupted, each
     // reported. The same path and one judge of owners run at start and on every heartbeat (below), so a
-    // peer's work is taken over while this gateway runs. The jobs' notes are written after it returns.
-    const recoverGone = () => {
+    // peer's work is taken over while this gateway runs. The jobs' notes are written after it resolves.
+    // Turns through the store contract (judged there by the same rule: not registered, silent for
+    // STALE_BEATS heartbeats, or on this host with its pid gone); jobs and schedule runs still through
+    // the synchronous stores, with this registry's judge.
+    const staleMs = heartbeatMs * STALE_BEATS
+    const recoverGone = async () => {
+      const lost = await data.sessions.recoverInterrupted(GONE, { gone: { self: registry.id, staleMs } })
       const judge = registry.judge()
-      const lost = store.recoverInterrupted(GONE, { gone: judge })
       const notes = jobs.recover({ gone: judge })
       const runs = continuity.schedules.recover({ gone: judge })
       registry.prune()
@@ -293,9 +297,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       return { turns: lost, notes }
     }
     // On a full disk this cannot be written now; the turns stay open and are marked by a later sweep or start.
-    let interrupted: ReturnType<typeof recoverGone>["turns"] = []
+    let interrupted: Awaited<ReturnType<typeof recoverGone>>["turns"] = []
     try {
-      const recovered = recoverGone()
+      const recovered = await recoverGone()
       interrupted = recovered.turns
       // Jobs the gone gateways left running ended as interrupted, with a note to the session that started them.
       const lost = await recovered.notes
@@ -305,16 +309,29 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     }
     // The heartbeat: this gateway is alive (peers judge it by this), and the sweep for turns of gateways that are not.
     let beatFailure: string | null = null
+    const failed = (error: unknown) => {
+      if (beatFailure !== String(error)) log.warn("heartbeat failed", { error: String(error) })
+      beatFailure = String(error)
+    }
+    /** A sweep still under way (a slow store) is not started again beside itself. */
+    let sweeping = false
     const heartbeat = setInterval(() => {
       try {
         if (!registry.beat())
           log.warn("this gateway was found silent by a peer; its open turns and jobs may have been interrupted")
-        void recoverGone().notes.catch((error) => log.warn("job notes after a sweep failed", { error: String(error) }))
-        beatFailure = null
       } catch (error) {
-        if (beatFailure !== String(error)) log.warn("heartbeat failed", { error: String(error) })
-        beatFailure = String(error)
+        return failed(error)
       }
+      if (sweeping) return
+      sweeping = true
+      recoverGone()
+        .then((recovered) => {
+          beatFailure = null
+          void recovered.notes.catch((error) => log.warn("job notes after a sweep failed", { error: String(error) }))
+        }, failed)
+        .finally(() => {
+          sweeping = false
+        })
     }, heartbeatMs)
     heartbeat.unref?.()
     cleanup.push(() => clearInterval(heartbeat))
@@ -339,7 +356,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // Every 2 s: is the file still ours (also checked at each turn start), and has a full disk got room again?
     const watch = setInterval(() => {
       storeHealth.verify()
-      if (storeHealth.recover()) store.flushDeferred()
+      if (storeHealth.recover())
+        void data.sessions
+          .flushDeferred()
+          .catch((error) => log.warn("held-back turn ends not written", { error: String(error) }))
     }, 2000)
     watch.unref?.()
     cleanup.push(() => clearInterval(watch))
@@ -395,9 +415,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
           // A full or vanished disk must not stop the stop: what cannot be written is marked at the next start.
           let left: unknown[] = []
           try {
-            store.flushDeferred()
+            await data.sessions.flushDeferred()
             // Only this gateway's own turns: another gateway on the same database keeps running its own.
-            left = store.recoverInterrupted(`interrupted: ${reason}`, { owner: registry.id })
+            left = await data.sessions.recoverInterrupted(`interrupted: ${reason}`, { owner: registry.id })
           } catch (error) {
             log.warn("could not mark open turns at stop", { error: String(error) })
           }

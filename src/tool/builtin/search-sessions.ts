@@ -3,10 +3,11 @@
  * channel), newest first, with the session, the time and a snippet around the match, so "what did I
  * tell you about the flat?" works without the agent having written a note. The question being asked
  * (the current turn's messages) is left out, or it would always be the first hit. The search itself is
- * src/store/search.ts; this file only describes the tool the model sees.
+ * the store contract's (`gw.data.search`: src/store/search.ts's FTS5 on SQLite, a tsvector on
+ * PostgreSQL); this file only describes the tool the model sees.
  */
 import { Type } from "../../core/schema.ts"
-import type { MessageHit, MessageSearch } from "../../store/search.ts"
+import type { MessageHit, Store } from "../../store/engine/contract.ts"
 import type { RegisteredTool } from "../registry.ts"
 
 const DEFAULT_LIMIT = 10
@@ -43,7 +44,7 @@ function line(hit: MessageHit, rank: number, timeZone?: string): string {
   return `${rank + 1}. ${when(hit.createdAt, timeZone)} · session ${hit.sessionId}${title} · ${who}:\n   ${snippet}`
 }
 
-export function sessionsSearchTool(search: MessageSearch, timeZone?: () => string | undefined): RegisteredTool {
+export function sessionsSearchTool(search: Store["search"], timeZone?: () => string | undefined): RegisteredTool {
   return {
     name: "sessions.search",
     source: "builtin",
@@ -81,7 +82,7 @@ export function sessionsSearchTool(search: MessageSearch, timeZone?: () => strin
       },
       { additionalProperties: false },
     ),
-    execute(args, ctx) {
+    async execute(args, ctx) {
       const a = args as {
         query: string
         any?: boolean
@@ -92,7 +93,7 @@ export function sessionsSearchTool(search: MessageSearch, timeZone?: () => strin
         until?: string
         order?: "recent" | "relevant"
       }
-      const hits = search.search({
+      const hits = await search.search({
         text: a.query,
         limit: a.limit ?? DEFAULT_LIMIT,
         any: a.any,
