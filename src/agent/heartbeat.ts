@@ -8,7 +8,6 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import type { Database } from "bun:sqlite"
 import type { Bus } from "../bus/bus.ts"
 import type { HeartbeatConfig } from "../core/continuity-config.ts"
 import { parseEvery } from "../core/cron.ts"
@@ -20,7 +19,8 @@ import type { Sessions } from "./session.ts"
 type Target = { channel: string; chat: string | number }
 
 export interface HeartbeatDeps {
-  db: Database
+  /** Where its session and last beat are kept: the store contract's kv (`gw.data.sessions.kv`). */
+  kv: { get(key: string): Promise<string | null>; set(key: string, value: string): Promise<void> }
   bus: Bus
   sessions: Pick<Sessions, "prompt" | "create" | "get" | "runningTurn">
   config: () => HeartbeatConfig | undefined
@@ -97,13 +97,7 @@ export type Heartbeat = ReturnType<typeof createHeartbeat>
 
 export function createHeartbeat(deps: HeartbeatDeps) {
   const now = deps.now ?? Date.now
-  const kv = {
-    get: deps.db.query<{ value: string }, { key: string }>("SELECT value FROM kv WHERE key = $key"),
-    set: deps.db.query(
-      "INSERT INTO kv (key, value) VALUES ($key, $value) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    ),
-  }
-  const read = (key: string) => kv.get.get({ key })?.value ?? null
+  const { kv } = deps
   let timer: ReturnType<typeof setTimeout> | null = null
   let current: Promise<void> | null = null
   let stopped = true
@@ -121,7 +115,7 @@ export function createHeartbeat(deps: HeartbeatDeps) {
     })
 
   const sessionId = async (config: HeartbeatConfig): Promise<string> => {
-    const known = read(SESSION_KEY)
+    const known = await kv.get(SESSION_KEY)
     if (known) {
       try {
         return (await deps.sessions.get(known)).id
@@ -135,13 +129,18 @@ export function createHeartbeat(deps: HeartbeatDeps) {
       channelKey: "heartbeat",
       ...(config.provider ? { provider: config.provider } : {}),
     })
-    kv.set.run({ key: SESSION_KEY, value: session.id })
+    await kv.set(SESSION_KEY, session.id)
     return session.id
   }
 
   async function beat(config: HeartbeatConfig): Promise<void> {
     const time = now()
-    kv.set.run({ key: LAST_KEY, value: String(time) })
+    try {
+      await kv.set(LAST_KEY, String(time))
+    } catch (error) {
+      deps.log.warn("heartbeat failed", { error: String(error) })
+      return publish("failed", { reason: error instanceof Error ? error.message : String(error) })
+    }
     if (!withinHours(time, config.activeHours, deps.timeZone()))
       return publish("skipped", { reason: "outside heartbeat.activeHours" })
     const list = checklist(join(deps.workspace, config.file))
@@ -176,11 +175,12 @@ export function createHeartbeat(deps: HeartbeatDeps) {
     }
   }
 
-  const arm = () => {
+  const arm = async () => {
     const config = deps.config()
     if (stopped || !config?.enabled) return
     const every = parseEvery(config.every)
-    const last = Number(read(LAST_KEY) ?? 0)
+    const last = Number((await kv.get(LAST_KEY)) ?? 0)
+    if (stopped) return // stopped while the store answered
     // After a restart the rhythm goes on from the last beat; the first one waits one interval.
     const due = last ? Math.max(last + every, now()) : now() + every
     // Never two pending beats (start twice, say): stop() clears only the one it knows.
@@ -190,18 +190,33 @@ export function createHeartbeat(deps: HeartbeatDeps) {
         timer = null
         current = beat(config).finally(() => {
           current = null
-          arm()
+          rearm()
         })
       },
       Math.max(0, due - now()),
     )
   }
 
+  /** Plan the next beat; a store that cannot be read now is tried again one interval later. */
+  const rearm = (): void =>
+    void arm().catch((error) => {
+      deps.log.warn("heartbeat could not be planned", { error: String(error) })
+      const config = deps.config()
+      if (stopped || !config?.enabled) return
+      if (timer) clearTimeout(timer)
+      timer = setTimeout(rearm, parseEvery(config.every))
+    })
+
   return {
-    start() {
+    /** Resolves once the first beat is planned. */
+    async start() {
       stopped = false
-      if (!read(LAST_KEY) && deps.config()?.enabled) kv.set.run({ key: LAST_KEY, value: String(now()) })
-      arm()
+      try {
+        if (!(await kv.get(LAST_KEY)) && deps.config()?.enabled) await kv.set(LAST_KEY, String(now()))
+      } catch (error) {
+        deps.log.warn("heartbeat could not read its last beat", { error: String(error) })
+      }
+      rearm()
     },
     async stop() {
       stopped = true

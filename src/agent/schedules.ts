@@ -20,6 +20,7 @@ import type { Database } from "bun:sqlite"
 import type { Bus } from "../bus/bus.ts"
 import type { Schedule } from "../core/continuity-config.ts"
 import { nextRun, parseEvery } from "../core/cron.ts"
+import type { SchedulesContract } from "../store/engine/contract.ts"
 import type { ScheduleOrigin, ScheduleStore, StoredSchedule } from "../store/schedules.ts"
 import type { RecoveryScope } from "../store/sessions.ts"
 import type { Logger } from "../util/log.ts"
@@ -68,7 +69,13 @@ export interface InterruptedRun {
 }
 
 export interface SchedulerDeps {
+  /** Planning and state read schedule_runs here (synchronously: the schedule book and /schedules do). */
   db: Database
+  /**
+   * The store contract's schedule runs (`gw.data.schedules.runs`): a run's claim (recording the store's
+   * owner), its session and its end go through it.
+   */
+  runs: SchedulesContract["runs"]
   bus: Bus
   sessions: Pick<Sessions, "prompt" | "create" | "get">
   /** The config's schedules. */
@@ -106,20 +113,11 @@ export function createScheduler(deps: SchedulerDeps) {
   const zone = () => deps.timeZone?.()
   const q = {
     get: deps.db.query<Row, { id: string }>("SELECT * FROM schedule_runs WHERE id = $id"),
-    ensure: deps.db.query("INSERT INTO schedule_runs (id) VALUES ($id) ON CONFLICT(id) DO NOTHING"),
-    // The claim: only one process, once, moves last_due forward to this due time (by at least $gap).
-    claim: deps.db.query(
-      "UPDATE schedule_runs SET last_due = $due, last_started = $now, last_status = 'running', last_error = NULL, owner = $owner WHERE id = $id AND (last_due IS NULL OR last_due <= $due - $gap)",
-    ),
-    finish: deps.db.query(
-      "UPDATE schedule_runs SET last_status = $status, last_error = $error WHERE id = $id AND last_due = $due",
-    ),
     // Recovery: runs still marked running, and one of them ended if it is still its gone owner's.
     runningRuns: deps.db.query<Row, []>("SELECT * FROM schedule_runs WHERE last_status = 'running' ORDER BY id"),
     interrupted: deps.db.query(
       "UPDATE schedule_runs SET last_status = 'interrupted', last_error = 'the gateway stopped during the run' WHERE id = $id AND last_status = 'running' AND last_due IS $due AND owner IS $owner",
     ),
-    setSession: deps.db.query("UPDATE schedule_runs SET session_id = $session WHERE id = $id"),
   }
   const started = now()
   const next = new Map<string, number | null>()
@@ -171,10 +169,10 @@ export function createScheduler(deps: SchedulerDeps) {
   }
 
   const ownSession = async (schedule: Any): Promise<string> => {
-    const row = q.get.get({ id: schedule.id })
-    if (!schedule.new && row?.session_id) {
+    const row = await deps.runs.get(schedule.id)
+    if (!schedule.new && row?.sessionId) {
       try {
-        return (await deps.sessions.get(row.session_id)).id
+        return (await deps.sessions.get(row.sessionId)).id
       } catch {
         // The schedule's session was deleted: start another one.
       }
@@ -184,7 +182,7 @@ export function createScheduler(deps: SchedulerDeps) {
       channel: "schedule",
       channelKey: schedule.id,
     })
-    if (!schedule.new) q.setSession.run({ id: schedule.id, session: session.id })
+    if (!schedule.new) await deps.runs.setSession(schedule.id, session.id)
     return session.id
   }
 
@@ -194,7 +192,7 @@ export function createScheduler(deps: SchedulerDeps) {
     try {
       // A reminder runs in the chat's session it was made in, so the turn sees that conversation.
       const id = (await deps.sessions.get(schedule.session)).id
-      q.setSession.run({ id: schedule.id, session: id })
+      await deps.runs.setSession(schedule.id, id)
       return id
     } catch {
       return ownSession(schedule) // that session was deleted since
@@ -229,9 +227,8 @@ export function createScheduler(deps: SchedulerDeps) {
   }
 
   async function run(schedule: Any, due: number): Promise<void> {
-    q.ensure.run({ id: schedule.id })
-    const claim = { id: schedule.id, due, now: now(), gap: gap(schedule), owner: deps.owner?.id ?? null }
-    if (q.claim.run(claim).changes !== 1) return // already ran (another start, or another gateway)
+    // Only one gateway, once, moves the last due time forward to this one (by at least the gap).
+    if (!(await deps.runs.claim(schedule.id, due, now(), gap(schedule)))) return // already ran (another start, or another gateway)
     let sessionId = ""
     let status = "failed"
     let error: string | undefined
@@ -258,7 +255,7 @@ export function createScheduler(deps: SchedulerDeps) {
     } catch (failure) {
       error = failure instanceof Error ? failure.message : String(failure)
     }
-    q.finish.run({ id: schedule.id, due, status, error: error ?? null })
+    await deps.runs.finish(schedule.id, due, status, error ?? null)
     if (error) deps.log.warn("schedule run did not complete", { schedule: schedule.id, status, error })
     deps.bus.publish(ContinuityEvent.ScheduleRun, {
       scheduleId: schedule.id,

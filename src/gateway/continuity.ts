@@ -170,6 +170,7 @@ export function createContinuity(input: ContinuityInput): Continuity {
   const scheduleStore = createScheduleStore(input.db)
   const schedules = createScheduler({
     db: input.db,
+    runs: input.data.schedules.runs,
     bus: input.bus,
     sessions: {
       prompt: (args) => input.sessions().prompt(args),
@@ -201,7 +202,7 @@ export function createContinuity(input: ContinuityInput): Continuity {
   }))
     if (!input.tools.get(tool.name)) input.tools.register(tool)
   const heartbeat = createHeartbeat({
-    db: input.db,
+    kv: input.data.sessions.kv,
     bus: input.bus,
     sessions: {
       prompt: (args) => input.sessions().prompt(args),
