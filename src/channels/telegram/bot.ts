@@ -92,14 +92,14 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
 
   const sessionFor = async (message: Message): Promise<string> => {
     const chatId = message.chat.id
-    const known = store.session(botId, chatId)
-    if (known && gw.store.get(known)) return known
+    const known = await gw.data.telegram.session(botId, chatId)
+    if (known && (await gw.data.sessions.get(known))) return known
     const title =
       message.chat.type === "private"
         ? `Telegram: ${message.from?.username ? `@${message.from.username}` : (message.from?.first_name ?? chatId)}`
         : `Telegram: ${message.chat.title ?? chatId}`
     const session = await gw.sessions.create({ channel: "telegram", channelKey: `${botId}:${chatId}`, title })
-    store.setSession(botId, chatId, session.id)
+    await gw.data.telegram.setSession(botId, chatId, session.id)
     return session.id
   }
 
@@ -243,7 +243,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     const from = message.from!
     const name =
       [from.first_name, from.last_name].filter(Boolean).join(" ") + (from.username ? ` (@${from.username})` : "")
-    const result = store.pairingFor({ botId, userId: from.id, chatId: message.chat.id, name })
+    const result = await gw.data.telegram.pairingFor({ botId, userId: from.id, chatId: message.chat.id, name })
     gw.bus.publish(TelegramEvent.PairingRequested, {
       bot: botId,
       userId: from.id,
@@ -362,8 +362,8 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
   bot.catch((error) => log.error("update failed", { error: String(error.error) }))
 
   const notifyApprovals = async () => {
-    for (const pairing of store.unnotified(botId)) {
-      store.notified(pairing.code)
+    for (const pairing of await gw.data.telegram.unnotified(botId)) {
+      await gw.data.telegram.notified(pairing.code)
       await send(pairing.chatId, "✅ You're approved. Send a message to start talking to the agent.").catch((error) =>
         log.warn("could not tell a user about their approval", { user: pairing.userId, error: String(error) }),
       )
@@ -399,7 +399,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     await bot.api.deleteWebhook().catch((error) => log.warn("deleteWebhook failed", { error: String(error) }))
     poller = createPoller({
       api: bot.api,
-      store,
+      store: gw.data.telegram,
       botId,
       timeoutSec: config.pollTimeoutSec,
       stallMs: config.stallMs,
