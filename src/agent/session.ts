@@ -20,6 +20,7 @@ import type { LanePolicy } from "../core/continuity-config.ts"
 import { ContinuityEvent } from "./continuity-events.ts"
 import { createLanes, DEFAULT_POLICY } from "./lanes.ts"
 import type { ClientTools } from "./client-tools.ts"
+import type { HeldLease, TurnLeases } from "./lease.ts"
 import { type LoopLimits, type LoopOutcome, runLoop } from "./loop.ts"
 
 export interface SessionsDeps {
@@ -45,6 +46,8 @@ export interface SessionsDeps {
    * ends failed instead. May wait (for an approval) until `signal` aborts.
    */
   admit?: (turn: { sessionId: string; turnId: string }, signal: AbortSignal) => Promise<string | null>
+  /** The session's lease around each turn when gateways share the store (lease.ts); absent: none. */
+  leases?: TurnLeases
 }
 
 export type TurnStatusFinal = "completed" | "failed" | "interrupted"
@@ -169,6 +172,7 @@ export function createSessions(deps: SessionsDeps) {
     const extra = extras.get(turn.id) ?? {}
     extras.delete(turn.id)
     let persisted = 0
+    let lease: HeldLease | null = null
     running.set(turn.sessionId, { turnId: turn.id, controller })
     const finish = async (
       outcome: Pick<LoopOutcome, "text" | "usage" | "steps" | "toolCalls">,
@@ -187,6 +191,8 @@ export function createSessions(deps: SessionsDeps) {
         toolCalls: outcome.toolCalls,
         messages: persisted,
       })
+      // After the turn's end is stored: the gateway that takes the lease next reads it.
+      await lease?.release()
       if (status === "completed")
         bus.publish(TurnEvent.Completed, {
           ...ids,
@@ -202,6 +208,15 @@ export function createSessions(deps: SessionsDeps) {
     }
     const empty = { text: "", usage: { input: 0, output: 0, cached: 0 }, steps: 0, toolCalls: 0 }
     if (closing) return finish(empty, "interrupted", closing)
+    try {
+      lease = (await deps.leases?.hold(turn.sessionId, controller.signal)) ?? null
+    } catch (error) {
+      // Aborted while another gateway held the session (a stop, the session deleted, an interrupt).
+      if (controller.signal.aborted) return finish(empty, "interrupted", String(controller.signal.reason))
+      return finish(empty, "failed", `the session's lease could not be taken: ${String(error)}`)
+    }
+    const held = lease
+    held?.lost.addEventListener("abort", () => controller.abort(held.lost.reason), { once: true })
     try {
       const session = await store.require(turn.sessionId)
       const provider = await providerFor(session)

@@ -22,6 +22,7 @@ import { createEvolution, type EvolutionService } from "../evolve/service.ts"
 import type { Plugins } from "../plugins/plugins.ts"
 import type { ProbeResult } from "../providers/probe.ts"
 import { createSkills, type Skills } from "../skills/service.ts"
+import { createTurnLeases } from "../agent/lease.ts"
 import { open } from "../store/db.ts"
 import type { Store } from "../store/engine/contract.ts"
 import { sqliteStore } from "../store/engine/sqlite.ts"
@@ -52,6 +53,9 @@ import { startTraces } from "./traces.ts"
 const GONE = "interrupted: the gateway stopped (crash or kill) while this turn was open"
 
 export type State = "starting" | "running" | "degraded" | "stopping" | "stopped"
+
+/** How old the count of peers on a shared SQLite file may be when a turn starts (see `shared`). */
+const PEERS_MS = 100
 
 export interface Gateway {
   /** This process's id in the store's `gateways` table; the `owner` of every turn it accepts. */
@@ -226,9 +230,27 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     cleanup.push(() => continuity.close())
     // sessions.search: what was said in every stored session (store/search.ts), times in the owner's zone.
     tools.register(sessionsSearchTool(data.search, () => config.timeZone ?? config.context.timeZone))
+    // Several gateways on this store (PostgreSQL, or peers registered on the SQLite file): each turn holds
+    // its session's lease (src/agent/lease.ts). Peers are counted again when a turn starts, at most every
+    // PEERS_MS: a gateway that started a moment ago is leasing already, and a turn here must too.
+    let peers = { shared: registry.list().length > 1, at: Date.now() }
+    const shared = () => {
+      if (data.engine === "postgres") return true
+      if (Date.now() - peers.at >= PEERS_MS) peers = { shared: registry.list().length > 1, at: Date.now() }
+      return peers.shared
+    }
     const sessions = createSessions({
       data,
       bus,
+      leases: createTurnLeases({
+        leases: data.leases,
+        owner: registry.id,
+        ttlMs: heartbeatMs * STALE_BEATS,
+        staleMs: heartbeatMs * STALE_BEATS,
+        shared,
+        forget: (sessionId) => data.sessions.forget(sessionId),
+        log: Log.create("lease"),
+      }),
       tools,
       providers: () => hub.routed,
       defaultProvider: () => config.providers.defaultSessionProvider,

@@ -607,6 +607,13 @@ export function createSessionStore(db: Database, health?: StoreHealth, options: 
     history(sessionId: string): Message[] {
       return histories.read(sessionId).slice()
     },
+    /**
+     * Drop the cached history of a session another gateway may have written to (one database shared by
+     * several gateways): the next read loads it from the database.
+     */
+    forget(sessionId: string): void {
+      histories.drop(sessionId)
+    },
 
     kv: {
       get: (key: string): string | null => q.kvGet.get({ key })?.value ?? null,

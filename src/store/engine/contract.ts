@@ -173,6 +173,8 @@ export interface SessionsContract {
   recoverInterrupted(reason: string, scope?: RecoveryScope): Promise<(Turn & { why: string | null })[]>
   messages(sessionId: string, options?: { limit?: number; beforeSeq?: number }): Promise<Message[]>
   history(sessionId: string): Promise<Message[]>
+  /** Read the session afresh next time: another gateway may have written to it (a cache, where there is one). */
+  forget(sessionId: string): Promise<void>
   kv: { get(key: string): Promise<string | null>; set(key: string, value: string): Promise<void> }
 }
 

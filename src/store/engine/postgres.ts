@@ -649,6 +649,8 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       },
       history: async (sessionId) =>
         (await sql`SELECT * FROM messages WHERE session_id = ${sessionId} ORDER BY seq`).map(toMessage),
+      // Nothing is cached here: every read goes to the database.
+      forget: async () => {},
       kv: {
         get: async (key) => ((await sql`SELECT value FROM kv WHERE key = ${key}`)[0]?.value as string) ?? null,
         async set(key, value) {
