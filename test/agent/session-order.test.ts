@@ -6,7 +6,7 @@
  * could finish first; on SQLite every write is done before the first await, so there the queue cap is
  * what breaks without it (each call would see the lane as it was before the others were queued).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -20,7 +20,7 @@ import { openPostgres } from "../../src/store/engine/postgres.ts"
 import { openSqlite } from "../../src/store/engine/sqlite.ts"
 import { createToolRegistry } from "../../src/tool/registry.ts"
 import { Log } from "../../src/util/log.ts"
-import { type PostgresServer, postgresSkip, startPostgres } from "../lib/postgres.ts"
+import { postgresPerFile, postgresSkip } from "../lib/postgres.ts"
 
 /** Answers every turn with "ok"; `gate` holds every answer until it resolves. */
 function held(gate: Promise<void>): Provider {
@@ -60,15 +60,9 @@ const engines: { name: string; open: () => Promise<Store> }[] = [
   { name: "sqlite", open: async () => openSqlite(join(mkdtempSync(join(tmpdir(), "drost-order-")), "drost.db")) },
 ]
 const skip = postgresSkip()
-let server: PostgresServer | undefined
 if (!skip) {
-  beforeAll(async () => {
-    server = await startPostgres()
-  }, 60_000)
-  afterAll(async () => {
-    await server?.stop()
-  }, 30_000)
-  engines.push({ name: "postgres", open: async () => openPostgres(await server!.database(), { max: 8 }) })
+  const pg = postgresPerFile()
+  engines.push({ name: "postgres", open: async () => openPostgres(await pg.server.database(), { max: 8 }) })
 } else test.skip(`sessions on PostgreSQL (skipped: ${skip})`, () => {})
 
 describe.each(engines)("sessions on $name", ({ open }) => {

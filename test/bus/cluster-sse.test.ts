@@ -4,14 +4,14 @@
  * real PostgreSQL. A client reads GET /control/v1/events from the first, drops, and resumes on the second
  * with Last-Event-ID while both publish. Skipped with the reason where PostgreSQL is not installed.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test"
+import { expect, test } from "bun:test"
 import { type BusLink, linkBus } from "../../src/bus/cluster.ts"
 import { defineEvent, type Envelope } from "../../src/core/event.ts"
 import { Type } from "../../src/core/schema.ts"
 import type { Store } from "../../src/store/engine/contract.ts"
 import { openPostgres } from "../../src/store/engine/postgres.ts"
 import { type InProcess, inProcess } from "../api/inprocess.ts"
-import { type PostgresServer, postgresSkip, startPostgres } from "../lib/postgres.ts"
+import { postgresPerFile, postgresSkip } from "../lib/postgres.ts"
 import { readSse, type SseEvent } from "../lib/sse.ts"
 
 const Tick = defineEvent("test.cluster.tick", Type.Object({ node: Type.Number(), n: Type.Number() }))
@@ -28,19 +28,13 @@ async function collect(events: AsyncGenerator<SseEvent>, stop: (all: SseEvent[])
 }
 
 const skip = postgresSkip()
-let server: PostgresServer
 
 if (skip) test.skip(`bus cluster link over SSE (skipped: ${skip})`, () => {})
 else {
-  beforeAll(async () => {
-    server = await startPostgres()
-  }, 60_000)
-  afterAll(async () => {
-    await server?.stop()
-  }, 30_000)
+  const pg = postgresPerFile()
 
   test("a client resuming on the other gateway with Last-Event-ID gets exactly what it missed, both publishing", async () => {
-    const url = await server.database()
+    const url = await pg.server.database()
     const gateways: InProcess[] = []
     const stores: Store[] = []
     const links: BusLink[] = []

@@ -4,7 +4,7 @@
  * (test/lib/postgres.ts), each with its own fake Bot API so the wire shows which one polls. Skipped with
  * the reason where PostgreSQL is not installed; a failure in CI.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test"
+import { expect, test } from "bun:test"
 import { hostname } from "node:os"
 import { Api } from "grammy"
 import type { Update } from "grammy/types"
@@ -13,7 +13,7 @@ import type { Store } from "../../src/store/engine/contract.ts"
 import { openPostgres } from "../../src/store/engine/postgres.ts"
 import { Log } from "../../src/util/log.ts"
 import { FakeTelegram } from "../fake/telegram.ts"
-import { type PostgresServer, postgresSkip, startPostgres } from "../lib/postgres.ts"
+import { postgresPerFile, postgresSkip } from "../lib/postgres.ts"
 
 const skip = postgresSkip()
 
@@ -25,7 +25,6 @@ async function until(predicate: () => boolean, ms: number, what: string) {
     await Bun.sleep(20)
   }
 }
-let server: PostgresServer
 const BOT = "4242"
 const TTL = 1500
 
@@ -64,15 +63,10 @@ async function gateway(store: Store) {
 
 if (skip) test.skip(`Telegram poller on PostgreSQL (skipped: ${skip})`, () => {})
 else {
-  beforeAll(async () => {
-    server = await startPostgres()
-  }, 60_000)
-  afterAll(async () => {
-    await server?.stop()
-  }, 30_000)
+  const pg = postgresPerFile()
 
   test("two gateways on one PostgreSQL: one polls; the other takes over once the first stops renewing", async () => {
-    const url = await server.database()
+    const url = await pg.server.database()
     const [first, second] = [await openPostgres(url, { max: 4 }), await openPostgres(url, { max: 4 })]
     const a = await gateway(first)
     await until(() => a.polls().length > 0, 5000, "the first gateway polling")
@@ -114,7 +108,7 @@ else {
   }, 30_000)
 
   test("a lease left by a killed gateway on this host is taken at once, not after it expires", async () => {
-    const url = await server.database()
+    const url = await pg.server.database()
     const store = await openPostgres(url, { max: 4 })
     const dead = Bun.spawn(["true"])
     await dead.exited

@@ -12,7 +12,7 @@
  * (`DROST_CONTROL_ADMIN_TOKEN`), so a client holds one token for the cluster.
  */
 import { join } from "node:path"
-import { ENTRY, type RunningGateway, spawnGateway } from "./gateway.ts"
+import { apiClient, ENTRY, type RunningGateway, spawnGateway } from "./gateway.ts"
 import { type Workspace, workspace } from "./workspace.ts"
 
 export interface ClusterOptions {
@@ -138,18 +138,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     token: TOKEN,
     nodes,
     storeDir: shared?.path ?? null,
-    api(path, init = {}) {
-      const headers = new Headers(init.headers)
-      if (!headers.has("authorization")) headers.set("authorization", `Bearer ${TOKEN}`)
-      let body = init.body
-      if (init.json !== undefined) {
-        headers.set("content-type", "application/json")
-        body = JSON.stringify(init.json)
-      }
-      const full =
-        path.startsWith("/control/") || path.startsWith("/v1/") || path === "/healthz" ? path : `/control/v1${path}`
-      return fetch(`${url}${full}`, { ...init, headers, body })
-    },
+    api: apiClient(url, TOKEN),
     async kill9(index) {
       const node = nodes[index]!
       const gw = node.gw

@@ -42,6 +42,25 @@ export async function runCli(
   return { stdout, stderr, code, signal: proc.signalCode }
 }
 
+/**
+ * `fetch` against a gateway (or anything in front of one) with `token`: `path` under /control/v1 unless it
+ * names /control/…, /v1/… or /healthz itself; `json` becomes the body.
+ */
+export function apiClient(url: string, token: string) {
+  return (path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> => {
+    const headers = new Headers(init.headers)
+    if (!headers.has("authorization")) headers.set("authorization", `Bearer ${token}`)
+    let body = init.body
+    if (init.json !== undefined) {
+      headers.set("content-type", "application/json")
+      body = JSON.stringify(init.json)
+    }
+    const full =
+      path.startsWith("/control/") || path.startsWith("/v1/") || path === "/healthz" ? path : `/control/v1${path}`
+    return fetch(`${url}${full}`, { ...init, headers, body })
+  }
+}
+
 /** `command` replaces `bun src/index.ts` (e.g. `[binary]` to run a compiled executable). */
 export async function spawnGateway(
   cwd: string,
@@ -86,17 +105,7 @@ export async function spawnGateway(
     url,
     token,
     pid,
-    api(path, init = {}) {
-      const headers = new Headers(init.headers)
-      if (!headers.has("authorization")) headers.set("authorization", `Bearer ${token}`)
-      let body = init.body
-      if (init.json !== undefined) {
-        headers.set("content-type", "application/json")
-        body = JSON.stringify(init.json)
-      }
-      const full = path.startsWith("/control/") || path === "/healthz" ? path : `/control/v1${path}`
-      return fetch(`${url}${full}`, { ...init, headers, body })
-    },
+    api: apiClient(url, token),
     async stop() {
       if (proc.exitCode !== null) return proc.exitCode
       proc.kill("SIGTERM")

@@ -12,6 +12,7 @@
  * `postgresMissing()` says why no server can be started here (null when one can); a test file skips with
  * that reason outside CI and fails in CI (`CI=true`), where .ci/ensure-deps installs the package.
  */
+import { afterAll, beforeAll } from "bun:test"
 import { spawnSync } from "bun"
 import { accessSync, chownSync, constants, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -96,6 +97,26 @@ function memoryDir(): string | null {
     return (statSync("/dev/shm").mode & 0o1777) === 0o1777 ? "/dev/shm" : null
   } catch {
     return null
+  }
+}
+
+/**
+ * One server for the test file (or describe block) that calls this: started before its tests, stopped
+ * after them. Read `.server` inside tests and hooks.
+ */
+export function postgresPerFile(): { readonly server: PostgresServer } {
+  let started: PostgresServer | undefined
+  beforeAll(async () => {
+    started = await startPostgres()
+  }, 60_000)
+  afterAll(async () => {
+    await started?.stop()
+  }, 30_000)
+  return {
+    get server() {
+      if (!started) throw new Error("PostgreSQL is not started: read .server inside a test or hook")
+      return started
+    },
   }
 }
 
