@@ -18,22 +18,22 @@ import { MAX_STATE_CHARS, SEEN_MS } from "../channels.ts"
 import { goneReason, HOST } from "../gateways.ts"
 import type { StoredSchedule } from "../schedules.ts"
 import { ISSUE_WINDOW_MS, MAX_PENDING, MAX_PER_USER, newCode, PAIRING_TTL_MS, scopeOf, toPairing } from "../telegram.ts"
-import type {
-  ChannelPairing,
-  ChannelsContract,
-  Gateway,
-  InterruptedRun,
-  Job,
-  MessageHit,
-  RecoveryScope,
-  ScheduleRun,
-  Session,
-  Store,
-  Summary,
-  TelegramContract,
-  Turn,
+import {
+  AlreadyAccepted,
+  type ChannelPairing,
+  type ChannelsContract,
+  type Gateway,
+  type InterruptedRun,
+  type Job,
+  type MessageHit,
+  type RecoveryScope,
+  type ScheduleRun,
+  type Session,
+  type Store,
+  type Summary,
+  type TelegramContract,
+  type Turn,
 } from "./contract.ts"
-import { AlreadyAccepted } from "./contract.ts"
 import { BODY_KEEP_MS, checkBodies, listenAnnounced, pack } from "./announce.ts"
 import { checkNotice, guarded, MAX_PAYLOAD_BYTES } from "./notices.ts"
 import { migratePostgres } from "./postgres-migrations.ts"
