@@ -84,8 +84,14 @@ export function createFeed(client) {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
+    /**
+     * Called with the current state at once, then with each change: a view subscribes in an effect,
+     * after its first paint, and the feed (connecting from the start) may have gone live before that;
+     * the dashboard's badge then stayed "connecting" (seen once in CI on a loaded machine).
+     */
     onState(listener) {
       stateListeners.add(listener)
+      listener(state)
       return () => stateListeners.delete(listener)
     },
     /** Drop the connection now (it reconnects with Last-Event-ID, as after a network drop). */
