@@ -2,7 +2,9 @@
  * Retention: which sessions to archive or delete, by age (idle days), count (keep the newest N) or size
  * (keep the newest sessions that fit in N bytes of stored messages). A dry run reports exactly what a
  * real run would do. Archiving writes the session's export JSON under `.drost/archive/` (owner-only)
- * before deleting it. Sessions with a running or waiting turn are never touched.
+ * before deleting it. Sessions with a running or waiting turn are never touched: this gateway's (its
+ * queues, asked of every session) and, through the store, any gateway's (a queued or running turn stored,
+ * asked of the sessions picked), so with several gateways on one store none deletes a session another runs.
  */
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -62,24 +64,46 @@ export function planRetention(
 
 export interface RetentionDeps {
   portable: Portable
-  remove(id: string): void
+  remove(id: string): Promise<void>
+  /** A turn of the session runs or waits on this gateway. */
   busy(id: string): boolean
+  /** A turn of the session is stored queued or running (on any gateway of the store). */
+  open?(id: string): Promise<boolean>
   archiveDir: string
 }
 
-export function applyRetention(deps: RetentionDeps, rule: RetentionRule, dryRun: boolean): RetentionReport {
+export async function applyRetention(
+  deps: RetentionDeps,
+  rule: RetentionRule,
+  dryRun: boolean,
+): Promise<RetentionReport> {
   if (rule.maxAgeDays === undefined && rule.maxSessions === undefined && rule.maxBytes === undefined)
     throw new Error("no retention limit given: set retention.maxAgeDays, maxSessions or maxBytes (or pass one)")
-  const sessions = planRetention(deps.portable.overview(), rule, deps.busy)
+  const all = await deps.portable.overview()
+  // The store is asked only about the sessions a plan picks (not every session); one found open is kept,
+  // which changes what the count and size limits keep, so the plan is made again until none is.
+  const open = new Map<string, boolean>()
+  const busy = (id: string) => deps.busy(id) || open.get(id) === true
+  let sessions = planRetention(all, rule, busy)
+  for (let again = deps.open !== undefined; again; ) {
+    again = false
+    for (const session of sessions) {
+      if (open.has(session.id)) continue
+      const found = await deps.open!(session.id)
+      open.set(session.id, found)
+      again ||= found
+    }
+    if (again) sessions = planRetention(all, rule, busy)
+  }
   if (!dryRun) {
     if (rule.action === "archive") mkdirSync(deps.archiveDir, { recursive: true, mode: 0o700 })
     for (const session of sessions) {
       if (rule.action === "archive") {
         const file = join(deps.archiveDir, `${session.id}.json`)
-        writeFileSync(file, JSON.stringify(deps.portable.export(session.id)), { mode: 0o600 })
+        writeFileSync(file, JSON.stringify(await deps.portable.export(session.id)), { mode: 0o600 })
         chmodSync(file, 0o600)
       }
-      deps.remove(session.id)
+      await deps.remove(session.id)
     }
   }
   return {

@@ -198,10 +198,10 @@ export function continuityRoutes(gw: Gateway) {
     })
     .post(
       "/retention",
-      ({ body }) => {
+      async ({ body }) => {
         const { dryRun, ...rule } = body ?? {}
         try {
-          return gw.continuity.retention({ dryRun: dryRun ?? true, rule })
+          return await gw.continuity.retention({ dryRun: dryRun ?? true, rule })
         } catch (error) {
           throw new Invalid((error as Error).message)
         }

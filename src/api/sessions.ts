@@ -43,13 +43,15 @@ const SessionCost = t.Object(
 )
 
 /** The session's cost, and that of each of its `turns` most recent turns (listed in `recent`). */
-function sessionCost(gw: Gateway, sessionId: string, recent: { id: string }[]) {
+async function sessionCost(gw: Gateway, sessionId: string, recent: { id: string }[]) {
   return {
-    ...gw.budgets.session(sessionId),
-    turns: recent.map((turn) => {
-      const { total, providers } = gw.budgets.turn(sessionId, turn.id)
-      return { turnId: turn.id, total, providers }
-    }),
+    ...(await gw.budgets.session(sessionId)),
+    turns: await Promise.all(
+      recent.map(async (turn) => {
+        const { total, providers } = await gw.budgets.turn(sessionId, turn.id)
+        return { turnId: turn.id, total, providers }
+      }),
+    ),
   }
 }
 
@@ -153,7 +155,7 @@ export function sessionRoutes(gw: Gateway) {
           beforeSeq: query.before,
         })
         const turns = await gw.data.sessions.turns(params.id, query.turns ?? 20)
-        return { session, messages, turns, cost: sessionCost(gw, params.id, turns) }
+        return { session, messages, turns, cost: await sessionCost(gw, params.id, turns) }
       },
       {
         params,

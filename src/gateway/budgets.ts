@@ -5,19 +5,19 @@
  * service calls `admit` when a turn starts, and a turn over a limit is refused with a reason that
  * starts with BUDGET_REFUSAL, or waits for a person (action "approve", through the approval service).
  *
- * The session's spending is read from the store (indexed by session). The day's and month's spending
- * across all sessions would need a scan of every message per turn, so what came before the start is read
- * once, at first need (the last 32 days, in 15-minute slices), and the rest is kept current from
+ * Every read goes through the store contract (`data.usage`), so either engine serves it. The session's
+ * spending is read from the store (indexed by session). The day's and month's spending across all
+ * sessions would need a scan of every message per turn, so what came before the start is read once, at
+ * first need (the last 32 days, in 15-minute slices), and the rest is kept current from
  * `provider.response` events.
  */
-import type { Database } from "bun:sqlite"
 import type { Bus } from "../bus/bus.ts"
 import { ProviderEvent } from "../agent/events.ts"
 import type { Approvals } from "../approval/service.ts"
 import { BUDGET_REFUSAL, type Budgets } from "../core/budgets-config.ts"
 import type { Config, Profile } from "../core/config.ts"
 import type { Usage } from "../core/message.ts"
-import { stepUsage, stepUsageSlices, type UsageFilter } from "../store/usage.ts"
+import type { Store, UsageFilter } from "../store/engine/contract.ts"
 import { cost } from "./provider-hub.ts"
 
 export interface ProviderCost extends Usage {
@@ -50,8 +50,8 @@ export function usd(value: number): string {
 const SLICE_MS = 15 * 60_000
 const round = (usd: number) => Math.round(usd * 1e6) / 1e6
 
-export function createBudgets(deps: { config: Config; db: Database; bus: Bus; approvals: Approvals }) {
-  const { config, db } = deps
+export function createBudgets(deps: { config: Config; data: Store; bus: Bus; approvals: Approvals }) {
+  const { config, data } = deps
   const zone = () => config.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone
   // "YYYY-MM-DD" in the owner's zone; the month is its first seven characters.
   let format: Intl.DateTimeFormat | null = null
@@ -74,8 +74,8 @@ export function createBudgets(deps: { config: Config; db: Database; bus: Bus; ap
     return found ? cost(found, usage) : null
   }
 
-  const report = (filter: UsageFilter): CostReport => {
-    const providers = Object.entries(stepUsage(db, filter)).map(([provider, usage]) => ({
+  const report = async (filter: UsageFilter): Promise<CostReport> => {
+    const providers = Object.entries(await data.usage.steps(filter)).map(([provider, usage]) => ({
       provider,
       ...usage,
       cost: priced(provider, usage),
@@ -95,22 +95,29 @@ export function createBudgets(deps: { config: Config; db: Database; bus: Bus; ap
   // would refuse the whole start instead of failing the one request (503, degraded). Without prices
   // nothing costs anything, so there is nothing to read. Steps after the start come from the bus.
   const startedAt = Date.now()
-  let earlier = !config.providers.profiles.some((each) => each.prices)
+  // One read shared by the callers that ask at once; a failed read is asked again by the next caller.
+  let earlier: Promise<void> | null = config.providers.profiles.some((each) => each.prices) ? null : Promise.resolve()
   const loadEarlier = () => {
-    if (earlier) return
-    for (const row of stepUsageSlices(db, startedAt - 32 * 86_400_000, SLICE_MS, startedAt))
-      add(row.slice, priced(row.provider, row.usage))
-    earlier = true
+    earlier ??= data.usage.slices(startedAt - 32 * 86_400_000, SLICE_MS, startedAt).then(
+      (rows) => {
+        for (const row of rows) add(row.slice, priced(row.provider, row.usage))
+      },
+      (error) => {
+        earlier = null
+        throw error
+      },
+    )
+    return earlier
   }
   // Lives as long as the bus (the gateway); nothing to stop.
   deps.bus.subscribe(ProviderEvent.Response, (event) => add(event.time, priced(event.data.provider, event.data.usage)))
 
-  const today = () => {
-    loadEarlier()
+  const today = async () => {
+    await loadEarlier()
     return round(days.get(dayOf(Date.now())) ?? 0)
   }
-  const month = () => {
-    loadEarlier()
+  const month = async () => {
+    await loadEarlier()
     const prefix = dayOf(Date.now()).slice(0, 7)
     let sum = 0
     for (const [day, usd] of days) if (day.startsWith(prefix)) sum += usd
@@ -123,18 +130,18 @@ export function createBudgets(deps: { config: Config; db: Database; bus: Bus; ap
     /** Usage and cost of one turn's stored steps, per provider. */
     turn: (sessionId: string, turnId: string) => report({ sessionId, turnId }),
     /** USD spent today and this month, all sessions (in the owner's time zone). */
-    spending: () => ({ today: today(), month: month() }),
-    state: (sessionId: string): BudgetState => ({
+    spending: async () => ({ today: await today(), month: await month() }),
+    state: async (sessionId: string): Promise<BudgetState> => ({
       budgets: config.budgets ?? {},
-      session: report({ sessionId }).total,
-      today: today(),
-      month: month(),
+      session: (await report({ sessionId })).total,
+      today: await today(),
+      month: await month(),
     }),
     /** The limits `sessionId` has reached, one sentence each; empty when it may spend more. */
-    exceeded(sessionId: string): string[] {
+    async exceeded(sessionId: string): Promise<string[]> {
       const budgets = config.budgets ?? {}
       if (budgets.perSession === undefined && budgets.perDay === undefined && budgets.perMonth === undefined) return []
-      const state = service.state(sessionId)
+      const state = await service.state(sessionId)
       const over: string[] = []
       if (budgets.perSession !== undefined && state.session >= budgets.perSession)
         over.push(`this session has spent ${usd(state.session)} of ${usd(budgets.perSession)} (budgets.perSession)`)
@@ -149,13 +156,13 @@ export function createBudgets(deps: { config: Config; db: Database; bus: Bus; ap
      * With action "approve" a person is asked first (the wait ends when the turn is aborted).
      */
     async admit(turn: { sessionId: string; turnId: string }, signal: AbortSignal): Promise<string | null> {
-      const over = service.exceeded(turn.sessionId)
+      const over = await service.exceeded(turn.sessionId)
       if (!over.length) return null
       const reason = `${BUDGET_REFUSAL}: ${over.join("; ")}`
       if ((config.budgets?.action ?? "refuse") === "refuse") return `${reason}. Raise the limit in the config to go on.`
       const verdict = await deps.approvals.ask({
         name: "budget",
-        args: { reason, ...service.state(turn.sessionId) },
+        args: { reason, ...(await service.state(turn.sessionId)) },
         sessionId: turn.sessionId,
         turnId: turn.turnId,
         callId: `budget:${turn.turnId}`,

@@ -119,7 +119,7 @@ export const COMMANDS: Record<string, Command> = {
           toolsSummary(gw.tools),
           ...pluginLines(gw),
           session
-            ? `session: ${session.id} (${session.messageCount} messages, provider ${session.provider}${session.pendingProvider ? ` → ${session.pendingProvider} next turn` : ""}, tokens in/out ${session.usage.input}/${session.usage.output}, cost ${usd(gw.budgets.session(session.id).total)})`
+            ? `session: ${session.id} (${session.messageCount} messages, provider ${session.provider}${session.pendingProvider ? ` → ${session.pendingProvider} next turn` : ""}, tokens in/out ${session.usage.input}/${session.usage.output}, cost ${usd((await gw.budgets.session(session.id)).total)})`
             : "session: none yet",
         ].join("\n"),
       }
@@ -130,10 +130,10 @@ export const COMMANDS: Record<string, Command> = {
     help: "This session's tokens and cost per provider, today's and this month's cost, the budgets",
     async run(gw, ctx) {
       const report =
-        ctx.sessionId && (await gw.data.sessions.get(ctx.sessionId)) ? gw.budgets.session(ctx.sessionId) : null
+        ctx.sessionId && (await gw.data.sessions.get(ctx.sessionId)) ? await gw.budgets.session(ctx.sessionId) : null
       const { perSession, perDay, perMonth, action = "refuse" } = gw.config.budgets ?? {}
       const of = (limit: number | undefined) => (limit === undefined ? "" : ` of ${usd(limit)}`)
-      const { today, month } = gw.budgets.spending()
+      const { today, month } = await gw.budgets.spending()
       return {
         listing: true,
         text: [

@@ -22,7 +22,7 @@ import { scheduleTools } from "../tool/builtin/schedule.ts"
 import type { Sessions } from "../agent/session.ts"
 import { createDeliveries, type Deliveries } from "./delivery.ts"
 import { applyRetention, type RetentionReport, type RetentionRule } from "../agent/retention.ts"
-import { createPortable, type Portable } from "../store/portable.ts"
+import type { Portable } from "../store/portable.ts"
 import type { Provider } from "../core/provider.ts"
 import { createMemoryIndex, type MemoryIndex } from "../memory/index.ts"
 import { createNotes } from "../memory/notes.ts"
@@ -68,7 +68,7 @@ export interface Continuity {
   /** Export and import sessions as JSON. */
   portable: Portable
   /** Archive or delete old sessions; `rule` overrides the configured limits. */
-  retention(options: { dryRun: boolean; rule?: Partial<RetentionRule> }): RetentionReport
+  retention(options: { dryRun: boolean; rule?: Partial<RetentionRule> }): Promise<RetentionReport>
   close(): void
 }
 
@@ -224,20 +224,30 @@ export function createContinuity(input: ContinuityInput): Continuity {
     },
     log: Log.create("heartbeat"),
   })
-  const portable = createPortable(input.db)
+  const portable = input.data.portable
   const busy = (id: string) =>
     input
       .sessions()
       .queues()
       .some((queue) => queue.sessionId === id) || input.sessions().runningTurn(id) !== null
-  const retention = (options: { dryRun: boolean; rule?: Partial<RetentionRule> }): RetentionReport => {
+  const retention = async (options: { dryRun: boolean; rule?: Partial<RetentionRule> }): Promise<RetentionReport> => {
     const { intervalMinutes: _, ...configured } = config.retention
     const rule = {
       ...configured,
       ...Object.fromEntries(Object.entries(options.rule ?? {}).filter(([, value]) => value !== undefined)),
     } as RetentionRule
-    const report = applyRetention(
-      { portable, remove: (id) => input.sessions().remove(id), busy, archiveDir: join(config.stateDir, "archive") },
+    const report = await applyRetention(
+      {
+        portable,
+        remove: (id) => input.sessions().remove(id),
+        busy,
+        // Another gateway's turns are in the store only.
+        open: async (id) =>
+          (await input.data.sessions.turns(id, 1)).some(
+            (turn) => turn.status === "queued" || turn.status === "running",
+          ),
+        archiveDir: join(config.stateDir, "archive"),
+      },
       rule,
       options.dryRun,
     )
@@ -254,11 +264,7 @@ export function createContinuity(input: ContinuityInput): Continuity {
   const auto =
     intervalMinutes > 0 && (maxAgeDays ?? maxSessions ?? maxBytes) !== undefined
       ? setInterval(() => {
-          try {
-            retention({ dryRun: false })
-          } catch (error) {
-            log.warn("retention run failed", { error: String(error) })
-          }
+          retention({ dryRun: false }).catch((error) => log.warn("retention run failed", { error: String(error) }))
         }, intervalMinutes * 60_000)
       : null
   auto?.unref?.()

@@ -277,7 +277,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       admit: (turn, signal) => budgets.admit(turn, signal),
     })
     // Cost per session and turn at the profiles' prices, and the budgets checked as each turn starts.
-    const budgets = createBudgets({ config, db, bus, approvals })
+    const budgets = createBudgets({ config, data, bus, approvals })
 
     // Subagents (agent.spawn) and background shell commands; stopped before the store closes.
     const jobs = createJobService({

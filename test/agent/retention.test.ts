@@ -6,7 +6,9 @@
 import { describe, expect, test } from "bun:test"
 import { Database } from "bun:sqlite"
 import { readdirSync, statSync } from "node:fs"
-import { planRetention } from "../../src/agent/retention.ts"
+import { join } from "node:path"
+import { applyRetention, planRetention } from "../../src/agent/retention.ts"
+import { openSqlite } from "../../src/store/engine/sqlite.ts"
 import { demoConfig } from "../lib/config.ts"
 import { runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
@@ -153,5 +155,45 @@ describe("portability and retention", () => {
     expect(
       planRetention(all, { maxBytes: 1_000, action: "delete" }, (id) => id === "b", now).map((item) => item.id),
     ).toEqual(["c"])
+  })
+
+  test("a session whose turn is open in the store (another gateway's) is kept, and the plan counts it as kept", async () => {
+    await using ws = await workspace({ config: demoConfig() })
+    const store = openSqlite(join(ws.path, "retention.db"))
+    try {
+      const made: string[] = []
+      for (const title of ["oldest", "middle", "newest"]) {
+        made.push((await store.sessions.create({ provider: "demo", title })).id)
+        await Bun.sleep(2)
+      }
+      const ids = made as [string, string, string]
+      // A turn another gateway accepted: in the store, in no queue of this one.
+      await store.sessions.beginTurn({ sessionId: ids[1], parts: [{ type: "text", text: "hi" }], source: "api" })
+      await store.sessions.setTitle(ids[2], "newest, touched last")
+      const asked: string[] = []
+      const deps = {
+        portable: store.portable,
+        remove: (id: string) => store.sessions.remove(id),
+        busy: () => false,
+        open: async (id: string) => {
+          asked.push(id)
+          return (await store.sessions.turns(id, 1)).some((t) => t.status === "queued" || t.status === "running")
+        },
+        archiveDir: join(ws.path, "archive"),
+      }
+      const rule = { maxSessions: 1, action: "delete" as const }
+      // Without the store's answer the middle one would go too.
+      expect((await applyRetention({ ...deps, open: undefined }, rule, true)).sessions.map((x) => x.id)).toEqual([
+        ids[1],
+        ids[0],
+      ])
+      const report = await applyRetention(deps, rule, false)
+      expect(report.sessions.map((x) => x.id)).toEqual([ids[0]])
+      // Only the sessions a plan picked were asked about, each once.
+      expect(asked.sort()).toEqual([ids[0], ids[1]].sort())
+      expect((await store.sessions.list()).map((x) => x.id).sort()).toEqual([ids[1], ids[2]].sort())
+    } finally {
+      await store.close()
+    }
   })
 })

@@ -27,6 +27,7 @@ import type { ScheduleOrigin, StoredSchedule } from "../schedules.ts"
 import type { MessageHit, MessageQuery } from "../search.ts"
 import type { ListOptions, NewMessage, PageFilters, Session, Turn, TurnEnd } from "../sessions.ts"
 import type { Summary } from "../summaries.ts"
+import type { Portable } from "../portable.ts"
 import type { Pairing } from "../telegram.ts"
 import type { UsageByProvider, UsageFilter } from "../usage.ts"
 
@@ -368,6 +369,11 @@ export interface Store {
       before?: number,
     ): Promise<{ provider: string; slice: number; usage: Usage }[]>
   }
+  /**
+   * Sessions as portable JSON (src/store/portable.ts): `export` a session's stored rows, `import` one as a
+   * new session in one transaction, and the `overview` of every session's size that retention reads.
+   */
+  portable: Portable
   /** Notifications to every handle on the same database (other gateways'). */
   notices: NoticesContract
   events: EventsContract

@@ -37,6 +37,7 @@ import {
 import { BODY_KEEP_MS, checkBodies, listenAnnounced, pack } from "./announce.ts"
 import { checkNotice, guarded, MAX_PAYLOAD_BYTES } from "./notices.ts"
 import { migratePostgres } from "./postgres-migrations.ts"
+import { postgresPortable } from "./postgres-portable.ts"
 import { picker, taker } from "./scope.ts"
 
 type Row = Record<string, unknown>
@@ -911,6 +912,8 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         )
       },
     },
+
+    portable: postgresPortable(sql, { bodyOf, clean }),
 
     usage: {
       async steps(filter = {}) {

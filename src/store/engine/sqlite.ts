@@ -15,6 +15,7 @@ import { createMessageSearch, type MessageSearch } from "../search.ts"
 import type { RecoveryScope as RecoverySpec } from "../sessions.ts"
 import { createSessionStore, type SessionStore } from "../sessions.ts"
 import { createSummaryStore, type SummaryStore } from "../summaries.ts"
+import { createPortable } from "../portable.ts"
 import { createTelegramStore, scopeOf, type TelegramStore } from "../telegram.ts"
 import { stepUsage, stepUsageSlices } from "../usage.ts"
 import { AlreadyAccepted, type InterruptedRun, type RecoveryScope, type ScheduleRun, type Store } from "./contract.ts"
@@ -319,6 +320,7 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
       listen: (channel, onevents, onlisten) =>
         listenAnnounced(notices.listen, async (id) => readBody.get(id)?.content ?? null, channel, onevents, onlisten),
     },
+    portable: lift(createPortable(db)),
     notices: { notify: notices.notify, listen: notices.listen },
     close: async () => {
       notices.close()

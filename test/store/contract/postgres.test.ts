@@ -187,6 +187,61 @@ else {
       }
     })
 
+    test("portable: a session exported from SQLite imports into PostgreSQL and exports back the same rows", async () => {
+      const file = join(mkdtempSync(join(process.env.DROST_TEST_ROOT ?? "/tmp", "portable-")), "drost.db")
+      const lite = openSqlite(file)
+      const pg = await openPostgres(await server.database(migrated), { max: 2 })
+      try {
+        const session = await lite.sessions.create({ provider: "demo", title: "Across engines" })
+        const { turn } = await lite.sessions.beginTurn({
+          sessionId: session.id,
+          parts: [{ type: "text", text: "hello" }],
+          source: "api",
+        })
+        const usage = { input: 5, output: 2, cached: 0 }
+        await lite.sessions.startTurn(turn.id, "p1")
+        await lite.sessions.append({
+          sessionId: session.id,
+          turnId: turn.id,
+          role: "assistant",
+          parts: [{ type: "text", text: "searchable answer" }],
+          provider: "p1",
+          usage,
+        })
+        await lite.sessions.finishTurn({
+          id: turn.id,
+          sessionId: session.id,
+          status: "completed",
+          usage,
+          steps: 1,
+          toolCalls: 0,
+          messages: 1,
+        })
+        const from = await lite.portable.export(session.id)
+        const { sessionId } = await pg.portable.import(from)
+        const back = await pg.portable.export(sessionId)
+        // What an import gives anew: ids, seqs, the session's updated_at and metadata.importedFrom.
+        const strip = (doc: typeof from) => ({
+          session: { ...doc.session, id: null, updated_at: null, metadata: null },
+          messages: doc.messages.map((m) => ({ ...m, id: null, seq: null, session_id: null, turn_id: null })),
+          turns: doc.turns.map((t) => ({ ...t, id: null, session_id: null })),
+          summaries: doc.summaries,
+        })
+        expect(strip(back)).toEqual(strip(from))
+        expect(JSON.parse(String(back.session.metadata))).toEqual({ importedFrom: session.id })
+        // Imported messages are searchable on PostgreSQL (its body column is written from the parts).
+        expect((await pg.search.search({ text: "searchable", limit: 10 })).map((hit) => hit.sessionId)).toEqual([
+          sessionId,
+        ])
+        // And back into SQLite: the same again.
+        const again = await lite.portable.export((await lite.portable.import(back)).sessionId)
+        expect(strip(again)).toEqual(strip(from))
+      } finally {
+        await lite.close()
+        await pg.close()
+      }
+    })
+
     test("migrations run once: two stores opening the same new database together", async () => {
       const url = await server.database()
       const [a, b] = await Promise.all([openPostgres(url, { max: 2 }), openPostgres(url, { max: 2 })])

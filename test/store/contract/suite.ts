@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test"
 import { NotFound } from "../../../src/core/error.ts"
 import { unpack } from "../../../src/store/engine/announce.ts"
 import { AlreadyAccepted, type Engine, type Store } from "../../../src/store/engine/contract.ts"
+import { COLUMNS, EXPORT_FORMAT, EXPORT_VERSION } from "../../../src/store/portable.ts"
 
 export interface EngineFixture {
   engine: Engine
@@ -1025,6 +1026,126 @@ export function contractSuite(fixture: EngineFixture) {
               (e) => e.name,
             ),
           ).toBe("Invalid")
+      },
+    )
+
+    withStore(
+      "portable: export gives the stored rows; import makes a new session with new ids in one transaction; overview",
+      async (s) => {
+        const session = await s.sessions.create({ provider: "demo", title: "Trip plans", metadata: { k: 1 } })
+        const done = await s.sessions.beginTurn({ sessionId: session.id, parts: text("plan a trip"), source: "api" })
+        await s.sessions.startTurn(done.turn.id, "p1")
+        const usage = { input: 3, output: 4, cached: 1 }
+        await s.sessions.append({
+          sessionId: session.id,
+          turnId: done.turn.id,
+          role: "assistant",
+          parts: text("to the sea, ünïcode"),
+          provider: "p1",
+          usage,
+        })
+        const end = { sessionId: session.id, status: "completed" as const, usage, steps: 1, toolCalls: 0, messages: 1 }
+        await s.sessions.finishTurn({ id: done.turn.id, ...end })
+        await Bun.sleep(2)
+        await s.sessions.beginTurn({ sessionId: session.id, parts: text("and back?"), source: "telegram" })
+        await s.summaries.add({ sessionId: session.id, uptoSeq: done.message.seq, text: "a trip", source: "model" })
+        await s.summaries.add({ sessionId: session.id, uptoSeq: 0, text: "from before", source: "continuity" })
+        await Bun.sleep(2)
+        const empty = await s.sessions.create({ provider: "demo" })
+
+        const doc = await s.portable.export(session.id)
+        expect(doc).toMatchObject({ format: EXPORT_FORMAT, version: EXPORT_VERSION })
+        // The stored columns, named and ordered as in SQLite, numbers as numbers (PostgreSQL's BIGINTs too).
+        expect(Object.keys(doc.session)).toEqual([...COLUMNS.sessions])
+        for (const [rows, columns] of [
+          [doc.messages, COLUMNS.messages],
+          [doc.turns, COLUMNS.turns],
+          [doc.summaries, COLUMNS.summaries],
+        ] as const)
+          for (const row of rows) expect(Object.keys(row)).toEqual([...columns])
+        const stored = await s.sessions.require(session.id)
+        expect(doc.session).toEqual({
+          id: session.id,
+          title: "Trip plans",
+          created_at: session.createdAt,
+          updated_at: stored.updatedAt,
+          provider: "demo",
+          pending_provider: null,
+          channel: null,
+          channel_key: null,
+          metadata: '{"k":1}',
+          message_count: stored.messageCount,
+          usage_input: 3,
+          usage_output: 4,
+          usage_cached: 1,
+        })
+        expect(doc.messages.map((m) => [m.role, JSON.parse(String(m.parts))[0].text, typeof m.seq])).toEqual([
+          ["user", "plan a trip", "number"],
+          ["assistant", "to the sea, ünïcode", "number"],
+          ["user", "and back?", "number"],
+        ])
+        expect(doc.messages[1]).toMatchObject({ provider: "p1", usage: JSON.stringify(usage), turn_id: done.turn.id })
+        expect(doc.turns.map((t) => [t.id, t.status, t.steps, typeof t.created_at])).toEqual([
+          [done.turn.id, "completed", 1, "number"],
+          [expect.any(String), "queued", 0, "number"],
+        ])
+        expect(doc.summaries.map((x) => [x.upto_seq, x.text])).toEqual([
+          [0, "from before"],
+          [done.message.seq, "a trip"],
+        ])
+
+        const count = await s.sessions.count()
+        const imported = await s.portable.import(JSON.parse(JSON.stringify(doc)))
+        expect(imported.messages).toBe(3)
+        expect(imported.sessionId).not.toBe(session.id)
+        const copy = await s.sessions.require(imported.sessionId)
+        expect(copy).toMatchObject({ title: "Trip plans", provider: "demo", channelKey: null, messageCount: 3 })
+        expect(copy.metadata).toEqual({ k: 1, importedFrom: session.id })
+        const copied = await s.sessions.messages(imported.sessionId)
+        expect(copied.map(({ role, parts, provider, usage: u }) => ({ role, parts, provider, usage: u }))).toEqual(
+          (await s.sessions.messages(session.id)).map(({ role, parts, provider, usage: u }) => ({
+            role,
+            parts,
+            provider,
+            usage: u,
+          })),
+        )
+        expect(copied.some((m) => doc.messages.some((o) => o.id === m.id))).toBe(false)
+        // New turn ids, the messages re-pointed at them; the turn that was open arrives interrupted.
+        const turns = await s.sessions.turns(imported.sessionId)
+        expect(turns.map((t) => t.status).sort()).toEqual(["completed", "interrupted"])
+        const completed = turns.find((t) => t.status === "completed")!
+        expect(completed.id).not.toBe(done.turn.id)
+        expect(copied[1]!.turnId).toBe(completed.id)
+        expect(copied[0]!.turnId).toBe(completed.id)
+        // Summaries re-pointed at the imported messages.
+        expect((await s.summaries.list(imported.sessionId)).map((x) => [x.uptoSeq, x.text])).toEqual([
+          [0, "from before"],
+          [copied[0]!.seq, "a trip"],
+        ])
+
+        // Newest first, with each session's messages and the characters of their stored parts.
+        const chars = doc.messages.reduce((sum, m) => sum + String(m.parts).length, 0)
+        expect(await s.portable.overview()).toEqual([
+          { id: copy.id, title: "Trip plans", updatedAt: copy.updatedAt, messages: 3, bytes: chars },
+          { id: empty.id, title: "", updatedAt: empty.updatedAt, messages: 0, bytes: 0 },
+          { id: session.id, title: "Trip plans", updatedAt: stored.updatedAt, messages: 3, bytes: chars },
+        ])
+
+        expect(await s.portable.export("ses_missing").catch((e) => e)).toBeInstanceOf(NotFound)
+        const refused = async (document: unknown) =>
+          s.portable.import(document).then(
+            () => "imported",
+            (e: Error) => `${e.name}: ${e.message}`,
+          )
+        expect(await refused({ ...doc, version: 99 })).toBe(
+          "Invalid: unsupported export version 99 (this drost reads 1)",
+        )
+        expect(await refused({ format: "other" })).toStartWith("Invalid: not a session export")
+        // A bad message after good rows: nothing of it is stored.
+        const broken = { ...doc, messages: [...doc.messages, { role: "user" }] }
+        expect(await refused(broken)).toBe("Invalid: not a session export: a message lacks role or parts")
+        expect(await s.sessions.count()).toBe(count + 1)
       },
     )
   })
