@@ -35,7 +35,7 @@ export interface TurnLeaseDeps {
   ttlMs: number
   /** A holder silent in the registry this long is gone and its lease is taken over. */
   staleMs: number
-  shared: () => boolean
+  shared: () => boolean | Promise<boolean>
   forget: (sessionId: string) => Promise<void>
   log: Logger
 }
@@ -47,7 +47,7 @@ export function createTurnLeases(deps: TurnLeaseDeps): TurnLeases {
   const { leases, owner, ttlMs } = deps
   return {
     async hold(sessionId, signal) {
-      if (!deps.shared()) return null
+      if (!(await deps.shared())) return null
       for (let waited = false; ; waited = true) {
         signal.throwIfAborted()
         const result = await leases.acquire(sessionId, owner, ttlMs, { staleMs: deps.staleMs })

@@ -9,7 +9,7 @@ import { invalid, problem } from "./schemas.ts"
 
 /** Optional gateway capabilities, feature-checked at call time. */
 interface ProviderHealth {
-  providerStatus?: () => unknown[]
+  providerStatus?: () => Promise<unknown[]>
   probeProviders?: (timeoutMs: number) => Promise<unknown[]>
 }
 
@@ -51,8 +51,8 @@ export function providerRoutes(gw: Gateway) {
   return new Elysia({ prefix: "/control/v1" })
     .get(
       "/providers",
-      () => {
-        const status = typeof health.providerStatus === "function" ? health.providerStatus() : []
+      async () => {
+        const status = typeof health.providerStatus === "function" ? await health.providerStatus() : []
         return { providers: merged(gw, status), failover: gw.config.providers.failover }
       },
       {

@@ -264,7 +264,7 @@ export const Store = Type.Object(
     url: Type.Optional(
       Type.String({
         description:
-          "The store's database: absent, SQLite at <stateDir>/drost.db (the default); postgres://user:password@host:port/database for PostgreSQL, shared by several gateways (docs/scale-out.md; the gateway refuses it until it runs on that engine). DROST_STORE_URL overrides it",
+          "The store's database: absent, SQLite at <stateDir>/drost.db (the default); postgres://user:password@host:port/database for PostgreSQL, shared by several gateways (docs/scale-out.md). DROST_STORE_URL overrides it",
       }),
     ),
   },

@@ -14,6 +14,7 @@ import { skillsSection } from "../agent/prompt.ts"
 import { createSessions, type Sessions } from "../agent/session.ts"
 import { type Approvals, createApprovals } from "../approval/service.ts"
 import { type Bus, createBus } from "../bus/bus.ts"
+import { type BusLink, linkBus } from "../bus/cluster.ts"
 import { createSink, type Sink } from "../bus/sink.ts"
 import type { Config } from "../core/config.ts"
 import { lanePolicy } from "../core/continuity-config.ts"
@@ -21,16 +22,13 @@ import type { Provider } from "../core/provider.ts"
 import { createEvolution, type EvolutionService } from "../evolve/service.ts"
 import type { Plugins } from "../plugins/plugins.ts"
 import type { ProbeResult } from "../providers/probe.ts"
+import { offKey } from "../skills/catalog.ts"
 import { createSkills, type Skills } from "../skills/service.ts"
+import { loadedSwitches } from "../skills/switches.ts"
 import { createTurnLeases } from "../agent/lease.ts"
-import { open } from "../store/db.ts"
 import type { Store } from "../store/engine/contract.ts"
-import { sqliteStore } from "../store/engine/sqlite.ts"
-import { createGatewayRegistry, STALE_BEATS } from "../store/gateways.ts"
-import { createStoreHealth, guard } from "../store/guard.ts"
-import { createMessageSearch } from "../store/search.ts"
-import { createSessionStore, type SessionStore } from "../store/sessions.ts"
-import { createSummaryStore } from "../store/summaries.ts"
+import type { SessionStore } from "../store/sessions.ts"
+import { newGatewayId, STALE_BEATS } from "../store/gateways.ts"
 import { evolveTool } from "../tool/builtin/evolve.ts"
 import { sessionsSearchTool } from "../tool/builtin/search-sessions.ts"
 import { skillTools } from "../tool/builtin/skill.ts"
@@ -46,6 +44,7 @@ import { GatewayEvent } from "./events.ts"
 import { createJobService } from "./jobs.ts"
 import { acquire, type Lock } from "./lock.ts"
 import { startPlugins } from "./plugins.ts"
+import { type GatewayStore, openGatewayStore } from "./store.ts"
 import { createProviderHub, type ProviderStatus } from "./provider-hub.ts"
 import { registerSecrets } from "./secrets.ts"
 import { startTraces } from "./traces.ts"
@@ -62,20 +61,20 @@ export interface Gateway {
   id: string
   config: Config
   bus: Bus
-  db: Database
-  store: SessionStore
   /**
-   * The store contract (src/store/engine/contract.ts) over this gateway's own synchronous stores: the
-   * same history cache, summaries and search indexer as `store` and the services, so a write through
-   * either is read through the other. Callers move onto it one by one (docs/scale-out.md).
+   * The store (src/store/engine/contract.ts): everything the gateways on one database share. On SQLite
+   * over this gateway's own synchronous stores (one history cache, one search indexer), on PostgreSQL
+   * over one pool. Every read and write of shared state goes through it.
    */
   data: Store
+  /** The engine and what is per node: `storage.local`, this node's SQLite file (src/gateway/store.ts). */
+  storage: GatewayStore
   tools: ToolRegistry
   /** Workspace tool loader, MCP servers and tool diagnostics (rejections) around the registry. */
   toolset: Toolset
   providers: Map<string, Provider>
   /** Per profile: availability, auth source (never the key), cooldown, attempts, usage and cost. */
-  providerStatus(): ProviderStatus[]
+  providerStatus(): Promise<ProviderStatus[]>
   /** One cheap request per profile, in parallel, each bounded by `timeoutMs`; the results show in status. */
   probeProviders(timeoutMs?: number): Promise<ProbeResult[]>
   sessions: Sessions
@@ -115,24 +114,33 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     mkdirSync(join(config.workspaceDir, dir), { recursive: true })
   const lock: Lock | null = options.lock === false ? null : acquire(config.stateDir)
   const cleanup: (() => void)[] = []
+  let closeStore = async () => {}
+  let link: BusLink | null = null
   // Exact credential values, redacted wherever redaction applies (logs, events.jsonl, stored errors).
   registerSecrets(config)
   try {
-    const file = Flag.db() ?? join(config.stateDir, "drost.db")
-    // Disk full, corruption met at run time, the file deleted under us: reported as the `store` component.
-    const opened = open(file)
-    const storeHealth = createStoreHealth(file)
-    const db = guard(opened, storeHealth)
-    cleanup.push(() => db.close())
-    // Turn ownership: this gateway's row (and heartbeat) in the store; its turns carry its id, so a second
-    // gateway on the same database interrupts them only once this one is gone (src/store/gateways.ts).
+    // Turn ownership: this gateway's row (and heartbeat) in the store; its turns carry its id, so another
+    // gateway on the same store interrupts them only once this one is gone (src/store/gateways.ts).
+    const id = newGatewayId()
+    // SQLite (default) or PostgreSQL (store.url, DROST_STORE_URL): src/gateway/store.ts. Disk full, corruption
+    // met at run time, the file deleted under us: reported as the `store` component.
+    const opened = await openGatewayStore(config, id)
+    const { data, health: storeHealth } = opened
+    // Closed after every other cleanup (at the end of stop, or when the start fails), once its row is gone.
+    closeStore = async () => {
+      await link?.close().catch((error) => log.warn("closing the bus's cluster link failed", { error: String(error) }))
+      await data.gateways
+        .remove(id)
+        .catch((error) => log.warn("could not remove this gateway's row", { error: String(error) }))
+      await opened.close().catch((error) => log.warn("store close failed", { error: String(error) }))
+    }
     const heartbeatMs = config.store?.heartbeatMs ?? 2000
-    const registry = createGatewayRegistry(db, { heartbeatMs })
-    registry.register()
-    cleanup.push(() => registry.remove())
-    const store = createSessionStore(db, storeHealth, { owner: registry.id })
+    await data.gateways.register(id)
     // Ids continue from the wall clock (×1000) so they keep rising across restarts without a write per event.
     const bus = createBus({ startId: Date.now() * 1000 })
+    // Several gateways on PostgreSQL share one event stream (src/bus/cluster.ts): every node's subscribers
+    // hear every node's events, ids from the store's one sequence, so Last-Event-ID works against any node.
+    if (data.engine === "postgres") link = await linkBus(bus, data, { node: id })
     const sink: Sink = createSink(bus, join(config.stateDir, "logs"), config.logs)
     cleanup.push(() => sink.close())
     // OpenTelemetry traces of turns (config telemetry), from the same events.
@@ -198,34 +206,29 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const providers = hub.providers
 
     // Agent Skills (skills/ and skills.paths): names in the prompt, skill.load / skill.read for the rest.
+    // The per-session skill switches: the SQLite store's kv as it is; on PostgreSQL loaded before each turn.
+    const skillSwitches = opened.sqlite ? null : loadedSwitches(data.sessions.kv)
     const skills = createSkills(config, {
       log: Log.create("skills"),
       emit: (def, data) => bus.publish(def, data),
-      switches: store.kv,
+      switches: opened.sqlite?.sessions.kv ?? skillSwitches ?? undefined,
       section: skillsSection,
     })
     skills.refresh()
     for (const tool of skillTools(skills.catalog, toolset.boundary, () => skills.refresh())) tools.register(tool)
-    // The store contract over this gateway's own stores (the database stays this gateway's to close): the
-    // turn path reads and writes through it, with the same history cache and newest summaries as `store`.
-    const summaries = createSummaryStore(db)
-    const search = createMessageSearch(db)
-    const data = sqliteStore(db, { owner: registry.id, stores: { sessions: store, summaries, search } })
-    cleanup.push(() => void data.close())
     // Memory tools, the system prompt builder and the history window (compaction).
     const continuity = createContinuity({
       config,
-      db,
-      store,
+      db: opened.local,
+      store: opened.sqlite?.sessions as SessionStore,
       data,
-      summaries,
       bus,
       tools,
       providers: () => providers,
       create: () => sessions.create,
       sessions: () => sessions,
       skills: (sessionId) => skills.section(sessionId),
-      owner: { id: registry.id, judge: () => registry.judge() },
+      owner: { id, staleMs: heartbeatMs * STALE_BEATS },
     })
     cleanup.push(() => continuity.close())
     // sessions.search: what was said in every stored session (store/search.ts), times in the owner's zone.
@@ -233,10 +236,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // Several gateways on this store (PostgreSQL, or peers registered on the SQLite file): each turn holds
     // its session's lease (src/agent/lease.ts). Peers are counted again when a turn starts, at most every
     // PEERS_MS: a gateway that started a moment ago is leasing already, and a turn here must too.
-    let peers = { shared: registry.list().length > 1, at: Date.now() }
-    const shared = () => {
+    let peers = { shared: (await data.gateways.list()).length > 1, at: Date.now() }
+    const shared = async () => {
       if (data.engine === "postgres") return true
-      if (Date.now() - peers.at >= PEERS_MS) peers = { shared: registry.list().length > 1, at: Date.now() }
+      if (Date.now() - peers.at >= PEERS_MS) peers = { shared: (await data.gateways.list()).length > 1, at: Date.now() }
       return peers.shared
     }
     const sessions = createSessions({
@@ -244,7 +247,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       bus,
       leases: createTurnLeases({
         leases: data.leases,
-        owner: registry.id,
+        owner: id,
         ttlMs: heartbeatMs * STALE_BEATS,
         staleMs: heartbeatMs * STALE_BEATS,
         shared,
@@ -254,7 +257,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       tools,
       providers: () => hub.routed,
       defaultProvider: () => config.providers.defaultSessionProvider,
-      systemPrompt: async (sessionId) => continuity.context.system(sessionId).text,
+      systemPrompt: async (sessionId) => {
+        if (skillSwitches && skills.catalog.snapshot().skills.length) await skillSwitches.load(offKey(sessionId))
+        return continuity.context.system(sessionId).text
+      },
       window: continuity.window,
       lane: (source) => lanePolicy(config.orchestration, source),
       limits: () => ({
@@ -282,13 +288,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // Subagents (agent.spawn) and background shell commands; stopped before the store closes.
     const jobs = createJobService({
       config,
-      db,
-      store: data.sessions,
+      data,
       bus,
       sessions: () => sessions,
       toolset,
       deliveries: continuity.deliveries,
-      owner: registry.id,
     })
     cleanup.push(() => jobs.stop())
 
@@ -301,11 +305,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // the synchronous stores, with this registry's judge.
     const staleMs = heartbeatMs * STALE_BEATS
     const recoverGone = async () => {
-      const lost = await data.sessions.recoverInterrupted(GONE, { gone: { self: registry.id, staleMs } })
-      const judge = registry.judge()
-      const notes = jobs.recover({ gone: judge })
-      const runs = continuity.schedules.recover({ gone: judge })
-      registry.prune()
+      const lost = await data.sessions.recoverInterrupted(GONE, { gone: { self: id, staleMs } })
+      const notes = jobs.recover({ gone: { self: id, staleMs } })
+      const runs = await continuity.schedules.recover({ gone: { self: id, staleMs } })
+      await data.gateways.prune({ self: id, staleMs })
       for (const run of runs)
         log.warn("schedule run interrupted: its gateway is gone", { schedule: run.id, due: run.due, why: run.why })
       for (const turn of lost) {
@@ -334,26 +337,39 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const failed = (error: unknown) => {
       if (beatFailure !== String(error)) log.warn("heartbeat failed", { error: String(error) })
       beatFailure = String(error)
+      // SQLite's faults are the file's health guard's to report; a PostgreSQL server that cannot be reached is this.
+      if (data.engine === "postgres") gateway.setHealth("store", `${opened.shown}: ${beatFailure}`)
     }
-    /** A sweep still under way (a slow store) is not started again beside itself. */
+    /** A beat or sweep still under way (a slow store) is not started again beside itself. */
+    let beating = false
     let sweeping = false
     const heartbeat = setInterval(() => {
-      try {
-        if (!registry.beat())
-          log.warn("this gateway was found silent by a peer; its open turns and jobs may have been interrupted")
-      } catch (error) {
-        return failed(error)
-      }
-      if (sweeping) return
-      sweeping = true
-      recoverGone()
-        .then((recovered) => {
-          beatFailure = null
-          void recovered.notes.catch((error) => log.warn("job notes after a sweep failed", { error: String(error) }))
-        }, failed)
-        .finally(() => {
-          sweeping = false
-        })
+      if (beating) return
+      beating = true
+      data.gateways.beat(id).then(
+        (alive) => {
+          beating = false
+          if (!alive)
+            log.warn("this gateway was found silent by a peer; its open turns and jobs may have been interrupted")
+          if (sweeping) return
+          sweeping = true
+          return recoverGone()
+            .then((recovered) => {
+              beatFailure = null
+              if (data.engine === "postgres") gateway.setHealth("store", null)
+              void recovered.notes.catch((error) =>
+                log.warn("job notes after a sweep failed", { error: String(error) }),
+              )
+            }, failed)
+            .finally(() => {
+              sweeping = false
+            })
+        },
+        (error) => {
+          beating = false
+          failed(error)
+        },
+      )
     }, heartbeatMs)
     heartbeat.unref?.()
     cleanup.push(() => clearInterval(heartbeat))
@@ -389,16 +405,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     let draining: Promise<void> | null = null
     let stopping: Promise<void> | null = null
     const gateway: Gateway = {
-      id: registry.id,
+      id,
       config,
       bus,
-      db,
-      store,
       data,
+      storage: opened,
       tools,
       toolset,
       providers,
-      providerStatus: () => hub.status(store.stepUsageByProvider()),
+      providerStatus: async () => hub.status(await data.sessions.stepUsageByProvider()),
       probeProviders: (timeoutMs = config.providers.probeTimeoutMs ?? 5000) => hub.probe(timeoutMs),
       sessions,
       continuity,
@@ -439,7 +454,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
           try {
             await data.sessions.flushDeferred()
             // Only this gateway's own turns: another gateway on the same database keeps running its own.
-            left = await data.sessions.recoverInterrupted(`interrupted: ${reason}`, { owner: registry.id })
+            left = await data.sessions.recoverInterrupted(`interrupted: ${reason}`, { owner: id })
           } catch (error) {
             log.warn("could not mark open turns at stop", { error: String(error) })
           }
@@ -452,13 +467,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
               log.warn("cleanup failed at stop", { error: String(error) })
             }
           }
+          await closeStore()
           lock?.release()
         })()
         return stopping
       },
     }
     bus.publish(GatewayEvent.Started, {
-      gatewayId: registry.id,
+      gatewayId: id,
       pid: process.pid,
       workspace: config.workspaceDir,
       version: VERSION,
@@ -475,6 +491,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return gateway
   } catch (error) {
     for (const fn of cleanup.reverse()) fn()
+    await closeStore()
     lock?.release()
     throw error
   }

@@ -127,11 +127,7 @@ function semantic(input: ConfigInput): Issue[] {
   return out
 }
 
-/**
- * The PostgreSQL engine exists and passes the store's contract suite, but the gateway still runs on its
- * SQLite store. Starting on SQLite while the config asks for a shared database would split the state
- * of gateways that each believe they share one: refuse instead, saying so (docs/scale-out.md).
- */
+/** `store.url` (or DROST_STORE_URL) must name PostgreSQL; unset, the store is SQLite (src/store/engine/open.ts). */
 function storeIssues(input: ConfigInput): Issue[] {
   const env = Flag.get("DROST_STORE_URL")
   const url = env ?? input.store?.url
@@ -139,13 +135,7 @@ function storeIssues(input: ConfigInput): Issue[] {
   const path = env ? "DROST_STORE_URL" : "store.url"
   if (!/^postgres(ql)?:\/\//i.test(url))
     return [{ path, message: "expected a postgres://user@host:port/database URL; leave it unset for SQLite" }]
-  return [
-    {
-      path,
-      message:
-        "selects PostgreSQL, which this version's gateway does not run on yet (the engine exists, the gateway is not moved onto it: docs/scale-out.md); unset it to run on SQLite",
-    },
-  ]
+  return []
 }
 
 /** A plugin profile names a listed plugin; settings are only for listed plugins (docs/plugins.md). */

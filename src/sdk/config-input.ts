@@ -127,7 +127,7 @@ export type ConfigInput = {
   store?: {
     /** How often a gateway writes its heartbeat and looks for turns of gateways that are gone; a gateway silent for 5× this counts as gone and its open turns are interrupted (every gateway on one database must use the same value) */
     heartbeatMs?: number
-    /** The store's database: absent, SQLite at <stateDir>/drost.db (the default); postgres://user:password@host:port/database for PostgreSQL, shared by several gateways (docs/scale-out.md; the gateway refuses it until it runs on that engine). DROST_STORE_URL overrides it */
+    /** The store's database: absent, SQLite at <stateDir>/drost.db (the default); postgres://user:password@host:port/database for PostgreSQL, shared by several gateways (docs/scale-out.md). DROST_STORE_URL overrides it */
     url?: string
   }
   logs?: {

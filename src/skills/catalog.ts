@@ -16,7 +16,8 @@ import { parseSkill, SKILL_FILE, type Skill, type SkillRejection } from "./skill
 /** Where a session's own "off" list is kept (the store's key-value table). */
 export interface SessionSwitches {
   get(key: string): string | null
-  set(key: string, value: string): void
+  /** May resolve later (an asynchronous store); `setSession` waits for it. */
+  set(key: string, value: string): void | Promise<void>
 }
 
 export interface CatalogOptions {
@@ -42,7 +43,8 @@ export interface CatalogSnapshot {
   generation: number
 }
 
-const offKey = (sessionId: string) => `skills.off.${sessionId}`
+/** The key of a session's "off" list in the switches. */
+export const offKey = (sessionId: string) => `skills.off.${sessionId}`
 
 /** Skill folders under `dir`: its subfolders, hidden ones aside (a folder without SKILL.md is rejected). */
 function folders(dir: string): string[] {
@@ -177,14 +179,14 @@ export function createSkillCatalog(options: CatalogOptions) {
       return null
     },
     /** Turn a skill on or off for one session; throws when there is no such skill. */
-    setSession(sessionId: string, name: string, on: boolean): string[] {
+    async setSession(sessionId: string, name: string, on: boolean): Promise<string[]> {
       if (!options.switches) throw new Error("per-session skill switches need the session store")
       if (!catalog.get(name)) throw new Error(catalog.unusable(name, sessionId) ?? `no skill named "${name}"`)
       const off = new Set(sessionOff(sessionId))
       if (on) off.delete(name)
       else off.add(name)
       const list = [...off].sort()
-      options.switches.set(offKey(sessionId), JSON.stringify(list))
+      await options.switches.set(offKey(sessionId), JSON.stringify(list))
       return list
     },
     /** A skill's folder as the model should see it: relative to the workspace when inside it. */

@@ -125,9 +125,12 @@ export function ownerJudge(
 
 export type GatewayRegistry = ReturnType<typeof createGatewayRegistry>
 
+/** A new gateway id: `gw_` and a sortable unique part. */
+export const newGatewayId = () => `gw_${Id.create("run").slice(4)}`
+
 /** This process's row in `gateways`; `heartbeatMs` sets the stale limit (× STALE_BEATS) it judges others by. */
 export function createGatewayRegistry(db: Database, options: { heartbeatMs: number; id?: string }) {
-  const id = options.id ?? `gw_${Id.create("run").slice(4)}`
+  const id = options.id ?? newGatewayId()
   const staleMs = options.heartbeatMs * STALE_BEATS
   const startedAt = Date.now()
   const q = {

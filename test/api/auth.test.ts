@@ -114,9 +114,9 @@ describe("Control API auth and errors", () => {
 
   test("an internal failure is a 500 with an error id and no stack or raw message", async () => {
     await using api = await inProcess()
-    api.gw.db.run("ALTER TABLE sessions RENAME TO sessions_away") // a real fault: session queries now throw
+    api.gw.storage.local.run("ALTER TABLE sessions RENAME TO sessions_away") // a real fault: session queries now throw
     const response = await api.fetch("/control/v1/sessions")
-    api.gw.db.run("ALTER TABLE sessions_away RENAME TO sessions")
+    api.gw.storage.local.run("ALTER TABLE sessions_away RENAME TO sessions")
     expect(response.status).toBe(500)
     const body = (await response.json()) as Record<string, string>
     expect(body.error).toBe("Internal")

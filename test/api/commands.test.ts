@@ -30,7 +30,7 @@ test("runs a command for a session and returns its text, whether it is a listing
   expect(fresh.text).toStartWith("new session ")
   expect(fresh.listing).toBe(false)
   expect(fresh.sessionId).not.toBe(first)
-  expect(api.gw.store.get(fresh.sessionId!)?.channel).toBe("terminal")
+  expect((await api.gw.data.sessions.get(fresh.sessionId!))?.channel).toBe("terminal")
   const back = (await (await run({ line: `/session ${first}`, sessionId: fresh.sessionId })).json()) as Result
   expect(back.sessionId).toBe(first)
 

@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { rmSync } from "node:fs"
 import Ajv2020 from "ajv/dist/2020"
 import type { ValidateFunction } from "ajv"
-import { createTelegramStore } from "../../src/store/telegram.ts"
 import { readSse } from "../lib/sse.ts"
 import { type InProcess, inProcess } from "./inprocess.ts"
 
@@ -449,7 +448,7 @@ describe("Control API contract", () => {
 
   test("telegram pairings", async () => {
     // What the channel does when a user who is not allowed writes to the bot.
-    const issued = createTelegramStore(api.gw.db).pairingFor({ botId: "123", userId: 42, chatId: 42, name: "Ada" })!
+    const issued = (await api.gw.data.telegram.pairingFor({ botId: "123", userId: 42, chatId: 42, name: "Ada" }))!
     const list = await expectStatus("listTelegramPairings", 200)
     expect(list.pairings.map((pairing: { code: string }) => pairing.code)).toContain(issued.pairing.code)
     await expectStatus("listTelegramPairings", 401, { token: null })

@@ -302,7 +302,7 @@ describe("a gateway stopping", () => {
       const turnId = first.id.replace(/^chatcmpl-/, "")
       // With a 120 s grace period, a waiting turn that held the drain would outlast the test's timeout.
       await own.gw.drain("test over")
-      const turn = own.gw.store.turn(turnId)!
+      const turn = (await own.gw.data.sessions.turn(turnId))!
       expect(turn.status).toBe("interrupted")
       expect(turn.error).toContain("waited for the client's tool results")
     } finally {

@@ -160,7 +160,7 @@ describe("in a turn", () => {
     expect((await turn(two.id)).system).toContain("- notes-helper:")
     expect((await dispatch(drost.gw, ctx(one.id), "/skills"))!.text).toMatch(/notes-helper\s+off \(session\)/)
     // Kept in the store, so a restart keeps it.
-    expect(JSON.parse(drost.gw.store.kv.get(`skills.off.${one.id}`)!)).toEqual(["notes-helper"])
+    expect(JSON.parse((await drost.gw.data.sessions.kv.get(`skills.off.${one.id}`))!)).toEqual(["notes-helper"])
     await dispatch(drost.gw, ctx(one.id), "/skills on notes-helper")
     expect((await turn(one.id)).system).toContain("- notes-helper:")
     expect((await dispatch(drost.gw, ctx(one.id), "/skills off no-such"))!.text).toContain('no skill named "no-such"')

@@ -27,62 +27,55 @@ describe("the gateway's contract store", () => {
 
   test("sessions written through either are read through the other", async () => {
     const { gw } = drost
-    const viaSync = gw.store.create({ provider: "demo", title: "sync", channel: "test", channelKey: "k1" })
+    const store = gw.storage.sqlite!.sessions
+    const viaSync = store.create({ provider: "demo", title: "sync", channel: "test", channelKey: "k1" })
     expect(await gw.data.sessions.get(viaSync.id)).toEqual(viaSync)
     expect((await gw.data.sessions.byChannelKey("test", "k1"))?.id).toBe(viaSync.id)
     const viaContract = await gw.data.sessions.create({ provider: "demo", title: "contract" })
-    expect(gw.store.get(viaContract.id)).toEqual(viaContract)
+    expect(store.get(viaContract.id)).toEqual(viaContract)
     await gw.data.sessions.setTitle(viaSync.id, "renamed")
-    expect(gw.store.require(viaSync.id).title).toBe("renamed")
-    expect(await gw.data.sessions.count()).toBe(gw.store.count())
+    expect(store.require(viaSync.id).title).toBe("renamed")
+    expect(await gw.data.sessions.count()).toBe(store.count())
   })
 
   test("the history cache: read through one, append through the other, read again", async () => {
     const { gw } = drost
-    const session = gw.store.create({ provider: "demo" })
-    const first = gw.store.beginTurn({ sessionId: session.id, parts: text("one"), source: "test" })
+    const store = gw.storage.sqlite!.sessions
+    const session = store.create({ provider: "demo" })
+    const first = store.beginTurn({ sessionId: session.id, parts: text("one"), source: "test" })
     // Cached by this read of the synchronous store; the contract's append must land in that cache.
-    expect(texts(gw.store.history(session.id))).toEqual(["one"])
+    expect(texts(store.history(session.id))).toEqual(["one"])
     await gw.data.sessions.append({
       sessionId: session.id,
       turnId: first.turn.id,
       role: "assistant",
       parts: text("two"),
     })
-    expect(texts(gw.store.history(session.id))).toEqual(["one", "two"])
+    expect(texts(store.history(session.id))).toEqual(["one", "two"])
     // And the other way: the contract's read is cached, the synchronous store appends.
     expect(texts(await gw.data.sessions.history(session.id))).toEqual(["one", "two"])
-    gw.store.append({ sessionId: session.id, turnId: first.turn.id, role: "assistant", parts: text("three") })
+    store.append({ sessionId: session.id, turnId: first.turn.id, role: "assistant", parts: text("three") })
     expect(texts(await gw.data.sessions.history(session.id))).toEqual(["one", "two", "three"])
     const second = await gw.data.sessions.beginTurn({ sessionId: session.id, parts: text("four"), source: "test" })
-    expect(texts(gw.store.history(session.id))).toEqual(["one", "two", "three", "four"])
-    const owned = gw.db.query<{ owner: string }, [string]>("SELECT owner FROM turns WHERE id = ?").get(second.turn.id)
+    expect(texts(store.history(session.id))).toEqual(["one", "two", "three", "four"])
+    const owned = gw.storage.local
+      .query<{ owner: string }, [string]>("SELECT owner FROM turns WHERE id = ?")
+      .get(second.turn.id)
     expect(owned?.owner).toBe(gw.id)
     const end = { usage: { input: 0, output: 0, cached: 0 }, steps: 0, toolCalls: 0, messages: 1 }
     await gw.data.sessions.finishTurn({ id: second.turn.id, sessionId: session.id, status: "completed", ...end })
-    expect(gw.store.turn(second.turn.id)?.status).toBe("completed")
+    expect(store.turn(second.turn.id)?.status).toBe("completed")
   })
 
   test("a real turn's messages and turn are read through the contract", async () => {
     const { gw } = drost
+    const store = gw.storage.sqlite!.sessions
     const session = await gw.sessions.create({ channel: "test" })
     const result = await (await gw.sessions.prompt({ sessionId: session.id, text: "hello" })).done
     expect(result.status).toBe("completed")
     const history = await gw.data.sessions.history(session.id)
-    expect(history.map((m) => m.role)).toEqual(gw.store.history(session.id).map((m) => m.role))
+    expect(history.map((m) => m.role)).toEqual(store.history(session.id).map((m) => m.role))
     expect(history[0]?.role).toBe("user")
     expect((await gw.data.sessions.turns(session.id)).map((t) => t.id)).toEqual([result.turnId])
-  })
-
-  test("the newest summary: cached by one, added through the other", async () => {
-    const { gw } = drost
-    const session = gw.store.create({ provider: "demo" })
-    const summaries = gw.continuity.summaries
-    expect(summaries.latest(session.id)).toBeNull()
-    const added = await gw.data.summaries.add({ sessionId: session.id, uptoSeq: 1, text: "so far", source: "fallback" })
-    expect(summaries.latest(session.id)?.id).toBe(added.id)
-    expect((await gw.data.summaries.latest(session.id))?.id).toBe(added.id)
-    const later = summaries.add({ sessionId: session.id, uptoSeq: 2, text: "later", source: "fallback" })
-    expect((await gw.data.summaries.latest(session.id))?.id).toBe(later.id)
   })
 })

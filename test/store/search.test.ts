@@ -81,7 +81,7 @@ describe("the model calls sessions.search", () => {
 
   test("the time is shown in the owner's time zone", async () => {
     const found = await drost.call("sessions.search", { query: "Kreuzberg", role: "user" })
-    const stored = drost.gw.store.history(flatSession)[0]!
+    const stored = (await drost.gw.data.sessions.history(flatSession))[0]!
     const berlin = new Intl.DateTimeFormat("en-CA", {
       timeZone: "Europe/Berlin",
       year: "numeric",
