@@ -4,6 +4,7 @@
  * safe auth file) and makes the exit code 1; `warn` is worth knowing but not blocking.
  */
 import { Database } from "bun:sqlite"
+import { SQL } from "bun"
 import { existsSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import { isLoopbackName } from "../api/host.ts"
@@ -16,6 +17,7 @@ import { buildProviders } from "../gateway/provider-hub.ts"
 import { tokenFile } from "../gateway/token.ts"
 import { DEFAULT_KEY_ENV, needsKey } from "../providers/credential.ts"
 import { createSandbox } from "../sandbox/sandbox.ts"
+import { chooseStore } from "../store/engine/open.ts"
 import { repair } from "../store/repair.ts"
 import { Flag } from "../util/flag.ts"
 import { pluginChannelChecks } from "./plugin-channels.ts"
@@ -246,8 +248,50 @@ async function port(config: Config): Promise<Check> {
   }
 }
 
-function store(config: Config): Check {
-  const file = Flag.db() ?? join(config.stateDir, "drost.db")
+/** The engine the config selects (store.url, DROST_STORE_URL), as the gateway chooses it. */
+const choice = (config: Config) =>
+  chooseStore({ url: config.store?.url, sqlitePath: Flag.db() ?? join(config.stateDir, "drost.db") })
+
+/**
+ * A PostgreSQL store: reachable, and how many sessions it holds. Read only: nothing is migrated here
+ * (the gateway does that when it starts), so a doctor of another version never changes a shared schema.
+ */
+async function postgresStore(url: string, shown: string): Promise<Check> {
+  const name = "store"
+  const password = URL.canParse(url) ? new URL(url).password : ""
+  const scrub = (text: string) =>
+    password ? text.replaceAll(password, "***").replaceAll(decodeURIComponent(password), "***") : text
+  const sql = new SQL(url, { max: 1, connectionTimeout: 5 })
+  try {
+    const [table] = await sql`SELECT to_regclass('public.sessions') IS NOT NULL AS present`
+    if (!table?.present)
+      return { name, status: "ok", detail: `PostgreSQL at ${shown}, empty; its tables are made on first start` }
+    const [row] = await sql`SELECT count(*) AS n FROM sessions`
+    const sessions = Number(row?.n ?? 0)
+    return { name, status: "ok", detail: `PostgreSQL at ${shown}, ${sessions} session${sessions === 1 ? "" : "s"}` }
+  } catch (error) {
+    const e = error as Error & { code?: string }
+    const detail = e.code === "ERR_POSTGRES_CONNECTION_REFUSED" ? "connection refused" : scrub(e.message)
+    return {
+      name,
+      status: "fail",
+      detail: `cannot reach PostgreSQL at ${shown}: ${detail}`,
+      fix: "check store.url (or DROST_STORE_URL) and that the server runs and accepts this user (pg_isready)",
+    }
+  } finally {
+    await sql.close().catch(() => {})
+  }
+}
+
+async function store(config: Config): Promise<Check> {
+  let chosen: ReturnType<typeof choice>
+  try {
+    chosen = choice(config)
+  } catch (error) {
+    return { name: "store", status: "fail", detail: (error as Error).message, fix: "correct store.url" }
+  }
+  if (chosen.url !== null) return postgresStore(chosen.url, chosen.shown)
+  const file = chosen.shown
   const name = "store"
   if (file === ":memory:") return { name, status: "ok", detail: "in memory (DROST_DB=:memory:)" }
   if (!existsSync(file)) return { name, status: "ok", detail: "no database yet; created on first start" }
@@ -385,21 +429,23 @@ export async function runChecks(options: DoctorOptions): Promise<Check[]> {
       return { profiles: {} }
     }
   })()
-  const [providerChecks, telegramChecks, channelChecks, pluginChecks, portCheck, sandboxCheck] = await Promise.all([
-    providers(config, options),
-    telegram(config, auth, options),
-    otherChannels(config, options),
-    pluginChannelChecks(config, options),
-    port(config),
-    sandbox(config),
-  ])
+  const [providerChecks, telegramChecks, channelChecks, pluginChecks, portCheck, sandboxCheck, storeCheck] =
+    await Promise.all([
+      providers(config, options),
+      telegram(config, auth, options),
+      otherChannels(config, options),
+      pluginChannelChecks(config, options),
+      port(config),
+      sandbox(config),
+      store(config),
+    ])
   checks.push(
     ...providerChecks,
     ...telegramChecks,
     ...channelChecks,
     ...pluginChecks,
     portCheck,
-    store(config),
+    storeCheck,
     sandboxCheck,
     deno(config),
     ...mcp(config),
@@ -411,12 +457,21 @@ const MARK: Record<Status, string> = { ok: "✓", warn: "!", fail: "✗" }
 
 /**
  * `--repair`: only with the gateway stopped (its lock is taken for the duration), and only when the
- * store check fails; prints what was kept, copied and lost.
+ * store check fails; prints what was kept, copied and lost. A SQLite file's repair: a PostgreSQL store
+ * is refused (exit 1), before anything is touched.
  */
 async function repairStore(options: DoctorOptions): Promise<number> {
   const config = await load({ root: options.workspace, file: options.config })
-  const file = Flag.db() ?? join(config.stateDir, "drost.db")
-  const before = store(config)
+  const chosen = choice(config)
+  if (chosen.engine !== "sqlite") {
+    const where = chosen.shown.replace(/^postgres(ql)?:\/\/([^@/]*@)?/i, "")
+    process.stderr.write(
+      `drost doctor --repair: the store is PostgreSQL at ${where}; --repair mends a SQLite file only. Check that database with PostgreSQL's tools (pg_isready, amcheck) and restore it from a pg_dump backup if it is damaged\n`,
+    )
+    return 1
+  }
+  const file = chosen.shown
+  const before = await store(config)
   if (before.status === "ok") {
     process.stdout.write(`drost doctor --repair: ${before.detail}; nothing to repair\n`)
     return 0

@@ -58,7 +58,7 @@ export async function start(args: StartArgs): Promise<number> {
     const channels: Channels = hasChannels ? await startChannelList(gw) : { stop: async () => {} }
     gw.continuity.schedules.start()
     gw.continuity.heartbeat.start()
-    const backups = scheduleBackups(gw.config, gw.db)
+    const backups = scheduleBackups(gw.config, gw.storage)
     const url = server?.url ?? null
     const provider = gw.providers.get(config.providers.defaultSessionProvider)
     const where = relative(process.cwd(), config.workspaceDir) || "."

@@ -5,6 +5,10 @@
  * workspace files a gateway runs on (the config, memory/, prompts/, tools/, skills/). Secrets only on
  * request, and then the archive is readable by its owner only.
  *
+ * SQLite stores only: a PostgreSQL store (store.url, DROST_STORE_URL) is a database server's to back up
+ * (pg_dump), and a backup without it would not be one, so it is refused (`NotSqlite`, 409 on the API)
+ * before anything is written.
+ *
  * The archive is a gzip-compressed tar written with `Bun.Archive` (built in since Bun 1.3, so no tar
  * package): every entry is held in memory once while it is written, which suits workspace-sized state.
  * It is written beside its destination and renamed into place, so a half-written archive never carries
@@ -31,6 +35,8 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "nod
 import type { Config } from "../core/config.ts"
 import { DrostError } from "../core/error.ts"
 import { AUTH_FILE } from "../gateway/auth.ts"
+import type { Engine } from "../store/engine/contract.ts"
+import { chooseStore } from "../store/engine/open.ts"
 import { Flag } from "../util/flag.ts"
 import { VERSION } from "../util/version.ts"
 import { type Entry, FORMAT, FORMAT_VERSION, MANIFEST, type Manifest, sha256 } from "./manifest.ts"
@@ -52,12 +58,43 @@ const SKIP_STATE = new Set([
 /** The workspace folders a gateway runs on (the config file is added by name). */
 const WORKSPACE_DIRS = ["memory", "prompts", "tools", "skills"]
 
+/** A running gateway's store as a backup needs it (src/gateway/store.ts `GatewayStore`). */
+export interface BackupStore {
+  engine: Engine
+  /** The SQLite file, or the PostgreSQL URL without its password. */
+  shown: string
+  /** On SQLite, the store's own open connection: the copy goes through it. */
+  local: Database
+}
+
+/** The store is not a SQLite file: a backup would leave it out, so none is written. */
+export class NotSqlite extends DrostError {
+  constructor(what: string, shown: string) {
+    const where = shown.replace(/^postgres(ql)?:\/\/([^@/]*@)?/i, "")
+    super(
+      "Conflict",
+      `the store is PostgreSQL at ${where}; back it up with pg_dump (pg_dump -Fc -f drost.dump '${shown}'): ${what} covers SQLite stores only`,
+      { engine: "postgres", store: shown },
+    )
+  }
+}
+
+/** The SQLite file a backup of this workspace copies (`chooseStore`); NotSqlite when PostgreSQL is selected. */
+export function sqliteFile(config: Config, what = "drost backup"): string {
+  const choice = chooseStore({ url: config.store?.url, sqlitePath: storeFile(config) })
+  if (choice.engine !== "sqlite") throw new NotSqlite(what, choice.shown)
+  return choice.shown
+}
+
 export interface BackupOptions {
   /** Where to write; refused when it exists. */
   file: string
   withSecrets: boolean
-  /** The running gateway's open store: copied through it (consistent with what it acknowledged). */
-  db?: Database
+  /**
+   * The running gateway's store: on SQLite copied through its connection (consistent with what it
+   * acknowledged); PostgreSQL is refused. Absent: the workspace's store, chosen as a gateway would.
+   */
+  store?: BackupStore
   /** Skip this folder (the scheduled backups' own dir, when it lies inside the workspace). */
   exclude?: string
 }
@@ -93,8 +130,7 @@ function walk(root: string, skip: (rel: string, name: string) => boolean, out: s
 }
 
 /** Copy the store into `target` in one read transaction. */
-function copyStore(config: Config, open: Database | undefined, target: string): number | null {
-  const file = storeFile(config)
+function copyStore(file: string, open: Database | undefined, target: string): number | null {
   const db = open ?? (existsSync(file) ? new SQLite(file, { readonly: true }) : null)
   if (!db) return null
   try {
@@ -106,6 +142,9 @@ function copyStore(config: Config, open: Database | undefined, target: string): 
 }
 
 export async function createBackup(config: Config, options: BackupOptions): Promise<BackupResult> {
+  const given = options.store
+  if (given && given.engine !== "sqlite") throw new NotSqlite("drost backup", given.shown)
+  const storePath = given ? given.shown : sqliteFile(config)
   const file = resolve(options.file)
   if (existsSync(file)) throw new DrostError("Exists", `${file} exists; give a new file name (backups never overwrite)`)
   if (!existsSync(dirname(file))) throw new DrostError("NotFound", `the folder ${dirname(file)} does not exist`)
@@ -120,7 +159,7 @@ export async function createBackup(config: Config, options: BackupOptions): Prom
   const scratch = mkdtempSync(join(tmpdir(), "drost-backup-"))
   try {
     const copy = join(scratch, "drost.db")
-    const schema = copyStore(config, options.db, copy)
+    const schema = copyStore(storePath, given?.local, copy)
     if (schema !== null) add("state/drost.db", readFileSync(copy), 0o600)
 
     const exclude = options.exclude ? resolve(options.exclude) : null

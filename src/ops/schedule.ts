@@ -3,15 +3,15 @@
  * an archive into `backup.dir` at that interval and keeps the newest `backup.keep` of its own archives
  * there (files named by backupName; anything else in the folder is never touched). One timer at a
  * time: arming clears the pending one first, and stop() clears it and waits for a backup under way,
- * so nothing fires against a closed store.
+ * so nothing fires against a closed store. SQLite stores only: with a PostgreSQL store nothing is
+ * scheduled (a warning at start says so; that database is backed up with pg_dump).
  */
-import type { Database } from "bun:sqlite"
 import { mkdirSync, readdirSync, rmSync } from "node:fs"
 import { join, resolve } from "node:path"
 import type { Config } from "../core/config.ts"
 import { parseEvery } from "../core/cron.ts"
 import { Log } from "../util/log.ts"
-import { type BackupResult, backupName, createBackup } from "./backup.ts"
+import { type BackupResult, type BackupStore, backupName, createBackup, NotSqlite } from "./backup.ts"
 
 const log = Log.create("backup")
 const OWN = /^drost-backup-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ(-\d+)?\.tar\.gz$/
@@ -37,10 +37,16 @@ export function prune(dir: string, keep: number): string[] {
   return gone
 }
 
-/** Null when `backup.every` is not set. */
-export function scheduleBackups(config: Config, db: Database): BackupSchedule | null {
+/** Null when `backup.every` is not set, or the store is not SQLite (then a warning says why). */
+export function scheduleBackups(config: Config, store: BackupStore): BackupSchedule | null {
   const every = config.backup?.every
   if (!every) return null
+  if (store.engine !== "sqlite") {
+    log.warn("scheduled backups are off (backup.every is ignored)", {
+      reason: new NotSqlite("backup.every", store.shown).message,
+    })
+    return null
+  }
   const interval = parseEvery(every)
   const keep = config.backup?.keep ?? 7
   const dir = backupDir(config)
@@ -56,7 +62,7 @@ export function scheduleBackups(config: Config, db: Database): BackupSchedule | 
       const result = await createBackup(config, {
         file: join(dir, name),
         withSecrets: config.backup?.withSecrets ?? false,
-        db,
+        store,
         exclude: dir,
       })
       const pruned = prune(dir, keep)
