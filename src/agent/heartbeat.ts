@@ -28,8 +28,8 @@ export interface HeartbeatDeps {
   timeZone: () => string | undefined
   workspace: string
   deliver: Deliver
-  /** Where answers go without heartbeat.deliver: the owner's most recent chat, or null. */
-  lastChat: () => Target | null
+  /** Where answers go without heartbeat.deliver: the owner's most recent chat, or null (read from the store). */
+  lastChat: () => Target | null | Promise<Target | null>
   log: Logger
   now?: () => number
 }
@@ -161,7 +161,7 @@ export function createHeartbeat(deps: HeartbeatDeps) {
         return publish(result.status, { sessionId: id, reason: result.reason ?? result.status })
       const said = worthSaying(result.text, config.ok)
       if (said === null) return publish("completed", { sessionId: id, suppressed: true })
-      const target = config.deliver ?? deps.lastChat()
+      const target = config.deliver ?? (await deps.lastChat())
       if (!target) return publish("undelivered", { sessionId: id, reason: "no chat to deliver to (heartbeat.deliver)" })
       try {
         await deps.deliver(target.channel, target.chat, said)

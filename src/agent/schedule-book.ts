@@ -3,14 +3,16 @@
  * Control API (`/control/v1/schedules`) and `/schedules` share. Input is checked here (one time kind,
  * valid expressions and zone, a known session), a relative `in` becomes an absolute `at`, and a
  * schedule made in a chat runs in that chat's session and is delivered back to it. The config's
- * schedules are listed too but change only in the config file.
+ * schedules are listed too but change only in the config file. Every call reads and writes through the
+ * store contract (`gw.data.schedules`) and is awaited.
  */
 import type { Schedule } from "../core/continuity-config.ts"
 import { parseAt, parseEvery, whenIssues, zoneOf } from "../core/cron.ts"
 import { DrostError, Invalid, NotFound } from "../core/error.ts"
 import { Id } from "../core/id.ts"
 import type { Issue } from "../core/schema.ts"
-import type { ScheduleOrigin, ScheduleStore } from "../store/schedules.ts"
+import type { SchedulesContract } from "../store/engine/contract.ts"
+import type { ScheduleOrigin } from "../store/schedules.ts"
 import type { Session } from "../store/sessions.ts"
 import type { Scheduler, ScheduleState } from "./schedules.ts"
 
@@ -34,10 +36,12 @@ export interface ScheduleInput {
 }
 
 export interface ScheduleBookDeps {
-  store: ScheduleStore
+  /** The stored schedules (`gw.data.schedules`; their runs are the scheduler's). */
+  store: Omit<SchedulesContract, "runs">
   scheduler: Scheduler
   config: () => Schedule[]
-  session: (id: string) => Session
+  /** A stored session (`gw.data.sessions.require`): rejects for an unknown id. */
+  session: (id: string) => Promise<Session>
   /** The chat a session belongs to, if a channel can deliver there (deliveries.locate). */
   locate: (session: Session) => Target | null
   /** Channels that can deliver (to check an explicit target). */
@@ -62,7 +66,7 @@ export function createScheduleBook(deps: ScheduleBookDeps) {
   }
 
   /** The stored fields of `input` over `base` (an update keeps what it does not mention). */
-  function build(id: string, input: ScheduleInput, base?: Schedule, origin?: Session | null): Schedule {
+  async function build(id: string, input: ScheduleInput, base?: Schedule, origin?: Session | null): Promise<Schedule> {
     const issues: Issue[] = []
     const given = WHEN.filter((key) => input[key] !== undefined)
     if (given.length > 1)
@@ -91,7 +95,7 @@ export function createScheduleBook(deps: ScheduleBookDeps) {
     if (!schedule.prompt) issues.push({ path: "prompt", message: "says what the turn should do; it is empty" })
     if (input.session !== undefined) {
       try {
-        origin = deps.session(input.session)
+        origin = await deps.session(input.session)
         schedule.session = origin.id
       } catch {
         issues.push({ path: "session", message: `unknown session "${input.session}"` })
@@ -135,52 +139,53 @@ export function createScheduleBook(deps: ScheduleBookDeps) {
     message: issue.message,
   })
 
-  const editable = (id: string) => {
-    const found = deps.store.get(id)
+  const editable = async (id: string) => {
+    const found = await deps.store.get(id)
     if (found) return found
     if (deps.config().some((schedule) => schedule.id === id))
       throw new DrostError("Conflict", `schedule "${id}" is defined in the config file; change it there`, { id })
     throw new NotFound("schedule", id)
   }
 
-  const state = (id: string): ScheduleState => deps.scheduler.get(id)!
+  const state = async (id: string): Promise<ScheduleState> => (await deps.scheduler.get(id))!
 
   return {
-    list: (): ScheduleState[] => deps.scheduler.list(),
-    get(id: string): ScheduleState {
-      const found = deps.scheduler.get(id)
+    list: (): Promise<ScheduleState[]> => deps.scheduler.list(),
+    async get(id: string): Promise<ScheduleState> {
+      const found = await deps.scheduler.get(id)
       if (!found) throw new NotFound("schedule", id)
       return found
     },
     /** `from`: the session it is made in (the agent's, a chat's), which it then runs in and answers to. */
-    create(input: ScheduleInput, origin: ScheduleOrigin, from?: string): ScheduleState {
-      if (deps.store.count() >= limit)
+    async create(input: ScheduleInput, origin: ScheduleOrigin, from?: string): Promise<ScheduleState> {
+      // A cap against a runaway loop, not an exact count: creates in flight at once may pass it together.
+      if ((await deps.store.count()) >= limit)
         throw new DrostError("Conflict", `there are already ${limit} schedules; cancel some first`, { limit })
       let session: Session | null = null
       if (from)
         try {
-          session = deps.session(from)
+          session = await deps.session(from)
         } catch {
           session = null
         }
-      const schedule = build(Id.create("sch", now()), input, undefined, session)
+      const schedule = await build(Id.create("sch", now()), input, undefined, session)
       if (origin === "agent") fail(pace(schedule))
-      deps.store.insert(schedule, origin, now())
-      deps.scheduler.refresh(schedule.id)
+      await deps.store.insert(schedule, origin, now())
+      await deps.scheduler.refresh(schedule.id)
       return state(schedule.id)
     },
-    update(id: string, input: ScheduleInput): ScheduleState {
-      const current = editable(id)
+    async update(id: string, input: ScheduleInput): Promise<ScheduleState> {
+      const current = await editable(id)
       const { origin: _, createdAt: __, updatedAt: ___, ...base } = current
-      deps.store.update(build(id, input, base), now())
-      deps.scheduler.refresh(id)
+      await deps.store.update(await build(id, input, base), now())
+      await deps.scheduler.refresh(id)
       return state(id)
     },
-    remove(id: string): ScheduleState {
-      editable(id)
-      const last = state(id)
-      deps.store.remove(id)
-      deps.scheduler.refresh(id)
+    async remove(id: string): Promise<ScheduleState> {
+      await editable(id)
+      const last = await state(id)
+      await deps.store.remove(id)
+      await deps.scheduler.refresh(id)
       return { ...last, next: null }
     },
   }

@@ -4,7 +4,8 @@
  * the config and from the store (made by the agent's `schedule.create`, the Control API or
  * `/schedules`); both kinds are planned, claimed and run the same way.
  *
- * At most once: a run is claimed in SQLite (its due time recorded) before the turn starts, so a restart,
+ * At most once: a run is claimed in the store (`schedules.runs.claim`: its due time recorded, on SQLite or
+ * PostgreSQL) before the turn starts, so a restart,
  * even a crash mid-run, never runs the same due time twice; a run a crash cut short is marked
  * `interrupted` at the next start. Several gateways on one database plan the same schedules and race for
  * the same claim, so each due time runs on one of them (an `every` claim also needs a whole interval
@@ -14,18 +15,23 @@
  * "once"` (default) runs once at start for the latest missed time, `"skip"` waits for the next one (an
  * `at` that was missed with skip never runs). `every` counts from the last run; a config schedule that
  * never ran first fires one interval after the gateway starts, a stored one one interval after it was
- * made.
+ * made. A schedule another gateway made, or changed, is planned here at the next sweep (within a minute).
+ *
+ * Every read goes through the store contract and is awaited: what is listed is what the store holds
+ * now, also on another gateway's database. The planning steps (start, a sweep of due schedules, a
+ * refresh after a change, the plan after a run) run one at a time, so no two of them interleave their
+ * reads and writes of the plan; the turns themselves run beside them.
  */
-import type { Database } from "bun:sqlite"
 import type { Bus } from "../bus/bus.ts"
 import type { Schedule } from "../core/continuity-config.ts"
 import { nextRun, parseEvery } from "../core/cron.ts"
-import type { SchedulesContract } from "../store/engine/contract.ts"
-import type { ScheduleOrigin, ScheduleStore, StoredSchedule } from "../store/schedules.ts"
-import type { RecoveryScope } from "../store/sessions.ts"
+import type { InterruptedRun, RecoveryScope, SchedulesContract } from "../store/engine/contract.ts"
+import type { ScheduleOrigin, StoredSchedule } from "../store/schedules.ts"
 import type { Logger } from "../util/log.ts"
 import { ContinuityEvent } from "./continuity-events.ts"
 import type { Sessions } from "./session.ts"
+
+export type { InterruptedRun }
 
 export type Deliver = (channel: string, chat: string | number, text: string) => Promise<void>
 
@@ -51,47 +57,27 @@ export interface ScheduleState {
   createdAt: number | null
 }
 
-interface Row {
-  id: string
-  last_due: number | null
-  last_started: number | null
-  last_status: string | null
-  last_error: string | null
-  session_id: string | null
-  owner: string | null
-}
-
-/** A run `recover` marked interrupted, with why its gateway is gone. */
-export interface InterruptedRun {
-  id: string
-  due: number | null
-  why: string | null
-}
-
 export interface SchedulerDeps {
-  /** Planning and state read schedule_runs here (synchronously: the schedule book and /schedules do). */
-  db: Database
   /**
-   * The store contract's schedule runs (`gw.data.schedules.runs`): a run's claim (recording the store's
-   * owner), its session and its end go through it.
+   * The store contract's schedules (`gw.data.schedules`): those made at run time, and the record of every
+   * schedule's runs (`runs`: the last due time planning starts from, the claim, the session, the end).
    */
-  runs: SchedulesContract["runs"]
+  store: SchedulesContract
   bus: Bus
   sessions: Pick<Sessions, "prompt" | "create" | "get">
   /** The config's schedules. */
   schedules: () => Schedule[]
-  /** Schedules made at run time; absent: only the config's. */
-  store?: ScheduleStore
   /** The owner's time zone (config `timeZone`); undefined: the system's. */
   timeZone?: () => string | undefined
   deliver: Deliver
   log: Logger
   now?: () => number
   /**
-   * This gateway's id, recorded on the runs it claims, and a judge of other gateways (gateways.ts
-   * `judge`). Absent: one gateway per database, every run left running is interrupted at start.
+   * This gateway's registry id and how long a silent peer is still alive (`staleMs`): at start only the
+   * runs of gateways gone as judged for it are interrupted (the claim itself records the store's owner).
+   * Absent: one gateway per database, every run left running is interrupted at start.
    */
-  owner?: { id: string; judge: () => (owner: string | null) => string | null }
+  owner?: { id: string; staleMs: number }
 }
 
 type Any = Schedule | StoredSchedule
@@ -111,35 +97,35 @@ export type Scheduler = ReturnType<typeof createScheduler>
 export function createScheduler(deps: SchedulerDeps) {
   const now = deps.now ?? Date.now
   const zone = () => deps.timeZone?.()
-  const q = {
-    get: deps.db.query<Row, { id: string }>("SELECT * FROM schedule_runs WHERE id = $id"),
-    // Recovery: runs still marked running, and one of them ended if it is still its gone owner's.
-    runningRuns: deps.db.query<Row, []>("SELECT * FROM schedule_runs WHERE last_status = 'running' ORDER BY id"),
-    interrupted: deps.db.query(
-      "UPDATE schedule_runs SET last_status = 'interrupted', last_error = 'the gateway stopped during the run' WHERE id = $id AND last_status = 'running' AND last_due IS $due AND owner IS $owner",
-    ),
-  }
   const started = now()
   const next = new Map<string, number | null>()
   /** A stored schedule's updatedAt when it was planned: changed since (by another gateway), it is planned again. */
   const planned = new Map<string, number>()
-  const setPlan = (schedule: Any, initial: boolean) => {
-    next.set(schedule.id, plan(schedule, initial))
-    if (stored(schedule)) planned.set(schedule.id, schedule.updatedAt)
-  }
   const running = new Set<Promise<void>>()
   const busy = new Set<string>()
   let timer: ReturnType<typeof setTimeout> | null = null
   let stopped = true
+  /** Until the first sweep after start has read the store: recover, and plan with the missed-run policy. */
+  let fresh = false
 
-  const all = (): Any[] => [...deps.schedules(), ...(deps.store?.list() ?? [])]
-  const active = () => all().filter((schedule) => schedule.enabled !== false)
-  const find = (id: string) => all().find((schedule) => schedule.id === id)
+  /** The planning steps, one at a time (each waits for the one before; a failure does not stop the next). */
+  let chain: Promise<unknown> = Promise.resolve()
+  const serial = <T>(step: () => Promise<T>): Promise<T> => {
+    const done = chain.then(step)
+    chain = done.catch(() => {})
+    return done
+  }
 
-  /** The next due time (or, for a fresh start, what the missed-run policy says); null: not again. */
-  const plan = (schedule: Any, initial: boolean): number | null => {
-    const row = q.get.get({ id: schedule.id })
-    const last = row?.last_due ?? null
+  const all = async (): Promise<Any[]> => [...deps.schedules(), ...(await deps.store.list())]
+  const active = async () => (await all()).filter((schedule) => schedule.enabled !== false)
+  const find = async (id: string): Promise<Any | null> =>
+    deps.schedules().find((schedule) => schedule.id === id) ?? (await deps.store.get(id))
+
+  /**
+   * The next due time after the last run (`last`): for a fresh start (`initial`) what the missed-run
+   * policy says; null: not again.
+   */
+  const plan = (schedule: Any, initial: boolean, last: number | null): number | null => {
     const owner = zone()
     const skip = (schedule.missed ?? "once") === "skip"
     try {
@@ -168,8 +154,19 @@ export function createScheduler(deps: SchedulerDeps) {
     }
   }
 
+  /**
+   * Plan `schedule` from its last run: `start`, with the missed-run policy; `next`, the next time from
+   * now; `resume`, as at start only if it never ran (a resume does not catch up on what it missed while
+   * paused).
+   */
+  const setPlan = async (schedule: Any, mode: "start" | "next" | "resume") => {
+    const last = (await deps.store.runs.get(schedule.id))?.lastDue ?? null
+    next.set(schedule.id, plan(schedule, mode === "start" || (mode === "resume" && last === null), last))
+    if (stored(schedule)) planned.set(schedule.id, schedule.updatedAt)
+  }
+
   const ownSession = async (schedule: Any): Promise<string> => {
-    const row = await deps.runs.get(schedule.id)
+    const row = await deps.store.runs.get(schedule.id)
     if (!schedule.new && row?.sessionId) {
       try {
         return (await deps.sessions.get(row.sessionId)).id
@@ -182,7 +179,7 @@ export function createScheduler(deps: SchedulerDeps) {
       channel: "schedule",
       channelKey: schedule.id,
     })
-    if (!schedule.new) await deps.runs.setSession(schedule.id, session.id)
+    if (!schedule.new) await deps.store.runs.setSession(schedule.id, session.id)
     return session.id
   }
 
@@ -192,7 +189,7 @@ export function createScheduler(deps: SchedulerDeps) {
     try {
       // A reminder runs in the chat's session it was made in, so the turn sees that conversation.
       const id = (await deps.sessions.get(schedule.session)).id
-      await deps.runs.setSession(schedule.id, id)
+      await deps.store.runs.setSession(schedule.id, id)
       return id
     } catch {
       return ownSession(schedule) // that session was deleted since
@@ -209,26 +206,12 @@ export function createScheduler(deps: SchedulerDeps) {
     }
   }
 
-  /** Runs left `running` whose gateway `scope` says is gone (none: all of them) become interrupted. */
-  const recover = (scope?: RecoveryScope): InterruptedRun[] => {
-    const out: InterruptedRun[] = []
-    for (const row of q.runningRuns.all()) {
-      let why: string | null = null
-      if (scope && "owner" in scope) {
-        if (row.owner !== scope.owner) continue
-      } else if (scope) {
-        why = scope.gone(row.owner)
-        if (why === null) continue
-      }
-      if (q.interrupted.run({ id: row.id, due: row.last_due, owner: row.owner }).changes === 1)
-        out.push({ id: row.id, due: row.last_due, why })
-    }
-    return out
-  }
+  /** Runs left `running` that `scope` picks (none: all of them) become interrupted (contract.ts RecoveryScope). */
+  const recover = (scope?: RecoveryScope): Promise<InterruptedRun[]> => deps.store.runs.interruptRunning(scope)
 
   async function run(schedule: Any, due: number): Promise<void> {
     // Only one gateway, once, moves the last due time forward to this one (by at least the gap).
-    if (!(await deps.runs.claim(schedule.id, due, now(), gap(schedule)))) return // already ran (another start, or another gateway)
+    if (!(await deps.store.runs.claim(schedule.id, due, now(), gap(schedule)))) return // already ran (another start, or another gateway)
     let sessionId = ""
     let status = "failed"
     let error: string | undefined
@@ -255,7 +238,7 @@ export function createScheduler(deps: SchedulerDeps) {
     } catch (failure) {
       error = failure instanceof Error ? failure.message : String(failure)
     }
-    await deps.runs.finish(schedule.id, due, status, error ?? null)
+    await deps.store.runs.finish(schedule.id, due, status, error ?? null)
     if (error) deps.log.warn("schedule run did not complete", { schedule: schedule.id, status, error })
     deps.bus.publish(ContinuityEvent.ScheduleRun, {
       scheduleId: schedule.id,
@@ -267,58 +250,93 @@ export function createScheduler(deps: SchedulerDeps) {
     })
   }
 
-  const arm = () => {
+  const arm = (wait?: number) => {
     if (stopped) return
     if (timer) clearTimeout(timer)
+    timer = null
     const times = [...next.values()].filter((time): time is number => time !== null)
-    if (times.length === 0) return
-    const wait = Math.min(Math.max(0, Math.min(...times) - now()), MAX_WAIT_MS)
-    timer = setTimeout(tick, wait)
+    // Nothing planned: a sweep a minute later all the same, for a schedule another gateway makes on the
+    // database (without holding the process open for it).
+    const idle = wait === undefined && times.length === 0
+    timer = setTimeout(
+      () => void tick(),
+      wait ?? (idle ? MAX_WAIT_MS : Math.min(Math.max(0, Math.min(...times) - now()), MAX_WAIT_MS)),
+    )
+    if (idle) timer.unref?.()
   }
 
-  function tick() {
-    // tick() also runs outside the timer (start, refresh): clear the pending timer, or it would be
+  /** After a run: its next time from the store as it is now (changed or removed meanwhile: as it is). */
+  const after = (id: string) =>
+    serial(async () => {
+      if (stopped) return // after stop the store may already be closed: plan nothing more
+      try {
+        const current = await find(id)
+        if (current && current.enabled !== false) await setPlan(current, "next")
+        else next.delete(id)
+      } catch (error) {
+        if (stopped) return
+        deps.log.warn("schedule could not be planned after its run", { schedule: id, error: String(error) })
+        next.delete(id) // planned again at the next sweep
+      }
+      arm()
+    })
+
+  /** Start the runs that are due; plan those not planned yet (at start: all) or changed by another gateway. */
+  async function sweep() {
+    // A sweep also runs outside the timer (start, refresh): clear the pending timer, or it would be
     // orphaned (stop() could not clear it) and fire against a closed store after the gateway stopped.
     if (timer) clearTimeout(timer)
     timer = null
     if (stopped) return
     let schedules: Any[]
     try {
-      schedules = active()
+      if (fresh) {
+        const lost = await recover(
+          deps.owner ? { gone: { self: deps.owner.id, staleMs: deps.owner.staleMs } } : undefined,
+        )
+        for (const run of lost)
+          deps.log.warn("schedule run interrupted: its gateway is gone", { schedule: run.id, why: run.why })
+      }
+      schedules = await active()
+      for (const schedule of schedules) {
+        if (stopped) return
+        if (busy.has(schedule.id)) continue
+        // Not planned yet: at start every one; later one another gateway made (or a plan a failure dropped).
+        if (!next.has(schedule.id)) await setPlan(schedule, fresh ? "start" : "resume")
+        // Changed in the store since it was planned: another gateway on the database edited it (this one's
+        // own edits re-plan at once). Its old time is not run; the new one is planned.
+        else if (stored(schedule) && planned.has(schedule.id) && planned.get(schedule.id) !== schedule.updatedAt)
+          await setPlan(schedule, "resume")
+      }
+      fresh = false
     } catch (error) {
-      // The store is failing (full disk, damaged, closed): try again at the next wait, never throw from a timer.
+      if (stopped) return
+      // The store is failing (full disk, damaged, closed, unreachable): try again at the next wait, never throw from a timer.
       deps.log.warn("schedules could not be read", { error: String(error) })
-      timer = setTimeout(tick, MAX_WAIT_MS)
-      return
+      return arm(MAX_WAIT_MS)
     }
+    if (stopped) return
     for (const schedule of schedules) {
       const due = next.get(schedule.id)
       if (due === undefined || due === null || due > now() || busy.has(schedule.id)) continue
-      // Changed in the store since it was planned: another gateway on the database edited it (this one's
-      // own edits re-plan at once). Its old time is not run; the new one is planned.
-      if (stored(schedule) && planned.has(schedule.id) && planned.get(schedule.id) !== schedule.updatedAt) {
-        setPlan(schedule, q.get.get({ id: schedule.id })?.last_due == null)
-        continue
-      }
       next.set(schedule.id, null)
       busy.add(schedule.id)
-      const job = run(schedule, due).finally(() => {
-        running.delete(job)
-        busy.delete(schedule.id)
-        // After stop the store may already be closed: plan nothing more.
-        if (stopped) return
-        const current = find(schedule.id)
-        if (current && current.enabled !== false) setPlan(current, false)
-        else next.delete(schedule.id)
-        arm()
-      })
+      const job: Promise<void> = run(schedule, due)
+        .catch((error) => deps.log.warn("schedule run failed", { schedule: schedule.id, error: String(error) }))
+        .finally(() => {
+          running.delete(job)
+          busy.delete(schedule.id)
+          return after(schedule.id)
+        })
       running.add(job)
     }
     arm()
   }
 
-  const state = (schedule: Any): ScheduleState => {
-    const row = q.get.get({ id: schedule.id })
+  const tick = () => serial(sweep)
+
+  const state = async (schedule: Any): Promise<ScheduleState> => {
+    const row = await deps.store.runs.get(schedule.id)
     const planned = schedule.enabled === false ? null : (next.get(schedule.id) ?? null)
     const done = schedule.at !== undefined && schedule.enabled !== false && planned === null && !busy.has(schedule.id)
     return {
@@ -333,35 +351,38 @@ export function createScheduler(deps: SchedulerDeps) {
       deliver: schedule.deliver ?? null,
       missed: schedule.missed ?? "once",
       next: planned,
-      lastDue: row?.last_due ?? null,
-      lastStarted: row?.last_started ?? null,
-      lastStatus: row?.last_status ?? null,
-      lastError: row?.last_error ?? null,
-      sessionId: row?.session_id ?? (stored(schedule) ? (schedule.session ?? null) : null),
+      lastDue: row?.lastDue ?? null,
+      lastStarted: row?.lastStarted ?? null,
+      lastStatus: row?.lastStatus ?? null,
+      lastError: row?.lastError ?? null,
+      sessionId: row?.sessionId ?? (stored(schedule) ? (schedule.session ?? null) : null),
       createdAt: stored(schedule) ? schedule.createdAt : null,
     }
   }
 
   return {
-    start() {
+    /**
+     * Runs left running by gone gateways are interrupted, every schedule is planned (missed runs as
+     * `missed` says) and the due ones start; resolves once that sweep is done. A store that cannot be read
+     * now is tried again a minute later (logged), so this does not reject.
+     */
+    start(): Promise<void> {
       stopped = false
-      const lost = recover(deps.owner ? { gone: deps.owner.judge() } : undefined)
-      for (const run of lost)
-        deps.log.warn("schedule run interrupted: its gateway is gone", { schedule: run.id, why: run.why })
-      for (const schedule of active()) setPlan(schedule, true)
-      tick()
+      fresh = true
+      return tick()
     },
     /** Plan `id` again after it was made, changed or removed (the store already says how it is now). */
-    refresh(id: string) {
-      const schedule = find(id)
-      if (!schedule || schedule.enabled === false) next.delete(id)
-      // One that ran before goes on from now (a resume does not catch up on what it missed while paused).
-      else if (!busy.has(id)) setPlan(schedule, q.get.get({ id })?.last_due == null)
-      if (!stopped) tick()
+    async refresh(id: string): Promise<void> {
+      await serial(async () => {
+        const schedule = await find(id)
+        if (!schedule || schedule.enabled === false) next.delete(id)
+        else if (!busy.has(id)) await setPlan(schedule, "resume")
+      })
+      if (!stopped) await tick()
     },
     /**
-     * Runs left `running` by a gateway that is gone (`scope`, the heartbeat's sweep; none: every one)
-     * become interrupted; returns them. The start does it too.
+     * Runs left `running` that `scope` picks (the gateway's sweep: those of gateways that are gone; none:
+     * every one) become interrupted; returns them. The start does it too.
      */
     recover,
     /** Stop timers; runs in flight finish with their turns (the gateway drains them). */
@@ -369,14 +390,14 @@ export function createScheduler(deps: SchedulerDeps) {
       stopped = true
       if (timer) clearTimeout(timer)
       timer = null
-      await Promise.allSettled([...running])
+      await Promise.allSettled([chain, ...running])
     },
-    get(id: string): ScheduleState | null {
-      const schedule = find(id)
+    async get(id: string): Promise<ScheduleState | null> {
+      const schedule = await find(id)
       return schedule ? state(schedule) : null
     },
-    list(): ScheduleState[] {
-      return all().map(state)
+    async list(): Promise<ScheduleState[]> {
+      return Promise.all((await all()).map(state))
     },
   }
 }

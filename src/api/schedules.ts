@@ -88,7 +88,7 @@ const fromConfig = problem("The schedule is defined in the config file; change i
 export function scheduleRoutes(gw: Gateway) {
   const book = gw.continuity.scheduleBook
   return new Elysia({ prefix: "/control/v1" })
-    .get("/schedules", () => ({ schedules: book.list(), deliveries: gw.continuity.deliveries.names() }), {
+    .get("/schedules", async () => ({ schedules: await book.list(), deliveries: gw.continuity.deliveries.names() }), {
       response: {
         200: t.Object(
           {
@@ -108,7 +108,7 @@ export function scheduleRoutes(gw: Gateway) {
     })
     .post(
       "/schedules",
-      ({ body, set }) => {
+      async ({ body, set }) => {
         set.status = 201
         return book.create(body, "api")
       },
@@ -159,7 +159,7 @@ export function scheduleRoutes(gw: Gateway) {
           "Fields not sent stay as they are; a new at, in, cron or every replaces the old time. 409 for the config's schedules.",
       },
     })
-    .delete("/schedules/:id", ({ params }) => ({ deleted: book.remove(params.id).id }), {
+    .delete("/schedules/:id", async ({ params }) => ({ deleted: (await book.remove(params.id)).id }), {
       params,
       response: {
         200: t.Object({ deleted: t.String({ description: "The removed schedule's id" }) }, { description: "Removed" }),

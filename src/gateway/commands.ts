@@ -229,18 +229,18 @@ export const COMMANDS: Record<string, Command> = {
   schedules: {
     usage: "/schedules [cancel|pause|resume <id>]",
     help: "List reminders and schedules (* made in this chat); cancel, pause or resume one",
-    run(gw, ctx, arg) {
+    async run(gw, ctx, arg) {
       const book = gw.continuity.scheduleBook
       const zone = gw.config.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone
       const [verb, id] = arg.split(/\s+/)
       if (verb) {
         if (!id || !["cancel", "pause", "resume"].includes(verb))
           return { text: "usage: /schedules, or /schedules cancel|pause|resume <id>" }
-        if (verb === "cancel") return { text: `cancelled ${book.remove(id).id}` }
-        const changed = book.update(id, { enabled: verb === "resume" })
+        if (verb === "cancel") return { text: `cancelled ${(await book.remove(id)).id}` }
+        const changed = await book.update(id, { enabled: verb === "resume" })
         return { text: `${verb === "pause" ? "paused" : "resumed"} ${changed.id}` }
       }
-      const list = book.list().filter((schedule) => schedule.state !== "done")
+      const list = (await book.list()).filter((schedule) => schedule.state !== "done")
       if (list.length === 0) return { text: "no schedules" }
       return {
         listing: true,

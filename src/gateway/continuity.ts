@@ -17,7 +17,6 @@ import { ContinuityEvent } from "../agent/continuity-events.ts"
 import { createScheduler, type Scheduler, type SchedulerDeps } from "../agent/schedules.ts"
 import { createScheduleBook, type ScheduleBook } from "../agent/schedule-book.ts"
 import { createHeartbeat, type Heartbeat } from "../agent/heartbeat.ts"
-import { createScheduleStore } from "../store/schedules.ts"
 import { scheduleTools } from "../tool/builtin/schedule.ts"
 import type { Sessions } from "../agent/session.ts"
 import { createDeliveries, type Deliveries } from "./delivery.ts"
@@ -89,7 +88,7 @@ export interface ContinuityInput {
   sessions: () => Sessions
   /** The skills section of a session's system prompt (src/skills), or null. */
   skills?: (sessionId: string | null) => string | null
-  /** This gateway's id and its judge of other gateways (gateways.ts), for the schedule runs it claims. */
+  /** This gateway's registry id and when a silent peer is gone, for the schedule runs left running at start. */
   owner?: SchedulerDeps["owner"]
 }
 
@@ -167,10 +166,8 @@ export function createContinuity(input: ContinuityInput): Continuity {
     return result
   }
   const deliveries = createDeliveries()
-  const scheduleStore = createScheduleStore(input.db)
   const schedules = createScheduler({
-    db: input.db,
-    runs: input.data.schedules.runs,
+    store: input.data.schedules,
     bus: input.bus,
     sessions: {
       prompt: (args) => input.sessions().prompt(args),
@@ -178,7 +175,6 @@ export function createContinuity(input: ContinuityInput): Continuity {
       get: (id) => input.sessions().get(id),
     },
     schedules: () => config.schedules,
-    store: scheduleStore,
     timeZone: () => config.timeZone,
     deliver: deliveries.deliver,
     log: Log.create("schedule"),
@@ -186,10 +182,10 @@ export function createContinuity(input: ContinuityInput): Continuity {
   })
   const ownerZone = () => config.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone
   const scheduleBook = createScheduleBook({
-    store: scheduleStore,
+    store: input.data.schedules,
     scheduler: schedules,
     config: () => config.schedules,
-    session: (id) => input.store.require(id),
+    session: (id) => input.data.sessions.require(id),
     locate: (session) => deliveries.locate(session),
     channels: deliveries.names,
     timeZone: () => config.timeZone,
@@ -215,8 +211,8 @@ export function createContinuity(input: ContinuityInput): Continuity {
     workspace: config.workspaceDir,
     deliver: deliveries.deliver,
     // The owner's most recently active chat a channel can reach.
-    lastChat: () => {
-      for (const session of input.store.list({ limit: 50 })) {
+    lastChat: async () => {
+      for (const session of await input.data.sessions.list({ limit: 50 })) {
         const target = deliveries.locate(session)
         if (target) return target
       }

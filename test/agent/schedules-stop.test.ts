@@ -9,7 +9,7 @@ import { inProcess } from "../api/inprocess.ts"
 
 test("a schedule made after start, then a stop: no timer fires against the closed store", async () => {
   const api = await inProcess()
-  api.gw.continuity.schedules.start()
+  await api.gw.continuity.schedules.start()
   const make = async (body: object) =>
     (
       await api.fetch("/control/v1/schedules", {

@@ -29,7 +29,7 @@ beforeAll(async () => {
     timeZone: "Asia/Tokyo",
     schedules: [{ id: "nightly", cron: "0 3 * * *", prompt: "tidy up" }],
   })
-  api.gw.continuity.schedules.start()
+  await api.gw.continuity.schedules.start()
 })
 
 afterAll(async () => {

@@ -28,9 +28,9 @@ export interface ScheduleService {
     input: { prompt: string; at?: string; in?: string; cron?: string; every?: string; timeZone?: string },
     origin: "agent",
     from: string,
-  ): ScheduleView
-  list(): ScheduleView[]
-  remove(id: string): ScheduleView
+  ): Promise<ScheduleView>
+  list(): Promise<ScheduleView[]>
+  remove(id: string): Promise<ScheduleView>
   /** The owner's zone (config timeZone), or the system's. */
   timeZone(): string
 }
@@ -98,9 +98,9 @@ export function scheduleTools(service: ScheduleService): RegisteredTool[] {
       },
       closed,
     ),
-    execute(args, context) {
+    async execute(args, context) {
       const input = args as { prompt: string; at?: string; in?: string; cron?: string; every?: string }
-      const made = service.create(input, "agent", context.sessionId)
+      const made = await service.create(input, "agent", context.sessionId)
       return `scheduled ${describeSchedule(made, zone)}`
     },
   }
@@ -113,9 +113,9 @@ export function scheduleTools(service: ScheduleService): RegisteredTool[] {
       { all: Type.Optional(Type.Boolean({ description: "Include done and paused ones" })) },
       closed,
     ),
-    execute(args) {
+    async execute(args) {
       const { all } = args as { all?: boolean }
-      const shown = service.list().filter((view) => all || view.state === "active")
+      const shown = (await service.list()).filter((view) => all || view.state === "active")
       if (shown.length === 0) return "no schedules"
       return shown.map((view) => describeSchedule(view, zone)).join("\n")
     },
@@ -126,9 +126,9 @@ export function scheduleTools(service: ScheduleService): RegisteredTool[] {
     description:
       "Cancel (delete) a schedule or reminder by its id from schedule.list. Schedules from the config file cannot be cancelled here.",
     parameters: Type.Object({ id: Type.String({ minLength: 1, description: "The schedule's id (sch_…)" }) }, closed),
-    execute(args) {
+    async execute(args) {
       const { id } = args as { id: string }
-      const gone = service.remove(id)
+      const gone = await service.remove(id)
       return `cancelled ${describeSchedule(gone, zone)}`
     },
   }
