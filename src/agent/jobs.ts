@@ -11,18 +11,20 @@
  * or `interrupted`). Its ending is delivered to the parent session as a `system` note (the model sees
  * it in the next turn's history), on the bus (`job.ended`) and to the parent's channel chat when it has
  * one. After a crash, `recover()` ends every job left `running` as `interrupted` and delivers every
- * ending whose note was not stored yet: no job is lost silently. With several gateways on one database
- * it takes only the jobs of gateways that are gone (`{ gone }`, the turns' rule), at start and on every
- * heartbeat; a gateway's stop ends only its own.
+ * ending whose note was not stored yet: no job is lost silently. With several gateways on one store it
+ * takes only the jobs of gateways that are gone (the contract's `{ gone: { self, staleMs } }`, the turns'
+ * rule, judged in the store), at start and on every heartbeat; `{ owner }` takes one gateway's own; a
+ * gateway's stop ends only its own. Every read and write goes through the store contract (`gw.data.jobs`,
+ * `gw.data.sessions`), so the same service runs on SQLite and on PostgreSQL.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync } from "node:fs"
 import { join } from "node:path"
 import type { Bus } from "../bus/bus.ts"
 import { Busy, DrostError, Invalid, NotFound } from "../core/error.ts"
 import type { JobsConfig } from "../core/jobs-config.ts"
-import type { SessionsContract } from "../store/engine/contract.ts"
-import type { RecoveryScope, Session } from "../store/sessions.ts"
-import type { Job, JobEnd, JobStore } from "../store/jobs.ts"
+import type { JobsContract, RecoveryScope, SessionsContract } from "../store/engine/contract.ts"
+import type { Job, JobEnd } from "../store/jobs.ts"
+import type { Session } from "../store/sessions.ts"
 import type { BackgroundCommand } from "../tool/builtin/shell.ts"
 import type { Logger } from "../util/log.ts"
 import { SessionEvent, TurnEvent } from "./events.ts"
@@ -34,7 +36,8 @@ import { type ShellProcess, spawnShell } from "./shell-job.ts"
 export type SessionDeliver = (session: Session, text: string) => Promise<boolean>
 
 export interface JobsDeps {
-  jobs: JobStore
+  /** The store contract's jobs (the gateway's `gw.data.jobs`): it records the store's owner on each job. */
+  jobs: JobsContract
   /** The store contract's sessions (the gateway's `gw.data.sessions`): parents, children and notes. */
   store: SessionsContract
   sessions: () => Sessions
@@ -87,8 +90,12 @@ function readTail(file: string, bytes: number): { text: string; size: number } {
 
 export function createJobs(deps: JobsDeps) {
   const { jobs, log } = deps
-  /** Jobs of this process that are still running: how to stop each. */
-  const live = new Map<string, { sessionId: string; stop(why: string): void; done: Promise<void> }>()
+  /**
+   * Jobs of this process that are still running: the job as created and how to stop it. Only a job still
+   * here is ended by its own process's exit or its turn's end: one that left (cancelled, stopped, its
+   * session deleted) was ended, or dropped, by whoever took it out.
+   */
+  const live = new Map<string, { job: Job; stop(why: string): void; done: Promise<void> }>()
   /** Notes stored in their session whose chat could not be reached yet (its channel was not up). */
   let undelivered: { sessionId: string; text: string }[] = []
   let stopping = false
@@ -100,7 +107,7 @@ export function createJobs(deps: JobsDeps) {
     if (stopping) throw new Busy("the gateway is stopping; start the job again after it restarts")
     const limits = deps.limits()
     const mine =
-      [...live.values()].filter((job) => job.sessionId === sessionId).length +
+      [...live.values()].filter((handle) => handle.job.sessionId === sessionId).length +
       starting.filter((id) => id === sessionId).length
     if (mine >= limits.maxPerSession)
       throw new JobLimit(
@@ -164,7 +171,7 @@ export function createJobs(deps: JobsDeps) {
     try {
       session = await deps.store.require(job.sessionId)
     } catch {
-      jobs.markNotified(job.id) // the parent session was deleted: nobody to tell
+      await jobs.markNotified(job.id) // the parent session was deleted: nobody to tell
       return
     }
     const stored = await deps.store.append({
@@ -173,7 +180,7 @@ export function createJobs(deps: JobsDeps) {
       role: "system",
       parts: [{ type: "text", text }],
     })
-    jobs.markNotified(job.id)
+    await jobs.markNotified(job.id)
     deps.bus.publish(SessionEvent.Message, {
       sessionId: job.sessionId,
       turnId: "",
@@ -187,21 +194,28 @@ export function createJobs(deps: JobsDeps) {
       if (undelivered.length > 100) undelivered.shift()
     }
   }
+  /** Notes being written, so that `stop()` can wait for them. */
+  const notifying = new Set<Promise<void>>()
+  const noted = (job: Job) => {
+    const note = notify(job)
+      .catch((error) => log.warn("job notice failed", { job: job.id, error: String(error) }))
+      .finally(() => notifying.delete(note))
+    notifying.add(note)
+  }
   /** Notes held back while their session's turn runs, by session; released when that turn ends. */
   const held = new Map<string, Job[]>()
   const release = (event: { data: { sessionId: string } }) => {
     const waiting = held.get(event.data.sessionId)
     if (!waiting || deps.sessions().runningTurn(event.data.sessionId)) return
     held.delete(event.data.sessionId)
-    for (const job of waiting)
-      void notify(job).catch((error) => log.warn("job notice failed", { job: job.id, error: String(error) }))
+    for (const job of waiting) noted(job)
   }
   for (const def of [TurnEvent.Completed, TurnEvent.Failed, TurnEvent.Interrupted]) deps.bus.subscribe(def, release)
   // A deleted session takes its job rows with it (cascade): its running jobs stop too.
   deps.bus.subscribe(SessionEvent.Deleted, (event) => {
     held.delete(event.data.sessionId)
     for (const [id, handle] of [...live])
-      if (handle.sessionId === event.data.sessionId) {
+      if (handle.job.sessionId === event.data.sessionId) {
         live.delete(id)
         handle.stop("cancelled: the session that started it was deleted")
       }
@@ -225,17 +239,22 @@ export function createJobs(deps: JobsDeps) {
       error: job.error,
       exitCode: job.exitCode,
     })
-  const end = (id: string, result: JobEnd) => {
+  const end = async (id: string, result: JobEnd) => {
     live.delete(id)
-    if (!jobs.finish(id, result)) return // already ended (cancelled first)
-    const job = jobs.get(id)
+    if (!(await jobs.finish(id, result))) return // already ended (cancelled first)
+    const job = await jobs.get(id)
     if (!job) return
     ended(job)
-    void notify(job).catch((error) => log.warn("job notice failed", { job: id, error: String(error) }))
+    noted(job)
+  }
+  /** A live job's own ending (its process exited, its turn ended); ignored once it left `live`. */
+  const ownEnd = (id: string, result: JobEnd) => {
+    if (!live.has(id)) return
+    end(id, result).catch((error) => log.warn("job ending not stored", { job: id, error: String(error) }))
   }
 
-  const running = (id: string, sessionId?: string): Job => {
-    const job = jobs.get(id)
+  const running = async (id: string, sessionId?: string): Promise<Job> => {
+    const job = await jobs.get(id)
     if (!job || (sessionId !== undefined && job.sessionId !== sessionId)) throw new NotFound("job", id)
     return job
   }
@@ -265,7 +284,7 @@ export function createJobs(deps: JobsDeps) {
           channelKey: parent.id,
           metadata: { parentSessionId: parent.id },
         })
-        const job = jobs.create({
+        const job = await jobs.create({
           kind: "agent",
           sessionId: parent.id,
           title: task,
@@ -298,7 +317,7 @@ export function createJobs(deps: JobsDeps) {
           (result) => {
             clearTimeout(deadline)
             const shutdown = result.status === "interrupted"
-            end(job.id, {
+            ownEnd(job.id, {
               status: result.status === "completed" ? "completed" : shutdown ? "interrupted" : "failed",
               result: result.text,
               error: result.reason,
@@ -306,11 +325,11 @@ export function createJobs(deps: JobsDeps) {
           },
           (error) => {
             clearTimeout(deadline)
-            end(job.id, { status: "failed", error: String(error) })
+            ownEnd(job.id, { status: "failed", error: String(error) })
           },
         )
         live.set(job.id, {
-          sessionId: parent.id,
+          job,
           stop: (why) => sessions.abort(child.id, why),
           done,
         })
@@ -328,7 +347,7 @@ export function createJobs(deps: JobsDeps) {
         try {
           const limits = deps.limits()
           mkdirSync(deps.outputDir, { recursive: true, mode: 0o700 })
-          const job = jobs.create({
+          const job = await jobs.create({
             kind: "shell",
             sessionId: command.sessionId,
             title: command.command,
@@ -345,10 +364,12 @@ export function createJobs(deps: JobsDeps) {
               timeoutMs: limits.shellTimeoutMs,
             })
           } catch (error) {
-            end(job.id, { status: "failed", error: `cannot start: ${(error as Error).message}` })
+            await end(job.id, { status: "failed", error: `cannot start: ${(error as Error).message}` }).catch(
+              (stored) => log.warn("job ending not stored", { job: job.id, error: String(stored) }),
+            )
             throw error
           }
-          jobs.setPid(job.id, proc.pid)
+          // Started is published before anything awaits: its ending (a quick exit) is published after it.
           deps.bus.publish(JobEvent.Started, {
             jobId: job.id,
             kind: "shell",
@@ -365,16 +386,17 @@ export function createJobs(deps: JobsDeps) {
               ].filter(Boolean)
               const extra = notes.length ? ` (${notes.join("; ")})` : ""
               if (exit.killed)
-                end(job.id, {
+                ownEnd(job.id, {
                   status: exit.killed.startsWith("shutdown") ? "interrupted" : "failed",
                   error: `killed: ${exit.killed}${extra}`,
                 })
-              else if (exit.code === 0) end(job.id, { status: "completed", exitCode: 0, error: extra || null })
-              else end(job.id, { status: "failed", exitCode: exit.code, error: `exit code ${exit.code}${extra}` })
+              else if (exit.code === 0) ownEnd(job.id, { status: "completed", exitCode: 0, error: extra || null })
+              else ownEnd(job.id, { status: "failed", exitCode: exit.code, error: `exit code ${exit.code}${extra}` })
             },
-            (error) => end(job.id, { status: "failed", error: String(error) }),
+            (error) => ownEnd(job.id, { status: "failed", error: String(error) }),
           )
-          live.set(job.id, { sessionId: command.sessionId, stop: (why) => proc.kill(why), done })
+          live.set(job.id, { job, stop: (why) => proc.kill(why), done })
+          await jobs.setPid(job.id, proc.pid)
           return { id: job.id }
         } finally {
           release()
@@ -382,13 +404,14 @@ export function createJobs(deps: JobsDeps) {
       },
     },
 
-    get: (id: string, sessionId?: string): Job => running(id, sessionId),
+    get: (id: string, sessionId?: string): Promise<Job> => running(id, sessionId),
     /** Newest first; one session's jobs, or all. */
-    list: (sessionId?: string, limit = 100): Job[] => (sessionId ? jobs.ofSession(sessionId, limit) : jobs.list(limit)),
+    list: (sessionId?: string, limit = 100): Promise<Job[]> =>
+      sessionId ? jobs.ofSession(sessionId, limit) : jobs.list(limit),
     /** Running in this process, per session and in total, against the limits. */
     counts() {
       const perSession: Record<string, number> = {}
-      for (const job of live.values()) perSession[job.sessionId] = (perSession[job.sessionId] ?? 0) + 1
+      for (const { job } of live.values()) perSession[job.sessionId] = (perSession[job.sessionId] ?? 0) + 1
       const limits = deps.limits()
       return {
         running: live.size,
@@ -399,19 +422,20 @@ export function createJobs(deps: JobsDeps) {
     },
 
     /** Cancel a running job: a subagent's turn is aborted, a shell job's process tree killed. */
-    cancel(id: string, options: { sessionId?: string; by?: string } = {}): Job {
-      const job = running(id, options.sessionId)
+    async cancel(id: string, options: { sessionId?: string; by?: string } = {}): Promise<Job> {
+      const job = await running(id, options.sessionId)
       if (job.status !== "running") throw new Invalid(`job ${id} is not running (it ended ${job.status})`)
       const why = `cancelled by ${options.by ?? "the agent"}`
       const handle = live.get(id)
-      end(id, { status: "cancelled", error: why })
+      const ending = end(id, { status: "cancelled", error: why })
       handle?.stop(why)
-      return jobs.get(id)!
+      await ending
+      return (await jobs.get(id)) ?? job
     },
 
     /** A shell job's output: the last `bytes` of its file. */
-    output(id: string, options: { sessionId?: string; bytes?: number } = {}) {
-      const job = running(id, options.sessionId)
+    async output(id: string, options: { sessionId?: string; bytes?: number } = {}) {
+      const job = await running(id, options.sessionId)
       if (job.kind !== "shell" || !job.outputFile)
         throw new Invalid(`job ${id} is a subagent: agent.status shows its answer`)
       try {
@@ -423,26 +447,31 @@ export function createJobs(deps: JobsDeps) {
     },
 
     /**
-     * At start and on every heartbeat: running jobs whose gateway is gone (`scope`; none: every running
-     * job, one gateway per database) end as interrupted (their processes and turns died with it), and
-     * every ending such a gateway had not noted in its parent session yet is noted now. Both are taken
-     * over in the store first, so of two gateways recovering at once one writes each note. Returns the
-     * jobs it ended, each with why its gateway is gone; the notes are delivered before it resolves.
+     * At start and on every heartbeat: running jobs whose gateway is gone (`scope`, the contract's: `{ gone:
+     * { self, staleMs } }` judged in the store as turns are; `{ owner }`, one gateway's; none: every running
+     * job) end as interrupted (their processes and turns died with it), and every ending such a gateway had
+     * not noted in its parent session yet is noted now. Both are taken over in the store first, so of two
+     * gateways recovering at once one writes each note. Resolves to the jobs it ended, each with why its
+     * gateway is gone, once the notes are delivered. A gateway pruned from the registry meanwhile is still
+     * gone to the judge (not registered), so pruning beside this takes nothing from it.
      */
     recover(scope?: RecoveryScope): Promise<(Job & { why: string | null })[]> {
-      // Synchronous up to the notes: a caller's next step (pruning the gone gateways) sees them taken.
-      const lost = jobs.recoverInterrupted("the gateway stopped (crash or kill) while it ran", scope)
-      for (const job of lost) {
-        ended(job)
-        log.warn("background job interrupted: its gateway is gone", { job: job.id, why: job.why })
-      }
-      // What it ended is its own now (so no scope picks it again): noted with the gone gateways' leftovers.
-      const taken = new Set(lost.map((job) => job.id))
-      const notes = [...lost, ...jobs.claimUnnotified(scope).filter((job) => !taken.has(job.id))]
-      return (async () => {
+      const run = (async () => {
+        const lost = await jobs.recoverInterrupted("the gateway stopped (crash or kill) while it ran", scope)
+        for (const job of lost) {
+          ended(job)
+          log.warn("background job interrupted: its gateway is gone", { job: job.id, why: job.why })
+        }
+        // What it ended is its own now (so no scope picks it again): noted with the gone gateways' leftovers.
+        const taken = new Set(lost.map((job) => job.id))
+        const notes = [...lost, ...(await jobs.claimUnnotified(scope)).filter((job) => !taken.has(job.id))]
         for (const job of notes) await notify(job)
         return lost
       })()
+      // The gateway awaits (or catches) it after its other recovery steps: a store that fails meanwhile
+      // must not count as an unhandled rejection, which would end the process.
+      run.catch(() => {})
+      return run
     },
 
     /** A channel came up: post the notes that were waiting for it. */
@@ -456,16 +485,30 @@ export function createJobs(deps: JobsDeps) {
     },
 
     /**
-     * At stop: shell processes end as interrupted (recorded and noted now, while the store is open) and
-     * are killed; subagents' turns drain with the others and end with their outcome.
+     * At stop: shell processes end as interrupted and are killed; subagents' turns drain with the others
+     * and end with their outcome. The gateway calls this from its synchronous cleanup, just before the bus's
+     * sinks close and the store is closed: so `job.ended` is published now (from the job as this process
+     * knows it: live, so not ended by it yet) and each ending is written by id as it is called (on SQLite
+     * before this returns). The note is left to the next recovery (a peer's sweep or the next start claims
+     * it: this gateway is no longer registered): written now, its `notified` mark could be cut off by the
+     * store's close and the note written twice. Resolves once the endings and the notes under way are
+     * stored (never rejects).
      */
-    stop() {
+    stop(): Promise<void> {
       stopping = true
+      const result = { status: "interrupted", error: "the gateway stopped while it ran" } as const
+      const writes: Promise<unknown>[] = [...notifying]
       for (const [id, handle] of [...live]) {
-        if (jobs.get(id)?.kind !== "shell") continue
-        end(id, { status: "interrupted", error: "the gateway stopped while it ran" })
+        if (handle.job.kind !== "shell") continue
+        live.delete(id)
+        ended({ ...handle.job, ...result, endedAt: Date.now() })
+        const write = jobs.finish(id, result)
+        writes.push(
+          write.catch((error) => log.warn("job ending at stop not stored", { job: id, error: String(error) })),
+        )
         handle.stop("shutdown: the gateway stopped")
       }
+      return Promise.all(writes).then(() => {})
     },
   }
   return service

@@ -68,8 +68,8 @@ export function jobRoutes(gw: Gateway) {
   return new Elysia({ prefix: "/control/v1" })
     .get(
       "/jobs",
-      ({ query }) => ({
-        jobs: gw.jobs.list(query.session, query.limit ?? 100).map(view),
+      async ({ query }) => ({
+        jobs: (await gw.jobs.list(query.session, query.limit ?? 100)).map(view),
         ...gw.jobs.counts(),
       }),
       {
@@ -93,9 +93,9 @@ export function jobRoutes(gw: Gateway) {
     )
     .get(
       "/jobs/:id",
-      ({ params, status }) => {
+      async ({ params, status }) => {
         try {
-          return view(gw.jobs.get(params.id))
+          return view(await gw.jobs.get(params.id))
         } catch (error) {
           if (!(error instanceof NotFound)) throw error
           return status(404, missing(params.id))
@@ -115,9 +115,9 @@ export function jobRoutes(gw: Gateway) {
     )
     .get(
       "/jobs/:id/output",
-      ({ params, query, status }) => {
+      async ({ params, query, status }) => {
         try {
-          const { job, text, size } = gw.jobs.output(params.id, { bytes: query.bytes })
+          const { job, text, size } = await gw.jobs.output(params.id, { bytes: query.bytes })
           return { id: job.id, status: job.status, size, text }
         } catch (error) {
           if (error instanceof NotFound) return status(404, missing(params.id))
@@ -156,9 +156,9 @@ export function jobRoutes(gw: Gateway) {
     )
     .delete(
       "/jobs/:id",
-      ({ params, status }) => {
+      async ({ params, status }) => {
         try {
-          return view(gw.jobs.cancel(params.id, { by: "the Control API" }))
+          return view(await gw.jobs.cancel(params.id, { by: "the Control API" }))
         } catch (error) {
           if (error instanceof NotFound) return status(404, missing(params.id))
           if (error instanceof DrostError) return status(409, { error: "Busy", message: error.message })

@@ -1,17 +1,16 @@
 /**
- * Wires background work into the gateway: the job service over the store, its tools, the shell tool's
- * `background: true`, and delivery of job notes to the parent session's chat (Telegram through the
- * deliveries; a note whose channel is not up yet goes out when the channel registers).
+ * Wires background work into the gateway: the job service over the store contract (`gw.data`: its jobs
+ * and sessions, on SQLite or PostgreSQL), its tools, the shell tool's `background: true`, and delivery of
+ * job notes to the parent session's chat (Telegram through the deliveries; a note whose channel is not up
+ * yet goes out when the channel registers).
  */
 import { join } from "node:path"
-import type { Database } from "bun:sqlite"
 import type { Bus } from "../bus/bus.ts"
 import type { Config } from "../core/config.ts"
 import { JOBS_DEFAULTS } from "../core/jobs-config.ts"
 import { createJobs, type Jobs } from "../agent/jobs.ts"
 import type { Sessions } from "../agent/session.ts"
-import { createJobStore } from "../store/jobs.ts"
-import type { SessionsContract } from "../store/engine/contract.ts"
+import type { Store } from "../store/engine/contract.ts"
 import { jobTools } from "../tool/builtin/jobs.ts"
 import type { Toolset } from "../tool/toolset.ts"
 import { Log } from "../util/log.ts"
@@ -19,19 +18,17 @@ import type { Deliveries } from "./delivery.ts"
 
 export function createJobService(input: {
   config: Config
-  db: Database
-  store: SessionsContract
+  /** The gateway's store: every job it starts records the store's `owner` (this gateway's id). */
+  data: Store
   bus: Bus
   sessions: () => Sessions
   toolset: Toolset
   deliveries: Deliveries
-  /** This gateway's id (gateways.ts): recorded as the owner of every job it starts. */
-  owner?: string
 }): Jobs {
   const { config, deliveries } = input
   const jobs = createJobs({
-    jobs: createJobStore(input.db, { owner: input.owner }),
-    store: input.store,
+    jobs: input.data.jobs,
+    store: input.data.sessions,
     sessions: input.sessions,
     bus: input.bus,
     limits: () => ({ ...JOBS_DEFAULTS, ...config.jobs }),

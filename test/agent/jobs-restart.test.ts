@@ -113,7 +113,7 @@ test("kill -9 with a subagent and a background command running: after the restar
       `the notice of ${job.id}`,
     )
 
-  // A graceful stop with a command running: it ends interrupted, noted before the store closes.
+  // A graceful stop with a command running: it ends interrupted, noted once (by the next start's recovery).
   main.queue(reply().tool("shell", { command: "sleep 120", background: true }), reply().text("Sleeping again."))
   tg.text(OWNER, "once more")
   await tg.waitFor(() => tg.chat(OWNER).find((m) => m.text.includes("Sleeping again.")), 15_000, "the answer")

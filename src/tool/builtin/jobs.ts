@@ -66,8 +66,8 @@ export function jobTools(jobs: () => Jobs): RegisteredTool[] {
       description:
         "Where one background job of this session is: status (running, completed, failed, cancelled, interrupted), its answer or exit code, and why it ended.",
       parameters: Type.Object({ id: JobId }, { additionalProperties: false }),
-      execute(args, ctx) {
-        return view(jobs().get((args as { id: string }).id, ctx.sessionId))
+      async execute(args, ctx) {
+        return view(await jobs().get((args as { id: string }).id, ctx.sessionId))
       },
     },
     {
@@ -80,11 +80,9 @@ export function jobTools(jobs: () => Jobs): RegisteredTool[] {
         },
         { additionalProperties: false },
       ),
-      execute(args, ctx) {
+      async execute(args, ctx) {
         const only = (args as { running?: boolean }).running === true
-        const list = jobs()
-          .list(ctx.sessionId, 50)
-          .filter((job) => !only || job.status === "running")
+        const list = (await jobs().list(ctx.sessionId, 50)).filter((job) => !only || job.status === "running")
         return list.length ? list.map(view) : "no background jobs in this session"
       },
     },
@@ -93,8 +91,8 @@ export function jobTools(jobs: () => Jobs): RegisteredTool[] {
       source: "builtin",
       description: "Stop a running background job of this session (a subagent's turn, or a background command).",
       parameters: Type.Object({ id: JobId }, { additionalProperties: false }),
-      execute(args, ctx) {
-        const job = jobs().cancel((args as { id: string }).id, { sessionId: ctx.sessionId, by: "the agent" })
+      async execute(args, ctx) {
+        const job = await jobs().cancel((args as { id: string }).id, { sessionId: ctx.sessionId, by: "the agent" })
         return `cancelled ${job.kind === "agent" ? "subagent" : "background command"} ${job.id}`
       },
     },
@@ -112,9 +110,9 @@ export function jobTools(jobs: () => Jobs): RegisteredTool[] {
         },
         { additionalProperties: false },
       ),
-      execute(args, ctx) {
+      async execute(args, ctx) {
         const { id, bytes } = args as { id: string; bytes?: number }
-        const { job, text, size } = jobs().output(id, { sessionId: ctx.sessionId, bytes })
+        const { job, text, size } = await jobs().output(id, { sessionId: ctx.sessionId, bytes })
         const head = `${job.status}${job.exitCode !== null ? ` (exit code ${job.exitCode})` : ""}; ${size} bytes of output${size > text.length ? `, the last ${text.length} shown` : ""}`
         return `${head}\n${text}`
       },
@@ -124,12 +122,12 @@ export function jobTools(jobs: () => Jobs): RegisteredTool[] {
       source: "builtin",
       description: "Kill a background shell command of this session and every process it started.",
       parameters: Type.Object({ id: JobId }, { additionalProperties: false }),
-      execute(args, ctx) {
+      async execute(args, ctx) {
         const id = (args as { id: string }).id
         const service = jobs()
-        if (service.get(id, ctx.sessionId).kind !== "shell")
+        if ((await service.get(id, ctx.sessionId)).kind !== "shell")
           throw new Error(`${id} is a subagent, not a shell command: use agent.cancel`)
-        service.cancel(id, { sessionId: ctx.sessionId, by: "shell.kill" })
+        await service.cancel(id, { sessionId: ctx.sessionId, by: "shell.kill" })
         return `killed background command ${id} and its processes`
       },
     },
