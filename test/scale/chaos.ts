@@ -2,7 +2,7 @@
  * The scale-out chaos scenario (issue 22 item 4): three gateways on one store behind a round-robin proxy
  * (test/lib/cluster.ts), 64 sessions of load through the Control API (16 of them with a second client,
  * so two nodes are asked for turns of one session at the same time), a Telegram bot receiving a message
- * every 100 ms from eight people, and one node killed with SIGKILL every few seconds (and started again)
+ * every 100 ms from sixteen people, and one node killed with SIGKILL every few seconds (and started again)
  * for `seconds`. Then every node stops cleanly and the store is read directly.
  *
  * What must hold (returned as a list of violations, so one run reports all of them):
@@ -73,7 +73,7 @@ interface MessageRow {
   parts: string
 }
 
-const PEOPLE = Array.from({ length: 8 }, (_, i) => 501 + i)
+const PEOPLE = Array.from({ length: 16 }, (_, i) => 501 + i)
 
 /** Every turn and message, read from the store with the gateways stopped. */
 async function readStore(cluster: Cluster, storeUrl: string | undefined) {
@@ -119,13 +119,25 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
   const config = demoConfig(
     {
       controlApi: { port: 0, mutationsPerMinute: 100_000_000 },
+      // A killed node's leases (its sessions', the Telegram poll) are taken over after 5 heartbeats: 2.5 s.
+      store: { heartbeatMs: 500 },
       channels: [
-        { kind: "telegram", token: fake.token, apiRoot: fake.apiRoot, allowedUsers: PEOPLE, pollTimeoutSec: 1 },
+        {
+          kind: "telegram",
+          token: fake.token,
+          apiRoot: fake.apiRoot,
+          allowedUsers: PEOPLE,
+          pollTimeoutSec: 1,
+          editIntervalMs: 250,
+        },
       ],
     },
     { delayMs: 30 },
   )
+  const began = performance.now()
+  const phase = (what: string) => log(`${((performance.now() - began) / 1000).toFixed(1)} s: ${what}`)
   const cluster = await startCluster({ nodes, storeUrl: options.storeUrl, config })
+  phase("cluster up")
   const violations: string[] = []
   const acked: Ack[] = []
   /** Gateway id → when its node was killed. */
@@ -210,7 +222,9 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
       )
     }
     running = false
+    phase(`load over; telegram ${fake.messages.length} sent by the bot for ${telegramSent.length}`)
     await Promise.all([...clients, feeder, ...restarts])
+    phase(`clients and restarts done; telegram ${fake.messages.length} sent by the bot for ${telegramSent.length}`)
     // Every Telegram message is answered (or 30 s pass) before the stop: the bot's last messages are
     // still being handled when the load ends.
     const answeredText = (text: string) => fake.messages.some((sent) => sent.text.includes(`You said: "${text}"`))
@@ -227,11 +241,14 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
       await Bun.sleep(100)
     }
     await Bun.sleep(500)
+    phase("telegram answered")
     const served = cluster.nodes.map((node) => node.served)
     await cluster.stop()
+    phase("stopped")
     // A last start of one node: its recovery ends what the killed gateways left open.
     await cluster.restart(0)
     await cluster.stop()
+    phase("recovered")
 
     const { turns, messages, integrity } = await readStore(cluster, options.storeUrl)
     if (integrity !== "ok") violations.push(`integrity_check: ${integrity}`)
