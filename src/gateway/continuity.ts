@@ -26,8 +26,6 @@ import type { Provider } from "../core/provider.ts"
 import { createMemoryIndex, type MemoryIndex } from "../memory/index.ts"
 import { createNotes } from "../memory/notes.ts"
 import type { Store } from "../store/engine/contract.ts"
-import type { SessionStore } from "../store/sessions.ts"
-import type { SummaryStore } from "../store/summaries.ts"
 import { memoryTools } from "../tool/builtin/memory.ts"
 import type { ToolRegistry } from "../tool/registry.ts"
 import { Log } from "../util/log.ts"
@@ -52,7 +50,6 @@ export interface Continuity {
   notes: ReturnType<typeof createNotes>
   context: ContextBuilder
   window: HistoryWindow
-  summaries: SummaryStore
   preview(sessionId: string | null, provider: string): Promise<PromptPreview>
   /** /new: a fresh session starting from a summary of `fromId` (when given). */
   startNew(fromId: string | null, input?: { channel?: string; channelKey?: string }): Promise<Continued>
@@ -73,12 +70,13 @@ export interface Continuity {
 
 export interface ContinuityInput {
   config: Config
+  /**
+   * This node's SQLite database (gw.storage.local): the memory index is per node, like the memory files
+   * it indexes. Shared state goes through `data`.
+   */
   db: Database
-  store: SessionStore
   /** The store contract over the gateway's stores (`gw.data`): the turn path's reads and writes. */
   data: Store
-  /** The summaries `data` reads through (the newest per session is kept in memory). */
-  summaries: SummaryStore
   bus: Bus
   tools: ToolRegistry
   providers: () => Map<string, Provider>
@@ -116,7 +114,6 @@ export function createContinuity(input: ContinuityInput): Continuity {
     tools: () => input.tools.list().map((tool) => tool.name),
     skills: input.skills,
   })
-  const summaries = input.summaries
   const window = createHistoryWindow({
     data: input.data,
     bus: input.bus,
@@ -269,7 +266,6 @@ export function createContinuity(input: ContinuityInput): Continuity {
     notes,
     context,
     window,
-    summaries,
     preview,
     startNew,
     deliveries,

@@ -27,7 +27,6 @@ import { createSkills, type Skills } from "../skills/service.ts"
 import { loadedSwitches } from "../skills/switches.ts"
 import { createTurnLeases } from "../agent/lease.ts"
 import type { Store } from "../store/engine/contract.ts"
-import type { SessionStore } from "../store/sessions.ts"
 import { newGatewayId, STALE_BEATS } from "../store/gateways.ts"
 import { evolveTool } from "../tool/builtin/evolve.ts"
 import { sessionsSearchTool } from "../tool/builtin/search-sessions.ts"
@@ -220,7 +219,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const continuity = createContinuity({
       config,
       db: opened.local,
-      store: opened.sqlite?.sessions as SessionStore,
       data,
       bus,
       tools,
