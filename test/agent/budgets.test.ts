@@ -12,6 +12,7 @@ import { fakeOpenAI, type FakeOpenAI, reply } from "../fake/openai.ts"
 import { type InProcess, inProcess } from "../api/inprocess.ts"
 import { OWNER, telegramConfig, texts, waitEvent } from "../channels/helpers.ts"
 import { spawnGateway } from "../lib/gateway.ts"
+import { postgresPerFile, postgresSkip } from "../lib/postgres.ts"
 import { workspace } from "../lib/workspace.ts"
 
 // USD per million tokens: 1,000 makes each token cost $0.001.
@@ -203,3 +204,51 @@ describe("budgets", () => {
     fake.stop()
   }, 30_000)
 })
+
+const skip = postgresSkip()
+if (skip) test.skip(`budgets on PostgreSQL (skipped: ${skip})`, () => {})
+else
+  describe("budgets on PostgreSQL", () => {
+    const pg = postgresPerFile()
+    test("two gateways on one store: the second reads the first's spending (session cost, perDay)", async () => {
+      const url = await pg.server.database()
+      const config = {
+        providers: {
+          profiles: [
+            {
+              id: "main",
+              kind: "openai",
+              api: "chat",
+              model: "gpt-test",
+              baseUrl: llm.baseUrl,
+              apiKeyEnv: "DROST_TEST_BUDGET_KEY",
+              prices: PRICES,
+            },
+          ],
+          defaultSessionProvider: "main",
+        },
+        controlApi: { port: 0 },
+        budgets: { perDay: 0.05 },
+      }
+      const env = { DROST_TEST_BUDGET_KEY: "test-key", DROST_STORE_URL: url }
+      await using first = await workspace({ config })
+      await using second = await workspace({ config })
+      const open = async (gw: Awaited<ReturnType<typeof spawnGateway>>) =>
+        ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id
+      const run = async (gw: Awaited<ReturnType<typeof spawnGateway>>, id: string, input: string) =>
+        (await (await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input } })).json()) as Result
+      await using a = await spawnGateway(first.path, { env })
+      const spent = await open(a)
+      llm.queue(reply().text("first").usage({ input: 40, output: 10 }))
+      expect((await run(a, spent, "hello")).status).toBe("completed")
+      // Another gateway on the same database (another workspace): the day's spending is the store's.
+      await using b = await spawnGateway(second.path, { env })
+      const view = (await (await b.api(`/sessions/${spent}`)).json()) as { cost: { total: number } }
+      expect(view.cost.total).toBeCloseTo(0.05, 9)
+      const calls = llm.requests("chat").length
+      const refused = await run(b, await open(b), "a new session, the same day")
+      expect(refused.status).toBe("failed")
+      expect(refused.reason).toContain("today's spending is $0.0500 of $0.0500 (budgets.perDay)")
+      expect(llm.requests("chat").length).toBe(calls)
+    }, 40_000)
+  })
