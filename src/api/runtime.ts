@@ -34,6 +34,16 @@ export function runtimeRoutes(gw: Gateway) {
           startedAt: gw.startedAt,
           uptimeMs: Date.now() - gw.startedAt,
           sessions: await gw.data.sessions.count(),
+          store: {
+            engine: gw.storage.engine,
+            where: gw.storage.shown,
+            gateways: (await gw.data.gateways.list()).map(({ id, host, pid, heartbeatAt }) => ({
+              id,
+              host,
+              pid,
+              heartbeatAt,
+            })),
+          },
           runningTurns: gw.sessions.activeCount(),
           queues: gw.sessions.queues(),
           lastEventId: gw.bus.lastId(),
@@ -66,6 +76,17 @@ export function runtimeRoutes(gw: Gateway) {
                 startedAt: t.Number(),
                 uptimeMs: t.Number(),
                 sessions: t.Number(),
+                store: t.Object(
+                  {
+                    engine: t.Union([t.Literal("sqlite"), t.Literal("postgres")]),
+                    where: t.String({ description: "The SQLite file, or the PostgreSQL URL without its password" }),
+                    gateways: t.Array(
+                      t.Object({ id: t.String(), host: t.String(), pid: t.Number(), heartbeatAt: t.Number() }),
+                      { description: "The gateways registered on this store, this one included (docs/scale-out.md)" },
+                    ),
+                  },
+                  { description: "The store this gateway runs on and its peers on it" },
+                ),
                 runningTurns: t.Number(),
                 queues: t.Array(
                   t.Object({

@@ -37,6 +37,7 @@ export const statusCommand = defineCommand({
       `${status.state} · drost ${status.version} (${status.commit}) · pid ${status.pid} · gateway ${status.gatewayId} · up ${duration(status.uptimeMs)}`,
       `workspace ${status.workspace}`,
       `control api ${running.url}`,
+      `store ${status.store.engine} ${status.store.where}${status.store.gateways.length > 1 ? ` · ${status.store.gateways.length} gateways: ${status.store.gateways.map((peer) => `${peer.id} (pid ${peer.pid} on ${peer.host})`).join(", ")}` : ""}`,
       ...status.reasons.map((reason) => `  ! ${reason}`),
       `sessions ${status.sessions} · running turns ${status.runningTurns} · background jobs ${status.jobs.running} (limits ${status.jobs.maxPerSession} per session, ${status.jobs.maxTotal} in all)`,
       ...status.queues.map(

@@ -47,8 +47,10 @@ export async function openGatewayStore(config: Config, owner: string): Promise<G
   const file = Flag.db() ?? join(config.stateDir, "drost.db")
   const choice = chooseStore({ url: config.store?.url, sqlitePath: file })
   const local = (path: string) => {
+    const db = open(path)
+    // After the open: the health guard records the file's identity, which a first start has just created.
     const health = createStoreHealth(path)
-    return { health, db: guard(open(path), health) }
+    return { health, db: guard(db, health) }
   }
   if (choice.url === null) {
     const { db, health } = local(file)

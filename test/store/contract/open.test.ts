@@ -52,12 +52,22 @@ test("a URL that is not PostgreSQL's is refused, saying what is expected, withou
   }
 })
 
-test("a gateway asked for PostgreSQL refuses to start on SQLite instead, and doctor says the same", async () => {
-  await using ws = await workspace({ config: demoConfig({ store: { url: "postgres://drost:hunter2@db:5432/drost" } }) })
-  const start = await runCli(["start"], { cwd: ws.path })
+test("a gateway asked for a PostgreSQL it cannot reach refuses to start, naming host:port but never the password; a URL of another kind is refused by doctor", async () => {
+  // A loopback port nobody listens on.
+  const closed = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
+  const port = closed.port
+  closed.stop(true)
+  const url = `postgres://drost:hunter2@127.0.0.1:${port}/drost`
+  await using ws = await workspace({ config: demoConfig({ store: { url } }) })
+  // The supervisor tries again (a server that is down may come back), then gives up: about 5 s.
+  const start = await runCli(["start"], { cwd: ws.path, timeoutMs: 25_000 })
   expect(start.code).not.toBe(0)
-  expect(start.stdout + start.stderr).toContain("store.url: selects PostgreSQL, which this version's gateway")
+  expect(start.stdout + start.stderr).toContain(
+    `cannot open the PostgreSQL store at postgres://drost@127.0.0.1:${port}/drost`,
+  )
   expect(start.stdout + start.stderr).not.toContain("hunter2")
+  // Nothing was written for the store on SQLite meanwhile.
+  expect(await Bun.file(`${ws.path}/.drost/drost.db`).exists()).toBe(false)
   const doctor = await runCli(["doctor"], { cwd: ws.path, env: { DROST_STORE_URL: "mysql://x@db/drost" } })
   expect(doctor.code).not.toBe(0)
   expect(doctor.stdout + doctor.stderr).toContain("DROST_STORE_URL: expected a postgres://")
@@ -65,4 +75,4 @@ test("a gateway asked for PostgreSQL refuses to start on SQLite instead, and doc
   await using plain = await workspace({ config: demoConfig() })
   const ok = await runCli(["doctor"], { cwd: plain.path })
   expect(ok.stdout + ok.stderr).not.toContain("store.url")
-})
+}, 30_000)
