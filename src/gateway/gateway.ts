@@ -112,9 +112,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   for (const dir of ["memory", "tools", "prompts", "skills"])
     mkdirSync(join(config.workspaceDir, dir), { recursive: true })
   const lock: Lock | null = options.lock === false ? null : acquire(config.stateDir)
-  const cleanup: (() => void)[] = []
+  /** Run in reverse at stop, each awaited (the job runner's endings are written before the sinks close). */
+  const cleanup: (() => unknown)[] = []
   let closeStore = async () => {}
   let link: BusLink | null = null
+  const unlink = async () => {
+    const linked = link
+    link = null
+    await linked
+      ?.close()
+      .catch((error) => Log.create("gateway").warn("closing the bus's cluster link failed", { error: String(error) }))
+  }
   // Exact credential values, redacted wherever redaction applies (logs, events.jsonl, stored errors).
   registerSecrets(config)
   try {
@@ -127,7 +135,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const { data, health: storeHealth } = opened
     // Closed after every other cleanup (at the end of stop, or when the start fails), once its row is gone.
     closeStore = async () => {
-      await link?.close().catch((error) => log.warn("closing the bus's cluster link failed", { error: String(error) }))
+      await unlink()
       await data.gateways
         .remove(id)
         .catch((error) => log.warn("could not remove this gateway's row", { error: String(error) }))
@@ -458,9 +466,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
           }
           current = "stopped"
           bus.publish(GatewayEvent.Stopped, { reason, interruptedTurns: left.length })
+          // Linked (PostgreSQL): this node's own events come back through the store; hear them before the
+          // sinks close, then the bus delivers here directly (what the job runner's stop publishes).
+          await unlink()
           for (const fn of cleanup.reverse()) {
             try {
-              fn()
+              await fn()
             } catch (error) {
               log.warn("cleanup failed at stop", { error: String(error) })
             }
