@@ -18,6 +18,7 @@ import { type Gateway, startGateway } from "../gateway/gateway.ts"
 import { load } from "../gateway/load.ts"
 import { LockError } from "../gateway/lock.ts"
 import { tokenFile } from "../gateway/token.ts"
+import { chooseStore } from "../store/engine/open.ts"
 import { Flag } from "../util/flag.ts"
 import { alive } from "../util/process.ts"
 import type { Remote } from "./attach.ts"
@@ -175,8 +176,13 @@ export async function ask<T>(
   const config = await load({ root: target.workspace, file: target.config })
   const running = await locate(target, config)
   if (running) return remote(running.call, config)
+  // A workspace on SQLite with no file yet has nothing to read; on PostgreSQL the shared database may hold it.
   const db = Flag.db() ?? join(config.stateDir, "drost.db")
-  if (need.mode === "read" && !existsSync(db))
+  if (
+    need.mode === "read" &&
+    chooseStore({ url: config.store?.url, sqlitePath: db }).engine === "sqlite" &&
+    !existsSync(db)
+  )
     throw new NoGateway(target.workspace, ` and nothing is stored there yet (no ${db})`)
   let gw: Gateway
   try {

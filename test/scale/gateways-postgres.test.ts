@@ -10,6 +10,7 @@ import { expect, test } from "bun:test"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { type Cluster, startCluster } from "../lib/cluster.ts"
+import { runCli } from "../lib/gateway.ts"
 import { demoConfig } from "../lib/config.ts"
 import { postgresPerFile, postgresSkip } from "../lib/postgres.ts"
 import { readSse, type SseEvent } from "../lib/sse.ts"
@@ -99,5 +100,16 @@ else {
         local.close()
       }
     }
+
+    // With every gateway stopped, the CLI reads the shared store itself (a stopped workspace on PostgreSQL).
+    await cluster.stop()
+    const exported = await runCli(["session", "export", session.id], {
+      cwd: cluster.nodes[1]!.ws.path,
+      env: { DROST_STORE_URL: url },
+      timeoutMs: 20_000,
+    })
+    expect(exported.stderr).toBe("")
+    const doc = JSON.parse(exported.stdout) as { messages: { role: string }[] }
+    expect(doc.messages.map((message) => message.role)).toEqual(["user", "assistant", "user", "assistant"])
   }, 60_000)
 }
