@@ -327,7 +327,7 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
 
     // Long poll after the stored cursor; each event is handed to the host BEFORE the cursor moves past it,
     // so a crash loses nothing (and the inbox refuses what the old cursor hands again).
-    const stored = ctx.state.get<{ bot: string; cursor: number }>("cursor")
+    const stored = await ctx.state.get<{ bot: string; cursor: number }>("cursor")
     let cursor = stored?.bot === me.id ? stored.cursor : 0
     while (!halt.signal.aborted) {
       try {
@@ -337,7 +337,7 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
         )
         for (const event of events) {
           if (event.type === "message")
-            endpoint.receive({
+            await endpoint.receive({
               eventId: event.id,
               conversation: event.conversation,
               user: event.user,
@@ -351,7 +351,11 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
               title: `Loop: @${event.user.name}`,
             })
           else if (event.type === "press") {
-            const answer = endpoint.press({ data: event.data, userId: event.user.id, conversation: event.conversation })
+            const answer = await endpoint.press({
+              data: event.data,
+              userId: event.user.id,
+              conversation: event.conversation,
+            })
             if (answer.refused) log.warn("approval press refused", { user: event.user.id })
           } else {
             // A command is answered once the cursor is past it: Loop does not send it again.
@@ -364,7 +368,7 @@ async function startLoop(ctx: PluginChannelHost<Settings>) {
               .catch((error) => log.warn("a command failed", { error: String(error) }))
           }
         }
-        if (next !== cursor) ctx.state.set("cursor", { bot: me.id, cursor: next })
+        if (next !== cursor) await ctx.state.set("cursor", { bot: me.id, cursor: next })
         cursor = next
       } catch (error) {
         if (halt.signal.aborted) break

@@ -75,8 +75,8 @@ export interface ApprovalRelayDeps<Ref> {
   surface: ApprovalSurface<Ref>
   /** The conversation of a session's channelKey if this instance owns it (another bot's: null). */
   conversationOf(channelKey: string): string | null
-  /** May this user talk to the bot (allowedUsers or paired)? */
-  allowed(userId: string): boolean
+  /** May this user talk to the bot (allowedUsers or paired)? A store read for a paired one. */
+  allowed(userId: string): Promise<boolean>
 }
 
 /** How a press was answered: the text for the presser (an alert when refused). */
@@ -95,7 +95,7 @@ export function createApprovalRelay<Ref>(deps: ApprovalRelayDeps<Ref>) {
 
   /**
    * Approval id → the conversation that owns its session, found when the approval was asked (before its
-   * buttons were shown); a press is judged by it, so `press` answers without a store read.
+   * buttons were shown); a press is judged by it, so `press` reads no session (only a presser's pairing, when not in allowedUsers).
    */
   const owners = new Map<string, string>()
 
@@ -159,15 +159,17 @@ export function createApprovalRelay<Ref>(deps: ApprovalRelayDeps<Ref>) {
     /**
      * Decide on a press, if the presser may (an allowed user in the conversation the approval was asked in).
      * `label` names the person for the approvals journal.
-     * Never throws: a press on something no longer waiting is answered as such.
+     * Never rejects: a press on something no longer waiting (or a store that cannot answer) is answered as such.
      */
-    press(input: Omit<ApprovalPress, "choice"> & { choice: Choice | null; label: string; bot?: boolean }): PressAnswer {
+    async press(
+      input: Omit<ApprovalPress, "choice"> & { choice: Choice | null; label: string; bot?: boolean },
+    ): Promise<PressAnswer> {
       try {
         const pending = gw.approvals.get(input.approvalId)
         if (!pending || !input.choice)
           return { decided: false, refused: false, text: "This approval is no longer waiting." }
         const owner = owners.get(pending.id) === input.conversation
-        if (!owner || input.bot || !deps.allowed(input.userId)) {
+        if (!owner || input.bot || !(await deps.allowed(input.userId))) {
           log.warn("approval press refused", { id: pending.id, user: input.userId, chat: input.conversation })
           return { decided: false, refused: true, text: "Only an allowed user of this chat can decide this." }
         }

@@ -92,11 +92,11 @@ export interface InboundMessage {
  */
 export interface ChannelInbox {
   /** Store an event; false when this event id was received before (drop it). */
-  receive(eventId: string, payload: unknown): boolean
+  receive(eventId: string, payload: unknown): Promise<boolean>
   /** Events received and not done, oldest first. */
-  pending(): { eventId: string; payload: unknown }[]
+  pending(): Promise<{ eventId: string; payload: unknown }[]>
   /** Mark events handled (kept as seen for a while, so redeliveries are still refused). */
-  done(eventIds: string[]): void
+  done(eventIds: string[]): Promise<void>
   /** Its scope in the store (`<kind>:<bot id>`): `accept` marks its events handled with the user message. */
   readonly scope: string
 }
@@ -121,13 +121,13 @@ export type Verdict = { kind: "allow" } | { kind: "pair" } | { kind: "ignore"; r
 
 export interface PairingStore {
   /** Users approved through pairing (besides allowedUsers). */
-  approved(userId: string): boolean
+  approved(userId: string): Promise<boolean>
   /** A code for this user (an open one again, or a new one); null when the user was issued too many. */
-  request(input: { userId: string; conversation: string; name: string }): {
+  request(input: { userId: string; conversation: string; name: string }): Promise<{
     code: string
     created: boolean
     expiresAt: number
-  } | null
+  } | null>
 }
 
 // ───────────────────────────── replies ─────────────────────────────
@@ -224,8 +224,8 @@ export interface ChannelHost<Config = unknown> extends PluginChannelContext<Conf
   inbox(scope: string): ChannelInbox
   /** The session a conversation talks to, created on first use (title: how /sessions shows it). */
   sessionFor(conversation: string, title: string): Promise<string>
-  /** The conversation's current session, if any (commands use it). */
-  currentSession(conversation: string): string | null
+  /** The conversation's current session, if it still exists (commands use it). */
+  currentSession(conversation: string): Promise<string | null>
   /** Work of one conversation runs in order. */
   lane<T>(conversation: string, fn: () => Promise<T>): Promise<T>
   /** The lane mode the orchestration config gives this channel. */

@@ -13,7 +13,6 @@ import type { Accepted } from "../agent/session.ts"
 import { dispatch } from "../gateway/commands.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import { channelContext } from "../gateway/plugins.ts"
-import { createChannelStore } from "../store/channels.ts"
 import { Log } from "../util/log.ts"
 import type { Answered, ChannelHost, ChannelInbox, InboundImage, PairingStore, ReplySurface } from "./contract.ts"
 import { commandMenu } from "./commands.ts"
@@ -24,8 +23,8 @@ import { streamReply, submit } from "./stream.ts"
 export interface Host<Config> extends ChannelHost<Config> {
   /** Pairing codes and approvals of one scope (`<kind>:<bot id>`). */
   pairing(scope: string): PairingStore & {
-    unnotified(): { code: string; userId: string; conversation: string }[]
-    notified(code: string): void
+    unnotified(): Promise<{ code: string; userId: string; conversation: string }[]>
+    notified(code: string): Promise<void>
   }
   /**
    * Make a user message durable and mark its inbox events done in ONE transaction; the turn starts (or
@@ -57,14 +56,15 @@ export function createChannelHost<Config>(
 ): Host<Config> {
   const { kind, component } = input
   const log = Log.create(component)
-  const store = createChannelStore(gw.db)
+  // The store contract (either engine): what another gateway on the same store wrote is read here too.
+  const store = gw.data.channels
   const lanes = createLanes<string>(log)
   const pacers = createPacers<string>(input.editIntervalMs)
   const context = channelContext(gw, kind)
 
-  const currentSession = (conversation: string): string | null => {
-    const known = store.session(kind, conversation)
-    return known && gw.store.get(known) ? known : null
+  const currentSession = async (conversation: string): Promise<string | null> => {
+    const known = await store.session(kind, conversation)
+    return known && (await gw.data.sessions.get(known)) ? known : null
   }
 
   return {
@@ -84,21 +84,21 @@ export function createChannelHost<Config>(
       }
     },
     async sessionFor(conversation, title) {
-      const known = currentSession(conversation)
+      const known = await currentSession(conversation)
       if (known) return known
       const session = await gw.sessions.create({ channel: kind, channelKey: conversation, title })
-      store.setSession(kind, conversation, session.id)
+      await store.setSession(kind, conversation, session.id)
       return session.id
     },
     currentSession,
     lane: (conversation, fn) => lanes.run(conversation, fn),
     laneMode: () => laneMode(gw.config, kind),
-    commandIn: (conversation, line) =>
+    commandIn: async (conversation, line) =>
       dispatch(
         gw,
         {
           channel: kind,
-          sessionId: currentSession(conversation),
+          sessionId: await currentSession(conversation),
           setSession: (id) => store.setSession(kind, conversation, id),
         },
         line,
@@ -107,8 +107,8 @@ export function createChannelHost<Config>(
     pairing(scope) {
       return {
         approved: (userId) => store.approved(scope, userId),
-        request(request) {
-          const result = store.pairingFor({ scope, ...request })
+        async request(request) {
+          const result = await store.pairingFor({ scope, ...request })
           return result
             ? { code: result.pairing.code, created: result.created, expiresAt: result.pairing.expiresAt }
             : null

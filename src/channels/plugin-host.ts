@@ -21,9 +21,9 @@ import { defineEvent } from "../core/event.ts"
 import { Type } from "../core/schema.ts"
 import type { Gateway } from "../gateway/gateway.ts"
 import type { ChannelEndpoint, ChannelMessage, ChannelServeOptions, PluginChannelHost } from "../sdk/plugin.ts"
-import { createChannelStore } from "../store/channels.ts"
 import { Log } from "../util/log.ts"
 import { isAllowed, judgeAccess } from "./access.ts"
+import { createArrivals } from "./arrivals.ts"
 import { approvalButtons, createApprovalRelay, describeApproval, outcomeLabel, parseApprovalData } from "./approvals.ts"
 import type { AccessPolicy, Answered } from "./contract.ts"
 import { pieces, registerChannelDelivery } from "./deliver.ts"
@@ -56,7 +56,8 @@ export interface HostedPluginChannel {
 export function createPluginChannelHost(gw: Gateway, kind: string, component = kind): HostedPluginChannel {
   const host = createChannelHost(gw, { kind, component, config: undefined, editIntervalMs: 1000 })
   const log = Log.create(component)
-  const store = createChannelStore(gw.db)
+  // The store contract (either engine), like the host's inbox and pairings.
+  const store = gw.data.channels
   /** The instance's own state (ctx.state): `plugin:<instance>`. */
   const stateScope = `plugin:${component}`
   const label = kind.charAt(0).toUpperCase() + kind.slice(1)
@@ -124,7 +125,7 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
     const pairingSent = new Map<string, number>()
 
     const offerPairing = async (message: ChannelMessage) => {
-      const issued = pairing.request({
+      const issued = await pairing.request({
         userId: message.user.id,
         conversation: message.conversation,
         name: message.user.name,
@@ -152,12 +153,12 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
     }
 
     const converse = async (message: ChannelMessage, heard?: string) => {
-      if (!hasContent(message)) return inbox.done([message.eventId])
+      if (!hasContent(message)) return await inbox.done([message.eventId])
       // Attachments are read or fetched now: an allowed user, in the conversation's lane.
       const input = await attachments(message, options.fetch?.bind(options))
       const text = heard ? [input.text, heard].filter(Boolean).join("\n\n") : input.text
       const images = input.images
-      if (!text.trim() && !images.length) return inbox.done([message.eventId])
+      if (!text.trim() && !images.length) return await inbox.done([message.eventId])
       const key = keyOf(message.conversation)
       const sessionId = await host.sessionFor(key, message.title ?? `${label}: @${message.user.name}`)
       // A full queue is answered with the reason by the streamer (host.accept marks the event done); while
@@ -189,7 +190,7 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
     const handle = async (message: ChannelMessage) => {
       if (stopping) return // left in the inbox: the next run handles it
       try {
-        const verdict = judgeAccess(policyFor(message), message, approved)
+        const verdict = await judgeAccess(policyFor(message), message, approved)
         if (verdict.kind === "ignore") {
           log.debug("message ignored", { user: message.user.id, reason: verdict.reason })
           gw.bus.publish(Ignored, {
@@ -198,24 +199,24 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
             conversation: message.conversation,
             reason: verdict.reason,
           })
-          return inbox.done([message.eventId])
+          return await inbox.done([message.eventId])
         }
         if (verdict.kind === "pair") {
           await offerPairing(message)
-          return inbox.done([message.eventId])
+          return await inbox.done([message.eventId])
         }
         const line = message.text.trim()
         const reply = line.startsWith("/") ? await host.commandIn(keyOf(message.conversation), line) : null
         if (reply) {
           await say(message.conversation, reply.text)
-          return inbox.done([message.eventId])
+          return await inbox.done([message.eventId])
         }
         if (message.voice) {
           // A voice note: transcribed (or the reason why not) before anything reaches the agent.
           const heard = await listener().listen(message.voice, options.fetch?.bind(options))
           if ("refusal" in heard) {
             await say(message.conversation, heard.refusal)
-            return inbox.done([message.eventId])
+            return await inbox.done([message.eventId])
           }
           await say(message.conversation, `🎤 ${heard.text}`)
           return await converse(message, heard.text)
@@ -224,7 +225,11 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
       } catch (error) {
         if (stopping) return
         log.error("handling a message failed", { event: message.eventId, error: String(error) })
-        inbox.done([message.eventId])
+        await inbox
+          .done([message.eventId])
+          .catch((error) =>
+            log.warn("could not mark a message handled", { event: message.eventId, error: String(error) }),
+          )
         await say(message.conversation, `⚠️ Sorry, that did not work. Error id: ${kind}:${message.eventId}`).catch(
           () => {},
         )
@@ -236,6 +241,10 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
       if (message.text.trim().startsWith("/")) void handle(message)
       else void host.lane(keyOf(message.conversation), () => handle(message))
     }
+    /** Messages handed on in the order the plugin received them, what a previous run left first. */
+    const arrivals = createArrivals<ChannelMessage>((message) => {
+      if (!stopping) dispatch(message)
+    })
 
     const surface = options.approvals
     const relay = surface
@@ -263,42 +272,50 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
       post: (conversation, text) => pacer(conversation).run(async () => void (await options.post(conversation, text))),
     })
     // Tell people approved with `drost pairing approve` (another process) that they can talk now.
-    const notifier = setInterval(() => {
-      for (const approval of pairing.unnotified()) {
-        pairing.notified(approval.code)
+    const notify = async () => {
+      for (const approval of await pairing.unnotified()) {
+        await pairing.notified(approval.code)
         void say(approval.conversation, "✅ You're approved: you can talk to me now.").catch((error) =>
           log.warn("could not tell an approved user", { user: approval.userId, error: String(error) }),
         )
       }
-    }, NOTIFY_EVERY_MS)
+    }
+    const notifier = setInterval(
+      () => void notify().catch((error) => log.warn("could not read approved pairings", { error: String(error) })),
+      NOTIFY_EVERY_MS,
+    )
     closers.push(
       () => clearInterval(notifier),
       () => relay?.stop(),
     )
 
-    // What a previous run received and did not finish, first.
-    const pending = inbox.pending()
-    if (pending.length)
-      log.info("handling messages a previous run received but did not finish", { count: pending.length })
-    for (const entry of pending) dispatch(entry.payload as ChannelMessage)
+    // What a previous run received and did not finish, first (before anything received from now on).
+    void arrivals
+      .replay(
+        inbox
+          .pending()
+          .then((entries) => entries.map((entry) => ({ id: entry.eventId, event: entry.payload as ChannelMessage }))),
+      )
+      .then(
+        (count) => count && log.info("handling messages a previous run received but did not finish", { count }),
+        (error) => log.error("could not read the messages a previous run left", { error: String(error) }),
+      )
 
     const endpoint: ChannelEndpoint = {
       receive(message: ChannelMessage) {
         const stored = storable(message)
-        if (!inbox.receive(message.eventId, stored)) return false
-        if (!stopping) dispatch(stored)
-        return true
+        return arrivals.receive(message.eventId, inbox.receive(message.eventId, stored), stored)
       },
       async command(input: { conversation: string; userId: string; line: string }) {
-        if (!isAllowed(policy, input.userId, approved))
+        if (!(await isAllowed(policy, input.userId, approved)))
           return { text: "You may not use this bot here.", listing: false, refused: true }
         const reply = await host.commandIn(keyOf(input.conversation), input.line.trim())
         return reply ? { text: reply.text, listing: reply.listing === true, refused: false } : null
       },
-      press(input: { data: string; userId: string; conversation: string; label?: string }) {
+      async press(input: { data: string; userId: string; conversation: string; label?: string }) {
         const parsed = parseApprovalData(input.data)
         if (!relay || !parsed) return { decided: false, refused: false, text: "This approval is no longer waiting." }
-        return relay.press({
+        return await relay.press({
           approvalId: parsed.approvalId,
           choice: parsed.choice,
           userId: input.userId,
@@ -319,7 +336,7 @@ export function createPluginChannelHost(gw: Gateway, kind: string, component = k
       health: host.health,
       serve,
       state: {
-        get: <T>(key: string) => store.stateGet(stateScope, key) as T | undefined,
+        get: async <T>(key: string) => (await store.stateGet(stateScope, key)) as T | undefined,
         set: (key, value) => store.stateSet(stateScope, key, value),
       },
       commandMenu: host.commandMenu,

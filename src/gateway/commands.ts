@@ -13,8 +13,8 @@ import type { Gateway } from "./gateway.ts"
 export interface CommandContext {
   channel: string
   sessionId: string | null
-  /** Make another session current for this channel (after /new and /session). */
-  setSession(id: string): void
+  /** Make another session current for this channel (after /new and /session); awaited when a store write. */
+  setSession(id: string): unknown
   /** Columns the reply may use (a terminal's width); listings fit it. Default: DEFAULT_WIDTH. */
   width?: number
 }
@@ -206,7 +206,7 @@ export const COMMANDS: Record<string, Command> = {
     async run(gw, ctx, arg) {
       if (!arg) return { text: `current session: ${ctx.sessionId ?? "none"}` }
       const session = await gw.data.sessions.require(arg)
-      ctx.setSession(session.id)
+      await ctx.setSession(session.id)
       return { text: `switched to ${session.id} (${session.messageCount} messages)` }
     },
   },
@@ -216,7 +216,7 @@ export const COMMANDS: Record<string, Command> = {
     async run(gw, ctx, arg) {
       const from = arg === "fresh" ? null : ctx.sessionId
       const { session, source } = await gw.continuity.startNew(from, { channel: ctx.channel })
-      ctx.setSession(session.id)
+      await ctx.setSession(session.id)
       const note =
         source === "model"
           ? ", continuing from a summary of the previous one"

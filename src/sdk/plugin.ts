@@ -335,10 +335,11 @@ export interface ChannelServeOptions<Ref = unknown> {
 /** What `serve` returns: the platform's events go in here. */
 export interface ChannelEndpoint {
   /**
-   * A user message. Call it BEFORE acknowledging the event to the platform: it is durable when this
-   * returns. False when this event id was received before (acknowledge it and drop it).
+   * A user message. Call it BEFORE acknowledging the event to the platform: it is durable when the
+   * promise resolves (await it). False when this event id was received before (acknowledge it and drop
+   * it). Messages are handled in the order `receive` was called.
    */
-  receive(message: ChannelMessage): boolean
+  receive(message: ChannelMessage): Promise<boolean>
   /**
    * A slash command from the platform's own command UI (not a message), answered at once with the
    * conversation's session. Refused (no command run) for a user the access check does not allow; null
@@ -350,22 +351,22 @@ export interface ChannelEndpoint {
     refused: boolean
   } | null>
   /** An approval button press (its `data`); decides only for an allowed user in the session's conversation. */
-  press(input: { data: string; userId: string; conversation: string; label?: string }): {
+  press(input: { data: string; userId: string; conversation: string; label?: string }): Promise<{
     decided: boolean
     refused: boolean
     text: string
-  }
+  }>
 }
 
 /**
  * A channel instance's own durable values (a resume token, a cursor, the platform's session), kept in
- * the gateway's store across restarts and kill -9 (a `set` is durable when it returns). Values are
+ * the gateway's store across restarts and kill -9 (a `set` is durable when its promise resolves). Values are
  * JSON, at most 64 KiB each. Scoped to the instance (`loop`, `loop#2`): each has its own.
  */
 export interface ChannelState {
-  get<T = unknown>(key: string): T | undefined
-  /** Store `value` (JSON); `undefined` deletes the key. */
-  set(key: string, value: unknown): void
+  get<T = unknown>(key: string): Promise<T | undefined>
+  /** Store `value` (JSON); `undefined` deletes the key. Durable when the promise resolves. */
+  set(key: string, value: unknown): Promise<void>
 }
 
 /** What a plugin channel may ask of the gateway. */

@@ -13,11 +13,11 @@ export type Verdict = { kind: "allow"; text: string } | { kind: "pair" } | { kin
 export interface AccessDeps {
   config: DiscordConfig
   botId: string
-  approved(userId: string): boolean
+  approved(userId: string): Promise<boolean>
 }
 
-export function isAllowedUser(deps: AccessDeps, userId: string): boolean {
-  return deps.config.allowedUsers.includes(userId) || deps.approved(userId)
+export async function isAllowedUser(deps: AccessDeps, userId: string): Promise<boolean> {
+  return deps.config.allowedUsers.includes(userId) || (await deps.approved(userId))
 }
 
 /** The text without the bot's own mention (`<@id>` or the older `<@!id>`). */
@@ -29,11 +29,15 @@ export function withoutMention(text: string, botId: string): string {
  * `parent`: the channel a thread belongs to (null for a plain channel or a DM), looked up by the caller,
  * because a message does not say whether its channel is a thread.
  */
-export function judge(deps: AccessDeps, message: GatewayMessageCreateDispatchData, parent: string | null): Verdict {
+export async function judge(
+  deps: AccessDeps,
+  message: GatewayMessageCreateDispatchData,
+  parent: string | null,
+): Promise<Verdict> {
   const author = message.author
   if (author.bot || message.webhook_id) return { kind: "ignore", reason: "not from a person" }
   if (!message.guild_id) {
-    if (isAllowedUser(deps, author.id)) return { kind: "allow", text: message.content }
+    if (await isAllowedUser(deps, author.id)) return { kind: "allow", text: message.content }
     return deps.config.pairing ? { kind: "pair" } : { kind: "ignore", reason: "user not allowed" }
   }
   const guild = deps.config.guilds.find((entry) => entry.id === message.guild_id)
@@ -41,7 +45,7 @@ export function judge(deps: AccessDeps, message: GatewayMessageCreateDispatchDat
   const channel = parent ?? message.channel_id
   if (guild.channels.length && !guild.channels.includes(channel))
     return { kind: "ignore", reason: "channel not allowed" }
-  if (guild.members === "allowed" && !isAllowedUser(deps, author.id))
+  if (guild.members === "allowed" && !(await isAllowedUser(deps, author.id)))
     return { kind: "ignore", reason: "guild member not allowed" }
   const mentioned = message.mentions.some((user) => user.id === deps.botId)
   const replied = message.referenced_message?.author.id === deps.botId

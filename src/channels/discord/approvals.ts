@@ -23,7 +23,7 @@ export interface ApprovalButtonsDeps {
   botId: string
   log: Logger
   pacer(conversation: string): Pacer
-  allowed(userId: string): boolean
+  allowed(userId: string): Promise<boolean>
 }
 
 const CHOICES: Record<string, Choice> = { a: "approve", d: "deny", s: "session" }
@@ -144,7 +144,8 @@ export function createApprovalButtons(deps: ApprovalButtonsDeps) {
     }
     const conversation = interaction.channel?.id ?? interaction.channel_id
     const owner = (await conversationOf(pending.sessionId).catch(() => null)) === conversation
-    if (!owner || user.bot || !deps.allowed(user.id)) {
+    // A store that cannot answer refuses the press: nothing is decided by someone it could not check.
+    if (!owner || user.bot || !(await deps.allowed(user.id).catch(() => false))) {
       log.warn("approval press refused", { id: pending.id, user: user.id, channel: conversation })
       await reply(interaction, "Only an allowed user of this conversation can decide this.")
       return true

@@ -25,11 +25,11 @@ import { REST } from "@discordjs/rest"
 import { type SessionInfo, WebSocketManager, WebSocketShardEvents } from "@discordjs/ws"
 import type { DiscordConfig } from "../../core/channel-config.ts"
 import { DiscordEvent } from "../../core/channel-events.ts"
-import { DrostError } from "../../core/error.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
 import { Log } from "../../util/log.ts"
 import { createChannelHost } from "../host.ts"
 import { type AccessDeps, isAllowedUser, judge, withoutMention } from "./access.ts"
+import { createArrivals } from "../arrivals.ts"
 import { createApprovalButtons } from "./approvals.ts"
 import { answer, lineOf, render, slashCommands } from "./commands.ts"
 import { imagesOf } from "./media.ts"
@@ -147,23 +147,17 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     const images = await imagesOf(message, log)
     if (!text.trim() && !images.length) return inbox.done([message.id])
     const sessionId = await sessionFor(message)
-    let reply: Promise<void>
-    try {
-      reply = host
-        .stream({
-          surface: discordSurface(api, channelId, config.editIntervalMs),
-          conversation: conversationOf(channelId),
-          sessionId,
-          submit: () => host.accept(inbox, [message.id], { sessionId, text, images }),
-          replyTo: message.guild_id ? message.id : undefined,
-        })
-        .then(() => {})
-    } catch (error) {
-      // Stopping: the message stays in the inbox and is handled after the restart. A full queue: say so.
-      if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
-      await send(channelId, `⚠️ ${error.message}`)
-      return inbox.done([message.id])
-    }
+    // A full queue is answered with the reason by the streamer (host.accept marks the message done); while
+    // stopping, the message stays in the inbox (the rejection) and is handled after the restart.
+    const reply = host
+      .stream({
+        surface: discordSurface(api, channelId, config.editIntervalMs),
+        conversation: conversationOf(channelId),
+        sessionId,
+        submit: () => host.accept(inbox, [message.id], { sessionId, text, images }),
+        replyTo: message.guild_id ? message.id : undefined,
+      })
+      .then(() => {})
     // queue: the lane holds the conversation's next message until this answer is sent, so a crash leaves
     // it in the inbox rather than as a queued turn. interrupt and collect need it to reach the session.
     if (host.laneMode() === "queue") return await reply
@@ -174,7 +168,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
 
   const offerPairing = async (message: GatewayMessageCreateDispatchData) => {
     const user = message.author
-    const issued = pairing.request({ userId: user.id, conversation: message.channel_id, name: user.username })
+    const issued = await pairing.request({ userId: user.id, conversation: message.channel_id, name: user.username })
     if (!issued) return log.warn("pairing refused: too many codes for this user", { user: user.id })
     gw.bus.publish(DiscordEvent.PairingRequested, {
       bot: botId,
@@ -193,8 +187,8 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
 
   /** Tell users approved with `drost discord approve` (from another process) that they can talk now. */
   const notifyApproved = async () => {
-    for (const approved of pairing.unnotified()) {
-      pairing.notified(approved.code)
+    for (const approved of await pairing.unnotified()) {
+      await pairing.notified(approved.code)
       await send(approved.conversation, "✅ You're approved: you can talk to me now.").catch((error) =>
         log.warn("could not tell an approved user", { user: approved.userId, error: String(error) }),
       )
@@ -204,7 +198,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
   /** One MESSAGE_CREATE (in its conversation's lane, unless it is a command). */
   const handle = async (message: GatewayMessageCreateDispatchData) => {
     try {
-      const verdict = judge(access, message, message.guild_id ? await parentOf(message) : null)
+      const verdict = await judge(access, message, message.guild_id ? await parentOf(message) : null)
       if (verdict.kind === "ignore") {
         log.debug("message ignored", { user: message.author.id, channel: message.channel_id, reason: verdict.reason })
         gw.bus.publish(DiscordEvent.Ignored, {
@@ -233,7 +227,9 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     } catch (error) {
       if (stopping) return
       log.error("handling a message failed", { channel: message.channel_id, error: String(error) })
-      inbox.done([message.id])
+      await inbox
+        .done([message.id])
+        .catch((error) => log.warn("could not mark a message handled", { error: String(error) }))
       await send(
         message.channel_id,
         `⚠️ Sorry, that did not work (${codeOf(error) ?? "error"}). Error id: discord:${message.id}`,
@@ -241,12 +237,22 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     }
   }
 
+  /** Messages handed on in the order Discord sent them, what a previous run left among them. */
+  const arrivals = createArrivals<{ message: GatewayMessageCreateDispatchData; replayed: boolean }>(
+    ({ message, replayed }) => {
+      // A command skips the conversation's lane: /stop must reach the turn that holds it. A replayed one
+      // waits in it (as before: what was left is handled in order).
+      if (!replayed && withoutMention(message.content, botId).startsWith("/")) void handle(message)
+      else void host.lane(conversationOf(message.channel_id), () => handle(message))
+    },
+  )
+
   const receive = (message: GatewayMessageCreateDispatchData) => {
     if (stopping || message.author.id === botId) return
-    if (!inbox.receive(message.id, message)) return log.debug("message already received", { id: message.id })
-    // A command skips the conversation's lane: /stop must reach the turn that holds it.
-    if (withoutMention(message.content, botId).startsWith("/")) void handle(message)
-    else void host.lane(conversationOf(message.channel_id), () => handle(message))
+    void arrivals.receive(message.id, inbox.receive(message.id, message), { message, replayed: false }).then(
+      (fresh) => fresh || log.debug("message already received", { id: message.id }),
+      (error) => log.error("could not store a message", { id: message.id, error: String(error) }),
+    )
   }
 
   /** A slash command or a button press. Never queued behind a turn (/stop must reach it). */
@@ -262,7 +268,7 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     const permitted =
       !!user &&
       !user.bot &&
-      (command.guild_id ? !!guild && (guild.members === "all" || allowed(user.id)) : allowed(user.id))
+      (command.guild_id ? !!guild && (guild.members === "all" || (await allowed(user.id))) : await allowed(user.id))
     if (!permitted || !channelId) {
       await api.interactions
         .reply(command.id, command.token, { content: "You may not use this bot here.", flags: EPHEMERAL })
@@ -279,16 +285,17 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
   }
 
   /** After READY or RESUMED: messages a previous run received and did not finish, once. */
-  const replay = () => {
+  const replay = async () => {
     if (replayed) return
     replayed = true
-    const pending = inbox.pending()
-    if (pending.length)
-      log.info("handling messages a previous run received but did not finish", { count: pending.length })
-    for (const { payload } of pending) {
-      const message = payload as GatewayMessageCreateDispatchData
-      void host.lane(conversationOf(message.channel_id), () => handle(message))
-    }
+    const pending = inbox.pending().then((entries) =>
+      entries.map(({ eventId, payload }) => ({
+        id: eventId,
+        event: { message: payload as GatewayMessageCreateDispatchData, replayed: true },
+      })),
+    )
+    const count = await arrivals.replay(pending)
+    if (count) log.info("handling messages a previous run received but did not finish", { count })
   }
 
   const boot = async () => {
@@ -332,15 +339,21 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     for (const event of [GatewayDispatchEvents.Ready, GatewayDispatchEvents.Resumed] as const)
       client.on(event, () => {
         host.health(null)
-        replay()
+        void replay().catch((error) => log.error("replaying unfinished messages failed", { error: String(error) }))
       })
     if (config.pairing && !stopping) {
-      notifier = setInterval(() => void notifyApproved(), PAIRING_POLL_MS)
+      notifier = setInterval(
+        () =>
+          void notifyApproved().catch((error) =>
+            log.warn("could not read approved pairings", { error: String(error) }),
+          ),
+        PAIRING_POLL_MS,
+      )
       notifier.unref?.()
     }
     client.on(GatewayDispatchEvents.MessageCreate, ({ data }) => receive(data))
     client.on(GatewayDispatchEvents.InteractionCreate, ({ data }) => {
-      if (!stopping) void interact(data)
+      if (!stopping) void interact(data).catch((error) => log.warn("an interaction failed", { error: String(error) }))
     })
     await gateway.connect()
   }

@@ -28,13 +28,13 @@ export interface AccessDeps {
   config: SlackConfig
   botUser: string
   /** Approved through pairing, besides `allowedUsers`. */
-  approved(userId: string): boolean
+  approved(userId: string): Promise<boolean>
   /** Whether a thread (`<channel>:<thread ts>`) already has a session here. */
-  knownThread(conversation: string): boolean
+  knownThread(conversation: string): Promise<boolean>
 }
 
-export const isAllowedUser = (deps: Pick<AccessDeps, "config" | "approved">, userId: string) =>
-  deps.config.allowedUsers.includes(userId) || deps.approved(userId)
+export const isAllowedUser = async (deps: Pick<AccessDeps, "config" | "approved">, userId: string) =>
+  deps.config.allowedUsers.includes(userId) || (await deps.approved(userId))
 
 /** The conversation a message belongs to: the DM itself, or the thread (started by the message, in a channel). */
 export function conversationOf(event: SlackMessage): string {
@@ -43,7 +43,7 @@ export function conversationOf(event: SlackMessage): string {
   return dm ? event.channel : `${event.channel}:${event.ts}`
 }
 
-export function judge(deps: AccessDeps, event: SlackMessage): Verdict {
+export async function judge(deps: AccessDeps, event: SlackMessage): Promise<Verdict> {
   if (!event.user || event.bot_id || event.user === deps.botUser) return { kind: "ignore", reason: "not from a person" }
   if (event.subtype && event.subtype !== "file_share") return { kind: "ignore", reason: `message ${event.subtype}` }
   const text = event.text ?? ""
@@ -51,19 +51,20 @@ export function judge(deps: AccessDeps, event: SlackMessage): Verdict {
   if (dm) {
     // A DM also arrives as app_mention when it mentions the bot; the message event answers it.
     if (event.type !== "message") return { kind: "ignore", reason: "duplicate of a DM message" }
-    if (isAllowedUser(deps, event.user)) return { kind: "allow", text: stripMention(text, deps.botUser) }
+    if (await isAllowedUser(deps, event.user)) return { kind: "allow", text: stripMention(text, deps.botUser) }
     return deps.config.pairing ? { kind: "pair" } : { kind: "ignore", reason: "user not allowed" }
   }
   const channels = deps.config.channels
   if (!channels.enabled) return { kind: "ignore", reason: "channels are disabled" }
   if (!channels.allowed.includes(event.channel)) return { kind: "ignore", reason: "channel not allowed" }
-  if (channels.members === "allowed" && !isAllowedUser(deps, event.user))
+  if (channels.members === "allowed" && !(await isAllowedUser(deps, event.user)))
     return { kind: "ignore", reason: "channel member not allowed" }
   const mentioned = text.includes(`<@${deps.botUser}>`)
   if (event.type === "app_mention") return { kind: "allow", text: stripMention(text, deps.botUser) }
   // A mention comes twice (message and app_mention): app_mention answers it.
   if (mentioned) return { kind: "ignore", reason: "duplicate of an app_mention" }
-  if (event.thread_ts && deps.knownThread(conversationOf(event))) return { kind: "allow", text: unescapeSlack(text) }
+  if (event.thread_ts && (await deps.knownThread(conversationOf(event))))
+    return { kind: "allow", text: unescapeSlack(text) }
   return { kind: "ignore", reason: "not addressed to the bot" }
 }
 

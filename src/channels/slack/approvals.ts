@@ -21,7 +21,7 @@ export interface ApprovalDeps {
   /** `<team>:<bot user>`: the prefix of this app's session keys. */
   scope: string
   log: Logger
-  allowed(userId: string): boolean
+  allowed(userId: string): Promise<boolean>
 }
 
 const CHOICES: Record<string, Choice> = { approve: "approve", deny: "deny", session: "session" }
@@ -155,7 +155,7 @@ export function createApprovalButtons(deps: ApprovalDeps) {
     const channel = body.channel?.id
     try {
       const place = await conversationOf(pending.sessionId)
-      if (!place || place.channel !== channel || !deps.allowed(body.user.id)) {
+      if (!place || place.channel !== channel || !(await deps.allowed(body.user.id))) {
         log.warn("approval press refused", { id: pending.id, user: body.user.id, channel })
         return true
       }

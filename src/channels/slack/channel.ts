@@ -15,7 +15,6 @@
 import { SocketModeClient } from "@slack/socket-mode"
 import { type Logger as SlackLogger, LogLevel, WebClient } from "@slack/web-api"
 import { SlackEvent } from "../../core/channel-events.ts"
-import { DrostError } from "../../core/error.ts"
 import type { SlackConfig } from "../../core/slack-config.ts"
 import { dispatch } from "../../gateway/commands.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
@@ -120,7 +119,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
   const pairingSent = new Map<string, number>()
   const access = {
     config,
-    approved: (userId: string) => pairings?.approved(userId) ?? false,
+    approved: async (userId: string) => (await pairings?.approved(userId)) ?? false,
   }
   const allowed = (userId: string) => isAllowedUser(access, userId)
 
@@ -152,7 +151,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     const reply = await host.commandIn(keyOf(conversation), text)
     if (!reply) return false
     await say(conversation, reply.listing ? `\`\`\`\n${escapeMrkdwn(reply.text)}\n\`\`\`` : escapeMrkdwn(reply.text))
-    inbox!.done([eventId])
+    await inbox!.done([eventId])
     return true
   }
 
@@ -166,30 +165,24 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     const sessionId = await sessionFor(conversation, event)
     const place = placeIn(conversation)
     const accept = () => host.accept(inbox!, [eventId], { sessionId, text, images })
-    let reply: Promise<unknown>
-    try {
-      reply = streamReply(
-        {
-          bus: gw.bus,
-          surface: createSlackSurface({
-            web,
-            channel: place.channel,
-            threadTs: place.threadTs,
-            editIntervalMs: config.editIntervalMs,
-          }),
-          pacer: pacer(place.channel),
-          log,
-          conversation,
-        },
-        sessionId,
-        accept,
-      )
-    } catch (error) {
-      // Stopping: the event stays in the inbox and is handled after the restart. A full queue: say so.
-      if (stopping || !(error instanceof DrostError && error.code === "Busy")) throw error
-      await say(conversation, `⚠️ ${escapeMrkdwn(error.message)}`)
-      return inbox!.done([eventId])
-    }
+    // A full queue is answered with the reason by the streamer (host.accept marks the event done); while
+    // stopping, the event stays in the inbox (the rejection) and is handled after the restart.
+    const reply: Promise<unknown> = streamReply(
+      {
+        bus: gw.bus,
+        surface: createSlackSurface({
+          web,
+          channel: place.channel,
+          threadTs: place.threadTs,
+          editIntervalMs: config.editIntervalMs,
+        }),
+        pacer: pacer(place.channel),
+        log,
+        conversation,
+      },
+      sessionId,
+      accept,
+    )
     if (host.laneMode() === "queue") return void (await reply)
     const tracked = reply.then(
       () => {},
@@ -202,7 +195,7 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
   /** A stranger's DM with pairing on: a one-time code (again at most once a minute), nothing else. */
   const pair = async (eventId: string, event: SlackMessage) => {
     const user = event.user!
-    const result = pairings!.request({ userId: user, conversation: event.channel, name: "" })
+    const result = await pairings!.request({ userId: user, conversation: event.channel, name: "" })
     gw.bus.publish(SlackEvent.Ignored, { app: scope, userId: user, channel: event.channel, reason: "pairing offered" })
     const last = pairingSent.get(user) ?? 0
     if (result && (result.created || Date.now() - last > 60_000)) {
@@ -213,12 +206,12 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
         `This app is private. To get access, ask its owner to run:\n\n\`drost slack approve ${result.code}\`\n\nThe code works once and expires in ${minutes} minutes.`,
       )
     } else if (!result) log.warn("this member was issued the most pairing codes allowed in an hour", { user })
-    inbox!.done([eventId])
+    await inbox!.done([eventId])
   }
 
   const notifyApprovals = async () => {
-    for (const pairing of pairings!.unnotified()) {
-      pairings!.notified(pairing.code)
+    for (const pairing of await pairings!.unnotified()) {
+      await pairings!.notified(pairing.code)
       await say(pairing.conversation, "✅ You're approved. Send a message to start talking to the agent.").catch(
         (error) =>
           log.warn("could not tell a member about their approval", { user: pairing.userId, error: String(error) }),
@@ -226,13 +219,21 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     }
   }
 
-  /** One stored message event: judged, then a command (outside the lane) or a turn (in it). */
-  const handle = async (eventId: string, event: SlackMessage) => {
-    const verdict = judge(
-      { ...access, botUser, knownThread: (conversation) => host.currentSession(keyOf(conversation)) !== null },
+  /**
+   * One stored message event: judged, then started, a command at once (outside the lane) or a turn in
+   * its lane. Resolves once started (the lane entered) with `done`, its end: events started one after
+   * another (`inOrder`) enter their lanes in that order, whatever the store's reads on the way take.
+   */
+  const start = async (eventId: string, event: SlackMessage): Promise<{ done: Promise<unknown> }> => {
+    const verdict = await judge(
+      {
+        ...access,
+        botUser,
+        knownThread: async (conversation) => (await host.currentSession(keyOf(conversation))) !== null,
+      },
       event,
     )
-    if (verdict.kind === "pair") return await pair(eventId, event)
+    if (verdict.kind === "pair") return { done: pair(eventId, event) }
     if (verdict.kind === "ignore") {
       gw.bus.publish(SlackEvent.Ignored, {
         app: scope,
@@ -240,27 +241,40 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
         channel: event.channel,
         reason: verdict.reason,
       })
-      return inbox!.done([eventId])
+      return { done: inbox!.done([eventId]) }
     }
     const conversation = conversationOf(event)
-    if (verdict.text.startsWith("/") && (await command(conversation, eventId, verdict.text))) return
     const files = event.files ?? []
     const shared = files.filter(isImage)
-    if (files.length > shared.length && !verdict.text && shared.length === 0) {
-      await say(conversation, "Sorry, only images are supported as files so far. Send text or an image.")
-      return inbox!.done([eventId])
-    }
-    await lane(conversation, async () => {
-      const images = []
-      try {
-        for (const file of shared) images.push(await downloadImage(file, tokens.botToken, apiUrl))
-      } catch (error) {
-        const reason = escapeMrkdwn((error as Error).message)
-        await say(conversation, `⚠️ I could not fetch the image (${reason}). Nothing reached the agent.`)
-        return inbox!.done([eventId])
+    const turn = async () => {
+      if (files.length > shared.length && !verdict.text && shared.length === 0) {
+        await say(conversation, "Sorry, only images are supported as files so far. Send text or an image.")
+        return await inbox!.done([eventId])
       }
-      await converse(event, eventId, conversation, verdict.text, images)
-    })
+      await lane(conversation, async () => {
+        const images = []
+        try {
+          for (const file of shared) images.push(await downloadImage(file, tokens.botToken, apiUrl))
+        } catch (error) {
+          const reason = escapeMrkdwn((error as Error).message)
+          await say(conversation, `⚠️ I could not fetch the image (${reason}). Nothing reached the agent.`)
+          return await inbox!.done([eventId])
+        }
+        await converse(event, eventId, conversation, verdict.text, images)
+      })
+    }
+    if (verdict.text.startsWith("/"))
+      return { done: command(conversation, eventId, verdict.text).then((answered) => (answered ? undefined : turn())) }
+    return { done: turn() }
+  }
+  const handle = async (eventId: string, event: SlackMessage) => await (await start(eventId, event)).done
+
+  /** Live events are stored and started in the order Slack sent them. */
+  let started: Promise<unknown> = Promise.resolve()
+  const inOrder = <T>(step: () => Promise<T>): Promise<T> => {
+    const next = started.then(step)
+    started = next.catch(() => {})
+    return next
   }
 
   /**
@@ -279,19 +293,27 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     if (envelope.type === "events_api") {
       const eventId = String(envelope.body.event_id ?? "")
       const event = envelope.body.event as Record<string, unknown>
-      const fresh = eventId && isMessage(event) ? inbox!.receive(eventId, event) : false
+      if (!eventId || !isMessage(event)) return await envelope.ack()
+      const stored = inbox!.receive(eventId, event)
+      const begun = inOrder(async () =>
+        (await stored) ? await start(eventId, event as unknown as SlackMessage) : null,
+      )
+      // Awaited below; a failed write rejects both, and is reported once (by the caller of onEnvelope).
+      begun.catch(() => {})
+      // Acknowledged once durable (a failed write is not: Slack sends the event again).
+      await stored
       await envelope.ack()
-      if (fresh) await handle(eventId, event as unknown as SlackMessage)
+      await (await begun)?.done
       return
     }
     if (envelope.type === "interactive") {
       await envelope.ack()
-      if (envelope.body.type === "block_actions") approvals?.press(envelope.body as unknown as BlockPress)
+      if (envelope.body.type === "block_actions") void approvals?.press(envelope.body as unknown as BlockPress)
       return
     }
     if (envelope.type === "slash_commands") {
       const user = String(envelope.body.user_id ?? "")
-      if (!allowed(user)) return await envelope.ack()
+      if (!(await allowed(user))) return await envelope.ack()
       const channel = String(envelope.body.channel_id ?? "")
       const conversation = channel.startsWith("D") ? channel : null
       const line = `/${String(envelope.body.text ?? "").trim() || "help"}`
@@ -363,8 +385,15 @@ export function createSlackChannel(gw: Gateway, config: SlackConfig, component =
     approvals = createApprovalButtons({ gw, web, scope, log, allowed })
     approvals.start()
     // What was received and not handled before a crash comes first, in order.
-    for (const entry of inbox.pending()) await handle(entry.eventId, entry.payload as SlackMessage)
-    if (config.pairing) notifier = setInterval(() => void notifyApprovals(), 2000)
+    for (const entry of await inbox.pending()) await handle(entry.eventId, entry.payload as SlackMessage)
+    if (config.pairing)
+      notifier = setInterval(
+        () =>
+          void notifyApprovals().catch((error) =>
+            log.warn("could not read approved pairings", { error: String(error) }),
+          ),
+        2000,
+      )
     log.info("slack app connected", { team: scope.split(":")[0], bot: botUser })
     await connect()
   }

@@ -15,11 +15,11 @@ export interface AccessDeps {
   config: TelegramConfig
   me: UserFromGetMe
   /** Approved through pairing (the store), besides `allowedUsers`. */
-  approved(userId: number): boolean
+  approved(userId: number): Promise<boolean>
 }
 
-export function isAllowedUser(deps: AccessDeps, userId: number): boolean {
-  return deps.config.allowedUsers.includes(userId) || deps.approved(userId)
+export async function isAllowedUser(deps: AccessDeps, userId: number): Promise<boolean> {
+  return deps.config.allowedUsers.includes(userId) || (await deps.approved(userId))
 }
 
 /** Whether a group message is addressed to the bot, and its text without the @mention. */
@@ -50,7 +50,7 @@ export function policyOf(config: TelegramConfig): AccessPolicy {
   }
 }
 
-export function judge(deps: AccessDeps, message: Message): Verdict {
+export async function judge(deps: AccessDeps, message: Message): Promise<Verdict> {
   const from = message.from
   if (!from || from.is_bot) return { kind: "ignore", reason: "not from a person" }
   if (message.chat.type === "channel") return { kind: "ignore", reason: "channel posts are not handled" }
@@ -58,7 +58,7 @@ export function judge(deps: AccessDeps, message: Message): Verdict {
   // Only a group message needs the mention check (and loses the @mention).
   const target =
     place === "group" ? addressed(message, deps.me) : { yes: true, text: message.text ?? message.caption ?? "" }
-  const verdict = judgeAccess(
+  const verdict = await judgeAccess(
     policyOf(deps.config),
     {
       user: { id: String(from.id), name: from.first_name },

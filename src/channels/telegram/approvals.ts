@@ -30,9 +30,9 @@ export interface ApprovalButtonsDeps {
   log: Logger
   pacer(chatId: number): Pacer
   /** Allowed to talk to the bot (allowedUsers or paired). */
-  allowed(userId: number): boolean
+  allowed(userId: number): Promise<boolean>
   /** Mark updates handled in the inbox. */
-  done(updateIds: number[]): void
+  done(updateIds: number[]): Promise<void>
 }
 
 function keyboard(id: string): InlineKeyboardMarkup {
@@ -66,7 +66,7 @@ export function createApprovalButtons(deps: ApprovalButtonsDeps) {
     log,
     // Its sessions are keyed `<botId>:<chatId>` (bot.ts).
     conversationOf: (key) => (key.startsWith(`${botId}:`) ? key.slice(botId.length + 1) : null),
-    allowed: (userId) => /^\d+$/.test(userId) && deps.allowed(Number(userId)),
+    allowed: async (userId) => /^\d+$/.test(userId) && (await deps.allowed(Number(userId))),
     surface: {
       async show(conversation, pending) {
         const chatId = Number(conversation)
@@ -97,7 +97,7 @@ export function createApprovalButtons(deps: ApprovalButtonsDeps) {
       if (!parsed) return await answer(query, "This approval is no longer waiting.")
       const chatId = query.message?.chat.id
       const name = query.from.username ? `@${query.from.username}` : query.from.first_name
-      const result = relay.press({
+      const result = await relay.press({
         approvalId: parsed.approvalId,
         choice: parsed.choice,
         userId: String(query.from.id),
@@ -114,7 +114,7 @@ export function createApprovalButtons(deps: ApprovalButtonsDeps) {
         })
       await answer(query, result.text, result.refused)
     } finally {
-      deps.done([update.update_id])
+      await deps.done([update.update_id])
     }
   }
 

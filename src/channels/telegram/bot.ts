@@ -16,7 +16,7 @@ import type { TelegramConfig } from "../../core/channel-config.ts"
 import { dispatch } from "../../gateway/commands.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
 import { createCredentials } from "../../gateway/auth.ts"
-import { createTelegramStore, PAIRING_TTL_MS } from "../../store/telegram.ts"
+import { PAIRING_TTL_MS } from "../../store/telegram.ts"
 import { Log } from "../../util/log.ts"
 import { type AccessDeps, isAllowedUser, judge } from "./access.ts"
 import { createApprovalButtons } from "./approvals.ts"
@@ -45,7 +45,8 @@ export interface TelegramChannel {
 
 export function createTelegramChannel(gw: Gateway, config: TelegramConfig, component = "telegram"): TelegramChannel {
   const log = Log.create(component)
-  const store = createTelegramStore(gw.db)
+  // The store contract (either engine): the inbox, chats' sessions and pairings another gateway on it sees too.
+  const store = gw.data.telegram
   const health = (problem: string | null) => gw.setHealth(component, problem)
   const token = resolveToken(config, gw.config.stateDir)
   const apiRoot = (config.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, "")
@@ -92,14 +93,14 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
 
   const sessionFor = async (message: Message): Promise<string> => {
     const chatId = message.chat.id
-    const known = await gw.data.telegram.session(botId, chatId)
+    const known = await store.session(botId, chatId)
     if (known && (await gw.data.sessions.get(known))) return known
     const title =
       message.chat.type === "private"
         ? `Telegram: ${message.from?.username ? `@${message.from.username}` : (message.from?.first_name ?? chatId)}`
         : `Telegram: ${message.chat.title ?? chatId}`
     const session = await gw.sessions.create({ channel: "telegram", channelKey: `${botId}:${chatId}`, title })
-    await gw.data.telegram.setSession(botId, chatId, session.id)
+    await store.setSession(botId, chatId, session.id)
     return session.id
   }
 
@@ -186,7 +187,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     const refuse = async (stage: "refused" | "transcribe", reason: string, text: string) => {
       gw.bus.publish(TelegramEvent.VoiceFailed, { bot: botId, chatId, stage, reason })
       await send(chatId, text)
-      done([updateId])
+      await done([updateId])
     }
     const refusal = voice.refusal(note)
     if (refusal) return await refuse("refused", refusal.replace(/^🎤 /, ""), refusal)
@@ -243,7 +244,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     const from = message.from!
     const name =
       [from.first_name, from.last_name].filter(Boolean).join(" ") + (from.username ? ` (@${from.username})` : "")
-    const result = await gw.data.telegram.pairingFor({ botId, userId: from.id, chatId: message.chat.id, name })
+    const result = await store.pairingFor({ botId, userId: from.id, chatId: message.chat.id, name })
     gw.bus.publish(TelegramEvent.PairingRequested, {
       bot: botId,
       userId: from.id,
@@ -263,7 +264,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
       log.warn("this user was issued the most pairing codes allowed in an hour; not issuing another", {
         user: from.id,
       })
-    done([updateId])
+    await done([updateId])
   }
 
   const command = async (message: Message, updateId: number, text: string) => {
@@ -273,13 +274,14 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
         chatId,
         "Hello! Send a message to talk to the agent. /help lists the commands, /new starts a fresh session.",
       )
-      return done([updateId])
+      await done([updateId])
+      return true
     }
     const reply = await dispatch(
       gw,
       {
         channel: "telegram",
-        sessionId: store.session(botId, chatId),
+        sessionId: await store.session(botId, chatId),
         setSession: (id) => store.setSession(botId, chatId, id),
       },
       text,
@@ -287,15 +289,15 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     if (!reply) return false
     const shown = commandReply(reply)
     await send(chatId, shown.text, shown.html)
-    done([updateId])
+    await done([updateId])
     return true
   }
 
   const handle = async (update: Update) => {
     const message = update.message
-    if (!message) return done([update.update_id])
+    if (!message) return await done([update.update_id])
     const chatId = message.chat.id
-    const verdict = judge(access, message)
+    const verdict = await judge(access, message)
     if (verdict.kind === "ignore") {
       gw.bus.publish(TelegramEvent.Ignored, {
         bot: botId,
@@ -303,7 +305,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
         chatId,
         reason: verdict.reason,
       })
-      return done([update.update_id])
+      return await done([update.update_id])
     }
     if (verdict.kind === "pair") return await pair(message, update.update_id)
     if (message.media_group_id && imageOf(message)) {
@@ -319,7 +321,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     const kind = unsupported(message)
     if (kind) {
       await send(chatId, `Sorry, ${kind} are not supported yet. Send text or a photo.`)
-      return done([update.update_id])
+      return await done([update.update_id])
     }
     const ref = imageOf(message)
     const images = ref ? [await download(bot.api, fileUrl, ref)] : []
@@ -350,7 +352,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
   bot.use(async (ctx, next) => {
     const message = ctx.update.message
     if (!message?.text?.includes("/")) return await next()
-    const verdict = judge(access, message)
+    const verdict = await judge(access, message)
     if (verdict.kind !== "allow" || !verdict.text.startsWith("/")) return await next()
     if (!(await command(message, ctx.update.update_id, verdict.text))) await next()
   })
@@ -362,8 +364,8 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
   bot.catch((error) => log.error("update failed", { error: String(error.error) }))
 
   const notifyApprovals = async () => {
-    for (const pairing of await gw.data.telegram.unnotified(botId)) {
-      await gw.data.telegram.notified(pairing.code)
+    for (const pairing of await store.unnotified(botId)) {
+      await store.notified(pairing.code)
       await send(pairing.chatId, "✅ You're approved. Send a message to start talking to the agent.").catch((error) =>
         log.warn("could not tell a user about their approval", { user: pairing.userId, error: String(error) }),
       )
@@ -399,7 +401,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     await bot.api.deleteWebhook().catch((error) => log.warn("deleteWebhook failed", { error: String(error) }))
     poller = createPoller({
       api: bot.api,
-      store: gw.data.telegram,
+      store,
       botId,
       timeoutSec: config.pollTimeoutSec,
       stallMs: config.stallMs,
@@ -411,7 +413,11 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     )
     runner = createRunner(createSource(poller.supplier), sink)
     runner.start()
-    notifier = setInterval(() => void notifyApprovals(), 2000)
+    notifier = setInterval(
+      () =>
+        void notifyApprovals().catch((error) => log.warn("could not read approved pairings", { error: String(error) })),
+      2000,
+    )
     runner.task()?.catch((error) => log.error("polling stopped unexpectedly", { error: String(error) }))
   }
 

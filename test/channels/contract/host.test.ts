@@ -93,7 +93,7 @@ test("a message: inbox done with the user message, a streamed answer within the 
   const channel = host()
   const { surface, writes, shown } = loopback()
   const inbox = channel.inbox("loop:1")
-  expect(inbox.receive("e1", { text: "hello there" })).toBe(true)
+  expect(await inbox.receive("e1", { text: "hello there" })).toBe(true)
   const sessionId = await channel.sessionFor("1:c1", "Loop: c1")
   expect(await channel.sessionFor("1:c1", "Loop: c1")).toBe(sessionId)
   const answered = await channel.lane("1:c1", () =>
@@ -106,8 +106,8 @@ test("a message: inbox done with the user message, a streamed answer within the 
   )
   expect(answered?.text).toContain('You said: "hello there"')
   // At most once: the event is done, and its redelivery is refused.
-  expect(inbox.pending()).toEqual([])
-  expect(inbox.receive("e1", { text: "hello there" })).toBe(false)
+  expect(await inbox.pending()).toEqual([])
+  expect(await inbox.receive("e1", { text: "hello there" })).toBe(false)
   // Streamed (edits before the final answer), every write within the platform's length.
   expect(writes.filter((write) => write.kind === "edit").length).toBeGreaterThan(0)
   for (const write of writes) expect(write.text.length).toBeLessThanOrEqual(LIMIT)
@@ -115,7 +115,7 @@ test("a message: inbox done with the user message, a streamed answer within the 
   for (let i = 1; i < writes.length; i++) expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(GAP - 5)
   // The final answer is the whole answer, split into messages.
   expect(shown().join("")).toContain('You said: "hello there"')
-  const session = app.gw.store.get(sessionId)!
+  const session = (await app.gw.data.sessions.get(sessionId))!
   expect([session.channel, session.channelKey, session.title]).toEqual(["loop", "1:c1", "Loop: c1"])
 }, 30_000)
 
@@ -123,7 +123,7 @@ test("a platform without edits gets no previews: only the final answer's message
   const channel = host()
   const { surface, writes, shown } = loopback(false)
   const inbox = channel.inbox("loop:1")
-  inbox.receive("e5", {})
+  await inbox.receive("e5", {})
   const sessionId = await channel.sessionFor("1:c5", "Loop: c5")
   const answered = await channel.stream({
     surface,
@@ -145,7 +145,7 @@ test("commands answer while the turn runs, outside the lane; /stop stops it; /ne
   const channel = host()
   const { surface, shown } = loopback()
   const inbox = channel.inbox("loop:1")
-  inbox.receive("e2", {})
+  await inbox.receive("e2", {})
   const sessionId = await channel.sessionFor("1:c2", "Loop: c2")
   const started = new Promise<void>((resolve) => {
     const stop = app.gw.bus.subscribe(TurnEvent.Started, (event) => {
@@ -174,7 +174,7 @@ test("commands answer while the turn runs, outside the lane; /stop stops it; /ne
   expect(channel.commandMenu().map((entry) => entry.name)).not.toContain("quit")
   // /new gives the conversation a fresh session.
   await channel.commandIn("1:c2", "/new")
-  const fresh = channel.currentSession("1:c2")
+  const fresh = await channel.currentSession("1:c2")
   expect(fresh).not.toBeNull()
   expect(fresh).not.toBe(sessionId)
   expect(channel.laneMode()).toBe("queue")
@@ -183,10 +183,10 @@ test("commands answer while the turn runs, outside the lane; /stop stops it; /ne
 test("pairing: one open code per user; approvals: only an allowed user of the owning conversation decides", async () => {
   const channel = host()
   const pairing = channel.pairing("loop:1")
-  const code = pairing.request({ userId: "u9", conversation: "1:d9", name: "Nine" })!
+  const code = (await pairing.request({ userId: "u9", conversation: "1:d9", name: "Nine" }))!
   expect(code.created).toBe(true)
-  expect(pairing.request({ userId: "u9", conversation: "1:d9", name: "Nine" })!.code).toBe(code.code)
-  expect(pairing.approved("u9")).toBe(false)
+  expect((await pairing.request({ userId: "u9", conversation: "1:d9", name: "Nine" }))!.code).toBe(code.code)
+  expect(await pairing.approved("u9")).toBe(false)
 
   const shownRequests: { conversation: string; pending: Pending }[] = []
   const settled: Decided[] = []
@@ -195,7 +195,7 @@ test("pairing: one open code per user; approvals: only an allowed user of the ow
     kind: "loop",
     log: channel.log as never,
     conversationOf: (key) => (key.startsWith("1:") ? key : null),
-    allowed: (userId) => userId === "owner",
+    allowed: async (userId) => userId === "owner",
     surface: {
       async show(conversation, pending) {
         shownRequests.push({ conversation, pending })
@@ -210,7 +210,7 @@ test("pairing: one open code per user; approvals: only an allowed user of the ow
   try {
     const { surface, shown } = loopback()
     const inbox = channel.inbox("loop:1")
-    inbox.receive("e3", {})
+    await inbox.receive("e3", {})
     const sessionId = await channel.sessionFor("1:c3", "Loop: c3")
     const requested = new Promise<void>((resolve) => {
       const stop = app.gw.bus.subscribe(ApprovalEvent.Requested, () => {
@@ -230,16 +230,16 @@ test("pairing: one open code per user; approvals: only an allowed user of the ow
     expect(request?.conversation).toBe("1:c3")
     const press = { approvalId: request!.pending.id, choice: "approve" as const, label: "test" }
     // A stranger, and the owner from another conversation: refused, nothing decided.
-    expect(relay.press({ ...press, userId: "stranger", conversation: "1:c3" }).refused).toBe(true)
-    expect(relay.press({ ...press, userId: "owner", conversation: "1:other" }).refused).toBe(true)
+    expect((await relay.press({ ...press, userId: "stranger", conversation: "1:c3" })).refused).toBe(true)
+    expect((await relay.press({ ...press, userId: "owner", conversation: "1:other" })).refused).toBe(true)
     expect(app.gw.approvals.get(request!.pending.id)).not.toBeNull()
-    const answer = relay.press({ ...press, userId: "owner", conversation: "1:c3" })
+    const answer = await relay.press({ ...press, userId: "owner", conversation: "1:c3" })
     expect(answer).toEqual({ decided: true, refused: false, text: "Approved" })
     await reply
     expect(shown().join("")).toContain("hi from a file")
     for (let i = 0; i < 100 && settled.length === 0; i++) await Bun.sleep(20)
     expect(settled[0]).toMatchObject({ id: request!.pending.id, approved: true, by: "loop:owner" })
-    expect(relay.press({ ...press, userId: "owner", conversation: "1:c3" }).text).toBe(
+    expect((await relay.press({ ...press, userId: "owner", conversation: "1:c3" })).text).toBe(
       "This approval is no longer waiting.",
     )
   } finally {
@@ -258,7 +258,7 @@ test("delivery: a session's conversation is located for schedules and background
   })
   const channel = host()
   const sessionId = await channel.sessionFor("1:c4", "Loop: c4")
-  const target = app.gw.continuity.deliveries.locate(app.gw.store.get(sessionId)!)
+  const target = app.gw.continuity.deliveries.locate((await app.gw.data.sessions.get(sessionId))!)
   expect(target).toEqual({ channel: "loop", chat: "1:c4" })
   // Another instance's conversation is not this one's.
   expect(app.gw.continuity.deliveries.locate({ channel: "loop", channelKey: "2:c4" })).toBeNull()

@@ -118,8 +118,16 @@ async function until<T>(probe: () => T | undefined | null | false, what: string,
 
 const said = (text: string) => `You said: "${text}"`
 
-export function contractSuite(adapter: ContractAdapter) {
-  describe(`channel contract: ${adapter.kind}`, () => {
+/** Where a case's gateways keep their store: SQLite in the workspace (default), or another engine. */
+export interface SuiteOptions {
+  /** Shown in the suite's name ("PostgreSQL"). */
+  engine: string
+  /** The environment that points a workspace's gateways at their store (DROST_STORE_URL); the same for every gateway of that workspace. */
+  env(workspace: string): Promise<Record<string, string>>
+}
+
+export function contractSuite(adapter: ContractAdapter, options?: SuiteOptions) {
+  describe(`channel contract: ${adapter.kind}${options ? ` (${options.engine})` : ""}`, () => {
     let fake: ContractFake | null = null
     const started = async () => {
       fake = await adapter.start()
@@ -141,9 +149,10 @@ export function contractSuite(adapter: ContractAdapter) {
       extra: Record<string, unknown> = {},
     ) => demoConfig({ ...setup(fake, options), ...extra }, demo)
     /** The gateway of a case, handed to the fake once it is up. */
-    const spawn = async (...args: Parameters<typeof spawnGateway>) => {
-      fake?.prepare?.(args[0])
-      const gw = await spawnGateway(...args)
+    const spawn = async (...[cwd, given = {}]: Parameters<typeof spawnGateway>) => {
+      fake?.prepare?.(cwd)
+      const env = { ...given.env, ...(await options?.env(cwd)) }
+      const gw = await spawnGateway(cwd, { ...given, env })
       await fake?.attach?.(gw)
       return gw
     }
