@@ -157,7 +157,7 @@ export const COMMANDS: Record<string, Command> = {
       const current = ctx.sessionId
         ? (await gw.data.sessions.get(ctx.sessionId))?.provider
         : gw.config.providers.defaultSessionProvider
-      const lines = gw.providerStatus().map((status) => {
+      const lines = (await gw.providerStatus()).map((status) => {
         const mark = status.id === current ? "*" : " "
         const health = status.cooldown
           ? `cooling down ${Math.ceil(status.cooldown.remainingMs / 1000)}s after ${status.cooldown.kind}${status.cooldown.status ? ` (${status.cooldown.status})` : ""}`
@@ -264,12 +264,12 @@ export const COMMANDS: Record<string, Command> = {
   skills: {
     usage: "/skills [on|off <name>]",
     help: "List skills; turn one on or off for this session",
-    run(gw, ctx, arg) {
+    async run(gw, ctx, arg) {
       const [verb, name] = arg.split(/\s+/)
       const snapshot = gw.skills.refresh()
       if (verb) {
         if (!name || !["on", "off"].includes(verb)) return { text: "usage: /skills, or /skills on|off <name>" }
-        gw.skills.catalog.setSession(need(ctx), name, verb === "on")
+        await gw.skills.catalog.setSession(need(ctx), name, verb === "on")
         const still = verb === "on" && gw.skills.catalog.get(name)?.disabled
         return {
           text: `skill ${name} is ${verb} for this session (from the next turn)${still ? ", but it stays off: skills.disabled in the config lists it" : ""}`,
