@@ -1,8 +1,8 @@
 /**
  * The channels on a gateway whose store is PostgreSQL (DROST_STORE_URL, a fresh database per case on a
  * real server, test/lib/postgres.ts): the Telegram bot (src/channels/telegram/bot.ts), Discord and
- * Slack (on host.ts) and a plugin channel (plugin-host.ts over host.ts, the example Loop plugin) pass
- * the channel contract suite, kill -9 included; a pairing approved from the CLI (another process)
+ * Slack (on host.ts; with DROST_PG_ALL_CHANNELS=1) and a plugin channel (plugin-host.ts over host.ts, the
+ * example Loop plugin) pass the channel contract suite, kill -9 included; a pairing approved from the CLI (another process)
  * reaches the running plugin channel through the database; and what the Telegram bot keeps (its inbox,
  * a chat's session, a pairing) is read back from PostgreSQL, with no SQLite file for it in the
  * workspace. Skipped with the reason outside CI when PostgreSQL is not installed; CI fails instead.
@@ -34,10 +34,16 @@ if (!skip) {
   }
   const options = { engine: "PostgreSQL", env: async (dir: string) => ({ DROST_STORE_URL: await database(dir) }) }
 
+  // The Telegram bot has its own code path (telegram/bot.ts); Discord, Slack and plugin channels share the
+  // channel host (host.ts), which the Loop plugin exercises through plugin-host.ts. Discord's and Slack's
+  // own code is the same on either engine (their contract suites run on SQLite): set
+  // DROST_PG_ALL_CHANNELS=1 to run them here too (about a minute more).
   contractSuite(telegram, options)
-  contractSuite(discord, options)
-  contractSuite(slack, options)
   contractSuite(loop, options)
+  if (process.env.DROST_PG_ALL_CHANNELS === "1") {
+    contractSuite(discord, options)
+    contractSuite(slack, options)
+  }
 
   test("a plugin channel's stranger approved with `drost pairing approve` through PostgreSQL is answered", async () => {
     await pairingByCli({ DROST_STORE_URL: await pg.server.database() })
