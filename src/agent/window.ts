@@ -82,8 +82,11 @@ export function createHistoryWindow(deps: WindowDeps) {
       turn?: CurrentTurn
     }): Promise<HistoryView> {
       const budget = budgetFor(input.system, input.tools)
-      const messages = await deps.data.sessions.history(input.sessionId)
-      const summary = await deps.data.summaries.latest(input.sessionId)
+      // Both reads at once: on PostgreSQL each is a round trip, and neither needs the other.
+      const [messages, summary] = await Promise.all([
+        deps.data.sessions.history(input.sessionId),
+        deps.data.summaries.latest(input.sessionId),
+      ])
       const seen = view(messages, summary, input.turn)
       const before = viewTokens(seen)
       // Within budget (the usual case): the view just built is the answer; no second read of the history.

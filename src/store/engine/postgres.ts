@@ -38,6 +38,7 @@ import { BODY_KEEP_MS, checkBodies, listenAnnounced, pack } from "./announce.ts"
 import { checkNotice, guarded, MAX_PAYLOAD_BYTES } from "./notices.ts"
 import { migratePostgres } from "./postgres-migrations.ts"
 import { postgresPortable } from "./postgres-portable.ts"
+import { postgresTelegramReplies } from "./postgres-telegram-replies.ts"
 import { picker, taker } from "./scope.ts"
 
 type Row = Record<string, unknown>
@@ -403,6 +404,7 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
   // scope telegram:<bot id>, the chats as conversations <bot id>:<chat id> of the scope "telegram"; only
   // the getUpdates offset and the polling lease are Telegram's own (telegram_bots).
   const telegram: TelegramContract = {
+    replies: postgresTelegramReplies(sql),
     offset: async (botId) =>
       num((await sql`SELECT next_offset FROM telegram_bots WHERE bot_id = ${botId}`)[0]?.next_offset ?? 0),
     receive: (botId, updates) =>
@@ -547,58 +549,76 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
         await sql`UPDATE sessions SET provider = ${provider}, pending_provider = NULL, updated_at = ${Date.now()} WHERE id = ${id}`
       },
       append: (input) => insertMessage(sql, input, Date.now()),
-      beginTurn: (input) =>
-        sql.begin(async (tx) => {
-          if (input.accept) {
-            const [scope, eventIds] =
-              "telegram" in input.accept
-                ? [scopeOf(input.accept.telegram.botId), input.accept.telegram.updateIds.map(String)]
-                : [input.accept.channel.scope, input.accept.channel.eventIds]
-            // FOR UPDATE: a second gateway accepting the same rows waits for the first's commit, and the
-            // rows it then reads are the committed ones, done.
-            const rows: { done_at: unknown }[] = eventIds.length
-              ? await tx`SELECT done_at FROM channel_inbox WHERE scope = ${scope} AND event_id IN ${sql(eventIds)}
-                         FOR UPDATE`
-              : []
-            if (rows.some((row) => row.done_at !== null)) throw new AlreadyAccepted(scope, eventIds)
-          }
-          await require(tx, input.sessionId)
-          const now = Date.now()
-          const turnId = Id.create("turn", now)
-          const [turn] = await tx`
-            INSERT INTO turns (id, session_id, status, source, created_at, owner)
-            VALUES (${turnId}, ${input.sessionId}, 'queued', ${input.source}, ${now}, ${input.owner ?? owner})
-            RETURNING *`
-          const message = await insertMessage(
-            tx,
-            { sessionId: input.sessionId, turnId, role: "user", parts: input.parts },
-            now,
-          )
-          await tx`UPDATE sessions SET updated_at = ${now}, message_count = message_count + 1 WHERE id = ${input.sessionId}`
-          if (input.accept && "telegram" in input.accept) {
-            const { botId, updateIds } = input.accept.telegram
-            await channelDone(tx, scopeOf(botId), updateIds.map(String), now)
-          } else if (input.accept) await channelDone(tx, input.accept.channel.scope, input.accept.channel.eventIds, now)
-          return { turn: toTurn(turn), message }
-        }),
+      // One statement, so one round trip (it is atomic as a transaction is): the session's row is updated
+      // first (no row: nothing is written, NotFound), the turn and the message inserted from it. With
+      // `accept`, the inbox rows are locked first (a second gateway accepting the same rows waits for the
+      // first's commit, then reads them done) and everything else is written only if none is done yet.
+      async beginTurn(input) {
+        const now = Date.now()
+        const turnId = Id.create("turn", now)
+        const messageId = Id.create("msg", now)
+        const parts = JSON.stringify(input.parts)
+        let accept: { scope: string; eventIds: string[] } | null = null
+        if (input.accept)
+          accept =
+            "telegram" in input.accept
+              ? { scope: scopeOf(input.accept.telegram.botId), eventIds: input.accept.telegram.updateIds.map(String) }
+              : { scope: input.accept.channel.scope, eventIds: input.accept.channel.eventIds }
+        if (accept && accept.eventIds.length === 0) accept = null
+        const locked = accept
+          ? sql`a AS (SELECT done_at FROM channel_inbox WHERE scope = ${accept.scope} AND event_id IN ${sql(accept.eventIds)}
+                      FOR UPDATE),
+                ok AS (SELECT NOT EXISTS (SELECT 1 FROM a WHERE done_at IS NOT NULL) AS ok),`
+          : sql`ok AS (SELECT true AS ok),`
+        const done = accept
+          ? sql`, d AS (UPDATE channel_inbox SET done_at = ${now}, payload = 'null'
+                        WHERE scope = ${accept.scope} AND event_id IN ${sql(accept.eventIds)} AND done_at IS NULL
+                          AND EXISTS (SELECT 1 FROM s))`
+          : sql``
+        const [row] = await sql`
+          WITH ${locked}
+          s AS (UPDATE sessions SET updated_at = ${now}, message_count = message_count + 1
+                WHERE id = ${input.sessionId} AND (SELECT ok FROM ok) RETURNING id),
+          t AS (INSERT INTO turns (id, session_id, status, source, created_at, owner)
+                SELECT ${turnId}, s.id, 'queued', ${input.source}, ${now}, ${input.owner ?? owner} FROM s RETURNING *),
+          m AS (INSERT INTO messages (id, session_id, turn_id, role, parts, provider, usage, created_at, body)
+                SELECT ${messageId}, s.id, ${turnId}, 'user', ${parts}, NULL, NULL, ${now}, ${bodyOf("user", input.parts)}
+                FROM s RETURNING seq)
+          ${done}
+          SELECT ok.ok, t.*, m.seq AS message_seq FROM ok LEFT JOIN t ON true LEFT JOIN m ON true`
+        if (accept && !row.ok) throw new AlreadyAccepted(accept.scope, accept.eventIds)
+        if (row.id === null || row.id === undefined) throw new NotFound("session", input.sessionId)
+        const message: Message = {
+          id: messageId,
+          seq: num(row.message_seq),
+          sessionId: input.sessionId,
+          turnId,
+          role: "user",
+          parts: JSON.parse(parts),
+          provider: null,
+          usage: null,
+          createdAt: now,
+        }
+        return { turn: toTurn(row), message }
+      },
       async startTurn(id, provider, by = owner) {
         await sql`UPDATE turns SET status = 'running', provider = ${provider}, started_at = ${Date.now()}, owner = ${by}
                   WHERE id = ${id}`
       },
-      finishTurn: (input) =>
-        sql.begin(async (tx) => {
-          const now = Date.now()
-          const ended = await tx`
+      // One statement: the session's counts move only if this call ended the turn (a turn that had already
+      // ended adds nothing: its messages and usage were counted at its end).
+      async finishTurn(input) {
+        const now = Date.now()
+        await sql`
+          WITH ended AS (
             UPDATE turns SET status = ${input.status}, error = ${clean(input.error ?? null)}, usage = ${JSON.stringify(input.usage)},
                    steps = ${input.steps}, tool_calls = ${input.toolCalls}, ended_at = ${now}
-            WHERE id = ${input.id} AND status IN ('queued', 'running')`
-          // A turn that had already ended adds nothing (its messages and usage were counted at its end).
-          if (ended.count === 0) return
-          await tx`UPDATE sessions SET updated_at = ${now}, message_count = message_count + ${input.messages},
-                   usage_input = usage_input + ${input.usage.input}, usage_output = usage_output + ${input.usage.output},
-                   usage_cached = usage_cached + ${input.usage.cached}
-                   WHERE id = ${input.sessionId}`
-        }),
+            WHERE id = ${input.id} AND status IN ('queued', 'running') RETURNING id)
+          UPDATE sessions SET updated_at = ${now}, message_count = message_count + ${input.messages},
+                 usage_input = usage_input + ${input.usage.input}, usage_output = usage_output + ${input.usage.output},
+                 usage_cached = usage_cached + ${input.usage.cached}
+          WHERE id = ${input.sessionId} AND EXISTS (SELECT 1 FROM ended)`
+      },
       flushDeferred: async () => true,
       async turn(id) {
         const [row] = await sql`SELECT * FROM turns WHERE id = ${id}`
@@ -688,8 +708,18 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
     },
 
     leases: {
-      acquire: (id, holder, ttlMs, gone) =>
-        sql.begin(async (tx) => {
+      async acquire(id, holder, ttlMs, gone) {
+        // The usual case in one statement: the lease is free, expired or already the caller's (the upsert
+        // locks the row and decides on its latest version, so of two contenders one takes it).
+        const now = Date.now()
+        const [taken] = await sql`
+          INSERT INTO session_leases (session_id, holder, until) VALUES (${id}, ${holder}, ${now + ttlMs})
+          ON CONFLICT (session_id) DO UPDATE SET holder = excluded.holder, until = excluded.until
+          WHERE session_leases.holder = '' OR session_leases.holder = excluded.holder OR session_leases.until <= ${now}
+          RETURNING 1 AS ok`
+        if (taken) return { ok: true as const }
+        // Held by another: whether its holder is gone is judged here, in a transaction on the locked row.
+        return sql.begin(async (tx) => {
           // The row is made first, so contenders for a lease never taken queue on its lock too.
           await tx`INSERT INTO session_leases (session_id, holder, until) VALUES (${id}, '', 0) ON CONFLICT DO NOTHING`
           const [row] = await tx`SELECT holder, until FROM session_leases WHERE session_id = ${id} FOR UPDATE`
@@ -703,7 +733,8 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
           }
           await tx`UPDATE session_leases SET holder = ${holder}, until = ${now + ttlMs} WHERE session_id = ${id}`
           return { ok: true as const }
-        }),
+        })
+      },
       renew: async (id, holder, ttlMs) =>
         (
           await sql`UPDATE session_leases SET until = ${Date.now() + ttlMs} WHERE session_id = ${id} AND holder = ${holder}`
