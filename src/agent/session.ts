@@ -23,6 +23,9 @@ import type { ClientTools } from "./client-tools.ts"
 import type { HeldLease, TurnLeases } from "./lease.ts"
 import { type LoopLimits, type LoopOutcome, runLoop } from "./loop.ts"
 
+/** How long a turn's end waits for its outcome event to come back through a linked bus. */
+const OUTCOME_WAIT_MS = 2000
+
 export interface SessionsDeps {
   /** The store contract's sessions (the gateway's `gw.data`). */
   data: { sessions: SessionsContract }
@@ -193,6 +196,19 @@ export function createSessions(deps: SessionsDeps) {
       })
       // After the turn's end is stored: the gateway that takes the lease next reads it.
       await lease?.release()
+      // A linked bus (several gateways, src/bus/cluster.ts) delivers this node's events too once they come
+      // back through the store: the turn resolves after its outcome event is delivered here, so whoever
+      // streams the turn's events and stops at `done` (the Control API's and /v1's streams, the channels)
+      // has had every delta and message before it. Bounded: a notice lost to a reconnect is not waited for.
+      const outcomeDef =
+        status === "completed"
+          ? TurnEvent.Completed
+          : status === "interrupted"
+            ? TurnEvent.Interrupted
+            : TurnEvent.Failed
+      const delivered = bus.linked()
+        ? bus.once(outcomeDef, (data) => data.turnId === turn.id, OUTCOME_WAIT_MS).catch(() => {})
+        : null
       if (status === "completed")
         bus.publish(TurnEvent.Completed, {
           ...ids,
@@ -204,6 +220,7 @@ export function createSessions(deps: SessionsDeps) {
         })
       else if (status === "interrupted") bus.publish(TurnEvent.Interrupted, { ...ids, reason: reason ?? "interrupted" })
       else bus.publish(TurnEvent.Failed, { ...ids, reason: reason ?? "failed", durationMs })
+      await delivered
       return { ...ids, status, reason, text: outcome.text }
     }
     const empty = { text: "", usage: { input: 0, output: 0, cached: 0 }, steps: 0, toolCalls: 0 }

@@ -36,6 +36,8 @@ export interface Bus {
     send: (event: Envelope) => void,
     after: number,
   ): { accept(event: Envelope): void; skip(to: number): void; unlink(): void }
+  /** Whether the bus is linked: a published envelope is delivered later, once it comes back. */
+  linked(): boolean
 }
 
 export interface BusOptions {
@@ -186,6 +188,7 @@ export function createBus(options: BusOptions = {}): Bus {
       return ring.slice(lo) as Envelope[]
     },
     lastId: () => next - 1,
+    linked: () => linked !== null,
     link(send, after) {
       // Two links would each number and deliver the same envelopes.
       if (linked) throw new Error("this bus is already linked")

@@ -101,6 +101,24 @@ else {
       }
     }
 
+    // A turn streamed from a linked node: every delta reaches the stream before its end (the node's own
+    // events come back through the store; the turn ends once its outcome is delivered here).
+    for (let round = 0; round < 5; round++) {
+      const streamed = await a.api(`/sessions/${session.id}/turn`, {
+        method: "POST",
+        json: { input: `stream ${round}` },
+        headers: { accept: "text/event-stream" },
+      })
+      let text = ""
+      let final: { status: string; text: string } | null = null
+      for await (const event of readSse(streamed)) {
+        if (event.event === "session.turn.delta") text += (event.data as { text: string }).text
+        if (event.event === "turn.completed") final = event.data as { status: string; text: string }
+      }
+      expect(final?.status).toBe("completed")
+      expect(text).toBe(final!.text)
+    }
+
     // With every gateway stopped, the CLI reads the shared store itself (a stopped workspace on PostgreSQL).
     await cluster.stop()
     const exported = await runCli(["session", "export", session.id], {
@@ -110,6 +128,9 @@ else {
     })
     expect(exported.stderr).toBe("")
     const doc = JSON.parse(exported.stdout) as { messages: { role: string }[] }
-    expect(doc.messages.map((message) => message.role)).toEqual(["user", "assistant", "user", "assistant"])
+    // Two turns above and five streamed ones.
+    expect(doc.messages.map((message) => message.role)).toEqual(
+      Array.from({ length: 7 }, () => ["user", "assistant"]).flat(),
+    )
   }, 60_000)
 }
