@@ -250,6 +250,12 @@ const MIGRATIONS: string[] = [
    CREATE INDEX event_bodies_age ON event_bodies (created_at)`,
   // Discord's Gateway session into channel state (kv), where the contract reads it on either engine.
   DISCORD_GATEWAY_MIGRATION,
+  // Telegram replies owed to accepted messages until they were sent (engine/contract.ts
+  // TelegramRepliesContract), so the polling gateway answers what a crash left unanswered.
+  `CREATE TABLE telegram_replies (
+     bot_id TEXT NOT NULL, update_id INTEGER NOT NULL, chat_id INTEGER NOT NULL, message_id INTEGER NOT NULL,
+     session_id TEXT NOT NULL, holder TEXT NOT NULL, turn_id TEXT, created_at INTEGER NOT NULL,
+     PRIMARY KEY (bot_id, update_id))`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

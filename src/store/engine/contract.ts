@@ -299,7 +299,46 @@ export interface JobsContract {
   markNotified(id: string): Promise<void>
 }
 
+/**
+ * A Telegram message whose answer is owed (src/channels/telegram/bot.ts): recorded before the message is
+ * accepted, recorded again with its turn right after, settled once its answer was sent. What a crash
+ * leaves here the gateway polling the bot answers (the stored answer, or a notice). Keyed by the bot and
+ * the message's first update id (an album's first).
+ */
+export interface OwedReply {
+  key: number
+  chatId: number
+  messageId: number
+  sessionId: string
+  /** The gateway handling the message (its registry id). */
+  holder: string
+  /** Its turn, once accepted. */
+  turnId: string | null
+  createdAt: number
+}
+
+/** An owed reply as `owed` reads it, with its update's and its turn's state. */
+export interface OwedReplyState extends OwedReply {
+  /** Its update is still in the inbox, not accepted: the poller supplies it again. */
+  pending: boolean
+  /** Its turn as stored; null when no turn is recorded or the turn is gone (its session deleted). */
+  turn: { status: Turn["status"]; error: string | null } | null
+}
+
+export interface TelegramRepliesContract {
+  /** Record the reply `holder` owes, or take it over; no effect once a turn is recorded (accepted). */
+  owe(botId: string, reply: Omit<OwedReply, "turnId" | "createdAt">): Promise<void>
+  /** Record its turn and holder (the one whose accept succeeded), written whole. */
+  accepted(botId: string, reply: Omit<OwedReply, "createdAt"> & { turnId: string }): Promise<void>
+  /** The bot's owed replies, oldest first. */
+  owed(botId: string): Promise<OwedReplyState[]>
+  /** Answered: forget it, if its turn is still `turnId` (null: none recorded). */
+  settle(botId: string, key: number, turnId: string | null): Promise<void>
+}
+
 export interface TelegramContract {
+  /** Replies owed to accepted messages, kept until they were sent (crash recovery of answers). */
+  replies: TelegramRepliesContract
   offset(botId: string): Promise<number>
   receive(botId: string, updates: { update_id: number }[]): Promise<number>
   pending(botId: string): Promise<unknown[]>

@@ -225,6 +225,13 @@ export const PG_MIGRATIONS: string[] = [
   CREATE TABLE event_bodies (id BIGINT PRIMARY KEY, content TEXT NOT NULL, created_at BIGINT NOT NULL);
   CREATE INDEX event_bodies_age ON event_bodies (created_at);
   `,
+  // Telegram replies owed to accepted messages until they were sent (contract.ts TelegramRepliesContract).
+  `
+  CREATE TABLE telegram_replies (
+    bot_id TEXT NOT NULL, update_id BIGINT NOT NULL, chat_id BIGINT NOT NULL, message_id BIGINT NOT NULL,
+    session_id TEXT NOT NULL, holder TEXT NOT NULL, turn_id TEXT, created_at BIGINT NOT NULL,
+    PRIMARY KEY (bot_id, update_id));
+  `,
 ]
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length

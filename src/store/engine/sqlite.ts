@@ -17,6 +17,7 @@ import { createSessionStore, type SessionStore } from "../sessions.ts"
 import { createSummaryStore, type SummaryStore } from "../summaries.ts"
 import { createPortable } from "../portable.ts"
 import { createTelegramStore, scopeOf, type TelegramStore } from "../telegram.ts"
+import { createTelegramReplies } from "../telegram-replies.ts"
 import { stepUsage, stepUsageSlices } from "../usage.ts"
 import { AlreadyAccepted, type InterruptedRun, type RecoveryScope, type ScheduleRun, type Store } from "./contract.ts"
 import { BODY_KEEP_MS, checkBodies, listenAnnounced, pack } from "./announce.ts"
@@ -290,6 +291,7 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
     telegram: {
       ...lift(telegram),
       lease: async (botId, holder, ttlMs, alive = () => true) => telegram.lease(botId, holder, ttlMs, alive),
+      replies: lift(createTelegramReplies(db)),
     },
     channels: lift(channels),
     search: lift(search),

@@ -394,6 +394,64 @@ export function contractSuite(fixture: EngineFixture) {
     )
 
     withStore(
+      "telegram replies owed: recorded before the accept, taken over until a turn is recorded, settled once",
+      async (s, again) => {
+        const other = await again()
+        const session = await s.sessions.create({ provider: "demo" })
+        await s.telegram.receive("bot", [{ update_id: 30 }, { update_id: 31 }])
+        const reply = { key: 30, chatId: -1001234567890, messageId: 77, sessionId: session.id, holder: "gw_a" }
+        await s.telegram.replies.owe("bot", reply)
+        // Its update not accepted yet: pending, no turn.
+        expect(await other.telegram.replies.owed("bot")).toEqual([
+          { ...reply, turnId: null, createdAt: expect.any(Number), pending: true, turn: null },
+        ])
+        expect(await other.telegram.replies.owed("other-bot")).toEqual([])
+        // Another gateway handling the same update (a replay) takes it over while no turn is recorded.
+        await other.telegram.replies.owe("bot", { ...reply, holder: "gw_b" })
+        expect((await s.telegram.replies.owed("bot"))[0]!.holder).toBe("gw_b")
+        const { turn } = await s.sessions.beginTurn({
+          sessionId: session.id,
+          parts: text("owed"),
+          source: "telegram",
+          accept: { telegram: { botId: "bot", updateIds: [30] } },
+        })
+        await s.telegram.replies.accepted("bot", { ...reply, turnId: turn.id })
+        // Once accepted it is the accepting gateway's: a late owe changes nothing.
+        await other.telegram.replies.owe("bot", { ...reply, holder: "gw_b" })
+        const [owed] = await other.telegram.replies.owed("bot")
+        expect(owed).toMatchObject({ holder: "gw_a", turnId: turn.id, pending: false })
+        expect(owed!.turn).toEqual({ status: "queued", error: null })
+        await s.sessions.startTurn(turn.id, "demo")
+        await s.sessions.finishTurn({
+          id: turn.id,
+          sessionId: session.id,
+          status: "interrupted",
+          error: "interrupted: gone",
+          usage: { input: 0, output: 0, cached: 0 },
+          steps: 0,
+          toolCalls: 0,
+          messages: 0,
+        })
+        expect((await s.telegram.replies.owed("bot"))[0]!.turn).toEqual({
+          status: "interrupted",
+          error: "interrupted: gone",
+        })
+        // A second owed reply; settle names the turn it answered: another turn's settle leaves the row.
+        await s.telegram.replies.owe("bot", { ...reply, key: 31, messageId: 78 })
+        await other.telegram.replies.settle("bot", 30, null)
+        await other.telegram.replies.settle("bot", 30, "turn_other")
+        expect((await s.telegram.replies.owed("bot")).map((r) => r.key)).toEqual([30, 31])
+        await other.telegram.replies.settle("bot", 30, turn.id)
+        await other.telegram.replies.settle("bot", 31, null)
+        expect(await s.telegram.replies.owed("bot")).toEqual([])
+        // A reply whose turn is gone (its session deleted) reads with turn null.
+        await s.telegram.replies.accepted("bot", { ...reply, key: 32, turnId: turn.id })
+        await s.sessions.remove(session.id)
+        expect((await other.telegram.replies.owed("bot"))[0]).toMatchObject({ key: 32, turn: null, pending: false })
+      },
+    )
+
+    withStore(
       "telegram on the shared channel tables: its inbox, chats and pairings are the channels' rows",
       async (s, again) => {
         const other = await again()
