@@ -12,11 +12,14 @@
  * - no duplicated answers: one turn per user message, one answer per completed turn;
  * - no session ever ran two turns at once: the turns of a session, by their start, each began after the
  *   one before ended (a turn cut off by its node's death ended at that kill, not when recovery wrote it);
- * - every Telegram message is stored once and answered at most once, and once when its turn completed
- *   (unless its gateway was killed between storing the answer and sending it: counted as `unsent`).
+ * - every Telegram message is stored once and answered: its answer streamed, or (its gateway killed
+ *   first) sent after the kill by the gateway that polls, its stored answer if its turn completed, else
+ *   the restart notice (src/channels/telegram/owed.ts); answered twice only in the one known case, a
+ *   gateway killed between sending an answer and recording that it did (counted as `duplicates`).
  */
 import { Database } from "bun:sqlite"
 import { join } from "node:path"
+import { RESTART_NOTICE } from "../../src/channels/telegram/owed.ts"
 import { FakeTelegram } from "../fake/telegram.ts"
 import { type Cluster, startCluster } from "../lib/cluster.ts"
 import { demoConfig } from "../lib/config.ts"
@@ -41,8 +44,12 @@ export interface ChaosReport {
   completed: number
   interrupted: number
   kills: number
-  /** unsent: completed, but their gateway was killed after storing the answer and before sending it. */
-  telegram: { sent: number; stored: number; answered: number; unsent: number }
+  /**
+   * answered: every message with an answer or a notice; resent: stored answers sent after their gateway
+   * was killed; notices: restart notices (their turn interrupted); duplicates: answered twice because a
+   * gateway was killed between sending an answer and settling it (the known at-least-once window).
+   */
+  telegram: { sent: number; stored: number; answered: number; resent: number; notices: number; duplicates: number }
   /** Requests each node served through the proxy. */
   served: number[]
 }
@@ -192,10 +199,12 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
       ...sessions.slice(0, contended).map((id, i) => client(id, `d${i}`)),
     ]
     const telegramSent: string[] = []
+    /** Each message's Telegram message id (the fake's: its update id). */
+    const messageIdOf = new Map<string, number>()
     const feeder = (async () => {
       for (let n = 0; running; n++) {
         const text = `tg ${n}`
-        fake.text(random.pick(PEOPLE), text)
+        messageIdOf.set(text, fake.text(random.pick(PEOPLE), text))
         telegramSent.push(text)
         await Bun.sleep(100)
       }
@@ -226,21 +235,26 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
     await Promise.all([...clients, feeder, ...restarts])
     phase(`clients and restarts done; telegram ${fake.messages.length} sent by the bot for ${telegramSent.length}`)
     // Every Telegram message is answered (or 30 s pass) before the stop: the bot's last messages are
-    // still being handled when the load ends.
-    const answeredText = (text: string) => fake.messages.some((sent) => sent.text.includes(`You said: "${text}"`))
-    // A message whose turn a kill interrupted is never answered, so: until all are, or nothing new was
-    // answered for 2 s.
+    // still being handled when the load ends, and what a kill left owed is answered by the polling node
+    // once recovery ended the killed node's turns.
+    /** Final answers (rendered: html; a streamed preview is plain) quoting the message. */
+    const finals = (text: string) =>
+      fake.messages.filter((sent) => sent.html !== null && sent.text.includes(`You said: "${text}"`))
+    /** sendMessage calls attached to the message: the owed replies sent after a kill (streamed ones are not, in private chats). */
+    const attached = (text: string) =>
+      fake
+        .callsOf("sendMessage")
+        .filter(
+          (call) =>
+            call.status === "ok" &&
+            (call.params.reply_parameters as { message_id?: number } | undefined)?.message_id === messageIdOf.get(text),
+        )
+    const noticesOf = (text: string) => attached(text).filter((call) => call.params.text === RESTART_NOTICE).length
+    const answeredText = (text: string) => finals(text).length > 0 || noticesOf(text) > 0
     const deadline = performance.now() + 30_000
-    let answers = -1
-    let quietSince = performance.now()
-    while (performance.now() < deadline && !telegramSent.every(answeredText)) {
-      if (fake.messages.length !== answers) {
-        answers = fake.messages.length
-        quietSince = performance.now()
-      } else if (performance.now() - quietSince > 2_000) break
-      await Bun.sleep(100)
-    }
-    await Bun.sleep(500)
+    while (performance.now() < deadline && !telegramSent.every(answeredText)) await Bun.sleep(100)
+    // Later sweeps must not answer again.
+    await Bun.sleep(2_500)
     phase("telegram answered")
     const served = cluster.nodes.map((node) => node.served)
     await cluster.stop()
@@ -302,28 +316,44 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
       }
     }
     if (overlaps > 5) report(`… ${overlaps} overlapping pairs of turns in all`)
-    // Telegram: stored once each, answered at most once, once when completed.
+    // Telegram: stored once each, answered once (twice only in the known window).
     const stored = new Map<string, MessageRow[]>()
     for (const message of userMessages) {
       const text = textOf(message)
       if (text.startsWith("tg ")) stored.set(text, [...(stored.get(text) ?? []), message])
     }
     let answered = 0
-    let unsent = 0
+    let resent = 0
+    let notices = 0
+    let duplicates = 0
     for (const text of telegramSent) {
       const rows = stored.get(text) ?? []
       if (rows.length !== 1) report(`Telegram message "${text}" is stored ${rows.length} times`)
-      const replies = fake.messages.filter((sent) => sent.text.includes(`You said: "${text}"`)).length
-      if (replies > 0) answered++
-      if (replies > 1) report(`Telegram message "${text}" was answered ${replies} times`)
       const turn = rows[0]?.turn_id ? turnById.get(rows[0].turn_id) : undefined
-      if (turn?.status === "completed" && replies === 0) {
-        // Stored completed, then its node died before the reply went out: replies are not kept for a
-        // resend (docs/scale-out.md), so this is counted, not a violation, when that is what happened.
-        const killed = turn.owner ? killedAt.get(turn.owner) : undefined
-        if (killed !== undefined && turn.ended_at !== null && turn.ended_at <= killed) unsent++
-        else report(`Telegram message "${text}" completed on a gateway that lived but was never answered`)
+      const all = finals(text)
+      const owedAnswers = attached(text).length - noticesOf(text)
+      const streamed = all.length - owedAnswers
+      const noticed = noticesOf(text)
+      resent += owedAnswers
+      notices += noticed
+      const replies = all.length + noticed
+      if (replies === 0) {
+        report(`Telegram message "${text}" was never answered (its turn ${turn?.status ?? "not stored"})`)
+        continue
       }
+      answered++
+      if (noticed > 0 && turn?.status === "completed")
+        report(`Telegram message "${text}" got the restart notice though its turn completed`)
+      if (replies === 1) continue
+      // Streamed once, then sent again by the polling node: its gateway was killed after the send and
+      // before the settle. Anything else answered twice is a violation.
+      const killed = turn?.owner ? killedAt.get(turn.owner) : undefined
+      const first = Math.min(...all.map((sent) => sent.at))
+      if (replies === 2 && streamed === 1 && owedAnswers === 1 && killed !== undefined && first <= killed) duplicates++
+      else
+        report(
+          `Telegram message "${text}" was answered ${replies} times (${streamed} streamed, ${owedAnswers} resent, ${noticed} notices)`,
+        )
     }
     return {
       violations,
@@ -331,7 +361,7 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
       completed: turns.filter((turn) => turn.status === "completed").length,
       interrupted: turns.filter((turn) => turn.status === "interrupted").length,
       kills,
-      telegram: { sent: telegramSent.length, stored: stored.size, answered, unsent },
+      telegram: { sent: telegramSent.length, stored: stored.size, answered, resent, notices, duplicates },
       served,
     }
   } finally {

@@ -7,12 +7,15 @@
  *
  * An update is marked handled in the same transaction that makes its user message durable (or after
  * its answer was sent, for commands and refusals), so after a crash nothing is handled twice and
- * nothing is lost. A bad token or an unreachable Telegram marks the gateway degraded; nothing else stops.
+ * nothing is lost. A message's reply is owed in the store until its answer was sent (owed.ts): what a
+ * crash left unanswered the gateway polling the bot answers. A bad token or an unreachable Telegram
+ * marks the gateway degraded; nothing else stops.
  */
 import { Bot } from "grammy"
 import type { Message, Update, UserFromGetMe } from "grammy/types"
 import { createConcurrentSink, createRunner, createSource, type RunnerHandle, sequentialize } from "@grammyjs/runner"
 import type { TelegramConfig } from "../../core/channel-config.ts"
+import { DrostError } from "../../core/error.ts"
 import { dispatch } from "../../gateway/commands.ts"
 import type { Gateway } from "../../gateway/gateway.ts"
 import { createCredentials } from "../../gateway/auth.ts"
@@ -28,6 +31,7 @@ import { commandMenu } from "../commands.ts"
 import { createLanes, laneMode } from "../lane.ts"
 import { createPacers } from "../pacer.ts"
 import { submit } from "../stream.ts"
+import { createOwedReplies, SWEEP_MS } from "./owed.ts"
 import { createPoller } from "./poller.ts"
 import { codeBlock, commandReply, escapeHtml } from "./render.ts"
 import { type Answered, streamReply } from "./reply.ts"
@@ -57,6 +61,7 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
   let runner: RunnerHandle | null = null
   let poller: ReturnType<typeof createPoller> | null = null
   let notifier: ReturnType<typeof setInterval> | null = null
+  let sweeper: ReturnType<typeof setInterval> | null = null
   let booting: Promise<void> | null = null
 
   if (!token.ok) {
@@ -104,6 +109,9 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     return session.id
   }
 
+  /** Replies owed to accepted messages: recorded around each accept, what a crash left answered here. */
+  const owed = createOwedReplies({ gw, api: bot.api, botId, log, pacer: pacers })
+
   /** Answers being streamed; stop() lets them finish within its grace period. */
   const replies = new Set<Promise<void>>()
 
@@ -119,32 +127,68 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
     images: { mediaType: string; data: string }[],
     fromVoice = false,
   ) => {
-    const sessionId = await sessionFor(message)
-    const replyTo = message.chat.type === "private" ? undefined : message.message_id
-    const spoken = voice.speaks(fromVoice)
-    // The message and its updates handled, in one transaction (a full queue: handled, and said).
-    const accept = () =>
-      submit(
-        () =>
-          gw.sessions.prompt({
-            sessionId,
-            text,
-            images,
-            source: "telegram",
-            accept: { telegram: { botId, updateIds } },
-          }),
-        () => done(updateIds),
-        () => stopping || gw.state().state === "stopping",
-      )
-    // A full queue is answered with the reason by the streamer; while stopping, the update stays in the
-    // inbox (the rejection) and is handled after the restart.
-    const reply = streamReply(
-      { api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo },
-      sessionId,
-      accept,
-    ).then(async (answered) => {
-      if (answered && spoken) await speakAnswer(message.chat.id, answered, replyTo)
-    })
+    // Owed from before the accept until the answer was sent (owed.ts): a crash in between leaves the reply
+    // to the gateway that polls the bot. Handled here until then, so this gateway's sweep leaves it alone.
+    const key = updateIds[0]!
+    owed.handle(key)
+    let reply: Promise<void>
+    try {
+      const sessionId = await sessionFor(message)
+      const replyTo = message.chat.type === "private" ? undefined : message.message_id
+      const spoken = voice.speaks(fromVoice)
+      const owing = { key, chatId: message.chat.id, messageId: message.message_id, sessionId, holder: gw.id }
+      await store.replies.owe(botId, owing)
+      /** The turn recorded with the owed reply; `taken`: another gateway accepted the message first. */
+      let recorded: string | null = null
+      let taken = false
+      // The message and its updates handled, in one transaction (a full queue: handled, and said).
+      const accept = async () => {
+        try {
+          const accepted = await submit(
+            () =>
+              gw.sessions.prompt({
+                sessionId,
+                text,
+                images,
+                source: "telegram",
+                accept: { telegram: { botId, updateIds } },
+              }),
+            () => done(updateIds),
+            () => stopping || gw.state().state === "stopping",
+          )
+          await store.replies
+            .accepted(botId, { ...owing, turnId: accepted.turn.id })
+            .then(() => {
+              recorded = accepted.turn.id
+            })
+            .catch((error) => log.warn("could not record an owed reply's turn", { error: String(error) }))
+          return accepted
+        } catch (error) {
+          if (error instanceof DrostError && error.code === "AlreadyAccepted") taken = true
+          throw error
+        }
+      }
+      // A full queue is answered with the reason by the streamer; while stopping, the update stays in the
+      // inbox (the rejection) and is handled after the restart.
+      reply = streamReply(
+        { api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo },
+        sessionId,
+        accept,
+      ).then(async (answered) => {
+        // Answered (or refused, or answered by another message's turn): nothing is owed any more. The
+        // window between the send and this write is what a kill can hit: the reply is then sent again.
+        if (!taken)
+          await store.replies.settle(botId, key, recorded).catch((error) => {
+            owed.unsettled(key, recorded)
+            log.warn("could not settle an answered message's reply", { error: String(error) })
+          })
+        if (answered && spoken) await speakAnswer(message.chat.id, answered, replyTo)
+      })
+    } catch (error) {
+      owed.release(key)
+      throw error
+    }
+    reply = reply.finally(() => owed.release(key))
     // queue: the lane holds the chat's next message until this answer is sent, so a crash leaves it in
     // the inbox (handled after the restart) rather than as a queued turn. interrupt and collect need
     // the next message to reach the busy session.
@@ -407,7 +451,13 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
       stallMs: config.stallMs,
       log,
       health,
+      // The gateway that polls answers what a crash left owed: at once when it takes the lease, then
+      // every SWEEP_MS while it holds it (a gone gateway's turns are ended by recovery meanwhile).
+      onLease: () => void owed.sweep(),
     })
+    sweeper = setInterval(() => {
+      if (poller?.holds()) void owed.sweep()
+    }, SWEEP_MS)
     const sink = createConcurrentSink<Update>({ consume: (update) => bot.handleUpdate(update) }, async (error) =>
       log.error("update handler failed", { error: String(error) }),
     )
@@ -433,10 +483,11 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
       stopping = true
       buttons.stop()
       if (notifier) clearInterval(notifier)
+      if (sweeper) clearInterval(sweeper)
       albums.clear()
       await runner?.stop()
       poller?.close()
-      const pending = Promise.allSettled([...lanes.pending(), ...replies])
+      const pending = Promise.allSettled([...lanes.pending(), ...replies, owed.close()])
       await Promise.race([pending, Bun.sleep(graceMs)])
       await Promise.race([booting, Bun.sleep(100)])
       health(null)

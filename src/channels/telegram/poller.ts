@@ -7,7 +7,8 @@
  *   every third of its time; on a shared store, of any number of gateways one polls). A lease that runs
  *   out before it was renewed (the store unreachable), or that another gateway took, ends the open
  *   getUpdates at once, so two gateways never poll together; updates a crash left in the inbox are
- *   replayed once this poller first holds the lease (on a shared store, by the gateway that polls);
+ *   replayed once this poller first holds the lease (on a shared store, by the gateway that polls), and
+ *   `onLease` tells the bot each time it takes the lease (it then answers what a crash left owed);
  * - runs the stall watchdog: a getUpdates still open `stallMs` after its long-poll timeout is aborted
  *   and polling restarts;
  * - backs off on network, server and store errors, and reports 401 (bad token), 409 (another poller),
@@ -47,6 +48,8 @@ export interface PollerDeps {
   health(problem: string | null): void
   /** How long a taken or renewed lease lasts (default LEASE_TTL_MS); renewed every third of it. */
   leaseTtlMs?: number
+  /** Called each time this poller takes the lease it did not hold (not on renewals): bot.ts's owed replies. */
+  onLease?: () => void
 }
 
 export const LEASE_TTL_MS = 30_000
@@ -111,7 +114,9 @@ export function createPoller(deps: PollerDeps) {
       await fromStore(() => store.release(botId, holder))
       return false
     }
+    const taken = !leased
     leased = true
+    if (taken) deps.onLease?.()
     // Counted from before the call, so this gateway stops no later than the store lets another take over.
     clearTimeout(expiry)
     expiry = setTimeout(() => lose("ran out before it could be renewed"), asked + ttl - Date.now())
@@ -222,6 +227,8 @@ export function createPoller(deps: PollerDeps) {
 
   return {
     supplier,
+    /** Whether this poller holds the lease now (it is the gateway that polls the bot). */
+    holds: () => leased,
     /** Stop renewing and give the lease up (after a renewal under way); never rejects. */
     async close() {
       closed = true
