@@ -1001,21 +1001,30 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
             SELECT r.first, pg_notify(${channel}, r.first::text || ${rest})::text AS sent FROM r`
           return num(row.first)
         }
-        let kept = false
-        const first = await sql.begin(async (tx) => {
-          const [row] = await tx`
+        // Several notices (a batch under load): still one statement, so the lock is held for one round trip
+        // rather than one per notice. The split is made before the ids are known, with the widest id a
+        // batch can start at (16 digits: ids stay below 2^53), so it holds for whatever first id the
+        // reservation returns; the statement adds that first id to each notice's and stored body's offset.
+        const base = Number.MAX_SAFE_INTEGER - count
+        const packed = pack(base, bodies)
+        const notices = packed.notices.map((payload) => {
+          const head = payload.indexOf("\n")
+          return [Number(payload.slice(0, head)) - base, payload.slice(head)]
+        })
+        const stored = packed.stored.map(({ id, body }) => [id - base, body])
+        const [row] = await sql`
+          WITH r AS (
             INSERT INTO event_ids (one, next) VALUES (true, ${floor}::bigint + ${count}::bigint)
             ON CONFLICT (one) DO UPDATE SET next = greatest(event_ids.next, ${floor}::bigint) + ${count}::bigint
-            RETURNING next - ${count}::bigint AS first`
-          const first = num(row.first)
-          const { notices, stored } = pack(first, bodies)
-          const now = Date.now()
-          for (const { id, body } of stored)
-            await tx`INSERT INTO event_bodies (id, content, created_at) VALUES (${id}::bigint, ${body}, ${now}::bigint)`
-          for (const payload of notices) await tx`SELECT pg_notify(${channel}, ${payload})::text AS sent`
-          kept = stored.length > 0
-          return first
-        })
+            RETURNING next - ${count}::bigint AS first),
+          b AS (
+            INSERT INTO event_bodies (id, content, created_at)
+            SELECT r.first + (e ->> 0)::bigint, e ->> 1, ${Date.now()}::bigint FROM r, json_array_elements(${JSON.stringify(stored)}::text::json) AS e)
+          SELECT r.first, (SELECT count(pg_notify(${channel}, (r.first + (e ->> 0)::bigint)::text || (e ->> 1)))
+                           FROM json_array_elements(${JSON.stringify(notices)}::text::json) AS e) AS sent
+          FROM r`
+        const first = num(row.first)
+        const kept = stored.length > 0
         if (kept && ++announcedBodies % 100 === 1)
           await sql`DELETE FROM event_bodies WHERE created_at < ${Date.now() - BODY_KEEP_MS}::bigint`
         return first
