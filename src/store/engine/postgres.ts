@@ -271,8 +271,19 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       INSERT INTO messages (id, session_id, turn_id, role, parts, provider, usage, created_at, body)
       VALUES (${id}, ${input.sessionId}, ${input.turnId}, ${input.role}, ${parts}, ${input.provider ?? null}, ${usage},
               ${now}, ${bodyOf(input.role, input.parts)})
-      RETURNING *`
-    return toMessage(row)
+      RETURNING seq`
+    // Only the seq comes back: the rest is what was written (RETURNING * sent the body and its tsvector too).
+    return toMessage({
+      id,
+      seq: row.seq,
+      session_id: input.sessionId,
+      turn_id: input.turnId,
+      role: input.role,
+      parts,
+      provider: input.provider ?? null,
+      usage,
+      created_at: now,
+    })
   }
   /** Now and then, forget inbox events handled long ago (as src/store/channels.ts). */
   const forget = async (q: Q) => {
@@ -664,12 +675,19 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
           Number.MIN_SAFE_INTEGER,
           Number.MAX_SAFE_INTEGER,
         )
-        const rows = await sql`SELECT * FROM messages WHERE session_id = ${sessionId} AND seq < ${before}::bigint
+        // The columns toMessage reads, not *: the search body and its generated tsvector are sent for nothing.
+        const rows = await sql`SELECT id, seq, session_id, turn_id, role, parts, provider, usage, created_at
+                               FROM messages WHERE session_id = ${sessionId} AND seq < ${before}::bigint
                                ORDER BY seq DESC LIMIT ${limit}::bigint`
         return rows.reverse().map(toMessage)
       },
+      // Every turn reads its session's whole history: the columns toMessage reads only (not the search body
+      // and its generated tsvector, which * sent and the driver decoded for nothing).
       history: async (sessionId) =>
-        (await sql`SELECT * FROM messages WHERE session_id = ${sessionId} ORDER BY seq`).map(toMessage),
+        (
+          await sql`SELECT id, seq, session_id, turn_id, role, parts, provider, usage, created_at
+                    FROM messages WHERE session_id = ${sessionId} ORDER BY seq`
+        ).map(toMessage),
       // Nothing is cached here: every read goes to the database.
       forget: async () => {},
       kv: {
