@@ -273,6 +273,8 @@ export function createSessionStore(db: Database, health?: StoreHealth, options: 
     },
     /** A message just written; `encoded` is what was stored, so the cached copy is exactly what a read returns. */
     settle(message: Message, encoded: { parts: string; usage: string | null }) {
+      // Inside a group commit the write is extended into the cache once the group's COMMIT succeeds.
+      if (group.settles) return void group.settles.push({ message, encoded })
       const entry = this.cache.get(message.sessionId)
       if (!entry) return
       if (db.inTransaction || (entry.messages.at(-1)?.seq ?? 0) >= message.seq) return this.drop(message.sessionId)
@@ -353,7 +355,10 @@ export function createSessionStore(db: Database, health?: StoreHealth, options: 
   }
   // Messages join the full-text index in batches, after a turn's closing commit, when turns pause (search.ts).
   const indexer = createIndexer(db)
+  /** Turns begun and not yet ended through this store: only when the group commits depends on it (see `later`). */
+  let turnsOpen = 0
   const writeEnd = immediate(db, (input: TurnEnd, now: number) => {
+    turnsOpen = Math.max(0, turnsOpen - 1)
     indexer.soon(INDEX_BATCH)
     const { changes } = q.finishTurn.run({
       id: input.id,
@@ -400,7 +405,128 @@ export function createSessionStore(db: Database, health?: StoreHealth, options: 
     return open.map((turn) => ({ ...turn, status: "interrupted" as const, error: reason, endedAt: now }))
   })
 
-  return {
+  /**
+   * Group commit: the turn path's writes (a turn's begin, start, answer and end) of every session that
+   * arrive in the same turn of the event loop share one IMMEDIATE transaction, each in its own savepoint
+   * so that one that fails is undone alone and its caller alone gets the error; every caller's promise
+   * settles once the shared COMMIT has (durability unchanged: acknowledged means committed). A commit
+   * writes its pages to the WAL whatever it holds, so at many concurrent sessions fewer commits cost
+   * less CPU. Every other method writes or reads only after the waiting group has committed, so this
+   * process sees its writes in the order they were asked for.
+   */
+  const group = {
+    queue: [] as Grouped[],
+    scheduled: false,
+    running: false,
+    /** The messages written by the operation running now, for the history cache once committed. */
+    settles: null as { message: Message; encoded: { parts: string; usage: string | null } }[] | null,
+  }
+  const begin = db.prepare("BEGIN IMMEDIATE")
+  const commit = db.prepare("COMMIT")
+  const rollback = db.prepare("ROLLBACK")
+  const savepoint = db.prepare("SAVEPOINT grouped")
+  const release = db.prepare("RELEASE grouped")
+  const undo = db.prepare("ROLLBACK TO grouped")
+  const fault = (error: unknown) =>
+    error instanceof StorageFull || error instanceof StorageUnavailable || !!classify(error)
+  const enqueue = <T>(run: () => T, end?: TurnEnd): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      group.queue.push({ run, end, at: Date.now(), resolve: resolve as (value: unknown) => void, reject })
+      if (group.scheduled) return
+      group.scheduled = true
+      later()
+    })
+  /**
+   * When the group commits. With other turns open, after this turn of the event loop, so that the
+   * writes their provider answers bring in the same poll join it; with at most one (a single
+   * conversation) at the end of this task, so a lone turn waits for nothing (as before group commit).
+   */
+  const later = () => (turnsOpen > 1 ? setImmediate(flush) : queueMicrotask(flush))
+  /** An end that could not be written is held back (see `finishTurn`) and its caller answered all the same. */
+  const holdBack = (op: Grouped) => {
+    deferred.set(op.end!.id, { end: op.end!, at: op.at })
+    op.resolve(undefined)
+  }
+  function flush() {
+    group.scheduled = false
+    if (group.running || group.queue.length === 0) return
+    const ops = group.queue
+    group.queue = []
+    // Inside a caller's own transaction (which may still roll back) each write runs as it did alone.
+    if (db.inTransaction) {
+      for (const op of ops) {
+        try {
+          op.resolve(op.run())
+        } catch (error) {
+          if (op.end && fault(error)) holdBack(op)
+          else op.reject(error)
+        }
+      }
+      return
+    }
+    group.running = true
+    const done: { op: Grouped; value: unknown }[] = []
+    const written: NonNullable<typeof group.settles> = []
+    const failed = new Set<Grouped>()
+    const fail = (op: Grouped, error: unknown) => {
+      failed.add(op)
+      if (op.end && fault(error)) holdBack(op)
+      else op.reject(error)
+    }
+    try {
+      begin.run()
+      for (const [index, op] of ops.entries()) {
+        group.settles = []
+        // One operation alone needs no savepoint: the whole transaction is undone with it.
+        const alone = ops.length === 1
+        if (!alone) savepoint.run()
+        try {
+          const value = op.run()
+          if (!alone) release.run()
+          done.push({ op, value })
+          written.push(...group.settles)
+        } catch (error) {
+          if (alone || !db.inTransaction) {
+            // The transaction is gone with it (SQLite rolls back on some faults): this one fails, the
+            // others of the group are asked again in the next group, as if each had come alone after it.
+            if (db.inTransaction) rollback.run()
+            group.settles = null
+            group.running = false
+            fail(op, error)
+            const again = [...done.map((each) => each.op), ...ops.slice(index + 1)]
+            if (again.length) {
+              group.queue.unshift(...again)
+              if (!group.scheduled) {
+                group.scheduled = true
+                later()
+              }
+            }
+            return
+          }
+          undo.run()
+          release.run()
+          fail(op, error)
+        }
+      }
+      group.settles = null
+      commit.run()
+    } catch (error) {
+      // BEGIN, a savepoint or COMMIT failed: nothing of the group is stored.
+      group.settles = null
+      if (db.inTransaction) rollback.run()
+      group.running = false
+      for (const op of ops) if (!failed.has(op)) fail(op, error)
+      return
+    }
+    group.running = false
+    for (const { message, encoded } of written) histories.settle(message, encoded)
+    for (const { op, value } of done) {
+      if (op.end) deferred.delete(op.end.id)
+      op.resolve(value)
+    }
+  }
+
+  const store = {
     create(input: {
       provider: string
       title?: string
@@ -530,6 +656,7 @@ export function createSessionStore(db: Database, health?: StoreHealth, options: 
     } {
       health?.admit()
       const { turn, message, encoded } = beginTurn(input)
+      turnsOpen++
       histories.settle(message, encoded)
       return { turn, message }
     },
@@ -620,4 +747,57 @@ export function createSessionStore(db: Database, health?: StoreHealth, options: 
       set: (key: string, value: string) => void q.kvSet.run({ key, value }),
     },
   }
+
+  // Every other write first lets the waiting group commit, so writes keep the order they were asked in
+  // (see `group`). Reads do not: what is waiting is not acknowledged yet, and its caller reads after
+  // awaiting it; a read on the turn path (the session, its history) would end the group too early.
+  const reads = new Set(["get", "require", "list", "count", "stepUsageByProvider", "page", "byChannelKey"])
+  for (const name of ["usageByProvider", "turn", "turns", "messages", "history", "forget"]) reads.add(name)
+  const ordered = <T extends object>(object: T): T => {
+    const out: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(object))
+      out[key] =
+        typeof value === "function"
+          ? reads.has(key)
+            ? value
+            : (...args: unknown[]) => {
+                if (group.queue.length) flush()
+                return value(...args)
+              }
+          : value && typeof value === "object"
+            ? ordered(value)
+            : value
+    return out as T
+  }
+  return {
+    ...ordered(store),
+    /**
+     * The turn path's writes, committed together with those of other sessions asked for in the same
+     * turn of the event loop (see `group`); each promise settles when its write is committed.
+     */
+    grouped: {
+      beginTurn(input: { sessionId: string; parts: Part[]; source: string; owner?: string }) {
+        health?.admit()
+        return enqueue(() => store.beginTurn(input))
+      },
+      startTurn: (id: string, provider: string, by: string | null = owner) =>
+        enqueue(() => store.startTurn(id, provider, by)),
+      append: (input: NewMessage) => enqueue(() => store.append(input)),
+      /** As `finishTurn`: an end a full or failing disk cannot take is held back, and the promise resolves. */
+      finishTurn: (input: TurnEnd) => enqueue(() => writeEnd(input, Date.now()), input),
+      /** Any other write of this database to commit with the group (it must not start a transaction of its own). */
+      run: <T>(write: () => T) => enqueue(write),
+    },
+    /** Commit the waiting group now. */
+    flush,
+  }
+}
+
+interface Grouped {
+  run: () => unknown
+  /** A turn's end: held back instead of failed on a storage fault. */
+  end?: TurnEnd
+  at: number
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
 }

@@ -17,7 +17,6 @@ import { createSessionStore, type SessionStore } from "../sessions.ts"
 import { createSummaryStore, type SummaryStore } from "../summaries.ts"
 import { createPortable } from "../portable.ts"
 import { createTelegramStore, scopeOf, type TelegramStore } from "../telegram.ts"
-import { createTelegramReplies } from "../telegram-replies.ts"
 import { stepUsage, stepUsageSlices } from "../usage.ts"
 import { AlreadyAccepted, type InterruptedRun, type RecoveryScope, type ScheduleRun, type Store } from "./contract.ts"
 import { BODY_KEEP_MS, checkBodies, listenAnnounced, pack } from "./announce.ts"
@@ -36,21 +35,25 @@ type Lifted<T> = {
       : T[K]
 }
 
-/** Every function of `object` made to return a Promise (errors become rejections); nested objects too. */
-function lift<T extends object>(object: T): Lifted<T> {
+/**
+ * Every function of `object` made to return a Promise (errors become rejections); nested objects too.
+ * `before` runs first (the sessions store's waiting group commits, so writes keep the order they were asked in).
+ */
+function lift<T extends object>(object: T, before: () => void): Lifted<T> {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(object)) {
     out[key] =
       typeof value === "function"
         ? (...args: unknown[]) => {
             try {
+              before()
               return Promise.resolve(value.apply(object, args))
             } catch (error) {
               return Promise.reject(error)
             }
           }
         : value && typeof value === "object"
-          ? lift(value)
+          ? lift(value, before)
           : value
   }
   return out as Lifted<T>
@@ -172,7 +175,13 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
     lastError: row.last_error,
     sessionId: row.session_id,
   })
-  const lifted = lift(sessions)
+  // The turn path's writes go through the sessions store's group commit (sessions.ts `group`); every
+  // other call of this store first lets a waiting group commit, but for the sessions store's own
+  // methods, whose writes do that themselves (and whose reads need not).
+  const flush = sessions.flush
+  const { grouped } = sessions
+  const unordered = () => {}
+  const lifted = lift(sessions, unordered)
   const notices = sqliteNotices(db)
   const reserve = (count: number) => {
     const first = Math.max(Number(sessions.kv.get(EVENT_KEY) ?? 0), Date.now() * 1000)
@@ -189,16 +198,17 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
     owner,
     sessions: {
       ...lifted,
-      kv: lift(sessions.kv),
+      kv: lift(sessions.kv, unordered),
       beginTurn: async (input) => {
         const { accept, ...turn } = input
-        if (!accept) return sessions.beginTurn(turn)
+        if (!accept) return grouped.beginTurn(turn)
         const [scope, eventIds] =
           "telegram" in accept
             ? [scopeOf(accept.telegram.botId), accept.telegram.updateIds.map(String)]
             : [accept.channel.scope, accept.channel.eventIds]
-        return tx(() => {
-          // IMMEDIATE: the write lock is held from here, so of two gateways the second sees the first's rows done.
+        return grouped.run(() => {
+          // Inside the group's IMMEDIATE transaction: the write lock is held from here, so of two
+          // gateways the second sees the first's rows done.
           if (eventIds.some((id) => handled.get(scope, id))) throw new AlreadyAccepted(scope, eventIds)
           const begun = sessions.beginTurn(turn)
           if ("telegram" in accept) telegram.done(accept.telegram.botId, accept.telegram.updateIds)
@@ -207,7 +217,9 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
         })
       },
       startTurn: async (id, provider, by) =>
-        by === undefined ? sessions.startTurn(id, provider) : sessions.startTurn(id, provider, by),
+        by === undefined ? grouped.startTurn(id, provider) : grouped.startTurn(id, provider, by),
+      append: async (input) => grouped.append(input),
+      finishTurn: async (input) => grouped.finishTurn(input),
       recoverInterrupted: async (reason, scope) => {
         return sessions.recoverInterrupted(reason, spec(scope))
       },
@@ -241,9 +253,9 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
         return row && row.until > Date.now() ? { holder: row.holder, until: row.until } : null
       },
     },
-    summaries: lift(summaries),
+    summaries: lift(summaries, flush),
     schedules: {
-      ...lift(schedules),
+      ...lift(schedules, flush),
       // The synchronous store answers an unknown id with nothing (typed as a schedule); the contract says NotFound.
       update: async (schedule, now) => {
         if (!schedules.get(schedule.id)) throw new NotFound("schedule", schedule.id)
@@ -279,7 +291,7 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
       },
     },
     jobs: {
-      ...lift(jobs),
+      ...lift(jobs, flush),
       running: async (scope) => {
         if (!scope) return jobs.running()
         const take = picker(scope, judgeOf(scope))
@@ -289,12 +301,11 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
       claimUnnotified: async (scope) => jobsOf(taker(scope, owner)).claimUnnotified(spec(scope)),
     },
     telegram: {
-      ...lift(telegram),
+      ...lift(telegram, flush),
       lease: async (botId, holder, ttlMs, alive = () => true) => telegram.lease(botId, holder, ttlMs, alive),
-      replies: lift(createTelegramReplies(db)),
     },
-    channels: lift(channels),
-    search: lift(search),
+    channels: lift(channels, flush),
+    search: lift(search, flush),
     usage: {
       steps: async (filter) => stepUsage(db, filter),
       slices: async (since, sliceMs, before) => stepUsageSlices(db, since, sliceMs, before),
@@ -322,9 +333,10 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
       listen: (channel, onevents, onlisten) =>
         listenAnnounced(notices.listen, async (id) => readBody.get(id)?.content ?? null, channel, onevents, onlisten),
     },
-    portable: lift(createPortable(db)),
+    portable: lift(createPortable(db), flush),
     notices: { notify: notices.notify, listen: notices.listen },
     close: async () => {
+      flush()
       notices.close()
       if (options.close) db.close()
     },
