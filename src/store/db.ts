@@ -256,6 +256,8 @@ const MIGRATIONS: string[] = [
      bot_id TEXT NOT NULL, update_id INTEGER NOT NULL, chat_id INTEGER NOT NULL, message_id INTEGER NOT NULL,
      session_id TEXT NOT NULL, holder TEXT NOT NULL, turn_id TEXT, created_at INTEGER NOT NULL,
      PRIMARY KEY (bot_id, update_id))`,
+  // The bot's message that carries an owed reply's answer (streamed into it): a takeover edits it.
+  `ALTER TABLE telegram_replies ADD COLUMN answer_id INTEGER`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -18,6 +18,7 @@ interface Row {
   pending: number
   status: Turn["status"] | null
   error: string | null
+  answer_id: number | null
 }
 
 export function createTelegramReplies(db: Database) {
@@ -35,13 +36,14 @@ export function createTelegramReplies(db: Database) {
        session_id = excluded.session_id, holder = excluded.holder, turn_id = excluded.turn_id`,
   )
   const owed = db.query<Row, { $bot: string; $scope: string }>(
-    `SELECT r.update_id, r.chat_id, r.message_id, r.session_id, r.holder, r.turn_id, r.created_at,
+    `SELECT r.update_id, r.chat_id, r.message_id, r.session_id, r.holder, r.turn_id, r.created_at, r.answer_id,
             (i.event_id IS NOT NULL AND i.done_at IS NULL) AS pending, t.status, t.error
      FROM telegram_replies r
      LEFT JOIN channel_inbox i ON i.scope = $scope AND i.event_id = CAST(r.update_id AS TEXT)
      LEFT JOIN turns t ON t.id = r.turn_id
      WHERE r.bot_id = $bot ORDER BY r.created_at, r.update_id`,
   )
+  const posted = db.query("UPDATE telegram_replies SET answer_id = $answer WHERE bot_id = $bot AND update_id = $key")
   const settle = db.query("DELETE FROM telegram_replies WHERE bot_id = $bot AND update_id = $key AND turn_id IS $turn")
   const params = (botId: string, reply: Omit<OwedReply, "turnId" | "createdAt">) => ({
     $bot: botId,
@@ -70,7 +72,11 @@ export function createTelegramReplies(db: Database) {
         createdAt: row.created_at,
         pending: Boolean(row.pending),
         turn: row.status ? { status: row.status, error: row.error } : null,
+        answerId: row.answer_id,
       }))
+    },
+    posted(botId: string, key: number, answerId: number) {
+      posted.run({ $bot: botId, $key: key, $answer: answerId })
     },
     settle(botId: string, key: number, turnId: string | null) {
       settle.run({ $bot: botId, $key: key, $turn: turnId })

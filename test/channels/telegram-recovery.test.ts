@@ -106,3 +106,34 @@ test("kill -9 after the turn completed but before its reply was sent, restart: t
   }
   fake.stop()
 }, 90_000)
+
+test("kill -9 after the turn completed while its answer was streaming, restart: the answer is edited into that message", async () => {
+  const fake = await Fake.start()
+  // 100 ms a word: the answer streams for seconds, its first preview posted after about one.
+  await using ws = await workspace({ config: telegramConfig(fake, {}, { delayMs: 100 }) })
+  const id = fake.text(OWNER, "streamed")
+  {
+    await using gw = await spawnGateway(ws.path)
+    await fake.waitFor(() => fake.callsOf("sendMessage", OWNER).length > 0, 15_000, "the first preview")
+    // The next edit hangs: the turn completes in the store, its answer stays a partial preview.
+    fake.fail("editMessageText", { hang: true }, 1)
+    await until(async () => (await turnsOf(gw)).some((turn) => turn.status === "completed"), "the turn", 20_000)
+    await fake.waitFor(() => fake.callsOf("editMessageText", OWNER).some((call) => call.status === 0), 10_000, "hang")
+    expect(answers(fake, "streamed")).toHaveLength(0)
+    await gw.kill9()
+  }
+  const preview = fake.chat(OWNER)
+  expect(preview).toHaveLength(1)
+  {
+    await using gw = await spawnGateway(ws.path)
+    await fake.waitFor(() => answers(fake, "streamed").length > 0, 15_000, "the answer edited in")
+    // The preview became the answer: no second message, nothing attached to the question.
+    expect(fake.chat(OWNER)).toHaveLength(1)
+    expect(answers(fake, "streamed")[0]!.messageId).toBe(preview[0]!.messageId)
+    expect(attachedTo(fake, id)).toHaveLength(0)
+    await Bun.sleep(2500)
+    expect(fake.chat(OWNER)).toHaveLength(1)
+    expect(await gw.stop()).toBe(0)
+  }
+  fake.stop()
+}, 60_000)

@@ -49,7 +49,21 @@ export interface ChaosReport {
    * was killed; notices: restart notices (their turn interrupted); duplicates: answered twice because a
    * gateway was killed between sending an answer and settling it (the known at-least-once window).
    */
-  telegram: { sent: number; stored: number; answered: number; resent: number; notices: number; duplicates: number }
+  telegram: {
+    sent: number
+    stored: number
+    answered: number
+    resent: number
+    notices: number
+    duplicates: number
+    /** Answers written whole twice into one message (a send-to-settle kill the takeover's edit absorbed). */
+    rewritten: number
+    /**
+     * The owed replies the polling nodes delivered, by how (owed.ts `Delivery`): `unchanged` counts the
+     * kills between a send and its settle that the edit kept from showing an answer twice.
+     */
+    takeovers: { posted: number; edited: number; unchanged: number }
+  }
   /** Requests each node served through the proxy. */
   served: number[]
 }
@@ -211,13 +225,17 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
     })()
     const until = performance.now() + options.seconds * 1000
     const restarts: Promise<void>[] = []
+    /** Every node process's log (stderr), read after its kill or stop: the owed replies' takeovers. */
+    const outputs: string[] = []
     while (performance.now() < until) {
       await Bun.sleep(random.between(2_500, 4_500))
       const live = cluster.live()
       if (live.length < 2 || performance.now() >= until) continue
       const victim = random.pick(live).index
       killedAt.set(ids[victim]!, Date.now())
+      const dying = cluster.nodes[victim]!.gw
       await cluster.kill9(victim)
+      outputs.push(dying?.output() ?? "")
       kills++
       log(
         `killed node ${victim} (${ids[victim]}) at ${Math.round(options.seconds - (until - performance.now()) / 1000)} s`,
@@ -258,6 +276,7 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
     phase("telegram answered")
     const served = cluster.nodes.map((node) => node.served)
     await cluster.stop()
+    for (const node of cluster.nodes) outputs.push(node.gw?.output() ?? "")
     phase("stopped")
     // A last start of one node: its recovery ends what the killed gateways left open.
     await cluster.restart(0)
@@ -322,10 +341,19 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
       const text = textOf(message)
       if (text.startsWith("tg ")) stored.set(text, [...(stored.get(text) ?? []), message])
     }
+    // How the polling nodes delivered what a kill left owed (src/channels/telegram/owed.ts logs each).
+    const takeovers = { posted: 0, edited: 0, unchanged: 0 }
+    for (const line of outputs.join("\n").split("\n")) {
+      const how = /left unanswered.* how=(posted|edited|unchanged)/.exec(line)?.[1] as
+        | keyof typeof takeovers
+        | undefined
+      if (how) takeovers[how]++
+    }
     let answered = 0
     let resent = 0
     let notices = 0
     let duplicates = 0
+    let rewritten = 0
     for (const text of telegramSent) {
       const rows = stored.get(text) ?? []
       if (rows.length !== 1) report(`Telegram message "${text}" is stored ${rows.length} times`)
@@ -336,6 +364,15 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
       const noticed = noticesOf(text)
       resent += owedAnswers
       notices += noticed
+      // The answer written whole (HTML) more than once into one message: a kill between its send and its
+      // settle, absorbed by the takeover's edit (the person sees the same message, edited).
+      const writes = fake.calls.filter(
+        (call) =>
+          call.status === "ok" &&
+          call.params.parse_mode === "HTML" &&
+          String(call.params.text ?? "").includes(`You said: &quot;${text}&quot;`),
+      ).length
+      if (all.length === 1 && writes > 1) rewritten++
       const replies = all.length + noticed
       if (replies === 0) {
         report(`Telegram message "${text}" was never answered (its turn ${turn?.status ?? "not stored"})`)
@@ -361,7 +398,16 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
       completed: turns.filter((turn) => turn.status === "completed").length,
       interrupted: turns.filter((turn) => turn.status === "interrupted").length,
       kills,
-      telegram: { sent: telegramSent.length, stored: stored.size, answered, resent, notices, duplicates },
+      telegram: {
+        sent: telegramSent.length,
+        stored: stored.size,
+        answered,
+        resent,
+        notices,
+        duplicates,
+        rewritten,
+        takeovers,
+      },
       served,
     }
   } finally {

@@ -170,8 +170,13 @@ export function createTelegramChannel(gw: Gateway, config: TelegramConfig, compo
       }
       // A full queue is answered with the reason by the streamer; while stopping, the update stays in the
       // inbox (the rejection) and is handled after the restart.
+      // The message the answer streams into: a takeover after a crash edits it rather than adding one.
+      const onPosted = (answerId: number) =>
+        void store.replies
+          .posted(botId, key, answerId)
+          .catch((error) => log.warn("could not record an answer's message", { error: String(error) }))
       reply = streamReply(
-        { api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo },
+        { api: bot.api, bus: gw.bus, chatId: message.chat.id, pacer: pacers(message.chat.id), log, replyTo, onPosted },
         sessionId,
         accept,
       ).then(async (answered) => {

@@ -13,7 +13,10 @@
  *   turn may have run tools whose effects a second run would repeat;
  * - a stopped or failed turn: what the live streamer would have said (stream.ts); a turn collected into or
  *   superseded by another message's is answered by that one's reply, so nothing.
- * At least once: a gateway killed between a send and its settle has its reply sent again.
+ * At least once: a gateway killed between a send and its settle has its reply sent again; bot.ts records
+ * the message an answer streams into (`posted`), and a completed answer is edited into it, so a reply the
+ * killed gateway had sent whole adds nothing ("not modified": `unchanged`). Only a kill after an answer's
+ * first post and before that record can show it twice.
  */
 import type { Api } from "grammy"
 import type { Gateway } from "../../gateway/gateway.ts"
@@ -32,6 +35,12 @@ export const RESTART_NOTICE =
 export const SWEEP_MS = 2000
 /** How many pages of a session's messages are read back for a turn's answer, at most (100 a page). */
 const PAGES = 20
+
+/**
+ * How an owed answer went out: posted as a new message, edited into the message it was streaming into,
+ * or found there already whole (the killed gateway had sent it and was killed before its settle).
+ */
+export type Delivery = "posted" | "edited" | "unchanged"
 
 export interface OwedDeps {
   gw: Gateway
@@ -88,11 +97,44 @@ export function createOwedReplies(deps: OwedDeps) {
     return status === "interrupted" ? RESTART_NOTICE : failureText(result)
   }
 
-  /** Post `text` attached to the question: the answer rendered as the streamer renders it, else plain. */
-  const deliver = async (reply: OwedReplyState, text: string, formatted: boolean) => {
+  /**
+   * Post `text` attached to the question: the answer rendered as the streamer renders it, else plain. An
+   * answer whose message was recorded (it was streaming into it) is edited into that message instead:
+   * when the killed gateway had already sent it whole, Telegram answers "not modified" and nothing is
+   * added, so only a kill between that message's post and its record can show an answer twice.
+   */
+  const deliver = async (reply: OwedReplyState, text: string, formatted: boolean): Promise<Delivery> => {
     const surface = telegramSurface(api, reply.chatId)
     const chunks = formatted ? surface.render([{ kind: "text", text }]) : [{ formatted: escapeHtml(text), plain: text }]
+    let start = 0
+    let how: Delivery = "posted"
+    if (formatted && reply.answerId !== null && chunks[0]) {
+      const message = { id: String(reply.answerId) }
+      const edit = (html: boolean) =>
+        deps.pacer(reply.chatId).run(() => surface.edit(message, chunks[0]!, { formatted: html }))
+      const edited = await edit(true).then(
+        (): Delivery => "edited",
+        async (error): Promise<Delivery | null> => {
+          const failure = surface.classify(error)
+          if (failure === "not-modified") return "unchanged"
+          if (failure === "missing") return null
+          if (failure !== "format-rejected") throw error
+          return await edit(false).then(
+            (): Delivery => "edited",
+            (second) => {
+              if (surface.classify(second) === "not-modified") return "unchanged"
+              throw second
+            },
+          )
+        },
+      )
+      if (edited) {
+        start = 1
+        how = edited
+      }
+    }
     for (const [index, chunk] of chunks.entries()) {
+      if (index < start) continue
       const replyTo = index === 0 ? String(reply.messageId) : undefined
       const post = (html: boolean) =>
         deps.pacer(reply.chatId).run(() => surface.post(chunk, { formatted: html, replyTo }))
@@ -101,6 +143,7 @@ export function createOwedReplies(deps: OwedDeps) {
         await post(false)
       })
     }
+    return how
   }
 
   const takeOver = async (reply: OwedReplyState) => {
@@ -117,15 +160,18 @@ export function createOwedReplies(deps: OwedDeps) {
     if (say === undefined || handling.has(reply.key) || closed) return
     handling.add(reply.key)
     try {
-      if (say !== null) await deliver(reply, say, say !== RESTART_NOTICE && reply.turn?.status === "completed")
+      const how =
+        say === null ? null : await deliver(reply, say, say !== RESTART_NOTICE && reply.turn?.status === "completed")
       await store.settle(botId, reply.key, reply.turnId)
+      // A warning: a crash (or a failed send) left it owed, which an operator wants to see in the journal.
       if (say !== null)
-        log.info("answered a message a previous run left unanswered", {
+        log.warn("answered a message a previous run left unanswered", {
           bot: botId,
           chat: reply.chatId,
           update: reply.key,
           turn: reply.turnId,
           status: reply.turn?.status ?? "not recorded",
+          how,
           from: reply.holder,
         })
     } catch (error) {

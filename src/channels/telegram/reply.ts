@@ -24,6 +24,8 @@ export interface ReplyDeps {
   log: Logger
   /** Reply to this message (groups), so the answer is attached to the question. */
   replyTo?: number
+  /** The first message the answer was posted as (the one it streams into): bot.ts records it as owed's. */
+  onPosted?: (messageId: number) => void
 }
 
 /** The final answer as rendered blocks: text as Markdown, consecutive tool lines as one italic block. */
@@ -52,9 +54,15 @@ export function telegramLimits(editIntervalMs: number): ChannelLimits {
   return { messageChars: MESSAGE_LIMIT, editIntervalMs, format: "telegram-html", edits: true }
 }
 
-/** One chat as a ReplySurface. */
-export function telegramSurface(api: Api, chatId: number, editIntervalMs = 1000): ReplySurface {
+/** One chat as a ReplySurface; `onPosted` hears of the first message posted. */
+export function telegramSurface(
+  api: Api,
+  chatId: number,
+  editIntervalMs = 1000,
+  onPosted?: (messageId: number) => void,
+): ReplySurface {
   const options = (formatted: boolean) => (formatted ? { parse_mode: "HTML" as const } : {})
+  let posted = false
   return {
     limits: telegramLimits(editIntervalMs),
     async post(chunk, { formatted, replyTo }) {
@@ -62,6 +70,10 @@ export function telegramSurface(api: Api, chatId: number, editIntervalMs = 1000)
         ...options(formatted),
         ...(replyTo ? { reply_parameters: { message_id: Number(replyTo), allow_sending_without_reply: true } } : {}),
       })
+      if (!posted) {
+        posted = true
+        onPosted?.(sent.message_id)
+      }
       return { id: String(sent.message_id) }
     },
     async edit(message, chunk, { formatted }) {
@@ -101,7 +113,7 @@ export function streamReply(
   return stream(
     {
       bus: deps.bus,
-      surface: telegramSurface(deps.api, deps.chatId),
+      surface: telegramSurface(deps.api, deps.chatId, 1000, deps.onPosted),
       pacer: deps.pacer,
       log: deps.log,
       conversation: String(deps.chatId),

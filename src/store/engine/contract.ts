@@ -323,6 +323,8 @@ export interface OwedReplyState extends OwedReply {
   pending: boolean
   /** Its turn as stored; null when no turn is recorded or the turn is gone (its session deleted). */
   turn: { status: Turn["status"]; error: string | null } | null
+  /** The bot's message the answer was being streamed into (`posted`), if one was recorded. */
+  answerId: number | null
 }
 
 export interface TelegramRepliesContract {
@@ -332,6 +334,8 @@ export interface TelegramRepliesContract {
   accepted(botId: string, reply: Omit<OwedReply, "createdAt"> & { turnId: string }): Promise<void>
   /** The bot's owed replies, oldest first. */
   owed(botId: string): Promise<OwedReplyState[]>
+  /** The bot's message its answer streams into (so a takeover edits that message instead of adding one). */
+  posted(botId: string, key: number, answerId: number): Promise<void>
   /** Answered: forget it, if its turn is still `turnId` (null: none recorded). */
   settle(botId: string, key: number, turnId: string | null): Promise<void>
 }

@@ -232,6 +232,8 @@ export const PG_MIGRATIONS: string[] = [
     session_id TEXT NOT NULL, holder TEXT NOT NULL, turn_id TEXT, created_at BIGINT NOT NULL,
     PRIMARY KEY (bot_id, update_id));
   `,
+  // The bot's message that carries an owed reply's answer (streamed into it): a takeover edits it.
+  `ALTER TABLE telegram_replies ADD COLUMN answer_id BIGINT;`,
 ]
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length

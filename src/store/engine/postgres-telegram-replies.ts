@@ -28,7 +28,7 @@ export function postgresTelegramReplies(sql: SQL): TelegramRepliesContract {
     },
     async owed(botId) {
       const rows: Row[] = await sql`
-        SELECT r.update_id, r.chat_id, r.message_id, r.session_id, r.holder, r.turn_id, r.created_at,
+        SELECT r.update_id, r.chat_id, r.message_id, r.session_id, r.holder, r.turn_id, r.created_at, r.answer_id,
                (i.event_id IS NOT NULL AND i.done_at IS NULL) AS pending, t.status, t.error
         FROM telegram_replies r
         LEFT JOIN channel_inbox i ON i.scope = ${scopeOf(botId)} AND i.event_id = r.update_id::text
@@ -44,7 +44,11 @@ export function postgresTelegramReplies(sql: SQL): TelegramRepliesContract {
         createdAt: num(row.created_at),
         pending: Boolean(row.pending),
         turn: row.status ? { status: row.status as Turn["status"], error: (row.error as string | null) ?? null } : null,
+        answerId: row.answer_id === null ? null : num(row.answer_id),
       }))
+    },
+    async posted(botId, key, answerId) {
+      await sql`UPDATE telegram_replies SET answer_id = ${answerId} WHERE bot_id = ${botId} AND update_id = ${key}`
     },
     async settle(botId, key, turnId) {
       await sql`DELETE FROM telegram_replies WHERE bot_id = ${botId} AND update_id = ${key}

@@ -403,7 +403,7 @@ export function contractSuite(fixture: EngineFixture) {
         await s.telegram.replies.owe("bot", reply)
         // Its update not accepted yet: pending, no turn.
         expect(await other.telegram.replies.owed("bot")).toEqual([
-          { ...reply, turnId: null, createdAt: expect.any(Number), pending: true, turn: null },
+          { ...reply, turnId: null, createdAt: expect.any(Number), pending: true, turn: null, answerId: null },
         ])
         expect(await other.telegram.replies.owed("other-bot")).toEqual([])
         // Another gateway handling the same update (a replay) takes it over while no turn is recorded.
@@ -421,6 +421,9 @@ export function contractSuite(fixture: EngineFixture) {
         const [owed] = await other.telegram.replies.owed("bot")
         expect(owed).toMatchObject({ holder: "gw_a", turnId: turn.id, pending: false })
         expect(owed!.turn).toEqual({ status: "queued", error: null })
+        // The bot's message its answer streams into.
+        await s.telegram.replies.posted("bot", 30, 5)
+        expect((await other.telegram.replies.owed("bot"))[0]!.answerId).toBe(5)
         await s.sessions.startTurn(turn.id, "demo")
         await s.sessions.finishTurn({
           id: turn.id,
