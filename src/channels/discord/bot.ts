@@ -13,6 +13,10 @@
  * replays what it missed; a replayed or repeated dispatch is refused by the inbox; what a crash left
  * pending is handled after the next READY or RESUMED. A bad token or an unreachable Discord degrades
  * this channel only.
+ *
+ * Several gateways on one store: one holds the bot's Gateway connection at a time (lease.ts), the others
+ * wait on standby (healthy: their Control API and other channels work as usual) and take the connection
+ * over, RESUMing the stored session, once its holder stops or is gone.
  */
 import { API, Client, GatewayDispatchEvents, GatewayIntentBits, InteractionType } from "@discordjs/core"
 import type {
@@ -37,6 +41,8 @@ import { split } from "./split.ts"
 import { createDiscordStore } from "./store.ts"
 import { codeOf, discordSurface } from "./surface.ts"
 import { DEFAULT_API_ROOT, resolveToken } from "./token.ts"
+import { STALE_BEATS } from "../../store/gateways.ts"
+import { createConnectionLease } from "./lease.ts"
 
 export const INTENTS =
   GatewayIntentBits.Guilds |
@@ -91,11 +97,15 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
   const halt = new AbortController()
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms)
-      halt.signal.addEventListener("abort", () => {
+      if (halt.signal.aborted) return resolve()
+      // The listener goes with its wait: a standby node pauses every second for as long as it runs.
+      const done = () => {
         clearTimeout(timer)
+        halt.signal.removeEventListener("abort", done)
         resolve()
-      })
+      }
+      const timer = setTimeout(done, ms)
+      halt.signal.addEventListener("abort", done)
     })
   const api = new API(rest)
   const parents = new Map<string, string | null>()
@@ -113,6 +123,23 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
   let replayed = false
   let booting: Promise<void> | null = null
   let notifier: ReturnType<typeof setInterval> | null = null
+  /** Resolves the wait of the connection held now, with why it ends (the lease lost, or the stop). */
+  let ending: ((why: string | null) => void) | null = null
+  const lease = createConnectionLease({
+    leases: gw.data.leases,
+    key: `channel:discord:${botId}`,
+    owner: gw.id,
+    // The registry's stale limit: a holder judged gone is taken over at once, a live one keeps it this long.
+    ttlMs: (gw.config.store?.heartbeatMs ?? 2000) * STALE_BEATS,
+    log,
+    pause,
+    stopped: () => stopping,
+    onStandby: (holder) => {
+      log.info(`standby: gateway ${holder} holds the Discord connection`, { bot: botId })
+      host.health(null)
+    },
+    onLost: (why) => ending?.(`the Discord connection lease ${why}`),
+  })
 
   const send = async (channelId: string, text: string) => {
     for (const piece of split(text))
@@ -237,15 +264,24 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     }
   }
 
-  /** Messages handed on in the order Discord sent them, what a previous run left among them. */
-  const arrivals = createArrivals<{ message: GatewayMessageCreateDispatchData; replayed: boolean }>(
-    ({ message, replayed }) => {
-      // A command skips the conversation's lane: /stop must reach the turn that holds it. A replayed one
-      // waits in it (as before: what was left is handled in order).
-      if (!replayed && withoutMention(message.content, botId).startsWith("/")) void handle(message)
-      else void host.lane(conversationOf(message.channel_id), () => handle(message))
-    },
-  )
+  /** Messages this process is handling: a replay after taking the connection again skips them. */
+  const handling = new Set<string>()
+  const handOn = ({ message, replayed }: { message: GatewayMessageCreateDispatchData; replayed: boolean }) => {
+    if (handling.has(message.id)) return
+    handling.add(message.id)
+    const done = () => handling.delete(message.id)
+    // A command skips the conversation's lane: /stop must reach the turn that holds it. A replayed one
+    // waits in it (as before: what was left is handled in order).
+    if (!replayed && withoutMention(message.content, botId).startsWith("/")) void handle(message).finally(done)
+    else void host.lane(conversationOf(message.channel_id), () => handle(message)).finally(done)
+  }
+  /**
+   * Messages handed on in the order Discord sent them, what was left unfinished among them; anew for each
+   * connection this process holds, as what another gateway left is replayed after each take-over.
+   */
+  const newArrivals = () =>
+    createArrivals<{ message: GatewayMessageCreateDispatchData; replayed: boolean }>((event) => handOn(event))
+  let arrivals = newArrivals()
 
   const receive = (message: GatewayMessageCreateDispatchData) => {
     if (stopping || message.author.id === botId) return
@@ -298,6 +334,36 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     if (count) log.info("handling messages a previous run received but did not finish", { count })
   }
 
+  /** The Gateway connection of this lease's term, its session kept in the store while the lease is held. */
+  const connect = async () => {
+    gateway = new WebSocketManager({
+      token: token.token,
+      intents: INTENTS,
+      rest,
+      // Kept in the store: after a restart the gateway RESUMEs, and Discord replays what came meanwhile. Only
+      // the lease's holder writes it: a node that lost it leaves alone the session its successor uses.
+      retrieveSessionInfo: (shardId) => store.gatewaySession<SessionInfo>(shardId),
+      updateSessionInfo: (shardId, info) => (lease.holds() ? store.setGatewaySession(shardId, info) : undefined),
+    })
+    gateway.on(WebSocketShardEvents.Closed, (code: number) => {
+      if (FATAL[code]) host.health(FATAL[code]!)
+      else if (!stopping && lease.holds()) log.info("gateway connection closed; reconnecting", { code })
+    })
+    gateway.on(WebSocketShardEvents.Error, (error: Error) => log.warn("gateway error", { error: String(error) }))
+    const client = new Client({ rest, gateway })
+    // READY after an IDENTIFY, RESUMED after a resume (also the first connect after a restart).
+    for (const event of [GatewayDispatchEvents.Ready, GatewayDispatchEvents.Resumed] as const)
+      client.on(event, () => {
+        host.health(null)
+        void replay().catch((error) => log.error("replaying unfinished messages failed", { error: String(error) }))
+      })
+    client.on(GatewayDispatchEvents.MessageCreate, ({ data }) => receive(data))
+    client.on(GatewayDispatchEvents.InteractionCreate, ({ data }) => {
+      if (!stopping) void interact(data).catch((error) => log.warn("an interaction failed", { error: String(error) }))
+    })
+    await gateway.connect()
+  }
+
   const boot = async () => {
     // The live check first: a bad token is a health problem, not a reconnect loop.
     for (let attempt = 1; !stopping; attempt++) {
@@ -321,41 +387,36 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
         .bulkOverwriteGlobalCommands(applicationId, slashCommands(host.commandMenu()))
         .catch((error) => log.warn("registering slash commands failed", { error: String(error) }))
     if (stopping) return
-    gateway = new WebSocketManager({
-      token: token.token,
-      intents: INTENTS,
-      rest,
-      // Kept in the store: after a restart the gateway RESUMEs, and Discord replays what came meanwhile.
-      retrieveSessionInfo: (shardId) => store.gatewaySession<SessionInfo>(shardId),
-      updateSessionInfo: (shardId, info) => store.setGatewaySession(shardId, info),
-    })
-    gateway.on(WebSocketShardEvents.Closed, (code: number) => {
-      if (FATAL[code]) host.health(FATAL[code]!)
-      else if (!stopping) log.info("gateway connection closed; reconnecting", { code })
-    })
-    gateway.on(WebSocketShardEvents.Error, (error: Error) => log.warn("gateway error", { error: String(error) }))
-    const client = new Client({ rest, gateway })
-    // READY after an IDENTIFY, RESUMED after a resume (also the first connect after a restart).
-    for (const event of [GatewayDispatchEvents.Ready, GatewayDispatchEvents.Resumed] as const)
-      client.on(event, () => {
-        host.health(null)
-        void replay().catch((error) => log.error("replaying unfinished messages failed", { error: String(error) }))
-      })
-    if (config.pairing && !stopping) {
-      notifier = setInterval(
-        () =>
-          void notifyApproved().catch((error) =>
-            log.warn("could not read approved pairings", { error: String(error) }),
-          ),
-        PAIRING_POLL_MS,
-      )
+    if (config.pairing) {
+      // The holder tells approved users, so that of several gateways one does.
+      notifier = setInterval(() => {
+        if (lease.holds())
+          void notifyApproved().catch((error) => log.warn("could not read approved pairings", { error: String(error) }))
+      }, PAIRING_POLL_MS)
       notifier.unref?.()
     }
-    client.on(GatewayDispatchEvents.MessageCreate, ({ data }) => receive(data))
-    client.on(GatewayDispatchEvents.InteractionCreate, ({ data }) => {
-      if (!stopping) void interact(data).catch((error) => log.warn("an interaction failed", { error: String(error) }))
-    })
-    await gateway.connect()
+    // One connection per term of the lease; taken again (and the stored session resumed) after losing it.
+    while (await lease.take()) {
+      const ended = new Promise<string | null>((resolve) => (ending = resolve))
+      store.forget()
+      replayed = false
+      arrivals = newArrivals()
+      if (stopping) break
+      try {
+        await connect()
+      } catch (error) {
+        // As before with one node, this one's channel is down; the lease goes so that another may connect.
+        await lease.release()
+        throw error
+      }
+      const why = await ended
+      ending = null
+      if (why === null || stopping) break
+      log.warn(`${why}; disconnecting until this gateway holds it again`, { bot: botId })
+      // Not 1000: a normal close would end the session on Discord, which the new holder RESUMEs.
+      await Promise.resolve(gateway?.destroy({ reason: "connection lease lost", code: 4000 })).catch(() => {})
+      gateway = null
+    }
   }
 
   return {
@@ -370,11 +431,14 @@ export function createDiscordChannel(gw: Gateway, config: DiscordConfig, compone
     async stop(graceMs) {
       stopping = true
       halt.abort()
+      ending?.(null)
       if (notifier) clearInterval(notifier)
       approvals.stop()
       // A REST call of the boot still on its way ends within its timeout; the stop does not wait past the grace.
       await within(booting, graceMs)
       await Promise.resolve(gateway?.destroy({ reason: "gateway stopping" })).catch(() => {})
+      // After the connection closed (its session stored as it ends), so the next holder finds it.
+      await lease.release()
       rest.clearHashSweeper()
       rest.clearHandlerSweeper()
       const pending = [...replies, ...host.pending()]

@@ -7,8 +7,10 @@
  * approve` works on those). Databases from before keep their session: src/store/channels.ts
  * DISCORD_GATEWAY_MIGRATION carried the old `discord_gateway` rows over.
  *
- * The shard's session is read from the store once and then kept here: this process is the one connected
- * with it, and the Gateway library reads it before every dispatch's sequence update. Writes go out in
+ * The shard's session is read from the store once per connection and then kept here: this process is the
+ * one connected with it (bot.ts holds the connection lease), and the Gateway library reads it before every
+ * dispatch's sequence update. `forget` drops what is kept when this process takes the lease again: another
+ * gateway held the connection meanwhile and stored its own session. Writes go out in
  * order; a failed one is logged (the session stored stays an older one, whose RESUME replays more, which
  * the inbox turns away as repeats).
  */
@@ -24,6 +26,9 @@ export function createDiscordStore(data: Store, botId: string, log?: Logger) {
   const known = new Map<number, unknown>()
   let writes: Promise<void> = Promise.resolve()
   return {
+    forget() {
+      known.clear()
+    },
     async gatewaySession<T>(shard: number): Promise<T | null> {
       if (!known.has(shard)) {
         await writes
