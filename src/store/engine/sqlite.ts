@@ -17,6 +17,7 @@ import { createSessionStore, type SessionStore } from "../sessions.ts"
 import { createSummaryStore, type SummaryStore } from "../summaries.ts"
 import { createPortable } from "../portable.ts"
 import { createTelegramStore, scopeOf, type TelegramStore } from "../telegram.ts"
+import { createTelegramReplies } from "../telegram-replies.ts"
 import { stepUsage, stepUsageSlices } from "../usage.ts"
 import { AlreadyAccepted, type InterruptedRun, type RecoveryScope, type ScheduleRun, type Store } from "./contract.ts"
 import { BODY_KEEP_MS, checkBodies, listenAnnounced, pack } from "./announce.ts"
@@ -303,6 +304,7 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
     telegram: {
       ...lift(telegram, flush),
       lease: async (botId, holder, ttlMs, alive = () => true) => telegram.lease(botId, holder, ttlMs, alive),
+      replies: lift(createTelegramReplies(db), flush),
     },
     channels: lift(channels, flush),
     search: lift(search, flush),
