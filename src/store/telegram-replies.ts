@@ -43,6 +43,9 @@ export function createTelegramReplies(db: Database) {
      LEFT JOIN turns t ON t.id = r.turn_id
      WHERE r.bot_id = $bot ORDER BY r.created_at, r.update_id`,
   )
+  const claim = db.query(
+    "UPDATE telegram_replies SET holder = $to WHERE bot_id = $bot AND update_id = $key AND holder = $from",
+  )
   const posted = db.query("UPDATE telegram_replies SET answer_id = $answer WHERE bot_id = $bot AND update_id = $key")
   const settle = db.query("DELETE FROM telegram_replies WHERE bot_id = $bot AND update_id = $key AND turn_id IS $turn")
   const params = (botId: string, reply: Omit<OwedReply, "turnId" | "createdAt">) => ({
@@ -74,6 +77,9 @@ export function createTelegramReplies(db: Database) {
         turn: row.status ? { status: row.status, error: row.error } : null,
         answerId: row.answer_id,
       }))
+    },
+    claim(botId: string, key: number, from: string, to: string): boolean {
+      return claim.run({ $bot: botId, $key: key, $from: from, $to: to }).changes === 1
     },
     posted(botId: string, key: number, answerId: number) {
       posted.run({ $bot: botId, $key: key, $answer: answerId })

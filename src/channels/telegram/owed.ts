@@ -64,6 +64,8 @@ export function createOwedReplies(deps: OwedDeps) {
   const handling = new Set<number>()
   /** Replies sent whose settle failed (the store): the sweep settles them without sending again. */
   const sent = new Map<number, string | null>()
+  /** Replies this gateway took over (claimed) and has not settled: still owed by it, whatever their turn. */
+  const claimed = new Set<number>()
   let sweeping: Promise<void> | null = null
   let again = false
   let closed = false
@@ -155,14 +157,28 @@ export function createOwedReplies(deps: OwedDeps) {
     }
     // This gateway's own, accepted here and never recorded with a turn (a refusal it could not post, or
     // another gateway's accept won the race): nothing of it is owed here.
-    if (reply.holder === gw.id && reply.turnId === null) return await store.settle(botId, reply.key, null)
+    if (reply.holder === gw.id && reply.turnId === null && !claimed.has(reply.key))
+      return await store.settle(botId, reply.key, null)
     const say = await sayFor(reply)
     if (say === undefined || handling.has(reply.key) || closed) return
     handling.add(reply.key)
     try {
+      // Another gateway's (gone): claimed first, so a second gateway sweeping at the same time (the lease
+      // just moved) leaves it. A gone claimant's claim is taken over in turn.
+      if (reply.holder !== gw.id) {
+        if (!(await store.claim(botId, reply.key, reply.holder, gw.id))) return
+        claimed.add(reply.key)
+      }
       const how =
         say === null ? null : await deliver(reply, say, say !== RESTART_NOTICE && reply.turn?.status === "completed")
-      await store.settle(botId, reply.key, reply.turnId)
+      // Sent: a failing settle is retried without sending again.
+      await store.settle(botId, reply.key, reply.turnId).then(
+        () => claimed.delete(reply.key),
+        (error) => {
+          sent.set(reply.key, reply.turnId)
+          log.warn("could not settle an owed reply after sending it", { chat: reply.chatId, error: String(error) })
+        },
+      )
       // A warning: a crash (or a failed send) left it owed, which an operator wants to see in the journal.
       if (say !== null)
         log.warn("answered a message a previous run left unanswered", {

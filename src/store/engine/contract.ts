@@ -334,6 +334,11 @@ export interface TelegramRepliesContract {
   accepted(botId: string, reply: Omit<OwedReply, "createdAt"> & { turnId: string }): Promise<void>
   /** The bot's owed replies, oldest first. */
   owed(botId: string): Promise<OwedReplyState[]>
+  /**
+   * Take the reply over from gateway `from` (gone) to `to`: true for the one caller whose write found it
+   * still `from`'s, so of two gateways taking it over at once only one answers it.
+   */
+  claim(botId: string, key: number, from: string, to: string): Promise<boolean>
   /** The bot's message its answer streams into (so a takeover edits that message instead of adding one). */
   posted(botId: string, key: number, answerId: number): Promise<void>
   /** Answered: forget it, if its turn is still `turnId` (null: none recorded). */

@@ -47,6 +47,11 @@ export function postgresTelegramReplies(sql: SQL): TelegramRepliesContract {
         answerId: row.answer_id === null ? null : num(row.answer_id),
       }))
     },
+    async claim(botId, key, from, to) {
+      const claimed = await sql`UPDATE telegram_replies SET holder = ${to}
+                                WHERE bot_id = ${botId} AND update_id = ${key} AND holder = ${from}`
+      return claimed.count === 1
+    },
     async posted(botId, key, answerId) {
       await sql`UPDATE telegram_replies SET answer_id = ${answerId} WHERE bot_id = ${botId} AND update_id = ${key}`
     },

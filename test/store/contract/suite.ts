@@ -421,6 +421,14 @@ export function contractSuite(fixture: EngineFixture) {
         const [owed] = await other.telegram.replies.owed("bot")
         expect(owed).toMatchObject({ holder: "gw_a", turnId: turn.id, pending: false })
         expect(owed!.turn).toEqual({ status: "queued", error: null })
+        // Taken over from a gone gateway by one of two claimants.
+        const claims = await Promise.all([
+          s.telegram.replies.claim("bot", 30, "gw_a", "gw_c"),
+          other.telegram.replies.claim("bot", 30, "gw_a", "gw_d"),
+        ])
+        expect(claims.filter(Boolean)).toHaveLength(1)
+        expect(await s.telegram.replies.claim("bot", 30, "gw_a", "gw_e")).toBe(false)
+        expect(["gw_c", "gw_d"]).toContain((await s.telegram.replies.owed("bot"))[0]!.holder)
         // The bot's message its answer streams into.
         await s.telegram.replies.posted("bot", 30, 5)
         expect((await other.telegram.replies.owed("bot"))[0]!.answerId).toBe(5)
