@@ -4,8 +4,9 @@
  * Discord bot, against the fake Discord (test/fake/discord.ts): one holds the Gateway connection (one
  * IDENTIFY, no RESUME from the other), the other waits on standby and stays ready; when the holder is
  * killed with -9 the other takes the connection over within about the lease's time, RESUMEs the stored
- * session (so what was sent meanwhile is replayed) and answers; no message is answered twice. A clean
- * stop hands the connection over too.
+ * session (so what was sent meanwhile is replayed) and answers; no message is answered twice. A holder
+ * frozen (SIGSTOP) past its lease is taken over and, woken, disconnects and stands by without connecting
+ * again. A clean stop hands the connection over at once.
  */
 import { afterEach, describe, expect, test } from "bun:test"
 import { join } from "node:path"
@@ -96,6 +97,36 @@ describe.each(engines)("one Discord bot, two gateways on $name", ({ env: storeEn
     expect(connections(fake)).toBe(2)
     expect(await ready(second)).toBe(200)
     expect(second.output()).toContain("standby: gateway ")
+    expect(await second.stop()).toBe(0)
+  }, 60_000)
+
+  test("a holder frozen past its lease is taken over; woken, it lets the connection go and stands by", async () => {
+    fake = createFakeDiscord()
+    await using a = await workspace({ config: config(fake) })
+    await using b = await workspace({ config: config(fake) })
+    const env = { ...(await storeEnv(a)), DROST_LOG_LEVEL: "info" }
+    await using first = await spawnGateway(a.path, { env })
+    await fake.until(() => fake!.connected, 15_000, "the first connection")
+    await using second = await spawnGateway(b.path, { env })
+    await until("the standby line", () => second.output().includes("standby: gateway "), 10_000, second)
+    // Frozen: no heartbeats, no renewals, its socket still open (as a node stuck or cut off from the store).
+    process.kill(first.pid, "SIGSTOP")
+    try {
+      await fake.until(() => fake!.resumes.length === 1, TTL_MS * 2 + 5000, "the second gateway's RESUME")
+    } finally {
+      process.kill(first.pid, "SIGCONT")
+    }
+    await until("the woken holder letting go", () => first.output().includes("disconnecting until"), 10_000, first)
+    const standbys = (gw: RunningGateway) => gw.output().split("standby: gateway ").length - 1
+    await until("the woken holder on standby", () => standbys(first) > 0, 10_000, first)
+    fake.message(DM, OWNER, "after the take-over")
+    await fake.until(() => answers(fake!, "after the take-over") === 1, 15_000, "the answer")
+    await Bun.sleep(TTL_MS)
+    expect(answers(fake, "after the take-over")).toBe(1)
+    // The woken one did not connect again: one IDENTIFY (its own), one RESUME (the successor's).
+    expect(connections(fake)).toBe(2)
+    expect(await ready(first)).toBe(200)
+    expect(await first.stop()).toBe(0)
     expect(await second.stop()).toBe(0)
   }, 60_000)
 

@@ -97,7 +97,8 @@ export function createConnectionLease(deps: ConnectionLeaseDeps) {
       }
       return false
     },
-    holds: () => held,
+    /** Held, and by this node's clock not past its time (a process frozen and woken knows before its timer). */
+    holds: () => held && Date.now() - since < ttlMs,
     /** Give the lease up (at stop); a failure is logged, the lease then runs out by itself. */
     async release(): Promise<void> {
       const had = held
