@@ -246,7 +246,16 @@ export async function clusterChaos(options: ChaosOptions): Promise<ChaosReport> 
         (async () => {
           await Bun.sleep(random.between(500, 1_500))
           await cluster.restart(victim)
-          ids[victim] = await gatewayOf(victim)
+          const node = cluster.nodes[victim]!.gw
+          try {
+            ids[victim] = await gatewayOf(victim)
+          } catch (error) {
+            // Killed again already (the loop picked it), or it died by itself: the latter is a finding.
+            if (cluster.nodes[victim]!.gw !== node) return
+            violations.push(
+              `node ${victim} did not answer after its restart (${error}): ${node?.output().slice(-1500)}`,
+            )
+          }
         })(),
       )
     }
