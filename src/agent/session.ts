@@ -184,7 +184,7 @@ export function createSessions(deps: SessionsDeps) {
     ): Promise<TurnResult> => {
       running.delete(turn.sessionId)
       const durationMs = Math.round(performance.now() - started)
-      await store.finishTurn({
+      const ended = await store.finishTurn({
         id: turn.id,
         sessionId: turn.sessionId,
         status,
@@ -194,6 +194,19 @@ export function createSessions(deps: SessionsDeps) {
         toolCalls: outcome.toolCalls,
         messages: persisted,
       })
+      // Ended first by a recovery (another gateway judged this one gone, its heartbeat late under load, and
+      // took the session over): the stored end is what happened, so that is what the turn reports.
+      if (!ended) {
+        const stored = await store.turn(turn.id)
+        if (stored && stored.status !== status && stored.status !== "queued" && stored.status !== "running") {
+          log.warn("this turn had already been ended by a recovery; reporting that end", {
+            turn: turn.id,
+            status: stored.status,
+          })
+          status = stored.status as TurnStatusFinal
+          reason = stored.error
+        }
+      }
       // After the turn's end is stored: the gateway that takes the lease next reads it.
       await lease?.release()
       // A linked bus (several gateways, src/bus/cluster.ts) delivers this node's events too once they come

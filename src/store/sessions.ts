@@ -371,9 +371,13 @@ export function createSessionStore(db: Database, health?: StoreHealth, options: 
     })
     // A turn already ended (recovery, by this or a peer gateway, marked it interrupted first) keeps its
     // row; adding its counts again would count them twice. Its messages are stored: recount them.
-    if (changes === 0) return void q.recount.run({ id: input.sessionId })
+    if (changes === 0) {
+      q.recount.run({ id: input.sessionId })
+      return false
+    }
     q.touchSession.run({ id: input.sessionId, now, added: input.messages })
     q.addUsage.run({ id: input.sessionId, ...input.usage })
+    return true
   })
 
   const beginTurn = immediate(db, (input: { sessionId: string; parts: Part[]; source: string; owner?: string }) => {
@@ -445,7 +449,8 @@ export function createSessionStore(db: Database, health?: StoreHealth, options: 
   /** An end that could not be written is held back (see `finishTurn`) and its caller answered all the same. */
   const holdBack = (op: Grouped) => {
     deferred.set(op.end!.id, { end: op.end!, at: op.at })
-    op.resolve(undefined)
+    // Answered as ended: the end is written once the disk takes it (a turn recovered meanwhile keeps its end).
+    op.resolve(true)
   }
   function flush() {
     group.scheduled = false

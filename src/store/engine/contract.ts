@@ -165,8 +165,11 @@ export interface SessionsContract {
   beginTurn(input: BeginTurn): Promise<{ turn: Turn; message: Message }>
   /** Running, owned by `by` (default: the store's `owner`). */
   startTurn(id: string, provider: string, by?: string | null): Promise<void>
-  /** Ends an open turn; a turn that already ended is left as it is. */
-  finishTurn(input: TurnEnd): Promise<void>
+  /**
+   * Ends an open turn; a turn that already ended is left as it is, and then this answers false (a
+   * recovery, by this or another gateway that judged this one gone, ended it first: its stored end stands).
+   */
+  finishTurn(input: TurnEnd): Promise<boolean>
   flushDeferred(): Promise<boolean>
   turn(id: string): Promise<Turn | null>
   turns(sessionId: string, limit?: number): Promise<Turn[]>

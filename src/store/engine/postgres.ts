@@ -620,15 +620,18 @@ export function postgresStore(sql: SQL, options: { owner?: string } = {}): Store
       // ended adds nothing: its messages and usage were counted at its end).
       async finishTurn(input) {
         const now = Date.now()
-        await sql`
+        const [row] = await sql`
           WITH ended AS (
             UPDATE turns SET status = ${input.status}, error = ${clean(input.error ?? null)}, usage = ${JSON.stringify(input.usage)},
                    steps = ${input.steps}, tool_calls = ${input.toolCalls}, ended_at = ${now}
-            WHERE id = ${input.id} AND status IN ('queued', 'running') RETURNING id)
-          UPDATE sessions SET updated_at = ${now}, message_count = message_count + ${input.messages},
-                 usage_input = usage_input + ${input.usage.input}, usage_output = usage_output + ${input.usage.output},
-                 usage_cached = usage_cached + ${input.usage.cached}
-          WHERE id = ${input.sessionId} AND EXISTS (SELECT 1 FROM ended)`
+            WHERE id = ${input.id} AND status IN ('queued', 'running') RETURNING id),
+          counted AS (
+            UPDATE sessions SET updated_at = ${now}, message_count = message_count + ${input.messages},
+                   usage_input = usage_input + ${input.usage.input}, usage_output = usage_output + ${input.usage.output},
+                   usage_cached = usage_cached + ${input.usage.cached}
+            WHERE id = ${input.sessionId} AND EXISTS (SELECT 1 FROM ended) RETURNING id)
+          SELECT EXISTS (SELECT 1 FROM ended) AS ended`
+        return row?.ended === true
       },
       flushDeferred: async () => true,
       async turn(id) {

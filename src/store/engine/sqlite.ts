@@ -220,7 +220,7 @@ export function sqliteStore(db: Database, options: SqliteStoreOptions = {}): Sto
       startTurn: async (id, provider, by) =>
         by === undefined ? grouped.startTurn(id, provider) : grouped.startTurn(id, provider, by),
       append: async (input) => grouped.append(input),
-      finishTurn: async (input) => grouped.finishTurn(input),
+      finishTurn: async (input) => (await grouped.finishTurn(input)) !== false,
       recoverInterrupted: async (reason, scope) => {
         return sessions.recoverInterrupted(reason, spec(scope))
       },

@@ -201,12 +201,12 @@ export function contractSuite(fixture: EngineFixture) {
           toolCalls: 0,
           messages: 1,
         }
-        await s.sessions.finishTurn(end)
+        expect(await s.sessions.finishTurn(end)).toBe(true)
         const done = (await s.sessions.turn(turn.id))!
         expect(done).toMatchObject({ status: "completed", usage: { input: 10, output: 5, cached: 2 }, steps: 1 })
         expect(done.endedAt).not.toBeNull()
-        // A second end (a late failure) changes nothing on the turn.
-        await s.sessions.finishTurn({ ...end, status: "failed", error: "late", messages: 0 })
+        // A second end (a late failure) changes nothing on the turn, and says so.
+        expect(await s.sessions.finishTurn({ ...end, status: "failed", error: "late", messages: 0 })).toBe(false)
         expect(await s.sessions.turn(turn.id)).toMatchObject({ status: "completed", error: null })
         const stored = await s.sessions.require(session.id)
         expect(stored.messageCount).toBe(2)
