@@ -46,6 +46,14 @@ async function watch(gw: RunningGateway, sessionId: string) {
       if (found) return Promise.resolve(found)
       return new Promise((resolve) => waiters.push({ match, resolve }))
     },
+    /** The `n`th event of `type` (1 = the first), when it has been seen. */
+    async nth(type: string, n: number): Promise<SseEvent> {
+      for (;;) {
+        const all = seen.filter((event) => event.event === type)
+        if (all.length >= n) return all[n - 1]!
+        await new Promise<SseEvent>((resolve) => waiters.push({ match: (event) => event.event === type, resolve }))
+      }
+    },
   }
 }
 
@@ -88,9 +96,10 @@ async function midTurn(t: Awaited<ReturnType<typeof setup>>, first: string, ...o
   const a = t.send(first)
   await t.events.next("session.turn.started")
   const rest = []
-  for (const text of others) {
+  for (const [index, text] of others.entries()) {
     rest.push(t.send(text))
-    await t.events.next("session.turn.queued", undefined) // accepted before the next one is sent
+    // Accepted before the next one is sent: the first turn's queued event is the first of them.
+    await t.events.nth("session.turn.queued", index + 2)
   }
   return [await a, ...(await Promise.all(rest))]
 }
@@ -140,7 +149,7 @@ describe("orchestration: messages arriving during a turn", () => {
     const a = t.send("first")
     await t.events.next("session.turn.started")
     const b = t.send("second")
-    await t.events.next("session.turn.queued")
+    await t.events.nth("session.turn.queued", 2)
     const queues = (await (await t.gw.api("/queues")).json()) as { queues: unknown[] }
     expect(queues.queues).toEqual([{ sessionId: t.sessionId, running: expect.any(String), waiting: 1, messages: 1 }])
     const status = (await (await t.gw.api("/status")).json()) as { queues: unknown[] }
