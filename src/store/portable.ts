@@ -127,17 +127,11 @@ export function importedTurn(turn: Row, id: string, sessionId: string): Row {
   const status =
     turn.status === "queued" || turn.status === "running" ? "interrupted" : String(turn.status ?? "completed")
   return {
-    ...pick(turn, [
-      "source",
-      "provider",
-      "error",
-      "usage",
-      "steps",
-      "tool_calls",
-      "created_at",
-      "started_at",
-      "ended_at",
-    ]),
+    // The exported columns but its identity, its status (below) and its owner (a gateway of the source store).
+    ...pick(
+      turn,
+      COLUMNS.turns.filter((key) => !["id", "session_id", "status", "owner"].includes(key)),
+    ),
     id,
     session_id: sessionId,
     status,
