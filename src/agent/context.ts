@@ -2,13 +2,13 @@
  * Prompt assembly: the system prompt a turn sends, built from four budgeted parts in a fixed order —
  * `prompts/system.md`, the workspace persona files (AGENTS.md, SOUL.md, USER.md, MEMORY.md by default),
  * runtime facts (date, time zone, workspace, tools) and a small memory capsule (the tail of today's and
- * yesterday's daily notes). Each file is re-read only when its mtime or size changes. Stable parts come
+ * yesterday's daily notes). Each file is read again only after it changed (util/file-cache.ts). Stable parts come
  * first and the facts change at most once an hour, so providers' prompt caches keep hitting.
  */
-import { readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import type { ContextConfig } from "../core/continuity-config.ts"
 import { day } from "../memory/notes.ts"
+import { createFileCache } from "../util/file-cache.ts"
 import { DEFAULT_SYSTEM_PROMPT } from "./prompt.ts"
 import { clip, estimate } from "./tokens.ts"
 
@@ -38,27 +38,6 @@ export interface ContextSources {
   now?: () => number
 }
 
-/** Reads files through a stat check: unchanged files cost one stat call and no read. */
-function createFileCache() {
-  const cache = new Map<string, { stamp: string; text: string | null }>()
-  return (file: string): string | null => {
-    const info = statSync(file, { throwIfNoEntry: false })
-    const stamp = info?.isFile() ? `${info.mtimeMs}:${info.size}` : "missing"
-    const hit = cache.get(file)
-    if (hit && hit.stamp === stamp) return hit.text
-    let text: string | null = null
-    if (stamp !== "missing") {
-      try {
-        text = readFileSync(file, "utf8")
-      } catch {
-        text = null
-      }
-    }
-    cache.set(file, { stamp, text })
-    return text
-  }
-}
-
 /** The process's time zone (read once: building an Intl.DateTimeFormat costs about 0.1 ms). */
 let processZone: string | null = null
 const localZone = () => (processZone ??= Intl.DateTimeFormat().resolvedOptions().timeZone)
@@ -78,18 +57,36 @@ function formatter(locale: string, timeZone: string, options: Intl.DateTimeForma
 export type ContextBuilder = ReturnType<typeof createContextBuilder>
 
 export function createContextBuilder(sources: ContextSources) {
-  const read = createFileCache()
+  const files = createFileCache()
+  const read = files.read
   const now = sources.now ?? Date.now
 
-  const facts = (config: ContextConfig): string => {
+  // The dates and hour a prompt shows change at most once a minute in any zone (offsets are whole
+  // minutes): formatting them through Intl four times per turn was a third of the prompt's cost.
+  let clock: { minute: number; zone: string; notesZone: string | undefined; facts: string; notes: string[] } | null =
+    null
+  const times = (config: ContextConfig) => {
     const time = now()
+    const minute = Math.floor(time / 60_000)
     const zone = config.timeZone ?? localZone()
+    if (clock && clock.minute === minute && clock.zone === zone && clock.notesZone === config.timeZone) return clock
     const weekday = formatter("en-GB", zone, { weekday: "long" }).format(time)
     const hour = formatter("en-GB", zone, { hour: "2-digit", hour12: false }).format(time)
+    clock = {
+      minute,
+      zone,
+      notesZone: config.timeZone,
+      facts: `- Date: ${weekday} ${day(time, zone)}, around ${hour}:00 (${zone})`,
+      notes: [day(time - 86_400_000, config.timeZone), day(time, config.timeZone)],
+    }
+    return clock
+  }
+
+  const facts = (config: ContextConfig): string => {
     const tools = sources.tools()
     return [
       "# Runtime",
-      `- Date: ${weekday} ${day(time, zone)}, around ${hour}:00 (${zone})`,
+      times(config).facts,
       `- Workspace: ${sources.workspace}`,
       `- Memory: Markdown notes in memory/ (search with memory.search, append with memory.write)`,
       `- Tools: ${tools.length ? tools.join(", ") : "none"}`,
@@ -97,9 +94,8 @@ export function createContextBuilder(sources: ContextSources) {
   }
 
   const capsule = (config: ContextConfig): string | null => {
-    const time = now()
-    const notes = [day(time - 86_400_000, config.timeZone), day(time, config.timeZone)]
-      .map((name) => ({ name, text: read(join(sources.memoryDir, `${name}.md`))?.trim() }))
+    const notes = times(config)
+      .notes.map((name) => ({ name, text: read(join(sources.memoryDir, `${name}.md`))?.trim() }))
       .filter((note): note is { name: string; text: string } => Boolean(note.text))
     if (notes.length === 0) return null
     // The newest lines matter most: keep the tail of each note within the budget, today first.
@@ -117,6 +113,7 @@ export function createContextBuilder(sources: ContextSources) {
   return {
     /** The system prompt for the next turn (of `sessionId`: its skills), with the size of each part. */
     system(sessionId: string | null = null): SystemPrompt {
+      files.refresh()
       const config = sources.config()
       const sections: PromptSection[] = []
       const parts: string[] = []

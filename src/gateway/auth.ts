@@ -131,7 +131,7 @@ export function createCredentials(stateDir: string): { resolve: CredentialResolv
   let cached: { mtime: number; auth: AuthFile } | null = null
   const current = (): AuthFile => {
     const file = authPath(stateDir)
-    const mtime = existsSync(file) ? statSync(file).mtimeMs : 0
+    const mtime = statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0
     if (!cached || cached.mtime !== mtime) cached = { mtime, auth: mtime ? readAuth(stateDir) : { profiles: {} } }
     return cached.auth
   }

@@ -20,6 +20,9 @@ import { classify, type FaultKind, reason, StorageFull, StorageUnavailable } fro
 
 export type StoreHealth = ReturnType<typeof createStoreHealth>
 
+/** How long a look at the file's identity is trusted (ms). */
+const VERIFIED_MS = 1
+
 /** Free bytes the filesystem must show before a full store counts as recovered. */
 const ROOM = 1024 * 1024
 
@@ -37,6 +40,7 @@ export function createStoreHealth(file: string, shown = file) {
   const listeners = new Set<(problem: string | null) => void>()
   const watched = file === ":memory:" ? null : identity(file)
   let db: Database | null = null
+  let verifiedAt = Number.NEGATIVE_INFINITY
   const problem = () => (faults.size ? [...faults.values()].join("; ") : null)
   const changed = () => {
     for (const listener of listeners) listener(problem())
@@ -85,11 +89,20 @@ export function createStoreHealth(file: string, shown = file) {
       report(kind, message(error))
       return errorFor(kind, error)
     },
-    /** Is the file still the one we opened? Cheap enough for every turn. */
+    /**
+     * Is the file still the one we opened? Cheap enough for every turn. A look less than `VERIFIED_MS`
+     * old is trusted: a turn's begin asks twice in a row (before it is queued for the group commit and as
+     * it is written); anything written after a deletion that this skips is in the rescue's copy.
+     */
     verify(): boolean {
       if (watched === null || faults.has("gone")) return !faults.has("gone")
+      const at = performance.now()
+      if (at - verifiedAt < VERIFIED_MS) return true
       const now = identity(file)
-      if (now === watched) return true
+      if (now === watched) {
+        verifiedAt = at
+        return true
+      }
       const what = now === null ? "the file is missing" : "another file is at its path"
       // Report first: the rescue may recreate the path, and a second look must not report it again.
       faults.set("gone", "")

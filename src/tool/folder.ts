@@ -2,20 +2,20 @@
  * What is in the workspace's `tools/` folder, and whether it changed. `scan()` lists it and stats every
  * file (helpers included: editing a helper reloads its users); its signature changes with any file's
  * path, mtime or size. `toolsFolder()` answers the same question at every turn start without that
- * listing while nothing changed: each folder is watched (inotify, watch.ts) before it is listed, so
+ * listing while nothing changed: each folder is watched (inotify, util/inotify.ts) before it is listed, so
  * whatever is written, made, renamed or removed before a check is either in the listing or in the
  * queue the check reads. It scans again only after an event, and at every check where the watch
  * cannot be trusted to see everything:
  * - no inotify here (not Linux), or `watch: false`;
  * - `tools/` missing, or a folder that cannot be watched (permissions, the kernel's watch limit);
- * - a folder on a filesystem where changes can come from elsewhere (NFS, SMB, FUSE, 9p: watch.ts);
+ * - a folder on a filesystem where changes can come from elsewhere (NFS, SMB, FUSE, 9p: util/inotify.ts);
  * - a dangling symlink (its target may appear anywhere).
  * A symlinked folder is followed (as before) and watched; for a symlinked file the folder of its
  * target is watched too; `tools/` itself a symlink: the folder holding the link is watched too.
  */
 import { type Dirent, lstatSync, readdirSync, realpathSync, statSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { type Inotify, inotify } from "./watch.ts"
+import { type Inotify, inotify } from "../util/inotify.ts"
 
 export const TOOL_FILE = /\.(ts|js|mjs)$/
 export const HELPER = /(^|\/)(_[^/]*|lib\/.*|.*\.test\.(ts|js|mjs)|.*\.d\.ts)$/
@@ -128,7 +128,7 @@ export function scan(dir: string): Scan {
 export interface ToolsFolderOptions {
   /** Watch for changes (default true); false: every `read()` scans. */
   watch?: boolean
-  /** Whether a folder's filesystem reports every change (default: watch.ts's list of local ones). */
+  /** Whether a folder's filesystem reports every change (default: util/inotify.ts's list of local ones). */
   local?: (path: string) => boolean
 }
 

@@ -67,19 +67,41 @@ export function redactText(value: string): string {
   return out
 }
 
+/**
+ * `value` with secrets replaced. Copy on write: what holds no secret comes back as the same object, so
+ * redacting an event (every one the JSONL sink writes) allocates nothing unless something is replaced.
+ */
 export function redact<T>(value: T, depth = 0): T {
   if (depth > 12) return value
   if (typeof value === "string") return redactText(value) as T
-  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1)) as T
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i]
+      const next = redact(item, depth + 1)
+      if (out) out.push(next)
+      else if (next !== item) {
+        out = value.slice(0, i)
+        out.push(next)
+      }
+    }
+    return (out ?? value) as T
+  }
   if (value && typeof value === "object") {
-    const out: Record<string, unknown> = {}
-    for (const [key, inner] of Object.entries(value)) {
-      out[key] =
+    const source = value as Record<string, unknown>
+    let out: Record<string, unknown> | null = null
+    for (const key in source) {
+      if (!Object.hasOwn(source, key)) continue
+      const inner = source[key]
+      const next =
         SECRET_KEY.test(key) && inner !== null && inner !== undefined && typeof inner !== "object"
           ? REDACTED
           : redact(inner, depth + 1)
+      if (next === inner) continue
+      out ??= { ...source }
+      out[key] = next
     }
-    return out as T
+    return (out ?? value) as T
   }
   return value
 }

@@ -1,5 +1,5 @@
 /**
- * The tools/ folder is listed again only after a change (src/tool/folder.ts, inotify in watch.ts), and
+ * The tools/ folder is listed again only after a change (src/tool/folder.ts, inotify in src/util/inotify.ts), and
  * a change made just before a check is always seen by that check: each case below changes the folder
  * and reads it at once, with no await in between, so nothing can depend on an event arriving later.
  * The same cases run where the watch cannot be used (no inotify, or a filesystem whose changes can

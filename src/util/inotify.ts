@@ -15,8 +15,11 @@ const IN_NONBLOCK = 0o4000
 const IN_CLOEXEC = 0o2000000
 /** Modify, attrib, close-write, moved from/to, create, delete, delete-self, move-self. */
 const EVENTS = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800
-const IN_Q_OVERFLOW = 0x4000
-const IN_IGNORED = 0x8000
+export const IN_Q_OVERFLOW = 0x4000
+export const IN_IGNORED = 0x8000
+/** The watched folder itself was deleted or moved. */
+export const IN_DELETE_SELF = 0x400
+export const IN_MOVE_SELF = 0x800
 const LIBC = ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "libc.so"]
 
 /** statfs f_type of filesystems whose every change goes through this kernel (linux/magic.h). */
@@ -82,6 +85,11 @@ export interface Inotify {
    * `skip(name)` says no scan looks at is not counted, except in folders of `unfiltered` descriptors.
    */
   changed(skip: (name: string) => boolean, unfiltered: ReadonlySet<number>): boolean
+  /**
+   * Empty the queue, telling `visit` the watch descriptor and mask of each event (names are not decoded);
+   * a queue overflow is reported as descriptor -1 with `IN_Q_OVERFLOW`.
+   */
+  drain(visit: (wd: number, mask: number) => void): void
   /** Whether `path` is on a filesystem whose changes all raise inotify events here. */
   local(path: string): boolean
   close(): void
@@ -124,6 +132,15 @@ export function inotify(): Inotify | null {
           else if (name && skip(name) && !unfiltered.has(wd)) continue
           else any = true
         }
+      }
+    },
+    drain(visit) {
+      if (closed) return
+      for (;;) {
+        const read = Number(c.read(fd, buffer, buffer.length))
+        if (read <= 0) return
+        for (let at = 0; at + 16 <= read; at += 16 + view.getUint32(at + 12, little))
+          visit(view.getInt32(at, little), view.getUint32(at + 4, little))
       }
     },
     local(path) {
