@@ -58,6 +58,25 @@ function reference(messages: Message[], current?: CurrentTurn): Message[] {
     if (merged.has(message.turnId)) return cutoff
     return first.get(message.turnId)!
   }
+  // Usually the stored order is the reading order already (every turn's messages together, one turn after
+  // another): one pass finds that, with no sort and no entry objects.
+  let previous = Number.NEGATIVE_INFINITY
+  let previousSeq = Number.NEGATIVE_INFINITY
+  let inOrder = true
+  for (const message of messages) {
+    if (message.turnId && !merged.has(message.turnId) && first.get(message.turnId)! > cutoff) {
+      inOrder = false
+      break
+    }
+    const at = key(message)
+    if (at < previous || (at === previous && message.seq < previousSeq)) {
+      inOrder = false
+      break
+    }
+    previous = at
+    previousSeq = message.seq
+  }
+  if (inOrder) return messages.slice()
   return messages
     .filter((message) => !message.turnId || merged.has(message.turnId) || first.get(message.turnId)! <= cutoff)
     .map((message) => ({ message, key: key(message) }))
