@@ -7,36 +7,23 @@ import { expect, test } from "bun:test"
 import { FakeTelegram } from "../fake/telegram.ts"
 import { fakeOpenAI, reply } from "../fake/openai.ts"
 import { checkChat } from "../fake/validate.ts"
+import { FAKE_KEY_ENV, fakeConfig } from "../lib/config.ts"
 import { spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 
 const OWNER = 111
-const KEY_ENV = { DROST_FAKE_KEY: "test-key" }
 
 test("/new continues from a summary of the previous session; the chat mapping moves and survives a restart", async () => {
   const tg = await FakeTelegram.start()
   await using llm = await fakeOpenAI()
   await using ws = await workspace({
-    config: {
-      providers: {
-        profiles: [
-          {
-            id: "gpt",
-            kind: "openai",
-            api: "chat",
-            model: "gpt-test",
-            baseUrl: llm.baseUrl,
-            apiKeyEnv: "DROST_FAKE_KEY",
-          },
-        ],
-      },
-      controlApi: { port: 0 },
+    config: fakeConfig(llm.baseUrl, {
       channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
-    },
+    }),
   })
   let second = ""
   {
-    await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
+    await using gw = await spawnGateway(ws.path, { env: FAKE_KEY_ENV })
     llm.queue(reply().text("Noted: the project is called Zephyr and ships on Friday."))
     tg.text(OWNER, "Our project is Zephyr, shipping Friday. Remind me to write the changelog.")
     await tg.waitFor(
@@ -69,7 +56,7 @@ test("/new continues from a summary of the previous session; the chat mapping mo
     expect(await gw.stop()).toBe(0)
   }
   {
-    await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
+    await using gw = await spawnGateway(ws.path, { env: FAKE_KEY_ENV })
     const before = llm.hits.length
     llm.queue(reply().text("We were getting Zephyr out on Friday; the changelog is still open."))
     tg.text(OWNER, "what were we doing?")
@@ -100,23 +87,9 @@ test("/new continues from a summary of the previous session; the chat mapping mo
 test("/new fresh starts blank; a continuation whose model fails gets the deterministic digest", async () => {
   await using llm = await fakeOpenAI()
   await using ws = await workspace({
-    config: {
-      providers: {
-        profiles: [
-          {
-            id: "gpt",
-            kind: "openai",
-            api: "chat",
-            model: "gpt-test",
-            baseUrl: llm.baseUrl,
-            apiKeyEnv: "DROST_FAKE_KEY",
-          },
-        ],
-      },
-      controlApi: { port: 0 },
-    },
+    config: fakeConfig(llm.baseUrl),
   })
-  await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
+  await using gw = await spawnGateway(ws.path, { env: FAKE_KEY_ENV })
   const id = ((await (await gw.api("/sessions", { method: "POST", json: {} })).json()) as { id: string }).id
   llm.queue(reply().text("ok, budget is 300 euros"))
   await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: "the budget is 300 euros" } })

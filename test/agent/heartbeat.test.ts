@@ -10,34 +10,20 @@ import { checklist, withinHours, worthSaying } from "../../src/agent/heartbeat.t
 import { events, OWNER, waitEvent } from "../channels/helpers.ts"
 import { fakeOpenAI, reply } from "../fake/openai.ts"
 import { FakeTelegram } from "../fake/telegram.ts"
+import { FAKE_KEY_ENV, fakeConfig } from "../lib/config.ts"
 import { spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
-
-const KEY_ENV = { DROST_FAKE_KEY: "test-key" }
 
 test("heartbeat: skipped without a checklist, HEARTBEAT_OK suppressed, a real answer delivered, its own budget", async () => {
   const tg = await FakeTelegram.start()
   await using llm = await fakeOpenAI()
   await using ws = await workspace({
-    config: {
-      providers: {
-        profiles: [
-          {
-            id: "gpt",
-            kind: "openai",
-            api: "chat",
-            model: "gpt-test",
-            baseUrl: llm.baseUrl,
-            apiKeyEnv: "DROST_FAKE_KEY",
-          },
-        ],
-      },
-      controlApi: { port: 0 },
+    config: fakeConfig(llm.baseUrl, {
       channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
       heartbeat: { enabled: true, every: "2s", deliver: { channel: "telegram", chat: OWNER }, maxSteps: 1 },
-    },
+    }),
   })
-  await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
+  await using gw = await spawnGateway(ws.path, { env: FAKE_KEY_ENV })
   const beats = () => events(ws).filter((event) => event.type === "heartbeat.run")
   const nth = (n: number) =>
     waitEvent(ws, "heartbeat.run", () => beats().length >= n, 15_000).then(() => beats()[n - 1]!)
@@ -116,28 +102,15 @@ test("without heartbeat.deliver the answer goes to the owner's most recent Teleg
   const tg = await FakeTelegram.start()
   await using llm = await fakeOpenAI()
   await using ws = await workspace({
-    config: {
-      providers: {
-        profiles: [
-          {
-            id: "gpt",
-            kind: "openai",
-            api: "chat",
-            model: "gpt-test",
-            baseUrl: llm.baseUrl,
-            apiKeyEnv: "DROST_FAKE_KEY",
-          },
-        ],
-      },
-      controlApi: { port: 0 },
+    config: fakeConfig(llm.baseUrl, {
       channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
       heartbeat: { enabled: true, every: "2s" },
-    },
+    }),
     files: { "HEARTBEAT.md": "- Remind me to check the oven.\n" },
   })
   // Every model call gets this answer: the chat's own turn and the heartbeat's, in whatever order.
   llm.always(reply().text("Check the oven."))
-  await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
+  await using gw = await spawnGateway(ws.path, { env: FAKE_KEY_ENV })
   tg.text(OWNER, "hello")
   // Beats before the chat existed had nowhere to go (undelivered); the first after it reaches the chat.
   const beat = await waitEvent(ws, "heartbeat.run", (data) => data.delivered === true, 20_000)

@@ -7,11 +7,10 @@
 import { expect, test } from "bun:test"
 import { FakeTelegram } from "../fake/telegram.ts"
 import { fakeOpenAI, reply } from "../fake/openai.ts"
+import { FAKE_KEY_ENV, fakeConfig } from "../lib/config.ts"
 import { spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 import { OWNER, waitEvent } from "../channels/helpers.ts"
-
-const KEY_ENV = { DROST_FAKE_KEY: "test-key" }
 
 interface State {
   id: string
@@ -30,27 +29,14 @@ test("the model sets a reminder in a Telegram chat; at its time the answer comes
   const tg = await FakeTelegram.start()
   await using llm = await fakeOpenAI()
   await using ws = await workspace({
-    config: {
-      providers: {
-        profiles: [
-          {
-            id: "gpt",
-            kind: "openai",
-            api: "chat",
-            model: "gpt-test",
-            baseUrl: llm.baseUrl,
-            apiKeyEnv: "DROST_FAKE_KEY",
-          },
-        ],
-      },
-      controlApi: { port: 0 },
+    config: fakeConfig(llm.baseUrl, {
       timeZone: "Europe/Berlin",
       channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
-    },
+    }),
   })
   let reminder: State
   {
-    await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
+    await using gw = await spawnGateway(ws.path, { env: FAKE_KEY_ENV })
     llm.queue(
       reply().tool("schedule_create", { prompt: "Remind the user to stretch", in: "3s" }),
       reply().text("Okay, I will remind you in 3 seconds."),
@@ -89,7 +75,7 @@ test("the model sets a reminder in a Telegram chat; at its time the answer comes
   }
   {
     // After a restart the reminder that ran is still done: not planned, not run again.
-    await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
+    await using gw = await spawnGateway(ws.path, { env: FAKE_KEY_ENV })
     const again = (await (await gw.api(`/schedules/${reminder.id}`)).json()) as State
     expect(again).toMatchObject({ state: "done", next: null, lastStatus: "completed" })
     expect(await gw.stop()).toBe(0)
@@ -103,25 +89,12 @@ test("recurring: a weekday cron from schedule.create is listed by /schedules in 
   const tg = await FakeTelegram.start()
   await using llm = await fakeOpenAI()
   await using ws = await workspace({
-    config: {
-      providers: {
-        profiles: [
-          {
-            id: "gpt",
-            kind: "openai",
-            api: "chat",
-            model: "gpt-test",
-            baseUrl: llm.baseUrl,
-            apiKeyEnv: "DROST_FAKE_KEY",
-          },
-        ],
-      },
-      controlApi: { port: 0 },
+    config: fakeConfig(llm.baseUrl, {
       timeZone: "America/New_York",
       channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
-    },
+    }),
   })
-  await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
+  await using gw = await spawnGateway(ws.path, { env: FAKE_KEY_ENV })
   llm.queue(
     reply().tool("schedule_create", { prompt: "Good morning summary", cron: "30 7 * * MON-FRI" }),
     reply().text("Set for every weekday at 7:30."),
