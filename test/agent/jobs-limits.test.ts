@@ -6,6 +6,7 @@
  */
 import { expect, test } from "bun:test"
 import { fakeOpenAI, reply } from "../fake/openai.ts"
+import { fakeProfile } from "../lib/config.ts"
 import { type RunningGateway, runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 
@@ -39,17 +40,9 @@ async function ended(gw: RunningGateway, title: string): Promise<Job> {
 test("notes wait for the turn boundary; a subagent's budget and deadline hold; no nested subagents; maxTotal and the maxima refuse", async () => {
   await using main = await fakeOpenAI()
   await using worker = await fakeOpenAI()
-  const profile = (id: string, baseUrl: string) => ({
-    id,
-    kind: "openai",
-    api: "chat",
-    model: "gpt-test",
-    baseUrl,
-    apiKeyEnv: "DROST_FAKE_KEY",
-  })
   await using ws = await workspace({
     config: {
-      providers: { profiles: [profile("main", main.baseUrl), profile("worker", worker.baseUrl)] },
+      providers: { profiles: [fakeProfile("main", main.baseUrl), fakeProfile("worker", worker.baseUrl)] },
       controlApi: { port: 0 },
       jobs: { maxTotal: 1, agentTimeoutMs: 60_000, agentMaxToolCalls: 5 },
     },

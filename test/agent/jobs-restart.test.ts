@@ -7,6 +7,7 @@
 import { expect, test } from "bun:test"
 import { fakeOpenAI, reply } from "../fake/openai.ts"
 import { FakeTelegram } from "../fake/telegram.ts"
+import { fakeProfile } from "../lib/config.ts"
 import { type RunningGateway, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 
@@ -46,17 +47,9 @@ test("kill -9 with a subagent and a background command running: after the restar
   await using main = await fakeOpenAI()
   await using worker = await fakeOpenAI()
   const tg = await FakeTelegram.start()
-  const profile = (id: string, baseUrl: string) => ({
-    id,
-    kind: "openai",
-    api: "chat",
-    model: "gpt-test",
-    baseUrl,
-    apiKeyEnv: "DROST_FAKE_KEY",
-  })
   await using ws = await workspace({
     config: {
-      providers: { profiles: [profile("main", main.baseUrl), profile("worker", worker.baseUrl)] },
+      providers: { profiles: [fakeProfile("main", main.baseUrl), fakeProfile("worker", worker.baseUrl)] },
       controlApi: { port: 0 },
       channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
     },

@@ -8,11 +8,11 @@
 import { expect, test } from "bun:test"
 import { fakeOpenAI, reply } from "../fake/openai.ts"
 import { FakeTelegram } from "../fake/telegram.ts"
+import { FAKE_KEY_ENV, fakeProfile } from "../lib/config.ts"
 import { type RunningGateway, runCli, spawnGateway } from "../lib/gateway.ts"
 import { workspace } from "../lib/workspace.ts"
 
 const OWNER = 111
-const KEY_ENV = { DROST_FAKE_KEY: "test-key" }
 
 interface Job {
   id: string
@@ -51,23 +51,15 @@ test("agent.spawn: the child runs in its own session on its own provider while t
   await using main = await fakeOpenAI()
   await using worker = await fakeOpenAI()
   const tg = await FakeTelegram.start()
-  const profile = (id: string, baseUrl: string) => ({
-    id,
-    kind: "openai",
-    api: "chat",
-    model: "gpt-test",
-    baseUrl,
-    apiKeyEnv: "DROST_FAKE_KEY",
-  })
   await using ws = await workspace({
     config: {
-      providers: { profiles: [profile("main", main.baseUrl), profile("worker", worker.baseUrl)] },
+      providers: { profiles: [fakeProfile("main", main.baseUrl), fakeProfile("worker", worker.baseUrl)] },
       controlApi: { port: 0 },
       channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
       jobs: { maxPerSession: 1 },
     },
   })
-  await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
+  await using gw = await spawnGateway(ws.path, { env: FAKE_KEY_ENV })
 
   // 1. The parent spawns a child whose model hangs: the parent's turn ends at once.
   worker.queue(reply().hang())
@@ -169,24 +161,16 @@ test("a subagent's call under tools.approve asks in the chat of the session that
   await using main = await fakeOpenAI()
   await using worker = await fakeOpenAI()
   const tg = await FakeTelegram.start()
-  const profile = (id: string, baseUrl: string) => ({
-    id,
-    kind: "openai",
-    api: "chat",
-    model: "gpt-test",
-    baseUrl,
-    apiKeyEnv: "DROST_FAKE_KEY",
-  })
   await using ws = await workspace({
     config: {
-      providers: { profiles: [profile("main", main.baseUrl), profile("worker", worker.baseUrl)] },
+      providers: { profiles: [fakeProfile("main", main.baseUrl), fakeProfile("worker", worker.baseUrl)] },
       controlApi: { port: 0 },
       channels: [{ kind: "telegram", token: tg.token, apiRoot: tg.apiRoot, allowedUsers: [OWNER], pollTimeoutSec: 2 }],
       tools: { approve: ["file.read"] },
     },
     files: { "notes.txt": "the secret word is marmalade\n" },
   })
-  await using gw = await spawnGateway(ws.path, { env: KEY_ENV })
+  await using gw = await spawnGateway(ws.path, { env: FAKE_KEY_ENV })
   worker.queue(reply().tool("file.read", { path: "notes.txt" }), reply().text("The word is marmalade."))
   main.queue(
     reply().tool("agent.spawn", { task: "Read notes.txt", provider: "worker" }),

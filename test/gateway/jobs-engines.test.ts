@@ -11,6 +11,7 @@
 import { describe, expect, test } from "bun:test"
 import { join } from "node:path"
 import { type FakeOpenAI, fakeOpenAI, reply } from "../fake/openai.ts"
+import { fakeProfile } from "../lib/config.ts"
 import { type RunningGateway, spawnGateway } from "../lib/gateway.ts"
 import { postgresPerFile, postgresSkip } from "../lib/postgres.ts"
 import { type Workspace, workspace } from "../lib/workspace.ts"
@@ -23,17 +24,9 @@ interface Job {
   error: string | null
 }
 
-const profile = (id: string, baseUrl: string) => ({
-  id,
-  kind: "openai",
-  api: "chat",
-  model: "gpt-test",
-  baseUrl,
-  apiKeyEnv: "DROST_FAKE_KEY",
-})
 const config = (main: FakeOpenAI, worker: FakeOpenAI, heartbeatMs?: number) => ({
   providers: {
-    profiles: [profile("main", main.baseUrl), profile("worker", worker.baseUrl)],
+    profiles: [fakeProfile("main", main.baseUrl), fakeProfile("worker", worker.baseUrl)],
     failover: { enabled: false },
   },
   controlApi: { port: 0 },

@@ -13,23 +13,15 @@
 import { expect, test } from "bun:test"
 import { Database } from "bun:sqlite"
 import { type FakeOpenAI, fakeOpenAI, reply } from "../fake/openai.ts"
+import { fakeProfile } from "../lib/config.ts"
 import { type RunningGateway, spawnGateway } from "../lib/gateway.ts"
 import { type Workspace, workspace } from "../lib/workspace.ts"
 
 const ENV = { DROST_FAKE_KEY: "test-key" }
 
-const profile = (id: string, baseUrl: string) => ({
-  id,
-  kind: "openai",
-  api: "chat",
-  model: "gpt-test",
-  baseUrl,
-  apiKeyEnv: "DROST_FAKE_KEY",
-})
-
 const config = (main: FakeOpenAI, worker: FakeOpenAI, extra: Record<string, unknown> = {}) => ({
   providers: {
-    profiles: [profile("main", main.baseUrl), profile("worker", worker.baseUrl)],
+    profiles: [fakeProfile("main", main.baseUrl), fakeProfile("worker", worker.baseUrl)],
     failover: { enabled: false },
   },
   controlApi: { port: 0 },
