@@ -9,10 +9,9 @@ import type { Profile } from "../core/config.ts"
 import type { ChatRequest, GenerationOptions, Provider, StopReason, StreamEvent } from "../core/provider.ts"
 import { defaultMaxTokens, encodeAnthropicTools, toAnthropicMessages } from "./anthropic-wire.ts"
 import { encodeBody, JSON_BODY } from "./encode.ts"
-import { sseJson } from "./sse.ts"
 import { type Credential, type CredentialResolver, missingKeyMessage } from "./credential.ts"
-import { classify } from "./failure.ts"
-import { guarded, timeoutsOf } from "./guard.ts"
+import { modelCall } from "./call.ts"
+import { timeoutsOf } from "./guard.ts"
 import { WireNames } from "./wire-names.ts"
 
 export const ANTHROPIC_BASE_URL = "https://api.anthropic.com"
@@ -150,25 +149,12 @@ export function createAnthropicProvider(profile: Profile, credential: Credential
       }
       // Sent as encoded here (the SDK passes a string body through), the event stream read by sse.ts.
       const encoded = encodeBody(body, { tools: encodeAnthropicTools(request.tools, names) })
-      const accumulator = new AnthropicAccumulator(names)
-      let opened = false
-      try {
-        const events = guarded(
-          async (abort) =>
-            sseJson<RawMessageStreamEvent>(
-              await client.messages.create(body, { signal: abort, body: encoded, headers: JSON_BODY }).asResponse(),
-            ),
-          signal,
-          timeouts,
-          () => {
-            opened = true
-          },
-        )
-        for await (const event of events) yield* accumulator.push(event)
-        yield* accumulator.finish()
-      } catch (error) {
-        yield classify(error, signal, opened)
-      }
+      yield* modelCall(
+        (abort) => client.messages.create(body, { signal: abort, body: encoded, headers: JSON_BODY }).asResponse(),
+        new AnthropicAccumulator(names),
+        signal,
+        timeouts,
+      )
     },
   }
 }

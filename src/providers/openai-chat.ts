@@ -11,10 +11,9 @@ import type { ChatRequest, Provider, StopReason, StreamEvent } from "../core/pro
 import { chatOptions, encodeChatTools, toChatMessages } from "./chat-wire.ts"
 import { type Credential, type CredentialResolver, missingKeyMessage, needsKey } from "./credential.ts"
 import { encodeBody } from "./encode.ts"
-import { classify } from "./failure.ts"
-import { guarded, timeoutsOf } from "./guard.ts"
+import { modelCall } from "./call.ts"
+import { timeoutsOf } from "./guard.ts"
 import { endpoint, postStream } from "./post.ts"
-import { sseJson } from "./sse.ts"
 import { WireNames } from "./wire-names.ts"
 
 export interface ChatDefaults {
@@ -145,22 +144,7 @@ export function createChatProvider(profile: Profile, credential: CredentialResol
         ...chatOptions(request.options, names, request.tools.length),
       }
       const encoded = encodeBody(body, { tools: encodeChatTools(request.tools, names) })
-      const accumulator = new ChatAccumulator(names)
-      let opened = false
-      try {
-        const chunks = guarded(
-          async (abort) => sseJson<OpenAI.Chat.ChatCompletionChunk>(await postStream(url, key, encoded, abort)),
-          signal,
-          timeouts,
-          () => {
-            opened = true
-          },
-        )
-        for await (const chunk of chunks) yield* accumulator.push(chunk)
-        yield* accumulator.finish()
-      } catch (error) {
-        yield classify(error, signal, opened)
-      }
+      yield* modelCall((abort) => postStream(url, key, encoded, abort), new ChatAccumulator(names), signal, timeouts)
     },
   }
 }

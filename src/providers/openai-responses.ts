@@ -9,11 +9,10 @@ import type { Profile } from "../core/config.ts"
 import type { ChatRequest, GenerationOptions, Provider, StopReason, StreamEvent } from "../core/provider.ts"
 import { type CredentialResolver, missingKeyMessage } from "./credential.ts"
 import { encodeBody } from "./encode.ts"
-import { classify } from "./failure.ts"
-import { guarded, timeoutsOf } from "./guard.ts"
+import { modelCall } from "./call.ts"
+import { timeoutsOf } from "./guard.ts"
 import { endpoint, postStream } from "./post.ts"
 import { encodeResponsesTools, toResponsesInput } from "./responses-wire.ts"
-import { sseJson } from "./sse.ts"
 import { WireNames } from "./wire-names.ts"
 
 interface PendingCall {
@@ -146,22 +145,12 @@ export function createResponsesProvider(
         ...responsesOptions(request.options, names, request.tools.length),
       }
       const encoded = encodeBody(body, { tools: encodeResponsesTools(request.tools, names) })
-      const accumulator = new ResponsesAccumulator(names)
-      let opened = false
-      try {
-        const events = guarded(
-          async (abort) => sseJson<OpenAI.Responses.ResponseStreamEvent>(await postStream(url, key, encoded, abort)),
-          signal,
-          timeouts,
-          () => {
-            opened = true
-          },
-        )
-        for await (const event of events) yield* accumulator.push(event)
-        yield* accumulator.finish()
-      } catch (error) {
-        yield classify(error, signal, opened)
-      }
+      yield* modelCall(
+        (abort) => postStream(url, key, encoded, abort),
+        new ResponsesAccumulator(names),
+        signal,
+        timeouts,
+      )
     },
   }
 }
