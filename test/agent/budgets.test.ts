@@ -28,24 +28,27 @@ afterAll(async () => {
   delete process.env.DROST_TEST_BUDGET_KEY
 })
 
-function gateway(budgets: Record<string, unknown>) {
-  return inProcess({
-    providers: {
-      profiles: [
-        {
-          id: "main",
-          kind: "openai",
-          api: "chat",
-          model: "gpt-test",
-          baseUrl: llm.baseUrl,
-          apiKeyEnv: "DROST_TEST_BUDGET_KEY",
-          prices: PRICES,
-        },
-      ],
-      defaultSessionProvider: "main",
+/** The one provider, "main": the fake at PRICES, keyed from DROST_TEST_BUDGET_KEY. */
+const priced = () => ({
+  profiles: [
+    {
+      id: "main",
+      kind: "openai",
+      api: "chat",
+      model: "gpt-test",
+      baseUrl: llm.baseUrl,
+      apiKeyEnv: "DROST_TEST_BUDGET_KEY",
+      prices: PRICES,
     },
-    budgets,
-  })
+  ],
+  defaultSessionProvider: "main",
+})
+
+/** A workspace config with that provider and these budgets, Control API on a free loopback port. */
+const pricedConfig = (budgets: Record<string, unknown>) => ({ providers: priced(), controlApi: { port: 0 }, budgets })
+
+function gateway(budgets: Record<string, unknown>) {
+  return inProcess({ providers: priced(), budgets })
 }
 
 async function json<T>(api: InProcess, path: string, body?: unknown): Promise<T> {
@@ -134,24 +137,7 @@ describe("budgets", () => {
 
   test("perDay counts what was spent before a restart (read at first need, not at start)", async () => {
     await using ws = await workspace({
-      config: {
-        providers: {
-          profiles: [
-            {
-              id: "main",
-              kind: "openai",
-              api: "chat",
-              model: "gpt-test",
-              baseUrl: llm.baseUrl,
-              apiKeyEnv: "DROST_TEST_BUDGET_KEY",
-              prices: PRICES,
-            },
-          ],
-          defaultSessionProvider: "main",
-        },
-        controlApi: { port: 0 },
-        budgets: { perDay: 0.05 },
-      },
+      config: pricedConfig({ perDay: 0.05 }),
     })
     const env = { DROST_TEST_BUDGET_KEY: "test-key" }
     const run = async (gw: Awaited<ReturnType<typeof spawnGateway>>, input: string) => {
@@ -212,24 +198,7 @@ else
     const pg = postgresPerFile()
     test("two gateways on one store: the second reads the first's spending (session cost, perDay)", async () => {
       const url = await pg.server.database()
-      const config = {
-        providers: {
-          profiles: [
-            {
-              id: "main",
-              kind: "openai",
-              api: "chat",
-              model: "gpt-test",
-              baseUrl: llm.baseUrl,
-              apiKeyEnv: "DROST_TEST_BUDGET_KEY",
-              prices: PRICES,
-            },
-          ],
-          defaultSessionProvider: "main",
-        },
-        controlApi: { port: 0 },
-        budgets: { perDay: 0.05 },
-      }
+      const config = pricedConfig({ perDay: 0.05 })
       const env = { DROST_TEST_BUDGET_KEY: "test-key", DROST_STORE_URL: url }
       await using first = await workspace({ config })
       await using second = await workspace({ config })
