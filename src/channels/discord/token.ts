@@ -4,10 +4,8 @@
  * `tokenEnv` (default DISCORD_BOT_TOKEN). The token is a secret: only the bot's id (the first part of
  * the token, base64 of the id) is ever logged or stored.
  */
-import { existsSync, readFileSync } from "node:fs"
-import { join } from "node:path"
 import { DISCORD_TOKEN, type DiscordConfig } from "../../core/channel-config.ts"
-import { Flag } from "../../util/flag.ts"
+import { lookupToken } from "../tokens.ts"
 
 export const DEFAULT_TOKEN_ENV = "DISCORD_BOT_TOKEN"
 export const DEFAULT_API_ROOT = "https://discord.com/api"
@@ -34,22 +32,6 @@ export function resolveToken(
       ? { ok: true, token, botId: botIdOf(token), source }
       : { ok: false, problem: `the bot token from ${source} is malformed (Developer Portal → Bot → Reset Token)` }
   }
-  if (channel.token) return found(channel.token, "the config file")
-  if (channel.authProfile) {
-    const file = join(stateDir, "auth-profiles.json")
-    const profiles = existsSync(file)
-      ? ((JSON.parse(readFileSync(file, "utf8")) as { profiles?: Record<string, { token?: string }> }).profiles ?? {})
-      : {}
-    const entry = profiles[channel.authProfile]
-    if (!entry?.token) return { ok: false, problem: `no token in auth profile "${channel.authProfile}" (${file})` }
-    return found(entry.token, `auth profile "${channel.authProfile}"`)
-  }
-  const name = channel.tokenEnv ?? DEFAULT_TOKEN_ENV
-  const value = Flag.get(name)
-  if (!value)
-    return {
-      ok: false,
-      problem: `no bot token: set ${name} (or tokenEnv / authProfile in the discord channel config); see docs/discord.md`,
-    }
-  return found(value, `$${name}`)
+  const looked = lookupToken(channel, stateDir, "discord", DEFAULT_TOKEN_ENV)
+  return looked.ok ? found(looked.raw, looked.source) : looked
 }

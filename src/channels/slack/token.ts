@@ -4,10 +4,9 @@
  * the environment (`appTokenEnv` / `botTokenEnv`, default SLACK_APP_TOKEN / SLACK_BOT_TOKEN). Tokens
  * are secrets: they are never logged or stored; the team and bot user ids stand for them.
  */
-import { existsSync, readFileSync } from "node:fs"
-import { join } from "node:path"
 import type { SlackConfig } from "../../core/slack-config.ts"
 import { Flag } from "../../util/flag.ts"
+import { authProfiles } from "../tokens.ts"
 
 export const DEFAULT_APP_TOKEN_ENV = "SLACK_APP_TOKEN"
 export const DEFAULT_BOT_TOKEN_ENV = "SLACK_BOT_TOKEN"
@@ -18,13 +17,7 @@ type TokenFields = Pick<SlackConfig, "appToken" | "appTokenEnv" | "botToken" | "
 
 export function resolveSlackTokens(channel: TokenFields, stateDir: string): SlackTokens {
   let profile: { appToken?: string; botToken?: string } = {}
-  if (channel.authProfile) {
-    const file = join(stateDir, "auth-profiles.json")
-    const profiles = existsSync(file)
-      ? ((JSON.parse(readFileSync(file, "utf8")) as { profiles?: Record<string, typeof profile> }).profiles ?? {})
-      : {}
-    profile = profiles[channel.authProfile] ?? {}
-  }
+  if (channel.authProfile) profile = authProfiles<typeof profile>(stateDir).profiles[channel.authProfile] ?? {}
   const pick = (kind: "app" | "bot") => {
     const inline = kind === "app" ? channel.appToken : channel.botToken
     if (inline) return { value: inline.trim(), source: "the config file" }
