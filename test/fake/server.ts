@@ -104,7 +104,9 @@ export function streamFrames(frames: Frame[], reply: Reply, signal: AbortSignal,
         await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }))
         controller.close()
       } else if (fault === "reset") {
-        await Bun.sleep(5)
+        // Long enough for the frames to leave and be read: a reset that overtakes them (5 ms here, under the
+        // CI's load) loses the partial text the test wants the client to have seen.
+        await Bun.sleep(50)
         controller.error(new Error("fake LLM: connection reset on cue"))
       } else if (fault === "malformed") {
         controller.enqueue(encoder.encode(malformed))
