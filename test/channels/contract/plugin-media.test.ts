@@ -5,7 +5,7 @@
  * the inbox keeps the reference, and the next run fetches the file when it handles the message.
  */
 import { expect, test } from "bun:test"
-import { cpSync } from "node:fs"
+import { cpSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fakeAudio } from "../../fake/audio.ts"
 import { spawnGateway } from "../../lib/gateway.ts"
@@ -76,6 +76,13 @@ test("a plugin channel's images, files and voice note reach the agent, by refere
       expect(fake.fetched).toEqual([])
       await gw.kill9()
     }
+    // The next run answers quickly: at 400 ms a word, the interrupted first turn and the attachments'
+    // turn, both ahead of the voice note in the chat's lane, took about 20 s, the whole wait below
+    // (a clean-clone CI under load went past it once).
+    const file = join(ws.path, "drost.config.json")
+    const config = JSON.parse(readFileSync(file, "utf8"))
+    config.providers.profiles[0].delayMs = 10
+    writeFileSync(file, JSON.stringify(config))
     {
       await using gw = await spawnGateway(ws.path)
       const texts = () => fake.messages(DM).map((message) => message.text)
