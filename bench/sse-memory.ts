@@ -11,8 +11,11 @@
  * in order, with no gap. Target: RSS growth ≤ 50 MB.
  *
  *   bun bench/sse-memory.ts [--subscribers 300] [--readers 5] [--turns 1500] [--input-bytes 2048]
- *                           [--concurrency 8] [--binary dist/drost] [--heap <folder>]
+ *                           [--concurrency 8] [--rate <turns/s>] [--binary dist/drost] [--heap <folder>]
  *
+ * `--rate 65` starts the turns at the audit's pace (its 1,500 turns took 23 s), in every phase; without
+ * it they run as fast as the gateway answers (190-1,150 a second here), and what the turns themselves
+ * hold while they run (the control's growth) then rises with the rate.
  * Runs the source unless given `--binary`. `--heap <folder>` preloads bench/heap-hook.ts into the
  * gateway (through BUN_OPTIONS, so the supervisor's child has it too): the gateway's own
  * `process.memoryUsage()` every 50 ms and `bun:jsc` heapStats() at its peak, per phase, in
@@ -34,6 +37,8 @@ const { values } = parseArgs({
     turns: { type: "string", default: "1500" },
     "input-bytes": { type: "string", default: "2048" },
     concurrency: { type: "string", default: "8" },
+    /** Turns started per second across all sessions (default: as fast as the gateway answers). */
+    rate: { type: "string" },
     binary: { type: "string" },
     /** controlApi.sseMaxBacklogBytes / sseMaxTotalBacklogBytes for the run (default: the gateway's). */
     "max-backlog": { type: "string" },
@@ -47,6 +52,7 @@ const READERS = Number(values.readers)
 const TURNS = Number(values.turns)
 const INPUT = Number(values["input-bytes"])
 const CONCURRENCY = Number(values.concurrency)
+const RATE = values.rate ? Number(values.rate) : null
 const info = machine()
 const READ_TOKEN = "bench-read-token-0123456789"
 
@@ -90,10 +96,15 @@ const input = (n: number) => `turn ${n} `.padEnd(INPUT, "lorem ipsum dolor sit a
 async function runTurns(sessions: string[]): Promise<number> {
   let next = 0
   let failed = 0
+  const start = performance.now()
   await Promise.all(
     sessions.map(async (id) => {
       while (next < TURNS) {
         const n = next++
+        if (RATE) {
+          const due = start + (n * 1000) / RATE - performance.now()
+          if (due > 0) await Bun.sleep(due)
+        }
         const result = (await (
           await gw.api(`/sessions/${id}/turn`, { method: "POST", json: { input: input(n) } })
         ).json()) as { status: string }
