@@ -36,6 +36,8 @@ interface Kept {
 
 /** How long a folder that could not be watched is left before trying again (it is stat'ed meanwhile). */
 const RETRY_MS = 1000
+/** Refused folders remembered at most (a folder not remembered is simply tried again). */
+const MAX_REFUSED = 256
 
 let notify: Inotify | null | undefined
 const folders = new Map<string, Folder>()
@@ -77,7 +79,9 @@ function folderOf(watch: Inotify, path: string): Folder | null {
   refused.delete(path)
   const wd = watch.local(path) ? watch.add(path) : -1
   if (wd < 0) {
-    refused.set(path, now + RETRY_MS)
+    // Bounded: past entries are dropped once many folders were refused (each is only a retry time).
+    if (refused.size >= MAX_REFUSED) for (const [other, until] of refused) if (until <= now) refused.delete(other)
+    if (refused.size < MAX_REFUSED) refused.set(path, now + RETRY_MS)
     return null
   }
   const folder: Folder = { path, wd, generation: 0 }

@@ -139,8 +139,14 @@ export function inotify(): Inotify | null {
       for (;;) {
         const read = Number(c.read(fd, buffer, buffer.length))
         if (read <= 0) return
-        for (let at = 0; at + 16 <= read; at += 16 + view.getUint32(at + 12, little))
-          visit(view.getInt32(at, little), view.getUint32(at + 4, little))
+        for (let at = 0; at + 16 <= read; at += 16 + view.getUint32(at + 12, little)) {
+          const wd = view.getInt32(at, little)
+          const mask = view.getUint32(at + 4, little)
+          // The last event of a descriptor removed here: it is forgotten (only `changed()` did, so a
+          // process-wide instance read through `drain` kept one entry per moved folder for good).
+          if (mask & IN_IGNORED) removed.delete(wd)
+          visit(wd, mask)
+        }
       }
     },
     local(path) {
