@@ -3,8 +3,9 @@
  * first use, not on every start (issue 23, target 5: cold start against a bare `Bun.serve`). Each of
  * these cost a measurable share of a start (bench/startup.ts, a CPU profile of the gateway with
  * `BUN_OPTIONS=--cpu-prof`): the MCP server SDK (with Ajv and Zod) behind `/mcp`, linkedom and
- * Readability behind `web.fetch`'s HTML reading, and prom-client's index (the metrics need four of its
- * classes; the index loads its push gateway, default metrics, summaries and an OpenTelemetry shim).
+ * Readability behind `web.fetch`'s HTML reading, re2js behind `code.search`'s patterns, entities' decode
+ * tables behind the web tools' text, and prom-client's index (the metrics need four of its classes; the
+ * index loads its push gateway, default metrics, summaries and an OpenTelemetry shim).
  *
  * Read from the bundler's metafile: the static import graph from the CLI's `start` command (what runs
  * before `/healthz` answers; `import()` edges are loaded later, on demand). A path through it to one of
@@ -27,6 +28,8 @@ const LAZY = {
   linkedom: "web.fetch reading HTML (src/tool/builtin/html-text.ts)",
   "@mozilla/readability": "web.fetch's article mode (src/tool/builtin/html-text.ts)",
   "isomorphic-git": "evolution (src/util/git-module.ts)",
+  re2js: "code.search's patterns (src/tool/builtin/pattern.ts)",
+  entities: "web.search's and web.fetch's text (src/tool/builtin/entities.ts)",
 }
 /** Entry modules that load far more than is used: the metrics take prom-client's four classes from their files. */
 const WHOLE = { "prom-client": "its push gateway, default metrics, summaries and OpenTelemetry shim (src/metrics)" }

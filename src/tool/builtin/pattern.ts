@@ -5,8 +5,16 @@
  * equivalent (named groups, `\u{…}`); what needs backtracking by nature (backreferences, lookahead,
  * atomic groups, possessive quantifiers) is refused with the feature named. Captureless lookbehind is
  * supported (re2js runs it in linear time).
+ *
+ * re2js loads on the first search, not at every start: it sat on the start's import graph through the
+ * toolset (about 0.9 MB of package) for a tool most turns never call.
  */
-import { RE2JS } from "re2js"
+type Re2 = typeof import("re2js").RE2JS
+let engine: Promise<Re2> | null = null
+const re2 = () => {
+  engine ??= import("re2js").then((module) => module.RE2JS)
+  return engine
+}
 
 export interface Pattern {
   test(line: string): boolean
@@ -42,9 +50,10 @@ export function unsupported(pattern: string): string | null {
 }
 
 /** Compile `pattern` (a literal string when `literal`), or throw an error that says what to change. */
-export function compile(pattern: string, options: { literal?: boolean; ignoreCase?: boolean }): Pattern {
+export async function compile(pattern: string, options: { literal?: boolean; ignoreCase?: boolean }): Promise<Pattern> {
   if (pattern.length > MAX_PATTERN)
     throw new Error(`the pattern is ${pattern.length} characters; at most ${MAX_PATTERN} are accepted`)
+  const RE2JS = await re2()
   const flags = (options.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0) | RE2JS.LOOKBEHINDS
   if (options.literal) return RE2JS.compile(RE2JS.quote(pattern), flags)
   const feature = unsupported(pattern)

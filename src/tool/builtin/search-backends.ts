@@ -8,7 +8,6 @@
  * - Tavily: `POST https://api.tavily.com/search` with a JSON body and `Authorization: Bearer <key>`;
  *   results under `results[]` (`title`, `url`, `content`, `published_date`).
  */
-import { decodeEntities } from "./entities.ts"
 
 export type BackendName = "searxng" | "brave" | "tavily"
 
@@ -44,9 +43,21 @@ type Json = Record<string, unknown>
 const object = (value: unknown): Json => (value && typeof value === "object" ? (value as Json) : {})
 const string = (value: unknown): string => (typeof value === "string" ? value : "")
 
+/**
+ * The entity decoder (entities.ts), loaded by `prepare()` before the first results are read: its decode
+ * tables were on every start's import graph through the toolset, for a tool most turns never call.
+ */
+let decode: ((text: string) => string) | null = null
+
+/** Load what `results()` needs; awaited before it (search-web.ts). */
+export async function prepare(): Promise<void> {
+  decode ??= (await import("./entities.ts")).decodeEntities
+}
+
 /** Snippets arrive with highlight markup (`<strong>`) and entities; the model gets plain text. */
 export function plain(text: string): string {
-  return decodeEntities(text.replace(/<[^>]*>/g, ""))
+  if (!decode) throw new Error("search-backends: prepare() must be awaited before results are read")
+  return decode(text.replace(/<[^>]*>/g, ""))
     .replace(/\s+/g, " ")
     .trim()
 }

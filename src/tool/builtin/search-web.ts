@@ -14,7 +14,7 @@ import type { WebSearchConfig } from "../../core/tools-config.ts"
 import { Type } from "../../core/schema.ts"
 import { Flag } from "../../util/flag.ts"
 import type { RegisteredTool } from "../registry.ts"
-import { BACKENDS, type SearchResult } from "./search-backends.ts"
+import { BACKENDS, prepare, type SearchResult } from "./search-backends.ts"
 import { follow, readCapped } from "./web.ts"
 import { allowList } from "./web-guard.ts"
 
@@ -97,6 +97,7 @@ export function webSearchTool(options: () => WebSearchOptions, secret: SecretLoo
       if (!response.ok)
         throw new Error(`${backend.name} answered HTTP ${response.status}: ${backend.failure(response.status, body)}`)
       if (typeof body === "string") throw new Error(`${backend.name} answered with something other than JSON`)
+      await prepare()
       return format(query, backend.name, backend.results(body).slice(0, limit))
     },
   }

@@ -56,7 +56,7 @@ export function searchTool(access: () => Access): RegisteredTool {
         limit?: number
       }
       const limit = a.limit ?? 200
-      const regex = compile(a.pattern, a)
+      const regex = await compile(a.pattern, a)
       const files = access()
       const base = files.resolve(a.path ?? ".", "read")
       const info = await lstat(base).catch(() => null)
