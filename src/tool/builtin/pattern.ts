@@ -10,11 +10,9 @@
  * toolset (about 0.9 MB of package) for a tool most turns never call.
  */
 type Re2 = typeof import("re2js").RE2JS
-let engine: Promise<Re2> | null = null
-const re2 = () => {
-  engine ??= import("re2js").then((module) => module.RE2JS)
-  return engine
-}
+let engine: Promise<Re2> | undefined
+/** As util/git-module.ts loads isomorphic-git: once, on first use. */
+const re2 = (): Promise<Re2> => (engine ??= import("re2js").then((module) => module.RE2JS))
 
 export interface Pattern {
   test(line: string): boolean
